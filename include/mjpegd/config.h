@@ -1,0 +1,72 @@
+/* The daemon's configuration: one struct filled from defaults, then the config file, then flags.
+ * Pure: parsing never opens a device or a socket, so every rule here is unit-tested. */
+#ifndef MJPEGD_CONFIG_H
+#define MJPEGD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONFIG_PATH_MAX 512
+#define CONFIG_ERR_MAX 256
+
+enum source_kind {
+	SOURCE_AUTO,
+	SOURCE_TESTPATTERN,
+	SOURCE_FILE, /* path in config.source_path */
+};
+
+enum encoder_kind {
+	ENCODER_AUTO,
+	ENCODER_SOFTWARE,
+	ENCODER_PASSTHROUGH,
+};
+
+struct config {
+	enum source_kind source;
+	char source_path[CONFIG_PATH_MAX]; /* "file:PATH" → PATH */
+	enum encoder_kind encoder;
+	unsigned width, height;   /* --size WxH, 16..4096 each, even; default 640x480 */
+	unsigned fps;             /* --fps 1..120, default 30 */
+	unsigned quality;         /* --quality 1..100, default 80 */
+	char listen_host[256];    /* --listen HOST:PORT, default 0.0.0.0:8000; "[::]:8000" for IPv6 */
+	unsigned listen_port;     /* 1..65535 (0 allowed: the kernel picks, logged at start) */
+	unsigned max_clients;     /* --max-clients 1..10000, default 100 */
+	int log_level;            /* --log-level err|warning|notice|info|debug or 3..7, default info */
+	unsigned header_timeout_ms; /* --header-timeout-ms 100..600000, default 10000 (slowloris) */
+	unsigned idle_timeout_ms;   /* --idle-timeout-ms 100..3600000, default 30000 (keep-alive) */
+	char config_path[CONFIG_PATH_MAX]; /* --config FILE ("" when none) */
+};
+
+void config_defaults(struct config *cfg);
+
+/* Sets one option by its long name (without "--") from its text value. Returns 0, or -EINVAL with
+ * a message in err naming the option and the accepted range, or -ENOENT for an unknown name. */
+int config_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen);
+
+/* Parses "key = value" lines (# comments, blank lines, surrounding spaces ignored); keys are the
+ * long flag names. Errors name the line number. Returns 0 or a negative errno. */
+int config_parse_text(struct config *cfg, const char *text, const char *origin, char *err,
+		      size_t errlen);
+
+/* Reads and parses a file (config_parse_text). -ENOENT etc. with a message when unreadable. */
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+
+enum config_action {
+	CONFIG_RUN,
+	CONFIG_HELP,
+	CONFIG_VERSION,
+};
+
+/* Parses argv: defaults, then --config FILE when present (wherever it stands), then the other flags
+ * in order, so flags win over the file. Accepts "--name value" and "--name=value".
+ * Returns a config_action (>= 0) or a negative errno with a message in err. */
+int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Writes the --help text. */
+void config_print_help(FILE *out);
+
+const char *source_kind_name(enum source_kind k);
+const char *encoder_kind_name(enum encoder_kind k);
+
+#endif

@@ -1,0 +1,72 @@
+/* Encoders turn raw frames into JPEG frames: one interface, one file per back end.
+ *
+ * Flow (all calls on the loop thread):
+ *   encoder_submit(raw)  – the encoder takes the raw frame (returns 0) or refuses it (-EBUSY: all
+ *                          slots in flight; -ENOBUFS: no free output frame) and the caller still
+ *                          owns it and releases it to the source (a dropped frame).
+ *   encoder_fd() readable → encoder_collect() until -EAGAIN: each 0 return hands over one output
+ *                          frame with one reference.
+ * The encoder gives every raw frame it took back to the source through the release callback it was
+ * created with, exactly once: after encoding (software), or when the output frame that points into
+ * the raw buffer loses its last reference (passthrough).
+ */
+#ifndef MJPEGD_ENCODER_H
+#define MJPEGD_ENCODER_H
+
+#include <stdint.h>
+#include "mjpegd/frame.h"
+#include "mjpegd/source.h"
+
+struct encoder;
+
+struct encoder_ops {
+	const char *name;
+	int (*fd)(struct encoder *enc); /* readable when collect may return a frame */
+	int (*submit)(struct encoder *enc, struct raw_frame *raw);
+	/* 0 with *out, -EAGAIN when none; a failed encode returns its negative errno (the raw frame
+	 * was already released) and the caller counts it */
+	int (*collect)(struct encoder *enc, struct frame **out);
+	int (*set_quality)(struct encoder *enc, unsigned quality); /* live change, 1..100 */
+	void (*destroy)(struct encoder *enc);
+};
+
+struct encoder_stats {
+	uint64_t frames_encoded;
+	uint64_t encode_errors;
+	uint64_t bytes_copied; /* bytes of image data memcpy'd in user space (goal: 0) */
+	uint64_t encode_ns;    /* CPU time spent encoding (software), for /status */
+};
+
+struct encoder {
+	const struct encoder_ops *ops;
+	const char *description;
+	struct encoder_stats stats;
+	void *priv;
+};
+
+/* Called by the encoder when it is done with a raw frame it took. */
+typedef void (*encoder_release_raw_fn)(void *ctx, struct raw_frame *raw);
+
+struct encoder_params {
+	uint32_t in_fourcc; /* what the source gives */
+	unsigned width, height;
+	unsigned quality;
+	struct frame_pool *pool; /* output frames come from here */
+	encoder_release_raw_fn release_raw;
+	void *release_ctx;
+};
+
+static inline int encoder_fd(struct encoder *e) { return e->ops->fd(e); }
+static inline int encoder_submit(struct encoder *e, struct raw_frame *r) { return e->ops->submit(e, r); }
+static inline int encoder_collect(struct encoder *e, struct frame **out) { return e->ops->collect(e, out); }
+static inline void encoder_destroy(struct encoder *e) { if (e) e->ops->destroy(e); }
+
+/* libjpeg-turbo (TurboJPEG API) on one worker thread: YUV420 → 4:2:0 JPEG, YUYV → 4:2:2 JPEG
+ * (deinterleaved to planes, never through RGB). fd is an eventfd the worker signals. */
+int encoder_software_create(const struct encoder_params *p, struct encoder **out);
+
+/* JPEG/MJPEG in, the same bytes out without copying: the output frame points into the raw
+ * buffer. fd is an eventfd signalled on submit. */
+int encoder_passthrough_create(const struct encoder_params *p, struct encoder **out);
+
+#endif

@@ -1,0 +1,76 @@
+/* Encoded frames (JPEG), refcounted and shared by every client.
+ *
+ * Ownership:
+ *  - The pool (owned by the pipeline, touched only on the loop thread) allocates every frame. The
+ *    pool has a fixed capacity, so memory is bounded: capacity × largest frame seen.
+ *  - frame_pool_acquire() hands out a frame with one reference to the caller (an encoder).
+ *  - Anyone keeping a frame beyond the current call takes a reference (frame_ref) and drops it
+ *    (frame_unref) when done: the pipeline's "newest frame", each client sending it.
+ *  - When the last reference goes, an external buffer is given back through its release callback
+ *    (e.g. a passthrough source buffer, later an M2M CAPTURE buffer), then the frame returns to
+ *    the pool. Refcounts are not atomic: only the loop thread touches them.
+ *  - A worker thread may write into a frame's buffer between acquire and hand-back, while the loop
+ *    thread does not look at it (the software encoder does so).
+ */
+#ifndef MJPEGD_FRAME_H
+#define MJPEGD_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct frame;
+typedef void (*frame_release_fn)(void *ctx, struct frame *f);
+
+#define FRAME_PART_HEADER_MAX 160
+
+struct frame {
+	/* payload */
+	const uint8_t *data; /* JPEG bytes: the owned buffer, or an external one */
+	size_t len;
+	uint64_t sequence;     /* source frame number */
+	uint64_t timestamp_us; /* wall clock at capture (X-Timestamp) */
+	unsigned width, height;
+	/* multipart part header, written once at publish and shared by all stream clients */
+	char part_header[FRAME_PART_HEADER_MAX];
+	size_t part_header_len;
+
+	/* owned storage (grown by frame_reserve, kept across reuse) */
+	uint8_t *buf;
+	size_t cap;
+
+	/* external storage: called once when the last reference goes */
+	frame_release_fn release;
+	void *release_ctx;
+
+	/* pool bookkeeping */
+	unsigned refs;
+	struct frame_pool *pool;
+	struct frame *next_free;
+};
+
+struct frame_pool {
+	struct frame *frames;
+	unsigned capacity;
+	unsigned in_use;
+	struct frame *free_list;
+	size_t bytes_reserved; /* sum of owned buffer capacities, for /status */
+};
+
+int frame_pool_init(struct frame_pool *pool, unsigned capacity);
+/* Frees owned buffers. Every frame must have been returned (in_use == 0): a leak is logged. */
+void frame_pool_destroy(struct frame_pool *pool);
+
+/* A frame with refs = 1 and len = 0, or NULL when all capacity frames are in use. */
+struct frame *frame_pool_acquire(struct frame_pool *pool);
+
+/* Makes f->buf at least cap bytes (keeps content), points f->data at it. 0 or -ENOMEM. */
+int frame_reserve(struct frame *f, size_t cap);
+
+/* Points the frame at bytes it does not own; release(ctx, f) is called when refs reach 0. */
+void frame_set_external(struct frame *f, const uint8_t *data, size_t len, frame_release_fn release,
+			void *ctx);
+
+struct frame *frame_ref(struct frame *f);
+void frame_unref(struct frame *f);
+
+#endif

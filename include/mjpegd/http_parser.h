@@ -1,0 +1,65 @@
+/* A strict, small HTTP/1.x request parser: one pure function over a byte buffer.
+ * No allocation, no I/O: the request's strings point into the caller's buffer. */
+#ifndef MJPEGD_HTTP_PARSER_H
+#define MJPEGD_HTTP_PARSER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HTTP_MAX_HEADERS 32
+#define HTTP_MAX_REQUEST_LINE 2048 /* longer → 414 */
+#define HTTP_MAX_HEADER_BYTES 8192 /* request line + headers; longer → 431 */
+
+enum http_method {
+	HTTP_METHOD_OTHER = 0, /* a well-formed token we do not serve → 405 */
+	HTTP_METHOD_GET,
+	HTTP_METHOD_HEAD,
+};
+
+struct http_str {
+	const char *p;
+	size_t len;
+};
+
+struct http_header {
+	struct http_str name;
+	struct http_str value; /* surrounding spaces/tabs trimmed */
+};
+
+struct http_request {
+	enum http_method method;
+	struct http_str method_str;
+	struct http_str target; /* as sent: path plus optional "?query" */
+	struct http_str path;   /* target before '?' */
+	struct http_str query;  /* after '?', without it; len 0 when absent */
+	int version_minor;      /* HTTP/1.0 → 0, HTTP/1.1 → 1 */
+	bool keep_alive;        /* 1.1 unless "Connection: close"; 1.0 only with "Connection: keep-alive" */
+	size_t n_headers;
+	struct http_header headers[HTTP_MAX_HEADERS];
+};
+
+enum http_parse_result {
+	HTTP_PARSE_COMPLETE,   /* *consumed = bytes of the request head, including the blank line */
+	HTTP_PARSE_INCOMPLETE, /* need more bytes; nothing is wrong so far */
+	HTTP_PARSE_ERROR,      /* *status says which: 400, 414, 431, 501 (body sent), 505 */
+};
+
+/* Parses one request head from buf[0..len). Bytes after the head (a pipelined request) are not
+ * looked at. Requests with a body (Content-Length > 0 or Transfer-Encoding) are refused with 501
+ * since no endpoint takes one; bare LF line ends are accepted, NUL and other control bytes are
+ * not. When len reaches HTTP_MAX_HEADER_BYTES without a complete head the result is an error
+ * (431, or 414 when the request line alone is too long), never INCOMPLETE. */
+enum http_parse_result http_parse_request(const char *buf, size_t len, struct http_request *req,
+					  size_t *consumed, int *status);
+
+/* Case-insensitive header lookup; NULL when absent. */
+const struct http_str *http_request_header(const struct http_request *req, const char *name);
+
+/* Finds key in an "a=1&b=2" query and copies its (percent-decoded) value into out (NUL-terminated).
+ * Returns the value length, -ENOENT when absent, -EINVAL when malformed or too long for out. */
+int http_query_get(struct http_str query, const char *key, char *out, size_t outlen);
+
+/* Reason phrase for a status code ("Not Found"); "Unknown" for codes we never send. */
+const char *http_status_reason(int status);
+
+#endif

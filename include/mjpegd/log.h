@@ -1,0 +1,36 @@
+/* Logging to stderr with journald priority prefixes ("<3>" … "<7>").
+ *
+ * The log level and the repeat filter are the one piece of process-wide state outside main.c:
+ * main() sets the level once (and again on reload); every module only calls log_msg(). */
+#ifndef MJPEGD_LOG_H
+#define MJPEGD_LOG_H
+
+#include <stdint.h>
+
+enum log_level {
+	LOG_LEVEL_ERR = 3,
+	LOG_LEVEL_WARNING = 4,
+	LOG_LEVEL_NOTICE = 5,
+	LOG_LEVEL_INFO = 6,
+	LOG_LEVEL_DEBUG = 7,
+};
+
+/* Repeat filter for log_msg(): identical consecutive messages beyond the burst are dropped. */
+#define LOG_REPEAT_BURST 5
+#define LOG_REPEAT_INTERVAL_NS (10ULL * 1000000000ULL)
+
+void log_set_level(int level);
+int log_get_level(void);
+
+/* Identical consecutive messages (same level and text) are rate-limited: at most
+ * LOG_REPEAT_BURST within LOG_REPEAT_INTERVAL_NS; the number suppressed is reported with the next
+ * message that gets through. */
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_err(...) log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+#endif

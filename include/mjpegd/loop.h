@@ -1,0 +1,53 @@
+/* The io_uring event loop: one ring on the main thread owns every socket, timer and wake-up.
+ *
+ * Every submission carries a pointer to a struct loop_op embedded in its owner (a client, the
+ * pipeline, main's tick); the completion is dispatched to op->complete. user_data 0 marks
+ * fire-and-forget submissions (cancellations) whose completions are ignored.
+ * SQEs prepared while completions are handled go to the kernel together, in the one
+ * io_uring_enter at the top of the next iteration, so a new frame wakes every client with one
+ * system call. */
+#ifndef MJPEGD_LOOP_H
+#define MJPEGD_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <liburing.h>
+
+struct loop_op;
+typedef void (*loop_complete_fn)(struct loop_op *op, int res, unsigned cqe_flags);
+
+struct loop_op {
+	loop_complete_fn complete;
+};
+
+struct loop_stats {
+	uint64_t enters;      /* io_uring_enter calls made by the loop (submit + wait) */
+	uint64_t submitted;   /* SQEs submitted */
+	uint64_t completions; /* CQEs handled */
+};
+
+struct loop {
+	struct io_uring ring;
+	bool multishot_accept; /* Linux >= 5.19 */
+	bool initialised;
+	struct loop_stats stats;
+};
+
+/* Creates the ring and probes features. On failure logs the cause (io_uring disabled by
+ * sysctl, blocked by seccomp/container policy, kernel too old, memlock limit) and returns the
+ * negative errno. */
+int loop_init(struct loop *loop, unsigned entries);
+void loop_destroy(struct loop *loop);
+
+/* A zeroed SQE whose user_data is op (NULL → ignored completion). When the submission queue is
+ * full the queued SQEs are submitted first, so this never fails. */
+struct io_uring_sqe *loop_sqe(struct loop *loop, struct loop_op *op);
+
+/* Submits what is queued, waits for at least one completion (or timeout_ms when >= 0), then
+ * dispatches every completion available. Returns 0 or a negative errno from io_uring_enter. */
+int loop_run_once(struct loop *loop, int timeout_ms);
+
+/* Compares "major.minor" of the running kernel: true when >= major.minor. */
+bool loop_kernel_at_least(unsigned major, unsigned minor);
+
+#endif

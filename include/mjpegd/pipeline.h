@@ -1,0 +1,45 @@
+/* The pipeline wires a source to an encoder and hands each encoded frame to a consumer (the
+ * server). It owns the source, the encoder and the frame pool, and watches their fds on the loop.
+ *
+ * Raw frames: dequeued from the source, submitted to the encoder, which gives each back through
+ * pipeline_release_raw → source_release. Refused submissions are released here (a drop).
+ * Encoded frames: collected with one reference, passed to on_frame (which takes its own), then
+ * unreferenced here. */
+#ifndef MJPEGD_PIPELINE_H
+#define MJPEGD_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mjpegd/config.h"
+#include "mjpegd/encoder.h"
+#include "mjpegd/frame.h"
+#include "mjpegd/loop.h"
+#include "mjpegd/source.h"
+#include "mjpegd/status.h"
+
+typedef void (*pipeline_frame_fn)(void *ctx, struct frame *f);
+
+struct pipeline_params {
+	struct loop *loop;
+	const struct config *cfg;
+	unsigned frame_pool_capacity;
+	pipeline_frame_fn on_frame;
+	void *on_frame_ctx;
+};
+
+struct pipeline;
+
+/* Opens the source and encoder the configuration asks for (auto: the best available). */
+int pipeline_create(const struct pipeline_params *p, struct pipeline **out);
+int pipeline_start(struct pipeline *pl);
+void pipeline_tick(struct pipeline *pl, uint64_t now_ns);
+void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s);
+int pipeline_set_quality(struct pipeline *pl, unsigned quality);
+/* Cancels the loop operations; pipeline_drained() turns true when they completed. */
+void pipeline_stop(struct pipeline *pl);
+bool pipeline_drained(const struct pipeline *pl);
+/* Every encoded frame must have been unreferenced by consumers first. */
+void pipeline_destroy(struct pipeline *pl);
+
+#endif

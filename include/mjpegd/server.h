@@ -1,0 +1,77 @@
+/* The HTTP server: listening sockets and clients, all driven by the io_uring loop.
+ *
+ * Frame ownership: server_publish() takes its own reference to the newest frame (released when a
+ * newer one comes). Each client sending a frame holds one reference until that send completes or
+ * the client goes, so a client holds at most one frame: memory is bounded by the frame pool, and a
+ * slow client only ever skips frames. */
+#ifndef MJPEGD_SERVER_H
+#define MJPEGD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mjpegd/config.h"
+#include "mjpegd/frame.h"
+#include "mjpegd/loop.h"
+#include "mjpegd/status.h"
+
+struct server;
+
+/* Fills the pipeline's part of a status snapshot (the server fills the client part). */
+typedef void (*server_status_fn)(void *ctx, struct status_snapshot *s);
+
+struct server_params {
+	struct loop *loop;
+	const char *listen_host;
+	unsigned listen_port;
+	unsigned max_clients;
+	unsigned header_timeout_ms;
+	unsigned idle_timeout_ms;
+	server_status_fn status_fill;
+	void *status_ctx;
+	/* Already-listening sockets handed over by systemd (socket activation); n_listen_fds == 0
+	 * → bind listen_host:listen_port. */
+	const int *listen_fds;
+	unsigned n_listen_fds;
+};
+
+/* Binds the listening sockets (errors name the address: EADDRINUSE, EACCES, bad host). */
+int server_create(const struct server_params *p, struct server **out);
+/* Arms the accepts on the loop. */
+int server_start(struct server *srv);
+
+/* A new frame: every idle stream client is sent it now (one batch of SQEs). */
+void server_publish(struct server *srv, struct frame *f);
+/* The frame served to snapshots and new streams (may be NULL before the first one). */
+struct frame *server_newest(struct server *srv);
+
+/* Timeouts (header, idle, stalled send), per-client fps; call a few times a second. */
+void server_tick(struct server *srv, uint64_t now_ns);
+
+/* Live changes (SIGHUP). */
+void server_set_max_clients(struct server *srv, unsigned max_clients);
+
+/* Stops accepting and closes every client; completions drain through the loop. */
+void server_shutdown(struct server *srv);
+/* True when no operation of the server is in flight any more. */
+bool server_drained(const struct server *srv);
+void server_destroy(struct server *srv);
+
+/* The port actually bound (for --listen HOST:0), first listener. */
+unsigned server_port(const struct server *srv);
+
+struct server_stats {
+	uint64_t frames_sent;
+	uint64_t bytes_sent;
+	uint64_t clients_accepted;
+	uint64_t clients_rejected;
+	unsigned clients;
+	unsigned stream_clients;
+};
+const struct server_stats *server_get_stats(const struct server *srv);
+
+/* Embedded index page (src/http/index_html.c). */
+extern const char server_index_html[];
+extern const unsigned server_index_html_len;
+
+#endif

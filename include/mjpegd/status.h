@@ -1,0 +1,53 @@
+/* What /status (JSON) and /metrics (Prometheus text) report. Rendering is pure: main gathers a
+ * snapshot from the pipeline and the server, these functions only format it. */
+#ifndef MJPEGD_STATUS_H
+#define MJPEGD_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct status_client {
+	uint64_t id;
+	char addr[64];
+	const char *kind; /* "stream", "snapshot", "http" */
+	double fps;       /* frames delivered per second, last measurement window */
+	uint64_t frames_sent;
+	uint64_t frames_skipped; /* newer frames arrived while it was still sending: never sent */
+	uint64_t connected_ms;
+};
+
+struct status_snapshot {
+	const char *version;
+	uint64_t uptime_ms;
+	const char *source;  /* description, e.g. "testpattern 640x480@30" */
+	const char *encoder; /* description */
+	unsigned width, height;
+	unsigned fps_target;
+	double fps_measured; /* frames encoded per second, last window */
+	uint64_t frames_captured;
+	uint64_t frames_encoded;
+	uint64_t frames_sent; /* frame deliveries completed to stream and snapshot clients */
+	uint64_t frames_dropped;
+	uint64_t encode_errors;
+	uint64_t bytes_copied;       /* image bytes memcpy'd in user space, ever */
+	double bytes_copied_per_frame; /* bytes_copied / frames_encoded */
+	uint64_t bytes_sent;
+	unsigned clients;     /* connected now */
+	unsigned stream_clients;
+	unsigned max_clients;
+	uint64_t clients_rejected; /* 503 because max_clients was reached */
+	unsigned frame_pool_capacity, frame_pool_in_use;
+	size_t frame_pool_bytes;
+	uint64_t loop_enters, loop_completions;
+	size_t n_clients_listed;
+	const struct status_client *client_list;
+};
+
+/* Returns a malloc'd NUL-terminated document (length in *len), or NULL on allocation failure. */
+char *status_render_json(const struct status_snapshot *s, size_t *len);
+char *status_render_prometheus(const struct status_snapshot *s, size_t *len);
+
+/* Escapes src into a JSON string body (no quotes) in dst; always NUL-terminates. */
+void status_json_escape(char *dst, size_t cap, const char *src);
+
+#endif

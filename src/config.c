@@ -1,0 +1,651 @@
+/* Configuration from defaults, a "key = value" file and flags; see include/mjpegd/config.h.
+ *
+ * Every option is one row of options[] below: config_set(), the file parser, the argv parser and
+ * --help all read that table, so an option is added in one place and its help cannot go stale. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mjpegd/config.h"
+#include "mjpegd/log.h"
+
+#define CONFIG_FILE_MAX (64 * 1024) /* far above any real file; stops a mistaken /dev/zero */
+
+enum option_kind {
+	OPT_UINT,      /* an unsigned field at .offset, whole decimal number in min..max */
+	OPT_SIZE,      /* WxH, each in min..max and even */
+	OPT_SOURCE,    /* source_names[] or file:PATH */
+	OPT_ENCODER,   /* encoder_names[] */
+	OPT_LISTEN,    /* HOST:PORT, [IPv6]:PORT, :PORT or PORT; port in min..max */
+	OPT_LOG_LEVEL, /* log_level_names[] or a number in min..max */
+	OPT_CONFIG,    /* a file path; only as a flag */
+};
+
+struct option {
+	const char *name; /* the long flag without "--", and the config file key */
+	enum option_kind kind;
+	unsigned min, max;
+	size_t offset; /* OPT_UINT only: offsetof(struct config, field) */
+	const char *metavar;
+	const char *help;
+};
+
+static const struct option options[] = {
+	{ "source", OPT_SOURCE, 0, 0, 0, "SOURCE",
+	  "Where frames come from: the first camera found (auto), a generated test pattern, or a "
+	  "JPEG/MJPEG file." },
+	{ "encoder", OPT_ENCODER, 0, 0, 0, "ENCODER",
+	  "How frames become JPEG: the hardware encoder when there is one (auto), libjpeg-turbo "
+	  "(software), or as the source already delivers them (passthrough)." },
+	{ "size", OPT_SIZE, 16, 4096, 0, "WxH", "Capture size in pixels." },
+	{ "fps", OPT_UINT, 1, 120, offsetof(struct config, fps), "N", "Frames per second." },
+	{ "quality", OPT_UINT, 1, 100, offsetof(struct config, quality), "N", "JPEG quality." },
+	{ "listen", OPT_LISTEN, 0, 65535, 0, "HOST:PORT",
+	  "Address and port to serve on. \":PORT\" or \"PORT\" means every IPv4 address; port 0 lets "
+	  "the kernel pick one." },
+	{ "max-clients", OPT_UINT, 1, 10000, offsetof(struct config, max_clients), "N",
+	  "Connections served at once; more are refused with 503." },
+	{ "log-level", OPT_LOG_LEVEL, LOG_LEVEL_ERR, LOG_LEVEL_DEBUG, 0, "LEVEL",
+	  "Least important messages logged." },
+	{ "header-timeout-ms", OPT_UINT, 100, 600000, offsetof(struct config, header_timeout_ms), "MS",
+	  "Time a client has to send its request head (slow clients hold a slot)." },
+	{ "idle-timeout-ms", OPT_UINT, 100, 3600000, offsetof(struct config, idle_timeout_ms), "MS",
+	  "Time an idle keep-alive connection stays open." },
+	{ "config", OPT_CONFIG, 0, 0, 0, "FILE",
+	  "Read options from FILE first, as \"name = value\" lines; flags win over it." },
+};
+
+static const char *const source_names[] = {
+	[SOURCE_AUTO] = "auto",
+	[SOURCE_TESTPATTERN] = "testpattern",
+	[SOURCE_FILE] = "file",
+};
+
+static const char *const encoder_names[] = {
+	[ENCODER_AUTO] = "auto",
+	[ENCODER_SOFTWARE] = "software",
+	[ENCODER_PASSTHROUGH] = "passthrough",
+};
+
+static const char *const log_level_names[] = {
+	[LOG_LEVEL_ERR] = "err",
+	[LOG_LEVEL_WARNING] = "warning",
+	[LOG_LEVEL_NOTICE] = "notice",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *source_kind_name(enum source_kind k)
+{
+	return (size_t)k < ELEMENTSOF(source_names) ? source_names[k] : "unknown";
+}
+
+const char *encoder_kind_name(enum encoder_kind k)
+{
+	return (size_t)k < ELEMENTSOF(encoder_names) ? encoder_names[k] : "unknown";
+}
+
+void config_defaults(struct config *cfg)
+{
+	*cfg = (struct config){
+		.source = SOURCE_AUTO,
+		.encoder = ENCODER_AUTO,
+		.width = 640,
+		.height = 480,
+		.fps = 30,
+		.quality = 80,
+		.listen_host = "0.0.0.0",
+		.listen_port = 8000,
+		.max_clients = 100,
+		.log_level = LOG_LEVEL_INFO,
+		.header_timeout_ms = 10000,
+		.idle_timeout_ms = 30000,
+	};
+}
+
+static const struct option *find_option(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ELEMENTSOF(options); i++)
+		if (strlen(options[i].name) == len && memcmp(options[i].name, name, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* Appends names[] as "a | b | c" (NULL holes skipped); "file" is shown with its argument. */
+static void join_names(char *buf, size_t len, const char *const *names, size_t n)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < len; i++) {
+		if (!names[i])
+			continue;
+		bool is_file = names == source_names && i == SOURCE_FILE;
+		int w = snprintf(buf + used, len - used, "%s%s%s", used ? " | " : "", names[i],
+				 is_file ? ":PATH" : "");
+		if (w < 0)
+			return;
+		used += (size_t)w;
+	}
+}
+
+/* What an option accepts, for error messages and --help. */
+static void describe_accepted(const struct option *opt, char *buf, size_t len)
+{
+	switch (opt->kind) {
+	case OPT_UINT:
+		snprintf(buf, len, "%u..%u", opt->min, opt->max);
+		return;
+	case OPT_SIZE:
+		snprintf(buf, len, "WxH, each %u..%u and even", opt->min, opt->max);
+		return;
+	case OPT_SOURCE:
+		join_names(buf, len, source_names, ELEMENTSOF(source_names));
+		return;
+	case OPT_ENCODER:
+		join_names(buf, len, encoder_names, ELEMENTSOF(encoder_names));
+		return;
+	case OPT_LISTEN:
+		snprintf(buf, len, "HOST:PORT, [IPv6]:PORT, :PORT or PORT; port %u..%u", opt->min,
+			 opt->max);
+		return;
+	case OPT_LOG_LEVEL: {
+		char names[128];
+		join_names(names, sizeof(names), log_level_names, ELEMENTSOF(log_level_names));
+		snprintf(buf, len, "%s, or %u..%u", names, opt->min, opt->max);
+		return;
+	}
+	case OPT_CONFIG:
+		snprintf(buf, len, "a readable file");
+		return;
+	}
+	buf[0] = '\0';
+}
+
+/* An option's current value, as it would be written on the command line (--help's defaults). */
+static void format_value(const struct config *cfg, const struct option *opt, char *buf, size_t len)
+{
+	switch (opt->kind) {
+	case OPT_UINT:
+		snprintf(buf, len, "%u", *(const unsigned *)((const char *)cfg + opt->offset));
+		return;
+	case OPT_SIZE:
+		snprintf(buf, len, "%ux%u", cfg->width, cfg->height);
+		return;
+	case OPT_SOURCE:
+		if (cfg->source == SOURCE_FILE)
+			snprintf(buf, len, "file:%s", cfg->source_path);
+		else
+			snprintf(buf, len, "%s", source_kind_name(cfg->source));
+		return;
+	case OPT_ENCODER:
+		snprintf(buf, len, "%s", encoder_kind_name(cfg->encoder));
+		return;
+	case OPT_LISTEN:
+		snprintf(buf, len, strchr(cfg->listen_host, ':') ? "[%s]:%u" : "%s:%u", cfg->listen_host,
+			 cfg->listen_port);
+		return;
+	case OPT_LOG_LEVEL:
+		if (cfg->log_level >= LOG_LEVEL_ERR && cfg->log_level <= LOG_LEVEL_DEBUG)
+			snprintf(buf, len, "%s", log_level_names[cfg->log_level]);
+		else
+			snprintf(buf, len, "%d", cfg->log_level);
+		return;
+	case OPT_CONFIG:
+		snprintf(buf, len, "%s", cfg->config_path[0] ? cfg->config_path : "none");
+		return;
+	}
+	buf[0] = '\0';
+}
+
+/* "--fps: '0' is out of range (1..120)". dash is "--" for flags and "" for file keys, so each
+ * message names the option the way the user wrote it. */
+static int option_error(const struct option *opt, const char *dash, const char *value,
+			const char *problem, char *err, size_t errlen)
+{
+	char accepted[160];
+	describe_accepted(opt, accepted, sizeof(accepted));
+	snprintf(err, errlen, "%s%s: '%.80s' %s (%s)", dash, opt->name, value, problem, accepted);
+	return -EINVAL;
+}
+
+/* A whole decimal number: digits only, no sign, no spaces, no trailing junk.
+ * Returns 0, -EINVAL when not a number, -ERANGE when it does not fit in 32 bits. */
+static int parse_number(const char *s, size_t len, unsigned *out)
+{
+	uint64_t n = 0;
+	if (len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		n = n * 10 + (uint64_t)(s[i] - '0');
+		if (n > UINT32_MAX)
+			return -ERANGE;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* Parses s[0..len) as a number in opt's min..max; on failure fills err naming the whole value. */
+static int parse_ranged(const struct option *opt, const char *dash, const char *value, const char *s,
+			size_t len, unsigned *out, char *err, size_t errlen)
+{
+	unsigned n;
+	int r = parse_number(s, len, &n);
+	if (r == -EINVAL)
+		return option_error(opt, dash, value, "is not a whole number", err, errlen);
+	if (r < 0 || n < opt->min || n > opt->max)
+		return option_error(opt, dash, value, "is out of range", err, errlen);
+	*out = n;
+	return 0;
+}
+
+static int set_size(struct config *cfg, const struct option *opt, const char *dash,
+		    const char *value, char *err, size_t errlen)
+{
+	const char *x = strchr(value, 'x');
+	unsigned w, h;
+	int r;
+
+	if (!x)
+		return option_error(opt, dash, value, "is not WxH", err, errlen);
+	r = parse_ranged(opt, dash, value, value, (size_t)(x - value), &w, err, errlen);
+	if (r < 0)
+		return r;
+	r = parse_ranged(opt, dash, value, x + 1, strlen(x + 1), &h, err, errlen);
+	if (r < 0)
+		return r;
+	/* Encoders work on 2x2 chroma blocks (4:2:0): odd sizes would need padding. */
+	if (w % 2 || h % 2)
+		return option_error(opt, dash, value, "is not even", err, errlen);
+	cfg->width = w;
+	cfg->height = h;
+	return 0;
+}
+
+static int set_source(struct config *cfg, const struct option *opt, const char *dash,
+		      const char *value, char *err, size_t errlen)
+{
+	if (strncmp(value, "file:", 5) == 0) {
+		const char *path = value + 5;
+		if (path[0] == '\0')
+			return option_error(opt, dash, value, "has an empty path", err, errlen);
+		if (strlen(path) >= sizeof(cfg->source_path))
+			return option_error(opt, dash, value, "has a path that is too long", err,
+					    errlen);
+		cfg->source = SOURCE_FILE;
+		snprintf(cfg->source_path, sizeof(cfg->source_path), "%s", path);
+		return 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(source_names); i++) {
+		if (i != SOURCE_FILE && strcmp(value, source_names[i]) == 0) {
+			cfg->source = (enum source_kind)i;
+			cfg->source_path[0] = '\0';
+			return 0;
+		}
+	}
+	return option_error(opt, dash, value, "is not a source", err, errlen);
+}
+
+static int set_encoder(struct config *cfg, const struct option *opt, const char *dash,
+		       const char *value, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ELEMENTSOF(encoder_names); i++) {
+		if (strcmp(value, encoder_names[i]) == 0) {
+			cfg->encoder = (enum encoder_kind)i;
+			return 0;
+		}
+	}
+	return option_error(opt, dash, value, "is not an encoder", err, errlen);
+}
+
+static bool is_host_char(char c, bool bracketed)
+{
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+	    c == '-' || c == '_')
+		return true;
+	/* Inside brackets: IPv6 colons and a "%eth0" zone. */
+	return bracketed && (c == ':' || c == '%');
+}
+
+static int set_listen(struct config *cfg, const struct option *opt, const char *dash,
+		      const char *value, char *err, size_t errlen)
+{
+	const char *host, *port;
+	size_t host_len;
+	bool bracketed = value[0] == '[';
+	unsigned n;
+	int r;
+
+	if (bracketed) {
+		const char *close = strchr(value, ']');
+		if (!close || close[1] != ':')
+			return option_error(opt, dash, value, "is not [IPv6]:PORT", err, errlen);
+		host = value + 1;
+		host_len = (size_t)(close - host);
+		port = close + 2;
+		if (host_len == 0)
+			return option_error(opt, dash, value, "has an empty address", err, errlen);
+	} else {
+		const char *colon = strrchr(value, ':');
+		host = value;
+		host_len = colon ? (size_t)(colon - value) : 0;
+		port = colon ? colon + 1 : value;
+		if (memchr(host, ':', host_len))
+			return option_error(opt, dash, value, "needs brackets around an IPv6 address",
+					    err, errlen);
+	}
+	for (size_t i = 0; i < host_len; i++)
+		if (!is_host_char(host[i], bracketed))
+			return option_error(opt, dash, value, "is not a valid address", err, errlen);
+	if (host_len >= sizeof(cfg->listen_host))
+		return option_error(opt, dash, value, "has an address that is too long", err, errlen);
+
+	r = parse_number(port, strlen(port), &n);
+	if (r == -EINVAL)
+		return option_error(opt, dash, value, "has no valid port", err, errlen);
+	if (r < 0 || n > opt->max)
+		return option_error(opt, dash, value, "has a port out of range", err, errlen);
+
+	/* Stored without brackets: what inet_pton()/getaddrinfo() take. */
+	if (host_len == 0)
+		snprintf(cfg->listen_host, sizeof(cfg->listen_host), "0.0.0.0");
+	else
+		snprintf(cfg->listen_host, sizeof(cfg->listen_host), "%.*s", (int)host_len, host);
+	cfg->listen_port = n;
+	return 0;
+}
+
+static int set_log_level(struct config *cfg, const struct option *opt, const char *dash,
+			 const char *value, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ELEMENTSOF(log_level_names); i++) {
+		if (log_level_names[i] && strcmp(value, log_level_names[i]) == 0) {
+			cfg->log_level = (int)i;
+			return 0;
+		}
+	}
+	unsigned n;
+	if (parse_number(value, strlen(value), &n) == 0) {
+		if (n < opt->min || n > opt->max)
+			return option_error(opt, dash, value, "is out of range", err, errlen);
+		cfg->log_level = (int)n;
+		return 0;
+	}
+	return option_error(opt, dash, value, "is not a log level", err, errlen);
+}
+
+static int set_option(struct config *cfg, const struct option *opt, const char *dash,
+		      const char *value, char *err, size_t errlen)
+{
+	switch (opt->kind) {
+	case OPT_UINT: {
+		unsigned n;
+		int r = parse_ranged(opt, dash, value, value, strlen(value), &n, err, errlen);
+		if (r < 0)
+			return r;
+		*(unsigned *)((char *)cfg + opt->offset) = n;
+		return 0;
+	}
+	case OPT_SIZE:
+		return set_size(cfg, opt, dash, value, err, errlen);
+	case OPT_SOURCE:
+		return set_source(cfg, opt, dash, value, err, errlen);
+	case OPT_ENCODER:
+		return set_encoder(cfg, opt, dash, value, err, errlen);
+	case OPT_LISTEN:
+		return set_listen(cfg, opt, dash, value, err, errlen);
+	case OPT_LOG_LEVEL:
+		return set_log_level(cfg, opt, dash, value, err, errlen);
+	case OPT_CONFIG:
+		if (value[0] == '\0')
+			return option_error(opt, dash, value, "is empty", err, errlen);
+		if (strlen(value) >= sizeof(cfg->config_path))
+			return option_error(opt, dash, value, "is too long", err, errlen);
+		snprintf(cfg->config_path, sizeof(cfg->config_path), "%s", value);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int config_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen)
+{
+	const struct option *opt = find_option(name, strlen(name));
+	if (!opt) {
+		snprintf(err, errlen, "unknown option '--%s'", name);
+		return -ENOENT;
+	}
+	return set_option(cfg, opt, "--", value, err, errlen);
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static int line_error(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt,
+		      ...) __attribute__((format(printf, 5, 6)));
+static int line_error(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt,
+		      ...)
+{
+	char msg[CONFIG_ERR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s:%u: %s", origin, line, msg);
+	return -EINVAL;
+}
+
+int config_parse_text(struct config *cfg, const char *text, const char *origin, char *err,
+		      size_t errlen)
+{
+	unsigned line = 0;
+	const char *p = text;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		const char *start = p, *end = nl ? nl : p + strlen(p);
+		p = nl ? nl + 1 : end;
+		line++;
+
+		while (start < end && is_space(*start))
+			start++;
+		while (end > start && is_space(end[-1]))
+			end--;
+		if (start == end || *start == '#')
+			continue;
+
+		const char *eq = memchr(start, '=', (size_t)(end - start));
+		if (!eq)
+			return line_error(err, errlen, origin, line, "expected 'name = value'");
+		const char *key_end = eq, *value = eq + 1;
+		while (key_end > start && is_space(key_end[-1]))
+			key_end--;
+		while (value < end && is_space(*value))
+			value++;
+
+		size_t key_len = (size_t)(key_end - start), value_len = (size_t)(end - value);
+		const struct option *opt = find_option(start, key_len);
+		if (!opt)
+			return line_error(err, errlen, origin, line, "unknown option '%.*s'",
+					  (int)(key_len > 64 ? 64 : key_len), start);
+		/* Loading a file from a file invites include loops for no gain. */
+		if (opt->kind == OPT_CONFIG)
+			return line_error(err, errlen, origin, line,
+					  "'config' can only be given as a flag");
+
+		char value_buf[CONFIG_PATH_MAX + 16];
+		if (value_len >= sizeof(value_buf))
+			return line_error(err, errlen, origin, line, "%s: value is too long", opt->name);
+		memcpy(value_buf, value, value_len);
+		value_buf[value_len] = '\0';
+
+		char msg[CONFIG_ERR_MAX];
+		int r = set_option(cfg, opt, "", value_buf, msg, sizeof(msg));
+		if (r < 0) {
+			line_error(err, errlen, origin, line, "%s", msg);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		int r = -errno;
+		snprintf(err, errlen, "cannot open config file '%s': %s", path, strerror(-r));
+		return r;
+	}
+	char *text = malloc(CONFIG_FILE_MAX + 1);
+	if (!text) {
+		fclose(f);
+		snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	size_t len = fread(text, 1, CONFIG_FILE_MAX + 1, f);
+	int r = 0;
+	if (ferror(f)) {
+		r = errno > 0 ? -errno : -EIO;
+		snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(-r));
+	} else if (len > CONFIG_FILE_MAX) {
+		r = -EFBIG;
+		snprintf(err, errlen, "config file '%s' is larger than %d bytes", path, CONFIG_FILE_MAX);
+	} else if (memchr(text, '\0', len)) {
+		r = -EINVAL;
+		snprintf(err, errlen, "config file '%s' is not text (contains a NUL byte)", path);
+	}
+	fclose(f);
+	if (r == 0) {
+		text[len] = '\0';
+		r = config_parse_text(cfg, text, path, err, errlen);
+	}
+	free(text);
+	return r;
+}
+
+enum arg_kind {
+	ARG_OPTION,
+	ARG_HELP,
+	ARG_VERSION,
+};
+
+/* Reads argv[*i] (and the value after it for "--name value"), advancing *i past what it used.
+ * Returns an arg_kind or -EINVAL with a message. */
+static int next_arg(int argc, char **argv, int *i, const struct option **opt, const char **value,
+		    char *err, size_t errlen)
+{
+	const char *arg = argv[(*i)++];
+
+	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+		return ARG_HELP;
+	if (strcmp(arg, "--version") == 0)
+		return ARG_VERSION;
+	if (strncmp(arg, "--", 2) != 0) {
+		snprintf(err, errlen, "%s '%.80s' (see --help)",
+			 arg[0] == '-' && arg[1] ? "unknown option" : "unexpected argument", arg);
+		return -EINVAL;
+	}
+
+	const char *name = arg + 2, *eq = strchr(name, '=');
+	size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+	*opt = find_option(name, name_len);
+	if (!*opt) {
+		snprintf(err, errlen, "unknown option '--%.*s' (see --help)",
+			 (int)(name_len > 80 ? 80 : name_len), name);
+		return -EINVAL;
+	}
+	if (eq) {
+		*value = eq + 1;
+	} else if (*i < argc) {
+		*value = argv[(*i)++];
+	} else {
+		snprintf(err, errlen, "option '--%s' needs a value (see --help)", (*opt)->name);
+		return -EINVAL;
+	}
+	return ARG_OPTION;
+}
+
+int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	const char *config_file = NULL;
+	const struct option *opt;
+	const char *value;
+	int r;
+
+	config_defaults(cfg);
+
+	/* First pass: check the syntax of every flag, answer --help/--version without reading any
+	 * file, and find --config, which is loaded before the other flags so they override it. */
+	for (int i = 1; i < argc;) {
+		r = next_arg(argc, argv, &i, &opt, &value, err, errlen);
+		if (r < 0)
+			return r;
+		if (r == ARG_HELP)
+			return CONFIG_HELP;
+		if (r == ARG_VERSION)
+			return CONFIG_VERSION;
+		if (opt->kind != OPT_CONFIG)
+			continue;
+		if (config_file) {
+			snprintf(err, errlen, "option '--config' given twice");
+			return -EINVAL;
+		}
+		config_file = value;
+	}
+
+	if (config_file) {
+		r = set_option(cfg, find_option("config", 6), "--", config_file, err, errlen);
+		if (r < 0)
+			return r;
+		r = config_load_file(cfg, config_file, err, errlen);
+		if (r < 0)
+			return r;
+	}
+
+	for (int i = 1; i < argc;) {
+		r = next_arg(argc, argv, &i, &opt, &value, err, errlen);
+		if (r < 0)
+			return r;
+		if (opt->kind == OPT_CONFIG)
+			continue;
+		r = set_option(cfg, opt, "--", value, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return CONFIG_RUN;
+}
+
+void config_print_help(FILE *out)
+{
+	struct config defaults;
+	config_defaults(&defaults);
+
+	fprintf(out,
+		"Usage: mjpegd [OPTION]...\n"
+		"Streams a camera as MJPEG over HTTP (/stream.mjpg, /snapshot.jpg).\n"
+		"\n"
+		"Options are given as \"--name value\" or \"--name=value\", or as \"name = value\" lines\n"
+		"in the --config file ('#' starts a comment line); flags win over the file.\n"
+		"\n"
+		"  -h, --help\n"
+		"      Show this help and exit.\n"
+		"  --version\n"
+		"      Show the version and exit.\n");
+	for (size_t i = 0; i < ELEMENTSOF(options); i++) {
+		const struct option *opt = &options[i];
+		char accepted[160], def[CONFIG_PATH_MAX + 16];
+		describe_accepted(opt, accepted, sizeof(accepted));
+		format_value(&defaults, opt, def, sizeof(def));
+		fprintf(out, "  --%s %s\n      %s\n      Accepts: %s. Default: %s.\n", opt->name,
+			opt->metavar, opt->help, accepted, def);
+	}
+}

@@ -1,0 +1,230 @@
+/* Passthrough "encoder": the source already delivers JPEG (a UVC camera's MJPEG, the file
+ * source), so the output frame simply points into the raw buffer. No byte is copied.
+ *
+ * Ownership: the raw frame stays lent to us for as long as any client holds the output frame;
+ * the frame's release callback (its last frame_unref) gives the raw frame back to the source. A
+ * slow client therefore holds a source buffer, which the source absorbs by dropping images.
+ * Everything runs on the loop thread; the eventfd only tells the loop that collect has work.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "mjpegd/encoder.h"
+#include "mjpegd/log.h"
+
+/* Submitted but not yet collected. The loop collects on every wake-up, so a handful is plenty. */
+#define PASSTHROUGH_QUEUE 4
+
+struct passthrough_result {
+	struct frame *frame; /* NULL for a rejected raw frame */
+	int error;
+};
+
+struct passthrough_encoder {
+	struct encoder enc;
+	struct frame_pool *pool;
+	encoder_release_raw_fn release_raw;
+	void *release_ctx;
+	int event_fd;
+
+	struct passthrough_result queue[PASSTHROUGH_QUEUE];
+	unsigned head, count;
+
+	/* lent[i]: the raw frame behind pool->frames[i] while that frame is out */
+	struct raw_frame **lent;
+	unsigned lent_count;
+};
+
+static void passthrough_frame_released(void *ctx, struct frame *f)
+{
+	struct passthrough_encoder *pe = ctx;
+	size_t i = (size_t)(f - pe->pool->frames);
+	if (i >= pe->pool->capacity || !pe->lent[i]) {
+		log_err("passthrough: frame %llu released but no raw frame is lent for it",
+			(unsigned long long)f->sequence);
+		return;
+	}
+	struct raw_frame *raw = pe->lent[i];
+	pe->lent[i] = NULL;
+	pe->lent_count--;
+	pe->release_raw(pe->release_ctx, raw);
+}
+
+static void passthrough_signal(struct passthrough_encoder *pe)
+{
+	const uint64_t one = 1;
+	/* Cannot fail: the counter would have to reach 2^64-1. */
+	ssize_t n = write(pe->event_fd, &one, sizeof(one));
+	(void)n;
+}
+
+static void queue_push(struct passthrough_encoder *pe, struct frame *frame, int error)
+{
+	pe->queue[(pe->head + pe->count++) % PASSTHROUGH_QUEUE] =
+		(struct passthrough_result){ frame, error };
+	passthrough_signal(pe);
+}
+
+static int passthrough_fd(struct encoder *enc)
+{
+	struct passthrough_encoder *pe = enc->priv;
+	return pe->event_fd;
+}
+
+static int passthrough_submit(struct encoder *enc, struct raw_frame *raw)
+{
+	struct passthrough_encoder *pe = enc->priv;
+
+	if (pe->count == PASSTHROUGH_QUEUE)
+		return -EBUSY;
+
+	const struct raw_plane *plane = &raw->planes[0];
+	if (raw->n_planes < 1 || !plane->data || plane->length < 2 || plane->data[0] != 0xFF ||
+	    plane->data[1] != 0xD8) {
+		/* Corrupt camera data is a failed encode, not a refusal: the raw frame is taken and
+		 * released here, and collect reports the error (encoder.h). */
+		pe->release_raw(pe->release_ctx, raw);
+		queue_push(pe, NULL, -EINVAL);
+		return 0;
+	}
+
+	struct frame *frame = frame_pool_acquire(pe->pool);
+	if (!frame)
+		return -ENOBUFS;
+	size_t i = (size_t)(frame - pe->pool->frames);
+	pe->lent[i] = raw;
+	pe->lent_count++;
+	frame_set_external(frame, plane->data, plane->length, passthrough_frame_released, pe);
+	frame->sequence = raw->sequence;
+	frame->timestamp_us = raw->timestamp_us;
+	frame->width = raw->width;
+	frame->height = raw->height;
+	queue_push(pe, frame, 0);
+	return 0;
+}
+
+static int passthrough_collect(struct encoder *enc, struct frame **out)
+{
+	struct passthrough_encoder *pe = enc->priv;
+
+	if (pe->count == 0) {
+		uint64_t n;
+		if (read(pe->event_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+			return -errno;
+		return -EAGAIN;
+	}
+	struct passthrough_result res = pe->queue[pe->head];
+	pe->head = (pe->head + 1) % PASSTHROUGH_QUEUE;
+	pe->count--;
+
+	if (res.error < 0) {
+		log_warn("passthrough: input is not a JPEG (no SOI marker), dropped: %s",
+			 strerror(-res.error));
+		enc->stats.encode_errors++;
+		return res.error;
+	}
+	enc->stats.frames_encoded++;
+	*out = res.frame;
+	return 0;
+}
+
+static int passthrough_set_quality(struct encoder *enc, unsigned quality)
+{
+	(void)enc;
+	/* The camera encodes; its quality is a source control, not ours. */
+	if (quality < 1 || quality > 100)
+		return -EINVAL;
+	return 0;
+}
+
+static void passthrough_destroy(struct encoder *enc)
+{
+	struct passthrough_encoder *pe = enc->priv;
+
+	while (pe->count > 0) {
+		struct passthrough_result res = pe->queue[pe->head];
+		pe->head = (pe->head + 1) % PASSTHROUGH_QUEUE;
+		pe->count--;
+		frame_unref(res.frame); /* ours alone: its release gives the raw frame back */
+	}
+	if (pe->lent && pe->lent_count > 0) {
+		/* Clients still hold frames: their release callback would reach freed memory, so
+		 * detach them and return the raw frames now. The caller must stop sending those
+		 * frames before destroying the source they point into. */
+		log_err("passthrough: destroyed while %u frame(s) are still referenced",
+			pe->lent_count);
+		for (unsigned i = 0; i < pe->pool->capacity; i++) {
+			if (!pe->lent[i])
+				continue;
+			pe->pool->frames[i].release = NULL;
+			pe->release_raw(pe->release_ctx, pe->lent[i]);
+			pe->lent[i] = NULL;
+		}
+	}
+	if (pe->event_fd >= 0)
+		close(pe->event_fd);
+	free(pe->lent);
+	free(pe);
+}
+
+static const struct encoder_ops passthrough_ops = {
+	.name = "passthrough",
+	.fd = passthrough_fd,
+	.submit = passthrough_submit,
+	.collect = passthrough_collect,
+	.set_quality = passthrough_set_quality,
+	.destroy = passthrough_destroy,
+};
+
+int encoder_passthrough_create(const struct encoder_params *p, struct encoder **out)
+{
+	if (p->in_fourcc != V4L2_PIX_FMT_JPEG && p->in_fourcc != V4L2_PIX_FMT_MJPEG) {
+		log_err("passthrough: input format %.4s is not JPEG: %s",
+			(const char *)&p->in_fourcc, strerror(EINVAL));
+		return -EINVAL;
+	}
+	if (!p->pool || !p->pool->frames || !p->release_raw) {
+		log_err("passthrough: no frame pool or release callback: %s", strerror(EINVAL));
+		return -EINVAL;
+	}
+
+	struct passthrough_encoder *pe = calloc(1, sizeof(*pe));
+	if (!pe) {
+		log_err("passthrough: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	pe->event_fd = -1;
+	pe->enc = (struct encoder){
+		.ops = &passthrough_ops,
+		.description = "passthrough (camera JPEG, zero copy)",
+		.priv = pe,
+	};
+	pe->pool = p->pool;
+	pe->release_raw = p->release_raw;
+	pe->release_ctx = p->release_ctx;
+
+	int r;
+	pe->lent = calloc(p->pool->capacity, sizeof(*pe->lent));
+	if (!pe->lent) {
+		r = -ENOMEM;
+		log_err("passthrough: %s", strerror(-r));
+		goto fail;
+	}
+	pe->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pe->event_fd < 0) {
+		r = -errno;
+		log_err("passthrough: eventfd: %s", strerror(-r));
+		goto fail;
+	}
+	*out = &pe->enc;
+	return 0;
+
+fail:
+	passthrough_destroy(&pe->enc);
+	return r;
+}

@@ -1,0 +1,439 @@
+/* Software JPEG encoder: libjpeg-turbo (TurboJPEG API) on one worker thread.
+ *
+ * The loop thread never waits for the worker. A job pairs a raw frame with an output frame; it
+ * moves submit → pending → (worker encodes) → done → collect. Only the queue operations take the
+ * mutex; the worker's result reaches the loop through the done list and an eventfd.
+ *
+ * Ownership while a job is in flight:
+ *  - the raw frame stays the source's; the worker only reads it; collect (or destroy) gives it
+ *    back through release_raw on the loop thread, exactly once;
+ *  - the output frame was acquired and sized (frame_reserve) on the loop thread, because the pool
+ *    is loop-thread only; the worker writes into frame->buf and nothing else of it.
+ * A job slot counts as in flight from submit until collect returns it, so "queue full" (-EBUSY)
+ * does not depend on how fast the worker is.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <turbojpeg.h>
+#include <unistd.h>
+
+#include "mjpegd/clock.h"
+#include "mjpegd/encoder.h"
+#include "mjpegd/log.h"
+
+/* Two: the worker encodes one while the next waits, which hides the hand-over latency; more
+ * would only add delay, as the newest frame is what clients want. */
+#define SOFTWARE_SLOTS 2
+#define SOFTWARE_ERROR_MAX 200
+
+struct software_job {
+	struct raw_frame *raw;
+	struct frame *frame;
+	/* written by the worker, read by the loop after the job came back through the done list */
+	int result;
+	unsigned long jpeg_len;
+	uint64_t cpu_ns;
+	char error[SOFTWARE_ERROR_MAX]; /* tjGetErrorStr2 text; the handle's own is overwritten */
+};
+
+/* A tiny FIFO of job indices. */
+struct job_fifo {
+	unsigned items[SOFTWARE_SLOTS];
+	unsigned head, count;
+};
+
+struct software_encoder {
+	struct encoder enc;
+	uint32_t in_fourcc;
+	unsigned width, height;
+	int subsamp; /* TJSAMP_420 or TJSAMP_422 */
+	unsigned long out_size; /* tjBufSize: what one output frame must hold */
+	struct frame_pool *pool;
+	encoder_release_raw_fn release_raw;
+	void *release_ctx;
+	atomic_uint quality;
+	int event_fd;
+	char description[64];
+
+	/* loop thread only */
+	bool job_in_use[SOFTWARE_SLOTS];
+	unsigned in_flight;
+
+	/* shared: under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stopping;
+	struct job_fifo pending, done;
+	struct software_job jobs[SOFTWARE_SLOTS]; /* fields owned by whoever holds the job */
+
+	/* worker only */
+	tjhandle tj;
+	uint8_t *scratch; /* YUYV deinterleaved to planar 4:2:2 */
+	pthread_t worker;
+	bool worker_started;
+	bool sync_initialized;
+};
+
+static void fifo_push(struct job_fifo *q, unsigned job)
+{
+	q->items[(q->head + q->count++) % SOFTWARE_SLOTS] = job;
+}
+
+static bool fifo_pop(struct job_fifo *q, unsigned *job)
+{
+	if (q->count == 0)
+		return false;
+	*job = q->items[q->head];
+	q->head = (q->head + 1) % SOFTWARE_SLOTS;
+	q->count--;
+	return true;
+}
+
+static void yuyv_to_planar422(const struct raw_frame *raw, uint8_t *scratch)
+{
+	unsigned w = raw->width, h = raw->height;
+	uint8_t *y = scratch, *u = y + (size_t)w * h, *v = u + (size_t)(w / 2) * h;
+	const uint8_t *src = raw->planes[0].data;
+	size_t stride = raw->planes[0].bytesperline ? raw->planes[0].bytesperline : 2 * (size_t)w;
+
+	for (unsigned row = 0; row < h; row++, src += stride) {
+		const uint8_t *s = src;
+		for (unsigned x = 0; x < w / 2; x++, s += 4) {
+			*y++ = s[0];
+			*u++ = s[1];
+			*y++ = s[2];
+			*v++ = s[3];
+		}
+	}
+}
+
+/* Runs on the worker thread. */
+static void software_encode(struct software_encoder *se, struct software_job *job)
+{
+	const struct raw_frame *raw = job->raw;
+	const unsigned char *planes[3];
+	int strides[3];
+	unsigned w = se->width, h = se->height;
+	uint64_t t0 = clock_now_ns(CLOCK_THREAD_CPUTIME_ID);
+
+	if (se->in_fourcc == V4L2_PIX_FMT_YUYV) {
+		if (raw->planes[0].data) {
+			yuyv_to_planar422(raw, se->scratch);
+			planes[0] = se->scratch;
+		} else {
+			planes[0] = NULL; /* dmabuf only: TurboJPEG reports it */
+		}
+		planes[1] = se->scratch + (size_t)w * h;
+		planes[2] = planes[1] + (size_t)(w / 2) * h;
+		strides[0] = (int)w;
+		strides[1] = strides[2] = (int)(w / 2);
+	} else if (raw->n_planes >= 3) {
+		for (unsigned i = 0; i < 3; i++) {
+			planes[i] = raw->planes[i].data;
+			strides[i] = (int)raw->planes[i].bytesperline;
+		}
+	} else {
+		/* one contiguous I420 buffer: chroma planes follow at half the luma stride */
+		size_t stride = raw->planes[0].bytesperline ? raw->planes[0].bytesperline : w;
+		const uint8_t *base = raw->planes[0].data;
+		planes[0] = base;
+		planes[1] = base ? base + stride * h : NULL;
+		planes[2] = base ? planes[1] + stride / 2 * (h / 2) : NULL;
+		strides[0] = (int)stride;
+		strides[1] = strides[2] = (int)(stride / 2);
+	}
+
+	unsigned char *out = job->frame->buf;
+	unsigned long len = job->frame->cap;
+	int quality = (int)atomic_load_explicit(&se->quality, memory_order_relaxed);
+	/* NOREALLOC: the buffer belongs to the frame pool, TurboJPEG must never free or move it */
+	if (tjCompressFromYUVPlanes(se->tj, planes, (int)w, strides, (int)h, se->subsamp, &out, &len,
+				    quality, TJFLAG_NOREALLOC) < 0) {
+		job->result = -EIO;
+		snprintf(job->error, sizeof(job->error), "%s", tjGetErrorStr2(se->tj));
+		job->jpeg_len = 0;
+	} else {
+		job->result = 0;
+		job->jpeg_len = len;
+	}
+	job->cpu_ns = clock_now_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+}
+
+static void *software_worker(void *arg)
+{
+	struct software_encoder *se = arg;
+	const uint64_t one = 1;
+
+	pthread_mutex_lock(&se->lock);
+	for (;;) {
+		unsigned j;
+		if (se->stopping)
+			break;
+		if (!fifo_pop(&se->pending, &j)) {
+			pthread_cond_wait(&se->wake, &se->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&se->lock);
+
+		software_encode(se, &se->jobs[j]);
+
+		pthread_mutex_lock(&se->lock);
+		fifo_push(&se->done, j);
+		pthread_mutex_unlock(&se->lock);
+		/* After the push, so a collect that drained the fd still finds the job. Cannot fail:
+		 * the counter would have to reach 2^64-1. */
+		ssize_t n = write(se->event_fd, &one, sizeof(one));
+		(void)n;
+		pthread_mutex_lock(&se->lock);
+	}
+	pthread_mutex_unlock(&se->lock);
+	return NULL;
+}
+
+static int software_fd(struct encoder *enc)
+{
+	struct software_encoder *se = enc->priv;
+	return se->event_fd;
+}
+
+static int software_submit(struct encoder *enc, struct raw_frame *raw)
+{
+	struct software_encoder *se = enc->priv;
+
+	if (raw->fourcc != se->in_fourcc || raw->width != se->width || raw->height != se->height)
+		return -EINVAL;
+	if (se->in_flight == SOFTWARE_SLOTS)
+		return -EBUSY;
+
+	struct frame *frame = frame_pool_acquire(se->pool);
+	if (!frame)
+		return -ENOBUFS;
+	int r = frame_reserve(frame, se->out_size);
+	if (r < 0) {
+		frame_unref(frame);
+		return r;
+	}
+
+	unsigned j = 0;
+	while (se->job_in_use[j])
+		j++;
+	se->job_in_use[j] = true;
+	se->in_flight++;
+	struct software_job *job = &se->jobs[j];
+
+	pthread_mutex_lock(&se->lock);
+	job->raw = raw;
+	job->frame = frame;
+	fifo_push(&se->pending, j);
+	pthread_cond_signal(&se->wake);
+	pthread_mutex_unlock(&se->lock);
+	return 0;
+}
+
+static bool software_pop_done(struct software_encoder *se, unsigned *j)
+{
+	pthread_mutex_lock(&se->lock);
+	bool got = fifo_pop(&se->done, j);
+	pthread_mutex_unlock(&se->lock);
+	return got;
+}
+
+static int software_collect(struct encoder *enc, struct frame **out)
+{
+	struct software_encoder *se = enc->priv;
+	unsigned j;
+
+	if (!software_pop_done(se, &j)) {
+		/* Drain before looking again: a job finished after the drain also writes after it,
+		 * so the fd stays readable and no completion is missed. */
+		uint64_t count;
+		if (read(se->event_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+			return -errno;
+		if (!software_pop_done(se, &j))
+			return -EAGAIN;
+	}
+
+	struct software_job *job = &se->jobs[j];
+	struct raw_frame *raw = job->raw;
+	struct frame *frame = job->frame;
+	job->raw = NULL;
+	job->frame = NULL;
+	se->job_in_use[j] = false;
+	se->in_flight--;
+	enc->stats.encode_ns += job->cpu_ns;
+
+	if (job->result < 0) {
+		log_err("software encoder: frame %llu: %s: %s", (unsigned long long)raw->sequence,
+			job->error, strerror(-job->result));
+		frame_unref(frame);
+		se->release_raw(se->release_ctx, raw);
+		enc->stats.encode_errors++;
+		return job->result;
+	}
+
+	frame->len = job->jpeg_len;
+	frame->sequence = raw->sequence;
+	frame->timestamp_us = raw->timestamp_us;
+	frame->width = raw->width;
+	frame->height = raw->height;
+	se->release_raw(se->release_ctx, raw);
+	enc->stats.frames_encoded++;
+	*out = frame;
+	return 0;
+}
+
+static int software_set_quality(struct encoder *enc, unsigned quality)
+{
+	struct software_encoder *se = enc->priv;
+	if (quality < 1 || quality > 100)
+		return -EINVAL;
+	atomic_store_explicit(&se->quality, quality, memory_order_relaxed);
+	snprintf(se->description, sizeof(se->description), "software (libjpeg-turbo) %s q%u",
+		 se->subsamp == TJSAMP_420 ? "4:2:0" : "4:2:2", quality);
+	return 0;
+}
+
+static void software_destroy(struct encoder *enc)
+{
+	struct software_encoder *se = enc->priv;
+
+	if (se->worker_started) {
+		pthread_mutex_lock(&se->lock);
+		se->stopping = true;
+		pthread_cond_signal(&se->wake);
+		pthread_mutex_unlock(&se->lock);
+		pthread_join(se->worker, NULL);
+	}
+	/* The worker is gone: every job still in use is ours, pending or done alike. */
+	for (unsigned j = 0; j < SOFTWARE_SLOTS; j++) {
+		if (!se->job_in_use[j])
+			continue;
+		frame_unref(se->jobs[j].frame);
+		se->release_raw(se->release_ctx, se->jobs[j].raw);
+		se->job_in_use[j] = false;
+	}
+	if (se->sync_initialized) {
+		pthread_mutex_destroy(&se->lock);
+		pthread_cond_destroy(&se->wake);
+	}
+	if (se->tj)
+		tjDestroy(se->tj);
+	if (se->event_fd >= 0)
+		close(se->event_fd);
+	free(se->scratch);
+	free(se);
+}
+
+static const struct encoder_ops software_ops = {
+	.name = "software",
+	.fd = software_fd,
+	.submit = software_submit,
+	.collect = software_collect,
+	.set_quality = software_set_quality,
+	.destroy = software_destroy,
+};
+
+int encoder_software_create(const struct encoder_params *p, struct encoder **out)
+{
+	int subsamp;
+	if (p->in_fourcc == V4L2_PIX_FMT_YUV420) {
+		subsamp = TJSAMP_420;
+	} else if (p->in_fourcc == V4L2_PIX_FMT_YUYV) {
+		subsamp = TJSAMP_422;
+	} else {
+		log_err("software encoder: input format %.4s not supported (YUV420, YUYV): %s",
+			(const char *)&p->in_fourcc, strerror(EINVAL));
+		return -EINVAL;
+	}
+	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2 ||
+	    p->width > 65500 || p->height > 65500 || p->quality < 1 || p->quality > 100 ||
+	    !p->pool || !p->release_raw) {
+		log_err("software encoder: bad parameters %ux%u q%u: %s", p->width, p->height,
+			p->quality, strerror(EINVAL));
+		return -EINVAL;
+	}
+
+	struct software_encoder *se = calloc(1, sizeof(*se));
+	if (!se) {
+		log_err("software encoder: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	se->event_fd = -1;
+	se->enc = (struct encoder){
+		.ops = &software_ops,
+		.description = se->description,
+		.priv = se,
+	};
+	se->in_fourcc = p->in_fourcc;
+	se->width = p->width;
+	se->height = p->height;
+	se->subsamp = subsamp;
+	se->out_size = tjBufSize((int)p->width, (int)p->height, subsamp);
+	se->pool = p->pool;
+	se->release_raw = p->release_raw;
+	se->release_ctx = p->release_ctx;
+	software_set_quality(&se->enc, p->quality);
+
+	int r;
+	if (subsamp == TJSAMP_422) {
+		se->scratch = malloc(2 * (size_t)p->width * p->height);
+		if (!se->scratch) {
+			r = -ENOMEM;
+			log_err("software encoder: scratch buffer: %s", strerror(-r));
+			goto fail;
+		}
+	}
+	se->tj = tjInitCompress();
+	if (!se->tj) {
+		r = -ENOMEM;
+		log_err("software encoder: tjInitCompress: %s: %s", tjGetErrorStr2(NULL),
+			strerror(-r));
+		goto fail;
+	}
+	se->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (se->event_fd < 0) {
+		r = -errno;
+		log_err("software encoder: eventfd: %s", strerror(-r));
+		goto fail;
+	}
+	r = -pthread_mutex_init(&se->lock, NULL);
+	if (r < 0) {
+		log_err("software encoder: mutex: %s", strerror(-r));
+		goto fail;
+	}
+	r = -pthread_cond_init(&se->wake, NULL);
+	if (r < 0) {
+		pthread_mutex_destroy(&se->lock);
+		log_err("software encoder: condition variable: %s", strerror(-r));
+		goto fail;
+	}
+	se->sync_initialized = true;
+
+	/* The worker must never take a process signal: main() handles them through a signalfd on
+	 * the loop thread, which only works while every thread blocks them. */
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	r = -pthread_create(&se->worker, NULL, software_worker, se);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (r < 0) {
+		log_err("software encoder: worker thread: %s", strerror(-r));
+		goto fail;
+	}
+	se->worker_started = true;
+	pthread_setname_np(se->worker, "mjpegd-jpeg");
+
+	*out = &se->enc;
+	return 0;
+
+fail:
+	software_destroy(&se->enc);
+	return r;
+}

@@ -1,0 +1,454 @@
+/* Strict HTTP/1.x request-head parser; contract in include/mjpegd/http_parser.h.
+ *
+ * The parser walks the buffer once with a cursor. Running out of bytes anywhere means INCOMPLETE;
+ * a byte that can never start a valid request means ERROR at once, so a client sending garbage is
+ * answered without waiting for a newline or a timeout. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mjpegd/http_parser.h"
+
+struct cursor {
+	const char *buf;
+	size_t pos;
+	size_t end;
+};
+
+/* RFC 9110 §5.6.2 tchar. */
+static bool is_tchar(unsigned char c)
+{
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return true;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Request targets: visible ASCII only. Clients percent-encode everything else (RFC 3986). */
+static bool is_target_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f;
+}
+
+/* Header values: RFC 9110 field-content, which allows obs-text (0x80-0xff) but no control bytes. */
+static bool is_value_char(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static bool is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static enum http_parse_result parse_error(int *status, int code)
+{
+	*status = code;
+	return HTTP_PARSE_ERROR;
+}
+
+/* Consumes CRLF or a bare LF (RFC 9112 §2.2 lets a recipient accept LF alone). */
+static enum http_parse_result parse_line_end(struct cursor *c, int *status)
+{
+	if (c->pos == c->end)
+		return HTTP_PARSE_INCOMPLETE;
+	if (c->buf[c->pos] == '\n') {
+		c->pos++;
+		return HTTP_PARSE_COMPLETE;
+	}
+	if (c->buf[c->pos] != '\r')
+		return parse_error(status, 400);
+	if (c->pos + 1 == c->end)
+		return HTTP_PARSE_INCOMPLETE;
+	if (c->buf[c->pos + 1] != '\n')
+		return parse_error(status, 400); /* bare CR: a request-smuggling classic */
+	c->pos += 2;
+	return HTTP_PARSE_COMPLETE;
+}
+
+static enum http_parse_result expect_char(struct cursor *c, char want, int *status)
+{
+	if (c->pos == c->end)
+		return HTTP_PARSE_INCOMPLETE;
+	if (c->buf[c->pos] != want)
+		return parse_error(status, 400);
+	c->pos++;
+	return HTTP_PARSE_COMPLETE;
+}
+
+static enum http_parse_result expect_digit(struct cursor *c, int *digit, int *status)
+{
+	if (c->pos == c->end)
+		return HTTP_PARSE_INCOMPLETE;
+	char ch = c->buf[c->pos];
+	if (ch < '0' || ch > '9')
+		return parse_error(status, 400);
+	*digit = ch - '0';
+	c->pos++;
+	return HTTP_PARSE_COMPLETE;
+}
+
+/* method SP request-target SP HTTP-version line-end */
+static enum http_parse_result parse_request_line(struct cursor *c, struct http_request *req,
+						 int *status)
+{
+	enum http_parse_result r;
+	size_t start = c->pos;
+
+	while (c->pos < c->end && is_tchar((unsigned char)c->buf[c->pos]))
+		c->pos++;
+	if (c->pos == c->end)
+		return HTTP_PARSE_INCOMPLETE;
+	if (c->pos == start || c->buf[c->pos] != ' ')
+		return parse_error(status, 400);
+	req->method_str = (struct http_str){ c->buf + start, c->pos - start };
+	/* Methods are case-sensitive (RFC 9110 §9.1): "get" is some other method. */
+	if (req->method_str.len == 3 && memcmp(req->method_str.p, "GET", 3) == 0)
+		req->method = HTTP_METHOD_GET;
+	else if (req->method_str.len == 4 && memcmp(req->method_str.p, "HEAD", 4) == 0)
+		req->method = HTTP_METHOD_HEAD;
+	else
+		req->method = HTTP_METHOD_OTHER;
+	c->pos++;
+
+	/* Origin form only: we are no proxy ("http://…") and serve no OPTIONS ("*"). */
+	r = expect_char(c, '/', status);
+	if (r != HTTP_PARSE_COMPLETE)
+		return r;
+	start = c->pos - 1;
+	while (c->pos < c->end && is_target_char((unsigned char)c->buf[c->pos]))
+		c->pos++;
+	if (c->pos == c->end)
+		return HTTP_PARSE_INCOMPLETE;
+	if (c->buf[c->pos] != ' ')
+		return parse_error(status, 400);
+	req->target = (struct http_str){ c->buf + start, c->pos - start };
+	c->pos++;
+
+	for (const char *p = "HTTP/"; *p; p++) {
+		r = expect_char(c, *p, status);
+		if (r != HTTP_PARSE_COMPLETE)
+			return r;
+	}
+	int major, minor;
+	r = expect_digit(c, &major, status);
+	if (r == HTTP_PARSE_COMPLETE)
+		r = expect_char(c, '.', status);
+	if (r == HTTP_PARSE_COMPLETE)
+		r = expect_digit(c, &minor, status);
+	if (r == HTTP_PARSE_COMPLETE)
+		r = parse_line_end(c, status);
+	if (r != HTTP_PARSE_COMPLETE)
+		return r;
+	/* Well-formed but not ours (HTTP/2.0 preface, HTTP/0.9 lookalikes): 505, not 400. */
+	if (major != 1 || minor > 1)
+		return parse_error(status, 505);
+	req->version_minor = minor;
+	return HTTP_PARSE_COMPLETE;
+}
+
+/* Header lines up to and including the empty line that ends the head. */
+static enum http_parse_result parse_headers(struct cursor *c, struct http_request *req, int *status)
+{
+	enum http_parse_result r;
+
+	for (;;) {
+		if (c->pos == c->end)
+			return HTTP_PARSE_INCOMPLETE;
+		char ch = c->buf[c->pos];
+		if (ch == '\r' || ch == '\n')
+			return parse_line_end(c, status);
+		/* A line starting with whitespace is obs-fold (RFC 9112 §5.2): refused, since
+		 * unfolding it differently from a proxy in front of us is a smuggling vector. */
+		if (is_ows(ch))
+			return parse_error(status, 400);
+		if (req->n_headers == HTTP_MAX_HEADERS)
+			return parse_error(status, 431);
+
+		size_t start = c->pos;
+		while (c->pos < c->end && is_tchar((unsigned char)c->buf[c->pos]))
+			c->pos++;
+		if (c->pos == c->end)
+			return HTTP_PARSE_INCOMPLETE;
+		/* No whitespace between name and colon (RFC 9112 §5.1). */
+		if (c->pos == start || c->buf[c->pos] != ':')
+			return parse_error(status, 400);
+		struct http_str name = { c->buf + start, c->pos - start };
+		c->pos++;
+
+		while (c->pos < c->end && is_ows(c->buf[c->pos]))
+			c->pos++;
+		start = c->pos;
+		size_t value_end = c->pos;
+		while (c->pos < c->end) {
+			unsigned char v = (unsigned char)c->buf[c->pos];
+			if (v == '\r' || v == '\n')
+				break;
+			if (!is_value_char(v))
+				return parse_error(status, 400);
+			c->pos++;
+			if (!is_ows((char)v))
+				value_end = c->pos;
+		}
+		r = parse_line_end(c, status);
+		if (r != HTTP_PARSE_COMPLETE)
+			return r;
+		req->headers[req->n_headers++] = (struct http_header){
+			.name = name,
+			.value = { c->buf + start, value_end - start },
+		};
+	}
+}
+
+static bool str_eq_nocase(struct http_str s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s.len == n && strncasecmp(s.p, lit, n) == 0;
+}
+
+/* Content-Length is 1*DIGIT; returns -EINVAL for anything else, including a comma list. */
+static int parse_content_length(struct http_str v, uint64_t *out)
+{
+	uint64_t n = 0;
+	if (v.len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return -EINVAL;
+		if (n > (UINT64_MAX - 9) / 10)
+			return -ERANGE;
+		n = n * 10 + (uint64_t)(v.p[i] - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+/* Scans a comma-separated Connection value for the close / keep-alive options. */
+static void scan_connection(struct http_str v, bool *close, bool *keep_alive)
+{
+	size_t i = 0;
+	while (i < v.len) {
+		while (i < v.len && (is_ows(v.p[i]) || v.p[i] == ','))
+			i++;
+		size_t start = i;
+		while (i < v.len && v.p[i] != ',')
+			i++;
+		size_t end = i;
+		while (end > start && is_ows(v.p[end - 1]))
+			end--;
+		struct http_str token = { v.p + start, end - start };
+		if (str_eq_nocase(token, "close"))
+			*close = true;
+		else if (str_eq_nocase(token, "keep-alive"))
+			*keep_alive = true;
+	}
+}
+
+/* Rules that need the whole head: framing headers and persistence. */
+static enum http_parse_result check_head(struct http_request *req, int *status)
+{
+	bool have_length = false, transfer_encoding = false;
+	bool close = false, keep_alive = false;
+	uint64_t length = 0;
+
+	for (size_t i = 0; i < req->n_headers; i++) {
+		const struct http_header *h = &req->headers[i];
+		if (str_eq_nocase(h->name, "Content-Length")) {
+			uint64_t n;
+			if (parse_content_length(h->value, &n) < 0)
+				return parse_error(status, 400);
+			/* Two different lengths: which one a proxy in front used is unknowable. */
+			if (have_length && n != length)
+				return parse_error(status, 400);
+			have_length = true;
+			length = n;
+		} else if (str_eq_nocase(h->name, "Transfer-Encoding")) {
+			transfer_encoding = true;
+		} else if (str_eq_nocase(h->name, "Connection")) {
+			scan_connection(h->value, &close, &keep_alive);
+		}
+	}
+	/* No endpoint takes a body, and skipping one correctly is more code than refusing it. */
+	if (transfer_encoding || length > 0)
+		return parse_error(status, 501);
+
+	if (req->version_minor >= 1)
+		req->keep_alive = !close;
+	else
+		req->keep_alive = keep_alive && !close;
+	return HTTP_PARSE_COMPLETE;
+}
+
+static void split_target(struct http_request *req)
+{
+	const char *q = memchr(req->target.p, '?', req->target.len);
+	if (!q) {
+		req->path = req->target;
+		req->query = (struct http_str){ req->target.p + req->target.len, 0 };
+		return;
+	}
+	req->path = (struct http_str){ req->target.p, (size_t)(q - req->target.p) };
+	req->query = (struct http_str){ q + 1, req->target.len - req->path.len - 1 };
+}
+
+enum http_parse_result http_parse_request(const char *buf, size_t len, struct http_request *req,
+					  size_t *consumed, int *status)
+{
+	/* Nothing past the limit is looked at: a head that needs more bytes is too big already. */
+	struct cursor c = { .buf = buf, .pos = 0, .end = len < HTTP_MAX_HEADER_BYTES ? len : HTTP_MAX_HEADER_BYTES };
+	enum http_parse_result r;
+
+	memset(req, 0, sizeof(*req));
+	*status = 0;
+
+	/* RFC 9112 §2.2: a server SHOULD ignore empty lines before the request line (some clients
+	 * send a stray CRLF after the previous request). */
+	while (c.pos < c.end && (buf[c.pos] == '\r' || buf[c.pos] == '\n')) {
+		r = parse_line_end(&c, status);
+		if (r != HTTP_PARSE_COMPLETE)
+			return r == HTTP_PARSE_INCOMPLETE && len >= HTTP_MAX_HEADER_BYTES ?
+				       parse_error(status, 431) : r;
+	}
+
+	size_t line_start = c.pos;
+	r = parse_request_line(&c, req, status);
+	if (r == HTTP_PARSE_ERROR)
+		return r;
+	if (r == HTTP_PARSE_INCOMPLETE) {
+		size_t so_far = c.end - line_start;
+		/* A trailing CR may be the start of the line end, not part of the line. */
+		if (so_far > 0 && buf[c.end - 1] == '\r')
+			so_far--;
+		if (so_far > HTTP_MAX_REQUEST_LINE)
+			return parse_error(status, 414);
+		if (len >= HTTP_MAX_HEADER_BYTES)
+			return parse_error(status, 431);
+		return r;
+	}
+	size_t line_len = c.pos - line_start - 1;
+	if (buf[c.pos - 2] == '\r')
+		line_len--;
+	if (line_len > HTTP_MAX_REQUEST_LINE)
+		return parse_error(status, 414);
+
+	r = parse_headers(&c, req, status);
+	if (r == HTTP_PARSE_INCOMPLETE && len >= HTTP_MAX_HEADER_BYTES)
+		return parse_error(status, 431);
+	if (r != HTTP_PARSE_COMPLETE)
+		return r;
+
+	r = check_head(req, status);
+	if (r != HTTP_PARSE_COMPLETE)
+		return r;
+	split_target(req);
+	*consumed = c.pos;
+	return HTTP_PARSE_COMPLETE;
+}
+
+const struct http_str *http_request_header(const struct http_request *req, const char *name)
+{
+	for (size_t i = 0; i < req->n_headers; i++)
+		if (str_eq_nocase(req->headers[i].name, name))
+			return &req->headers[i].value;
+	return NULL;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes one application/x-www-form-urlencoded component byte at *i; returns the byte (0..255)
+ * or -EINVAL for a broken escape. A decoded NUL is refused too: it would cut the C string short. */
+static int decode_byte(const char *p, size_t len, size_t *i)
+{
+	char ch = p[*i];
+	if (ch == '+') {
+		(*i)++;
+		return ' ';
+	}
+	if (ch != '%') {
+		(*i)++;
+		return (unsigned char)ch;
+	}
+	if (len - *i < 3)
+		return -EINVAL;
+	int hi = hex_value(p[*i + 1]), lo = hex_value(p[*i + 2]);
+	if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+		return -EINVAL;
+	*i += 3;
+	return hi << 4 | lo;
+}
+
+/* True when the encoded key p[0..len) decodes to exactly key. A broken escape never matches. */
+static bool key_matches(const char *p, size_t len, const char *key)
+{
+	size_t i = 0, k = 0;
+	while (i < len) {
+		int b = decode_byte(p, len, &i);
+		if (b < 0 || key[k] == '\0' || (unsigned char)key[k] != b)
+			return false;
+		k++;
+	}
+	return key[k] == '\0';
+}
+
+int http_query_get(struct http_str query, const char *key, char *out, size_t outlen)
+{
+	size_t i = 0;
+	while (i < query.len) {
+		const char *pair = query.p + i;
+		const char *amp = memchr(pair, '&', query.len - i);
+		size_t pair_len = amp ? (size_t)(amp - pair) : query.len - i;
+		i += pair_len + 1;
+
+		const char *eq = memchr(pair, '=', pair_len);
+		size_t key_len = eq ? (size_t)(eq - pair) : pair_len;
+		if (pair_len == 0 || !key_matches(pair, key_len, key))
+			continue;
+
+		/* "?flag" without '=' is present with an empty value. */
+		const char *value = eq ? eq + 1 : pair + pair_len;
+		size_t value_len = pair_len - (size_t)(value - pair);
+		size_t n = 0;
+		for (size_t j = 0; j < value_len;) {
+			int b = decode_byte(value, value_len, &j);
+			if (b < 0 || n + 1 >= outlen)
+				return -EINVAL;
+			out[n++] = (char)b;
+		}
+		if (outlen == 0)
+			return -EINVAL;
+		out[n] = '\0';
+		return (int)n;
+	}
+	return -ENOENT;
+}
+
+const char *http_status_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}

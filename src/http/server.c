@@ -1,0 +1,927 @@
+/* The HTTP server: listeners, clients and their io_uring operations.
+ *
+ * Client state machine (one transition log line at debug level each):
+ *
+ *   READING ──request──▶ RESPONDING ──sent, keep-alive──▶ READING
+ *      │                     └──sent, close──▶ CLOSING
+ *      └──stream request──▶ STREAMING (head, then newest frame whenever idle) ──error──▶ CLOSING
+ *   any ──timeout / peer gone / shutdown──▶ CLOSING ──no op in flight──▶ freed
+ *
+ * A client has at most one recv and one send in flight; it is freed only when both completed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "mjpegd/clock.h"
+#include "mjpegd/http_parser.h"
+#include "mjpegd/log.h"
+#include "mjpegd/multipart.h"
+#include "mjpegd/ratelimit.h"
+#include "mjpegd/server.h"
+
+#define MAX_LISTENERS 4
+/* Connections refused with 503 above max_clients still need a slot while the 503 is sent; past
+ * this many more, a connection is closed at once. */
+#define REJECT_SLACK 32
+#define HEAD_MAX 512
+#define FPS_WINDOW_NS (1 * NSEC_PER_SEC)
+
+enum client_state {
+	CLIENT_READING,
+	CLIENT_RESPONDING,
+	CLIENT_STREAMING,
+	CLIENT_CLOSING,
+};
+
+static const char *const client_state_names[] = {
+	[CLIENT_READING] = "reading",
+	[CLIENT_RESPONDING] = "responding",
+	[CLIENT_STREAMING] = "streaming",
+	[CLIENT_CLOSING] = "closing",
+};
+
+enum client_kind {
+	KIND_HTTP,
+	KIND_STREAM,
+	KIND_SNAPSHOT,
+};
+
+struct client {
+	struct server *srv;
+	struct client *prev, *next;
+	uint64_t id;
+	int fd;
+	char addr[64];
+	enum client_state state;
+	enum client_kind kind;
+	uint64_t connected_ns;
+	uint64_t deadline_ns; /* 0: none */
+	unsigned requests;
+
+	struct loop_op recv_op, send_op;
+	bool recv_pending, send_pending;
+
+	/* request bytes; a pipelined request's bytes stay after the one being answered */
+	char in[HTTP_MAX_HEADER_BYTES];
+	size_t in_len;
+	bool keep_alive;
+
+	/* response being sent: iov[] point into head, body/heap_body, or frame */
+	char head[HEAD_MAX];
+	char *heap_body; /* owned; freed when the response is done */
+	struct frame *frame; /* one reference while it is being sent */
+	struct iovec iov[3];
+	struct msghdr msg;
+
+	/* streaming */
+	uint64_t last_sequence;
+	bool sent_any;
+	uint64_t min_interval_ns; /* ?fps=N */
+	uint64_t last_frame_ns;
+	uint64_t frames_sent, frames_skipped;
+	uint64_t fps_window_start_ns, fps_window_frames;
+	double fps;
+};
+
+struct listener {
+	struct server *srv;
+	int fd;
+	struct loop_op accept_op;
+	bool accept_pending;
+	bool rearm_on_tick; /* accept failed for lack of fds/memory: retry on the next tick */
+};
+
+struct server {
+	struct loop *loop;
+	unsigned max_clients;
+	uint64_t header_timeout_ns, idle_timeout_ns;
+	server_status_fn status_fill;
+	void *status_ctx;
+	uint64_t started_ns;
+
+	struct listener listeners[MAX_LISTENERS];
+	unsigned n_listeners;
+	bool multishot_accept;
+	bool shutting_down;
+
+	struct client *clients; /* doubly linked */
+	unsigned n_clients;     /* every allocated client, including closing and rejected ones */
+	uint64_t next_client_id;
+
+	struct frame *newest;
+	struct server_stats stats;
+	struct ratelimit accept_error_rl;
+};
+
+static void client_recv(struct client *c);
+static void client_close(struct client *c, const char *why);
+static void handle_request(struct client *c, const struct http_request *req);
+static void process_input(struct client *c);
+
+/* ---------------------------------------------------------------- listeners */
+
+static int listen_on(const char *host, unsigned port, int *out_fd)
+{
+	char portstr[8];
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	};
+	struct addrinfo *res = NULL;
+	int r = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &res);
+	if (r != 0) {
+		log_err("--listen %s:%u: cannot resolve '%s': %s", host, port, host, gai_strerror(r));
+		return -EINVAL;
+	}
+	int err = -EADDRNOTAVAIL;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			err = -errno;
+			continue;
+		}
+		int one = 1, zero = 0;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* "[::]" also serves IPv4 clients (dual stack), as users of "0.0.0.0" expect. */
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+			err = -errno;
+			close(fd);
+			continue;
+		}
+		freeaddrinfo(res);
+		*out_fd = fd;
+		return 0;
+	}
+	freeaddrinfo(res);
+	if (err == -EADDRINUSE)
+		log_err("--listen %s:%u: address already in use (is another mjpegd or the old camera "
+			"server running?)", host, port);
+	else if (err == -EACCES)
+		log_err("--listen %s:%u: permission denied (ports below 1024 need "
+			"CAP_NET_BIND_SERVICE)", host, port);
+	else
+		log_err("--listen %s:%u: %s", host, port, strerror(-err));
+	return err;
+}
+
+static void accept_arm(struct listener *l);
+
+static void fd_to_addr(int fd, char *buf, size_t cap)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	buf[0] = '\0';
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+		snprintf(buf, cap, "?");
+		return;
+	}
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(buf, cap, "%s:%u", host, port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(buf, cap, "[%s]:%u", host, port);
+	} else {
+		snprintf(buf, cap, "local");
+	}
+}
+
+static void client_set_state(struct client *c, enum client_state st)
+{
+	if (c->state == st)
+		return;
+	log_debug("client %llu (%s): %s → %s", (unsigned long long)c->id, c->addr,
+		  client_state_names[c->state], client_state_names[st]);
+	c->state = st;
+}
+
+static void client_free(struct client *c)
+{
+	struct server *s = c->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->kind == KIND_STREAM && s->stats.stream_clients > 0)
+		s->stats.stream_clients--;
+	s->n_clients--;
+	s->stats.clients = s->n_clients;
+	frame_unref(c->frame);
+	free(c->heap_body);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+static void client_maybe_free(struct client *c)
+{
+	if (c->state == CLIENT_CLOSING && !c->recv_pending && !c->send_pending)
+		client_free(c);
+}
+
+static void client_cancel(struct client *c, struct loop_op *op)
+{
+	struct io_uring_sqe *sqe = loop_sqe(c->srv->loop, NULL);
+	io_uring_prep_cancel(sqe, op, 0);
+}
+
+static void client_close(struct client *c, const char *why)
+{
+	if (c->state == CLIENT_CLOSING)
+		return;
+	log_debug("client %llu (%s): closing: %s", (unsigned long long)c->id, c->addr, why);
+	client_set_state(c, CLIENT_CLOSING);
+	/* shutdown() wakes an operation blocked on a peer that never reads; the cancels cover
+	 * anything still queued. */
+	shutdown(c->fd, SHUT_RDWR);
+	if (c->recv_pending)
+		client_cancel(c, &c->recv_op);
+	if (c->send_pending)
+		client_cancel(c, &c->send_op);
+	client_maybe_free(c);
+}
+
+/* ---------------------------------------------------------------- sending */
+
+static void send_complete(struct loop_op *op, int res, unsigned flags);
+static void recv_complete(struct loop_op *op, int res, unsigned flags);
+
+static size_t iov_total(const struct msghdr *m)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->msg_iovlen; i++)
+		n += m->msg_iov[i].iov_len;
+	return n;
+}
+
+static void client_submit_send(struct client *c)
+{
+	struct io_uring_sqe *sqe = loop_sqe(c->srv->loop, &c->send_op);
+	io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+	c->send_pending = true;
+	c->deadline_ns = now_mono_ns() + c->srv->idle_timeout_ns;
+}
+
+/* Sends iov[0..n) (already filled). */
+static void client_send_iov(struct client *c, unsigned n)
+{
+	memset(&c->msg, 0, sizeof(c->msg));
+	c->msg.msg_iov = c->iov;
+	c->msg.msg_iovlen = n;
+	client_submit_send(c);
+}
+
+static void iov_advance(struct msghdr *m, size_t done)
+{
+	while (m->msg_iovlen > 0 && done >= m->msg_iov[0].iov_len) {
+		done -= m->msg_iov[0].iov_len;
+		m->msg_iov++;
+		m->msg_iovlen--;
+	}
+	if (m->msg_iovlen > 0 && done > 0) {
+		m->msg_iov[0].iov_base = (char *)m->msg_iov[0].iov_base + done;
+		m->msg_iov[0].iov_len -= done;
+	}
+}
+
+static void stream_send_newest(struct client *c, uint64_t now_ns);
+
+static void response_done(struct client *c)
+{
+	free(c->heap_body);
+	c->heap_body = NULL;
+	if (c->frame) {
+		struct server *s = c->srv;
+		s->stats.frames_sent++;
+		c->frames_sent++;
+		c->fps_window_frames++;
+		frame_unref(c->frame);
+		c->frame = NULL;
+	}
+	c->deadline_ns = 0;
+	switch (c->state) {
+	case CLIENT_RESPONDING:
+		if (!c->keep_alive || c->srv->shutting_down) {
+			client_close(c, "response sent");
+			return;
+		}
+		client_set_state(c, CLIENT_READING);
+		c->kind = KIND_HTTP;
+		process_input(c);
+		return;
+	case CLIENT_STREAMING:
+		stream_send_newest(c, now_mono_ns());
+		return;
+	default:
+		return;
+	}
+}
+
+static void send_complete(struct loop_op *op, int res, unsigned flags)
+{
+	(void)flags;
+	struct client *c = (struct client *)((char *)op - offsetof(struct client, send_op));
+	c->send_pending = false;
+	if (c->state == CLIENT_CLOSING) {
+		client_maybe_free(c);
+		return;
+	}
+	if (res < 0) {
+		client_close(c, res == -EPIPE || res == -ECONNRESET ? "peer went away"
+								    : strerror(-res));
+		return;
+	}
+	c->srv->stats.bytes_sent += (uint64_t)res;
+	iov_advance(&c->msg, (size_t)res);
+	if (iov_total(&c->msg) > 0) {
+		client_submit_send(c); /* partial: the socket buffer was full */
+		return;
+	}
+	response_done(c);
+}
+
+/* ---------------------------------------------------------------- responses */
+
+static int format_head(struct client *c, int status, const char *content_type, size_t length,
+		       const char *extra)
+{
+	int n = snprintf(c->head, sizeof(c->head),
+			 "HTTP/1.1 %d %s\r\n"
+			 "Server: mjpegd/" MJPEGD_VERSION "\r\n"
+			 "Content-Type: %s\r\n"
+			 "Content-Length: %zu\r\n"
+			 "Cache-Control: no-cache, no-store, must-revalidate\r\n"
+			 "Connection: %s\r\n"
+			 "%s\r\n",
+			 status, http_status_reason(status), content_type, length,
+			 c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
+	if (n < 0 || (size_t)n >= sizeof(c->head))
+		return -ENOSPC;
+	return n;
+}
+
+/* One response: head + optional body. heap_body (may be NULL) becomes the client's to free;
+ * frame (may be NULL) is referenced by the caller's reference, which passes to the client. */
+static void respond(struct client *c, int status, const char *content_type, const void *body,
+		    size_t body_len, char *heap_body, struct frame *frame, const char *extra,
+		    bool head_only)
+{
+	int n = format_head(c, status, content_type, body_len, extra);
+	if (n < 0) {
+		free(heap_body);
+		frame_unref(frame);
+		client_close(c, "response head too long");
+		return;
+	}
+	client_set_state(c, CLIENT_RESPONDING);
+	c->heap_body = heap_body;
+	c->frame = frame;
+	c->iov[0] = (struct iovec){c->head, (size_t)n};
+	unsigned niov = 1;
+	if (!head_only && body_len > 0)
+		c->iov[niov++] = (struct iovec){(void *)body, body_len};
+	client_send_iov(c, niov);
+}
+
+static void respond_error(struct client *c, int status, const char *extra, bool head_only)
+{
+	char *body = NULL;
+	int len = asprintf(&body, "%d %s\n", status, http_status_reason(status));
+	if (len < 0) {
+		client_close(c, "out of memory");
+		return;
+	}
+	if (status >= 400 && status != 404 && status != 405)
+		c->keep_alive = false; /* after a protocol error the byte stream cannot be trusted */
+	respond(c, status, "text/plain; charset=utf-8", body, (size_t)len, body, NULL, extra,
+		head_only);
+}
+
+static void status_collect(struct server *s, struct status_snapshot *st, struct status_client **list)
+{
+	memset(st, 0, sizeof(*st));
+	if (s->status_fill)
+		s->status_fill(s->status_ctx, st);
+	uint64_t now = now_mono_ns();
+	st->clients = s->stats.clients;
+	st->stream_clients = s->stats.stream_clients;
+	st->max_clients = s->max_clients;
+	st->clients_rejected = s->stats.clients_rejected;
+	st->frames_sent = s->stats.frames_sent;
+	st->bytes_sent = s->stats.bytes_sent;
+	*list = calloc(s->n_clients ? s->n_clients : 1, sizeof(**list));
+	size_t n = 0;
+	for (struct client *c = s->clients; c && *list; c = c->next) {
+		if (c->state == CLIENT_CLOSING)
+			continue;
+		struct status_client *sc = &(*list)[n++];
+		sc->id = c->id;
+		snprintf(sc->addr, sizeof(sc->addr), "%s", c->addr);
+		sc->kind = c->kind == KIND_STREAM ? "stream" : c->kind == KIND_SNAPSHOT ? "snapshot" : "http";
+		sc->fps = c->fps;
+		sc->frames_sent = c->frames_sent;
+		sc->frames_skipped = c->frames_skipped;
+		sc->connected_ms = (now - c->connected_ns) / NSEC_PER_MSEC;
+	}
+	st->client_list = *list;
+	st->n_clients_listed = *list ? n : 0;
+}
+
+static void respond_status(struct client *c, bool prometheus, bool head_only)
+{
+	struct status_snapshot st;
+	struct status_client *list = NULL;
+	status_collect(c->srv, &st, &list);
+	size_t len = 0;
+	char *doc = prometheus ? status_render_prometheus(&st, &len) : status_render_json(&st, &len);
+	free(list);
+	if (!doc) {
+		respond_error(c, 500, NULL, head_only);
+		return;
+	}
+	respond(c, 200,
+		prometheus ? "text/plain; version=0.0.4; charset=utf-8" : "application/json",
+		doc, len, doc, NULL, NULL, head_only);
+}
+
+static void stream_start(struct client *c, const struct http_request *req, uint64_t min_interval_ns)
+{
+	struct server *s = c->srv;
+	bool head_only = req->method == HTTP_METHOD_HEAD;
+	c->keep_alive = false;
+	int n = snprintf(c->head, sizeof(c->head),
+			 "HTTP/1.1 200 OK\r\n"
+			 "Server: mjpegd/" MJPEGD_VERSION "\r\n"
+			 "Content-Type: " MULTIPART_CONTENT_TYPE "\r\n"
+			 "Cache-Control: no-cache, no-store, must-revalidate\r\n"
+			 "Pragma: no-cache\r\n"
+			 "Access-Control-Allow-Origin: *\r\n"
+			 "Connection: close\r\n"
+			 "\r\n%s",
+			 head_only ? "" : MULTIPART_FIRST_BOUNDARY);
+	if (head_only) {
+		c->iov[0] = (struct iovec){c->head, (size_t)n};
+		client_set_state(c, CLIENT_RESPONDING);
+		client_send_iov(c, 1);
+		return;
+	}
+	c->kind = KIND_STREAM;
+	s->stats.stream_clients++;
+	c->min_interval_ns = min_interval_ns;
+	c->fps_window_start_ns = now_mono_ns();
+	client_set_state(c, CLIENT_STREAMING);
+	c->iov[0] = (struct iovec){c->head, (size_t)n};
+	client_send_iov(c, 1);
+	/* Keep a recv armed so a viewer that closes is noticed even between frames. */
+	c->in_len = 0;
+	client_recv(c);
+}
+
+/* Sends the newest frame if the client is idle, has not had it yet and its fps cap allows. */
+static void stream_send_newest(struct client *c, uint64_t now_ns)
+{
+	struct frame *f = c->srv->newest;
+	if (c->state != CLIENT_STREAMING || c->send_pending || !f)
+		return;
+	if (c->sent_any && f->sequence <= c->last_sequence)
+		return;
+	/* A little slack so a cap equal to the source rate is not hit by timer jitter. */
+	if (c->min_interval_ns && c->sent_any &&
+	    now_ns + c->min_interval_ns / 8 < c->last_frame_ns + c->min_interval_ns)
+		return;
+	if (c->sent_any && f->sequence > c->last_sequence + 1)
+		c->frames_skipped += f->sequence - c->last_sequence - 1;
+	c->last_sequence = f->sequence;
+	c->sent_any = true;
+	c->last_frame_ns = now_ns;
+	c->frame = frame_ref(f);
+	c->iov[0] = (struct iovec){f->part_header, f->part_header_len};
+	c->iov[1] = (struct iovec){(void *)f->data, f->len};
+	c->iov[2] = (struct iovec){(void *)MULTIPART_PART_TRAILER, sizeof(MULTIPART_PART_TRAILER) - 1};
+	client_send_iov(c, 3);
+}
+
+static void handle_snapshot(struct client *c, bool head_only)
+{
+	struct frame *f = c->srv->newest;
+	c->kind = KIND_SNAPSHOT;
+	if (!f) {
+		respond(c, 503, "text/plain; charset=utf-8", "503 no frame yet\n", 17, NULL, NULL,
+			"Retry-After: 1\r\n", head_only);
+		return;
+	}
+	char extra[96];
+	snprintf(extra, sizeof(extra), "X-Timestamp: %llu.%06llu\r\n",
+		 (unsigned long long)(f->timestamp_us / USEC_PER_SEC),
+		 (unsigned long long)(f->timestamp_us % USEC_PER_SEC));
+	respond(c, 200, "image/jpeg", f->data, f->len, NULL, frame_ref(f), extra, head_only);
+}
+
+static bool query_action_is(const struct http_request *req, const char *action)
+{
+	char v[32];
+	return http_query_get(req->query, "action", v, sizeof(v)) >= 0 && strcmp(v, action) == 0;
+}
+
+static bool path_is(const struct http_request *req, const char *p)
+{
+	return req->path.len == strlen(p) && memcmp(req->path.p, p, req->path.len) == 0;
+}
+
+static void handle_request(struct client *c, const struct http_request *req)
+{
+	bool head_only = req->method == HTTP_METHOD_HEAD;
+	c->requests++;
+	c->keep_alive = req->keep_alive && !c->srv->shutting_down;
+	if (req->method == HTTP_METHOD_OTHER) {
+		respond_error(c, 405, "Allow: GET, HEAD\r\n", false);
+		return;
+	}
+	bool root = path_is(req, "/");
+	if (path_is(req, "/stream.mjpg") || path_is(req, "/stream") ||
+	    (root && query_action_is(req, "stream"))) {
+		char v[16];
+		uint64_t interval = 0;
+		int r = http_query_get(req->query, "fps", v, sizeof(v));
+		if (r >= 0) {
+			char *end = NULL;
+			long fps = strtol(v, &end, 10);
+			if (!v[0] || *end || fps < 1 || fps > 120) {
+				respond_error(c, 400, NULL, head_only);
+				return;
+			}
+			interval = NSEC_PER_SEC / (uint64_t)fps;
+		} else if (r != -ENOENT) {
+			respond_error(c, 400, NULL, head_only);
+			return;
+		}
+		stream_start(c, req, interval);
+	} else if (path_is(req, "/snapshot.jpg") || path_is(req, "/snapshot") ||
+		   (root && query_action_is(req, "snapshot"))) {
+		handle_snapshot(c, head_only);
+	} else if (path_is(req, "/status")) {
+		respond_status(c, false, head_only);
+	} else if (path_is(req, "/metrics")) {
+		respond_status(c, true, head_only);
+	} else if (root || path_is(req, "/index.html")) {
+		respond(c, 200, "text/html; charset=utf-8", server_index_html, server_index_html_len,
+			NULL, NULL, NULL, head_only);
+	} else {
+		respond_error(c, 404, NULL, head_only);
+	}
+}
+
+/* ---------------------------------------------------------------- receiving */
+
+static void client_recv(struct client *c)
+{
+	struct io_uring_sqe *sqe = loop_sqe(c->srv->loop, &c->recv_op);
+	size_t room = sizeof(c->in) - c->in_len;
+	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, room, 0);
+	c->recv_pending = true;
+}
+
+/* Parses what is buffered: answers a complete request, asks for more, or refuses. */
+static void process_input(struct client *c)
+{
+	struct server *s = c->srv;
+	if (c->state != CLIENT_READING)
+		return;
+	if (c->in_len == 0) {
+		c->deadline_ns = now_mono_ns() + (c->requests ? s->idle_timeout_ns : s->header_timeout_ns);
+		if (!c->recv_pending)
+			client_recv(c);
+		return;
+	}
+	struct http_request req;
+	size_t consumed = 0;
+	int status = 0;
+	enum http_parse_result pr = http_parse_request(c->in, c->in_len, &req, &consumed, &status);
+	if (pr == HTTP_PARSE_INCOMPLETE) {
+		if (!c->recv_pending)
+			client_recv(c);
+		return;
+	}
+	if (pr == HTTP_PARSE_ERROR) {
+		log_debug("client %llu (%s): bad request → %d", (unsigned long long)c->id, c->addr, status);
+		c->keep_alive = false;
+		respond_error(c, status, NULL, false);
+		return;
+	}
+	/* The request's strings point into c->in: answer it, then drop its bytes. The response
+	 * does not reference the request, so moving the pipelined rest is safe afterwards. */
+	handle_request(c, &req);
+	if (c->state == CLIENT_CLOSING)
+		return;
+	if (c->kind == KIND_STREAM || c->state == CLIENT_STREAMING) {
+		return; /* in[] now only serves to notice the peer closing */
+	}
+	memmove(c->in, c->in + consumed, c->in_len - consumed);
+	c->in_len -= consumed;
+}
+
+static void recv_complete(struct loop_op *op, int res, unsigned flags)
+{
+	(void)flags;
+	struct client *c = (struct client *)((char *)op - offsetof(struct client, recv_op));
+	c->recv_pending = false;
+	if (c->state == CLIENT_CLOSING) {
+		client_maybe_free(c);
+		return;
+	}
+	if (res == -ECANCELED)
+		return; /* we cancelled it (request timeout); a response is on its way */
+	if (res == 0) {
+		client_close(c, "peer closed");
+		return;
+	}
+	if (res < 0) {
+		client_close(c, res == -ECONNRESET ? "peer reset" : strerror(-res));
+		return;
+	}
+	if (c->state == CLIENT_STREAMING) {
+		c->in_len = 0; /* a viewer has nothing to say; discard and keep listening */
+		client_recv(c);
+		return;
+	}
+	bool was_empty = c->in_len == 0;
+	c->in_len += (size_t)res;
+	if (was_empty && c->requests > 0)
+		c->deadline_ns = now_mono_ns() + c->srv->header_timeout_ns;
+	process_input(c);
+}
+
+/* ---------------------------------------------------------------- accepting */
+
+static void client_reject(struct client *c)
+{
+	c->srv->stats.clients_rejected++;
+	c->keep_alive = false;
+	log_warn("client %s refused: %u clients connected (--max-clients)", c->addr,
+		 c->srv->max_clients);
+	respond(c, 503, "text/plain; charset=utf-8", "503 too many clients\n", 21, NULL, NULL,
+		"Retry-After: 5\r\n", false);
+}
+
+static void accept_new(struct server *s, int fd)
+{
+	unsigned live = s->stats.clients;
+	if (s->n_clients >= s->max_clients + REJECT_SLACK || s->shutting_down) {
+		s->stats.clients_rejected++;
+		close(fd);
+		return;
+	}
+	struct client *c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_err("out of memory accepting a client");
+		close(fd);
+		return;
+	}
+	c->srv = s;
+	c->fd = fd;
+	c->id = ++s->next_client_id;
+	c->connected_ns = now_mono_ns();
+	c->recv_op.complete = recv_complete;
+	c->send_op.complete = send_complete;
+	c->state = CLIENT_READING;
+	fd_to_addr(fd, c->addr, sizeof(c->addr));
+	int one = 1;
+	/* Each frame leaves in one sendmsg; Nagle would only hold its tail back. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->next = s->clients;
+	if (s->clients)
+		s->clients->prev = c;
+	s->clients = c;
+	s->n_clients++;
+	s->stats.clients = s->n_clients;
+	s->stats.clients_accepted++;
+	log_debug("client %llu (%s): connected", (unsigned long long)c->id, c->addr);
+	if (live >= s->max_clients) {
+		client_reject(c);
+		return;
+	}
+	process_input(c);
+}
+
+static void accept_complete(struct loop_op *op, int res, unsigned flags)
+{
+	struct listener *l = (struct listener *)((char *)op - offsetof(struct listener, accept_op));
+	struct server *s = l->srv;
+	bool more = flags & IORING_CQE_F_MORE;
+	if (!more)
+		l->accept_pending = false;
+	if (res >= 0) {
+		accept_new(s, res);
+	} else if (res == -ECANCELED) {
+		return;
+	} else if (res == -EINVAL && s->multishot_accept && !more) {
+		log_info("multishot accept refused by the kernel; using single-shot accept");
+		s->multishot_accept = false;
+	} else if (res == -EMFILE || res == -ENFILE || res == -ENOMEM || res == -ENOBUFS) {
+		if (ratelimit_allow(&s->accept_error_rl, now_mono_ns()))
+			log_err("accept failed: %s (raise LimitNOFILE or lower --max-clients); "
+				"retrying", strerror(-res));
+		if (!more)
+			l->rearm_on_tick = true;
+		return;
+	} else if (ratelimit_allow(&s->accept_error_rl, now_mono_ns())) {
+		log_warn("accept failed: %s", strerror(-res));
+	}
+	if (!l->accept_pending && !s->shutting_down)
+		accept_arm(l);
+}
+
+static void accept_arm(struct listener *l)
+{
+	struct server *s = l->srv;
+	struct io_uring_sqe *sqe = loop_sqe(s->loop, &l->accept_op);
+	if (s->multishot_accept)
+		io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+	else
+		io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+	l->accept_pending = true;
+	l->rearm_on_tick = false;
+}
+
+/* ---------------------------------------------------------------- public */
+
+int server_create(const struct server_params *p, struct server **out)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->loop = p->loop;
+	s->max_clients = p->max_clients;
+	s->header_timeout_ns = (uint64_t)p->header_timeout_ms * NSEC_PER_MSEC;
+	s->idle_timeout_ns = (uint64_t)p->idle_timeout_ms * NSEC_PER_MSEC;
+	s->status_fill = p->status_fill;
+	s->status_ctx = p->status_ctx;
+	s->multishot_accept = p->loop->multishot_accept;
+	s->started_ns = now_mono_ns();
+	s->accept_error_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
+	if (p->n_listen_fds > 0) {
+		for (unsigned i = 0; i < p->n_listen_fds && i < MAX_LISTENERS; i++)
+			s->listeners[s->n_listeners++].fd = p->listen_fds[i];
+	} else {
+		int fd = -1;
+		int r = listen_on(p->listen_host, p->listen_port, &fd);
+		if (r < 0) {
+			free(s);
+			return r;
+		}
+		s->listeners[s->n_listeners++].fd = fd;
+	}
+	for (unsigned i = 0; i < s->n_listeners; i++) {
+		s->listeners[i].srv = s;
+		s->listeners[i].accept_op.complete = accept_complete;
+	}
+	*out = s;
+	return 0;
+}
+
+int server_start(struct server *s)
+{
+	for (unsigned i = 0; i < s->n_listeners; i++)
+		accept_arm(&s->listeners[i]);
+	return 0;
+}
+
+unsigned server_port(const struct server *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (s->n_listeners == 0 || getsockname(s->listeners[0].fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+void server_publish(struct server *s, struct frame *f)
+{
+	if (s->newest)
+		frame_unref(s->newest);
+	s->newest = frame_ref(f);
+	uint64_t now = now_mono_ns();
+	for (struct client *c = s->clients; c; c = c->next)
+		if (c->state == CLIENT_STREAMING && !c->send_pending)
+			stream_send_newest(c, now);
+}
+
+struct frame *server_newest(struct server *s)
+{
+	return s->newest;
+}
+
+void server_tick(struct server *s, uint64_t now)
+{
+	for (unsigned i = 0; i < s->n_listeners; i++)
+		if (s->listeners[i].rearm_on_tick && !s->shutting_down)
+			accept_arm(&s->listeners[i]);
+	struct client *next;
+	for (struct client *c = s->clients; c; c = next) {
+		next = c->next;
+		if (c->state == CLIENT_CLOSING)
+			continue;
+		if (c->kind == KIND_STREAM && now - c->fps_window_start_ns >= FPS_WINDOW_NS) {
+			c->fps = (double)c->fps_window_frames * (double)NSEC_PER_SEC /
+				 (double)(now - c->fps_window_start_ns);
+			c->fps_window_frames = 0;
+			c->fps_window_start_ns = now;
+		}
+		if (!c->deadline_ns || now < c->deadline_ns)
+			continue;
+		if (c->send_pending) {
+			client_close(c, "send stalled (client not reading)");
+		} else if (c->state == CLIENT_READING && (c->in_len > 0 || c->requests == 0)) {
+			/* slowloris or silent connection: tell it, then hang up */
+			c->keep_alive = false;
+			c->deadline_ns = 0;
+			if (c->recv_pending)
+				client_cancel(c, &c->recv_op);
+			respond_error(c, 408, NULL, false);
+		} else {
+			client_close(c, "idle");
+		}
+	}
+}
+
+void server_set_max_clients(struct server *s, unsigned max_clients)
+{
+	s->max_clients = max_clients;
+}
+
+void server_shutdown(struct server *s)
+{
+	if (s->shutting_down)
+		return;
+	s->shutting_down = true;
+	for (unsigned i = 0; i < s->n_listeners; i++) {
+		struct listener *l = &s->listeners[i];
+		if (l->accept_pending) {
+			struct io_uring_sqe *sqe = loop_sqe(s->loop, NULL);
+			io_uring_prep_cancel(sqe, &l->accept_op, 0);
+		}
+	}
+	struct client *next;
+	for (struct client *c = s->clients; c; c = next) {
+		next = c->next;
+		client_close(c, "shutting down");
+	}
+}
+
+bool server_drained(const struct server *s)
+{
+	if (s->clients)
+		return false;
+	for (unsigned i = 0; i < s->n_listeners; i++)
+		if (s->listeners[i].accept_pending)
+			return false;
+	return true;
+}
+
+void server_destroy(struct server *s)
+{
+	if (!s)
+		return;
+	/* Anything still in flight dies with the ring (the caller destroys it after us). */
+	while (s->clients) {
+		struct client *c = s->clients;
+		c->state = CLIENT_CLOSING;
+		c->recv_pending = c->send_pending = false;
+		client_free(c);
+	}
+	for (unsigned i = 0; i < s->n_listeners; i++)
+		if (s->listeners[i].fd >= 0)
+			close(s->listeners[i].fd);
+	frame_unref(s->newest);
+	free(s);
+}
+
+const struct server_stats *server_get_stats(const struct server *s)
+{
+	return &s->stats;
+}

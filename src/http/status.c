@@ -1,0 +1,137 @@
+/* /status and /metrics rendering; see include/mjpegd/status.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mjpegd/status.h"
+
+void status_json_escape(char *dst, size_t cap, const char *src)
+{
+	size_t o = 0;
+	if (cap == 0)
+		return;
+	for (; src && *src && o + 1 < cap; src++) {
+		unsigned char c = (unsigned char)*src;
+		char tmp[8];
+		const char *rep = NULL;
+		if (c == '"')
+			rep = "\\\"";
+		else if (c == '\\')
+			rep = "\\\\";
+		else if (c < 0x20) {
+			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+			rep = tmp;
+		}
+		if (rep) {
+			size_t l = strlen(rep);
+			if (o + l + 1 > cap)
+				break;
+			memcpy(dst + o, rep, l);
+			o += l;
+		} else {
+			dst[o++] = (char)c;
+		}
+	}
+	dst[o] = '\0';
+}
+
+static char *finish(FILE *f, char **buf)
+{
+	if (fclose(f) != 0) {
+		free(*buf);
+		return NULL;
+	}
+	return *buf;
+}
+
+char *status_render_json(const struct status_snapshot *s, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	if (!f)
+		return NULL;
+	char src[256], enc[256];
+	status_json_escape(src, sizeof(src), s->source);
+	status_json_escape(enc, sizeof(enc), s->encoder);
+	fprintf(f,
+		"{\n"
+		"  \"version\": \"%s\",\n"
+		"  \"uptime_ms\": %llu,\n"
+		"  \"source\": \"%s\",\n"
+		"  \"encoder\": \"%s\",\n"
+		"  \"width\": %u,\n"
+		"  \"height\": %u,\n"
+		"  \"fps_target\": %u,\n"
+		"  \"fps_measured\": %.2f,\n"
+		"  \"frames\": {\"captured\": %llu, \"encoded\": %llu, \"sent\": %llu, "
+		"\"dropped\": %llu, \"encode_errors\": %llu},\n"
+		"  \"bytes_copied\": %llu,\n"
+		"  \"bytes_copied_per_frame\": %.1f,\n"
+		"  \"bytes_sent\": %llu,\n"
+		"  \"frame_pool\": {\"capacity\": %u, \"in_use\": %u, \"bytes\": %zu},\n"
+		"  \"loop\": {\"io_uring_enters\": %llu, \"completions\": %llu},\n"
+		"  \"clients\": {\"count\": %u, \"streams\": %u, \"max\": %u, \"rejected\": %llu, "
+		"\"list\": [",
+		s->version, (unsigned long long)s->uptime_ms, src, enc, s->width, s->height,
+		s->fps_target, s->fps_measured, (unsigned long long)s->frames_captured,
+		(unsigned long long)s->frames_encoded, (unsigned long long)s->frames_sent,
+		(unsigned long long)s->frames_dropped, (unsigned long long)s->encode_errors,
+		(unsigned long long)s->bytes_copied, s->bytes_copied_per_frame,
+		(unsigned long long)s->bytes_sent, s->frame_pool_capacity, s->frame_pool_in_use,
+		s->frame_pool_bytes, (unsigned long long)s->loop_enters,
+		(unsigned long long)s->loop_completions, s->clients, s->stream_clients,
+		s->max_clients, (unsigned long long)s->clients_rejected);
+	for (size_t i = 0; i < s->n_clients_listed; i++) {
+		const struct status_client *c = &s->client_list[i];
+		char addr[sizeof(c->addr) * 2];
+		status_json_escape(addr, sizeof(addr), c->addr);
+		fprintf(f,
+			"%s\n    {\"id\": %llu, \"addr\": \"%s\", \"kind\": \"%s\", \"fps\": %.2f, "
+			"\"frames_sent\": %llu, \"frames_skipped\": %llu, \"connected_ms\": %llu}",
+			i ? "," : "", (unsigned long long)c->id, addr, c->kind, c->fps,
+			(unsigned long long)c->frames_sent, (unsigned long long)c->frames_skipped,
+			(unsigned long long)c->connected_ms);
+	}
+	fprintf(f, "%s]}\n}\n", s->n_clients_listed ? "\n  " : "");
+	return finish(f, &buf);
+}
+
+char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	if (!f)
+		return NULL;
+	char src[256], enc[256];
+	/* Prometheus label values escape like JSON strings for the characters that matter here. */
+	status_json_escape(src, sizeof(src), s->source);
+	status_json_escape(enc, sizeof(enc), s->encoder);
+	fprintf(f,
+		"# HELP mjpegd_info Build and pipeline description.\n"
+		"# TYPE mjpegd_info gauge\n"
+		"mjpegd_info{version=\"%s\",source=\"%s\",encoder=\"%s\",width=\"%u\",height=\"%u\"} 1\n",
+		s->version, src, enc, s->width, s->height);
+#define METRIC(name, type, help, fmt, val) \
+	fprintf(f, "# HELP mjpegd_" name " " help "\n# TYPE mjpegd_" name " " type "\nmjpegd_" name " " fmt "\n", val)
+	METRIC("uptime_seconds", "gauge", "Seconds since start.", "%.3f", (double)s->uptime_ms / 1000.0);
+	METRIC("fps_target", "gauge", "Configured frames per second.", "%u", s->fps_target);
+	METRIC("fps_measured", "gauge", "Frames encoded per second, last window.", "%.2f", s->fps_measured);
+	METRIC("frames_captured_total", "counter", "Frames produced by the source.", "%llu", (unsigned long long)s->frames_captured);
+	METRIC("frames_encoded_total", "counter", "Frames produced by the encoder.", "%llu", (unsigned long long)s->frames_encoded);
+	METRIC("frames_sent_total", "counter", "Frame deliveries completed to clients.", "%llu", (unsigned long long)s->frames_sent);
+	METRIC("frames_dropped_total", "counter", "Frames dropped before encoding (no free buffer).", "%llu", (unsigned long long)s->frames_dropped);
+	METRIC("encode_errors_total", "counter", "Frames the encoder failed on.", "%llu", (unsigned long long)s->encode_errors);
+	METRIC("bytes_copied_total", "counter", "Image bytes copied in user space.", "%llu", (unsigned long long)s->bytes_copied);
+	METRIC("bytes_copied_per_frame", "gauge", "Image bytes copied in user space per encoded frame.", "%.1f", s->bytes_copied_per_frame);
+	METRIC("bytes_sent_total", "counter", "Bytes sent to clients.", "%llu", (unsigned long long)s->bytes_sent);
+	METRIC("clients", "gauge", "Connected clients.", "%u", s->clients);
+	METRIC("stream_clients", "gauge", "Connected stream clients.", "%u", s->stream_clients);
+	METRIC("max_clients", "gauge", "Configured client limit.", "%u", s->max_clients);
+	METRIC("clients_rejected_total", "counter", "Connections refused with 503 at the client limit.", "%llu", (unsigned long long)s->clients_rejected);
+	METRIC("frame_pool_in_use", "gauge", "Encoded frames referenced now.", "%u", s->frame_pool_in_use);
+	METRIC("frame_pool_capacity", "gauge", "Encoded frame pool size.", "%u", s->frame_pool_capacity);
+	METRIC("frame_pool_bytes", "gauge", "Bytes reserved by the frame pool.", "%zu", s->frame_pool_bytes);
+	METRIC("io_uring_enters_total", "counter", "io_uring_enter calls by the event loop.", "%llu", (unsigned long long)s->loop_enters);
+#undef METRIC
+	return finish(f, &buf);
+}

@@ -1,0 +1,163 @@
+/* The io_uring event loop; see include/mjpegd/loop.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "mjpegd/log.h"
+#include "mjpegd/loop.h"
+
+bool loop_kernel_at_least(unsigned major, unsigned minor)
+{
+	struct utsname u;
+	unsigned ma = 0, mi = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+static int read_io_uring_disabled(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "re");
+	int v = -1;
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static void explain_init_failure(int r)
+{
+	int disabled = read_io_uring_disabled();
+	if (r == -ENOSYS) {
+		log_err("io_uring is not available: this kernel has no io_uring support "
+			"(needs Linux >= 5.11 built with CONFIG_IO_URING)");
+	} else if (r == -EPERM || r == -EACCES) {
+		if (disabled == 2)
+			log_err("io_uring is disabled by sysctl kernel.io_uring_disabled=2; "
+				"set it to 0 to run mjpegd");
+		else if (disabled == 1)
+			log_err("io_uring is restricted by sysctl kernel.io_uring_disabled=1 to the "
+				"group in kernel.io_uring_group; add mjpegd's user to it or set the sysctl to 0");
+		else
+			log_err("io_uring is blocked (%s): a seccomp filter or container policy refuses "
+				"io_uring_setup; allow it (e.g. docker --security-opt seccomp=...)",
+				strerror(-r));
+	} else if (r == -ENOMEM) {
+		log_err("io_uring_setup failed: out of locked memory (RLIMIT_MEMLOCK); raise "
+			"LimitMEMLOCK or use Linux >= 5.12, which accounts rings differently");
+	} else {
+		log_err("io_uring_setup failed: %s", strerror(-r));
+	}
+}
+
+int loop_init(struct loop *loop, unsigned entries)
+{
+	memset(loop, 0, sizeof(*loop));
+	struct io_uring_params params = {0};
+	/* A completion queue larger than the submission queue: every client may have a send and a
+	 * recv completing in the same iteration. */
+	params.flags = IORING_SETUP_CQSIZE;
+	params.cq_entries = entries * 4;
+	int r = io_uring_queue_init_params(entries, &loop->ring, &params);
+	if (r < 0) {
+		explain_init_failure(r);
+		return r;
+	}
+	loop->initialised = true;
+
+	struct io_uring_probe *probe = io_uring_get_probe_ring(&loop->ring);
+	static const struct {
+		int op;
+		const char *name;
+	} needed[] = {
+		{IORING_OP_ACCEPT, "accept"},     {IORING_OP_RECV, "recv"},
+		{IORING_OP_SENDMSG, "sendmsg"},   {IORING_OP_TIMEOUT, "timeout"},
+		{IORING_OP_POLL_ADD, "poll"},     {IORING_OP_READ, "read"},
+		{IORING_OP_ASYNC_CANCEL, "cancel"},
+	};
+	if (!probe) {
+		log_err("io_uring: the kernel cannot tell which operations it supports "
+			"(needs Linux >= 5.6)");
+		loop_destroy(loop);
+		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		if (!io_uring_opcode_supported(probe, needed[i].op)) {
+			log_err("io_uring: this kernel lacks the '%s' operation (needs Linux >= 5.6)",
+				needed[i].name);
+			io_uring_free_probe(probe);
+			loop_destroy(loop);
+			return -EOPNOTSUPP;
+		}
+	}
+	io_uring_free_probe(probe);
+	/* Multishot accept is a flag, not an opcode, so the probe cannot tell: go by version, and
+	 * the server falls back to single-shot if the kernel still says EINVAL. */
+	loop->multishot_accept = loop_kernel_at_least(5, 19);
+	log_debug("io_uring ready: %u entries, multishot accept %s", entries,
+		  loop->multishot_accept ? "yes" : "no");
+	return 0;
+}
+
+void loop_destroy(struct loop *loop)
+{
+	if (loop->initialised)
+		io_uring_queue_exit(&loop->ring);
+	loop->initialised = false;
+}
+
+struct io_uring_sqe *loop_sqe(struct loop *loop, struct loop_op *op)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+	while (!sqe) {
+		int r = io_uring_submit(&loop->ring);
+		if (r > 0)
+			loop->stats.submitted += (unsigned)r;
+		loop->stats.enters++;
+		sqe = io_uring_get_sqe(&loop->ring);
+	}
+	io_uring_sqe_set_data(sqe, op);
+	return sqe;
+}
+
+int loop_run_once(struct loop *loop, int timeout_ms)
+{
+	int r;
+	if (timeout_ms >= 0) {
+		struct __kernel_timespec ts = {
+			.tv_sec = timeout_ms / 1000,
+			.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+		};
+		struct io_uring_cqe *cqe;
+		unsigned pending = io_uring_sq_ready(&loop->ring);
+		r = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, 1, &ts, NULL);
+		if (r >= 0 || r == -ETIME)
+			loop->stats.submitted += pending;
+		if (r == -ETIME)
+			r = 0;
+	} else {
+		r = io_uring_submit_and_wait(&loop->ring, 1);
+		if (r > 0)
+			loop->stats.submitted += (unsigned)r;
+	}
+	loop->stats.enters++;
+	if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+		return r;
+
+	/* Handlers may queue new SQEs (submitting early only when the SQ is full), never wait. The
+	 * CQE is marked seen before dispatch because a handler may free op's owner. */
+	struct io_uring_cqe *cqe;
+	while (io_uring_peek_cqe(&loop->ring, &cqe) == 0) {
+		struct loop_op *op = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+		unsigned flags = cqe->flags;
+		io_uring_cqe_seen(&loop->ring, cqe);
+		loop->stats.completions++;
+		if (op)
+			op->complete(op, res, flags);
+	}
+	return 0;
+}

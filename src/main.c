@@ -1,0 +1,276 @@
+/* mjpegd: flags + config file → one struct config; builds the pipeline and the server; runs the
+ * io_uring loop until SIGINT/SIGTERM. The application state lives here and nowhere else. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "mjpegd/clock.h"
+#include "mjpegd/config.h"
+#include "mjpegd/log.h"
+#include "mjpegd/loop.h"
+#include "mjpegd/pipeline.h"
+#include "mjpegd/server.h"
+
+#define TICK_MS 250
+#define SHUTDOWN_GRACE_MS 800
+/* Encoded frames alive at once: one per client (each sends at most one), the newest, and the
+ * encoder's in-flight ones. */
+#define FRAME_POOL_EXTRA 6
+
+struct app {
+	struct config cfg;
+	struct loop loop;
+	struct pipeline *pipeline;
+	struct server *server;
+	uint64_t started_ns;
+	bool stopping;
+
+	int signal_fd;
+	struct signalfd_siginfo siginfo;
+	struct loop_op signal_op;
+	bool signal_pending;
+
+	struct __kernel_timespec tick_ts;
+	struct loop_op tick_op;
+	bool tick_pending;
+};
+
+static void signal_arm(struct app *app);
+static void tick_arm(struct app *app);
+
+static void on_frame(void *ctx, struct frame *f)
+{
+	struct app *app = ctx;
+	server_publish(app->server, f);
+}
+
+static void fill_status(void *ctx, struct status_snapshot *s)
+{
+	struct app *app = ctx;
+	pipeline_fill_status(app->pipeline, s);
+	s->version = MJPEGD_VERSION;
+	s->uptime_ms = (now_mono_ns() - app->started_ns) / NSEC_PER_MSEC;
+	s->loop_enters = app->loop.stats.enters;
+	s->loop_completions = app->loop.stats.completions;
+}
+
+static void begin_shutdown(struct app *app, const char *why)
+{
+	if (app->stopping)
+		return;
+	app->stopping = true;
+	log_info("shutting down (%s)", why);
+	server_shutdown(app->server);
+	pipeline_stop(app->pipeline);
+	if (app->tick_pending) {
+		struct io_uring_sqe *sqe = loop_sqe(&app->loop, NULL);
+		io_uring_prep_timeout_remove(sqe, (__u64)(uintptr_t)&app->tick_op, 0);
+	}
+	if (app->signal_pending) {
+		struct io_uring_sqe *sqe = loop_sqe(&app->loop, NULL);
+		io_uring_prep_cancel(sqe, &app->signal_op, 0);
+	}
+}
+
+/* SIGHUP: re-read the config file. What needs no restart applies now; the rest is reported. */
+static void reload(struct app *app)
+{
+	if (!app->cfg.config_path[0]) {
+		log_notice("SIGHUP: no --config file to reload");
+		return;
+	}
+	struct config next = app->cfg;
+	char err[CONFIG_ERR_MAX];
+	int r = config_load_file(&next, app->cfg.config_path, err, sizeof(err));
+	if (r < 0) {
+		log_err("SIGHUP: keeping the running configuration: %s", err);
+		return;
+	}
+	if (next.log_level != app->cfg.log_level)
+		log_set_level(next.log_level);
+	if (next.max_clients != app->cfg.max_clients)
+		server_set_max_clients(app->server, next.max_clients);
+	if (next.quality != app->cfg.quality) {
+		r = pipeline_set_quality(app->pipeline, next.quality);
+		if (r < 0)
+			log_warn("SIGHUP: quality %u not applied: %s", next.quality, strerror(-r));
+	}
+	if (next.source != app->cfg.source || strcmp(next.source_path, app->cfg.source_path) ||
+	    next.encoder != app->cfg.encoder || next.width != app->cfg.width ||
+	    next.height != app->cfg.height || next.fps != app->cfg.fps ||
+	    strcmp(next.listen_host, app->cfg.listen_host) ||
+	    next.listen_port != app->cfg.listen_port)
+		log_warn("SIGHUP: source, encoder, size, fps and listen changes take effect after "
+			 "a restart");
+	app->cfg.log_level = next.log_level;
+	app->cfg.max_clients = next.max_clients;
+	app->cfg.quality = next.quality;
+	log_info("SIGHUP: configuration reloaded from %s", app->cfg.config_path);
+}
+
+static void signal_complete(struct loop_op *op, int res, unsigned flags)
+{
+	(void)flags;
+	struct app *app = (struct app *)((char *)op - offsetof(struct app, signal_op));
+	app->signal_pending = false;
+	if (res == -ECANCELED || app->stopping)
+		return;
+	if (res != (int)sizeof(app->siginfo)) {
+		log_err("reading signalfd: %s", res < 0 ? strerror(-res) : "short read");
+	} else if (app->siginfo.ssi_signo == SIGHUP) {
+		reload(app);
+	} else {
+		begin_shutdown(app, strsignal((int)app->siginfo.ssi_signo));
+		return;
+	}
+	signal_arm(app);
+}
+
+static void signal_arm(struct app *app)
+{
+	struct io_uring_sqe *sqe = loop_sqe(&app->loop, &app->signal_op);
+	io_uring_prep_read(sqe, app->signal_fd, &app->siginfo, sizeof(app->siginfo), 0);
+	app->signal_pending = true;
+}
+
+static void tick_complete(struct loop_op *op, int res, unsigned flags)
+{
+	(void)flags;
+	(void)res;
+	struct app *app = (struct app *)((char *)op - offsetof(struct app, tick_op));
+	app->tick_pending = false;
+	if (app->stopping)
+		return;
+	uint64_t now = now_mono_ns();
+	server_tick(app->server, now);
+	pipeline_tick(app->pipeline, now);
+	tick_arm(app);
+}
+
+static void tick_arm(struct app *app)
+{
+	app->tick_ts = (struct __kernel_timespec){.tv_sec = 0, .tv_nsec = TICK_MS * 1000000LL};
+	struct io_uring_sqe *sqe = loop_sqe(&app->loop, &app->tick_op);
+	io_uring_prep_timeout(sqe, &app->tick_ts, 0, 0);
+	app->tick_pending = true;
+}
+
+static int setup_signals(struct app *app)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before any thread starts, so the encoder's worker inherits the mask and every
+	 * signal reaches the signalfd. */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	app->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (app->signal_fd < 0)
+		return -errno;
+	return 0;
+}
+
+static unsigned ring_entries(unsigned max_clients)
+{
+	unsigned want = max_clients + 32, n = 64;
+	while (n < want && n < 4096)
+		n <<= 1;
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	static struct app app; /* zeroed; the one instance of the application state */
+	char err[CONFIG_ERR_MAX] = "";
+	int r = config_parse_args(&app.cfg, argc, argv, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "mjpegd: %s\n", err);
+		return 2;
+	}
+	if (r == CONFIG_HELP) {
+		config_print_help(stdout);
+		return 0;
+	}
+	if (r == CONFIG_VERSION) {
+		printf("mjpegd %s\n", MJPEGD_VERSION);
+		return 0;
+	}
+	log_set_level(app.cfg.log_level);
+	app.started_ns = now_mono_ns();
+	app.signal_fd = -1;
+	app.signal_op.complete = signal_complete;
+	app.tick_op.complete = tick_complete;
+
+	r = setup_signals(&app);
+	if (r < 0) {
+		log_err("cannot set up signal handling: %s", strerror(-r));
+		return 1;
+	}
+	r = loop_init(&app.loop, ring_entries(app.cfg.max_clients));
+	if (r < 0)
+		return 1;
+
+	struct server_params sp = {
+		.loop = &app.loop,
+		.listen_host = app.cfg.listen_host,
+		.listen_port = app.cfg.listen_port,
+		.max_clients = app.cfg.max_clients,
+		.header_timeout_ms = app.cfg.header_timeout_ms,
+		.idle_timeout_ms = app.cfg.idle_timeout_ms,
+		.status_fill = fill_status,
+		.status_ctx = &app,
+	};
+	r = server_create(&sp, &app.server);
+	if (r < 0)
+		goto out;
+
+	struct pipeline_params pp = {
+		.loop = &app.loop,
+		.cfg = &app.cfg,
+		.frame_pool_capacity = app.cfg.max_clients + FRAME_POOL_EXTRA,
+		.on_frame = on_frame,
+		.on_frame_ctx = &app,
+	};
+	r = pipeline_create(&pp, &app.pipeline);
+	if (r < 0)
+		goto out;
+
+	server_start(app.server);
+	pipeline_start(app.pipeline);
+	signal_arm(&app);
+	tick_arm(&app);
+	log_notice("mjpegd %s serving http://%s:%u/stream.mjpg", MJPEGD_VERSION,
+		   app.cfg.listen_host[0] ? app.cfg.listen_host : "0.0.0.0", server_port(app.server));
+
+	while (!app.stopping) {
+		r = loop_run_once(&app.loop, -1);
+		if (r < 0) {
+			log_err("event loop failed: %s", strerror(-r));
+			goto out;
+		}
+	}
+	uint64_t give_up = now_mono_ns() + SHUTDOWN_GRACE_MS * NSEC_PER_MSEC;
+	while (!(server_drained(app.server) && pipeline_drained(app.pipeline) && !app.tick_pending &&
+		 !app.signal_pending) && now_mono_ns() < give_up)
+		if (loop_run_once(&app.loop, 50) < 0)
+			break;
+	r = 0;
+out:
+	/* The ring goes first so no operation can still touch client memory; the server then drops
+	 * its frames (handing passthrough buffers back through the encoder), then the pipeline. */
+	loop_destroy(&app.loop);
+	server_destroy(app.server);
+	pipeline_destroy(app.pipeline);
+	if (app.signal_fd >= 0)
+		close(app.signal_fd);
+	if (r == 0)
+		log_info("stopped");
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,402 @@
+/* Built-in test pattern: scrolling colour bars over a luma ramp with a sliding block, and a text
+ * box with a label, the frame number and the wall-clock time, in I420 (V4L2_PIX_FMT_YUV420).
+ *
+ * Everything moves every frame so that a frozen pipeline is obvious on screen and two snapshots a
+ * second apart always differ. Rendering is memcpy/memset of rows from precomputed bar rows (no
+ * per-pixel arithmetic), so the loop thread can afford it: well under 1 ms at 1280x720.
+ *
+ * Buffers: a ring of TESTPATTERN_BUFFERS I420 images, allocated once. dequeue lends one (in_flight
+ * set), release gives it back; a tick that finds all of them lent is dropped and counted.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "mjpegd/clock.h"
+#include "mjpegd/log.h"
+#include "mjpegd/source.h"
+
+#define TESTPATTERN_BUFFERS 3
+#define TESTPATTERN_MIN_SIZE 16
+#define TESTPATTERN_MAX_SIZE 4096
+#define TESTPATTERN_MAX_FPS 1000
+
+/* JFIF (full-range BT.601) values of the eight classic bars: JPEG decoders read Y/Cb/Cr as full
+ * range, so video-range (16..235) values would come out washed out. */
+static const uint8_t bar_y[8] = { 255, 226, 179, 150, 105, 76, 29, 0 };
+static const uint8_t bar_u[8] = { 128, 1, 171, 44, 212, 85, 255, 128 };
+static const uint8_t bar_v[8] = { 128, 149, 1, 21, 235, 255, 107, 128 };
+
+/* 5x7 glyphs, one byte per row, bit 4 = leftmost column. Only what the overlay prints. */
+#define GLYPH_W 5
+#define GLYPH_H 7
+#define CELL_W (GLYPH_W + 1)
+#define CELL_H (GLYPH_H + 2)
+
+struct glyph {
+	char c;
+	uint8_t rows[GLYPH_H];
+};
+
+static const struct glyph font[] = {
+	{ '0', { 0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E } },
+	{ '1', { 0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E } },
+	{ '2', { 0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F } },
+	{ '3', { 0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E } },
+	{ '4', { 0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02 } },
+	{ '5', { 0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E } },
+	{ '6', { 0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E } },
+	{ '7', { 0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 } },
+	{ '8', { 0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E } },
+	{ '9', { 0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C } },
+	{ ':', { 0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00 } },
+	{ '.', { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C } },
+	{ '-', { 0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00 } },
+	{ '#', { 0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A } },
+	{ 'x', { 0x00, 0x00, 0x11, 0x0A, 0x04, 0x0A, 0x11 } },
+	{ 'm', { 0x00, 0x00, 0x1A, 0x15, 0x15, 0x11, 0x11 } },
+	{ 'j', { 0x02, 0x00, 0x06, 0x02, 0x02, 0x12, 0x0C } },
+	{ 'p', { 0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10 } },
+	{ 'e', { 0x00, 0x00, 0x0E, 0x11, 0x1F, 0x10, 0x0E } },
+	{ 'g', { 0x00, 0x00, 0x0F, 0x11, 0x0F, 0x01, 0x0E } },
+	{ 'd', { 0x01, 0x01, 0x0D, 0x13, 0x11, 0x11, 0x0F } },
+	{ 'U', { 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E } },
+	{ 'T', { 0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04 } },
+	{ 'C', { 0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E } },
+};
+
+struct testpattern {
+	struct source src;
+	int timer_fd;
+	uint64_t ticks; /* timer expirations so far: the sequence number of the newest image */
+
+	uint8_t *mem; /* TESTPATTERN_BUFFERS contiguous I420 images */
+	size_t image_size;
+	struct raw_frame frames[TESTPATTERN_BUFFERS];
+	bool in_flight[TESTPATTERN_BUFFERS];
+
+	/* Bars twice as wide as the image, so one memcpy at a moving offset scrolls them. */
+	uint8_t *bars_y, *bars_u, *bars_v;
+	uint8_t *ramp_y; /* one luma row, dark to bright */
+	unsigned bars_h; /* rows of scrolling bars; the ramp fills the rest */
+	unsigned scale;  /* glyph pixel size */
+	unsigned scroll_period; /* frames for the bars to scroll one full width */
+
+	char description[64];
+};
+
+/* Fires immediately, then every 1/fps s; nonblocking so dequeue can tell "nothing yet". */
+static int pacing_timer_open(unsigned fps, int *out_fd)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t interval_ns = NSEC_PER_SEC / fps;
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = interval_ns / NSEC_PER_SEC,
+				 .tv_nsec = interval_ns % NSEC_PER_SEC },
+		.it_value = { .tv_sec = 0, .tv_nsec = 1 },
+	};
+	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	*out_fd = fd;
+	return 0;
+}
+
+/* Number of ticks since the last read (≥ 1), -EAGAIN when none. */
+static int pacing_timer_read(int fd, uint64_t *expirations)
+{
+	uint64_t v;
+	ssize_t n = read(fd, &v, sizeof(v));
+	if (n < 0)
+		return errno == EAGAIN ? -EAGAIN : -errno;
+	if (n != sizeof(v))
+		return -EIO;
+	*expirations = v;
+	return 0;
+}
+
+/* Fills the part of the rectangle that lies inside the plane. */
+static void plane_fill(uint8_t *plane, size_t stride, unsigned plane_w, unsigned plane_h,
+		       unsigned x, unsigned y, unsigned w, unsigned h, uint8_t value)
+{
+	if (x >= plane_w || y >= plane_h)
+		return;
+	if (w > plane_w - x)
+		w = plane_w - x;
+	if (h > plane_h - y)
+		h = plane_h - y;
+	for (unsigned row = y; row < y + h; row++)
+		memset(plane + row * stride + x, value, w);
+}
+
+static const struct glyph *glyph_find(char c)
+{
+	for (size_t i = 0; i < sizeof(font) / sizeof(font[0]); i++)
+		if (font[i].c == c)
+			return &font[i];
+	return NULL; /* drawn as a blank */
+}
+
+/* Luma only: the text box under it has neutral chroma, so white luma reads as white. */
+static void draw_text(const struct raw_frame *f, unsigned x, unsigned y, unsigned scale,
+		      const char *text)
+{
+	const struct raw_plane *py = &f->planes[0];
+	for (; *text; text++, x += CELL_W * scale) {
+		const struct glyph *g = glyph_find(*text);
+		if (!g)
+			continue;
+		for (unsigned row = 0; row < GLYPH_H; row++) {
+			uint8_t bits = g->rows[row];
+			/* one fill per horizontal run of set bits rather than per bit */
+			for (unsigned col = 0; col < GLYPH_W;) {
+				if (!(bits & (0x10 >> col))) {
+					col++;
+					continue;
+				}
+				unsigned start = col;
+				while (col < GLYPH_W && (bits & (0x10 >> col)))
+					col++;
+				plane_fill(py->data, py->bytesperline, f->width, f->height,
+					   x + start * scale, y + row * scale, (col - start) * scale,
+					   scale, 255);
+			}
+		}
+	}
+}
+
+static void render(struct testpattern *tp, struct raw_frame *f)
+{
+	unsigned w = f->width, h = f->height, cw = w / 2, ch = h / 2;
+	struct raw_plane *py = &f->planes[0], *pu = &f->planes[1], *pv = &f->planes[2];
+
+	/* Bars scroll one full width every scroll_period frames; even offset keeps chroma aligned. */
+	unsigned phase = (unsigned)(f->sequence % tp->scroll_period);
+	unsigned offset = (unsigned)((uint64_t)phase * w / tp->scroll_period) & ~1u;
+	for (unsigned row = 0; row < tp->bars_h; row++)
+		memcpy(py->data + row * py->bytesperline, tp->bars_y + offset, w);
+	for (unsigned row = 0; row < tp->bars_h / 2; row++) {
+		memcpy(pu->data + row * pu->bytesperline, tp->bars_u + offset / 2, cw);
+		memcpy(pv->data + row * pv->bytesperline, tp->bars_v + offset / 2, cw);
+	}
+	for (unsigned row = tp->bars_h; row < h; row++)
+		memcpy(py->data + row * py->bytesperline, tp->ramp_y, w);
+	plane_fill(pu->data, pu->bytesperline, cw, ch, 0, tp->bars_h / 2, cw, ch, 128);
+	plane_fill(pv->data, pv->bytesperline, cw, ch, 0, tp->bars_h / 2, cw, ch, 128);
+
+	/* A red block sliding over the ramp at twice the bars' speed. */
+	unsigned block_w = (w / 16) & ~1u;
+	if (block_w < 2)
+		block_w = 2;
+	unsigned block_phase = (unsigned)(f->sequence % (tp->scroll_period / 2));
+	unsigned block_x = (unsigned)((uint64_t)block_phase * (w - block_w) /
+				      (tp->scroll_period / 2)) & ~1u;
+	unsigned ramp_h = h - tp->bars_h;
+	plane_fill(py->data, py->bytesperline, w, h, block_x, tp->bars_h, block_w, ramp_h, 76);
+	plane_fill(pu->data, pu->bytesperline, cw, ch, block_x / 2, tp->bars_h / 2, block_w / 2,
+		   ramp_h / 2, 85);
+	plane_fill(pv->data, pv->bytesperline, cw, ch, block_x / 2, tp->bars_h / 2, block_w / 2,
+		   ramp_h / 2, 255);
+
+	char lines[3][32];
+	uint64_t sec = f->timestamp_us / USEC_PER_SEC;
+	unsigned ms = (unsigned)(f->timestamp_us / 1000 % 1000);
+	unsigned sec_of_day = (unsigned)(sec % 86400);
+	snprintf(lines[0], sizeof(lines[0]), "mjpegd %ux%u", w, h);
+	snprintf(lines[1], sizeof(lines[1]), "#%llu", (unsigned long long)f->sequence);
+	snprintf(lines[2], sizeof(lines[2]), "%02u:%02u:%02u.%03u UTC", sec_of_day / 3600,
+		 sec_of_day / 60 % 60, sec_of_day % 60, ms);
+
+	unsigned s = tp->scale, pad = 2 * s, longest = 0;
+	for (unsigned i = 0; i < 3; i++)
+		if (strlen(lines[i]) > longest)
+			longest = (unsigned)strlen(lines[i]);
+	unsigned box_w = (longest * CELL_W * s + 2 * pad + 1) & ~1u;
+	unsigned box_h = (3 * CELL_H * s + 2 * pad + 1) & ~1u;
+	unsigned box_x = pad & ~1u, box_y = pad & ~1u;
+	plane_fill(py->data, py->bytesperline, w, h, box_x, box_y, box_w, box_h, 0);
+	plane_fill(pu->data, pu->bytesperline, cw, ch, box_x / 2, box_y / 2, box_w / 2, box_h / 2,
+		   128);
+	plane_fill(pv->data, pv->bytesperline, cw, ch, box_x / 2, box_y / 2, box_w / 2, box_h / 2,
+		   128);
+	for (unsigned i = 0; i < 3; i++)
+		draw_text(f, box_x + pad, box_y + pad + i * CELL_H * s, s, lines[i]);
+}
+
+static int testpattern_fd(struct source *src)
+{
+	struct testpattern *tp = src->priv;
+	return tp->timer_fd;
+}
+
+static int testpattern_dequeue(struct source *src, struct raw_frame **out)
+{
+	struct testpattern *tp = src->priv;
+	uint64_t expirations = 0;
+	int r = pacing_timer_read(tp->timer_fd, &expirations);
+	if (r < 0)
+		return r;
+	tp->ticks += expirations;
+	/* The loop was late: those images were never produced, like a camera overrunning. */
+	if (expirations > 1)
+		src->stats.frames_dropped += expirations - 1;
+
+	struct raw_frame *f = NULL;
+	for (unsigned i = 0; i < TESTPATTERN_BUFFERS; i++)
+		if (!tp->in_flight[i]) {
+			f = &tp->frames[i];
+			break;
+		}
+	if (!f) {
+		src->stats.frames_dropped++;
+		return -EAGAIN;
+	}
+
+	f->sequence = tp->ticks;
+	f->timestamp_us = now_wall_us();
+	render(tp, f);
+	tp->in_flight[f->index] = true;
+	src->stats.frames_captured++;
+	*out = f;
+	return 0;
+}
+
+static void testpattern_release(struct source *src, struct raw_frame *f)
+{
+	struct testpattern *tp = src->priv;
+	if (!f || f->index >= TESTPATTERN_BUFFERS || f != &tp->frames[f->index]) {
+		log_err("testpattern: released a frame it does not own");
+		return;
+	}
+	if (!tp->in_flight[f->index]) {
+		log_err("testpattern: frame %llu released twice", (unsigned long long)f->sequence);
+		return;
+	}
+	tp->in_flight[f->index] = false;
+}
+
+static void testpattern_destroy(struct source *src)
+{
+	struct testpattern *tp = src->priv;
+	for (unsigned i = 0; i < TESTPATTERN_BUFFERS; i++)
+		if (tp->in_flight[i])
+			log_err("testpattern: destroyed while frame %llu is still lent",
+				(unsigned long long)tp->frames[i].sequence);
+	if (tp->timer_fd >= 0)
+		close(tp->timer_fd);
+	free(tp->mem);
+	free(tp->bars_y);
+	free(tp->bars_u);
+	free(tp->bars_v);
+	free(tp->ramp_y);
+	free(tp);
+}
+
+static const struct source_ops testpattern_ops = {
+	.name = "testpattern",
+	.fd = testpattern_fd,
+	.dequeue = testpattern_dequeue,
+	.release = testpattern_release,
+	.destroy = testpattern_destroy,
+};
+
+static void testpattern_precompute(struct testpattern *tp)
+{
+	unsigned w = tp->src.width, h = tp->src.height, cw = w / 2;
+	for (unsigned x = 0; x < 2 * w; x++)
+		tp->bars_y[x] = bar_y[(x % w) * 8 / w];
+	for (unsigned x = 0; x < 2 * cw; x++) {
+		tp->bars_u[x] = bar_u[(x % cw) * 8 / cw];
+		tp->bars_v[x] = bar_v[(x % cw) * 8 / cw];
+	}
+	for (unsigned x = 0; x < w; x++)
+		tp->ramp_y[x] = (uint8_t)(x * 255 / (w - 1));
+	tp->bars_h = (h * 2 / 3) & ~1u;
+
+	/* Large enough that three lines of text fill a good part of the height, small enough that
+	 * "HH:MM:SS.mmm UTC" (16 cells) fits the width. */
+	unsigned s_h = h / 90, s_w = w / (CELL_W * 18);
+	tp->scale = s_h < s_w ? s_h : s_w;
+	if (tp->scale < 1)
+		tp->scale = 1;
+
+	size_t y_size = (size_t)w * h, c_size = (size_t)cw * (h / 2);
+	for (unsigned i = 0; i < TESTPATTERN_BUFFERS; i++) {
+		struct raw_frame *f = &tp->frames[i];
+		uint8_t *base = tp->mem + i * tp->image_size;
+		*f = (struct raw_frame){
+			.fourcc = V4L2_PIX_FMT_YUV420,
+			.width = w,
+			.height = h,
+			.n_planes = 3,
+			.index = i,
+		};
+		f->planes[0] = (struct raw_plane){ base, w, y_size, -1, 0 };
+		f->planes[1] = (struct raw_plane){ base + y_size, cw, c_size, -1, 0 };
+		f->planes[2] = (struct raw_plane){ base + y_size + c_size, cw, c_size, -1, 0 };
+	}
+}
+
+int source_testpattern_create(const struct source_params *p, struct source **out)
+{
+	if (p->width < TESTPATTERN_MIN_SIZE || p->width > TESTPATTERN_MAX_SIZE ||
+	    p->height < TESTPATTERN_MIN_SIZE || p->height > TESTPATTERN_MAX_SIZE ||
+	    p->width % 2 || p->height % 2 || p->fps < 1 || p->fps > TESTPATTERN_MAX_FPS) {
+		log_err("testpattern: unsupported format %ux%u@%u (even sizes %u..%u, fps 1..%u): %s",
+			p->width, p->height, p->fps, TESTPATTERN_MIN_SIZE, TESTPATTERN_MAX_SIZE,
+			TESTPATTERN_MAX_FPS, strerror(EINVAL));
+		return -EINVAL;
+	}
+
+	struct testpattern *tp = calloc(1, sizeof(*tp));
+	if (!tp) {
+		log_err("testpattern: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	tp->timer_fd = -1;
+	tp->src = (struct source){
+		.ops = &testpattern_ops,
+		.description = tp->description,
+		.fourcc = V4L2_PIX_FMT_YUV420,
+		.width = p->width,
+		.height = p->height,
+		.fps = p->fps,
+		.priv = tp,
+	};
+	snprintf(tp->description, sizeof(tp->description), "testpattern %ux%u@%u", p->width,
+		 p->height, p->fps);
+	/* Bars cross the image in 4 s, the block in 2 s: a second apart, snapshots differ clearly. */
+	tp->scroll_period = 4 * p->fps;
+
+	size_t w = p->width, h = p->height;
+	tp->image_size = w * h + 2 * (w / 2) * (h / 2);
+	tp->mem = malloc(TESTPATTERN_BUFFERS * tp->image_size);
+	tp->bars_y = malloc(2 * w);
+	tp->bars_u = malloc(w);
+	tp->bars_v = malloc(w);
+	tp->ramp_y = malloc(w);
+	if (!tp->mem || !tp->bars_y || !tp->bars_u || !tp->bars_v || !tp->ramp_y) {
+		log_err("testpattern: allocating %zu bytes of buffers: %s",
+			TESTPATTERN_BUFFERS * tp->image_size, strerror(ENOMEM));
+		testpattern_destroy(&tp->src);
+		return -ENOMEM;
+	}
+	testpattern_precompute(tp);
+
+	int r = pacing_timer_open(p->fps, &tp->timer_fd);
+	if (r < 0) {
+		log_err("testpattern: timerfd: %s", strerror(-r));
+		testpattern_destroy(&tp->src);
+		return r;
+	}
+	*out = &tp->src;
+	return 0;
+}
