@@ -35,23 +35,20 @@ struct option {
 
 static const struct option options[] = {
 	{ "source", OPT_SOURCE, 0, 0, 0, "SOURCE",
-	  "Where frames come from: the first camera found (auto), a generated test pattern, or a "
-	  "JPEG/MJPEG file." },
+	  "Frame source: a camera (auto), a test pattern, or a JPEG/MJPEG file." },
 	{ "encoder", OPT_ENCODER, 0, 0, 0, "ENCODER",
-	  "How frames become JPEG: the hardware encoder when there is one (auto), libjpeg-turbo "
-	  "(software), or as the source already delivers them (passthrough)." },
+	  "JPEG encoder: hardware if any (auto), libjpeg-turbo, or passthrough." },
 	{ "size", OPT_SIZE, 16, 4096, 0, "WxH", "Capture size in pixels." },
 	{ "fps", OPT_UINT, 1, 120, offsetof(struct config, fps), "N", "Frames per second." },
 	{ "quality", OPT_UINT, 1, 100, offsetof(struct config, quality), "N", "JPEG quality." },
 	{ "listen", OPT_LISTEN, 0, 65535, 0, "HOST:PORT",
-	  "Address and port to serve on. \":PORT\" or \"PORT\" means every IPv4 address; port 0 lets "
-	  "the kernel pick one." },
+	  "Address to serve on; no host: all IPv4 addresses; port 0: any free port." },
 	{ "max-clients", OPT_UINT, 1, 10000, offsetof(struct config, max_clients), "N",
-	  "Connections served at once; more are refused with 503." },
+	  "Connections served at once." },
 	{ "log-level", OPT_LOG_LEVEL, LOG_LEVEL_ERR, LOG_LEVEL_DEBUG, 0, "LEVEL",
 	  "Least important messages logged." },
 	{ "header-timeout-ms", OPT_UINT, 100, 600000, offsetof(struct config, header_timeout_ms), "MS",
-	  "Time a client has to send its request head (slow clients hold a slot)." },
+	  "Time a client has to send its request head." },
 	{ "idle-timeout-ms", OPT_UINT, 100, 3600000, offsetof(struct config, idle_timeout_ms), "MS",
 	  "Time an idle keep-alive connection stays open." },
 	{ "config", OPT_CONFIG, 0, 0, 0, "FILE",
@@ -150,7 +147,7 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 		join_names(buf, len, encoder_names, ELEMENTSOF(encoder_names));
 		return;
 	case OPT_LISTEN:
-		snprintf(buf, len, "HOST:PORT, [IPv6]:PORT, :PORT or PORT; port %u..%u", opt->min,
+		snprintf(buf, len, "HOST:PORT, [IPv6]:PORT or :PORT; port %u..%u", opt->min,
 			 opt->max);
 		return;
 	case OPT_LOG_LEVEL: {
@@ -233,8 +230,8 @@ static int parse_number(const char *s, size_t len, unsigned *out)
 }
 
 /* Parses s[0..len) as a number in opt's min..max; on failure fills err naming the whole value. */
-static int parse_ranged(const struct option *opt, const char *dash, const char *value, const char *s,
-			size_t len, unsigned *out, char *err, size_t errlen)
+static int parse_ranged(const struct option *opt, const char *dash, const char *value,
+			const char *s, size_t len, unsigned *out, char *err, size_t errlen)
 {
 	unsigned n;
 	int r = parse_number(s, len, &n);
@@ -633,8 +630,8 @@ void config_print_help(FILE *out)
 		"Usage: mjpegd [OPTION]...\n"
 		"Streams a camera as MJPEG over HTTP (/stream.mjpg, /snapshot.jpg).\n"
 		"\n"
-		"Options are given as \"--name value\" or \"--name=value\", or as \"name = value\" lines\n"
-		"in the --config file ('#' starts a comment line); flags win over the file.\n"
+		"Options are given as \"--name value\" or \"--name=value\", or as \"name = value\"\n"
+		"lines in the --config file ('#' starts a comment line); flags win over the file.\n"
 		"\n"
 		"  -h, --help\n"
 		"      Show this help and exit.\n"

@@ -70,6 +70,16 @@ int frame_reserve(struct frame *f, size_t cap)
 	return 0;
 }
 
+void frame_adopt_buffer(struct frame *f, uint8_t *buf, size_t cap)
+{
+	struct frame_pool *pool = f->pool;
+	pool->bytes_reserved = pool->bytes_reserved - f->cap + cap;
+	free(f->buf);
+	f->buf = buf;
+	f->cap = cap;
+	f->data = buf;
+}
+
 void frame_set_external(struct frame *f, const uint8_t *data, size_t len, frame_release_fn release,
 			void *ctx)
 {

@@ -2,7 +2,9 @@
  *
  * Ownership:
  *  - The pool (owned by the pipeline, touched only on the loop thread) allocates every frame. The
- *    pool has a fixed capacity, so memory is bounded: capacity × largest frame seen.
+ *    pool has a fixed capacity and each owned buffer only grows to what its encoder asked for
+ *    (the software encoder: 5/4 of the largest JPEG so far), so memory is bounded by
+ *    capacity × that.
  *  - frame_pool_acquire() hands out a frame with one reference to the caller (an encoder).
  *  - Anyone keeping a frame beyond the current call takes a reference (frame_ref) and drops it
  *    (frame_unref) when done: the pipeline's "newest frame", each client sending it.
@@ -65,6 +67,10 @@ struct frame *frame_pool_acquire(struct frame_pool *pool);
 
 /* Makes f->buf at least cap bytes (keeps content), points f->data at it. 0 or -ENOMEM. */
 int frame_reserve(struct frame *f, size_t cap);
+
+/* Replaces the owned buffer with buf (malloc'd, cap bytes; the old one is freed), e.g. when an
+ * encoder library had to grow it. */
+void frame_adopt_buffer(struct frame *f, uint8_t *buf, size_t cap);
 
 /* Points the frame at bytes it does not own; release(ctx, f) is called when refs reach 0. */
 void frame_set_external(struct frame *f, const uint8_t *data, size_t len, frame_release_fn release,

@@ -8,7 +8,11 @@
  *  - the raw frame stays the source's; the worker only reads it; collect (or destroy) gives it
  *    back through release_raw on the loop thread, exactly once;
  *  - the output frame was acquired and sized (frame_reserve) on the loop thread, because the pool
- *    is loop-thread only; the worker writes into frame->buf and nothing else of it.
+ *    is loop-thread only; the worker writes into frame->buf and nothing else of it. The buffer is
+ *    sized from the largest JPEG so far, not tjBufSize (≈3 bytes a pixel: 2.8 MB at 720p, for
+ *    every frame a slow client holds), and TurboJPEG may grow it: it then returns a new malloc'd
+ *    buffer and leaves ours alone (checked with ASan against libjpeg-turbo 2.1.5), which collect
+ *    hands to the frame with frame_adopt_buffer().
  * A job slot counts as in flight from submit until collect returns it, so "queue full" (-EBUSY)
  * does not depend on how fast the worker is.
  */
@@ -39,6 +43,7 @@ struct software_job {
 	/* written by the worker, read by the loop after the job came back through the done list */
 	int result;
 	unsigned long jpeg_len;
+	unsigned char *grown; /* TurboJPEG's replacement buffer when ours was too small, else NULL */
 	uint64_t cpu_ns;
 	char error[SOFTWARE_ERROR_MAX]; /* tjGetErrorStr2 text; the handle's own is overwritten */
 };
@@ -54,7 +59,7 @@ struct software_encoder {
 	uint32_t in_fourcc;
 	unsigned width, height;
 	int subsamp; /* TJSAMP_420 or TJSAMP_422 */
-	unsigned long out_size; /* tjBufSize: what one output frame must hold */
+	size_t reserve; /* bytes to reserve per output frame: 5/4 of the largest JPEG so far */
 	struct frame_pool *pool;
 	encoder_release_raw_fn release_raw;
 	void *release_ctx;
@@ -153,15 +158,36 @@ static void software_encode(struct software_encoder *se, struct software_job *jo
 	unsigned char *out = job->frame->buf;
 	unsigned long len = job->frame->cap;
 	int quality = (int)atomic_load_explicit(&se->quality, memory_order_relaxed);
-	/* NOREALLOC: the buffer belongs to the frame pool, TurboJPEG must never free or move it */
-	if (tjCompressFromYUVPlanes(se->tj, planes, (int)w, strides, (int)h, se->subsamp, &out, &len,
-				    quality, TJFLAG_NOREALLOC) < 0) {
+	job->grown = NULL;
+	if (!se->tj) {
+		job->result = -ENOMEM;
+		snprintf(job->error, sizeof(job->error), "no TurboJPEG handle");
+		job->jpeg_len = 0;
+		job->cpu_ns = 0;
+		return;
+	}
+	/* No TJFLAG_NOREALLOC: with it TurboJPEG assumes a tjBufSize buffer. */
+	int r = tjCompressFromYUVPlanes(se->tj, planes, (int)w, strides, (int)h, se->subsamp, &out,
+					&len, quality, 0);
+	if (r < 0) {
 		job->result = -EIO;
 		snprintf(job->error, sizeof(job->error), "%s", tjGetErrorStr2(se->tj));
 		job->jpeg_len = 0;
 	} else {
 		job->result = 0;
 		job->jpeg_len = len;
+	}
+	if (out != job->frame->buf) {
+		/* TurboJPEG grew the buffer. Its memory destination keeps a pointer to the buffer it
+		 * allocated in the handle and frees it at the next growth, even after we adopted it
+		 * (libjpeg-turbo 2.1.5 jdatadst-tj.c, seen as a double free under ASan): a fresh
+		 * handle forgets it. Growth stops once the reserve has adapted, so this is rare. */
+		if (r < 0)
+			tjFree(out);
+		else
+			job->grown = out;
+		tjDestroy(se->tj);
+		se->tj = tjInitCompress();
 	}
 	job->cpu_ns = clock_now_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 }
@@ -215,7 +241,7 @@ static int software_submit(struct encoder *enc, struct raw_frame *raw)
 	struct frame *frame = frame_pool_acquire(se->pool);
 	if (!frame)
 		return -ENOBUFS;
-	int r = frame_reserve(frame, se->out_size);
+	int r = frame_reserve(frame, se->reserve);
 	if (r < 0) {
 		frame_unref(frame);
 		return r;
@@ -278,7 +304,13 @@ static int software_collect(struct encoder *enc, struct frame **out)
 		return job->result;
 	}
 
+	if (job->grown) {
+		frame_adopt_buffer(frame, job->grown, job->jpeg_len);
+		job->grown = NULL;
+	}
 	frame->len = job->jpeg_len;
+	if (frame->len + frame->len / 4 > se->reserve)
+		se->reserve = frame->len + frame->len / 4;
 	frame->sequence = raw->sequence;
 	frame->timestamp_us = raw->timestamp_us;
 	frame->width = raw->width;
@@ -315,6 +347,8 @@ static void software_destroy(struct encoder *enc)
 	for (unsigned j = 0; j < SOFTWARE_SLOTS; j++) {
 		if (!se->job_in_use[j])
 			continue;
+		tjFree(se->jobs[j].grown); /* set only by a finished job */
+		se->jobs[j].grown = NULL;
 		frame_unref(se->jobs[j].frame);
 		se->release_raw(se->release_ctx, se->jobs[j].raw);
 		se->job_in_use[j] = false;
@@ -375,7 +409,8 @@ int encoder_software_create(const struct encoder_params *p, struct encoder **out
 	se->width = p->width;
 	se->height = p->height;
 	se->subsamp = subsamp;
-	se->out_size = tjBufSize((int)p->width, (int)p->height, subsamp);
+	/* A first guess (about 1 bit a pixel); corrected from the first frames' real sizes. */
+	se->reserve = (size_t)p->width * p->height / 8 + 4096;
 	se->pool = p->pool;
 	se->release_raw = p->release_raw;
 	se->release_ctx = p->release_ctx;

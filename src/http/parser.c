@@ -295,7 +295,10 @@ enum http_parse_result http_parse_request(const char *buf, size_t len, struct ht
 					  size_t *consumed, int *status)
 {
 	/* Nothing past the limit is looked at: a head that needs more bytes is too big already. */
-	struct cursor c = { .buf = buf, .pos = 0, .end = len < HTTP_MAX_HEADER_BYTES ? len : HTTP_MAX_HEADER_BYTES };
+	struct cursor c = {
+		.buf = buf,
+		.end = len < HTTP_MAX_HEADER_BYTES ? len : HTTP_MAX_HEADER_BYTES,
+	};
 	enum http_parse_result r;
 
 	memset(req, 0, sizeof(*req));

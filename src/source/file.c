@@ -505,7 +505,7 @@ int source_file_create(const struct source_params *p, struct source **out)
 		file_source_destroy(&fs->src);
 		return r;
 	}
-	if (asprintf(&fs->description, "file %s (%zu JPEGs %ux%u)@%u", p->path, fs->n_jpegs,
+	if (asprintf(&fs->description, "file %s: %zu JPEGs %ux%u@%u", p->path, fs->n_jpegs,
 		     fs->src.width, fs->src.height, p->fps) < 0) {
 		fs->description = NULL;
 		log_err("file source: %s: %s", p->path, strerror(ENOMEM));

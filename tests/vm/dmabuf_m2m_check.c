@@ -89,17 +89,6 @@ static const char *fourcc(unsigned int f, char s[5])
 	return s;
 }
 
-static int wait_fd(int fd, short ev, const char *what)
-{
-	struct pollfd p = {.fd = fd, .events = ev};
-	int r = poll(&p, 1, 5000);
-	if (r < 0)
-		die("poll %s: %s", what, strerror(errno));
-	if (r == 0)
-		die("timeout (5 s) waiting for %s", what);
-	return p.revents;
-}
-
 int main(int argc, char **argv)
 {
 	const char *cap_name = "vivid-000-vid-cap", *enc_name = "stateful-encoder", *outfile = NULL;
@@ -237,7 +226,6 @@ int main(int argc, char **argv)
 	IOC(efd, VIDIOC_STREAMON, &t);
 
 	/* Encoder OUTPUT buffer i always carries capture buffer i's dma-buf. */
-	int in_encoder[NBUF] = {0};
 	int captured = 0, encoded = 0;
 	unsigned long total = 0;
 	while (encoded < frames) {
@@ -268,7 +256,6 @@ int main(int argc, char **argv)
 							.length = dlen[i], .field = V4L2_FIELD_NONE};
 				o.m.fd = dfd[i];
 				IOC(efd, VIDIOC_QBUF, &o);
-				in_encoder[i] = 1;
 			} else if (errno != EAGAIN) {
 				die("capture DQBUF: %s", strerror(errno));
 			}
@@ -314,14 +301,11 @@ int main(int argc, char **argv)
 					break;
 				die("encoder OUTPUT DQBUF: %s", strerror(errno));
 			}
-			in_encoder[b.index] = 0;
 			struct v4l2_buffer q = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 						.memory = V4L2_MEMORY_MMAP, .index = cb.index + b.index};
 			IOC(cfd, VIDIOC_QBUF, &q);
 		}
 	}
-	(void)in_encoder;
-	(void)wait_fd;
 	t = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 	IOC(cfd, VIDIOC_STREAMOFF, &t);
 	IOC(efd, VIDIOC_STREAMOFF, &t);

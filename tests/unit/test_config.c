@@ -1,0 +1,553 @@
+/* Unit tests for configuration parsing (src/config.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mjpegd/config.h"
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct config cfg;
+	memset(&cfg, 0xaa, sizeof(cfg));
+	config_defaults(&cfg);
+	assert_int_equal(cfg.source, SOURCE_AUTO);
+	assert_string_equal(cfg.source_path, "");
+	assert_int_equal(cfg.encoder, ENCODER_AUTO);
+	assert_int_equal(cfg.width, 640);
+	assert_int_equal(cfg.height, 480);
+	assert_int_equal(cfg.fps, 30);
+	assert_int_equal(cfg.quality, 80);
+	assert_string_equal(cfg.listen_host, "0.0.0.0");
+	assert_int_equal(cfg.listen_port, 8000);
+	assert_int_equal(cfg.max_clients, 100);
+	assert_int_equal(cfg.log_level, 6);
+	assert_int_equal(cfg.header_timeout_ms, 10000);
+	assert_int_equal(cfg.idle_timeout_ms, 30000);
+	assert_string_equal(cfg.config_path, "");
+}
+
+/* Sets name=value on a default config and checks the result code (and the message on error). */
+static struct config set_ok(const char *name, const char *value)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX] = "";
+	config_defaults(&cfg);
+	int r = config_set(&cfg, name, value, err, sizeof(err));
+	if (r != 0)
+		fail_msg("--%s %s: %d (%s)", name, value, r, err);
+	return cfg;
+}
+
+static void set_fails(const char *name, const char *value, const char *want_err)
+{
+	struct config cfg, before;
+	char err[CONFIG_ERR_MAX] = "";
+	config_defaults(&cfg);
+	before = cfg;
+	int r = config_set(&cfg, name, value, err, sizeof(err));
+	if (r != -EINVAL)
+		fail_msg("--%s '%s': %d, want -EINVAL", name, value, r);
+	if (want_err && strcmp(err, want_err) != 0)
+		fail_msg("--%s '%s': message \"%s\", want \"%s\"", name, value, err, want_err);
+	/* The option names itself in every message. */
+	char flag[64];
+	snprintf(flag, sizeof(flag), "--%s:", name);
+	if (strncmp(err, flag, strlen(flag)) != 0)
+		fail_msg("message \"%s\" does not start with %s", err, flag);
+	/* A refused value leaves the config as it was. */
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+}
+
+/* Each unsigned option: both ends of its range, one past each, and junk. */
+static void check_uint_option(const char *name, unsigned min, unsigned max, size_t offset)
+{
+	char v[32], want[128];
+	struct config cfg;
+
+	snprintf(v, sizeof(v), "%u", min);
+	cfg = set_ok(name, v);
+	assert_int_equal(*(unsigned *)((char *)&cfg + offset), min);
+	snprintf(v, sizeof(v), "%u", max);
+	cfg = set_ok(name, v);
+	assert_int_equal(*(unsigned *)((char *)&cfg + offset), max);
+
+	snprintf(v, sizeof(v), "%u", min - 1);
+	snprintf(want, sizeof(want), "--%s: '%s' is out of range (%u..%u)", name, v, min, max);
+	set_fails(name, v, want);
+	snprintf(v, sizeof(v), "%u", max + 1);
+	snprintf(want, sizeof(want), "--%s: '%s' is out of range (%u..%u)", name, v, min, max);
+	set_fails(name, v, want);
+
+	snprintf(want, sizeof(want), "--%s: '12abc' is not a whole number (%u..%u)", name, min, max);
+	set_fails(name, "12abc", want);
+	static const char *const junk[] = { "", " 5", "5 ", "+5", "-5", "5.0", "0x10", "1e3", "abc",
+					    "99999999999999999999" };
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+		set_fails(name, junk[i], NULL);
+}
+
+static void test_uint_options(void **state)
+{
+	(void)state;
+	check_uint_option("fps", 1, 120, offsetof(struct config, fps));
+	check_uint_option("quality", 1, 100, offsetof(struct config, quality));
+	check_uint_option("max-clients", 1, 10000, offsetof(struct config, max_clients));
+	check_uint_option("header-timeout-ms", 100, 600000,
+			  offsetof(struct config, header_timeout_ms));
+	check_uint_option("idle-timeout-ms", 100, 3600000, offsetof(struct config, idle_timeout_ms));
+	/* The message from the brief, word for word. */
+	set_fails("fps", "0", "--fps: '0' is out of range (1..120)");
+	/* Leading zeros are still a whole decimal number. */
+	assert_int_equal(set_ok("fps", "007").fps, 7);
+}
+
+static void test_size(void **state)
+{
+	(void)state;
+	struct config cfg = set_ok("size", "1280x720");
+	assert_int_equal(cfg.width, 1280);
+	assert_int_equal(cfg.height, 720);
+	cfg = set_ok("size", "16x4096");
+	assert_int_equal(cfg.width, 16);
+	assert_int_equal(cfg.height, 4096);
+	cfg = set_ok("size", "4096x16");
+	assert_int_equal(cfg.width, 4096);
+
+	set_fails("size", "14x480", "--size: '14x480' is out of range (WxH, each 16..4096 and even)");
+	set_fails("size", "640x4098", NULL);
+	set_fails("size", "641x480", "--size: '641x480' is not even (WxH, each 16..4096 and even)");
+	set_fails("size", "640x481", NULL);
+	set_fails("size", "640", "--size: '640' is not WxH (WxH, each 16..4096 and even)");
+	static const char *const junk[] = { "", "x", "640x", "x480", "640X480", "640x480x2",
+					    " 640x480", "640x480 ", "640 x 480", "-640x480" };
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+		set_fails("size", junk[i], NULL);
+}
+
+static void test_source(void **state)
+{
+	(void)state;
+	struct config cfg = set_ok("source", "testpattern");
+	assert_int_equal(cfg.source, SOURCE_TESTPATTERN);
+	cfg = set_ok("source", "auto");
+	assert_int_equal(cfg.source, SOURCE_AUTO);
+	cfg = set_ok("source", "file:/tmp/clip.mjpeg");
+	assert_int_equal(cfg.source, SOURCE_FILE);
+	assert_string_equal(cfg.source_path, "/tmp/clip.mjpeg");
+	cfg = set_ok("source", "file:relative dir/a:b.jpg");
+	assert_string_equal(cfg.source_path, "relative dir/a:b.jpg");
+
+	set_fails("source", "camera",
+		  "--source: 'camera' is not a source (auto | testpattern | file:PATH)");
+	set_fails("source", "file:", NULL);
+	set_fails("source", "file", NULL);
+	set_fails("source", "Auto", NULL);
+	set_fails("source", "", NULL);
+
+	char long_path[CONFIG_PATH_MAX + 8];
+	memcpy(long_path, "file:", 5);
+	memset(long_path + 5, 'p', CONFIG_PATH_MAX - 1);
+	long_path[5 + CONFIG_PATH_MAX - 1] = '\0';
+	cfg = set_ok("source", long_path);
+	assert_int_equal(strlen(cfg.source_path), CONFIG_PATH_MAX - 1);
+	long_path[5 + CONFIG_PATH_MAX - 1] = 'p';
+	long_path[5 + CONFIG_PATH_MAX] = '\0';
+	set_fails("source", long_path, NULL);
+
+	/* Switching away from a file clears its path. */
+	char err[CONFIG_ERR_MAX];
+	cfg = set_ok("source", "file:/x");
+	assert_int_equal(config_set(&cfg, "source", "testpattern", err, sizeof(err)), 0);
+	assert_string_equal(cfg.source_path, "");
+
+	assert_string_equal(source_kind_name(SOURCE_AUTO), "auto");
+	assert_string_equal(source_kind_name(SOURCE_TESTPATTERN), "testpattern");
+	assert_string_equal(source_kind_name(SOURCE_FILE), "file");
+	assert_string_equal(source_kind_name((enum source_kind)99), "unknown");
+}
+
+static void test_encoder(void **state)
+{
+	(void)state;
+	assert_int_equal(set_ok("encoder", "auto").encoder, ENCODER_AUTO);
+	assert_int_equal(set_ok("encoder", "software").encoder, ENCODER_SOFTWARE);
+	assert_int_equal(set_ok("encoder", "passthrough").encoder, ENCODER_PASSTHROUGH);
+	set_fails("encoder", "m2m", "--encoder: 'm2m' is not an encoder (auto | software | passthrough)");
+	set_fails("encoder", "", NULL);
+	assert_string_equal(encoder_kind_name(ENCODER_SOFTWARE), "software");
+	assert_string_equal(encoder_kind_name(ENCODER_PASSTHROUGH), "passthrough");
+	assert_string_equal(encoder_kind_name((enum encoder_kind)-1), "unknown");
+}
+
+static void check_listen(const char *value, const char *host, unsigned port)
+{
+	struct config cfg = set_ok("listen", value);
+	assert_string_equal(cfg.listen_host, host);
+	assert_int_equal(cfg.listen_port, port);
+}
+
+static void test_listen(void **state)
+{
+	(void)state;
+	check_listen("127.0.0.1:8080", "127.0.0.1", 8080);
+	check_listen("localhost:80", "localhost", 80);
+	check_listen("cam-1.local:1", "cam-1.local", 1);
+	check_listen("[::]:8000", "::", 8000);
+	check_listen("[::1]:65535", "::1", 65535);
+	check_listen("[fe80::1%eth0]:9", "fe80::1%eth0", 9);
+	check_listen(":9000", "0.0.0.0", 9000);
+	check_listen("9000", "0.0.0.0", 9000);
+	check_listen("0", "0.0.0.0", 0);
+	check_listen("0.0.0.0:0", "0.0.0.0", 0);
+
+	set_fails("listen", "127.0.0.1:65536",
+		  "--listen: '127.0.0.1:65536' has a port out of range "
+		  "(HOST:PORT, [IPv6]:PORT or :PORT; port 0..65535)");
+	set_fails("listen", "localhost", NULL);
+	set_fails("listen", "localhost:", NULL);
+	set_fails("listen", "host:80x", NULL);
+	set_fails("listen", "host:-1", NULL);
+	set_fails("listen", "::1:80", NULL);
+	set_fails("listen", "[::1]80", NULL);
+	set_fails("listen", "[::1]", NULL);
+	set_fails("listen", "[]:80", NULL);
+	set_fails("listen", "[::1:80", NULL);
+	set_fails("listen", "ho st:80", NULL);
+	set_fails("listen", "host/x:80", NULL);
+	set_fails("listen", "", NULL);
+	set_fails("listen", ":", NULL);
+	char long_host[300];
+	memset(long_host, 'h', 260);
+	strcpy(long_host + 260, ":80");
+	set_fails("listen", long_host, NULL);
+}
+
+static void test_log_level(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "err", "warning", "notice", "info", "debug" };
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(set_ok("log-level", names[i]).log_level, 3 + i);
+		char n[4];
+		snprintf(n, sizeof(n), "%d", 3 + i);
+		assert_int_equal(set_ok("log-level", n).log_level, 3 + i);
+	}
+	set_fails("log-level", "2", "--log-level: '2' is out of range "
+				    "(err | warning | notice | info | debug, or 3..7)");
+	set_fails("log-level", "8", NULL);
+	set_fails("log-level", "INFO", NULL);
+	set_fails("log-level", "error", NULL);
+	set_fails("log-level", "", NULL);
+}
+
+static void test_config_path_and_unknown(void **state)
+{
+	(void)state;
+	struct config cfg = set_ok("config", "/etc/mjpegd.conf");
+	assert_string_equal(cfg.config_path, "/etc/mjpegd.conf");
+	set_fails("config", "", NULL);
+
+	char err[CONFIG_ERR_MAX];
+	config_defaults(&cfg);
+	assert_int_equal(config_set(&cfg, "frames", "1", err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "unknown option '--frames'");
+	assert_int_equal(config_set(&cfg, "fp", "1", err, sizeof(err)), -ENOENT);
+	assert_int_equal(config_set(&cfg, "fpss", "1", err, sizeof(err)), -ENOENT);
+}
+
+static void test_parse_text(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[CONFIG_ERR_MAX] = "";
+	config_defaults(&cfg);
+	const char *text = "# mjpegd settings\n"
+			   "\n"
+			   "   fps=15\n"
+			   "size = 1920x1080\r\n"
+			   "\t# indented comment\n"
+			   "source =  file:/srv/clip one.mjpeg  \n"
+			   "listen\t=\t[::]:8080\n"
+			   "log-level = debug"; /* no final newline */
+	assert_int_equal(config_parse_text(&cfg, text, "test.conf", err, sizeof(err)), 0);
+	assert_int_equal(cfg.fps, 15);
+	assert_int_equal(cfg.width, 1920);
+	assert_int_equal(cfg.height, 1080);
+	assert_int_equal(cfg.source, SOURCE_FILE);
+	assert_string_equal(cfg.source_path, "/srv/clip one.mjpeg");
+	assert_string_equal(cfg.listen_host, "::");
+	assert_int_equal(cfg.listen_port, 8080);
+	assert_int_equal(cfg.log_level, 7);
+	assert_int_equal(cfg.quality, 80); /* untouched */
+
+	config_defaults(&cfg);
+	assert_int_equal(config_parse_text(&cfg, "", "empty", err, sizeof(err)), 0);
+	assert_int_equal(config_parse_text(&cfg, "\n\n# only comments\n", "c", err, sizeof(err)), 0);
+}
+
+static void text_fails(const char *text, const char *want_err)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX] = "";
+	config_defaults(&cfg);
+	int r = config_parse_text(&cfg, text, "my.conf", err, sizeof(err));
+	if (r >= 0)
+		fail_msg("\"%s\" parsed", text);
+	if (strcmp(err, want_err) != 0)
+		fail_msg("\"%s\": message \"%s\", want \"%s\"", text, err, want_err);
+}
+
+static void test_parse_text_errors(void **state)
+{
+	(void)state;
+	text_fails("fps = 30\n\nbogus = 1\n", "my.conf:3: unknown option 'bogus'");
+	text_fails("# c\nfps = 0\n", "my.conf:2: fps: '0' is out of range (1..120)");
+	text_fails("fps 30\n", "my.conf:1: expected 'name = value'");
+	text_fails("fps = 30 # thirty\n", "my.conf:1: fps: '30 # thirty' is not a whole number (1..120)");
+	text_fails("\n\n\n\nconfig = /etc/other.conf\n",
+		   "my.conf:5: 'config' can only be given as a flag");
+	text_fails("= 5\n", "my.conf:1: unknown option ''");
+	text_fails("--fps = 5\n", "my.conf:1: unknown option '--fps'");
+	text_fails("fps =\n", "my.conf:1: fps: '' is not a whole number (1..120)");
+	text_fails("a\r\nb\r\nsize = 1x1\r\n", "my.conf:1: expected 'name = value'");
+}
+
+static char *write_temp(const char *text)
+{
+	char *path = strdup("/tmp/mjpegd-test-XXXXXX");
+	assert_non_null(path);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	size_t len = strlen(text);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+static void test_load_file(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[CONFIG_ERR_MAX] = "";
+	char *path = write_temp("quality = 55\nmax-clients = 7\n");
+	config_defaults(&cfg);
+	assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.quality, 55);
+	assert_int_equal(cfg.max_clients, 7);
+	unlink(path);
+
+	assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), -ENOENT);
+	char want[CONFIG_ERR_MAX];
+	snprintf(want, sizeof(want), "cannot open config file '%s': No such file or directory", path);
+	assert_string_equal(err, want);
+	free(path);
+
+	/* Errors name the file and line. */
+	path = write_temp("quality = 55\nquality = 500\n");
+	assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: quality: '500' is out of range (1..100)", path);
+	assert_string_equal(err, want);
+	unlink(path);
+	free(path);
+
+	assert_true(config_load_file(&cfg, "/", err, sizeof(err)) < 0); /* a directory */
+}
+
+static int parse_args(struct config *cfg, char *err, size_t errlen, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	argv[argc++] = "mjpegd";
+	va_start(ap, errlen);
+	for (char *a; (a = va_arg(ap, char *));)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	err[0] = '\0';
+	return config_parse_args(cfg, argc, argv, err, errlen);
+}
+
+static void test_args(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), NULL), CONFIG_RUN);
+	assert_int_equal(cfg.fps, 30);
+
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--fps", "10", "--size=320x240",
+				    "--listen", ":81", "--source=file:a=b.jpg", NULL),
+			 CONFIG_RUN);
+	assert_int_equal(cfg.fps, 10);
+	assert_int_equal(cfg.width, 320);
+	assert_int_equal(cfg.listen_port, 81);
+	assert_string_equal(cfg.source_path, "a=b.jpg");
+
+	/* Later flags win over earlier ones. */
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--fps", "10", "--fps=20", NULL),
+			 CONFIG_RUN);
+	assert_int_equal(cfg.fps, 20);
+
+	/* Every run starts from the defaults. */
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), NULL), CONFIG_RUN);
+	assert_int_equal(cfg.fps, 30);
+
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "-h", NULL), CONFIG_HELP);
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--fps", "5", "--help", NULL), CONFIG_HELP);
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--version", NULL), CONFIG_VERSION);
+	/* --help is answered without reading a (missing) config file. */
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--config", "/nonexistent/x.conf", "-h",
+				    NULL),
+			 CONFIG_HELP);
+}
+
+static void args_fail(const char *want_err, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	argv[argc++] = "mjpegd";
+	va_start(ap, want_err);
+	for (char *a; (a = va_arg(ap, char *));)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	struct config cfg;
+	char err[CONFIG_ERR_MAX] = "";
+	int r = config_parse_args(&cfg, argc, argv, err, sizeof(err));
+	if (r >= 0)
+		fail_msg("%s: parsed (%d), want \"%s\"", argv[1], r, want_err);
+	if (strcmp(err, want_err) != 0)
+		fail_msg("message \"%s\", want \"%s\"", err, want_err);
+}
+
+static void test_args_errors(void **state)
+{
+	(void)state;
+	args_fail("unknown option '--x' (see --help)", "--x", NULL);
+	args_fail("unknown option '--x' (see --help)", "--x=1", NULL);
+	args_fail("unknown option '-f' (see --help)", "-f", "10", NULL);
+	args_fail("unexpected argument 'stream' (see --help)", "stream", NULL);
+	args_fail("option '--fps' needs a value (see --help)", "--fps", NULL);
+	args_fail("--fps: '0' is out of range (1..120)", "--fps", "0", NULL);
+	args_fail("--fps: '' is not a whole number (1..120)", "--fps=", NULL);
+	args_fail("--quality: 'high' is not a whole number (1..100)", "--fps", "5", "--quality", "high",
+		  NULL);
+	args_fail("option '--config' given twice", "--config", "a", "--config=b", NULL);
+	args_fail("cannot open config file '/nonexistent/x.conf': No such file or directory",
+		  "--config", "/nonexistent/x.conf", NULL);
+	/* A bad flag is reported before the file is read. */
+	args_fail("unknown option '--bogus' (see --help)", "--config", "/nonexistent/x.conf",
+		  "--bogus", NULL);
+}
+
+static void test_args_override_file(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+	char *path = write_temp("fps = 12\nquality = 40\nlisten = 127.0.0.1:9\n");
+
+	/* --config at the end is still loaded first: the flags before it win. */
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--fps", "25", "--config", path, NULL),
+			 CONFIG_RUN);
+	assert_int_equal(cfg.fps, 25);
+	assert_int_equal(cfg.quality, 40);
+	assert_string_equal(cfg.listen_host, "127.0.0.1");
+	assert_int_equal(cfg.listen_port, 9);
+	assert_string_equal(cfg.config_path, path);
+
+	char flag[64];
+	snprintf(flag, sizeof(flag), "--config=%s", path);
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), flag, "--listen=:1", NULL), CONFIG_RUN);
+	assert_int_equal(cfg.fps, 12);
+	assert_string_equal(cfg.listen_host, "0.0.0.0");
+	assert_int_equal(cfg.listen_port, 1);
+	unlink(path);
+	free(path);
+
+	path = write_temp("fps = 12\nfps = 121\n");
+	assert_true(parse_args(&cfg, err, sizeof(err), "--config", path, NULL) < 0);
+	char want[CONFIG_ERR_MAX];
+	snprintf(want, sizeof(want), "%s:2: fps: '121' is out of range (1..120)", path);
+	assert_string_equal(err, want);
+	unlink(path);
+	free(path);
+}
+
+static void test_help(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_non_null(f);
+	config_print_help(f);
+	fclose(f);
+
+	static const char *const must_have[] = {
+		"Usage: mjpegd",
+		"--help",
+		"--version",
+		"--source SOURCE",
+		"auto | testpattern | file:PATH. Default: auto.",
+		"--encoder ENCODER",
+		"auto | software | passthrough. Default: auto.",
+		"--size WxH",
+		"each 16..4096 and even. Default: 640x480.",
+		"--fps N",
+		"1..120. Default: 30.",
+		"--quality N",
+		"1..100. Default: 80.",
+		"--listen HOST:PORT",
+		"port 0..65535. Default: 0.0.0.0:8000.",
+		"--max-clients N",
+		"1..10000. Default: 100.",
+		"--log-level LEVEL",
+		"err | warning | notice | info | debug, or 3..7. Default: info.",
+		"--header-timeout-ms MS",
+		"100..600000. Default: 10000.",
+		"--idle-timeout-ms MS",
+		"100..3600000. Default: 30000.",
+		"--config FILE",
+		"Default: none.",
+	};
+	for (size_t i = 0; i < sizeof(must_have) / sizeof(must_have[0]); i++)
+		if (!strstr(text, must_have[i]))
+			fail_msg("--help lacks \"%s\":\n%s", must_have[i], text);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_uint_options),
+		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_source),
+		cmocka_unit_test(test_encoder),
+		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_log_level),
+		cmocka_unit_test(test_config_path_and_unknown),
+		cmocka_unit_test(test_parse_text),
+		cmocka_unit_test(test_parse_text_errors),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_args_errors),
+		cmocka_unit_test(test_args_override_file),
+		cmocka_unit_test(test_help),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

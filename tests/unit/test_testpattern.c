@@ -1,0 +1,242 @@
+/* Test pattern source: format, strides, motion between frames, drops when buffers run out. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mjpegd/clock.h"
+#include "mjpegd/source.h"
+
+static int wait_readable(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	return poll(&pfd, 1, timeout_ms);
+}
+
+/* Waits for the next tick and dequeues; returns dequeue's result. */
+static int next_frame(struct source *src, struct raw_frame **out)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		assert_true(wait_readable(source_fd(src), 2000) > 0);
+		int r = source_dequeue(src, out);
+		if (r != -EAGAIN)
+			return r;
+		if (src->stats.frames_dropped > 0)
+			return r; /* a real drop, not a spurious wake-up */
+	}
+	return -ETIMEDOUT;
+}
+
+static struct source *create(unsigned w, unsigned h, unsigned fps)
+{
+	struct source_params p = { .width = w, .height = h, .fps = fps };
+	struct source *src = NULL;
+	assert_int_equal(source_testpattern_create(&p, &src), 0);
+	assert_non_null(src);
+	return src;
+}
+
+static void test_format_and_strides(void **state)
+{
+	(void)state;
+	struct source *src = create(640, 480, 100);
+	assert_int_equal(src->fourcc, V4L2_PIX_FMT_YUV420);
+	assert_int_equal(src->width, 640);
+	assert_int_equal(src->height, 480);
+	assert_int_equal(src->fps, 100);
+	assert_non_null(src->description);
+	assert_true(source_fd(src) >= 0);
+
+	struct raw_frame *f;
+	uint64_t before = now_wall_us();
+	assert_int_equal(next_frame(src, &f), 0);
+	assert_int_equal(f->fourcc, V4L2_PIX_FMT_YUV420);
+	assert_int_equal(f->width, 640);
+	assert_int_equal(f->height, 480);
+	assert_int_equal(f->n_planes, 3);
+	assert_int_equal(f->planes[0].bytesperline, 640);
+	assert_int_equal(f->planes[0].length, 640 * 480);
+	for (int i = 1; i < 3; i++) {
+		assert_int_equal(f->planes[i].bytesperline, 320);
+		assert_int_equal(f->planes[i].length, 320 * 240);
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(f->planes[i].data);
+		assert_int_equal(f->planes[i].dmabuf_fd, -1);
+	}
+	/* I420 order, contiguous: Y, then U, then V */
+	assert_ptr_equal(f->planes[1].data, f->planes[0].data + 640 * 480);
+	assert_ptr_equal(f->planes[2].data, f->planes[1].data + 320 * 240);
+	assert_true(f->sequence >= 1);
+	assert_true(f->timestamp_us >= before && f->timestamp_us <= now_wall_us());
+	assert_int_equal(src->stats.frames_captured, 1);
+
+	source_release(src, f);
+	source_destroy(src);
+}
+
+static size_t count_differences(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	size_t d = 0;
+	for (size_t i = 0; i < n; i++)
+		d += a[i] != b[i];
+	return d;
+}
+
+static void test_pattern_moves(void **state)
+{
+	(void)state;
+	struct source *src = create(320, 240, 100);
+	size_t y_size = 320 * 240;
+	uint8_t *first = malloc(y_size), *first_u = malloc(y_size / 4);
+	assert_non_null(first);
+	assert_non_null(first_u);
+
+	struct raw_frame *f;
+	assert_int_equal(next_frame(src, &f), 0);
+	uint64_t seq = f->sequence;
+	memcpy(first, f->planes[0].data, y_size);
+	memcpy(first_u, f->planes[1].data, y_size / 4);
+	source_release(src, f);
+
+	/* one frame later: the overlay at least changes */
+	assert_int_equal(next_frame(src, &f), 0);
+	assert_true(f->sequence > seq);
+	assert_true(count_differences(first, f->planes[0].data, y_size) > 0);
+	source_release(src, f);
+
+	/* 25 frames (1/4 s at 100 fps) later the bars have visibly scrolled: a large share of
+	 * the picture differs, chroma included */
+	while (f->sequence < seq + 25) {
+		assert_int_equal(next_frame(src, &f), 0);
+		source_release(src, f);
+	}
+	assert_true(count_differences(first, f->planes[0].data, y_size) > y_size / 10);
+	assert_true(count_differences(first_u, f->planes[1].data, y_size / 4) > y_size / 40);
+
+	free(first);
+	free(first_u);
+	source_destroy(src);
+}
+
+static void test_sequence_increases(void **state)
+{
+	(void)state;
+	struct source *src = create(64, 48, 200);
+	uint64_t last = 0;
+	for (int i = 0; i < 10; i++) {
+		struct raw_frame *f;
+		assert_int_equal(next_frame(src, &f), 0);
+		assert_true(f->sequence > last);
+		last = f->sequence;
+		source_release(src, f);
+	}
+	assert_int_equal(src->stats.frames_captured, 10);
+	source_destroy(src);
+}
+
+static void test_drops_when_buffers_exhausted(void **state)
+{
+	(void)state;
+	struct source *src = create(64, 48, 200);
+	struct raw_frame *held[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(next_frame(src, &held[i]), 0);
+	assert_true(held[0] != held[1] && held[1] != held[2] && held[0] != held[2]);
+	uint64_t dropped = src->stats.frames_dropped;
+
+	struct raw_frame *f;
+	assert_int_equal(next_frame(src, &f), -EAGAIN);
+	assert_true(src->stats.frames_dropped > dropped);
+	assert_int_equal(src->stats.frames_captured, 3);
+
+	source_release(src, held[1]);
+	assert_int_equal(next_frame(src, &f), 0);
+	assert_ptr_equal(f, held[1]); /* the only free buffer */
+	source_release(src, f);
+	source_release(src, f); /* double release: logged, ignored */
+	source_release(src, held[0]);
+	source_release(src, held[2]);
+	assert_int_equal(next_frame(src, &f), 0);
+	source_release(src, f);
+	source_destroy(src);
+}
+
+static void test_rejects_bad_sizes(void **state)
+{
+	(void)state;
+	static const struct source_params bad[] = {
+		{ 15, 480, 30, NULL },	{ 640, 8, 30, NULL },	 { 641, 480, 30, NULL },
+		{ 640, 481, 30, NULL }, { 4098, 480, 30, NULL }, { 640, 4098, 30, NULL },
+		{ 640, 480, 0, NULL },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct source *src = NULL;
+		assert_int_equal(source_testpattern_create(&bad[i], &src), -EINVAL);
+		assert_null(src);
+	}
+}
+
+/* Extreme aspect ratios and the size bounds: text and the block are clipped (ASan watches). */
+static void test_extreme_sizes(void **state)
+{
+	(void)state;
+	static const unsigned sizes[][2] = { { 16, 16 }, { 4096, 16 }, { 16, 4096 }, { 18, 34 } };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct source *src = create(sizes[i][0], sizes[i][1], 500);
+		struct raw_frame *f;
+		for (int k = 0; k < 3; k++) {
+			assert_int_equal(next_frame(src, &f), 0);
+			assert_int_equal(f->width, sizes[i][0]);
+			assert_int_equal(f->height, sizes[i][1]);
+			source_release(src, f);
+		}
+		source_destroy(src);
+	}
+}
+
+/* Not an assertion (machines differ): prints the render time at 1280x720. */
+static void test_render_time_720p(void **state)
+{
+	(void)state;
+	struct source *src = create(1280, 720, 1000);
+	uint64_t total = 0;
+	int n = 0;
+	while (n < 50) {
+		struct raw_frame *f;
+		assert_true(wait_readable(source_fd(src), 2000) > 0);
+		uint64_t t0 = now_mono_ns();
+		int r = source_dequeue(src, &f);
+		uint64_t t1 = now_mono_ns();
+		if (r == -EAGAIN)
+			continue;
+		assert_int_equal(r, 0);
+		total += t1 - t0;
+		n++;
+		source_release(src, f);
+	}
+	printf("testpattern 1280x720: %.3f ms per frame (render + timer read)\n",
+	       (double)total / n / 1e6);
+	source_destroy(src);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format_and_strides),
+		cmocka_unit_test(test_pattern_moves),
+		cmocka_unit_test(test_sequence_increases),
+		cmocka_unit_test(test_drops_when_buffers_exhausted),
+		cmocka_unit_test(test_rejects_bad_sizes),
+		cmocka_unit_test(test_extreme_sizes),
+		cmocka_unit_test(test_render_time_720p),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,83 @@
+# Helpers for the guest tests (busybox ash). /init sources this file into every
+# tests/vm/guest/NN-name.sh before running it, and for itself.
+#
+# Environment every guest test gets (set by /init; empty when the node is missing):
+#   VIVID_CAP VIVID_OUT      vivid instance 0 capture / output   (vivid-000-vid-cap / -vid-out)
+#   VIVID1_CAP VIVID1_OUT    vivid instance 1 (boot arg vivid.n_devs=2)
+#   VICODEC_ENC VICODEC_DEC  vicodec stateful FWHT encoder / decoder (M2M)
+#   VIM2M                    vim2m M2M node
+#   VIMC_MEDIA               vimc media controller (/dev/mediaN, model "VIMC MDEV")
+#   MJPEGD                   the daemon under test (/vm/bin/mjpegd; may be absent)
+#   VM_TEST                  this test's name (file name without .sh)
+#   VM_OUT                   a directory for this test's artifacts (copied to build/vm/logs/NAME.d)
+# The test's cwd is a fresh scratch dir; stdout+stderr go to its log. Exit 0 = pass.
+# A "# vm-timeout: SECONDS" line in a test overrides the default per-test timeout (120 s).
+
+# v4l_node NAME -> /dev/videoN (or v4l-subdevN, ...) whose /sys/class/video4linux/*/name is NAME.
+v4l_node() {
+	for _d in /sys/class/video4linux/*; do
+		[ -r "$_d/name" ] || continue
+		if [ "$(cat "$_d/name")" = "$1" ]; then
+			echo "/dev/${_d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# media_node MODEL -> /dev/mediaN whose model is MODEL (e.g. "VIMC MDEV", "vivid").
+media_node() {
+	for _d in /sys/bus/media/devices/media*; do
+		[ -r "$_d/model" ] || continue
+		if [ "$(cat "$_d/model")" = "$1" ]; then
+			echo "/dev/${_d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+say() {
+	echo "== $*"
+}
+
+# retry SECONDS CMD... : run CMD every 0.2 s until it succeeds; non-zero after SECONDS.
+retry() {
+	_end=$(($(cut -d. -f1 /proc/uptime) + $1))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(cut -d. -f1 /proc/uptime)" -lt "$_end" ] || return 1
+		sleep 0.2
+	done
+}
+
+# hexhead FILE N -> the first N bytes of FILE as lowercase hex, no spaces.
+hexhead() {
+	od -An -tx1 -N"$2" "$1" | tr -d ' \n'
+}
+
+# filesize FILE -> size in bytes (0 when missing).
+filesize() {
+	if [ -e "$1" ]; then wc -c <"$1" | tr -d ' '; else echo 0; fi
+}
+
+# stop_pid PID [SECONDS] : SIGTERM, wait up to SECONDS (default 10) for exit, then SIGKILL.
+# Prints the exit status (`wait`), 137 after SIGKILL, or "gone" if PID is not our child.
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	_n=$((${2:-10} * 5))
+	while [ "$_n" -gt 0 ] && [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; do
+		sleep 0.2
+		_n=$((_n - 1))
+	done
+	if [ "$_n" -eq 0 ]; then
+		kill -KILL "$1" 2>/dev/null
+	fi
+	wait "$1"
+	echo $?
+}

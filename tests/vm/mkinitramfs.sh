@@ -1,0 +1,116 @@
+#!/bin/bash
+# Packs the test VM's initramfs: build/vm/initramfs.cpio.gz (staging tree build/vm/rootfs).
+#
+# Contents: busybox-static and its applets; /init (tests/vm/init); /vm/lib.sh; the guest tests
+# /vm/tests/*.sh (tests/vm/guest/*.sh); /vm/bin: the daemon under test ($MJPEGD, default
+# build/mjpegd; skipped with a warning when missing) and every tests/vm/*.c compiled into
+# build/vm/bin/ (static when possible); v4l2-ctl, v4l2-compliance, media-ctl; libcamera's
+# `cam` + IPA modules/proxies/data when installed. Every dynamic ELF comes with the shared
+# libraries `ldd` reports and the loader.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VMSRC=$ROOT/tests/vm
+OUT=$ROOT/build/vm
+STAGE=$OUT/rootfs
+IMG=$OUT/initramfs.cpio.gz
+MJPEGD=${MJPEGD:-$ROOT/build/mjpegd}
+MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+CC=${VM_CC:-gcc}
+CFLAGS="-O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror"
+
+die() { echo "initramfs: error: $*" >&2; exit 1; }
+[ -x /bin/busybox ] || die "/bin/busybox missing (busybox-static: scripts/deps.sh vm)"
+file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
+
+# Test helper programs: tests/vm/NAME.c -> build/vm/bin/NAME (rebuilt when the source is newer).
+mkdir -p "$OUT/bin"
+for src in "$VMSRC"/*.c; do
+	[ -e "$src" ] || continue
+	bin=$OUT/bin/$(basename "$src" .c)
+	[ "$bin" -nt "$src" ] && continue
+	# shellcheck disable=SC2086
+	$CC $CFLAGS -static -o "$bin" "$src" 2>/dev/null || $CC $CFLAGS -o "$bin" "$src" ||
+		die "cannot compile $src"
+	echo "initramfs: compiled $(basename "$bin")$(file_is_static "$bin" && echo ' (static)')" >&2
+done
+
+rm -rf "$STAGE"
+mkdir -p "$STAGE"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,proc,sys,dev,tmp,run,root,mnt/host,vm/bin,vm/tests}
+for d in bin sbin lib lib64; do ln -s "usr/$d" "$STAGE/$d"; done
+
+put() { # put HOST_PATH [GUEST_PATH]: copy a file (dereferenced) unless already there
+	local dst=$STAGE${2:-$1}
+	[ -e "$dst" ] && return 0
+	mkdir -p "$(dirname "$dst")"
+	cp -L "$1" "$dst"
+}
+put_elf() { # put_elf HOST_PATH [GUEST_PATH]: a binary plus every library ldd resolves, and the loader
+	put "$@"
+	local deps
+	deps=$(ldd "$1" 2>/dev/null) || return 0 # static
+	if grep -q 'not found' <<<"$deps"; then
+		die "$1: unresolved libraries: $(grep 'not found' <<<"$deps" | tr -s ' \t\n' ' ')"
+	fi
+	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$deps" |
+		while read -r lib; do put "$lib"; done
+}
+
+# busybox and its applets (links to /usr/bin/busybox; the layout is usrmerged)
+cp /bin/busybox "$STAGE/usr/bin/busybox"
+for a in $("$STAGE/usr/bin/busybox" --list-full); do
+	[ -e "$STAGE/$a" ] || [ -L "$STAGE/$a" ] || ln -s /usr/bin/busybox "$STAGE/$a"
+done
+
+# V4L2 tools
+for b in v4l2-ctl v4l2-compliance media-ctl; do
+	command -v "$b" >/dev/null || die "$b missing (v4l-utils: scripts/deps.sh vm)"
+	put_elf "$(command -v "$b")" "/usr/bin/$b"
+done
+
+# libcamera: cam, IPA modules (+ .sign: modified or missing signatures make libcamera isolate
+# the IPA in a proxy worker, also shipped) and IPA data
+if command -v cam >/dev/null; then
+	put_elf "$(command -v cam)" /usr/bin/cam
+	for f in /usr/lib/"$MULTIARCH"/libcamera/*; do
+		[ -f "$f" ] || continue
+		case "$f" in *.sign) put "$f" ;; *) put_elf "$f" ;; esac
+	done
+	[ -d /usr/share/libcamera ] && mkdir -p "$STAGE/usr/share" && cp -a /usr/share/libcamera "$STAGE/usr/share/"
+else
+	echo "initramfs: warning: libcamera's cam not installed (libcamera-tools libcamera-ipa)" >&2
+fi
+
+# binaries under test
+if [ -x "$MJPEGD" ]; then
+	put_elf "$MJPEGD" /vm/bin/mjpegd
+else
+	echo "initramfs: warning: $MJPEGD missing; the daemon tests will fail" >&2
+fi
+for bin in "$OUT"/bin/*; do
+	[ -x "$bin" ] && put_elf "$bin" "/vm/bin/$(basename "$bin")"
+done
+
+# init, helpers, tests
+install -m 755 "$VMSRC/init" "$STAGE/init"
+install -m 644 "$VMSRC/lib.sh" "$STAGE/vm/lib.sh"
+n=0
+for t in "$VMSRC"/guest/*.sh; do
+	[ -e "$t" ] || continue
+	install -m 755 "$t" "$STAGE/vm/tests/"
+	n=$((n + 1))
+done
+
+cat >"$STAGE/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF
+printf 'root:x:0:\nvideo:x:44:\nnogroup:x:65534:\n' >"$STAGE/etc/group"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$STAGE/etc/hosts"
+printf 'passwd: files\ngroup: files\nhosts: files\n' >"$STAGE/etc/nsswitch.conf"
+
+(cd "$STAGE" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) |
+	gzip -1 >"$IMG.tmp"
+mv "$IMG.tmp" "$IMG"
+echo "initramfs: $IMG: $(($(stat -c %s "$IMG") / 1024)) KiB, $n guest tests," \
+	"$(du -sm "$STAGE" | cut -f1) MiB unpacked" >&2

@@ -1,0 +1,170 @@
+#!/bin/bash
+# mjpegd real-kernel test bed: the entry point of `make test-vm`.
+#
+#   tests/vm/run.sh [PATTERN...]     e.g. tests/vm/run.sh 20-dmabuf '3*'
+#
+# Installs what is missing (scripts/deps.sh vm + libcamera), builds the kernel once
+# (tests/vm/build-kernel.sh, cached in ~/.cache/mjpegd/vm), packs build/vm/initramfs.cpio.gz
+# (tests/vm/mkinitramfs.sh), boots it under QEMU/TCG and reports every guest test
+# (tests/vm/guest/NN-name.sh; PATTERNs select by name). Full logs: build/vm/logs/NAME.log,
+# artifacts build/vm/logs/NAME.d/, console build/vm/serial.log.
+# The last line is "N passed, N failed"; exit status 0 only when every selected test passed.
+#
+# Env: MJPEGD (daemon to test, default build/mjpegd: run `make all` first),
+#      MJPEGD_VM_TIMEOUT (whole-VM limit in s, default 600), MJPEGD_VM_TEST_TIMEOUT (default
+#      per-test limit in s, 120), MJPEGD_VM_SMP (vCPUs, 2), MJPEGD_VM_MEM (MiB, 1024),
+#      MJPEGD_VM_ALLOW_NO_DAEMON=1 (run without build/mjpegd; its tests then fail).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 2
+OUT=build/vm
+SERIAL=$OUT/serial.log
+LOGS=$OUT/logs
+VM_TIMEOUT=${MJPEGD_VM_TIMEOUT:-600}
+TEST_TIMEOUT=${MJPEGD_VM_TEST_TIMEOUT:-120}
+SMP=${MJPEGD_VM_SMP:-2}
+MEM=${MJPEGD_VM_MEM:-1024}
+# libcamera for the guest; not in scripts/deps.sh's vm group (yet)
+EXTRA_PKGS="libcamera-tools libcamera-ipa"
+
+say() { echo "vm: $*"; }
+abort() { # abort MESSAGE: setup failed before any test ran
+	echo "vm: error: $*" >&2
+	echo "0 passed, 0 failed"
+	exit 2
+}
+t_all=$SECONDS
+
+# --- packages ---------------------------------------------------------------------------
+t=$SECONDS
+scripts/deps.sh vm || abort "scripts/deps.sh vm failed"
+missing=""
+for p in $EXTRA_PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	say "installing:$missing"
+	SUDO=""
+	[ "$(id -u)" = 0 ] || SUDO=sudo
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing >&2 ||
+		abort "could not install$missing"
+fi
+t_deps=$((SECONDS - t))
+
+# --- the daemon under test --------------------------------------------------------------
+MJPEGD=${MJPEGD:-build/mjpegd}
+if [ ! -x "$MJPEGD" ]; then
+	if [ "${MJPEGD_VM_ALLOW_NO_DAEMON:-0}" = 1 ]; then
+		say "warning: $MJPEGD not found; the daemon tests will fail"
+	else
+		abort "$MJPEGD not found: run 'make all' first (or set MJPEGD=path)"
+	fi
+fi
+case "$MJPEGD" in /*) ;; *) MJPEGD=$ROOT/$MJPEGD ;; esac
+export MJPEGD
+
+# --- which tests ------------------------------------------------------------------------
+match() { # match NAME: selected by the command-line patterns (all when none)
+	[ ${#PATTERNS[@]} -eq 0 ] && return 0
+	local p
+	for p in "${PATTERNS[@]}"; do
+		# shellcheck disable=SC2053
+		[[ $1 == $p ]] && return 0
+	done
+	return 1
+}
+PATTERNS=("$@")
+for p in "${PATTERNS[@]}"; do
+	case "$p" in *[\ ,]*) abort "test pattern '$p' must not contain spaces or commas" ;; esac
+done
+TESTS=()
+for f in tests/vm/guest/*.sh; do
+	[ -e "$f" ] || continue
+	n=$(basename "$f" .sh)
+	match "$n" && TESTS+=("$n")
+done
+[ ${#TESTS[@]} -gt 0 ] || abort "no guest tests selected (tests/vm/guest/*.sh${*:+ matching $*})"
+ONLY=$(IFS=,; echo "${PATTERNS[*]}")
+
+# --- kernel, initramfs ------------------------------------------------------------------
+t=$SECONDS
+KERNEL=$(tests/vm/build-kernel.sh) || abort "kernel build failed"
+t_kernel=$((SECONDS - t))
+t=$SECONDS
+tests/vm/mkinitramfs.sh || abort "initramfs build failed"
+t_initramfs=$((SECONDS - t))
+
+# --- boot -------------------------------------------------------------------------------
+command -v qemu-system-x86_64 >/dev/null || abort "qemu-system-x86_64 missing"
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 mjpegd.vm.timeout=$((VM_TIMEOUT - 30))"
+APPEND="$APPEND mjpegd.vm.test_timeout=$TEST_TIMEOUT${ONLY:+ mjpegd.vm.only=$ONLY}"
+say "booting (${#TESTS[@]} tests, ${SMP} vCPUs, TCG, limit ${VM_TIMEOUT}s): ${TESTS[*]}"
+t=$SECONDS
+# The guest prints @@ markers on the serial console; show each test's verdict as it lands.
+timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
+	-accel tcg -smp "$SMP" -m "$MEM" -nographic -no-reboot \
+	-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio.gz" -append "$APPEND" \
+	-device virtio-rng-pci \
+	-virtfs "local,path=$LOGS,mount_tag=host0,security_model=none,id=host0" \
+	</dev/null 2>&1 | tr -d '\r' | tee "$SERIAL" | awk '
+	/^@@INIT / { sub(/.*uptime=/, ""); printf "vm: guest up after %s s of kernel boot\n", $0; fflush() }
+	/^@@END / {
+		rc = $3; sub(/rc=/, "", rc); s = $4; sub(/secs=/, "", s)
+		if (rc == "0") printf "  PASS  %s (%s s)\n", $2, s
+		else printf "  FAIL  %s (rc=%s%s, %s s)\n", $2, rc, rc == "124" ? ": timed out" : "", s
+		fflush()
+	}
+	/^@@WATCHDOG/ { print "vm: guest watchdog fired"; fflush() }'
+qrc=${PIPESTATUS[0]}
+t_boot=$((SECONDS - t))
+
+# --- verdicts ---------------------------------------------------------------------------
+passed=0
+failed=0
+FAILED=()
+for n in "${TESTS[@]}"; do
+	end=$(grep -a -m1 "^@@END $n rc=" "$SERIAL")
+	if [ -n "$end" ] && [[ $end == *" rc=0 "* ]]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		FAILED+=("$n")
+	fi
+done
+hung=""
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	hung="QEMU killed after ${VM_TIMEOUT}s (host timeout)"
+elif [ "$qrc" != 0 ]; then
+	hung="QEMU exited with status $qrc"
+elif grep -a -q '^@@WATCHDOG' "$SERIAL"; then
+	hung="guest watchdog fired"
+elif ! grep -a -q '^@@TOTAL' "$SERIAL"; then
+	hung="guest stopped before the end of the run (kernel panic?)"
+fi
+
+for n in "${FAILED[@]}"; do
+	echo
+	if grep -a -q "^@@END $n rc=" "$SERIAL"; then
+		echo "--- $n failed; log tail (full log: $LOGS/$n.log):"
+		sed -n "/^@@LOG $n\$/,/^@@LOGEND $n\$/p" "$SERIAL" | sed '1d;$d' | sed 's/^/    /'
+	elif grep -a -q "^@@BEGIN $n\$" "$SERIAL"; then
+		echo "--- $n did not finish; log tail (full log: $LOGS/$n.log):"
+		tail -n 40 "$LOGS/$n.log" 2>/dev/null | sed 's/^/    /'
+	else
+		echo "--- $n did not run"
+	fi
+done
+if [ -n "$hung" ]; then
+	echo
+	echo "vm: $hung; console tail ($SERIAL):"
+	grep -a -v '^@@' "$SERIAL" | tail -n 25 | sed 's/^/    /'
+fi
+echo
+say "timings: packages ${t_deps}s, kernel ${t_kernel}s, initramfs ${t_initramfs}s," \
+	"boot+tests ${t_boot}s, total $((SECONDS - t_all))s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ -z "$hung" ] && [ "$passed" -gt 0 ]
