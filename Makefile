@@ -1,11 +1,18 @@
 # mjpegd — see README.md. `make run` and `make test` install what is missing, build and run.
 VERSION := 0.1.0
 CC ?= cc
+CXX ?= c++
 BUILD ?= build
 PREFIX ?= /usr/local
 SAN ?=
 
 PKGS := liburing libturbojpeg
+# libcamera is C++ and optional at build time: without it the libcamera source is left out and
+# `--source libcamera` says so.
+HAVE_LIBCAMERA := $(shell pkg-config --exists libcamera 2>/dev/null && echo 1)
+ifeq ($(HAVE_LIBCAMERA),1)
+PKGS += libcamera
+endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -13,13 +20,25 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -DMJPEGD_VERSION='"$(VERSION)"' \
 	-MMD -MP
 LDLIBS += -lpthread
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -MMD -MP
+ifeq ($(HAVE_LIBCAMERA),1)
+CFLAGS += -DHAVE_LIBCAMERA=1
+CXXFLAGS += -DHAVE_LIBCAMERA=1
+LDLIBS += -lstdc++
+endif
 ifeq ($(SAN),1)
+CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRCS := $(sort $(shell find src -name '*.c' ! -path src/main.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+ifeq ($(HAVE_LIBCAMERA),1)
+LIB_CXX_SRCS := $(sort $(shell find src -name '*.cpp'))
+LIB_OBJS += $(LIB_CXX_SRCS:%.cpp=$(BUILD)/obj/%.o)
+endif
 MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -31,6 +50,10 @@ all: $(BUILD)/mjpegd
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(BUILD)/libmjpegd.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -71,4 +94,4 @@ test-asan:
 clean:
 	rm -rf build build-asan
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

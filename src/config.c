@@ -22,13 +22,16 @@ enum option_kind {
 	OPT_LISTEN,    /* HOST:PORT, [IPv6]:PORT, :PORT or PORT; port in min..max */
 	OPT_LOG_LEVEL, /* log_level_names[] or a number in min..max */
 	OPT_CONFIG,    /* a file path; only as a flag */
+	OPT_M2M_FORMAT, /* m2m_format_names[] */
+	OPT_BOOL,      /* a bool field at .offset; "--name" alone means true */
+	OPT_ROTATION,  /* 0 or 180 */
 };
 
 struct option {
 	const char *name; /* the long flag without "--", and the config file key */
 	enum option_kind kind;
 	unsigned min, max;
-	size_t offset; /* OPT_UINT only: offsetof(struct config, field) */
+	size_t offset; /* OPT_UINT, OPT_BOOL: offsetof(struct config, field) */
 	const char *metavar;
 	const char *help;
 };
@@ -37,10 +40,20 @@ static const struct option options[] = {
 	{ "source", OPT_SOURCE, 0, 0, 0, "SOURCE",
 	  "Frame source: a camera (auto), a test pattern, or a JPEG/MJPEG file." },
 	{ "encoder", OPT_ENCODER, 0, 0, 0, "ENCODER",
-	  "JPEG encoder: hardware if any (auto), libjpeg-turbo, or passthrough." },
+	  "JPEG encoder: auto (a V4L2 M2M hardware encoder that takes the camera's format, "
+	  "passthrough for MJPEG cameras, else software), libjpeg-turbo, passthrough, or an M2M "
+	  "device (discovered, or the one named)." },
 	{ "size", OPT_SIZE, 16, 4096, 0, "WxH", "Capture size in pixels." },
 	{ "fps", OPT_UINT, 1, 120, offsetof(struct config, fps), "N", "Frames per second." },
 	{ "quality", OPT_UINT, 1, 100, offsetof(struct config, quality), "N", "JPEG quality." },
+	{ "rotation", OPT_ROTATION, 0, 180, 0, "DEGREES",
+	  "Rotate the camera image (libcamera: done by the sensor, no cost)." },
+	{ "hflip", OPT_BOOL, 0, 1, offsetof(struct config, hflip), "",
+	  "Mirror the camera image left to right." },
+	{ "vflip", OPT_BOOL, 0, 1, offsetof(struct config, vflip), "",
+	  "Flip the camera image upside down." },
+	{ "camera-buffers", OPT_UINT, 2, 16, offsetof(struct config, camera_buffers), "N",
+	  "Capture buffers shared by the camera and the encoder." },
 	{ "listen", OPT_LISTEN, 0, 65535, 0, "HOST:PORT",
 	  "Address to serve on; no host: all IPv4 addresses; port 0: any free port." },
 	{ "max-clients", OPT_UINT, 1, 10000, offsetof(struct config, max_clients), "N",
@@ -51,6 +64,8 @@ static const struct option options[] = {
 	  "Time a client has to send its request head." },
 	{ "idle-timeout-ms", OPT_UINT, 100, 3600000, offsetof(struct config, idle_timeout_ms), "MS",
 	  "Time an idle keep-alive connection stays open." },
+	{ "m2m-format", OPT_M2M_FORMAT, 0, 0, 0, "FORMAT",
+	  "What the M2M encoder produces; fwht (vicodec) is for the test bed and is not served." },
 	{ "config", OPT_CONFIG, 0, 0, 0, "FILE",
 	  "Read options from FILE first, as \"name = value\" lines; flags win over it." },
 };
@@ -59,12 +74,20 @@ static const char *const source_names[] = {
 	[SOURCE_AUTO] = "auto",
 	[SOURCE_TESTPATTERN] = "testpattern",
 	[SOURCE_FILE] = "file",
+	[SOURCE_LIBCAMERA] = "libcamera",
+	[SOURCE_V4L2] = "v4l2",
 };
 
 static const char *const encoder_names[] = {
 	[ENCODER_AUTO] = "auto",
 	[ENCODER_SOFTWARE] = "software",
 	[ENCODER_PASSTHROUGH] = "passthrough",
+	[ENCODER_M2M] = "m2m",
+};
+
+static const char *const m2m_format_names[] = {
+	[M2M_FORMAT_JPEG] = "jpeg",
+	[M2M_FORMAT_FWHT] = "fwht",
 };
 
 static const char *const log_level_names[] = {
@@ -95,6 +118,7 @@ void config_defaults(struct config *cfg)
 		.width = 640,
 		.height = 480,
 		.fps = 30,
+		.camera_buffers = 4,
 		.quality = 80,
 		.listen_host = "0.0.0.0",
 		.listen_port = 8000,
@@ -121,9 +145,15 @@ static void join_names(char *buf, size_t len, const char *const *names, size_t n
 	for (size_t i = 0; i < n && used < len; i++) {
 		if (!names[i])
 			continue;
-		bool is_file = names == source_names && i == SOURCE_FILE;
-		int w = snprintf(buf + used, len - used, "%s%s%s", used ? " | " : "", names[i],
-				 is_file ? ":PATH" : "");
+		const char *arg = "";
+		if (names == source_names && i == SOURCE_FILE)
+			arg = ":PATH";
+		else if (names == source_names && i == SOURCE_LIBCAMERA)
+			arg = "[:INDEX|ID]";
+		else if ((names == source_names && i == SOURCE_V4L2) ||
+			 (names == encoder_names && i == ENCODER_M2M))
+			arg = "[:DEVICE]";
+		int w = snprintf(buf + used, len - used, "%s%s%s", used ? " | " : "", names[i], arg);
 		if (w < 0)
 			return;
 		used += (size_t)w;
@@ -146,6 +176,9 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 	case OPT_ENCODER:
 		join_names(buf, len, encoder_names, ELEMENTSOF(encoder_names));
 		return;
+	case OPT_M2M_FORMAT:
+		join_names(buf, len, m2m_format_names, ELEMENTSOF(m2m_format_names));
+		return;
 	case OPT_LISTEN:
 		snprintf(buf, len, "HOST:PORT, [IPv6]:PORT or :PORT; port %u..%u", opt->min,
 			 opt->max);
@@ -158,6 +191,12 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 	}
 	case OPT_CONFIG:
 		snprintf(buf, len, "a readable file");
+		return;
+	case OPT_BOOL:
+		snprintf(buf, len, "the flag alone, or =true | =false (file: true | false)");
+		return;
+	case OPT_ROTATION:
+		snprintf(buf, len, "0 | 180");
 		return;
 	}
 	buf[0] = '\0';
@@ -176,11 +215,22 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 	case OPT_SOURCE:
 		if (cfg->source == SOURCE_FILE)
 			snprintf(buf, len, "file:%s", cfg->source_path);
+		else if (cfg->source == SOURCE_LIBCAMERA && cfg->source_path[0])
+			snprintf(buf, len, "libcamera:%s", cfg->source_path);
+		else if (cfg->source == SOURCE_V4L2 && cfg->source_path[0])
+			snprintf(buf, len, "v4l2:%s", cfg->source_path);
 		else
 			snprintf(buf, len, "%s", source_kind_name(cfg->source));
 		return;
 	case OPT_ENCODER:
-		snprintf(buf, len, "%s", encoder_kind_name(cfg->encoder));
+		if (cfg->encoder == ENCODER_M2M && cfg->encoder_path[0])
+			snprintf(buf, len, "m2m:%s", cfg->encoder_path);
+		else
+			snprintf(buf, len, "%s", encoder_kind_name(cfg->encoder));
+		return;
+	case OPT_M2M_FORMAT:
+		snprintf(buf, len, "%s", (size_t)cfg->m2m_format < ELEMENTSOF(m2m_format_names)
+						 ? m2m_format_names[cfg->m2m_format] : "?");
 		return;
 	case OPT_LISTEN:
 		snprintf(buf, len, strchr(cfg->listen_host, ':') ? "[%s]:%u" : "%s:%u", cfg->listen_host,
@@ -194,6 +244,13 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		return;
 	case OPT_CONFIG:
 		snprintf(buf, len, "%s", cfg->config_path[0] ? cfg->config_path : "none");
+		return;
+	case OPT_BOOL:
+		snprintf(buf, len, "%s",
+			 *(const bool *)((const char *)cfg + opt->offset) ? "true" : "false");
+		return;
+	case OPT_ROTATION:
+		snprintf(buf, len, "%u", cfg->rotation);
 		return;
 	}
 	buf[0] = '\0';
@@ -280,6 +337,28 @@ static int set_source(struct config *cfg, const struct option *opt, const char *
 		snprintf(cfg->source_path, sizeof(cfg->source_path), "%s", path);
 		return 0;
 	}
+	if (strncmp(value, "libcamera:", 10) == 0) {
+		const char *camera = value + 10;
+		if (camera[0] == '\0')
+			return option_error(opt, dash, value, "has an empty camera", err, errlen);
+		if (strlen(camera) >= sizeof(cfg->source_path))
+			return option_error(opt, dash, value, "has a camera id that is too long", err,
+					    errlen);
+		cfg->source = SOURCE_LIBCAMERA;
+		snprintf(cfg->source_path, sizeof(cfg->source_path), "%s", camera);
+		return 0;
+	}
+	if (strncmp(value, "v4l2:", 5) == 0) {
+		const char *device = value + 5;
+		if (device[0] == '\0')
+			return option_error(opt, dash, value, "has an empty device", err, errlen);
+		if (strlen(device) >= sizeof(cfg->source_path))
+			return option_error(opt, dash, value, "has a device path that is too long",
+					    err, errlen);
+		cfg->source = SOURCE_V4L2;
+		snprintf(cfg->source_path, sizeof(cfg->source_path), "%s", device);
+		return 0;
+	}
 	for (size_t i = 0; i < ELEMENTSOF(source_names); i++) {
 		if (i != SOURCE_FILE && strcmp(value, source_names[i]) == 0) {
 			cfg->source = (enum source_kind)i;
@@ -293,9 +372,21 @@ static int set_source(struct config *cfg, const struct option *opt, const char *
 static int set_encoder(struct config *cfg, const struct option *opt, const char *dash,
 		       const char *value, char *err, size_t errlen)
 {
+	if (strncmp(value, "m2m:", 4) == 0) {
+		const char *device = value + 4;
+		if (device[0] == '\0')
+			return option_error(opt, dash, value, "has an empty device", err, errlen);
+		if (strlen(device) >= sizeof(cfg->encoder_path))
+			return option_error(opt, dash, value, "has a device path that is too long",
+					    err, errlen);
+		cfg->encoder = ENCODER_M2M;
+		snprintf(cfg->encoder_path, sizeof(cfg->encoder_path), "%s", device);
+		return 0;
+	}
 	for (size_t i = 0; i < ELEMENTSOF(encoder_names); i++) {
 		if (strcmp(value, encoder_names[i]) == 0) {
 			cfg->encoder = (enum encoder_kind)i;
+			cfg->encoder_path[0] = '\0';
 			return 0;
 		}
 	}
@@ -396,10 +487,34 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 		return set_source(cfg, opt, dash, value, err, errlen);
 	case OPT_ENCODER:
 		return set_encoder(cfg, opt, dash, value, err, errlen);
+	case OPT_M2M_FORMAT:
+		for (size_t i = 0; i < ELEMENTSOF(m2m_format_names); i++) {
+			if (strcmp(value, m2m_format_names[i]) == 0) {
+				cfg->m2m_format = (enum m2m_format)i;
+				return 0;
+			}
+		}
+		return option_error(opt, dash, value, "is not an M2M format", err, errlen);
 	case OPT_LISTEN:
 		return set_listen(cfg, opt, dash, value, err, errlen);
 	case OPT_LOG_LEVEL:
 		return set_log_level(cfg, opt, dash, value, err, errlen);
+	case OPT_BOOL: {
+		bool *field = (bool *)((char *)cfg + opt->offset);
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1"))
+			*field = true;
+		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
+			*field = false;
+		else
+			return option_error(opt, dash, value, "is not true or false", err, errlen);
+		return 0;
+	}
+	case OPT_ROTATION:
+		if (strcmp(value, "0") && strcmp(value, "180"))
+			return option_error(opt, dash, value,
+					    "is not a rotation the sensor can do", err, errlen);
+		cfg->rotation = value[0] == '1' ? 180 : 0;
+		return 0;
 	case OPT_CONFIG:
 		if (value[0] == '\0')
 			return option_error(opt, dash, value, "is empty", err, errlen);
@@ -533,6 +648,7 @@ enum arg_kind {
 	ARG_OPTION,
 	ARG_HELP,
 	ARG_VERSION,
+	ARG_LIST_DEVICES,
 };
 
 /* Reads argv[*i] (and the value after it for "--name value"), advancing *i past what it used.
@@ -546,6 +662,8 @@ static int next_arg(int argc, char **argv, int *i, const struct option **opt, co
 		return ARG_HELP;
 	if (strcmp(arg, "--version") == 0)
 		return ARG_VERSION;
+	if (strcmp(arg, "--list-devices") == 0)
+		return ARG_LIST_DEVICES;
 	if (strncmp(arg, "--", 2) != 0) {
 		snprintf(err, errlen, "%s '%.80s' (see --help)",
 			 arg[0] == '-' && arg[1] ? "unknown option" : "unexpected argument", arg);
@@ -562,6 +680,8 @@ static int next_arg(int argc, char **argv, int *i, const struct option **opt, co
 	}
 	if (eq) {
 		*value = eq + 1;
+	} else if ((*opt)->kind == OPT_BOOL) {
+		*value = "true"; /* a flag: the next argument is not its value */
 	} else if (*i < argc) {
 		*value = argv[(*i)++];
 	} else {
@@ -576,6 +696,7 @@ int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size
 	const char *config_file = NULL;
 	const struct option *opt;
 	const char *value;
+	bool list_devices = false;
 	int r;
 
 	config_defaults(cfg);
@@ -590,6 +711,10 @@ int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size
 			return CONFIG_HELP;
 		if (r == ARG_VERSION)
 			return CONFIG_VERSION;
+		if (r == ARG_LIST_DEVICES) {
+			list_devices = true; /* after the other flags: --m2m-format applies */
+			continue;
+		}
 		if (opt->kind != OPT_CONFIG)
 			continue;
 		if (config_file) {
@@ -612,13 +737,13 @@ int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size
 		r = next_arg(argc, argv, &i, &opt, &value, err, errlen);
 		if (r < 0)
 			return r;
-		if (opt->kind == OPT_CONFIG)
+		if (r != ARG_OPTION || opt->kind == OPT_CONFIG)
 			continue;
 		r = set_option(cfg, opt, "--", value, err, errlen);
 		if (r < 0)
 			return r;
 	}
-	return CONFIG_RUN;
+	return list_devices ? CONFIG_LIST_DEVICES : CONFIG_RUN;
 }
 
 void config_print_help(FILE *out)
@@ -636,13 +761,15 @@ void config_print_help(FILE *out)
 		"  -h, --help\n"
 		"      Show this help and exit.\n"
 		"  --version\n"
-		"      Show the version and exit.\n");
+		"      Show the version and exit.\n"
+		"  --list-devices\n"
+		"      List the V4L2 devices (cameras, M2M encoders), say which are usable, and exit.\n");
 	for (size_t i = 0; i < ELEMENTSOF(options); i++) {
 		const struct option *opt = &options[i];
 		char accepted[160], def[CONFIG_PATH_MAX + 16];
 		describe_accepted(opt, accepted, sizeof(accepted));
 		format_value(&defaults, opt, def, sizeof(def));
-		fprintf(out, "  --%s %s\n      %s\n      Accepts: %s. Default: %s.\n", opt->name,
-			opt->metavar, opt->help, accepted, def);
+		fprintf(out, "  --%s%s%s\n      %s\n      Accepts: %s. Default: %s.\n", opt->name,
+			opt->metavar[0] ? " " : "", opt->metavar, opt->help, accepted, def);
 	}
 }

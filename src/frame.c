@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/videodev2.h>
 
 #include "mjpegd/frame.h"
 #include "mjpegd/log.h"
@@ -50,6 +51,7 @@ struct frame *frame_pool_acquire(struct frame_pool *pool)
 	f->sequence = 0;
 	f->timestamp_us = 0;
 	f->width = f->height = 0;
+	f->fourcc = V4L2_PIX_FMT_JPEG;
 	f->part_header_len = 0;
 	f->release = NULL;
 	f->release_ctx = NULL;

@@ -14,6 +14,7 @@
 #include "mjpegd/loop.h"
 #include "mjpegd/pipeline.h"
 #include "mjpegd/server.h"
+#include "mjpegd/v4l2_device.h"
 
 #define TICK_MS 250
 #define SHUTDOWN_GRACE_MS 800
@@ -102,6 +103,8 @@ static void reload(struct app *app)
 	if (next.source != app->cfg.source || strcmp(next.source_path, app->cfg.source_path) ||
 	    next.encoder != app->cfg.encoder || next.width != app->cfg.width ||
 	    next.height != app->cfg.height || next.fps != app->cfg.fps ||
+	    next.rotation != app->cfg.rotation || next.hflip != app->cfg.hflip ||
+	    next.vflip != app->cfg.vflip || next.camera_buffers != app->cfg.camera_buffers ||
 	    strcmp(next.listen_host, app->cfg.listen_host) ||
 	    next.listen_port != app->cfg.listen_port)
 		log_warn("SIGHUP: source, encoder, size, fps and listen changes take effect after "
@@ -177,6 +180,22 @@ static int setup_signals(struct app *app)
 	return 0;
 }
 
+/* --list-devices: every /dev/video* node, what it is and whether it can be the source or the
+ * M2M encoder (and why not). */
+static int list_devices(const struct config *cfg)
+{
+	struct v4l2_device_info *devs = NULL;
+	int n = v4l2_scan(&devs);
+	if (n < 0) {
+		fprintf(stderr, "mjpegd: listing /dev/video*: %s\n", strerror(-n));
+		return 1;
+	}
+	v4l2_describe_devices(devs, (size_t)n, cfg->m2m_format == M2M_FORMAT_FWHT
+						       ? V4L2_PIX_FMT_FWHT : V4L2_PIX_FMT_JPEG, stdout);
+	free(devs);
+	return 0;
+}
+
 static unsigned ring_entries(unsigned max_clients)
 {
 	unsigned want = max_clients + 32, n = 64;
@@ -202,6 +221,8 @@ int main(int argc, char **argv)
 		printf("mjpegd %s\n", MJPEGD_VERSION);
 		return 0;
 	}
+	if (r == CONFIG_LIST_DEVICES)
+		return list_devices(&app.cfg);
 	log_set_level(app.cfg.log_level);
 	app.started_ns = now_mono_ns();
 	app.signal_fd = -1;

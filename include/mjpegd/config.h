@@ -14,20 +14,34 @@ enum source_kind {
 	SOURCE_AUTO,
 	SOURCE_TESTPATTERN,
 	SOURCE_FILE, /* path in config.source_path */
+	SOURCE_LIBCAMERA, /* camera index or id in config.source_path ("" = the first camera) */
+	SOURCE_V4L2, /* "v4l2[:/dev/videoN]": node in config.source_path ("" = the first usable) */
 };
 
 enum encoder_kind {
 	ENCODER_AUTO,
 	ENCODER_SOFTWARE,
 	ENCODER_PASSTHROUGH,
+	ENCODER_M2M, /* "m2m[:PATH]": node in config.encoder_path ("" = discover) */
+};
+
+/* What the M2M encoder produces: JPEG in production, FWHT (vicodec) only on the test bed. */
+enum m2m_format {
+	M2M_FORMAT_JPEG,
+	M2M_FORMAT_FWHT,
 };
 
 struct config {
 	enum source_kind source;
 	char source_path[CONFIG_PATH_MAX]; /* "file:PATH" → PATH */
 	enum encoder_kind encoder;
+	char encoder_path[CONFIG_PATH_MAX]; /* "m2m:PATH" → PATH */
+	enum m2m_format m2m_format; /* --m2m-format jpeg|fwht, default jpeg (fwht: test bed only) */
 	unsigned width, height;   /* --size WxH, 16..4096 each, even; default 640x480 */
 	unsigned fps;             /* --fps 1..120, default 30 */
+	unsigned rotation;        /* --rotation 0|180, default 0 (cameras that can flip) */
+	bool hflip, vflip;        /* --hflip, --vflip (flags; "true"/"false" in the file) */
+	unsigned camera_buffers;  /* --camera-buffers 2..16, default 4 */
 	unsigned quality;         /* --quality 1..100, default 80 */
 	char listen_host[256];    /* --listen HOST:PORT, default 0.0.0.0:8000; "[::]:8000" for IPv6 */
 	unsigned listen_port;     /* 1..65535 (0 allowed: the kernel picks, logged at start) */
@@ -56,6 +70,7 @@ enum config_action {
 	CONFIG_RUN,
 	CONFIG_HELP,
 	CONFIG_VERSION,
+	CONFIG_LIST_DEVICES, /* --list-devices: print the V4L2 devices and exit */
 };
 
 /* Parses argv: defaults, then --config FILE when present (wherever it stands), then the other flags

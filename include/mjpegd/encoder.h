@@ -13,6 +13,8 @@
 #ifndef MJPEGD_ENCODER_H
 #define MJPEGD_ENCODER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "mjpegd/frame.h"
 #include "mjpegd/source.h"
@@ -40,6 +42,9 @@ struct encoder_stats {
 struct encoder {
 	const struct encoder_ops *ops;
 	const char *description;
+	/* what to poll encoder_fd() for: 0 means POLLIN; the M2M encoder adds POLLOUT (finished
+	 * OUTPUT buffers to give back to the source) */
+	short poll_events;
 	struct encoder_stats stats;
 	void *priv;
 };
@@ -54,6 +59,12 @@ struct encoder_params {
 	struct frame_pool *pool; /* output frames come from here */
 	encoder_release_raw_fn release_raw;
 	void *release_ctx;
+
+	/* M2M encoder */
+	const char *device;       /* /dev/videoN; NULL or "": the first M2M device that fits */
+	uint32_t out_fourcc;      /* V4L2_PIX_FMT_JPEG; V4L2_PIX_FMT_FWHT on the test bed (vicodec) */
+	size_t in_bytesperline;   /* the source's plane-0 stride (0: tightly packed) */
+	bool in_dmabuf;           /* the source's frames carry dma-buf fds: try importing them */
 };
 
 static inline int encoder_fd(struct encoder *e) { return e->ops->fd(e); }
@@ -62,11 +73,24 @@ static inline int encoder_collect(struct encoder *e, struct frame **out) { retur
 static inline void encoder_destroy(struct encoder *e) { if (e) e->ops->destroy(e); }
 
 /* libjpeg-turbo (TurboJPEG API) on one worker thread: YUV420 → 4:2:0 JPEG, YUYV → 4:2:2 JPEG
- * (deinterleaved to planes, never through RGB). fd is an eventfd the worker signals. */
+ * (deinterleaved to planes, never through RGB). RGB24/BGR24 (sensors that give only RGB, such as
+ * vimc under libcamera) → 4:2:0 through TurboJPEG's own colour conversion: the slow, never
+ * zero-copy path. fd is an eventfd the worker signals. */
 int encoder_software_create(const struct encoder_params *p, struct encoder **out);
 
 /* JPEG/MJPEG in, the same bytes out without copying: the output frame points into the raw
  * buffer. fd is an eventfd signalled on submit. */
 int encoder_passthrough_create(const struct encoder_params *p, struct encoder **out);
+
+/* A V4L2 memory-to-memory encoder (Raspberry Pi: bcm2835-codec's image encoder; the test bed:
+ * vicodec's FWHT encoder). Its OUTPUT queue imports the source's dma-bufs (V4L2_MEMORY_DMABUF,
+ * zero copy) when the source has them and their layout is what the device reads; otherwise it
+ * copies each frame into MMAP buffers (counted in bytes_copied; the description says which:
+ * "m2m /dev/video31 (dmabuf import)" or "(copy: …)"). Encoded frames point straight into the
+ * MMAP'd CAPTURE buffers; the buffer is queued again when the frame's last reference goes.
+ * Several frames are in flight. fd: the device, polled for POLLIN (a result) and POLLOUT (a raw
+ * frame to give back). Errors are logged naming the device: -ENODEV (no device fits), -EINVAL
+ * (a format or size the device refuses), -EBUSY. */
+int encoder_m2m_create(const struct encoder_params *p, struct encoder **out);
 
 #endif

@@ -32,6 +32,10 @@ struct frame {
 	uint64_t sequence;     /* source frame number */
 	uint64_t timestamp_us; /* wall clock at capture (X-Timestamp) */
 	unsigned width, height;
+	/* V4L2_PIX_FMT_JPEG unless the encoder says otherwise: vicodec (the test bed's stand-in for
+	 * a JPEG M2M encoder) produces V4L2_PIX_FMT_FWHT, which the pipeline counts but never
+	 * publishes, so no client is sent it as image/jpeg */
+	uint32_t fourcc;
 	/* multipart part header, written once at publish and shared by all stream clients */
 	char part_header[FRAME_PART_HEADER_MAX];
 	size_t part_header_len;

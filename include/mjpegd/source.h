@@ -10,6 +10,7 @@
 #ifndef MJPEGD_SOURCE_H
 #define MJPEGD_SOURCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <linux/videodev2.h>
@@ -21,7 +22,8 @@ struct raw_plane {
 	size_t bytesperline;   /* stride */
 	size_t length;         /* bytes of valid data in this plane */
 	int dmabuf_fd;         /* -1 when not exported */
-	size_t dmabuf_offset;
+	size_t dmabuf_offset;  /* where this plane starts inside the dma-buf */
+	size_t buffer_size;    /* bytes of the whole buffer behind dmabuf_fd (0: unknown) */
 };
 
 struct raw_frame {
@@ -56,6 +58,8 @@ struct source {
 	const char *description; /* e.g. "testpattern 640x480@30" (owned by the back end) */
 	uint32_t fourcc;         /* what dequeue returns */
 	unsigned width, height, fps;
+	size_t bytesperline;     /* plane 0's stride of every frame, 0 when not fixed (JPEG) */
+	bool dmabuf;             /* every frame's planes carry a dma-buf fd (VIDIOC_EXPBUF) */
 	struct source_stats stats;
 	void *priv;
 };
@@ -63,6 +67,19 @@ struct source {
 struct source_params {
 	unsigned width, height, fps;
 	const char *path; /* file source: a directory of *.jpg or an MJPEG file */
+	/* libcamera: camera index ("0") or id; NULL or "" for the first camera */
+	const char *camera;
+	/* raw formats the encoder takes, best first (V4L2 fourccs); NULL: the source's own order */
+	const uint32_t *formats;
+	unsigned n_formats;
+	unsigned rotation;  /* 0 or 180 (cameras that can flip their sensor) */
+	bool hflip, vflip;
+	unsigned buffers;   /* capture buffers; 0: the source's default */
+	/* V4L2: the node (NULL or "": the first usable capture device); bytesperline asked as a
+	 * multiple of stride_align and buffers sized for height_align padded rows (0: any), what
+	 * an M2M encoder needs to import them (capture_request_for()) */
+	const char *device;
+	unsigned stride_align, height_align;
 };
 
 static inline int source_fd(struct source *s) { return s->ops->fd(s); }
@@ -77,5 +94,16 @@ int source_testpattern_create(const struct source_params *p, struct source **out
  * markers) at p->fps, looping; fourcc V4L2_PIX_FMT_JPEG; width/height read from the first frame's
  * SOF. Errors: -ENOENT (no such path), -ENODATA (no JPEG in it), each logged with the path. */
 int source_file_create(const struct source_params *p, struct source **out);
+
+/* A V4L2 capture device (a UVC webcam, a CSI bridge, vivid): raw ioctls, single- or
+ * multi-planar API, p->buffers MMAP buffers, each exported with VIDIOC_EXPBUF (dmabuf_fd) and
+ * mapped for the CPU. The format is the first of p->formats the device offers (NULL: YUV420, YUYV) (MJPEG cameras give
+ * JPEG for the passthrough encoder); bytesperline is asked aligned to p->stride_align and the
+ * buffers are allocated large enough for p->height_align rows, so an M2M encoder can import them.
+ * fd: the video node (POLLIN → dequeue = VIDIOC_DQBUF); release = VIDIOC_QBUF.
+ * Errors, logged naming the device: -ENOENT (no such node), -EBUSY (another program streams from
+ * it), -ENODEV (not a capture device, or no usable one found), -EOPNOTSUPP (none of the formats).
+ * Never blocks: the node is opened O_NONBLOCK. */
+int source_v4l2_create(const struct source_params *p, struct source **out);
 
 #endif

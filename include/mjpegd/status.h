@@ -29,6 +29,9 @@ struct status_snapshot {
 	uint64_t frames_sent; /* frame deliveries completed to stream and snapshot clients */
 	uint64_t frames_dropped;
 	uint64_t encode_errors;
+	/* encoded but not JPEG (the test bed's FWHT M2M encoder): counted, never served */
+	uint64_t frames_not_published;
+	uint64_t bytes_encoded; /* sum of the encoded frames' sizes */
 	uint64_t bytes_copied;       /* image bytes memcpy'd in user space, ever */
 	double bytes_copied_per_frame; /* bytes_copied / frames_encoded */
 	uint64_t bytes_sent;

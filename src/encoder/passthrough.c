@@ -5,6 +5,11 @@
  * the frame's release callback (its last frame_unref) gives the raw frame back to the source. A
  * slow client therefore holds a source buffer, which the source absorbs by dropping images.
  * Everything runs on the loop thread; the eventfd only tells the loop that collect has work.
+ *
+ * The one copy: a frame without Huffman tables (UVC cameras' MJPEG often has none, see
+ * jpeg_dht.h) is not a JPEG a browser can decode, so it is copied into the frame's own buffer with
+ * the default tables inserted, the raw frame goes back at once, and the copied bytes are counted
+ * in bytes_copied. Frames that have their tables stay zero-copy.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -15,6 +20,7 @@
 #include <unistd.h>
 
 #include "mjpegd/encoder.h"
+#include "mjpegd/jpeg_dht.h"
 #include "mjpegd/log.h"
 
 /* Submitted but not yet collected. The loop collects on every wake-up, so a handful is plenty. */
@@ -96,14 +102,30 @@ static int passthrough_submit(struct encoder *enc, struct raw_frame *raw)
 	struct frame *frame = frame_pool_acquire(pe->pool);
 	if (!frame)
 		return -ENOBUFS;
-	size_t i = (size_t)(frame - pe->pool->frames);
-	pe->lent[i] = raw;
-	pe->lent_count++;
-	frame_set_external(frame, plane->data, plane->length, passthrough_frame_released, pe);
 	frame->sequence = raw->sequence;
 	frame->timestamp_us = raw->timestamp_us;
 	frame->width = raw->width;
 	frame->height = raw->height;
+
+	/* A frame we cannot parse up to its scan is passed on as it is, as before. */
+	if (jpeg_find_dht(plane->data, plane->length, NULL) == 0) {
+		int r = frame_reserve(frame, plane->length + JPEG_DHT_DEFAULT_SIZE);
+		if (r < 0) {
+			frame_unref(frame);
+			return r;
+		}
+		ssize_t n = jpeg_dht_insert(plane->data, plane->length, frame->buf, frame->cap);
+		frame->len = n > 0 ? (size_t)n : 0;
+		enc->stats.bytes_copied += frame->len;
+		pe->release_raw(pe->release_ctx, raw);
+		queue_push(pe, frame, 0);
+		return 0;
+	}
+
+	size_t i = (size_t)(frame - pe->pool->frames);
+	pe->lent[i] = raw;
+	pe->lent_count++;
+	frame_set_external(frame, plane->data, plane->length, passthrough_frame_released, pe);
 	queue_push(pe, frame, 0);
 	return 0;
 }

@@ -59,6 +59,7 @@ struct software_encoder {
 	uint32_t in_fourcc;
 	unsigned width, height;
 	int subsamp; /* TJSAMP_420 or TJSAMP_422 */
+	int rgb_format; /* TJPF_RGB / TJPF_BGR for packed RGB input, else -1 */
 	size_t reserve; /* bytes to reserve per output frame: 5/4 of the largest JPEG so far */
 	struct frame_pool *pool;
 	encoder_release_raw_fn release_raw;
@@ -128,7 +129,9 @@ static void software_encode(struct software_encoder *se, struct software_job *jo
 	unsigned w = se->width, h = se->height;
 	uint64_t t0 = clock_now_ns(CLOCK_THREAD_CPUTIME_ID);
 
-	if (se->in_fourcc == V4L2_PIX_FMT_YUYV) {
+	if (se->rgb_format >= 0) {
+		/* packed: tjCompress2 below reads planes[0] itself */
+	} else if (se->in_fourcc == V4L2_PIX_FMT_YUYV) {
 		if (raw->planes[0].data) {
 			yuyv_to_planar422(raw, se->scratch);
 			planes[0] = se->scratch;
@@ -167,8 +170,18 @@ static void software_encode(struct software_encoder *se, struct software_job *jo
 		return;
 	}
 	/* No TJFLAG_NOREALLOC: with it TurboJPEG assumes a tjBufSize buffer. */
-	int r = tjCompressFromYUVPlanes(se->tj, planes, (int)w, strides, (int)h, se->subsamp, &out,
-					&len, quality, 0);
+	int r;
+	if (se->rgb_format >= 0) {
+		/* The non-zero-copy path for sensors that only give RGB (vimc under libcamera):
+		 * TurboJPEG converts to YCbCr itself, at about twice the cost of planar YUV. */
+		size_t pitch = raw->planes[0].bytesperline ? raw->planes[0].bytesperline
+							   : 3 * (size_t)w;
+		r = tjCompress2(se->tj, raw->planes[0].data, (int)w, (int)pitch, (int)h,
+				se->rgb_format, &out, &len, se->subsamp, quality, 0);
+	} else {
+		r = tjCompressFromYUVPlanes(se->tj, planes, (int)w, strides, (int)h, se->subsamp,
+					    &out, &len, quality, 0);
+	}
 	if (r < 0) {
 		job->result = -EIO;
 		snprintf(job->error, sizeof(job->error), "%s", tjGetErrorStr2(se->tj));
@@ -327,8 +340,11 @@ static int software_set_quality(struct encoder *enc, unsigned quality)
 	if (quality < 1 || quality > 100)
 		return -EINVAL;
 	atomic_store_explicit(&se->quality, quality, memory_order_relaxed);
+	const char *sampling = se->subsamp == TJSAMP_420 ? "4:2:0" : "4:2:2";
+	if (se->rgb_format >= 0)
+		sampling = "4:2:0 from RGB";
 	snprintf(se->description, sizeof(se->description), "software (libjpeg-turbo) %s q%u",
-		 se->subsamp == TJSAMP_420 ? "4:2:0" : "4:2:2", quality);
+		 sampling, quality);
 	return 0;
 }
 
@@ -376,13 +392,17 @@ static const struct encoder_ops software_ops = {
 
 int encoder_software_create(const struct encoder_params *p, struct encoder **out)
 {
-	int subsamp;
+	int subsamp, rgb_format = -1;
 	if (p->in_fourcc == V4L2_PIX_FMT_YUV420) {
 		subsamp = TJSAMP_420;
 	} else if (p->in_fourcc == V4L2_PIX_FMT_YUYV) {
 		subsamp = TJSAMP_422;
+	} else if (p->in_fourcc == V4L2_PIX_FMT_RGB24 || p->in_fourcc == V4L2_PIX_FMT_BGR24) {
+		subsamp = TJSAMP_420;
+		rgb_format = p->in_fourcc == V4L2_PIX_FMT_RGB24 ? TJPF_RGB : TJPF_BGR;
 	} else {
-		log_err("software encoder: input format %.4s not supported (YUV420, YUYV): %s",
+		log_err("software encoder: input format %.4s not supported (YUV420, YUYV, RGB24, "
+			"BGR24): %s",
 			(const char *)&p->in_fourcc, strerror(EINVAL));
 		return -EINVAL;
 	}
@@ -409,6 +429,7 @@ int encoder_software_create(const struct encoder_params *p, struct encoder **out
 	se->width = p->width;
 	se->height = p->height;
 	se->subsamp = subsamp;
+	se->rgb_format = rgb_format;
 	/* A first guess (about 1 bit a pixel); corrected from the first frames' real sizes. */
 	se->reserve = (size_t)p->width * p->height / 8 + 4096;
 	se->pool = p->pool;

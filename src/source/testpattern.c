@@ -340,9 +340,9 @@ static void testpattern_precompute(struct testpattern *tp)
 			.n_planes = 3,
 			.index = i,
 		};
-		f->planes[0] = (struct raw_plane){ base, w, y_size, -1, 0 };
-		f->planes[1] = (struct raw_plane){ base + y_size, cw, c_size, -1, 0 };
-		f->planes[2] = (struct raw_plane){ base + y_size + c_size, cw, c_size, -1, 0 };
+		f->planes[0] = (struct raw_plane){ base, w, y_size, -1, 0, 0 };
+		f->planes[1] = (struct raw_plane){ base + y_size, cw, c_size, -1, 0, 0 };
+		f->planes[2] = (struct raw_plane){ base + y_size + c_size, cw, c_size, -1, 0, 0 };
 	}
 }
 

@@ -12,14 +12,15 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 import traceback
 import zlib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MJPEGD = os.path.abspath(os.path.join(REPO, os.environ.get("MJPEGD", "build/mjpegd")))
+_bin = os.environ.get("MJPEGD", "build/mjpegd")
+# A relative MJPEGD is taken from the current directory, else from the repository root.
+MJPEGD = os.path.abspath(_bin if os.path.exists(_bin) else os.path.join(REPO, _bin))
 BOUNDARY = b"mjpegdframe"
 STREAM_CONTENT_TYPE = "multipart/x-mixed-replace;boundary=mjpegdframe"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
@@ -96,7 +97,7 @@ def run_cli(args, timeout=10, **kw):
 class Daemon:
     """One mjpegd process on a kernel-chosen loopback port, stderr in a log file."""
 
-    def __init__(self, *args, listen=True, ready_timeout=10):
+    def __init__(self, *args, listen=True, ready_timeout=10, env=None):
         ctx = Context.current
         self.ctx = ctx
         self.args = list(args)
@@ -106,10 +107,12 @@ class Daemon:
         self.log_path = os.path.join(ctx.tmpdir, f"mjpegd-{n}.log")
         self.port = None
         self.stopped = False
+        self.reported = False  # a failure about this daemon was raised already
         self.returncode = None
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen([MJPEGD] + self.args, stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log, preexec_fn=_die_with_parent)
+                                         stdout=log, stderr=log, preexec_fn=_die_with_parent,
+                                         env=dict(os.environ, **(env or {})))
         ctx.daemons.append(self)
         if listen:
             self._wait_ready(ready_timeout * SLOW)
@@ -129,6 +132,7 @@ class Daemon:
                 self.port = int(m.group(1))
                 return
             if self.proc.poll() is not None:
+                self.reported = True
                 raise TestFailure(f"mjpegd {' '.join(self.args)} exited with "
                                   f"{self.proc.returncode} before serving")
             time.sleep(0.02)
@@ -177,6 +181,7 @@ class Daemon:
             return
         self.stopped = True
         if self.proc.poll() is not None:
+            self.reported = True
             raise TestFailure(f"mjpegd died during the test with exit code "
                               f"{self.proc.returncode}")
         self.proc.send_signal(signal.SIGTERM)
@@ -189,7 +194,9 @@ class Daemon:
 
     def check_log(self):
         errs = sanitizer_errors(self.log())
-        check(not errs, f"sanitizer report in the daemon log: {errs}")
+        if errs:
+            self.reported = True
+            raise TestFailure(f"sanitizer report in the daemon log: {errs}")
 
     def kill(self):
         if self.proc.poll() is None:
@@ -590,18 +597,20 @@ class Context:
             except OSError:
                 pass
         for d in self.daemons:
+            was_reported = d.reported
             if not d.stopped:
                 try:
                     d.stop()
                 except Exception as e:  # noqa: BLE001 - reported as the test's failure
-                    errors.append(str(e))
+                    if not was_reported:
+                        errors.append(str(e))
                 finally:
                     d.kill()
             else:
                 d.kill()
             # A sanitizer report counts even when the test itself ended the daemon.
             errs = sanitizer_errors(d.log())
-            if errs and not any("sanitizer" in e for e in errors):
+            if errs and not d.reported:
                 errors.append(f"sanitizer report in {d.log_path}: {errs}")
         return errors
 
@@ -625,12 +634,16 @@ def _on_alarm(signum, frame):
     raise _Alarm()
 
 
+def _on_term(signum, frame):
+    raise KeyboardInterrupt()
+
+
 def run_tests(tests, names=None, per_test_timeout=90):
     """tests: list of (name, function). Prints one PASS/FAIL line per test, the details of
     failures, and the summary line. Returns the process exit status."""
     signal.signal(signal.SIGALRM, _on_alarm)
     # A runner killed by SIGTERM/SIGINT still stops its daemons (finally blocks run).
-    signal.signal(signal.SIGTERM, lambda s, f: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _on_term)
     passed = failed = 0
     selected = [(n, f) for n, f in tests if not names or any(x in n for x in names)]
     if names and not selected:
@@ -657,9 +670,11 @@ def run_tests(tests, names=None, per_test_timeout=90):
         except _Alarm:
             error = f"test did not finish within {per_test_timeout * SLOW:.0f} s"
         except KeyboardInterrupt:
-            errors = ctx.cleanup()
-            print(f"INTERRUPTED  {name}", flush=True)
-            raise
+            signal.alarm(0)
+            ctx.cleanup()
+            print(f"FAIL  {name}  (interrupted; remaining tests not run)", flush=True)
+            print(f"integration: {passed} passed, {failed + 1} failed", flush=True)
+            return 1
         except TestFailure as e:
             error = str(e) or "assertion failed"
             tb = traceback.extract_tb(e.__traceback__)
@@ -689,5 +704,9 @@ def run_tests(tests, names=None, per_test_timeout=90):
             passed += 1
             shutil.rmtree(ctx.tmpdir, ignore_errors=True)
             print(f"PASS  {name}  ({dt:.1f} s)", flush=True)
+            if os.environ.get("MJPEGD_IT_VERBOSE"):
+                for n in ctx.notes:
+                    lines = n.rstrip().splitlines()[:8]
+                    print("      " + "\n      ".join(lines), flush=True)
     print(f"integration: {passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0

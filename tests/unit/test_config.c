@@ -147,7 +147,8 @@ static void test_source(void **state)
 	assert_string_equal(cfg.source_path, "relative dir/a:b.jpg");
 
 	set_fails("source", "camera",
-		  "--source: 'camera' is not a source (auto | testpattern | file:PATH)");
+		  "--source: 'camera' is not a source (auto | testpattern | file:PATH | "
+		  "libcamera[:INDEX|ID])");
 	set_fails("source", "file:", NULL);
 	set_fails("source", "file", NULL);
 	set_fails("source", "Auto", NULL);
@@ -502,7 +503,7 @@ static void test_help(void **state)
 		"--help",
 		"--version",
 		"--source SOURCE",
-		"auto | testpattern | file:PATH. Default: auto.",
+		"auto | testpattern | file:PATH | libcamera[:INDEX|ID]. Default: auto.",
 		"--encoder ENCODER",
 		"auto | software | passthrough. Default: auto.",
 		"--size WxH",

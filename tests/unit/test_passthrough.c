@@ -47,7 +47,7 @@ static void fake_source_init(struct fake_source *fs)
 		fs->raw[i] = (struct raw_frame){ .fourcc = V4L2_PIX_FMT_MJPEG, .width = 640,
 						 .height = 480, .n_planes = 1, .sequence = 10 + i,
 						 .timestamp_us = 777 + i, .index = i };
-		fs->raw[i].planes[0] = (struct raw_plane){ b, 0, sizeof(fs->bytes[i]), -1, 0 };
+		fs->raw[i].planes[0] = (struct raw_plane){ b, 0, sizeof(fs->bytes[i]), -1, 0, 0 };
 	}
 }
 

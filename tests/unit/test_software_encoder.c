@@ -63,9 +63,9 @@ static void make_yuv420(struct fake_source *fs, unsigned i, unsigned w, unsigned
 	*r = (struct raw_frame){ .fourcc = V4L2_PIX_FMT_YUV420, .width = w, .height = h,
 				 .n_planes = 3, .sequence = 100 + i, .timestamp_us = 5000 + i,
 				 .index = i };
-	r->planes[0] = (struct raw_plane){ m, ys, y_len, -1, 0 };
-	r->planes[1] = (struct raw_plane){ m + y_len, cs, c_len, -1, 0 };
-	r->planes[2] = (struct raw_plane){ m + y_len + c_len, cs, c_len, -1, 0 };
+	r->planes[0] = (struct raw_plane){ m, ys, y_len, -1, 0, 0 };
+	r->planes[1] = (struct raw_plane){ m + y_len, cs, c_len, -1, 0, 0 };
+	r->planes[2] = (struct raw_plane){ m + y_len + c_len, cs, c_len, -1, 0, 0 };
 }
 
 static void make_yuyv(struct fake_source *fs, unsigned i, unsigned w, unsigned h)
@@ -86,7 +86,7 @@ static void make_yuyv(struct fake_source *fs, unsigned i, unsigned w, unsigned h
 	*r = (struct raw_frame){ .fourcc = V4L2_PIX_FMT_YUYV, .width = w, .height = h,
 				 .n_planes = 1, .sequence = 100 + i, .timestamp_us = 5000 + i,
 				 .index = i };
-	r->planes[0] = (struct raw_plane){ m, stride, stride * h, -1, 0 };
+	r->planes[0] = (struct raw_plane){ m, stride, stride * h, -1, 0, 0 };
 }
 
 static void fake_source_free(struct fake_source *fs)
@@ -190,7 +190,7 @@ static void test_yuv420_single_plane(void **state)
 	memset(fs.mem[0], 90, w * h * 3 / 2);
 	fs.raw[0] = (struct raw_frame){ .fourcc = V4L2_PIX_FMT_YUV420, .width = w, .height = h,
 					.n_planes = 1 };
-	fs.raw[0].planes[0] = (struct raw_plane){ fs.mem[0], w, w * h * 3 / 2, -1, 0 };
+	fs.raw[0].planes[0] = (struct raw_plane){ fs.mem[0], w, w * h * 3 / 2, -1, 0, 0 };
 	struct encoder *enc = create(V4L2_PIX_FMT_YUV420, w, h, 80, &pool, &fs);
 	assert_int_equal(encoder_submit(enc, &fs.raw[0]), 0);
 	struct frame *f;
@@ -417,6 +417,72 @@ static void test_create_rejects_bad_params(void **state)
 	frame_pool_destroy(&pool);
 }
 
+/* Packed RGB (stride padded): red left half, green right half, in memory order R,G,B. */
+static void make_rgb(struct fake_source *fs, unsigned i, uint32_t fourcc, unsigned w, unsigned h)
+{
+	size_t stride = 3 * (size_t)w + 16;
+	fs->mem[i] = calloc(stride, h);
+	assert_non_null(fs->mem[i]);
+	for (unsigned y = 0; y < h; y++)
+		for (unsigned x = 0; x < w; x++)
+			fs->mem[i][y * stride + 3 * x + (x < w / 2 ? 0 : 1)] = 255;
+	fs->raw[i] = (struct raw_frame){ .fourcc = fourcc, .width = w, .height = h, .n_planes = 1,
+					 .sequence = 100 + i, .index = i };
+	fs->raw[i].planes[0] = (struct raw_plane){ fs->mem[i], stride, stride * h, -1, 0, 0 };
+}
+
+/* Decoded colour of pixel (x, y), as R, G, B. */
+static void decoded_pixel(const struct frame *f, unsigned w, unsigned h, unsigned x, unsigned y,
+			  uint8_t rgb_out[3])
+{
+	tjhandle tj = tjInitDecompress();
+	assert_non_null(tj);
+	uint8_t *rgb = malloc((size_t)w * h * 3);
+	assert_non_null(rgb);
+	assert_int_equal(tjDecompress2(tj, f->data, f->len, rgb, (int)w, 0, (int)h, TJPF_RGB, 0), 0);
+	memcpy(rgb_out, rgb + ((size_t)y * w + x) * 3, 3);
+	free(rgb);
+	tjDestroy(tj);
+}
+
+/* RGB24 and BGR24 (vimc's only formats under libcamera): 4:2:0 JPEG with the channels in the
+ * right order; a frame without a CPU mapping fails cleanly. */
+static void test_rgb24_bgr24(void **state)
+{
+	(void)state;
+	const unsigned w = 64, h = 48;
+	const uint32_t fourccs[2] = { V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
+	for (unsigned k = 0; k < 2; k++) {
+		struct frame_pool pool;
+		struct fake_source fs = { 0 };
+		assert_int_equal(frame_pool_init(&pool, 2), 0);
+		make_rgb(&fs, 0, fourccs[k], w, h);
+		struct encoder *enc = create(fourccs[k], w, h, 90, &pool, &fs);
+		assert_non_null(strstr(enc->description, "RGB"));
+		struct frame *f;
+		assert_int_equal(encoder_submit(enc, &fs.raw[0]), 0);
+		assert_int_equal(collect_wait(enc, &f), 0);
+		check_jpeg(f, w, h, TJSAMP_420);
+		uint8_t left[3], right[3];
+		decoded_pixel(f, w, h, 8, h / 2, left);
+		decoded_pixel(f, w, h, w - 8, h / 2, right);
+		/* first byte 255 on the left: red as RGB24, blue as BGR24; green either way */
+		unsigned hot = k == 0 ? 0 : 2;
+		assert_true(left[hot] > 200 && left[1] < 60 && left[2 - hot] < 60);
+		assert_true(right[1] > 200 && right[0] < 60 && right[2] < 60);
+		frame_unref(f);
+
+		fs.raw[0].planes[0].data = NULL; /* dmabuf only: not for this encoder */
+		assert_int_equal(encoder_submit(enc, &fs.raw[0]), 0);
+		assert_int_equal(collect_wait(enc, &f), -EIO);
+		assert_int_equal(fs.released[0], 2);
+		encoder_destroy(enc);
+		assert_int_equal(pool.in_use, 0);
+		frame_pool_destroy(&pool);
+		fake_source_free(&fs);
+	}
+}
+
 /* Measurement for the report, not a test: CPU time per frame at q80 on this machine. */
 static void measure(unsigned w, unsigned h, bool noise)
 {
@@ -456,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_yuv420),
 		cmocka_unit_test(test_yuv420_single_plane),
 		cmocka_unit_test(test_yuyv),
+		cmocka_unit_test(test_rgb24_bgr24),
 		cmocka_unit_test(test_quality_change),
 		cmocka_unit_test(test_enobufs_when_pool_empty),
 		cmocka_unit_test(test_ebusy_when_queue_full),

@@ -173,9 +173,10 @@ static void test_rejects_bad_sizes(void **state)
 {
 	(void)state;
 	static const struct source_params bad[] = {
-		{ 15, 480, 30, NULL },	{ 640, 8, 30, NULL },	 { 641, 480, 30, NULL },
-		{ 640, 481, 30, NULL }, { 4098, 480, 30, NULL }, { 640, 4098, 30, NULL },
-		{ 640, 480, 0, NULL },
+		{ .width = 15, .height = 480, .fps = 30 },   { .width = 640, .height = 8, .fps = 30 },
+		{ .width = 641, .height = 480, .fps = 30 },  { .width = 640, .height = 481, .fps = 30 },
+		{ .width = 4098, .height = 480, .fps = 30 }, { .width = 640, .height = 4098, .fps = 30 },
+		{ .width = 640, .height = 480, .fps = 0 },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct source *src = NULL;

@@ -152,6 +152,15 @@ int main(int argc, char **argv)
 	cf.fmt.pix.pixelformat = pixfmt;
 	cf.fmt.pix.field = V4L2_FIELD_NONE;
 	IOC(cfd, VIDIOC_S_FMT, &cf);
+	/* Ask for 30 fps (vivid's webcam input defaults to less at 640x480); take what it gives. */
+	struct v4l2_streamparm sp = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
+	sp.parm.capture.timeperframe.numerator = 1;
+	sp.parm.capture.timeperframe.denominator = 30;
+	if (xioctl(cfd, VIDIOC_S_PARM, &sp) < 0)
+		printf("note: VIDIOC_S_PARM: %s\n", strerror(errno));
+	else
+		printf("capture frame interval %u/%u s\n", sp.parm.capture.timeperframe.numerator,
+		       sp.parm.capture.timeperframe.denominator);
 	printf("capture fmt %ux%u %s bytesperline=%u sizeimage=%u\n", cf.fmt.pix.width,
 	       cf.fmt.pix.height, fourcc(cf.fmt.pix.pixelformat, s1), cf.fmt.pix.bytesperline,
 	       cf.fmt.pix.sizeimage);

@@ -16,8 +16,8 @@
 # v4l_node NAME -> /dev/videoN (or v4l-subdevN, ...) whose /sys/class/video4linux/*/name is NAME.
 v4l_node() {
 	for _d in /sys/class/video4linux/*; do
-		[ -r "$_d/name" ] || continue
-		if [ "$(cat "$_d/name")" = "$1" ]; then
+		read -r _n <"$_d/name" 2>/dev/null || continue
+		if [ "$_n" = "$1" ]; then
 			echo "/dev/${_d##*/}"
 			return 0
 		fi
@@ -28,8 +28,8 @@ v4l_node() {
 # media_node MODEL -> /dev/mediaN whose model is MODEL (e.g. "VIMC MDEV", "vivid").
 media_node() {
 	for _d in /sys/bus/media/devices/media*; do
-		[ -r "$_d/model" ] || continue
-		if [ "$(cat "$_d/model")" = "$1" ]; then
+		read -r _n <"$_d/model" 2>/dev/null || continue
+		if [ "$_n" = "$1" ]; then
 			echo "/dev/${_d##*/}"
 			return 0
 		fi
@@ -67,7 +67,8 @@ filesize() {
 }
 
 # stop_pid PID [SECONDS] : SIGTERM, wait up to SECONDS (default 10) for exit, then SIGKILL.
-# Prints the exit status (`wait`), 137 after SIGKILL, or "gone" if PID is not our child.
+# Sets STOP_RC to the exit status (137 after SIGKILL). PID must be a child of the calling
+# shell, so call it directly, not in $(...).
 stop_pid() {
 	kill -TERM "$1" 2>/dev/null
 	_n=$((${2:-10} * 5))
@@ -76,8 +77,10 @@ stop_pid() {
 		_n=$((_n - 1))
 	done
 	if [ "$_n" -eq 0 ]; then
+		echo "stop_pid: $1 still running ${2:-10} s after SIGTERM: SIGKILL"
 		kill -KILL "$1" 2>/dev/null
 	fi
 	wait "$1"
-	echo $?
+	# shellcheck disable=SC2034 # read by the caller
+	STOP_RC=$?
 }

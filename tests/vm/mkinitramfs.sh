@@ -1,5 +1,5 @@
 #!/bin/bash
-# Packs the test VM's initramfs: build/vm/initramfs.cpio.gz (staging tree build/vm/rootfs).
+# Packs the test VM's initramfs: build/vm/initramfs.cpio (staging tree build/vm/rootfs).
 #
 # Contents: busybox-static and its applets; /init (tests/vm/init); /vm/lib.sh; the guest tests
 # /vm/tests/*.sh (tests/vm/guest/*.sh); /vm/bin: the daemon under test ($MJPEGD, default
@@ -13,7 +13,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VMSRC=$ROOT/tests/vm
 OUT=$ROOT/build/vm
 STAGE=$OUT/rootfs
-IMG=$OUT/initramfs.cpio.gz
+IMG=$OUT/initramfs.cpio # uncompressed: boots ~1 s faster under TCG than gzip
 MJPEGD=${MJPEGD:-$ROOT/build/mjpegd}
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 CC=${VM_CC:-gcc}
@@ -109,8 +109,7 @@ printf 'root:x:0:\nvideo:x:44:\nnogroup:x:65534:\n' >"$STAGE/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$STAGE/etc/hosts"
 printf 'passwd: files\ngroup: files\nhosts: files\n' >"$STAGE/etc/nsswitch.conf"
 
-(cd "$STAGE" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) |
-	gzip -1 >"$IMG.tmp"
+(cd "$STAGE" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$IMG.tmp"
 mv "$IMG.tmp" "$IMG"
 echo "initramfs: $IMG: $(($(stat -c %s "$IMG") / 1024)) KiB, $n guest tests," \
 	"$(du -sm "$STAGE" | cut -f1) MiB unpacked" >&2

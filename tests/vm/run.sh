@@ -4,7 +4,7 @@
 #   tests/vm/run.sh [PATTERN...]     e.g. tests/vm/run.sh 20-dmabuf '3*'
 #
 # Installs what is missing (scripts/deps.sh vm + libcamera), builds the kernel once
-# (tests/vm/build-kernel.sh, cached in ~/.cache/mjpegd/vm), packs build/vm/initramfs.cpio.gz
+# (tests/vm/build-kernel.sh, cached in ~/.cache/mjpegd/vm), packs build/vm/initramfs.cpio
 # (tests/vm/mkinitramfs.sh), boots it under QEMU/TCG and reports every guest test
 # (tests/vm/guest/NN-name.sh; PATTERNs select by name). Full logs: build/vm/logs/NAME.log,
 # artifacts build/vm/logs/NAME.d/, console build/vm/serial.log.
@@ -35,6 +35,14 @@ abort() { # abort MESSAGE: setup failed before any test ran
 	exit 2
 }
 t_all=$SECONDS
+
+# One run at a time per checkout: runs share build/vm (initramfs, logs, console log).
+mkdir -p "$OUT"
+exec 8>"$OUT/.lock"
+if ! flock -n 8; then
+	say "another test-vm run is using $OUT; waiting for it"
+	flock -w "$VM_TIMEOUT" 8 || abort "$OUT still locked after ${VM_TIMEOUT}s"
+fi
 
 # --- packages ---------------------------------------------------------------------------
 t=$SECONDS
@@ -100,15 +108,16 @@ t_initramfs=$((SECONDS - t))
 command -v qemu-system-x86_64 >/dev/null || abort "qemu-system-x86_64 missing"
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
-APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 mjpegd.vm.timeout=$((VM_TIMEOUT - 30))"
+WATCHDOG=$((VM_TIMEOUT > 60 ? VM_TIMEOUT - 20 : VM_TIMEOUT * 2 / 3)) # guest side, fires first
+APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 mjpegd.vm.timeout=$WATCHDOG"
 APPEND="$APPEND mjpegd.vm.test_timeout=$TEST_TIMEOUT${ONLY:+ mjpegd.vm.only=$ONLY}"
 say "booting (${#TESTS[@]} tests, ${SMP} vCPUs, TCG, limit ${VM_TIMEOUT}s): ${TESTS[*]}"
 t=$SECONDS
 # The guest prints @@ markers on the serial console; show each test's verdict as it lands.
 timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
 	-accel tcg -smp "$SMP" -m "$MEM" -nographic -no-reboot \
-	-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio.gz" -append "$APPEND" \
-	-device virtio-rng-pci \
+	-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio" -append "$APPEND" \
+	-nic none -device virtio-rng-pci \
 	-virtfs "local,path=$LOGS,mount_tag=host0,security_model=none,id=host0" \
 	</dev/null 2>&1 | tr -d '\r' | tee "$SERIAL" | awk '
 	/^@@INIT / { sub(/.*uptime=/, ""); printf "vm: guest up after %s s of kernel boot\n", $0; fflush() }

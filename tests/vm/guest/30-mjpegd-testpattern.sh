@@ -1,5 +1,6 @@
 # vm-timeout: 90
 # The daemon on the real kernel: test pattern → software JPEG encoder → HTTP on loopback.
+# (busybox 1.35 wget -T segfaults: bound requests with `timeout` instead.)
 # Snapshot is a JPEG (FF D8, > 1 KB), /status answers, SIGTERM stops it with exit status 0.
 
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs (build/mjpegd was missing when it was packed)"
@@ -13,12 +14,12 @@ die() {
 }
 
 say "waiting for http://127.0.0.1:8000/status"
-retry 20 wget -q -T 2 -O status.json http://127.0.0.1:8000/status ||
+retry 20 timeout 2 wget -q -O status.json http://127.0.0.1:8000/status ||
 	die "no answer on 127.0.0.1:8000/status within 20 s"
 kill -0 "$pid" 2>/dev/null || die "mjpegd exited early"
 
 say "snapshot"
-wget -q -T 10 -O snapshot.jpg http://127.0.0.1:8000/snapshot.jpg || die "GET /snapshot.jpg failed"
+timeout 10 wget -q -O snapshot.jpg http://127.0.0.1:8000/snapshot.jpg || die "GET /snapshot.jpg failed"
 size=$(filesize snapshot.jpg)
 head=$(hexhead snapshot.jpg 2)
 echo "snapshot.jpg: $size bytes, starts with $head"
@@ -27,13 +28,14 @@ cp snapshot.jpg "$VM_OUT/"
 [ "$size" -gt 1024 ] || die "snapshot is only $size bytes"
 
 say "status"
-wget -q -T 10 -O status.json http://127.0.0.1:8000/status || die "GET /status failed"
+timeout 10 wget -q -O status.json http://127.0.0.1:8000/status || die "GET /status failed"
 cat status.json
 echo
 [ "$(filesize status.json)" -gt 0 ] || die "/status is empty"
 
 say "SIGTERM"
-rc=$(stop_pid "$pid" 10)
+stop_pid "$pid" 10
+rc=$STOP_RC
 echo "mjpegd exit status: $rc"
 echo "--- mjpegd log"
 cat "$VM_OUT/mjpegd.log"

@@ -1,0 +1,780 @@
+/* V4L2 memory-to-memory encoder: Raspberry Pi's bcm2835-codec image encoder (JPEG), vicodec's
+ * stateful encoder (FWHT) on the test bed. See include/mjpegd/encoder.h for the contract and
+ * include/mjpegd/m2m_book.h for who owns which buffer when.
+ *
+ * OUTPUT queue (raw frames in): V4L2_MEMORY_DMABUF importing the source's exported buffers, zero
+ * copy, when the source has dma-bufs laid out as the device reads them (bytesperline, chroma
+ * offset, size: raw_layout_match()); otherwise, or when the first import fails (a device that
+ * needs physically contiguous memory cannot import a vmalloc'd buffer of a UVC camera), MMAP
+ * buffers and one memcpy per frame, counted in bytes_copied. The OUTPUT queue is started with
+ * the first frame, so that switch needs no stream restart with frames in flight.
+ * CAPTURE queue (encoded frames out): MMAP; each result is lent to a struct frame pointing into
+ * the mapping (frame_set_external) and queued again when its last reference goes.
+ * M2M_OUTPUT_SLOTS frames are in flight at once.
+ *
+ * Everything runs on the loop thread: the device fd is polled for POLLIN (a result on the
+ * CAPTURE queue) and POLLOUT (a finished OUTPUT buffer, whose raw frame goes back to the source).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mjpegd/encoder.h"
+#include "mjpegd/log.h"
+#include "mjpegd/m2m_book.h"
+#include "mjpegd/v4l2_device.h"
+#include "mjpegd/v4l2_discover.h"
+#include "mjpegd/v4l2_layout.h"
+
+/* Three raw frames in the encoder at once: the device works on one while the next waits, and the
+ * source (4 buffers by default) keeps one to capture into. */
+#define M2M_OUTPUT_SLOTS 3
+/* bcm2835-codec allocates 4 MiB per JPEG CAPTURE buffer (DEF_COMP_BUF_SIZE_JPEG in
+ * bcm2835-v4l2-codec.c): four is 16 MiB of CMA. Lent buffers beyond that are copied out. */
+#define M2M_CAPTURE_BUFFERS 4
+
+enum m2m_mode {
+	M2M_IMPORT, /* OUTPUT: V4L2_MEMORY_DMABUF */
+	M2M_COPY,   /* OUTPUT: V4L2_MEMORY_MMAP, one memcpy per frame */
+};
+
+struct m2m_encoder {
+	struct encoder enc;
+	int fd;
+	uint32_t out_type, cap_type; /* buffer types of the OUTPUT and CAPTURE queues */
+	char path[64], card[33], driver[17];
+	uint32_t in_fourcc, out_fourcc;
+	unsigned width, height;
+	struct raw_layout layout;  /* what the OUTPUT queue reads */
+	uint32_t output_sizeimage; /* the driver's: bytesused of every OUTPUT buffer */
+	enum m2m_mode mode;
+	char copy_reason[256];
+	bool output_streaming, capture_streaming, imported_once, failed;
+	unsigned quality;
+	struct frame_pool *pool;
+	encoder_release_raw_fn release_raw;
+	void *release_ctx;
+	struct m2m_book book;
+	uint8_t *output_map[M2M_MAX_BUFFERS];
+	size_t output_map_len[M2M_MAX_BUFFERS];
+	unsigned n_output_buffers; /* allocated with REQBUFS (book.n_output mirrors it) */
+	uint8_t *capture_map[M2M_MAX_BUFFERS];
+	size_t capture_map_len[M2M_MAX_BUFFERS];
+	uint64_t capture_copies;
+	unsigned errors_logged;
+	char description[384];
+};
+
+static void m2m_describe(struct m2m_encoder *me)
+{
+	char a[5], b[5];
+	int n = snprintf(me->description, sizeof(me->description), "m2m %s %s %s→%s", me->path,
+			 me->card, fourcc_str(me->in_fourcc, a), fourcc_str(me->out_fourcc, b));
+	if (n < 0 || (size_t)n >= sizeof(me->description))
+		return;
+	if (me->mode == M2M_IMPORT)
+		snprintf(me->description + n, sizeof(me->description) - (size_t)n, " (dmabuf import)");
+	else
+		snprintf(me->description + n, sizeof(me->description) - (size_t)n, " (copy: %s)",
+			 me->copy_reason);
+}
+
+/* Errors that repeat per frame are logged for the first few only. */
+static bool m2m_may_log(struct m2m_encoder *me)
+{
+	if (me->errors_logged >= 10)
+		return false;
+	if (++me->errors_logged == 10)
+		log_err("m2m %s: further frame errors are not logged", me->path);
+	return true;
+}
+
+static void set_cookie(struct v4l2_buf *vb, uint64_t cookie)
+{
+	/* microseconds, so it survives drivers that keep the time in µs (bcm2835-codec's MMAL
+	 * pts) as well as in ns (vb2) */
+	vb->b.timestamp.tv_sec = (time_t)(cookie / 1000000);
+	vb->b.timestamp.tv_usec = (suseconds_t)(cookie % 1000000);
+}
+
+static uint64_t get_cookie(const struct v4l2_buf *vb)
+{
+	return (uint64_t)vb->b.timestamp.tv_sec * 1000000 + (uint64_t)vb->b.timestamp.tv_usec;
+}
+
+static int m2m_request_buffers(struct m2m_encoder *me, uint32_t type, uint32_t memory,
+			       unsigned count, unsigned *got)
+{
+	struct v4l2_requestbuffers rb = { .count = count, .type = type, .memory = memory };
+	int r = v4l2_ioctl(me->fd, VIDIOC_REQBUFS, &rb);
+	if (r < 0)
+		return r;
+	if (got)
+		*got = rb.count < M2M_MAX_BUFFERS ? rb.count : M2M_MAX_BUFFERS;
+	return 0;
+}
+
+static int m2m_map_buffer(struct m2m_encoder *me, uint32_t type, unsigned index, int prot,
+			  uint8_t **map, size_t *len)
+{
+	struct v4l2_buf vb;
+	v4l2_buf_init(&vb, type, V4L2_MEMORY_MMAP, index);
+	int r = v4l2_ioctl(me->fd, VIDIOC_QUERYBUF, &vb.b);
+	if (r < 0)
+		return r;
+	*len = v4l2_buf_length(&vb);
+	void *p = mmap(NULL, *len, prot, MAP_SHARED, me->fd, v4l2_buf_mem_offset(&vb));
+	if (p == MAP_FAILED) {
+		*len = 0;
+		return -errno;
+	}
+	*map = p;
+	return 0;
+}
+
+static void m2m_unmap_output(struct m2m_encoder *me)
+{
+	for (unsigned i = 0; i < M2M_MAX_BUFFERS; i++) {
+		if (me->output_map[i])
+			munmap(me->output_map[i], me->output_map_len[i]);
+		me->output_map[i] = NULL;
+		me->output_map_len[i] = 0;
+	}
+}
+
+static int m2m_queue_capture(struct m2m_encoder *me, unsigned index)
+{
+	struct v4l2_buf vb;
+	v4l2_buf_init(&vb, me->cap_type, V4L2_MEMORY_MMAP, index);
+	v4l2_buf_set_payload(&vb, 0, (uint32_t)me->capture_map_len[index]);
+	int r = v4l2_ioctl(me->fd, VIDIOC_QBUF, &vb.b);
+	if (r < 0) {
+		if (m2m_may_log(me))
+			log_err("m2m %s: VIDIOC_QBUF (CAPTURE %u): %s", me->path, index, strerror(-r));
+		return r;
+	}
+	m2m_book_capture_queued(&me->book, index);
+	return 0;
+}
+
+static int m2m_stream(struct m2m_encoder *me, uint32_t type, bool on)
+{
+	int t = (int)type;
+	return v4l2_ioctl(me->fd, on ? VIDIOC_STREAMON : VIDIOC_STREAMOFF, &t);
+}
+
+static int m2m_output_streamon(struct m2m_encoder *me)
+{
+	if (me->output_streaming)
+		return 0;
+	int r = m2m_stream(me, me->out_type, true);
+	if (r < 0) {
+		log_err("m2m %s: VIDIOC_STREAMON (OUTPUT): %s", me->path, strerror(-r));
+		me->failed = true;
+		return r;
+	}
+	me->output_streaming = true;
+	return 0;
+}
+
+/* OUTPUT buffers for the current mode: none to map for an import, MMAP ones to copy into. */
+static int m2m_setup_output(struct m2m_encoder *me)
+{
+	unsigned got = 0;
+	uint32_t memory = me->mode == M2M_IMPORT ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
+	int r = m2m_request_buffers(me, me->out_type, memory, M2M_OUTPUT_SLOTS, &got);
+	if (r < 0) {
+		log_err("m2m %s: VIDIOC_REQBUFS (OUTPUT, %s): %s", me->path,
+			memory == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP", strerror(-r));
+		return r;
+	}
+	if (got == 0) {
+		log_err("m2m %s: the driver gave no OUTPUT buffers", me->path);
+		return -ENOMEM;
+	}
+	me->n_output_buffers = got;
+	me->book.n_output = got;
+	if (me->mode == M2M_COPY) {
+		for (unsigned i = 0; i < got; i++) {
+			r = m2m_map_buffer(me, me->out_type, i, PROT_READ | PROT_WRITE,
+					   &me->output_map[i], &me->output_map_len[i]);
+			if (r < 0) {
+				log_err("m2m %s: mapping OUTPUT buffer %u: %s", me->path, i,
+					strerror(-r));
+				return r;
+			}
+			if (me->output_map_len[i] < me->layout.sizeimage) {
+				log_err("m2m %s: OUTPUT buffer %u has %zu bytes, a frame needs %zu",
+					me->path, i, me->output_map_len[i], me->layout.sizeimage);
+				return -ENOBUFS;
+			}
+		}
+	}
+	return 0;
+}
+
+/* From dma-buf import to copying. Only when no imported frame is in flight, so no raw frame has
+ * to be taken back from the device; -EBUSY until then (the caller drops the frame). */
+static int m2m_switch_to_copy(struct m2m_encoder *me, const char *why)
+{
+	if (me->book.output_in_flight > 0)
+		return -EBUSY;
+	if (me->output_streaming) {
+		m2m_stream(me, me->out_type, false);
+		me->output_streaming = false;
+	}
+	m2m_request_buffers(me, me->out_type, V4L2_MEMORY_DMABUF, 0, NULL);
+	me->mode = M2M_COPY;
+	snprintf(me->copy_reason, sizeof(me->copy_reason), "%s", why);
+	int r = m2m_setup_output(me);
+	if (r < 0) {
+		me->failed = true;
+		return r;
+	}
+	m2m_describe(me);
+	log_notice("m2m %s: copying every frame from now on: %s", me->path, why);
+	return 0;
+}
+
+/* Where plane i of raw starts and its stride, also for a single-buffer frame given as one plane. */
+static const uint8_t *raw_plane_data(const struct raw_frame *raw, const struct raw_layout *l,
+				     unsigned i, size_t *stride)
+{
+	if (i < raw->n_planes) {
+		*stride = raw->planes[i].bytesperline ? raw->planes[i].bytesperline : l->stride[i];
+		return raw->planes[i].data;
+	}
+	/* One contiguous buffer: planes follow the luma rows, chroma strides derived from it. */
+	const uint8_t *base = raw->planes[0].data;
+	size_t s0 = raw->planes[0].bytesperline ? raw->planes[0].bytesperline : l->stride[0];
+	if (!base)
+		return NULL;
+	if (l->fourcc == V4L2_PIX_FMT_NV12) {
+		*stride = s0;
+		return base + s0 * raw->height;
+	}
+	*stride = s0 / 2;
+	return base + s0 * raw->height + (i == 2 ? (s0 / 2) * (raw->height / 2) : 0);
+}
+
+/* Copies raw into OUTPUT buffer slot in the device's layout; the bytes copied, or -EINVAL when
+ * the frame has no CPU mapping. */
+static ssize_t m2m_copy_in(struct m2m_encoder *me, unsigned slot, const struct raw_frame *raw)
+{
+	const struct raw_layout *l = &me->layout;
+	size_t copied = 0;
+	for (unsigned i = 0; i < l->n_planes; i++) {
+		size_t stride;
+		const uint8_t *src = raw_plane_data(raw, l, i, &stride);
+		if (!src)
+			return -EINVAL;
+		unsigned rows = i == 0 || l->fourcc == V4L2_PIX_FMT_YUYV ? l->height : l->height / 2;
+		size_t row_bytes = i == 0 ? raw_min_bytesperline(l->fourcc, l->width)
+			      : l->fourcc == V4L2_PIX_FMT_NV12 ? l->width : l->width / 2;
+		uint8_t *dst = me->output_map[slot] + l->offset[i];
+		if (stride == l->stride[i] && stride == row_bytes) {
+			memcpy(dst, src, row_bytes * rows);
+		} else {
+			for (unsigned y = 0; y < rows; y++)
+				memcpy(dst + y * l->stride[i], src + y * stride, row_bytes);
+		}
+		copied += row_bytes * rows;
+	}
+	return (ssize_t)copied;
+}
+
+static int m2m_queue_import(struct m2m_encoder *me, struct raw_frame *raw)
+{
+	uint64_t cookie;
+	int slot = m2m_book_output_take(&me->book, raw, raw, &cookie);
+	if (slot < 0)
+		return slot;
+	struct v4l2_buf vb;
+	v4l2_buf_init(&vb, me->out_type, V4L2_MEMORY_DMABUF, (unsigned)slot);
+	v4l2_buf_set_dmabuf(&vb, raw->planes[0].dmabuf_fd);
+	v4l2_buf_set_payload(&vb, me->output_sizeimage, (uint32_t)raw->planes[0].buffer_size);
+	set_cookie(&vb, cookie);
+	int r = v4l2_ioctl(me->fd, VIDIOC_QBUF, &vb.b);
+	if (r < 0) {
+		m2m_book_output_cancel(&me->book, slot);
+		return r;
+	}
+	me->imported_once = true;
+	/* From here the raw frame is the book's: a failed STREAMON leaves it there for destroy. */
+	m2m_output_streamon(me);
+	return 0;
+}
+
+static int m2m_queue_copy(struct m2m_encoder *me, struct raw_frame *raw)
+{
+	uint64_t cookie;
+	int slot = m2m_book_output_take(&me->book, NULL, raw, &cookie);
+	if (slot < 0)
+		return slot;
+	ssize_t n = m2m_copy_in(me, (unsigned)slot, raw);
+	if (n < 0) {
+		m2m_book_output_cancel(&me->book, slot);
+		return (int)n;
+	}
+	struct v4l2_buf vb;
+	v4l2_buf_init(&vb, me->out_type, V4L2_MEMORY_MMAP, (unsigned)slot);
+	v4l2_buf_set_payload(&vb, me->output_sizeimage, (uint32_t)me->output_map_len[slot]);
+	set_cookie(&vb, cookie);
+	int r = v4l2_ioctl(me->fd, VIDIOC_QBUF, &vb.b);
+	if (r < 0) {
+		m2m_book_output_cancel(&me->book, slot);
+		if (m2m_may_log(me))
+			log_err("m2m %s: VIDIOC_QBUF (OUTPUT, MMAP): %s", me->path, strerror(-r));
+		return r;
+	}
+	me->enc.stats.bytes_copied += (uint64_t)n;
+	me->release_raw(me->release_ctx, raw); /* copied: the source has it back at once */
+	m2m_output_streamon(me);
+	return 0;
+}
+
+static int m2m_submit(struct encoder *enc, struct raw_frame *raw)
+{
+	struct m2m_encoder *me = enc->priv;
+	if (me->failed)
+		return -EIO;
+	if (raw->fourcc != me->in_fourcc || raw->width != me->width || raw->height != me->height)
+		return -EINVAL;
+	/* Every frame in flight gets an output frame at collect: keep one free for each. */
+	if (me->pool->capacity - me->pool->in_use <= me->book.pending_count)
+		return -ENOBUFS;
+	if (me->book.output_in_flight == me->book.n_output)
+		return -EBUSY;
+
+	if (me->mode == M2M_IMPORT && !raw_frame_fits_layout(raw, &me->layout)) {
+		int r = m2m_switch_to_copy(me, "a source frame without a dma-buf in the encoder's "
+					       "layout");
+		if (r < 0)
+			return r;
+	}
+	if (me->mode == M2M_IMPORT) {
+		int r = m2m_queue_import(me, raw);
+		if (r == 0 || r == -EBUSY)
+			return r;
+		if (me->imported_once) {
+			if (m2m_may_log(me))
+				log_err("m2m %s: VIDIOC_QBUF (OUTPUT, DMABUF fd %d): %s", me->path,
+					raw->planes[0].dmabuf_fd, strerror(-r));
+			return r;
+		}
+		char why[128];
+		snprintf(why, sizeof(why), "the device cannot import the source's dma-buf (%s)",
+			 strerror(-r));
+		r = m2m_switch_to_copy(me, why);
+		if (r < 0)
+			return r;
+	}
+	return m2m_queue_copy(me, raw);
+}
+
+/* Finished OUTPUT buffers: their raw frames go back to the source. */
+static void m2m_drain_output(struct m2m_encoder *me)
+{
+	if (!me->output_streaming)
+		return;
+	for (;;) {
+		struct v4l2_buf vb;
+		v4l2_buf_init(&vb, me->out_type,
+			      me->mode == M2M_IMPORT ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP, 0);
+		int r = v4l2_ioctl(me->fd, VIDIOC_DQBUF, &vb.b);
+		if (r < 0) {
+			if (r != -EAGAIN && m2m_may_log(me))
+				log_err("m2m %s: VIDIOC_DQBUF (OUTPUT): %s", me->path, strerror(-r));
+			return;
+		}
+		struct raw_frame *raw;
+		if (m2m_book_output_done(&me->book, vb.b.index, &raw) < 0) {
+			log_err("m2m %s: the driver returned OUTPUT buffer %u, which was not queued",
+				me->path, vb.b.index);
+			continue;
+		}
+		if (raw)
+			me->release_raw(me->release_ctx, raw);
+	}
+}
+
+static void m2m_capture_released(void *ctx, struct frame *f)
+{
+	struct m2m_encoder *me = ctx;
+	int index = m2m_book_capture_returned(&me->book, f);
+	if (index < 0) {
+		log_err("m2m %s: frame %llu released but it holds no CAPTURE buffer", me->path,
+			(unsigned long long)f->sequence);
+		return;
+	}
+	if (!me->failed)
+		m2m_queue_capture(me, (unsigned)index);
+}
+
+static int m2m_collect(struct encoder *enc, struct frame **out)
+{
+	struct m2m_encoder *me = enc->priv;
+	if (me->failed)
+		return -EAGAIN;
+	m2m_drain_output(me);
+
+	struct v4l2_buf vb;
+	v4l2_buf_init(&vb, me->cap_type, V4L2_MEMORY_MMAP, 0);
+	int r = v4l2_ioctl(me->fd, VIDIOC_DQBUF, &vb.b);
+	if (r == -EAGAIN)
+		return -EAGAIN;
+	if (r < 0) {
+		/* The device is gone or broken (ENODEV after an unplug, EPIPE after its last
+		 * buffer): no result will come any more. */
+		log_err("m2m %s: VIDIOC_DQBUF (CAPTURE): %s; no more frames from this encoder",
+			me->path, strerror(-r));
+		me->failed = true;
+		return -EAGAIN;
+	}
+	unsigned index = vb.b.index;
+	int copy = m2m_book_capture_dequeued(&me->book, index);
+	if (copy < 0) {
+		log_err("m2m %s: the driver returned CAPTURE buffer %u, which was not queued",
+			me->path, index);
+		enc->stats.encode_errors++;
+		return -EIO;
+	}
+	struct m2m_pending meta = { 0 };
+	bool have_meta = m2m_book_pending_take(&me->book, get_cookie(&vb), &meta) == 0;
+
+	uint32_t used = v4l2_buf_bytesused(&vb), offset = v4l2_buf_data_offset(&vb);
+	if ((vb.b.flags & V4L2_BUF_FLAG_ERROR) || used <= offset ||
+	    used > me->capture_map_len[index]) {
+		if (m2m_may_log(me))
+			log_err("m2m %s: frame %llu: the encoder returned %s", me->path,
+				(unsigned long long)meta.sequence,
+				vb.b.flags & V4L2_BUF_FLAG_ERROR ? "an error" : "no data");
+		m2m_queue_capture(me, index);
+		enc->stats.encode_errors++;
+		return -EIO;
+	}
+
+	struct frame *frame = frame_pool_acquire(me->pool);
+	if (!frame) {
+		m2m_queue_capture(me, index);
+		enc->stats.encode_errors++;
+		return -ENOBUFS;
+	}
+	const uint8_t *data = me->capture_map[index] + offset;
+	size_t len = used - offset;
+	if (copy) {
+		/* The driver has no other buffer: lend none, keep it encoding (m2m_book.h). */
+		r = frame_reserve(frame, len);
+		if (r < 0) {
+			frame_unref(frame);
+			m2m_queue_capture(me, index);
+			enc->stats.encode_errors++;
+			return r;
+		}
+		memcpy(frame->buf, data, len);
+		frame->len = len;
+		enc->stats.bytes_copied += len;
+		me->capture_copies++;
+		m2m_queue_capture(me, index);
+	} else {
+		frame_set_external(frame, data, len, m2m_capture_released, me);
+		m2m_book_capture_lend(&me->book, index, frame);
+	}
+	frame->fourcc = me->out_fourcc;
+	frame->width = me->width;
+	frame->height = me->height;
+	if (have_meta) {
+		frame->sequence = meta.sequence;
+		frame->timestamp_us = meta.timestamp_us;
+	}
+	enc->stats.frames_encoded++;
+	*out = frame;
+	return 0;
+}
+
+static int m2m_fd(struct encoder *enc)
+{
+	struct m2m_encoder *me = enc->priv;
+	return me->fd;
+}
+
+static int m2m_set_quality(struct encoder *enc, unsigned quality)
+{
+	struct m2m_encoder *me = enc->priv;
+	if (quality < 1 || quality > 100)
+		return -EINVAL;
+	if (me->out_fourcc != V4L2_PIX_FMT_JPEG)
+		return -EOPNOTSUPP; /* FWHT has quantisation parameters, not a JPEG quality */
+	struct v4l2_control c = { .id = V4L2_CID_JPEG_COMPRESSION_QUALITY, .value = (int)quality };
+	int r = v4l2_ioctl(me->fd, VIDIOC_S_CTRL, &c);
+	if (r < 0)
+		return r;
+	me->quality = quality;
+	return 0;
+}
+
+static void m2m_destroy(struct encoder *enc)
+{
+	struct m2m_encoder *me = enc->priv;
+	if (me->fd >= 0) {
+		if (me->output_streaming)
+			m2m_stream(me, me->out_type, false);
+		if (me->capture_streaming)
+			m2m_stream(me, me->cap_type, false);
+	}
+	/* After STREAMOFF the device holds no buffer: every raw frame still lent goes back. */
+	for (unsigned i = 0; i < me->book.n_output; i++) {
+		struct raw_frame *raw;
+		if (m2m_book_output_done(&me->book, i, &raw) == 0 && raw)
+			me->release_raw(me->release_ctx, raw);
+	}
+	for (unsigned i = 0; i < me->book.n_capture; i++) {
+		struct frame *f = me->book.capture_lent[i];
+		if (!f)
+			continue;
+		/* As in passthrough: the caller must have dropped its frames first. */
+		log_err("m2m %s: destroyed while frame %llu is still referenced", me->path,
+			(unsigned long long)f->sequence);
+		f->release = NULL;
+		me->book.capture_lent[i] = NULL;
+	}
+	m2m_unmap_output(me);
+	for (unsigned i = 0; i < M2M_MAX_BUFFERS; i++)
+		if (me->capture_map[i])
+			munmap(me->capture_map[i], me->capture_map_len[i]);
+	if (me->fd >= 0)
+		close(me->fd);
+	free(me);
+}
+
+static const struct encoder_ops m2m_ops = {
+	.name = "m2m",
+	.fd = m2m_fd,
+	.submit = m2m_submit,
+	.collect = m2m_collect,
+	.set_quality = m2m_set_quality,
+	.destroy = m2m_destroy,
+};
+
+/* p->device, or the first M2M device that turns in_fourcc into out_fourcc. */
+static int m2m_find_device(const struct encoder_params *p, char *path, size_t len)
+{
+	char a[5], b[5];
+	if (p->device && p->device[0]) {
+		snprintf(path, len, "%s", p->device);
+		return 0;
+	}
+	struct v4l2_device_info *devs = NULL;
+	int n = v4l2_scan(&devs);
+	if (n < 0) {
+		log_err("m2m: listing /dev: %s", strerror(-n));
+		return n;
+	}
+	int i = m2m_discover(devs, (size_t)n, p->in_fourcc, p->out_fourcc);
+	if (i >= 0)
+		snprintf(path, len, "%s", devs[i].path);
+	free(devs);
+	if (i < 0) {
+		log_err("m2m: no memory-to-memory device turns %s into %s (mjpegd --list-devices "
+			"says why each device does not): %s", fourcc_str(p->in_fourcc, a),
+			fourcc_str(p->out_fourcc, b), strerror(ENODEV));
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* Formats on both queues; fills me->layout, me->output_sizeimage. */
+static int m2m_set_formats(struct m2m_encoder *me, const struct encoder_params *p)
+{
+	char a[5], b[5];
+	struct m2m_constraints c;
+	m2m_constraints_for(me->driver, me->in_fourcc, &c);
+	if ((c.max_width && me->width > c.max_width) || (c.max_height && me->height > c.max_height)) {
+		log_err("m2m %s (%s) encodes at most %ux%u, not %ux%u: %s", me->path, me->card,
+			c.max_width, c.max_height, me->width, me->height, strerror(EINVAL));
+		return -EINVAL;
+	}
+
+	/* The stateful encoder interface: the coded format on CAPTURE first, then the raw one on
+	 * OUTPUT (Documentation/userspace-api/media/v4l/dev-encoder.rst, "Initialization"). */
+	struct v4l2_pixfmt cap = { .fourcc = me->out_fourcc, .width = me->width,
+				   .height = me->height };
+	int r = v4l2_set_format(me->fd, me->cap_type, &cap, false);
+	if (r < 0 || cap.fourcc != me->out_fourcc) {
+		bool pi = strcmp(me->driver, "bcm2835-codec") == 0;
+		log_err("m2m %s (%s) refuses %s on its CAPTURE queue%s: %s", me->path, me->card,
+			fourcc_str(me->out_fourcc, a),
+			pi ? " (JPEG needs the firmware image encoder: start_x=1 in config.txt on "
+			     "older firmware, raspberrypi/linux#4923)" : "",
+			strerror(r < 0 ? -r : EINVAL));
+		return r < 0 ? r : -EINVAL;
+	}
+
+	struct v4l2_pixfmt out = { .fourcc = me->in_fourcc, .width = me->width,
+				   .height = me->height,
+				   .bytesperline = (uint32_t)p->in_bytesperline };
+	r = v4l2_set_format(me->fd, me->out_type, &out, false);
+	if (r < 0 || out.fourcc != me->in_fourcc) {
+		log_err("m2m %s (%s) refuses %s on its OUTPUT queue: %s", me->path, me->card,
+			fourcc_str(me->in_fourcc, a), strerror(r < 0 ? -r : EINVAL));
+		return r < 0 ? r : -EINVAL;
+	}
+	if (out.width != me->width || out.height < me->height) {
+		log_err("m2m %s (%s) changed %ux%u to %ux%u (its size limits): %s", me->path,
+			me->card, me->width, me->height, out.width, out.height, strerror(EINVAL));
+		return -EINVAL;
+	}
+	/* The driver may pad the height (bcm2835-codec: to 16 rows, see m2m_constraints_for()):
+	 * chroma then starts after the padded rows. align_up(h, H) is H for any h <= H. */
+	r = raw_layout_compute(me->in_fourcc, me->width, me->height, out.bytesperline, 1,
+			       out.height, &me->layout);
+	if (r < 0) {
+		log_err("m2m %s: unusable OUTPUT layout %s %ux%u bytesperline %u: %s", me->path,
+			fourcc_str(out.fourcc, b), out.width, out.height, out.bytesperline,
+			strerror(-r));
+		return r;
+	}
+	if (out.sizeimage > me->layout.sizeimage)
+		me->layout.sizeimage = out.sizeimage; /* vb2 wants buffers at least this large */
+	me->output_sizeimage = out.sizeimage ? out.sizeimage : (uint32_t)me->layout.sizeimage;
+	return 0;
+}
+
+static int m2m_setup_capture(struct m2m_encoder *me)
+{
+	unsigned got = 0;
+	int r = m2m_request_buffers(me, me->cap_type, V4L2_MEMORY_MMAP, M2M_CAPTURE_BUFFERS, &got);
+	if (r < 0 || got == 0) {
+		log_err("m2m %s: VIDIOC_REQBUFS (CAPTURE, MMAP): %s", me->path,
+			strerror(r < 0 ? -r : ENOMEM));
+		return r < 0 ? r : -ENOMEM;
+	}
+	me->book.n_capture = got;
+	for (unsigned i = 0; i < got; i++) {
+		r = m2m_map_buffer(me, me->cap_type, i, PROT_READ, &me->capture_map[i],
+				   &me->capture_map_len[i]);
+		if (r < 0) {
+			log_err("m2m %s: mapping CAPTURE buffer %u: %s", me->path, i, strerror(-r));
+			return r;
+		}
+	}
+	for (unsigned i = 0; i < got; i++) {
+		me->book.capture_queued[i] = false; /* m2m_queue_capture marks it queued */
+		r = m2m_queue_capture(me, i);
+		if (r < 0)
+			return r;
+	}
+	r = m2m_stream(me, me->cap_type, true);
+	if (r < 0) {
+		log_err("m2m %s: VIDIOC_STREAMON (CAPTURE): %s", me->path, strerror(-r));
+		return r;
+	}
+	me->capture_streaming = true;
+	return 0;
+}
+
+int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
+{
+	char a[5];
+	if (!v4l2_formats_contain(m2m_raw_formats, n_m2m_raw_formats, p->in_fourcc)) {
+		log_err("m2m: input format %s not supported (YU12, YUYV, NV12): %s",
+			fourcc_str(p->in_fourcc, a), strerror(EINVAL));
+		return -EINVAL;
+	}
+	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2 || !p->pool ||
+	    !p->release_raw || p->quality < 1 || p->quality > 100 || p->out_fourcc == 0) {
+		log_err("m2m: bad parameters %ux%u q%u: %s", p->width, p->height, p->quality,
+			strerror(EINVAL));
+		return -EINVAL;
+	}
+	struct m2m_encoder *me = calloc(1, sizeof(*me));
+	if (!me) {
+		log_err("m2m: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	me->fd = -1;
+	me->enc = (struct encoder){ .ops = &m2m_ops, .description = me->description,
+				    .poll_events = POLLIN | POLLOUT, .priv = me };
+	me->in_fourcc = p->in_fourcc;
+	me->out_fourcc = p->out_fourcc;
+	me->width = p->width;
+	me->height = p->height;
+	me->pool = p->pool;
+	me->release_raw = p->release_raw;
+	me->release_ctx = p->release_ctx;
+	me->quality = p->quality;
+	m2m_book_init(&me->book, 0, 0);
+
+	int r = m2m_find_device(p, me->path, sizeof(me->path));
+	if (r < 0)
+		goto fail;
+	me->fd = open(me->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (me->fd < 0) {
+		r = -errno;
+		log_err("m2m: cannot open %s: %s", me->path, strerror(-r));
+		goto fail;
+	}
+	struct v4l2_device_info info;
+	r = v4l2_probe_fd(me->fd, me->path, &info);
+	if (r < 0) {
+		log_err("m2m %s: VIDIOC_QUERYCAP: %s", me->path, strerror(-r));
+		goto fail;
+	}
+	snprintf(me->card, sizeof(me->card), "%s", info.card);
+	snprintf(me->driver, sizeof(me->driver), "%s", info.driver);
+	char why[256];
+	r = m2m_encoder_check(&info, p->in_fourcc, p->out_fourcc, why, sizeof(why));
+	if (r < 0) {
+		log_err("m2m %s (%s): not usable: %s", me->path, me->card, why);
+		goto fail;
+	}
+	bool mplane = v4l2_info_is_mplane(&info);
+	me->out_type = mplane ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE : V4L2_BUF_TYPE_VIDEO_OUTPUT;
+	me->cap_type = mplane ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE : V4L2_BUF_TYPE_VIDEO_CAPTURE;
+
+	r = m2m_set_formats(me, p);
+	if (r < 0)
+		goto fail;
+
+	/* Import when the source's buffers are what the device reads (their size is checked per
+	 * frame); otherwise say why each frame is copied. */
+	struct raw_layout src;
+	if (!p->in_dmabuf) {
+		me->mode = M2M_COPY;
+		snprintf(me->copy_reason, sizeof(me->copy_reason), "the source has no dma-buf");
+	} else if (raw_layout_compute(p->in_fourcc, p->width, p->height, p->in_bytesperline, 1, 1,
+				      &src) < 0 ||
+		   raw_layout_match(&src, SIZE_MAX, &me->layout, why, sizeof(why)) < 0) {
+		me->mode = M2M_COPY;
+		snprintf(me->copy_reason, sizeof(me->copy_reason), "source layout: %.200s", why);
+	} else {
+		me->mode = M2M_IMPORT;
+	}
+
+	if (p->out_fourcc == V4L2_PIX_FMT_JPEG) {
+		r = m2m_set_quality(&me->enc, p->quality);
+		if (r < 0)
+			log_warn("m2m %s: setting JPEG quality %u: %s", me->path, p->quality,
+				 strerror(-r));
+	}
+	r = m2m_setup_output(me);
+	if (r < 0)
+		goto fail;
+	r = m2m_setup_capture(me);
+	if (r < 0)
+		goto fail;
+	m2m_describe(me);
+	if (me->mode == M2M_COPY)
+		log_notice("m2m %s: copying every frame: %s", me->path, me->copy_reason);
+	*out = &me->enc;
+	return 0;
+
+fail:
+	m2m_destroy(&me->enc);
+	return r;
+}

@@ -1,0 +1,566 @@
+// libcamera shim: the only C++ in mjpegd, behind the C API in libcamera_shim.h.
+//
+// It owns the CameraManager, the Camera, the FrameBufferAllocator and one Request per buffer
+// (cookie = buffer index). Completed requests go out through a C callback on libcamera's thread;
+// the caller gives each buffer back with lcshim_requeue(), which reuses the same Request with
+// ReuseBuffers, so nothing is allocated while streaming.
+//
+// libcamera API differences guarded here (LIBCAMERA_VERSION_* from <libcamera/version.h>; built
+// and run against Debian 12's 0.0.3, the 0.2+ branches written from the upstream headers):
+//   - CameraConfiguration::transform (Transform) up to 0.1.x; replaced by ::orientation
+//     (Orientation, built as Orientation::Rotate0 * transform) from 0.2.0.
+//   - Autofocus controls (controls::AfMode & co.) first shipped in 0.0.3 (Debian 12); before that
+//     they do not exist and autofocus is skipped. At run time AfMode is only set when the camera
+//     lists it (Camera Module 3 / imx708 and other lenses with a VCM; never on v1.3/v2/HQ).
+//   - generateConfiguration() takes StreamRoles (a std::vector) up to 0.0.x and a
+//     Span<const StreamRole> from 0.1.0: a std::vector argument suits both.
+//   - ControlList::get() returns std::optional since 0.0.1; older releases are not supported.
+// Everything else used (FrameBufferAllocator, Request::reuse(ReuseBuffers), SharedFD planes,
+// FrameMetadata status/sequence/timestamp, Camera::disconnected) is the same from 0.0.3 to 0.5.
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <linux/videodev2.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <libcamera/camera.h>
+#include <libcamera/camera_manager.h>
+#include <libcamera/color_space.h>
+#include <libcamera/control_ids.h>
+#include <libcamera/controls.h>
+#include <libcamera/formats.h>
+#include <libcamera/framebuffer.h>
+#include <libcamera/framebuffer_allocator.h>
+#include <libcamera/property_ids.h>
+#include <libcamera/request.h>
+#include <libcamera/stream.h>
+#include <libcamera/transform.h>
+#include <libcamera/version.h>
+
+#define MJPEGD_LIBCAMERA_AT_LEAST(major, minor, patch)                                             \
+	(LIBCAMERA_VERSION_MAJOR > (major) ||                                                      \
+	 (LIBCAMERA_VERSION_MAJOR == (major) &&                                                    \
+	  (LIBCAMERA_VERSION_MINOR > (minor) ||                                                    \
+	   (LIBCAMERA_VERSION_MINOR == (minor) && LIBCAMERA_VERSION_PATCH >= (patch)))))
+
+#if MJPEGD_LIBCAMERA_AT_LEAST(0, 2, 0)
+#include <libcamera/orientation.h>
+#define MJPEGD_LIBCAMERA_HAS_ORIENTATION 1
+#endif
+#if MJPEGD_LIBCAMERA_AT_LEAST(0, 0, 3)
+#define MJPEGD_LIBCAMERA_HAS_AF 1
+#endif
+
+extern "C" {
+#include "mjpegd/log.h"
+}
+#include "libcamera_shim.h"
+
+using namespace libcamera;
+
+namespace {
+
+// libcamera aborts the process when a second CameraManager is constructed.
+std::atomic<bool> manager_in_use{ false };
+
+struct FormatMapping {
+	uint32_t v4l2;
+	PixelFormat libcamera;
+};
+
+// libcamera names formats after DRM: RGB888 is stored B, G, R in memory, which V4L2 calls BGR24.
+const FormatMapping format_mappings[] = {
+	{ V4L2_PIX_FMT_YUV420, formats::YUV420 },
+	{ V4L2_PIX_FMT_YUYV, formats::YUYV },
+	{ V4L2_PIX_FMT_NV12, formats::NV12 },
+	{ V4L2_PIX_FMT_MJPEG, formats::MJPEG },
+	{ V4L2_PIX_FMT_BGR24, formats::RGB888 },
+	{ V4L2_PIX_FMT_RGB24, formats::BGR888 },
+};
+
+// When the caller passes no list: what the software encoder takes best first.
+const uint32_t default_formats[] = {
+	V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_BGR24, V4L2_PIX_FMT_RGB24,
+};
+
+PixelFormat to_libcamera(uint32_t v4l2)
+{
+	for (const auto &m : format_mappings)
+		if (m.v4l2 == v4l2)
+			return m.libcamera;
+	return PixelFormat();
+}
+
+uint32_t to_v4l2(const PixelFormat &f)
+{
+	for (const auto &m : format_mappings)
+		if (m.libcamera == f)
+			return m.v4l2;
+	return 0;
+}
+
+void copy_string(char *dst, size_t len, const std::string &src)
+{
+	snprintf(dst, len, "%s", src.c_str());
+}
+
+std::string camera_model(const Camera &cam)
+{
+	const auto model = cam.properties().get(properties::Model);
+	return model ? *model : std::string("unknown");
+}
+
+bool camera_is_external(const Camera &cam)
+{
+	const auto location = cam.properties().get(properties::Location);
+	return location && *location == properties::CameraLocationExternal;
+}
+
+bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+// The CameraManager, started, or nothing (-EBUSY when another one exists).
+int manager_start(std::unique_ptr<CameraManager> *out)
+{
+	bool expected = false;
+	if (!manager_in_use.compare_exchange_strong(expected, true))
+		return -EBUSY;
+	// libcamera logs INFO lines to stderr by default; keep it to warnings unless the user asked
+	// for more with its own variable. Read once, when libcamera's logger starts.
+	setenv("LIBCAMERA_LOG_LEVELS", "*:WARN", 0);
+	auto cm = std::make_unique<CameraManager>();
+	// The manager's thread (and the pipeline handler and IPA threads it starts) must never take
+	// a process signal: main() reads them from a signalfd on the loop thread, which only works
+	// while every thread blocks them. Threads inherit the mask of the thread that creates them.
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	int r = cm->start();
+	pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+	if (r < 0) {
+		cm.reset();
+		manager_in_use = false;
+		return r;
+	}
+	*out = std::move(cm);
+	return 0;
+}
+
+void manager_stop(std::unique_ptr<CameraManager> &cm)
+{
+	if (!cm)
+		return;
+	cm->stop();
+	cm.reset();
+	manager_in_use = false;
+}
+
+} // namespace
+
+struct lcshim {
+	std::unique_ptr<CameraManager> manager;
+	std::shared_ptr<Camera> camera;
+	bool acquired = false;
+	std::unique_ptr<CameraConfiguration> config;
+	Stream *stream = nullptr;
+	std::unique_ptr<FrameBufferAllocator> allocator;
+	std::vector<std::unique_ptr<Request>> requests;
+	ControlList start_controls{ controls::controls };
+	bool started = false;
+	// Set before Camera::stop(): the requests it cancels are not reported.
+	std::atomic<bool> stopping{ false };
+	lcshim_callbacks cb{};
+
+	void request_completed(Request *request);
+	void camera_disconnected();
+	int select_camera(const lcshim_params *p);
+	int configure(const lcshim_params *p, lcshim_stream *info);
+	void set_start_controls(const lcshim_params *p, lcshim_stream *info);
+	int allocate(lcshim_stream *info);
+};
+
+// On libcamera's thread.
+void lcshim::request_completed(Request *request)
+{
+	if (stopping.load(std::memory_order_acquire))
+		return;
+	lcshim_completion c{};
+	c.buffer = static_cast<unsigned>(request->cookie());
+	if (request->status() == Request::RequestCancelled) {
+		c.status = -ECANCELED;
+	} else {
+		FrameBuffer *fb = request->findBuffer(stream);
+		if (!fb) {
+			c.status = -EIO;
+		} else {
+			const FrameMetadata &md = fb->metadata();
+			c.status = md.status == FrameMetadata::FrameSuccess ? 0 : -EIO;
+			c.sequence = md.sequence;
+			c.timestamp_ns = md.timestamp;
+			unsigned i = 0;
+			for (const auto &plane : md.planes()) {
+				if (i == LCSHIM_MAX_PLANES)
+					break;
+				c.bytesused[i++] = plane.bytesused;
+			}
+		}
+	}
+	cb.completed(cb.ctx, &c);
+}
+
+// On libcamera's thread.
+void lcshim::camera_disconnected()
+{
+	if (cb.disconnected)
+		cb.disconnected(cb.ctx);
+}
+
+int lcshim::select_camera(const lcshim_params *p)
+{
+	std::vector<std::shared_ptr<Camera>> cams = manager->cameras();
+	if (cams.empty())
+		return -ENODEV;
+
+	const char *sel = p->camera && p->camera[0] ? p->camera : nullptr;
+	if (!sel) {
+		for (const auto &c : cams) {
+			if (p->skip_external && camera_is_external(*c))
+				continue;
+			camera = c;
+			return 0;
+		}
+		return -ENODEV; // only webcams, which the V4L2 source serves
+	}
+	if (all_digits(sel)) {
+		unsigned long index = strtoul(sel, nullptr, 10);
+		if (index < cams.size()) {
+			camera = cams[index];
+			return 0;
+		}
+	} else {
+		camera = manager->get(sel);
+		if (camera)
+			return 0;
+	}
+	std::string known;
+	for (size_t i = 0; i < cams.size(); i++)
+		known += (i ? ", " : "") + std::to_string(i) + ": " + cams[i]->id();
+	log_err("libcamera: no camera '%s' (cameras: %s)", sel, known.c_str());
+	return -ENOENT;
+}
+
+int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
+{
+	// A vector: StreamRoles up to 0.0.x is one, Span<const StreamRole> from 0.1 takes one.
+	const std::vector<StreamRole> roles{ StreamRole::VideoRecording };
+	config = camera->generateConfiguration(roles);
+	if (!config || config->size() != 1) {
+		log_err("libcamera: %s: no configuration for video recording: %s", camera->id().c_str(),
+			strerror(EINVAL));
+		return -EINVAL;
+	}
+	StreamConfiguration &sc = config->at(0);
+
+	const uint32_t *prefs = p->formats;
+	unsigned n_prefs = p->n_formats;
+	if (!prefs || !n_prefs) {
+		prefs = default_formats;
+		n_prefs = sizeof(default_formats) / sizeof(default_formats[0]);
+	}
+	std::vector<PixelFormat> offered = sc.formats().pixelformats();
+	PixelFormat chosen;
+	for (unsigned i = 0; i < n_prefs && !chosen.isValid(); i++) {
+		PixelFormat f = to_libcamera(prefs[i]);
+		for (const auto &o : offered)
+			if (f.isValid() && o == f)
+				chosen = f;
+	}
+	if (!chosen.isValid()) {
+		std::string names;
+		for (const auto &o : offered)
+			names += (names.empty() ? "" : ", ") + o.toString();
+		log_err("libcamera: %s offers none of the formats the encoder takes (it offers: %s): %s",
+			camera->id().c_str(), names.c_str(), strerror(EINVAL));
+		return -EINVAL;
+	}
+
+	sc.pixelFormat = chosen;
+	sc.size = Size(p->width, p->height);
+	sc.bufferCount = p->buffers;
+	// JPEG decoders read YCbCr as full-range BT.601 (JFIF); the video default (Rec.709,
+	// limited range) would look washed out. The Pi's ISP can output either.
+	if (chosen == formats::YUV420 || chosen == formats::YUYV || chosen == formats::NV12)
+		sc.colorSpace = ColorSpace::Sycc;
+
+	Transform transform = Transform::Identity;
+	if (p->rotation == 180)
+		transform = Transform::Rot180;
+	if (p->hflip)
+		transform = transform ^ Transform::HFlip;
+	if (p->vflip)
+		transform = transform ^ Transform::VFlip;
+#ifdef MJPEGD_LIBCAMERA_HAS_ORIENTATION
+	const Orientation wanted = Orientation::Rotate0 * transform;
+	config->orientation = wanted;
+#else
+	config->transform = transform;
+#endif
+
+	CameraConfiguration::Status status = config->validate();
+	if (status == CameraConfiguration::Invalid) {
+		log_err("libcamera: %s refuses %ux%u %s: %s", camera->id().c_str(), p->width, p->height,
+			chosen.toString().c_str(), strerror(EINVAL));
+		return -EINVAL;
+	}
+	if (sc.pixelFormat != chosen) {
+		// validate() may swap the format; only accept it when we can still handle it.
+		if (!to_v4l2(sc.pixelFormat)) {
+			log_err("libcamera: %s changed the format to %s, which mjpegd does not take: %s",
+				camera->id().c_str(), sc.pixelFormat.toString().c_str(), strerror(EINVAL));
+			return -EINVAL;
+		}
+	}
+	if (sc.size != Size(p->width, p->height))
+		log_warn("libcamera: %s: %ux%u is not available, using %s", camera->id().c_str(),
+			 p->width, p->height, sc.size.toString().c_str());
+#ifdef MJPEGD_LIBCAMERA_HAS_ORIENTATION
+	info->transform_applied = config->orientation == wanted;
+#else
+	info->transform_applied = config->transform == transform;
+#endif
+	if (!info->transform_applied)
+		log_warn("libcamera: %s cannot rotate/flip as asked (rotation %u%s%s); images are "
+			 "not transformed",
+			 camera->id().c_str(), p->rotation, p->hflip ? ", hflip" : "",
+			 p->vflip ? ", vflip" : "");
+	if (sc.bufferCount > LCSHIM_MAX_BUFFERS) {
+		log_err("libcamera: %s wants %u buffers, mjpegd handles at most %d: %s",
+			camera->id().c_str(), sc.bufferCount, LCSHIM_MAX_BUFFERS, strerror(EINVAL));
+		return -EINVAL;
+	}
+
+	int r = camera->configure(config.get());
+	if (r < 0) {
+		log_err("libcamera: %s: configuring %s: %s", camera->id().c_str(),
+			sc.toString().c_str(), strerror(-r));
+		return r;
+	}
+	stream = sc.stream();
+	info->fourcc = to_v4l2(sc.pixelFormat);
+	info->width = sc.size.width;
+	info->height = sc.size.height;
+	info->stride = sc.stride;
+	return 0;
+}
+
+void lcshim::set_start_controls(const lcshim_params *p, lcshim_stream *info)
+{
+	const ControlInfoMap &available = camera->controls();
+	if (p->fps && available.count(&controls::FrameDurationLimits)) {
+		const int64_t frame_us = 1000000 / p->fps;
+		const int64_t limits[2] = { frame_us, frame_us };
+		start_controls.set(controls::FrameDurationLimits, Span<const int64_t, 2>(limits));
+		info->frame_duration_set = true;
+	}
+#ifdef MJPEGD_LIBCAMERA_HAS_AF
+	auto af = available.find(&controls::AfMode);
+	if (af != available.end()) {
+		for (const ControlValue &v : af->second.values()) {
+			if (v.get<int32_t>() == controls::AfModeContinuous) {
+				start_controls.set(controls::AfMode, controls::AfModeContinuous);
+				info->autofocus = true;
+				break;
+			}
+		}
+	}
+#endif
+}
+
+int lcshim::allocate(lcshim_stream *info)
+{
+	allocator = std::make_unique<FrameBufferAllocator>(camera);
+	int r = allocator->allocate(stream);
+	if (r < 0) {
+		log_err("libcamera: %s: allocating buffers: %s", camera->id().c_str(), strerror(-r));
+		return r;
+	}
+	const auto &buffers = allocator->buffers(stream);
+	if (buffers.empty() || buffers.size() > LCSHIM_MAX_BUFFERS) {
+		log_err("libcamera: %s: got %zu buffers (1..%d): %s", camera->id().c_str(),
+			buffers.size(), LCSHIM_MAX_BUFFERS, strerror(ENOBUFS));
+		return -ENOBUFS;
+	}
+	for (size_t i = 0; i < buffers.size(); i++) {
+		FrameBuffer *fb = buffers[i].get();
+		const auto &planes = fb->planes();
+		if (planes.empty() || planes.size() > LCSHIM_MAX_PLANES) {
+			log_err("libcamera: %s: a buffer with %zu planes (1..%d): %s",
+				camera->id().c_str(), planes.size(), LCSHIM_MAX_PLANES, strerror(EINVAL));
+			return -EINVAL;
+		}
+		lcshim_buffer *b = &info->buffers[i];
+		b->n_planes = static_cast<unsigned>(planes.size());
+		for (size_t j = 0; j < planes.size(); j++) {
+			b->planes[j].fd = planes[j].fd.get();
+			b->planes[j].offset = planes[j].offset == FrameBuffer::Plane::kInvalidOffset
+						      ? 0
+						      : planes[j].offset;
+			b->planes[j].length = planes[j].length;
+		}
+
+		std::unique_ptr<Request> request = camera->createRequest(i);
+		if (!request) {
+			log_err("libcamera: %s: creating a request: %s", camera->id().c_str(),
+				strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		r = request->addBuffer(stream, fb);
+		if (r < 0) {
+			log_err("libcamera: %s: adding a buffer to a request: %s", camera->id().c_str(),
+				strerror(-r));
+			return r;
+		}
+		requests.push_back(std::move(request));
+	}
+	info->n_buffers = static_cast<unsigned>(buffers.size());
+	return 0;
+}
+
+extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, lcshim **out,
+			   lcshim_stream *info)
+{
+	if (!p || !cb || !cb->completed || !out || !info || p->buffers < 1 ||
+	    p->buffers > LCSHIM_MAX_BUFFERS || (p->rotation != 0 && p->rotation != 180) ||
+	    !p->width || !p->height)
+		return -EINVAL;
+	*info = lcshim_stream{};
+
+	auto s = std::make_unique<lcshim>();
+	s->cb = *cb;
+	int r = manager_start(&s->manager);
+	if (r == -EBUSY) {
+		log_err("libcamera: only one camera manager per process, and one is in use: %s",
+			strerror(EBUSY));
+		return r;
+	}
+	if (r < 0) {
+		log_err("libcamera: starting the camera manager: %s", strerror(-r));
+		return r;
+	}
+	r = s->select_camera(p);
+	if (r < 0) {
+		lcshim_close(s.release());
+		return r;
+	}
+	copy_string(info->camera_id, sizeof(info->camera_id), s->camera->id());
+	copy_string(info->model, sizeof(info->model), camera_model(*s->camera));
+
+	r = s->camera->acquire();
+	if (r < 0) {
+		log_err("libcamera: %s is in use by another process: %s", info->camera_id,
+			strerror(-r));
+		lcshim_close(s.release());
+		return r == -EBUSY ? -EBUSY : r;
+	}
+	s->acquired = true;
+	s->camera->requestCompleted.connect(s.get(), &lcshim::request_completed);
+	s->camera->disconnected.connect(s.get(), &lcshim::camera_disconnected);
+
+	r = s->configure(p, info);
+	if (r >= 0)
+		r = s->allocate(info);
+	if (r < 0) {
+		lcshim_close(s.release());
+		return r;
+	}
+	s->set_start_controls(p, info);
+	*out = s.release();
+	return 0;
+}
+
+extern "C" int lcshim_start(lcshim *s)
+{
+	int r = s->camera->start(&s->start_controls);
+	if (r < 0) {
+		log_err("libcamera: %s: starting: %s", s->camera->id().c_str(), strerror(-r));
+		return r;
+	}
+	s->started = true;
+	for (auto &request : s->requests) {
+		r = s->camera->queueRequest(request.get());
+		if (r < 0) {
+			log_err("libcamera: %s: queueing a request: %s", s->camera->id().c_str(),
+				strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+extern "C" int lcshim_requeue(lcshim *s, unsigned buffer)
+{
+	if (buffer >= s->requests.size())
+		return -EINVAL;
+	Request *request = s->requests[buffer].get();
+	request->reuse(Request::ReuseBuffers);
+	return s->camera->queueRequest(request);
+}
+
+extern "C" void lcshim_close(lcshim *s)
+{
+	if (!s)
+		return;
+	if (s->camera) {
+		if (s->started) {
+			s->stopping.store(true, std::memory_order_release);
+			s->camera->stop();
+		}
+		// Disconnected before the requests and buffers go, so no late signal finds them.
+		s->camera->requestCompleted.disconnect(s);
+		s->camera->disconnected.disconnect(s);
+	}
+	s->requests.clear();
+	s->allocator.reset();
+	if (s->acquired)
+		s->camera->release();
+	s->config.reset();
+	s->camera.reset();
+	manager_stop(s->manager);
+	delete s;
+}
+
+extern "C" int lcshim_list(lcshim_camera *cams, unsigned max)
+{
+	std::unique_ptr<CameraManager> cm;
+	int r = manager_start(&cm);
+	if (r < 0)
+		return r;
+	std::vector<std::shared_ptr<Camera>> all = cm->cameras();
+	for (size_t i = 0; i < all.size() && i < max; i++) {
+		copy_string(cams[i].id, sizeof(cams[i].id), all[i]->id());
+		copy_string(cams[i].model, sizeof(cams[i].model), camera_model(*all[i]));
+		cams[i].external = camera_is_external(*all[i]);
+	}
+	int n = static_cast<int>(all.size());
+	all.clear(); // the cameras must go before their manager
+	manager_stop(cm);
+	return n > 0 ? n : -ENODEV;
+}
+
+extern "C" const char *lcshim_version(void)
+{
+	return CameraManager::version().c_str();
+}

@@ -1,0 +1,124 @@
+/* The C API of the libcamera shim (src/source/libcamera.cpp): the only C++ in mjpegd.
+ *
+ * The shim opens, configures and runs one camera and reports completed frames through callbacks;
+ * it knows nothing of struct source. src/source/libcamera_source.c builds the source on top of it
+ * (queue to the loop thread, eventfd, CPU mappings, raw frames).
+ *
+ * Threads: lcshim_open/start/close and lcshim_list run on the caller's thread (the loop thread).
+ * The callbacks run on libcamera's own thread, between lcshim_start() and the return of
+ * lcshim_close(); they must not block and must not call back into the shim. lcshim_requeue() may
+ * be called from one thread at a time (the loop thread) while the camera runs.
+ *
+ * libcamera allows one CameraManager per process: at most one shim (or lcshim_list call) exists at
+ * a time; a second lcshim_open() fails with -EBUSY rather than letting libcamera abort.
+ */
+#ifndef MJPEGD_LIBCAMERA_SHIM_H
+#define MJPEGD_LIBCAMERA_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LCSHIM_MAX_BUFFERS 16
+#define LCSHIM_MAX_PLANES 3
+#define LCSHIM_ID_MAX 192
+#define LCSHIM_MODEL_MAX 64
+
+struct lcshim_params {
+	/* NULL or "": the first camera; all digits: an index into the list; otherwise a camera id */
+	const char *camera;
+	/* NULL/"" only: skip cameras whose Location property is External (USB webcams: the V4L2
+	 * source serves them better, with their own MJPEG) */
+	bool skip_external;
+	unsigned width, height, fps;
+	/* V4L2 fourccs in order of preference; the first one the stream supports is used */
+	const uint32_t *formats;
+	unsigned n_formats;
+	unsigned rotation; /* 0 or 180 */
+	bool hflip, vflip;
+	unsigned buffers; /* 1..LCSHIM_MAX_BUFFERS; the pipeline handler may raise it */
+};
+
+struct lcshim_plane {
+	int fd; /* DMABUF, owned by libcamera; valid until lcshim_close() */
+	size_t offset;
+	size_t length;
+};
+
+struct lcshim_buffer {
+	unsigned n_planes;
+	struct lcshim_plane planes[LCSHIM_MAX_PLANES];
+};
+
+/* What lcshim_open() configured. */
+struct lcshim_stream {
+	char camera_id[LCSHIM_ID_MAX];
+	char model[LCSHIM_MODEL_MAX];
+	uint32_t fourcc; /* V4L2 fourcc */
+	unsigned width, height;
+	size_t stride; /* bytes per line of the first plane */
+	unsigned n_buffers;
+	struct lcshim_buffer buffers[LCSHIM_MAX_BUFFERS];
+	bool frame_duration_set; /* the camera takes FrameDurationLimits: fps is enforced */
+	bool autofocus;          /* continuous autofocus was switched on */
+	bool transform_applied;  /* rotation/flips were accepted as asked */
+};
+
+struct lcshim_completion {
+	unsigned buffer;    /* index into lcshim_stream.buffers */
+	int status;         /* 0; -EIO: the frame failed; -ECANCELED: the request was cancelled */
+	uint64_t sequence;  /* the sensor's frame counter */
+	uint64_t timestamp_ns; /* CLOCK_MONOTONIC, start of exposure as libcamera reports it */
+	size_t bytesused[LCSHIM_MAX_PLANES];
+};
+
+struct lcshim_callbacks {
+	/* A request came back; its buffer is the caller's until lcshim_requeue(buffer). */
+	void (*completed)(void *ctx, const struct lcshim_completion *c);
+	/* The camera went away (unplugged, driver error); no more completions will come. */
+	void (*disconnected)(void *ctx);
+	void *ctx;
+};
+
+struct lcshim;
+
+/* Starts a CameraManager, picks, acquires and configures the camera and allocates its buffers.
+ * -ENODEV: no camera at all (nothing logged: the caller words it); -ENOENT: the selected index or
+ * id does not exist; -EBUSY: another shim exists, or the camera is in use; -EINVAL: none of the
+ * formats is supported or the configuration is refused; others from libcamera. Errors other than
+ * -ENODEV are logged here. */
+int lcshim_open(const struct lcshim_params *p, const struct lcshim_callbacks *cb,
+		struct lcshim **out, struct lcshim_stream *info);
+
+/* Queues every buffer and starts streaming (with FrameDurationLimits, continuous AF). */
+int lcshim_start(struct lcshim *s);
+
+/* Gives a completed buffer back to the camera. -ENODEV after a disconnect, -EACCES when stopped. */
+int lcshim_requeue(struct lcshim *s, unsigned buffer);
+
+/* Stops the camera (no callback runs once this returns), frees the buffers, releases the camera
+ * and stops the CameraManager. NULL is allowed. */
+void lcshim_close(struct lcshim *s);
+
+struct lcshim_camera {
+	char id[LCSHIM_ID_MAX];
+	char model[LCSHIM_MODEL_MAX];
+	bool external; /* Location property says External (e.g. a UVC webcam) */
+};
+
+/* Lists up to max cameras into cams (may be NULL with max 0) and returns how many exist, or
+ * -ENODEV when none; the CameraManager is stopped again before it returns. */
+int lcshim_list(struct lcshim_camera *cams, unsigned max);
+
+/* The libcamera version the shim was built against and runs with, for logs. */
+const char *lcshim_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

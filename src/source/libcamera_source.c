@@ -1,0 +1,506 @@
+/* libcamera source: struct source over the C++ shim (libcamera_shim.h); see
+ * include/mjpegd/libcamera_source.h.
+ *
+ * Hand-over from libcamera's thread to the loop thread, per completed request:
+ *   camera thread: completions[buffer] = metadata → spsc_push(buffer) → eventfd += 1
+ *   loop thread:   eventfd readable → dequeue: spsc_pop → frame lent (in_flight)
+ *                  → … encoder … → release: lcshim_requeue(buffer) (Request reused, ReuseBuffers)
+ * A buffer index is in at most one place at a time (camera, queue, or lent), so the queue never
+ * holds more than n_buffers entries and a slot's metadata is written only while the loop cannot
+ * look at it. The disconnect flag is an atomic written by the camera thread.
+ *
+ * Buffer memory: libcamera owns the FrameBuffers and their DMABUFs. Each DMABUF is mapped
+ * read-only once, when the source opens, so the software encoder reads frames in place; a
+ * zero-copy encoder uses planes[].dmabuf_fd instead. CPU reads are bracketed with
+ * DMA_BUF_IOCTL_SYNC (start at dequeue, end at release): on the Pi the buffers are cached CMA
+ * memory and the ISP writes them behind the CPU's cache.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/dma-buf.h>
+
+#include "mjpegd/clock.h"
+#include "mjpegd/libcamera_source.h"
+#include "mjpegd/log.h"
+
+#define NO_CAMERA_HINT                                                                            \
+	"no libcamera camera found (is camera_auto_detect=1 in /boot/config.txt, or "            \
+	"/boot/firmware/config.txt on Bookworm? is the ribbon cable seated, contacts facing the "  \
+	"right way?)"
+
+#ifdef HAVE_LIBCAMERA
+
+#include "mjpegd/spsc.h"
+#include "libcamera_shim.h"
+
+_Static_assert(LIBCAMERA_MAX_BUFFERS == LCSHIM_MAX_BUFFERS, "buffer limits differ");
+_Static_assert(LCSHIM_MAX_PLANES <= RAW_MAX_PLANES, "more shim planes than raw planes");
+_Static_assert(sizeof(((struct libcamera_camera_info *)0)->id) == LCSHIM_ID_MAX &&
+		       sizeof(((struct libcamera_camera_info *)0)->model) == LCSHIM_MODEL_MAX,
+	       "camera info sizes differ");
+
+/* Power of two ≥ LCSHIM_MAX_BUFFERS: the queue can never be full. */
+#define LC_QUEUE_CAPACITY 16
+_Static_assert(LC_QUEUE_CAPACITY >= LCSHIM_MAX_BUFFERS, "queue smaller than the buffer count");
+
+struct lc_mapping {
+	int fd; /* libcamera's; not ours to close */
+	uint8_t *addr;
+	size_t len;
+	size_t dmabuf_size; /* the whole dma-buf (lseek to its end), ≥ len */
+};
+
+struct lc_source {
+	struct source src;
+	struct lcshim *shim;
+	struct lcshim_stream info;
+	int event_fd;
+
+	/* camera thread → loop thread */
+	struct spsc done;
+	uintptr_t done_slots[LC_QUEUE_CAPACITY];
+	struct lcshim_completion completions[LCSHIM_MAX_BUFFERS]; /* see the top of the file */
+	atomic_bool disconnected;
+
+	/* loop thread only */
+	struct raw_frame frames[LCSHIM_MAX_BUFFERS];
+	bool in_flight[LCSHIM_MAX_BUFFERS];
+	unsigned frame_maps[LCSHIM_MAX_BUFFERS][LCSHIM_MAX_PLANES]; /* distinct mappings per frame */
+	unsigned n_frame_maps[LCSHIM_MAX_BUFFERS];
+	struct lc_mapping maps[LCSHIM_MAX_BUFFERS * LCSHIM_MAX_PLANES];
+	unsigned n_maps;
+	bool sync_supported;
+	bool have_sequence;
+	uint64_t last_sequence;
+	uint64_t frames_failed;
+	bool failure_logged, disconnect_logged, requeue_error_logged;
+	char description[160];
+};
+
+static void lc_wake(struct lc_source *lc)
+{
+	const uint64_t one = 1;
+	/* Cannot fail short of the counter reaching 2^64-1. */
+	ssize_t n = write(lc->event_fd, &one, sizeof(one));
+	(void)n;
+}
+
+/* libcamera's thread. */
+static void lc_completed(void *ctx, const struct lcshim_completion *c)
+{
+	struct lc_source *lc = ctx;
+	if (c->buffer >= lc->info.n_buffers)
+		return;
+	lc->completions[c->buffer] = *c;
+	/* Cannot be full: it has room for every buffer and each is in it at most once. */
+	if (spsc_push(&lc->done, c->buffer))
+		lc_wake(lc);
+}
+
+/* libcamera's thread. */
+static void lc_disconnected(void *ctx)
+{
+	struct lc_source *lc = ctx;
+	atomic_store_explicit(&lc->disconnected, true, memory_order_release);
+	lc_wake(lc);
+}
+
+static void lc_drain_eventfd(struct lc_source *lc)
+{
+	uint64_t count;
+	ssize_t n = read(lc->event_fd, &count, sizeof(count));
+	(void)n; /* EAGAIN: nothing to drain */
+}
+
+static void lc_sync(struct lc_source *lc, unsigned buffer, uint64_t flags)
+{
+	if (!lc->sync_supported)
+		return;
+	for (unsigned i = 0; i < lc->n_frame_maps[buffer]; i++) {
+		struct dma_buf_sync sync = { .flags = flags | DMA_BUF_SYNC_READ };
+		int fd = lc->maps[lc->frame_maps[buffer][i]].fd;
+		while (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			/* Exporters without begin/end_cpu_access are coherent; stop asking. */
+			log_debug("libcamera: DMA_BUF_IOCTL_SYNC: %s; not syncing again",
+				  strerror(errno));
+			lc->sync_supported = false;
+			return;
+		}
+	}
+}
+
+static void lc_requeue(struct lc_source *lc, unsigned buffer)
+{
+	int r = lcshim_requeue(lc->shim, buffer);
+	if (r >= 0 || atomic_load_explicit(&lc->disconnected, memory_order_acquire))
+		return;
+	if (!lc->requeue_error_logged) {
+		log_err("libcamera: %s: giving buffer %u back to the camera: %s", lc->info.camera_id,
+			buffer, strerror(-r));
+		lc->requeue_error_logged = true;
+	}
+}
+
+static int lc_fd(struct source *src)
+{
+	struct lc_source *lc = src->priv;
+	return lc->event_fd;
+}
+
+static uint64_t mono_to_wall_us(uint64_t mono_ns)
+{
+	uint64_t now_mono = now_mono_ns(), now_wall = now_wall_us();
+	if (mono_ns == 0 || mono_ns > now_mono)
+		return now_wall;
+	return now_wall - (now_mono - mono_ns) / 1000;
+}
+
+static int lc_dequeue(struct source *src, struct raw_frame **out)
+{
+	struct lc_source *lc = src->priv;
+
+	if (atomic_load_explicit(&lc->disconnected, memory_order_acquire)) {
+		lc_drain_eventfd(lc);
+		if (!lc->disconnect_logged) {
+			log_err("libcamera: camera %s disconnected", lc->info.camera_id);
+			lc->disconnect_logged = true;
+		}
+		return -ENODEV;
+	}
+
+	uintptr_t index;
+	if (!spsc_pop(&lc->done, &index)) {
+		/* Drain, then look again: a completion pushed after the drain also writes the
+		 * eventfd after it, so none is missed. */
+		lc_drain_eventfd(lc);
+		if (!spsc_pop(&lc->done, &index))
+			return -EAGAIN;
+	}
+	const struct lcshim_completion *c = &lc->completions[index];
+
+	if (c->status < 0) {
+		lc->frames_failed++;
+		src->stats.frames_dropped++;
+		if (!lc->failure_logged) {
+			log_err("libcamera: %s: %s (logged once; /status counts them as dropped)",
+				lc->info.camera_id,
+				c->status == -ECANCELED ? "a capture request was cancelled"
+							: "a frame failed");
+			lc->failure_logged = true;
+		}
+		/* A failed frame still used its sequence number: the next one is no gap. */
+		if (c->status == -EIO && (!lc->have_sequence || c->sequence > lc->last_sequence)) {
+			lc->have_sequence = true;
+			lc->last_sequence = c->sequence;
+		}
+		lc_requeue(lc, (unsigned)index);
+		/* The caller stops dequeuing on an error: keep the fd readable for the rest. */
+		if (spsc_count(&lc->done) > 0)
+			lc_wake(lc);
+		return -EIO;
+	}
+
+	if (lc->have_sequence && c->sequence > lc->last_sequence + 1)
+		src->stats.frames_dropped += c->sequence - lc->last_sequence - 1;
+	lc->have_sequence = true;
+	lc->last_sequence = c->sequence;
+
+	struct raw_frame *f = &lc->frames[index];
+	f->sequence = c->sequence;
+	f->timestamp_us = mono_to_wall_us(c->timestamp_ns);
+	for (unsigned i = 0; i < f->n_planes; i++)
+		if (c->bytesused[i])
+			f->planes[i].length = c->bytesused[i];
+	lc_sync(lc, (unsigned)index, DMA_BUF_SYNC_START);
+	lc->in_flight[index] = true;
+	src->stats.frames_captured++;
+	*out = f;
+	return 0;
+}
+
+static void lc_release(struct source *src, struct raw_frame *f)
+{
+	struct lc_source *lc = src->priv;
+	if (!f || f->index >= lc->info.n_buffers || f != &lc->frames[f->index]) {
+		log_err("libcamera: released a frame it does not own");
+		return;
+	}
+	if (!lc->in_flight[f->index]) {
+		log_err("libcamera: frame %llu released twice", (unsigned long long)f->sequence);
+		return;
+	}
+	lc->in_flight[f->index] = false;
+	lc_sync(lc, f->index, DMA_BUF_SYNC_END);
+	lc_requeue(lc, f->index);
+}
+
+static void lc_destroy(struct source *src)
+{
+	struct lc_source *lc = src->priv;
+	for (unsigned i = 0; i < LCSHIM_MAX_BUFFERS; i++)
+		if (lc->in_flight[i])
+			log_err("libcamera: destroyed while frame %llu is still lent",
+				(unsigned long long)lc->frames[i].sequence);
+	/* First: once it returns, libcamera's thread no longer calls us. */
+	lcshim_close(lc->shim);
+	if (lc->frames_failed)
+		log_notice("libcamera: %llu failed frames in this session",
+			   (unsigned long long)lc->frames_failed);
+	for (unsigned i = 0; i < lc->n_maps; i++)
+		munmap(lc->maps[i].addr, lc->maps[i].len);
+	if (lc->event_fd >= 0)
+		close(lc->event_fd);
+	free(lc);
+}
+
+static const struct source_ops lc_ops = {
+	.name = "libcamera",
+	.fd = lc_fd,
+	.dequeue = lc_dequeue,
+	.release = lc_release,
+	.destroy = lc_destroy,
+};
+
+/* Index of the mapping of fd, created (read-only, whole extent) on first use. */
+static int lc_map(struct lc_source *lc, int fd, size_t extent, unsigned *out)
+{
+	for (unsigned i = 0; i < lc->n_maps; i++) {
+		if (lc->maps[i].fd == fd) {
+			if (lc->maps[i].len < extent)
+				return -EINVAL; /* planes are described up front: cannot happen */
+			*out = i;
+			return 0;
+		}
+	}
+	if (lc->n_maps == sizeof(lc->maps) / sizeof(lc->maps[0]))
+		return -ENOBUFS;
+	void *addr = mmap(NULL, extent, PROT_READ, MAP_SHARED, fd, 0);
+	if (addr == MAP_FAILED)
+		return -errno;
+	/* dma-bufs report their size through lseek; anything else counts as just the planes */
+	off_t size = lseek(fd, 0, SEEK_END);
+	lc->maps[lc->n_maps] = (struct lc_mapping){
+		.fd = fd, .addr = addr, .len = extent,
+		.dmabuf_size = size > 0 && (size_t)size > extent ? (size_t)size : extent,
+	};
+	*out = lc->n_maps++;
+	return 0;
+}
+
+/* Maps every DMABUF once and describes the raw frames over them. */
+static int lc_setup_frames(struct lc_source *lc)
+{
+	const struct lcshim_stream *info = &lc->info;
+	for (unsigned b = 0; b < info->n_buffers; b++) {
+		const struct lcshim_buffer *buf = &info->buffers[b];
+		struct raw_frame *f = &lc->frames[b];
+		*f = (struct raw_frame){
+			.fourcc = info->fourcc,
+			.width = info->width,
+			.height = info->height,
+			.n_planes = buf->n_planes,
+			.index = b,
+		};
+		for (unsigned p = 0; p < buf->n_planes; p++) {
+			const struct lcshim_plane *pl = &buf->planes[p];
+			/* The whole extent of this fd across the buffer's planes, mapped once. */
+			size_t extent = 0;
+			for (unsigned q = 0; q < buf->n_planes; q++)
+				if (buf->planes[q].fd == pl->fd &&
+				    buf->planes[q].offset + buf->planes[q].length > extent)
+					extent = buf->planes[q].offset + buf->planes[q].length;
+			unsigned m = 0;
+			int r = lc_map(lc, pl->fd, extent, &m);
+			if (r < 0) {
+				log_err("libcamera: %s: mapping buffer %u plane %u (%zu bytes): %s",
+					info->camera_id, b, p, extent, strerror(-r));
+				return r;
+			}
+			bool seen = false;
+			for (unsigned k = 0; k < lc->n_frame_maps[b]; k++)
+				seen |= lc->frame_maps[b][k] == m;
+			if (!seen)
+				lc->frame_maps[b][lc->n_frame_maps[b]++] = m;
+
+			/* Planar 4:2:0 chroma rows are half as long as luma rows; NV12's
+			 * interleaved chroma rows are as long. */
+			size_t stride = info->stride;
+			if (p > 0 && info->fourcc == V4L2_PIX_FMT_YUV420)
+				stride /= 2;
+			f->planes[p] = (struct raw_plane){
+				.data = lc->maps[m].addr + pl->offset,
+				.bytesperline = stride,
+				.length = pl->length,
+				.dmabuf_fd = pl->fd,
+				.dmabuf_offset = pl->offset,
+				.buffer_size = lc->maps[m].dmabuf_size,
+			};
+		}
+	}
+	return 0;
+}
+
+static int lc_open(const struct source_params *p, bool quiet_when_absent, struct source **out)
+{
+	unsigned buffers = p->buffers ? p->buffers : LIBCAMERA_DEFAULT_BUFFERS;
+	if (p->width < 16 || p->height < 16 || p->width % 2 || p->height % 2 || p->fps < 1 ||
+	    (p->rotation != 0 && p->rotation != 180) || buffers > LIBCAMERA_MAX_BUFFERS) {
+		log_err("libcamera: unsupported parameters %ux%u@%u rotation %u, %u buffers "
+			"(even sizes, rotation 0 or 180, 1..%d buffers): %s",
+			p->width, p->height, p->fps, p->rotation, buffers, LIBCAMERA_MAX_BUFFERS,
+			strerror(EINVAL));
+		return -EINVAL;
+	}
+
+	struct lc_source *lc = calloc(1, sizeof(*lc));
+	if (!lc) {
+		log_err("libcamera: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	lc->event_fd = -1;
+	lc->sync_supported = true;
+	atomic_init(&lc->disconnected, false);
+	spsc_init(&lc->done, lc->done_slots, LC_QUEUE_CAPACITY);
+	lc->src = (struct source){
+		.ops = &lc_ops,
+		.description = lc->description,
+		.fps = p->fps,
+		.priv = lc,
+	};
+
+	int r;
+	lc->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (lc->event_fd < 0) {
+		r = -errno;
+		log_err("libcamera: eventfd: %s", strerror(-r));
+		goto fail;
+	}
+
+	const struct lcshim_params sp = {
+		.camera = p->camera,
+		.skip_external = quiet_when_absent,
+		.width = p->width,
+		.height = p->height,
+		.fps = p->fps,
+		.formats = p->formats,
+		.n_formats = p->n_formats,
+		.rotation = p->rotation,
+		.hflip = p->hflip,
+		.vflip = p->vflip,
+		.buffers = buffers,
+	};
+	const struct lcshim_callbacks cb = {
+		.completed = lc_completed,
+		.disconnected = lc_disconnected,
+		.ctx = lc,
+	};
+	r = lcshim_open(&sp, &cb, &lc->shim, &lc->info);
+	if (r == -ENODEV) {
+		if (!quiet_when_absent)
+			log_err("%s: %s", NO_CAMERA_HINT, strerror(ENODEV));
+		goto fail;
+	}
+	if (r < 0)
+		goto fail; /* logged by the shim */
+
+	const struct lcshim_stream *info = &lc->info;
+	lc->src.fourcc = info->fourcc;
+	lc->src.width = info->width;
+	lc->src.height = info->height;
+	lc->src.bytesperline = info->stride;
+	lc->src.dmabuf = true;
+	r = lc_setup_frames(lc);
+	if (r < 0)
+		goto fail;
+
+	snprintf(lc->description, sizeof(lc->description), "libcamera %s %ux%u %.4s@%u%s",
+		 info->model, info->width, info->height, (const char *)&info->fourcc, p->fps,
+		 info->autofocus ? " AF" : "");
+	r = lcshim_start(lc->shim);
+	if (r < 0)
+		goto fail;
+	log_info("libcamera %s: camera %s (%s), %u buffers, %s%s%s", lcshim_version(),
+		 info->camera_id, info->model, info->n_buffers,
+		 info->frame_duration_set ? "fps set by frame duration" : "fps not settable",
+		 info->autofocus ? ", continuous autofocus" : "",
+		 (p->rotation || p->hflip || p->vflip) && info->transform_applied ? ", transformed"
+										 : "");
+	*out = &lc->src;
+	return 0;
+
+fail:
+	lc_destroy(&lc->src);
+	return r;
+}
+
+int source_libcamera_create(const struct source_params *p, struct source **out)
+{
+	return lc_open(p, false, out);
+}
+
+int source_libcamera_try_create(const struct source_params *p, struct source **out)
+{
+	return lc_open(p, true, out);
+}
+
+int source_libcamera_list(struct libcamera_camera_info *cams, unsigned max)
+{
+	struct lcshim_camera found[LCSHIM_MAX_BUFFERS];
+	unsigned n = max < LCSHIM_MAX_BUFFERS ? max : LCSHIM_MAX_BUFFERS;
+	int r = lcshim_list(found, n);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < n && i < (unsigned)r; i++) {
+		memcpy(cams[i].id, found[i].id, sizeof(cams[i].id));
+		memcpy(cams[i].model, found[i].model, sizeof(cams[i].model));
+		cams[i].external = found[i].external;
+	}
+	return r;
+}
+
+bool source_libcamera_built(void)
+{
+	return true;
+}
+
+#else /* !HAVE_LIBCAMERA */
+
+int source_libcamera_create(const struct source_params *p, struct source **out)
+{
+	(void)p;
+	(void)out;
+	log_err("--source libcamera: mjpegd was built without libcamera (install libcamera-dev and "
+		"rebuild): %s",
+		strerror(EOPNOTSUPP));
+	return -EOPNOTSUPP;
+}
+
+int source_libcamera_try_create(const struct source_params *p, struct source **out)
+{
+	(void)p;
+	(void)out;
+	return -EOPNOTSUPP;
+}
+
+int source_libcamera_list(struct libcamera_camera_info *cams, unsigned max)
+{
+	(void)cams;
+	(void)max;
+	return -EOPNOTSUPP;
+}
+
+bool source_libcamera_built(void)
+{
+	return false;
+}
+
+#endif

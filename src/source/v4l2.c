@@ -1,0 +1,515 @@
+/* V4L2 capture source: a UVC webcam, a CSI bridge, vivid on the test bed. See source.h.
+ *
+ * Buffers: MMAP buffers the driver allocates, each mapped for the CPU (the software encoder reads
+ * it, the passthrough encoder serves MJPEG straight from it) and exported once with VIDIOC_EXPBUF
+ * (an M2M encoder imports the dma-buf: zero copy). A buffer is queued with the driver, or lent
+ * (dequeued, in a raw_frame) until source_release() queues it again, exactly once.
+ *
+ * Never blocks: the node is opened O_NONBLOCK, so VIDIOC_DQBUF answers EAGAIN instead of waiting
+ * and a device another program streams from answers EBUSY at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mjpegd/clock.h"
+#include "mjpegd/log.h"
+#include "mjpegd/source.h"
+#include "mjpegd/v4l2_device.h"
+#include "mjpegd/v4l2_discover.h"
+#include "mjpegd/v4l2_layout.h"
+
+#define V4L2_SOURCE_BUFFERS 4
+#define V4L2_SOURCE_MAX_BUFFERS 16
+
+struct v4l2_source_buffer {
+	uint8_t *map;
+	size_t len;
+	int dmabuf_fd;
+	bool lent;
+};
+
+struct v4l2_source {
+	struct source src;
+	int fd;
+	uint32_t type;
+	char path[64], card[33];
+	bool jpeg;
+	struct raw_layout layout; /* raw formats: how the planes lie in each buffer */
+	size_t min_bytesused;     /* raw formats: a shorter buffer is a broken frame */
+	unsigned n_buffers;
+	struct v4l2_source_buffer buffers[V4L2_SOURCE_MAX_BUFFERS];
+	struct raw_frame frames[V4L2_SOURCE_MAX_BUFFERS];
+	bool streaming;
+	bool have_sequence;
+	uint32_t last_sequence;
+	bool release_error_logged;
+	char description[160];
+};
+
+static const uint32_t default_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV };
+
+static int v4l2_source_fd(struct source *src)
+{
+	struct v4l2_source *vs = src->priv;
+	return vs->fd;
+}
+
+/* Points frame f's planes at buffer i, starting data_offset bytes in. */
+static void frame_point(struct v4l2_source *vs, unsigned i, size_t data_offset, size_t bytesused)
+{
+	struct raw_frame *f = &vs->frames[i];
+	struct v4l2_source_buffer *b = &vs->buffers[i];
+	if (vs->jpeg) {
+		f->n_planes = 1;
+		f->planes[0] = (struct raw_plane){ .data = b->map + data_offset,
+						   .length = bytesused - data_offset,
+						   .dmabuf_fd = b->dmabuf_fd,
+						   .dmabuf_offset = data_offset,
+						   .buffer_size = b->len };
+		return;
+	}
+	f->n_planes = vs->layout.n_planes;
+	for (unsigned p = 0; p < vs->layout.n_planes; p++)
+		f->planes[p] = (struct raw_plane){
+			.data = b->map + data_offset + vs->layout.offset[p],
+			.bytesperline = vs->layout.stride[p],
+			.length = vs->layout.plane_size[p],
+			.dmabuf_fd = b->dmabuf_fd,
+			.dmabuf_offset = data_offset + vs->layout.offset[p],
+			.buffer_size = b->len,
+		};
+}
+
+static int queue_buffer(struct v4l2_source *vs, unsigned i)
+{
+	struct v4l2_buf vb;
+	v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, i);
+	v4l2_buf_set_payload(&vb, 0, (uint32_t)vs->buffers[i].len);
+	return v4l2_ioctl(vs->fd, VIDIOC_QBUF, &vb.b);
+}
+
+/* The buffer's CLOCK_MONOTONIC capture time as wall-clock microseconds. */
+static uint64_t buffer_wall_us(const struct v4l2_buf *vb)
+{
+	uint64_t now_wall = now_wall_us();
+	if ((vb->b.flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) != V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC)
+		return now_wall;
+	uint64_t ts = (uint64_t)vb->b.timestamp.tv_sec * USEC_PER_SEC +
+		      (uint64_t)vb->b.timestamp.tv_usec;
+	uint64_t now_mono = now_mono_ns() / 1000;
+	if (ts == 0 || ts > now_mono || now_mono - ts > now_wall)
+		return now_wall;
+	return now_wall - (now_mono - ts);
+}
+
+static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
+{
+	struct v4l2_source *vs = src->priv;
+	for (;;) {
+		struct v4l2_buf vb;
+		v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, 0);
+		int r = v4l2_ioctl(vs->fd, VIDIOC_DQBUF, &vb.b);
+		if (r < 0)
+			return r; /* -EAGAIN: nothing yet; others: the device failed or is gone */
+		unsigned i = vb.b.index;
+		if (i >= vs->n_buffers || vs->buffers[i].lent) {
+			log_err("v4l2 %s: the driver returned buffer %u, which was not queued",
+				vs->path, i);
+			continue;
+		}
+		size_t used = v4l2_buf_bytesused(&vb), offset = v4l2_buf_data_offset(&vb);
+		if (vs->have_sequence && vb.b.sequence > vs->last_sequence + 1)
+			src->stats.frames_dropped += vb.b.sequence - vs->last_sequence - 1;
+		vs->have_sequence = true;
+		vs->last_sequence = vb.b.sequence;
+		/* A frame the driver marks broken, or that came short, is skipped, not shown. */
+		if ((vb.b.flags & V4L2_BUF_FLAG_ERROR) || used <= offset || used > vs->buffers[i].len ||
+		    (!vs->jpeg && used - offset < vs->min_bytesused)) {
+			src->stats.frames_dropped++;
+			r = queue_buffer(vs, i);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		frame_point(vs, i, offset, used);
+		struct raw_frame *f = &vs->frames[i];
+		f->sequence = vb.b.sequence;
+		f->timestamp_us = buffer_wall_us(&vb);
+		vs->buffers[i].lent = true;
+		src->stats.frames_captured++;
+		*out = f;
+		return 0;
+	}
+}
+
+static void v4l2_source_release(struct source *src, struct raw_frame *f)
+{
+	struct v4l2_source *vs = src->priv;
+	if (!f || f->index >= vs->n_buffers || f != &vs->frames[f->index]) {
+		log_err("v4l2 %s: released a frame it does not own", vs->path);
+		return;
+	}
+	if (!vs->buffers[f->index].lent) {
+		log_err("v4l2 %s: frame %llu released twice", vs->path,
+			(unsigned long long)f->sequence);
+		return;
+	}
+	vs->buffers[f->index].lent = false;
+	if (!vs->streaming)
+		return;
+	int r = queue_buffer(vs, f->index);
+	if (r < 0 && !vs->release_error_logged) {
+		vs->release_error_logged = true;
+		log_err("v4l2 %s: VIDIOC_QBUF: %s", vs->path, strerror(-r));
+	}
+}
+
+static void v4l2_source_destroy(struct source *src)
+{
+	struct v4l2_source *vs = src->priv;
+	if (vs->streaming) {
+		int t = (int)vs->type;
+		v4l2_ioctl(vs->fd, VIDIOC_STREAMOFF, &t);
+	}
+	for (unsigned i = 0; i < V4L2_SOURCE_MAX_BUFFERS; i++) {
+		struct v4l2_source_buffer *b = &vs->buffers[i];
+		if (b->lent)
+			log_err("v4l2 %s: destroyed while frame %llu is still lent", vs->path,
+				(unsigned long long)vs->frames[i].sequence);
+		if (b->dmabuf_fd >= 0)
+			close(b->dmabuf_fd);
+		if (b->map)
+			munmap(b->map, b->len);
+	}
+	if (vs->fd >= 0)
+		close(vs->fd);
+	free(vs);
+}
+
+static const struct source_ops v4l2_source_ops = {
+	.name = "v4l2",
+	.fd = v4l2_source_fd,
+	.dequeue = v4l2_source_dequeue,
+	.release = v4l2_source_release,
+	.destroy = v4l2_source_destroy,
+};
+
+static int busy_error(const struct v4l2_source *vs, const char *what)
+{
+	log_err("v4l2 %s (%s) is busy: another program is using it (%s): stop it, or pick another "
+		"device with --source v4l2:/dev/videoN (mjpegd --list-devices)", vs->path, vs->card,
+		what);
+	return -EBUSY;
+}
+
+static int open_node(struct v4l2_source *vs)
+{
+	vs->fd = open(vs->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (vs->fd >= 0)
+		return 0;
+	int r = -errno;
+	switch (r) {
+	case -ENOENT:
+		log_err("v4l2 %s: no such device: is the camera connected? (mjpegd --list-devices "
+			"lists them)", vs->path);
+		break;
+	case -EACCES:
+	case -EPERM:
+		log_err("v4l2 %s: permission denied: the user needs access to it (the video "
+			"group): %s", vs->path, strerror(-r));
+		break;
+	case -EBUSY:
+		snprintf(vs->card, sizeof(vs->card), "?");
+		return busy_error(vs, "open");
+	default:
+		log_err("v4l2 %s: cannot open: %s", vs->path, strerror(-r));
+	}
+	return r;
+}
+
+/* Size, stride and format; fills vs->layout (raw) and vs->src. */
+static int negotiate_format(struct v4l2_source *vs, const struct source_params *p,
+			    const uint32_t *formats, unsigned n_formats,
+			    const struct v4l2_device_info *info, struct v4l2_pixfmt *fmt)
+{
+	char a[5], b[5], why[256];
+	uint32_t fourcc = 0;
+	int r = v4l2_source_check(info, formats, n_formats, false, &fourcc, why, sizeof(why));
+	if (r < 0) {
+		log_err("v4l2 %s (%s): %s", vs->path, vs->card, why);
+		return r;
+	}
+	vs->jpeg = fourcc == V4L2_PIX_FMT_MJPEG || fourcc == V4L2_PIX_FMT_JPEG;
+	*fmt = (struct v4l2_pixfmt){ .fourcc = fourcc, .width = p->width, .height = p->height };
+	if (!vs->jpeg) {
+		/* Ask for the stride an M2M encoder reads, so its buffers can be imported. */
+		struct raw_layout want;
+		if (raw_layout_compute(fourcc, p->width, p->height, 0, p->stride_align, 1, &want) == 0)
+			fmt->bytesperline = (uint32_t)want.stride[0];
+	}
+	r = v4l2_set_format(vs->fd, vs->type, fmt, false);
+	if (r == -EBUSY)
+		return busy_error(vs, "VIDIOC_S_FMT");
+	if (r < 0) {
+		log_err("v4l2 %s: VIDIOC_S_FMT %s %ux%u: %s", vs->path, fourcc_str(fourcc, a),
+			p->width, p->height, strerror(-r));
+		return r;
+	}
+	if (fmt->fourcc != fourcc) {
+		log_err("v4l2 %s: asked for %s, the driver set %s: %s", vs->path, fourcc_str(fourcc, a),
+			fourcc_str(fmt->fourcc, b), strerror(EINVAL));
+		return -EINVAL;
+	}
+	if (fmt->width != p->width || fmt->height != p->height)
+		log_notice("v4l2 %s: asked for %ux%u, the camera gives %ux%u", vs->path, p->width,
+			   p->height, fmt->width, fmt->height);
+	if (!vs->jpeg) {
+		r = raw_layout_compute(fourcc, fmt->width, fmt->height, fmt->bytesperline, 1, 1,
+				       &vs->layout);
+		if (r < 0) {
+			log_err("v4l2 %s: unusable %s %ux%u bytesperline %u: %s", vs->path,
+				fourcc_str(fourcc, a), fmt->width, fmt->height, fmt->bytesperline,
+				strerror(-r));
+			return r;
+		}
+		vs->min_bytesused = vs->layout.sizeimage;
+		if (fmt->bytesperline % (p->stride_align ? p->stride_align : 1))
+			log_info("v4l2 %s: bytesperline %u is not the %u an M2M encoder reads: frames "
+				 "will be copied into it", vs->path, fmt->bytesperline,
+				 p->stride_align);
+	}
+	vs->src.fourcc = fourcc;
+	vs->src.width = fmt->width;
+	vs->src.height = fmt->height;
+	vs->src.bytesperline = vs->jpeg ? 0 : vs->layout.stride[0];
+	return 0;
+}
+
+static void set_frame_rate(struct v4l2_source *vs, unsigned fps)
+{
+	struct v4l2_streamparm parm = { .type = vs->type };
+	vs->src.fps = fps;
+	if (v4l2_ioctl(vs->fd, VIDIOC_G_PARM, &parm) < 0 ||
+	    !(parm.parm.capture.capability & V4L2_CAP_TIMEPERFRAME))
+		return; /* the device paces itself */
+	parm.parm.capture.timeperframe = (struct v4l2_fract){ 1, fps };
+	int r = v4l2_ioctl(vs->fd, VIDIOC_S_PARM, &parm);
+	if (r < 0) {
+		log_info("v4l2 %s: cannot set %u fps: %s", vs->path, fps, strerror(-r));
+		return;
+	}
+	struct v4l2_fract t = parm.parm.capture.timeperframe;
+	if (t.numerator && t.denominator) {
+		unsigned got = (t.denominator + t.numerator / 2) / t.numerator;
+		if (got != fps)
+			log_notice("v4l2 %s: asked for %u fps, the camera gives %u/%u", vs->path, fps,
+				   t.denominator, t.numerator);
+		vs->src.fps = got ? got : 1;
+	}
+}
+
+/* MMAP buffers large enough for what an M2M encoder reads (its padded rows), so it can import
+ * them; VIDIOC_CREATE_BUFS sizes them when the driver's own size is smaller. */
+static int allocate_buffers(struct v4l2_source *vs, const struct source_params *p,
+			    const struct v4l2_pixfmt *fmt)
+{
+	unsigned count = p->buffers ? p->buffers : V4L2_SOURCE_BUFFERS;
+	if (count < 2)
+		count = 2;
+	if (count > V4L2_SOURCE_MAX_BUFFERS)
+		count = V4L2_SOURCE_MAX_BUFFERS;
+	size_t need = fmt->sizeimage;
+	struct raw_layout padded;
+	if (!vs->jpeg && p->height_align > 1 &&
+	    raw_layout_compute(fmt->fourcc, fmt->width, fmt->height, fmt->bytesperline, 1,
+			       p->height_align, &padded) == 0 && padded.sizeimage > need)
+		need = padded.sizeimage;
+
+	int r = -ENOTTY;
+	unsigned got = 0;
+	if (need > fmt->sizeimage) {
+		struct v4l2_create_buffers cb = { .count = count, .memory = V4L2_MEMORY_MMAP };
+		cb.format.type = vs->type;
+		r = v4l2_ioctl(vs->fd, VIDIOC_G_FMT, &cb.format);
+		if (r == 0) {
+			if (V4L2_TYPE_IS_MULTIPLANAR(vs->type))
+				cb.format.fmt.pix_mp.plane_fmt[0].sizeimage = (uint32_t)need;
+			else
+				cb.format.fmt.pix.sizeimage = (uint32_t)need;
+			r = v4l2_ioctl(vs->fd, VIDIOC_CREATE_BUFS, &cb);
+		}
+		if (r == 0 && cb.index != 0) {
+			r = -EINVAL; /* someone else's buffers are there */
+		} else if (r == 0) {
+			got = cb.count;
+		} else if (r != -EBUSY) {
+			log_info("v4l2 %s: cannot allocate %zu-byte buffers (VIDIOC_CREATE_BUFS: %s): an "
+				 "M2M encoder may have to copy", vs->path, need, strerror(-r));
+		}
+	}
+	if (r < 0 && r != -EBUSY) {
+		struct v4l2_requestbuffers rb = { .count = count, .type = vs->type,
+						  .memory = V4L2_MEMORY_MMAP };
+		r = v4l2_ioctl(vs->fd, VIDIOC_REQBUFS, &rb);
+		got = rb.count;
+	}
+	if (r == -EBUSY)
+		return busy_error(vs, "VIDIOC_REQBUFS");
+	if (r < 0) {
+		log_err("v4l2 %s: VIDIOC_REQBUFS (%u MMAP buffers): %s", vs->path, count, strerror(-r));
+		return r;
+	}
+	if (got < 2) {
+		log_err("v4l2 %s: the driver gave %u buffer(s), at least 2 are needed", vs->path, got);
+		return -ENOMEM;
+	}
+	vs->n_buffers = got < V4L2_SOURCE_MAX_BUFFERS ? got : V4L2_SOURCE_MAX_BUFFERS;
+
+	bool exported = true;
+	for (unsigned i = 0; i < vs->n_buffers; i++) {
+		struct v4l2_source_buffer *b = &vs->buffers[i];
+		struct v4l2_buf vb;
+		v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, i);
+		r = v4l2_ioctl(vs->fd, VIDIOC_QUERYBUF, &vb.b);
+		if (r < 0) {
+			log_err("v4l2 %s: VIDIOC_QUERYBUF %u: %s", vs->path, i, strerror(-r));
+			return r;
+		}
+		b->len = v4l2_buf_length(&vb);
+		void *map = mmap(NULL, b->len, PROT_READ, MAP_SHARED, vs->fd,
+				 v4l2_buf_mem_offset(&vb));
+		if (map == MAP_FAILED) {
+			r = -errno;
+			b->len = 0;
+			log_err("v4l2 %s: mapping buffer %u: %s", vs->path, i, strerror(-r));
+			return r;
+		}
+		b->map = map;
+		struct v4l2_exportbuffer eb = { .type = vs->type, .index = i, .plane = 0,
+						.flags = O_RDONLY | O_CLOEXEC };
+		r = v4l2_ioctl(vs->fd, VIDIOC_EXPBUF, &eb);
+		if (r == 0) {
+			b->dmabuf_fd = eb.fd;
+		} else if (exported) {
+			exported = false;
+			log_info("v4l2 %s: cannot export its buffers (VIDIOC_EXPBUF: %s): an M2M "
+				 "encoder copies each frame", vs->path, strerror(-r));
+		}
+		struct raw_frame *f = &vs->frames[i];
+		*f = (struct raw_frame){ .fourcc = vs->src.fourcc, .width = vs->src.width,
+					 .height = vs->src.height, .index = i };
+		frame_point(vs, i, 0, b->len);
+	}
+	vs->src.dmabuf = exported;
+	for (unsigned i = 0; i < vs->n_buffers; i++) {
+		r = queue_buffer(vs, i);
+		if (r < 0) {
+			log_err("v4l2 %s: VIDIOC_QBUF %u: %s", vs->path, i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int source_v4l2_open(const char *path, const struct source_params *p,
+			    const uint32_t *formats, unsigned n_formats, struct source **out)
+{
+	char a[5];
+	struct v4l2_source *vs = calloc(1, sizeof(*vs));
+	if (!vs) {
+		log_err("v4l2 %s: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	vs->fd = -1;
+	for (unsigned i = 0; i < V4L2_SOURCE_MAX_BUFFERS; i++)
+		vs->buffers[i].dmabuf_fd = -1;
+	vs->src = (struct source){ .ops = &v4l2_source_ops, .description = vs->description,
+				   .priv = vs };
+	snprintf(vs->path, sizeof(vs->path), "%s", path);
+
+	int r = open_node(vs);
+	if (r < 0)
+		goto fail;
+	struct v4l2_device_info info;
+	r = v4l2_probe_fd(vs->fd, vs->path, &info);
+	if (r < 0) {
+		log_err("v4l2 %s: VIDIOC_QUERYCAP: %s (not a V4L2 device?)", vs->path, strerror(-r));
+		goto fail;
+	}
+	snprintf(vs->card, sizeof(vs->card), "%s", info.card);
+	vs->type = v4l2_info_is_mplane(&info) ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
+					      : V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	struct v4l2_pixfmt fmt;
+	r = negotiate_format(vs, p, formats, n_formats, &info, &fmt);
+	if (r < 0)
+		goto fail;
+	set_frame_rate(vs, p->fps ? p->fps : 30);
+	r = allocate_buffers(vs, p, &fmt);
+	if (r < 0)
+		goto fail;
+	int t = (int)vs->type;
+	r = v4l2_ioctl(vs->fd, VIDIOC_STREAMON, &t);
+	if (r == -EBUSY) {
+		r = busy_error(vs, "VIDIOC_STREAMON");
+		goto fail;
+	}
+	if (r < 0) {
+		log_err("v4l2 %s (%s): VIDIOC_STREAMON: %s%s", vs->path, vs->card, strerror(-r),
+			r == -EPIPE ? " (a media-controller pipeline that is not set up: use "
+				      "--source libcamera)" : "");
+		goto fail;
+	}
+	vs->streaming = true;
+	snprintf(vs->description, sizeof(vs->description), "v4l2 %s (%s) %s %ux%u@%u%s", vs->path,
+		 vs->card, fourcc_str(vs->src.fourcc, a), vs->src.width, vs->src.height,
+		 vs->src.fps, vs->src.dmabuf ? " dmabuf" : "");
+	*out = &vs->src;
+	return 0;
+fail:
+	v4l2_source_destroy(&vs->src);
+	return r;
+}
+
+int source_v4l2_create(const struct source_params *p, struct source **out)
+{
+	const uint32_t *formats = p->formats ? p->formats : default_formats;
+	unsigned n_formats = p->formats ? p->n_formats
+					: (unsigned)(sizeof(default_formats) / sizeof(default_formats[0]));
+	if (p->width == 0 || p->height == 0 || n_formats == 0) {
+		log_err("v4l2: bad parameters %ux%u, %u formats: %s", p->width, p->height, n_formats,
+			strerror(EINVAL));
+		return -EINVAL;
+	}
+	if (p->device && p->device[0])
+		return source_v4l2_open(p->device, p, formats, n_formats, out);
+
+	/* The first capture node that is a camera with a format we take, in /dev/videoN order;
+	 * one that fails to start (busy, a pipeline not set up) makes way for the next. */
+	struct v4l2_device_info *devs = NULL;
+	int n = v4l2_scan(&devs);
+	if (n < 0) {
+		log_err("v4l2: listing /dev: %s", strerror(-n));
+		return n;
+	}
+	int r = -ENODEV;
+	for (int i = 0; i < n; i++) {
+		char why[256];
+		if (v4l2_source_check(&devs[i], formats, n_formats, true, NULL, why, sizeof(why)) < 0) {
+			log_debug("v4l2 %s (%s): skipped: %s", devs[i].path, devs[i].card, why);
+			continue;
+		}
+		r = source_v4l2_open(devs[i].path, p, formats, n_formats, out);
+		if (r == 0)
+			break;
+	}
+	if (r < 0)
+		log_info("v4l2: no usable camera among %d video device(s) (mjpegd --list-devices "
+			 "says why)", n);
+	free(devs);
+	return r < 0 ? -ENODEV : 0;
+}

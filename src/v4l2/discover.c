@@ -1,0 +1,316 @@
+/* Device classification, format negotiation and encoder choice over recorded V4L2 answers; see
+ * include/mjpegd/v4l2_discover.h. Pure. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/videodev2.h>
+
+#include "mjpegd/v4l2_discover.h"
+#include "mjpegd/v4l2_layout.h"
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+const uint32_t m2m_raw_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12 };
+const unsigned n_m2m_raw_formats = ELEMENTSOF(m2m_raw_formats);
+
+/* What the software encoder takes (src/encoder/software.c), best first: planar YUV needs no
+ * conversion, packed RGB goes through TurboJPEG's colour conversion. */
+static const uint32_t software_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV,
+					     V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
+static const uint32_t jpeg_formats[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG };
+
+const char *fourcc_str(uint32_t f, char buf[5])
+{
+	for (int i = 0; i < 4; i++) {
+		char c = (char)((f >> (8 * i)) & 0xff);
+		buf[i] = c >= 0x20 && c < 0x7f ? c : '?';
+	}
+	buf[4] = '\0';
+	return buf;
+}
+
+bool v4l2_info_is_m2m(const struct v4l2_device_info *d)
+{
+	if (d->caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE))
+		return true;
+	/* Older M2M drivers announce both directions instead of the M2M bits. */
+	return (d->caps & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE)) &&
+	       (d->caps & (V4L2_CAP_VIDEO_OUTPUT | V4L2_CAP_VIDEO_OUTPUT_MPLANE));
+}
+
+bool v4l2_info_is_mplane(const struct v4l2_device_info *d)
+{
+	return d->caps & (V4L2_CAP_VIDEO_M2M_MPLANE | V4L2_CAP_VIDEO_CAPTURE_MPLANE |
+			  V4L2_CAP_VIDEO_OUTPUT_MPLANE);
+}
+
+bool v4l2_info_is_capture(const struct v4l2_device_info *d)
+{
+	return (d->caps & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE)) &&
+	       (d->caps & V4L2_CAP_STREAMING) && !v4l2_info_is_m2m(d);
+}
+
+bool v4l2_formats_contain(const uint32_t *list, unsigned n, uint32_t fourcc)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (list[i] == fourcc)
+			return true;
+	return false;
+}
+
+uint32_t v4l2_pick_format(const uint32_t *offered, unsigned n_offered, const uint32_t *preferred,
+			  unsigned n_preferred)
+{
+	for (unsigned i = 0; i < n_preferred; i++)
+		if (v4l2_formats_contain(offered, n_offered, preferred[i]))
+			return preferred[i];
+	return 0;
+}
+
+static int reason(char *why, size_t whylen, int r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int reason(char *why, size_t whylen, int r, const char *fmt, ...)
+{
+	if (why && whylen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+/* "YUYV UYVY …" (at most max entries, then "…") */
+static void format_list(char *buf, size_t len, const uint32_t *list, unsigned n, unsigned max)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n && used + 6 < len; i++) {
+		char s[5];
+		if (i == max) {
+			snprintf(buf + used, len - used, "%s…", used ? " " : "");
+			return;
+		}
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "",
+					 fourcc_str(list[i], s));
+	}
+	if (n == 0)
+		snprintf(buf, len, "none");
+}
+
+static const char *device_kind(const struct v4l2_device_info *d)
+{
+	if (v4l2_info_is_m2m(d))
+		return "memory-to-memory (codec/converter)";
+	if (d->caps & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE))
+		return d->caps & V4L2_CAP_STREAMING ? "video capture" : "video capture (no streaming)";
+	if (d->caps & (V4L2_CAP_VIDEO_OUTPUT | V4L2_CAP_VIDEO_OUTPUT_MPLANE))
+		return "video output";
+	if (d->caps & (V4L2_CAP_META_CAPTURE | V4L2_CAP_META_OUTPUT))
+		return "metadata";
+	if (d->caps & V4L2_CAP_TOUCH)
+		return "touch";
+	return "other";
+}
+
+int v4l2_source_check(const struct v4l2_device_info *d, const uint32_t *preferred,
+		      unsigned n_preferred, bool skip_media_controller, uint32_t *fourcc,
+		      char *why, size_t whylen)
+{
+	if (d->error < 0)
+		return reason(why, whylen, d->error, "cannot be opened: %s", strerror(-d->error));
+	if (!v4l2_info_is_capture(d))
+		return reason(why, whylen, -ENODEV, "a %s device, not a camera", device_kind(d));
+	if (skip_media_controller && (d->caps & V4L2_CAP_IO_MC))
+		return reason(why, whylen, -EMEDIUMTYPE,
+			      "a media-controller node: its pipeline is set up by libcamera "
+			      "(--source libcamera), or name it with --source v4l2:%s", d->path);
+	uint32_t f = v4l2_pick_format(d->capture, d->n_capture, preferred, n_preferred);
+	if (!f) {
+		char want[64], have[96];
+		format_list(want, sizeof(want), preferred, n_preferred, 8);
+		format_list(have, sizeof(have), d->capture, d->n_capture, 12);
+		return reason(why, whylen, -EOPNOTSUPP, "offers none of %s (it has %s)", want, have);
+	}
+	if (fourcc)
+		*fourcc = f;
+	return reason(why, whylen, 0, "usable");
+}
+
+int m2m_encoder_check(const struct v4l2_device_info *d, uint32_t in_fourcc, uint32_t out_fourcc,
+		      char *why, size_t whylen)
+{
+	char a[5], b[5];
+	if (d->error < 0)
+		return reason(why, whylen, d->error, "cannot be opened: %s", strerror(-d->error));
+	if (!v4l2_info_is_m2m(d))
+		return reason(why, whylen, -ENODEV, "a %s device, not memory-to-memory",
+			      device_kind(d));
+	if (!v4l2_formats_contain(d->capture, d->n_capture, out_fourcc)) {
+		char have[96];
+		format_list(have, sizeof(have), d->capture, d->n_capture, 8);
+		/* raspberrypi/linux#4923 (the image_encode interface on /dev/video31): "you need
+		 * to add start_x=1 to the config.txt. Without it, /dev/video31 will not have any
+		 * format for encoding" on firmware older than January 2022. */
+		bool pi_image_encoder = strcmp(d->driver, "bcm2835-codec") == 0 &&
+					strstr(d->card, "encode_image") != NULL;
+		return reason(why, whylen, -EOPNOTSUPP, "its CAPTURE queue does not produce %s (%s)%s",
+			      fourcc_str(out_fourcc, a), have,
+			      pi_image_encoder ? "; JPEG needs the firmware image encoder: "
+						 "start_x=1 in config.txt on older firmware" : "");
+	}
+	if (in_fourcc == 0) {
+		if (!v4l2_pick_format(d->output, d->n_output, m2m_raw_formats, n_m2m_raw_formats)) {
+			char have[96];
+			format_list(have, sizeof(have), d->output, d->n_output, 8);
+			return reason(why, whylen, -EOPNOTSUPP,
+				      "its OUTPUT queue takes none of YU12 YUYV NV12 (%s)", have);
+		}
+	} else if (!v4l2_formats_contain(d->output, d->n_output, in_fourcc)) {
+		return reason(why, whylen, -EOPNOTSUPP, "its OUTPUT queue does not take %s",
+			      fourcc_str(in_fourcc, b));
+	}
+	return reason(why, whylen, 0, "usable");
+}
+
+int m2m_discover(const struct v4l2_device_info *devs, size_t n, uint32_t in_fourcc,
+		 uint32_t out_fourcc)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m2m_encoder_check(&devs[i], in_fourcc, out_fourcc, NULL, 0) == 0)
+			return (int)i;
+	return -ENODEV;
+}
+
+static void request_add(struct capture_request *req, uint32_t fourcc)
+{
+	if (req->n < CAPTURE_REQUEST_MAX && !v4l2_formats_contain(req->fourccs, req->n, fourcc))
+		req->fourccs[req->n++] = fourcc;
+}
+
+static void request_add_m2m(struct capture_request *req, const struct v4l2_device_info *devs,
+			    size_t n, uint32_t out_fourcc)
+{
+	for (unsigned f = 0; f < n_m2m_raw_formats; f++) {
+		int i = m2m_discover(devs, n, m2m_raw_formats[f], out_fourcc);
+		if (i < 0)
+			continue;
+		request_add(req, m2m_raw_formats[f]);
+		struct m2m_constraints c;
+		m2m_constraints_for(devs[i].driver, m2m_raw_formats[f], &c);
+		if (c.stride_align > req->stride_align)
+			req->stride_align = c.stride_align;
+		if (c.height_align > req->height_align)
+			req->height_align = c.height_align;
+	}
+}
+
+void capture_request_for(enum encoder_kind kind, const struct v4l2_device_info *devs, size_t n,
+			 uint32_t out_fourcc, struct capture_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	switch (kind) {
+	case ENCODER_SOFTWARE:
+		for (size_t i = 0; i < ELEMENTSOF(software_formats); i++)
+			request_add(req, software_formats[i]);
+		return;
+	case ENCODER_PASSTHROUGH:
+		for (size_t i = 0; i < ELEMENTSOF(jpeg_formats); i++)
+			request_add(req, jpeg_formats[i]);
+		return;
+	case ENCODER_M2M:
+		request_add_m2m(req, devs, n, out_fourcc);
+		return;
+	case ENCODER_AUTO:
+	default:
+		for (size_t i = 0; i < ELEMENTSOF(jpeg_formats); i++)
+			request_add(req, jpeg_formats[i]);
+		request_add_m2m(req, devs, n, out_fourcc);
+		for (size_t i = 0; i < ELEMENTSOF(software_formats); i++)
+			request_add(req, software_formats[i]);
+		return;
+	}
+}
+
+static bool is_jpeg(uint32_t f)
+{
+	return f == V4L2_PIX_FMT_JPEG || f == V4L2_PIX_FMT_MJPEG;
+}
+
+int encoder_choose(enum encoder_kind kind, uint32_t src_fourcc, const struct v4l2_device_info *devs,
+		   size_t n, uint32_t out_fourcc, int *m2m_index)
+{
+	bool software_takes = v4l2_formats_contain(software_formats, ELEMENTSOF(software_formats),
+						   src_fourcc);
+	int i;
+	switch (kind) {
+	case ENCODER_PASSTHROUGH:
+		return is_jpeg(src_fourcc) ? ENCODER_PASSTHROUGH : -EINVAL;
+	case ENCODER_SOFTWARE:
+		return software_takes ? ENCODER_SOFTWARE : -EINVAL;
+	case ENCODER_M2M:
+		if (is_jpeg(src_fourcc))
+			return -EINVAL;
+		i = m2m_discover(devs, n, src_fourcc, out_fourcc);
+		if (i < 0)
+			return -ENODEV;
+		*m2m_index = i;
+		return ENCODER_M2M;
+	case ENCODER_AUTO:
+	default:
+		if (is_jpeg(src_fourcc))
+			return ENCODER_PASSTHROUGH;
+		i = m2m_discover(devs, n, src_fourcc, out_fourcc);
+		if (i >= 0) {
+			*m2m_index = i;
+			return ENCODER_M2M;
+		}
+		return software_takes ? ENCODER_SOFTWARE : -EOPNOTSUPP;
+	}
+}
+
+void v4l2_describe_devices(const struct v4l2_device_info *devs, size_t n, uint32_t m2m_fourcc,
+			   FILE *out)
+{
+	struct capture_request any;
+	capture_request_for(ENCODER_AUTO, devs, n, m2m_fourcc, &any);
+	if (n == 0)
+		fprintf(out, "no /dev/video* device found\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct v4l2_device_info *d = &devs[i];
+		char why[256], fmts[512];
+		uint32_t f = 0;
+		if (d->error < 0) {
+			fprintf(out, "%s: cannot be opened: %s\n\n", d->path, strerror(-d->error));
+			continue;
+		}
+		fprintf(out, "%s: %s (driver %s, %s)\n", d->path, d->card, d->driver, d->bus_info);
+		fprintf(out, "  kind: %s%s%s\n", device_kind(d),
+			v4l2_info_is_mplane(d) ? ", multi-planar" : "",
+			d->caps & V4L2_CAP_IO_MC ? ", media controller" : "");
+		if (d->n_capture) {
+			format_list(fmts, sizeof(fmts), d->capture, d->n_capture, 40);
+			fprintf(out, "  capture formats: %s\n", fmts);
+		}
+		if (d->n_output) {
+			format_list(fmts, sizeof(fmts), d->output, d->n_output, 40);
+			fprintf(out, "  output formats: %s\n", fmts);
+		}
+		char s[5];
+		if (v4l2_source_check(d, any.fourccs, any.n, true, &f, why, sizeof(why)) == 0)
+			fprintf(out, "  as source: usable (%s), --source v4l2:%s\n", fourcc_str(f, s),
+				d->path);
+		else
+			fprintf(out, "  as source: no, %s\n", why);
+		if (m2m_encoder_check(d, 0, m2m_fourcc, why, sizeof(why)) == 0) {
+			uint32_t in = v4l2_pick_format(d->output, d->n_output, m2m_raw_formats,
+						       n_m2m_raw_formats);
+			fprintf(out, "  as %s encoder: usable (from %s), --encoder m2m:%s\n",
+				fourcc_str(m2m_fourcc, s), fourcc_str(in, fmts), d->path);
+		} else {
+			fprintf(out, "  as %s encoder: no, %s\n", fourcc_str(m2m_fourcc, s), why);
+		}
+		fputc('\n', out);
+	}
+}

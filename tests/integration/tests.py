@@ -1,0 +1,1002 @@
+#!/usr/bin/python3
+"""mjpegd integration tests: the real binary over real sockets, checked with djpeg, ffmpeg,
+ffprobe and headless Chromium. Run through tests/integration/run.sh (or this file directly;
+arguments select tests by substring)."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import (SANITIZED, SLOW, STREAM_CONTENT_TYPE, Conn, Context, Daemon,  # noqa: E402
+                     MultipartParser,
+                     TestFailure, assert_serving, check, djpeg_size, get_json, need_tool,
+                     open_stream, project_version, read_parts, read_png, request,
+                     request_bytes, run_cli, run_tests)
+from pool import StreamPool  # noqa: E402
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append((fn.__name__[len("test_"):], fn))
+    return fn
+
+
+def jpeg_ok(body, what):
+    check(body[:2] == b"\xff\xd8", f"{what}: does not start with FFD8: {body[:16]!r}")
+    check(body[-2:] == b"\xff\xd9", f"{what}: does not end with FFD9")
+
+
+# ------------------------------------------------------------------------------------- snapshots
+
+def snapshot_size_check(w, h):
+    d = Daemon("--source", "testpattern", "--size", f"{w}x{h}", "--fps", "15")
+    r = d.wait_frame()
+    check(r.header("content-type") == "image/jpeg", f"Content-Type {r.header('content-type')!r}")
+    check(int(r.header("content-length")) == len(r.body), "Content-Length != body length")
+    check(re.fullmatch(r"\d+\.\d{6}", r.header("x-timestamp") or ""),
+          f"X-Timestamp {r.header('x-timestamp')!r}")
+    ts = float(r.header("x-timestamp"))
+    check(abs(time.time() - ts) < 2.0 * SLOW, f"snapshot X-Timestamp {ts:.6f} is "
+          f"{time.time() - ts:+.3f} s from now")
+    jpeg_ok(r.body, "/snapshot.jpg")
+    got = djpeg_size(r.body, "snapshot")
+    check(got == (w, h), f"snapshot decodes as {got[0]}x{got[1]}, wanted {w}x{h}")
+    return d
+
+
+@test
+def test_snapshot_320x240():
+    d = snapshot_size_check(320, 240)
+    for alias in ("/snapshot", "/?action=snapshot", "/snapshot.jpg?x=1"):
+        r = request(d.port, "GET", alias)
+        check(r.status == 200 and r.header("content-type") == "image/jpeg",
+              f"GET {alias}: {r.status} {r.header('content-type')}")
+        check(djpeg_size(r.body, alias) == (320, 240), f"GET {alias}: wrong size")
+    d.stop()
+
+
+@test
+def test_snapshot_1280x720():
+    snapshot_size_check(1280, 720).stop()
+
+
+@test
+def test_snapshot_head():
+    d = Daemon("--source", "testpattern", "--size", "320x240")
+    d.wait_frame()
+    c = Conn(d.port)
+    c.send(request_bytes("HEAD", "/snapshot.jpg"))
+    r = c.read_response(head_only=True)
+    check(r.status == 200, f"HEAD /snapshot.jpg: {r.status}")
+    check(r.header("content-type") == "image/jpeg", f"Content-Type {r.header('content-type')}")
+    n = r.header("content-length")
+    check(n is not None and int(n) > 100, f"HEAD /snapshot.jpg: Content-Length {n!r}")
+    extra = c.read_some(0.3)
+    check(extra == b"", f"HEAD /snapshot.jpg sent a body: {len(extra)} bytes {extra[:20]!r}")
+    # The connection is still usable, with nothing stray before the next response.
+    c.send(request_bytes("GET", "/status"))
+    r = c.read_response()
+    check(r.status == 200 and json.loads(r.body)["width"] == 320, "GET /status after HEAD")
+    c.close()
+    d.stop()
+
+
+# ---------------------------------------------------------------------------------------- stream
+
+@test
+def test_stream_ffmpeg_ffprobe():
+    need_tool("ffmpeg")
+    need_tool("ffprobe")
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "30")
+    url = f"http://127.0.0.1:{d.port}/stream.mjpg"
+    out = os.path.join(Context.current.tmpdir, "copy.mjpg")
+    tmo = 30 * SLOW
+
+    # ffmpeg's own multipart demuxer (picked from the Content-Type) copies 30 JPEGs.
+    p = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", url,
+                        "-frames:v", "30", "-c", "copy", "-f", "mjpeg", "-y", out],
+                       capture_output=True, text=True, timeout=tmo)
+    Context.current.note(f"ffmpeg (mpjpeg demuxer): rc={p.returncode} {p.stderr}")
+    check(p.returncode == 0, f"ffmpeg -i {url} failed: {p.stderr}")
+    p = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                        "stream=codec_name,width,height,nb_read_frames", "-of", "json", out],
+                       capture_output=True, text=True, timeout=tmo)
+    check(p.returncode == 0, f"ffprobe {out}: {p.stderr}")
+    st = json.loads(p.stdout)["streams"][0]
+    check(st["codec_name"] == "mjpeg" and (st["width"], st["height"]) == (320, 240),
+          f"ffprobe of the copied stream: {st}")
+    check(int(st["nb_read_frames"]) >= 30, f"ffprobe counted {st['nb_read_frames']} frames")
+
+    # The raw JPEG demuxer decoding 30 frames (the boundaries in between must not break it).
+    p = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-f", "mjpeg",
+                        "-i", url, "-frames:v", "30", "-f", "null", "-progress", "pipe:1", "-"],
+                       capture_output=True, text=True, timeout=tmo)
+    Context.current.note(f"ffmpeg -f mjpeg: rc={p.returncode} {p.stderr}")
+    check(p.returncode == 0, f"ffmpeg -f mjpeg -i {url} failed: {p.stderr}")
+    frames = [int(x) for x in re.findall(r"^frame=(\d+)$", p.stdout, re.M)]
+    check(frames and frames[-1] >= 30, f"ffmpeg -f mjpeg decoded {frames[-1:]} frames")
+    check(p.stderr.strip() == "", f"ffmpeg -f mjpeg complained: {p.stderr}")
+
+    # ffprobe straight on the live URL.
+    p = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                        "stream=codec_name,width,height", "-of", "json", url],
+                       capture_output=True, text=True, timeout=tmo)
+    check(p.returncode == 0, f"ffprobe {url}: {p.stderr}")
+    st = json.loads(p.stdout)["streams"][0]
+    check(st["codec_name"] == "mjpeg" and (st["width"], st["height"]) == (320, 240),
+          f"ffprobe {url}: {st}")
+    d.stop()
+
+
+@test
+def test_stream_aliases_and_head():
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "30")
+    for path in ("/stream.mjpg", "/stream", "/?action=stream", "/?action=stream&fps=30"):
+        c, parser = open_stream(d.port, path)
+        parts = read_parts(c, parser, 3)
+        check(djpeg_size(parts[-1].jpeg, path) == (320, 240), f"{path}: wrong size")
+        c.close()
+    c = Conn(d.port)
+    c.send(request_bytes("HEAD", "/stream.mjpg"))
+    r = c.read_response(head_only=True)
+    check(r.status == 200 and r.header("content-type") == STREAM_CONTENT_TYPE,
+          f"HEAD /stream.mjpg: {r.status} {r.header('content-type')}")
+    rest = c.read_some(0.5)
+    check(rest == b"", f"HEAD /stream.mjpg sent a body: {rest[:40]!r}")
+    c.close()
+    assert_serving(d.port)
+    d.stop()
+
+
+@test
+def test_stream_fps_param_invalid():
+    d = Daemon("--source", "testpattern", "--size", "320x240")
+    for q in ("fps=0", "fps=abc", "fps=121", "fps=", "fps=-5", "fps=5x", "fps=1e1"):
+        for path in ("/stream.mjpg", "/?action=stream&"):
+            target = (path + "?" + q) if "?" not in path else path + q
+            r = request(d.port, "GET", target)
+            check(r.status == 400, f"GET {target}: {r.status}, wanted 400")
+            check(len(r.body) < 200, f"GET {target}: long error body")
+            assert_serving(d.port)
+    for q in ("fps=1", "fps=120"):
+        c, parser = open_stream(d.port, "/stream.mjpg?" + q)
+        read_parts(c, parser, 1)
+        c.close()
+    d.stop()
+
+
+@test
+def test_stream_fps_cap():
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "30")
+    pool = StreamPool(d.port, 3, paths=["/stream.mjpg?fps=5", "/stream.mjpg",
+                                        "/stream.mjpg?fps=30"])
+    capped, free, same = pool.clients
+    pool.run(until=lambda: min(c.frames for c in pool.clients) >= 2, timeout=5)
+    t0 = time.monotonic()
+    pool.run(seconds=3.0)
+    t1 = time.monotonic()
+    fps_capped, fps_free, fps_same = (c.frames_between(t0, t1) / (t1 - t0)
+                                      for c in pool.clients)
+    Context.current.note(f"?fps=5 client: {fps_capped:.2f} fps; uncapped: {fps_free:.2f} fps; "
+                         f"?fps=30: {fps_same:.2f} fps")
+    check(3.5 <= fps_capped <= 6.0, f"?fps=5 client got {fps_capped:.2f} fps over 3 s")
+    check(fps_free >= 24, f"uncapped client next to it got only {fps_free:.2f} fps")
+    check(fps_same >= 24, f"a ?fps=30 client of a 30 fps source got only {fps_same:.2f} fps")
+    st = get_json(d.port)
+    entry = [e for e in st["clients"]["list"] if e["addr"] == capped.addr()]
+    check(len(entry) == 1, f"capped client {capped.addr()} not in /status list")
+    check(3 <= entry[0]["fps"] <= 7, f"/status shows the ?fps=5 client at {entry[0]['fps']} fps")
+    pool.check_open()
+    pool.close()
+    d.stop()
+
+
+@test
+def test_multipart_framing():
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "5")
+    c = Conn(d.port)
+    c.send(request_bytes("GET", "/stream.mjpg"))
+    r = c.read_response()
+    check(r.status == 200, f"GET /stream.mjpg: {r.status}")
+    check(r.header("content-type") == STREAM_CONTENT_TYPE,
+          f"Content-Type {r.header('content-type')!r}, wanted {STREAM_CONTENT_TYPE!r}")
+    check(r.header("content-length") is None, "a stream with Content-Length")
+    check("no-cache" in (r.header("cache-control") or ""), "stream without Cache-Control")
+    parser = MultipartParser()
+    parts, stamps = [], []
+    deadline = time.monotonic() + 10 * SLOW
+    while len(parts) < 8:
+        check(time.monotonic() < deadline, f"only {len(parts)} parts in {10 * SLOW:.0f} s")
+        data = c.read_some(1.0 * SLOW) if not c.buf else bytes(c.buf)
+        c.buf.clear()
+        now = time.monotonic()
+        wall = time.time()
+        for p in parser.feed(data, now):
+            parts.append(p)
+            stamps.append((float(p.headers["x-timestamp"]), wall))
+    for i, p in enumerate(parts):
+        check(int(p.headers["content-length"]) == len(p.jpeg), f"part {i}: length mismatch")
+        # The closing boundary is sent with the frame, not with the next one 200 ms later.
+        lag = p.t_done - p.t_jpeg
+        check(lag < 0.1, f"part {i}: closing boundary came {lag * 1000:.0f} ms after the JPEG")
+    for i, (ts, wall) in enumerate(stamps):
+        check(ts <= wall + 0.05 and wall - ts < 2.0 * SLOW,
+              f"part {i}: X-Timestamp {ts:.6f} is {wall - ts:+.3f} s from now")
+        if i:
+            check(ts > stamps[i - 1][0], f"part {i}: X-Timestamp not increasing")
+    span = stamps[-1][0] - stamps[0][0]
+    check(0.8 * 7 / 5 <= span <= 1.3 * 7 / 5 + 0.2,
+          f"8 parts at 5 fps span {span:.2f} s of X-Timestamp")
+    check(djpeg_size(parts[-1].jpeg, "stream part") == (320, 240), "stream part: wrong size")
+    c.close()
+    d.stop()
+
+
+@test
+def test_100_stream_clients():
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "15",
+               "--max-clients", "150")
+    d.wait_frame()
+    pool = StreamPool(d.port, 100)
+    need = 20
+    try:
+        pool.run(until=lambda: min(c.frames for c in pool.clients) >= need, timeout=10)
+    except TestFailure:
+        counts = sorted(c.frames for c in pool.clients)
+        raise TestFailure(f"not every one of 100 clients got {need} frames within "
+                          f"{10 * SLOW:.0f} s: fewest {counts[:5]}, most {counts[-3:]}")
+    pool.check_open()
+    st = get_json(d.port)
+    cl = st["clients"]
+    check(cl["streams"] == 100, f"/status clients.streams = {cl['streams']}, wanted 100")
+    check(cl["count"] == 101, f"/status clients.count = {cl['count']}, wanted 101 (100 streams "
+          f"+ this request)")
+    check(cl["max"] == 150 and cl["rejected"] == 0, f"/status clients: max {cl['max']}, "
+          f"rejected {cl['rejected']}")
+    check(len(cl["list"]) == 101, f"/status clients.list has {len(cl['list'])} entries")
+    pool.close()
+    deadline = time.monotonic() + 5 * SLOW
+    while get_json(d.port)["clients"]["streams"] != 0:
+        check(time.monotonic() < deadline, "streams not released after the clients closed")
+        time.sleep(0.1)
+    d.stop()
+
+
+@test
+def test_stalled_client():
+    fps = 25
+    # Under ASan, freed memory sits in a quarantine (256 MiB by default) and RSS grows with any
+    # malloc/free traffic; a small quarantine keeps use-after-free detection for recent frees
+    # and makes RSS measure what the daemon keeps.
+    env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1"} \
+        if SANITIZED else None
+    d = Daemon("--source", "testpattern", "--size", "640x480", "--fps", str(fps), env=env)
+    d.wait_frame()
+    pool = StreamPool(d.port, 5)
+    pool.run(until=lambda: min(c.frames for c in pool.clients) >= 3, timeout=5)
+
+    def fps_over(seconds, on_tick=None):
+        t0 = time.monotonic()
+        pool.run(seconds=seconds, on_tick=on_tick)
+        t1 = time.monotonic()
+        return [c.frames_between(t0, t1) / (t1 - t0) for c in pool.clients]
+
+    base = fps_over(3.0)
+    Context.current.note(f"5 clients alone: {[round(x, 1) for x in base]} fps")
+    check(min(base) >= 0.8 * fps, f"without a stalled client: {[round(x, 1) for x in base]} "
+          f"fps (source {fps})")
+
+    # A viewer that asks for the stream, keeps the connection and never reads.
+    stalled = Conn(d.port, rcvbuf=4096)
+    stalled.send(request_bytes("GET", "/stream.mjpg"))
+    pool.run(seconds=1.5)  # its socket buffers fill
+    rss = []
+    pool.run(seconds=1.0)
+    rss0 = d.rss_kib()
+    with_stall = fps_over(10.0, on_tick=lambda now: rss.append(d.rss_kib()))
+    Context.current.note(f"5 clients + stalled one: {[round(x, 1) for x in with_stall]} fps; "
+                         f"RSS {rss0} kB → max {max(rss)} kB, last {rss[-1]} kB")
+    check(min(with_stall) >= 0.8 * fps,
+          f"with a stalled client: {[round(x, 1) for x in with_stall]} fps (source {fps})")
+    grow = max(rss) - rss0
+    limit = 4096
+    check(grow <= limit, f"RSS grew by {grow} KiB in 10 s with a stalled client "
+          f"({rss0} → {max(rss)} KiB)")
+    pool.check_open()
+
+    st = get_json(d.port)
+    entries = {e["addr"]: e for e in st["clients"]["list"]}
+    me = entries.get(stalled.local_addr())
+    check(me is not None, "the stalled client was disconnected (within the idle timeout)")
+    others = [entries[c.addr()]["frames_sent"] for c in pool.clients if c.addr() in entries]
+    check(others and me["frames_sent"] < min(others) / 2,
+          f"stalled client has frames_sent {me['frames_sent']} vs {others}: is it stalled?")
+    stalled.close()
+    pool.close()
+    d.stop()
+
+
+# ------------------------------------------------------------------------------------------ HTTP
+
+def raw_exchange(port, data, head_only=False, timeout=5):
+    c = Conn(port, timeout)
+    c.send(data)
+    r = c.read_response(head_only=head_only)
+    return c, r
+
+
+@test
+def test_http_errors():
+    d = Daemon("--source", "testpattern", "--size", "320x240")
+    long_target = "/" + "a" * 3000
+    fits = "/" + "b" * (2048 - len("GET  HTTP/1.1") - 1)  # request line exactly 2048 bytes
+    many = "".join(f"X-H{i}: v\r\n" for i in range(32))  # + Host = 33 headers
+    ok_many = "".join(f"X-H{i}: v\r\n" for i in range(31))  # + Host = 32 headers
+    cases = [
+        # name, raw request, expected status, connection kept open afterwards
+        ("garbage line", b"garbage\r\n\r\n", 400, False),
+        ("binary (TLS hello)", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(40),
+         400, False),
+        ("no version", b"GET /\r\n\r\n", 400, False),
+        ("space before colon", b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, False),
+        ("obs-fold", b"GET / HTTP/1.1\r\nHost: x\r\n  folded\r\n\r\n", 400, False),
+        ("bare CR", b"GET / HTTP/1.1\rHost: x\r\n\r\n", 400, False),
+        ("two Content-Lengths", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+         b"Content-Length: 2\r\n\r\nab", 400, False),
+        ("POST without body", b"POST /status HTTP/1.1\r\nHost: x\r\n\r\n", 405, True),
+        ("PUT Content-Length 0", b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+         405, True),
+        ("DELETE", b"DELETE /snapshot.jpg HTTP/1.1\r\nHost: x\r\n\r\n", 405, True),
+        ("lower-case get", b"get / HTTP/1.1\r\nHost: x\r\n\r\n", 405, True),
+        ("POST with body", b"POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+         501, False),
+        ("chunked body", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+         b"0\r\n\r\n", 501, False),
+        ("GET with body", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 501,
+         False),
+        ("request line > 2048", f"GET {long_target} HTTP/1.1\r\nHost: x\r\n\r\n".encode(), 414,
+         False),
+        ("request line = 2048 (404)", f"GET {fits} HTTP/1.1\r\nHost: x\r\n\r\n".encode(), 404,
+         True),
+        ("request line 2049", f"GET {fits}c HTTP/1.1\r\nHost: x\r\n\r\n".encode(), 414, False),
+        ("head > 8192", ("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + "v" * 8200 +
+                         "\r\n\r\n").encode(), 431, False),
+        ("head > 8192 in many lines", ("GET / HTTP/1.1\r\nHost: x\r\n" +
+                                       "".join(f"X-{i}: {'w' * 400}\r\n" for i in range(25)) +
+                                       "\r\n").encode(), 431, False),
+        ("33 headers", f"GET /status HTTP/1.1\r\nHost: x\r\n{many}\r\n".encode(), 431, False),
+        ("32 headers (200)", f"GET /status HTTP/1.1\r\nHost: x\r\n{ok_many}\r\n".encode(), 200,
+         True),
+        ("HTTP/2.0", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, False),
+        ("HTTP/1.2", b"GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505, False),
+        ("HTTP/3.0", b"GET /status HTTP/3.0\r\nHost: x\r\n\r\n", 505, False),
+        ("h2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", None, False),
+        ("404", b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404, True),
+        ("404 deep", b"GET /stream.mjpg/x HTTP/1.1\r\nHost: x\r\n\r\n", 404, True),
+    ]
+    for name, raw, want, kept in cases:
+        try:
+            c, r = raw_exchange(d.port, raw)
+        except TestFailure as e:
+            raise TestFailure(f"{name}: {e}")
+        if want is None:
+            check(400 <= r.status < 600, f"{name}: got {r.status}, wanted an error")
+        else:
+            check(r.status == want, f"{name}: got {r.status} {r.reason}, wanted {want}")
+        if r.status >= 400:
+            check((r.header("content-type") or "").startswith("text/plain"),
+                  f"{name}: error Content-Type {r.header('content-type')}")
+            check(0 < len(r.body) < 200 and str(r.status).encode() in r.body,
+                  f"{name}: error body {r.body!r}")
+        if r.status == 405:
+            check(r.header("allow") == "GET, HEAD", f"{name}: Allow {r.header('allow')!r}")
+        if kept:
+            c.send(request_bytes("GET", "/status"))
+            r2 = c.read_response()
+            check(r2.status == 200, f"{name}: the next request on the connection got "
+                  f"{r2.status}")
+        else:
+            check(r.header("connection") == "close",
+                  f"{name}: {r.status} without Connection: close")
+            check(c.wait_closed(), f"{name}: connection not closed after {r.status}")
+        c.close()
+        check(d.alive(), f"mjpegd died after {name}")
+        assert_serving(d.port)
+    # HEAD of an error has no body.
+    c, r = raw_exchange(d.port, request_bytes("HEAD", "/nope"), head_only=True)
+    check(r.status == 404, f"HEAD /nope: {r.status}")
+    check(c.read_some(0.3) == b"", "HEAD /nope sent a body")
+    c.close()
+    d.stop()
+
+
+@test
+def test_header_timeout_408():
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--header-timeout-ms", "500")
+    late = 2.0 * SLOW
+
+    def expect_408(c, t0, what):
+        r = c.read_response(timeout=5)
+        dt = time.monotonic() - t0
+        check(r.status == 408, f"{what}: got {r.status}, wanted 408")
+        check(0.4 <= dt <= 0.5 + late, f"{what}: 408 after {dt:.2f} s (--header-timeout-ms 500)")
+        check(c.wait_closed(), f"{what}: connection not closed after 408")
+        c.close()
+        assert_serving(d.port)
+
+    # incomplete head
+    c = Conn(d.port)
+    t0 = time.monotonic()
+    c.send(b"GET /status HTTP/1.1\r\nHost: x\r\n")
+    expect_408(c, t0, "incomplete head")
+
+    # slowloris: a byte every 100 ms never completes in time
+    c = Conn(d.port)
+    t0 = time.monotonic()
+    req = b"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow\r\n\r\n"
+    got = b""
+    for i, b in enumerate(req):
+        if time.monotonic() - t0 > 0.5 + late:
+            break
+        try:
+            c.sock.sendall(bytes([b]))
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        got = c.read_some(0.1)
+        if got:
+            break
+    c.buf[:0] = got
+    expect_408(c, t0, "slowloris")
+
+    # connected and silent
+    c = Conn(d.port)
+    t0 = time.monotonic()
+    expect_408(c, t0, "silent connection")
+
+    # A whole request sent in pieces within the time is fine.
+    c = Conn(d.port)
+    c.send(b"GET /status HT")
+    time.sleep(0.2)
+    c.send(b"TP/1.1\r\nHost: x\r\n\r\n")
+    r = c.read_response()
+    check(r.status == 200, f"request in two pieces: {r.status}")
+    c.close()
+    d.stop()
+
+
+@test
+def test_pipelining_and_keepalive():
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--idle-timeout-ms", "800")
+    d.wait_frame()
+    # Two requests in one write: two responses, in order.
+    c = Conn(d.port)
+    c.send(request_bytes("GET", "/status") * 2)
+    for i in range(2):
+        r = c.read_response()
+        check(r.status == 200, f"pipelined /status #{i + 1}: {r.status}")
+        json.loads(r.body)
+    # Mixed pipeline: 200, 404, HEAD 200, 200 image.
+    c.send(request_bytes("GET", "/metrics") + request_bytes("GET", "/nope") +
+           request_bytes("HEAD", "/status") + request_bytes("GET", "/snapshot.jpg"))
+    r = c.read_response()
+    check(r.status == 200 and b"mjpegd_frames_sent_total" in r.body, "pipelined /metrics")
+    r = c.read_response()
+    check(r.status == 404, f"pipelined /nope: {r.status}")
+    r = c.read_response(head_only=True)
+    check(r.status == 200 and int(r.header("content-length")) > 0, "pipelined HEAD /status")
+    r = c.read_response()
+    check(r.status == 200 and r.body[:2] == b"\xff\xd8", "pipelined /snapshot.jpg")
+    # Keep-alive: requests one after the other on the same connection.
+    for i in range(3):
+        c.send(request_bytes("GET", "/status"))
+        r = c.read_response()
+        check(r.status == 200, f"keep-alive request {i + 1}: {r.status}")
+        check((r.header("connection") or "").lower() == "keep-alive",
+              f"keep-alive request {i + 1}: Connection {r.header('connection')!r}")
+    # Idle keep-alive connections are closed after --idle-timeout-ms.
+    t0 = time.monotonic()
+    check(c.wait_closed(timeout=4), "idle keep-alive connection not closed")
+    dt = time.monotonic() - t0
+    check(0.6 <= dt <= 0.8 + 1.0 * SLOW, f"idle connection closed after {dt:.2f} s "
+          f"(--idle-timeout-ms 800)")
+    c.close()
+    # Connection: close is honoured.
+    c = Conn(d.port)
+    c.send(request_bytes("GET", "/status", {"Connection": "close"}))
+    r = c.read_response()
+    check(r.status == 200 and (r.header("connection") or "").lower() == "close",
+          f"Connection: close → {r.status} {r.header('connection')}")
+    check(c.wait_closed(), "connection not closed after Connection: close")
+    c.close()
+    # HTTP/1.0 closes by default and keeps alive on request.
+    c = Conn(d.port)
+    c.send(request_bytes("GET", "/status", version="HTTP/1.0"))
+    r = c.read_response()
+    check(r.status == 200 and (r.header("connection") or "").lower() == "close",
+          f"HTTP/1.0 → {r.status} Connection {r.header('connection')!r}")
+    check(c.wait_closed(), "HTTP/1.0 connection not closed")
+    c.close()
+    c = Conn(d.port)
+    for i in range(2):
+        c.send(request_bytes("GET", "/status", {"Connection": "keep-alive"}, version="HTTP/1.0"))
+        r = c.read_response()
+        check(r.status == 200, f"HTTP/1.0 keep-alive #{i + 1}: {r.status}")
+    c.close()
+    d.stop()
+
+
+@test
+def test_max_clients_503():
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "30",
+               "--max-clients", "3")
+    d.wait_frame()
+    streams = []
+    for i in range(3):
+        c, p = open_stream(d.port)
+        read_parts(c, p, 1)
+        streams.append((c, p))
+    c = Conn(d.port)
+    c.send(request_bytes("GET", "/stream.mjpg"))
+    r = c.read_response()
+    check(r.status == 503, f"4th stream client got {r.status}, wanted 503")
+    check(r.header("retry-after") is not None, "503 without Retry-After")
+    check(c.wait_closed(), "connection not closed after 503")
+    c.close()
+    r = request(d.port, "GET", "/status")
+    check(r.status == 503, f"/status with 3 of 3 connections in use: {r.status}, wanted 503")
+    for c, p in streams:  # the three are still served
+        read_parts(c, p, 2)
+    streams[0][0].close()
+    deadline = time.monotonic() + 5 * SLOW
+    while True:  # a freed slot is usable again
+        c = Conn(d.port)
+        c.send(request_bytes("GET", "/stream.mjpg"))
+        r = c.read_response()
+        if r.status == 200:
+            break
+        c.close()
+        check(time.monotonic() < deadline, "slot not reusable 5 s after a stream client left")
+        time.sleep(0.1)
+    c.close()
+    for c, p in streams[1:]:
+        c.close()
+    deadline = time.monotonic() + 5 * SLOW
+    while True:
+        r = request(d.port, "GET", "/status")
+        if r.status == 200:
+            break
+        check(time.monotonic() < deadline, f"/status still {r.status} after all streams left")
+        time.sleep(0.1)
+    st = json.loads(r.body)
+    check(st["clients"]["rejected"] >= 1 and st["clients"]["max"] == 3,
+          f"/status clients after a rejection: {st['clients']}")
+    d.stop()
+
+
+# ---------------------------------------------------------------------------- status / metrics
+
+@test
+def test_status_json():
+    fps = 20
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", str(fps))
+    d.wait_frame()
+    pool = StreamPool(d.port, 2)
+    pool.run(seconds=2.5)
+    st = get_json(d.port)
+    Context.current.note("status: " + json.dumps(st)[:1500])
+    expect = {
+        "version": str, "uptime_ms": int, "source": str, "encoder": str, "width": int,
+        "height": int, "fps_target": int, "fps_measured": (int, float), "frames": dict,
+        "bytes_copied": int, "bytes_copied_per_frame": (int, float), "bytes_sent": int,
+        "frame_pool": dict, "loop": dict, "clients": dict,
+    }
+    for k, t in expect.items():
+        check(k in st and isinstance(st[k], t), f"/status: key {k!r} missing or not {t}")
+    sub = {"frames": ["captured", "encoded", "sent", "dropped", "encode_errors"],
+           "frame_pool": ["capacity", "in_use", "bytes"],
+           "loop": ["io_uring_enters", "completions"],
+           "clients": ["count", "streams", "max", "rejected", "list"]}
+    for k, keys in sub.items():
+        for kk in keys:
+            check(kk in st[k], f"/status: {k}.{kk} missing")
+            if kk != "list":
+                check(isinstance(st[k][kk], int) and st[k][kk] >= 0,
+                      f"/status: {k}.{kk} = {st[k][kk]!r}")
+    check(st["version"] == project_version(), f"version {st['version']!r} vs Makefile "
+          f"{project_version()!r}")
+    check(2000 <= st["uptime_ms"] <= 60000, f"uptime_ms {st['uptime_ms']}")
+    check("testpattern" in st["source"], f"source {st['source']!r}")
+    check((st["width"], st["height"], st["fps_target"]) == (320, 240, fps),
+          f"size/fps {st['width']}x{st['height']}@{st['fps_target']}")
+    check(abs(st["fps_measured"] - fps) <= 0.15 * fps,
+          f"fps_measured {st['fps_measured']} for --fps {fps}")
+    f = st["frames"]
+    check(f["captured"] >= 2 * fps and f["encoded"] >= 2 * fps, f"frames {f}")
+    check(f["encoded"] <= f["captured"] and f["encode_errors"] == 0, f"frames {f}")
+    check(f["sent"] >= 2 * 2 * fps * 0.8, f"frames.sent {f['sent']} with 2 viewers for 2.5 s")
+    check(st["bytes_sent"] > f["sent"] * 1000, f"bytes_sent {st['bytes_sent']}")
+    fp = st["frame_pool"]
+    check(1 <= fp["in_use"] <= fp["capacity"] and fp["bytes"] > 0, f"frame_pool {fp}")
+    check(st["loop"]["io_uring_enters"] > 0 and st["loop"]["completions"] > 0, f"loop {st['loop']}")
+    cl = st["clients"]
+    check(cl["count"] == 3 and cl["streams"] == 2 and cl["max"] == 100 and cl["rejected"] == 0,
+          f"clients {dict((k, v) for k, v in cl.items() if k != 'list')}, wanted count 3 "
+          f"(2 streams + this request), streams 2, max 100, rejected 0")
+    kinds = sorted(e["kind"] for e in cl["list"])
+    check(kinds == ["http", "stream", "stream"], f"clients.list kinds {kinds}")
+    addrs = {c.addr() for c in pool.clients}
+    for e in cl["list"]:
+        for k in ("id", "addr", "kind", "fps", "frames_sent", "frames_skipped", "connected_ms"):
+            check(k in e, f"clients.list entry without {k!r}: {e}")
+        if e["kind"] == "stream":
+            check(e["addr"] in addrs, f"stream entry addr {e['addr']} not one of {addrs}")
+            check(abs(e["fps"] - fps) <= 0.25 * fps, f"stream client fps {e['fps']}")
+            check(e["frames_sent"] >= 2 * fps * 0.8, f"stream client frames_sent "
+                  f"{e['frames_sent']}")
+            check(2000 <= e["connected_ms"] <= 60000, f"connected_ms {e['connected_ms']}")
+    st2 = get_json(d.port)
+    check(st2["uptime_ms"] >= st["uptime_ms"] and
+          st2["frames"]["sent"] >= st["frames"]["sent"], "counters went backwards")
+
+    # HEAD /status: same head, no body.
+    c = Conn(d.port)
+    c.send(request_bytes("HEAD", "/status"))
+    r = c.read_response(head_only=True)
+    check(r.status == 200 and int(r.header("content-length")) > 100, f"HEAD /status {r}")
+    check(c.read_some(0.3) == b"", "HEAD /status sent a body")
+    c.close()
+
+    c = Conn(d.port)
+    c.send(request_bytes("HEAD", "/metrics"))
+    r = c.read_response(head_only=True)
+    check(r.status == 200 and int(r.header("content-length")) > 100, f"HEAD /metrics {r}")
+    check(c.read_some(0.3) == b"", "HEAD /metrics sent a body")
+    c.close()
+
+    # /metrics: Prometheus text format.
+    r = request(d.port, "GET", "/metrics")
+    check(r.status == 200 and (r.header("content-type") or "").startswith("text/plain"),
+          f"/metrics: {r.status} {r.header('content-type')}")
+    text = r.body.decode()
+    values, typed = {}, set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            typed.add(line.split()[2])
+            continue
+        if line.startswith("#") or not line:
+            continue
+        m = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.]+(?:e[+-]?\d+)?)",
+                         line)
+        check(m, f"/metrics: bad line {line!r}")
+        check(m.group(1) in typed, f"/metrics: {m.group(1)} has no # TYPE")
+        values[m.group(1)] = float(m.group(3))
+    check("mjpegd_frames_sent_total" in values, "/metrics has no mjpegd_frames_sent_total")
+    check(values["mjpegd_frames_sent_total"] >= st2["frames"]["sent"],
+          f"mjpegd_frames_sent_total {values['mjpegd_frames_sent_total']} < /status "
+          f"{st2['frames']['sent']}")
+    pool.close()
+    d.stop()
+
+
+@test
+def test_index_page():
+    d = Daemon("--source", "testpattern", "--size", "320x240")
+    for path in ("/", "/index.html"):
+        r = request(d.port, "GET", path)
+        check(r.status == 200 and (r.header("content-type") or "").startswith("text/html"),
+              f"GET {path}: {r.status} {r.header('content-type')}")
+        check(re.search(rb'<img[^>]*src="/stream\.mjpg"', r.body), f"GET {path}: no <img> of "
+              f"/stream.mjpg")
+    c = Conn(d.port)
+    c.send(request_bytes("HEAD", "/"))
+    r = c.read_response(head_only=True)
+    check(r.status == 200 and int(r.header("content-length")) > 0, f"HEAD /: {r}")
+    check(c.read_some(0.3) == b"", "HEAD / sent a body")
+    c.close()
+    d.stop()
+
+
+# ---------------------------------------------------------------------------------- file source
+
+def make_jpegs(tmp, n=4, size="320x240", sub="jpegs"):
+    need_tool("ffmpeg")
+    src = os.path.join(tmp, sub)
+    os.makedirs(src)
+    p = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-f", "lavfi",
+                        "-i", f"testsrc=size={size}:rate=5", "-frames:v", str(n), "-q:v", "5",
+                        os.path.join(src, "frame%03d.jpg")],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0, f"ffmpeg could not make test JPEGs: {p.stderr}")
+    files = []
+    for name in sorted(os.listdir(src)):
+        with open(os.path.join(src, name), "rb") as f:
+            files.append(f.read())
+    check(len(files) == n and len(set(files)) == n, "ffmpeg made fewer/identical JPEGs")
+    return src, files
+
+
+@test
+def test_file_source_directory():
+    tmp = Context.current.tmpdir
+    src, files = make_jpegs(tmp)
+    # Things the directory scan must skip: other files, a directory named like a JPEG, a JPEG
+    # of another size (sorted last, so the first file sets the size).
+    with open(os.path.join(src, "README.txt"), "w") as f:
+        f.write("not an image\n")
+    os.makedirs(os.path.join(src, "sub.jpg"))
+    small_dir, small = make_jpegs(tmp, n=1, size="160x120", sub="small")
+    with open(os.path.join(src, "zzz-small.JPG"), "wb") as f:
+        f.write(small[0])
+    for enc in ("passthrough", "auto"):
+        d = Daemon("--source", f"file:{src}", "--encoder", enc, "--fps", "10")
+        r = d.wait_frame()
+        check(r.body in files, f"--encoder {enc}: snapshot is not byte-equal to any input file "
+              f"({len(r.body)} bytes; inputs {[len(x) for x in files]})")
+        c, parser = open_stream(d.port)
+        parts = read_parts(c, parser, 10)
+        c.close()
+        for i, p in enumerate(parts):
+            check(p.jpeg in files, f"--encoder {enc}: stream part {i} differs from every input")
+        seen = {files.index(p.jpeg) for p in parts}
+        check(len(seen) >= 3, f"--encoder {enc}: 10 parts at 10 fps showed only files {seen}")
+        st = get_json(d.port)
+        check("passthrough" in st["encoder"], f"encoder {st['encoder']!r}")
+        check((st["width"], st["height"]) == (320, 240), f"size {st['width']}x{st['height']}")
+        check(st["bytes_copied"] == 0 and st["bytes_copied_per_frame"] == 0,
+              f"passthrough copied {st['bytes_copied']} bytes "
+              f"({st['bytes_copied_per_frame']}/frame)")
+        Context.current.note("daemon log: " + d.log())
+        d.stop()
+
+
+@test
+def test_file_source_mjpeg_file():
+    tmp = Context.current.tmpdir
+    _, files = make_jpegs(tmp)
+    _, thumb = make_jpegs(tmp, n=1, size="32x32", sub="thumb")
+    # One frame carries an EXIF-style APP1 segment holding a complete small JPEG (its FFD8 and
+    # FFD9 must not split the frame).
+    app1 = b"Exif\0\0" + thumb[0]
+    files[1] = files[1][:2] + b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1 + \
+        files[1][2:]
+    check(djpeg_size(files[1], "JPEG with APP1 thumbnail") == (320, 240), "test JPEG broken")
+    mjpeg = os.path.join(tmp, "clip.mjpeg")
+    with open(mjpeg, "wb") as f:
+        # Junk between frames and a truncated frame at the end are skipped.
+        f.write(b"leading junk" + files[0] + b"\r\n--junk\r\n" + b"".join(files[1:]) +
+                b"\xff\x00 junk" + files[0][:len(files[0]) // 2])
+    d = Daemon("--source", f"file:{mjpeg}", "--fps", "10")
+    r = d.wait_frame()
+    check(r.body in files, "snapshot differs from every JPEG of the MJPEG file")
+    c, parser = open_stream(d.port)
+    parts = read_parts(c, parser, 12)
+    c.close()
+    for i, p in enumerate(parts):
+        check(p.jpeg in files, f"stream part {i} differs from every JPEG of the MJPEG file")
+    seen = {files.index(p.jpeg) for p in parts}
+    check(seen == set(range(len(files))), f"12 parts showed only JPEGs {sorted(seen)} of "
+          f"{len(files)}")
+    Context.current.note("daemon log: " + d.log())
+    d.stop()
+
+
+@test
+def test_file_source_refusals():
+    tmp = Context.current.tmpdir
+    src, _ = make_jpegs(tmp, n=2)
+    p = run_cli(["--source", f"file:{src}", "--encoder", "software",
+                 "--listen", "127.0.0.1:0"], timeout=10)
+    check(p.returncode != 0, "--source file:DIR --encoder software started")
+    check("--encoder" in p.stderr, f"no mention of --encoder in: {p.stderr}")
+    missing = os.path.join(tmp, "does-not-exist")
+    p = run_cli(["--source", f"file:{missing}", "--listen", "127.0.0.1:0"], timeout=10)
+    check(p.returncode != 0, "a missing --source file started")
+    check(missing in p.stderr, f"the missing path is not named in: {p.stderr}")
+
+
+# ----------------------------------------------------------------------------------------- flags
+
+@test
+def test_cli_bad_flags():
+    tmp = Context.current.tmpdir
+    cfg_dir = os.path.join(tmp, "a-directory")
+    os.makedirs(cfg_dir)
+    bad_cfg = os.path.join(tmp, "bad.conf")
+    with open(bad_cfg, "w") as f:
+        f.write("# comment\nsize = 320x240\nfps = 0\n")
+    cases = [
+        (["--fps", "0"], "--fps"),
+        (["--fps", "121"], "--fps"),
+        (["--fps=abc"], "--fps"),
+        (["--size", "7x7"], "--size"),
+        (["--size", "641x480"], "--size"),
+        (["--size", "640"], "--size"),
+        (["--quality", "101"], "--quality"),
+        (["--quality", "0"], "--quality"),
+        (["--source", "nope"], "--source"),
+        (["--source", "file:"], "--source"),
+        (["--encoder", "nope"], "--encoder"),
+        (["--listen", "1.2.3.4.5:x"], "--listen"),
+        (["--listen", "127.0.0.1:70000"], "--listen"),
+        (["--max-clients", "0"], "--max-clients"),
+        (["--log-level", "loud"], "--log-level"),
+        (["--header-timeout-ms", "-1"], "--header-timeout-ms"),
+        (["--config", os.path.join(tmp, "missing.conf")], "config"),
+        (["--config", cfg_dir], "config"),
+        (["--config", bad_cfg], "fps"),
+        (["--no-such-flag"], "--no-such-flag"),
+        (["--fps"], "--fps"),
+        (["stray"], "stray"),
+    ]
+    for args, name in cases:
+        # Should a bad value be accepted, the daemon must not take port 8000 meanwhile.
+        p = run_cli(["--listen", "127.0.0.1:0"] + args, timeout=5)
+        check(p.returncode == 2, f"mjpegd {' '.join(args)}: exit {p.returncode}, wanted 2 "
+              f"(stderr {p.stderr!r})")
+        check(name in p.stderr, f"mjpegd {' '.join(args)}: message does not name {name!r}: "
+              f"{p.stderr!r}")
+        check("serving" not in p.stderr, f"mjpegd {' '.join(args)} started serving")
+    p = run_cli(["--config", bad_cfg])
+    check(bad_cfg in p.stderr and ":3:" in p.stderr, f"config error without file:line: "
+          f"{p.stderr!r}")
+
+
+@test
+def test_cli_help_version():
+    p = run_cli(["--help"])
+    check(p.returncode == 0, f"--help: exit {p.returncode}")
+    for flag in ("--source", "--encoder", "--size", "--fps", "--quality", "--listen",
+                 "--max-clients", "--log-level", "--header-timeout-ms", "--idle-timeout-ms",
+                 "--config", "--version"):
+        check(flag in p.stdout, f"--help does not mention {flag}")
+    p = run_cli(["-h"])
+    check(p.returncode == 0 and "Usage" in p.stdout, "-h")
+    p = run_cli(["--version"])
+    check(p.returncode == 0, f"--version: exit {p.returncode}")
+    check(p.stdout.strip() == f"mjpegd {project_version()}",
+          f"--version printed {p.stdout!r}, Makefile says {project_version()}")
+
+
+@test
+def test_config_file():
+    tmp = Context.current.tmpdir
+    cfg = os.path.join(tmp, "mjpegd.conf")
+    with open(cfg, "w") as f:
+        f.write("# test config\nsource = testpattern\nsize = 320x240\n  fps = 12  \n"
+                "max-clients = 7\nlisten = 127.0.0.1:0\n")
+    d = Daemon("--config", cfg, "--size", "160x120", listen=True)
+    st = get_json(d.port)
+    check((st["width"], st["height"]) == (160, 120), "a flag did not win over the config file")
+    check(st["fps_target"] == 12 and st["clients"]["max"] == 7,
+          f"config file values not applied: fps_target {st['fps_target']}, max "
+          f"{st['clients']['max']}")
+    d.stop()
+
+
+@test
+def test_port_in_use():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    Context.current.sockets.append(s)
+    port = s.getsockname()[1]
+    p = run_cli(["--source", "testpattern", "--listen", f"127.0.0.1:{port}"], timeout=10)
+    check(p.returncode != 0, f"started on a port in use (exit {p.returncode})")
+    check("address already in use" in p.stderr.lower(), f"message: {p.stderr!r}")
+    s.close()
+
+
+# --------------------------------------------------------------------------------------- signals
+
+def signal_with_clients(sig):
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "30")
+    d.wait_frame()
+    pool = StreamPool(d.port, 5)
+    pool.run(until=lambda: min(c.frames for c in pool.clients) >= 2, timeout=5)
+    idle = Conn(d.port)  # a keep-alive connection between requests
+    idle.send(request_bytes("GET", "/status"))
+    idle.read_response()
+    half = Conn(d.port)  # one in the middle of its head
+    half.send(b"GET /status HTTP/1.1\r\n")
+    stalled = Conn(d.port, rcvbuf=4096)
+    stalled.send(request_bytes("GET", "/stream.mjpg"))
+    pool.run(seconds=0.5)
+    d.signal(sig)
+    rc, dt = d.wait_exit(3.0 * SLOW)
+    d.stopped = True
+    if rc is None:
+        d.kill()
+        raise TestFailure(f"mjpegd still running {3.0 * SLOW:.0f} s after {sig.name}")
+    d.check_log()
+    check(rc == 0, f"exit code {rc} after {sig.name}")
+    Context.current.note(f"exit {rc} {dt:.3f} s after {sig.name}")
+    limit = 1.0 if not SANITIZED else 1.5
+    check(dt <= limit, f"exit took {dt:.2f} s after {sig.name} (limit {limit} s)")
+    pool.run(seconds=0.3)
+    check(all(c.closed for c in pool.clients), "stream clients not disconnected")
+    check(idle.wait_closed(1) and half.wait_closed(1), "HTTP clients not disconnected")
+    pool.close()
+
+
+@test
+def test_sigterm_with_clients():
+    signal_with_clients(signal.SIGTERM)
+
+
+@test
+def test_sigint_with_clients():
+    signal_with_clients(signal.SIGINT)
+
+
+# -------------------------------------------------------------------------------------- chromium
+
+def chromium_screenshot(url, out):
+    exe = need_tool("chromium")
+    profile = os.path.join(Context.current.tmpdir, f"profile-{os.path.basename(out)}")
+    os.makedirs(profile)
+    # The multipart <img> never finishes loading; --timeout stops the navigation after 2.5 s
+    # so the screenshot is taken of whatever has been painted by then.
+    args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
+            "--force-device-scale-factor=1", f"--user-data-dir={profile}",
+            f"--screenshot={out}", "--window-size=800,600", "--timeout=2500", url]
+    env = dict(os.environ, HOME=profile)
+    try:
+        p = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=60,
+                           stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    except subprocess.TimeoutExpired:
+        raise TestFailure("chromium did not finish within 60 s")
+    noise = [ln for ln in p.stderr.splitlines() if "dbus" not in ln]
+    Context.current.note(f"chromium rc={p.returncode}: " + "\n".join(noise[-10:]))
+    check(p.returncode == 0 and os.path.exists(out),
+          f"chromium --screenshot failed (rc {p.returncode}): {' '.join(noise[-5:])}")
+    return read_png(out)
+
+
+@test
+def test_chromium_page():
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "10")
+    d.wait_frame()
+    url = f"http://127.0.0.1:{d.port}/"
+    tmp = Context.current.tmpdir
+    shots = []
+    for i in range(2):
+        if i:
+            time.sleep(1.0)
+        shots.append(chromium_screenshot(url, os.path.join(tmp, f"shot{i}.png")))
+    (w, h, ch, rows0), (_, _, _, rows1) = shots
+    check((w, h) == (800, 600), f"screenshot is {w}x{h}")
+    # The page centres the 320x240 <img> at the top (body margin 0, img margin 0 auto).
+    x0, x1, y1 = (w - 320) // 2, (w + 320) // 2, 240
+
+    def region(rows):
+        return [bytes(r[x0 * ch:x1 * ch]) for r in rows[:y1]]
+
+    r0, r1 = region(rows0), region(rows1)
+    colours = set()
+    for row in r0[::4]:
+        for x in range(0, len(row), ch * 4):
+            colours.add(row[x:x + 3])
+    check(len(colours) >= 8, f"the stream area of the screenshot has only {len(colours)} "
+          f"colours: the image was not drawn")
+    bg = bytes([0x11, 0x11, 0x11])
+    check(rows0[300][0:3] == bg or rows0[599][0:3] == bg,
+          f"page background is not #111 (layout changed?): {rows0[599][0:3]!r}")
+    changed = sum(1 for a, b in zip(r0, r1) if a != b)
+    check(changed >= 5, f"the stream area is the same in two screenshots 1 s apart "
+          f"({changed} rows differ)")
+    outside = sum(1 for a, b in zip(rows0[y1 + 60:], rows1[y1 + 60:]) if a != b)
+    Context.current.note(f"rows changed: stream area {changed}, below the figures {outside}")
+    d.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests(TESTS, names=sys.argv[1:]))
