@@ -6,7 +6,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 SAN ?=
 
-PKGS := liburing libturbojpeg
+PKGS := liburing libturbojpeg libsystemd
 # libcamera is C++ and optional at build time: without it the libcamera source is left out and
 # `--source libcamera` says so.
 HAVE_LIBCAMERA := $(shell pkg-config --exists libcamera 2>/dev/null && echo 1)

@@ -614,7 +614,7 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		int r = -errno;
-		snprintf(err, errlen, "cannot open config file '%s': %s", path, strerror(-r));
+		snprintf(err, errlen, "--config: cannot open '%s': %s", path, strerror(-r));
 		return r;
 	}
 	char *text = malloc(CONFIG_FILE_MAX + 1);
@@ -682,7 +682,7 @@ static int next_arg(int argc, char **argv, int *i, const struct option **opt, co
 		*value = eq + 1;
 	} else if ((*opt)->kind == OPT_BOOL) {
 		*value = "true"; /* a flag: the next argument is not its value */
-	} else if (*i < argc) {
+	} else if (*i < argc && strncmp(argv[*i], "--", 2) != 0) {
 		*value = argv[(*i)++];
 	} else {
 		snprintf(err, errlen, "option '--%s' needs a value (see --help)", (*opt)->name);

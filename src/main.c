@@ -14,6 +14,7 @@
 #include "mjpegd/loop.h"
 #include "mjpegd/pipeline.h"
 #include "mjpegd/server.h"
+#include "mjpegd/systemd.h"
 #include "mjpegd/v4l2_device.h"
 
 #define TICK_MS 250
@@ -34,6 +35,9 @@ struct app {
 	struct signalfd_siginfo siginfo;
 	struct loop_op signal_op;
 	bool signal_pending;
+
+	struct systemd_notifier systemd;
+	int listen_fds[4];
 
 	struct __kernel_timespec tick_ts;
 	struct loop_op tick_op;
@@ -65,6 +69,7 @@ static void begin_shutdown(struct app *app, const char *why)
 		return;
 	app->stopping = true;
 	log_info("shutting down (%s)", why);
+	systemd_notify_stopping(&app->systemd);
 	server_shutdown(app->server);
 	pipeline_stop(app->pipeline);
 	if (app->tick_pending) {
@@ -151,6 +156,12 @@ static void tick_complete(struct loop_op *op, int res, unsigned flags)
 	uint64_t now = now_mono_ns();
 	server_tick(app->server, now);
 	pipeline_tick(app->pipeline, now);
+	/* Pinged from the loop itself: if the loop wedges, the pings stop and systemd restarts us. */
+	systemd_watchdog_tick(&app->systemd, now);
+	char status[160];
+	const struct server_stats *ss = server_get_stats(app->server);
+	snprintf(status, sizeof(status), "streaming to %u client(s)", ss->stream_clients);
+	systemd_notify_status(&app->systemd, status);
 	tick_arm(app);
 }
 
@@ -237,6 +248,12 @@ int main(int argc, char **argv)
 	r = loop_init(&app.loop, ring_entries(app.cfg.max_clients));
 	if (r < 0)
 		return 1;
+	systemd_notifier_init(&app.systemd);
+	int n_listen_fds = systemd_listen_fds(app.listen_fds, 4);
+	if (n_listen_fds < 0) {
+		r = n_listen_fds;
+		goto out;
+	}
 
 	struct server_params sp = {
 		.loop = &app.loop,
@@ -247,6 +264,8 @@ int main(int argc, char **argv)
 		.idle_timeout_ms = app.cfg.idle_timeout_ms,
 		.status_fill = fill_status,
 		.status_ctx = &app,
+		.listen_fds = app.listen_fds,
+		.n_listen_fds = (unsigned)n_listen_fds,
 	};
 	r = server_create(&sp, &app.server);
 	if (r < 0)
@@ -267,8 +286,16 @@ int main(int argc, char **argv)
 	pipeline_start(app.pipeline);
 	signal_arm(&app);
 	tick_arm(&app);
-	log_notice("mjpegd %s serving http://%s:%u/stream.mjpg", MJPEGD_VERSION,
-		   app.cfg.listen_host[0] ? app.cfg.listen_host : "0.0.0.0", server_port(app.server));
+	char where[320];
+	if (n_listen_fds > 0)
+		snprintf(where, sizeof(where), "socket-activated port %u", server_port(app.server));
+	else
+		snprintf(where, sizeof(where), "http://%s%s%s:%u/stream.mjpg",
+			 strchr(app.cfg.listen_host, ':') ? "[" : "",
+			 app.cfg.listen_host[0] ? app.cfg.listen_host : "0.0.0.0",
+			 strchr(app.cfg.listen_host, ':') ? "]" : "", server_port(app.server));
+	log_notice("mjpegd %s serving %s", MJPEGD_VERSION, where);
+	systemd_notify_ready(&app.systemd, "serving");
 
 	while (!app.stopping) {
 		r = loop_run_once(&app.loop, -1);

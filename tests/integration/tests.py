@@ -828,7 +828,7 @@ def test_cli_bad_flags():
         (["--max-clients", "0"], "--max-clients"),
         (["--log-level", "loud"], "--log-level"),
         (["--header-timeout-ms", "-1"], "--header-timeout-ms"),
-        (["--config", os.path.join(tmp, "missing.conf")], "config"),
+        (["--config", os.path.join(tmp, "missing.conf")], "--config"),
         (["--config", cfg_dir], "config"),
         (["--config", bad_cfg], "fps"),
         (["--no-such-flag"], "--no-such-flag"),

@@ -348,7 +348,7 @@ static void test_load_file(void **state)
 
 	assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), -ENOENT);
 	char want[CONFIG_ERR_MAX];
-	snprintf(want, sizeof(want), "cannot open config file '%s': No such file or directory", path);
+	snprintf(want, sizeof(want), "--config: cannot open '%s': No such file or directory", path);
 	assert_string_equal(err, want);
 	free(path);
 
@@ -442,12 +442,14 @@ static void test_args_errors(void **state)
 	args_fail("unknown option '-f' (see --help)", "-f", "10", NULL);
 	args_fail("unexpected argument 'stream' (see --help)", "stream", NULL);
 	args_fail("option '--fps' needs a value (see --help)", "--fps", NULL);
+	/* a following flag is not taken as the value */
+	args_fail("option '--fps' needs a value (see --help)", "--fps", "--listen", "127.0.0.1:0", NULL);
 	args_fail("--fps: '0' is out of range (1..120)", "--fps", "0", NULL);
 	args_fail("--fps: '' is not a whole number (1..120)", "--fps=", NULL);
 	args_fail("--quality: 'high' is not a whole number (1..100)", "--fps", "5", "--quality", "high",
 		  NULL);
 	args_fail("option '--config' given twice", "--config", "a", "--config=b", NULL);
-	args_fail("cannot open config file '/nonexistent/x.conf': No such file or directory",
+	args_fail("--config: cannot open '/nonexistent/x.conf': No such file or directory",
 		  "--config", "/nonexistent/x.conf", NULL);
 	/* A bad flag is reported before the file is read. */
 	args_fail("unknown option '--bogus' (see --help)", "--config", "/nonexistent/x.conf",
