@@ -87,11 +87,51 @@ test-unit: $(UNIT_BINS)
 test-integration: $(BUILD)/mjpegd
 	MJPEGD=$(BUILD)/mjpegd tests/integration/run.sh
 
+# The real-kernel test bed: a QEMU guest with vivid, vicodec, vim2m and vimc (docs/testing.md).
+test-vm:
+	@scripts/deps.sh vm
+	$(MAKE) all
+	tests/vm/run.sh
+
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build dir.
 test-asan:
 	$(MAKE) BUILD=build-asan SAN=1 all test-unit test-integration
 
 clean:
 	rm -rf build build-asan
+
+# make install / uninstall: PREFIX (default /usr/local), DESTDIR for staging, SYSCONFDIR (/etc),
+# UNITDIR (systemd system units). An edited config file is never overwritten.
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+BINDIR := $(PREFIX)/bin
+MANDIR := $(PREFIX)/share/man
+
+$(BUILD)/mjpegd.service: systemd/mjpegd.service.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+
+install: $(BUILD)/mjpegd $(BUILD)/mjpegd.service
+	install -D -m 0755 $(BUILD)/mjpegd $(DESTDIR)$(BINDIR)/mjpegd
+	install -D -m 0644 $(BUILD)/mjpegd.service $(DESTDIR)$(UNITDIR)/mjpegd.service
+	install -D -m 0644 systemd/mjpegd.socket $(DESTDIR)$(UNITDIR)/mjpegd.socket
+	install -D -m 0644 docs/mjpegd.8 $(DESTDIR)$(MANDIR)/man8/mjpegd.8
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf (new default: etc/mjpegd.conf)"; \
+	else \
+		install -D -m 0644 etc/mjpegd.conf $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload; echo "enable with: systemctl enable --now mjpegd"; fi
+
+# The config file stays when it was edited (it differs from the default we installed).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mjpegd $(DESTDIR)$(UNITDIR)/mjpegd.service \
+		$(DESTDIR)$(UNITDIR)/mjpegd.socket $(DESTDIR)$(MANDIR)/man8/mjpegd.8
+	@if cmp -s etc/mjpegd.conf $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf; \
+		rmdir $(DESTDIR)$(SYSCONFDIR)/mjpegd 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf ]; then \
+		echo "keeping edited $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf"; fi
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

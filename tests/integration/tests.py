@@ -19,6 +19,11 @@ from harness import (SANITIZED, SLOW, STREAM_CONTENT_TYPE, Conn, Context, Daemon
                      open_stream, project_version, read_parts, read_png, request,
                      request_bytes, run_cli, run_tests)
 from pool import StreamPool  # noqa: E402
+import harness  # noqa: E402
+
+
+def MJPEGD_PATH():
+    return harness.MJPEGD
 
 TESTS = []
 
@@ -996,6 +1001,113 @@ def test_chromium_page():
     outside = sum(1 for a, b in zip(rows0[y1 + 60:], rows1[y1 + 60:]) if a != b)
     Context.current.note(f"rows changed: stream area {changed}, below the figures {outside}")
     d.stop()
+
+
+# --------------------------------------------------------------------------------------- systemd
+
+class NotifySocket:
+    """Plays systemd's side of sd_notify: a datagram socket whose path goes in NOTIFY_SOCKET."""
+
+    def __init__(self):
+        self.path = os.path.join(Context.current.tmpdir, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.1)
+        self.messages = []  # (monotonic time, text)
+
+    def collect(self, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            self.messages.append((time.monotonic(), data.decode(errors="replace")))
+
+    def count(self, text, since=0.0):
+        return sum(1 for t, m in self.messages if t >= since and text in m.split("\n"))
+
+
+@test
+def test_sd_notify_ready_status_watchdog():
+    ns = NotifySocket()
+    d = Daemon("--source", "testpattern", "--fps", "10",
+               env={"NOTIFY_SOCKET": ns.path, "WATCHDOG_USEC": "400000"})
+    ns.collect(1.5 * SLOW)
+    check(ns.count("READY=1") == 1, f"READY=1 sent {ns.count('READY=1')} times: {ns.messages}")
+    check(any(m.startswith("STATUS=") or "\nSTATUS=" in m for _, m in ns.messages),
+          f"no STATUS= message: {ns.messages}")
+    pings = ns.count("WATCHDOG=1")
+    # every 200 ms (half of WatchdogSec) from the loop's 250 ms tick: ~3-6 in 1.5 s
+    check(pings >= 3, f"only {pings} WATCHDOG=1 pings in 1.5 s with WATCHDOG_USEC=400000")
+    # A stopped process (the loop frozen) sends nothing; the pings come back after SIGCONT.
+    d.signal(signal.SIGSTOP)
+    t_stop = time.monotonic()
+    ns.collect(1.0)
+    check(ns.count("WATCHDOG=1", since=t_stop + 0.05) == 0, "pings continued while stopped")
+    d.signal(signal.SIGCONT)
+    t_cont = time.monotonic()
+    ns.collect(1.0 * SLOW)
+    check(ns.count("WATCHDOG=1", since=t_cont) >= 2, "pings did not resume after SIGCONT")
+    d.stop()
+    ns.collect(0.3)
+    check(ns.count("STOPPING=1") == 1, f"no STOPPING=1 at shutdown: {ns.messages[-3:]}")
+
+
+@test
+def test_socket_activation():
+    tool = need_tool("systemd-socket-activate")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path = os.path.join(Context.current.tmpdir, "activated.log")
+    with open(log_path, "wb") as log:
+        p = subprocess.Popen([tool, "-l", f"127.0.0.1:{port}", MJPEGD_PATH(), "--source",
+                              "testpattern", "--listen", "127.0.0.1:1"],
+                             stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10 * SLOW
+        r = None
+        while time.monotonic() < deadline:
+            try:
+                r = request(port, "GET", "/status")
+                break
+            except OSError:
+                time.sleep(0.05)
+        check(r is not None and r.status == 200, "no answer on the socket-activated port")
+        st = json.loads(r.body)
+        check(st["width"] == 640, f"unexpected /status: {st}")
+        with open(log_path, errors="replace") as f:
+            text = f.read()
+        check("socket-activated" in text, f"log does not mention socket activation: {text}")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(timeout=5 * SLOW)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise TestFailure("socket-activated mjpegd did not exit on SIGTERM")
+    check(rc == 0, f"socket-activated mjpegd exited with {rc}")
+
+
+@test
+def test_systemd_units_verify():
+    tool = need_tool("systemd-analyze")
+    tmp = Context.current.tmpdir
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(repo, "systemd", "mjpegd.service.in")) as f:
+        unit = f.read()
+    unit = unit.replace("@BINDIR@", os.path.dirname(MJPEGD_PATH())).replace("@SYSCONFDIR@", "/etc")
+    with open(os.path.join(tmp, "mjpegd.service"), "w") as f:
+        f.write(unit)
+    with open(os.path.join(repo, "systemd", "mjpegd.socket")) as src, \
+            open(os.path.join(tmp, "mjpegd.socket"), "w") as dst:
+        dst.write(src.read())
+    p = subprocess.run([tool, "verify", "--man=no", os.path.join(tmp, "mjpegd.service"),
+                        os.path.join(tmp, "mjpegd.socket")], capture_output=True, text=True,
+                       timeout=60)
+    out = (p.stdout + p.stderr).strip()
+    check(p.returncode == 0 and not out, f"systemd-analyze verify: rc={p.returncode} {out}")
 
 
 if __name__ == "__main__":

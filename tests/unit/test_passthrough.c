@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mjpegd/encoder.h"
+#include "mjpegd/jpeg_dht.h"
 
 #define MAX_RAW 8
 
@@ -233,6 +234,57 @@ static void test_create_rejects_raw_formats(void **state)
 	frame_pool_destroy(&pool);
 }
 
+/* UVC MJPEG without Huffman tables: copied with the default tables in, raw frame back at once,
+ * the copy counted; a frame that has its tables stays zero-copy. (The tables themselves are
+ * checked against libjpeg-turbo in test_jpeg_dht.c.) */
+static void test_inserts_missing_huffman_tables(void **state)
+{
+	(void)state;
+	struct frame_pool pool;
+	struct fake_source fs;
+	fake_source_init(&fs);
+	assert_int_equal(frame_pool_init(&pool, 4), 0);
+	struct encoder *enc = create(&pool, &fs);
+
+	static const uint8_t no_dht[] = { 0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 'A', 'V',
+					  0xFF, 0xDA, 0x00, 0x04, 0x01, 0x02, 0x55, 0x66,
+					  0xFF, 0xD9 };
+	static const uint8_t with_dht[] = { 0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x04, 0x00, 0x00,
+					    0xFF, 0xDA, 0x00, 0x04, 0x01, 0x02, 0x55, 0x66,
+					    0xFF, 0xD9 };
+	memcpy(fs.bytes[0], no_dht, sizeof(no_dht));
+	fs.raw[0].planes[0].length = sizeof(no_dht);
+	memcpy(fs.bytes[1], with_dht, sizeof(with_dht));
+	fs.raw[1].planes[0].length = sizeof(with_dht);
+
+	assert_int_equal(encoder_submit(enc, &fs.raw[0]), 0);
+	assert_int_equal(fs.released[0], 1); /* copied: given back before anyone collects */
+	struct frame *f;
+	assert_int_equal(encoder_collect(enc, &f), 0);
+	assert_ptr_not_equal(f->data, fs.bytes[0]);
+	assert_int_equal(f->len, sizeof(no_dht) + JPEG_DHT_DEFAULT_SIZE);
+	assert_memory_equal(f->data, no_dht, 8);
+	assert_memory_equal(f->data + 8, jpeg_dht_default, JPEG_DHT_DEFAULT_SIZE);
+	assert_memory_equal(f->data + 8 + JPEG_DHT_DEFAULT_SIZE, no_dht + 8, sizeof(no_dht) - 8);
+	assert_int_equal(f->sequence, 10);
+	assert_int_equal(f->timestamp_us, 777);
+	assert_int_equal(enc->stats.bytes_copied, f->len);
+	frame_unref(f);
+	assert_int_equal(fs.released[0], 1); /* not twice */
+
+	assert_int_equal(encoder_submit(enc, &fs.raw[1]), 0);
+	assert_int_equal(encoder_collect(enc, &f), 0);
+	assert_ptr_equal(f->data, fs.bytes[1]);
+	assert_int_equal(enc->stats.bytes_copied, sizeof(no_dht) + JPEG_DHT_DEFAULT_SIZE);
+	assert_int_equal(fs.released[1], 0);
+	frame_unref(f);
+	assert_int_equal(fs.released[1], 1);
+	assert_int_equal(enc->stats.frames_encoded, 2);
+	encoder_destroy(enc);
+	assert_int_equal(pool.in_use, 0);
+	frame_pool_destroy(&pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_enobufs_and_ebusy),
 		cmocka_unit_test(test_destroy_while_frames_held),
 		cmocka_unit_test(test_create_rejects_raw_formats),
+		cmocka_unit_test(test_inserts_missing_huffman_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
