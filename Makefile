@@ -91,7 +91,7 @@ test-integration: $(BUILD)/mjpegd
 test-vm:
 	@scripts/deps.sh vm
 	$(MAKE) all
-	tests/vm/run.sh
+	tests/vm/run.sh $(VM_TESTS)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build dir.
 test-asan:

@@ -6,7 +6,7 @@ set -eu
 
 pkgs_build="build-essential pkg-config liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
 pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg chromium python3 procps systemd"
-pkgs_vm="qemu-system-x86 busybox-static v4l-utils linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils"
+pkgs_vm="qemu-system-x86 busybox-static v4l-utils linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa"
 
 want=""
 for group in "$@"; do

@@ -17,7 +17,6 @@ struct watch {
 	struct pipeline *pl;
 	struct loop_op op;
 	int fd;
-	short events; /* 0: POLLIN */
 	bool pending;
 	const char *what;
 	void (*ready)(struct pipeline *pl);
@@ -56,7 +55,7 @@ static void watch_arm(struct watch *w)
 	if (w->fd < 0 || w->pending || w->pl->stopping)
 		return;
 	struct io_uring_sqe *sqe = loop_sqe(w->pl->loop, &w->op);
-	io_uring_prep_poll_add(sqe, w->fd, w->events ? (unsigned)w->events : POLLIN);
+	io_uring_prep_poll_add(sqe, w->fd, POLLIN);
 	w->pending = true;
 }
 
@@ -287,8 +286,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 					  .fd = source_fd(pl->source), .ready = source_ready};
 	pl->source_watch.what = "source";
 	pl->encoder_watch = (struct watch){.pl = pl, .op.complete = watch_complete,
-					   .fd = encoder_fd(pl->encoder),
-					   .events = pl->encoder->poll_events, .what = "encoder",
+					   .fd = encoder_fd(pl->encoder), .what = "encoder",
 					   .ready = encoder_ready};
 	log_info("pipeline: %s → %s", pl->source->description, pl->encoder->description);
 	*out = pl;

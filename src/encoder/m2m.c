@@ -12,8 +12,12 @@
  * the mapping (frame_set_external) and queued again when its last reference goes.
  * M2M_OUTPUT_SLOTS frames are in flight at once.
  *
- * Everything runs on the loop thread: the device fd is polled for POLLIN (a result on the
- * CAPTURE queue) and POLLOUT (a finished OUTPUT buffer, whose raw frame goes back to the source).
+ * Everything runs on the loop thread. The device is watched for POLLIN (a result on the CAPTURE
+ * queue) and POLLOUT (a finished OUTPUT buffer, whose raw frame goes back to the source) through
+ * an epoll fd, which is what the loop polls: io_uring's POLL_ADD on the M2M node itself fails with
+ * EINVAL, because v4l2_m2m_poll() waits on three queues (OUTPUT done, CAPTURE done, V4L2 events)
+ * and io_uring accepts two ("already have a 2nd entry, fail a third attempt",
+ * io_uring/poll.c __io_queue_proc(), Linux 6.1; seen on the test bed). epoll takes any number.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -46,6 +51,7 @@ enum m2m_mode {
 struct m2m_encoder {
 	struct encoder enc;
 	int fd;
+	int epoll_fd; /* readable when the device has POLLIN or POLLOUT (or an error) */
 	uint32_t out_type, cap_type; /* buffer types of the OUTPUT and CAPTURE queues */
 	char path[64], card[33], driver[17];
 	uint32_t in_fourcc, out_fourcc;
@@ -416,11 +422,27 @@ static void m2m_capture_released(void *ctx, struct frame *f)
 		m2m_queue_capture(me, (unsigned)index);
 }
 
+/* The device stops being watched once it failed: its POLLERR would keep the epoll fd readable. */
+static void m2m_fail(struct m2m_encoder *me)
+{
+	me->failed = true;
+	epoll_ctl(me->epoll_fd, EPOLL_CTL_DEL, me->fd, NULL);
+}
+
 static int m2m_collect(struct encoder *enc, struct frame **out)
 {
 	struct m2m_encoder *me = enc->priv;
 	if (me->failed)
 		return -EAGAIN;
+	/* POLLERR: neither queue has a buffer the driver could use, which our CAPTURE rule never
+	 * allows (m2m_book.h), or the device is in error or gone. */
+	struct epoll_event ev;
+	if (epoll_wait(me->epoll_fd, &ev, 1, 0) == 1 && (ev.events & (EPOLLERR | EPOLLHUP))) {
+		log_err("m2m %s: the device reported an error (poll events 0x%x); no more frames "
+			"from this encoder", me->path, ev.events);
+		m2m_fail(me);
+		return -EAGAIN;
+	}
 	m2m_drain_output(me);
 
 	struct v4l2_buf vb;
@@ -433,7 +455,7 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 		 * buffer): no result will come any more. */
 		log_err("m2m %s: VIDIOC_DQBUF (CAPTURE): %s; no more frames from this encoder",
 			me->path, strerror(-r));
-		me->failed = true;
+		m2m_fail(me);
 		return -EAGAIN;
 	}
 	unsigned index = vb.b.index;
@@ -500,7 +522,7 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 static int m2m_fd(struct encoder *enc)
 {
 	struct m2m_encoder *me = enc->priv;
-	return me->fd;
+	return me->epoll_fd;
 }
 
 static int m2m_set_quality(struct encoder *enc, unsigned quality)
@@ -547,6 +569,8 @@ static void m2m_destroy(struct encoder *enc)
 	for (unsigned i = 0; i < M2M_MAX_BUFFERS; i++)
 		if (me->capture_map[i])
 			munmap(me->capture_map[i], me->capture_map_len[i]);
+	if (me->epoll_fd >= 0)
+		close(me->epoll_fd);
 	if (me->fd >= 0)
 		close(me->fd);
 	free(me);
@@ -698,8 +722,8 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 		return -ENOMEM;
 	}
 	me->fd = -1;
-	me->enc = (struct encoder){ .ops = &m2m_ops, .description = me->description,
-				    .poll_events = POLLIN | POLLOUT, .priv = me };
+	me->epoll_fd = -1;
+	me->enc = (struct encoder){ .ops = &m2m_ops, .description = me->description, .priv = me };
 	me->in_fourcc = p->in_fourcc;
 	me->out_fourcc = p->out_fourcc;
 	me->width = p->width;
@@ -768,6 +792,13 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	r = m2m_setup_capture(me);
 	if (r < 0)
 		goto fail;
+	me->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.fd = me->fd };
+	if (me->epoll_fd < 0 || epoll_ctl(me->epoll_fd, EPOLL_CTL_ADD, me->fd, &ev) < 0) {
+		r = -errno;
+		log_err("m2m %s: epoll: %s", me->path, strerror(-r));
+		goto fail;
+	}
 	m2m_describe(me);
 	if (me->mode == M2M_COPY)
 		log_notice("m2m %s: copying every frame: %s", me->path, me->copy_reason);

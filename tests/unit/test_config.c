@@ -22,6 +22,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.source, SOURCE_AUTO);
 	assert_string_equal(cfg.source_path, "");
 	assert_int_equal(cfg.encoder, ENCODER_AUTO);
+	assert_string_equal(cfg.encoder_path, "");
+	assert_int_equal(cfg.m2m_format, M2M_FORMAT_JPEG);
 	assert_int_equal(cfg.width, 640);
 	assert_int_equal(cfg.height, 480);
 	assert_int_equal(cfg.fps, 30);
@@ -148,7 +150,7 @@ static void test_source(void **state)
 
 	set_fails("source", "camera",
 		  "--source: 'camera' is not a source (auto | testpattern | file:PATH | "
-		  "libcamera[:INDEX|ID])");
+		  "libcamera[:INDEX|ID] | v4l2[:DEVICE])");
 	set_fails("source", "file:", NULL);
 	set_fails("source", "file", NULL);
 	set_fails("source", "Auto", NULL);
@@ -176,14 +178,68 @@ static void test_source(void **state)
 	assert_string_equal(source_kind_name((enum source_kind)99), "unknown");
 }
 
+static void test_source_v4l2(void **state)
+{
+	(void)state;
+	struct config cfg = set_ok("source", "v4l2");
+	assert_int_equal(cfg.source, SOURCE_V4L2);
+	assert_string_equal(cfg.source_path, ""); /* the first usable capture device */
+	cfg = set_ok("source", "v4l2:/dev/video2");
+	assert_int_equal(cfg.source, SOURCE_V4L2);
+	assert_string_equal(cfg.source_path, "/dev/video2");
+	cfg = set_ok("source", "v4l2:/dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920-video-index0");
+	assert_string_equal(cfg.source_path, "/dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920-video-index0");
+	set_fails("source", "v4l2:",
+		  "--source: 'v4l2:' has an empty device (auto | testpattern | file:PATH | "
+		  "libcamera[:INDEX|ID] | v4l2[:DEVICE])");
+	set_fails("source", "V4L2", NULL);
+	set_fails("source", "v4l", NULL);
+	char err[CONFIG_ERR_MAX];
+	cfg = set_ok("source", "v4l2:/dev/video2");
+	assert_int_equal(config_set(&cfg, "source", "v4l2", err, sizeof(err)), 0);
+	assert_string_equal(cfg.source_path, "");
+	assert_string_equal(source_kind_name(SOURCE_V4L2), "v4l2");
+
+	/* --help's default shows the device */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	config_print_help(f);
+	fclose(f);
+	assert_non_null(strstr(text, "v4l2[:DEVICE]"));
+	free(text);
+}
+
 static void test_encoder(void **state)
 {
 	(void)state;
 	assert_int_equal(set_ok("encoder", "auto").encoder, ENCODER_AUTO);
 	assert_int_equal(set_ok("encoder", "software").encoder, ENCODER_SOFTWARE);
 	assert_int_equal(set_ok("encoder", "passthrough").encoder, ENCODER_PASSTHROUGH);
-	set_fails("encoder", "m2m", "--encoder: 'm2m' is not an encoder (auto | software | passthrough)");
+	set_fails("encoder", "hardware",
+		  "--encoder: 'hardware' is not an encoder (auto | software | passthrough | "
+		  "m2m[:DEVICE])");
 	set_fails("encoder", "", NULL);
+
+	struct config cfg = set_ok("encoder", "m2m");
+	assert_int_equal(cfg.encoder, ENCODER_M2M);
+	assert_string_equal(cfg.encoder_path, ""); /* discovered */
+	cfg = set_ok("encoder", "m2m:/dev/video31");
+	assert_int_equal(cfg.encoder, ENCODER_M2M);
+	assert_string_equal(cfg.encoder_path, "/dev/video31");
+	set_fails("encoder", "m2m:", "--encoder: 'm2m:' has an empty device (auto | software | "
+				     "passthrough | m2m[:DEVICE])");
+	set_fails("encoder", "M2M", NULL);
+	char err[CONFIG_ERR_MAX];
+	assert_int_equal(config_set(&cfg, "encoder", "software", err, sizeof(err)), 0);
+	assert_string_equal(cfg.encoder_path, "");
+	assert_string_equal(encoder_kind_name(ENCODER_M2M), "m2m");
+
+	assert_int_equal(set_ok("m2m-format", "jpeg").m2m_format, M2M_FORMAT_JPEG);
+	assert_int_equal(set_ok("m2m-format", "fwht").m2m_format, M2M_FORMAT_FWHT);
+	set_fails("m2m-format", "h264", "--m2m-format: 'h264' is not an M2M format (jpeg | fwht)");
+	set_fails("m2m-format", "JPEG", NULL);
+	set_fails("m2m-format", "", NULL);
 	assert_string_equal(encoder_kind_name(ENCODER_SOFTWARE), "software");
 	assert_string_equal(encoder_kind_name(ENCODER_PASSTHROUGH), "passthrough");
 	assert_string_equal(encoder_kind_name((enum encoder_kind)-1), "unknown");
@@ -407,6 +463,23 @@ static void test_args(void **state)
 	assert_int_equal(parse_args(&cfg, err, sizeof(err), "-h", NULL), CONFIG_HELP);
 	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--fps", "5", "--help", NULL), CONFIG_HELP);
 	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--version", NULL), CONFIG_VERSION);
+
+	/* --list-devices: an action; the other flags (--m2m-format) still apply, wherever they are */
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--list-devices", NULL),
+			 CONFIG_LIST_DEVICES);
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--list-devices", "--m2m-format", "fwht",
+				    NULL),
+			 CONFIG_LIST_DEVICES);
+	assert_int_equal(cfg.m2m_format, M2M_FORMAT_FWHT);
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--list-devices", "--help", NULL),
+			 CONFIG_HELP);
+	assert_true(parse_args(&cfg, err, sizeof(err), "--list-devices", "--fps", "0", NULL) < 0);
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--source", "v4l2:/dev/video0",
+				    "--encoder=m2m", "--m2m-format=fwht", NULL),
+			 CONFIG_RUN);
+	assert_int_equal(cfg.source, SOURCE_V4L2);
+	assert_int_equal(cfg.encoder, ENCODER_M2M);
+	assert_int_equal(cfg.m2m_format, M2M_FORMAT_FWHT);
 	/* --help is answered without reading a (missing) config file. */
 	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--config", "/nonexistent/x.conf", "-h",
 				    NULL),
@@ -505,9 +578,12 @@ static void test_help(void **state)
 		"--help",
 		"--version",
 		"--source SOURCE",
-		"auto | testpattern | file:PATH | libcamera[:INDEX|ID]. Default: auto.",
+		"auto | testpattern | file:PATH | libcamera[:INDEX|ID] | v4l2[:DEVICE]. Default: auto.",
 		"--encoder ENCODER",
-		"auto | software | passthrough. Default: auto.",
+		"auto | software | passthrough | m2m[:DEVICE]. Default: auto.",
+		"--m2m-format FORMAT",
+		"jpeg | fwht. Default: jpeg.",
+		"--list-devices",
 		"--size WxH",
 		"each 16..4096 and even. Default: 640x480.",
 		"--fps N",
@@ -540,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_uint_options),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_source),
+		cmocka_unit_test(test_source_v4l2),
 		cmocka_unit_test(test_encoder),
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_log_level),

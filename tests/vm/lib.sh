@@ -83,4 +83,8 @@ stop_pid() {
 	wait "$1"
 	# shellcheck disable=SC2034 # read by the caller
 	STOP_RC=$?
+	if [ "$STOP_RC" = 127 ]; then
+		echo "stop_pid: $1 is not a child of this shell: no exit status (call stop_pid" \
+			"directly, then read \$STOP_RC; \$(stop_pid ...) runs in a subshell)" >&2
+	fi
 }

@@ -1,0 +1,104 @@
+# vm-timeout: 120
+# The V4L2 source on the real kernel: vivid's capture node (MMAP buffers) → software JPEG
+# encoder → HTTP on loopback. vivid's webcam input at 640x360 (a listed size: 30 fps under TCG).
+# Checks: /snapshot.jpg and the parts of /stream.mjpg are whole JPEGs (FF D8 … FF D9, a baseline
+# SOF of 640x360), /status names the V4L2 source and counts captured and encoded frames, the
+# frames keep coming, a missing device is a quick clear error, SIGTERM exits 0.
+# (busybox wget -T segfaults: every wget is bounded with `timeout`.)
+
+[ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs (build/mjpegd was missing when it was packed)"
+[ -n "$VIVID_CAP" ] || fail "no vivid capture node (vivid-000-vid-cap)"
+
+json_num() { # json_num FILE KEY -> the first number after "KEY":
+	sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n1
+}
+hextail() { # hextail FILE N -> the last N bytes as hex
+	od -An -tx1 -j $(($(filesize "$1") - $2)) -N"$2" "$1" | tr -d ' \n'
+}
+hexstream() { # hexstream FILE -> all bytes as " xx xx …" on one line
+	od -An -v -tx1 "$1" | tr -d '\n'
+}
+die() {
+	echo "--- mjpegd log"
+	cat "$VM_OUT/mjpegd.log"
+	kill -KILL "$pid" 2>/dev/null
+	fail "$@"
+}
+
+say "a missing device fails at once, naming it"
+t0=$(cut -d' ' -f1 /proc/uptime)
+"$MJPEGD" --source v4l2:/dev/video99 --listen 127.0.0.1:8001 >missing.log 2>&1
+rc=$?
+t1=$(cut -d' ' -f1 /proc/uptime)
+cat missing.log
+[ "$rc" != 0 ] || fail "mjpegd --source v4l2:/dev/video99 exited 0"
+grep -q '/dev/video99' missing.log || fail "the error does not name /dev/video99"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5) }' || fail "took $t0 → $t1 s"
+
+say "--list-devices"
+"$MJPEGD" --list-devices >list.txt 2>&1 || fail "--list-devices exited non-zero"
+cat list.txt
+cp list.txt "$VM_OUT/"
+grep -q "^$VIVID_CAP: vivid" list.txt || fail "--list-devices does not list $VIVID_CAP"
+grep -A6 "^$VIVID_CAP: vivid" list.txt | grep -q 'as source: usable' ||
+	fail "--list-devices does not call $VIVID_CAP usable"
+
+say "vivid $VIVID_CAP → software encoder, 640x360@30"
+"$MJPEGD" --source "v4l2:$VIVID_CAP" --encoder software --size 640x360 --fps 30 \
+	--listen 127.0.0.1:8000 --log-level debug >"$VM_OUT/mjpegd.log" 2>&1 &
+pid=$!
+retry 20 timeout 5 wget -q -O snapshot.jpg http://127.0.0.1:8000/snapshot.jpg ||
+	die "no /snapshot.jpg within 20 s"
+kill -0 "$pid" 2>/dev/null || die "mjpegd exited early"
+
+say "snapshot"
+size=$(filesize snapshot.jpg)
+echo "snapshot.jpg: $size bytes, $(hexhead snapshot.jpg 2) … $(hextail snapshot.jpg 2)"
+cp snapshot.jpg "$VM_OUT/"
+[ "$(hexhead snapshot.jpg 2)" = ffd8 ] || die "snapshot does not start with FF D8"
+[ "$(hextail snapshot.jpg 2)" = ffd9 ] || die "snapshot does not end with FF D9"
+[ "$size" -gt 2048 ] || die "snapshot is only $size bytes"
+# SOF0, 8-bit, height 360 (0x0168), width 640 (0x0280)
+hexstream snapshot.jpg | grep -q ' ff c0 00 11 08 01 68 02 80' || die "no 640x360 baseline SOF"
+
+say "stream"
+timeout 10 wget -q -O - http://127.0.0.1:8000/stream.mjpg 2>/dev/null | head -c 400000 >stream.bin
+echo "stream: $(filesize stream.bin) bytes"
+cp stream.bin "$VM_OUT/"
+parts=$(grep -a -c 'Content-Type: image/jpeg' stream.bin)
+soi=$(hexstream stream.bin | grep -o ' ff d8 ff' | wc -l)
+eoi=$(hexstream stream.bin | grep -o ' ff d9' | wc -l)
+sof=$(hexstream stream.bin | grep -o ' ff c0 00 11 08 01 68 02 80' | wc -l)
+echo "parts $parts, SOI $soi, EOI $eoi, 640x360 SOF $sof"
+[ "$parts" -ge 3 ] || die "fewer than 3 parts in 400 kB of stream"
+[ "$soi" -ge 3 ] && [ "$sof" -ge 3 ] || die "stream parts are not 640x360 JPEGs"
+# every part but possibly the last (cut by head -c) is whole
+[ "$eoi" -ge $((soi - 1)) ] && [ "$eoi" -le "$soi" ] || die "SOI/EOI do not pair ($soi/$eoi)"
+
+say "status"
+timeout 10 wget -q -O status1.json http://127.0.0.1:8000/status || die "GET /status failed"
+sleep 4
+timeout 10 wget -q -O status2.json http://127.0.0.1:8000/status || die "GET /status failed"
+cat status2.json
+echo
+cp status2.json "$VM_OUT/status.json"
+grep -q "\"source\": \"v4l2 $VIVID_CAP (vivid) YU12 640x360@30" status2.json ||
+	die "/status does not name the V4L2 source with YU12 640x360@30"
+grep -q '"encoder": "software' status2.json || die "/status does not name the software encoder"
+c1=$(json_num status1.json captured)
+c2=$(json_num status2.json captured)
+e1=$(json_num status1.json encoded)
+e2=$(json_num status2.json encoded)
+fps=$(json_num status2.json fps_measured)
+echo "captured $c1 → $c2, encoded $e1 → $e2 in 4 s; fps_measured $fps"
+[ "$c2" -ge $((c1 + 20)) ] || die "fewer than 5 frames a second captured"
+[ "$e2" -ge $((e1 + 20)) ] || die "fewer than 5 frames a second encoded"
+[ "$(json_num status2.json encode_errors)" = 0 ] || die "encode errors"
+
+say "SIGTERM"
+rc=$(stop_pid "$pid" 10)
+echo "mjpegd exit status: $rc"
+grep -v '^<7>' "$VM_OUT/mjpegd.log" | tail -n 20
+[ "$rc" = 0 ] || fail "mjpegd exited with $rc after SIGTERM"
+grep -q 'destroyed while' "$VM_OUT/mjpegd.log" && fail "a buffer was still lent at exit"
+echo "PASS"
