@@ -257,6 +257,25 @@ static int find_m2m_devices(const struct config *cfg, struct pipeline *pl)
 	return -ENODEV;
 }
 
+/* Asks each M2M encoder (VIDIOC_TRY_FMT) how it would lay out the formats the camera is to be
+ * asked for, so that one it can import without a copy is asked first. */
+static void prefer_importable_formats(const struct config *cfg, struct pipeline *pl,
+				      struct capture_request *req)
+{
+	unsigned padded[CAPTURE_REQUEST_MAX] = { 0 };
+	for (unsigned k = 0; k < req->m2m_count; k++) {
+		unsigned i = req->m2m_first + k;
+		int d = m2m_discover(pl->devs, (size_t)pl->n_devs, req->fourccs[i],
+				     m2m_out_fourcc(cfg));
+		struct v4l2_pixfmt f = { .fourcc = req->fourccs[i], .width = cfg->width,
+					 .height = cfg->height };
+		if (d >= 0 && v4l2_try_output_format(pl->devs[d].path, &f) == 0 &&
+		    f.fourcc == req->fourccs[i])
+			padded[i] = f.height;
+	}
+	capture_request_prefer_import(req, padded, cfg->height);
+}
+
 int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 {
 	struct pipeline *pl = calloc(1, sizeof(*pl));
@@ -274,6 +293,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 		goto fail;
 	capture_request_for(p->cfg->encoder, pl->devs, (size_t)pl->n_devs, m2m_out_fourcc(p->cfg),
 			    &req);
+	prefer_importable_formats(p->cfg, pl, &req);
 	r = open_source(p->cfg, &req, &pl->source);
 	if (r < 0) {
 		log_err("cannot open the source: %s", strerror(-r));

@@ -35,6 +35,10 @@ struct v4l2_pixfmt {
  * replaced by the driver's answer. 0 or a negative errno. */
 int v4l2_set_format(int fd, uint32_t type, struct v4l2_pixfmt *f, bool try_only);
 
+/* VIDIOC_TRY_FMT on the OUTPUT queue of the M2M node at path (opened and closed again): what
+ * the encoder would make of f, which is replaced by its answer. 0 or a negative errno. */
+int v4l2_try_output_format(const char *path, struct v4l2_pixfmt *f);
+
 /* A struct v4l2_buffer with its one plane, for either API. Initialise in place (b.m.planes points
  * at plane for a multi-planar type) and do not copy it. */
 struct v4l2_buf {

@@ -69,6 +69,7 @@ struct capture_request {
 	uint32_t fourccs[CAPTURE_REQUEST_MAX]; /* best first */
 	unsigned n;
 	unsigned stride_align, height_align;   /* the strictest of the M2M encoders that may be used */
+	unsigned m2m_first, m2m_count;         /* fourccs[m2m_first …] are there for an M2M encoder */
 };
 
 /* software: YUV420, YUYV, then RGB24, BGR24 (its slow path). passthrough: MJPEG, JPEG. m2m: the
@@ -78,6 +79,15 @@ struct capture_request {
  * encoder's. */
 void capture_request_for(enum encoder_kind kind, const struct v4l2_device_info *devs, size_t n,
 			 uint32_t out_fourcc, struct capture_request *req);
+
+/* Reorders req's M2M formats so that those an encoder can import as a camera lays them out come
+ * first. padded_height[i] (indexed like req->fourccs; 0: unknown) is the height the encoder's
+ * OUTPUT queue answered VIDIOC_TRY_FMT with for fourccs[i] at this height: a planar format
+ * (YUV420, NV12) whose rows it pads has its chroma elsewhere than the camera's, so every frame
+ * would be copied (bcm2835-codec pads 1080 to 1088 rows, vicodec YU12 360 to 368); packed YUYV
+ * only needs larger buffers, which the source allocates. Otherwise the order is kept. */
+void capture_request_prefer_import(struct capture_request *req, const unsigned *padded_height,
+				   unsigned height);
 
 /* The encoder for a source giving src_fourcc: the configured kind when it takes the format
  * (-EINVAL when not); auto → M2M when one of devs turns src_fourcc into out_fourcc, passthrough

@@ -21,7 +21,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +97,13 @@ static bool m2m_may_log(struct m2m_encoder *me)
 	if (++me->errors_logged == 10)
 		log_err("m2m %s: further frame errors are not logged", me->path);
 	return true;
+}
+
+/* The device stops being watched once it failed: its POLLERR would keep the epoll fd readable. */
+static void m2m_fail(struct m2m_encoder *me)
+{
+	me->failed = true;
+	epoll_ctl(me->epoll_fd, EPOLL_CTL_DEL, me->fd, NULL);
 }
 
 static void set_cookie(struct v4l2_buf *vb, uint64_t cookie)
@@ -181,7 +187,7 @@ static int m2m_output_streamon(struct m2m_encoder *me)
 	int r = m2m_stream(me, me->out_type, true);
 	if (r < 0) {
 		log_err("m2m %s: VIDIOC_STREAMON (OUTPUT): %s", me->path, strerror(-r));
-		me->failed = true;
+		m2m_fail(me);
 		return r;
 	}
 	me->output_streaming = true;
@@ -239,7 +245,7 @@ static int m2m_switch_to_copy(struct m2m_encoder *me, const char *why)
 	snprintf(me->copy_reason, sizeof(me->copy_reason), "%s", why);
 	int r = m2m_setup_output(me);
 	if (r < 0) {
-		me->failed = true;
+		m2m_fail(me);
 		return r;
 	}
 	m2m_describe(me);
@@ -420,13 +426,6 @@ static void m2m_capture_released(void *ctx, struct frame *f)
 	}
 	if (!me->failed)
 		m2m_queue_capture(me, (unsigned)index);
-}
-
-/* The device stops being watched once it failed: its POLLERR would keep the epoll fd readable. */
-static void m2m_fail(struct m2m_encoder *me)
-{
-	me->failed = true;
-	epoll_ctl(me->epoll_fd, EPOLL_CTL_DEL, me->fd, NULL);
 }
 
 static int m2m_collect(struct encoder *enc, struct frame **out)

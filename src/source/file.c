@@ -21,11 +21,11 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
+#include "mjpegd/timer.h"
 #include "mjpegd/source.h"
 
 #define FILE_SLOTS 4
@@ -60,38 +60,6 @@ struct split_result {
 	unsigned first_wrong_w, first_wrong_h;
 };
 
-/* Same pacing as the test pattern: first tick at once, then every 1/fps s. */
-static int pacing_timer_open(unsigned fps, int *out_fd)
-{
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	uint64_t interval_ns = NSEC_PER_SEC / fps;
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = interval_ns / NSEC_PER_SEC,
-				 .tv_nsec = interval_ns % NSEC_PER_SEC },
-		.it_value = { .tv_sec = 0, .tv_nsec = 1 },
-	};
-	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	*out_fd = fd;
-	return 0;
-}
-
-static int pacing_timer_read(int fd, uint64_t *expirations)
-{
-	uint64_t v;
-	ssize_t n = read(fd, &v, sizeof(v));
-	if (n < 0)
-		return errno == EAGAIN ? -EAGAIN : -errno;
-	if (n != sizeof(v))
-		return -EIO;
-	*expirations = v;
-	return 0;
-}
 
 static bool marker_is_sof(uint8_t m)
 {

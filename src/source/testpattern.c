@@ -13,11 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "mjpegd/clock.h"
+#include "mjpegd/draw.h"
 #include "mjpegd/log.h"
+#include "mjpegd/timer.h"
 #include "mjpegd/source.h"
 
 #define TESTPATTERN_BUFFERS 3
@@ -31,44 +32,6 @@ static const uint8_t bar_y[8] = { 255, 226, 179, 150, 105, 76, 29, 0 };
 static const uint8_t bar_u[8] = { 128, 1, 171, 44, 212, 85, 255, 128 };
 static const uint8_t bar_v[8] = { 128, 149, 1, 21, 235, 255, 107, 128 };
 
-/* 5x7 glyphs plus two descender rows, one byte per row, bit 4 = leftmost column. Only what the
- * overlay prints. */
-#define GLYPH_W 5
-#define GLYPH_H 9
-#define CELL_W (GLYPH_W + 1)
-#define CELL_H (GLYPH_H + 1)
-
-struct glyph {
-	char c;
-	uint8_t rows[GLYPH_H];
-};
-
-static const struct glyph font[] = {
-	{ '0', { 0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E } },
-	{ '1', { 0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E } },
-	{ '2', { 0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F } },
-	{ '3', { 0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E } },
-	{ '4', { 0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02 } },
-	{ '5', { 0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E } },
-	{ '6', { 0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E } },
-	{ '7', { 0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 } },
-	{ '8', { 0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E } },
-	{ '9', { 0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C } },
-	{ ':', { 0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00 } },
-	{ '.', { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C } },
-	{ '-', { 0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00 } },
-	{ '#', { 0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A } },
-	{ 'x', { 0x00, 0x00, 0x11, 0x0A, 0x04, 0x0A, 0x11 } },
-	{ 'm', { 0x00, 0x00, 0x1A, 0x15, 0x15, 0x15, 0x15 } },
-	{ 'j', { 0x02, 0x00, 0x06, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C } },
-	{ 'p', { 0x00, 0x00, 0x1E, 0x11, 0x11, 0x11, 0x1E, 0x10, 0x10 } },
-	{ 'e', { 0x00, 0x00, 0x0E, 0x11, 0x1F, 0x10, 0x0E } },
-	{ 'g', { 0x00, 0x00, 0x0F, 0x11, 0x11, 0x11, 0x0F, 0x01, 0x0E } },
-	{ 'd', { 0x01, 0x01, 0x0F, 0x11, 0x11, 0x11, 0x0F } },
-	{ 'U', { 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E } },
-	{ 'T', { 0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04 } },
-	{ 'C', { 0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E } },
-};
 
 struct testpattern {
 	struct source src;
@@ -90,90 +53,6 @@ struct testpattern {
 	char description[64];
 };
 
-/* Fires immediately, then every 1/fps s; nonblocking so dequeue can tell "nothing yet". */
-static int pacing_timer_open(unsigned fps, int *out_fd)
-{
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	uint64_t interval_ns = NSEC_PER_SEC / fps;
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = interval_ns / NSEC_PER_SEC,
-				 .tv_nsec = interval_ns % NSEC_PER_SEC },
-		.it_value = { .tv_sec = 0, .tv_nsec = 1 },
-	};
-	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	*out_fd = fd;
-	return 0;
-}
-
-/* Number of ticks since the last read (≥ 1), -EAGAIN when none. */
-static int pacing_timer_read(int fd, uint64_t *expirations)
-{
-	uint64_t v;
-	ssize_t n = read(fd, &v, sizeof(v));
-	if (n < 0)
-		return errno == EAGAIN ? -EAGAIN : -errno;
-	if (n != sizeof(v))
-		return -EIO;
-	*expirations = v;
-	return 0;
-}
-
-/* Fills the part of the rectangle that lies inside the plane. */
-static void plane_fill(uint8_t *plane, size_t stride, unsigned plane_w, unsigned plane_h,
-		       unsigned x, unsigned y, unsigned w, unsigned h, uint8_t value)
-{
-	if (x >= plane_w || y >= plane_h)
-		return;
-	if (w > plane_w - x)
-		w = plane_w - x;
-	if (h > plane_h - y)
-		h = plane_h - y;
-	for (unsigned row = y; row < y + h; row++)
-		memset(plane + row * stride + x, value, w);
-}
-
-static const struct glyph *glyph_find(char c)
-{
-	for (size_t i = 0; i < sizeof(font) / sizeof(font[0]); i++)
-		if (font[i].c == c)
-			return &font[i];
-	return NULL; /* drawn as a blank */
-}
-
-/* Luma only: the text box under it has neutral chroma, so white luma reads as white. */
-static void draw_text(const struct raw_frame *f, unsigned x, unsigned y, unsigned scale,
-		      const char *text)
-{
-	const struct raw_plane *py = &f->planes[0];
-	for (; *text; text++, x += CELL_W * scale) {
-		const struct glyph *g = glyph_find(*text);
-		if (!g)
-			continue;
-		for (unsigned row = 0; row < GLYPH_H; row++) {
-			uint8_t bits = g->rows[row];
-			/* one fill per horizontal run of set bits rather than per bit */
-			for (unsigned col = 0; col < GLYPH_W;) {
-				if (!(bits & (0x10 >> col))) {
-					col++;
-					continue;
-				}
-				unsigned start = col;
-				while (col < GLYPH_W && (bits & (0x10 >> col)))
-					col++;
-				plane_fill(py->data, py->bytesperline, f->width, f->height,
-					   x + start * scale, y + row * scale, (col - start) * scale,
-					   scale, 255);
-			}
-		}
-	}
-}
-
 static void render(struct testpattern *tp, struct raw_frame *f)
 {
 	unsigned w = f->width, h = f->height, cw = w / 2, ch = h / 2;
@@ -190,8 +69,8 @@ static void render(struct testpattern *tp, struct raw_frame *f)
 	}
 	for (unsigned row = tp->bars_h; row < h; row++)
 		memcpy(py->data + row * py->bytesperline, tp->ramp_y, w);
-	plane_fill(pu->data, pu->bytesperline, cw, ch, 0, tp->bars_h / 2, cw, ch, 128);
-	plane_fill(pv->data, pv->bytesperline, cw, ch, 0, tp->bars_h / 2, cw, ch, 128);
+	draw_fill(pu->data, pu->bytesperline, cw, ch, 0, tp->bars_h / 2, cw, ch, 128);
+	draw_fill(pv->data, pv->bytesperline, cw, ch, 0, tp->bars_h / 2, cw, ch, 128);
 
 	/* A red block sliding over the ramp at twice the bars' speed. */
 	unsigned block_w = (w / 16) & ~1u;
@@ -201,10 +80,10 @@ static void render(struct testpattern *tp, struct raw_frame *f)
 	unsigned block_x = (unsigned)((uint64_t)block_phase * (w - block_w) /
 				      (tp->scroll_period / 2)) & ~1u;
 	unsigned ramp_h = h - tp->bars_h;
-	plane_fill(py->data, py->bytesperline, w, h, block_x, tp->bars_h, block_w, ramp_h, 76);
-	plane_fill(pu->data, pu->bytesperline, cw, ch, block_x / 2, tp->bars_h / 2, block_w / 2,
+	draw_fill(py->data, py->bytesperline, w, h, block_x, tp->bars_h, block_w, ramp_h, 76);
+	draw_fill(pu->data, pu->bytesperline, cw, ch, block_x / 2, tp->bars_h / 2, block_w / 2,
 		   ramp_h / 2, 85);
-	plane_fill(pv->data, pv->bytesperline, cw, ch, block_x / 2, tp->bars_h / 2, block_w / 2,
+	draw_fill(pv->data, pv->bytesperline, cw, ch, block_x / 2, tp->bars_h / 2, block_w / 2,
 		   ramp_h / 2, 255);
 
 	char lines[3][32];
@@ -220,16 +99,17 @@ static void render(struct testpattern *tp, struct raw_frame *f)
 	for (unsigned i = 0; i < 3; i++)
 		if (strlen(lines[i]) > longest)
 			longest = (unsigned)strlen(lines[i]);
-	unsigned box_w = (longest * CELL_W * s + 2 * pad + 1) & ~1u;
-	unsigned box_h = (3 * CELL_H * s + 2 * pad + 1) & ~1u;
+	unsigned box_w = (longest * DRAW_CELL_W * s + 2 * pad + 1) & ~1u;
+	unsigned box_h = (3 * DRAW_CELL_H * s + 2 * pad + 1) & ~1u;
 	unsigned box_x = pad & ~1u, box_y = pad & ~1u;
-	plane_fill(py->data, py->bytesperline, w, h, box_x, box_y, box_w, box_h, 0);
-	plane_fill(pu->data, pu->bytesperline, cw, ch, box_x / 2, box_y / 2, box_w / 2, box_h / 2,
+	draw_fill(py->data, py->bytesperline, w, h, box_x, box_y, box_w, box_h, 0);
+	draw_fill(pu->data, pu->bytesperline, cw, ch, box_x / 2, box_y / 2, box_w / 2, box_h / 2,
 		   128);
-	plane_fill(pv->data, pv->bytesperline, cw, ch, box_x / 2, box_y / 2, box_w / 2, box_h / 2,
+	draw_fill(pv->data, pv->bytesperline, cw, ch, box_x / 2, box_y / 2, box_w / 2, box_h / 2,
 		   128);
 	for (unsigned i = 0; i < 3; i++)
-		draw_text(f, box_x + pad, box_y + pad + i * CELL_H * s, s, lines[i]);
+		draw_text(py->data, py->bytesperline, w, h, box_x + pad, box_y + pad + i * DRAW_CELL_H * s, s,
+			  lines[i], 255);
 }
 
 static int testpattern_fd(struct source *src)
@@ -324,7 +204,7 @@ static void testpattern_precompute(struct testpattern *tp)
 
 	/* Large enough that three lines of text fill a good part of the height, small enough that
 	 * "HH:MM:SS.mmm UTC" (16 cells) fits the width. */
-	unsigned s_h = h / 90, s_w = w / (CELL_W * 18);
+	unsigned s_h = h / 90, s_w = w / (DRAW_CELL_W * 18);
 	tp->scale = s_h < s_w ? s_h : s_w;
 	if (tp->scale < 1)
 		tp->scale = 1;

@@ -122,6 +122,21 @@ int v4l2_set_format(int fd, uint32_t type, struct v4l2_pixfmt *f, bool try_only)
 	return 0;
 }
 
+int v4l2_try_output_format(const char *path, struct v4l2_pixfmt *f)
+{
+	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct v4l2_device_info info;
+	int r = v4l2_probe_fd(fd, path, &info);
+	if (r == 0)
+		r = v4l2_set_format(fd, v4l2_info_is_mplane(&info) ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE
+								  : V4L2_BUF_TYPE_VIDEO_OUTPUT,
+				    f, true);
+	close(fd);
+	return r;
+}
+
 void v4l2_buf_init(struct v4l2_buf *vb, uint32_t type, uint32_t memory, unsigned index)
 {
 	memset(vb, 0, sizeof(*vb));

@@ -192,11 +192,13 @@ static void request_add(struct capture_request *req, uint32_t fourcc)
 static void request_add_m2m(struct capture_request *req, const struct v4l2_device_info *devs,
 			    size_t n, uint32_t out_fourcc)
 {
+	req->m2m_first = req->n;
 	for (unsigned f = 0; f < n_m2m_raw_formats; f++) {
 		int i = m2m_discover(devs, n, m2m_raw_formats[f], out_fourcc);
 		if (i < 0)
 			continue;
 		request_add(req, m2m_raw_formats[f]);
+		req->m2m_count = req->n - req->m2m_first;
 		struct m2m_constraints c;
 		m2m_constraints_for(devs[i].driver, m2m_raw_formats[f], &c);
 		if (c.stride_align > req->stride_align)
@@ -231,6 +233,24 @@ void capture_request_for(enum encoder_kind kind, const struct v4l2_device_info *
 			request_add(req, software_formats[i]);
 		return;
 	}
+}
+
+void capture_request_prefer_import(struct capture_request *req, const unsigned *padded_height,
+				   unsigned height)
+{
+	uint32_t keep[CAPTURE_REQUEST_MAX], late[CAPTURE_REQUEST_MAX];
+	unsigned nk = 0, nl = 0;
+	for (unsigned k = 0; k < req->m2m_count; k++) {
+		unsigned i = req->m2m_first + k;
+		uint32_t f = req->fourccs[i];
+		bool planar = f == V4L2_PIX_FMT_YUV420 || f == V4L2_PIX_FMT_NV12;
+		if (planar && padded_height[i] > height)
+			late[nl++] = f;
+		else
+			keep[nk++] = f;
+	}
+	memcpy(req->fourccs + req->m2m_first, keep, nk * sizeof(keep[0]));
+	memcpy(req->fourccs + req->m2m_first + nk, late, nl * sizeof(late[0]));
 }
 
 static bool is_jpeg(uint32_t f)

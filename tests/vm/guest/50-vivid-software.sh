@@ -96,7 +96,8 @@ echo "captured $c1 → $c2, encoded $e1 → $e2 in 4 s; fps_measured $fps"
 [ "$(json_num status2.json encode_errors)" = 0 ] || die "encode errors"
 
 say "SIGTERM"
-rc=$(stop_pid "$pid" 10)
+stop_pid "$pid" 10
+rc=$STOP_RC
 echo "mjpegd exit status: $rc"
 grep -v '^<7>' "$VM_OUT/mjpegd.log" | tail -n 20
 [ "$rc" = 0 ] || fail "mjpegd exited with $rc after SIGTERM"
