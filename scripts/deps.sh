@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs, only those missing, with apt-get
 # (through sudo when not root), --no-install-recommends. Usage: scripts/deps.sh GROUP...
-# Groups: build, test, vm. Set MJPEGD_NO_APT=1 to only report what is missing.
+# Groups: build, test, vm, bench. Set MJPEGD_NO_APT=1 to only report what is missing.
 set -eu
 
 pkgs_build="build-essential pkg-config liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
 pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg chromium python3 procps systemd"
 pkgs_vm="qemu-system-x86 busybox-static v4l-utils linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa"
+# make bench (bench/README.md): frames, load tools, the baseline's OpenCV, plots, the peer ustreamer
+pkgs_bench="ffmpeg libjpeg-turbo-progs python3 python3-numpy python3-opencv python3-matplotlib strace valgrind linux-perf ustreamer procps"
 
 want=""
 for group in "$@"; do
@@ -14,7 +16,8 @@ for group in "$@"; do
 	build) want="$want $pkgs_build" ;;
 	test) want="$want $pkgs_build $pkgs_test" ;;
 	vm) want="$want $pkgs_build $pkgs_vm" ;;
-	*) echo "deps.sh: unknown group '$group' (build, test, vm)" >&2; exit 2 ;;
+	bench) want="$want $pkgs_build $pkgs_bench" ;;
+	*) echo "deps.sh: unknown group '$group' (build, test, vm, bench)" >&2; exit 2 ;;
 	esac
 done
 
