@@ -1,5 +1,42 @@
 # mjpegd — see README.md. `make run` and `make test` install what is missing, build and run.
 VERSION := 0.1.0
+# Cross builds (README.md, "Cross-compiling"): make CROSS=aarch64-linux-gnu | arm-linux-gnueabihf
+# builds in build-arm64/ | build-armhf/ against SYSROOT, by default Debian's packages for that
+# architecture unpacked into build-cross/sysroot-ARCH by scripts/cross-sysroot.sh (SYSROOT=/ uses
+# multiarch :arm64/:armhf -dev packages installed on the host instead). ARCH_FLAGS go to every
+# compile and link, e.g. ARCH_FLAGS="-march=armv6zk -mfpu=vfp -mfloat-abi=hard -marm" (ARMv6).
+CROSS ?=
+ARCH_FLAGS ?=
+PKG_CONFIG ?= pkg-config
+ifneq ($(CROSS),)
+CROSS_ARCH_aarch64-linux-gnu := arm64
+CROSS_ARCH_arm-linux-gnueabihf := armhf
+CROSS_ARCH := $(CROSS_ARCH_$(CROSS))
+ifeq ($(CROSS_ARCH),)
+$(error CROSS=$(CROSS): supported are aarch64-linux-gnu and arm-linux-gnueabihf)
+endif
+CC := $(CROSS)-gcc
+CXX := $(CROSS)-g++
+AR := $(CROSS)-ar
+BUILD ?= build-$(CROSS_ARCH)
+ifneq ($(MAKECMDGOALS),clean)
+$(shell scripts/deps.sh cross-$(CROSS_ARCH) >&2)
+ifneq ($(.SHELLSTATUS),0)
+$(error scripts/deps.sh cross-$(CROSS_ARCH) failed)
+endif
+ifeq ($(SYSROOT),)
+SYSROOT := build-cross/sysroot-$(CROSS_ARCH)
+$(shell scripts/cross-sysroot.sh $(CROSS_ARCH) $(SYSROOT) >&2)
+ifneq ($(.SHELLSTATUS),0)
+$(error scripts/cross-sysroot.sh $(CROSS_ARCH) $(SYSROOT) failed)
+endif
+endif
+endif
+SYSROOT_DIR := $(patsubst %/,%,$(abspath $(SYSROOT)))
+PKG_CONFIG := PKG_CONFIG_LIBDIR=$(SYSROOT_DIR)/usr/lib/$(CROSS)/pkgconfig:$(SYSROOT_DIR)/usr/share/pkgconfig \
+	PKG_CONFIG_SYSROOT_DIR=$(SYSROOT_DIR) pkg-config
+CROSS_FLAGS := --sysroot=$(SYSROOT_DIR)/
+endif
 CC ?= cc
 CXX ?= c++
 BUILD ?= build
@@ -9,12 +46,12 @@ SAN ?=
 PKGS := liburing libturbojpeg libsystemd
 # libcamera is C++ and optional at build time: without it the libcamera source is left out and
 # `--source libcamera` says so.
-HAVE_LIBCAMERA := $(shell pkg-config --exists libcamera 2>/dev/null && echo 1)
+HAVE_LIBCAMERA := $(shell $(PKG_CONFIG) --exists libcamera 2>/dev/null && echo 1)
 ifeq ($(HAVE_LIBCAMERA),1)
 PKGS += libcamera
 endif
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -DMJPEGD_VERSION='"$(VERSION)"' \
@@ -27,6 +64,9 @@ CFLAGS += -DHAVE_LIBCAMERA=1
 CXXFLAGS += -DHAVE_LIBCAMERA=1
 LDLIBS += -lstdc++
 endif
+CFLAGS += $(CROSS_FLAGS) $(ARCH_FLAGS)
+CXXFLAGS += $(CROSS_FLAGS) $(ARCH_FLAGS)
+LDFLAGS += $(CROSS_FLAGS) $(ARCH_FLAGS)
 ifeq ($(SAN),1)
 CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

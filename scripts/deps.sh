@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs, only those missing, with apt-get
 # (through sudo when not root), --no-install-recommends. Usage: scripts/deps.sh GROUP...
-# Groups: build, test, vm, bench. Set MJPEGD_NO_APT=1 to only report what is missing.
+# Groups: build, test, vm, bench, cross-arm64, cross-armhf, deb. Set MJPEGD_NO_APT=1 to only
+# report what is missing.
 set -eu
 
 pkgs_build="build-essential pkg-config liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
@@ -9,6 +10,13 @@ pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg chromium python3 procps syst
 pkgs_vm="qemu-system-x86 busybox-static v4l-utils linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa"
 # make bench (bench/README.md): frames, load tools, the baseline's OpenCV, plots, the peer ustreamer
 pkgs_bench="ffmpeg libjpeg-turbo-progs python3 python3-numpy python3-opencv python3-matplotlib strace valgrind linux-perf ustreamer procps"
+# make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf, make test-cross: the cross toolchain and
+# qemu-user; the target's libraries go into a sysroot (scripts/cross-sysroot.sh), not onto the host
+pkgs_cross="pkg-config apt dpkg-dev qemu-user-static python3 libjpeg-turbo-progs"
+pkgs_cross_arm64="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu"
+pkgs_cross_armhf="gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf binutils-arm-linux-gnueabihf"
+# make deb, make test-deb (debian/)
+pkgs_deb="debhelper lintian adduser fakeroot"
 
 want=""
 for group in "$@"; do
@@ -17,7 +25,10 @@ for group in "$@"; do
 	test) want="$want $pkgs_build $pkgs_test" ;;
 	vm) want="$want $pkgs_build $pkgs_vm" ;;
 	bench) want="$want $pkgs_build $pkgs_bench" ;;
-	*) echo "deps.sh: unknown group '$group' (build, test, vm, bench)" >&2; exit 2 ;;
+	cross-arm64) want="$want $pkgs_cross $pkgs_cross_arm64" ;;
+	cross-armhf) want="$want $pkgs_cross $pkgs_cross_armhf" ;;
+	deb) want="$want $pkgs_build $pkgs_test $pkgs_deb" ;;
+	*) echo "deps.sh: unknown group '$group' (build, test, vm, bench, cross-arm64, cross-armhf, deb)" >&2; exit 2 ;;
 	esac
 done
 

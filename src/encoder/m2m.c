@@ -350,6 +350,8 @@ static int m2m_queue_copy(struct m2m_encoder *me, struct raw_frame *raw)
 	return 0;
 }
 
+static void m2m_drain_output(struct m2m_encoder *me);
+
 static int m2m_submit(struct encoder *enc, struct raw_frame *raw)
 {
 	struct m2m_encoder *me = enc->priv;
@@ -360,6 +362,8 @@ static int m2m_submit(struct encoder *enc, struct raw_frame *raw)
 	/* Every frame in flight gets an output frame at collect: keep one free for each. */
 	if (me->pool->capacity - me->pool->in_use <= me->book.pending_count)
 		return -ENOBUFS;
+	if (me->book.output_in_flight == me->book.n_output)
+		m2m_drain_output(me); /* finished ones not collected yet free their slots */
 	if (me->book.output_in_flight == me->book.n_output)
 		return -EBUSY;
 

@@ -216,6 +216,57 @@ static void test_capture_request(void **state)
 	check_request(&req, pi_auto, 6, 0, 0);
 }
 
+/* Formats an encoder reads with padded rows (VIDIOC_TRY_FMT's answer) go behind the others when
+ * they are planar: their chroma is not where the camera puts it. */
+static void test_prefer_import(void **state)
+{
+	(void)state;
+	struct capture_request req;
+	unsigned padded[CAPTURE_REQUEST_MAX] = { 0 };
+
+	/* Pi, auto, 1920x1080: bcm2835-codec answers 1088 rows for both; YUYV is packed */
+	capture_request_for(ENCODER_AUTO, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
+	assert_int_equal(req.m2m_first, 2);
+	assert_int_equal(req.m2m_count, 2);
+	padded[2] = 1088;
+	padded[3] = 1088;
+	capture_request_prefer_import(&req, padded, 1080);
+	const uint32_t pi_1080[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG, V4L2_PIX_FMT_YUYV,
+				     V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
+	check_request(&req, pi_1080, 6, 64, 16);
+
+	/* 720 rows are a multiple of 16: nothing moves */
+	capture_request_for(ENCODER_AUTO, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
+	padded[2] = padded[3] = 720;
+	capture_request_prefer_import(&req, padded, 720);
+	const uint32_t pi_720[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG, V4L2_PIX_FMT_YUV420,
+				    V4L2_PIX_FMT_YUYV,	V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
+	check_request(&req, pi_720, 6, 64, 16);
+
+	/* test bed, vicodec at 640x360: YU12 and NV12 padded to 368 (recorded), YUYV not */
+	memset(padded, 0, sizeof(padded));
+	capture_request_for(ENCODER_M2M, testbed, N(testbed), V4L2_PIX_FMT_FWHT, &req);
+	padded[0] = 368;
+	padded[1] = 360;
+	padded[2] = 368;
+	capture_request_prefer_import(&req, padded, 360);
+	const uint32_t tb_360[] = { V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_NV12 };
+	check_request(&req, tb_360, 3, 0, 0);
+
+	/* unknown answers (0): the order stays */
+	memset(padded, 0, sizeof(padded));
+	capture_request_for(ENCODER_M2M, testbed, N(testbed), V4L2_PIX_FMT_FWHT, &req);
+	capture_request_prefer_import(&req, padded, 360);
+	const uint32_t tb_any[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12 };
+	check_request(&req, tb_any, 3, 0, 0);
+
+	/* no M2M formats: nothing to do */
+	capture_request_for(ENCODER_SOFTWARE, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
+	assert_int_equal(req.m2m_count, 0);
+	capture_request_prefer_import(&req, padded, 1080);
+	assert_int_equal(req.fourccs[0], V4L2_PIX_FMT_YUV420);
+}
+
 static void check_choose(enum encoder_kind kind, uint32_t src, const struct v4l2_device_info *devs,
 			 size_t n, uint32_t out, int want, int want_index)
 {
@@ -360,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_m2m_check),
 		cmocka_unit_test_setup(test_discover, setup),
 		cmocka_unit_test_setup(test_capture_request, setup),
+		cmocka_unit_test_setup(test_prefer_import, setup),
 		cmocka_unit_test_setup(test_encoder_choose, setup),
 		cmocka_unit_test_setup(test_negotiation_end_to_end, setup),
 		cmocka_unit_test_setup(test_describe, setup),

@@ -3,7 +3,10 @@
 # encoder → HTTP on loopback. vivid's webcam input at 640x360 (a listed size: 30 fps under TCG).
 # Checks: /snapshot.jpg and the parts of /stream.mjpg are whole JPEGs (FF D8 … FF D9, a baseline
 # SOF of 640x360), /status names the V4L2 source and counts captured and encoded frames, the
-# frames keep coming, a missing device is a quick clear error, SIGTERM exits 0.
+# frames keep coming; a missing device and a busy one are quick clear errors naming the device;
+# --source v4l2 without a path finds vivid (past vicodec, vim2m and vimc's media-controller
+# nodes); after a fatal streaming error (vivid's inject_fatal_streaming_error) the daemon stops
+# watching the camera instead of spinning; SIGTERM exits 0.
 # (busybox wget -T segfaults: every wget is bounded with `timeout`.)
 
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs (build/mjpegd was missing when it was packed)"
@@ -95,6 +98,28 @@ echo "captured $c1 → $c2, encoded $e1 → $e2 in 4 s; fps_measured $fps"
 [ "$e2" -ge $((e1 + 20)) ] || die "fewer than 5 frames a second encoded"
 [ "$(json_num status2.json encode_errors)" = 0 ] || die "encode errors"
 
+say "a second daemon on the same device: busy, at once"
+t0=$(cut -d' ' -f1 /proc/uptime)
+timeout 20 "$MJPEGD" --source "v4l2:$VIVID_CAP" --listen 127.0.0.1:8001 >busy.log 2>&1
+rc=$?
+t1=$(cut -d' ' -f1 /proc/uptime)
+cat busy.log
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || die "second daemon: exit status $rc"
+grep -q "$VIVID_CAP (vivid) is busy" busy.log || die "no clear 'busy' error naming $VIVID_CAP"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5) }' || die "took $t0 → $t1 s"
+
+say "a fatal streaming error: the camera is no longer polled, the daemon stays up"
+v4l2-ctl -d "$VIVID_CAP" -c inject_fatal_streaming_error=1 || die "cannot inject the error"
+sleep 2
+timeout 10 wget -q -O status3.json http://127.0.0.1:8000/status || die "no /status after the error"
+sleep 2
+timeout 10 wget -q -O status4.json http://127.0.0.1:8000/status || die "no /status after the error"
+l3=$(json_num status3.json io_uring_enters)
+l4=$(json_num status4.json io_uring_enters)
+echo "loop iterations in 2 s after the error: $((l4 - l3))"
+[ $((l4 - l3)) -lt 200 ] || die "the loop spins after the error ($((l4 - l3)) in 2 s)"
+grep -q 'the source reported an error' "$VM_OUT/mjpegd.log" || die "the error was not logged"
+
 say "SIGTERM"
 stop_pid "$pid" 10
 rc=$STOP_RC
@@ -102,4 +127,15 @@ echo "mjpegd exit status: $rc"
 grep -v '^<7>' "$VM_OUT/mjpegd.log" | tail -n 20
 [ "$rc" = 0 ] || fail "mjpegd exited with $rc after SIGTERM"
 grep -q 'destroyed while' "$VM_OUT/mjpegd.log" && fail "a buffer was still lent at exit"
+
+say "--source v4l2: the first usable camera"
+"$MJPEGD" --source v4l2 --encoder software --size 640x360 --listen 127.0.0.1:8000 \
+	>"$VM_OUT/mjpegd-first.log" 2>&1 &
+pid=$!
+retry 20 timeout 5 wget -q -O status5.json http://127.0.0.1:8000/status ||
+	die "no answer on /status within 20 s"
+grep '"source"' status5.json
+grep -q "\"source\": \"v4l2 $VIVID_CAP (vivid)" status5.json || die "did not pick $VIVID_CAP"
+stop_pid "$pid" 10
+[ "$STOP_RC" = 0 ] || fail "mjpegd exited with $STOP_RC after SIGTERM"
 echo "PASS"

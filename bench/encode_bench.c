@@ -1,0 +1,177 @@
+/* encode_bench: software JPEG frames per CPU-second through mjpegd's own encoder API
+ * (include/mjpegd/encoder.h: encoder_software_create, libjpeg-turbo's TurboJPEG on a worker
+ * thread), exactly as the daemon drives it: submit raw frames, wait on the encoder's fd, collect.
+ *
+ *   encode_bench --input FILE --format yuv420|yuyv --size WxH [--quality 80] [--seconds 3]
+ *
+ * FILE holds raw frames back to back (I420 or YUYV, tightly packed; bench/run.py makes them
+ * with ffmpeg from the same testsrc2+noise images as the fan-out JPEGs). Prints one JSON object:
+ * frames encoded, the worker's CPU time for them (the encoder's own encode_ns, i.e.
+ * CLOCK_THREAD_CPUTIME_ID around each encode, YUYV de-interleaving included), the whole process's
+ * CPU time (getrusage: adds the submit/collect thread), and frames per CPU-second from both.
+ * Links build/libmjpegd.a (make bench builds it as build/bench/encode_bench).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "mjpegd/clock.h"
+#include "mjpegd/encoder.h"
+#include "mjpegd/frame.h"
+#include "mjpegd/log.h"
+
+#define MAX_RAW 64
+
+struct raws {
+	struct raw_frame raw[MAX_RAW];
+	bool busy[MAX_RAW];
+	unsigned n;
+};
+
+static void release_raw(void *ctx, struct raw_frame *raw)
+{
+	struct raws *r = ctx;
+	r->busy[raw->index] = false;
+}
+
+static double rusage_cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+int main(int argc, char **argv)
+{
+	const char *input = NULL, *format = "yuv420";
+	unsigned w = 640, h = 480, quality = 80;
+	double seconds = 3.0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--input") && i + 1 < argc) input = argv[++i];
+		else if (!strcmp(argv[i], "--format") && i + 1 < argc) format = argv[++i];
+		else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
+			if (sscanf(argv[++i], "%ux%u", &w, &h) != 2)
+				return 2;
+		} else if (!strcmp(argv[i], "--quality") && i + 1 < argc) quality = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
+		else {
+			fprintf(stderr, "usage: encode_bench --input FILE --format yuv420|yuyv --size WxH "
+					"[--quality N] [--seconds S]\n");
+			return 2;
+		}
+	}
+	bool yuyv = !strcmp(format, "yuyv");
+	size_t frame_bytes = yuyv ? (size_t)w * h * 2 : (size_t)w * h * 3 / 2;
+	FILE *f = input ? fopen(input, "rb") : NULL;
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) < 0 || (size_t)st.st_size < frame_bytes) {
+		fprintf(stderr, "encode_bench: cannot read whole %s frames from %s\n", format,
+			input ? input : "(no --input)");
+		return 2;
+	}
+	static struct raws raws;
+	raws.n = (unsigned)((size_t)st.st_size / frame_bytes);
+	if (raws.n > MAX_RAW)
+		raws.n = MAX_RAW;
+	for (unsigned i = 0; i < raws.n; i++) {
+		uint8_t *m = malloc(frame_bytes);
+		if (!m || fread(m, 1, frame_bytes, f) != frame_bytes)
+			return 2;
+		struct raw_frame *r = &raws.raw[i];
+		*r = (struct raw_frame){ .fourcc = yuyv ? V4L2_PIX_FMT_YUYV : V4L2_PIX_FMT_YUV420,
+					 .width = w, .height = h, .index = i };
+		if (yuyv) {
+			r->n_planes = 1;
+			r->planes[0] = (struct raw_plane){ .data = m, .bytesperline = 2 * (size_t)w,
+							   .length = frame_bytes, .dmabuf_fd = -1 };
+		} else {
+			size_t y = (size_t)w * h, c = y / 4;
+			r->n_planes = 3;
+			r->planes[0] = (struct raw_plane){ .data = m, .bytesperline = w, .length = y,
+							   .dmabuf_fd = -1 };
+			r->planes[1] = (struct raw_plane){ .data = m + y, .bytesperline = w / 2,
+							   .length = c, .dmabuf_fd = -1 };
+			r->planes[2] = (struct raw_plane){ .data = m + y + c, .bytesperline = w / 2,
+							   .length = c, .dmabuf_fd = -1 };
+		}
+	}
+	fclose(f);
+
+	log_set_level(LOG_LEVEL_WARNING);
+	struct frame_pool pool;
+	if (frame_pool_init(&pool, 8) < 0)
+		return 1;
+	struct encoder_params p = {
+		.in_fourcc = yuyv ? V4L2_PIX_FMT_YUYV : V4L2_PIX_FMT_YUV420,
+		.width = w, .height = h, .quality = quality, .pool = &pool,
+		.release_raw = release_raw, .release_ctx = &raws,
+	};
+	struct encoder *enc = NULL;
+	if (encoder_software_create(&p, &enc) < 0)
+		return 1;
+
+	/* warm-up: the encoder sizes its output buffers from the first frames */
+	uint64_t frames = 0, bytes = 0, warm = 10;
+	uint64_t ns0 = 0, frames0 = 0;
+	double cpu0 = 0, t0 = 0, t_end = 0;
+	unsigned next = 0;
+	for (;;) {
+		/* keep the encoder's two slots busy */
+		for (unsigned k = 0; k < raws.n; k++) {
+			unsigned i = (next + k) % raws.n;
+			if (raws.busy[i])
+				continue;
+			raws.busy[i] = true;
+			int r = encoder_submit(enc, &raws.raw[i]);
+			if (r < 0) {
+				raws.busy[i] = false;
+				break;
+			}
+			next = i + 1;
+		}
+		struct pollfd pf = { encoder_fd(enc), POLLIN, 0 };
+		poll(&pf, 1, 1000);
+		struct frame *out;
+		int r;
+		while ((r = encoder_collect(enc, &out)) != -EAGAIN) {
+			if (r < 0) {
+				fprintf(stderr, "encode_bench: encode error %d\n", r);
+				return 1;
+			}
+			frames++;
+			if (frames > warm)
+				bytes += out->len;
+			frame_unref(out);
+			if (frames == warm) {
+				ns0 = enc->stats.encode_ns;
+				frames0 = frames;
+				cpu0 = rusage_cpu();
+				t0 = (double)now_mono_ns() * 1e-9;
+				t_end = t0 + seconds;
+			}
+		}
+		if (frames > warm && (double)now_mono_ns() * 1e-9 >= t_end)
+			break;
+	}
+	double wall = (double)now_mono_ns() * 1e-9 - t0;
+	double cpu = rusage_cpu() - cpu0;
+	double enc_cpu = (double)(enc->stats.encode_ns - ns0) * 1e-9;
+	uint64_t n = frames - frames0;
+	encoder_destroy(enc);
+	frame_pool_destroy(&pool);
+	printf("{\"encoder\": \"mjpegd software (TurboJPEG %s planes)\", \"format\": \"%s\", "
+	       "\"width\": %u, \"height\": %u, \"quality\": %u, \"frames\": %llu, "
+	       "\"wall_s\": %.6f, \"encode_cpu_s\": %.6f, \"process_cpu_s\": %.6f, "
+	       "\"fps_per_cpu_s\": %.3f, \"fps_per_process_cpu_s\": %.3f, \"fps_wall\": %.3f, "
+	       "\"mean_jpeg_bytes\": %.1f}\n",
+	       yuyv ? "YUYV→4:2:2" : "I420→4:2:0", format, w, h, quality, (unsigned long long)n,
+	       wall, enc_cpu, cpu, (double)n / enc_cpu, (double)n / cpu, (double)n / wall,
+	       n ? (double)bytes / (double)n : 0.0);
+	return 0;
+}
