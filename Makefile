@@ -83,7 +83,8 @@ MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test run test test-unit test-integration test-asan test-vm clean install uninstall
+.PHONY: all deps deps-test run test test-unit test-integration test-asan test-vm clean install uninstall \
+	test-cross deb test-deb
 
 all: $(BUILD)/mjpegd
 
@@ -100,6 +101,17 @@ $(BUILD)/libmjpegd.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/mjpegd: $(MAIN_OBJ) $(BUILD)/libmjpegd.a
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
+
+# The test binary: the same daemon plus --inject-fault (include/mjpegd/fault.h). Only the files
+# with fault hooks are compiled again; the rest comes from the library.
+FAULT_SRCS := src/main.c src/config.c src/pipeline.c
+FAULT_OBJS := $(FAULT_SRCS:%.c=$(BUILD)/obj-faults/%.o)
+$(BUILD)/obj-faults/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DMJPEGD_FAULT_INJECTION=1 $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/mjpegd-faults: $(FAULT_OBJS) $(BUILD)/libmjpegd.a
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmjpegd.a
@@ -124,8 +136,8 @@ test: deps-test
 test-unit: $(UNIT_BINS)
 	tests/run-unit.sh $(UNIT_BINS)
 
-test-integration: $(BUILD)/mjpegd
-	MJPEGD=$(BUILD)/mjpegd tests/integration/run.sh
+test-integration: $(BUILD)/mjpegd $(BUILD)/mjpegd-faults
+	MJPEGD=$(BUILD)/mjpegd MJPEGD_FAULTS=$(BUILD)/mjpegd-faults tests/integration/run.sh
 
 # The real-kernel test bed: a QEMU guest with vivid, vicodec, vim2m and vimc (docs/testing.md).
 test-vm:
@@ -137,8 +149,65 @@ test-vm:
 test-asan:
 	$(MAKE) BUILD=build-asan SAN=1 all test-unit test-integration
 
+# Benchmarks (docs/performance.md; never part of `make test`): bench/run.py writes
+# bench/results/*.json, docs/img/*.png and the tables in docs/performance.md. BENCH_QUICK=1: a
+# short run; BENCH_VM=0: without the QEMU peers comparison (mjpegd vs ustreamer on vivid).
+.PHONY: bench
+BENCH_QUICK ?= 0
+BENCH_VM ?= 1
+BENCH_BINS := $(BUILD)/bench/loadclient $(BUILD)/bench/loadclient-static $(BUILD)/bench/writeloop \
+	$(BUILD)/bench/encode_bench
+$(BUILD)/bench/loadclient $(BUILD)/bench/writeloop: $(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ -lm
+$(BUILD)/bench/loadclient-static: bench/loadclient.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static $< -o $@ -lm
+$(BUILD)/bench/encode_bench: bench/encode_bench.c $(BUILD)/libmjpegd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $< $(BUILD)/libmjpegd.a $(PKG_LIBS) $(LDLIBS) -o $@
+
+bench:
+	@scripts/deps.sh bench $(if $(filter 1,$(BENCH_VM)),vm)
+	$(MAKE) all $(BENCH_BINS)
+	/usr/bin/python3 bench/run.py --mjpegd $(BUILD)/mjpegd --bindir $(BUILD)/bench \
+		$(if $(filter 1,$(BENCH_QUICK)),--quick) $(if $(filter 1,$(BENCH_VM)),--vm) $(BENCH_ARGS)
+
+# Cross builds on this machine under qemu-user (tests/cross/run.sh): the unit tests, the daemon's
+# start, and for armhf the ARMv6 objects a Pi Zero W needs (Pi Zero W / Pi 1: ARM1176JZF-S).
+# Without CROSS both architectures. The last line is "cross: N passed, N failed".
+ARMV6_FLAGS := -march=armv6zk -mfpu=vfp -mfloat-abi=hard -marm
+ifeq ($(CROSS),)
+test-cross:
+	@mkdir -p build-cross; rm -f build-cross/summary
+	-@$(MAKE) --no-print-directory CROSS=aarch64-linux-gnu \
+		MJPEGD_CROSS_SUMMARY=$(CURDIR)/build-cross/summary test-cross
+	-@$(MAKE) --no-print-directory CROSS=arm-linux-gnueabihf \
+		MJPEGD_CROSS_SUMMARY=$(CURDIR)/build-cross/summary test-cross
+	@tests/cross/run.sh --total build-cross/summary 2
+else
+test-cross: $(BUILD)/mjpegd $(UNIT_BINS)
+ifeq ($(CROSS_ARCH),armhf)
+	$(MAKE) --no-print-directory BUILD=build-armv6 ARCH_FLAGS="$(ARMV6_FLAGS)" all
+endif
+	@MJPEGD_CROSS_SUMMARY=$(MJPEGD_CROSS_SUMMARY) tests/cross/run.sh $(CROSS_ARCH) $(BUILD) \
+		$(SYSROOT_DIR) $(if $(filter armhf,$(CROSS_ARCH)),build-armv6)
+endif
+
+# Debian packages mjpegd_$(VERSION)_{amd64,arm64,armhf}.deb in build-deb/ (debian/, scripts/deb.sh;
+# DEB_ARCHS picks some), lintian-checked. make test-deb installs this machine's, runs it, purges it.
+DEB_ARCHS ?= amd64 arm64 armhf
+deb:
+	@scripts/deps.sh deb
+	scripts/deb.sh $(DEB_ARCHS)
+
+test-deb:
+	@scripts/deps.sh deb
+	scripts/deb.sh $(shell dpkg --print-architecture)
+	@tests/cross/test-deb.sh build-deb/mjpegd_$(VERSION)_$(shell dpkg --print-architecture).deb
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-arm64 build-armhf build-armv6 build-cross build-deb
 
 # make install / uninstall: PREFIX (default /usr/local), DESTDIR for staging, SYSCONFDIR (/etc),
 # UNITDIR (systemd system units). An edited config file is never overwritten.

@@ -13,18 +13,22 @@
  * then one measurement window of --duration seconds (or until every client got --frames parts in
  * the window). At the window's start and end it samples /proc/PID (the server: CPU time of all its
  * threads from /proc/PID/task/TID/schedstat in ns, utime/stime ticks from /proc/PID/stat, RSS from
- * /proc/PID/status). --during CMD is started (sh -c, own process group) when the window opens and
- * sent SIGINT when it closes, then waited for: strace -c / perf trace -s / perf record see exactly
- * the window the frames are counted in.
+ * /proc/PID/status). --during CMD is started (sh -c, own process group) 0.3 s before the window
+ * opens (time to attach) and sent SIGINT when it closes, then waited for; the parts completed
+ * while it ran are reported as frames_during_cmd, the denominator for strace -c / perf trace -s
+ * counts (perf record profiles the same span).
  *
  * Output: one JSON object on stdout. Exit 0 when at least one client streamed, else 1.
  * No third-party code: gcc -O2 bench/loadclient.c -o loadclient (-static works).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -78,7 +82,8 @@ static struct {
 } opt = { "127.0.0.1", "/stream.mjpg", NULL, "", 0, 1, 30.0, 2.0, 5.0, 30.0, 0, 0 };
 
 static struct client *clients;
-static bool in_window;
+static bool in_window, in_during;
+static uint64_t frames_during; /* parts completed while the --during command ran */
 static double *lat; /* seconds */
 static size_t lat_n, lat_cap;
 static uint64_t frames_no_ts;
@@ -251,6 +256,8 @@ static void lat_push(double v)
 static void frame_done(struct client *c, double t)
 {
 	c->frames_total++;
+	if (in_during)
+		frames_during++;
 	if (in_window) {
 		c->frames_window++;
 		c->bytes_window += (uint64_t)c->content_length;
@@ -503,13 +510,26 @@ int main(int argc, char **argv)
 				(unsigned long)want, strerror(errno));
 	}
 
-	char port[16];
-	snprintf(port, sizeof(port), "%d", opt.port);
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
-	if (getaddrinfo(opt.host, port, &hints, &server_addr) != 0) {
-		fprintf(stderr, "loadclient: cannot resolve %s\n", opt.host);
+	/* numeric addresses only: no resolver, so the static build needs no NSS at run time */
+	static struct sockaddr_storage ss;
+	static struct addrinfo ai;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, opt.host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)opt.port);
+		ai.ai_addrlen = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, opt.host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)opt.port);
+		ai.ai_addrlen = sizeof(*in6);
+	} else {
+		fprintf(stderr, "loadclient: --host must be a numeric IPv4/IPv6 address\n");
 		return 2;
 	}
+	ai.ai_family = ss.ss_family;
+	ai.ai_addr = (struct sockaddr *)&ss;
+	server_addr = &ai;
 
 	clients = calloc((size_t)opt.n, sizeof(*clients));
 	char *buf = malloc(RECV_BUF);
@@ -600,6 +620,7 @@ int main(int argc, char **argv)
 		} else if (phase == P_WARMUP && t - t_phase >= opt.warmup) {
 			/* strace/perf need a moment to attach to every thread: keep reading meanwhile */
 			during = during_start();
+			in_during = during > 0;
 			phase = P_ATTACH;
 			t_phase = t;
 		} else if (phase == P_ATTACH && (during < 0 || t - t_phase >= 0.3)) {
@@ -624,6 +645,7 @@ int main(int argc, char **argv)
 				t_window_len = now_mono() - t_window_mono;
 				proc_sample(opt.pid, &s1);
 				getrusage(RUSAGE_SELF, &ru1);
+				in_during = false;
 				during_rc = during_stop(during);
 				phase = P_END;
 			}
@@ -703,8 +725,9 @@ int main(int argc, char **argv)
 	       "\"rss_shmem_kib\": %ld, \"threads\": %d}, ",
 	       s1.rss_kib, s1.hwm_kib, s1.anon_kib, s1.file_kib, s1.shmem_kib, s1.threads);
 	json_num("loadclient_cpu_s", self_cpu, true);
-	printf("\"during\": %s%s%s, \"during_rc\": %d", opt.during ? "\"" : "",
-	       opt.during ? "set" : "null", opt.during ? "\"" : "", during_rc);
+	printf("\"during\": %s%s%s, \"during_rc\": %d, \"frames_during_cmd\": %llu",
+	       opt.during ? "\"" : "", opt.during ? "set" : "null", opt.during ? "\"" : "", during_rc,
+	       (unsigned long long)frames_during);
 	printf("}\n");
 	fflush(stdout);
 	for (int i = 0; i < opt.n; i++)

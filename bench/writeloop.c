@@ -12,7 +12,9 @@
  * full keeps its unsent rest and skips frames until it is sent, like a real server).
  * Prints "writeloop: port P" on stdout once listening. Runs until SIGINT/SIGTERM.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

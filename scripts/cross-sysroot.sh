@@ -11,7 +11,7 @@ set -eu
 [ $# -ge 2 ] || { echo "usage: $0 ARCH DIR [PACKAGE...]" >&2; exit 2; }
 arch=$1 root=$2
 shift 2
-pkgs=${*:-"libc6-dev liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libcmocka-dev"}
+pkgs=${*:-"libc6-dev liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libcamera-ipa libcmocka-dev"}
 stamp="$root/.mjpegd-sysroot"
 want="$arch: $pkgs"
 
@@ -44,9 +44,16 @@ if ! apt-get "$@" update >&2; then
 fi
 # shellcheck disable=SC2086
 apt-get "$@" install --download-only -y $pkgs >&2
+# DEBIAN/shlibs and DEBIAN/symbols of all of them: dpkg-shlibdeps looks there for a library that
+# no installed package owns, which gives a cross-built .deb the same Depends as a native one.
+mkdir -p "$root/DEBIAN"
+: >"$root/DEBIAN/shlibs"
+: >"$root/DEBIAN/symbols"
 n=0
 for deb in "$state"/cache/archives/*.deb; do
 	dpkg-deb -x "$deb" "$root"
+	dpkg-deb -I "$deb" shlibs >>"$root/DEBIAN/shlibs" 2>/dev/null || true
+	dpkg-deb -I "$deb" symbols >>"$root/DEBIAN/symbols" 2>/dev/null || true
 	n=$((n + 1))
 done
 # Absolute symlinks (/lib/ld-linux-armhf.so.3 -> /lib/arm-linux-gnueabihf/...) would point into

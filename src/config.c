@@ -25,6 +25,8 @@ enum option_kind {
 	OPT_M2M_FORMAT, /* m2m_format_names[] */
 	OPT_BOOL,      /* a bool field at .offset; "--name" alone means true */
 	OPT_ROTATION,  /* 0 or 180 */
+	OPT_FALLBACK,  /* software | none into encoder_fallback */
+	OPT_STRING,    /* a char[] field at .offset of max bytes */
 };
 
 struct option {
@@ -64,6 +66,17 @@ static const struct option options[] = {
 	  "Time a client has to send its request head." },
 	{ "idle-timeout-ms", OPT_UINT, 100, 3600000, offsetof(struct config, idle_timeout_ms), "MS",
 	  "Time an idle keep-alive connection stays open." },
+	{ "source-timeout-ms", OPT_UINT, 100, 600000, offsetof(struct config, source_timeout_ms),
+	  "MS", "No frame from the camera for this long: it is reopened." },
+	{ "encoder-timeout-ms", OPT_UINT, 100, 600000, offsetof(struct config, encoder_timeout_ms),
+	  "MS", "A frame not back from the encoder after this long: the encoder is reopened." },
+	{ "encoder-fallback", OPT_FALLBACK, 0, 0, 0, "MODE",
+	  "While the hardware encoder recovers: encode in software, or drop frames." },
+#ifdef MJPEGD_FAULT_INJECTION
+	{ "inject-fault", OPT_STRING, 0, sizeof(((struct config *)0)->inject_fault),
+	  offsetof(struct config, inject_fault), "SPEC",
+	  "Test builds only: make a device fail (see include/mjpegd/fault.h)." },
+#endif
 	{ "m2m-format", OPT_M2M_FORMAT, 0, 0, 0, "FORMAT",
 	  "What the M2M encoder produces; fwht (vicodec) is for the test bed and is not served." },
 	{ "config", OPT_CONFIG, 0, 0, 0, "FILE",
@@ -126,6 +139,9 @@ void config_defaults(struct config *cfg)
 		.log_level = LOG_LEVEL_INFO,
 		.header_timeout_ms = 10000,
 		.idle_timeout_ms = 30000,
+		.source_timeout_ms = 2000,
+		.encoder_timeout_ms = 1000,
+		.encoder_fallback = true,
 	};
 }
 
@@ -198,6 +214,12 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 	case OPT_ROTATION:
 		snprintf(buf, len, "0 | 180");
 		return;
+	case OPT_FALLBACK:
+		snprintf(buf, len, "software | none");
+		return;
+	case OPT_STRING:
+		snprintf(buf, len, "text of at most %u bytes", opt->max - 1);
+		return;
 	}
 	buf[0] = '\0';
 }
@@ -251,6 +273,14 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		return;
 	case OPT_ROTATION:
 		snprintf(buf, len, "%u", cfg->rotation);
+		return;
+	case OPT_FALLBACK:
+		snprintf(buf, len, "%s", cfg->encoder_fallback ? "software" : "none");
+		return;
+	case OPT_STRING:
+		snprintf(buf, len, "%s", (const char *)cfg + opt->offset);
+		if (!buf[0])
+			snprintf(buf, len, "none");
 		return;
 	}
 	buf[0] = '\0';
@@ -514,6 +544,19 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 			return option_error(opt, dash, value,
 					    "is not a rotation the sensor can do", err, errlen);
 		cfg->rotation = value[0] == '1' ? 180 : 0;
+		return 0;
+	case OPT_FALLBACK:
+		if (!strcmp(value, "software"))
+			cfg->encoder_fallback = true;
+		else if (!strcmp(value, "none"))
+			cfg->encoder_fallback = false;
+		else
+			return option_error(opt, dash, value, "is not software or none", err, errlen);
+		return 0;
+	case OPT_STRING:
+		if (strlen(value) >= opt->max)
+			return option_error(opt, dash, value, "is too long", err, errlen);
+		snprintf((char *)cfg + opt->offset, opt->max, "%s", value);
 		return 0;
 	case OPT_CONFIG:
 		if (value[0] == '\0')

@@ -10,6 +10,7 @@
 
 #include "mjpegd/clock.h"
 #include "mjpegd/config.h"
+#include "mjpegd/fault.h"
 #include "mjpegd/log.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/pipeline.h"
@@ -37,6 +38,8 @@ struct app {
 	bool signal_pending;
 
 	struct systemd_notifier systemd;
+	struct fault_plan faults; /* test binary only (MJPEGD_FAULT_INJECTION) */
+	bool wedged;
 	int listen_fds[4];
 
 	struct __kernel_timespec tick_ts;
@@ -145,6 +148,22 @@ static void signal_arm(struct app *app)
 	app->signal_pending = true;
 }
 
+#ifdef MJPEGD_FAULT_INJECTION
+/* --inject-fault loop:wedge=MS: the loop blocks once, 1 s after start, as a hung loop would (the
+ * watchdog pings must stop). */
+static void wedge_once(struct app *app, uint64_t now)
+{
+	const struct fault_rule *w = fault_plan_find(&app->faults, FAULT_LOOP, FAULT_WEDGE);
+	if (!w || app->wedged || now - app->started_ns < NSEC_PER_SEC)
+		return;
+	app->wedged = true;
+	log_warn("fault injection: wedging the event loop for %u ms", w->n);
+	struct timespec ts = {.tv_sec = w->n / 1000, .tv_nsec = (long)(w->n % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+#endif
+
 static void tick_complete(struct loop_op *op, int res, unsigned flags)
 {
 	(void)flags;
@@ -158,10 +177,14 @@ static void tick_complete(struct loop_op *op, int res, unsigned flags)
 	pipeline_tick(app->pipeline, now);
 	/* Pinged from the loop itself: if the loop wedges, the pings stop and systemd restarts us. */
 	systemd_watchdog_tick(&app->systemd, now);
-	char status[160];
+	char status[200], devices[120];
 	const struct server_stats *ss = server_get_stats(app->server);
-	snprintf(status, sizeof(status), "streaming to %u client(s)", ss->stream_clients);
+	pipeline_describe(app->pipeline, devices, sizeof(devices));
+	snprintf(status, sizeof(status), "%u stream client(s); %s", ss->stream_clients, devices);
 	systemd_notify_status(&app->systemd, status);
+#ifdef MJPEGD_FAULT_INJECTION
+	wedge_once(app, now);
+#endif
 	tick_arm(app);
 }
 
@@ -235,6 +258,13 @@ int main(int argc, char **argv)
 	if (r == CONFIG_LIST_DEVICES)
 		return list_devices(&app.cfg);
 	log_set_level(app.cfg.log_level);
+#ifdef MJPEGD_FAULT_INJECTION
+	r = fault_plan_parse(app.cfg.inject_fault, &app.faults, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "mjpegd: --inject-fault: %s\n", err);
+		return 2;
+	}
+#endif
 	app.started_ns = now_mono_ns();
 	app.signal_fd = -1;
 	app.signal_op.complete = signal_complete;

@@ -1,4 +1,5 @@
 /* Device state machines with backoff; see include/mjpegd/supervisor.h. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,8 +61,10 @@ uint64_t supervisor_failed(struct supervised_device *d, uint64_t now_ns, int err
 	d->backoff_ns = delay * 2 > SUPERVISOR_BACKOFF_MAX_NS ? SUPERVISOR_BACKOFF_MAX_NS : delay * 2;
 	d->failures++;
 	d->last_errno = err < 0 ? -err : err;
+	/* A timeout's reason already says so; strerror(ETIMEDOUT) would add "Connection timed out". */
+	bool say_errno = err && err != -ETIMEDOUT;
 	snprintf(d->last_error, sizeof(d->last_error), "%s%s%s", reason ? reason : "failed",
-		 err ? ": " : "", err ? strerror(d->last_errno) : "");
+		 say_errno ? ": " : "", say_errno ? strerror(d->last_errno) : "");
 	char why[200];
 	snprintf(why, sizeof(why), "%s; retrying in %llu ms", d->last_error,
 		 (unsigned long long)(delay / 1000000ULL));

@@ -49,6 +49,10 @@ struct config {
 	int log_level;            /* --log-level err|warning|notice|info|debug or 3..7, default info */
 	unsigned header_timeout_ms; /* --header-timeout-ms 100..600000, default 10000 (slowloris) */
 	unsigned idle_timeout_ms;   /* --idle-timeout-ms 100..3600000, default 30000 (keep-alive) */
+	unsigned source_timeout_ms;  /* --source-timeout-ms 100..600000, default 2000: no frame → restart */
+	unsigned encoder_timeout_ms; /* --encoder-timeout-ms 100..600000, default 1000 */
+	bool encoder_fallback;       /* --encoder-fallback software|none, default software */
+	char inject_fault[256];      /* --inject-fault SPEC (test binary only, see fault.h) */
 	char config_path[CONFIG_PATH_MAX]; /* --config FILE ("" when none) */
 };
 

@@ -6,6 +6,8 @@
  *                          owns it and releases it to the source (a dropped frame).
  *   encoder_fd() readable → encoder_collect() until -EAGAIN: each 0 return hands over one output
  *                          frame with one reference.
+ * collect() returns -ENODEV once the encoder can produce nothing more (its device failed or
+ * vanished); the pipeline then replaces it. Other errors concern one frame.
  * The encoder gives every raw frame it took back to the source through the release callback it was
  * created with, exactly once: after encoding (software), or when the output frame that points into
  * the raw buffer loses its last reference (passthrough).
@@ -29,6 +31,9 @@ struct encoder_ops {
 	 * was already released) and the caller counts it */
 	int (*collect)(struct encoder *enc, struct frame **out);
 	int (*set_quality)(struct encoder *enc, unsigned quality); /* live change, 1..100 */
+	/* Output frames still referenced whose bytes live in the encoder's memory (an M2M CAPTURE
+	 * buffer, a passthrough raw buffer): the encoder may only be destroyed at 0. NULL: none. */
+	unsigned (*frames_lent)(struct encoder *enc);
 	void (*destroy)(struct encoder *enc);
 };
 

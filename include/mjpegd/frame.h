@@ -17,6 +17,7 @@
 #ifndef MJPEGD_FRAME_H
 #define MJPEGD_FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,13 +30,14 @@ struct frame {
 	/* payload */
 	const uint8_t *data; /* JPEG bytes: the owned buffer, or an external one */
 	size_t len;
-	uint64_t sequence;     /* source frame number */
+	uint64_t sequence;     /* publish order, set by the pipeline (sources restart their own) */
 	uint64_t timestamp_us; /* wall clock at capture (X-Timestamp) */
 	unsigned width, height;
 	/* V4L2_PIX_FMT_JPEG unless the encoder says otherwise: vicodec (the test bed's stand-in for
 	 * a JPEG M2M encoder) produces V4L2_PIX_FMT_FWHT, which the pipeline counts but never
 	 * publishes, so no client is sent it as image/jpeg */
 	uint32_t fourcc;
+	bool placeholder; /* the "no signal" picture shown while a device recovers */
 	/* multipart part header, written once at publish and shared by all stream clients */
 	char part_header[FRAME_PART_HEADER_MAX];
 	size_t part_header_len;

@@ -9,6 +9,7 @@
 #define MJPEGD_PIPELINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mjpegd/config.h"
@@ -36,6 +37,8 @@ int pipeline_start(struct pipeline *pl);
 void pipeline_tick(struct pipeline *pl, uint64_t now_ns);
 void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s);
 int pipeline_set_quality(struct pipeline *pl, unsigned quality);
+/* "source running, encoder failed (software fallback)": for systemd's STATUS=. */
+void pipeline_describe(const struct pipeline *pl, char *buf, size_t len);
 /* Cancels the loop operations; pipeline_drained() turns true when they completed. */
 void pipeline_stop(struct pipeline *pl);
 bool pipeline_drained(const struct pipeline *pl);

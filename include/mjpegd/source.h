@@ -34,6 +34,8 @@ struct raw_frame {
 	uint64_t sequence;
 	uint64_t timestamp_us; /* wall clock, microseconds */
 	unsigned index;        /* source-private buffer index */
+	struct source *owner;  /* set by whoever dequeued it (the pipeline), to give it back to the
+				* right instance after a restart */
 };
 
 struct source;
@@ -61,6 +63,7 @@ struct source {
 	size_t bytesperline;     /* plane 0's stride of every frame, 0 when not fixed (JPEG) */
 	bool dmabuf;             /* every frame's planes carry a dma-buf fd (VIDIOC_EXPBUF) */
 	struct source_stats stats;
+	unsigned lent; /* raw frames dequeued and not yet released (kept by the pipeline) */
 	void *priv;
 };
 

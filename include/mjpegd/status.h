@@ -3,6 +3,7 @@
 #ifndef MJPEGD_STATUS_H
 #define MJPEGD_STATUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,13 @@ struct status_client {
 	uint64_t frames_sent;
 	uint64_t frames_skipped; /* newer frames arrived while it was still sending: never sent */
 	uint64_t connected_ms;
+};
+
+struct status_device {
+	const char *state;      /* "stopped", "starting", "running", "failed" */
+	unsigned restarts;
+	unsigned failures;
+	const char *last_error; /* "" when none */
 };
 
 struct status_snapshot {
@@ -42,6 +50,9 @@ struct status_snapshot {
 	unsigned frame_pool_capacity, frame_pool_in_use;
 	size_t frame_pool_bytes;
 	uint64_t loop_enters, loop_completions;
+	struct status_device source_device, encoder_device;
+	bool encoder_fallback; /* the software stand-in encodes while the encoder recovers */
+	bool placeholder;      /* clients are shown the "no signal" picture */
 	size_t n_clients_listed;
 	const struct status_client *client_list;
 };

@@ -436,7 +436,7 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 {
 	struct m2m_encoder *me = enc->priv;
 	if (me->failed)
-		return -EAGAIN;
+		return -ENODEV;
 	/* POLLERR: neither queue has a buffer the driver could use, which our CAPTURE rule never
 	 * allows (m2m_book.h), or the device is in error or gone. */
 	struct epoll_event ev;
@@ -444,7 +444,7 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 		log_err("m2m %s: the device reported an error (poll events 0x%x); no more frames "
 			"from this encoder", me->path, ev.events);
 		m2m_fail(me);
-		return -EAGAIN;
+		return -ENODEV;
 	}
 	m2m_drain_output(me);
 
@@ -459,7 +459,7 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 		log_err("m2m %s: VIDIOC_DQBUF (CAPTURE): %s; no more frames from this encoder",
 			me->path, strerror(-r));
 		m2m_fail(me);
-		return -EAGAIN;
+		return -ENODEV;
 	}
 	unsigned index = vb.b.index;
 	int copy = m2m_book_capture_dequeued(&me->book, index);
@@ -579,12 +579,22 @@ static void m2m_destroy(struct encoder *enc)
 	free(me);
 }
 
+static unsigned m2m_frames_lent(struct encoder *enc)
+{
+	struct m2m_encoder *me = enc->priv;
+	unsigned n = 0;
+	for (unsigned i = 0; i < me->book.n_capture; i++)
+		n += me->book.capture_lent[i] != NULL;
+	return n;
+}
+
 static const struct encoder_ops m2m_ops = {
 	.name = "m2m",
 	.fd = m2m_fd,
 	.submit = m2m_submit,
 	.collect = m2m_collect,
 	.set_quality = m2m_set_quality,
+	.frames_lent = m2m_frames_lent,
 	.destroy = m2m_destroy,
 };
 

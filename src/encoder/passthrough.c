@@ -194,12 +194,19 @@ static void passthrough_destroy(struct encoder *enc)
 	free(pe);
 }
 
+static unsigned passthrough_frames_lent(struct encoder *enc)
+{
+	struct passthrough_encoder *pe = enc->priv;
+	return pe->lent_count;
+}
+
 static const struct encoder_ops passthrough_ops = {
 	.name = "passthrough",
 	.fd = passthrough_fd,
 	.submit = passthrough_submit,
 	.collect = passthrough_collect,
 	.set_quality = passthrough_set_quality,
+	.frames_lent = passthrough_frames_lent,
 	.destroy = passthrough_destroy,
 };
 

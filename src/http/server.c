@@ -531,10 +531,12 @@ static void handle_snapshot(struct client *c, bool head_only)
 			"Retry-After: 1\r\n", head_only);
 		return;
 	}
-	char extra[96];
-	snprintf(extra, sizeof(extra), "X-Timestamp: %llu.%06llu\r\n",
+	char extra[128];
+	/* During an outage the picture says why; Retry-After tells a poller when to look again. */
+	snprintf(extra, sizeof(extra), "X-Timestamp: %llu.%06llu\r\n%s",
 		 (unsigned long long)(f->timestamp_us / USEC_PER_SEC),
-		 (unsigned long long)(f->timestamp_us % USEC_PER_SEC));
+		 (unsigned long long)(f->timestamp_us % USEC_PER_SEC),
+		 f->placeholder ? "Retry-After: 1\r\n" : "");
 	respond(c, 200, "image/jpeg", f->data, f->len, NULL, frame_ref(f), extra, head_only);
 }
 

@@ -35,6 +35,22 @@ void status_json_escape(char *dst, size_t cap, const char *src)
 	dst[o] = '\0';
 }
 
+static const char *dev_state(const struct status_device *d)
+{
+	return d->state ? d->state : "stopped";
+}
+
+static const char *const device_states[] = {"stopped", "starting", "running", "failed"};
+
+static void prometheus_device(FILE *f, const char *name, const struct status_device *d)
+{
+	for (size_t i = 0; i < sizeof(device_states) / sizeof(device_states[0]); i++)
+		fprintf(f, "mjpegd_device_state{device=\"%s\",state=\"%s\"} %d\n", name,
+			device_states[i], strcmp(dev_state(d), device_states[i]) == 0);
+	fprintf(f, "mjpegd_device_restarts_total{device=\"%s\"} %u\n", name, d->restarts);
+	fprintf(f, "mjpegd_device_failures_total{device=\"%s\"} %u\n", name, d->failures);
+}
+
 static char *finish(FILE *f, char **buf)
 {
 	if (fclose(f) != 0) {
@@ -50,9 +66,11 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 	FILE *f = open_memstream(&buf, len);
 	if (!f)
 		return NULL;
-	char src[256], enc[256];
+	char src[256], enc[256], src_err[400], enc_err[400];
 	status_json_escape(src, sizeof(src), s->source);
 	status_json_escape(enc, sizeof(enc), s->encoder);
+	status_json_escape(src_err, sizeof(src_err), s->source_device.last_error);
+	status_json_escape(enc_err, sizeof(enc_err), s->encoder_device.last_error);
 	fprintf(f,
 		"{\n"
 		"  \"version\": \"%s\",\n"
@@ -71,6 +89,12 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		"  \"bytes_sent\": %llu,\n"
 		"  \"frame_pool\": {\"capacity\": %u, \"in_use\": %u, \"bytes\": %zu},\n"
 		"  \"loop\": {\"io_uring_enters\": %llu, \"completions\": %llu},\n"
+		"  \"devices\": {\n"
+		"    \"source\": {\"state\": \"%s\", \"restarts\": %u, \"failures\": %u, "
+		"\"last_error\": \"%s\"},\n"
+		"    \"encoder\": {\"state\": \"%s\", \"restarts\": %u, \"failures\": %u, "
+		"\"last_error\": \"%s\", \"software_fallback\": %s}},\n"
+		"  \"placeholder\": %s,\n"
 		"  \"clients\": {\"count\": %u, \"streams\": %u, \"max\": %u, \"rejected\": %llu, "
 		"\"list\": [",
 		s->version, (unsigned long long)s->uptime_ms, src, enc, s->width, s->height,
@@ -81,7 +105,11 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		(unsigned long long)s->bytes_copied, s->bytes_copied_per_frame,
 		(unsigned long long)s->bytes_sent, s->frame_pool_capacity, s->frame_pool_in_use,
 		s->frame_pool_bytes, (unsigned long long)s->loop_enters,
-		(unsigned long long)s->loop_completions, s->clients, s->stream_clients,
+		(unsigned long long)s->loop_completions, dev_state(&s->source_device),
+		s->source_device.restarts, s->source_device.failures, src_err,
+		dev_state(&s->encoder_device), s->encoder_device.restarts,
+		s->encoder_device.failures, enc_err, s->encoder_fallback ? "true" : "false",
+		s->placeholder ? "true" : "false", s->clients, s->stream_clients,
 		s->max_clients, (unsigned long long)s->clients_rejected);
 	for (size_t i = 0; i < s->n_clients_listed; i++) {
 		const struct status_client *c = &s->client_list[i];
@@ -136,6 +164,16 @@ char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
 	METRIC("frame_pool_capacity", "gauge", "Encoded frame pool size.", "%u", s->frame_pool_capacity);
 	METRIC("frame_pool_bytes", "gauge", "Bytes reserved by the frame pool.", "%zu", s->frame_pool_bytes);
 	METRIC("io_uring_enters_total", "counter", "io_uring_enter calls by the event loop.", "%llu", (unsigned long long)s->loop_enters);
+	METRIC("encoder_software_fallback", "gauge", "1 while the software encoder stands in.", "%d", s->encoder_fallback ? 1 : 0);
+	METRIC("placeholder", "gauge", "1 while clients are shown the no-signal picture.", "%d", s->placeholder ? 1 : 0);
 #undef METRIC
+	fprintf(f, "# HELP mjpegd_device_state Supervisor state of each device (1 = current).\n"
+		   "# TYPE mjpegd_device_state gauge\n"
+		   "# HELP mjpegd_device_restarts_total Reopens after a failure.\n"
+		   "# TYPE mjpegd_device_restarts_total counter\n"
+		   "# HELP mjpegd_device_failures_total Failures seen.\n"
+		   "# TYPE mjpegd_device_failures_total counter\n");
+	prometheus_device(f, "source", &s->source_device);
+	prometheus_device(f, "encoder", &s->encoder_device);
 	return finish(f, &buf);
 }

@@ -11,11 +11,16 @@
  *
  * Buffer memory: libcamera owns the FrameBuffers and their DMABUFs. Each DMABUF is mapped
  * read-only once, when the source opens, so the software encoder reads frames in place; a
- * zero-copy encoder uses planes[].dmabuf_fd instead. CPU reads are bracketed with
+ * zero-copy encoder uses planes[].dmabuf_fd/dmabuf_offset/buffer_size instead
+ * (libcamera_describe_frame). source.dmabuf says whether an M2M encoder can import the buffers as
+ * libcamera laid them out (libcamera_frame_importable against the request's stride_align and
+ * height_align: libcamera reports the stride, mjpegd cannot ask for one); when not, it is false,
+ * the reason is logged once at info, and the encoder copies. CPU reads are bracketed with
  * DMA_BUF_IOCTL_SYNC (start at dequeue, end at release): on the Pi the buffers are cached CMA
  * memory and the ISP writes them behind the CPU's cache.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,17 +28,174 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <linux/dma-buf.h>
 
 #include "mjpegd/clock.h"
 #include "mjpegd/libcamera_source.h"
 #include "mjpegd/log.h"
+#include "mjpegd/v4l2_layout.h"
 
 #define NO_CAMERA_HINT                                                                            \
 	"no libcamera camera found (is camera_auto_detect=1 in /boot/config.txt, or "            \
 	"/boot/firmware/config.txt on Bookworm? is the ribbon cable seated, contacts facing the "  \
 	"right way?)"
+
+/* Planes of the formats the shim maps (libcamera.cpp format_mappings): one per component for
+ * the planar ones. */
+static unsigned lc_format_planes(uint32_t fourcc)
+{
+	switch (fourcc) {
+	case V4L2_PIX_FMT_YUV420:
+		return 3;
+	case V4L2_PIX_FMT_NV12:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+/* Plane 0's smallest stride; 0 for compressed formats (MJPEG). */
+static size_t lc_min_stride(uint32_t fourcc, unsigned width)
+{
+	switch (fourcc) {
+	case V4L2_PIX_FMT_RGB24:
+	case V4L2_PIX_FMT_BGR24:
+		return 3 * (size_t)width;
+	default:
+		return raw_min_bytesperline(fourcc, width);
+	}
+}
+
+int libcamera_describe_frame(uint32_t fourcc, unsigned width, unsigned height, size_t stride,
+			     const struct libcamera_plane *planes, unsigned n_planes,
+			     struct raw_frame *f)
+{
+	unsigned components = lc_format_planes(fourcc);
+	if (!planes || n_planes == 0 || n_planes > RAW_MAX_PLANES ||
+	    (n_planes != 1 && n_planes != components))
+		return -EINVAL;
+	for (unsigned i = 0; i < n_planes; i++) {
+		const struct libcamera_plane *p = &planes[i];
+		if (p->dmabuf_size &&
+		    (p->offset > p->dmabuf_size || p->length > p->dmabuf_size - p->offset))
+			return -EINVAL;
+	}
+	if (stride == 0)
+		stride = lc_min_stride(fourcc, width);
+
+	*f = (struct raw_frame){ .fourcc = fourcc, .width = width, .height = height };
+	if (n_planes == 1 && components > 1) {
+		/* The whole image in one plane: its components follow each other as in a V4L2
+		 * single-planar buffer, which is how libcamera splits such a buffer itself. */
+		struct raw_layout l;
+		if (raw_layout_compute(fourcc, width, height, stride, 1, 1, &l) < 0 ||
+		    planes[0].length < l.sizeimage)
+			return -EINVAL;
+		f->n_planes = l.n_planes;
+		for (unsigned i = 0; i < l.n_planes; i++)
+			f->planes[i] = (struct raw_plane){
+				.bytesperline = l.stride[i],
+				.length = l.plane_size[i],
+				.dmabuf_fd = planes[0].fd,
+				.dmabuf_offset = planes[0].offset + l.offset[i],
+				.buffer_size = planes[0].dmabuf_size,
+			};
+		return 0;
+	}
+	f->n_planes = n_planes;
+	for (unsigned i = 0; i < n_planes; i++)
+		f->planes[i] = (struct raw_plane){
+			/* Planar 4:2:0 chroma rows are half as long as luma rows; NV12's
+			 * interleaved chroma rows are as long. */
+			.bytesperline = i > 0 && fourcc == V4L2_PIX_FMT_YUV420 ? stride / 2 : stride,
+			.length = planes[i].length,
+			.dmabuf_fd = planes[i].fd,
+			.dmabuf_offset = planes[i].offset,
+			.buffer_size = planes[i].dmabuf_size,
+		};
+	return 0;
+}
+
+static bool not_importable(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool not_importable(char *why, size_t whylen, const char *fmt, ...)
+{
+	if (why && whylen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return false;
+}
+
+bool libcamera_frame_importable(const struct raw_frame *f, unsigned stride_align,
+				unsigned height_align, char *why, size_t whylen)
+{
+	if (why && whylen)
+		why[0] = '\0';
+	if (f->n_planes == 0 || f->n_planes > RAW_MAX_PLANES)
+		return not_importable(why, whylen, "a frame with %u planes", f->n_planes);
+	int fd = f->planes[0].dmabuf_fd;
+	for (unsigned i = 0; i < f->n_planes; i++) {
+		if (f->planes[i].dmabuf_fd < 0)
+			return not_importable(why, whylen, "plane %u has no dma-buf", i);
+		if (f->planes[i].dmabuf_fd != fd)
+			return not_importable(why, whylen,
+					      "its planes are in separate dma-bufs (an M2M encoder "
+					      "imports one, with the planes at offsets inside it)");
+	}
+	if (f->planes[0].dmabuf_offset != 0)
+		return not_importable(why, whylen, "the image starts %zu bytes into its dma-buf",
+				      f->planes[0].dmabuf_offset);
+	size_t stride = f->planes[0].bytesperline;
+	if (stride_align > 1 && stride % stride_align)
+		return not_importable(why, whylen,
+				      "libcamera set bytesperline %zu, the encoder reads rows of a "
+				      "multiple of %u bytes",
+				      stride, stride_align);
+	size_t size = f->planes[0].buffer_size;
+	if (size == 0)
+		return not_importable(why, whylen, "the size of its dma-bufs is unknown");
+
+	struct raw_layout want;
+	if (raw_min_bytesperline(f->fourcc, f->width) == 0) {
+		/* Not a format mjpegd's M2M encoder takes (RGB from vimc, MJPEG): only the
+		 * padded rows of one plane can be checked. */
+		size_t need = stride * align_up(f->height, height_align);
+		if (f->n_planes == 1 && stride && size < need)
+			return not_importable(why, whylen,
+					      "dma-bufs of %zu bytes, the encoder reads %zu", size,
+					      need);
+		return true;
+	}
+	if (raw_layout_compute(f->fourcc, f->width, f->height, stride, 1, height_align, &want) < 0)
+		return not_importable(why, whylen, "bytesperline %zu does not fit %ux%u", stride,
+				      f->width, f->height);
+	if (f->n_planes != want.n_planes)
+		return not_importable(why, whylen, "%u planes, the encoder reads %u", f->n_planes,
+				      want.n_planes);
+	for (unsigned i = 0; i < want.n_planes; i++) {
+		const struct raw_plane *p = &f->planes[i];
+		if (p->dmabuf_offset != want.offset[i])
+			return not_importable(why, whylen,
+					      "plane %u starts at byte %zu, the encoder reads it at "
+					      "%zu (rows padded to %u)",
+					      i, p->dmabuf_offset, want.offset[i], want.padded_height);
+		if (p->bytesperline != want.stride[i])
+			return not_importable(why, whylen,
+					      "plane %u has bytesperline %zu, the encoder reads %zu", i,
+					      p->bytesperline, want.stride[i]);
+	}
+	if (size < want.sizeimage)
+		return not_importable(why, whylen,
+				      "dma-bufs of %zu bytes, the encoder reads %zu (%u rows)", size,
+				      want.sizeimage, want.padded_height);
+	return true;
+}
 
 #ifdef HAVE_LIBCAMERA
 
@@ -217,9 +379,11 @@ static int lc_dequeue(struct source *src, struct raw_frame **out)
 	struct raw_frame *f = &lc->frames[index];
 	f->sequence = c->sequence;
 	f->timestamp_us = mono_to_wall_us(c->timestamp_ns);
-	for (unsigned i = 0; i < f->n_planes; i++)
-		if (c->bytesused[i])
-			f->planes[i].length = c->bytesused[i];
+	/* (A single plane split into Y, Cb, Cr has one bytesused for all of them: kept as split.) */
+	if (f->n_planes == lc->info.buffers[index].n_planes)
+		for (unsigned i = 0; i < f->n_planes; i++)
+			if (c->bytesused[i])
+				f->planes[i].length = c->bytesused[i];
 	lc_sync(lc, (unsigned)index, DMA_BUF_SYNC_START);
 	lc->in_flight[index] = true;
 	src->stats.frames_captured++;
@@ -296,57 +460,99 @@ static int lc_map(struct lc_source *lc, int fd, size_t extent, unsigned *out)
 	return 0;
 }
 
-/* Maps every DMABUF once and describes the raw frames over them. */
+/* True when fds a and b are the same dma-buf (dup'ed fds of one buffer compare unequal). */
+static bool lc_same_dmabuf(int a, int b)
+{
+	if (a == b)
+		return true;
+	struct stat sa, sb;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* Maps every DMABUF once and describes the raw frames over them (libcamera_describe_frame). */
 static int lc_setup_frames(struct lc_source *lc)
 {
 	const struct lcshim_stream *info = &lc->info;
 	for (unsigned b = 0; b < info->n_buffers; b++) {
 		const struct lcshim_buffer *buf = &info->buffers[b];
-		struct raw_frame *f = &lc->frames[b];
-		*f = (struct raw_frame){
-			.fourcc = info->fourcc,
-			.width = info->width,
-			.height = info->height,
-			.n_planes = buf->n_planes,
-			.index = b,
-		};
+		if (buf->n_planes == 0 || buf->n_planes > LCSHIM_MAX_PLANES)
+			return -EINVAL; /* the shim checked: cannot happen */
+		struct libcamera_plane planes[LCSHIM_MAX_PLANES];
+		unsigned plane_map[LCSHIM_MAX_PLANES];
 		for (unsigned p = 0; p < buf->n_planes; p++) {
 			const struct lcshim_plane *pl = &buf->planes[p];
-			/* The whole extent of this fd across the buffer's planes, mapped once. */
+			planes[p] = (struct libcamera_plane){ .fd = pl->fd, .offset = pl->offset,
+							      .length = pl->length };
+			/* One dma-buf under several fds is described by the first one, so the
+			 * planes show as one buffer (an M2M encoder imports one fd). */
+			for (unsigned q = 0; q < p; q++) {
+				if (lc_same_dmabuf(planes[q].fd, pl->fd)) {
+					planes[p].fd = planes[q].fd;
+					break;
+				}
+			}
+		}
+		for (unsigned p = 0; p < buf->n_planes; p++) {
+			/* The whole extent of this dma-buf across the buffer's planes, mapped once. */
 			size_t extent = 0;
 			for (unsigned q = 0; q < buf->n_planes; q++)
-				if (buf->planes[q].fd == pl->fd &&
-				    buf->planes[q].offset + buf->planes[q].length > extent)
-					extent = buf->planes[q].offset + buf->planes[q].length;
+				if (planes[q].fd == planes[p].fd &&
+				    planes[q].offset + planes[q].length > extent)
+					extent = planes[q].offset + planes[q].length;
 			unsigned m = 0;
-			int r = lc_map(lc, pl->fd, extent, &m);
+			int r = lc_map(lc, planes[p].fd, extent, &m);
 			if (r < 0) {
 				log_err("libcamera: %s: mapping buffer %u plane %u (%zu bytes): %s",
 					info->camera_id, b, p, extent, strerror(-r));
 				return r;
 			}
+			planes[p].dmabuf_size = lc->maps[m].dmabuf_size;
+			plane_map[p] = m;
 			bool seen = false;
 			for (unsigned k = 0; k < lc->n_frame_maps[b]; k++)
 				seen |= lc->frame_maps[b][k] == m;
 			if (!seen)
 				lc->frame_maps[b][lc->n_frame_maps[b]++] = m;
+		}
 
-			/* Planar 4:2:0 chroma rows are half as long as luma rows; NV12's
-			 * interleaved chroma rows are as long. */
-			size_t stride = info->stride;
-			if (p > 0 && info->fourcc == V4L2_PIX_FMT_YUV420)
-				stride /= 2;
-			f->planes[p] = (struct raw_plane){
-				.data = lc->maps[m].addr + pl->offset,
-				.bytesperline = stride,
-				.length = pl->length,
-				.dmabuf_fd = pl->fd,
-				.dmabuf_offset = pl->offset,
-				.buffer_size = lc->maps[m].dmabuf_size,
-			};
+		struct raw_frame *f = &lc->frames[b];
+		int r = libcamera_describe_frame(info->fourcc, info->width, info->height,
+						 info->stride, planes, buf->n_planes, f);
+		if (r < 0) {
+			log_err("libcamera: %s: buffer %u: %u planes that do not make a %ux%u %.4s "
+				"image (stride %zu): %s",
+				info->camera_id, b, buf->n_planes, info->width, info->height,
+				(const char *)&info->fourcc, info->stride, strerror(-r));
+			return r;
+		}
+		f->index = b;
+		for (unsigned i = 0; i < f->n_planes; i++) {
+			/* the mapping of the dma-buf this plane lies in */
+			unsigned m = plane_map[0];
+			for (unsigned p = 0; p < buf->n_planes; p++)
+				if (planes[p].fd == f->planes[i].dmabuf_fd)
+					m = plane_map[p];
+			f->planes[i].data = lc->maps[m].addr + f->planes[i].dmabuf_offset;
 		}
 	}
 	return 0;
+}
+
+/* Whether an M2M encoder can import every buffer as it is (source.dmabuf); says why not once. */
+static bool lc_importable(const struct lc_source *lc, const struct source_params *p)
+{
+	char why[256];
+	for (unsigned b = 0; b < lc->info.n_buffers; b++) {
+		if (!libcamera_frame_importable(&lc->frames[b], p->stride_align, p->height_align, why,
+						sizeof(why))) {
+			log_info("libcamera: %s: an M2M encoder cannot import its buffers (%s): it "
+				 "would copy every frame",
+				 lc->info.camera_id, why);
+			return false;
+		}
+	}
+	return true;
 }
 
 static int lc_open(const struct source_params *p, bool quiet_when_absent, struct source **out)
@@ -416,15 +622,15 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	lc->src.fourcc = info->fourcc;
 	lc->src.width = info->width;
 	lc->src.height = info->height;
-	lc->src.bytesperline = info->stride;
-	lc->src.dmabuf = true;
 	r = lc_setup_frames(lc);
 	if (r < 0)
 		goto fail;
+	lc->src.bytesperline = lc->frames[0].planes[0].bytesperline;
+	lc->src.dmabuf = lc_importable(lc, p);
 
-	snprintf(lc->description, sizeof(lc->description), "libcamera %s %ux%u %.4s@%u%s",
+	snprintf(lc->description, sizeof(lc->description), "libcamera %s %ux%u %.4s@%u%s%s",
 		 info->model, info->width, info->height, (const char *)&info->fourcc, p->fps,
-		 info->autofocus ? " AF" : "");
+		 info->autofocus ? " AF" : "", lc->src.dmabuf ? " dmabuf" : "");
 	r = lcshim_start(lc->shim);
 	if (r < 0)
 		goto fail;

@@ -127,13 +127,21 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 			src->stats.frames_dropped += vb.b.sequence - vs->last_sequence - 1;
 		vs->have_sequence = true;
 		vs->last_sequence = vb.b.sequence;
-		/* A frame the driver marks broken, or that came short, is skipped, not shown. */
-		if ((vb.b.flags & V4L2_BUF_FLAG_ERROR) || used <= offset || used > vs->buffers[i].len ||
+		/* A frame the driver marks broken is not shown, and it says the capture is in
+		 * trouble: the supervisor restarts the camera (-EIO). One that merely came short is
+		 * skipped. */
+		bool broken = vb.b.flags & V4L2_BUF_FLAG_ERROR;
+		if (broken || used <= offset || used > vs->buffers[i].len ||
 		    (!vs->jpeg && used - offset < vs->min_bytesused)) {
 			src->stats.frames_dropped++;
 			r = queue_buffer(vs, i);
 			if (r < 0)
 				return r;
+			if (broken) {
+				log_warn("v4l2 %s: frame %u has V4L2_BUF_FLAG_ERROR", vs->path,
+					 vb.b.sequence);
+				return -EIO;
+			}
 			continue;
 		}
 		frame_point(vs, i, offset, used);

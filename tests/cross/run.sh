@@ -8,7 +8,21 @@
 # libraries, the daemon under qemu (qemu-user 7.2 has no io_uring: the daemon must say so and exit;
 # a qemu that has it gets a snapshot and stream frames fetched and checked), the ARMv6 objects.
 # Prints PASS/FAIL/SKIP lines and, last, "cross: N passed, N failed"; exit status 1 on failure.
+#        tests/cross/run.sh --total FILE N   (sums the N architectures' results a run left in FILE)
 set -u
+if [ "${1:-}" = --total ]; then
+	p=0 f=0 n=0
+	if [ -f "$2" ]; then
+		while read -r a b _; do p=$((p + a)) f=$((f + b)) n=$((n + 1)); done <"$2"
+	fi
+	if [ $n -lt "$3" ]; then
+		echo "$(($3 - n)) of $3 architectures did not get to their tests (a build error above)"
+		f=$((f + $3 - n))
+	fi
+	echo "cross: $p passed, $f failed"
+	[ $f -eq 0 ]
+	exit
+fi
 arch=$1 build=$2 sysroot=$3 armv6=${4:-}
 here=$(dirname "$0")
 case $arch in
@@ -30,13 +44,15 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 echo "cross $arch: $($qemu --version | head -n1), sysroot $sysroot"
 
-# --- the unit tests, each binary under qemu ---
+# --- the unit tests, each binary under qemu (their whole output: BUILD/test-cross-unit.log) ---
+: >"$build/test-cross-unit.log"
 for t in "$build"/tests/test_*; do
 	case $t in *.d) continue ;; esac
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	out=$(timeout 900 "$qemu" -L "$sysroot" "$t" 2>&1)
 	rc=$?
+	printf '%s\n' "$out" >>"$build/test-cross-unit.log"
 	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n1)
 	passed=$((passed + ${p:-0}))
 	names=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \(test_[A-Za-z0-9_]*\)$/\1/p' | sort -u)
@@ -57,7 +73,7 @@ for t in "$build"/tests/test_*; do
 		fail "unit $name: exited $rc without a cmocka summary"
 	fi
 done
-echo "unit tests under $qemu: $passed ok"
+echo "unit tests under $qemu: $passed ok (output in $build/test-cross-unit.log)"
 
 # --- the binary: right machine, libcamera linked in, starts under qemu ---
 bin=$build/mjpegd

@@ -45,6 +45,9 @@ def _is_sanitized(path):
 
 
 SANITIZED = _is_sanitized(MJPEGD)
+# The test binary with --inject-fault (make builds it beside the daemon).
+MJPEGD_FAULTS = os.path.abspath(os.environ.get("MJPEGD_FAULTS",
+                                               os.path.join(os.path.dirname(MJPEGD), "mjpegd-faults")))
 # Timeouts (not throughput thresholds) stretch under ASan, which is several times slower.
 SLOW = 3.0 if SANITIZED else 1.0
 
@@ -97,7 +100,7 @@ def run_cli(args, timeout=10, **kw):
 class Daemon:
     """One mjpegd process on a kernel-chosen loopback port, stderr in a log file."""
 
-    def __init__(self, *args, listen=True, ready_timeout=10, env=None):
+    def __init__(self, *args, listen=True, ready_timeout=10, env=None, binary=None):
         ctx = Context.current
         self.ctx = ctx
         self.args = list(args)
@@ -110,7 +113,7 @@ class Daemon:
         self.reported = False  # a failure about this daemon was raised already
         self.returncode = None
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([MJPEGD] + self.args, stdin=subprocess.DEVNULL,
+            self.proc = subprocess.Popen([binary or MJPEGD] + self.args, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log, preexec_fn=_die_with_parent,
                                          env=dict(os.environ, **(env or {})))
         ctx.daemons.append(self)

@@ -1110,5 +1110,123 @@ def test_systemd_units_verify():
     check(p.returncode == 0 and not out, f"systemd-analyze verify: rc={p.returncode} {out}")
 
 
+# ----------------------------------------------------------------------------------- supervision
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def watch_outage(d, seconds, n_clients=3):
+    """Keeps n stream clients reading and polls /snapshot.jpg for `seconds`. Returns
+    (per-client list of (time, jpeg) parts, list of (time, Retry-After?, body) snapshots)."""
+    conns = [open_stream(d.port) for _ in range(n_clients)]
+    parts = [[] for _ in conns]
+    snaps = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for i, (conn, parser) in enumerate(conns):
+            for p in read_parts(conn, parser, 1, timeout=4):
+                parts[i].append((time.monotonic(), p.jpeg))
+        r = request(d.port, "GET", "/snapshot.jpg")
+        check(r.status == 200, f"/snapshot.jpg during recovery: {r.status}")
+        snaps.append((time.monotonic(), r.header("retry-after"), r.body))
+    for conn, _ in conns:
+        conn.close()
+    return parts, snaps
+
+
+def check_outage_seen(parts, snaps, what):
+    held = [body for _, ra, body in snaps if ra == "1"]
+    check(held, f"{what}: no /snapshot.jpg answered with the placeholder and Retry-After: 1")
+    placeholder = held[0]
+    jpeg_ok(placeholder, "placeholder")
+    for i, client in enumerate(parts):
+        seq = [jpeg == placeholder for _, jpeg in client]
+        check(any(seq), f"{what}: client {i} was never sent the placeholder "
+              f"({len(client)} parts)")
+        first = seq.index(True)
+        check(not all(seq[first:]), f"{what}: client {i} got no live frame after the "
+              f"placeholder")
+        gaps = [b[0] - a[0] for a, b in zip(client, client[1:])]
+        check(max(gaps) < 2.5 * SLOW, f"{what}: client {i} waited {max(gaps):.1f} s for a "
+              f"part: the placeholder must come at 1 fps")
+
+
+@test
+def test_source_failure_keeps_clients():
+    d = Daemon("--source", "testpattern", "--fps", "20", "--source-timeout-ms", "500",
+               "--inject-fault", "source:stall-after=10", binary=harness.MJPEGD_FAULTS)
+    d.wait_frame()
+    time.sleep(1.5 * SLOW)  # one failure and reopen: the long-lived fds are all open now
+    fds0, rss0 = fd_count(d.pid), d.rss_kib()
+    parts, snaps = watch_outage(d, 6 * SLOW)
+    check_outage_seen(parts, snaps, "source stall")
+    st = get_json(d.port)
+    src, enc = st["devices"]["source"], st["devices"]["encoder"]
+    check(src["restarts"] >= 2, f"source restarts {src['restarts']}: {src}")
+    check("no frame for 500 ms" in src["last_error"], f"source last_error: {src}")
+    check(enc["restarts"] == 0 and enc["failures"] == 0,
+          f"the encoder was disturbed by a source failure: {enc}")
+    check(st["frames"]["encoded"] > 0, "nothing encoded")
+    fds1, rss1 = fd_count(d.pid), d.rss_kib()
+    check(fds1 <= fds0, f"fds grew from {fds0} to {fds1} over {src['restarts']} restarts")
+    check(rss1 - rss0 < 4096 * (3 if SANITIZED else 1),
+          f"RSS grew {rss1 - rss0} KiB over {src['restarts']} source restarts")
+    log = d.log()
+    check("source: running → failed: no frame for 500 ms" in log, "no transition logged")
+    check("clients are shown the placeholder: camera not responding - retrying" in log,
+          "placeholder reason not logged")
+    d.stop()
+
+
+@test
+def test_encoder_timeout_restarts_encoder_only():
+    d = Daemon("--source", "testpattern", "--fps", "20", "--encoder", "software",
+               "--encoder-timeout-ms", "500", "--inject-fault", "encoder:stall-after=15",
+               binary=harness.MJPEGD_FAULTS)
+    d.wait_frame()
+    parts, snaps = watch_outage(d, 5 * SLOW)
+    check_outage_seen(parts, snaps, "encoder stall")
+    st = get_json(d.port)
+    src, enc = st["devices"]["source"], st["devices"]["encoder"]
+    check(enc["restarts"] >= 1, f"encoder not restarted: {enc}")
+    check("a frame not back after 500 ms" in enc["last_error"], f"encoder last_error: {enc}")
+    check(src["restarts"] == 0 and src["failures"] == 0 and src["state"] == "running",
+          f"the source was disturbed by an encoder failure: {src}")
+    m = request(d.port, "GET", "/metrics").body.decode()
+    check('mjpegd_device_restarts_total{device="encoder"}' in m and
+          'mjpegd_device_state{device="source",state="running"} 1' in m,
+          "device figures missing from /metrics")
+    d.stop()
+
+
+@test
+def test_inject_fault_only_in_test_binary():
+    p = run_cli(["--inject-fault", "source:fail-every=3"])
+    check(p.returncode == 2 and "unknown option '--inject-fault'" in p.stderr,
+          f"the production binary accepts --inject-fault: rc={p.returncode} {p.stderr!r}")
+    p = subprocess.run([harness.MJPEGD_FAULTS, "--inject-fault", "source:explode=3"],
+                       capture_output=True, text=True, timeout=10)
+    check(p.returncode == 2 and "--inject-fault" in p.stderr and "source:explode" in p.stderr,
+          f"bad fault spec: rc={p.returncode} {p.stderr!r}")
+
+
+@test
+def test_watchdog_stops_when_loop_wedged():
+    ns = NotifySocket()
+    d = Daemon("--source", "testpattern", "--fps", "10", "--inject-fault", "loop:wedge=1500",
+               env={"NOTIFY_SOCKET": ns.path, "WATCHDOG_USEC": "400000"},
+               binary=harness.MJPEGD_FAULTS)
+    ns.collect(4.0 * SLOW)
+    pings = [t for t, m in ns.messages if "WATCHDOG=1" in m.split("\n")]
+    check(len(pings) >= 4, f"only {len(pings)} pings")
+    gaps = [b - a for a, b in zip(pings, pings[1:])]
+    check(max(gaps) >= 1.3, f"pings went on while the loop was wedged (largest gap "
+          f"{max(gaps):.2f} s)")
+    check(pings[-1] > pings[0] + max(gaps) + 0.3, "pings did not resume after the wedge")
+    check("wedging the event loop for 1500 ms" in d.log(), "wedge not logged")
+    d.stop()
+
+
 if __name__ == "__main__":
     sys.exit(run_tests(TESTS, names=sys.argv[1:]))

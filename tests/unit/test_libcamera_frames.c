@@ -7,7 +7,10 @@
  * is the loop thread: poll the source fd, dequeue until -EAGAIN, check the pixels, release.
  * Covered: data visible through the SPSC queue, strides/planes/fds, requeue on release, sequence
  * gaps counted as drops, a failed frame (-EIO once, stream continues), all buffers held (no
- * frames, then recovery), a disconnect (-ENODEV, fd quiet afterwards), and the open errors. */
+ * frames, then recovery), a disconnect (-ENODEV, fd quiet afterwards), and the open errors.
+ * Zero copy: source.dmabuf follows the encoder's stride/height alignment (false, logged once,
+ * when the camera's layout does not fit; the CPU mapping serves frames either way), and planes
+ * given under dup'ed fds of one dma-buf are described with one fd. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -42,6 +45,8 @@ static struct fake_camera {
 	struct lcshim_callbacks cb;
 	unsigned n_buffers;
 	int memfd[LCSHIM_MAX_BUFFERS];
+	int dupfd[LCSHIM_MAX_BUFFERS][2]; /* planes 1 and 2 under other fds (dup_planes) */
+	bool dup_planes;
 	uint8_t *map[LCSHIM_MAX_BUFFERS];
 
 	pthread_mutex_t lock;
@@ -126,11 +131,17 @@ int lcshim_open(const struct lcshim_params *p, const struct lcshim_callbacks *cb
 		cam.map[i] = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, cam.memfd[i], 0);
 		assert_true(cam.map[i] != MAP_FAILED);
 		/* three planes in one buffer, as libcamera describes a single-planar YUV420 buffer */
+		int fd1 = cam.memfd[i], fd2 = cam.memfd[i];
+		if (cam.dup_planes) {
+			fd1 = cam.dupfd[i][0] = dup(cam.memfd[i]);
+			fd2 = cam.dupfd[i][1] = dup(cam.memfd[i]);
+			assert_true(fd1 >= 0 && fd2 >= 0);
+		}
 		info->buffers[i] = (struct lcshim_buffer){
 			.n_planes = 3,
 			.planes = { { cam.memfd[i], 0, PLANE_Y },
-				    { cam.memfd[i], PLANE_Y, PLANE_C },
-				    { cam.memfd[i], PLANE_Y + PLANE_C, PLANE_C } },
+				    { fd1, PLANE_Y, PLANE_C },
+				    { fd2, PLANE_Y + PLANE_C, PLANE_C } },
 		};
 	}
 	*out = (struct lcshim *)&cam;
@@ -181,6 +192,10 @@ void lcshim_close(struct lcshim *s)
 	for (unsigned i = 0; i < cam.n_buffers; i++) {
 		munmap(cam.map[i], BUF_SIZE);
 		close(cam.memfd[i]);
+		if (cam.dup_planes) {
+			close(cam.dupfd[i][0]);
+			close(cam.dupfd[i][1]);
+		}
 	}
 }
 
@@ -206,13 +221,19 @@ static int reset_camera(void **state)
 	return 0;
 }
 
-static struct source *open_source(unsigned buffers)
+static struct source *open_aligned(unsigned buffers, unsigned stride_align, unsigned height_align)
 {
-	struct source_params p = { .width = W, .height = H, .fps = 30, .buffers = buffers };
+	struct source_params p = { .width = W, .height = H, .fps = 30, .buffers = buffers,
+				   .stride_align = stride_align, .height_align = height_align };
 	struct source *src = NULL;
 	assert_int_equal(source_libcamera_create(&p, &src), 0);
 	assert_non_null(src);
 	return src;
+}
+
+static struct source *open_source(unsigned buffers)
+{
+	return open_aligned(buffers, 0, 0);
 }
 
 struct run_result {
@@ -345,6 +366,121 @@ static void test_disconnect(void **state)
 	source_destroy(src);
 }
 
+/* Runs fn with stderr in a temporary file; returns what it logged (malloc'd). */
+static char *capture_stderr(struct source *(*fn)(void), struct source **out)
+{
+	char path[] = "/tmp/mjpegd-test-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0 && dup2(fd, STDERR_FILENO) >= 0);
+	*out = fn();
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	off_t len = lseek(fd, 0, SEEK_END);
+	assert_true(len >= 0);
+	char *text = calloc(1, (size_t)len + 1);
+	assert_non_null(text);
+	assert_int_equal(pread(fd, text, (size_t)len, 0), len);
+	close(fd);
+	fprintf(stderr, "%s", text);
+	return text;
+}
+
+static unsigned count(const char *text, const char *what)
+{
+	unsigned n = 0;
+	for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+/* The encoder reads rows of a multiple of 32 bytes padded to 16 rows: 96-byte rows, 48 rows,
+ * planes back to back in one buffer large enough: imported as they are. */
+static void test_dmabuf_when_aligned(void **state)
+{
+	(void)state;
+	struct source *src = open_aligned(4, 32, 16);
+	assert_true(src->dmabuf);
+	assert_int_equal(src->bytesperline, STRIDE);
+	assert_non_null(strstr(src->description, " dmabuf"));
+	struct run_result res = run_loop(src, 20);
+	assert_int_equal(res.frames, 20);
+	source_destroy(src);
+}
+
+static struct source *open_stride_64(void)
+{
+	return open_aligned(4, 64, 16);
+}
+
+static struct source *open_rows_32(void)
+{
+	return open_aligned(4, 32, 32);
+}
+
+/* 96-byte rows where the encoder reads a multiple of 64: no dma-buf hand-over, said once at info,
+ * and the frames still come through the CPU mapping (for the copy). */
+static void test_no_dmabuf_when_stride_unfit(void **state)
+{
+	(void)state;
+	struct source *src = NULL;
+	char *log = capture_stderr(open_stride_64, &src);
+	assert_false(src->dmabuf);
+	assert_null(strstr(src->description, "dmabuf"));
+	assert_int_equal(count(log, "cannot import"), 1);
+	assert_non_null(strstr(log, "bytesperline 96"));
+	assert_non_null(strstr(log, "multiple of 64"));
+	free(log);
+	struct raw_frame *f = NULL;
+	struct pollfd pfd = { .fd = source_fd(src), .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_int_equal(source_dequeue(src, &f), 0);
+	assert_non_null(f->planes[0].data);
+	assert_int_equal(f->planes[0].bytesperline, STRIDE);
+	source_release(src, f);
+	struct run_result res = run_loop(src, 20);
+	assert_int_equal(res.frames, 20);
+	source_destroy(src);
+}
+
+/* Rows padded to 32 (48 → 64): chroma is not where such an encoder reads it. */
+static void test_no_dmabuf_when_rows_padded(void **state)
+{
+	(void)state;
+	struct source *src = NULL;
+	char *log = capture_stderr(open_rows_32, &src);
+	assert_false(src->dmabuf);
+	assert_non_null(strstr(log, "plane 1 starts at byte 4608"));
+	free(log);
+	source_destroy(src);
+}
+
+/* Planes of one dma-buf under three fds (dup'ed): described with plane 0's fd, so an encoder can
+ * import the buffer; one CPU mapping per buffer. */
+static void test_dup_fds_one_dmabuf(void **state)
+{
+	(void)state;
+	cam.dup_planes = true;
+	struct source *src = open_aligned(4, 32, 16);
+	assert_true(src->dmabuf);
+	struct raw_frame *f = NULL;
+	struct pollfd pfd = { .fd = source_fd(src), .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_int_equal(source_dequeue(src, &f), 0);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(f->planes[i].dmabuf_fd, cam.memfd[f->index]);
+	assert_ptr_equal(f->planes[1].data, f->planes[0].data + PLANE_Y);
+	assert_ptr_equal(f->planes[2].data, f->planes[0].data + PLANE_Y + PLANE_C);
+	source_release(src, f);
+	struct run_result res = run_loop(src, 20);
+	assert_int_equal(res.frames, 20);
+	source_destroy(src);
+}
+
 static void test_open_errors(void **state)
 {
 	(void)state;
@@ -365,6 +501,10 @@ int main(void)
 		cmocka_unit_test_setup(test_gap_and_failed_frame, reset_camera),
 		cmocka_unit_test_setup(test_all_buffers_held, reset_camera),
 		cmocka_unit_test_setup(test_disconnect, reset_camera),
+		cmocka_unit_test_setup(test_dmabuf_when_aligned, reset_camera),
+		cmocka_unit_test_setup(test_no_dmabuf_when_stride_unfit, reset_camera),
+		cmocka_unit_test_setup(test_no_dmabuf_when_rows_padded, reset_camera),
+		cmocka_unit_test_setup(test_dup_fds_one_dmabuf, reset_camera),
 		cmocka_unit_test_setup(test_open_errors, reset_camera),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,717 @@
+#!/usr/bin/python3
+"""mjpegd benchmarks: `make bench` runs this (Debian's /usr/bin/python3, standard library only).
+
+    /usr/bin/python3 bench/run.py [--quick] [--only SECTION,...] [--skip SECTION,...] [--vm]
+
+Sections (docs/performance.md explains every figure):
+  frames    real JPEGs made once: ffmpeg testsrc2 + sensor-like noise → cjpeg -quality 80, 30
+            frames at 640x480 and 1280x720, plus raw I420 / YUYV / RGB24 frames for `encode`
+  fanout    mjpegd (--source file:DIR --encoder passthrough) vs bench/writeloop (the floor: one
+            blocking sendmsg per client per frame) at N clients, the same JPEGs, alternating
+            order, repeated; bench/loadclient measures CPU/frame·client, RSS, latency, skips
+  syscalls  the same runs under `strace -c -f -p PID` (counts only: strace slows the server) and
+            one `perf trace -s` cross-check
+  baseline  bench/baseline_server.py (a RECONSTRUCTION of the Python server mjpegd replaces:
+            ThreadingHTTPServer + cv2.imencode) vs mjpegd --source testpattern --encoder software
+  encode    software JPEG frames per CPU-second: bench/encode_bench (mjpegd's encoder API) from
+            I420 and YUYV vs bench/baseline_encode.py (cv2.imencode from RGB), quality 80
+  callgrind instructions per delivered frame·client (valgrind --tool=callgrind, N=10, file
+            source): the deterministic figure for CI trends
+  profile   perf record of mjpegd and writeloop at N=100: where the CPU goes
+  peers     bench/vm/run.sh (QEMU guest, vivid): mjpegd vs Debian's ustreamer (only with --vm)
+Writes bench/results/*.json, docs/img/*.png (bench/report.py) and the generated tables in
+docs/performance.md (between <!-- bench:NAME --> markers). No figure here is asserted.
+"""
+import argparse
+import glob
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "bench", "results")
+TMP = os.path.join(RESULTS, "tmp")
+LOGS = os.path.join(TMP, "logs")
+SIZES_FULL = ["640x480", "1280x720"]
+
+FULL = dict(sizes=SIZES_FULL, clients=[1, 10, 100, 500], reps=3, warmup=1.0, window=3.0,
+            sys_clients=[1, 10, 100, 500], sys_window=3.0,
+            base_clients=[1, 10, 100, 500], base_reps=2, base_window=3.0,
+            enc_reps=2, enc_seconds=2.0, cg_frames=(30, 90), cg_reps=2, prof_window=4.0)
+QUICK = dict(sizes=["640x480"], clients=[10, 100], reps=1, warmup=0.5, window=2.0,
+             sys_clients=[100], sys_window=2.0,
+             base_clients=[10, 100], base_reps=1, base_window=2.0,
+             enc_reps=1, enc_seconds=1.0, cg_frames=(20, 50), cg_reps=1, prof_window=2.0)
+
+FPS = 30
+
+
+def log(msg):
+    print("bench: " + msg, flush=True)
+
+
+def rel(path):
+    return os.path.relpath(path, ROOT)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+# ------------------------------------------------------------------------------ processes
+
+class Server:
+    """A server process under test on a kernel-chosen loopback port; output in a log file."""
+
+    def __init__(self, name, argv, port_regex, env=None, ready_timeout=20):
+        os.makedirs(LOGS, exist_ok=True)
+        self.name = name
+        self.log_path = os.path.join(LOGS, "%s-%d.log" % (name, int(time.time() * 1000)))
+        self.argv = argv
+        with open(self.log_path, "wb") as f:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=f,
+                                         env=dict(os.environ, **(env or {})),
+                                         start_new_session=True)
+        self.pid = self.proc.pid
+        self.port = None
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            m = re.search(port_regex, self.read_log())
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        tail = self.read_log()[-2000:]
+        self.stop()
+        raise RuntimeError("%s did not start (%s):\n%s" % (name, " ".join(argv), tail))
+
+    def read_log(self):
+        with open(self.log_path, "r", errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+MJPEGD_PORT_RE = r"serving http://[^\s]*:(\d+)/stream\.mjpg"
+
+
+def mjpegd_server(args, source_args, clients, name="mjpegd", wrapper=None, env=None,
+                  ready_timeout=20):
+    argv = (wrapper or []) + [args.mjpegd] + source_args + [
+        "--listen", "127.0.0.1:0", "--max-clients", str(clients + 4), "--log-level", "notice"]
+    return Server(name, argv, MJPEGD_PORT_RE, env=env, ready_timeout=ready_timeout)
+
+
+def writeloop_server(args, frames_dir):
+    return Server("writeloop", [os.path.join(args.bindir, "writeloop"), "--dir", frames_dir,
+                                "--port", "0", "--fps", str(FPS)], r"writeloop: port (\d+)")
+
+
+def baseline_server(args, size, rgb):
+    return Server("baseline", ["/usr/bin/python3", os.path.join(ROOT, "bench", "baseline_server.py"),
+                               "--port", "0", "--size", size, "--fps", str(FPS), "--rgb", rgb],
+                  r"baseline: port (\d+)", ready_timeout=60)
+
+
+def loadclient(args, srv, clients, warmup, window, path="/stream.mjpg", during=None, frames=None,
+               label=""):
+    argv = [os.path.join(args.bindir, "loadclient"), "--port", str(srv.port), "--path", path,
+            "-n", str(clients), "--fps", str(FPS), "--warmup", str(warmup),
+            "--duration", str(window), "--pid", str(srv.pid), "--label", label or srv.name]
+    if during:
+        argv += ["--during", during]
+    if frames:
+        argv += ["--frames", str(frames)]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=120 + window * 20)
+    if p.returncode != 0 or not p.stdout.strip():
+        raise RuntimeError("loadclient failed (%d): %s" % (p.returncode, p.stderr.strip()))
+    d = json.loads(p.stdout)
+    if p.stderr.strip():
+        d["loadclient_stderr"] = p.stderr.strip()
+    s = d["server"]
+    # CPU: schedstat (ns, every thread) when the kernel has it, else utime+stime ticks
+    s["cpu_us"] = s["cpu_us_per_frame_client"] if s.get("cpu_us_per_frame_client") is not None \
+        else s.get("cpu_us_per_frame_client_ticks")
+    return d
+
+
+# ------------------------------------------------------------------------------ helpers
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+
+
+def save(name, obj):
+    path = os.path.join(RESULTS, name)
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=False)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+    log("wrote " + rel(path))
+
+
+def load(name):
+    try:
+        with open(os.path.join(RESULTS, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def machine_info(args):
+    info = {"date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+            "kernel": platform.release(), "arch": platform.machine(),
+            "cpus": os.cpu_count(), "quick": args.quick}
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.M)
+            info["cpu_model"] = m.group(1) if m else "?"
+        with open("/proc/meminfo") as f:
+            info["mem_mib"] = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1)) // 1024
+        info["loadavg_start"] = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        pass
+    try:
+        info["virtualized"] = subprocess.run(["systemd-detect-virt"], capture_output=True,
+                                             text=True).stdout.strip() or "none"
+    except OSError:
+        info["virtualized"] = "?"
+    ver = {}
+    for pkg in ("liburing2", "libturbojpeg0", "libjpeg62-turbo", "ustreamer", "python3-opencv",
+                "linux-perf", "valgrind", "strace"):
+        p = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True,
+                           text=True)
+        ver[pkg] = p.stdout.strip() or None
+    p = subprocess.run([args.mjpegd, "--version"], capture_output=True, text=True)
+    ver["mjpegd"] = p.stdout.strip()
+    p = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                       text=True)
+    ver["git_head"] = p.stdout.strip() + (" (+ uncommitted changes)" if subprocess.run(
+        ["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--", "src", "include"]).returncode else "")
+    info["versions"] = ver
+    return info
+
+
+# ------------------------------------------------------------------------------ frames
+
+def frames_dir(size):
+    return os.path.join(TMP, "frames-" + size)
+
+
+def raw_path(size, fmt):
+    return os.path.join(TMP, "raw-%s.%s" % (size, fmt))
+
+
+SOURCE_FILTER = "testsrc2=size={size}:rate=30,noise=alls=12:allf=t+u"
+
+
+def make_frames(args, cfg):
+    """30 JPEGs per size (libjpeg-turbo's cjpeg, quality 80, 4:2:0) and 8 raw frames per format."""
+    for size in SIZES_FULL:
+        d = frames_dir(size)
+        if len(glob.glob(os.path.join(d, "*.jpg"))) != 30:
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                 SOURCE_FILTER.format(size=size), "-frames:v", "30",
+                 os.path.join(d, "f%03d.ppm")])
+            for ppm in sorted(glob.glob(os.path.join(d, "*.ppm"))):
+                run(["cjpeg", "-quality", "80", "-outfile", ppm[:-4] + ".jpg", ppm])
+                os.unlink(ppm)
+        for fmt, pix in (("i420", "yuv420p"), ("yuyv", "yuyv422"), ("rgb", "rgb24")):
+            p = raw_path(size, fmt)
+            if not os.path.exists(p):
+                run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                     SOURCE_FILTER.format(size=size), "-frames:v", "8", "-pix_fmt", pix,
+                     "-f", "rawvideo", p])
+    out = {}
+    for size in SIZES_FULL:
+        files = sorted(glob.glob(os.path.join(frames_dir(size), "*.jpg")))
+        sizes = [os.path.getsize(f) for f in files]
+        out[size] = {"count": len(files), "bytes_total": sum(sizes),
+                     "bytes_mean": sum(sizes) / len(sizes), "bytes_min": min(sizes),
+                     "bytes_max": max(sizes)}
+    return out
+
+
+# ------------------------------------------------------------------------------ fan-out
+
+def fanout(args, cfg, info):
+    runs = []
+    for rep in range(cfg["reps"]):
+        for size in cfg["sizes"]:
+            for i, n in enumerate(cfg["clients"]):
+                order = ["mjpegd", "writeloop"]
+                if (rep + i) % 2:
+                    order.reverse()
+                for name in order:
+                    if name == "mjpegd":
+                        srv = mjpegd_server(args, ["--source", "file:" + frames_dir(size),
+                                                   "--encoder", "passthrough"], n)
+                    else:
+                        srv = writeloop_server(args, frames_dir(size))
+                    with srv:
+                        d = loadclient(args, srv, n, cfg["warmup"], cfg["window"])
+                    d.update(server_name=name, size=size, rep=rep)
+                    runs.append(d)
+                    log("fanout %-9s %-8s N=%-3d rep %d: %6.2f us/frame·client, p50 %.2f ms, "
+                        "p99 %.2f ms, %.1f fps/client, RSS %d KiB" % (
+                            name, size, n, rep, d["server"]["cpu_us"] or -1,
+                            d["latency_p50_ms"] or -1, d["latency_p99_ms"] or -1,
+                            d["client_fps_mean"] or -1, d["server"]["rss_kib"]))
+    summary = []
+    for size in cfg["sizes"]:
+        for n in cfg["clients"]:
+            row = {"size": size, "clients": n}
+            for name in ("mjpegd", "writeloop"):
+                rs = [r for r in runs if r["size"] == size and r["clients"] == n and
+                      r["server_name"] == name]
+                row[name] = {
+                    "cpu_us_per_frame_client": spread([r["server"]["cpu_us"] for r in rs]),
+                    "latency_p50_ms": spread([r["latency_p50_ms"] for r in rs]),
+                    "latency_p99_ms": spread([r["latency_p99_ms"] for r in rs]),
+                    "latency_max_ms": spread([r["latency_max_ms"] for r in rs]),
+                    "client_fps_mean": spread([r["client_fps_mean"] for r in rs]),
+                    "client_fps_min": spread([r["client_fps_min"] for r in rs]),
+                    "skipped_per_client": spread([r["skipped_per_client"] for r in rs]),
+                    "missing_fraction": spread([r["frames_missing_fraction"] for r in rs]),
+                    "rss_kib": spread([r["server"]["rss_kib"] for r in rs]),
+                    "rss_anon_kib": spread([r["server"]["rss_anon_kib"] for r in rs]),
+                    "rss_file_kib": spread([r["server"]["rss_file_kib"] for r in rs]),
+                    "clients_failed": max(r["clients_failed"] for r in rs),
+                    "time_to_all_streaming_s": spread([r["time_to_all_streaming_s"] for r in rs]),
+                    "mean_part_bytes": med([r["mean_part_bytes"] for r in rs]),
+                }
+            ratios = []
+            for rep in range(cfg["reps"]):
+                a = [r for r in runs if r["size"] == size and r["clients"] == n and
+                     r["rep"] == rep]
+                m = [r["server"]["cpu_us"] for r in a if r["server_name"] == "mjpegd"]
+                w = [r["server"]["cpu_us"] for r in a if r["server_name"] == "writeloop"]
+                if m and w and m[0] and w[0]:
+                    ratios.append(m[0] / w[0])
+            row["ratio_mjpegd_over_writeloop"] = spread(ratios)
+            summary.append(row)
+    frame_bytes = info["frames"]
+    save("fanout.json", {"what": "fan-out: mjpegd (file source, passthrough) vs writeloop",
+                         "params": {k: cfg[k] for k in ("sizes", "clients", "reps", "warmup",
+                                                        "window")},
+                         "fps": FPS, "frames": frame_bytes, "machine": info,
+                         "summary": summary, "runs": runs})
+
+
+# ------------------------------------------------------------------------------ syscalls
+
+def parse_strace(path):
+    calls, rows = None, {}
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) >= 5 and re.match(r"^[\d.]+$", p[0]) and p[-1] != "total":
+                # % time, seconds, usecs/call, calls, [errors], syscall
+                rows[p[-1]] = int(p[3])
+            if p and p[-1] == "total":
+                calls = int(p[3])
+    return calls, rows
+
+
+def parse_perf_trace(path):
+    total, rows = 0, {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^\s+([a-z_0-9]+)\s+(\d+)\s+(\d+)\s+[\d.]+", line)
+            if m:
+                rows[m.group(1)] = rows.get(m.group(1), 0) + int(m.group(2))
+                total += int(m.group(2))
+    return total, rows
+
+
+def syscalls(args, cfg, info):
+    runs = []
+    size = "640x480"
+    strace = shutil.which("strace")
+    for n in cfg["sys_clients"]:
+        for name in ("mjpegd", "writeloop"):
+            out = os.path.join(TMP, "strace-%s-%d.txt" % (name, n))
+            if os.path.exists(out):
+                os.unlink(out)
+            srv = (mjpegd_server(args, ["--source", "file:" + frames_dir(size), "--encoder",
+                                        "passthrough"], n) if name == "mjpegd"
+                   else writeloop_server(args, frames_dir(size)))
+            with srv:
+                d = loadclient(args, srv, n, cfg["warmup"], cfg["sys_window"],
+                               during="%s -c -f -q -o %s -p %d" % (strace, out, srv.pid))
+            total, rows = parse_strace(out)
+            fr = d["frames_during_cmd"]
+            r = {"server_name": name, "size": size, "clients": n, "tool": "strace -c -f",
+                 "syscalls": total, "by_syscall": rows, "frames": fr,
+                 "syscalls_per_frame_client": total / fr if fr and total is not None else None,
+                 "client_fps_mean_under_strace": d["client_fps_mean"]}
+            runs.append(r)
+            log("syscalls %-9s N=%-3d: %s syscalls / %d frame·clients = %.4f  %s" % (
+                name, n, total, fr, r["syscalls_per_frame_client"] or -1, rows))
+    # cross-check with perf trace (tracepoints, no ptrace) for mjpegd at the largest N <= 100
+    n = max([c for c in cfg["sys_clients"] if c <= 100] or [10])
+    out = os.path.join(TMP, "perftrace-mjpegd-%d.txt" % n)
+    try:
+        with mjpegd_server(args, ["--source", "file:" + frames_dir(size), "--encoder",
+                                  "passthrough"], n) as srv:
+            d = loadclient(args, srv, n, cfg["warmup"], cfg["sys_window"],
+                           during="perf trace -s -o %s -p %d" % (out, srv.pid))
+        total, rows = parse_perf_trace(out)
+        fr = d["frames_during_cmd"]
+        runs.append({"server_name": "mjpegd", "size": size, "clients": n,
+                     "tool": "perf trace -s", "syscalls": total, "by_syscall": rows,
+                     "frames": fr, "syscalls_per_frame_client": total / fr if fr else None})
+        log("syscalls (perf trace) mjpegd N=%d: %.4f per frame·client" % (n, total / fr))
+    except Exception as e:  # perf trace is only the cross-check
+        log("perf trace cross-check failed: %s" % e)
+    save("syscalls.json", {"what": "system calls per delivered frame·client (separate runs "
+                                   "under strace -c -f: counts only)",
+                           "window_s": cfg["sys_window"], "machine": info, "runs": runs})
+
+
+# ------------------------------------------------------------------------------ baseline
+
+def baseline(args, cfg, info):
+    runs = []
+    size = "640x480"
+    for rep in range(cfg["base_reps"]):
+        for i, n in enumerate(cfg["base_clients"]):
+            order = ["baseline", "mjpegd-software"]
+            if (rep + i) % 2:
+                order.reverse()
+            for name in order:
+                if name == "baseline":
+                    srv = baseline_server(args, size, raw_path(size, "rgb"))
+                else:
+                    srv = mjpegd_server(args, ["--source", "testpattern", "--size", size,
+                                               "--encoder", "software", "--quality", "80"], n,
+                                        name="mjpegd-software")
+                with srv:
+                    d = loadclient(args, srv, n, cfg["warmup"] + 1.0, cfg["base_window"])
+                d.update(server_name=name, size=size, rep=rep)
+                runs.append(d)
+                log("baseline %-15s N=%-3d rep %d: %7.2f us/frame·client, p50 %.2f ms, p99 %.2f "
+                    "ms, %.1f fps/client, RSS %d KiB" % (
+                        name, n, rep, d["server"]["cpu_us"] or -1, d["latency_p50_ms"] or -1,
+                        d["latency_p99_ms"] or -1, d["client_fps_mean"] or -1,
+                        d["server"]["rss_kib"]))
+    summary = []
+    for n in cfg["base_clients"]:
+        row = {"clients": n}
+        for name in ("baseline", "mjpegd-software"):
+            rs = [r for r in runs if r["clients"] == n and r["server_name"] == name]
+            row[name] = {"cpu_us_per_frame_client": spread([r["server"]["cpu_us"] for r in rs]),
+                         "latency_p50_ms": spread([r["latency_p50_ms"] for r in rs]),
+                         "latency_p99_ms": spread([r["latency_p99_ms"] for r in rs]),
+                         "client_fps_mean": spread([r["client_fps_mean"] for r in rs]),
+                         "rss_kib": spread([r["server"]["rss_kib"] for r in rs]),
+                         "threads": max(r["server"]["threads"] for r in rs),
+                         "mean_part_bytes": med([r["mean_part_bytes"] for r in rs])}
+        ratios = []
+        for rep in range(cfg["base_reps"]):
+            a = {r["server_name"]: r["server"]["cpu_us"] for r in runs
+                 if r["clients"] == n and r["rep"] == rep}
+            if a.get("baseline") and a.get("mjpegd-software"):
+                ratios.append(a["mjpegd-software"] / a["baseline"])
+        row["ratio_mjpegd_over_baseline"] = spread(ratios)
+        summary.append(row)
+    save("baseline.json", {"what": "fan-out incl. encoding: baseline_server.py (reconstruction: "
+                                   "ThreadingHTTPServer + cv2.imencode, synthetic RGB frames) vs "
+                                   "mjpegd --source testpattern --encoder software",
+                           "size": size, "machine": info, "summary": summary, "runs": runs})
+
+
+# ------------------------------------------------------------------------------ encode
+
+def encode(args, cfg, info):
+    runs = []
+    for rep in range(cfg["enc_reps"]):
+        for size in SIZES_FULL:
+            for kind in ("i420", "yuyv", "opencv"):
+                if kind == "opencv":
+                    argv = ["/usr/bin/python3", os.path.join(ROOT, "bench", "baseline_encode.py"),
+                            "--rgb", raw_path(size, "rgb"), "--size", size,
+                            "--seconds", str(cfg["enc_seconds"])]
+                else:
+                    argv = [os.path.join(args.bindir, "encode_bench"), "--input",
+                            raw_path(size, kind), "--format", "yuv420" if kind == "i420" else kind,
+                            "--size", size, "--quality", "80", "--seconds", str(cfg["enc_seconds"])]
+                p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+                if p.returncode:
+                    raise RuntimeError("%s failed: %s" % (argv[0], p.stderr))
+                d = json.loads(p.stdout)
+                d.update(kind=kind, size=size, rep=rep)
+                runs.append(d)
+                log("encode %-6s %-8s rep %d: %7.1f frames per CPU-second (%.0f bytes/frame)" % (
+                    kind, size, rep, d["fps_per_cpu_s"], d["mean_jpeg_bytes"]))
+    summary = []
+    for size in SIZES_FULL:
+        row = {"size": size}
+        for kind in ("i420", "yuyv", "opencv"):
+            rs = [r for r in runs if r["size"] == size and r["kind"] == kind]
+            row[kind] = {"fps_per_cpu_s": spread([r["fps_per_cpu_s"] for r in rs]),
+                         "mean_jpeg_bytes": med([r["mean_jpeg_bytes"] for r in rs]),
+                         "encoder": rs[0]["encoder"]}
+        for kind in ("i420", "yuyv"):
+            ratios = []
+            for rep in range(cfg["enc_reps"]):
+                a = {r["kind"]: r["fps_per_cpu_s"] for r in runs
+                     if r["size"] == size and r["rep"] == rep}
+                ratios.append(a[kind] / a["opencv"])
+            row["ratio_%s_over_opencv" % kind] = spread(ratios)
+        summary.append(row)
+    save("encode.json", {"what": "software JPEG frames per CPU-second, quality 80",
+                         "machine": info, "summary": summary, "runs": runs})
+
+
+# ------------------------------------------------------------------------------ callgrind
+
+def callgrind_total(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith("totals:") or line.startswith("summary:"):
+                return int(line.split()[1])
+    return None
+
+
+def callgrind(args, cfg, info):
+    n = 10
+    size = "640x480"
+    f1, f2 = cfg["cg_frames"]
+    runs = []
+    for rep in range(cfg["cg_reps"]):
+        for frames in (f1, f2):
+            out = os.path.join(TMP, "callgrind-%d-%d.out" % (frames, rep))
+            wrapper = ["valgrind", "--tool=callgrind", "--toggle-collect=loop_run_once",
+                       "--callgrind-out-file=" + out]
+            with mjpegd_server(args, ["--source", "file:" + frames_dir(size), "--encoder",
+                                      "passthrough"], n, name="mjpegd-callgrind",
+                               wrapper=wrapper, ready_timeout=60) as srv:
+                d = loadclient(args, srv, n, 0, 30, frames=frames)
+                rc = srv.stop()
+            ir = callgrind_total(out)
+            runs.append({"rep": rep, "frames_per_client": frames, "clients": n,
+                         "deliveries": d["frames_all"], "ir_in_loop": ir, "exit_code": rc})
+            log("callgrind rep %d F=%d: %s instructions in loop_run_once, %d deliveries" % (
+                rep, frames, ir, d["frames_all"]))
+    per = []
+    for rep in range(cfg["cg_reps"]):
+        a = {r["frames_per_client"]: r for r in runs if r["rep"] == rep}
+        dd = a[f2]["deliveries"] - a[f1]["deliveries"]
+        per.append((a[f2]["ir_in_loop"] - a[f1]["ir_in_loop"]) / dd if dd > 0 else None)
+    res = {"what": "user-space instructions per delivered frame·client (valgrind "
+                   "--tool=callgrind --toggle-collect=loop_run_once; difference of a %d- and a "
+                   "%d-frame run, so start-up, shutdown and connection set-up cancel out)" % (f1, f2),
+           "clients": n, "size": size, "source": "file (passthrough)",
+           "instructions_per_frame_client": spread(per), "runs": runs, "machine": info}
+    save("callgrind.json", res)
+    log("callgrind: %.0f instructions per delivered frame·client" % (med(per) or -1))
+
+
+# ------------------------------------------------------------------------------ profile
+
+def perf_report(data, out_txt):
+    p = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,symbol",
+                        "--stdio", "--percent-limit", "0.7"], capture_output=True, text=True)
+    lines = [l for l in p.stdout.splitlines() if l.strip() and not l.startswith("#")
+             and re.match(r"^\s+[\d.]+%", l)]
+    q = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso",
+                        "--stdio"], capture_output=True, text=True)
+    dso = [l.strip() for l in q.stdout.splitlines() if re.match(r"^\s+[\d.]+%", l)]
+    with open(out_txt, "w") as f:
+        f.write("# perf report --no-children --sort dso,symbol (cpu-clock samples)\n")
+        f.write("\n".join(lines) + "\n\n# by dso\n" + "\n".join(dso) + "\n")
+    kernel = sum(float(l.split("%")[0]) for l in dso if "[kernel" in l)
+    return lines, dso, kernel
+
+
+def profile(args, cfg, info):
+    n = 100
+    size = "640x480"
+    res = {"clients": n, "size": size, "machine": info}
+    for name in ("mjpegd", "writeloop"):
+        data = os.path.join(TMP, "perf-%s-%d.data" % (name, n))
+        srv = (mjpegd_server(args, ["--source", "file:" + frames_dir(size), "--encoder",
+                                    "passthrough"], n) if name == "mjpegd"
+               else writeloop_server(args, frames_dir(size)))
+        with srv:
+            d = loadclient(args, srv, n, cfg["warmup"], cfg["prof_window"],
+                           during="perf record -q -g -F 4999 -p %d -o %s" % (srv.pid, data))
+        txt = os.path.join(RESULTS, "profile-%s-n%d.txt" % (name, n))
+        lines, dso, kernel = perf_report(data, txt)
+        res[name] = {"top": lines[:30], "by_dso": dso, "kernel_percent": kernel,
+                     "report": rel(txt), "cpu_us_per_frame_client": d["server"]["cpu_us"]}
+        log("profile %s: %.0f%% of samples in the kernel; top: %s" % (
+            name, kernel, "; ".join(l.strip() for l in lines[:4])))
+    save("profile.json", res)
+
+
+# ------------------------------------------------------------------------------ peers (VM)
+
+def peers(args, cfg, info):
+    env = dict(os.environ, BENCH_QUICK="1" if args.quick else "0", MJPEGD=args.mjpegd,
+               LOADCLIENT=os.path.join(args.bindir, "loadclient-static"))
+    p = subprocess.run([os.path.join(ROOT, "bench", "vm", "run.sh")], env=env, text=True,
+                       stdout=subprocess.PIPE)
+    last = (p.stdout.strip().splitlines() or ["?"])[-1]
+    log(last)
+    d = os.path.join(ROOT, "build", "bench-vm", "logs", "80-peers.d")
+    runs = []
+    for path in sorted(glob.glob(os.path.join(d, "peers-*.json"))):
+        m = re.match(r"peers-(\w+)-(\d+)-(\d+)\.json$", os.path.basename(path))
+        try:
+            with open(path) as f:
+                r = json.load(f)
+        except ValueError:
+            continue
+        s = r["server"]
+        s["cpu_us"] = s["cpu_us_per_frame_client"] if s.get("cpu_us_per_frame_client") \
+            is not None else s.get("cpu_us_per_frame_client_ticks")
+        r.update(server_name=m.group(1), clients=int(m.group(2)), rep=int(m.group(3)))
+        runs.append(r)
+    stc = {}
+    for path in glob.glob(os.path.join(d, "strace-*.txt")):
+        name, n = re.match(r"strace-(\w+)-(\d+)\.txt$", os.path.basename(path)).groups()
+        jpath = os.path.join(d, "strace-%s-%s.json" % (name, n))
+        total, rows = parse_strace(path)
+        try:
+            with open(jpath) as f:
+                fr = json.load(f)["frames_during_cmd"]
+        except (OSError, ValueError, KeyError):
+            fr = None
+        stc["%s-%s" % (name, n)] = {"server_name": name, "clients": int(n), "syscalls": total,
+                                    "by_syscall": rows, "frames": fr,
+                                    "syscalls_per_frame_client": total / fr if fr else None}
+    summary = []
+    for n in sorted({r["clients"] for r in runs}):
+        row = {"clients": n}
+        for name in ("mjpegd", "ustreamer"):
+            rs = [r for r in runs if r["clients"] == n and r["server_name"] == name]
+            row[name] = {"cpu_us_per_frame_client": spread([r["server"]["cpu_us"] for r in rs]),
+                         "client_fps_mean": spread([r["client_fps_mean"] for r in rs]),
+                         "rss_kib": spread([r["server"]["rss_kib"] for r in rs]),
+                         "threads": max([r["server"]["threads"] for r in rs] or [0]),
+                         "mean_part_bytes": med([r["mean_part_bytes"] for r in rs]),
+                         "latency_p50_ms": spread([r["latency_p50_ms"] for r in rs])}
+        ratios = []
+        for rep in sorted({r["rep"] for r in runs}):
+            a = {r["server_name"]: r["server"]["cpu_us"] for r in runs
+                 if r["clients"] == n and r["rep"] == rep}
+            if a.get("mjpegd") and a.get("ustreamer"):
+                ratios.append(a["mjpegd"] / a["ustreamer"])
+        row["ratio_mjpegd_over_ustreamer"] = spread(ratios)
+        summary.append(row)
+    accel = open(os.path.join(ROOT, "build", "bench-vm", "accel")).read().strip() \
+        if os.path.exists(os.path.join(ROOT, "build", "bench-vm", "accel")) else "?"
+    save("peers.json", {"what": "mjpegd vs ustreamer in the QEMU test bed (vivid YUYV 640x360@30,"
+                                " software JPEG q80, N clients on the guest's loopback)",
+                        "accel": accel, "vm_result": last, "host": info, "summary": summary,
+                        "strace": stc, "runs": runs})
+    if p.returncode:
+        raise RuntimeError("bench/vm/run.sh: " + last)
+
+
+# ------------------------------------------------------------------------------ main
+
+SECTIONS = ["fanout", "syscalls", "baseline", "encode", "callgrind", "profile", "peers"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="short runs (BENCH_QUICK=1)")
+    ap.add_argument("--vm", action="store_true", help="also run the QEMU peers bench")
+    ap.add_argument("--only", default="", help="comma-separated sections")
+    ap.add_argument("--skip", default="", help="comma-separated sections")
+    ap.add_argument("--mjpegd", default=os.path.join(ROOT, "build", "mjpegd"))
+    ap.add_argument("--bindir", default=os.path.join(ROOT, "build", "bench"))
+    ap.add_argument("--no-docs", action="store_true", help="do not update docs/ (plots, tables)")
+    args = ap.parse_args()
+    args.mjpegd = os.path.abspath(args.mjpegd)
+    cfg = QUICK if args.quick else FULL
+    only = [s for s in args.only.split(",") if s]
+    skip = [s for s in args.skip.split(",") if s]
+    for s in only + skip:
+        if s not in SECTIONS:
+            ap.error("unknown section %r (%s)" % (s, ", ".join(SECTIONS)))
+    todo = [s for s in SECTIONS if (not only or s in only) and s not in skip]
+    if "peers" in todo and not args.vm and "peers" not in only:
+        todo.remove("peers")
+    os.makedirs(TMP, exist_ok=True)
+    # one fd per client in the servers we start, and the peers' limits
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 4096
+    if soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, max(hard, want)), max(hard, want)))
+        except (ValueError, OSError):
+            pass
+    t0 = time.monotonic()
+    info = machine_info(args)
+    log("machine: %s, %s CPUs, %s, kernel %s, load %s" % (
+        info.get("cpu_model"), info["cpus"], info.get("virtualized"), info["kernel"],
+        " ".join(info.get("loadavg_start", []))))
+    info["frames"] = make_frames(args, cfg)
+    failed = []
+    timings = {}
+    for s in todo:
+        t = time.monotonic()
+        log("== %s" % s)
+        try:
+            globals()[s](args, cfg, info)
+        except Exception as e:
+            failed.append(s)
+            log("%s FAILED: %s" % (s, e))
+            traceback.print_exc()
+        timings[s] = round(time.monotonic() - t, 1)
+    info["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    meta = {"machine": info, "timings_s": timings, "failed": failed,
+            "total_s": round(time.monotonic() - t0, 1), "sections": todo}
+    save("run.json", meta)
+    if not args.no_docs:
+        p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", "report.py")])
+        if p.returncode:
+            failed.append("plot")
+    log("done in %.0f s (%s)%s" % (time.monotonic() - t0,
+                                  ", ".join("%s %ss" % kv for kv in timings.items()),
+                                  "; FAILED: " + ", ".join(failed) if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+#!/bin/bash
+# The peers bench (docs/performance.md, "Peers"): mjpegd vs ustreamer on vivid inside the test
+# bed's QEMU guest. Not part of `make test-vm`: the guest runs only bench/vm/guest/*.sh.
+#
+#   bench/vm/run.sh              (make bench runs it; BENCH_QUICK=1 for a short run)
+#
+# Reuses the test bed's machinery without touching it: the cached kernel (tests/vm/build-kernel.sh),
+# and a private copy of tests/vm/{mkinitramfs.sh,init,lib.sh} under build/bench-vm/src with
+# bench/vm/guest/*.sh as its only guest scripts, so the packing (busybox, v4l2-ctl, mjpegd and
+# its libraries) is the test bed's. Added to that tree: ustreamer (Debian's package) and the
+# libraries ldd names for it, strace, bench/loadclient (static) and bench/vm/yuyv_only.so.
+# Boots under TCG, 2 vCPUs (KVM is tried first when /dev/kvm is there and the CPU shows vmx/svm).
+# Output: build/bench-vm/logs/NAME.d/*.json, console build/bench-vm/serial.log; the last line
+# is "bench-vm: ok" or "bench-vm: failed: WHY". bench/run.py --peers reads the JSON files.
+# Env: MJPEGD (default build/mjpegd), LOADCLIENT (default build/bench/loadclient-static),
+#      BENCH_QUICK=1, BENCH_VM_TIMEOUT (s, default 1500), BENCH_VM_ACCEL (auto|kvm|tcg).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 2
+OUT=build/bench-vm
+QUICK=${BENCH_QUICK:-0}
+VM_TIMEOUT=${BENCH_VM_TIMEOUT:-1500}
+ACCEL=${BENCH_VM_ACCEL:-auto}
+MJPEGD=${MJPEGD:-build/mjpegd}
+LOADCLIENT=${LOADCLIENT:-build/bench/loadclient-static}
+case "$MJPEGD" in /*) ;; *) MJPEGD=$ROOT/$MJPEGD ;; esac
+
+say() { echo "bench-vm: $*" >&2; }
+die() { echo "bench-vm: failed: $*"; exit 1; }
+
+[ -x "$MJPEGD" ] || die "$MJPEGD missing (make all)"
+[ -x "$LOADCLIENT" ] || die "$LOADCLIENT missing (make bench builds it)"
+command -v ustreamer >/dev/null || die "ustreamer not installed (scripts/deps.sh bench)"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (scripts/deps.sh vm)"
+
+mkdir -p "$OUT"
+exec 7>"$OUT/.lock"
+flock -w "$VM_TIMEOUT" 7 || die "$OUT is locked by another bench run"
+
+KERNEL=$(tests/vm/build-kernel.sh) || die "kernel build failed (tests/vm/build-kernel.sh)"
+
+# --- the initramfs: the test bed's packing, the bench's guest scripts --------------------
+SRC=$OUT/src
+rm -rf "$SRC"
+mkdir -p "$SRC/tests/vm/guest"
+cp tests/vm/mkinitramfs.sh tests/vm/init tests/vm/lib.sh "$SRC/tests/vm/"
+cp bench/vm/guest/*.sh "$SRC/tests/vm/guest/"
+MJPEGD=$MJPEGD "$SRC/tests/vm/mkinitramfs.sh" >&2 || die "tests/vm/mkinitramfs.sh failed"
+STAGE=$SRC/build/vm/rootfs
+
+put() { # put HOST_PATH GUEST_PATH
+	[ -e "$STAGE$2" ] && return 0
+	mkdir -p "$(dirname "$STAGE$2")"
+	cp -L "$1" "$STAGE$2"
+}
+put_elf() { # put_elf HOST_PATH GUEST_PATH: the binary and every library ldd resolves
+	put "$1" "$2"
+	ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+		while read -r lib; do put "$lib" "$lib"; done
+}
+put_elf "$(command -v ustreamer)" /vm/bin/ustreamer
+command -v strace >/dev/null && put_elf "$(command -v strace)" /vm/bin/strace
+put "$LOADCLIENT" /vm/bin/loadclient
+chmod 755 "$STAGE/vm/bin/loadclient"
+mkdir -p "$OUT/lib"
+gcc -shared -fPIC -O2 -Wall -Wextra -Werror bench/vm/yuyv_only.c -o "$OUT/lib/yuyv_only.so" -ldl ||
+	die "cannot build bench/vm/yuyv_only.c"
+put "$OUT/lib/yuyv_only.so" /vm/lib/yuyv_only.so
+(cd "$STAGE" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) \
+	>"$OUT/initramfs.cpio" || die "cpio failed"
+say "initramfs: $(($(stat -c %s "$OUT/initramfs.cpio") / 1024)) KiB"
+
+# --- boot ----------------------------------------------------------------------------------
+if [ "$QUICK" = 1 ]; then
+	PARAMS="mjpegd.bench.clients=10,100 mjpegd.bench.reps=1 mjpegd.bench.window=4 mjpegd.bench.warmup=2 mjpegd.bench.strace=0"
+else
+	PARAMS="mjpegd.bench.clients=1,10,100 mjpegd.bench.reps=2 mjpegd.bench.window=8 mjpegd.bench.warmup=2 mjpegd.bench.strace=1"
+fi
+WATCHDOG=$((VM_TIMEOUT - 30))
+APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 mjpegd.vm.timeout=$WATCHDOG"
+APPEND="$APPEND mjpegd.vm.test_timeout=$WATCHDOG $PARAMS"
+LOGS=$OUT/logs
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+
+boot() { # boot ACCEL
+	local cpu=()
+	[ "$1" = kvm ] && cpu=(-cpu host)
+	timeout --kill-after=10 "$2" qemu-system-x86_64 -accel "$1" "${cpu[@]}" -smp 2 -m 1024 \
+		-nographic -no-reboot -kernel "$KERNEL" -initrd "$OUT/initramfs.cpio" \
+		-append "$APPEND" -nic none -device virtio-rng-pci \
+		-virtfs "local,path=$LOGS,mount_tag=host0,security_model=none,id=host0" \
+		</dev/null 2>&1 | tr -d '\r' >"$OUT/serial.log"
+}
+used=tcg
+if [ "$ACCEL" != tcg ] && [ -w /dev/kvm ] && grep -q -E "\b(vmx|svm)\b" /proc/cpuinfo; then
+	# KVM only counts if the guest comes up (nested KVM may open /dev/kvm and then hang)
+	say "trying KVM"
+	boot kvm 20
+	if grep -a -q '^@@INIT' "$OUT/serial.log" && [ "$ACCEL" != tcg ]; then
+		used=kvm
+		rm -rf "$LOGS" && mkdir -p "$LOGS"
+		boot kvm "$VM_TIMEOUT"
+	else
+		say "KVM did not boot the guest within 20 s: using TCG"
+		[ "$ACCEL" = kvm ] && die "BENCH_VM_ACCEL=kvm but KVM does not boot the guest"
+	fi
+fi
+if [ "$used" = tcg ]; then
+	say "booting under TCG (2 vCPUs); guest progress in $OUT/serial.log"
+	boot tcg "$VM_TIMEOUT"
+fi
+echo "$used" >"$OUT/accel"
+grep -a '^@@' "$OUT/serial.log" >&2
+if grep -a -q '^@@END 80-peers rc=0' "$OUT/serial.log"; then
+	echo "bench-vm: ok ($used)"
+	exit 0
+fi
+sed -n '/^@@LOG/,/^@@LOGEND/p' "$OUT/serial.log" | tail -n 40 >&2
+die "the guest bench did not pass (console: $OUT/serial.log, logs: $LOGS)"

@@ -1,0 +1,112 @@
+#!/bin/sh
+# make test-deb: installs build-deb/mjpegd_VERSION_ARCH.deb (this machine's architecture) with
+# dpkg -i, checks what it put where, runs the installed /usr/bin/mjpegd as the package's user with
+# the test pattern on loopback and fetches a snapshot and stream frames (tests/cross/smoke.py),
+# then dpkg --purge and checks everything is gone. Needs root; no systemd needs to run.
+# The package is purged (and a user it created removed again) even when a check fails.
+# Usage: tests/cross/test-deb.sh DEB. Prints PASS/FAIL lines and, last, "deb: N passed, N failed".
+set -u
+deb=$1
+here=$(cd "$(dirname "$0")" && pwd)
+passed=0 failed=0
+pass() { passed=$((passed + 1)); echo "PASS  $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL  $*"; }
+check() { # NAME COMMAND...
+	name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then pass "$name"; else fail "$name"; fi
+}
+finish() {
+	echo "deb: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+if [ "$(id -u)" != 0 ]; then
+	fail "test-deb needs root (dpkg -i)"
+	finish
+fi
+if dpkg-query -W -f='${Status}' mjpegd 2>/dev/null | grep -q 'installed'; then
+	fail "mjpegd is already installed here: not touching it (dpkg --purge mjpegd first)"
+	finish
+fi
+had_user=0
+getent passwd mjpegd >/dev/null && had_user=1
+tmp=$(mktemp -d)
+daemon=
+cleanup() {
+	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+	if dpkg-query -W -f='${Status}' mjpegd 2>/dev/null | grep -q 'installed\|config-files\|half'; then
+		dpkg --purge mjpegd >/dev/null 2>&1
+	fi
+	if [ $had_user = 0 ] && getent passwd mjpegd >/dev/null; then
+		deluser --quiet --system mjpegd >/dev/null 2>&1
+		getent group mjpegd >/dev/null && delgroup --quiet --system mjpegd >/dev/null 2>&1
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+echo "test-deb: $deb"
+if dpkg -i "$deb" >"$tmp/install.log" 2>&1; then
+	pass "dpkg -i $(basename "$deb")"
+else
+	cat "$tmp/install.log"
+	fail "dpkg -i $(basename "$deb")"
+	finish
+fi
+
+check "/usr/bin/mjpegd is installed and runs" /usr/bin/mjpegd --version
+unit=/lib/systemd/system/mjpegd.service
+check "$unit: ExecStart=/usr/bin/mjpegd --config /etc/mjpegd/mjpegd.conf" \
+	grep -qx 'ExecStart=/usr/bin/mjpegd --config /etc/mjpegd/mjpegd.conf $MJPEGD_ARGS' "$unit"
+check "$unit has no @VARIABLES@ left" sh -c "! grep -q '@[A-Z]*@' $unit"
+check "/lib/systemd/system/mjpegd.socket is installed" test -f /lib/systemd/system/mjpegd.socket
+check "/etc/mjpegd/mjpegd.conf is a conffile" \
+	sh -c "dpkg-query -W -f='\${Conffiles}' mjpegd | grep -q ' /etc/mjpegd/mjpegd.conf '"
+check "man page /usr/share/man/man8/mjpegd.8.gz" test -f /usr/share/man/man8/mjpegd.8.gz
+check "system user mjpegd exists, in group video" sh -c \
+	'getent passwd mjpegd | grep -q ":/nonexistent:/usr/sbin/nologin$" && id -nG mjpegd | grep -qw video'
+check "nothing enabled: no mjpegd symlink under /etc/systemd/system" \
+	sh -c '! find /etc/systemd/system -name "mjpegd*" | grep -q .'
+
+# The installed binary, as the package's user (like the unit), with the installed config file.
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+setpriv --reuid=mjpegd --regid=mjpegd --init-groups --inh-caps=-all \
+	/usr/bin/mjpegd --config /etc/mjpegd/mjpegd.conf --source testpattern --encoder software \
+	--size 320x240 --fps 15 --listen "127.0.0.1:$port" >"$tmp/daemon.log" 2>&1 &
+daemon=$!
+i=0
+while [ $i -lt 100 ] && kill -0 "$daemon" 2>/dev/null &&
+	! /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if /usr/bin/python3 -B "$here/smoke.py" 127.0.0.1 "$port" 3 >"$tmp/smoke.out" 2>&1; then
+	pass "installed /usr/bin/mjpegd as user mjpegd: $(tr '\n' ' ' <"$tmp/smoke.out")"
+else
+	cat "$tmp/smoke.out" "$tmp/daemon.log"
+	fail "installed /usr/bin/mjpegd serves a JPEG snapshot and stream frames"
+fi
+kill -TERM "$daemon"
+wait "$daemon"
+rc=$?
+daemon=
+if [ $rc -eq 0 ]; then pass "mjpegd stops cleanly on SIGTERM"; else
+	cat "$tmp/daemon.log"
+	fail "mjpegd exited $rc on SIGTERM"
+fi
+
+if dpkg --purge mjpegd >"$tmp/purge.log" 2>&1; then pass "dpkg --purge mjpegd"; else
+	cat "$tmp/purge.log"
+	fail "dpkg --purge mjpegd"
+fi
+left=""
+for f in /usr/bin/mjpegd /lib/systemd/system/mjpegd.service /lib/systemd/system/mjpegd.socket \
+	/etc/mjpegd /usr/share/man/man8/mjpegd.8.gz /usr/share/doc/mjpegd; do
+	[ -e "$f" ] && left="$left $f"
+done
+if [ -z "$left" ]; then pass "purge removed every file"; else fail "left after purge:$left"; fi
+check "dpkg no longer knows mjpegd" sh -c "! dpkg-query -W mjpegd"
+finish
