@@ -64,7 +64,9 @@ CFLAGS += -DHAVE_LIBCAMERA=1
 CXXFLAGS += -DHAVE_LIBCAMERA=1
 LDLIBS += -lstdc++
 endif
-CFLAGS += $(CROSS_FLAGS) $(ARCH_FLAGS)
+# 64-bit off_t and ino_t on 32-bit targets too (armhf): otherwise readdir fails with EOVERFLOW
+# wherever the kernel hands out 64-bit directory offsets or inode numbers (ext4 hashes, btrfs, NFS).
+CFLAGS += -D_FILE_OFFSET_BITS=64 $(CROSS_FLAGS) $(ARCH_FLAGS)
 CXXFLAGS += $(CROSS_FLAGS) $(ARCH_FLAGS)
 LDFLAGS += $(CROSS_FLAGS) $(ARCH_FLAGS)
 ifeq ($(SAN),1)
