@@ -545,19 +545,24 @@ def callgrind(args, cfg, info):
 
 # ------------------------------------------------------------------------------ profile
 
+def perf_lines(data, *opts):
+    p = subprocess.run(["perf", "report", "-i", data, "--no-children", "-g", "none", "--stdio"]
+                       + list(opts), capture_output=True, text=True)
+    return [re.sub(r"(\s+-)+\s*$", "", l.rstrip()) for l in p.stdout.splitlines()
+            if re.match(r"^\s+[\d.]+%", l)]
+
+
 def perf_report(data, out_txt):
-    p = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,symbol",
-                        "--stdio", "--percent-limit", "0.7"], capture_output=True, text=True)
-    lines = [l for l in p.stdout.splitlines() if l.strip() and not l.startswith("#")
-             and re.match(r"^\s+[\d.]+%", l)]
-    q = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso",
-                        "--stdio"], capture_output=True, text=True)
-    dso = [l.strip() for l in q.stdout.splitlines() if re.match(r"^\s+[\d.]+%", l)]
+    lines = perf_lines(data, "--sort", "dso,symbol", "--percent-limit", "0.7")
+    dso = [l.strip() for l in perf_lines(data, "--sort", "dso")]
+    user = perf_lines(data, "--sort", "symbol", "--dsos", "mjpegd,writeloop,libc.so.6,[vdso]",
+                      "--percent-limit", "0.1")
     with open(out_txt, "w") as f:
-        f.write("# perf report --no-children --sort dso,symbol (cpu-clock samples)\n")
+        f.write("# perf report --no-children --sort dso,symbol (cpu-clock samples, -F 4999)\n")
         f.write("\n".join(lines) + "\n\n# by dso\n" + "\n".join(dso) + "\n")
+        f.write("\n# user space only (share of all samples)\n" + "\n".join(user) + "\n")
     kernel = sum(float(l.split("%")[0]) for l in dso if "[kernel" in l)
-    return lines, dso, kernel
+    return lines, dso, kernel, user
 
 
 def profile(args, cfg, info):
@@ -573,8 +578,8 @@ def profile(args, cfg, info):
             d = loadclient(args, srv, n, cfg["warmup"], cfg["prof_window"],
                            during="perf record -q -g -F 4999 -p %d -o %s" % (srv.pid, data))
         txt = os.path.join(RESULTS, "profile-%s-n%d.txt" % (name, n))
-        lines, dso, kernel = perf_report(data, txt)
-        res[name] = {"top": lines[:30], "by_dso": dso, "kernel_percent": kernel,
+        lines, dso, kernel, user = perf_report(data, txt)
+        res[name] = {"top": lines[:30], "by_dso": dso, "kernel_percent": kernel, "user": user[:20],
                      "report": rel(txt), "cpu_us_per_frame_client": d["server"]["cpu_us"]}
         log("profile %s: %.0f%% of samples in the kernel; top: %s" % (
             name, kernel, "; ".join(l.strip() for l in lines[:4])))

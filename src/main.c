@@ -37,6 +37,8 @@ struct app {
 	struct loop_op signal_op;
 	bool signal_pending;
 
+	int argc; /* kept to re-read the configuration on SIGHUP */
+	char **argv;
 	struct systemd_notifier systemd;
 	struct fault_plan faults; /* test binary only (MJPEGD_FAULT_INJECTION) */
 	bool wedged;
@@ -92,34 +94,34 @@ static void reload(struct app *app)
 		log_notice("SIGHUP: no --config file to reload");
 		return;
 	}
-	struct config next = app->cfg;
+	/* The file is read again under the same flags, so flags still win over it. */
+	struct config next;
 	char err[CONFIG_ERR_MAX];
-	int r = config_load_file(&next, app->cfg.config_path, err, sizeof(err));
+	int r = config_parse_args(&next, app->argc, app->argv, err, sizeof(err));
 	if (r < 0) {
 		log_err("SIGHUP: keeping the running configuration: %s", err);
 		return;
 	}
-	if (next.log_level != app->cfg.log_level)
+	if (strcmp(next.listen_host, app->cfg.listen_host) || next.listen_port != app->cfg.listen_port)
+		log_warn("SIGHUP: --listen changes take effect after a restart");
+	snprintf(next.listen_host, sizeof(next.listen_host), "%s", app->cfg.listen_host);
+	next.listen_port = app->cfg.listen_port;
+#ifdef MJPEGD_FAULT_INJECTION
+	snprintf(next.inject_fault, sizeof(next.inject_fault), "%s", app->cfg.inject_fault);
+#endif
+	struct config old = app->cfg;
+	app->cfg = next; /* the pipeline reads it through its pointer */
+	if (next.log_level != old.log_level)
 		log_set_level(next.log_level);
-	if (next.max_clients != app->cfg.max_clients)
-		server_set_max_clients(app->server, next.max_clients);
-	if (next.quality != app->cfg.quality) {
+	server_set_limits(app->server, next.max_clients, next.header_timeout_ms,
+			  next.idle_timeout_ms);
+	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
 		if (r < 0)
 			log_warn("SIGHUP: quality %u not applied: %s", next.quality, strerror(-r));
 	}
-	if (next.source != app->cfg.source || strcmp(next.source_path, app->cfg.source_path) ||
-	    next.encoder != app->cfg.encoder || next.width != app->cfg.width ||
-	    next.height != app->cfg.height || next.fps != app->cfg.fps ||
-	    next.rotation != app->cfg.rotation || next.hflip != app->cfg.hflip ||
-	    next.vflip != app->cfg.vflip || next.camera_buffers != app->cfg.camera_buffers ||
-	    strcmp(next.listen_host, app->cfg.listen_host) ||
-	    next.listen_port != app->cfg.listen_port)
-		log_warn("SIGHUP: source, encoder, size, fps and listen changes take effect after "
-			 "a restart");
-	app->cfg.log_level = next.log_level;
-	app->cfg.max_clients = next.max_clients;
-	app->cfg.quality = next.quality;
+	/* Camera or encoder settings restart only the device they concern. */
+	pipeline_reconfigure(app->pipeline, &old);
 	log_info("SIGHUP: configuration reloaded from %s", app->cfg.config_path);
 }
 
@@ -257,6 +259,8 @@ int main(int argc, char **argv)
 	}
 	if (r == CONFIG_LIST_DEVICES)
 		return list_devices(&app.cfg);
+	app.argc = argc;
+	app.argv = argv;
 	log_set_level(app.cfg.log_level);
 #ifdef MJPEGD_FAULT_INJECTION
 	r = fault_plan_parse(app.cfg.inject_fault, &app.faults, err, sizeof(err));

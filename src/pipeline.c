@@ -930,6 +930,58 @@ int pipeline_set_quality(struct pipeline *pl, unsigned quality)
 	return enc->ops->set_quality(enc, quality);
 }
 
+void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
+{
+	const struct config *cfg = pl->cfg;
+	uint64_t now = now_mono_ns();
+	bool encoder_changed = cfg->encoder != old->encoder ||
+			       strcmp(cfg->encoder_path, old->encoder_path) ||
+			       cfg->m2m_format != old->m2m_format;
+	bool source_changed = cfg->source != old->source ||
+			      strcmp(cfg->source_path, old->source_path) ||
+			      cfg->width != old->width || cfg->height != old->height ||
+			      cfg->fps != old->fps || cfg->rotation != old->rotation ||
+			      cfg->hflip != old->hflip || cfg->vflip != old->vflip ||
+			      cfg->camera_buffers != old->camera_buffers;
+	if (cfg->width != old->width || cfg->height != old->height) {
+		for (int i = 0; i < PH_COUNT; i++) {
+			free(pl->placeholder_jpeg[i]);
+			pl->placeholder_jpeg[i] = NULL;
+		}
+		render_placeholders(pl);
+	}
+	if (encoder_changed) {
+		pl->encoder_kind = cfg->encoder;
+		find_m2m_devices(cfg, pl);
+		capture_request_for(cfg->encoder, pl->devs, (size_t)pl->n_devs, m2m_out_fourcc(cfg),
+				    &pl->req);
+		prefer_importable_formats(cfg, pl, &pl->req);
+	}
+	if (source_changed) {
+		log_notice("source: reopening for the new configuration");
+		if (pl->source) {
+			struct source *src = pl->source;
+			watch_set_fd(&pl->source_watch, -1);
+			pl->source = NULL;
+			retire_source(pl, src);
+		}
+		supervisor_stopped(&pl->source_sup, now);
+		pl->source_kind = cfg->source;
+		retry_source(pl, now);
+	}
+	if (encoder_changed && pl->source) {
+		log_notice("encoder: reopening for the new configuration");
+		if (pl->encoder) {
+			watch_set_fd(&pl->encoder_watch, -1);
+			retire_encoder(pl, pl->encoder);
+			pl->encoder = NULL;
+		}
+		stop_fallback(pl);
+		supervisor_stopped(&pl->encoder_sup, now);
+		retry_encoder(pl, now);
+	}
+}
+
 void pipeline_stop(struct pipeline *pl)
 {
 	pl->stopping = true;

@@ -37,6 +37,9 @@ int pipeline_start(struct pipeline *pl);
 void pipeline_tick(struct pipeline *pl, uint64_t now_ns);
 void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s);
 int pipeline_set_quality(struct pipeline *pl, unsigned quality);
+/* The configuration (read through the pointer given at create) changed from old: a changed camera
+ * setting reopens the source only, a changed encoder setting the encoder only. */
+void pipeline_reconfigure(struct pipeline *pl, const struct config *old);
 /* "source running, encoder failed (software fallback)": for systemd's STATUS=. */
 void pipeline_describe(const struct pipeline *pl, char *buf, size_t len);
 /* Cancels the loop operations; pipeline_drained() turns true when they completed. */

@@ -49,7 +49,8 @@ struct frame *server_newest(struct server *srv);
 void server_tick(struct server *srv, uint64_t now_ns);
 
 /* Live changes (SIGHUP). */
-void server_set_max_clients(struct server *srv, unsigned max_clients);
+void server_set_limits(struct server *srv, unsigned max_clients, unsigned header_timeout_ms,
+		       unsigned idle_timeout_ms);
 
 /* Stops accepting and closes every client; completions drain through the loop. */
 void server_shutdown(struct server *srv);

@@ -871,9 +871,12 @@ void server_tick(struct server *s, uint64_t now)
 	}
 }
 
-void server_set_max_clients(struct server *s, unsigned max_clients)
+void server_set_limits(struct server *s, unsigned max_clients, unsigned header_timeout_ms,
+		       unsigned idle_timeout_ms)
 {
 	s->max_clients = max_clients;
+	s->header_timeout_ns = (uint64_t)header_timeout_ms * NSEC_PER_MSEC;
+	s->idle_timeout_ns = (uint64_t)idle_timeout_ms * NSEC_PER_MSEC;
 }
 
 void server_shutdown(struct server *s)

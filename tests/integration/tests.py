@@ -1228,5 +1228,50 @@ def test_watchdog_stops_when_loop_wedged():
     d.stop()
 
 
+
+@test
+def test_sighup_reload():
+    tmp = Context.current.tmpdir
+    conf = os.path.join(tmp, "mjpegd.conf")
+    with open(conf, "w") as f:
+        f.write("source = testpattern\nsize = 320x240\nquality = 90\nmax-clients = 50\n")
+    d = Daemon("--config", conf, "--fps", "15")
+    big = len(d.wait_frame().body)
+    with open(conf, "w") as f:
+        f.write("source = testpattern\nsize = 320x240\nquality = 20\nmax-clients = 7\n"
+                "fps = 5\n")
+    d.signal(signal.SIGHUP)
+    time.sleep(0.8 * SLOW)
+    st = get_json(d.port)
+    check(st["clients"]["max"] == 7, f"max-clients not applied live: {st['clients']['max']}")
+    check(st["fps_target"] == 15, f"the --fps flag must still win over the file: {st['fps_target']}")
+    small = len(d.wait_frame().body)
+    check(small < big * 0.8, f"quality 90 → 20 did not shrink the JPEG ({big} → {small} bytes)")
+    check(st["devices"]["source"]["restarts"] == 0 and st["devices"]["source"]["failures"] == 0,
+          f"a quality change disturbed the camera: {st['devices']['source']}")
+    # a camera setting reopens the source
+    with open(conf, "w") as f:
+        f.write("source = testpattern\nsize = 160x120\nquality = 20\n")
+    d.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5 * SLOW
+    while True:
+        got = djpeg_size(d.wait_frame().body, "snapshot after reload")
+        if got == (160, 120):
+            break
+        check(time.monotonic() < deadline, f"size change not applied: still {got}")
+        time.sleep(0.1)
+    # a broken file keeps the running configuration
+    with open(conf, "w") as f:
+        f.write("fps = 0\n")
+    d.signal(signal.SIGHUP)
+    time.sleep(0.5 * SLOW)
+    check(djpeg_size(d.wait_frame().body, "snapshot") == (160, 120), "bad reload changed the size")
+    log = d.log()
+    check("SIGHUP: keeping the running configuration" in log and ":1: fps" in log,
+          "a bad config file on SIGHUP was not reported with file:line")
+    assert_serving(d.port)
+    d.stop()
+
+
 if __name__ == "__main__":
     sys.exit(run_tests(TESTS, names=sys.argv[1:]))
