@@ -10,9 +10,9 @@ pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg chromium python3 procps syst
 pkgs_vm="qemu-system-x86 busybox-static v4l-utils linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa"
 # make bench (bench/README.md): frames, load tools, the baseline's OpenCV, plots, the peer ustreamer
 pkgs_bench="ffmpeg libjpeg-turbo-progs python3 python3-numpy python3-opencv python3-matplotlib strace valgrind linux-perf ustreamer procps"
-# make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf, make test-cross: the cross toolchain and
-# qemu-user; the target's libraries go into a sysroot (scripts/cross-sysroot.sh), not onto the host
-pkgs_cross="pkg-config apt dpkg-dev qemu-user-static python3 libjpeg-turbo-progs"
+# make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf, make test-cross: the cross toolchain, qemu-user
+# and qemu-system; the target's libraries go into a sysroot (scripts/cross-sysroot.sh), not the host
+pkgs_cross="pkg-config apt dpkg-dev qemu-user-static qemu-system-arm cpio python3 libjpeg-turbo-progs"
 pkgs_cross_arm64="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu"
 pkgs_cross_armhf="gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf binutils-arm-linux-gnueabihf"
 # make deb, make test-deb (debian/)

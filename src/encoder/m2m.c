@@ -285,7 +285,7 @@ static ssize_t m2m_copy_in(struct m2m_encoder *me, unsigned slot, const struct r
 		const uint8_t *src = raw_plane_data(raw, l, i, &stride);
 		if (!src)
 			return -EINVAL;
-		unsigned rows = i == 0 || l->fourcc == V4L2_PIX_FMT_YUYV ? l->height : l->height / 2;
+		unsigned rows = i == 0 || l->n_planes == 1 ? l->height : l->height / 2;
 		size_t row_bytes = i == 0 ? raw_min_bytesperline(l->fourcc, l->width)
 			      : l->fourcc == V4L2_PIX_FMT_NV12 ? l->width : l->width / 2;
 		uint8_t *dst = me->output_map[slot] + l->offset[i];
@@ -719,7 +719,7 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 {
 	char a[5];
 	if (!v4l2_formats_contain(m2m_raw_formats, n_m2m_raw_formats, p->in_fourcc)) {
-		log_err("m2m: input format %s not supported (YU12, YUYV, NV12): %s",
+		log_err("m2m: input format %s not supported (YU12, YUYV, NV12, RGB3, BGR3): %s",
 			fourcc_str(p->in_fourcc, a), strerror(EINVAL));
 		return -EINVAL;
 	}

@@ -11,7 +11,8 @@
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
-const uint32_t m2m_raw_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12 };
+const uint32_t m2m_raw_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12,
+				     V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
 const unsigned n_m2m_raw_formats = ELEMENTSOF(m2m_raw_formats);
 
 /* What the software encoder takes (src/encoder/software.c), best first: planar YUV needs no

@@ -18,6 +18,9 @@ size_t raw_min_bytesperline(uint32_t fourcc, unsigned width)
 	switch (fourcc) {
 	case V4L2_PIX_FMT_YUYV:
 		return 2 * (size_t)width;
+	case V4L2_PIX_FMT_RGB24:
+	case V4L2_PIX_FMT_BGR24:
+		return 3 * (size_t)width;
 	case V4L2_PIX_FMT_YUV420:
 	case V4L2_PIX_FMT_NV12:
 		return width;
@@ -30,22 +33,26 @@ int raw_layout_compute(uint32_t fourcc, unsigned width, unsigned height, size_t 
 		       unsigned stride_align, unsigned height_align, struct raw_layout *out)
 {
 	size_t min_bpl = raw_min_bytesperline(fourcc, width);
+	bool packed = fourcc == V4L2_PIX_FMT_YUYV || fourcc == V4L2_PIX_FMT_RGB24 ||
+		      fourcc == V4L2_PIX_FMT_BGR24;
 	if (min_bpl == 0 || height == 0 || width % 2)
 		return -EINVAL;
-	if (fourcc != V4L2_PIX_FMT_YUYV && height % 2)
+	if (!packed && height % 2)
 		return -EINVAL; /* 4:2:0: chroma rows cover two luma rows */
 	if (bytesperline != 0 && bytesperline < min_bpl)
 		return -EINVAL;
 
 	size_t s = align_up(bytesperline ? bytesperline : min_bpl, stride_align);
 	unsigned ph = (unsigned)align_up(height, height_align);
-	if (fourcc != V4L2_PIX_FMT_YUYV && ph % 2)
+	if (!packed && ph % 2)
 		ph++;
 	struct raw_layout l = { .fourcc = fourcc, .width = width, .height = height,
 				.padded_height = ph };
 
 	switch (fourcc) {
 	case V4L2_PIX_FMT_YUYV:
+	case V4L2_PIX_FMT_RGB24:
+	case V4L2_PIX_FMT_BGR24:
 		l.n_planes = 1;
 		l.stride[0] = s;
 		l.plane_size[0] = s * ph;

@@ -84,7 +84,7 @@ while [ $i -lt 100 ] && kill -0 "$daemon" 2>/dev/null &&
 	i=$((i + 1))
 done
 if /usr/bin/python3 -B "$here/smoke.py" 127.0.0.1 "$port" 3 >"$tmp/smoke.out" 2>&1; then
-	pass "installed /usr/bin/mjpegd as user mjpegd: $(tr '\n' ' ' <"$tmp/smoke.out")"
+	pass "installed /usr/bin/mjpegd as user mjpegd: $(sed "s/^PASS  //" "$tmp/smoke.out" | paste -sd ";" -)"
 else
 	cat "$tmp/smoke.out" "$tmp/daemon.log"
 	fail "installed /usr/bin/mjpegd serves a JPEG snapshot and stream frames"

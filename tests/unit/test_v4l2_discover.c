@@ -195,11 +195,12 @@ static void test_capture_request(void **state)
 	capture_request_for(ENCODER_PASSTHROUGH, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
 	check_request(&req, jpeg, 2, 0, 0);
 
-	/* The Pi's image encoder takes YU12 and YUYV (not NV12), with a 64-byte stride and
-	 * 16-row padding (src/v4l2/layout.c). */
-	const uint32_t pi_m2m[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV };
+	/* The Pi's image encoder takes YU12, YUYV, RGB3 and BGR3 (not NV12) of ours, with a
+	 * 64-byte stride and 16-row padding (src/v4l2/layout.c). */
+	const uint32_t pi_m2m[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_RGB24,
+				    V4L2_PIX_FMT_BGR24 };
 	capture_request_for(ENCODER_M2M, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
-	check_request(&req, pi_m2m, 2, 64, 16);
+	check_request(&req, pi_m2m, 4, 64, 16);
 
 	const uint32_t pi_auto[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG, V4L2_PIX_FMT_YUV420,
 				     V4L2_PIX_FMT_YUYV,	 V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
@@ -207,9 +208,10 @@ static void test_capture_request(void **state)
 	check_request(&req, pi_auto, 6, 64, 16);
 
 	/* vicodec computes bytesperline itself: no alignment asked. */
-	const uint32_t tb_m2m[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12 };
+	const uint32_t tb_m2m[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12,
+				    V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
 	capture_request_for(ENCODER_M2M, testbed, N(testbed), V4L2_PIX_FMT_FWHT, &req);
-	check_request(&req, tb_m2m, 3, 0, 0);
+	check_request(&req, tb_m2m, 5, 0, 0);
 	capture_request_for(ENCODER_M2M, testbed, N(testbed), V4L2_PIX_FMT_JPEG, &req);
 	check_request(&req, NULL, 0, 0, 0);
 	capture_request_for(ENCODER_AUTO, testbed, N(testbed), V4L2_PIX_FMT_JPEG, &req);
@@ -227,12 +229,13 @@ static void test_prefer_import(void **state)
 	/* Pi, auto, 1920x1080: bcm2835-codec answers 1088 rows for both; YUYV is packed */
 	capture_request_for(ENCODER_AUTO, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
 	assert_int_equal(req.m2m_first, 2);
-	assert_int_equal(req.m2m_count, 2);
+	assert_int_equal(req.m2m_count, 4);
 	padded[2] = 1088;
 	padded[3] = 1088;
 	capture_request_prefer_import(&req, padded, 1080);
+	/* packed formats (which need no row padding) first, planar YU12 last */
 	const uint32_t pi_1080[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG, V4L2_PIX_FMT_YUYV,
-				     V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
+				     V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24, V4L2_PIX_FMT_YUV420 };
 	check_request(&req, pi_1080, 6, 64, 16);
 
 	/* 720 rows are a multiple of 16: nothing moves */
@@ -250,15 +253,17 @@ static void test_prefer_import(void **state)
 	padded[1] = 360;
 	padded[2] = 368;
 	capture_request_prefer_import(&req, padded, 360);
-	const uint32_t tb_360[] = { V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_NV12 };
-	check_request(&req, tb_360, 3, 0, 0);
+	const uint32_t tb_360[] = { V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24,
+				    V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_NV12 };
+	check_request(&req, tb_360, 5, 0, 0);
 
 	/* unknown answers (0): the order stays */
 	memset(padded, 0, sizeof(padded));
 	capture_request_for(ENCODER_M2M, testbed, N(testbed), V4L2_PIX_FMT_FWHT, &req);
 	capture_request_prefer_import(&req, padded, 360);
-	const uint32_t tb_any[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12 };
-	check_request(&req, tb_any, 3, 0, 0);
+	const uint32_t tb_any[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12,
+				    V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
+	check_request(&req, tb_any, 5, 0, 0);
 
 	/* no M2M formats: nothing to do */
 	capture_request_for(ENCODER_SOFTWARE, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);

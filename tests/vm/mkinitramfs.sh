@@ -1,7 +1,8 @@
 #!/bin/bash
 # Packs the test VM's initramfs: build/vm/initramfs.cpio (staging tree build/vm/rootfs).
 #
-# Contents: busybox-static and its applets; /init (tests/vm/init); /vm/lib.sh; the guest tests
+# Contents: busybox-static and its applets; /init (tests/vm/init); /vm/lib.sh; /vm/faults.sh
+# (helpers of the recovery tests); the guest tests
 # /vm/tests/*.sh (tests/vm/guest/*.sh); /vm/bin: the daemon under test ($MJPEGD, default
 # build/mjpegd; skipped with a warning when missing) and every tests/vm/*.c compiled into
 # build/vm/bin/ (static when possible); v4l2-ctl, v4l2-compliance, media-ctl; libcamera's
@@ -94,6 +95,7 @@ done
 # init, helpers, tests
 install -m 755 "$VMSRC/init" "$STAGE/init"
 install -m 644 "$VMSRC/lib.sh" "$STAGE/vm/lib.sh"
+install -m 644 "$VMSRC/faults.sh" "$STAGE/vm/faults.sh" # helpers of the 8x recovery tests
 n=0
 for t in "$VMSRC"/guest/*.sh; do
 	[ -e "$t" ] || continue

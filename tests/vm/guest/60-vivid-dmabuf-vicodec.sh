@@ -109,8 +109,13 @@ grep -q "\"encoder\": \"m2m $VICODEC_ENC vicodec YU12→FWHT (copy: the source h
 	status.json || die "/status does not show the copy mode and why"
 e=$(json_num status.json encoded)
 [ "${e:-0}" -ge 15 ] || die "only ${e:-0} frames encoded in 3 s at 15 fps"
-# every frame copied once: 640x480 I420 is 460800 bytes
-[ "$(json_num status.json bytes_copied_per_frame)" = 460800.0 ] || die "not one copy per frame"
+# every frame copied once: 640x480 I420 is 460800 bytes; frames still in the encoder were
+# copied but are not counted as encoded yet
+b=$(json_num status.json bytes_copied)
+[ "$((b % 460800))" = 0 ] || die "bytes_copied $b is not a whole number of frames"
+copies=$((b / 460800))
+echo "frames copied: $copies, encoded: $e"
+[ "$copies" -ge "$e" ] && [ "$copies" -le "$((e + 8))" ] || die "not one copy per frame"
 stop_pid "$pid" 10
 [ "$STOP_RC" = 0 ] || fail "mjpegd exited with $STOP_RC after SIGTERM"
 dmesg | grep -i -E 'vicodec|vivid|dma' | tail -n 5
