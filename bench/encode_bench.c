@@ -3,6 +3,7 @@
  * thread), exactly as the daemon drives it: submit raw frames, wait on the encoder's fd, collect.
  *
  *   encode_bench --input FILE --format yuv420|yuyv --size WxH [--quality 80] [--seconds 3]
+ *   encode_bench --direct [--fastdct] [--to420] ...    what-if measurements, not mjpegd's path
  *
  * FILE holds raw frames back to back (I420 or YUYV, tightly packed; bench/run.py makes them
  * with ffmpeg from the same testsrc2+noise images as the fan-out JPEGs). Prints one JSON object:
@@ -10,6 +11,12 @@
  * CLOCK_THREAD_CPUTIME_ID around each encode, YUYV de-interleaving included), the whole process's
  * CPU time (getrusage: adds the submit/collect thread), and frames per CPU-second from both.
  * Links build/libmjpegd.a (make bench builds it as build/bench/encode_bench).
+ *
+ * --direct calls TurboJPEG itself on this thread, the way src/encoder/software.c does
+ * (tjCompressFromYUVPlanes), to price changes the daemon does not have: --fastdct
+ * (TJFLAG_FASTDCT) and --to420 (YUYV de-interleaved straight to 4:2:0 planes, chroma from the
+ * even rows, by a loop GCC vectorises, instead of the daemon's scalar 4:2:2 loop, which --direct
+ * without --to420 reproduces). It reports the de-interleaving's CPU time apart.
  */
 #include <errno.h>
 #include <poll.h>
@@ -19,6 +26,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <turbojpeg.h>
 
 #include "mjpegd/clock.h"
 #include "mjpegd/encoder.h"
@@ -47,12 +56,114 @@ static double rusage_cpu(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
 }
 
+static double thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The daemon's YUYV → planar 4:2:2 loop (src/encoder/software.c), byte by byte. */
+static void deint_422(const uint8_t *src, unsigned w, unsigned h, uint8_t *y, uint8_t *u, uint8_t *v)
+{
+	for (unsigned row = 0; row < h; row++) {
+		const uint8_t *s = src + (size_t)row * 2 * w;
+		for (unsigned x = 0; x < w / 2; x++, s += 4) {
+			*y++ = s[0];
+			*u++ = s[1];
+			*y++ = s[2];
+			*v++ = s[3];
+		}
+	}
+}
+
+/* YUYV → I420: luma from every row, chroma from the even rows. Written so that GCC vectorises it
+ * (optimize("O3"): -O2 leaves the daemon's loop scalar), to price the proposal. */
+__attribute__((optimize("O3"))) static void deint_420(const uint8_t *src, unsigned w, unsigned h,
+						       uint8_t *y, uint8_t *u, uint8_t *v)
+{
+	for (unsigned row = 0; row < h; row += 2) {
+		const uint8_t *s = src + (size_t)row * 2 * w;
+		for (unsigned x = 0; x < w / 2; x++, s += 4) {
+			*y++ = s[0];
+			*u++ = s[1];
+			*y++ = s[2];
+			*v++ = s[3];
+		}
+		for (unsigned x = 0; x < w; x++, s += 2)
+			*y++ = s[0];
+	}
+}
+
+static int run_direct(struct raws *raws, bool yuyv, bool to420, bool fastdct, unsigned w, unsigned h,
+		      unsigned quality, double seconds)
+{
+	tjhandle tj = tjInitCompress();
+	unsigned long cap = tjBufSize((int)w, (int)h, TJSAMP_422);
+	unsigned char *out = tjAlloc((int)cap);
+	uint8_t *scratch = malloc((size_t)w * h * 2);
+	if (!tj || !out || !scratch)
+		return 1;
+	int subsamp = yuyv && !to420 ? TJSAMP_422 : TJSAMP_420;
+	int flags = TJFLAG_NOREALLOC | (fastdct ? TJFLAG_FASTDCT : 0);
+	double t_deint = 0, t_total = 0, t0 = (double)now_mono_ns() * 1e-9;
+	uint64_t n = 0, bytes = 0;
+	while ((double)now_mono_ns() * 1e-9 - t0 < seconds || n < 10) {
+		const struct raw_frame *r = &raws->raw[n % raws->n];
+		const unsigned char *planes[3];
+		int strides[3];
+		double c0 = thread_cpu();
+		if (yuyv) {
+			uint8_t *y = scratch, *u = y + (size_t)w * h;
+			uint8_t *v = u + (to420 ? (size_t)w * h / 4 : (size_t)w * h / 2);
+			if (to420)
+				deint_420(r->planes[0].data, w, h, y, u, v);
+			else
+				deint_422(r->planes[0].data, w, h, y, u, v);
+			planes[0] = y, planes[1] = u, planes[2] = v;
+			strides[0] = (int)w;
+			strides[1] = strides[2] = (int)(w / 2);
+		} else {
+			for (int i = 0; i < 3; i++) {
+				planes[i] = r->planes[i].data;
+				strides[i] = (int)r->planes[i].bytesperline;
+			}
+		}
+		double c1 = thread_cpu();
+		unsigned long len = cap;
+		if (tjCompressFromYUVPlanes(tj, planes, (int)w, strides, (int)h, subsamp, &out, &len,
+					    (int)quality, flags) < 0) {
+			fprintf(stderr, "encode_bench: %s\n", tjGetErrorStr2(tj));
+			return 1;
+		}
+		double c2 = thread_cpu();
+		t_deint += c1 - c0;
+		t_total += c2 - c0;
+		bytes += len;
+		n++;
+	}
+	printf("{\"encoder\": \"TurboJPEG direct%s%s\", \"format\": \"%s\", \"width\": %u, "
+	       "\"height\": %u, \"quality\": %u, \"frames\": %llu, \"encode_cpu_s\": %.6f, "
+	       "\"deinterleave_cpu_s\": %.6f, \"fps_per_cpu_s\": %.3f, \"mean_jpeg_bytes\": %.1f}\n",
+	       fastdct ? ", TJFLAG_FASTDCT" : "", yuyv ? (to420 ? ", YUYV→4:2:0" : ", YUYV→4:2:2") : ", I420",
+	       yuyv ? "yuyv" : "yuv420", w, h, quality, (unsigned long long)n, t_total, t_deint,
+	       (double)n / t_total, (double)bytes / (double)n);
+	tjFree(out);
+	tjDestroy(tj);
+	free(scratch);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *input = NULL, *format = "yuv420";
 	unsigned w = 640, h = 480, quality = 80;
 	double seconds = 3.0;
+	bool direct = false, fastdct = false, to420 = false;
 	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--direct")) { direct = true; continue; }
+		if (!strcmp(argv[i], "--fastdct")) { fastdct = true; continue; }
+		if (!strcmp(argv[i], "--to420")) { to420 = true; continue; }
 		if (!strcmp(argv[i], "--input") && i + 1 < argc) input = argv[++i];
 		else if (!strcmp(argv[i], "--format") && i + 1 < argc) format = argv[++i];
 		else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
@@ -62,7 +173,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
 		else {
 			fprintf(stderr, "usage: encode_bench --input FILE --format yuv420|yuyv --size WxH "
-					"[--quality N] [--seconds S]\n");
+					"[--quality N] [--seconds S] [--direct [--fastdct] [--to420]]\n");
 			return 2;
 		}
 	}
@@ -102,6 +213,8 @@ int main(int argc, char **argv)
 		}
 	}
 	fclose(f);
+	if (direct)
+		return run_direct(&raws, yuyv, to420, fastdct, w, h, quality, seconds);
 
 	log_set_level(LOG_LEVEL_WARNING);
 	struct frame_pool pool;

@@ -2,6 +2,7 @@
  *
  *   loadclient --port P [--host 127.0.0.1] [--path /stream.mjpg] -n N [--fps 30]
  *              [--warmup S] [--duration S] [--frames F] [--pid PID] [--during CMD] [--label L]
+ *              [--rate BYTES_PER_S]
  *
  * Opens N connections to http://HOST:PORT/PATH (at most 64 connecting at once), parses each
  * multipart/x-mixed-replace stream (boundary from the response's Content-Type; every part needs a
@@ -17,6 +18,9 @@
  * opens (time to attach) and sent SIGINT when it closes, then waited for; the parts completed
  * while it ran are reported as frames_during_cmd, the denominator for strace -c / perf trace -s
  * counts (perf record profiles the same span).
+ *
+ * --rate makes every client a slow viewer that reads at most that many bytes a second;
+ * latency_end_ms (mean latency over the window's last second) then shows how stale its frames are.
  *
  * Output: one JSON object on stdout. Exit 0 when at least one client streamed, else 1.
  * No third-party code: gcc -O2 bench/loadclient.c -o loadclient (-static works).
@@ -71,6 +75,7 @@ struct client {
 	uint64_t skipped_window; /* from gaps between consecutive X-Timestamps */
 	int http_status;
 	const char *error;
+	double allowance, rate_t; /* --rate */
 };
 
 static struct {
@@ -79,12 +84,14 @@ static struct {
 	double fps, warmup, duration, ready_timeout;
 	long frames;
 	int pid;
-} opt = { "127.0.0.1", "/stream.mjpg", NULL, "", 0, 1, 30.0, 2.0, 5.0, 30.0, 0, 0 };
+	double rate; /* bytes/s each client reads at most (0: as fast as it can) */
+} opt = { "127.0.0.1", "/stream.mjpg", NULL, "", 0, 1, 30.0, 2.0, 5.0, 30.0, 0, 0, 0 };
 
 static struct client *clients;
 static bool in_window, in_during;
 static uint64_t frames_during; /* parts completed while the --during command ran */
 static double *lat; /* seconds */
+static double *lat_at; /* when each sample was taken (CLOCK_REALTIME s), for latency_end_ms */
 static size_t lat_n, lat_cap;
 static uint64_t frames_no_ts;
 
@@ -242,14 +249,16 @@ static void client_fail(struct client *c, const char *why)
 	c->fd = -1;
 }
 
-static void lat_push(double v)
+static void lat_push(double v, double at)
 {
 	if (lat_n == lat_cap) {
 		lat_cap = lat_cap ? 2 * lat_cap : 65536;
 		lat = realloc(lat, lat_cap * sizeof(*lat));
-		if (!lat)
+		lat_at = realloc(lat_at, lat_cap * sizeof(*lat_at));
+		if (!lat || !lat_at)
 			die("realloc");
 	}
+	lat_at[lat_n] = at;
 	lat[lat_n++] = v;
 }
 
@@ -262,7 +271,7 @@ static void frame_done(struct client *c, double t)
 		c->frames_window++;
 		c->bytes_window += (uint64_t)c->content_length;
 		if (c->part_ts > 0) {
-			lat_push(t - c->part_ts);
+			lat_push(t - c->part_ts, t);
 			if (c->last_ts > 0) {
 				double dt = c->part_ts - c->last_ts;
 				if (dt * opt.fps > 1.5)
@@ -398,6 +407,34 @@ static void feed(struct client *c, char *p, size_t n, double t)
 	}
 }
 
+/* Reads until EAGAIN or limit bytes; returns the bytes read. */
+static size_t drain(struct client *c, char *buf, size_t limit)
+{
+	size_t got = 0;
+	while (got < limit) {
+		size_t want = limit - got < RECV_BUF ? limit - got : RECV_BUF;
+		ssize_t r = recv(c->fd, buf, want, 0);
+		if (r > 0) {
+			got += (size_t)r;
+			feed(c, buf, (size_t)r, now_real());
+			if (c->state == C_FAILED || c->state == C_DONE)
+				break;
+			continue;
+		}
+		if (r == 0) {
+			client_fail(c, "server closed the connection");
+			break;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		if (errno == EINTR)
+			continue;
+		client_fail(c, "recv error");
+		break;
+	}
+	return got;
+}
+
 /* ------------------------------------------------------------------ connections */
 
 static struct addrinfo *server_addr;
@@ -468,7 +505,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: loadclient --port P [--host H] [--path /stream.mjpg] [-n N] [--fps F]\n"
 			"       [--warmup S] [--duration S] [--frames F] [--ready-timeout S] [--pid PID]\n"
-			"       [--during CMD] [--label TEXT]\n");
+			"       [--during CMD] [--label TEXT] [--rate BYTES_PER_S]\n");
 	exit(2);
 }
 
@@ -490,6 +527,7 @@ int main(int argc, char **argv)
 		else if (ARG("--pid")) opt.pid = atoi(v);
 		else if (ARG("--during")) opt.during = v;
 		else if (ARG("--label")) opt.label = v;
+		else if (ARG("--rate")) opt.rate = atof(v);
 		else usage();
 #undef ARG
 	}
@@ -558,7 +596,7 @@ int main(int argc, char **argv)
 				connecting++;
 			next_connect++;
 		}
-		int ne = epoll_wait(ep, evs, 256, 50);
+		int ne = epoll_wait(ep, evs, 256, opt.rate > 0 ? 5 : 50);
 		if (ne < 0 && errno != EINTR)
 			die("epoll_wait");
 		for (int k = 0; k < ne; k++) {
@@ -581,24 +619,25 @@ int main(int argc, char **argv)
 				if (c->state == C_FAILED)
 					continue;
 			}
-			for (;;) {
-				ssize_t r = recv(c->fd, buf, RECV_BUF, 0);
-				if (r > 0) {
-					feed(c, buf, (size_t)r, now_real());
-					if (c->state == C_FAILED || c->state == C_DONE)
-						break;
+			if (opt.rate <= 0)
+				drain(c, buf, SIZE_MAX);
+		}
+		if (opt.rate > 0) {
+			/* slow viewers: each reads at most rate × elapsed (bursts capped at 64 KiB) */
+			double t = now_mono();
+			for (int i = 0; i < opt.n; i++) {
+				struct client *c = &clients[i];
+				if (c->fd < 0 || c->state == C_CONNECTING || c->state == C_FAILED ||
+				    c->state == C_DONE)
 					continue;
-				}
-				if (r == 0) {
-					client_fail(c, "server closed the connection");
-					break;
-				}
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					break;
-				if (errno == EINTR)
-					continue;
-				client_fail(c, "recv error");
-				break;
+				if (c->rate_t == 0)
+					c->rate_t = t;
+				c->allowance += opt.rate * (t - c->rate_t);
+				c->rate_t = t;
+				if (c->allowance > 65536)
+					c->allowance = 65536;
+				if (c->allowance >= 1)
+					c->allowance -= (double)drain(c, buf, (size_t)c->allowance);
 			}
 		}
 
@@ -678,6 +717,19 @@ int main(int argc, char **argv)
 		if (f > fmax)
 			fmax = f;
 	}
+	/* mean latency of the parts that arrived in the window's last second (before sorting) */
+	double lat_end_ms = NAN, t_last = 0, sum = 0;
+	size_t n_end = 0;
+	for (size_t i = 0; i < lat_n; i++)
+		if (lat_at[i] > t_last)
+			t_last = lat_at[i];
+	for (size_t i = 0; i < lat_n; i++)
+		if (lat_at[i] >= t_last - 1.0) {
+			sum += lat[i];
+			n_end++;
+		}
+	if (n_end)
+		lat_end_ms = sum / (double)n_end * 1e3;
 	qsort(lat, lat_n, sizeof(*lat), cmp_double);
 	double cpu_s = s0.ok && s1.ok && s0.cpu_ns >= 0 && s1.cpu_ns >= 0
 			       ? (s1.cpu_ns - s0.cpu_ns) * 1e-9 : NAN;
@@ -714,6 +766,7 @@ int main(int argc, char **argv)
 	json_num("latency_p999_ms", pct(99.9) * 1e3, true);
 	json_num("latency_max_ms", lat_n ? lat[lat_n - 1] * 1e3 : NAN, true);
 	json_num("latency_min_ms", lat_n ? lat[0] * 1e3 : NAN, true);
+	json_num("latency_end_ms", lat_end_ms, true);
 	printf("\"server\": {\"pid\": %d, \"sampled\": %s, ", opt.pid, s0.ok && s1.ok ? "true" : "false");
 	json_num("cpu_s", cpu_s, true);
 	json_num("utime_s", ut, true);

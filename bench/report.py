@@ -110,11 +110,14 @@ def sec_machine(res):
                 v.get("liburing2"), v.get("libturbojpeg0"), v.get("libjpeg62-turbo"))],
             ["peers", "ustreamer %s, python3-opencv %s" % (v.get("ustreamer"),
                                                             v.get("python3-opencv"))],
-            ["run", "%s UTC, %s mode, %s s (%s)" % (
+            ["last run", "%s UTC, %s mode, %s s: %s" % (
                 i.get("date_utc"), "quick" if i.get("quick") else "full", run.get("total_s"),
                 ", ".join("%s %s s" % kv for kv in run.get("timings_s", {}).items()))]]
-    if run.get("failed"):
-        rows.append(["failed sections", ", ".join(run["failed"])])
+    secs = run.get("sections") if isinstance(run.get("sections"), dict) else {}
+    if secs:
+        rows.append(["results from", ", ".join(
+            "%s %s%s%s" % (k, v.get("date_utc", "?")[:16], " quick" if v.get("quick") else "",
+                           " FAILED" if v.get("failed") else "") for k, v in secs.items())])
     fr = i.get("frames", {})
     for size, f in fr.items():
         rows.append(["frames %s" % size, "%d JPEGs, %.1f KiB mean (%.1f–%.1f)" % (
@@ -314,21 +317,28 @@ def sec_encode(res):
         return None
     rows = []
     for r in d["summary"]:
+        w = r.get("yuyv420")
         rows.append([r["size"], rng(r["i420"]["fps_per_cpu_s"], 0),
                      rng(r["yuyv"]["fps_per_cpu_s"], 0), rng(r["opencv"]["fps_per_cpu_s"], 0),
                      rng(r["ratio_i420_over_opencv"]), rng(r["ratio_yuyv_over_opencv"]),
                      "%s / %s / %s" % (fmt(r["i420"]["mean_jpeg_bytes"] / 1024, 1),
                                        fmt(r["yuyv"]["mean_jpeg_bytes"] / 1024, 1),
-                                       fmt(r["opencv"]["mean_jpeg_bytes"] / 1024, 1))])
+                                       fmt(r["opencv"]["mean_jpeg_bytes"] / 1024, 1)),
+                     "%s (%s×; %s KiB)" % (rng(w["fps_per_cpu_s"], 0),
+                                          fmt(m(r.get("ratio_yuyv420_over_opencv"))),
+                                          fmt(w["mean_jpeg_bytes"] / 1024, 1)) if w else "–"])
     fig, ax = plt.subplots(figsize=(7, 4))
     sizes = [r["size"] for r in d["summary"]]
-    w = 0.25
+    w = 0.2
     for k, (kind, label, col) in enumerate((
             ("i420", "mjpegd software, I420 → 4:2:0", COLORS["mjpegd"]),
             ("yuyv", "mjpegd software, YUYV → 4:2:2", "#9467bd"),
-            ("opencv", "baseline cv2.imencode, RGB → 4:2:0", COLORS["baseline"]))):
+            ("opencv", "baseline cv2.imencode, RGB → 4:2:0", COLORS["baseline"]),
+            ("yuyv420", "what-if: YUYV → 4:2:0 vectorised (proposal)", "#c5b0d5"))):
+        if not all(kind in r for r in d["summary"]):
+            continue
         ys = [m(r[kind]["fps_per_cpu_s"]) for r in d["summary"]]
-        bars = ax.bar([i + (k - 1) * w for i in range(len(sizes))], ys, w, label=label, color=col)
+        bars = ax.bar([i + (k - 1.5) * w for i in range(len(sizes))], ys, w, label=label, color=col)
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
     ax.set_xticks(range(len(sizes)))
     ax.set_xticklabels(sizes)
@@ -338,7 +348,8 @@ def sec_encode(res):
     ax.grid(alpha=0.3, axis="y")
     save_fig(fig, "encode.png")
     return table(["size", "mjpegd I420 frames/CPU-s", "mjpegd YUYV", "OpenCV RGB (baseline)",
-                  "I420 / OpenCV", "YUYV / OpenCV", "KiB per JPEG: I420 / YUYV / OpenCV"], rows)
+                  "I420 / OpenCV", "YUYV / OpenCV", "KiB per JPEG: I420 / YUYV / OpenCV",
+                  "what-if: YUYV → 4:2:0, vectorised (× OpenCV; KiB)"], rows)
 
 
 def sec_callgrind(res):
@@ -372,6 +383,29 @@ def sec_profile(res):
             out.append("mjpegd's user-space share (of all samples):\n\n```\n%s\n```" %
                        "\n".join(l.rstrip() for l in p["user"][:12]))
     return "\n\n".join(out)
+
+
+def sec_slow(res):
+    d = load("slow.json")
+    if not d:
+        return None
+    rows = [[r["server"], fmt(r["client_fps_mean"], 1), fmt(r["latency_p50_ms"], 0),
+             fmt(r["latency_p99_ms"], 0), fmt(r["latency_end_ms"], 0),
+             fmt(r["skipped_per_client"], 0)] for r in d["runs"]]
+    return ("%s.\n\n" % d["what"][0].upper() + d["what"][1:]) + table(
+        ["server", "fps per viewer", "latency p50 ms", "p99 ms", "in the last second ms",
+         "frames skipped per viewer"], rows)
+
+
+def sec_libs(res):
+    d = load("libs.json")
+    if not d:
+        return None
+    rows = [[b["build"], b["shared_libraries"], fmt(b["rss_kib"] / 1024, 1),
+             fmt((b["rss_kib"] - d["frame_data_kib"]) / 1024, 1), fmt(b["rss_anon_kib"] / 1024, 1),
+             fmt(b["rss_file_kib"] / 1024, 1), b["threads"]] for b in d["builds"]]
+    return table(["build (N=%d, %s, file source)" % (d["clients"], d["size"]), "shared libraries",
+                  "VmRSS MiB", "VmRSS − frames", "RssAnon", "RssFile", "threads"], rows)
 
 
 def sec_peers(res):
@@ -457,8 +491,11 @@ def sec_targets(res):
         if not r:
             continue
         p99 = r["mjpegd"]["latency_p99_ms"]
+        wl = r["writeloop"]["latency_p99_ms"]
         rows.append(["frame-to-last-byte latency p99 < 2 ms at N=10, loopback (%s)" % size,
-                     "%s ms median of runs (worst run %s ms)" % (fmt(m(p99)), fmt(m(p99, "max"))),
+                     "%s ms, median of %d runs (%s–%s); the write loop in the same runs: %s ms" % (
+                         fmt(m(p99)), p99["n"], fmt(m(p99, "min")), fmt(m(p99, "max")),
+                         rng(wl)),
                      verdict(m(p99) < 2)])
     r = fan("640x480", 100)
     if r:
@@ -493,7 +530,8 @@ def main():
     for name, fn in (("machine", sec_machine), ("syscalls", sec_syscalls),
                      ("baseline", sec_baseline), ("encode", sec_encode),
                      ("callgrind", sec_callgrind), ("profile", sec_profile),
-                     ("peers", sec_peers), ("targets", sec_targets)):
+                     ("peers", sec_peers), ("libs", sec_libs), ("slow", sec_slow),
+                     ("targets", sec_targets)):
         try:
             b = fn(None)
         except Exception as e:  # a partial results set must not stop the others

@@ -14,10 +14,15 @@ Sections (docs/performance.md explains every figure):
   baseline  bench/baseline_server.py (a RECONSTRUCTION of the Python server mjpegd replaces:
             ThreadingHTTPServer + cv2.imencode) vs mjpegd --source testpattern --encoder software
   encode    software JPEG frames per CPU-second: bench/encode_bench (mjpegd's encoder API) from
-            I420 and YUYV vs bench/baseline_encode.py (cv2.imencode from RGB), quality 80
+            I420 and YUYV vs bench/baseline_encode.py (cv2.imencode from RGB), quality 80; plus
+            a what-if: YUYV de-interleaved (vectorised) to 4:2:0 (encode_bench --direct --to420)
   callgrind instructions per delivered frame·client (valgrind --tool=callgrind, N=10, file
             source): the deterministic figure for CI trends
   profile   perf record of mjpegd and writeloop at N=100: where the CPU goes
+  slow      two viewers reading 500 kB/s (half the stream): how late their frames arrive, for
+            mjpegd and for writeloop --nonblock with and without TCP_NOTSENT_LOWAT
+  libs      RSS and threads at N=100 of this build and of one without libcamera
+            (make BUILD=bench/results/tmp/build-nolibcamera HAVE_LIBCAMERA=0)
   peers     bench/vm/run.sh (QEMU guest, vivid): mjpegd vs Debian's ustreamer (only with --vm)
 Writes bench/results/*.json, docs/img/*.png (bench/report.py) and the generated tables in
 docs/performance.md (between <!-- bench:NAME --> markers). No figure here is asserted.
@@ -43,14 +48,16 @@ TMP = os.path.join(RESULTS, "tmp")
 LOGS = os.path.join(TMP, "logs")
 SIZES_FULL = ["640x480", "1280x720"]
 
-FULL = dict(sizes=SIZES_FULL, clients=[1, 10, 100, 500], reps=3, warmup=1.0, window=3.0,
+FULL = dict(sizes=SIZES_FULL, clients=[1, 10, 100, 500], reps=3, warmup=0.8, window=3.0,
             sys_clients=[1, 10, 100, 500], sys_window=3.0,
-            base_clients=[1, 10, 100, 500], base_reps=2, base_window=3.0,
-            enc_reps=2, enc_seconds=2.0, cg_frames=(30, 90), cg_reps=2, prof_window=4.0)
+            base_clients=[1, 10, 100, 500], base_reps=2, base_window=2.5,
+            enc_reps=2, enc_seconds=2.0, cg_frames=(30, 90), cg_reps=2, prof_window=4.0,
+            slow_window=10.0)
 QUICK = dict(sizes=["640x480"], clients=[10, 100], reps=1, warmup=0.5, window=2.0,
              sys_clients=[100], sys_window=2.0,
              base_clients=[10, 100], base_reps=1, base_window=2.0,
-             enc_reps=1, enc_seconds=1.0, cg_frames=(20, 50), cg_reps=1, prof_window=2.0)
+             enc_reps=1, enc_seconds=1.0, cg_frames=(20, 50), cg_reps=1, prof_window=2.0,
+             slow_window=5.0)
 
 FPS = 30
 
@@ -127,9 +134,10 @@ def mjpegd_server(args, source_args, clients, name="mjpegd", wrapper=None, env=N
     return Server(name, argv, MJPEGD_PORT_RE, env=env, ready_timeout=ready_timeout)
 
 
-def writeloop_server(args, frames_dir):
+def writeloop_server(args, frames_dir, extra=()):
     return Server("writeloop", [os.path.join(args.bindir, "writeloop"), "--dir", frames_dir,
-                                "--port", "0", "--fps", str(FPS)], r"writeloop: port (\d+)")
+                                "--port", "0", "--fps", str(FPS)] + list(extra),
+                  r"writeloop: port (\d+)")
 
 
 def baseline_server(args, size, rgb):
@@ -139,7 +147,7 @@ def baseline_server(args, size, rgb):
 
 
 def loadclient(args, srv, clients, warmup, window, path="/stream.mjpg", during=None, frames=None,
-               label=""):
+               label="", rate=None):
     argv = [os.path.join(args.bindir, "loadclient"), "--port", str(srv.port), "--path", path,
             "-n", str(clients), "--fps", str(FPS), "--warmup", str(warmup),
             "--duration", str(window), "--pid", str(srv.pid), "--label", label or srv.name]
@@ -147,6 +155,8 @@ def loadclient(args, srv, clients, warmup, window, path="/stream.mjpg", during=N
         argv += ["--during", during]
     if frames:
         argv += ["--frames", str(frames)]
+    if rate:
+        argv += ["--rate", str(rate)]
     p = subprocess.run(argv, capture_output=True, text=True, timeout=120 + window * 20)
     if p.returncode != 0 or not p.stdout.strip():
         raise RuntimeError("loadclient failed (%d): %s" % (p.returncode, p.stderr.strip()))
@@ -422,7 +432,7 @@ def baseline(args, cfg, info):
                                                "--encoder", "software", "--quality", "80"], n,
                                         name="mjpegd-software")
                 with srv:
-                    d = loadclient(args, srv, n, cfg["warmup"] + 1.0, cfg["base_window"])
+                    d = loadclient(args, srv, n, cfg["warmup"] + 0.5, cfg["base_window"])
                 d.update(server_name=name, size=size, rep=rep)
                 runs.append(d)
                 log("baseline %-15s N=%-3d rep %d: %7.2f us/frame·client, p50 %.2f ms, p99 %.2f "
@@ -462,8 +472,12 @@ def encode(args, cfg, info):
     runs = []
     for rep in range(cfg["enc_reps"]):
         for size in SIZES_FULL:
-            for kind in ("i420", "yuyv", "opencv"):
-                if kind == "opencv":
+            for kind in ("i420", "yuyv", "opencv", "yuyv420"):
+                if kind == "yuyv420":  # what-if: the proposal, not the daemon's path
+                    argv = [os.path.join(args.bindir, "encode_bench"), "--direct", "--to420",
+                            "--input", raw_path(size, "yuyv"), "--format", "yuyv", "--size", size,
+                            "--quality", "80", "--seconds", str(cfg["enc_seconds"])]
+                elif kind == "opencv":
                     argv = ["/usr/bin/python3", os.path.join(ROOT, "bench", "baseline_encode.py"),
                             "--rgb", raw_path(size, "rgb"), "--size", size,
                             "--seconds", str(cfg["enc_seconds"])]
@@ -482,12 +496,12 @@ def encode(args, cfg, info):
     summary = []
     for size in SIZES_FULL:
         row = {"size": size}
-        for kind in ("i420", "yuyv", "opencv"):
+        for kind in ("i420", "yuyv", "opencv", "yuyv420"):
             rs = [r for r in runs if r["size"] == size and r["kind"] == kind]
             row[kind] = {"fps_per_cpu_s": spread([r["fps_per_cpu_s"] for r in rs]),
                          "mean_jpeg_bytes": med([r["mean_jpeg_bytes"] for r in rs]),
                          "encoder": rs[0]["encoder"]}
-        for kind in ("i420", "yuyv"):
+        for kind in ("i420", "yuyv", "yuyv420"):
             ratios = []
             for rep in range(cfg["enc_reps"]):
                 a = {r["kind"]: r["fps_per_cpu_s"] for r in runs
@@ -586,6 +600,68 @@ def profile(args, cfg, info):
     save("profile.json", res)
 
 
+# ------------------------------------------------------------------------------ slow viewers
+
+SLOW_RATE = 500000  # bytes/s: about half of the 640x480 stream (30 fps × ~34 KiB)
+
+
+def slow(args, cfg, info):
+    """Viewers that read slower than the stream: how stale do their frames get?"""
+    size = "640x480"
+    runs = []
+    for label, kind, extra in (
+            ("mjpegd", "mjpegd", None),
+            ("writeloop --nonblock", "writeloop", ["--nonblock"]),
+            ("writeloop --nonblock --notsent-lowat 65536", "writeloop",
+             ["--nonblock", "--notsent-lowat", "65536"])):
+        srv = (mjpegd_server(args, ["--source", "file:" + frames_dir(size), "--encoder",
+                                    "passthrough"], 2) if kind == "mjpegd"
+               else writeloop_server(args, frames_dir(size), extra))
+        with srv:
+            d = loadclient(args, srv, 2, 0.5, cfg["slow_window"], rate=SLOW_RATE)
+        r = {"server": label, "rate_bytes_s": SLOW_RATE, "window_s": d["window_s"],
+             "client_fps_mean": d["client_fps_mean"], "latency_p50_ms": d["latency_p50_ms"],
+             "latency_p99_ms": d["latency_p99_ms"], "latency_end_ms": d["latency_end_ms"],
+             "skipped_per_client": d["skipped_per_client"], "mean_part_bytes": d["mean_part_bytes"]}
+        runs.append(r)
+        log("slow %-42s: %.1f fps, latency p50 %.0f ms, at the end %.0f ms, %.0f skipped" % (
+            label, r["client_fps_mean"] or -1, r["latency_p50_ms"] or -1,
+            r["latency_end_ms"] or -1, r["skipped_per_client"] or 0))
+    save("slow.json", {"what": "two viewers reading %d bytes/s each (the 640x480 stream is about "
+                               "twice that), %s s" % (SLOW_RATE, cfg["slow_window"]),
+                       "size": size, "machine": info, "runs": runs})
+
+
+# ------------------------------------------------------------------------------ libraries
+
+def libs(args, cfg, info):
+    """RSS and threads of the usual build and of one without libcamera (HAVE_LIBCAMERA=0), N=100."""
+    variant = os.path.join(TMP, "build-nolibcamera")
+    p = subprocess.run(["make", "-s", "-C", ROOT, "BUILD=" + variant, "HAVE_LIBCAMERA=0",
+                        os.path.join(variant, "mjpegd")], capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError("building the variant failed: " + p.stderr[-500:])
+    n, size = 100, "640x480"
+    res = {"clients": n, "size": size, "machine": info, "builds": []}
+    for label, binary in (("default (with libcamera)", args.mjpegd),
+                          ("HAVE_LIBCAMERA=0", os.path.join(variant, "mjpegd"))):
+        a = argparse.Namespace(**vars(args))
+        a.mjpegd = binary
+        with mjpegd_server(a, ["--source", "file:" + frames_dir(size), "--encoder",
+                               "passthrough"], n) as srv:
+            d = loadclient(a, srv, n, cfg["warmup"], cfg["window"])
+            libs_n = len([l for l in subprocess.run(["ldd", binary], capture_output=True,
+                                                    text=True).stdout.splitlines() if "=>" in l])
+        s = d["server"]
+        res["builds"].append({"build": label, "shared_libraries": libs_n, "rss_kib": s["rss_kib"],
+                              "rss_anon_kib": s["rss_anon_kib"], "rss_file_kib": s["rss_file_kib"],
+                              "threads": s["threads"], "cpu_us_per_frame_client": s["cpu_us"]})
+        log("libs %-26s: %d libraries, VmRSS %d KiB (anon %d, file %d), %d threads" % (
+            label, libs_n, s["rss_kib"], s["rss_anon_kib"], s["rss_file_kib"], s["threads"]))
+    res["frame_data_kib"] = info["frames"][size]["bytes_total"] / 1024
+    save("libs.json", res)
+
+
 # ------------------------------------------------------------------------------ peers (VM)
 
 def peers(args, cfg, info):
@@ -595,7 +671,7 @@ def peers(args, cfg, info):
                        stdout=subprocess.PIPE)
     last = (p.stdout.strip().splitlines() or ["?"])[-1]
     log(last)
-    d = os.path.join(ROOT, "build", "bench-vm", "logs", "80-peers.d")
+    d = os.path.join(ROOT, "build", "bench-vm", "logs", "bench-peers.d")
     runs = []
     for path in sorted(glob.glob(os.path.join(d, "peers-*.json"))):
         m = re.match(r"peers-(\w+)-(\d+)-(\d+)\.json$", os.path.basename(path))
@@ -622,6 +698,8 @@ def peers(args, cfg, info):
         stc["%s-%s" % (name, n)] = {"server_name": name, "clients": int(n), "syscalls": total,
                                     "by_syscall": rows, "frames": fr,
                                     "syscalls_per_frame_client": total / fr if fr else None}
+    if not runs:
+        raise RuntimeError("bench/vm/run.sh: no results (%s)" % last)
     summary = []
     for n in sorted({r["clients"] for r in runs}):
         row = {"clients": n}
@@ -653,7 +731,8 @@ def peers(args, cfg, info):
 
 # ------------------------------------------------------------------------------ main
 
-SECTIONS = ["fanout", "syscalls", "baseline", "encode", "callgrind", "profile", "peers"]
+SECTIONS = ["fanout", "syscalls", "baseline", "encode", "callgrind", "profile", "slow", "libs",
+            "peers"]
 
 
 def main():
@@ -705,8 +784,14 @@ def main():
             traceback.print_exc()
         timings[s] = round(time.monotonic() - t, 1)
     info["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    # sections run earlier keep their entry: run.json describes the results files as they are
+    prev = load("run.json") or {}
+    sections = dict(prev.get("sections", {})) if isinstance(prev.get("sections"), dict) else {}
+    for s in todo:
+        sections[s] = {"seconds": timings[s], "failed": s in failed,
+                       "date_utc": info["date_utc"], "quick": args.quick}
     meta = {"machine": info, "timings_s": timings, "failed": failed,
-            "total_s": round(time.monotonic() - t0, 1), "sections": todo}
+            "total_s": round(time.monotonic() - t0, 1), "last_run": todo, "sections": sections}
     save("run.json", meta)
     if not args.no_docs:
         p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", "report.py")])

@@ -1,7 +1,7 @@
 /* writeloop: the floor for serving one MJPEG frame to N TCP clients — what a kernel copy per
  * client costs, with no HTTP server around it.
  *
- *   writeloop --dir DIR [--port 0] [--fps 30] [--nonblock]
+ *   writeloop --dir DIR [--port 0] [--fps 30] [--nonblock [--notsent-lowat BYTES]]
  *
  * Loads every .jpg file of DIR (the same files the mjpegd fan-out bench replays), listens on 127.0.0.1,
  * accepts any number of clients (each gets a fixed 200 multipart head without its request being
@@ -10,6 +10,9 @@
  * boundary) — with one sendmsg per client: blocking sockets by default (one system call per
  * frame·client, never partial on a reader that keeps up), or --nonblock (a client whose socket is
  * full keeps its unsent rest and skips frames until it is sent, like a real server).
+ * --notsent-lowat sets TCP_NOTSENT_LOWAT on every client socket: the kernel then takes no more
+ * than that many not-yet-sent bytes, so a slow viewer skips frames instead of queueing seconds of
+ * them in the socket buffer (bench/run.py's "slow" section).
  * Prints "writeloop: port P" on stdout once listening. Runs until SIGINT/SIGTERM.
  */
 #ifndef _GNU_SOURCE
@@ -108,13 +111,16 @@ int main(int argc, char **argv)
 	int port = 0;
 	unsigned fps = 30;
 	bool nonblock = false;
+	int lowat = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
 		else if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--fps") && i + 1 < argc) fps = (unsigned)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--nonblock")) nonblock = true;
+		else if (!strcmp(argv[i], "--notsent-lowat") && i + 1 < argc) lowat = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: writeloop --dir DIR [--port P] [--fps N] [--nonblock]\n");
+			fprintf(stderr, "usage: writeloop --dir DIR [--port P] [--fps N] [--nonblock "
+					"[--notsent-lowat BYTES]]\n");
 			return 2;
 		}
 	}
@@ -161,6 +167,8 @@ int main(int argc, char **argv)
 					continue;
 				}
 				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+				if (lowat > 0)
+					setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
 				char req[2048]; /* the request: read if it is there, never parsed */
 				(void)!recv(fd, req, sizeof(req), MSG_DONTWAIT);
 				if (send(fd, head, sizeof(head) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(head) - 1) {

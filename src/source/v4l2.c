@@ -47,7 +47,7 @@ struct v4l2_source {
 	bool streaming;
 	bool have_sequence;
 	uint32_t last_sequence;
-	bool release_error_logged;
+	int release_error; /* a buffer could not be queued again: the next dequeue fails with it */
 	char description[160];
 };
 
@@ -110,6 +110,10 @@ static uint64_t buffer_wall_us(const struct v4l2_buf *vb)
 static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 {
 	struct v4l2_source *vs = src->priv;
+	/* A buffer lost to a failed VIDIOC_QBUF would never come back: restart the camera rather
+	 * than run on fewer buffers until none is left. */
+	if (vs->release_error)
+		return vs->release_error;
 	for (;;) {
 		struct v4l2_buf vb;
 		v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, 0);
@@ -171,8 +175,8 @@ static void v4l2_source_release(struct source *src, struct raw_frame *f)
 	if (!vs->streaming)
 		return;
 	int r = queue_buffer(vs, f->index);
-	if (r < 0 && !vs->release_error_logged) {
-		vs->release_error_logged = true;
+	if (r < 0 && !vs->release_error) {
+		vs->release_error = r;
 		log_err("v4l2 %s: VIDIOC_QBUF: %s", vs->path, strerror(-r));
 	}
 }

@@ -149,20 +149,21 @@ an() { json_num all.json "$1"; }
 # ---------------------------------------------------------------- resources
 
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$DPID/status"; }
-# fd_count -> the fewest fds of 3 samples 0.2 s apart (a snapshot request may be in flight)
-fd_count() {
-	_min=999999
-	for _i in 1 2 3; do
-		_n=$(ls "/proc/$DPID/fd" | wc -l)
-		[ "$_n" -lt "$_min" ] && _min=$_n
-		sleep 0.2
-	done
-	echo "$_min"
+# quiet / unquiet: pause the clients' snapshot poller (once no snapshot is in flight) / resume
+# it, so that the daemon's fds can be counted with only the 3 stream connections open.
+quiet() {
+	_n=$(grep -c '^paused ' events.txt)
+	kill -USR1 "$WPID"
+	retry 10 sh -c '[ "$(grep -c "^paused " events.txt)" -gt "$1" ]' sh "$_n" ||
+		echo "warning: the snapshot poller did not pause"
+	sleep 0.5 # the daemon closes its side of the last request (and of our /status) meanwhile
 }
-# fd_list -> "N TARGET" per open fd, sorted by N
+unquiet() { kill -USR2 "$WPID"; }
+fd_count() { ls "/proc/$DPID/fd" | wc -l; }
+# fd_list -> "N TARGET" per open fd, sorted by N (one closed meanwhile is left out)
 fd_list() {
 	for _f in /proc/"$DPID"/fd/*; do
-		echo "${_f##*/} $(readlink "$_f")"
+		_t=$(readlink "$_f") && echo "${_f##*/} $_t"
 	done | sort -n
 }
 # source_fds -> the source's fds: its node and the dma-bufs it exported
@@ -173,22 +174,26 @@ other_fds() { fd_list | awk -v n="$SRC_NODE" '$2 != n && $2 !~ /dmabuf/ && $2 !~
 # baseline: /status, fd count, RSS, the fd lists, before the fault
 baseline() {
 	get_status before.json || die "GET /status failed"
+	quiet
 	FD0=$(fd_count)
 	RSS0=$(rss_kib)
 	fd_list >fds-before.txt
 	source_fds >source-fds-before.txt
 	other_fds >other-fds-before.txt
+	unquiet
 	say "before: $FD0 fds, VmRSS $RSS0 KiB; $(dev_summary before.json source); $(dev_summary before.json encoder)"
 	cat fds-before.txt
 }
 
 after() {
 	get_status after.json || die "GET /status failed after the recovery"
+	quiet
 	FD1=$(fd_count)
 	RSS1=$(rss_kib)
 	fd_list >fds-after.txt
 	source_fds >source-fds-after.txt
 	other_fds >other-fds-after.txt
+	unquiet
 	say "after: $FD1 fds, VmRSS $RSS1 KiB; $(dev_summary after.json source); $(dev_summary after.json encoder)"
 	cat after.json
 	echo
@@ -218,6 +223,10 @@ check_fds_same() {
 }
 
 check_no_leak() {
+	if [ "$FD1" -gt "$FD0" ]; then
+		echo "    before: $(tr '\n' ';' <fds-before.txt)"
+		echo "    after:  $(tr '\n' ';' <fds-after.txt)"
+	fi
 	check "no fd leak: $FD0 fds before, $FD1 after" [ "$FD1" -le "$FD0" ]
 	_d=$((RSS1 - RSS0))
 	check "no memory leak: VmRSS $RSS0 → $RSS1 KiB ($_d KiB)" [ "$_d" -lt 2048 ]
@@ -300,7 +309,8 @@ run_source_fault() {
 		_rc=$(an recover)
 		_ok=0
 		fle 0 "$_rc" && fle "$_rc" 5 && _ok=1
-		check "live frames again $_rc s after the device came back (≤ 5 s)" [ "$_ok" = 1 ]
+		check "live frames again $_rc s after the device came back (≤ 5 s); the live picture stopped for $(an live_gap) s" \
+			[ "$_ok" = 1 ]
 		check "live frames after: ≥ $(an live_after) each" [ "$(an live_after)" -ge 20 ]
 		check "longest time a client got nothing: $(an max_gap) s (≤ 2 s)" fle "$(an max_gap)" 2
 	else
@@ -313,5 +323,106 @@ run_source_fault() {
 	fi
 	echo "--- mjpegd log"
 	grep -v '^<7>' "$DLOG" | tail -n 15
+	stop_daemon
+}
+
+# ---------------------------------------------------------------- an encoder fault
+
+# run_encoder_fault FALLBACK NAME: vivid → vicodec (FWHT, counted, not served) with
+# --encoder-fallback FALLBACK (none: the clients get the placeholder while the encoder is
+# gone; software: live JPEGs from the stand-in), 3 clients; vicodec's driver unbound (the
+# device vanishes, as a codec whose firmware died would), left out 3 s, bound again. Expects
+# the encoder alone restarted (the source's restarts and failures 0, its node and dma-buf fds
+# unchanged), the encoder rediscovered and running within 5 s of the re-bind, FWHT frames
+# again, and no leak.
+run_encoder_fault() {
+	_fb=$1
+	find_nodes
+	SRC_NODE=$VIVID_CAP
+	[ -n "$VICODEC_ENC" ] || die "no vicodec encoder node (stateful-encoder)"
+	[ -e /sys/bus/platform/drivers/vicodec/vicodec.0 ] || die "vicodec.0 is not bound to vicodec"
+	start_daemon "$2" --source "v4l2:$VIVID_CAP" --encoder m2m --m2m-format fwht \
+		--encoder-fallback "$_fb" --size 640x360 --fps 15
+	start_watch
+	sleep 3
+	baseline
+	say "fault: vicodec.0 unbound from its driver"
+	T_FAULT=$(now)
+	echo vicodec.0 >/sys/bus/platform/drivers/vicodec/unbind || die "cannot unbind vicodec.0"
+	MIN_FAILURES=1 wait_dev encoder failed 10 ||
+		{ cat wait.json; die "the encoder is not marked failed 10 s after vicodec went"; }
+	say "encoder failed $(since "$T_FAULT") s after the unbind; $(dev_summary wait.json encoder)"
+	sleep 3
+	get_status outage.json || die "GET /status failed during the outage"
+	say "during the outage: $(dev_summary outage.json encoder), encoder" \
+		"'$(json_num outage.json software_fallback)' software_fallback," \
+		"placeholder $(json_num outage.json placeholder); $(grep '"encoder": "' outage.json)"
+	cp outage.json "$VM_OUT/status-outage-$DNAME.json"
+	say "vicodec.0 bound again"
+	echo vicodec.0 >/sys/bus/platform/drivers/vicodec/bind || die "cannot bind vicodec.0"
+	T_BACK=$(now)
+	find_nodes
+	echo "stateful-encoder is $VICODEC_ENC now"
+	MIN_FAILURES=1 wait_dev encoder running 15 ||
+		{ cat wait.json; die "the encoder is not running 15 s after vicodec came back"; }
+	T_REC=$(now)
+	cp wait.json recovered.json
+	_rt=$(awk -v a="$T_BACK" -v b="$T_REC" 'BEGIN { printf "%.2f", b - a }')
+	say "encoder running again $_rt s after the re-bind; $(dev_summary recovered.json encoder)"
+	sleep 5
+	after
+	stop_watch
+	say "clients (fault at $T_FAULT, device back at $T_BACK)"
+	analyse
+
+	say "verdict: vicodec unbound and re-bound, --encoder-fallback $_fb"
+	_f=$(dev_num after.json encoder failures)
+	_r=$(dev_num after.json encoder restarts)
+	_ok=0
+	[ "$_f" -ge 1 ] && [ "$_r" -ge 1 ] && [ "$(dev_str after.json encoder state)" = running ] && _ok=1
+	check "the encoder was restarted: failures $_f, restarts $_r, state running" [ "$_ok" = 1 ]
+	_e=$(dev_str after.json encoder last_error)
+	check "its last error says why: '$_e'" [ -n "$_e" ]
+	check "encoder running again $_rt s after the re-bind (≤ 5 s)" fle "$_rt" 5
+	_d=$(grep '"encoder": "' after.json)
+	check "it is vicodec importing dma-bufs again: $_d" \
+		sh -c 'echo "$1" | grep -q "m2m $2 vicodec .*→FWHT (dmabuf import)"' sh "$_d" "$VICODEC_ENC"
+	check_untouched source
+	check_fds_same "the source's fds (node, dma-bufs)" source-fds-before.txt source-fds-after.txt
+	check_no_leak
+	_n1=$(json_num recovered.json not_published)
+	_n2=$(json_num after.json not_published)
+	check "FWHT frames again: frames.not_published $_n1 → $_n2 in 5 s" [ "$_n2" -ge $((_n1 + 20)) ]
+	check "3 clients connected throughout: connected $(an connected)" [ "$(an connected)" = 1 ]
+	check "every part a whole JPEG ($(an bad) bad of $(an parts)+ each)" [ "$(an bad)" = 0 ]
+	check "no live JPEG before the fault (FWHT is not served): $(an live_before)" \
+		[ "$(an live_before)" = 0 ]
+	_lim=$(awk -v r="$_rt" 'BEGIN { print r + 1.5 }')
+	if [ "$_fb" = none ]; then
+		_ok=0
+		[ "$(json_num outage.json placeholder)" = true ] &&
+			[ "$(json_num outage.json software_fallback)" = false ] && _ok=1
+		check "/status during the outage: placeholder $(json_num outage.json placeholder), software_fallback $(json_num outage.json software_fallback)" \
+			[ "$_ok" = 1 ]
+		check "the clients got the placeholder during the outage: $(an ph_outage)+ each, the first $(an first_ph) s after the fault" \
+			[ "$(an ph_outage)" -ge 2 ]
+		check "and nothing live: $(an live_outage) live parts" [ "$(an live_outage)" = 0 ]
+		check "the placeholder stopped when the encoder was back: last one $(an last_ph) s after the re-bind (≤ $_lim)" \
+			fle "$(an last_ph)" "$_lim"
+	else
+		_ok=0
+		[ "$(json_num outage.json software_fallback)" = true ] && _ok=1
+		check "/status during the outage: software_fallback $(json_num outage.json software_fallback), placeholder $(json_num outage.json placeholder)" \
+			[ "$_ok" = 1 ]
+		check "the clients got live JPEGs from the fallback: $(an live_outage)+ each, the first $(an first_live) s after the fault" \
+			[ "$(an live_outage)" -ge 15 ]
+		echo "  info  placeholder parts during the outage: $(an ph_outage) (the fallback starts at once: expected 0)"
+		check "the fallback stopped when the encoder was back: last live part $(an last_live) s after the re-bind (≤ $_lim)" \
+			fle "$(an last_live)" "$_lim"
+	fi
+	check "/status after: software_fallback $(json_num after.json software_fallback), placeholder $(json_num after.json placeholder)" \
+		[ "$(json_num after.json software_fallback)" = false ]
+	echo "--- mjpegd log"
+	grep -v '^<7>' "$DLOG" | tail -n 25
 	stop_daemon
 }

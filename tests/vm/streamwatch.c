@@ -13,6 +13,8 @@
  *         snap T STATUS RETRY LEN HASH a /snapshot.jpg answer (RETRY: it had "Retry-After")
  *         close C T REASON             the connection ended (REASON one word: eof, error, …)
  *         end T
+ *       SIGUSR1 pauses the snapshot poller (a line "paused T" once no snapshot is in flight),
+ *       SIGUSR2 resumes it ("resumed T"): a test counting the daemon's fds does so meanwhile.
  *       With -d DIR, every distinct snapshot that came with Retry-After (a placeholder) is
  *       saved as DIR/placeholder-HASH.jpg.
  *
@@ -103,7 +105,7 @@ struct conn {
 	const char *closed;
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, paused;
 static FILE *ev;
 static int port = 8000;
 static const char *save_dir;
@@ -112,8 +114,12 @@ static unsigned n_saved;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		paused = 1;
+	else if (sig == SIGUSR2)
+		paused = 0;
+	else
+		stop = 1;
 }
 
 static int dial(const char *request)
@@ -359,6 +365,8 @@ static int watch(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 
 	static struct conn clients[MAX_CLIENTS], snap;
 	for (int i = 0; i < n; i++) {
@@ -376,11 +384,19 @@ static int watch(int argc, char **argv)
 	snap.id = -1;
 	double t_end = seconds > 0 ? now_s() + seconds : 0, next_snap = now_s();
 	double snap_started = 0;
+	bool pause_reported = false;
 	while (!stop) {
 		double t = now_s();
 		if (t_end && t >= t_end)
 			break;
-		if (snap_ms > 0 && snap.fd < 0 && t >= next_snap) {
+		if (paused && !pause_reported && snap.fd < 0) {
+			fprintf(ev, "paused %.3f\n", t);
+			pause_reported = true;
+		} else if (!paused && pause_reported) {
+			fprintf(ev, "resumed %.3f\n", t);
+			pause_reported = false;
+		}
+		if (snap_ms > 0 && !paused && snap.fd < 0 && t >= next_snap) {
 			free(snap.snap);
 			int id = snap.id;
 			memset(&snap, 0, sizeof(snap));
@@ -407,7 +423,7 @@ static int watch(int argc, char **argv)
 			pfd[k] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
 			who[k++] = c;
 		}
-		double wait = 1.0;
+		double wait = 0.1;
 		if (snap_ms > 0 && snap.fd < 0 && next_snap - t < wait)
 			wait = next_snap - t;
 		if (t_end && t_end - t < wait)

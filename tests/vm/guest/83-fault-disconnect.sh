@@ -1,0 +1,55 @@
+# vm-timeout: 180
+# vivid's disconnect control: the capture device vanishes as an unplugged camera does (its
+# nodes answer ENODEV, poll gives POLLERR|POLLHUP), with 3 stream clients connected throughout.
+# vivid re-registers a disconnected instance as soon as its last open file closes, so another
+# of its nodes is held open meanwhile: the camera stays gone until the driver is re-bound
+# through sysfs (/sys/bus/platform/drivers/vivid/unbind + bind vivid.0, both instances), 3 s
+# later. Twice: software encoder (live JPEGs) and vicodec's M2M encoder.
+# Checks (tests/vm/faults.sh, run_source_fault): /status during the outage (source failed, the
+# disconnect named, placeholder), the clients get the "camera disconnected" placeholder, the
+# source alone restarted and live frames again within 5 s of the re-bind, the capture node
+# back under the same path, no leak.
+. /vm/faults.sh
+faults_setup
+
+FAULT_WHAT="disconnect (unplug), re-bind after 3 s"
+EXPECT_ERROR="No such device"
+EXPECT_PH=1
+inject() {
+	# vivid reconnects when the last file of the instance closes: keep one open
+	sleep 600 <"$VIVID_OUT" &
+	hold=$!
+	sleep 0.2
+	T_FAULT=$(now)
+	v4l2-ctl -d "$VIVID_CAP" -c disconnect=1 || die "cannot disconnect"
+	MIN_FAILURES=1 wait_dev source failed 10 ||
+		{ cat wait.json; die "the source is not marked failed 10 s after the disconnect"; }
+	say "source failed $(since "$T_FAULT") s after the disconnect; $(dev_summary wait.json source)"
+	sleep 3
+	get_status outage.json || die "GET /status failed during the outage"
+	cp outage.json "$VM_OUT/status-outage-$DNAME.json"
+	say "during the outage: $(dev_summary outage.json source); placeholder" \
+		"$(json_num outage.json placeholder)"
+	_ok=0
+	[ "$(dev_str outage.json source state)" != running ] &&
+		[ "$(json_num outage.json placeholder)" = true ] && _ok=1
+	check "/status during the outage: source $(dev_str outage.json source state), placeholder $(json_num outage.json placeholder)" \
+		[ "$_ok" = 1 ]
+	check "the camera is really gone: $(v4l2-ctl -d "$VIVID_CAP" -D 2>&1 | head -n1)" \
+		sh -c '! v4l2-ctl -d "$1" -D >/dev/null 2>&1' sh "$VIVID_CAP"
+	say "re-binding vivid.0"
+	echo vivid.0 >/sys/bus/platform/drivers/vivid/unbind || die "cannot unbind vivid.0"
+	echo vivid.0 >/sys/bus/platform/drivers/vivid/bind || die "cannot bind vivid.0"
+	T_BACK=$(now)
+	kill "$hold"
+	wait "$hold" 2>/dev/null
+	_was=$VIVID_CAP
+	find_nodes
+	check "vivid-000-vid-cap is back as $VIVID_CAP (was $_was)" [ "$VIVID_CAP" = "$_was" ]
+}
+run_source_fault software disconnect-software
+check "the placeholder said why: $(grep -o 'clients are shown the placeholder: .*' "$VM_OUT/disconnect-software.log" | head -n1)" \
+	grep -q 'clients are shown the placeholder: camera disconnected' "$VM_OUT/disconnect-software.log"
+run_source_fault m2m disconnect-m2m
+finish
+echo PASS
