@@ -37,6 +37,7 @@ struct app {
 	struct loop_op signal_op;
 	bool signal_pending;
 
+	unsigned max_clients_at_start;
 	int argc; /* kept to re-read the configuration on SIGHUP */
 	char **argv;
 	struct systemd_notifier systemd;
@@ -113,6 +114,13 @@ static void reload(struct app *app)
 	app->cfg = next; /* the pipeline reads it through its pointer */
 	if (next.log_level != old.log_level)
 		log_set_level(next.log_level);
+	/* The frame pool and the ring were sized for the clients allowed at start. */
+	if (next.max_clients > app->max_clients_at_start) {
+		log_warn("SIGHUP: max-clients above %u (the value at start) needs a restart; using %u",
+			 app->max_clients_at_start, app->max_clients_at_start);
+		next.max_clients = app->max_clients_at_start;
+		app->cfg.max_clients = next.max_clients;
+	}
 	server_set_limits(app->server, next.max_clients, next.header_timeout_ms,
 			  next.idle_timeout_ms);
 	if (next.quality != old.quality) {
@@ -261,6 +269,7 @@ int main(int argc, char **argv)
 		return list_devices(&app.cfg);
 	app.argc = argc;
 	app.argv = argv;
+	app.max_clients_at_start = app.cfg.max_clients;
 	log_set_level(app.cfg.log_level);
 #ifdef MJPEGD_FAULT_INJECTION
 	r = fault_plan_parse(app.cfg.inject_fault, &app.faults, err, sizeof(err));

@@ -714,6 +714,8 @@ static void remember_source(struct pipeline *pl, struct source *src, uint64_t no
 	snprintf(pl->source_description, sizeof(pl->source_description), "%s", src->description);
 }
 
+static void retry_encoder(struct pipeline *pl, uint64_t now);
+
 static void retry_source(struct pipeline *pl, uint64_t now)
 {
 	supervisor_starting(&pl->source_sup, now);
@@ -729,8 +731,15 @@ static void retry_source(struct pipeline *pl, uint64_t now)
 	/* The encoder stays as it is unless the camera came back with another format. */
 	if (pl->encoder && (src->fourcc != pl->encoder_in_fourcc || src->width != pl->encoder_in_width ||
 			    src->height != pl->encoder_in_height ||
-			    src->bytesperline != pl->encoder_in_bytesperline))
-		encoder_failed(pl, 0, "the camera came back with another format");
+			    src->bytesperline != pl->encoder_in_bytesperline)) {
+		/* Not a failure of the encoder: it is reopened for the new format at once. */
+		log_notice("encoder: reopening for the camera's new format");
+		watch_set_fd(&pl->encoder_watch, -1);
+		retire_encoder(pl, pl->encoder);
+		pl->encoder = NULL;
+		supervisor_stopped(&pl->encoder_sup, now);
+		retry_encoder(pl, now);
+	}
 	/* A stand-in made for the old instance may not fit the new one: make it again. */
 	if (pl->fallback) {
 		stop_fallback(pl);
@@ -807,9 +816,20 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 		goto fail;
 	}
 	remember_source(pl, src, now);
+	if ((p->cfg->rotation || p->cfg->hflip || p->cfg->vflip) &&
+	    pl->source_kind != SOURCE_LIBCAMERA)
+		log_warn("--rotation/--hflip/--vflip apply to libcamera cameras only; %s ignores them",
+			 src->description);
 	struct encoder *enc = NULL;
 	supervisor_starting(&pl->encoder_sup, now);
 	r = open_encoder(p->cfg, pl, p->cfg->encoder, &enc, &pl->encoder_kind);
+	if (r < 0 && p->cfg->encoder == ENCODER_AUTO && pl->encoder_kind == ENCODER_M2M &&
+	    software_takes(src->fourcc)) {
+		/* auto chose a hardware encoder that will not open (a size it refuses, firmware
+		 * without JPEG): software serves rather than no stream at all. */
+		log_warn("the M2M encoder did not open (%s): encoding in software", strerror(-r));
+		r = open_encoder(p->cfg, pl, ENCODER_SOFTWARE, &enc, &pl->encoder_kind);
+	}
 	if (r < 0)
 		goto fail;
 	remember_encoder(pl, enc);

@@ -166,7 +166,7 @@ int m2m_encoder_check(const struct v4l2_device_info *d, uint32_t in_fourcc, uint
 			char have[96];
 			format_list(have, sizeof(have), d->output, d->n_output, 8);
 			return reason(why, whylen, -EOPNOTSUPP,
-				      "its OUTPUT queue takes none of YU12 YUYV NV12 (%s)", have);
+				      "its OUTPUT queue takes none of YU12 YUYV NV12 RGB3 BGR3 (%s)", have);
 		}
 	} else if (!v4l2_formats_contain(d->output, d->n_output, in_fourcc)) {
 		return reason(why, whylen, -EOPNOTSUPP, "its OUTPUT queue does not take %s",
