@@ -175,9 +175,9 @@ bench:
 	/usr/bin/python3 bench/run.py --mjpegd $(BUILD)/mjpegd --bindir $(BUILD)/bench \
 		$(if $(filter 1,$(BENCH_QUICK)),--quick) $(if $(filter 1,$(BENCH_VM)),--vm) $(BENCH_ARGS)
 
-# Cross builds on this machine under qemu-user (tests/cross/run.sh): the unit tests, the daemon's
-# start, and for armhf the ARMv6 objects a Pi Zero W needs (Pi Zero W / Pi 1: ARM1176JZF-S).
-# Without CROSS both architectures. The last line is "cross: N passed, N failed".
+# Cross builds tested here (tests/cross/run.sh): the unit tests under qemu-user, the daemon on a real
+# ARM kernel in qemu-system (qemu-user has no io_uring), and for armhf the ARMv6 objects a Pi Zero W
+# needs (ARM1176JZF-S). Without CROSS both architectures. Last line: "cross: N passed, N failed".
 ARMV6_FLAGS := -march=armv6zk -mfpu=vfp -mfloat-abi=hard -marm
 ifeq ($(CROSS),)
 test-cross:
@@ -196,17 +196,19 @@ endif
 		$(SYSROOT_DIR) $(if $(filter armhf,$(CROSS_ARCH)),build-armv6)
 endif
 
-# Debian packages mjpegd_$(VERSION)_{amd64,arm64,armhf}.deb in build-deb/ (debian/, scripts/deb.sh;
-# DEB_ARCHS picks some), lintian-checked. make test-deb installs this machine's, runs it, purges it.
-DEB_ARCHS ?= amd64 arm64 armhf
+# Debian packages mjpegd_$(VERSION)_ARCH.deb in build-deb/, lintian-checked (debian/, scripts/deb.sh):
+# amd64, arm64 and armhf on amd64, a machine's own elsewhere; DEB_ARCHS picks. make test-deb
+# installs this machine's, runs the installed daemon, purges it.
+BUILD_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_ARCHS ?= $(if $(filter amd64,$(BUILD_ARCH)),amd64 arm64 armhf,$(BUILD_ARCH))
 deb:
 	@scripts/deps.sh deb
 	scripts/deb.sh $(DEB_ARCHS)
 
 test-deb:
 	@scripts/deps.sh deb
-	scripts/deb.sh $(shell dpkg --print-architecture)
-	@tests/cross/test-deb.sh build-deb/mjpegd_$(VERSION)_$(shell dpkg --print-architecture).deb
+	scripts/deb.sh $(BUILD_ARCH)
+	@tests/cross/test-deb.sh build-deb/mjpegd_$(VERSION)_$(BUILD_ARCH).deb
 
 clean:
 	rm -rf build build-asan build-arm64 build-armhf build-armv6 build-cross build-deb

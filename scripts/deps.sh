@@ -16,7 +16,7 @@ pkgs_cross="pkg-config apt dpkg-dev qemu-user-static qemu-system-arm cpio python
 pkgs_cross_arm64="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu"
 pkgs_cross_armhf="gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf binutils-arm-linux-gnueabihf"
 # make deb, make test-deb (debian/)
-pkgs_deb="debhelper lintian adduser fakeroot"
+pkgs_deb="debhelper lintian adduser fakeroot python3 libjpeg-turbo-progs"
 
 want=""
 for group in "$@"; do
@@ -27,7 +27,7 @@ for group in "$@"; do
 	bench) want="$want $pkgs_build $pkgs_bench" ;;
 	cross-arm64) want="$want $pkgs_cross $pkgs_cross_arm64" ;;
 	cross-armhf) want="$want $pkgs_cross $pkgs_cross_armhf" ;;
-	deb) want="$want $pkgs_build $pkgs_test $pkgs_deb" ;;
+	deb) want="$want $pkgs_build $pkgs_deb" ;;
 	*) echo "deps.sh: unknown group '$group' (build, test, vm, bench, cross-arm64, cross-armhf, deb)" >&2; exit 2 ;;
 	esac
 done

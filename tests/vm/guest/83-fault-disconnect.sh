@@ -17,6 +17,7 @@ EXPECT_ERROR="No such device"
 EXPECT_PH=1
 inject() {
 	# vivid reconnects when the last file of the instance closes: keep one open
+	# shellcheck disable=SC2217 # the redirection is the point: it holds the node open
 	sleep 600 <"$VIVID_OUT" &
 	hold=$!
 	sleep 0.2
