@@ -392,7 +392,7 @@ def sec_slow(res):
     rows = [[r["server"], fmt(r["client_fps_mean"], 1), fmt(r["latency_p50_ms"], 0),
              fmt(r["latency_p99_ms"], 0), fmt(r["latency_end_ms"], 0),
              fmt(r["skipped_per_client"], 0)] for r in d["runs"]]
-    return ("%s.\n\n" % d["what"][0].upper() + d["what"][1:]) + table(
+    return (d["what"][0].upper() + d["what"][1:] + ".\n\n") + table(
         ["server", "fps per viewer", "latency p50 ms", "p99 ms", "in the last second ms",
          "frames skipped per viewer"], rows)
 
@@ -435,12 +435,10 @@ def sec_peers(res):
         bars = ax.bar([i + (k - 0.5) * w for i in range(len(ns))], ys, w, label=name,
                       color=COLORS[name])
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
-    for i, r in enumerate(d["summary"]):
-        if m(r["ratio_mjpegd_over_ustreamer"]):
-            ax.annotate("%.2f×" % m(r["ratio_mjpegd_over_ustreamer"]), (i, 0), xytext=(0, -22),
-                        textcoords="offset points", ha="center", fontsize=8)
     ax.set_xticks(range(len(ns)))
-    ax.set_xticklabels(["N=%d" % n for n in ns])
+    ax.set_xticklabels(["N=%d\nmjpegd/ustreamer %s×" % (r["clients"],
+                                                         fmt(m(r["ratio_mjpegd_over_ustreamer"])))
+                        for r in d["summary"]], fontsize=8)
     ax.set_yscale("log")
     ax.set_ylabel("server CPU µs per delivered frame·client (guest)")
     ax.set_title("vivid YUYV 640x360@30, software JPEG q80 (QEMU %s)" % d.get("accel", "?").upper())

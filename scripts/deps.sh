@@ -6,7 +6,7 @@
 set -eu
 
 pkgs_build="build-essential pkg-config liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
-pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg chromium python3 procps systemd"
+pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg chromium python3 procps systemd libcamera-ipa"
 pkgs_vm="qemu-system-x86 busybox-static v4l-utils linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa"
 # make bench (bench/README.md): frames, load tools, the baseline's OpenCV, plots, the peer ustreamer
 pkgs_bench="ffmpeg libjpeg-turbo-progs python3 python3-numpy python3-opencv python3-matplotlib strace valgrind linux-perf ustreamer procps"

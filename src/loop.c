@@ -33,7 +33,8 @@ static void explain_init_failure(int r)
 	int disabled = read_io_uring_disabled();
 	if (r == -ENOSYS) {
 		log_err("io_uring is not available: this kernel has no io_uring support "
-			"(needs Linux >= 5.11 built with CONFIG_IO_URING)");
+			"(needs Linux >= 5.11 built with CONFIG_IO_URING), or an emulator such as "
+			"qemu-user does not pass io_uring_setup through");
 	} else if (r == -EPERM || r == -EACCES) {
 		if (disabled == 2)
 			log_err("io_uring is disabled by sysctl kernel.io_uring_disabled=2; "

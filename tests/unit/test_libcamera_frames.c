@@ -248,7 +248,9 @@ static struct run_result run_loop(struct source *src, unsigned frames)
 	while (res.frames < frames && !res.enodev) {
 		struct pollfd pfd = { .fd = source_fd(src), .events = POLLIN };
 		assert_int_equal(poll(&pfd, 1, 5000), 1);
-		for (;;) {
+		/* stop at exactly `frames`: the fake camera keeps producing, and on a slow machine
+		 * more may already be queued */
+		while (res.frames < frames) {
 			struct raw_frame *f = NULL;
 			int r = source_dequeue(src, &f);
 			if (r == -EAGAIN)
