@@ -11,6 +11,7 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/config.h"
 #include "mjpegd/fault.h"
+#include "mjpegd/libcamera_source.h"
 #include "mjpegd/log.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/pipeline.h"
@@ -237,6 +238,20 @@ static int list_devices(const struct config *cfg)
 	v4l2_describe_devices(devs, (size_t)n, cfg->m2m_format == M2M_FORMAT_FWHT
 						       ? V4L2_PIX_FMT_FWHT : V4L2_PIX_FMT_JPEG, stdout);
 	free(devs);
+
+	struct libcamera_camera_info cams[8];
+	int nc = source_libcamera_list(cams, 8);
+	printf("\nlibcamera cameras (--source libcamera[:INDEX|ID]):\n");
+	if (nc == -EOPNOTSUPP)
+		printf("  none: mjpegd was built without libcamera\n");
+	else if (nc == -ENODEV || nc == 0)
+		printf("  none found (on a Pi: camera_auto_detect=1 in config.txt, ribbon seated?)\n");
+	else if (nc < 0)
+		printf("  cannot list them: %s\n", strerror(-nc));
+	for (int i = 0; i < nc && i < 8; i++)
+		printf("  %d: %s (%s)%s\n", i, cams[i].model, cams[i].id,
+		       cams[i].external ? " — a USB camera: --source auto serves it through V4L2"
+					: " — usable as the source");
 	return 0;
 }
 
