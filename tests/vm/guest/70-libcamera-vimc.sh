@@ -28,6 +28,12 @@ die() {
 	fail "$@"
 }
 
+say "--list-devices names the libcamera camera"
+"$MJPEGD" --list-devices >list.txt 2>&1 || fail "--list-devices exited non-zero"
+sed -n '/^libcamera cameras/,$p' list.txt
+grep -q "^  0: .*Sensor B.* usable as the source" list.txt ||
+	fail "--list-devices does not list vimc's Sensor B as a usable libcamera camera"
+
 say "--source libcamera (first camera: vimc 'Sensor B') 640x480, software encoder"
 start "$VM_OUT/mjpegd.log" --source libcamera --encoder software --size 640x480 --fps 10
 # The first frame takes a while under TCG: IPA start, media pipeline setup, ~8 fps capture.
