@@ -1273,5 +1273,37 @@ def test_sighup_reload():
     d.stop()
 
 
+
+@test
+def test_slow_viewer_gets_recent_frames():
+    """A viewer on a slow link is sent the newest frame whenever its socket drains, not a
+    backlog of old ones (TCP_NOTSENT_LOWAT on stream sockets)."""
+    d = Daemon("--source", "testpattern", "--size", "1280x720", "--fps", "30", "--quality", "90")
+    d.wait_frame()
+    conn, parser = open_stream(d.port)
+    sock = conn.sock
+    sock.setblocking(True)
+    sock.settimeout(5 * SLOW)
+    ages = []
+    end = time.monotonic() + 8
+    pending = bytes(conn.buf)
+    conn.buf.clear()
+    while time.monotonic() < end:
+        # about 300 kB/s: a fraction of what 720p at 30 fps needs
+        data = pending or sock.recv(16384)
+        pending = b""
+        check(data, "the stream closed")
+        for p in parser.feed(data):
+            ts = float(p.headers["x-timestamp"])
+            ages.append((time.monotonic(), time.time() - ts))
+        time.sleep(0.05)
+    conn.close()
+    late = [age for t, age in ages if t > end - 3]
+    check(len(late) >= 2, f"only {len(late)} parts in the last 3 s")
+    check(max(late) < 1.5 * SLOW, f"a slow viewer sees frames {max(late):.1f} s old: it is sent "
+          f"a backlog instead of the newest frame")
+    d.stop()
+
+
 if __name__ == "__main__":
     sys.exit(run_tests(TESTS, names=sys.argv[1:]))
