@@ -70,9 +70,12 @@ struct client {
 	struct loop_op recv_op, send_op;
 	bool recv_pending, send_pending;
 
-	/* request bytes; a pipelined request's bytes stay after the one being answered */
-	char in[HTTP_MAX_HEADER_BYTES];
-	size_t in_len;
+	/* request bytes; a pipelined request's bytes stay after the one being answered. Allocated
+	 * (HTTP_MAX_HEADER_BYTES) while requests are read; a stream client only needs to notice its
+	 * viewer leaving, so it reads into discard[] and the 8 KiB go back. */
+	char *in;
+	size_t in_cap, in_len;
+	char discard[64];
 	bool keep_alive;
 
 	/* response being sent: iov[] point into head, body/heap_body, or frame */
@@ -123,6 +126,7 @@ struct server {
 };
 
 static void client_recv(struct client *c);
+static void client_free_input(struct client *c);
 static void client_close(struct client *c, const char *why);
 static void handle_request(struct client *c, const struct http_request *req);
 static void process_input(struct client *c);
@@ -231,6 +235,7 @@ static void client_free(struct client *c)
 	s->stats.clients = s->n_clients;
 	frame_unref(c->frame);
 	free(c->heap_body);
+	client_free_input(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
@@ -501,9 +506,6 @@ static void stream_start(struct client *c, const struct http_request *req, uint6
 	client_set_state(c, CLIENT_STREAMING);
 	c->iov[0] = (struct iovec){c->head, (size_t)n};
 	client_send_iov(c, 1);
-	/* Keep a recv armed so a viewer that closes is noticed even between frames. */
-	c->in_len = 0;
-	client_recv(c);
 }
 
 /* Sends the newest frame if the client is idle, has not had it yet and its fps cap allows. */
@@ -604,11 +606,26 @@ static void handle_request(struct client *c, const struct http_request *req)
 
 /* ---------------------------------------------------------------- receiving */
 
+static void client_free_input(struct client *c)
+{
+	if (c->in != c->discard)
+		free(c->in);
+	c->in = NULL;
+	c->in_cap = c->in_len = 0;
+}
+
 static void client_recv(struct client *c)
 {
+	if (!c->in) {
+		c->in = malloc(HTTP_MAX_HEADER_BYTES);
+		if (!c->in) {
+			client_close(c, "out of memory for the request");
+			return;
+		}
+		c->in_cap = HTTP_MAX_HEADER_BYTES;
+	}
 	struct io_uring_sqe *sqe = loop_sqe(c->srv->loop, &c->recv_op);
-	size_t room = sizeof(c->in) - c->in_len;
-	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, room, 0);
+	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
 	c->recv_pending = true;
 }
 
@@ -644,8 +661,13 @@ static void process_input(struct client *c)
 	handle_request(c, &req);
 	if (c->state == CLIENT_CLOSING)
 		return;
-	if (c->kind == KIND_STREAM || c->state == CLIENT_STREAMING) {
-		return; /* in[] now only serves to notice the peer closing */
+	if (c->state == CLIENT_STREAMING) {
+		/* Keep a recv armed so a viewer that closes is noticed even between frames. */
+		client_free_input(c);
+		c->in = c->discard;
+		c->in_cap = sizeof(c->discard);
+		client_recv(c);
+		return;
 	}
 	memmove(c->in, c->in + consumed, c->in_len - consumed);
 	c->in_len -= consumed;
