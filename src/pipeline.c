@@ -910,8 +910,11 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 		add_stats_source(&ss, &pl->retired_sources[i]->stats);
 	if (pl->source)
 		add_stats_source(&ss, &pl->source->stats);
-	s->source = pl->source_description;
-	s->encoder = pl->fallback ? pl->fallback->description : pl->encoder_description;
+	/* While a device is down, say so rather than name the instance that failed. */
+	s->source = pl->source ? pl->source_description : "none (failed: see devices.source)";
+	s->encoder = pl->encoder ? pl->encoder_description
+		     : pl->fallback ? pl->fallback->description
+				    : "none (failed: see devices.encoder)";
 	s->width = pl->source ? pl->source->width : pl->cfg->width;
 	s->height = pl->source ? pl->source->height : pl->cfg->height;
 	s->fps_target = pl->cfg->fps;
