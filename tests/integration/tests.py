@@ -1305,5 +1305,43 @@ def test_slow_viewer_gets_recent_frames():
     d.stop()
 
 
+
+@test
+def test_make_install_keeps_edited_config():
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    dest = os.path.join(Context.current.tmpdir, "root")
+    build = os.path.relpath(os.path.dirname(MJPEGD_PATH()), repo)
+
+    def make(*targets):
+        # the same SAN setting as the binary under test, so make never relinks it differently
+        san = ["SAN=1"] if SANITIZED else []
+        p = subprocess.run(["make", "-C", repo, "--no-print-directory", f"BUILD={build}", *san,
+                            f"DESTDIR={dest}", "PREFIX=/usr", *targets],
+                           capture_output=True, text=True, timeout=120)
+        check(p.returncode == 0, f"make {' '.join(targets)}: {p.stdout[-500:]} {p.stderr[-500:]}")
+        return p.stdout
+    make("install")
+    files = ["usr/bin/mjpegd", "lib/systemd/system/mjpegd.service",
+             "lib/systemd/system/mjpegd.socket", "usr/share/man/man8/mjpegd.8",
+             "etc/mjpegd/mjpegd.conf"]
+    for f in files:
+        check(os.path.exists(os.path.join(dest, f)), f"make install did not install /{f}")
+    with open(os.path.join(dest, "lib/systemd/system/mjpegd.service")) as f:
+        unit = f.read()
+    check("ExecStart=/usr/bin/mjpegd --config /etc/mjpegd/mjpegd.conf" in unit,
+          "the installed unit does not run /usr/bin/mjpegd with /etc/mjpegd/mjpegd.conf")
+    conf = os.path.join(dest, "etc/mjpegd/mjpegd.conf")
+    with open(conf, "a") as f:
+        f.write("quality = 55\n")
+    out = make("install")
+    check("keeping" in out, f"a second make install did not say it kept the edited config: {out}")
+    with open(conf) as f:
+        check("quality = 55" in f.read(), "make install overwrote an edited config")
+    make("uninstall")
+    for f in files[:-1]:
+        check(not os.path.exists(os.path.join(dest, f)), f"make uninstall left /{f}")
+    check(os.path.exists(conf), "make uninstall removed an edited config")
+
+
 if __name__ == "__main__":
     sys.exit(run_tests(TESTS, names=sys.argv[1:]))
