@@ -56,7 +56,6 @@ struct watch {
 	bool pending;
 	bool retarget; /* the pending poll was cancelled to move to next_fd */
 	int next_fd;
-	const char *what;
 	void (*ready)(struct pipeline *pl);
 	void (*error)(struct pipeline *pl, int err, const char *reason);
 };
@@ -376,6 +375,28 @@ static void stop_fallback(struct pipeline *pl)
 	pl->fallback = NULL;
 }
 
+/* Stops watching and feeding the configured encoder; it is destroyed once unreferenced. */
+static void detach_encoder(struct pipeline *pl)
+{
+	if (!pl->encoder)
+		return;
+	watch_set_fd(&pl->encoder_watch, -1);
+	retire_encoder(pl, pl->encoder);
+	pl->encoder = NULL;
+	pl->in_flight = 0;
+}
+
+/* The same for the source. */
+static void detach_source(struct pipeline *pl)
+{
+	if (!pl->source)
+		return;
+	watch_set_fd(&pl->source_watch, -1);
+	struct source *src = pl->source;
+	pl->source = NULL;
+	retire_source(pl, src);
+}
+
 static void encoder_failed(struct pipeline *pl, int err, const char *reason)
 {
 	uint64_t now = now_mono_ns();
@@ -389,10 +410,7 @@ static void encoder_failed(struct pipeline *pl, int err, const char *reason)
 		}
 		return;
 	}
-	watch_set_fd(&pl->encoder_watch, -1);
-	retire_encoder(pl, pl->encoder);
-	pl->encoder = NULL;
-	pl->in_flight = 0;
+	detach_encoder(pl);
 	supervisor_failed(&pl->encoder_sup, now, err, reason);
 	start_fallback(pl);
 }
@@ -402,11 +420,8 @@ static void source_failed(struct pipeline *pl, int err, const char *reason)
 	if (!pl->source)
 		return;
 	uint64_t now = now_mono_ns();
-	watch_set_fd(&pl->source_watch, -1);
-	struct source *src = pl->source;
-	pl->source = NULL;
 	supervisor_failed(&pl->source_sup, now, err, reason);
-	retire_source(pl, src);
+	detach_source(pl);
 	if (!pl->outage_since_ns)
 		pl->outage_since_ns = now;
 }
@@ -716,6 +731,15 @@ static void remember_source(struct pipeline *pl, struct source *src, uint64_t no
 
 static void retry_encoder(struct pipeline *pl, uint64_t now);
 
+/* A clean restart, not a failure: the supervisor goes through STOPPED, no backoff, no count. */
+static void reopen_encoder(struct pipeline *pl, uint64_t now, const char *why)
+{
+	log_notice("encoder: reopening for %s", why);
+	detach_encoder(pl);
+	supervisor_stopped(&pl->encoder_sup, now);
+	retry_encoder(pl, now);
+}
+
 static void retry_source(struct pipeline *pl, uint64_t now)
 {
 	supervisor_starting(&pl->source_sup, now);
@@ -733,12 +757,7 @@ static void retry_source(struct pipeline *pl, uint64_t now)
 			    src->height != pl->encoder_in_height ||
 			    src->bytesperline != pl->encoder_in_bytesperline)) {
 		/* Not a failure of the encoder: it is reopened for the new format at once. */
-		log_notice("encoder: reopening for the camera's new format");
-		watch_set_fd(&pl->encoder_watch, -1);
-		retire_encoder(pl, pl->encoder);
-		pl->encoder = NULL;
-		supervisor_stopped(&pl->encoder_sup, now);
-		retry_encoder(pl, now);
+		reopen_encoder(pl, now, "the camera's new format");
 	}
 	/* A stand-in made for the old instance may not fit the new one: make it again. */
 	if (pl->fallback) {
@@ -783,10 +802,10 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	supervisor_init(&pl->source_sup, "source");
 	supervisor_init(&pl->encoder_sup, "encoder");
 	pl->source_watch = (struct watch){.pl = pl, .op.complete = watch_complete, .fd = -1,
-					  .what = "source", .ready = source_ready,
+					  .ready = source_ready,
 					  .error = source_watch_error};
 	pl->encoder_watch = (struct watch){.pl = pl, .op.complete = watch_complete, .fd = -1,
-					   .what = "encoder", .ready = encoder_ready,
+					   .ready = encoder_ready,
 					   .error = encoder_watch_error};
 	int r = frame_pool_init(&pl->pool, p->frame_pool_capacity);
 	if (r < 0)
@@ -982,26 +1001,14 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 	}
 	if (source_changed) {
 		log_notice("source: reopening for the new configuration");
-		if (pl->source) {
-			struct source *src = pl->source;
-			watch_set_fd(&pl->source_watch, -1);
-			pl->source = NULL;
-			retire_source(pl, src);
-		}
+		detach_source(pl);
 		supervisor_stopped(&pl->source_sup, now);
 		pl->source_kind = cfg->source;
 		retry_source(pl, now);
 	}
 	if (encoder_changed && pl->source) {
-		log_notice("encoder: reopening for the new configuration");
-		if (pl->encoder) {
-			watch_set_fd(&pl->encoder_watch, -1);
-			retire_encoder(pl, pl->encoder);
-			pl->encoder = NULL;
-		}
 		stop_fallback(pl);
-		supervisor_stopped(&pl->encoder_sup, now);
-		retry_encoder(pl, now);
+		reopen_encoder(pl, now, "the new configuration");
 	}
 }
 
