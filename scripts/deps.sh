@@ -1,13 +1,70 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs, only those missing, with apt-get
 # (through sudo when not root), --no-install-recommends. Usage: scripts/deps.sh GROUP...
-# Groups: build, test, vm, bench, cross-arm64, cross-armhf, deb. Set MJPEGD_NO_APT=1 to only
-# report what is missing.
+# Groups: build, test, vm, bench, cross-arm64, cross-armhf, deb, platforms. Set MJPEGD_NO_APT=1
+# to only report what is missing.
+#
+# The release comes from /etc/os-release (MJPEGD_OS_RELEASE names another file, for tests):
+# Debian 12 bookworm, Debian 13 trixie, Debian testing/unstable (named as Debian 13 names its
+# packages), and Raspberry Pi OS Bookworm or Trixie (ID=raspbian on 32-bit; ID=debian with
+# /etc/rpi-issue or Raspberry Pi's archive in the apt sources on 64-bit). Where a release names a
+# package differently, the name is chosen below. On Raspberry Pi OS libcamera must come from
+# Raspberry Pi's archive (its "+rpt" builds carry the Pi's pipeline handlers and IPA; Debian's do
+# not drive a Pi camera): deps.sh refuses to install Debian's instead.
 set -eu
 
+os_release=${MJPEGD_OS_RELEASE:-/etc/os-release}
+ID="" VERSION_ID="" VERSION_CODENAME="" PRETTY_NAME=""
+if [ -r "$os_release" ]; then
+	# shellcheck disable=SC1090
+	. "$os_release"
+fi
+codename=${VERSION_CODENAME:-}
+if [ -z "$codename" ]; then
+	case "${VERSION_ID:-}" in
+	12) codename=bookworm ;;
+	13) codename=trixie ;;
+	esac
+fi
+# Testing and unstable: the codename of the next release, or none at all ("forky/sid").
+case "$codename" in
+bookworm | trixie) ;;
+"" | forky | duke | sid) [ "${ID:-}" = debian ] && codename=next ;;
+esac
+
+pi_os=0
+if [ "${ID:-}" = raspbian ] || [ -e "${MJPEGD_RPI_ISSUE:-/etc/rpi-issue}" ]; then
+	pi_os=1
+elif grep -rqs 'archive\.raspberrypi\.\(com\|org\)' /etc/apt/sources.list /etc/apt/sources.list.d/ \
+	2>/dev/null; then
+	pi_os=1
+fi
+
+case "$codename" in
+bookworm) release="Debian 12 (bookworm)" ;;
+trixie) release="Debian 13 (trixie)" ;;
+next) release="Debian testing/unstable" ;;
+*)
+	release="${PRETTY_NAME:-an unknown system}"
+	echo "deps.sh: $release is not a release mjpegd is made for (Debian 12 or 13, Raspberry Pi" \
+		"OS Bookworm or Trixie); trying Debian 13's package names" >&2
+	;;
+esac
+[ $pi_os = 1 ] && release="Raspberry Pi OS on $release"
+
+# The test bed's kernel source: the release's own (tests/vm/build-kernel.sh).
+case "$codename" in
+bookworm) kernel_source=linux-source-6.1 ;;
+trixie) kernel_source=linux-source-6.12 ;;
+*) kernel_source=linux-source ;; # testing: whichever version it has now
+esac
+# Chromium: Raspberry Pi OS Bookworm ships its own build as chromium-browser.
+chromium=chromium
+[ $pi_os = 1 ] && [ "$codename" = bookworm ] && chromium=chromium-browser
+
 pkgs_build="build-essential pkg-config liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
-pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg chromium python3 procps systemd libcamera-ipa"
-pkgs_vm="qemu-system-x86 busybox-static v4l-utils linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa"
+pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium python3 procps systemd libcamera-ipa"
+pkgs_vm="qemu-system-x86 busybox-static v4l-utils $kernel_source flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa"
 # make bench (bench/README.md): frames, load tools, the baseline's OpenCV, plots, the peer ustreamer
 pkgs_bench="ffmpeg libjpeg-turbo-progs python3 python3-numpy python3-opencv python3-matplotlib strace valgrind linux-perf ustreamer procps"
 # make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf, make test-cross: the cross toolchain, qemu-user
@@ -17,6 +74,8 @@ pkgs_cross_arm64="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-l
 pkgs_cross_armhf="gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf binutils-arm-linux-gnueabihf"
 # make deb, make test-deb (debian/)
 pkgs_deb="debhelper lintian adduser fakeroot python3 libjpeg-turbo-progs"
+# make test-platforms (tests/platforms/run.sh): roots of other releases
+pkgs_platforms="debootstrap util-linux tar"
 
 want=""
 for group in "$@"; do
@@ -28,7 +87,17 @@ for group in "$@"; do
 	cross-arm64) want="$want $pkgs_cross $pkgs_cross_arm64" ;;
 	cross-armhf) want="$want $pkgs_cross $pkgs_cross_armhf" ;;
 	deb) want="$want $pkgs_build $pkgs_deb" ;;
-	*) echo "deps.sh: unknown group '$group' (build, test, vm, bench, cross-arm64, cross-armhf, deb)" >&2; exit 2 ;;
+	platforms) want="$want $pkgs_platforms" ;;
+	release)
+		# What deps.sh takes this system for (tests, and a user's question).
+		echo "$release; kernel source $kernel_source; chromium package $chromium"
+		exit 0
+		;;
+	kernel-source)
+		echo "$kernel_source"
+		exit 0
+		;;
+	*) echo "deps.sh: unknown group '$group' (build, test, vm, bench, cross-arm64, cross-armhf, deb, platforms, release, kernel-source)" >&2; exit 2 ;;
 	esac
 done
 
@@ -39,9 +108,33 @@ for p in $want; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
 
-echo "deps.sh: installing:$missing" >&2
+# On Raspberry Pi OS: libcamera installed or to be installed must be Raspberry Pi's build.
+rpi_libcamera_check() { # WHEN (installed | candidate)
+	[ $pi_os = 1 ] || return 0
+	case " $want " in *" libcamera-dev "*) ;; *) return 0 ;; esac
+	if [ "$1" = installed ]; then
+		v=$(dpkg-query -W -f='${Version}' libcamera-dev 2>/dev/null || true)
+	else
+		v=$(apt-cache policy libcamera-dev 2>/dev/null | sed -n 's/^ *Candidate: *//p')
+	fi
+	case "$v" in
+	"" | "(none)") what="no libcamera-dev at all" ;;
+	*rpt* | *rpi*) return 0 ;;
+	*) what="libcamera-dev $v, Debian's build" ;;
+	esac
+	echo "deps.sh: $release: apt offers $what, not Raspberry Pi's libcamera (a version with" \
+		"\"+rpt\"), which alone drives a Pi camera. Is Raspberry Pi's archive in" \
+		"/etc/apt/sources.list.d/raspi.list (or raspi.sources)? Then: sudo apt update" >&2
+	return 1
+}
+
+if [ -z "$missing" ]; then
+	rpi_libcamera_check installed
+	exit 0
+fi
+
+echo "deps.sh: $release: installing:$missing" >&2
 if [ "${MJPEGD_NO_APT:-0}" = 1 ]; then
 	echo "deps.sh: MJPEGD_NO_APT=1, not installing" >&2
 	exit 1
@@ -59,5 +152,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >&2
+rpi_libcamera_check candidate
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing >&2

@@ -3,26 +3,27 @@
 // It owns the CameraManager, the Camera, the FrameBufferAllocator and one Request per buffer
 // (cookie = buffer index). Completed requests go out through a C callback on libcamera's thread;
 // the caller gives each buffer back with lcshim_requeue(), which reuses the same Request with
-// ReuseBuffers, so nothing is allocated while streaming.
+// ReuseBuffers, so nothing is allocated while streaming. libcamera's own log goes through
+// mjpegd's logger (LogRoute below, include/mjpegd/libcamera_log.h).
 //
-// libcamera API differences guarded here (LIBCAMERA_VERSION_* from <libcamera/version.h>; built
-// and run against Debian 12's 0.0.3, the 0.2+ branches written from the upstream headers):
-//   - CameraConfiguration::transform (Transform) up to 0.1.x; replaced by ::orientation
-//     (Orientation, built as Orientation::Rotate0 * transform) from 0.2.0.
-//   - Autofocus controls (controls::AfMode & co.) first shipped in 0.0.3 (Debian 12); before that
-//     they do not exist and autofocus is skipped. At run time AfMode is only set when the camera
-//     lists it (Camera Module 3 / imx708 and other lenses with a VCM; never on v1.3/v2/HQ).
-//   - generateConfiguration() takes StreamRoles (a std::vector) up to 0.0.x and a
-//     Span<const StreamRole> from 0.1.0: a std::vector argument suits both.
-//   - ControlList::get() returns std::optional since 0.0.1; older releases are not supported.
-// Everything else used (FrameBufferAllocator, Request::reuse(ReuseBuffers), SharedFD planes,
-// FrameMetadata status/sequence/timestamp, Camera::disconnected) is the same from 0.0.3 to 0.5.
+// Every difference between libcamera releases is handled in the block of MJPEGD_LIBCAMERA_*
+// definitions below, each naming the release that changed the API; the rest of the file is the
+// same for every release. Built and tested (make test-platforms, docs/testing.md) against Debian
+// 12's 0.0.3, Debian 13's 0.4.0, trixie-backports' 0.7.1 (the upstream release of Raspberry Pi
+// OS Trixie's 0.7.1+rpt) and testing's 0.7.2.
+// Used the same way by every release from 0.0.3 to 0.7: FrameBufferAllocator,
+// Request::reuse(ReuseBuffers), SharedFD planes, FrameMetadata status/sequence/timestamp,
+// Camera::disconnected, ControlList::get() returning std::optional (since 0.0.1), and
+// logSetStream()/LIBCAMERA_LOG_LEVELS/LIBCAMERA_LOG_FILE (since 0.0.1).
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <linux/videodev2.h>
@@ -37,6 +38,7 @@
 #include <libcamera/formats.h>
 #include <libcamera/framebuffer.h>
 #include <libcamera/framebuffer_allocator.h>
+#include <libcamera/logging.h>
 #include <libcamera/property_ids.h>
 #include <libcamera/request.h>
 #include <libcamera/stream.h>
@@ -49,15 +51,33 @@
 	  (LIBCAMERA_VERSION_MINOR > (minor) ||                                                    \
 	   (LIBCAMERA_VERSION_MINOR == (minor) && LIBCAMERA_VERSION_PATCH >= (patch)))))
 
+// ---- Every libcamera version difference, in one place ---------------------------------------
+// 0.0.3 (Debian 12, Pi OS Bookworm's first release): autofocus controls (controls::AfMode & co.)
+// first shipped; before it they do not exist and autofocus is skipped. At run time AfMode is only
+// set when the camera lists it (Camera Module 3 / imx708 and other lenses with a VCM).
+#if MJPEGD_LIBCAMERA_AT_LEAST(0, 0, 3)
+#define MJPEGD_LIBCAMERA_HAS_AF 1
+#endif
+// 0.1.0: generateConfiguration() takes Span<const StreamRole> instead of StreamRoles (a
+// std::vector); a std::vector argument converts to both, so configure() needs no guard.
+// 0.2.0: CameraConfiguration::transform (Transform) was replaced by ::orientation (Orientation,
+// built as Orientation::Rotate0 * transform).
 #if MJPEGD_LIBCAMERA_AT_LEAST(0, 2, 0)
 #include <libcamera/orientation.h>
 #define MJPEGD_LIBCAMERA_HAS_ORIENTATION 1
 #endif
-#if MJPEGD_LIBCAMERA_AT_LEAST(0, 0, 3)
-#define MJPEGD_LIBCAMERA_HAS_AF 1
+// 0.6.0: string controls and properties (properties::Model) are Control<std::string_view>
+// instead of Control<std::string> (libcamera commit "Expose string controls as
+// std::string_view"); the view points into the camera's property list, so it is copied at once.
+#if MJPEGD_LIBCAMERA_AT_LEAST(0, 6, 0)
+using ControlString = std::string_view;
+#else
+using ControlString = std::string;
 #endif
+// ---------------------------------------------------------------------------------------------
 
 extern "C" {
+#include "mjpegd/libcamera_log.h"
 #include "mjpegd/log.h"
 }
 #include "libcamera_shim.h"
@@ -112,8 +132,8 @@ void copy_string(char *dst, size_t len, const std::string &src)
 
 std::string camera_model(const Camera &cam)
 {
-	const auto model = cam.properties().get(properties::Model);
-	return model ? *model : std::string("unknown");
+	const std::optional<ControlString> model = cam.properties().get(properties::Model);
+	return model ? std::string(*model) : std::string("unknown");
 }
 
 bool camera_is_external(const Camera &cam)
@@ -132,15 +152,127 @@ bool all_digits(const char *s)
 	return true;
 }
 
-// The CameraManager, started, or nothing (-EBUSY when another one exists).
-int manager_start(std::unique_ptr<CameraManager> *out)
+// libcamera's log, through mjpegd's logger. libcamera writes each message, newline included, to
+// this stream from whichever of its threads logs; a thread's partial line is kept per thread.
+// While --source auto probes for a camera (hold()), lines are held back: if no camera is used
+// they are logged at debug level only, so a machine without a camera stays quiet; if one is,
+// they are logged as they came. Never destroyed: libcamera may log until the process exits.
+class LogRoute : public std::streambuf
+{
+public:
+	void hold()
+	{
+		std::lock_guard<std::mutex> guard(lock_);
+		holding_ = true;
+	}
+
+	// Logs the held lines at their own level (camera used) or at debug level (none).
+	void release(bool camera_used)
+	{
+		std::vector<std::pair<int, std::string>> lines;
+		unsigned dropped;
+		{
+			std::lock_guard<std::mutex> guard(lock_);
+			holding_ = false;
+			lines.swap(held_);
+			dropped = dropped_;
+			dropped_ = 0;
+		}
+		for (const auto &l : lines)
+			log_msg(camera_used ? l.first : LOG_LEVEL_DEBUG, "%s", l.second.c_str());
+		if (dropped)
+			log_msg(camera_used ? LOG_LEVEL_NOTICE : LOG_LEVEL_DEBUG,
+				"libcamera: %u more lines while looking for a camera not shown", dropped);
+	}
+
+protected:
+	int overflow(int c) override
+	{
+		if (c != traits_type::eof()) {
+			char ch = static_cast<char>(c);
+			add(&ch, 1);
+		}
+		return traits_type::not_eof(c);
+	}
+
+	std::streamsize xsputn(const char *s, std::streamsize n) override
+	{
+		add(s, static_cast<size_t>(n));
+		return n;
+	}
+
+private:
+	static constexpr size_t kMaxHeld = 32;
+	static constexpr size_t kMaxLine = 4096;
+
+	void add(const char *s, size_t n)
+	{
+		thread_local std::string partial;
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] != '\n') {
+				if (partial.size() < kMaxLine)
+					partial += s[i];
+				continue;
+			}
+			line(partial);
+			partial.clear();
+		}
+	}
+
+	void line(const std::string &text)
+	{
+		char out[1024];
+		int level = libcamera_log_parse(text.c_str(), out, sizeof(out));
+		{
+			std::lock_guard<std::mutex> guard(lock_);
+			if (holding_) {
+				if (held_.size() < kMaxHeld)
+					held_.emplace_back(level, out);
+				else
+					dropped_++;
+				return;
+			}
+		}
+		log_msg(level, "%s", out);
+	}
+
+	std::mutex lock_;
+	bool holding_ = false;
+	std::vector<std::pair<int, std::string>> held_;
+	unsigned dropped_ = 0;
+};
+
+LogRoute *log_route;
+
+// Once per process, before libcamera's logger exists (it reads LIBCAMERA_LOG_LEVELS and
+// LIBCAMERA_LOG_FILE when it is first used): the levels follow --log-level and the lines go
+// through LogRoute, each unless the user set libcamera's own variable.
+void log_route_start()
+{
+	static std::once_flag once;
+	std::call_once(once, [] {
+		const char *levels = getenv("LIBCAMERA_LOG_LEVELS");
+		if (!levels || !*levels)
+			setenv("LIBCAMERA_LOG_LEVELS", libcamera_log_levels(log_get_level()), 1);
+		log_route = new LogRoute;
+		const char *file = getenv("LIBCAMERA_LOG_FILE");
+		if (file && *file)
+			return; // the user's file (libcamera's own format), or "syslog"
+		static std::ostream *stream = new std::ostream(log_route);
+		logSetStream(stream, false);
+	});
+}
+
+// The CameraManager, started, or nothing (-EBUSY when another one exists). hold: --source auto's
+// probe, whose libcamera log lines wait for log_release().
+int manager_start(std::unique_ptr<CameraManager> *out, bool hold)
 {
 	bool expected = false;
 	if (!manager_in_use.compare_exchange_strong(expected, true))
 		return -EBUSY;
-	// libcamera logs INFO lines to stderr by default; keep it to warnings unless the user asked
-	// for more with its own variable. Read once, when libcamera's logger starts.
-	setenv("LIBCAMERA_LOG_LEVELS", "*:WARN", 0);
+	log_route_start();
+	if (hold)
+		log_route->hold();
 	auto cm = std::make_unique<CameraManager>();
 	// The manager's thread (and the pipeline handler and IPA threads it starts) must never take
 	// a process signal: main() reads them from a signalfd on the loop thread, which only works
@@ -153,6 +285,8 @@ int manager_start(std::unique_ptr<CameraManager> *out)
 	if (r < 0) {
 		cm.reset();
 		manager_in_use = false;
+		if (hold)
+			log_route->release(false);
 		return r;
 	}
 	*out = std::move(cm);
@@ -450,7 +584,7 @@ extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, l
 
 	auto s = std::make_unique<lcshim>();
 	s->cb = *cb;
-	int r = manager_start(&s->manager);
+	int r = manager_start(&s->manager, p->skip_external);
 	if (r == -EBUSY) {
 		log_err("libcamera: only one camera manager per process, and one is in use: %s",
 			strerror(EBUSY));
@@ -461,6 +595,8 @@ extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, l
 		return r;
 	}
 	r = s->select_camera(p);
+	if (p->skip_external)
+		log_route->release(r >= 0);
 	if (r < 0) {
 		lcshim_close(s.release());
 		return r;
@@ -545,7 +681,7 @@ extern "C" void lcshim_close(lcshim *s)
 extern "C" int lcshim_list(lcshim_camera *cams, unsigned max)
 {
 	std::unique_ptr<CameraManager> cm;
-	int r = manager_start(&cm);
+	int r = manager_start(&cm, false);
 	if (r < 0)
 		return r;
 	std::vector<std::shared_ptr<Camera>> all = cm->cameras();

@@ -120,6 +120,26 @@ static void test_auto_moves_on_quietly(void **state)
 	free(log);
 }
 
+/* libcamera's own lines reach stderr only through mjpegd's logger: each with a journald prefix,
+ * none in libcamera's "[0:00:00.123] [tid]  INFO ..." shape. main() asked libcamera for its INFO
+ * lines, so there is at least its version line to see. */
+static void test_libcamera_log_routed(void **state)
+{
+	(void)state;
+	if (!source_libcamera_built() || host_has_camera())
+		skip();
+	struct source *src = NULL;
+	int r;
+	char *log = capture_stderr(create_explicit, &src, &r);
+	assert_int_equal(r, -ENODEV);
+	assert_non_null(strstr(log, "<6>libcamera Camera: libcamera v"));
+	for (char *line = log; *line; line = strchr(line, '\n') + 1) {
+		assert_true(line[0] == '<' && line[1] >= '2' && line[1] <= '7' && line[2] == '>');
+		assert_non_null(strchr(line, '\n'));
+	}
+	free(log);
+}
+
 static void test_list_without_camera(void **state)
 {
 	(void)state;
@@ -331,9 +351,14 @@ static void test_options(void **state)
 
 int main(void)
 {
+	/* As a user would set it: libcamera's INFO lines too (read when libcamera's logger starts).
+	 * --source auto must still be quiet, and they must come out through mjpegd's logger. */
+	setenv("LIBCAMERA_LOG_LEVELS", "*:INFO", 1);
+	unsetenv("LIBCAMERA_LOG_FILE");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_camera_fails_fast),
 		cmocka_unit_test(test_auto_moves_on_quietly),
+		cmocka_unit_test(test_libcamera_log_routed),
 		cmocka_unit_test(test_list_without_camera),
 		cmocka_unit_test(test_rejects_bad_params),
 		cmocka_unit_test(test_spsc_basics),

@@ -1,9 +1,11 @@
 #!/bin/bash
 # Builds the test-bed kernel (x86_64 bzImage, tinyconfig + tests/vm/kernel.config, everything
-# built in, no modules) from Debian's linux-source-6.1 and caches it.
+# built in, no modules) from the release's Debian linux-source package (linux-source-6.1 on
+# Debian 12, where CI runs it; the name per release comes from scripts/deps.sh kernel-source) and
+# caches it.
 #
 # Cache: ${XDG_CACHE_HOME:-$HOME/.cache}/mjpegd/vm/bzImage-<key>, where <key> is the sha256 of
-# the fragment + the linux-source-6.1 package version + the first line of `gcc --version`.
+# the fragment + the linux-source package and version + the first line of `gcc --version`.
 # A matching cached bzImage is reused ("kernel: cached"). The source is unpacked into a work
 # dir in the cache (never the repository) and removed after a successful build unless
 # MJPEGD_VM_KEEP_KBUILD=1.
@@ -14,7 +16,11 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 FRAG=$HERE/kernel.config
-TARBALL=/usr/src/linux-source-6.1.tar.xz
+PKG=${MJPEGD_KERNEL_SOURCE:-$("$HERE/../../scripts/deps.sh" kernel-source)}
+if [ "$PKG" = linux-source ]; then # the metapackage (testing): the versioned one it depends on
+	PKG=$(dpkg-query -W -f='${Depends}' linux-source 2>/dev/null | sed 's/[ ,(].*//')
+fi
+TARBALL=/usr/src/$PKG.tar.xz
 CACHE=${MJPEGD_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mjpegd/vm}
 JOBS=${MJPEGD_VM_JOBS:-$(nproc)}
 
@@ -22,12 +28,12 @@ say() { echo "kernel: $*" >&2; }
 die() { echo "kernel: error: $*" >&2; exit 1; }
 
 [ -r "$FRAG" ] || die "missing $FRAG"
-[ -r "$TARBALL" ] || die "missing $TARBALL (install linux-source-6.1: scripts/deps.sh vm)"
+[ -r "$TARBALL" ] || die "missing $TARBALL (install $PKG: scripts/deps.sh vm)"
 command -v gcc >/dev/null || die "gcc not found (scripts/deps.sh vm)"
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null) ||
-	die "linux-source-6.1 is not installed (scripts/deps.sh vm)"
+srcver=$(dpkg-query -W -f='${Version}' "$PKG" 2>/dev/null) ||
+	die "$PKG is not installed (scripts/deps.sh vm)"
 gccver=$(gcc --version | head -n1)
-key=$({ cat "$FRAG"; echo "linux-source-6.1 $srcver"; echo "$gccver"; } | sha256sum | cut -c1-16)
+key=$({ cat "$FRAG"; echo "$PKG $srcver"; echo "$gccver"; } | sha256sum | cut -c1-16)
 IMAGE=$CACHE/bzImage-$key
 
 mkdir -p "$CACHE"
@@ -46,7 +52,7 @@ SRC=$WORK/linux-$srcver
 KB=$WORK/kbuild-$key
 LOG=$WORK/build-$key.log
 t0=$SECONDS
-say "building: key $key (linux-source-6.1 $srcver, $gccver), $JOBS jobs, log $LOG"
+say "building: key $key ($PKG $srcver, $gccver), $JOBS jobs, log $LOG"
 mkdir -p "$WORK"
 if [ ! -f "$SRC/.unpacked" ]; then
 	say "unpacking $TARBALL into $SRC"

@@ -1,0 +1,60 @@
+#!/bin/sh
+# Runs a shell script as root inside a Debian root made by scripts/platform-root.sh, in fresh
+# mount and PID namespaces (unshare): /proc, /sys and /dev of the host, a private /tmp and /run,
+# the host's network (apt, loopback tests). Nothing it mounts or starts outlives it; the
+# environment is cleared (PATH, HOME, LANG, TERM, CI only).
+#
+# Usage: scripts/in-root.sh [--tree] [--timeout SECONDS] ROOT SCRIPT
+#   --tree     first copy this work tree (committed or not, without ignored files such as build
+#              output) to ROOT/root/mjpegd, replacing what was there
+#   --timeout  bound the whole run (default 3600 s); exit status 124 when it was reached
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+tree=0
+limit=3600
+while [ $# -gt 2 ]; do
+	case "$1" in
+	--tree) tree=1 ;;
+	--timeout) limit=$2; shift ;;
+	*) break ;;
+	esac
+	shift
+done
+if [ $# -ne 2 ]; then
+	echo "usage: scripts/in-root.sh [--tree] [--timeout SECONDS] ROOT SCRIPT" >&2
+	exit 2
+fi
+root=$1
+script=$2
+if [ ! -x "$root/bin/sh" ]; then
+	echo "in-root.sh: $root is not a root (scripts/platform-root.sh makes one)" >&2
+	exit 2
+fi
+
+if [ $tree = 1 ]; then
+	rm -rf "$root/root/mjpegd"
+	mkdir -p "$root/root/mjpegd"
+	(cd "$here" && git ls-files -z --cached --others --exclude-standard |
+		xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+		tar --null -T - -cf -) | tar -xf - -C "$root/root/mjpegd"
+	if [ ! -f "$root/root/mjpegd/Makefile" ]; then
+		echo "in-root.sh: copying the work tree into $root failed" >&2
+		exit 1
+	fi
+fi
+
+# --kill-child: when unshare goes (timeout), the namespace's first process and so every
+# process in it goes too.
+exec timeout -k 30 "$limit" unshare --mount --pid --fork --kill-child --mount-proc="$root/proc" \
+	sh -euc '
+	r=$1
+	mount --rbind /dev "$r/dev"
+	mount --rbind /sys "$r/sys"
+	mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
+	mount -t tmpfs -o mode=0755 tmpfs "$r/run"
+	mkdir -p "$r/run/lock"
+	cp /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null || true
+	exec chroot "$r" /usr/bin/env -i \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		HOME=/root LANG=C.UTF-8 TERM=dumb CI="${CI:-}" /bin/sh -euc "$2"
+' in-root "$root" "$script"
