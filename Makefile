@@ -86,7 +86,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps deps-test run test test-unit test-integration test-asan test-vm clean install uninstall \
-	test-cross deb test-deb
+	test-cross deb test-deb test-platforms
 
 all: $(BUILD)/mjpegd
 
@@ -146,6 +146,15 @@ test-vm:
 	@scripts/deps.sh vm
 	$(MAKE) all
 	tests/vm/run.sh $(VM_TESTS)
+
+# The support matrix (docs/testing.md, "Platforms"): Debian 12, 13, 13 + trixie-backports
+# (libcamera 0.7.1, as Raspberry Pi OS Trixie) and testing, each a debootstrapped root cached in
+# ~/.cache/mjpegd/platforms, the project installed there by its own scripts/deps.sh, then the
+# build and the tests inside it. PLATFORMS="trixie testing" picks rows. Needs root.
+PLATFORMS ?=
+test-platforms:
+	@scripts/deps.sh platforms
+	tests/platforms/run.sh $(PLATFORMS)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build dir.
 test-asan:

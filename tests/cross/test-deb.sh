@@ -58,6 +58,16 @@ else
 fi
 
 check "/usr/bin/mjpegd is installed and runs" /usr/bin/mjpegd --version
+# Built for the release it was built on: it depends on that release's libcamera library package
+# (libcamera0.0.3 on Debian 12, libcamera0.4 on 13, libcamera0.7 with trixie-backports or on
+# Raspberry Pi OS Trixie), whichever ${shlibs:Depends} found.
+lib=$(ldd /usr/bin/mjpegd 2>/dev/null | awk '/libcamera\.so/ { print $3; exit }')
+if [ -n "$lib" ]; then
+	libpkg=$(dpkg -S "*/$(basename "$lib")" 2>/dev/null | head -n1 | cut -d: -f1)
+	echo "test-deb: links $lib from ${libpkg:-no package}; Depends: $(dpkg-query -W -f='${Depends}' mjpegd)"
+	check "Depends names this system's libcamera library package (${libpkg:-?})" \
+		sh -c "[ -n '$libpkg' ] && dpkg-query -W -f='\${Depends}' mjpegd | tr ',' '\n' | grep -q '^ *$libpkg\( \|\$\)'"
+fi
 unit=/lib/systemd/system/mjpegd.service
 check "$unit: ExecStart=/usr/bin/mjpegd --config /etc/mjpegd/mjpegd.conf" \
 	grep -qx 'ExecStart=/usr/bin/mjpegd --config /etc/mjpegd/mjpegd.conf $MJPEGD_ARGS' "$unit"

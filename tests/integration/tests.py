@@ -1343,5 +1343,70 @@ def test_make_install_keeps_edited_config():
     check(os.path.exists(conf), "make uninstall removed an edited config")
 
 
+@test
+def test_deps_knows_each_release():
+    """scripts/deps.sh reads /etc/os-release: Debian 12, 13, testing, Raspberry Pi OS Bookworm and
+    Trixie (32-bit ID=raspbian; 64-bit ID=debian with /etc/rpi-issue), and says so for others."""
+    repo = harness.REPO
+    tmp = Context.current.tmpdir
+    releases = {
+        "debian12": ('ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n', None,
+                     "Debian 12 (bookworm); kernel source linux-source-6.1; chromium package "
+                     "chromium"),
+        "debian13": ('ID=debian\nVERSION_ID="13"\nVERSION_CODENAME=trixie\n', None,
+                     "Debian 13 (trixie); kernel source linux-source-6.12; chromium package "
+                     "chromium"),
+        "testing": ('PRETTY_NAME="Debian GNU/Linux forky/sid"\nID=debian\nVERSION_CODENAME=forky\n',
+                    None, "Debian testing/unstable; kernel source linux-source;"),
+        "sid": ('PRETTY_NAME="Debian GNU/Linux trixie/sid"\nID=debian\n', None,
+                "Debian testing/unstable;"),
+        "raspbian12": ('ID=raspbian\nID_LIKE=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n',
+                       None, "Raspberry Pi OS on Debian 12 (bookworm); kernel source "
+                       "linux-source-6.1; chromium package chromium-browser"),
+        "pios64-13": ('ID=debian\nVERSION_ID="13"\nVERSION_CODENAME=trixie\n', "rpi-issue",
+                      "Raspberry Pi OS on Debian 13 (trixie); kernel source linux-source-6.12; "
+                      "chromium package chromium"),
+        "bullseye": ('PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\nID=debian\nVERSION_ID="11"\n'
+                     'VERSION_CODENAME=bullseye\n', None, "Debian GNU/Linux 11 (bullseye);"),
+    }
+    for name, (text, issue, want) in releases.items():
+        path = os.path.join(tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        env = dict(os.environ, MJPEGD_OS_RELEASE=path, MJPEGD_NO_APT="1",
+                   MJPEGD_RPI_ISSUE=os.path.join(tmp, issue or "no-such-file"))
+        if issue:
+            open(os.path.join(tmp, issue), "w").close()
+        p = subprocess.run([os.path.join(repo, "scripts/deps.sh"), "release"], env=env,
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 0, f"{name}: deps.sh release exited {p.returncode}: {p.stderr}")
+        check(p.stdout.startswith(want), f"{name}: deps.sh takes it for {p.stdout!r}, want {want!r}")
+        if name == "bullseye":
+            check("not a release mjpegd is made for" in p.stderr,
+                  f"bullseye: no word that it is unsupported: {p.stderr!r}")
+        else:
+            check(p.stderr == "", f"{name}: unexpected output on stderr: {p.stderr!r}")
+
+    # On Raspberry Pi OS, Debian's libcamera (this machine's) is refused: a Pi camera needs Raspberry
+    # Pi's "+rpt" build. Only checkable when every build package is already installed here.
+    env = dict(os.environ, MJPEGD_OS_RELEASE=os.path.join(tmp, "raspbian12"), MJPEGD_NO_APT="1",
+               MJPEGD_RPI_ISSUE=os.path.join(tmp, "no-such-file"))
+    debian_env = dict(env, MJPEGD_OS_RELEASE=os.path.join(tmp, "debian12"))
+    p = subprocess.run([os.path.join(repo, "scripts/deps.sh"), "build"], env=debian_env,
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        Context.current.note(f"build packages missing here, Pi OS check not run: {p.stderr}")
+        return
+    installed = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libcamera-dev"],
+                               capture_output=True, text=True).stdout
+    if "rpt" in installed:  # a real Raspberry Pi OS: its own libcamera, rightly accepted
+        Context.current.note(f"libcamera-dev {installed} is Raspberry Pi's: refusal not checked")
+        return
+    p = subprocess.run([os.path.join(repo, "scripts/deps.sh"), "build"], env=env,
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode != 0 and "not Raspberry Pi's libcamera" in p.stderr,
+          f"Raspberry Pi OS with Debian's libcamera-dev: exit {p.returncode}, {p.stderr!r}")
+
+
 if __name__ == "__main__":
     sys.exit(run_tests(TESTS, names=sys.argv[1:]))
