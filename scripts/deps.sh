@@ -58,22 +58,25 @@ bookworm) kernel_source=linux-source-6.1 ;;
 trixie) kernel_source=linux-source-6.12 ;;
 *) kernel_source=linux-source ;; # testing: whichever version it has now
 esac
+# systemd.pc (the unit directory, for make deb): in systemd up to Debian 12, systemd-dev after.
+systemd_pc=systemd-dev
+[ "$codename" = bookworm ] && systemd_pc=systemd
 # Chromium: Raspberry Pi OS Bookworm ships its own build as chromium-browser.
 chromium=chromium
 [ $pi_os = 1 ] && [ "$codename" = bookworm ] && chromium=chromium-browser
 
-pkgs_build="build-essential pkg-config liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
+pkgs_build="build-essential pkgconf liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
 pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium python3 procps systemd libcamera-ipa"
 pkgs_vm="qemu-system-x86 busybox-static v4l-utils $kernel_source flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa"
 # make bench (bench/README.md): frames, load tools, the baseline's OpenCV, plots, the peer ustreamer
 pkgs_bench="ffmpeg libjpeg-turbo-progs python3 python3-numpy python3-opencv python3-matplotlib strace valgrind linux-perf ustreamer procps"
 # make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf, make test-cross: the cross toolchain, qemu-user
 # and qemu-system; the target's libraries go into a sysroot (scripts/cross-sysroot.sh), not the host
-pkgs_cross="pkg-config apt dpkg-dev qemu-user-static qemu-system-arm cpio python3 libjpeg-turbo-progs"
+pkgs_cross="pkgconf apt dpkg-dev qemu-user-static qemu-system-arm cpio python3 libjpeg-turbo-progs"
 pkgs_cross_arm64="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu"
 pkgs_cross_armhf="gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf binutils-arm-linux-gnueabihf"
 # make deb, make test-deb (debian/)
-pkgs_deb="debhelper lintian adduser fakeroot python3 libjpeg-turbo-progs"
+pkgs_deb="debhelper lintian adduser fakeroot python3 libjpeg-turbo-progs $systemd_pc"
 # make test-platforms (tests/platforms/run.sh): roots of other releases
 pkgs_platforms="debootstrap util-linux tar"
 
@@ -151,7 +154,11 @@ if [ "$(id -u)" != 0 ]; then
 	fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q >&2
+# Wait for another apt (unattended-upgrades on a freshly booted Pi, a second make) instead of
+# failing at once on its lock.
+lock="-o DPkg::Lock::Timeout=600"
+# shellcheck disable=SC2086
+$SUDO apt-get $lock update -q >&2
 rpi_libcamera_check candidate
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $missing >&2
+$SUDO apt-get $lock install -y -q --no-install-recommends $missing >&2

@@ -4,24 +4,28 @@
 # the host's network (apt, loopback tests). Nothing it mounts or starts outlives it; the
 # environment is cleared (PATH, HOME, LANG, TERM, CI only).
 #
-# Usage: scripts/in-root.sh [--tree] [--timeout SECONDS] ROOT SCRIPT
+# Usage: scripts/in-root.sh [--tree] [--tree-dir NAME] [--timeout SECONDS] ROOT SCRIPT
 #   --tree     first copy this work tree (committed or not, without ignored files such as build
 #              output) to ROOT/root/mjpegd, replacing what was there
+#   --tree-dir copy it to ROOT/root/NAME instead (implies --tree), so that runs sharing a root
+#              do not replace each other's tree (tests/vm/lc07.sh uses mjpegd-vm)
 #   --timeout  bound the whole run (default 3600 s); exit status 124 when it was reached
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 tree=0
+tree_dir=mjpegd
 limit=3600
 while [ $# -gt 2 ]; do
 	case "$1" in
 	--tree) tree=1 ;;
+	--tree-dir) tree=1; tree_dir=$2; shift ;;
 	--timeout) limit=$2; shift ;;
 	*) break ;;
 	esac
 	shift
 done
 if [ $# -ne 2 ]; then
-	echo "usage: scripts/in-root.sh [--tree] [--timeout SECONDS] ROOT SCRIPT" >&2
+	echo "usage: scripts/in-root.sh [--tree] [--tree-dir NAME] [--timeout SECONDS] ROOT SCRIPT" >&2
 	exit 2
 fi
 root=$1
@@ -31,13 +35,17 @@ if [ ! -x "$root/bin/sh" ]; then
 	exit 2
 fi
 
+case "$tree_dir" in
+"" | . | .. | */*) echo "in-root.sh: --tree-dir wants a plain directory name, not '$tree_dir'" >&2; exit 2 ;;
+esac
 if [ $tree = 1 ]; then
-	rm -rf "$root/root/mjpegd"
-	mkdir -p "$root/root/mjpegd"
+	dest=$root/root/$tree_dir
+	rm -rf "$dest"
+	mkdir -p "$dest"
 	(cd "$here" && git ls-files -z --cached --others --exclude-standard |
 		xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-		tar --null -T - -cf -) | tar -xf - -C "$root/root/mjpegd"
-	if [ ! -f "$root/root/mjpegd/Makefile" ]; then
+		tar --null -T - -cf -) | tar -xf - -C "$dest"
+	if [ ! -f "$dest/Makefile" ]; then
 		echo "in-root.sh: copying the work tree into $root failed" >&2
 		exit 1
 	fi

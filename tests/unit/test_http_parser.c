@@ -231,7 +231,7 @@ static void test_content_length_zero(void **state)
 static void test_nul_bytes(void **state)
 {
 	(void)state;
-	static const char with_nul[][24] = {
+	static const char with_nul[][32] = {
 		"GET /\0 HTTP/1.1\r\n\r\n",
 		"GE\0 / HTTP/1.1\r\n\r\n",
 		"GET / HTTP/1.1\r\nA: \0\r\n\r\n",

@@ -10,7 +10,8 @@
 #   MJPEGD                   the daemon under test (/vm/bin/mjpegd; may be absent)
 #   VM_TEST                  this test's name (file name without .sh)
 #   VM_OUT                   a directory for this test's artifacts (copied to build/vm/logs/NAME.d)
-# The test's cwd is a fresh scratch dir; stdout+stderr go to its log. Exit 0 = pass.
+# The test's cwd is a fresh scratch dir; stdout+stderr go to its log. Exit 0 = pass, 77 = skipped
+# (skip REASON).
 # A "# vm-timeout: SECONDS" line in a test overrides the default per-test timeout (120 s).
 
 # v4l_node NAME -> /dev/videoN (or v4l-subdevN, ...) whose /sys/class/video4linux/*/name is NAME.
@@ -42,8 +43,62 @@ fail() {
 	exit 1
 }
 
+# skip REASON: the test cannot run in this run (not a failure, never a pass); exit status 77.
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
 say() {
 	echo "== $*"
+}
+
+# lc07_use: the first step of a test of the libcamera 0.7.x userland (/lc07, tests/vm/lc07.sh,
+# a "# vm-needs: lc07" line in the test). Without /lc07: skip when the run left it out on purpose
+# (archive unreachable, MJPEGD_VM_LC07=0), fail when preparing it failed (/vm/lc07.status says
+# which). Then asserts that cam is the libcamera version /lc07 was made with (0.7.x, in
+# LC07_VERSION; 0.7.1 from trixie-backports when this was written) and that cam and the daemon load
+# libcamera.so.0.7 inside /lc07, and puts /vm/lc07bin first in PATH (cam -> /lc07's cam) and
+# MJPEGD=/vm/lc07bin/mjpegd (the daemon built in the trixie-backports root), both run through
+# /vm/bin/lc07 (chroot /lc07).
+lc07_use() {
+	if [ ! -d /lc07 ]; then
+		_st=$(cat /vm/lc07.status 2>/dev/null)
+		case "$_st" in
+		skip\ *) skip "libcamera 0.7 userland left out of this run: ${_st#skip }" ;;
+		fail\ *) fail "libcamera 0.7 userland could not be prepared: ${_st#fail }" ;;
+		*) fail "/lc07 is missing (/vm/lc07.status: '${_st:-none}')" ;;
+		esac
+	fi
+	LC07_VERSION=$(cat /lc07/.vm/version)
+	say "libcamera $LC07_VERSION userland (/lc07)"
+	cat /lc07/VERSIONS
+	case "$LC07_VERSION" in 0.7.*) ;; *) fail "/lc07 holds libcamera '$LC07_VERSION', not 0.7.x" ;; esac
+	_v=$(lc07 /usr/bin/cam --version 2>&1)
+	echo "cam --version: $_v"
+	case "$_v" in
+	*"libcamera version v$LC07_VERSION"*) ;;
+	*) fail "/lc07's cam is not libcamera v$LC07_VERSION" ;;
+	esac
+	for _b in /usr/bin/cam /vm/bin/mjpegd; do
+		_l=$(lc07 /.vm/ld.so --list "$_b" 2>&1) || fail "/lc07$_b does not load: $_l"
+		echo "$_b: $(echo "$_l" | grep 'libcamera')" | tr -s ' \t\n' ' '
+		echo
+		echo "$_l" | grep -q 'libcamera\.so\.0\.7 => /' || fail "/lc07$_b does not load libcamera.so.0.7"
+	done
+	PATH=/vm/lc07bin:$PATH
+	MJPEGD=/vm/lc07bin/mjpegd
+	export PATH MJPEGD
+}
+
+# lc07_ran LOG...: the daemon that wrote each LOG opened its camera with /lc07's libcamera
+# (its "libcamera vX.Y.Z: camera ..." line; after lc07_use).
+lc07_ran() {
+	for _f in "$@"; do
+		grep -F -q "libcamera v$LC07_VERSION: camera" "$_f" ||
+			fail "$_f: no 'libcamera v$LC07_VERSION: camera' line"
+	done
+	echo "libcamera v$LC07_VERSION opened the camera (the daemon's log: $*)"
 }
 
 # retry SECONDS CMD... : run CMD every 0.2 s until it succeeds; non-zero after SECONDS.

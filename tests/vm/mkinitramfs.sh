@@ -8,6 +8,11 @@
 # build/vm/bin/ (static when possible); v4l2-ctl, v4l2-compliance, media-ctl; libcamera's
 # `cam` + IPA modules/proxies/data when installed. Every dynamic ELF comes with the shared
 # libraries `ldd` reports and the loader.
+# The libcamera 0.7.1 userland when MJPEGD_VM_LC07_TREE names the tree tests/vm/lc07.sh made: as
+# /lc07 (the same busybox hard-linked as /lc07/.vm/busybox), with /vm/bin/lc07 (tests/vm/lc07-exec,
+# chroot into it) and /vm/lc07bin/{cam,mjpegd} (cam and the daemon run through it).
+# MJPEGD_VM_LC07_STATUS: one line for /vm/lc07.status ("ready ...", "skip REASON", "fail REASON"),
+# read by the guest tests of that userland (lc07_use in tests/vm/lib.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -92,6 +97,22 @@ for bin in "$OUT"/bin/*; do
 	[ -x "$bin" ] && put_elf "$bin" "/vm/bin/$(basename "$bin")"
 done
 
+# the libcamera 0.7.1 userland (tests/vm/lc07.sh)
+LC07_TREE=${MJPEGD_VM_LC07_TREE:-}
+if [ -n "$LC07_TREE" ]; then
+	if [ ! -x "$LC07_TREE/usr/bin/cam" ] || [ ! -x "$LC07_TREE/vm/bin/mjpegd" ]; then
+		die "$LC07_TREE is not a libcamera 0.7 userland (tests/vm/lc07.sh makes it)"
+	fi
+	cp -a "$LC07_TREE" "$STAGE/lc07"
+	mkdir -p "$STAGE/lc07/.vm" "$STAGE/vm/lc07bin"
+	ln "$STAGE/usr/bin/busybox" "$STAGE/lc07/.vm/busybox" # one copy in the archive
+	install -m 755 "$VMSRC/lc07-exec" "$STAGE/vm/bin/lc07"
+	printf '#!/bin/sh\nexec /vm/bin/lc07 /usr/bin/cam "$@"\n' >"$STAGE/vm/lc07bin/cam"
+	printf '#!/bin/sh\nexec /vm/bin/lc07 /vm/bin/mjpegd "$@"\n' >"$STAGE/vm/lc07bin/mjpegd"
+	chmod 755 "$STAGE/vm/lc07bin/cam" "$STAGE/vm/lc07bin/mjpegd"
+fi
+[ -n "${MJPEGD_VM_LC07_STATUS:-}" ] && echo "$MJPEGD_VM_LC07_STATUS" >"$STAGE/vm/lc07.status"
+
 # init, helpers, tests
 install -m 755 "$VMSRC/init" "$STAGE/init"
 install -m 644 "$VMSRC/lib.sh" "$STAGE/vm/lib.sh"
@@ -114,4 +135,4 @@ printf 'passwd: files\ngroup: files\nhosts: files\n' >"$STAGE/etc/nsswitch.conf"
 (cd "$STAGE" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$IMG.tmp"
 mv "$IMG.tmp" "$IMG"
 echo "initramfs: $IMG: $(($(stat -c %s "$IMG") / 1024)) KiB, $n guest tests," \
-	"$(du -sm "$STAGE" | cut -f1) MiB unpacked" >&2
+	"$(du -sm "$STAGE" | cut -f1) MiB unpacked${LC07_TREE:+ ($(du -sm "$STAGE/lc07" | cut -f1) MiB of them /lc07)}" >&2

@@ -8,12 +8,17 @@
 # (tests/vm/mkinitramfs.sh), boots it under QEMU/TCG and reports every guest test
 # (tests/vm/guest/NN-name.sh; PATTERNs select by name). Full logs: build/vm/logs/NAME.log,
 # artifacts build/vm/logs/NAME.d/, console build/vm/serial.log.
-# The last line is "N passed, N failed"; exit status 0 only when every selected test passed.
+# When a selected test has a "# vm-needs: lc07" line, the guest also gets libcamera 0.7.1's
+# userland as /lc07 (tests/vm/lc07.sh: a Debian trixie-backports root, needs root); when its
+# archive cannot be reached those tests are reported SKIP with the reason, never passed.
+# The last line is "N passed, N failed" (", N skipped" added when tests were skipped); exit
+# status 0 only when no selected test failed and at least one passed.
 #
 # Env: MJPEGD (daemon to test, default build/mjpegd: run `make all` first),
 #      MJPEGD_VM_TIMEOUT (whole-VM limit in s, default 600), MJPEGD_VM_TEST_TIMEOUT (default
 #      per-test limit in s, 120), MJPEGD_VM_SMP (vCPUs, 2), MJPEGD_VM_MEM (MiB, 1024),
-#      MJPEGD_VM_ALLOW_NO_DAEMON=1 (run without build/mjpegd; its tests then fail).
+#      MJPEGD_VM_ALLOW_NO_DAEMON=1 (run without build/mjpegd; its tests then fail),
+#      MJPEGD_VM_LC07=0 (leave the libcamera 0.7.1 userland out: its tests are skipped).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -95,11 +100,45 @@ for f in tests/vm/guest/*.sh; do
 done
 [ ${#TESTS[@]} -gt 0 ] || abort "no guest tests selected (tests/vm/guest/*.sh${*:+ matching $*})"
 ONLY=$(IFS=,; echo "${PATTERNS[*]}")
+LC07_TESTS=() # tests of the libcamera 0.7.1 userland
+for n in "${TESTS[@]}"; do
+	grep -q '^# vm-needs: lc07' "tests/vm/guest/$n.sh" && LC07_TESTS+=("$n")
+done
 
 # --- kernel, initramfs ------------------------------------------------------------------
 t=$SECONDS
 KERNEL=$(tests/vm/build-kernel.sh) || abort "kernel build failed"
 t_kernel=$((SECONDS - t))
+
+# The libcamera 0.7.1 userland (/lc07 in the guest), only when a selected test needs it.
+t=$SECONDS
+LC07=$OUT/lc07
+rm -rf "$LC07" "$LC07.reason"
+unset MJPEGD_VM_LC07_TREE
+MJPEGD_VM_LC07_STATUS=""
+t_lc07="-"
+if [ ${#LC07_TESTS[@]} -gt 0 ]; then
+	if [ "${MJPEGD_VM_LC07:-1}" = 0 ]; then
+		MJPEGD_VM_LC07_STATUS="skip turned off by MJPEGD_VM_LC07=0"
+		say "libcamera 0.7 userland: off (MJPEGD_VM_LC07=0); skipping ${LC07_TESTS[*]}"
+	else
+		say "libcamera 0.7 userland for ${LC07_TESTS[*]} (tests/vm/lc07.sh)"
+		tests/vm/lc07.sh "$LC07"
+		rc=$?
+		reason=$(cat "$LC07.reason" 2>/dev/null)
+		if [ "$rc" = 0 ]; then
+			export MJPEGD_VM_LC07_TREE=$LC07
+			MJPEGD_VM_LC07_STATUS="ready $(cat "$LC07/.vm/version")"
+		elif [ "$rc" = 3 ]; then
+			MJPEGD_VM_LC07_STATUS="skip $reason"
+		else
+			MJPEGD_VM_LC07_STATUS="fail ${reason:-tests/vm/lc07.sh exited $rc} (log: $LC07.log)"
+			say "warning: no libcamera 0.7 userland; ${LC07_TESTS[*]} will fail"
+		fi
+	fi
+	t_lc07="$((SECONDS - t))s"
+fi
+export MJPEGD_VM_LC07_STATUS
 t=$SECONDS
 tests/vm/mkinitramfs.sh || abort "initramfs build failed"
 t_initramfs=$((SECONDS - t))
@@ -124,9 +163,10 @@ timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
 	/^@@END / {
 		rc = $3; sub(/rc=/, "", rc); s = $4; sub(/secs=/, "", s)
 		if (rc == "0") printf "  PASS  %s (%s s)\n", $2, s
-		else printf "  FAIL  %s (rc=%s%s, %s s)\n", $2, rc, rc == "124" ? ": timed out" : "", s
+		else if (rc != "77") printf "  FAIL  %s (rc=%s%s, %s s)\n", $2, rc, rc == "124" ? ": timed out" : "", s
 		fflush()
 	}
+	/^@@SKIP / { n = $2; sub(/^@@SKIP [^ ]* ?/, ""); printf "  SKIP  %s: %s\n", n, $0; fflush() }
 	/^@@WATCHDOG/ { print "vm: guest watchdog fired"; fflush() }'
 qrc=${PIPESTATUS[0]}
 t_boot=$((SECONDS - t))
@@ -134,11 +174,14 @@ t_boot=$((SECONDS - t))
 # --- verdicts ---------------------------------------------------------------------------
 passed=0
 failed=0
+skipped=0
 FAILED=()
 for n in "${TESTS[@]}"; do
 	end=$(grep -a -m1 "^@@END $n rc=" "$SERIAL")
 	if [ -n "$end" ] && [[ $end == *" rc=0 "* ]]; then
 		passed=$((passed + 1))
+	elif [ -n "$end" ] && [[ $end == *" rc=77 "* ]]; then
+		skipped=$((skipped + 1))
 	else
 		failed=$((failed + 1))
 		FAILED+=("$n")
@@ -173,7 +216,7 @@ if [ -n "$hung" ]; then
 	grep -a -v '^@@' "$SERIAL" | tail -n 25 | sed 's/^/    /'
 fi
 echo
-say "timings: packages ${t_deps}s, kernel ${t_kernel}s, initramfs ${t_initramfs}s," \
-	"boot+tests ${t_boot}s, total $((SECONDS - t_all))s"
-echo "$passed passed, $failed failed"
+say "timings: packages ${t_deps}s, kernel ${t_kernel}s, libcamera 0.7 userland ${t_lc07}," \
+	"initramfs ${t_initramfs}s, boot+tests ${t_boot}s, total $((SECONDS - t_all))s"
+echo "$passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
 [ "$failed" = 0 ] && [ -z "$hung" ] && [ "$passed" -gt 0 ]
