@@ -1408,5 +1408,26 @@ def test_deps_knows_each_release():
           f"Raspberry Pi OS with Debian's libcamera-dev: exit {p.returncode}, {p.stderr!r}")
 
 
+@test
+def test_platforms_unreachable_row_is_skipped():
+    """make test-platforms: a row whose archive does not answer is reported as skipped, with the
+    reason, and never counted as passed (the archive here: a closed port on loopback)."""
+    import shutil
+    if os.geteuid() != 0 or not shutil.which("debootstrap"):
+        Context.current.note("needs root and debootstrap (scripts/deps.sh platforms): not run")
+        return
+    env = dict(os.environ, MJPEGD_PLATFORM_CACHE=os.path.join(Context.current.tmpdir, "cache"),
+               MJPEGD_DEBIAN_MIRROR="http://127.0.0.1:9/debian")
+    p = subprocess.run([os.path.join(harness.REPO, "tests/platforms/run.sh"), "trixie"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    Context.current.note(p.stdout[-800:])
+    lines = p.stdout.strip().splitlines()
+    check(p.returncode == 0, f"exit status {p.returncode}: {p.stderr[-300:]}")
+    check(any(l.startswith("SKIP  trixie: archive not reachable") and "127.0.0.1:9" in l
+              for l in lines), "no SKIP line naming the archive")
+    check(any(re.match(r"trixie +- +- +SKIPPED", l) for l in lines), "the matrix does not say SKIPPED")
+    check(lines[-1] == "platforms: 0 passed, 0 failed, 1 skipped", f"last line: {lines[-1]!r}")
+
+
 if __name__ == "__main__":
     sys.exit(run_tests(TESTS, names=sys.argv[1:]))

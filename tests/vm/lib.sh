@@ -86,6 +86,8 @@ lc07_use() {
 		echo
 		echo "$_l" | grep -q 'libcamera\.so\.0\.7 => /' || fail "/lc07$_b does not load libcamera.so.0.7"
 	done
+	_w=$(lc07 /.vm/busybox pwd)
+	[ "$_w" = "$PWD" ] || fail "lc07 does not keep the working directory ($PWD, inside: $_w)"
 	PATH=/vm/lc07bin:$PATH
 	MJPEGD=/vm/lc07bin/mjpegd
 	export PATH MJPEGD

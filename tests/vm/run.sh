@@ -132,7 +132,7 @@ if [ ${#LC07_TESTS[@]} -gt 0 ]; then
 		elif [ "$rc" = 3 ]; then
 			MJPEGD_VM_LC07_STATUS="skip $reason"
 		else
-			MJPEGD_VM_LC07_STATUS="fail ${reason:-tests/vm/lc07.sh exited $rc} (log: $LC07.log)"
+			MJPEGD_VM_LC07_STATUS="fail ${reason:-tests/vm/lc07.sh exited $rc (log: $LC07.log)}"
 			say "warning: no libcamera 0.7 userland; ${LC07_TESTS[*]} will fail"
 		fi
 	fi
