@@ -3,7 +3,7 @@
 # release of Raspberry Pi OS Trixie's 0.7.1+rpt). Usage: tests/vm/lc07.sh DIR
 #
 # Makes or reuses the trixie-backports root (scripts/platform-root.sh, in the cache of
-# tests/platforms/run.sh: ${MJPEGD_PLATFORM_CACHE:-~/.cache/mjpegd/platforms}/trixie-backports),
+# tests/platforms/run.sh, as its own root: ${MJPEGD_PLATFORM_CACHE:-~/.cache/mjpegd/platforms}/vm-trixie-backports),
 # and inside it (scripts/in-root.sh) installs libcamera-tools + libcamera-ipa and the build
 # dependencies, copies this work tree to /root/mjpegd-vm and builds mjpegd in /root/mjpegd-vm.build
 # (incremental; neither clashes with tests/platforms/run.sh's /root/mjpegd). Then DIR gets a
@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")/../.." && pwd)
 DEST=${1:?usage: tests/vm/lc07.sh DIR}
 case "$DEST" in /*) ;; *) DEST=$PWD/$DEST ;; esac
 CACHE=${MJPEGD_PLATFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mjpegd/platforms}
-PROOT=$CACHE/trixie-backports
+PROOT=$CACHE/vm-trixie-backports # its own root: make test-platforms keeps its roots as a fresh install
 LOG=$DEST.log
 TREE=mjpegd-vm # /root/mjpegd-vm in the root; the build in /root/mjpegd-vm.build
 
@@ -110,9 +110,9 @@ done >"$out.files"
 	echo /root/mjpegd-vm.build/mjpegd
 } | sort -u >"$out.elves"
 while read -r f; do
-	deps=$(ldd "$f" 2>&1) || { echo "$f: static or not loadable by ldd: $deps"; continue; }
+	deps=$(ldd "$f" 2>&1) || { echo "lc07: $f: static or not for ldd: $deps" >&2; continue; }
 	if echo "$deps" | grep -q "not found"; then
-		echo "lc07: $f: unresolved libraries:"; echo "$deps" | grep "not found"; exit 1
+		echo "lc07: $f: unresolved libraries:" >&2; echo "$deps" | grep "not found" >&2; exit 1
 	fi
 	echo "$deps" | awk "\$2 == \"=>\" && \$3 ~ /^\\// { print \$3 } \$1 ~ /^\\// { print \$1 }" |
 		while read -r lib; do norm "$lib"; done
@@ -153,7 +153,7 @@ for d in bin sbin lib lib32 lib64 libx32; do
 done
 while read -r f; do
 	mkdir -p "$DEST$(dirname "$f")"
-	cp -P --preserve=mode,links "$PROOT$f" "$DEST$f" || finish 1 "cannot copy $PROOT$f"
+	cp -P --preserve=mode "$PROOT$f" "$DEST$f" || finish 1 "cannot copy $PROOT$f"
 done <"$B/lc07.files"
 mkdir -p "$DEST/vm/bin" "$DEST/dev" "$DEST/proc" "$DEST/sys" "$DEST/run" "$DEST/tmp" "$DEST/.vm"
 cp "$B/mjpegd" "$DEST/vm/bin/mjpegd"
