@@ -56,9 +56,11 @@ int raw_layout_match(const struct raw_layout *src, size_t src_buffer_size,
 		     const struct raw_layout *dst, char *why, size_t whylen);
 
 /* True when frame can be handed to a device expecting layout l by its dma-buf alone: every plane
- * has a dma-buf, all the same fd, at l's offsets and strides, in a buffer of at least
- * l->sizeimage bytes. */
-bool raw_frame_fits_layout(const struct raw_frame *frame, const struct raw_layout *l);
+ * has a dma-buf, all the same fd, the picture at the buffer's first byte (no data_offset), at
+ * l's offsets and strides, in a buffer of at least l->sizeimage bytes. Otherwise false, with the
+ * reason in why (may be NULL). */
+bool raw_frame_fits_layout(const struct raw_frame *frame, const struct raw_layout *l, char *why,
+			   size_t whylen);
 
 /* What the M2M encoder driver named driver (QUERYCAP) needs for fourcc; {0} for drivers without
  * known constraints (vicodec, vim2m: they compute bytesperline themselves). */

@@ -367,9 +367,9 @@ static int m2m_submit(struct encoder *enc, struct raw_frame *raw)
 	if (me->book.output_in_flight == me->book.n_output)
 		return -EBUSY;
 
-	if (me->mode == M2M_IMPORT && !raw_frame_fits_layout(raw, &me->layout)) {
-		int r = m2m_switch_to_copy(me, "a source frame without a dma-buf in the encoder's "
-					       "layout");
+	char unfit[192];
+	if (me->mode == M2M_IMPORT && !raw_frame_fits_layout(raw, &me->layout, unfit, sizeof(unfit))) {
+		int r = m2m_switch_to_copy(me, unfit);
 		if (r < 0)
 			return r;
 	}

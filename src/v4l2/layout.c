@@ -115,20 +115,49 @@ int raw_layout_match(const struct raw_layout *src, size_t src_buffer_size,
 	return 0;
 }
 
-bool raw_frame_fits_layout(const struct raw_frame *f, const struct raw_layout *l)
+bool raw_frame_fits_layout(const struct raw_frame *f, const struct raw_layout *l, char *why,
+			   size_t whylen)
 {
+	char dummy[1];
+	if (!why) {
+		why = dummy;
+		whylen = sizeof(dummy);
+	}
 	if (f->fourcc != l->fourcc || f->width != l->width || f->height != l->height ||
-	    f->n_planes != l->n_planes)
+	    f->n_planes != l->n_planes) {
+		snprintf(why, whylen, "the frame is %.4s %ux%u in %u plane(s), the encoder expects "
+			 "%.4s %ux%u in %u", (const char *)&f->fourcc, f->width, f->height,
+			 f->n_planes, (const char *)&l->fourcc, l->width, l->height, l->n_planes);
 		return false;
+	}
 	int fd = f->planes[0].dmabuf_fd;
 	size_t base = f->planes[0].dmabuf_offset;
-	if (fd < 0 || base != 0 || f->planes[0].buffer_size < l->sizeimage)
+	if (fd < 0) {
+		snprintf(why, whylen, "the frame has no dma-buf");
 		return false;
+	}
+	if (base != 0) {
+		/* V4L2 drivers may start the picture data_offset bytes into a multi-planar buffer
+		 * (vivid does, by 128 bytes, for YUYV). An imported OUTPUT buffer is read from its
+		 * first byte: bcm2835-codec, vicodec and vim2m all ignore data_offset there. */
+		snprintf(why, whylen, "the camera puts the picture %zu bytes into its buffer "
+			 "(data_offset), the encoder reads it from the first byte", base);
+		return false;
+	}
+	if (f->planes[0].buffer_size < l->sizeimage) {
+		snprintf(why, whylen, "the camera's buffer has %zu bytes, the encoder needs %zu "
+			 "(its padded layout)", f->planes[0].buffer_size, l->sizeimage);
+		return false;
+	}
 	for (unsigned i = 0; i < l->n_planes; i++) {
 		const struct raw_plane *p = &f->planes[i];
 		if (p->dmabuf_fd != fd || p->dmabuf_offset != l->offset[i] ||
-		    p->bytesperline != l->stride[i])
+		    p->bytesperline != l->stride[i]) {
+			snprintf(why, whylen, "plane %u lies at offset %zu with %zu bytes per line, the "
+				 "encoder expects %zu and %zu", i, p->dmabuf_offset, p->bytesperline,
+				 l->offset[i], l->stride[i]);
 			return false;
+		}
 	}
 	return true;
 }

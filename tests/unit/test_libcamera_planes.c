@@ -56,7 +56,7 @@ static bool encoder_would_import(const struct raw_frame *f, unsigned stride_alig
 	if (raw_layout_compute(f->fourcc, f->width, f->height, f->planes[0].bytesperline,
 			       stride_align, height_align, &l) < 0)
 		return false;
-	return raw_frame_fits_layout(f, &l);
+	return raw_frame_fits_layout(f, &l, NULL, 0);
 }
 
 static void describe(uint32_t fourcc, unsigned w, unsigned h, size_t stride,

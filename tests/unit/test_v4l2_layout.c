@@ -171,27 +171,69 @@ static void test_frame_fits(void **state)
 	struct raw_frame f;
 	raw_layout_compute(V4L2_PIX_FMT_YUV420, 640, 480, 0, 1, 1, &l);
 	frame_from_layout(&f, &l, 7, l.sizeimage);
-	assert_true(raw_frame_fits_layout(&f, &l));
+	assert_true(raw_frame_fits_layout(&f, &l, NULL, 0));
 
 	f.planes[0].buffer_size = l.sizeimage - 1;
-	assert_false(raw_frame_fits_layout(&f, &l));
+	assert_false(raw_frame_fits_layout(&f, &l, NULL, 0));
 	frame_from_layout(&f, &l, -1, l.sizeimage); /* not exported */
-	assert_false(raw_frame_fits_layout(&f, &l));
+	assert_false(raw_frame_fits_layout(&f, &l, NULL, 0));
 	frame_from_layout(&f, &l, 7, l.sizeimage);
 	f.planes[2].dmabuf_fd = 8; /* planes in different buffers */
-	assert_false(raw_frame_fits_layout(&f, &l));
+	assert_false(raw_frame_fits_layout(&f, &l, NULL, 0));
 	frame_from_layout(&f, &l, 7, l.sizeimage);
 	f.planes[1].dmabuf_offset += 64;
-	assert_false(raw_frame_fits_layout(&f, &l));
+	assert_false(raw_frame_fits_layout(&f, &l, NULL, 0));
 	frame_from_layout(&f, &l, 7, l.sizeimage);
 	f.planes[0].bytesperline = 704;
-	assert_false(raw_frame_fits_layout(&f, &l));
+	assert_false(raw_frame_fits_layout(&f, &l, NULL, 0));
 	frame_from_layout(&f, &l, 7, l.sizeimage);
 	f.n_planes = 1; /* one contiguous plane description: not the layout's three */
-	assert_false(raw_frame_fits_layout(&f, &l));
+	assert_false(raw_frame_fits_layout(&f, &l, NULL, 0));
 	frame_from_layout(&f, &l, 7, l.sizeimage);
 	f.height = 478;
-	assert_false(raw_frame_fits_layout(&f, &l));
+	assert_false(raw_frame_fits_layout(&f, &l, NULL, 0));
+}
+
+/* Why a frame is copied instead of imported: each reason named, as the log line gives it. */
+static void test_frame_fit_reasons(void **state)
+{
+	(void)state;
+	struct raw_layout l, yuyv;
+	struct raw_frame f;
+	char why[192];
+	raw_layout_compute(V4L2_PIX_FMT_YUV420, 640, 480, 0, 1, 1, &l);
+
+	frame_from_layout(&f, &l, -1, l.sizeimage);
+	assert_false(raw_frame_fits_layout(&f, &l, why, sizeof(why)));
+	assert_string_equal(why, "the frame has no dma-buf");
+
+	frame_from_layout(&f, &l, 7, l.sizeimage - 16);
+	assert_false(raw_frame_fits_layout(&f, &l, why, sizeof(why)));
+	assert_non_null(strstr(why, "has 460784 bytes, the encoder needs 460800"));
+
+	frame_from_layout(&f, &l, 7, l.sizeimage);
+	f.planes[2].dmabuf_offset += 32;
+	assert_false(raw_frame_fits_layout(&f, &l, why, sizeof(why)));
+	assert_non_null(strstr(why, "plane 2 lies at offset 384032"));
+
+	/* vivid, multi-planar YUYV: the picture starts 128 bytes into the buffer (data_offset),
+	 * which bcm2835-codec, vicodec and vim2m do not honour on their OUTPUT queue. */
+	raw_layout_compute(V4L2_PIX_FMT_YUYV, 640, 360, 0, 1, 1, &yuyv);
+	frame_from_layout(&f, &yuyv, 7, yuyv.sizeimage + 128);
+	f.planes[0].dmabuf_offset = 128;
+	assert_false(raw_frame_fits_layout(&f, &yuyv, why, sizeof(why)));
+	assert_non_null(strstr(why, "128 bytes into its buffer (data_offset)"));
+
+	frame_from_layout(&f, &l, 7, l.sizeimage);
+	f.fourcc = V4L2_PIX_FMT_NV12;
+	assert_false(raw_frame_fits_layout(&f, &l, why, sizeof(why)));
+	assert_non_null(strstr(why, "the frame is NV12 640x480"));
+
+	/* a reason that does not fit the buffer is cut, never overrun */
+	char small[8];
+	frame_from_layout(&f, &l, -1, l.sizeimage);
+	assert_false(raw_frame_fits_layout(&f, &l, small, sizeof(small)));
+	assert_string_equal(small, "the fra");
 }
 
 int main(void)
@@ -203,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_bcm2835_constraints),
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_frame_fits),
+		cmocka_unit_test(test_frame_fit_reasons),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

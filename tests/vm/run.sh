@@ -148,8 +148,9 @@ command -v qemu-system-x86_64 >/dev/null || abort "qemu-system-x86_64 missing"
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
 WATCHDOG=$((VM_TIMEOUT > 60 ? VM_TIMEOUT - 20 : VM_TIMEOUT * 2 / 3)) # guest side, fires first
-APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 mjpegd.vm.timeout=$WATCHDOG"
+APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 vivid.multiplanar=1,2 mjpegd.vm.timeout=$WATCHDOG"
 APPEND="$APPEND mjpegd.vm.test_timeout=$TEST_TIMEOUT${ONLY:+ mjpegd.vm.only=$ONLY}"
+APPEND="$APPEND${MJPEGD_VM_APPEND:+ $MJPEGD_VM_APPEND}" # extra kernel arguments (experiments)
 say "booting (${#TESTS[@]} tests, ${SMP} vCPUs, TCG, limit ${VM_TIMEOUT}s): ${TESTS[*]}"
 t=$SECONDS
 # The guest prints @@ markers on the serial console; show each test's verdict as it lands.

@@ -12,8 +12,10 @@
 # encoder's MMAP buffers, and /status says so.
 # (busybox wget -T segfaults: every wget is bounded with `timeout`.)
 
+# 61 runs this body on vivid's multi-planar instance (CAM, default $VIVID_CAP).
+CAM=${CAM:-$VIVID_CAP}
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs (build/mjpegd was missing when it was packed)"
-[ -n "$VIVID_CAP" ] || fail "no vivid capture node (vivid-000-vid-cap)"
+[ -n "$CAM" ] || fail "no vivid capture node for this test"
 [ -n "$VICODEC_ENC" ] || fail "no vicodec encoder node (stateful-encoder)"
 
 json_num() { # json_num FILE KEY -> the first number after "KEY":
@@ -33,9 +35,9 @@ grep -A6 "^$VICODEC_ENC: vicodec" list.txt | tee vicodec.txt
 grep -q 'as FWHT encoder: usable' vicodec.txt || fail "vicodec not listed as a usable FWHT encoder"
 
 run() { # run SIZE FPS FORMAT: vivid → vicodec at SIZE@FPS, expecting FORMAT, imported
-	say "vivid $VIVID_CAP → discovered M2M encoder, FWHT, $1@$2"
+	say "vivid $CAM → discovered M2M encoder, FWHT, $1@$2"
 	LOG=$VM_OUT/mjpegd-$1.log
-	"$MJPEGD" --source "v4l2:$VIVID_CAP" --encoder m2m --m2m-format fwht --size "$1" \
+	"$MJPEGD" --source "v4l2:$CAM" --encoder m2m --m2m-format fwht --size "$1" \
 		--fps "$2" --listen 127.0.0.1:8000 >"$LOG" 2>&1 &
 	pid=$!
 	retry 20 timeout 5 wget -q -O status0.json http://127.0.0.1:8000/status ||
@@ -53,7 +55,7 @@ run() { # run SIZE FPS FORMAT: vivid → vicodec at SIZE@FPS, expecting FORMAT, 
 
 	grep -q "\"encoder\": \"m2m $VICODEC_ENC vicodec $3→FWHT (dmabuf import)\"" status2.json ||
 		die "/status does not show $VICODEC_ENC importing $3"
-	grep -q "\"source\": \"v4l2 $VIVID_CAP (vivid) $3 $1@$2 dmabuf\"" status2.json ||
+	grep -q "\"source\": \"v4l2 $CAM (vivid) $3 $1@$2 dmabuf\"" status2.json ||
 		die "/status does not show the exporting V4L2 source"
 	[ "$(json_num status2.json bytes_copied)" = 0 ] || die "bytes were copied"
 	[ "$(json_num status2.json bytes_copied_per_frame)" = 0.0 ] || die "bytes copied per frame"
