@@ -17,8 +17,24 @@
  *   UNKNOWN:  the emulation had to pick something; the Pi may well differ;
  *   DIFFERS:  deliberately not what the Pi does, and why.
  * docs/testing.md ("The emulated Raspberry Pi JPEG encoder") repeats the INFERRED, UNKNOWN and
- * DIFFERS items. Only the encode_image node exists here: the driver's other four nodes (decode
- * /dev/video10, encode /dev/video11, isp /dev/video12, image_fx /dev/video18) are not emulated.
+ * DIFFERS items.
+ *
+ * DIFFERS: only the encode_image node exists here: the driver's other four nodes (decode
+ * /dev/video10, encode /dev/video11, isp /dev/video12, image_fx /dev/video18) are not emulated,
+ * the media device holds this node's entities alone, and the platform device "bcm2835-codec" is
+ * registered by this module (on a Pi by the vchiq driver; unbinding it there removes all five).
+ *
+ * What the VPU makes of a frame is not in the driver (jpeg.c writes the emulation's JPEG):
+ *   UNKNOWN: its bitstream: Huffman tables (Annex K here), chroma sampling (4:2:0 here for
+ *            every input; the VPU may keep 4:2:2 from YUYV), restart markers (none here), the
+ *            Exif content (an empty IFD0 here), whether RGB is converted with BT.601 full range
+ *            (JFIF, here) and whether YUV input's range is changed (not here);
+ *   INFERRED: its quantisation tables: libjpeg's scaling of the Annex K tables, as the driver
+ *            turns on MMAL_PARAMETER_JPEG_IJG_SCALING; an APP1 Exif segment, as the driver
+ *            leaves MMAL_PARAMETER_EXIF_DISABLE at 0;
+ *   DIFFERS: quality of the picture (8x8 block means here), speed (the CPU under TCG here),
+ *            memory (the test bed's 256 MiB CMA pool; a Pi's is set by its dtoverlay, and the
+ *            VPU's own memory, gpu_mem, is not modelled).
  *
  * Module parameters (/sys/module/bcm2835_codec_emu/parameters/):
  *   encode_image_nr (31)  node number, as the driver's parameter of that name; at bind
@@ -1034,6 +1050,15 @@ static const struct v4l2_m2m_ops emu_m2m_ops = {
 
 /* --- the platform device -------------------------------------------------------------- */
 
+/*
+ * DRIVER: the lists are what the firmware answers at probe (MMAL_PARAMETER_SUPPORTED_ENCODINGS
+ * of ril.image_encode's ports), kept until the next probe: no_formats and nv12 act at bind.
+ * FIRMWARE (raspberrypi/linux#4923): "without start_x=1 ... /dev/video31 will not have any format
+ * for encoding". UNKNOWN: which list that empties (the OUTPUT list: no_formats=1; the CAPTURE
+ * list: no_formats=2, as mjpegd's unit-test fixture fx_bcm2835_image_nofw assumes; or both), and
+ * whether such firmware has the component at all (if not, the driver's probe fails and none of
+ * its five nodes appears).
+ */
 static void init_formats(struct emu_dev *dev)
 {
 	struct emu_fmt_list *out = &dev->fmts[EMU_SRC], *cap = &dev->fmts[EMU_DST];
