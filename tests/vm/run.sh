@@ -3,8 +3,9 @@
 #
 #   tests/vm/run.sh [PATTERN...]     e.g. tests/vm/run.sh 20-dmabuf '3*'
 #
-# Installs what is missing (scripts/deps.sh vm + libcamera), builds the kernel once
-# (tests/vm/build-kernel.sh, cached in ~/.cache/mjpegd/vm), packs build/vm/initramfs.cpio
+# Installs what is missing (scripts/deps.sh vm + libcamera), builds the kernel once and the test
+# bed's modules when their source changes (tests/vm/build-kernel.sh, cached in
+# ~/.cache/mjpegd/vm; the .ko files copied to build/vm/modules), packs build/vm/initramfs.cpio
 # (tests/vm/mkinitramfs.sh), boots it under QEMU/TCG and reports every guest test
 # (tests/vm/guest/NN-name.sh; PATTERNs select by name). Full logs: build/vm/logs/NAME.log,
 # artifacts build/vm/logs/NAME.d/, console build/vm/serial.log.
