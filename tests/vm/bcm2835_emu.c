@@ -2,7 +2,7 @@
  * test VM, the way mjpegd drives the real one: V4L2 multi-planar M2M, one plane per buffer.
  *
  *   bcm2835_emu encode [-d DEV] [-f FOURCC] [-W W] [-H H] [-q QUALITY] [-n FRAMES] [-t MS]
- *                      [-o PREFIX] [-i VIVID_NODE_NAME | -s] [-u PARAM_FILE]
+ *                      [-o PREFIX] [-i VIVID_NODE_NAME | -s] [-u PARAM_FILE] [-S]
  *       Sets the formats (OUTPUT: FOURCC WxH, default YU12 640x360; CAPTURE: JPEG), fills each
  *       raw frame with a known pattern (or takes vivid's frame with -i) and encodes FRAMES
  *       frames one by one. OUTPUT buffers are MMAP, or DMABUF: -i imports VIVID_NODE_NAME's
@@ -12,7 +12,9 @@
  *       buffer, stride and padding included), PREFIX.meta (its layout, one line) and
  *       PREFIX.jpg (the first frame not flagged ERROR), for tests/vm/bcm2835_emu_check.py.
  *       -t: per-frame timeout (default 10000 ms). -u: after a timeout, write 0 to PARAM_FILE
- *       (the module's stall parameter) and wait for the same frame again.
+ *       (the module's stall parameter) and wait for the same frame again. -S: drain with
+ *       VIDIOC_ENCODER_CMD(STOP) after queueing the last frame: its JPEG must carry
+ *       V4L2_BUF_FLAG_LAST, an EOS event must come, and a further CAPTURE DQBUF fail with EPIPE.
  *   bcm2835_emu shortbuf [-d DEV]
  *       1920x1080 YU12: a dma-buf of the unpadded 1080-row size (from /dev/dma_heap/system)
  *       queued on OUTPUT must be refused (raspberrypi/linux#4669); one of the padded size is
@@ -407,7 +409,7 @@ static int cmd_encode(int argc, char **argv)
 	uint32_t f = V4L2_PIX_FMT_YUV420;
 	unsigned int w = 640, h = 360, frames = 1;
 	int quality = -1, timeout_ms = 10000, opt, type;
-	bool self_export = false, saved_jpeg = false;
+	bool self_export = false, saved_jpeg = false, drain = false;
 	char path[300], s[5];
 	struct v4l2_capability cap = { 0 };
 	struct v4l2_format of = { .type = OUT_MPLANE }, cf = { .type = CAP_MPLANE };
@@ -422,7 +424,7 @@ static int cmd_encode(int argc, char **argv)
 	enum v4l2_memory out_memory = V4L2_MEMORY_MMAP;
 
 	optind = 1;
-	while ((opt = getopt(argc, argv, "d:f:W:H:q:n:t:o:i:su:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:f:W:H:q:n:t:o:i:su:S")) != -1) {
 		switch (opt) {
 		case 'd': dev = optarg; break;
 		case 'f': f = fourcc_parse(optarg); break;
@@ -435,6 +437,7 @@ static int cmd_encode(int argc, char **argv)
 		case 'i': vivid = optarg; break;
 		case 's': self_export = true; break;
 		case 'u': unstall = optarg; break;
+		case 'S': drain = true; break;
 		default: return 2;
 		}
 	}
@@ -534,6 +537,11 @@ static int cmd_encode(int argc, char **argv)
 		mmap_buffer(fd, CAP_MPLANE, i, &cap_map[i]);
 		ioctl_or_die(fd, VIDIOC_QBUF, &b, "VIDIOC_QBUF(CAPTURE)");
 	}
+	if (drain) {
+		struct v4l2_event_subscription sub = { .type = V4L2_EVENT_EOS };
+
+		ioctl_or_die(fd, VIDIOC_SUBSCRIBE_EVENT, &sub, "VIDIOC_SUBSCRIBE_EVENT(EOS)");
+	}
 	type = OUT_MPLANE;
 	ioctl_or_die(fd, VIDIOC_STREAMON, &type, "VIDIOC_STREAMON(OUTPUT)");
 	type = CAP_MPLANE;
@@ -575,6 +583,12 @@ static int cmd_encode(int argc, char **argv)
 
 			printf("qbuf_refused errno=%d (%s)\n", e, strerror(e));
 			return 4;
+		}
+		if (drain && n == frames - 1) {
+			struct v4l2_encoder_cmd ec = { .cmd = V4L2_ENC_CMD_STOP };
+
+			ioctl_or_die(fd, VIDIOC_ENCODER_CMD, &ec, "VIDIOC_ENCODER_CMD(STOP)");
+			printf("encoder_cmd stop after frame %u\n", n);
 		}
 		while (!wait_for(fd, POLLIN, timeout_ms)) {
 			printf("timeout frame=%u after %d ms\n", n, timeout_ms);
@@ -624,6 +638,20 @@ static int cmd_encode(int argc, char **argv)
 		cb.m.planes = &cpl;
 		cb.length = 1;
 		ioctl_or_die(fd, VIDIOC_QBUF, &cb, "VIDIOC_QBUF(CAPTURE)");
+	}
+	if (drain) {
+		struct v4l2_event ev = { 0 };
+		struct v4l2_plane cpl = { 0 };
+		struct v4l2_buffer cb = { .type = CAP_MPLANE, .memory = V4L2_MEMORY_MMAP,
+					  .m.planes = &cpl, .length = 1 };
+		int e;
+
+		if (xioctl(fd, VIDIOC_DQEVENT, &ev) < 0 || ev.type != V4L2_EVENT_EOS)
+			die("no EOS event after ENCODER_CMD(STOP)");
+		e = xioctl(fd, VIDIOC_DQBUF, &cb) < 0 ? errno : 0;
+		printf("eos_event=1 dqbuf_after_last errno=%d (%s)\n", e, strerror(e));
+		if (e != EPIPE)
+			die("CAPTURE DQBUF after the LAST buffer did not fail with EPIPE");
 	}
 	type = OUT_MPLANE;
 	ioctl_or_die(fd, VIDIOC_STREAMOFF, &type, "VIDIOC_STREAMOFF(OUTPUT)");

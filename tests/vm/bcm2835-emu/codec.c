@@ -323,11 +323,17 @@ static void emu_work(struct work_struct *work)
 		queue_delayed_work(system_unbound_wq, &ctx->work, msecs_to_jiffies(20));
 		return;
 	}
-	src = v4l2_m2m_src_buf_remove(m2m_ctx);
-	dst = v4l2_m2m_dst_buf_remove(m2m_ctx);
+	/*
+	 * The job's buffers stay on the ready lists until they are done, so that ENCODER_CMD STOP
+	 * during the job finds the OUTPUT buffer being encoded as the last one to drain.
+	 */
+	src = v4l2_m2m_next_src_buf(m2m_ctx);
+	dst = v4l2_m2m_next_dst_buf(m2m_ctx);
 	if (WARN_ON(!src || !dst))
 		goto finish;
 	if (READ_ONCE(ctx->aborting)) {
+		v4l2_m2m_src_buf_remove_by_buf(m2m_ctx, src);
+		v4l2_m2m_dst_buf_remove_by_buf(m2m_ctx, dst);
 		v4l2_m2m_buf_done(src, VB2_BUF_STATE_ERROR);
 		v4l2_m2m_buf_done(dst, VB2_BUF_STATE_ERROR);
 		goto finish;
@@ -385,6 +391,8 @@ static void emu_work(struct work_struct *work)
 	dst->field = V4L2_FIELD_NONE;
 
 	/* INFERRED: after ENCODER_CMD STOP the VPU marks the last JPEG; here the mem2mem helpers */
+	v4l2_m2m_src_buf_remove_by_buf(m2m_ctx, src);
+	v4l2_m2m_dst_buf_remove_by_buf(m2m_ctx, dst);
 	if (v4l2_m2m_is_last_draining_src_buf(m2m_ctx, src)) {
 		dst->flags |= V4L2_BUF_FLAG_LAST;
 		v4l2_m2m_mark_stopped(m2m_ctx);
@@ -821,10 +829,12 @@ static int emu_buf_prepare(struct vb2_buffer *vb)
 			 __func__, vb2_plane_size(vb, 0), q->sizeimage);
 		return -EINVAL;
 	}
-	/* DRIVER: a CAPTURE buffer's payload is preset to sizeimage */
-	if (!V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type))
-		vb2_set_plane_payload(vb, 0, q->sizeimage);
-	/* DIFFERS: the driver also exports every MMAP buffer as a dma-buf for the VPU here */
+	/*
+	 * DIFFERS: the driver presets a CAPTURE buffer's payload to sizeimage here; emu_buf_queue()
+	 * sets 0, so that a buffer the mem2mem draining helpers mark LAST without a JPEG in it says
+	 * 0 bytes (INFERRED: as the VPU's empty EOS buffer does). The driver also exports every MMAP
+	 * buffer as a dma-buf for the VPU here.
+	 */
 	return 0;
 }
 
@@ -841,6 +851,8 @@ static void emu_buf_queue(struct vb2_buffer *vb)
 		emu_send_eos(ctx);
 		return;
 	}
+	if (V4L2_TYPE_IS_CAPTURE(vb->vb2_queue->type))
+		vb2_set_plane_payload(vb, 0, 0);
 	v4l2_m2m_buf_queue(ctx->fh.m2m_ctx, vbuf);
 }
 
