@@ -2,7 +2,7 @@
  * test VM, the way mjpegd drives the real one: V4L2 multi-planar M2M, one plane per buffer.
  *
  *   bcm2835_emu encode [-d DEV] [-f FOURCC] [-W W] [-H H] [-q QUALITY] [-n FRAMES] [-t MS]
- *                      [-o PREFIX] [-i VIVID_NODE_NAME | -s] [-u PARAM_FILE] [-S]
+ *                      [-o PREFIX] [-i VIVID_NODE_NAME | -s] [-u PARAM_FILE] [-S|-E]
  *       Sets the formats (OUTPUT: FOURCC WxH, default YU12 640x360; CAPTURE: JPEG), fills each
  *       raw frame with a known pattern (or takes vivid's frame with -i) and encodes FRAMES
  *       frames one by one. OUTPUT buffers are MMAP, or DMABUF: -i imports VIVID_NODE_NAME's
@@ -13,8 +13,10 @@
  *       PREFIX.jpg (the first frame not flagged ERROR), for tests/vm/bcm2835_emu_check.py.
  *       -t: per-frame timeout (default 10000 ms). -u: after a timeout, write 0 to PARAM_FILE
  *       (the module's stall parameter) and wait for the same frame again. -S: drain with
- *       VIDIOC_ENCODER_CMD(STOP) after queueing the last frame: its JPEG must carry
- *       V4L2_BUF_FLAG_LAST, an EOS event must come, and a further CAPTURE DQBUF fail with EPIPE.
+ *       VIDIOC_ENCODER_CMD(STOP) after queueing the last frame: V4L2_BUF_FLAG_LAST must come,
+ *       on the last JPEG or (when that was done before the STOP) on an empty buffer after it,
+ *       an EOS event too, and a further CAPTURE DQBUF must fail with EPIPE. -E: the same, the
+ *       STOP sent after the last JPEG came back (so the LAST buffer must be an empty one).
  *   bcm2835_emu shortbuf [-d DEV]
  *       1920x1080 YU12: a dma-buf of the unpadded 1080-row size (from /dev/dma_heap/system)
  *       queued on OUTPUT must be refused (raspberrypi/linux#4669); one of the padded size is
@@ -409,7 +411,8 @@ static int cmd_encode(int argc, char **argv)
 	uint32_t f = V4L2_PIX_FMT_YUV420;
 	unsigned int w = 640, h = 360, frames = 1;
 	int quality = -1, timeout_ms = 10000, opt, type;
-	bool self_export = false, saved_jpeg = false, drain = false;
+	bool self_export = false, saved_jpeg = false, drain = false, drain_late = false;
+	bool last_seen = false;
 	char path[300], s[5];
 	struct v4l2_capability cap = { 0 };
 	struct v4l2_format of = { .type = OUT_MPLANE }, cf = { .type = CAP_MPLANE };
@@ -424,7 +427,7 @@ static int cmd_encode(int argc, char **argv)
 	enum v4l2_memory out_memory = V4L2_MEMORY_MMAP;
 
 	optind = 1;
-	while ((opt = getopt(argc, argv, "d:f:W:H:q:n:t:o:i:su:S")) != -1) {
+	while ((opt = getopt(argc, argv, "d:f:W:H:q:n:t:o:i:su:SE")) != -1) {
 		switch (opt) {
 		case 'd': dev = optarg; break;
 		case 'f': f = fourcc_parse(optarg); break;
@@ -438,6 +441,7 @@ static int cmd_encode(int argc, char **argv)
 		case 's': self_export = true; break;
 		case 'u': unstall = optarg; break;
 		case 'S': drain = true; break;
+		case 'E': drain = drain_late = true; break;
 		default: return 2;
 		}
 	}
@@ -584,11 +588,11 @@ static int cmd_encode(int argc, char **argv)
 			printf("qbuf_refused errno=%d (%s)\n", e, strerror(e));
 			return 4;
 		}
-		if (drain && n == frames - 1) {
+		if (drain && !drain_late && n == frames - 1) {
 			struct v4l2_encoder_cmd ec = { .cmd = V4L2_ENC_CMD_STOP };
 
 			ioctl_or_die(fd, VIDIOC_ENCODER_CMD, &ec, "VIDIOC_ENCODER_CMD(STOP)");
-			printf("encoder_cmd stop after frame %u\n", n);
+			printf("encoder_cmd stop after queueing frame %u\n", n);
 		}
 		while (!wait_for(fd, POLLIN, timeout_ms)) {
 			printf("timeout frame=%u after %d ms\n", n, timeout_ms);
@@ -610,6 +614,8 @@ static int cmd_encode(int argc, char **argv)
 		       !!(cb.flags & V4L2_BUF_FLAG_ERROR), !!(cb.flags & V4L2_BUF_FLAG_LAST),
 		       cb.sequence, cb.field, (long)cb.timestamp.tv_sec, (long)cb.timestamp.tv_usec,
 		       ob.flags, (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (cb.flags & V4L2_BUF_FLAG_LAST)
+			last_seen = true;
 		if (cb.flags & V4L2_BUF_FLAG_ERROR) {
 			errors++;
 		} else {
@@ -638,6 +644,12 @@ static int cmd_encode(int argc, char **argv)
 		cb.m.planes = &cpl;
 		cb.length = 1;
 		ioctl_or_die(fd, VIDIOC_QBUF, &cb, "VIDIOC_QBUF(CAPTURE)");
+		if (drain_late && n == frames - 1) {
+			struct v4l2_encoder_cmd ec = { .cmd = V4L2_ENC_CMD_STOP };
+
+			ioctl_or_die(fd, VIDIOC_ENCODER_CMD, &ec, "VIDIOC_ENCODER_CMD(STOP)");
+			printf("encoder_cmd stop after the JPEG of frame %u\n", n);
+		}
 	}
 	if (drain) {
 		struct v4l2_event ev = { 0 };
@@ -646,6 +658,17 @@ static int cmd_encode(int argc, char **argv)
 					  .m.planes = &cpl, .length = 1 };
 		int e;
 
+		if (last_seen) {
+			printf("last: the last JPEG carries V4L2_BUF_FLAG_LAST\n");
+		} else {
+			if (wait_for(fd, POLLIN, timeout_ms) <= 0)
+				die("no V4L2_BUF_FLAG_LAST buffer after ENCODER_CMD(STOP)");
+			ioctl_or_die(fd, VIDIOC_DQBUF, &cb, "VIDIOC_DQBUF(CAPTURE, LAST)");
+			printf("last: an empty buffer after the last JPEG, bytes=%u flags=0x%08x\n",
+			       cpl.bytesused, cb.flags);
+			if (!(cb.flags & V4L2_BUF_FLAG_LAST) || cpl.bytesused)
+				die("the buffer after the last JPEG is not an empty LAST buffer");
+		}
 		if (xioctl(fd, VIDIOC_DQEVENT, &ev) < 0 || ev.type != V4L2_EVENT_EOS)
 			die("no EOS event after ENCODER_CMD(STOP)");
 		e = xioctl(fd, VIDIOC_DQBUF, &cb) < 0 ? errno : 0;

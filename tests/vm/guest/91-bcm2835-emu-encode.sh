@@ -3,8 +3,8 @@
 # The emulated Raspberry Pi JPEG encoder encodes: tests/vm/bcm2835_emu encodes a known pattern
 # in every raw format the node offers (and NV12/NV21 with nv12=1) through MMAP buffers on both
 # queues; each frame must be a whole JPEG of the picture's size with the OUTPUT timestamp; two
-# qualities give different quantisation tables; ENCODER_CMD(STOP) marks the last JPEG
-# V4L2_BUF_FLAG_LAST and sends EOS. DMABUF on OUTPUT: a buffer exported by the
+# qualities give different quantisation tables; ENCODER_CMD(STOP) marks the last JPEG (or, sent
+# after it, an empty buffer) V4L2_BUF_FLAG_LAST and sends EOS. DMABUF on OUTPUT: a buffer exported by the
 # encoder itself (dma-contig) and vivid instance 1's (vivid.allocators=1: dma-contig) are
 # imported and encoded; vivid instance 0's (vmalloc, as a UVC webcam's) are refused at QBUF,
 # as videobuf2-dma-contig refuses any dma-buf that is not physically contiguous.
@@ -53,11 +53,18 @@ grep -q 'fmt out=YU12 1920x1088 bytesperline=1920 sizeimage=3133440' YU12-1920x1
 grep -q '^jpeg 2 .* sof=1920x1080 ' YU12-1920x1080.txt || fail "1920x1080 JPEG"
 echo "time per 1920x1080 frame: $(sed -n 's/^frame .* ms=\([0-9]*\)$/\1/p' YU12-1920x1080.txt | tr '\n' ' ')ms"
 
-say "draining: ENCODER_CMD(STOP) after the last frame"
-encode drain -f YUYV -W 320 -H 240 -n 3 -S || fail "draining"
-grep -q '^frame 2 .* last=1 ' drain.txt || fail "the last JPEG has no V4L2_BUF_FLAG_LAST"
-grep -q '^frame 1 .* last=0 ' drain.txt || fail "an earlier JPEG has V4L2_BUF_FLAG_LAST"
-grep -q 'eos_event=1 dqbuf_after_last errno=32 ' drain.txt || fail "no EOS event, or DQBUF after LAST not EPIPE"
+say "draining: ENCODER_CMD(STOP) while the last frame is encoded: that JPEG is LAST"
+emu_param delay_ms 300
+encode drain1 -f YUYV -W 320 -H 240 -n 3 -S || fail "draining during the last frame"
+emu_param delay_ms 0
+grep -q '^frame 2 .* last=1 ' drain1.txt || fail "the last JPEG has no V4L2_BUF_FLAG_LAST"
+grep -q '^frame [01] .* last=1 ' drain1.txt && fail "an earlier JPEG has V4L2_BUF_FLAG_LAST"
+grep -q 'eos_event=1 dqbuf_after_last errno=32 ' drain1.txt || fail "no EOS event, or DQBUF after LAST not EPIPE"
+
+say "draining: ENCODER_CMD(STOP) after the last JPEG: an empty LAST buffer follows"
+encode drain2 -f YUYV -W 320 -H 240 -n 3 -E || fail "draining after the last frame"
+grep -q '^last: an empty buffer after the last JPEG, bytes=0 ' drain2.txt || fail "no empty LAST buffer"
+grep -q 'eos_event=1 dqbuf_after_last errno=32 ' drain2.txt || fail "no EOS event, or DQBUF after LAST not EPIPE"
 
 say "DMABUF: the encoder's own exported (dma-contig) buffer, imported by a second open"
 encode self-dmabuf -f YU12 -W 640 -H 360 -s -n 2 || fail "self-exported dma-buf"
