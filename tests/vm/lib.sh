@@ -10,6 +10,7 @@
 #   MJPEGD                   the daemon under test (/vm/bin/mjpegd; may be absent)
 #   VM_TEST                  this test's name (file name without .sh)
 #   VM_OUT                   a directory for this test's artifacts (copied to build/vm/logs/NAME.d)
+#   VIVID1_CAP is dma-contig backed (boot arg vivid.allocators=0,1), VIVID_CAP vmalloc backed.
 # The test's cwd is a fresh scratch dir; stdout+stderr go to its log. Exit 0 = pass, 77 = skipped
 # (skip REASON).
 # A "# vm-timeout: SECONDS" line in a test overrides the default per-test timeout (120 s).
@@ -101,6 +102,56 @@ lc07_ran() {
 			fail "$_f: no 'libcamera v$LC07_VERSION: camera' line"
 	done
 	echo "libcamera v$LC07_VERSION opened the camera (the daemon's log: $*)"
+}
+
+# --- the emulated Raspberry Pi JPEG encoder (tests/vm/bcm2835-emu) ---------------------------
+# Not loaded at boot (mjpegd's --encoder auto would find it): a test loads it with emu_load,
+# which unloads it again when the test's shell exits.
+EMU_MOD=bcm2835_codec_emu
+EMU_NAME=bcm2835-codec-encode_image
+EMU_PARAMS=/sys/module/$EMU_MOD/parameters
+EMU_DRV=/sys/bus/platform/drivers/bcm2835-codec
+
+# emu_load [PARAM=VALUE...]: insmod /vm/modules/bcm2835_codec_emu.ko with the parameters (after
+# unloading it if loaded) and set EMU_DEV to its node; rmmod at exit.
+emu_load() {
+	[ -e "/vm/modules/$EMU_MOD.ko" ] || fail "/vm/modules/$EMU_MOD.ko missing (tests/vm/build-kernel.sh builds it)"
+	grep -q "^$EMU_MOD " /proc/modules && emu_unload
+	insmod "/vm/modules/$EMU_MOD.ko" "$@" || fail "insmod $EMU_MOD $* failed"
+	retry 5 v4l_node "$EMU_NAME" || fail "no video4linux node named $EMU_NAME after insmod"
+	EMU_DEV=$(v4l_node "$EMU_NAME")
+	echo "loaded $EMU_MOD${*:+ $*}: $EMU_DEV"
+	trap emu_unload EXIT
+}
+
+# emu_unload: rmmod (fails when a file of the device is still open)
+emu_unload() {
+	grep -q "^$EMU_MOD " /proc/modules || return 0
+	rmmod "$EMU_MOD" || echo "emu_unload: rmmod $EMU_MOD failed"
+}
+
+# emu_param NAME VALUE: writes a module parameter
+emu_param() {
+	echo "$2" >"$EMU_PARAMS/$1" || fail "cannot write $EMU_PARAMS/$1"
+	echo "$EMU_MOD.$1=$(cat "$EMU_PARAMS/$1")"
+}
+
+# emu_unbind / emu_bind: the platform driver lets go of / takes the device again
+emu_unbind() {
+	echo bcm2835-codec >"$EMU_DRV/unbind" || fail "unbind failed"
+}
+emu_bind() {
+	echo bcm2835-codec >"$EMU_DRV/bind" || fail "bind failed"
+	retry 5 v4l_node "$EMU_NAME" || fail "no $EMU_NAME node after bind"
+	EMU_DEV=$(v4l_node "$EMU_NAME")
+}
+
+# kernel_clean SINCE_LINE: no oops, BUG, WARNING or lockdep splat in dmesg after line SINCE_LINE
+kernel_clean() {
+	dmesg | tail -n "+$(($1 + 1))" >kmsg.txt
+	if grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace|refcount_t|use-after-free' kmsg.txt; then
+		fail "kernel trouble in dmesg (above)"
+	fi
 }
 
 # retry SECONDS CMD... : run CMD every 0.2 s until it succeeds; non-zero after SECONDS.

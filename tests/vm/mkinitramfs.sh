@@ -5,7 +5,8 @@
 # (helpers of the recovery tests); the guest tests
 # /vm/tests/*.sh (tests/vm/guest/*.sh); /vm/bin: the daemon under test ($MJPEGD, default
 # build/mjpegd; skipped with a warning when missing) and every tests/vm/*.c compiled into
-# build/vm/bin/ (static when possible); v4l2-ctl, v4l2-compliance, media-ctl; libcamera's
+# build/vm/bin/ (static when possible); /vm/modules: the test bed's kernel modules
+# (build/vm/modules/*.ko, tests/vm/bcm2835-emu); v4l2-ctl, v4l2-compliance, media-ctl; libcamera's
 # `cam` + IPA modules/proxies/data when installed. Every dynamic ELF comes with the shared
 # libraries `ldd` reports and the loader.
 # The libcamera 0.7.1 userland when MJPEGD_VM_LC07_TREE names the tree tests/vm/lc07.sh made: as
@@ -112,6 +113,13 @@ if [ -n "$LC07_TREE" ]; then
 	chmod 755 "$STAGE/vm/lc07bin/cam" "$STAGE/vm/lc07bin/mjpegd"
 fi
 [ -n "${MJPEGD_VM_LC07_STATUS:-}" ] && echo "$MJPEGD_VM_LC07_STATUS" >"$STAGE/vm/lc07.status"
+
+# the test bed's kernel modules (tests/vm/build-kernel.sh copies them to build/vm/modules when
+# run.sh runs it): /vm/modules/*.ko, loaded by the tests that need them (insmod)
+mkdir -p "$STAGE/vm/modules"
+for ko in "$OUT"/modules/*.ko; do
+	[ -e "$ko" ] && install -m 644 "$ko" "$STAGE/vm/modules/"
+done
 
 # init, helpers, tests
 install -m 755 "$VMSRC/init" "$STAGE/init"

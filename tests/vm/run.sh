@@ -3,16 +3,18 @@
 #
 #   tests/vm/run.sh [PATTERN...]     e.g. tests/vm/run.sh 20-dmabuf '3*'
 #
-# Installs what is missing (scripts/deps.sh vm + libcamera), builds the kernel once
-# (tests/vm/build-kernel.sh, cached in ~/.cache/mjpegd/vm), packs build/vm/initramfs.cpio
+# Installs what is missing (scripts/deps.sh vm + libcamera), builds the kernel once and the test
+# bed's modules when their source changes (tests/vm/build-kernel.sh, cached in
+# ~/.cache/mjpegd/vm; the .ko files copied to build/vm/modules), packs build/vm/initramfs.cpio
 # (tests/vm/mkinitramfs.sh), boots it under QEMU/TCG and reports every guest test
 # (tests/vm/guest/NN-name.sh; PATTERNs select by name). Full logs: build/vm/logs/NAME.log,
 # artifacts build/vm/logs/NAME.d/, console build/vm/serial.log.
 # When a selected test has a "# vm-needs: lc07" line, the guest also gets libcamera 0.7.1's
 # userland as /lc07 (tests/vm/lc07.sh: a Debian trixie-backports root, needs root); when its
 # archive cannot be reached those tests are reported SKIP with the reason, never passed.
-# The last line is "N passed, N failed" (", N skipped" added when tests were skipped); exit
-# status 0 only when no selected test failed and at least one passed.
+# A test with a "# vm-host-check: COMMAND" line is also checked on the host afterwards (COMMAND
+# build/vm/logs/NAME.d). The last line is "N passed, N failed" (", N skipped" added when tests
+# were skipped); exit status 0 only when no selected test failed and at least one passed.
 #
 # Env: MJPEGD (daemon to test, default build/mjpegd: run `make all` first),
 #      MJPEGD_VM_TIMEOUT (whole-VM limit in s, default 600), MJPEGD_VM_TEST_TIMEOUT (default
@@ -107,7 +109,7 @@ done
 
 # --- kernel, initramfs ------------------------------------------------------------------
 t=$SECONDS
-KERNEL=$(tests/vm/build-kernel.sh) || abort "kernel build failed"
+KERNEL=$(MJPEGD_VM_MODULES_OUT=$OUT/modules tests/vm/build-kernel.sh) || abort "kernel build failed"
 t_kernel=$((SECONDS - t))
 
 # The libcamera 0.7.1 userland (/lc07 in the guest), only when a selected test needs it.
@@ -148,7 +150,11 @@ command -v qemu-system-x86_64 >/dev/null || abort "qemu-system-x86_64 missing"
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
 WATCHDOG=$((VM_TIMEOUT > 60 ? VM_TIMEOUT - 20 : VM_TIMEOUT * 2 / 3)) # guest side, fires first
-APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 vivid.multiplanar=1,2 mjpegd.vm.timeout=$WATCHDOG"
+# vivid instance 0: single-planar, vmalloc buffers (like a UVC webcam); instance 1:
+# multi-planar (vivid.multiplanar=1,2) and dma-contig buffers (vivid.allocators=0,1: contiguous,
+# like a Pi camera's), so the multi-planar capture path and a Pi-like import both run.
+APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 vivid.multiplanar=1,2 vivid.allocators=0,1"
+APPEND="$APPEND mjpegd.vm.timeout=$WATCHDOG"
 APPEND="$APPEND mjpegd.vm.test_timeout=$TEST_TIMEOUT${ONLY:+ mjpegd.vm.only=$ONLY}"
 APPEND="$APPEND${MJPEGD_VM_APPEND:+ $MJPEGD_VM_APPEND}" # extra kernel arguments (experiments)
 say "booting (${#TESTS[@]} tests, ${SMP} vCPUs, TCG, limit ${VM_TIMEOUT}s): ${TESTS[*]}"
@@ -173,13 +179,33 @@ qrc=${PIPESTATUS[0]}
 t_boot=$((SECONDS - t))
 
 # --- verdicts ---------------------------------------------------------------------------
+# A guest test with a "# vm-host-check: COMMAND" line passes only when COMMAND, run here on the
+# host with the test's artifact directory (build/vm/logs/NAME.d) as its argument, exits 0 too
+# (e.g. tests/vm/bcm2835_emu_check.py decodes the guest's JPEGs with djpeg and ffmpeg).
 passed=0
 failed=0
 skipped=0
 FAILED=()
+declare -A HOSTFAIL=()
+host_check() { # host_check NAME: 0 when NAME has no host check or it passed
+	local cmd log=$LOGS/$1.host.log
+	cmd=$(sed -n 's/^# vm-host-check: *//p' "tests/vm/guest/$1.sh" | head -n1)
+	[ -n "$cmd" ] || return 0
+	# shellcheck disable=SC2086 # the command line is words
+	if timeout 300 $cmd "$LOGS/$1.d" >"$log" 2>&1; then
+		echo "  PASS  $1: host check: $(tail -n1 "$log") (${cmd%% *})"
+		return 0
+	fi
+	echo "  FAIL  $1: host check failed: $(tail -n1 "$log") (${cmd%% *})"
+	HOSTFAIL[$1]=1
+	return 1
+}
 for n in "${TESTS[@]}"; do
 	end=$(grep -a -m1 "^@@END $n rc=" "$SERIAL")
-	if [ -n "$end" ] && [[ $end == *" rc=0 "* ]]; then
+	if [ -n "$end" ] && [[ $end == *" rc=0 "* ]] && ! host_check "$n"; then
+		failed=$((failed + 1))
+		FAILED+=("$n")
+	elif [ -n "$end" ] && [[ $end == *" rc=0 "* ]]; then
 		passed=$((passed + 1))
 	elif [ -n "$end" ] && [[ $end == *" rc=77 "* ]]; then
 		skipped=$((skipped + 1))
@@ -201,7 +227,10 @@ fi
 
 for n in "${FAILED[@]}"; do
 	echo
-	if grep -a -q "^@@END $n rc=" "$SERIAL"; then
+	if [ -n "${HOSTFAIL[$n]:-}" ]; then
+		echo "--- $n: the guest part passed, the host check failed (log: $LOGS/$n.host.log):"
+		grep -v '^  PASS ' "$LOGS/$n.host.log" | tail -n 30 | sed 's/^/    /'
+	elif grep -a -q "^@@END $n rc=" "$SERIAL"; then
 		echo "--- $n failed; log tail (full log: $LOGS/$n.log):"
 		sed -n "/^@@LOG $n\$/,/^@@LOGEND $n\$/p" "$SERIAL" | sed '1d;$d' | sed 's/^/    /'
 	elif grep -a -q "^@@BEGIN $n\$" "$SERIAL"; then
