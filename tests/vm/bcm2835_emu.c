@@ -319,11 +319,12 @@ static int export_buffer(int fd, uint32_t type, unsigned int index)
 	return eb.fd;
 }
 
-/* A vivid capture node with single-planar MMAP buffers of at least min_size bytes, one
- * captured frame in buffer 0, exported. */
+/* A vivid capture node with MMAP buffers of at least min_size bytes, one captured frame in buffer
+ * 0, exported; driven through the API the node announces (vivid.multiplanar: single- or
+ * multi-planar, one memory plane). */
 struct vivid_frame {
 	int fd, dmabuf;
-	struct v4l2_format fmt;
+	unsigned int bytesperline;
 	uint8_t *p;
 	size_t len;
 };
@@ -332,9 +333,11 @@ static void vivid_capture(const char *name, uint32_t f, unsigned int w, unsigned
 			  size_t min_size, struct vivid_frame *v)
 {
 	char path[300], s[5];
-	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
+	struct v4l2_capability cap;
+	struct v4l2_format fmt;
+	struct v4l2_plane plane;
+	struct v4l2_buffer b = { .memory = V4L2_MEMORY_MMAP };
 	struct v4l2_create_buffers cb = { .count = 1, .memory = V4L2_MEMORY_MMAP };
-	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 	struct pollfd pfd;
 
 	if (!find_node(name, path, sizeof(path)))
@@ -342,31 +345,66 @@ static void vivid_capture(const char *name, uint32_t f, unsigned int w, unsigned
 	v->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (v->fd < 0)
 		die("open %s: %s", path, strerror(errno));
-	memset(&v->fmt, 0, sizeof(v->fmt));
-	v->fmt.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-	v->fmt.fmt.pix.width = w;
-	v->fmt.fmt.pix.height = h;
-	v->fmt.fmt.pix.pixelformat = f;
-	v->fmt.fmt.pix.field = V4L2_FIELD_NONE;
-	ioctl_or_die(v->fd, VIDIOC_S_FMT, &v->fmt, "vivid VIDIOC_S_FMT");
-	printf("vivid %s (%s): %s %ux%u bytesperline=%u sizeimage=%u\n", path, name,
-	       fourcc_str(v->fmt.fmt.pix.pixelformat, s), v->fmt.fmt.pix.width,
-	       v->fmt.fmt.pix.height, v->fmt.fmt.pix.bytesperline, v->fmt.fmt.pix.sizeimage);
-	if (v->fmt.fmt.pix.pixelformat != f || v->fmt.fmt.pix.width != w ||
-	    v->fmt.fmt.pix.height != h)
+	ioctl_or_die(v->fd, VIDIOC_QUERYCAP, &cap, "vivid VIDIOC_QUERYCAP");
+	int mplane = (cap.device_caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE) != 0;
+	int type = mplane ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE : V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	memset(&fmt, 0, sizeof(fmt));
+	fmt.type = (uint32_t)type;
+	unsigned int fw, fh, fourcc, sizeimage;
+	if (mplane) {
+		fmt.fmt.pix_mp.width = w;
+		fmt.fmt.pix_mp.height = h;
+		fmt.fmt.pix_mp.pixelformat = f;
+		fmt.fmt.pix_mp.field = V4L2_FIELD_NONE;
+		fmt.fmt.pix_mp.num_planes = 1;
+		ioctl_or_die(v->fd, VIDIOC_S_FMT, &fmt, "vivid VIDIOC_S_FMT");
+		if (fmt.fmt.pix_mp.num_planes != 1)
+			die("vivid gave %u memory planes", fmt.fmt.pix_mp.num_planes);
+		fw = fmt.fmt.pix_mp.width;
+		fh = fmt.fmt.pix_mp.height;
+		fourcc = fmt.fmt.pix_mp.pixelformat;
+		v->bytesperline = fmt.fmt.pix_mp.plane_fmt[0].bytesperline;
+		sizeimage = fmt.fmt.pix_mp.plane_fmt[0].sizeimage;
+	} else {
+		fmt.fmt.pix.width = w;
+		fmt.fmt.pix.height = h;
+		fmt.fmt.pix.pixelformat = f;
+		fmt.fmt.pix.field = V4L2_FIELD_NONE;
+		ioctl_or_die(v->fd, VIDIOC_S_FMT, &fmt, "vivid VIDIOC_S_FMT");
+		fw = fmt.fmt.pix.width;
+		fh = fmt.fmt.pix.height;
+		fourcc = fmt.fmt.pix.pixelformat;
+		v->bytesperline = fmt.fmt.pix.bytesperline;
+		sizeimage = fmt.fmt.pix.sizeimage;
+	}
+	printf("vivid %s (%s, %s-planar): %s %ux%u bytesperline=%u sizeimage=%u\n", path, name,
+	       mplane ? "multi" : "single", fourcc_str(fourcc, s), fw, fh, v->bytesperline,
+	       sizeimage);
+	if (fourcc != f || fw != w || fh != h)
 		die("vivid did not take the format");
 	/* the encoder's sizeimage covers 16-row padding that vivid's does not: ask for more */
-	cb.format = v->fmt;
-	if (cb.format.fmt.pix.sizeimage < min_size)
-		cb.format.fmt.pix.sizeimage = (uint32_t)min_size;
+	cb.format = fmt;
+	if (sizeimage < min_size) {
+		if (mplane)
+			cb.format.fmt.pix_mp.plane_fmt[0].sizeimage = (uint32_t)min_size;
+		else
+			cb.format.fmt.pix.sizeimage = (uint32_t)min_size;
+	}
 	ioctl_or_die(v->fd, VIDIOC_CREATE_BUFS, &cb, "vivid VIDIOC_CREATE_BUFS");
+	b.type = (uint32_t)type;
 	b.index = cb.index;
+	if (mplane) {
+		memset(&plane, 0, sizeof(plane));
+		b.m.planes = &plane;
+		b.length = 1;
+	}
 	ioctl_or_die(v->fd, VIDIOC_QUERYBUF, &b, "vivid VIDIOC_QUERYBUF");
-	v->len = b.length;
-	v->p = mmap(NULL, v->len, PROT_READ, MAP_SHARED, v->fd, b.m.offset);
+	v->len = mplane ? plane.length : b.length;
+	v->p = mmap(NULL, v->len, PROT_READ, MAP_SHARED, v->fd,
+		    mplane ? plane.m.mem_offset : b.m.offset);
 	if (v->p == MAP_FAILED)
 		die("mmap vivid buffer: %s", strerror(errno));
-	v->dmabuf = export_buffer(v->fd, V4L2_BUF_TYPE_VIDEO_CAPTURE, b.index);
+	v->dmabuf = export_buffer(v->fd, (uint32_t)type, b.index);
 	ioctl_or_die(v->fd, VIDIOC_QBUF, &b, "vivid VIDIOC_QBUF");
 	ioctl_or_die(v->fd, VIDIOC_STREAMON, &type, "vivid VIDIOC_STREAMON");
 	pfd.fd = v->fd;
@@ -375,8 +413,11 @@ static void vivid_capture(const char *name, uint32_t f, unsigned int w, unsigned
 		die("vivid gave no frame in 10 s");
 	ioctl_or_die(v->fd, VIDIOC_DQBUF, &b, "vivid VIDIOC_DQBUF");
 	ioctl_or_die(v->fd, VIDIOC_STREAMOFF, &type, "vivid VIDIOC_STREAMOFF");
+	if (mplane && plane.data_offset)
+		die("vivid starts the picture %u bytes into its buffer (data_offset): the encoder "
+		    "reads an imported buffer from its first byte", plane.data_offset);
 	printf("vivid frame: %u bytes in a %zu-byte buffer, exported as dma-buf fd %d\n",
-	       b.bytesused, v->len, v->dmabuf);
+	       mplane ? plane.bytesused : b.bytesused, v->len, v->dmabuf);
 }
 
 /* poll() for events: POLLIN a CAPTURE buffer is done, POLLOUT an OUTPUT buffer (mem2mem) */
@@ -496,9 +537,8 @@ static int cmd_encode(int argc, char **argv)
 	/* OUTPUT buffer: MMAP, or a dma-buf from vivid or from another open of this device */
 	if (vivid) {
 		vivid_capture(vivid, f, w, h, sizeimage, &vf);
-		if (vf.fmt.fmt.pix.bytesperline != bpl)
-			die("vivid's stride %u is not the encoder's %u", vf.fmt.fmt.pix.bytesperline,
-			    bpl);
+		if (vf.bytesperline != bpl)
+			die("vivid's stride %u is not the encoder's %u", vf.bytesperline, bpl);
 		out_dmabuf = vf.dmabuf;
 		out_memory = V4L2_MEMORY_DMABUF;
 		if (frames != 1)
