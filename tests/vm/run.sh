@@ -101,10 +101,27 @@ for f in tests/vm/guest/*.sh; do
 	match "$n" && TESTS+=("$n")
 done
 [ ${#TESTS[@]} -gt 0 ] || abort "no guest tests selected (tests/vm/guest/*.sh${*:+ matching $*})"
-ONLY=$(IFS=,; echo "${PATTERNS[*]}")
 LC07_TESTS=() # tests of the libcamera 0.7.1 userland
 for n in "${TESTS[@]}"; do
 	grep -q '^# vm-needs: lc07' "tests/vm/guest/$n.sh" && LC07_TESTS+=("$n")
+done
+# Boots: most tests share one; a test with a "# vm-boot: NAME" line runs in boot NAME, whose
+# kernel arguments boot_args gives (module parameters fixed at boot, such as vicodec's API).
+boot_args() {
+	case "$1" in
+	main) echo "" ;;
+	vicodec-mplane) echo "vicodec.multiplanar=1" ;; # vicodec-core.c: read-only, set at probe
+	*) return 1 ;;
+	esac
+}
+declare -A BOOT_OF=()
+BOOTS=(main)
+for n in "${TESTS[@]}"; do
+	b=$(sed -n 's/^# vm-boot: *\([a-z0-9-]*\).*/\1/p' "tests/vm/guest/$n.sh" | head -n1)
+	b=${b:-main}
+	boot_args "$b" >/dev/null || abort "tests/vm/guest/$n.sh: unknown vm-boot '$b'"
+	BOOT_OF[$n]=$b
+	case " ${BOOTS[*]} " in *" $b "*) ;; *) BOOTS+=("$b") ;; esac
 done
 
 # --- kernel, initramfs ------------------------------------------------------------------
@@ -153,29 +170,40 @@ WATCHDOG=$((VM_TIMEOUT > 60 ? VM_TIMEOUT - 20 : VM_TIMEOUT * 2 / 3)) # guest sid
 # vivid instance 0: single-planar, vmalloc buffers (like a UVC webcam); instance 1:
 # multi-planar (vivid.multiplanar=1,2) and dma-contig buffers (vivid.allocators=0,1: contiguous,
 # like a Pi camera's), so the multi-planar capture path and a Pi-like import both run.
-APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 vivid.multiplanar=1,2 vivid.allocators=0,1"
-APPEND="$APPEND mjpegd.vm.timeout=$WATCHDOG"
-APPEND="$APPEND mjpegd.vm.test_timeout=$TEST_TIMEOUT${ONLY:+ mjpegd.vm.only=$ONLY}"
-APPEND="$APPEND${MJPEGD_VM_APPEND:+ $MJPEGD_VM_APPEND}" # extra kernel arguments (experiments)
-say "booting (${#TESTS[@]} tests, ${SMP} vCPUs, TCG, limit ${VM_TIMEOUT}s): ${TESTS[*]}"
+BASE_APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 vivid.multiplanar=1,2 vivid.allocators=0,1"
+BASE_APPEND="$BASE_APPEND mjpegd.vm.timeout=$WATCHDOG mjpegd.vm.test_timeout=$TEST_TIMEOUT"
+declare -A SERIAL_OF=() QRC_OF=()
 t=$SECONDS
-# The guest prints @@ markers on the serial console; show each test's verdict as it lands.
-timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
-	-accel tcg -smp "$SMP" -m "$MEM" -nographic -no-reboot \
-	-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio" -append "$APPEND" \
-	-nic none -device virtio-rng-pci \
-	-virtfs "local,path=$LOGS,mount_tag=host0,security_model=none,id=host0" \
-	</dev/null 2>&1 | tr -d '\r' | tee "$SERIAL" | awk '
-	/^@@INIT / { sub(/.*uptime=/, ""); printf "vm: guest up after %s s of kernel boot\n", $0; fflush() }
-	/^@@END / {
-		rc = $3; sub(/rc=/, "", rc); s = $4; sub(/secs=/, "", s)
-		if (rc == "0") printf "  PASS  %s (%s s)\n", $2, s
-		else if (rc != "77") printf "  FAIL  %s (rc=%s%s, %s s)\n", $2, rc, rc == "124" ? ": timed out" : "", s
-		fflush()
-	}
-	/^@@SKIP / { n = $2; sub(/^@@SKIP [^ ]* ?/, ""); printf "  SKIP  %s: %s\n", n, $0; fflush() }
-	/^@@WATCHDOG/ { print "vm: guest watchdog fired"; fflush() }'
-qrc=${PIPESTATUS[0]}
+for boot in "${BOOTS[@]}"; do
+	list=()
+	for n in "${TESTS[@]}"; do [ "${BOOT_OF[$n]}" = "$boot" ] && list+=("$n"); done
+	[ ${#list[@]} -gt 0 ] || continue
+	serial=$OUT/serial.log
+	[ "$boot" = main ] || serial=$OUT/serial-$boot.log
+	SERIAL_OF[$boot]=$serial
+	APPEND="$BASE_APPEND mjpegd.vm.only=$(IFS=,; echo "${list[*]}")"
+	extra=$(boot_args "$boot")
+	APPEND="$APPEND${extra:+ $extra}${MJPEGD_VM_APPEND:+ $MJPEGD_VM_APPEND}" # + experiments
+	say "booting$([ "$boot" = main ] || echo " ($boot: $extra)") (${#list[@]} tests, ${SMP} vCPUs, TCG, limit" \
+		"${VM_TIMEOUT}s): ${list[*]}"
+	# The guest prints @@ markers on the serial console; show each test's verdict as it lands.
+	timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
+		-accel tcg -smp "$SMP" -m "$MEM" -nographic -no-reboot \
+		-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio" -append "$APPEND" \
+		-nic none -device virtio-rng-pci \
+		-virtfs "local,path=$LOGS,mount_tag=host0,security_model=none,id=host0" \
+		</dev/null 2>&1 | tr -d '\r' | tee "$serial" | awk '
+		/^@@INIT / { sub(/.*uptime=/, ""); printf "vm: guest up after %s s of kernel boot\n", $0; fflush() }
+		/^@@END / {
+			rc = $3; sub(/rc=/, "", rc); s = $4; sub(/secs=/, "", s)
+			if (rc == "0") printf "  PASS  %s (%s s)\n", $2, s
+			else if (rc != "77") printf "  FAIL  %s (rc=%s%s, %s s)\n", $2, rc, rc == "124" ? ": timed out" : "", s
+			fflush()
+		}
+		/^@@SKIP / { n = $2; sub(/^@@SKIP [^ ]* ?/, ""); printf "  SKIP  %s: %s\n", n, $0; fflush() }
+		/^@@WATCHDOG/ { print "vm: guest watchdog fired"; fflush() }'
+	QRC_OF[$boot]=${PIPESTATUS[0]}
+done
 t_boot=$((SECONDS - t))
 
 # --- verdicts ---------------------------------------------------------------------------
@@ -201,7 +229,7 @@ host_check() { # host_check NAME: 0 when NAME has no host check or it passed
 	return 1
 }
 for n in "${TESTS[@]}"; do
-	end=$(grep -a -m1 "^@@END $n rc=" "$SERIAL")
+	end=$(grep -a -m1 "^@@END $n rc=" "${SERIAL_OF[${BOOT_OF[$n]}]}")
 	if [ -n "$end" ] && [[ $end == *" rc=0 "* ]] && ! host_check "$n"; then
 		failed=$((failed + 1))
 		FAILED+=("$n")
@@ -215,18 +243,25 @@ for n in "${TESTS[@]}"; do
 	fi
 done
 hung=""
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-	hung="QEMU killed after ${VM_TIMEOUT}s (host timeout)"
-elif [ "$qrc" != 0 ]; then
-	hung="QEMU exited with status $qrc"
-elif grep -a -q '^@@WATCHDOG' "$SERIAL"; then
-	hung="guest watchdog fired"
-elif ! grep -a -q '^@@TOTAL' "$SERIAL"; then
-	hung="guest stopped before the end of the run (kernel panic?)"
-fi
+for boot in "${!SERIAL_OF[@]}"; do
+	serial=${SERIAL_OF[$boot]}
+	qrc=${QRC_OF[$boot]}
+	why=""
+	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+		why="QEMU killed after ${VM_TIMEOUT}s (host timeout)"
+	elif [ "$qrc" != 0 ]; then
+		why="QEMU exited with status $qrc"
+	elif grep -a -q '^@@WATCHDOG' "$serial"; then
+		why="guest watchdog fired"
+	elif ! grep -a -q '^@@TOTAL' "$serial"; then
+		why="guest stopped before the end of the run (kernel panic?)"
+	fi
+	[ -n "$why" ] && hung="$hung${hung:+; }$boot boot: $why (console: $serial)"
+done
 
 for n in "${FAILED[@]}"; do
 	echo
+	SERIAL=${SERIAL_OF[${BOOT_OF[$n]}]:-$OUT/serial.log}
 	if [ -n "${HOSTFAIL[$n]:-}" ]; then
 		echo "--- $n: the guest part passed, the host check failed (log: $LOGS/$n.host.log):"
 		grep -v '^  PASS ' "$LOGS/$n.host.log" | tail -n 30 | sed 's/^/    /'
@@ -242,8 +277,11 @@ for n in "${FAILED[@]}"; do
 done
 if [ -n "$hung" ]; then
 	echo
-	echo "vm: $hung; console tail ($SERIAL):"
-	grep -a -v '^@@' "$SERIAL" | tail -n 25 | sed 's/^/    /'
+	echo "vm: $hung"
+	for boot in "${!SERIAL_OF[@]}"; do
+		echo "vm: console tail (${SERIAL_OF[$boot]}):"
+		grep -a -v '^@@' "${SERIAL_OF[$boot]}" | tail -n 25 | sed 's/^/    /'
+	done
 fi
 echo
 say "timings: packages ${t_deps}s, kernel ${t_kernel}s, libcamera 0.7 userland ${t_lc07}," \
