@@ -29,6 +29,8 @@
 #define PLACEHOLDER_INTERVAL_NS NSEC_PER_SEC
 /* An outage shorter than this (a quick reopen) shows no placeholder. */
 #define PLACEHOLDER_AFTER_NS (NSEC_PER_SEC / 2)
+/* This many frames in a row back from the encoder with an error: it has failed (one is dropped). */
+#define ENCODER_ERRORS_FAIL 3
 
 enum placeholder_reason {
 	PH_STARTING,
@@ -88,6 +90,7 @@ struct pipeline {
 	unsigned in_flight;            /* submitted to the active encoder, not collected */
 	uint64_t encoder_progress_ns;  /* last submit into an idle encoder, or last collect */
 	uint64_t encoder_instance_frames;
+	unsigned encoder_errors_in_row; /* frames back with an error since the last good one */
 	/* what the configured encoder was opened for: a source that comes back different needs
 	 * another encoder */
 	uint32_t encoder_in_fourcc;
@@ -528,8 +531,21 @@ static void encoder_ready(struct pipeline *pl)
 		if (pl->in_flight > 0)
 			pl->in_flight--;
 		pl->encoder_progress_ns = now;
-		if (r < 0)
-			continue; /* one frame failed: counted by the encoder, logged there */
+		if (r < 0) {
+			/* One frame failed: counted by the encoder, logged there. Several in a
+			 * row (a codec whose firmware flags every buffer as an error): the encoder
+			 * has failed, and is reset as a whole. */
+			if (enc == pl->encoder && ++pl->encoder_errors_in_row >= ENCODER_ERRORS_FAIL) {
+				char why[64];
+				snprintf(why, sizeof(why), "%u frames in a row came back with an error",
+					 pl->encoder_errors_in_row);
+				encoder_failed(pl, r, why);
+				return;
+			}
+			continue;
+		}
+		if (enc == pl->encoder)
+			pl->encoder_errors_in_row = 0;
 		if (enc == pl->encoder && pl->encoder_sup.state == DEVICE_STARTING)
 			supervisor_running(&pl->encoder_sup, now);
 		pl->fps_window_frames++;
@@ -714,6 +730,7 @@ static void remember_encoder(struct pipeline *pl, struct encoder *enc)
 	pl->encoder = enc;
 	pl->in_flight = 0;
 	pl->encoder_instance_frames = 0;
+	pl->encoder_errors_in_row = 0;
 	pl->encoder_in_fourcc = src->fourcc;
 	pl->encoder_in_width = src->width;
 	pl->encoder_in_height = src->height;
@@ -851,6 +868,12 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	}
 	if (r < 0)
 		goto fail;
+	char why[256];
+	int unusable = m2m_unusable_encoder(pl->devs, (size_t)pl->n_devs, src->fourcc,
+					    m2m_out_fourcc(p->cfg), why, sizeof(why));
+	if (p->cfg->encoder == ENCODER_AUTO && pl->encoder_kind == ENCODER_SOFTWARE && unusable >= 0)
+		log_warn("--encoder auto: %s (%s) %s: encoding in software", pl->devs[unusable].path,
+			 pl->devs[unusable].card, why);
 	remember_encoder(pl, enc);
 	render_placeholders(pl);
 	log_info("pipeline: %s → %s", pl->source->description, pl->encoder->description);

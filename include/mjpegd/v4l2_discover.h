@@ -59,6 +59,16 @@ int v4l2_source_check(const struct v4l2_device_info *d, const uint32_t *preferre
 int m2m_encoder_check(const struct v4l2_device_info *d, uint32_t in_fourcc, uint32_t out_fourcc,
 		      char *why, size_t whylen);
 
+/* True for the Raspberry Pi's JPEG encoder node (driver bcm2835-codec, card …encode_image). */
+bool v4l2_is_pi_image_encoder(const struct v4l2_device_info *d);
+
+/* Index of the first of devs that a user would take for an out_fourcc encoder (one whose CAPTURE
+ * queue offers out_fourcc, or the Pi's image encoder) but that cannot encode in_fourcc (0: any
+ * raw format), its reason in why; -ENODEV when there is none. For --encoder auto, which passes
+ * over such a device quietly, to say why it encodes in software. */
+int m2m_unusable_encoder(const struct v4l2_device_info *devs, size_t n, uint32_t in_fourcc,
+			 uint32_t out_fourcc, char *why, size_t whylen);
+
 /* Index of the first of devs usable as the M2M encoder for in_fourcc → out_fourcc, -ENODEV. */
 int m2m_discover(const struct v4l2_device_info *devs, size_t n, uint32_t in_fourcc,
 		 uint32_t out_fourcc);

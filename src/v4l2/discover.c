@@ -139,6 +139,11 @@ int v4l2_source_check(const struct v4l2_device_info *d, const uint32_t *preferre
 	return reason(why, whylen, 0, "usable");
 }
 
+bool v4l2_is_pi_image_encoder(const struct v4l2_device_info *d)
+{
+	return strcmp(d->driver, "bcm2835-codec") == 0 && strstr(d->card, "encode_image") != NULL;
+}
+
 int m2m_encoder_check(const struct v4l2_device_info *d, uint32_t in_fourcc, uint32_t out_fourcc,
 		      char *why, size_t whylen)
 {
@@ -148,19 +153,20 @@ int m2m_encoder_check(const struct v4l2_device_info *d, uint32_t in_fourcc, uint
 	if (!v4l2_info_is_m2m(d))
 		return reason(why, whylen, -ENODEV, "a %s device, not memory-to-memory",
 			      device_kind(d));
+	/* raspberrypi/linux#4923 (the image_encode interface on /dev/video31): "you need to add
+	 * start_x=1 to the config.txt. Without it, /dev/video31 will not have any format for
+	 * encoding" on firmware older than January 2022. Which of its lists is then empty is not
+	 * documented: the hint goes with either. */
+	const char *hint = v4l2_is_pi_image_encoder(d) ? "; JPEG needs the firmware image encoder: "
+					      "start_x=1 in config.txt on older firmware" : "";
 	if (!v4l2_formats_contain(d->capture, d->n_capture, out_fourcc)) {
 		char have[96];
 		format_list(have, sizeof(have), d->capture, d->n_capture, 8);
-		/* raspberrypi/linux#4923 (the image_encode interface on /dev/video31): "you need
-		 * to add start_x=1 to the config.txt. Without it, /dev/video31 will not have any
-		 * format for encoding" on firmware older than January 2022. */
-		bool pi_image_encoder = strcmp(d->driver, "bcm2835-codec") == 0 &&
-					strstr(d->card, "encode_image") != NULL;
 		return reason(why, whylen, -EOPNOTSUPP, "its CAPTURE queue does not produce %s (%s)%s",
-			      fourcc_str(out_fourcc, a), have,
-			      pi_image_encoder ? "; JPEG needs the firmware image encoder: "
-						 "start_x=1 in config.txt on older firmware" : "");
+			      fourcc_str(out_fourcc, a), have, hint);
 	}
+	if (d->n_output == 0)
+		return reason(why, whylen, -EOPNOTSUPP, "its OUTPUT queue offers no format%s", hint);
 	if (in_fourcc == 0) {
 		if (!v4l2_pick_format(d->output, d->n_output, m2m_raw_formats, n_m2m_raw_formats)) {
 			char have[96];
@@ -173,6 +179,22 @@ int m2m_encoder_check(const struct v4l2_device_info *d, uint32_t in_fourcc, uint
 			      fourcc_str(in_fourcc, b));
 	}
 	return reason(why, whylen, 0, "usable");
+}
+
+int m2m_unusable_encoder(const struct v4l2_device_info *devs, size_t n, uint32_t in_fourcc,
+			 uint32_t out_fourcc, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct v4l2_device_info *d = &devs[i];
+		if (d->error < 0 || !v4l2_info_is_m2m(d))
+			continue;
+		if (!v4l2_is_pi_image_encoder(d) &&
+		    !v4l2_formats_contain(d->capture, d->n_capture, out_fourcc))
+			continue;
+		if (m2m_encoder_check(d, in_fourcc, out_fourcc, why, whylen) < 0)
+			return (int)i;
+	}
+	return -ENODEV;
 }
 
 int m2m_discover(const struct v4l2_device_info *devs, size_t n, uint32_t in_fourcc,

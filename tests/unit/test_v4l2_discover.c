@@ -137,10 +137,39 @@ static void test_m2m_check(void **state)
 		  "its OUTPUT queue does not take NV12");
 	check_m2m(&fx_bcm2835_image_nofw, V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_JPEG, -EOPNOTSUPP,
 		  "start_x=1");
+	check_m2m(&fx_bcm2835_image_noraw, V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_JPEG, -EOPNOTSUPP,
+		  "its OUTPUT queue offers no format; JPEG needs the firmware image encoder: start_x=1");
+	check_m2m(&fx_bcm2835_image_noraw, 0, V4L2_PIX_FMT_JPEG, -EOPNOTSUPP, "start_x=1");
 	check_m2m(&fx_bcm2835_encode, V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_JPEG, -EOPNOTSUPP, "H264");
 	check_m2m(&fx_bcm2835_decode, 0, V4L2_PIX_FMT_JPEG, -EOPNOTSUPP, NULL);
 	check_m2m(&fx_bcm2835_isp, 0, V4L2_PIX_FMT_JPEG, -EOPNOTSUPP, NULL);
 	check_m2m(&fx_busy, 0, V4L2_PIX_FMT_JPEG, -EBUSY, NULL);
+}
+
+static void test_unusable_encoder(void **state)
+{
+	(void)state;
+	char why[256] = "";
+	/* a Pi with working firmware: nothing to explain */
+	assert_int_equal(m2m_unusable_encoder(pi, N(pi), V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_JPEG,
+					      why, sizeof(why)), -ENODEV);
+	/* old firmware (either list empty): the image encoder, with the start_x=1 hint */
+	pi[5] = fx_bcm2835_image_noraw;
+	assert_int_equal(m2m_unusable_encoder(pi, N(pi), V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_JPEG,
+					      why, sizeof(why)), 5);
+	assert_non_null(strstr(why, "start_x=1"));
+	pi[5] = fx_bcm2835_image_nofw;
+	assert_int_equal(m2m_unusable_encoder(pi, N(pi), V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_JPEG,
+					      why, sizeof(why)), 5);
+	assert_non_null(strstr(why, "start_x=1"));
+	pi[5] = fx_bcm2835_image;
+	/* a JPEG encoder that does not take the camera's format is worth a word too */
+	assert_int_equal(m2m_unusable_encoder(pi, N(pi), V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_JPEG,
+					      why, sizeof(why)), 5);
+	assert_non_null(strstr(why, "does not take NV12"));
+	/* vicodec and vim2m make no JPEG: not mistaken for a JPEG encoder */
+	assert_int_equal(m2m_unusable_encoder(testbed, N(testbed), V4L2_PIX_FMT_YUV420,
+					      V4L2_PIX_FMT_JPEG, why, sizeof(why)), -ENODEV);
 }
 
 static void test_discover(void **state)
@@ -158,6 +187,8 @@ static void test_discover(void **state)
 	assert_int_equal(m2m_discover(moved, N(moved), V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_JPEG), 0);
 	/* old firmware: no JPEG anywhere */
 	pi[5] = fx_bcm2835_image_nofw;
+	assert_int_equal(m2m_discover(pi, N(pi), V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_JPEG), -ENODEV);
+	pi[5] = fx_bcm2835_image_noraw;
 	assert_int_equal(m2m_discover(pi, N(pi), V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_JPEG), -ENODEV);
 	pi[5] = fx_bcm2835_image;
 
@@ -415,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_source_check),
 		cmocka_unit_test(test_m2m_check),
 		cmocka_unit_test_setup(test_discover, setup),
+		cmocka_unit_test_setup(test_unusable_encoder, setup),
 		cmocka_unit_test_setup(test_capture_request, setup),
 		cmocka_unit_test_setup(test_prefer_import, setup),
 		cmocka_unit_test_setup(test_encoder_choose, setup),

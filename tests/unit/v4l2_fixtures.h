@@ -238,6 +238,16 @@ static const struct v4l2_device_info fx_bcm2835_image_nofw = {
 	.n_capture = 0,
 };
 
+/* The same, the other way round (the emulated encoder's no_formats=1): no raw format at all. */
+static const struct v4l2_device_info fx_bcm2835_image_noraw = {
+	.path = "/dev/video31", .driver = "bcm2835-codec", .card = "bcm2835-codec-encode_image",
+	.bus_info = "platform:bcm2835-codec",
+	.caps = BCM2835_CAPS,
+	.n_output = 0,
+	.n_capture = 1,
+	.capture = { V4L2_PIX_FMT_JPEG },
+};
+
 /* bcm2835-codec-decode, /dev/video10: MJPEG/H.264 in, raw out (a decoder, not for us) */
 static const struct v4l2_device_info fx_bcm2835_decode = {
 	.path = "/dev/video10", .driver = "bcm2835-codec", .card = "bcm2835-codec-decode",

@@ -426,3 +426,117 @@ run_encoder_fault() {
 	grep -v '^<7>' "$DLOG" | tail -n 25
 	stop_daemon
 }
+
+# ---------------------------------------------------------------- the emulated Pi encoder
+
+# run_emu_fault KIND NAME: the Pi's path on the emulated bcm2835-codec image encoder (loaded by
+# the caller with emu_load): vivid-001 (multi-planar, dma-contig) → --encoder auto, which must
+# pick the emulated node by what it can do (vicodec and vim2m are there too) and import the
+# camera's dma-bufs; default --encoder-fallback software; 3 stream clients throughout. KIND:
+#   error   the encoder flags every CAPTURE buffer V4L2_BUF_FLAG_ERROR (error_after=1,
+#           error_count huge; a reopened encoder too, until cleared)
+#   stall   the encoder holds every job (stall=1; a reopened encoder too, until cleared)
+#   unbind  the platform driver lets go of the device; bound again 3 s later
+# The fault stays until the encoder is marked failed and the clients have had 3 s of the
+# software stand-in; then it is cleared (T_BACK). Expects: the encoder alone failed and was
+# reopened (the source untouched, its node and dma-buf fds unchanged), the emulated encoder
+# importing again within 8 s of T_BACK (the supervisor's backoff is at most 5 s), live JPEGs
+# all along from the stand-in (clients connected, no bad part, no gap over 2 s), the stand-in
+# stopped after, no leak.
+run_emu_fault() {
+	_kind=$1
+	find_nodes
+	VIVID1_CAP=$(v4l_node vivid-001-vid-cap)
+	[ -n "$VIVID1_CAP" ] || die "no vivid-001-vid-cap"
+	SRC_NODE=$VIVID1_CAP
+	start_daemon "$2" --source "v4l2:$VIVID1_CAP" --encoder auto --size 640x480 --fps 15
+	_d=$(grep '"encoder": "' wait.json)
+	check "--encoder auto picked the emulated encoder by capability, importing: $_d" \
+		sh -c 'echo "$1" | grep -q "m2m $2 bcm2835-codec-encode_image .*→JPEG (dmabuf import)"' \
+		sh "$_d" "$EMU_DEV"
+	start_watch
+	sleep 3
+	baseline
+	T_FAULT=$(now)
+	case $_kind in
+	error)
+		say "fault: every JPEG buffer flagged V4L2_BUF_FLAG_ERROR"
+		emu_param error_count 1000000
+		emu_param error_after 1
+		;;
+	stall)
+		say "fault: the encoder holds every job"
+		emu_param stall 1
+		;;
+	unbind)
+		say "fault: the emulated encoder's driver unbound"
+		emu_unbind
+		;;
+	*) die "run_emu_fault: unknown kind $_kind" ;;
+	esac
+	MIN_FAILURES=1 wait_dev encoder failed 10 ||
+		{ cat wait.json; die "the encoder is not marked failed 10 s after the fault"; }
+	say "encoder failed $(since "$T_FAULT") s after the fault; $(dev_summary wait.json encoder)"
+	sleep 3
+	get_status outage.json || die "GET /status failed during the outage"
+	cp outage.json "$VM_OUT/status-outage-$DNAME.json"
+	say "during the outage: $(dev_summary outage.json encoder), software_fallback" \
+		"$(json_num outage.json software_fallback); $(grep '"encoder": "' outage.json)"
+	case $_kind in
+	error) emu_param error_after 0 ;;
+	stall) emu_param stall 0 ;;
+	unbind)
+		emu_bind
+		echo "$EMU_NAME is $EMU_DEV now"
+		;;
+	esac
+	T_BACK=$(now)
+	MIN_FAILURES=1 wait_dev encoder running 15 ||
+		{ cat wait.json; die "the encoder is not running 15 s after the fault was cleared"; }
+	T_REC=$(now)
+	cp wait.json recovered.json
+	_rt=$(awk -v a="$T_BACK" -v b="$T_REC" 'BEGIN { printf "%.2f", b - a }')
+	say "encoder running again $_rt s after the fault was cleared; $(dev_summary recovered.json encoder)"
+	sleep 4
+	after
+	stop_watch
+	say "clients (fault at $T_FAULT, cleared at $T_BACK)"
+	analyse
+
+	say "verdict: emulated encoder, $_kind"
+	_f=$(dev_num after.json encoder failures)
+	_r=$(dev_num after.json encoder restarts)
+	_ok=0
+	[ "$_f" -ge 1 ] && [ "$_r" -ge 1 ] && [ "$(dev_str after.json encoder state)" = running ] && _ok=1
+	check "the encoder was restarted: failures $_f, restarts $_r, state running" [ "$_ok" = 1 ]
+	_e=$(dev_str after.json encoder last_error)
+	check "its last error says why: '$_e' (expected /$EXPECT_ERROR/)" \
+		sh -c 'echo "$1" | grep -q -E "$2"' sh "$_e" "$EXPECT_ERROR"
+	check "encoder running again $_rt s after the fault was cleared (≤ 8 s)" fle "$_rt" 8
+	_d=$(grep '"encoder": "' after.json)
+	check "the emulated encoder importing again: $_d" \
+		sh -c 'echo "$1" | grep -q "m2m $2 bcm2835-codec-encode_image .*→JPEG (dmabuf import)"' \
+		sh "$_d" "$EMU_DEV"
+	_b1=$(json_num recovered.json bytes_copied)
+	_b2=$(json_num after.json bytes_copied)
+	check "no byte copied once it was back: bytes_copied $_b1 → $_b2" [ "$_b1" = "$_b2" ]
+	check_untouched source
+	check_fds_same "the source's fds (node, dma-bufs)" source-fds-before.txt source-fds-after.txt
+	check_no_leak
+	_ok=0
+	[ "$(json_num outage.json software_fallback)" = true ] && _ok=1
+	check "/status during the outage: software_fallback $(json_num outage.json software_fallback)" \
+		[ "$_ok" = 1 ]
+	check "3 clients connected throughout: connected $(an connected)" [ "$(an connected)" = 1 ]
+	check "every part a whole JPEG ($(an bad) bad of $(an parts)+ each)" [ "$(an bad)" = 0 ]
+	check "live JPEGs before the fault: ≥ $(an live_before) each" [ "$(an live_before)" -ge 10 ]
+	check "live JPEGs from the stand-in during the outage: $(an live_outage)+ each" \
+		[ "$(an live_outage)" -ge 15 ]
+	check "live JPEGs after: ≥ $(an live_after) each" [ "$(an live_after)" -ge 20 ]
+	check "longest time a client got nothing: $(an max_gap) s (≤ 2 s)" fle "$(an max_gap)" 2
+	check "/status after: software_fallback $(json_num after.json software_fallback)" \
+		[ "$(json_num after.json software_fallback)" = false ]
+	echo "--- mjpegd log"
+	grep -v '^<7>' "$DLOG" | tail -n 25
+	stop_daemon
+}

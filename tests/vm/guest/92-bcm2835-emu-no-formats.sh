@@ -5,7 +5,8 @@
 # what the firmware answers at probe. The node still exists and opens; G_FMT reports fourcc 0,
 # bytesperline 0, sizeimage 0 (the driver's zeroed default); TRY_FMT and REQBUFS fail with EINVAL
 # (where the real driver, by its source, would dereference NULL). Which list is empty on such a
-# Pi is not known; docs/testing.md.
+# Pi is not known; docs/testing.md. Then mjpegd on such a node: --list-devices and --encoder m2m
+# name start_x=1; --encoder auto serves from the software encoder with one warning that says why.
 
 kmsg0=$(dmesg | wc -l)
 
@@ -60,6 +61,40 @@ echo "G_FMT CAPTURE: $g"
 [ "$g" = "32x32 '' 0 0" ] || fail "G_FMT CAPTURE is '$g'"
 bcm2835_emu encode -d "$EMU_DEV" -f YU12 -W 640 -H 480 >encode2.txt 2>&1 && fail "encoding worked"
 cat encode2.txt
+
+say "mjpegd on a Pi without the image encoder's firmware (no_formats=1, bound again)"
+emu_param no_formats 1
+emu_unbind
+emu_bind
+VIVID1_CAP=$(v4l_node vivid-001-vid-cap)
+"$MJPEGD" --list-devices >list.txt 2>&1 || fail "--list-devices failed"
+grep -A6 "^$EMU_DEV: " list.txt | tee node.txt
+grep -q 'start_x=1' node.txt || fail "--list-devices does not name start_x=1 for $EMU_DEV"
+# --encoder m2m (the user asked for the hardware): refused at start, the reason named
+timeout 15 "$MJPEGD" --source "v4l2:$VIVID1_CAP" --encoder m2m --listen 127.0.0.1:8000 >m2m.log 2>&1
+echo "mjpegd --encoder m2m: exit status $?"
+cat m2m.log
+grep -q "^<3>.*$EMU_DEV.*start_x=1 in config.txt" m2m.log ||
+	fail "--encoder m2m: no error line naming $EMU_DEV and start_x=1"
+# --encoder auto (the default): software serves, and one warning says why
+LOG=$VM_OUT/mjpegd-auto.log
+"$MJPEGD" --source "v4l2:$VIVID1_CAP" --encoder auto --size 640x480 --fps 10 \
+	--listen 127.0.0.1:8000 >"$LOG" 2>&1 &
+pid=$!
+retry 20 timeout 5 wget -q -O status.json http://127.0.0.1:8000/status ||
+	{ cat "$LOG"; kill "$pid"; fail "no answer on /status within 20 s"; }
+sleep 3
+timeout 10 wget -q -O auto.jpg http://127.0.0.1:8000/snapshot.jpg ||
+	{ cat "$LOG"; kill "$pid"; fail "GET /snapshot.jpg failed"; }
+timeout 10 wget -q -O status.json http://127.0.0.1:8000/status || { kill "$pid"; fail "/status"; }
+stop_pid "$pid" 10
+cat "$LOG"
+grep '"encoder": "' status.json
+grep -q '"encoder": "software' status.json || fail "--encoder auto did not fall back to software"
+[ "$(hexhead auto.jpg 2)" = ffd8 ] || fail "the snapshot is not a JPEG"
+[ "$(grep -c "^<4>--encoder auto: $EMU_DEV (bcm2835-codec-encode_image) .*start_x=1 in config.txt.*: encoding in software" "$LOG")" = 1 ] ||
+	fail "not one warning naming $EMU_DEV and start_x=1"
+[ "$STOP_RC" = 0 ] || fail "mjpegd exited with $STOP_RC after SIGTERM"
 
 say "no_formats=0 and bind again: both lists back, encoding works"
 emu_param no_formats 0
