@@ -27,6 +27,7 @@ enum option_kind {
 	OPT_ROTATION,  /* 0 or 180 */
 	OPT_FALLBACK,  /* software | none into encoder_fallback */
 	OPT_STRING,    /* a char[] field at .offset of max bytes */
+	OPT_FORMAT,    /* auto or one of format_names[] into capture_format */
 };
 
 struct option {
@@ -77,6 +78,8 @@ static const struct option options[] = {
 	  offsetof(struct config, inject_fault), "SPEC",
 	  "Test builds only: make a device fail (see include/mjpegd/fault.h)." },
 #endif
+	{ "format", OPT_FORMAT, 0, 0, 0, "FOURCC",
+	  "The camera's pixel format; auto: the best the encoder takes." },
 	{ "m2m-format", OPT_M2M_FORMAT, 0, 0, 0, "FORMAT",
 	  "What the M2M encoder produces; fwht (vicodec) is for the test bed and is not served." },
 	{ "config", OPT_CONFIG, 0, 0, 0, "FILE",
@@ -102,6 +105,14 @@ static const char *const m2m_format_names[] = {
 	[M2M_FORMAT_JPEG] = "jpeg",
 	[M2M_FORMAT_FWHT] = "fwht",
 };
+
+/* --format: the camera formats some encoder takes (capture_request_for()), by V4L2 fourcc. */
+static const char *const format_names[] = { "YUYV", "YU12", "NV12", "MJPG", "JPEG", "RGB3", "BGR3" };
+
+static uint32_t fourcc_of(const char *s)
+{
+	return (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
+}
 
 static const char *const log_level_names[] = {
 	[LOG_LEVEL_ERR] = "err",
@@ -220,6 +231,12 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 	case OPT_STRING:
 		snprintf(buf, len, "text of at most %u bytes", opt->max - 1);
 		return;
+	case OPT_FORMAT: {
+		char names[64];
+		join_names(names, sizeof(names), format_names, ELEMENTSOF(format_names));
+		snprintf(buf, len, "auto | %s", names);
+		return;
+	}
 	}
 	buf[0] = '\0';
 }
@@ -281,6 +298,15 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		snprintf(buf, len, "%s", (const char *)cfg + opt->offset);
 		if (!buf[0])
 			snprintf(buf, len, "none");
+		return;
+	case OPT_FORMAT:
+		if (!cfg->capture_format)
+			snprintf(buf, len, "auto");
+		else
+			snprintf(buf, len, "%c%c%c%c", (char)(cfg->capture_format & 0xff),
+				 (char)(cfg->capture_format >> 8 & 0xff),
+				 (char)(cfg->capture_format >> 16 & 0xff),
+				 (char)(cfg->capture_format >> 24));
 		return;
 	}
 	buf[0] = '\0';
@@ -558,6 +584,18 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 			return option_error(opt, dash, value, "is too long", err, errlen);
 		snprintf((char *)cfg + opt->offset, opt->max, "%s", value);
 		return 0;
+	case OPT_FORMAT:
+		if (!strcmp(value, "auto")) {
+			cfg->capture_format = 0;
+			return 0;
+		}
+		for (size_t i = 0; i < ELEMENTSOF(format_names); i++) {
+			if (strcmp(value, format_names[i]) == 0) {
+				cfg->capture_format = fourcc_of(format_names[i]);
+				return 0;
+			}
+		}
+		return option_error(opt, dash, value, "is not a camera format", err, errlen);
 	case OPT_CONFIG:
 		if (value[0] == '\0')
 			return option_error(opt, dash, value, "is empty", err, errlen);

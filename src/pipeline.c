@@ -722,6 +722,26 @@ static void prefer_importable_formats(const struct config *cfg, struct pipeline 
 }
 
 
+/* What the camera is to be asked for (pl->req): what the encoder takes, those it can import
+ * first, only format when it is not 0 (--format). -EINVAL when the encoder does not take it. */
+static int plan_capture(const struct config *cfg, struct pipeline *pl, uint32_t format)
+{
+	capture_request_for(cfg->encoder, pl->devs, (size_t)pl->n_devs, m2m_out_fourcc(cfg),
+			    &pl->req);
+	prefer_importable_formats(cfg, pl, &pl->req);
+	if (!format || capture_request_only(&pl->req, format) == 0)
+		return 0;
+	char f[5], list[CAPTURE_REQUEST_MAX * 5 + 1] = "";
+	for (unsigned i = 0; i < pl->req.n; i++) {
+		strcat(list, i ? " " : "");
+		strcat(list, fourcc_str(pl->req.fourccs[i], f));
+	}
+	log_err("--format %s: the %s encoder does not take it (it takes %s)",
+		fourcc_str(format, f), encoder_kind_name(cfg->encoder),
+		list[0] ? list : "nothing here");
+	return -EINVAL;
+}
+
 /* ---------------------------------------------------------------- (re)opening */
 
 static void remember_encoder(struct pipeline *pl, struct encoder *enc)
@@ -840,9 +860,9 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	r = find_m2m_devices(p->cfg, pl);
 	if (r < 0)
 		goto fail;
-	capture_request_for(p->cfg->encoder, pl->devs, (size_t)pl->n_devs, m2m_out_fourcc(p->cfg),
-			    &pl->req);
-	prefer_importable_formats(p->cfg, pl, &pl->req);
+	r = plan_capture(p->cfg, pl, p->cfg->capture_format);
+	if (r < 0)
+		goto fail;
 	uint64_t now = now_mono_ns();
 	struct source *src = NULL;
 	supervisor_starting(&pl->source_sup, now);
@@ -856,6 +876,12 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	    pl->source_kind != SOURCE_LIBCAMERA)
 		log_warn("--rotation/--hflip/--vflip apply to libcamera cameras only; %s ignores them",
 			 src->description);
+	if (p->cfg->capture_format && src->fourcc != p->cfg->capture_format) {
+		char a[5], b[5];
+		log_warn("--format %s: %s gives only %s; --format is ignored",
+			 fourcc_str(p->cfg->capture_format, a), src->description,
+			 fourcc_str(src->fourcc, b));
+	}
 	struct encoder *enc = NULL;
 	supervisor_starting(&pl->encoder_sup, now);
 	r = open_encoder(p->cfg, pl, p->cfg->encoder, &enc, &pl->encoder_kind);
@@ -1002,7 +1028,7 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 	bool encoder_changed = cfg->encoder != old->encoder ||
 			       strcmp(cfg->encoder_path, old->encoder_path) ||
 			       cfg->m2m_format != old->m2m_format;
-	bool source_changed = cfg->source != old->source ||
+	bool source_changed = cfg->source != old->source || cfg->capture_format != old->capture_format ||
 			      strcmp(cfg->source_path, old->source_path) ||
 			      cfg->width != old->width || cfg->height != old->height ||
 			      cfg->fps != old->fps || cfg->rotation != old->rotation ||
@@ -1018,9 +1044,10 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 	if (encoder_changed) {
 		pl->encoder_kind = cfg->encoder;
 		find_m2m_devices(cfg, pl);
-		capture_request_for(cfg->encoder, pl->devs, (size_t)pl->n_devs, m2m_out_fourcc(cfg),
-				    &pl->req);
-		prefer_importable_formats(cfg, pl, &pl->req);
+	}
+	if ((encoder_changed || source_changed) && plan_capture(cfg, pl, cfg->capture_format) < 0) {
+		log_warn("--format: the camera's format is chosen as with auto");
+		plan_capture(cfg, pl, 0);
 	}
 	if (source_changed) {
 		log_notice("source: reopening for the new configuration");

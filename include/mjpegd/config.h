@@ -4,6 +4,7 @@
 #define MJPEGD_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -37,6 +38,7 @@ struct config {
 	enum encoder_kind encoder;
 	char encoder_path[CONFIG_PATH_MAX]; /* "m2m:PATH" → PATH */
 	enum m2m_format m2m_format; /* --m2m-format jpeg|fwht, default jpeg (fwht: test bed only) */
+	uint32_t capture_format;  /* --format FOURCC: the camera's format (V4L2), 0 = auto */
 	unsigned width, height;   /* --size WxH, 16..4096 each, even; default 640x480 */
 	unsigned fps;             /* --fps 1..120, default 30 */
 	unsigned rotation;        /* --rotation 0|180, default 0 (cameras that can flip) */

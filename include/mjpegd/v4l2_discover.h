@@ -99,6 +99,10 @@ void capture_request_for(enum encoder_kind kind, const struct v4l2_device_info *
 void capture_request_prefer_import(struct capture_request *req, const unsigned *padded_height,
 				   unsigned height);
 
+/* --format: keeps only fourcc in req (in the M2M part if it was there). -EINVAL, req untouched,
+ * when req does not hold it (the configured encoder does not take that format). */
+int capture_request_only(struct capture_request *req, uint32_t fourcc);
+
 /* The encoder for a source giving src_fourcc: the configured kind when it takes the format
  * (-EINVAL when not); auto → M2M when one of devs turns src_fourcc into out_fourcc, passthrough
  * for JPEG/MJPEG, software for YUV420/YUYV, -EOPNOTSUPP otherwise. For M2M *m2m_index is the

@@ -276,6 +276,21 @@ void capture_request_prefer_import(struct capture_request *req, const unsigned *
 	memcpy(req->fourccs + req->m2m_first + nk, late, nl * sizeof(late[0]));
 }
 
+int capture_request_only(struct capture_request *req, uint32_t fourcc)
+{
+	for (unsigned i = 0; i < req->n; i++) {
+		if (req->fourccs[i] != fourcc)
+			continue;
+		bool m2m = i >= req->m2m_first && i < req->m2m_first + req->m2m_count;
+		req->fourccs[0] = fourcc;
+		req->n = 1;
+		req->m2m_first = 0;
+		req->m2m_count = m2m ? 1 : 0;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static bool is_jpeg(uint32_t f)
 {
 	return f == V4L2_PIX_FMT_JPEG || f == V4L2_PIX_FMT_MJPEG;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/videodev2.h>
+
 #include "mjpegd/config.h"
 
 static void test_defaults(void **state)
@@ -240,6 +242,14 @@ static void test_encoder(void **state)
 	set_fails("m2m-format", "h264", "--m2m-format: 'h264' is not an M2M format (jpeg | fwht)");
 	set_fails("m2m-format", "JPEG", NULL);
 	set_fails("m2m-format", "", NULL);
+	assert_int_equal(set_ok("format", "YUYV").capture_format, V4L2_PIX_FMT_YUYV);
+	assert_int_equal(set_ok("format", "YU12").capture_format, V4L2_PIX_FMT_YUV420);
+	assert_int_equal(set_ok("format", "MJPG").capture_format, V4L2_PIX_FMT_MJPEG);
+	assert_int_equal(set_ok("format", "auto").capture_format, 0);
+	set_fails("format", "yuyv", "--format: 'yuyv' is not a camera format (auto | YUYV | YU12 | "
+				    "NV12 | MJPG | JPEG | RGB3 | BGR3)");
+	set_fails("format", "YUYV2", NULL);
+	set_fails("format", "", NULL);
 	assert_string_equal(encoder_kind_name(ENCODER_SOFTWARE), "software");
 	assert_string_equal(encoder_kind_name(ENCODER_PASSTHROUGH), "passthrough");
 	assert_string_equal(encoder_kind_name((enum encoder_kind)-1), "unknown");

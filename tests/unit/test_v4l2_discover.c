@@ -237,6 +237,19 @@ static void test_capture_request(void **state)
 				     V4L2_PIX_FMT_YUYV,	 V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
 	capture_request_for(ENCODER_AUTO, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
 	check_request(&req, pi_auto, 6, 64, 16);
+	/* --format: one of them, marked M2M when it was; one the encoder does not take: refused */
+	struct capture_request only = req;
+	assert_int_equal(capture_request_only(&only, V4L2_PIX_FMT_NV12), -EINVAL);
+	assert_memory_equal(&only, &req, sizeof(req));
+	assert_int_equal(capture_request_only(&only, V4L2_PIX_FMT_YUYV), 0);
+	const uint32_t yuyv[] = { V4L2_PIX_FMT_YUYV };
+	check_request(&only, yuyv, 1, 64, 16);
+	assert_int_equal(only.m2m_first, 0);
+	assert_int_equal(only.m2m_count, 1);
+	only = req;
+	assert_int_equal(capture_request_only(&only, V4L2_PIX_FMT_MJPEG), 0);
+	assert_int_equal(only.n, 1);
+	assert_int_equal(only.m2m_count, 0);
 
 	/* vicodec computes bytesperline itself: no alignment asked. */
 	const uint32_t tb_m2m[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12,
