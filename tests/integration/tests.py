@@ -898,6 +898,24 @@ def test_port_in_use():
     s.close()
 
 
+@test
+def test_format_flag():
+    """--format: a format the encoder does not take stops the start with a reason; a source
+    with one format of its own says --format is ignored, and serves."""
+    p = run_cli(["--source", "testpattern", "--encoder", "passthrough", "--format", "YUYV",
+                 "--listen", "127.0.0.1:0"], timeout=10)
+    check(p.returncode != 0, f"--encoder passthrough --format YUYV started (exit {p.returncode})")
+    check("<3>--format YUYV: the passthrough encoder does not take it (it takes MJPG JPEG)"
+          in p.stderr, f"message: {p.stderr!r}")
+    check("serving" not in p.stderr, "it served")
+    d = Daemon("--source", "testpattern", "--format", "YUYV", "--size", "320x240", listen=True)
+    st = get_json(d.port)
+    check(st["encoder"].startswith("software"), f"encoder {st['encoder']!r}")
+    d.stop()
+    check("<4>--format YUYV: testpattern 320x240@30 gives only YU12; --format is ignored"
+          in d.log(), f"no warning in {d.log()!r}")
+
+
 # --------------------------------------------------------------------------------------- signals
 
 def signal_with_clients(sig):
