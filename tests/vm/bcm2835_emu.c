@@ -46,32 +46,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmtool.h"
+
 #define ENCODER_NAME "bcm2835-codec-encode_image"
 #define OUT_MPLANE V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE
 #define CAP_MPLANE V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
 #define NCAP 2
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("FAIL ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	exit(1);
-}
-
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-
-	do
-		r = ioctl(fd, req, arg);
-	while (r < 0 && errno == EINTR);
-	return r;
-}
 
 static void ioctl_or_die(int fd, unsigned long req, void *arg, const char *name)
 {
@@ -79,49 +59,11 @@ static void ioctl_or_die(int fd, unsigned long req, void *arg, const char *name)
 		die("%s: %s", name, strerror(errno));
 }
 
-static const char *fourcc_str(uint32_t f, char s[5])
-{
-	for (int i = 0; i < 4; i++)
-		s[i] = (char)((f >> (8 * i)) & 0xff);
-	s[4] = 0;
-	return s;
-}
-
 static uint32_t fourcc_parse(const char *s)
 {
 	if (strlen(s) != 4)
 		die("'%s' is not a fourcc (YU12, YUYV, RGB3, ...)", s);
 	return v4l2_fourcc(s[0], s[1], s[2], s[3]);
-}
-
-static bool find_node(const char *want, char *out, size_t n)
-{
-	DIR *d = opendir("/sys/class/video4linux");
-	struct dirent *e;
-
-	if (!d)
-		return false;
-	while ((e = readdir(d))) {
-		char path[300], name[64] = "";
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/class/video4linux/%s/name", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof(name), f))
-			name[strcspn(name, "\n")] = 0;
-		fclose(f);
-		if (!strcmp(name, want)) {
-			snprintf(out, n, "/dev/%s", e->d_name);
-			closedir(d);
-			return true;
-		}
-	}
-	closedir(d);
-	return false;
 }
 
 /* --- the test pattern ------------------------------------------------------------------ */

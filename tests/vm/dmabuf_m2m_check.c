@@ -27,29 +27,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmtool.h"
+
 #define NBUF 4
 #define FWHT_MAGIC1 0x4f4f4f4fu
 #define FWHT_MAGIC2 0xffffffffu
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	printf("FAIL ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	exit(1);
-}
-
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-	do
-		r = ioctl(fd, req, arg);
-	while (r < 0 && errno == EINTR);
-	return r;
-}
 
 #define IOC(fd, req, arg)                                                                  \
 	do {                                                                               \
@@ -57,39 +39,10 @@ static int xioctl(int fd, unsigned long req, void *arg)
 			die("%s: %s (line %d)", #req, strerror(errno), __LINE__);          \
 	} while (0)
 
-static void find_node(const char *want, char *out, size_t n)
+static void find_node_or_die(const char *want, char *out, size_t n)
 {
-	DIR *d = opendir("/sys/class/video4linux");
-	struct dirent *e;
-	if (!d)
-		die("no /sys/class/video4linux: %s", strerror(errno));
-	while ((e = readdir(d))) {
-		char path[300], name[64] = "";
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/sys/class/video4linux/%s/name", e->d_name);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof name, f))
-			name[strcspn(name, "\n")] = 0;
-		fclose(f);
-		if (!strcmp(name, want)) {
-			snprintf(out, n, "/dev/%s", e->d_name);
-			closedir(d);
-			return;
-		}
-	}
-	closedir(d);
-	die("no video4linux node named '%s'", want);
-}
-
-static const char *fourcc(unsigned int f, char s[5])
-{
-	for (int i = 0; i < 4; i++)
-		s[i] = (char)((f >> (8 * i)) & 0xff);
-	s[4] = 0;
-	return s;
+	if (!find_node(want, out, n))
+		die("no video4linux node named '%s'", want);
 }
 
 /* One device, driven through the API it announces: single-planar (pix) or multi-planar (pix_mp,
@@ -229,8 +182,8 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	find_node(cap_name, cap_path, sizeof cap_path);
-	find_node(enc_name, enc_path, sizeof enc_path);
+	find_node_or_die(cap_name, cap_path, sizeof cap_path);
+	find_node_or_die(enc_name, enc_path, sizeof enc_path);
 	int cfd = open(cap_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	int efd = open(enc_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (cfd < 0 || efd < 0)
@@ -268,15 +221,15 @@ int main(int argc, char **argv)
 		printf("capture frame interval %u/%u s\n", sp.parm.capture.timeperframe.numerator,
 		       sp.parm.capture.timeperframe.denominator);
 	printf("capture fmt %ux%u %s bytesperline=%u sizeimage=%u\n", cf.width, cf.height,
-	       fourcc(cf.pixelformat, s1), cf.bytesperline, cf.sizeimage);
+	       fourcc_str(cf.pixelformat, s1), cf.bytesperline, cf.sizeimage);
 	printf("encoder OUTPUT %ux%u %s bytesperline=%u sizeimage=%u, CAPTURE %s sizeimage=%u\n",
-	       eof.width, eof.height, fourcc(eof.pixelformat, s1), eof.bytesperline, eof.sizeimage,
-	       fourcc(ecf.pixelformat, s2), ecf.sizeimage);
+	       eof.width, eof.height, fourcc_str(eof.pixelformat, s1), eof.bytesperline, eof.sizeimage,
+	       fourcc_str(ecf.pixelformat, s2), ecf.sizeimage);
 	if (cf.width != eof.width || cf.height != eof.height || cf.pixelformat != eof.pixelformat ||
 	    cf.bytesperline != eof.bytesperline)
 		die("capture and encoder OUTPUT formats differ");
 	if (ecf.pixelformat != V4L2_PIX_FMT_FWHT)
-		die("encoder CAPTURE format is %s, not FWHT", fourcc(ecf.pixelformat, s1));
+		die("encoder CAPTURE format is %s, not FWHT", fourcc_str(ecf.pixelformat, s1));
 
 	/* Capture buffers: the exporter's buffers must be at least the importer's sizeimage,
 	 * so allocate with CREATE_BUFS at max(capture, encoder OUTPUT) sizeimage. */

@@ -104,6 +104,17 @@ lc07_ran() {
 	echo "libcamera v$LC07_VERSION opened the camera (the daemon's log: $*)"
 }
 
+# die MESSAGE: for a test that runs one daemon ($pid, its log in $LOG, else $VM_OUT/mjpegd.log)
+# and perhaps a stream watcher ($wpid): prints the daemon's log, kills both, fails the test.
+# (tests/vm/faults.sh has its own, for the recovery tests.)
+die() {
+	echo "--- mjpegd log"
+	cat "${LOG:-$VM_OUT/mjpegd.log}"
+	[ -n "${wpid:-}" ] && kill "$wpid" 2>/dev/null
+	[ -n "${pid:-}" ] && kill -KILL "$pid" 2>/dev/null
+	fail "$@"
+}
+
 # --- the emulated Raspberry Pi JPEG encoder (tests/vm/bcm2835-emu) ---------------------------
 # Not loaded at boot (mjpegd's --encoder auto would find it): a test loads it with emu_load,
 # which unloads it again when the test's shell exits.

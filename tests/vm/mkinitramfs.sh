@@ -35,7 +35,7 @@ mkdir -p "$OUT/bin"
 for src in "$VMSRC"/*.c; do
 	[ -e "$src" ] || continue
 	bin=$OUT/bin/$(basename "$src" .c)
-	[ "$bin" -nt "$src" ] && continue
+	[ "$bin" -nt "$src" ] && [ "$bin" -nt "$VMSRC/vmtool.h" ] && continue
 	# shellcheck disable=SC2086
 	$CC $CFLAGS -static -o "$bin" "$src" 2>/dev/null || $CC $CFLAGS -o "$bin" "$src" ||
 		die "cannot compile $src"

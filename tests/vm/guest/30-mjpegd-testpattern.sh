@@ -6,12 +6,6 @@
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs (build/mjpegd was missing when it was packed)"
 "$MJPEGD" --source testpattern --encoder software --listen 127.0.0.1:8000 >"$VM_OUT/mjpegd.log" 2>&1 &
 pid=$!
-die() {
-	echo "--- mjpegd log"
-	cat "$VM_OUT/mjpegd.log"
-	kill -KILL "$pid" 2>/dev/null
-	fail "$@"
-}
 
 say "waiting for http://127.0.0.1:8000/status"
 retry 20 timeout 2 wget -q -O status.json http://127.0.0.1:8000/status ||

@@ -9,12 +9,6 @@
 "$MJPEGD" --source auto --encoder auto --size 640x480 --fps 10 --listen 127.0.0.1:8000 \
 	>"$VM_OUT/mjpegd.log" 2>&1 &
 pid=$!
-die() {
-	echo "--- mjpegd log"
-	cat "$VM_OUT/mjpegd.log"
-	kill -KILL "$pid" 2>/dev/null
-	fail "$@"
-}
 
 say "waiting for the first frame"
 # libcamera's first frame takes a while under TCG (IPA start, media pipeline set-up)

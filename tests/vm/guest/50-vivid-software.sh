@@ -25,12 +25,6 @@ hextail() { # hextail FILE N -> the last N bytes as hex
 hexstream() { # hexstream FILE -> all bytes as " xx xx …" on one line
 	od -An -v -tx1 "$1" | tr -d '\n'
 }
-die() {
-	echo "--- mjpegd log"
-	cat "$VM_OUT/mjpegd.log"
-	kill -KILL "$pid" 2>/dev/null
-	fail "$@"
-}
 
 say "a missing device fails at once, naming it"
 t0=$(cut -d' ' -f1 /proc/uptime)

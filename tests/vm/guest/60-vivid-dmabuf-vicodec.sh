@@ -22,12 +22,6 @@ json_num() { # json_num FILE KEY -> the first number after "KEY":
 	sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n1
 }
 LOG=/dev/null
-die() {
-	echo "--- mjpegd log"
-	cat "$LOG"
-	kill -KILL "$pid" 2>/dev/null
-	fail "$@"
-}
 
 say "--list-devices --m2m-format fwht"
 "$MJPEGD" --list-devices --m2m-format fwht >list.txt 2>&1 || fail "--list-devices failed"

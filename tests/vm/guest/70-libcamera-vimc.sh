@@ -25,12 +25,6 @@ start() { # start LOG ARGS...: mjpegd on 127.0.0.1:8000 in the background, pid i
 	pid=$!
 }
 
-die() {
-	echo "--- mjpegd log"
-	cat "$VM_OUT/mjpegd.log"
-	kill -KILL "$pid" 2>/dev/null
-	fail "$@"
-}
 
 say "--list-devices names the libcamera camera"
 "$MJPEGD" --list-devices >list.txt 2>&1 || fail "--list-devices exited non-zero"

@@ -22,12 +22,6 @@ json_num() { # json_num FILE KEY -> the first number after "KEY":
 	sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n1
 }
 LOG=$VM_OUT/mjpegd.log
-die() {
-	echo "--- mjpegd log"
-	cat "$LOG"
-	kill -KILL "$pid" 2>/dev/null
-	fail "$@"
-}
 
 say "vicodec takes RGB on its OUTPUT queue"
 v4l2-ctl -d "$VICODEC_ENC" --list-formats-out | grep -E "'(RGB3|BGR3)'" ||

@@ -19,13 +19,6 @@ command -v streamwatch >/dev/null || fail "streamwatch not in the initramfs"
 emu_load
 CAM=$VIVID1_CAP
 LOG=/dev/null
-die() {
-	echo "--- mjpegd log"
-	cat "$LOG"
-	[ -n "${wpid:-}" ] && kill "$wpid" 2>/dev/null
-	kill -KILL "$pid" 2>/dev/null
-	fail "$@"
-}
 json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n1; }
 
 # raw_frame NAME W H FOURCC QUALITY: one raw frame of the same vivid picture, and its .meta

@@ -12,12 +12,6 @@
 [ -n "$VIMC_MEDIA" ] || fail "no vimc media device"
 emu_load
 LOG=$VM_OUT/mjpegd.log
-die() {
-	echo "--- mjpegd log"
-	cat "$LOG"
-	kill -KILL "$pid" 2>/dev/null
-	fail "$@"
-}
 
 say "--source libcamera --encoder auto, 640x480@10"
 "$MJPEGD" --source libcamera --encoder auto --size 640x480 --fps 10 --listen 127.0.0.1:8000 \
