@@ -646,6 +646,11 @@ static void process_input(struct client *c)
 	int status = 0;
 	enum http_parse_result pr = http_parse_request(c->in, c->in_len, &req, &consumed, &status);
 	if (pr == HTTP_PARSE_INCOMPLETE) {
+		/* A partial request left over from a pipelined write is seen here right after the
+		 * previous response ended (which cleared the deadline): its header time starts now.
+		 * Without this it had no deadline at all and held a client slot for ever. */
+		if (!c->deadline_ns)
+			c->deadline_ns = now_mono_ns() + s->header_timeout_ns;
 		if (!c->recv_pending)
 			client_recv(c);
 		return;

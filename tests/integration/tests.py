@@ -477,6 +477,40 @@ def test_header_timeout_408():
 
 
 @test
+def test_header_timeout_after_keepalive_response():
+    # Issue 13 (1): the first byte of a second request, sent with the first, is held while the
+    # first is answered; the header deadline must run for it (it used to be cleared, never set
+    # again, so such a connection held its slot for ever).
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--header-timeout-ms", "500",
+               "--idle-timeout-ms", "60000")
+    for tail in (b"G", b"GET /status HTTP/1.1\r\nHost: x\r\n"):
+        c = Conn(d.port)
+        c.send(request_bytes("GET", "/status") + tail)
+        r = c.read_response()
+        check(r.status == 200, f"first request: {r.status}")
+        t0 = time.monotonic()
+        r = c.read_response(timeout=3)
+        dt = time.monotonic() - t0
+        check(r.status == 408, f"partial second request {tail[:8]!r}: {r.status}, wanted 408")
+        check(dt <= 0.5 + 2.0 * SLOW, f"408 after {dt:.2f} s (--header-timeout-ms 500)")
+        check(c.wait_closed(), "connection not closed after 408")
+        c.close()
+    # A byte sent after the response (the connection idle in between) gets the same deadline.
+    c = Conn(d.port)
+    c.send(request_bytes("GET", "/status"))
+    check(c.read_response().status == 200, "keep-alive request")
+    time.sleep(0.2)
+    c.send(b"G")
+    t0 = time.monotonic()
+    r = c.read_response(timeout=3)
+    check(r.status == 408 and time.monotonic() - t0 <= 0.5 + 2.0 * SLOW,
+          f"byte after an idle pause: {r.status}")
+    c.close()
+    assert_serving(d.port)
+    d.stop()
+
+
+@test
 def test_pipelining_and_keepalive():
     d = Daemon("--source", "testpattern", "--size", "320x240", "--idle-timeout-ms", "800")
     d.wait_frame()
