@@ -434,6 +434,28 @@ int http_query_get(struct http_str query, const char *key, char *out, size_t out
 	return -ENOENT;
 }
 
+int http_query_get_uint(struct http_str query, const char *key, unsigned min, unsigned max,
+			unsigned *out)
+{
+	char v[10]; /* 9 digits fit an unsigned; a longer value is -EINVAL from http_query_get */
+	int r = http_query_get(query, key, v, sizeof(v));
+	if (r < 0)
+		return r;
+	/* strtoul() would also take "+5", " 5", "\t5" (the client's %09) and "-1": refuse them. */
+	if (r == 0)
+		return -EINVAL;
+	unsigned long n = 0;
+	for (int i = 0; i < r; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -EINVAL;
+		n = n * 10 + (unsigned long)(v[i] - '0');
+	}
+	if (n < min || n > max)
+		return -EINVAL;
+	*out = (unsigned)n;
+	return 0;
+}
+
 const char *http_status_reason(int status)
 {
 	switch (status) {

@@ -573,17 +573,11 @@ static void handle_request(struct client *c, const struct http_request *req)
 	bool root = path_is(req, "/");
 	if (path_is(req, "/stream.mjpg") || path_is(req, "/stream") ||
 	    (root && query_action_is(req, "stream"))) {
-		char v[16];
 		uint64_t interval = 0;
-		int r = http_query_get(req->query, "fps", v, sizeof(v));
+		unsigned fps;
+		int r = http_query_get_uint(req->query, "fps", 1, 120, &fps);
 		if (r >= 0) {
-			char *end = NULL;
-			long fps = strtol(v, &end, 10);
-			if (!v[0] || *end || fps < 1 || fps > 120) {
-				respond_error(c, 400, NULL, head_only);
-				return;
-			}
-			interval = NSEC_PER_SEC / (uint64_t)fps;
+			interval = NSEC_PER_SEC / fps;
 		} else if (r != -ENOENT) {
 			respond_error(c, 400, NULL, head_only);
 			return;

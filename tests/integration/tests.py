@@ -163,7 +163,9 @@ def test_stream_aliases_and_head():
 @test
 def test_stream_fps_param_invalid():
     d = Daemon("--source", "testpattern", "--size", "320x240")
-    for q in ("fps=0", "fps=abc", "fps=121", "fps=", "fps=-5", "fps=5x", "fps=1e1"):
+    # +5, %205 (" 5"), %095 ("\t5"), %0A5 ("\n5"): strtol() took them (issue 13, 5)
+    for q in ("fps=0", "fps=abc", "fps=121", "fps=", "fps=-5", "fps=5x", "fps=1e1", "fps=+5",
+              "fps=%2B5", "fps=%205", "fps=%095", "fps=%0A5", "fps=5%20", "fps=0x10"):
         for path in ("/stream.mjpg", "/?action=stream&"):
             target = (path + "?" + q) if "?" not in path else path + q
             r = request(d.port, "GET", target)

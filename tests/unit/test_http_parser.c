@@ -576,6 +576,32 @@ static void test_query_get(void **state)
 	assert_int_equal(http_query_get(part, "b", out, sizeof(out)), -ENOENT);
 }
 
+static void test_query_get_uint(void **state)
+{
+	(void)state;
+	unsigned v = 0;
+	assert_int_equal(http_query_get_uint(q("fps=5"), "fps", 1, 120, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(http_query_get_uint(q("a=b&fps=120"), "fps", 1, 120, &v), 0);
+	assert_int_equal(v, 120);
+	assert_int_equal(http_query_get_uint(q("fps=1"), "fps", 1, 120, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(http_query_get_uint(q("fps=%35"), "fps", 1, 120, &v), 0); /* "5" encoded */
+	assert_int_equal(v, 5);
+	assert_int_equal(http_query_get_uint(q("x=5"), "fps", 1, 120, &v), -ENOENT);
+	/* issue 13 (5): strtol() accepted a sign and leading white space */
+	const char *bad[] = { "fps=+5", "fps=%2B5", "fps=%205", "fps=+%35", "fps=%095", "fps=%0A5",
+			      "fps=%0D5", "fps=5%20", "fps=-5", "fps=", "fps", "fps=0", "fps=121",
+			      "fps=5x", "fps=1e1", "fps=0x10", "fps=99999999999", "fps=4294967301",
+			      "fps=%", "fps=%00" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 77;
+		if (http_query_get_uint(q(bad[i]), "fps", 1, 120, &v) != -EINVAL)
+			fail_msg("%s accepted", bad[i]);
+		assert_int_equal(v, 77);
+	}
+}
+
 static void test_query_from_request(void **state)
 {
 	(void)state;
@@ -648,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_header_lookup),
 		cmocka_unit_test(test_query_get),
+		cmocka_unit_test(test_query_get_uint),
 		cmocka_unit_test(test_query_from_request),
 		cmocka_unit_test(test_status_reason),
 	};
