@@ -250,6 +250,7 @@ static enum http_parse_result check_head(struct http_request *req, int *status)
 	bool have_length = false, transfer_encoding = false;
 	bool close = false, keep_alive = false;
 	uint64_t length = 0;
+	unsigned hosts = 0;
 
 	for (size_t i = 0; i < req->n_headers; i++) {
 		const struct http_header *h = &req->headers[i];
@@ -266,11 +267,17 @@ static enum http_parse_result check_head(struct http_request *req, int *status)
 			transfer_encoding = true;
 		} else if (str_eq_nocase(h->name, "Connection")) {
 			scan_connection(h->value, &close, &keep_alive);
+		} else if (str_eq_nocase(h->name, "Host")) {
+			hosts++;
 		}
 	}
 	/* No endpoint takes a body, and skipping one correctly is more code than refusing it. */
 	if (transfer_encoding || length > 0)
 		return parse_error(status, 501);
+	/* RFC 9112 section 3.2: 400 for an HTTP/1.1 request without Host and for any request
+	 * with more than one (which one a proxy in front routed by is unknowable). */
+	if (hosts > 1 || (hosts == 0 && req->version_minor >= 1))
+		return parse_error(status, 400);
 
 	if (req->version_minor >= 1)
 		req->keep_alive = !close;

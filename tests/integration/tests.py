@@ -385,6 +385,11 @@ def test_http_errors():
         ("HTTP/1.2", b"GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505, False),
         ("HTTP/3.0", b"GET /status HTTP/3.0\r\nHost: x\r\n\r\n", 505, False),
         ("h2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", None, False),
+        # RFC 9112 section 3.2 (issue 13, 8)
+        ("HTTP/1.1 without Host", b"GET /status HTTP/1.1\r\n\r\n", 400, False),
+        ("two Host fields", b"GET /status HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400,
+         False),
+        ("HTTP/1.0 without Host (200)", b"GET /status HTTP/1.0\r\n\r\n", 200, False),
         ("404", b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404, True),
         ("404 deep", b"GET /stream.mjpg/x HTTP/1.1\r\nHost: x\r\n\r\n", 404, True),
     ]
