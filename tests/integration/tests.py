@@ -1334,6 +1334,37 @@ def test_sighup_reload():
 
 
 @test
+def test_config_not_regular_file():
+    # Issue 13 (4): a FIFO as the config file blocked start-up, and on SIGHUP the event loop,
+    # until a writer came. Refused: fatal at start, the running configuration kept on SIGHUP.
+    tmp = Context.current.tmpdir
+    fifo = os.path.join(tmp, "fifo.conf")
+    os.mkfifo(fifo)
+    p = run_cli(["--config", fifo, "--source", "testpattern", "--listen", "127.0.0.1:0"],
+                timeout=5)
+    check(p.returncode == 2, f"started with a FIFO as --config (exit {p.returncode})")
+    check(f"'{fifo}' is not a regular file (a FIFO)" in p.stderr, f"message: {p.stderr!r}")
+    conf = os.path.join(tmp, "mjpegd.conf")
+    with open(conf, "w") as f:
+        f.write("source = testpattern\nsize = 320x240\n")
+    d = Daemon("--config", conf)
+    d.wait_frame()
+    os.unlink(conf)
+    os.mkfifo(conf)
+    d.signal(signal.SIGHUP)
+    time.sleep(0.3)
+    r = request(d.port, "GET", "/status", timeout=3)  # the loop still turns
+    check(r.status == 200, f"/status after SIGHUP with a FIFO: {r.status}")
+    deadline = time.monotonic() + 3 * SLOW
+    while "not a regular file (a FIFO)" not in d.log():
+        check(time.monotonic() < deadline, "SIGHUP with a FIFO as config file not logged")
+        time.sleep(0.05)
+    check("SIGHUP: keeping the running configuration" in d.log(), "no 'keeping' in the log")
+    check(djpeg_size(d.wait_frame().body, "snapshot") == (320, 240), "configuration changed")
+    d.stop()
+
+
+@test
 def test_slow_viewer_gets_recent_frames():
     """A viewer on a slow link is sent the newest frame whenever its socket drains, not a
     backlog of old ones (TCP_NOTSENT_LOWAT on stream sockets)."""
