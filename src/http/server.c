@@ -29,9 +29,6 @@
 #include "mjpegd/server.h"
 
 #define MAX_LISTENERS 4
-/* Connections refused with 503 above max_clients still need a slot while the 503 is sent; past
- * this many more, a connection is closed at once. */
-#define REJECT_SLACK 32
 #define HEAD_MAX 512
 #define FPS_WINDOW_NS (1 * NSEC_PER_SEC)
 
@@ -117,7 +114,7 @@ struct server {
 	bool shutting_down;
 
 	struct client *clients; /* doubly linked */
-	unsigned n_clients;     /* every allocated client, including closing and rejected ones */
+	unsigned n_clients;     /* every allocated client, including closing ones */
 	uint64_t next_client_id;
 
 	struct frame *newest;
@@ -705,22 +702,46 @@ static void recv_complete(struct loop_op *op, int res, unsigned flags)
 
 /* ---------------------------------------------------------------- accepting */
 
-static void client_reject(struct client *c)
+static const char refused_response[] =
+	"HTTP/1.1 503 Service Unavailable\r\n"
+	"Server: mjpegd/" MJPEGD_VERSION "\r\n"
+	"Content-Type: text/plain; charset=utf-8\r\n"
+	"Content-Length: 21\r\n"
+	"Cache-Control: no-cache, no-store, must-revalidate\r\n"
+	"Connection: close\r\n"
+	"Retry-After: 5\r\n"
+	"\r\n"
+	"503 too many clients\n";
+
+/* Above --max-clients. The 503 leaves at once in one non-blocking send(): a new socket's empty
+ * send buffer always takes these few bytes, so a refusal needs no client slot, no memory and no
+ * io_uring operation, and every connection of a burst gets its answer (a slot per refusal, as
+ * before, ran out after 32 and the rest were closed unanswered). */
+static void refuse_connection(struct server *s, int fd)
 {
-	c->srv->stats.clients_rejected++;
-	c->keep_alive = false;
-	log_warn("client %s refused: %u clients connected (--max-clients)", c->addr,
-		 c->srv->max_clients);
-	respond(c, 503, "text/plain; charset=utf-8", "503 too many clients\n", 21, NULL, NULL,
-		"Retry-After: 5\r\n", false);
+	s->stats.clients_rejected++;
+	char addr[64];
+	fd_to_addr(fd, addr, sizeof(addr));
+	log_warn("client %s refused: %u clients connected (--max-clients)", addr, s->max_clients);
+	ssize_t n = send(fd, refused_response, sizeof(refused_response) - 1,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n == (ssize_t)sizeof(refused_response) - 1) {
+		shutdown(fd, SHUT_WR);
+		/* A request already here, left unread, would turn close() into a reset that can
+		 * overtake the 503; MSG_TRUNC discards it without copying. */
+		(void)recv(fd, NULL, HTTP_MAX_HEADER_BYTES, MSG_DONTWAIT | MSG_TRUNC);
+	}
+	close(fd);
 }
 
 static void accept_new(struct server *s, int fd)
 {
-	unsigned live = s->stats.clients;
-	if (s->n_clients >= s->max_clients + REJECT_SLACK || s->shutting_down) {
-		s->stats.clients_rejected++;
+	if (s->shutting_down) {
 		close(fd);
+		return;
+	}
+	if (s->n_clients >= s->max_clients) {
+		refuse_connection(s, fd);
 		return;
 	}
 	struct client *c = calloc(1, sizeof(*c));
@@ -748,10 +769,6 @@ static void accept_new(struct server *s, int fd)
 	s->stats.clients = s->n_clients;
 	s->stats.clients_accepted++;
 	log_debug("client %llu (%s): connected", (unsigned long long)c->id, c->addr);
-	if (live >= s->max_clients) {
-		client_reject(c);
-		return;
-	}
 	process_input(c);
 }
 

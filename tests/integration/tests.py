@@ -626,6 +626,73 @@ def test_max_clients_503():
     d.stop()
 
 
+def refused_burst(d, n):
+    """Connects n clients at once (the daemon stopped meanwhile, so all wait in the backlog and
+    are accepted in one go), each sends a request; returns the status each got (None: closed
+    without an answer)."""
+    port = d.port
+    socks = []
+    d.signal(signal.SIGSTOP)
+    for _ in range(n):
+        s = socket.socket()
+        s.settimeout(5 * SLOW)
+        Context.current.sockets.append(s)
+        s.connect(("127.0.0.1", port))
+        socks.append(s)
+    for s in socks:
+        try:
+            s.sendall(request_bytes("GET", "/status"))
+        except OSError:
+            pass
+    d.signal(signal.SIGCONT)
+    got = []
+    for s in socks:
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            pass
+        m = re.match(rb"HTTP/1\.1 (\d{3}) ", data)
+        got.append(int(m.group(1)) if m else None)
+        if m:
+            check(b"\r\nRetry-After: 5\r\n" in data and b"\r\nConnection: close\r\n" in data,
+                  f"refusal head: {data!r}")
+        s.close()
+    return got
+
+
+@test
+def test_max_clients_burst_all_503():
+    # Issue 13 (6): above --max-clients only the first 32 of a burst got the 503, the rest were
+    # closed unanswered.
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--fps", "5", "--max-clients", "2")
+    d.wait_frame()
+    streams = [open_stream(d.port) for _ in range(2)]
+    for c, p in streams:
+        read_parts(c, p, 1)
+    got = refused_burst(d, 150)
+    bad = [g for g in got if g != 503]
+    check(not bad, f"{len(bad)} of 150 refused connections got {sorted(set(map(str, bad)))} "
+          f"instead of 503")
+    for c, p in streams:  # still served
+        read_parts(c, p, 1)
+        c.close()
+    deadline = time.monotonic() + 5 * SLOW
+    while True:
+        r = request(d.port, "GET", "/status")
+        if r.status == 200:
+            break
+        check(time.monotonic() < deadline, f"/status still {r.status} after the streams left")
+        time.sleep(0.1)
+    st = json.loads(r.body)
+    check(st["clients"]["rejected"] >= 150, f"rejected count {st['clients']['rejected']}")
+    d.stop()
+
+
 # ---------------------------------------------------------------------------- status / metrics
 
 @test
