@@ -29,6 +29,7 @@
 #include "mjpegd/server.h"
 
 #define MAX_LISTENERS 4
+#define REFUSED_LOG_INTERVAL_NS (10 * NSEC_PER_SEC)
 #define HEAD_MAX 512
 #define FPS_WINDOW_NS (1 * NSEC_PER_SEC)
 
@@ -120,6 +121,7 @@ struct server {
 	struct frame *newest;
 	struct server_stats stats;
 	struct ratelimit accept_error_rl;
+	struct ratelimit refused_log_rl; /* one line per window; the rest are counted */
 };
 
 static void client_recv(struct client *c);
@@ -720,9 +722,14 @@ static const char refused_response[] =
 static void refuse_connection(struct server *s, int fd)
 {
 	s->stats.clients_rejected++;
-	char addr[64];
-	fd_to_addr(fd, addr, sizeof(addr));
-	log_warn("client %s refused: %u clients connected (--max-clients)", addr, s->max_clients);
+	/* Each line would name another address:port, so the log's repeat filter never caught a
+	 * flood: the first refusal of a window is logged, the others are summed up. */
+	if (ratelimit_allow(&s->refused_log_rl, now_mono_ns())) {
+		char addr[64];
+		fd_to_addr(fd, addr, sizeof(addr));
+		log_warn("client %s refused: %u clients connected (--max-clients)", addr,
+			 s->max_clients);
+	}
 	ssize_t n = send(fd, refused_response, sizeof(refused_response) - 1,
 			 MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n == (ssize_t)sizeof(refused_response) - 1) {
@@ -812,6 +819,19 @@ static void accept_arm(struct listener *l)
 	l->rearm_on_tick = false;
 }
 
+/* The refusals not logged one by one, once their window is over (or at shutdown). */
+static void log_refused_summary(struct server *s, uint64_t now, bool force)
+{
+	struct ratelimit *rl = &s->refused_log_rl;
+	if (!rl->suppressed || (!force && now - rl->window_start_ns < rl->interval_ns))
+		return;
+	unsigned n = ratelimit_take_suppressed(rl);
+	log_warn("%u more client%s refused in the last %llu s: %u clients connected (--max-clients)",
+		 n, n == 1 ? "" : "s",
+		 (unsigned long long)((now - rl->window_start_ns + NSEC_PER_SEC / 2) / NSEC_PER_SEC),
+		 s->max_clients);
+}
+
 /* ---------------------------------------------------------------- public */
 
 int server_create(const struct server_params *p, struct server **out)
@@ -828,6 +848,7 @@ int server_create(const struct server_params *p, struct server **out)
 	s->multishot_accept = p->loop->multishot_accept;
 	s->started_ns = now_mono_ns();
 	s->accept_error_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
+	s->refused_log_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_NS, 1);
 	if (p->n_listen_fds > 0) {
 		for (unsigned i = 0; i < p->n_listen_fds && i < MAX_LISTENERS; i++)
 			s->listeners[s->n_listeners++].fd = p->listen_fds[i];
@@ -889,6 +910,7 @@ void server_tick(struct server *s, uint64_t now)
 	for (unsigned i = 0; i < s->n_listeners; i++)
 		if (s->listeners[i].rearm_on_tick && !s->shutting_down)
 			accept_arm(&s->listeners[i]);
+	log_refused_summary(s, now, false);
 	struct client *next;
 	for (struct client *c = s->clients; c; c = next) {
 		next = c->next;
@@ -930,6 +952,7 @@ void server_shutdown(struct server *s)
 	if (s->shutting_down)
 		return;
 	s->shutting_down = true;
+	log_refused_summary(s, now_mono_ns(), true);
 	for (unsigned i = 0; i < s->n_listeners; i++) {
 		struct listener *l = &s->listeners[i];
 		if (l->accept_pending) {

@@ -693,6 +693,26 @@ def test_max_clients_burst_all_503():
     d.stop()
 
 
+@test
+def test_refusals_logged_in_summary():
+    # Issue 13 (2): one warning per refused connection, each naming another address:port (so
+    # the repeat filter never matched): a flood of refusals flooded the journal.
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--fps", "5", "--max-clients", "1")
+    c, p = open_stream(d.port)
+    read_parts(c, p, 1)
+    for i in range(60):
+        r = request(d.port, "GET", "/status")
+        check(r.status == 503, f"refused connection {i + 1}: {r.status}")
+    d.stop()
+    lines = [ln for ln in d.log().splitlines() if "refused" in ln]
+    check(len(lines) <= 3, f"{len(lines)} log lines for 60 refusals: {lines[:5]}")
+    check(re.search(r"^<4>client 127\.0\.0\.1:\d+ refused: 1 clients connected", d.log(), re.M),
+          f"first refusal not logged with its address: {lines}")
+    counted = sum(int(m.group(1)) for ln in lines
+                  for m in [re.search(r"(\d+) more clients? refused in the last \d+ s", ln)] if m)
+    check(counted == 59, f"the summary counts {counted} more refusals (60 made): {lines}")
+
+
 # ---------------------------------------------------------------------------- status / metrics
 
 @test
