@@ -31,6 +31,12 @@
 #define MAX_LISTENERS 4
 #define REFUSED_LOG_INTERVAL_NS (10 * NSEC_PER_SEC)
 #define HEAD_MAX 512
+/* Bytes a stream client may send after its request before it is closed: a viewer sends none. */
+#define STREAM_UPLOAD_MAX (64 * 1024)
+
+/* Where bytes nobody reads go: recv(MSG_TRUNC) on TCP discards without copying, so nothing is
+ * written here, but sanitizers check that the range passed exists (NULL would not do). */
+static char discard_sink[STREAM_UPLOAD_MAX];
 #define FPS_WINDOW_NS (1 * NSEC_PER_SEC)
 
 enum client_state {
@@ -91,6 +97,7 @@ struct client {
 	uint64_t frames_sent, frames_skipped;
 	uint64_t fps_window_start_ns, fps_window_frames;
 	double fps;
+	uint64_t stream_bytes_received; /* after the request; discarded */
 };
 
 struct listener {
@@ -691,7 +698,17 @@ static void recv_complete(struct loop_op *op, int res, unsigned flags)
 		return;
 	}
 	if (c->state == CLIENT_STREAMING) {
-		c->in_len = 0; /* a viewer has nothing to say; discard and keep listening */
+		/* A viewer has nothing to say. What it sends anyway is discarded in bulk (MSG_TRUNC:
+		 * no copy), not 64 bytes per completion, and one that keeps sending is not a viewer. */
+		c->in_len = 0;
+		c->stream_bytes_received += (uint64_t)res;
+		ssize_t n = recv(c->fd, discard_sink, sizeof(discard_sink), MSG_DONTWAIT | MSG_TRUNC);
+		if (n > 0)
+			c->stream_bytes_received += (uint64_t)n;
+		if (c->stream_bytes_received > STREAM_UPLOAD_MAX) {
+			client_close(c, "kept sending data to a stream");
+			return;
+		}
 		client_recv(c);
 		return;
 	}
@@ -736,7 +753,7 @@ static void refuse_connection(struct server *s, int fd)
 		shutdown(fd, SHUT_WR);
 		/* A request already here, left unread, would turn close() into a reset that can
 		 * overtake the 503; MSG_TRUNC discards it without copying. */
-		(void)recv(fd, NULL, HTTP_MAX_HEADER_BYTES, MSG_DONTWAIT | MSG_TRUNC);
+		(void)recv(fd, discard_sink, sizeof(discard_sink), MSG_DONTWAIT | MSG_TRUNC);
 	}
 	close(fd);
 }

@@ -277,6 +277,43 @@ def test_100_stream_clients():
 
 
 @test
+def test_stream_client_uploading_is_closed():
+    # Issue 13 (3): a viewer sending data was drained 64 bytes per io_uring completion (50-100 %
+    # of a core for one uploader), for as long as it liked. Now what it sends is discarded in
+    # bulk, and past 64 KiB (a viewer sends nothing) the connection is closed.
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--fps", "2")
+    c, p = open_stream(d.port)
+    read_parts(c, p, 1)
+    c.send(b"x" * 1000)  # a little is tolerated
+    read_parts(c, p, 1)
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu_s():
+        with open(f"/proc/{d.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    cpu0 = cpu_s()
+    sent = 0
+    chunk = b"y" * 65536
+    deadline = time.monotonic() + 5 * SLOW
+    try:
+        while sent < 8 * 1024 * 1024 and time.monotonic() < deadline:
+            c.sock.settimeout(max(0.1, deadline - time.monotonic()))
+            c.sock.sendall(chunk)
+            sent += len(chunk)
+    except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        pass
+    check(c.wait_closed(timeout=3), f"a stream client that uploaded {sent} bytes is still "
+          f"connected")
+    used = cpu_s() - cpu0
+    check(used < 1.0 * SLOW, f"the daemon used {used:.2f} s of CPU on one uploading client")
+    c.close()
+    assert_serving(d.port)
+    d.stop()
+
+
+@test
 def test_stalled_client():
     fps = 25
     # Under ASan, freed memory sits in a quarantine (256 MiB by default) and RSS grows with any
