@@ -123,7 +123,7 @@ static void reload(struct app *app)
 		app->cfg.max_clients = next.max_clients;
 	}
 	server_set_limits(app->server, next.max_clients, next.header_timeout_ms,
-			  next.idle_timeout_ms);
+			  next.idle_timeout_ms, next.source_timeout_ms);
 	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
 		if (r < 0)
@@ -320,6 +320,7 @@ int main(int argc, char **argv)
 		.max_clients = app.cfg.max_clients,
 		.header_timeout_ms = app.cfg.header_timeout_ms,
 		.idle_timeout_ms = app.cfg.idle_timeout_ms,
+		.first_frame_timeout_ms = app.cfg.source_timeout_ms,
 		.status_fill = fill_status,
 		.status_ctx = &app,
 		.listen_fds = app.listen_fds,

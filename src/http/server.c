@@ -4,7 +4,8 @@
  *
  *   READING ──request──▶ RESPONDING ──sent, keep-alive──▶ READING
  *      │                     └──sent, close──▶ CLOSING
- *      └──stream request──▶ STREAMING (head, then newest frame whenever idle) ──error──▶ CLOSING
+ *      ├──stream request──▶ STREAMING (head, then newest frame whenever idle) ──error──▶ CLOSING
+ *      └──snapshot, no frame yet──▶ WAITING ──first frame / timeout (503)──▶ RESPONDING
  *   any ──timeout / peer gone / shutdown──▶ CLOSING ──no op in flight──▶ freed
  *
  * A client has at most one recv and one send in flight; it is freed only when both completed.
@@ -33,16 +34,17 @@
 #define HEAD_MAX 512
 /* Bytes a stream client may send after its request before it is closed: a viewer sends none. */
 #define STREAM_UPLOAD_MAX (64 * 1024)
+#define FPS_WINDOW_NS (1 * NSEC_PER_SEC)
 
 /* Where bytes nobody reads go: recv(MSG_TRUNC) on TCP discards without copying, so nothing is
  * written here, but sanitizers check that the range passed exists (NULL would not do). */
 static char discard_sink[STREAM_UPLOAD_MAX];
-#define FPS_WINDOW_NS (1 * NSEC_PER_SEC)
 
 enum client_state {
 	CLIENT_READING,
 	CLIENT_RESPONDING,
 	CLIENT_STREAMING,
+	CLIENT_WAITING, /* a snapshot request before the first frame */
 	CLIENT_CLOSING,
 };
 
@@ -50,6 +52,7 @@ static const char *const client_state_names[] = {
 	[CLIENT_READING] = "reading",
 	[CLIENT_RESPONDING] = "responding",
 	[CLIENT_STREAMING] = "streaming",
+	[CLIENT_WAITING] = "waiting for the first frame",
 	[CLIENT_CLOSING] = "closing",
 };
 
@@ -81,6 +84,7 @@ struct client {
 	size_t in_cap, in_len;
 	char discard[64];
 	bool keep_alive;
+	bool head_only; /* the snapshot request a WAITING client made was HEAD */
 
 	/* response being sent: iov[] point into head, body/heap_body, or frame */
 	char head[HEAD_MAX];
@@ -112,6 +116,7 @@ struct server {
 	struct loop *loop;
 	unsigned max_clients;
 	uint64_t header_timeout_ns, idle_timeout_ns;
+	uint64_t first_frame_timeout_ns;
 	server_status_fn status_fill;
 	void *status_ctx;
 	uint64_t started_ns;
@@ -538,13 +543,23 @@ static void stream_send_newest(struct client *c, uint64_t now_ns)
 	client_send_iov(c, 3);
 }
 
+static void respond_no_frame(struct client *c, bool head_only)
+{
+	respond(c, 503, "text/plain; charset=utf-8", "503 no frame yet\n", 17, NULL, NULL,
+		"Retry-After: 1\r\n", head_only);
+}
+
 static void handle_snapshot(struct client *c, bool head_only)
 {
 	struct frame *f = c->srv->newest;
 	c->kind = KIND_SNAPSHOT;
 	if (!f) {
-		respond(c, 503, "text/plain; charset=utf-8", "503 no frame yet\n", 17, NULL, NULL,
-			"Retry-After: 1\r\n", head_only);
+		/* Just started (with socket activation this very request started us): wait for the
+		 * first frame as long as the source has to deliver one; server_publish() or
+		 * server_tick() answers. */
+		c->head_only = head_only;
+		c->deadline_ns = now_mono_ns() + c->srv->first_frame_timeout_ns;
+		client_set_state(c, CLIENT_WAITING);
 		return;
 	}
 	char extra[128];
@@ -860,6 +875,7 @@ int server_create(const struct server_params *p, struct server **out)
 	s->max_clients = p->max_clients;
 	s->header_timeout_ns = (uint64_t)p->header_timeout_ms * NSEC_PER_MSEC;
 	s->idle_timeout_ns = (uint64_t)p->idle_timeout_ms * NSEC_PER_MSEC;
+	s->first_frame_timeout_ns = (uint64_t)p->first_frame_timeout_ms * NSEC_PER_MSEC;
 	s->status_fill = p->status_fill;
 	s->status_ctx = p->status_ctx;
 	s->multishot_accept = p->loop->multishot_accept;
@@ -912,9 +928,14 @@ void server_publish(struct server *s, struct frame *f)
 		frame_unref(s->newest);
 	s->newest = frame_ref(f);
 	uint64_t now = loop_now(s->loop);
-	for (struct client *c = s->clients; c; c = c->next)
+	struct client *next;
+	for (struct client *c = s->clients; c; c = next) {
+		next = c->next; /* answering a waiting snapshot may close (and free) it */
 		if (c->state == CLIENT_STREAMING && !c->send_pending)
 			stream_send_newest(c, now);
+		else if (c->state == CLIENT_WAITING)
+			handle_snapshot(c, c->head_only);
+	}
 }
 
 struct frame *server_newest(struct server *s)
@@ -943,6 +964,8 @@ void server_tick(struct server *s, uint64_t now)
 			continue;
 		if (c->send_pending) {
 			client_close(c, "send stalled (client not reading)");
+		} else if (c->state == CLIENT_WAITING) {
+			respond_no_frame(c, c->head_only);
 		} else if (c->state == CLIENT_READING && (c->in_len > 0 || c->requests == 0)) {
 			/* slowloris or silent connection: tell it, then hang up */
 			c->keep_alive = false;
@@ -957,8 +980,9 @@ void server_tick(struct server *s, uint64_t now)
 }
 
 void server_set_limits(struct server *s, unsigned max_clients, unsigned header_timeout_ms,
-		       unsigned idle_timeout_ms)
+		       unsigned idle_timeout_ms, unsigned first_frame_timeout_ms)
 {
+	s->first_frame_timeout_ns = (uint64_t)first_frame_timeout_ms * NSEC_PER_MSEC;
 	s->max_clients = max_clients;
 	s->header_timeout_ns = (uint64_t)header_timeout_ms * NSEC_PER_MSEC;
 	s->idle_timeout_ns = (uint64_t)idle_timeout_ms * NSEC_PER_MSEC;

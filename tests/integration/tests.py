@@ -1273,6 +1273,87 @@ def test_socket_activation():
     check(rc == 0, f"socket-activated mjpegd exited with {rc}")
 
 
+def activated_first_request(path):
+    """Starts mjpegd through systemd-socket-activate with `path` as the very request that starts
+    it; returns (Conn, Response) for that request."""
+    tool = need_tool("systemd-socket-activate")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path = os.path.join(Context.current.tmpdir, "activated.log")
+    log = open(log_path, "wb")
+    p = subprocess.Popen([tool, "-l", f"127.0.0.1:{port}", MJPEGD_PATH(), "--source",
+                          "testpattern", "--size", "320x240", "--listen", "127.0.0.1:1"],
+                         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    log.close()
+    deadline = time.monotonic() + 10 * SLOW
+    while True:
+        try:
+            c = Conn(port)
+            break
+        except OSError:
+            check(time.monotonic() < deadline, "systemd-socket-activate did not listen")
+            time.sleep(0.05)
+    try:
+        c.send(request_bytes("GET", path))
+        r = c.read_response(timeout=10)
+        return p, c, r
+    except Exception:
+        p.kill()
+        p.wait()
+        raise
+
+
+def stop_activated(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=5 * SLOW)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise TestFailure("socket-activated mjpegd did not exit on SIGTERM")
+    check(rc == 0, f"socket-activated mjpegd exited with {rc}")
+
+
+@test
+def test_socket_activation_first_snapshot():
+    # Issue 13 (7): the request that starts the service got "503 no frame yet" for a snapshot;
+    # it now waits for the first frame (bounded by --source-timeout-ms). A stream gets frames.
+    for path in ("/snapshot.jpg", "/stream.mjpg"):
+        p, c, r = activated_first_request(path)
+        try:
+            check(r.status == 200, f"first request {path} after activation: {r.status} {r.body!r}")
+            if path == "/snapshot.jpg":
+                jpeg_ok(r.body, path)
+                check(djpeg_size(r.body) == (320, 240), "snapshot size")
+            else:
+                mp = MultipartParser()
+                read_parts(c, mp, 2)
+            c.close()
+        finally:
+            stop_activated(p)
+
+
+@test
+def test_snapshot_waits_then_503():
+    # No frame within --source-timeout-ms (every camera read fails; the placeholder comes only
+    # after 0.5 s of outage): the waiting snapshot gets 503 with Retry-After.
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--source-timeout-ms", "100",
+               "--inject-fault", "source:fail-every=1", binary=harness.MJPEGD_FAULTS)
+    c = Conn(d.port)
+    t0 = time.monotonic()
+    c.send(request_bytes("GET", "/snapshot.jpg"))
+    r = c.read_response(timeout=3)
+    dt = time.monotonic() - t0
+    if r.status == 200:  # the placeholder was published first (a slow machine)
+        check(r.header("retry-after") == "1", "placeholder snapshot without Retry-After")
+    else:
+        check(r.status == 503 and r.header("retry-after") == "1",
+              f"/snapshot.jpg with no frame: {r.status} {r.headers}")
+    check(dt <= 0.1 + 1.0 * SLOW, f"answered after {dt:.2f} s (--source-timeout-ms 100)")
+    c.close()
+    d.stop()
+
+
 @test
 def test_systemd_units_verify():
     tool = need_tool("systemd-analyze")
