@@ -1050,6 +1050,46 @@ def test_config_file():
     d.stop()
 
 
+def nofile_limits(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        m = re.search(r"^Max open files\s+(\d+)\s+(\d+)", f.read(), re.M)
+    check(m, "no 'Max open files' in /proc/PID/limits")
+    return int(m.group(1)), int(m.group(2))
+
+
+@test
+def test_open_file_limit_for_max_clients():
+    # Issue 13 (8): nothing raised or even mentioned an open-file limit below what --max-clients
+    # needs (accept then failed with EMFILE under load). Now the soft limit is raised up to the
+    # hard one, and a hard limit too low is reported with the number of clients it allows.
+    tmp = Context.current.tmpdir
+    import resource
+    hard_now = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    cases = [(100, 200)] + ([(100, min(hard_now, 4096))] if hard_now >= 1024 else [])
+    for soft, hard in cases:
+        wrapper = os.path.join(tmp, f"nofile-{hard}.sh")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/sh\nulimit -Sn {soft} && ulimit -Hn {hard} && exec {MJPEGD_PATH()} "
+                    f"\"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        d = Daemon("--source", "testpattern", "--size", "160x120", "--max-clients", "500",
+                   binary=wrapper)
+        got_soft, got_hard = nofile_limits(d.pid)
+        check(got_hard == hard, f"hard limit {got_hard}, set {hard}")
+        if hard >= 600:
+            check(got_soft >= 564, f"soft open-file limit {got_soft} with --max-clients 500 "
+                  f"(hard {hard})")
+            check(re.search(r"^<6>raised the open-file limit from 100 to \d+", d.log(), re.M),
+                  "raising the limit not logged")
+        else:
+            check(got_soft == hard, f"soft limit {got_soft}: not raised to the hard {hard}")
+            check(re.search(r"^<4>open-file limit 200 .*allows about \d+ clients, "
+                            r"--max-clients is 500", d.log(), re.M),
+                  f"a too low hard limit was not reported: {d.log()[-600:]}")
+        assert_serving(d.port)
+        d.stop()
+
+
 @test
 def test_port_in_use():
     s = socket.socket()
