@@ -131,6 +131,7 @@ struct server {
 	uint64_t next_client_id;
 
 	struct frame *newest;
+	bool live_seen; /* a frame from the camera was published (not only placeholders) */
 	struct server_stats stats;
 	struct ratelimit accept_error_rl;
 	struct ratelimit refused_log_rl; /* one line per window; the rest are counted */
@@ -553,10 +554,10 @@ static void handle_snapshot(struct client *c, bool head_only)
 {
 	struct frame *f = c->srv->newest;
 	c->kind = KIND_SNAPSHOT;
-	if (!f) {
+	if (!f || !c->srv->live_seen) {
 		/* Just started (with socket activation this very request started us): wait for the
-		 * first frame as long as the source has to deliver one; server_publish() or
-		 * server_tick() answers. */
+		 * camera's first frame (the "starting" placeholder is no snapshot) as long as the
+		 * source has to deliver one; server_publish() or server_tick() answers. */
 		c->head_only = head_only;
 		c->deadline_ns = now_mono_ns() + c->srv->first_frame_timeout_ns;
 		client_set_state(c, CLIENT_WAITING);
@@ -927,13 +928,15 @@ void server_publish(struct server *s, struct frame *f)
 	if (s->newest)
 		frame_unref(s->newest);
 	s->newest = frame_ref(f);
+	if (!f->placeholder)
+		s->live_seen = true;
 	uint64_t now = loop_now(s->loop);
 	struct client *next;
 	for (struct client *c = s->clients; c; c = next) {
 		next = c->next; /* answering a waiting snapshot may close (and free) it */
 		if (c->state == CLIENT_STREAMING && !c->send_pending)
 			stream_send_newest(c, now);
-		else if (c->state == CLIENT_WAITING)
+		else if (c->state == CLIENT_WAITING && s->live_seen)
 			handle_snapshot(c, c->head_only);
 	}
 }
