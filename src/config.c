@@ -3,11 +3,14 @@
  * Every option is one row of options[] below: config_set(), the file parser, the argv parser and
  * --help all read that table, so an option is added in one place and its help cannot go stale. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mjpegd/config.h"
 #include "mjpegd/log.h"
@@ -690,12 +693,46 @@ int config_parse_text(struct config *cfg, const char *text, const char *origin, 
 	return 0;
 }
 
+static const char *file_type_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return "a directory";
+	case S_IFIFO: return "a FIFO";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	default: return "another kind of file";
+	}
+}
+
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	if (!f) {
+	/* O_NONBLOCK: a FIFO would block open() (and read()) until a writer came, at start and in
+	 * the event loop on SIGHUP. Only a regular file is read; for one O_NONBLOCK changes nothing. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
 		int r = -errno;
 		snprintf(err, errlen, "--config: cannot open '%s': %s", path, strerror(-r));
+		return r;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		close(fd);
+		snprintf(err, errlen, "--config: cannot stat '%s': %s", path, strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "--config: '%s' is not a regular file (%s)", path,
+			 file_type_name(st.st_mode));
+		return -EINVAL;
+	}
+	FILE *f = fdopen(fd, "re");
+	if (!f) {
+		int r = -errno;
+		close(fd);
+		snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(-r));
 		return r;
 	}
 	char *text = malloc(CONFIG_FILE_MAX + 1);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -24,6 +25,9 @@
 /* Encoded frames alive at once: one per client (each sends at most one), the newest, and the
  * encoder's in-flight ones. */
 #define FRAME_POOL_EXTRA 6
+/* Descriptors besides one per client: listeners, the ring, signalfd, the camera and encoder nodes
+ * with their dma-bufs, libcamera's own, the log. */
+#define NOFILE_RESERVE 64
 
 struct app {
 	struct config cfg;
@@ -123,7 +127,7 @@ static void reload(struct app *app)
 		app->cfg.max_clients = next.max_clients;
 	}
 	server_set_limits(app->server, next.max_clients, next.header_timeout_ms,
-			  next.idle_timeout_ms);
+			  next.idle_timeout_ms, next.source_timeout_ms);
 	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
 		if (r < 0)
@@ -255,6 +259,41 @@ static int list_devices(const struct config *cfg)
 	return 0;
 }
 
+/* Each client is a descriptor. Debian's default soft limit (1024) is below what a large
+ * --max-clients needs, and accept() then fails with EMFILE only under load: raise the soft limit
+ * as far as the hard one allows (an unprivileged process may), and say at start what is left. */
+static void raise_open_file_limit(unsigned max_clients)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("cannot read the open-file limit: %s", strerror(errno));
+		return;
+	}
+	rlim_t need = (rlim_t)max_clients + NOFILE_RESERVE;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rlim_t old = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+		if (rl.rlim_cur > old) {
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+				log_warn("cannot raise the open-file limit from %llu to %llu: %s",
+					 (unsigned long long)old, (unsigned long long)rl.rlim_cur,
+					 strerror(errno));
+				rl.rlim_cur = old;
+			} else {
+				log_info("raised the open-file limit from %llu to %llu for --max-clients %u",
+					 (unsigned long long)old, (unsigned long long)rl.rlim_cur,
+					 max_clients);
+			}
+		}
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("open-file limit %llu (hard limit %llu) allows about %llu clients, --max-clients "
+			 "is %u: raise LimitNOFILE= (or ulimit -Hn) or lower --max-clients",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+			 rl.rlim_cur > NOFILE_RESERVE ? (unsigned long long)(rl.rlim_cur - NOFILE_RESERVE) : 0ULL,
+			 max_clients);
+}
+
 static unsigned ring_entries(unsigned max_clients)
 {
 	unsigned want = max_clients + 32, n = 64;
@@ -298,6 +337,7 @@ int main(int argc, char **argv)
 	app.signal_op.complete = signal_complete;
 	app.tick_op.complete = tick_complete;
 
+	raise_open_file_limit(app.cfg.max_clients);
 	r = setup_signals(&app);
 	if (r < 0) {
 		log_err("cannot set up signal handling: %s", strerror(-r));
@@ -320,6 +360,7 @@ int main(int argc, char **argv)
 		.max_clients = app.cfg.max_clients,
 		.header_timeout_ms = app.cfg.header_timeout_ms,
 		.idle_timeout_ms = app.cfg.idle_timeout_ms,
+		.first_frame_timeout_ms = app.cfg.source_timeout_ms,
 		.status_fill = fill_status,
 		.status_ctx = &app,
 		.listen_fds = app.listen_fds,

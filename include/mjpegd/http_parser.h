@@ -59,6 +59,12 @@ const struct http_str *http_request_header(const struct http_request *req, const
  * Returns the value length, -ENOENT when absent, -EINVAL when malformed or too long for out. */
 int http_query_get(struct http_str query, const char *key, char *out, size_t outlen);
 
+/* Finds key like http_query_get() and reads its value as a decimal number in min..max: ASCII
+ * digits only, after percent-decoding (no sign, no spaces, no other bytes; at most 9 digits).
+ * Returns 0 with *out set, -ENOENT when absent, -EINVAL when not such a number or out of range. */
+int http_query_get_uint(struct http_str query, const char *key, unsigned min, unsigned max,
+			unsigned *out);
+
 /* Reason phrase for a status code ("Not Found"); "Unknown" for codes we never send. */
 const char *http_status_reason(int status);
 

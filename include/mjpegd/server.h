@@ -27,6 +27,9 @@ struct server_params {
 	unsigned max_clients;
 	unsigned header_timeout_ms;
 	unsigned idle_timeout_ms;
+	/* A snapshot asked for before the first frame waits this long for it, then gets 503
+	 * (main passes --source-timeout-ms). */
+	unsigned first_frame_timeout_ms;
 	server_status_fn status_fill;
 	void *status_ctx;
 	/* Already-listening sockets handed over by systemd (socket activation); n_listen_fds == 0
@@ -42,7 +45,8 @@ int server_start(struct server *srv);
 
 /* A new frame: every idle stream client is sent it now (one batch of SQEs). */
 void server_publish(struct server *srv, struct frame *f);
-/* The frame served to snapshots and new streams (may be NULL before the first one). */
+/* The frame served to snapshots and new streams (may be NULL before the first one: snapshots
+ * asked for then wait for it, streams get their head and the frame when it comes). */
 struct frame *server_newest(struct server *srv);
 
 /* Timeouts (header, idle, stalled send), per-client fps; call a few times a second. */
@@ -50,7 +54,7 @@ void server_tick(struct server *srv, uint64_t now_ns);
 
 /* Live changes (SIGHUP). */
 void server_set_limits(struct server *srv, unsigned max_clients, unsigned header_timeout_ms,
-		       unsigned idle_timeout_ms);
+		       unsigned idle_timeout_ms, unsigned first_frame_timeout_ms);
 
 /* Stops accepting and closes every client; completions drain through the loop. */
 void server_shutdown(struct server *srv);

@@ -250,6 +250,7 @@ static enum http_parse_result check_head(struct http_request *req, int *status)
 	bool have_length = false, transfer_encoding = false;
 	bool close = false, keep_alive = false;
 	uint64_t length = 0;
+	unsigned hosts = 0;
 
 	for (size_t i = 0; i < req->n_headers; i++) {
 		const struct http_header *h = &req->headers[i];
@@ -266,11 +267,17 @@ static enum http_parse_result check_head(struct http_request *req, int *status)
 			transfer_encoding = true;
 		} else if (str_eq_nocase(h->name, "Connection")) {
 			scan_connection(h->value, &close, &keep_alive);
+		} else if (str_eq_nocase(h->name, "Host")) {
+			hosts++;
 		}
 	}
 	/* No endpoint takes a body, and skipping one correctly is more code than refusing it. */
 	if (transfer_encoding || length > 0)
 		return parse_error(status, 501);
+	/* RFC 9112 section 3.2: 400 for an HTTP/1.1 request without Host and for any request
+	 * with more than one (which one a proxy in front routed by is unknowable). */
+	if (hosts > 1 || (hosts == 0 && req->version_minor >= 1))
+		return parse_error(status, 400);
 
 	if (req->version_minor >= 1)
 		req->keep_alive = !close;
@@ -432,6 +439,28 @@ int http_query_get(struct http_str query, const char *key, char *out, size_t out
 		return (int)n;
 	}
 	return -ENOENT;
+}
+
+int http_query_get_uint(struct http_str query, const char *key, unsigned min, unsigned max,
+			unsigned *out)
+{
+	char v[10]; /* 9 digits fit an unsigned; a longer value is -EINVAL from http_query_get */
+	int r = http_query_get(query, key, v, sizeof(v));
+	if (r < 0)
+		return r;
+	/* strtoul() would also take "+5", " 5", "\t5" (the client's %09) and "-1": refuse them. */
+	if (r == 0)
+		return -EINVAL;
+	unsigned long n = 0;
+	for (int i = 0; i < r; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -EINVAL;
+		n = n * 10 + (unsigned long)(v[i] - '0');
+	}
+	if (n < min || n > max)
+		return -EINVAL;
+	*out = (unsigned)n;
+	return 0;
 }
 
 const char *http_status_reason(int status)

@@ -4,7 +4,8 @@
  *
  *   READING ──request──▶ RESPONDING ──sent, keep-alive──▶ READING
  *      │                     └──sent, close──▶ CLOSING
- *      └──stream request──▶ STREAMING (head, then newest frame whenever idle) ──error──▶ CLOSING
+ *      ├──stream request──▶ STREAMING (head, then newest frame whenever idle) ──error──▶ CLOSING
+ *      └──snapshot, no frame yet──▶ WAITING ──first frame / timeout (503)──▶ RESPONDING
  *   any ──timeout / peer gone / shutdown──▶ CLOSING ──no op in flight──▶ freed
  *
  * A client has at most one recv and one send in flight; it is freed only when both completed.
@@ -29,16 +30,21 @@
 #include "mjpegd/server.h"
 
 #define MAX_LISTENERS 4
-/* Connections refused with 503 above max_clients still need a slot while the 503 is sent; past
- * this many more, a connection is closed at once. */
-#define REJECT_SLACK 32
+#define REFUSED_LOG_INTERVAL_NS (10 * NSEC_PER_SEC)
 #define HEAD_MAX 512
+/* Bytes a stream client may send after its request before it is closed: a viewer sends none. */
+#define STREAM_UPLOAD_MAX (64 * 1024)
 #define FPS_WINDOW_NS (1 * NSEC_PER_SEC)
+
+/* Where bytes nobody reads go: recv(MSG_TRUNC) on TCP discards without copying, so nothing is
+ * written here, but sanitizers check that the range passed exists (NULL would not do). */
+static char discard_sink[STREAM_UPLOAD_MAX];
 
 enum client_state {
 	CLIENT_READING,
 	CLIENT_RESPONDING,
 	CLIENT_STREAMING,
+	CLIENT_WAITING, /* a snapshot request before the first frame */
 	CLIENT_CLOSING,
 };
 
@@ -46,6 +52,7 @@ static const char *const client_state_names[] = {
 	[CLIENT_READING] = "reading",
 	[CLIENT_RESPONDING] = "responding",
 	[CLIENT_STREAMING] = "streaming",
+	[CLIENT_WAITING] = "waiting for the first frame",
 	[CLIENT_CLOSING] = "closing",
 };
 
@@ -77,6 +84,7 @@ struct client {
 	size_t in_cap, in_len;
 	char discard[64];
 	bool keep_alive;
+	bool head_only; /* the snapshot request a WAITING client made was HEAD */
 
 	/* response being sent: iov[] point into head, body/heap_body, or frame */
 	char head[HEAD_MAX];
@@ -93,6 +101,7 @@ struct client {
 	uint64_t frames_sent, frames_skipped;
 	uint64_t fps_window_start_ns, fps_window_frames;
 	double fps;
+	uint64_t stream_bytes_received; /* after the request; discarded */
 };
 
 struct listener {
@@ -107,6 +116,7 @@ struct server {
 	struct loop *loop;
 	unsigned max_clients;
 	uint64_t header_timeout_ns, idle_timeout_ns;
+	uint64_t first_frame_timeout_ns;
 	server_status_fn status_fill;
 	void *status_ctx;
 	uint64_t started_ns;
@@ -117,12 +127,14 @@ struct server {
 	bool shutting_down;
 
 	struct client *clients; /* doubly linked */
-	unsigned n_clients;     /* every allocated client, including closing and rejected ones */
+	unsigned n_clients;     /* every allocated client, including closing ones */
 	uint64_t next_client_id;
 
 	struct frame *newest;
+	bool live_seen; /* a frame from the camera was published (not only placeholders) */
 	struct server_stats stats;
 	struct ratelimit accept_error_rl;
+	struct ratelimit refused_log_rl; /* one line per window; the rest are counted */
 };
 
 static void client_recv(struct client *c);
@@ -532,13 +544,23 @@ static void stream_send_newest(struct client *c, uint64_t now_ns)
 	client_send_iov(c, 3);
 }
 
+static void respond_no_frame(struct client *c, bool head_only)
+{
+	respond(c, 503, "text/plain; charset=utf-8", "503 no frame yet\n", 17, NULL, NULL,
+		"Retry-After: 1\r\n", head_only);
+}
+
 static void handle_snapshot(struct client *c, bool head_only)
 {
 	struct frame *f = c->srv->newest;
 	c->kind = KIND_SNAPSHOT;
-	if (!f) {
-		respond(c, 503, "text/plain; charset=utf-8", "503 no frame yet\n", 17, NULL, NULL,
-			"Retry-After: 1\r\n", head_only);
+	if (!f || !c->srv->live_seen) {
+		/* Just started (with socket activation this very request started us): wait for the
+		 * camera's first frame (the "starting" placeholder is no snapshot) as long as the
+		 * source has to deliver one; server_publish() or server_tick() answers. */
+		c->head_only = head_only;
+		c->deadline_ns = now_mono_ns() + c->srv->first_frame_timeout_ns;
+		client_set_state(c, CLIENT_WAITING);
 		return;
 	}
 	char extra[128];
@@ -573,17 +595,11 @@ static void handle_request(struct client *c, const struct http_request *req)
 	bool root = path_is(req, "/");
 	if (path_is(req, "/stream.mjpg") || path_is(req, "/stream") ||
 	    (root && query_action_is(req, "stream"))) {
-		char v[16];
 		uint64_t interval = 0;
-		int r = http_query_get(req->query, "fps", v, sizeof(v));
+		unsigned fps;
+		int r = http_query_get_uint(req->query, "fps", 1, 120, &fps);
 		if (r >= 0) {
-			char *end = NULL;
-			long fps = strtol(v, &end, 10);
-			if (!v[0] || *end || fps < 1 || fps > 120) {
-				respond_error(c, 400, NULL, head_only);
-				return;
-			}
-			interval = NSEC_PER_SEC / (uint64_t)fps;
+			interval = NSEC_PER_SEC / fps;
 		} else if (r != -ENOENT) {
 			respond_error(c, 400, NULL, head_only);
 			return;
@@ -646,6 +662,11 @@ static void process_input(struct client *c)
 	int status = 0;
 	enum http_parse_result pr = http_parse_request(c->in, c->in_len, &req, &consumed, &status);
 	if (pr == HTTP_PARSE_INCOMPLETE) {
+		/* A partial request left over from a pipelined write is seen here right after the
+		 * previous response ended (which cleared the deadline): its header time starts now.
+		 * Without this it had no deadline at all and held a client slot for ever. */
+		if (!c->deadline_ns)
+			c->deadline_ns = now_mono_ns() + s->header_timeout_ns;
 		if (!c->recv_pending)
 			client_recv(c);
 		return;
@@ -693,7 +714,17 @@ static void recv_complete(struct loop_op *op, int res, unsigned flags)
 		return;
 	}
 	if (c->state == CLIENT_STREAMING) {
-		c->in_len = 0; /* a viewer has nothing to say; discard and keep listening */
+		/* A viewer has nothing to say. What it sends anyway is discarded in bulk (MSG_TRUNC:
+		 * no copy), not 64 bytes per completion, and one that keeps sending is not a viewer. */
+		c->in_len = 0;
+		c->stream_bytes_received += (uint64_t)res;
+		ssize_t n = recv(c->fd, discard_sink, sizeof(discard_sink), MSG_DONTWAIT | MSG_TRUNC);
+		if (n > 0)
+			c->stream_bytes_received += (uint64_t)n;
+		if (c->stream_bytes_received > STREAM_UPLOAD_MAX) {
+			client_close(c, "kept sending data to a stream");
+			return;
+		}
 		client_recv(c);
 		return;
 	}
@@ -706,22 +737,51 @@ static void recv_complete(struct loop_op *op, int res, unsigned flags)
 
 /* ---------------------------------------------------------------- accepting */
 
-static void client_reject(struct client *c)
+static const char refused_response[] =
+	"HTTP/1.1 503 Service Unavailable\r\n"
+	"Server: mjpegd/" MJPEGD_VERSION "\r\n"
+	"Content-Type: text/plain; charset=utf-8\r\n"
+	"Content-Length: 21\r\n"
+	"Cache-Control: no-cache, no-store, must-revalidate\r\n"
+	"Connection: close\r\n"
+	"Retry-After: 5\r\n"
+	"\r\n"
+	"503 too many clients\n";
+
+/* Above --max-clients. The 503 leaves at once in one non-blocking send(): a new socket's empty
+ * send buffer always takes these few bytes, so a refusal needs no client slot, no memory and no
+ * io_uring operation, and every connection of a burst gets its answer (a slot per refusal, as
+ * before, ran out after 32 and the rest were closed unanswered). */
+static void refuse_connection(struct server *s, int fd)
 {
-	c->srv->stats.clients_rejected++;
-	c->keep_alive = false;
-	log_warn("client %s refused: %u clients connected (--max-clients)", c->addr,
-		 c->srv->max_clients);
-	respond(c, 503, "text/plain; charset=utf-8", "503 too many clients\n", 21, NULL, NULL,
-		"Retry-After: 5\r\n", false);
+	s->stats.clients_rejected++;
+	/* Each line would name another address:port, so the log's repeat filter never caught a
+	 * flood: the first refusal of a window is logged, the others are summed up. */
+	if (ratelimit_allow(&s->refused_log_rl, now_mono_ns())) {
+		char addr[64];
+		fd_to_addr(fd, addr, sizeof(addr));
+		log_warn("client %s refused: %u clients connected (--max-clients)", addr,
+			 s->max_clients);
+	}
+	ssize_t n = send(fd, refused_response, sizeof(refused_response) - 1,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n == (ssize_t)sizeof(refused_response) - 1) {
+		shutdown(fd, SHUT_WR);
+		/* A request already here, left unread, would turn close() into a reset that can
+		 * overtake the 503; MSG_TRUNC discards it without copying. */
+		(void)recv(fd, discard_sink, sizeof(discard_sink), MSG_DONTWAIT | MSG_TRUNC);
+	}
+	close(fd);
 }
 
 static void accept_new(struct server *s, int fd)
 {
-	unsigned live = s->stats.clients;
-	if (s->n_clients >= s->max_clients + REJECT_SLACK || s->shutting_down) {
-		s->stats.clients_rejected++;
+	if (s->shutting_down) {
 		close(fd);
+		return;
+	}
+	if (s->n_clients >= s->max_clients) {
+		refuse_connection(s, fd);
 		return;
 	}
 	struct client *c = calloc(1, sizeof(*c));
@@ -749,10 +809,6 @@ static void accept_new(struct server *s, int fd)
 	s->stats.clients = s->n_clients;
 	s->stats.clients_accepted++;
 	log_debug("client %llu (%s): connected", (unsigned long long)c->id, c->addr);
-	if (live >= s->max_clients) {
-		client_reject(c);
-		return;
-	}
 	process_input(c);
 }
 
@@ -796,6 +852,19 @@ static void accept_arm(struct listener *l)
 	l->rearm_on_tick = false;
 }
 
+/* The refusals not logged one by one, once their window is over (or at shutdown). */
+static void log_refused_summary(struct server *s, uint64_t now, bool force)
+{
+	struct ratelimit *rl = &s->refused_log_rl;
+	if (!rl->suppressed || (!force && now - rl->window_start_ns < rl->interval_ns))
+		return;
+	unsigned n = ratelimit_take_suppressed(rl);
+	log_warn("%u more client%s refused in the last %llu s: %u clients connected (--max-clients)",
+		 n, n == 1 ? "" : "s",
+		 (unsigned long long)((now - rl->window_start_ns + NSEC_PER_SEC / 2) / NSEC_PER_SEC),
+		 s->max_clients);
+}
+
 /* ---------------------------------------------------------------- public */
 
 int server_create(const struct server_params *p, struct server **out)
@@ -807,11 +876,13 @@ int server_create(const struct server_params *p, struct server **out)
 	s->max_clients = p->max_clients;
 	s->header_timeout_ns = (uint64_t)p->header_timeout_ms * NSEC_PER_MSEC;
 	s->idle_timeout_ns = (uint64_t)p->idle_timeout_ms * NSEC_PER_MSEC;
+	s->first_frame_timeout_ns = (uint64_t)p->first_frame_timeout_ms * NSEC_PER_MSEC;
 	s->status_fill = p->status_fill;
 	s->status_ctx = p->status_ctx;
 	s->multishot_accept = p->loop->multishot_accept;
 	s->started_ns = now_mono_ns();
 	s->accept_error_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
+	s->refused_log_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_NS, 1);
 	if (p->n_listen_fds > 0) {
 		for (unsigned i = 0; i < p->n_listen_fds && i < MAX_LISTENERS; i++)
 			s->listeners[s->n_listeners++].fd = p->listen_fds[i];
@@ -857,10 +928,17 @@ void server_publish(struct server *s, struct frame *f)
 	if (s->newest)
 		frame_unref(s->newest);
 	s->newest = frame_ref(f);
+	if (!f->placeholder)
+		s->live_seen = true;
 	uint64_t now = loop_now(s->loop);
-	for (struct client *c = s->clients; c; c = c->next)
+	struct client *next;
+	for (struct client *c = s->clients; c; c = next) {
+		next = c->next; /* answering a waiting snapshot may close (and free) it */
 		if (c->state == CLIENT_STREAMING && !c->send_pending)
 			stream_send_newest(c, now);
+		else if (c->state == CLIENT_WAITING && s->live_seen)
+			handle_snapshot(c, c->head_only);
+	}
 }
 
 struct frame *server_newest(struct server *s)
@@ -873,6 +951,7 @@ void server_tick(struct server *s, uint64_t now)
 	for (unsigned i = 0; i < s->n_listeners; i++)
 		if (s->listeners[i].rearm_on_tick && !s->shutting_down)
 			accept_arm(&s->listeners[i]);
+	log_refused_summary(s, now, false);
 	struct client *next;
 	for (struct client *c = s->clients; c; c = next) {
 		next = c->next;
@@ -888,6 +967,8 @@ void server_tick(struct server *s, uint64_t now)
 			continue;
 		if (c->send_pending) {
 			client_close(c, "send stalled (client not reading)");
+		} else if (c->state == CLIENT_WAITING) {
+			respond_no_frame(c, c->head_only);
 		} else if (c->state == CLIENT_READING && (c->in_len > 0 || c->requests == 0)) {
 			/* slowloris or silent connection: tell it, then hang up */
 			c->keep_alive = false;
@@ -902,8 +983,9 @@ void server_tick(struct server *s, uint64_t now)
 }
 
 void server_set_limits(struct server *s, unsigned max_clients, unsigned header_timeout_ms,
-		       unsigned idle_timeout_ms)
+		       unsigned idle_timeout_ms, unsigned first_frame_timeout_ms)
 {
+	s->first_frame_timeout_ns = (uint64_t)first_frame_timeout_ms * NSEC_PER_MSEC;
 	s->max_clients = max_clients;
 	s->header_timeout_ns = (uint64_t)header_timeout_ms * NSEC_PER_MSEC;
 	s->idle_timeout_ns = (uint64_t)idle_timeout_ms * NSEC_PER_MSEC;
@@ -914,6 +996,7 @@ void server_shutdown(struct server *s)
 	if (s->shutting_down)
 		return;
 	s->shutting_down = true;
+	log_refused_summary(s, now_mono_ns(), true);
 	for (unsigned i = 0; i < s->n_listeners; i++) {
 		struct listener *l = &s->listeners[i];
 		if (l->accept_pending) {

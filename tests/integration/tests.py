@@ -163,7 +163,9 @@ def test_stream_aliases_and_head():
 @test
 def test_stream_fps_param_invalid():
     d = Daemon("--source", "testpattern", "--size", "320x240")
-    for q in ("fps=0", "fps=abc", "fps=121", "fps=", "fps=-5", "fps=5x", "fps=1e1"):
+    # +5, %205 (" 5"), %095 ("\t5"), %0A5 ("\n5"): strtol() took them (issue 13, 5)
+    for q in ("fps=0", "fps=abc", "fps=121", "fps=", "fps=-5", "fps=5x", "fps=1e1", "fps=+5",
+              "fps=%2B5", "fps=%205", "fps=%095", "fps=%0A5", "fps=5%20", "fps=0x10"):
         for path in ("/stream.mjpg", "/?action=stream&"):
             target = (path + "?" + q) if "?" not in path else path + q
             r = request(d.port, "GET", target)
@@ -271,6 +273,43 @@ def test_100_stream_clients():
     while get_json(d.port)["clients"]["streams"] != 0:
         check(time.monotonic() < deadline, "streams not released after the clients closed")
         time.sleep(0.1)
+    d.stop()
+
+
+@test
+def test_stream_client_uploading_is_closed():
+    # Issue 13 (3): a viewer sending data was drained 64 bytes per io_uring completion (50-100 %
+    # of a core for one uploader), for as long as it liked. Now what it sends is discarded in
+    # bulk, and past 64 KiB (a viewer sends nothing) the connection is closed.
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--fps", "2")
+    c, p = open_stream(d.port)
+    read_parts(c, p, 1)
+    c.send(b"x" * 1000)  # a little is tolerated
+    read_parts(c, p, 1)
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu_s():
+        with open(f"/proc/{d.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    cpu0 = cpu_s()
+    sent = 0
+    chunk = b"y" * 65536
+    deadline = time.monotonic() + 5 * SLOW
+    try:
+        while sent < 8 * 1024 * 1024 and time.monotonic() < deadline:
+            c.sock.settimeout(max(0.1, deadline - time.monotonic()))
+            c.sock.sendall(chunk)
+            sent += len(chunk)
+    except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        pass
+    check(c.wait_closed(timeout=3), f"a stream client that uploaded {sent} bytes is still "
+          f"connected")
+    used = cpu_s() - cpu0
+    check(used < 1.0 * SLOW, f"the daemon used {used:.2f} s of CPU on one uploading client")
+    c.close()
+    assert_serving(d.port)
     d.stop()
 
 
@@ -383,6 +422,11 @@ def test_http_errors():
         ("HTTP/1.2", b"GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505, False),
         ("HTTP/3.0", b"GET /status HTTP/3.0\r\nHost: x\r\n\r\n", 505, False),
         ("h2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", None, False),
+        # RFC 9112 section 3.2 (issue 13, 8)
+        ("HTTP/1.1 without Host", b"GET /status HTTP/1.1\r\n\r\n", 400, False),
+        ("two Host fields", b"GET /status HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400,
+         False),
+        ("HTTP/1.0 without Host (200)", b"GET /status HTTP/1.0\r\n\r\n", 200, False),
         ("404", b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404, True),
         ("404 deep", b"GET /stream.mjpg/x HTTP/1.1\r\nHost: x\r\n\r\n", 404, True),
     ]
@@ -473,6 +517,40 @@ def test_header_timeout_408():
     r = c.read_response()
     check(r.status == 200, f"request in two pieces: {r.status}")
     c.close()
+    d.stop()
+
+
+@test
+def test_header_timeout_after_keepalive_response():
+    # Issue 13 (1): the first byte of a second request, sent with the first, is held while the
+    # first is answered; the header deadline must run for it (it used to be cleared, never set
+    # again, so such a connection held its slot for ever).
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--header-timeout-ms", "500",
+               "--idle-timeout-ms", "60000")
+    for tail in (b"G", b"GET /status HTTP/1.1\r\nHost: x\r\n"):
+        c = Conn(d.port)
+        c.send(request_bytes("GET", "/status") + tail)
+        r = c.read_response()
+        check(r.status == 200, f"first request: {r.status}")
+        t0 = time.monotonic()
+        r = c.read_response(timeout=3)
+        dt = time.monotonic() - t0
+        check(r.status == 408, f"partial second request {tail[:8]!r}: {r.status}, wanted 408")
+        check(dt <= 0.5 + 2.0 * SLOW, f"408 after {dt:.2f} s (--header-timeout-ms 500)")
+        check(c.wait_closed(), "connection not closed after 408")
+        c.close()
+    # A byte sent after the response (the connection idle in between) gets the same deadline.
+    c = Conn(d.port)
+    c.send(request_bytes("GET", "/status"))
+    check(c.read_response().status == 200, "keep-alive request")
+    time.sleep(0.2)
+    c.send(b"G")
+    t0 = time.monotonic()
+    r = c.read_response(timeout=3)
+    check(r.status == 408 and time.monotonic() - t0 <= 0.5 + 2.0 * SLOW,
+          f"byte after an idle pause: {r.status}")
+    c.close()
+    assert_serving(d.port)
     d.stop()
 
 
@@ -583,6 +661,93 @@ def test_max_clients_503():
     check(st["clients"]["rejected"] >= 1 and st["clients"]["max"] == 3,
           f"/status clients after a rejection: {st['clients']}")
     d.stop()
+
+
+def refused_burst(d, n):
+    """Connects n clients at once (the daemon stopped meanwhile, so all wait in the backlog and
+    are accepted in one go), each sends a request; returns the status each got (None: closed
+    without an answer)."""
+    port = d.port
+    socks = []
+    d.signal(signal.SIGSTOP)
+    for _ in range(n):
+        s = socket.socket()
+        s.settimeout(5 * SLOW)
+        Context.current.sockets.append(s)
+        s.connect(("127.0.0.1", port))
+        socks.append(s)
+    for s in socks:
+        try:
+            s.sendall(request_bytes("GET", "/status"))
+        except OSError:
+            pass
+    d.signal(signal.SIGCONT)
+    got = []
+    for s in socks:
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            pass
+        m = re.match(rb"HTTP/1\.1 (\d{3}) ", data)
+        got.append(int(m.group(1)) if m else None)
+        if m:
+            check(b"\r\nRetry-After: 5\r\n" in data and b"\r\nConnection: close\r\n" in data,
+                  f"refusal head: {data!r}")
+        s.close()
+    return got
+
+
+@test
+def test_max_clients_burst_all_503():
+    # Issue 13 (6): above --max-clients only the first 32 of a burst got the 503, the rest were
+    # closed unanswered.
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--fps", "5", "--max-clients", "2")
+    d.wait_frame()
+    streams = [open_stream(d.port) for _ in range(2)]
+    for c, p in streams:
+        read_parts(c, p, 1)
+    got = refused_burst(d, 150)
+    bad = [g for g in got if g != 503]
+    check(not bad, f"{len(bad)} of 150 refused connections got {sorted(set(map(str, bad)))} "
+          f"instead of 503")
+    for c, p in streams:  # still served
+        read_parts(c, p, 1)
+        c.close()
+    deadline = time.monotonic() + 5 * SLOW
+    while True:
+        r = request(d.port, "GET", "/status")
+        if r.status == 200:
+            break
+        check(time.monotonic() < deadline, f"/status still {r.status} after the streams left")
+        time.sleep(0.1)
+    st = json.loads(r.body)
+    check(st["clients"]["rejected"] >= 150, f"rejected count {st['clients']['rejected']}")
+    d.stop()
+
+
+@test
+def test_refusals_logged_in_summary():
+    # Issue 13 (2): one warning per refused connection, each naming another address:port (so
+    # the repeat filter never matched): a flood of refusals flooded the journal.
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--fps", "5", "--max-clients", "1")
+    c, p = open_stream(d.port)
+    read_parts(c, p, 1)
+    for i in range(60):
+        r = request(d.port, "GET", "/status")
+        check(r.status == 503, f"refused connection {i + 1}: {r.status}")
+    d.stop()
+    lines = [ln for ln in d.log().splitlines() if "refused" in ln]
+    check(len(lines) <= 3, f"{len(lines)} log lines for 60 refusals: {lines[:5]}")
+    check(re.search(r"^<4>client 127\.0\.0\.1:\d+ refused: 1 clients connected", d.log(), re.M),
+          f"first refusal not logged with its address: {lines}")
+    counted = sum(int(m.group(1)) for ln in lines
+                  for m in [re.search(r"(\d+) more clients? refused in the last \d+ s", ln)] if m)
+    check(counted == 59, f"the summary counts {counted} more refusals (60 made): {lines}")
 
 
 # ---------------------------------------------------------------------------- status / metrics
@@ -885,6 +1050,46 @@ def test_config_file():
     d.stop()
 
 
+def nofile_limits(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        m = re.search(r"^Max open files\s+(\d+)\s+(\d+)", f.read(), re.M)
+    check(m, "no 'Max open files' in /proc/PID/limits")
+    return int(m.group(1)), int(m.group(2))
+
+
+@test
+def test_open_file_limit_for_max_clients():
+    # Issue 13 (8): nothing raised or even mentioned an open-file limit below what --max-clients
+    # needs (accept then failed with EMFILE under load). Now the soft limit is raised up to the
+    # hard one, and a hard limit too low is reported with the number of clients it allows.
+    tmp = Context.current.tmpdir
+    import resource
+    hard_now = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    cases = [(100, 200)] + ([(100, min(hard_now, 4096))] if hard_now >= 1024 else [])
+    for soft, hard in cases:
+        wrapper = os.path.join(tmp, f"nofile-{hard}.sh")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/sh\nulimit -Sn {soft} && ulimit -Hn {hard} && exec {MJPEGD_PATH()} "
+                    f"\"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        d = Daemon("--source", "testpattern", "--size", "160x120", "--max-clients", "500",
+                   binary=wrapper)
+        got_soft, got_hard = nofile_limits(d.pid)
+        check(got_hard == hard, f"hard limit {got_hard}, set {hard}")
+        if hard >= 600:
+            check(got_soft >= 564, f"soft open-file limit {got_soft} with --max-clients 500 "
+                  f"(hard {hard})")
+            check(re.search(r"^<6>raised the open-file limit from 100 to \d+", d.log(), re.M),
+                  "raising the limit not logged")
+        else:
+            check(got_soft == hard, f"soft limit {got_soft}: not raised to the hard {hard}")
+            check(re.search(r"^<4>open-file limit 200 .*allows about \d+ clients, "
+                            r"--max-clients is 500", d.log(), re.M),
+                  f"a too low hard limit was not reported: {d.log()[-600:]}")
+        assert_serving(d.port)
+        d.stop()
+
+
 @test
 def test_port_in_use():
     s = socket.socket()
@@ -1108,6 +1313,90 @@ def test_socket_activation():
     check(rc == 0, f"socket-activated mjpegd exited with {rc}")
 
 
+def activated_first_request(path):
+    """Starts mjpegd through systemd-socket-activate with `path` as the very request that starts
+    it; returns (Conn, Response) for that request."""
+    tool = need_tool("systemd-socket-activate")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path = os.path.join(Context.current.tmpdir, "activated.log")
+    log = open(log_path, "wb")
+    p = subprocess.Popen([tool, "-l", f"127.0.0.1:{port}", MJPEGD_PATH(), "--source",
+                          "testpattern", "--size", "320x240", "--listen", "127.0.0.1:1"],
+                         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    log.close()
+    deadline = time.monotonic() + 10 * SLOW
+    while True:
+        try:
+            c = Conn(port)
+            break
+        except OSError:
+            check(time.monotonic() < deadline, "systemd-socket-activate did not listen")
+            time.sleep(0.05)
+    try:
+        c.send(request_bytes("GET", path))
+        r = c.read_response(timeout=10)
+        return p, c, r
+    except Exception:
+        p.kill()
+        p.wait()
+        raise
+
+
+def stop_activated(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=5 * SLOW)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise TestFailure("socket-activated mjpegd did not exit on SIGTERM")
+    check(rc == 0, f"socket-activated mjpegd exited with {rc}")
+
+
+@test
+def test_socket_activation_first_snapshot():
+    # Issue 13 (7): the request that starts the service got "503 no frame yet" for a snapshot;
+    # it now waits for the first frame (bounded by --source-timeout-ms). A stream gets frames.
+    for path in ("/snapshot.jpg", "/stream.mjpg"):
+        p, c, r = activated_first_request(path)
+        try:
+            check(r.status == 200, f"first request {path} after activation: {r.status} {r.body!r}")
+            if path == "/snapshot.jpg":
+                jpeg_ok(r.body, path)
+                check(djpeg_size(r.body) == (320, 240), "snapshot size")
+            else:
+                mp = MultipartParser()
+                read_parts(c, mp, 2)
+            c.close()
+        finally:
+            stop_activated(p)
+
+
+@test
+def test_snapshot_waits_then_503():
+    # No frame within --source-timeout-ms (every camera read fails): the waiting snapshot gets
+    # 503 with Retry-After. The "starting" placeholder (published after 0.5 s of outage) is no
+    # snapshot: asked for once it is there, a snapshot still waits and gets the 503.
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--source-timeout-ms", "100",
+               "--inject-fault", "source:fail-every=1", binary=harness.MJPEGD_FAULTS)
+    for attempt in ("at once", "after the placeholder"):
+        if attempt != "at once":
+            time.sleep(1.0)
+        c = Conn(d.port)
+        t0 = time.monotonic()
+        c.send(request_bytes("GET", "/snapshot.jpg"))
+        r = c.read_response(timeout=3)
+        dt = time.monotonic() - t0
+        check(r.status == 503 and r.header("retry-after") == "1",
+              f"/snapshot.jpg {attempt}, no camera frame yet: {r.status} {r.headers}")
+        check(dt <= 0.1 + 1.0 * SLOW, f"{attempt}: answered after {dt:.2f} s "
+              "(--source-timeout-ms 100)")
+        c.close()
+    check("clients are shown the placeholder" in d.log(), "no placeholder was published")
+    d.stop()
+
+
 @test
 def test_systemd_units_verify():
     tool = need_tool("systemd-analyze")
@@ -1290,6 +1579,37 @@ def test_sighup_reload():
     assert_serving(d.port)
     d.stop()
 
+
+
+@test
+def test_config_not_regular_file():
+    # Issue 13 (4): a FIFO as the config file blocked start-up, and on SIGHUP the event loop,
+    # until a writer came. Refused: fatal at start, the running configuration kept on SIGHUP.
+    tmp = Context.current.tmpdir
+    fifo = os.path.join(tmp, "fifo.conf")
+    os.mkfifo(fifo)
+    p = run_cli(["--config", fifo, "--source", "testpattern", "--listen", "127.0.0.1:0"],
+                timeout=5)
+    check(p.returncode == 2, f"started with a FIFO as --config (exit {p.returncode})")
+    check(f"'{fifo}' is not a regular file (a FIFO)" in p.stderr, f"message: {p.stderr!r}")
+    conf = os.path.join(tmp, "mjpegd.conf")
+    with open(conf, "w") as f:
+        f.write("source = testpattern\nsize = 320x240\n")
+    d = Daemon("--config", conf)
+    d.wait_frame()
+    os.unlink(conf)
+    os.mkfifo(conf)
+    d.signal(signal.SIGHUP)
+    time.sleep(0.3)
+    r = request(d.port, "GET", "/status", timeout=3)  # the loop still turns
+    check(r.status == 200, f"/status after SIGHUP with a FIFO: {r.status}")
+    deadline = time.monotonic() + 3 * SLOW
+    while "not a regular file (a FIFO)" not in d.log():
+        check(time.monotonic() < deadline, "SIGHUP with a FIFO as config file not logged")
+        time.sleep(0.05)
+    check("SIGHUP: keeping the running configuration" in d.log(), "no 'keeping' in the log")
+    check(djpeg_size(d.wait_frame().body, "snapshot") == (320, 240), "configuration changed")
+    d.stop()
 
 
 @test

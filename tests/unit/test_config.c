@@ -6,6 +6,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,6 +431,43 @@ static void test_load_file(void **state)
 	assert_true(config_load_file(&cfg, "/", err, sizeof(err)) < 0); /* a directory */
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+	static const char msg[] = "config_load_file blocked on a FIFO\n";
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* Issue 13 (4): a FIFO (or any non-regular file) blocked open() until a writer came, at start and
+ * in the event loop on SIGHUP. Refused at once, with a message saying what the path is. */
+static void test_load_file_not_regular(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[CONFIG_ERR_MAX] = "";
+	char path[] = "/tmp/mjpegd-test-fifo-XXXXXX";
+	assert_non_null(mkdtemp(path));
+	char fifo[sizeof(path) + 16];
+	snprintf(fifo, sizeof(fifo), "%s/conf", path);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	config_defaults(&cfg);
+	signal(SIGALRM, on_alarm);
+	alarm(5);
+	assert_int_equal(config_load_file(&cfg, fifo, err, sizeof(err)), -EINVAL);
+	alarm(0);
+	char want[CONFIG_ERR_MAX];
+	snprintf(want, sizeof(want), "--config: '%s' is not a regular file (a FIFO)", fifo);
+	assert_string_equal(err, want);
+	unlink(fifo);
+	rmdir(path);
+
+	assert_int_equal(config_load_file(&cfg, "/", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--config: '/' is not a regular file (a directory)");
+	assert_int_equal(config_load_file(&cfg, "/dev/null", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--config: '/dev/null' is not a regular file (a character device)");
+}
+
 static int parse_args(struct config *cfg, char *err, size_t errlen, ...)
 {
 	char *argv[32];
@@ -634,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_parse_text),
 		cmocka_unit_test(test_parse_text_errors),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_load_file_not_regular),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_args_errors),
 		cmocka_unit_test(test_args_override_file),
