@@ -86,7 +86,8 @@ struct pipeline {
 	struct encoder *fallback;      /* software stand-in while it is failed */
 	enum encoder_kind encoder_kind;
 	struct supervised_device encoder_sup;
-	struct watch encoder_watch;    /* on the active encoder: encoder, else fallback */
+	struct watch encoder_watch;    /* on the configured encoder */
+	struct watch fallback_watch;   /* on the software stand-in */
 	unsigned in_flight;            /* submitted to the active encoder, not collected */
 	uint64_t encoder_progress_ns;  /* last submit into an idle encoder, or last collect */
 	uint64_t encoder_instance_frames;
@@ -366,14 +367,14 @@ static void start_fallback(struct pipeline *pl)
 		return;
 	}
 	log_warn("encoding in software until the %s encoder is back", pl->encoder_description);
-	pl->in_flight = 0;
-	watch_set_fd(&pl->encoder_watch, encoder_fd(pl->fallback));
+	watch_set_fd(&pl->fallback_watch, encoder_fd(pl->fallback));
 }
 
 static void stop_fallback(struct pipeline *pl)
 {
 	if (!pl->fallback)
 		return;
+	watch_set_fd(&pl->fallback_watch, -1);
 	retire_encoder(pl, pl->fallback);
 	pl->fallback = NULL;
 }
@@ -403,16 +404,8 @@ static void detach_source(struct pipeline *pl)
 static void encoder_failed(struct pipeline *pl, int err, const char *reason)
 {
 	uint64_t now = now_mono_ns();
-	if (!pl->encoder) {
-		/* the stand-in itself failed: frames are dropped until the encoder is back */
-		if (pl->fallback) {
-			log_err("software fallback encoder: %s%s%s", reason, err ? ": " : "",
-				err ? strerror(-err) : "");
-			watch_set_fd(&pl->encoder_watch, -1);
-			stop_fallback(pl);
-		}
+	if (!pl->encoder)
 		return;
-	}
 	detach_encoder(pl);
 	supervisor_failed(&pl->encoder_sup, now, err, reason);
 	start_fallback(pl);
@@ -437,6 +430,16 @@ static void source_watch_error(struct pipeline *pl, int err, const char *reason)
 static void encoder_watch_error(struct pipeline *pl, int err, const char *reason)
 {
 	encoder_failed(pl, err, reason);
+}
+
+/* The stand-in itself failed: frames are dropped until the encoder is back. */
+static void fallback_failed(struct pipeline *pl, int err, const char *reason)
+{
+	if (!pl->fallback)
+		return;
+	log_err("software fallback encoder: %s%s%s", reason, err ? ": " : "",
+		err ? strerror(-err) : "");
+	stop_fallback(pl);
 }
 
 /* ---------------------------------------------------------------- frames */
@@ -479,7 +482,12 @@ static void source_ready(struct pipeline *pl)
 		pl->source_frame_ns = now;
 		if (pl->source_sup.state == DEVICE_STARTING)
 			supervisor_running(&pl->source_sup, now);
-		struct encoder *enc = active_encoder(pl);
+		/* A reopened encoder is on probation until its first frame: the stand-in keeps
+		 * serving, and the encoder is given one frame at a time to prove itself. */
+		struct encoder *enc = pl->encoder;
+		if (pl->fallback && (!enc || (pl->encoder_sup.state == DEVICE_STARTING &&
+					     pl->in_flight > 0)))
+			enc = pl->fallback;
 		if (!enc) {
 			drop_raw(pl, raw);
 			continue;
@@ -493,21 +501,24 @@ static void source_ready(struct pipeline *pl)
 			drop_raw(pl, raw);
 			continue;
 		}
-		if (pl->in_flight++ == 0)
+		if (enc == pl->encoder && pl->in_flight++ == 0)
 			pl->encoder_progress_ns = now;
 	}
 }
 
-static void encoder_ready(struct pipeline *pl)
+/* Takes what enc (the configured encoder or the stand-in) has finished and publishes it. */
+static void collect_frames(struct pipeline *pl, struct encoder *enc)
 {
-	struct encoder *enc = active_encoder(pl);
-	while (enc && active_encoder(pl) == enc) {
+	while (enc && (enc == pl->encoder || enc == pl->fallback)) {
 		struct frame *f = NULL;
 		int r = encoder_collect(enc, &f);
 		if (r == -EAGAIN)
 			return;
 		if (r == -ENODEV) {
-			encoder_failed(pl, r, "the encoder stopped");
+			if (enc == pl->encoder)
+				encoder_failed(pl, r, "the encoder stopped");
+			else
+				fallback_failed(pl, r, "the encoder stopped");
 			return;
 		}
 		if (enc == pl->encoder)
@@ -528,9 +539,11 @@ static void encoder_ready(struct pipeline *pl)
 		}
 #endif
 		uint64_t now = now_mono_ns();
-		if (pl->in_flight > 0)
-			pl->in_flight--;
-		pl->encoder_progress_ns = now;
+		if (enc == pl->encoder) {
+			if (pl->in_flight > 0)
+				pl->in_flight--;
+			pl->encoder_progress_ns = now;
+		}
 		if (r < 0) {
 			/* One frame failed: counted by the encoder, logged there. Several in a
 			 * row (a codec whose firmware flags every buffer as an error): the encoder
@@ -546,8 +559,14 @@ static void encoder_ready(struct pipeline *pl)
 		}
 		if (enc == pl->encoder)
 			pl->encoder_errors_in_row = 0;
-		if (enc == pl->encoder && pl->encoder_sup.state == DEVICE_STARTING)
+		if (enc == pl->encoder && pl->encoder_sup.state == DEVICE_STARTING) {
 			supervisor_running(&pl->encoder_sup, now);
+			if (pl->fallback) {
+				log_notice("the %s encoder is back; the software fallback stops",
+					   enc->description);
+				stop_fallback(pl);
+			}
+		}
 		pl->fps_window_frames++;
 		pl->bytes_encoded += f->len;
 		pl->last_live_ns = now;
@@ -559,6 +578,21 @@ static void encoder_ready(struct pipeline *pl)
 		publish(pl, f);
 		frame_unref(f);
 	}
+}
+
+static void encoder_ready(struct pipeline *pl)
+{
+	collect_frames(pl, pl->encoder);
+}
+
+static void fallback_ready(struct pipeline *pl)
+{
+	collect_frames(pl, pl->fallback);
+}
+
+static void fallback_watch_error(struct pipeline *pl, int err, const char *reason)
+{
+	fallback_failed(pl, err, reason);
 }
 static bool is_jpeg(uint32_t fourcc)
 {
@@ -817,10 +851,7 @@ static void retry_encoder(struct pipeline *pl, uint64_t now)
 			start_fallback(pl);
 		return;
 	}
-	if (pl->fallback) {
-		log_notice("the %s encoder is back; the software fallback stops", enc->description);
-		stop_fallback(pl);
-	}
+	/* The stand-in serves on until the reopened encoder's first frame (collect_frames()). */
 	remember_encoder(pl, enc);
 	watch_set_fd(&pl->encoder_watch, encoder_fd(enc));
 }
@@ -844,6 +875,9 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	pl->encoder_watch = (struct watch){.pl = pl, .op.complete = watch_complete, .fd = -1,
 					   .ready = encoder_ready,
 					   .error = encoder_watch_error};
+	pl->fallback_watch = (struct watch){.pl = pl, .op.complete = watch_complete, .fd = -1,
+					    .ready = fallback_ready,
+					    .error = fallback_watch_error};
 	int r = frame_pool_init(&pl->pool, p->frame_pool_capacity);
 	if (r < 0)
 		goto fail;
@@ -1067,11 +1101,13 @@ void pipeline_stop(struct pipeline *pl)
 	pl->stopping = true;
 	watch_cancel(&pl->source_watch);
 	watch_cancel(&pl->encoder_watch);
+	watch_cancel(&pl->fallback_watch);
 }
 
 bool pipeline_drained(const struct pipeline *pl)
 {
-	return !pl->source_watch.pending && !pl->encoder_watch.pending;
+	return !pl->source_watch.pending && !pl->encoder_watch.pending &&
+	       !pl->fallback_watch.pending;
 }
 
 void pipeline_destroy(struct pipeline *pl)
