@@ -606,18 +606,105 @@ int control_list_json(const struct control_list *l, char *buf, size_t len)
 	return o.overflow ? -ENOSPC : (int)o.used;
 }
 
-int control_state_format(const struct control_list *l, const struct control_set *set, char *buf,
-			 size_t len)
+int control_assignments_put(struct control_assignments *as, const char *name, const char *value)
+{
+	if (!name[0] || strlen(name) >= CONTROL_NAME_MAX || strlen(value) >= CONTROL_VALUE_MAX ||
+	    strpbrk(name, "=\n") || strchr(value, '\n'))
+		return -EINVAL;
+	unsigned i;
+	for (i = 0; i < as->n; i++)
+		if (strcasecmp(as->a[i].name, name) == 0)
+			break;
+	if (i == as->n) {
+		if (as->n == CONTROL_SET_MAX)
+			return -E2BIG;
+		as->n++;
+	}
+	snprintf(as->a[i].name, sizeof(as->a[i].name), "%s", name);
+	snprintf(as->a[i].value, sizeof(as->a[i].value), "%s", value);
+	return 0;
+}
+
+int control_assignments_merge(struct control_assignments *to, const struct control_assignments *from)
+{
+	for (unsigned i = 0; i < from->n; i++) {
+		int r = control_assignments_put(to, from->a[i].name, from->a[i].value);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int control_assignments_put_set(struct control_assignments *as, const struct control_list *l,
+				const struct control_set *set)
+{
+	for (unsigned i = 0; i < set->n; i++) {
+		const struct control_desc *d = &l->desc[set->item[i].index];
+		char text[CONTROL_VALUE_MAX];
+		control_format_value(d, &set->item[i].value, text, sizeof(text));
+		int r = control_assignments_put(as, d->name, text);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+unsigned control_assignments_check(const struct control_assignments *as, const struct control_list *l,
+				   struct control_set *set, char *why, size_t whylen)
+{
+	unsigned left_out = 0;
+	set->n = 0;
+	if (whylen)
+		why[0] = '\0';
+	for (unsigned i = 0; i < as->n; i++) {
+		char reason_text[256];
+		if (control_set_add(set, l, as->a[i].name, as->a[i].value, reason_text,
+				    sizeof(reason_text)) < 0) {
+			if (!left_out++ && whylen)
+				snprintf(why, whylen, "%s", reason_text);
+		}
+	}
+	return left_out;
+}
+
+int control_assignments_format(const struct control_assignments *as, char *buf, size_t len)
 {
 	struct out o = { buf, len, 0, len == 0 };
 	put(&o, "# mjpegd: camera controls set over HTTP; rewritten on every change\n");
-	for (unsigned i = 0; i < set->n; i++) {
-		const struct control_desc *d = &l->desc[set->item[i].index];
-		char text[VALUE_TEXT_MAX];
-		control_format_value(d, &set->item[i].value, text, sizeof(text));
-		put(&o, "%s=%s\n", d->name, text);
-	}
+	for (unsigned i = 0; i < as->n; i++)
+		put(&o, "%s=%s\n", as->a[i].name, as->a[i].value);
 	return o.overflow ? -ENOSPC : (int)o.used;
+}
+
+int control_assignments_parse(const char *text, struct control_assignments *as, char *why,
+			      size_t whylen)
+{
+	as->n = 0;
+	unsigned line_no = 0;
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char line[CONTROL_NAME_MAX + CONTROL_VALUE_MAX + 64];
+		line_no++;
+		if (n >= sizeof(line))
+			return reason(why, whylen, -EINVAL, "line %u is too long", line_no);
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p += n + (nl != NULL);
+		const char *q = line;
+		while (isspace((unsigned char)*q))
+			q++;
+		if (!*q || *q == '#')
+			continue;
+		char name[CONTROL_NAME_MAX], value[CONTROL_VALUE_MAX];
+		if (control_split_assignment(line, name, sizeof(name), value, sizeof(value)) < 0)
+			return reason(why, whylen, -EINVAL, "line %u is not NAME=VALUE", line_no);
+		int r = control_assignments_put(as, name, value);
+		if (r < 0)
+			return reason(why, whylen, r, "line %u: %s", line_no,
+				      r == -E2BIG ? "too many controls" : "a bad name or value");
+	}
+	return 0;
 }
 
 /* s[0..n) without surrounding white space into out; false when it does not fit */

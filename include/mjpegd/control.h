@@ -48,6 +48,7 @@ struct control_menu_entry {
 struct control_desc {
 	char name[CONTROL_NAME_MAX]; /* "Brightness" (libcamera), "brightness" (as v4l2-ctl -l) */
 	uint32_t id;                 /* the back end's id (V4L2 control id, libcamera ControlId) */
+	uint32_t backend_type;       /* the back end's type (V4L2_CTRL_TYPE_*, libcamera's) */
 	enum control_type type;
 	struct control_value min, max, def, cur;
 	int64_t step;                /* INTEGER: > 0 */
@@ -102,13 +103,45 @@ int control_parse_request(const struct control_list *l, const char *body, size_t
  * Returns the length written (buf NUL-terminated), or -ENOSPC. */
 int control_list_json(const struct control_list *l, char *buf, size_t len);
 
-/* The state file: one "NAME=VALUE" line per control, in the text control_format_value() writes.
- * control_state_format() writes set's values; returns the length or -ENOSPC. */
-int control_state_format(const struct control_list *l, const struct control_set *set, char *buf,
-			 size_t len);
+/* Controls wanted by name, as text (from --control, the config file, the state file, HTTP):
+ * kept across camera recoveries, when the list and its indexes may change, and checked against
+ * the camera each time they are applied. */
+#define CONTROL_VALUE_MAX 96
+struct control_assignments {
+	unsigned n;
+	struct {
+		char name[CONTROL_NAME_MAX];
+		char value[CONTROL_VALUE_MAX];
+	} a[CONTROL_SET_MAX];
+};
+
+/* Sets name to value (replacing an earlier one of the same name, ignoring case). -E2BIG when full,
+ * -EINVAL for an empty or too long name or value. */
+int control_assignments_put(struct control_assignments *as, const char *name, const char *value);
+
+/* Every assignment of from put into to, in order. */
+int control_assignments_merge(struct control_assignments *to, const struct control_assignments *from);
+
+/* The values of set (checked against l) as assignments, put into as. */
+int control_assignments_put_set(struct control_assignments *as, const struct control_list *l,
+				const struct control_set *set);
+
+/* Checks as against l into set; names l does not have or values it refuses are left out and
+ * counted, the first reason in why. Returns how many were left out. */
+unsigned control_assignments_check(const struct control_assignments *as, const struct control_list *l,
+				   struct control_set *set, char *why, size_t whylen);
+
+/* The state file: a comment line, then "NAME=VALUE" per assignment. Returns the length written or
+ * -ENOSPC. */
+int control_assignments_format(const struct control_assignments *as, char *buf, size_t len);
+
+/* Reads a state file's text: "NAME=VALUE" lines, '#' comments and blank lines skipped. -EINVAL
+ * with why naming the line for anything else (the caller ignores a corrupt file as a whole). */
+int control_assignments_parse(const char *text, struct control_assignments *as, char *why,
+			      size_t whylen);
 
 /* One line of a state file or of --control: "NAME=VALUE" split into name and value (trimmed).
- * -EINVAL for a line without '=' or an empty name. */
+ * -EINVAL for a line without '=', an empty name, or one that does not fit. */
 int control_split_assignment(const char *line, char *name, size_t name_len, char *value,
 			     size_t value_len);
 

@@ -19,6 +19,7 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
 #include "mjpegd/source.h"
+#include "mjpegd/v4l2_controls.h"
 #include "mjpegd/v4l2_device.h"
 #include "mjpegd/v4l2_discover.h"
 #include "mjpegd/v4l2_layout.h"
@@ -203,12 +204,27 @@ static void v4l2_source_destroy(struct source *src)
 	free(vs);
 }
 
+static int v4l2_source_controls(struct source *src, struct control_list *l)
+{
+	struct v4l2_source *vs = src->priv;
+	return v4l2_controls_query(vs->fd, l);
+}
+
+static int v4l2_source_set_controls(struct source *src, const struct control_list *l,
+				    const struct control_set *set, char *why, size_t whylen)
+{
+	struct v4l2_source *vs = src->priv;
+	return v4l2_controls_apply(vs->fd, l, set, why, whylen);
+}
+
 static const struct source_ops v4l2_source_ops = {
 	.name = "v4l2",
 	.fd = v4l2_source_fd,
 	.dequeue = v4l2_source_dequeue,
 	.release = v4l2_source_release,
 	.destroy = v4l2_source_destroy,
+	.controls = v4l2_source_controls,
+	.set_controls = v4l2_source_set_controls,
 };
 
 static int busy_error(const struct v4l2_source *vs, const char *what)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "mjpegd/control.h"
+#include "mjpegd/v4l2_controls.h"
 
 static struct control_list fixture(void)
 {
@@ -263,14 +264,51 @@ static void test_state_lines(void **state)
 	(void)state;
 	struct control_list l = fixture();
 	struct control_set set = { 0 };
+	struct control_assignments as = { 0 };
 	char why[256], buf[1024];
 	assert_int_equal(control_set_add(&set, &l, "AfMode", "2", why, sizeof(why)), 0);
 	assert_int_equal(control_set_add(&set, &l, "lensposition", "3.5", why, sizeof(why)), 0);
 	assert_int_equal(control_set_add(&set, &l, "nothing", "1", why, sizeof(why)), -ENOENT);
-	int n = control_state_format(&l, &set, buf, sizeof(buf));
+	assert_int_equal(control_assignments_put_set(&as, &l, &set), 0);
+	int n = control_assignments_format(&as, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_non_null(strstr(buf, "\nAfMode=Continuous\nLensPosition=3.5\n"));
-	assert_int_equal(control_state_format(&l, &set, buf, 20), -ENOSPC);
+	assert_int_equal(control_assignments_format(&as, buf, 20), -ENOSPC);
+
+	/* read back, a later value of the same name wins; comments and blank lines skipped */
+	struct control_assignments back;
+	n = control_assignments_format(&as, buf, sizeof(buf));
+	strcat(buf, "\n  # note\nafmode = Auto\n");
+	assert_int_equal(control_assignments_parse(buf, &back, why, sizeof(why)), 0);
+	assert_int_equal(back.n, 2);
+	assert_string_equal(back.a[0].name, "afmode");
+	assert_string_equal(back.a[0].value, "Auto");
+	/* checked against the camera: unknown and refused ones left out, counted, first reason */
+	assert_int_equal(control_assignments_put(&back, "Contrast", "2"), 0);
+	assert_int_equal(control_assignments_put(&back, "Brightness", "9"), 0);
+	assert_int_equal(control_assignments_check(&back, &l, &set, why, sizeof(why)), 2);
+	assert_int_equal(set.n, 2);
+	assert_string_equal(why, "no control named 'Contrast'");
+	/* corrupt files */
+	assert_int_equal(control_assignments_parse("AfMode=Auto\ngarbage\n", &back, why, sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(why, "line 2 is not NAME=VALUE");
+	char huge[400];
+	memset(huge, 'x', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = '\0';
+	assert_int_equal(control_assignments_parse(huge, &back, why, sizeof(why)), -EINVAL);
+	/* full, bad names */
+	struct control_assignments full = { 0 };
+	for (int i = 0; i < CONTROL_SET_MAX; i++) {
+		char nm[16];
+		snprintf(nm, sizeof(nm), "c%d", i);
+		assert_int_equal(control_assignments_put(&full, nm, "1"), 0);
+	}
+	assert_int_equal(control_assignments_put(&full, "one_more", "1"), -E2BIG);
+	assert_int_equal(control_assignments_put(&full, "c3", "2"), 0); /* replacing fits */
+	assert_int_equal(control_assignments_put(&as, "", "1"), -EINVAL);
+	assert_int_equal(control_assignments_put(&as, "a=b", "1"), -EINVAL);
+	assert_int_equal(control_assignments_put(&as, "a", "1\n2"), -EINVAL);
 
 	char name[CONTROL_NAME_MAX], value[96];
 	assert_int_equal(control_split_assignment("  AfMode = Continuous  ", name, sizeof(name), value,
@@ -291,6 +329,30 @@ static void test_state_lines(void **state)
 			 -EINVAL);
 }
 
+/* As `v4l2-ctl -l` names them */
+static void test_v4l2_names(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{ "Brightness", "brightness" },
+		{ "White Balance Temperature", "white_balance_temperature" },
+		{ "Exposure Time, Absolute", "exposure_time_absolute" },
+		{ "Focus (absolute)", "focus_absolute" },
+		{ "  Hue  ", "hue" },
+		{ "Power Line Frequency", "power_line_frequency" },
+		{ "H264 I-Frame Period", "h264_i_frame_period" },
+		{ "", "" },
+	};
+	char out[CONTROL_NAME_MAX];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v4l2_control_name(cases[i][0], out, sizeof(out));
+		assert_string_equal(out, cases[i][1]);
+	}
+	char small[6];
+	v4l2_control_name("White Balance", small, sizeof(small));
+	assert_string_equal(small, "white");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_list_json),
 		cmocka_unit_test(test_state_lines),
+		cmocka_unit_test(test_v4l2_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
