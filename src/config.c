@@ -27,10 +27,12 @@ enum option_kind {
 	OPT_CONFIG,    /* a file path; only as a flag */
 	OPT_M2M_FORMAT, /* m2m_format_names[] */
 	OPT_BOOL,      /* a bool field at .offset; "--name" alone means true */
+	OPT_SWITCH,    /* a bool field at .offset, always with a value: on | off */
 	OPT_ROTATION,  /* 0 or 180 */
 	OPT_FALLBACK,  /* software | none into encoder_fallback */
 	OPT_STRING,    /* a char[] field at .offset of max bytes */
 	OPT_FORMAT,    /* auto or one of format_names[] into capture_format */
+	OPT_CONTROL,   /* NAME=VALUE, repeatable, into controls */
 };
 
 struct option {
@@ -58,6 +60,15 @@ static const struct option options[] = {
 	  "Mirror the camera image left to right." },
 	{ "vflip", OPT_BOOL, 0, 1, offsetof(struct config, vflip), "",
 	  "Flip the camera image upside down." },
+	{ "control", OPT_CONTROL, 0, 0, 0, "NAME=VALUE",
+	  "A camera control, as /controls names it, applied at start and after every recovery; "
+	  "repeatable." },
+	{ "controls", OPT_SWITCH, 0, 1, offsetof(struct config, controls_writable), "on|off",
+	  "Let clients change the camera's controls (POST /controls); off: read-only." },
+	{ "state-dir", OPT_STRING, 0, sizeof(((struct config *)0)->state_dir),
+	  offsetof(struct config, state_dir), "DIR",
+	  "Where the controls set over HTTP are kept (controls.conf); default: $STATE_DIRECTORY "
+	  "(systemd's StateDirectory=), else they are not kept." },
 	{ "camera-buffers", OPT_UINT, 2, 16, offsetof(struct config, camera_buffers), "N",
 	  "Capture buffers shared by the camera and the encoder." },
 	{ "listen", OPT_LISTEN, 0, 65535, 0, "HOST:PORT",
@@ -156,6 +167,7 @@ void config_defaults(struct config *cfg)
 		.source_timeout_ms = 2000,
 		.encoder_timeout_ms = 1000,
 		.encoder_fallback = true,
+		.controls_writable = true,
 	};
 }
 
@@ -225,6 +237,9 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 	case OPT_BOOL:
 		snprintf(buf, len, "the flag alone, or =true | =false (file: true | false)");
 		return;
+	case OPT_SWITCH:
+		snprintf(buf, len, "on | off");
+		return;
 	case OPT_ROTATION:
 		snprintf(buf, len, "0 | 180");
 		return;
@@ -233,6 +248,9 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 		return;
 	case OPT_STRING:
 		snprintf(buf, len, "text of at most %u bytes", opt->max - 1);
+		return;
+	case OPT_CONTROL:
+		snprintf(buf, len, "NAME=VALUE, a control as /controls names it, e.g. brightness=10");
 		return;
 	case OPT_FORMAT: {
 		char names[64];
@@ -291,6 +309,9 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		snprintf(buf, len, "%s",
 			 *(const bool *)((const char *)cfg + opt->offset) ? "true" : "false");
 		return;
+	case OPT_SWITCH:
+		snprintf(buf, len, "%s", *(const bool *)((const char *)cfg + opt->offset) ? "on" : "off");
+		return;
 	case OPT_ROTATION:
 		snprintf(buf, len, "%u", cfg->rotation);
 		return;
@@ -302,6 +323,20 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		if (!buf[0])
 			snprintf(buf, len, "none");
 		return;
+	case OPT_CONTROL: {
+		size_t used = 0;
+		buf[0] = '\0';
+		for (unsigned i = 0; i < cfg->controls.n && used + 1 < len; i++) {
+			int n = snprintf(buf + used, len - used, "%s%s=%s", i ? " " : "",
+					 cfg->controls.a[i].name, cfg->controls.a[i].value);
+			if (n < 0)
+				break;
+			used += (size_t)n;
+		}
+		if (!cfg->controls.n)
+			snprintf(buf, len, "none");
+		return;
+	}
 	case OPT_FORMAT:
 		if (!cfg->capture_format)
 			snprintf(buf, len, "auto");
@@ -558,11 +593,14 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 		return set_listen(cfg, opt, dash, value, err, errlen);
 	case OPT_LOG_LEVEL:
 		return set_log_level(cfg, opt, dash, value, err, errlen);
-	case OPT_BOOL: {
+	case OPT_BOOL:
+	case OPT_SWITCH: {
 		bool *field = (bool *)((char *)cfg + opt->offset);
-		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1"))
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1") ||
+		    !strcmp(value, "on"))
 			*field = true;
-		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
+		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0") ||
+			 !strcmp(value, "off"))
 			*field = false;
 		else
 			return option_error(opt, dash, value, "is not true or false", err, errlen);
@@ -587,6 +625,20 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 			return option_error(opt, dash, value, "is too long", err, errlen);
 		snprintf((char *)cfg + opt->offset, opt->max, "%s", value);
 		return 0;
+	case OPT_CONTROL: {
+		char name[CONTROL_NAME_MAX], text[CONTROL_VALUE_MAX];
+		if (!strchr(value, '='))
+			return option_error(opt, dash, value, "has no '='", err, errlen);
+		if (control_split_assignment(value, name, sizeof(name), text, sizeof(text)) < 0)
+			return option_error(opt, dash, value, "has an empty or too long name or value",
+					    err, errlen);
+		int r = control_assignments_put(&cfg->controls, name, text);
+		if (r == -E2BIG)
+			return option_error(opt, dash, value, "is one control too many", err, errlen);
+		if (r < 0)
+			return option_error(opt, dash, value, "has a bad name or value", err, errlen);
+		return 0;
+	}
 	case OPT_FORMAT:
 		if (!strcmp(value, "auto")) {
 			cfg->capture_format = 0;

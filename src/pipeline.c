@@ -122,6 +122,7 @@ struct pipeline {
 	double fps;
 
 	struct fault_plan faults; /* empty unless built with MJPEGD_FAULT_INJECTION */
+	struct control_assignments controls_wanted; /* applied whenever a camera opens */
 };
 
 static struct encoder *active_encoder(const struct pipeline *pl)
@@ -792,8 +793,44 @@ static void remember_encoder(struct pipeline *pl, struct encoder *enc)
 	snprintf(pl->encoder_description, sizeof(pl->encoder_description), "%s", enc->description);
 }
 
+/* The controls wanted, applied to a camera that just opened (or now); one line when some cannot be. */
+static void apply_wanted_controls(struct pipeline *pl, struct source *src)
+{
+	if (!pl->controls_wanted.n)
+		return;
+	struct control_list *l = malloc(sizeof(*l));
+	struct control_set set;
+	char why[256];
+	if (!l) {
+		log_err("controls: %s", strerror(ENOMEM));
+		return;
+	}
+	int r = source_controls(src, l);
+	unsigned left_out = r < 0 ? pl->controls_wanted.n
+				  : control_assignments_check(&pl->controls_wanted, l, &set, why,
+							      sizeof(why));
+	if (r < 0)
+		log_warn("controls: %s cannot list its controls: %s; none applied", src->description,
+			 strerror(-r));
+	else if (left_out)
+		log_warn("controls: %u of %u not applied to %s: %s", left_out, pl->controls_wanted.n,
+			 src->description, why);
+	if (r >= 0 && set.n) {
+		r = src->ops->set_controls ? src->ops->set_controls(src, l, &set, why, sizeof(why))
+					   : -EOPNOTSUPP;
+		if (r == -EOPNOTSUPP)
+			log_warn("controls: %s has none; none applied", src->description);
+		else if (r < 0)
+			log_warn("controls: %s: none applied: %s", src->description, why);
+		else
+			log_info("controls: %u applied to %s", set.n, src->description);
+	}
+	free(l);
+}
+
 static void remember_source(struct pipeline *pl, struct source *src, uint64_t now)
 {
+	apply_wanted_controls(pl, src);
 	pl->source = src;
 	pl->source_frame_ns = now;
 	pl->source_instance_frames = 0;
@@ -1037,6 +1074,58 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	fill_device(&s->encoder_device, &pl->encoder_sup);
 	s->encoder_fallback = pl->fallback != NULL;
 	s->placeholder = pl->showing_placeholder;
+}
+
+void pipeline_want_controls(struct pipeline *pl, const struct control_assignments *as)
+{
+	pl->controls_wanted = *as;
+	if (pl->source)
+		apply_wanted_controls(pl, pl->source);
+}
+
+int pipeline_controls(struct pipeline *pl, struct control_list *l)
+{
+	l->n = 0;
+	if (!pl->source)
+		return -ENODEV;
+	return source_controls(pl->source, l);
+}
+
+int pipeline_set_controls(struct pipeline *pl, const char *body, size_t len, bool json,
+			  struct control_assignments *changed, char *why, size_t whylen)
+{
+	struct source *src = pl->source;
+	if (!src) {
+		snprintf(why, whylen, "no camera at the moment (see /status)");
+		return -ENODEV;
+	}
+	if (!src->ops->set_controls) {
+		snprintf(why, whylen, "the source (%s) has no controls", src->description);
+		return -EOPNOTSUPP;
+	}
+	struct control_list *l = malloc(sizeof(*l));
+	if (!l) {
+		snprintf(why, whylen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	struct control_set set;
+	int r = source_controls(src, l);
+	if (r < 0)
+		snprintf(why, whylen, "%s cannot list its controls: %s", src->description,
+			 strerror(-r));
+	else
+		r = control_parse_request(l, body, len, json, &set, why, whylen);
+	if (r >= 0)
+		r = src->ops->set_controls(src, l, &set, why, whylen);
+	if (r >= 0) {
+		struct control_assignments now = { 0 };
+		control_assignments_put_set(&now, l, &set);
+		control_assignments_merge(&pl->controls_wanted, &now);
+		control_assignments_merge(changed, &now);
+		r = 0;
+	}
+	free(l);
+	return r;
 }
 
 void pipeline_describe(const struct pipeline *pl, char *buf, size_t len)

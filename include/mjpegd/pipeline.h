@@ -42,6 +42,17 @@ int pipeline_set_quality(struct pipeline *pl, unsigned quality);
 void pipeline_reconfigure(struct pipeline *pl, const struct config *old);
 /* "source running, encoder failed (software fallback)": for systemd's STATUS=. */
 void pipeline_describe(const struct pipeline *pl, char *buf, size_t len);
+/* Camera controls (include/mjpegd/control.h). The pipeline keeps the controls wanted, by name,
+ * and applies them whenever a camera opens, so they survive a recovery. want: replaces them
+ * (at start and on SIGHUP: --control's, then the state file's) and applies them now. */
+void pipeline_want_controls(struct pipeline *pl, const struct control_assignments *as);
+/* What the camera offers now; -ENODEV when there is no camera at the moment. */
+int pipeline_controls(struct pipeline *pl, struct control_list *l);
+/* A request body (control_parse_request()) applied to the camera, all or nothing; what it set is
+ * added to *changed (for the state file). -ENODEV: no camera now; -EOPNOTSUPP: this source has
+ * no controls; other negative errno: refused, why says what. */
+int pipeline_set_controls(struct pipeline *pl, const char *body, size_t len, bool json,
+			  struct control_assignments *changed, char *why, size_t whylen);
 /* Cancels the loop operations; pipeline_drained() turns true when they completed. */
 void pipeline_stop(struct pipeline *pl);
 bool pipeline_drained(const struct pipeline *pl);
