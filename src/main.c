@@ -17,6 +17,7 @@
 #include "mjpegd/loop.h"
 #include "mjpegd/pipeline.h"
 #include "mjpegd/server.h"
+#include "mjpegd/statefile.h"
 #include "mjpegd/systemd.h"
 #include "mjpegd/v4l2_device.h"
 
@@ -53,7 +54,61 @@ struct app {
 	struct __kernel_timespec tick_ts;
 	struct loop_op tick_op;
 	bool tick_pending;
+
+	/* camera controls set over HTTP, kept in state_dir/controls.conf ("" : not kept) */
+	struct control_assignments controls_state;
+	char state_dir[CONFIG_PATH_MAX];
 };
+
+#define CONTROLS_STATE_FILE "controls.conf"
+
+/* --state-dir, else systemd's StateDirectory= ($STATE_DIRECTORY, the first of its list). */
+static void find_state_dir(struct app *app)
+{
+	const char *env = getenv("STATE_DIRECTORY");
+	if (app->cfg.state_dir[0])
+		snprintf(app->state_dir, sizeof(app->state_dir), "%s", app->cfg.state_dir);
+	else if (env && env[0])
+		snprintf(app->state_dir, sizeof(app->state_dir), "%.*s", (int)strcspn(env, ":"), env);
+	else
+		app->state_dir[0] = '\0';
+}
+
+/* The controls kept from earlier runs; a missing file is normal, a bad one is reported and
+ * ignored (never fatal: the camera streams with its defaults). */
+static void load_controls_state(struct app *app)
+{
+	app->controls_state.n = 0;
+	if (!app->state_dir[0])
+		return;
+	char *text = malloc(STATE_FILE_MAX);
+	if (!text)
+		return;
+	char why[256];
+	ssize_t n = state_file_read(app->state_dir, CONTROLS_STATE_FILE, text, STATE_FILE_MAX);
+	if (n == -ENOENT)
+		;
+	else if (n < 0)
+		log_warn("controls: ignoring %s/%s: %s", app->state_dir, CONTROLS_STATE_FILE,
+			 strerror((int)-n));
+	else if (control_assignments_parse(text, &app->controls_state, why, sizeof(why)) < 0)
+		log_warn("controls: ignoring %s/%s: %s", app->state_dir, CONTROLS_STATE_FILE, why);
+	else if (app->controls_state.n)
+		log_info("controls: %u kept in %s/%s", app->controls_state.n, app->state_dir,
+			 CONTROLS_STATE_FILE);
+	if (n < 0 || app->controls_state.n == 0)
+		app->controls_state.n = 0;
+	free(text);
+}
+
+/* What the camera gets at start, after a recovery and on SIGHUP: the configured controls, then
+ * those set over HTTP (the newest word wins; docs/configuration.md). */
+static void wanted_controls(const struct app *app, struct control_assignments *out)
+{
+	*out = app->cfg.controls;
+	if (control_assignments_merge(out, &app->controls_state) < 0)
+		log_warn("controls: more than %d named; some left out", CONTROL_SET_MAX);
+}
 
 static void signal_arm(struct app *app);
 static void tick_arm(struct app *app);
@@ -135,6 +190,11 @@ static void reload(struct app *app)
 	}
 	/* Camera or encoder settings restart only the device they concern. */
 	pipeline_reconfigure(app->pipeline, &old);
+	if (memcmp(&next.controls, &old.controls, sizeof(old.controls)) != 0) {
+		struct control_assignments want;
+		wanted_controls(app, &want);
+		pipeline_want_controls(app->pipeline, &want);
+	}
 	log_info("SIGHUP: configuration reloaded from %s", app->cfg.config_path);
 }
 
@@ -370,7 +430,12 @@ int main(int argc, char **argv)
 	if (r < 0)
 		goto out;
 
+	find_state_dir(&app);
+	load_controls_state(&app);
+	struct control_assignments want;
+	wanted_controls(&app, &want);
 	struct pipeline_params pp = {
+		.controls = &want,
 		.loop = &app.loop,
 		.cfg = &app.cfg,
 		.frame_pool_capacity = app.cfg.max_clients + FRAME_POOL_EXTRA,

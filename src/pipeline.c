@@ -904,6 +904,8 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	pl->cfg = p->cfg;
 	pl->on_frame = p->on_frame;
 	pl->on_frame_ctx = p->on_frame_ctx;
+	if (p->controls)
+		pl->controls_wanted = *p->controls;
 	supervisor_init(&pl->source_sup, "source");
 	supervisor_init(&pl->encoder_sup, "encoder");
 	pl->source_watch = (struct watch){.pl = pl, .op.complete = watch_complete, .fd = -1,

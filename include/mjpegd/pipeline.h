@@ -27,6 +27,8 @@ struct pipeline_params {
 	unsigned frame_pool_capacity;
 	pipeline_frame_fn on_frame;
 	void *on_frame_ctx;
+	/* the camera controls wanted from the start (--control's, then the state file's); NULL: none */
+	const struct control_assignments *controls;
 };
 
 struct pipeline;
