@@ -7,6 +7,7 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
 #include "mjpegd/loop.h"
+#include "mjpegd/macro.h"
 
 bool loop_kernel_at_least(unsigned major, unsigned minor)
 {
@@ -86,7 +87,7 @@ int loop_init(struct loop *loop, unsigned entries)
 		loop_destroy(loop);
 		return -EOPNOTSUPP;
 	}
-	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(needed); i++) {
 		if (!io_uring_opcode_supported(probe, needed[i].op)) {
 			log_err("io_uring: this kernel lacks the '%s' operation (needs Linux >= 5.6)",
 				needed[i].name);

@@ -18,6 +18,7 @@
 #include "mjpegd/fault.h"
 #include "mjpegd/libcamera_source.h"
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 #include "mjpegd/multipart.h"
 #include "mjpegd/pipeline.h"
 #include "mjpegd/placeholder.h"
@@ -174,7 +175,7 @@ static void watch_set_fd(struct watch *w, int fd)
 static void watch_complete(struct loop_op *op, int res, unsigned flags)
 {
 	(void)flags;
-	struct watch *w = (struct watch *)((char *)op - offsetof(struct watch, op));
+	struct watch *w = container_of(op, struct watch, op);
 	struct pipeline *pl = w->pl;
 	w->pending = false;
 	if (pl->stopping)

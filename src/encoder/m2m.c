@@ -123,29 +123,11 @@ static int m2m_request_buffers(struct m2m_encoder *me, uint32_t type, uint32_t m
 			       unsigned count, unsigned *got)
 {
 	struct v4l2_requestbuffers rb = { .count = count, .type = type, .memory = memory };
-	int r = v4l2_ioctl(me->fd, VIDIOC_REQBUFS, &rb);
+	int r = xioctl(me->fd, VIDIOC_REQBUFS, &rb);
 	if (r < 0)
 		return r;
 	if (got)
 		*got = rb.count < M2M_MAX_BUFFERS ? rb.count : M2M_MAX_BUFFERS;
-	return 0;
-}
-
-static int m2m_map_buffer(struct m2m_encoder *me, uint32_t type, unsigned index, int prot,
-			  uint8_t **map, size_t *len)
-{
-	struct v4l2_buf vb;
-	v4l2_buf_init(&vb, type, V4L2_MEMORY_MMAP, index);
-	int r = v4l2_ioctl(me->fd, VIDIOC_QUERYBUF, &vb.b);
-	if (r < 0)
-		return r;
-	*len = v4l2_buf_length(&vb);
-	void *p = mmap(NULL, *len, prot, MAP_SHARED, me->fd, v4l2_buf_mem_offset(&vb));
-	if (p == MAP_FAILED) {
-		*len = 0;
-		return -errno;
-	}
-	*map = p;
 	return 0;
 }
 
@@ -164,7 +146,7 @@ static int m2m_queue_capture(struct m2m_encoder *me, unsigned index)
 	struct v4l2_buf vb;
 	v4l2_buf_init(&vb, me->cap_type, V4L2_MEMORY_MMAP, index);
 	v4l2_buf_set_payload(&vb, 0, (uint32_t)me->capture_map_len[index]);
-	int r = v4l2_ioctl(me->fd, VIDIOC_QBUF, &vb.b);
+	int r = xioctl(me->fd, VIDIOC_QBUF, &vb.b);
 	if (r < 0) {
 		if (m2m_may_log(me))
 			log_err("m2m %s: VIDIOC_QBUF (CAPTURE %u): %s", me->path, index, strerror(-r));
@@ -177,7 +159,7 @@ static int m2m_queue_capture(struct m2m_encoder *me, unsigned index)
 static int m2m_stream(struct m2m_encoder *me, uint32_t type, bool on)
 {
 	int t = (int)type;
-	return v4l2_ioctl(me->fd, on ? VIDIOC_STREAMON : VIDIOC_STREAMOFF, &t);
+	return xioctl(me->fd, on ? VIDIOC_STREAMON : VIDIOC_STREAMOFF, &t);
 }
 
 static int m2m_output_streamon(struct m2m_encoder *me)
@@ -213,7 +195,7 @@ static int m2m_setup_output(struct m2m_encoder *me)
 	me->book.n_output = got;
 	if (me->mode == M2M_COPY) {
 		for (unsigned i = 0; i < got; i++) {
-			r = m2m_map_buffer(me, me->out_type, i, PROT_READ | PROT_WRITE,
+			r = v4l2_buf_map(me->fd, me->out_type, i, PROT_READ | PROT_WRITE,
 					   &me->output_map[i], &me->output_map_len[i]);
 			if (r < 0) {
 				log_err("m2m %s: mapping OUTPUT buffer %u: %s", me->path, i,
@@ -311,7 +293,7 @@ static int m2m_queue_import(struct m2m_encoder *me, struct raw_frame *raw)
 	v4l2_buf_set_dmabuf(&vb, raw->planes[0].dmabuf_fd);
 	v4l2_buf_set_payload(&vb, me->output_sizeimage, (uint32_t)raw->planes[0].buffer_size);
 	set_cookie(&vb, cookie);
-	int r = v4l2_ioctl(me->fd, VIDIOC_QBUF, &vb.b);
+	int r = xioctl(me->fd, VIDIOC_QBUF, &vb.b);
 	if (r < 0) {
 		m2m_book_output_cancel(&me->book, slot);
 		return r;
@@ -337,7 +319,7 @@ static int m2m_queue_copy(struct m2m_encoder *me, struct raw_frame *raw)
 	v4l2_buf_init(&vb, me->out_type, V4L2_MEMORY_MMAP, (unsigned)slot);
 	v4l2_buf_set_payload(&vb, me->output_sizeimage, (uint32_t)me->output_map_len[slot]);
 	set_cookie(&vb, cookie);
-	int r = v4l2_ioctl(me->fd, VIDIOC_QBUF, &vb.b);
+	int r = xioctl(me->fd, VIDIOC_QBUF, &vb.b);
 	if (r < 0) {
 		m2m_book_output_cancel(&me->book, slot);
 		if (m2m_may_log(me))
@@ -402,7 +384,7 @@ static void m2m_drain_output(struct m2m_encoder *me)
 		struct v4l2_buf vb;
 		v4l2_buf_init(&vb, me->out_type,
 			      me->mode == M2M_IMPORT ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP, 0);
-		int r = v4l2_ioctl(me->fd, VIDIOC_DQBUF, &vb.b);
+		int r = xioctl(me->fd, VIDIOC_DQBUF, &vb.b);
 		if (r < 0) {
 			if (r != -EAGAIN && m2m_may_log(me))
 				log_err("m2m %s: VIDIOC_DQBUF (OUTPUT): %s", me->path, strerror(-r));
@@ -450,7 +432,7 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 
 	struct v4l2_buf vb;
 	v4l2_buf_init(&vb, me->cap_type, V4L2_MEMORY_MMAP, 0);
-	int r = v4l2_ioctl(me->fd, VIDIOC_DQBUF, &vb.b);
+	int r = xioctl(me->fd, VIDIOC_DQBUF, &vb.b);
 	if (r == -EAGAIN)
 		return -EAGAIN;
 	if (r < 0) {
@@ -536,7 +518,7 @@ static int m2m_set_quality(struct encoder *enc, unsigned quality)
 	if (me->out_fourcc != V4L2_PIX_FMT_JPEG)
 		return -EOPNOTSUPP; /* FWHT has quantisation parameters, not a JPEG quality */
 	struct v4l2_control c = { .id = V4L2_CID_JPEG_COMPRESSION_QUALITY, .value = (int)quality };
-	int r = v4l2_ioctl(me->fd, VIDIOC_S_CTRL, &c);
+	int r = xioctl(me->fd, VIDIOC_S_CTRL, &c);
 	if (r < 0)
 		return r;
 	me->quality = quality;
@@ -693,7 +675,7 @@ static int m2m_setup_capture(struct m2m_encoder *me)
 	}
 	me->book.n_capture = got;
 	for (unsigned i = 0; i < got; i++) {
-		r = m2m_map_buffer(me, me->cap_type, i, PROT_READ, &me->capture_map[i],
+		r = v4l2_buf_map(me->fd, me->cap_type, i, PROT_READ, &me->capture_map[i],
 				   &me->capture_map_len[i]);
 		if (r < 0) {
 			log_err("m2m %s: mapping CAPTURE buffer %u: %s", me->path, i, strerror(-r));

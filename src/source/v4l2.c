@@ -18,6 +18,7 @@
 
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 #include "mjpegd/source.h"
 #include "mjpegd/v4l2_device.h"
 #include "mjpegd/v4l2_discover.h"
@@ -90,7 +91,7 @@ static int queue_buffer(struct v4l2_source *vs, unsigned i)
 	struct v4l2_buf vb;
 	v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, i);
 	v4l2_buf_set_payload(&vb, 0, (uint32_t)vs->buffers[i].len);
-	return v4l2_ioctl(vs->fd, VIDIOC_QBUF, &vb.b);
+	return xioctl(vs->fd, VIDIOC_QBUF, &vb.b);
 }
 
 /* The buffer's CLOCK_MONOTONIC capture time as wall-clock microseconds. */
@@ -117,7 +118,7 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 	for (;;) {
 		struct v4l2_buf vb;
 		v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, 0);
-		int r = v4l2_ioctl(vs->fd, VIDIOC_DQBUF, &vb.b);
+		int r = xioctl(vs->fd, VIDIOC_DQBUF, &vb.b);
 		if (r < 0)
 			return r; /* -EAGAIN: nothing yet; others: the device failed or is gone */
 		unsigned i = vb.b.index;
@@ -186,7 +187,7 @@ static void v4l2_source_destroy(struct source *src)
 	struct v4l2_source *vs = src->priv;
 	if (vs->streaming) {
 		int t = (int)vs->type;
-		v4l2_ioctl(vs->fd, VIDIOC_STREAMOFF, &t);
+		xioctl(vs->fd, VIDIOC_STREAMOFF, &t);
 	}
 	for (unsigned i = 0; i < V4L2_SOURCE_MAX_BUFFERS; i++) {
 		struct v4l2_source_buffer *b = &vs->buffers[i];
@@ -306,11 +307,11 @@ static void set_frame_rate(struct v4l2_source *vs, unsigned fps)
 {
 	struct v4l2_streamparm parm = { .type = vs->type };
 	vs->src.fps = fps;
-	if (v4l2_ioctl(vs->fd, VIDIOC_G_PARM, &parm) < 0 ||
+	if (xioctl(vs->fd, VIDIOC_G_PARM, &parm) < 0 ||
 	    !(parm.parm.capture.capability & V4L2_CAP_TIMEPERFRAME))
 		return; /* the device paces itself */
 	parm.parm.capture.timeperframe = (struct v4l2_fract){ 1, fps };
-	int r = v4l2_ioctl(vs->fd, VIDIOC_S_PARM, &parm);
+	int r = xioctl(vs->fd, VIDIOC_S_PARM, &parm);
 	if (r < 0) {
 		log_info("v4l2 %s: cannot set %u fps: %s", vs->path, fps, strerror(-r));
 		return;
@@ -347,13 +348,13 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	if (need > fmt->sizeimage) {
 		struct v4l2_create_buffers cb = { .count = count, .memory = V4L2_MEMORY_MMAP };
 		cb.format.type = vs->type;
-		r = v4l2_ioctl(vs->fd, VIDIOC_G_FMT, &cb.format);
+		r = xioctl(vs->fd, VIDIOC_G_FMT, &cb.format);
 		if (r == 0) {
 			if (V4L2_TYPE_IS_MULTIPLANAR(vs->type))
 				cb.format.fmt.pix_mp.plane_fmt[0].sizeimage = (uint32_t)need;
 			else
 				cb.format.fmt.pix.sizeimage = (uint32_t)need;
-			r = v4l2_ioctl(vs->fd, VIDIOC_CREATE_BUFS, &cb);
+			r = xioctl(vs->fd, VIDIOC_CREATE_BUFS, &cb);
 		}
 		if (r == 0 && cb.index != 0) {
 			r = -EINVAL; /* someone else's buffers are there */
@@ -367,7 +368,7 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	if (r < 0 && r != -EBUSY) {
 		struct v4l2_requestbuffers rb = { .count = count, .type = vs->type,
 						  .memory = V4L2_MEMORY_MMAP };
-		r = v4l2_ioctl(vs->fd, VIDIOC_REQBUFS, &rb);
+		r = xioctl(vs->fd, VIDIOC_REQBUFS, &rb);
 		got = rb.count;
 	}
 	if (r == -EBUSY)
@@ -385,26 +386,14 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	bool exported = true;
 	for (unsigned i = 0; i < vs->n_buffers; i++) {
 		struct v4l2_source_buffer *b = &vs->buffers[i];
-		struct v4l2_buf vb;
-		v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, i);
-		r = v4l2_ioctl(vs->fd, VIDIOC_QUERYBUF, &vb.b);
+		r = v4l2_buf_map(vs->fd, vs->type, i, PROT_READ, &b->map, &b->len);
 		if (r < 0) {
-			log_err("v4l2 %s: VIDIOC_QUERYBUF %u: %s", vs->path, i, strerror(-r));
-			return r;
-		}
-		b->len = v4l2_buf_length(&vb);
-		void *map = mmap(NULL, b->len, PROT_READ, MAP_SHARED, vs->fd,
-				 v4l2_buf_mem_offset(&vb));
-		if (map == MAP_FAILED) {
-			r = -errno;
-			b->len = 0;
 			log_err("v4l2 %s: mapping buffer %u: %s", vs->path, i, strerror(-r));
 			return r;
 		}
-		b->map = map;
 		struct v4l2_exportbuffer eb = { .type = vs->type, .index = i, .plane = 0,
 						.flags = O_RDONLY | O_CLOEXEC };
-		r = v4l2_ioctl(vs->fd, VIDIOC_EXPBUF, &eb);
+		r = xioctl(vs->fd, VIDIOC_EXPBUF, &eb);
 		if (r == 0) {
 			b->dmabuf_fd = eb.fd;
 		} else if (exported) {
@@ -465,7 +454,7 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 	if (r < 0)
 		goto fail;
 	int t = (int)vs->type;
-	r = v4l2_ioctl(vs->fd, VIDIOC_STREAMON, &t);
+	r = xioctl(vs->fd, VIDIOC_STREAMON, &t);
 	if (r == -EBUSY) {
 		r = busy_error(vs, "VIDIOC_STREAMON");
 		goto fail;
@@ -491,7 +480,7 @@ int source_v4l2_create(const struct source_params *p, struct source **out)
 {
 	const uint32_t *formats = p->formats ? p->formats : default_formats;
 	unsigned n_formats = p->formats ? p->n_formats
-					: (unsigned)(sizeof(default_formats) / sizeof(default_formats[0]));
+					: (unsigned)ELEMENTSOF(default_formats);
 	if (p->width == 0 || p->height == 0 || n_formats == 0) {
 		log_err("v4l2: bad parameters %ux%u, %u formats: %s", p->width, p->height, n_formats,
 			strerror(EINVAL));

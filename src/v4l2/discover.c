@@ -6,10 +6,9 @@
 #include <string.h>
 #include <linux/videodev2.h>
 
+#include "mjpegd/macro.h"
 #include "mjpegd/v4l2_discover.h"
 #include "mjpegd/v4l2_layout.h"
-
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
 const uint32_t m2m_raw_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12,
 				     V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
