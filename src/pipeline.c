@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/fault.h"
 #include "mjpegd/libcamera_source.h"
@@ -133,9 +134,7 @@ static void pipeline_release_raw(void *ctx, struct raw_frame *raw)
 {
 	(void)ctx;
 	struct source *src = raw->owner;
-	if (src->lent == 0)
-		log_err("%s: a raw frame came back twice", src->description);
-	else
+	if (!MJPEGD_BUG(src->lent == 0, "%s: a raw frame came back twice", src->description))
 		src->lent--;
 	source_release(src, raw);
 }
@@ -254,24 +253,22 @@ static void collect_retired(struct pipeline *pl)
 
 static void retire_encoder(struct pipeline *pl, struct encoder *enc)
 {
-	if (pl->n_retired_encoders == MAX_RETIRED) {
-		/* Cannot happen with the backoff (each retry waits for the last to drain); if it
-		 * does, leaking beats freeing memory a client still sends from. */
-		log_err("encoder %s: too many retired encoders still referenced; leaking it",
-			enc->description);
+	/* Cannot happen with the backoff (each retry waits for the last to drain); if it does,
+	 * leaking beats freeing memory a client still sends from. */
+	if (MJPEGD_BUG(pl->n_retired_encoders == MAX_RETIRED,
+		       "encoder %s: too many retired encoders still referenced; leaking it",
+		       enc->description))
 		return;
-	}
 	pl->retired_encoders[pl->n_retired_encoders++] = enc;
 	collect_retired(pl);
 }
 
 static void retire_source(struct pipeline *pl, struct source *src)
 {
-	if (pl->n_retired_sources == MAX_RETIRED) {
-		log_err("source %s: too many retired sources still referenced; leaking it",
-			src->description);
+	if (MJPEGD_BUG(pl->n_retired_sources == MAX_RETIRED,
+		       "source %s: too many retired sources still referenced; leaking it",
+		       src->description))
 		return;
-	}
 	pl->retired_sources[pl->n_retired_sources++] = src;
 	collect_retired(pl);
 }

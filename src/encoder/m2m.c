@@ -19,6 +19,7 @@
  * and io_uring accepts two ("already have a 2nd entry, fail a third attempt",
  * io_uring/poll.c __io_queue_proc(), Linux 6.1; seen on the test bed). epoll takes any number.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "mjpegd/encoder.h"
+#include "mjpegd/bug.h"
 #include "mjpegd/log.h"
 #include "mjpegd/m2m_book.h"
 #include "mjpegd/v4l2_device.h"
@@ -405,11 +407,9 @@ static void m2m_capture_released(void *ctx, struct frame *f)
 {
 	struct m2m_encoder *me = ctx;
 	int index = m2m_book_capture_returned(&me->book, f);
-	if (index < 0) {
-		log_err("m2m %s: frame %llu released but it holds no CAPTURE buffer", me->path,
-			(unsigned long long)f->sequence);
+	if (MJPEGD_BUG(index < 0, "m2m %s: frame %llu released but it holds no CAPTURE buffer",
+		       me->path, (unsigned long long)f->sequence))
 		return;
-	}
 	if (!me->failed)
 		m2m_queue_capture(me, (unsigned)index);
 }
@@ -513,8 +513,7 @@ static int m2m_fd(struct encoder *enc)
 static int m2m_set_quality(struct encoder *enc, unsigned quality)
 {
 	struct m2m_encoder *me = enc->priv;
-	if (quality < 1 || quality > 100)
-		return -EINVAL;
+	assert(quality >= 1 && quality <= 100); /* config checked it */
 	if (me->out_fourcc != V4L2_PIX_FMT_JPEG)
 		return -EOPNOTSUPP; /* FWHT has quantisation parameters, not a JPEG quality */
 	struct v4l2_control c = { .id = V4L2_CID_JPEG_COMPRESSION_QUALITY, .value = (int)quality };
@@ -545,8 +544,8 @@ static void m2m_destroy(struct encoder *enc)
 		if (!f)
 			continue;
 		/* As in passthrough: the caller must have dropped its frames first. */
-		log_err("m2m %s: destroyed while frame %llu is still referenced", me->path,
-			(unsigned long long)f->sequence);
+		MJPEGD_BUG(true, "m2m %s: destroyed while frame %llu is still referenced", me->path,
+			   (unsigned long long)f->sequence);
 		f->release = NULL;
 		me->book.capture_lent[i] = NULL;
 	}
@@ -705,8 +704,10 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 			fourcc_str(p->in_fourcc, a), strerror(EINVAL));
 		return -EINVAL;
 	}
-	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2 || !p->pool ||
-	    !p->release_raw || p->quality < 1 || p->quality > 100 || p->out_fourcc == 0) {
+	assert(p->pool && p->release_raw && p->out_fourcc);
+	assert(p->quality >= 1 && p->quality <= 100); /* config checked it */
+	/* The size is the source's: a camera may give one the encoder cannot take. */
+	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2) {
 		log_err("m2m: bad parameters %ux%u q%u: %s", p->width, p->height, p->quality,
 			strerror(EINVAL));
 		return -EINVAL;
