@@ -111,7 +111,7 @@ $(BUILD)/mjpegd: $(MAIN_OBJ) $(BUILD)/libmjpegd.a
 
 # The test binary: the same daemon plus --inject-fault (include/mjpegd/fault.h). Only the files
 # with fault hooks are compiled again; the rest comes from the library.
-FAULT_SRCS := src/main.c src/config.c src/pipeline.c
+FAULT_SRCS := src/main.c src/config.c src/pipeline.c src/devices.c
 FAULT_OBJS := $(FAULT_SRCS:%.c=$(BUILD)/obj-faults/%.o)
 $(BUILD)/obj-faults/%.o: %.c
 	@mkdir -p $(dir $@)
