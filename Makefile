@@ -109,9 +109,10 @@ $(BUILD)/libmjpegd.a: $(LIB_OBJS)
 $(BUILD)/mjpegd: $(MAIN_OBJ) $(BUILD)/libmjpegd.a
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
-# The test binary: the same daemon plus --inject-fault (include/mjpegd/fault.h). Only the files
-# with fault hooks are compiled again; the rest comes from the library.
-FAULT_SRCS := src/main.c src/config.c src/pipeline.c src/devices.c
+# The test binary: the same daemon plus --inject-fault (include/mjpegd/fault.h): the option
+# (config.c, main.c) and the devices opened wrapped in the faulty back ends (devices.c). Only those
+# files are compiled again; the rest comes from the library.
+FAULT_SRCS := src/main.c src/config.c src/devices.c
 FAULT_OBJS := $(FAULT_SRCS:%.c=$(BUILD)/obj-faults/%.o)
 $(BUILD)/obj-faults/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -83,21 +83,76 @@ int devices_plan_capture(struct devices *d, uint32_t format)
 	return r;
 }
 
-int devices_init(struct devices *d, const struct config *cfg)
-{
-	memset(d, 0, sizeof(*d));
-	d->cfg = cfg;
-	int r;
 #ifdef MJPEGD_FAULT_INJECTION
+/* The test binary (build/mjpegd-faults): --inject-fault's plan, and every device opened wrapped in
+ * a back end that acts on it (source_faulty_create(), encoder_faulty_create()). */
+static int faults_init(struct devices *d)
+{
 	char err[256];
-	r = fault_plan_parse(cfg->inject_fault, &d->faults, err, sizeof(err));
+	int r = fault_plan_parse(d->cfg->inject_fault, &d->faults, err, sizeof(err));
 	if (r < 0) {
 		log_err("--inject-fault: %s", err);
 		return r;
 	}
 	if (d->faults.n_rules)
-		log_warn("fault injection on: %s", cfg->inject_fault);
+		log_warn("fault injection on: %s", d->cfg->inject_fault);
+	return 0;
+}
+
+static int faults_wrap_source(const struct devices *d, int r, struct source **out)
+{
+	if (r < 0 || !d->faults.n_rules)
+		return r;
+	struct source *wrapped;
+	r = source_faulty_create(*out, &d->faults, &wrapped);
+	if (r < 0) {
+		source_destroy(*out);
+		return r;
+	}
+	*out = wrapped;
+	return 0;
+}
+
+static int faults_wrap_encoder(const struct devices *d, int r, struct encoder **out)
+{
+	if (r < 0 || !d->faults.n_rules)
+		return r;
+	struct encoder *wrapped;
+	r = encoder_faulty_create(*out, &d->faults, &wrapped);
+	if (r < 0) {
+		encoder_destroy(*out);
+		return r;
+	}
+	*out = wrapped;
+	return 0;
+}
+#else
+static int faults_init(struct devices *d)
+{
+	(void)d;
+	return 0;
+}
+
+static int faults_wrap_source(const struct devices *d, int r, struct source **out)
+{
+	(void)d, (void)out;
+	return r;
+}
+
+static int faults_wrap_encoder(const struct devices *d, int r, struct encoder **out)
+{
+	(void)d, (void)out;
+	return r;
+}
 #endif
+
+int devices_init(struct devices *d, const struct config *cfg)
+{
+	memset(d, 0, sizeof(*d));
+	d->cfg = cfg;
+	int r = faults_init(d);
+	if (r < 0)
+		return r;
 	r = devices_probe(d);
 	if (r < 0)
 		return r;
@@ -113,8 +168,8 @@ void devices_destroy(struct devices *d)
 
 /* req: the formats the configured encoder takes, best first (software: YUV420, YUYV, then RGB,
  * its slow path for sensors such as vimc's that give only RGB; see capture_request_for()). */
-int devices_open_source(const struct devices *d, enum source_kind kind, struct source **out,
-			enum source_kind *opened)
+static int open_source(const struct devices *d, enum source_kind kind, struct source **out,
+		       enum source_kind *opened)
 {
 	const struct config *cfg = d->cfg;
 	const struct capture_request *req = &d->req;
@@ -158,6 +213,12 @@ int devices_open_source(const struct devices *d, enum source_kind kind, struct s
 	}
 }
 
+int devices_open_source(const struct devices *d, enum source_kind kind, struct source **out,
+			enum source_kind *opened)
+{
+	return faults_wrap_source(d, open_source(d, kind, out, opened), out);
+}
+
 void devices_warn_ignored(const struct devices *d, const struct source *src, enum source_kind kind)
 {
 	const struct config *cfg = d->cfg;
@@ -177,10 +238,6 @@ int devices_open_encoder(const struct devices *d, enum encoder_kind want, const 
 			 enum encoder_kind *opened)
 {
 	struct encoder_params ep = *base;
-	ep.in_fourcc = src->fourcc;
-	ep.width = src->width;
-	ep.height = src->height;
-	ep.quality = d->cfg->quality;
 	/* auto: an M2M encoder that takes the source's format, passthrough for JPEG, software
 	 * otherwise (encoder_choose()) */
 	int m2m_index = -1;
@@ -206,7 +263,7 @@ int devices_open_encoder(const struct devices *d, enum encoder_kind want, const 
 	if (r < 0)
 		log_err("cannot start the %s encoder: %s", encoder_kind_name((enum encoder_kind)kind),
 			strerror(-r));
-	return r;
+	return faults_wrap_encoder(d, r, out);
 }
 
 int devices_open_first_encoder(const struct devices *d, const struct source *src,

@@ -16,7 +16,6 @@
 #include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/devices.h"
-#include "mjpegd/fault.h"
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"
 #include "mjpegd/multipart.h"
@@ -36,6 +35,7 @@ struct pipeline {
 	void *on_frame_ctx;
 	bool stopping;
 	struct devices dev; /* what the devices are chosen from, and opened by */
+	const struct pipeline_openers *openers; /* tests: fakes instead of dev */
 
 	/* the source */
 	struct source *source;        /* NULL while failed */
@@ -43,7 +43,6 @@ struct pipeline {
 	struct supervised_device source_sup;
 	struct loop_poll source_poll;
 	uint64_t source_frame_ns;     /* last frame (or open) of this instance */
-	uint64_t source_instance_frames;
 	char source_description[128];
 	struct source_stats source_stats_retired;
 
@@ -55,7 +54,6 @@ struct pipeline {
 	struct loop_poll encoder_poll; /* on the active encoder: encoder, else fallback */
 	unsigned in_flight;            /* submitted to the active encoder, not collected */
 	uint64_t encoder_progress_ns;  /* last submit into an idle encoder, or last collect */
-	uint64_t encoder_instance_frames;
 	unsigned encoder_errors_in_row; /* frames back with an error since the last good one */
 	/* what the configured encoder was opened for: a source that comes back different needs
 	 * another encoder */
@@ -94,12 +92,15 @@ static void pipeline_release_raw(void *ctx, struct raw_frame *raw)
 	source_release(src, raw);
 }
 
-/* What every encoder of this pipeline is created with: its output frames come from the pool,
- * its raw frames go back through pipeline_release_raw. */
-static struct encoder_params encoder_base(struct pipeline *pl)
+/* What every encoder of this pipeline is created with for src: its output frames come from the
+ * pool, its raw frames go back through pipeline_release_raw. */
+static struct encoder_params encoder_params_for(struct pipeline *pl, const struct source *src)
 {
-	return (struct encoder_params){ .pool = &pl->pool, .release_raw = pipeline_release_raw,
-					.release_ctx = pl };
+	return (struct encoder_params){
+		.in_fourcc = src->fourcc, .width = src->width, .height = src->height,
+		.quality = pl->cfg->quality, .pool = &pl->pool,
+		.release_raw = pipeline_release_raw, .release_ctx = pl,
+	};
 }
 
 /* ---------------------------------------------------------------- retiring */
@@ -210,11 +211,7 @@ static void start_fallback(struct pipeline *pl)
 	if (!pl->cfg->encoder_fallback || pl->fallback || !src || pl->encoder_kind == ENCODER_SOFTWARE ||
 	    !select_software_takes(src->fourcc))
 		return;
-	struct encoder_params ep = {
-		.in_fourcc = src->fourcc, .width = src->width, .height = src->height,
-		.quality = pl->cfg->quality, .pool = &pl->pool,
-		.release_raw = pipeline_release_raw, .release_ctx = pl,
-	};
+	struct encoder_params ep = encoder_params_for(pl, src);
 	int r = encoder_software_create(&ep, &pl->fallback);
 	if (r < 0) {
 		log_err("cannot start the software fallback encoder: %s", strerror(-r));
@@ -317,20 +314,6 @@ static void source_ready(struct loop_poll *p)
 		}
 		raw->owner = src;
 		src->lent++;
-		pl->source_instance_frames++;
-#ifdef MJPEGD_FAULT_INJECTION
-		if (fault_fires(fault_plan_find(&pl->dev.faults, FAULT_SOURCE, FAULT_STALL_AFTER),
-				pl->source_instance_frames)) {
-			drop_raw(pl, raw);
-			continue; /* as if nothing came: the source timeout notices */
-		}
-		if (fault_fires(fault_plan_find(&pl->dev.faults, FAULT_SOURCE, FAULT_FAIL_EVERY),
-				pl->source_instance_frames)) {
-			drop_raw(pl, raw);
-			source_failed(pl, -EIO, "injected fault");
-			return;
-		}
-#endif
 		uint64_t now = now_mono_ns();
 		pl->source_frame_ns = now;
 		if (pl->source_sup.state == DEVICE_STARTING)
@@ -367,23 +350,6 @@ static void encoder_ready(struct loop_poll *p)
 			encoder_failed(pl, r, "the encoder stopped");
 			return;
 		}
-		if (enc == pl->encoder)
-			pl->encoder_instance_frames++;
-#ifdef MJPEGD_FAULT_INJECTION
-		if (enc == pl->encoder &&
-		    fault_fires(fault_plan_find(&pl->dev.faults, FAULT_ENCODER, FAULT_STALL_AFTER),
-				pl->encoder_instance_frames)) {
-			frame_unref(f); /* as if it never came back: the encoder timeout notices */
-			continue;
-		}
-		if (enc == pl->encoder &&
-		    fault_fires(fault_plan_find(&pl->dev.faults, FAULT_ENCODER, FAULT_FAIL_EVERY),
-				pl->encoder_instance_frames)) {
-			frame_unref(f);
-			encoder_failed(pl, -ENODEV, "injected fault");
-			return;
-		}
-#endif
 		uint64_t now = now_mono_ns();
 		if (pl->in_flight > 0)
 			pl->in_flight--;
@@ -416,12 +382,35 @@ static void encoder_ready(struct loop_poll *p)
 }
 /* ---------------------------------------------------------------- (re)opening */
 
+/* src/devices.c opens what select.c chose, unless a test passed fakes. */
+static int open_source(struct pipeline *pl, enum source_kind kind, struct source **out,
+		       enum source_kind *opened)
+{
+	if (!pl->openers)
+		return devices_open_source(&pl->dev, kind, out, opened);
+	*opened = kind;
+	return pl->openers->source(pl->openers->ctx, kind, out);
+}
+
+/* An encoder for the current source; first: at start, where auto may still settle for software. */
+static int open_encoder(struct pipeline *pl, enum encoder_kind want, bool first,
+			struct encoder **out, enum encoder_kind *opened)
+{
+	struct encoder_params ep = encoder_params_for(pl, pl->source);
+	if (pl->openers) {
+		*opened = want;
+		return pl->openers->encoder(pl->openers->ctx, want, &ep, out);
+	}
+	if (first)
+		return devices_open_first_encoder(&pl->dev, pl->source, &ep, out, opened);
+	return devices_open_encoder(&pl->dev, want, pl->source, &ep, out, opened);
+}
+
 static void remember_encoder(struct pipeline *pl, struct encoder *enc)
 {
 	struct source *src = pl->source;
 	pl->encoder = enc;
 	pl->in_flight = 0;
-	pl->encoder_instance_frames = 0;
 	pl->encoder_errors_in_row = 0;
 	pl->encoder_in_fourcc = src->fourcc;
 	pl->encoder_in_width = src->width;
@@ -434,7 +423,6 @@ static void remember_source(struct pipeline *pl, struct source *src, uint64_t no
 {
 	pl->source = src;
 	pl->source_frame_ns = now;
-	pl->source_instance_frames = 0;
 	snprintf(pl->source_description, sizeof(pl->source_description), "%s", src->description);
 }
 
@@ -454,7 +442,7 @@ static void retry_source(struct pipeline *pl, uint64_t now)
 	supervisor_starting(&pl->source_sup, now);
 	struct source *src = NULL;
 	enum source_kind kind;
-	int r = devices_open_source(&pl->dev, pl->source_kind, &src, &kind);
+	int r = open_source(pl, pl->source_kind, &src, &kind);
 	if (r < 0) {
 		supervisor_failed(&pl->source_sup, now, r, "reopening failed");
 		return;
@@ -482,8 +470,7 @@ static void retry_encoder(struct pipeline *pl, uint64_t now)
 		devices_probe(&pl->dev); /* the device may come back under another number */
 	struct encoder *enc = NULL;
 	enum encoder_kind kind;
-	struct encoder_params base = encoder_base(pl);
-	int r = devices_open_encoder(&pl->dev, pl->encoder_kind, pl->source, &base, &enc, &kind);
+	int r = open_encoder(pl, pl->encoder_kind, false, &enc, &kind);
 	if (r < 0) {
 		supervisor_failed(&pl->encoder_sup, now, r, "reopening failed");
 		if (!pl->fallback)
@@ -509,6 +496,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	pl->cfg = p->cfg;
 	pl->on_frame = p->on_frame;
 	pl->on_frame_ctx = p->on_frame_ctx;
+	pl->openers = p->openers;
 	supervisor_init(&pl->source_sup, "source");
 	supervisor_init(&pl->encoder_sup, "encoder");
 	loop_poll_init(&pl->source_poll, p->loop, source_ready, source_poll_error);
@@ -522,7 +510,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	uint64_t now = now_mono_ns();
 	struct source *src = NULL;
 	supervisor_starting(&pl->source_sup, now);
-	r = devices_open_source(&pl->dev, p->cfg->source, &src, &pl->source_kind);
+	r = open_source(pl, p->cfg->source, &src, &pl->source_kind);
 	if (r < 0) {
 		log_err("cannot open the source: %s", strerror(-r));
 		goto fail;
@@ -531,8 +519,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	devices_warn_ignored(&pl->dev, src, pl->source_kind);
 	struct encoder *enc = NULL;
 	supervisor_starting(&pl->encoder_sup, now);
-	struct encoder_params base = encoder_base(pl);
-	r = devices_open_first_encoder(&pl->dev, src, &base, &enc, &pl->encoder_kind);
+	r = open_encoder(pl, p->cfg->encoder, true, &enc, &pl->encoder_kind);
 	if (r < 0)
 		goto fail;
 	remember_encoder(pl, enc);

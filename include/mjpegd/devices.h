@@ -45,7 +45,8 @@ int devices_open_source(const struct devices *d, enum source_kind kind, struct s
 void devices_warn_ignored(const struct devices *d, const struct source *src, enum source_kind kind);
 
 /* Opens an encoder of kind want (auto: select.h's encoder_choose()) for src; base carries the
- * pool and the release callback. *opened says which kind it became, also on failure. */
+ * pool, the release callback, src's format and size and the quality (the M2M fields are set
+ * here). *opened says which kind it became, also on failure. */
 int devices_open_encoder(const struct devices *d, enum encoder_kind want, const struct source *src,
 			 const struct encoder_params *base, struct encoder **out,
 			 enum encoder_kind *opened);

@@ -21,12 +21,23 @@
 
 typedef void (*pipeline_frame_fn)(void *ctx, struct frame *f);
 
+/* A test seam: how the pipeline opens its devices when not through src/devices.c (what
+ * select.c chose, the real back ends). The unit tests pass fakes. p carries the pool, the release
+ * callback, the source's format and size, and the quality. */
+struct pipeline_openers {
+	int (*source)(void *ctx, enum source_kind kind, struct source **out);
+	int (*encoder)(void *ctx, enum encoder_kind kind, const struct encoder_params *p,
+		       struct encoder **out);
+	void *ctx;
+};
+
 struct pipeline_params {
 	struct loop *loop;
 	const struct config *cfg;
 	unsigned frame_pool_capacity;
 	pipeline_frame_fn on_frame;
 	void *on_frame_ctx;
+	const struct pipeline_openers *openers; /* NULL: src/devices.c */
 };
 
 struct pipeline;
