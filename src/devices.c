@@ -33,7 +33,7 @@ int devices_probe(struct devices *d)
 	case SELECT_NODES_ALL: {
 		int n = v4l2_scan(&d->nodes);
 		if (n < 0) {
-			log_warn("cannot list /dev/video*: %s", strerror(-n));
+			log_warn_errno(n, "cannot list /dev/video*");
 			n = 0;
 		}
 		d->n_nodes = (size_t)n;
@@ -260,9 +260,7 @@ int devices_open_encoder(const struct devices *d, enum encoder_kind want, const 
 	int r = kind == ENCODER_PASSTHROUGH ? encoder_passthrough_create(&ep, out)
 		: kind == ENCODER_M2M	    ? encoder_m2m_create(&ep, out)
 					    : encoder_software_create(&ep, out);
-	if (r < 0)
-		log_err("cannot start the %s encoder: %s", encoder_kind_name((enum encoder_kind)kind),
-			strerror(-r));
+	/* a failure was logged by the encoder, which knows its cause */
 	return faults_wrap_encoder(d, r, out);
 }
 

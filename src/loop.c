@@ -53,7 +53,7 @@ static void explain_init_failure(int r)
 		log_err("io_uring_setup failed: out of locked memory (RLIMIT_MEMLOCK); raise "
 			"LimitMEMLOCK or use Linux >= 5.12, which accounts rings differently");
 	} else {
-		log_err("io_uring_setup failed: %s", strerror(-r));
+		log_err_errno(r, "io_uring_setup failed");
 	}
 }
 

@@ -212,11 +212,8 @@ static void start_fallback(struct pipeline *pl)
 	    !select_software_takes(src->fourcc))
 		return;
 	struct encoder_params ep = encoder_params_for(pl, src);
-	int r = encoder_software_create(&ep, &pl->fallback);
-	if (r < 0) {
-		log_err("cannot start the software fallback encoder: %s", strerror(-r));
-		return;
-	}
+	if (encoder_software_create(&ep, &pl->fallback) < 0)
+		return; /* the software encoder logged why */
 	log_warn("encoding in software until the %s encoder is back", pl->encoder_description);
 	pl->in_flight = 0;
 	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(pl->fallback));
@@ -511,10 +508,8 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	struct source *src = NULL;
 	supervisor_starting(&pl->source_sup, now);
 	r = open_source(pl, p->cfg->source, &src, &pl->source_kind);
-	if (r < 0) {
-		log_err("cannot open the source: %s", strerror(-r));
-		goto fail;
-	}
+	if (r < 0)
+		goto fail; /* the source logged why */
 	remember_source(pl, src, now);
 	devices_warn_ignored(&pl->dev, src, pl->source_kind);
 	struct encoder *enc = NULL;

@@ -129,8 +129,8 @@ void placeholders_render(struct placeholders *ph, unsigned width, unsigned heigh
 		int r = placeholder_render(width, height, "NO SIGNAL", placeholder_text[i], 70,
 					   &ph->jpeg[i], &ph->len[i]);
 		if (r < 0)
-			log_warn("cannot render the '%s' placeholder: %s", placeholder_text[i],
-				 strerror(-r));
+			log_warn_errno(r, "cannot render the '%s' placeholder",
+					  placeholder_text[i]);
 	}
 }
 

@@ -151,7 +151,7 @@ static int m2m_queue_capture(struct m2m_encoder *me, unsigned index)
 	int r = xioctl(me->fd, VIDIOC_QBUF, &vb.b);
 	if (r < 0) {
 		if (m2m_may_log(me))
-			log_err("m2m %s: VIDIOC_QBUF (CAPTURE %u): %s", me->path, index, strerror(-r));
+			log_err_errno(r, "m2m %s: VIDIOC_QBUF (CAPTURE %u)", me->path, index);
 		return r;
 	}
 	m2m_book_capture_queued(&me->book, index);
@@ -170,7 +170,7 @@ static int m2m_output_streamon(struct m2m_encoder *me)
 		return 0;
 	int r = m2m_stream(me, me->out_type, true);
 	if (r < 0) {
-		log_err("m2m %s: VIDIOC_STREAMON (OUTPUT): %s", me->path, strerror(-r));
+		log_err_errno(r, "m2m %s: VIDIOC_STREAMON (OUTPUT)", me->path);
 		m2m_fail(me);
 		return r;
 	}
@@ -184,11 +184,9 @@ static int m2m_setup_output(struct m2m_encoder *me)
 	unsigned got = 0;
 	uint32_t memory = me->mode == M2M_IMPORT ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
 	int r = m2m_request_buffers(me, me->out_type, memory, M2M_OUTPUT_SLOTS, &got);
-	if (r < 0) {
-		log_err("m2m %s: VIDIOC_REQBUFS (OUTPUT, %s): %s", me->path,
-			memory == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP", strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "m2m %s: VIDIOC_REQBUFS (OUTPUT, %s)", me->path,
+					memory == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP");
 	if (got == 0) {
 		log_err("m2m %s: the driver gave no OUTPUT buffers", me->path);
 		return -ENOMEM;
@@ -199,11 +197,9 @@ static int m2m_setup_output(struct m2m_encoder *me)
 		for (unsigned i = 0; i < got; i++) {
 			r = v4l2_buf_map(me->fd, me->out_type, i, PROT_READ | PROT_WRITE,
 					   &me->output_map[i], &me->output_map_len[i]);
-			if (r < 0) {
-				log_err("m2m %s: mapping OUTPUT buffer %u: %s", me->path, i,
-					strerror(-r));
-				return r;
-			}
+			if (r < 0)
+				return log_err_errno(r, "m2m %s: mapping OUTPUT buffer %u",
+							me->path, i);
 			if (me->output_map_len[i] < me->layout.sizeimage) {
 				log_err("m2m %s: OUTPUT buffer %u has %zu bytes, a frame needs %zu",
 					me->path, i, me->output_map_len[i], me->layout.sizeimage);
@@ -325,7 +321,7 @@ static int m2m_queue_copy(struct m2m_encoder *me, struct raw_frame *raw)
 	if (r < 0) {
 		m2m_book_output_cancel(&me->book, slot);
 		if (m2m_may_log(me))
-			log_err("m2m %s: VIDIOC_QBUF (OUTPUT, MMAP): %s", me->path, strerror(-r));
+			log_err_errno(r, "m2m %s: VIDIOC_QBUF (OUTPUT, MMAP)", me->path);
 		return r;
 	}
 	me->enc.stats.bytes_copied += (uint64_t)n;
@@ -363,8 +359,8 @@ static int m2m_submit(struct encoder *enc, struct raw_frame *raw)
 			return r;
 		if (me->imported_once) {
 			if (m2m_may_log(me))
-				log_err("m2m %s: VIDIOC_QBUF (OUTPUT, DMABUF fd %d): %s", me->path,
-					raw->planes[0].dmabuf_fd, strerror(-r));
+				log_err_errno(r, "m2m %s: VIDIOC_QBUF (OUTPUT, DMABUF fd %d)",
+						 me->path, raw->planes[0].dmabuf_fd);
 			return r;
 		}
 		char why[128];
@@ -389,7 +385,7 @@ static void m2m_drain_output(struct m2m_encoder *me)
 		int r = xioctl(me->fd, VIDIOC_DQBUF, &vb.b);
 		if (r < 0) {
 			if (r != -EAGAIN && m2m_may_log(me))
-				log_err("m2m %s: VIDIOC_DQBUF (OUTPUT): %s", me->path, strerror(-r));
+				log_err_errno(r, "m2m %s: VIDIOC_DQBUF (OUTPUT)", me->path);
 			return;
 		}
 		struct raw_frame *raw;
@@ -589,20 +585,17 @@ static int m2m_find_device(const struct encoder_params *p, char *path, size_t le
 	}
 	struct v4l2_device_info *devs = NULL;
 	int n = v4l2_scan(&devs);
-	if (n < 0) {
-		log_err("m2m: listing /dev: %s", strerror(-n));
-		return n;
-	}
+	if (n < 0)
+		return log_err_errno(n, "m2m: listing /dev");
 	int i = m2m_discover(devs, (size_t)n, p->in_fourcc, p->out_fourcc);
 	if (i >= 0)
 		snprintf(path, len, "%s", devs[i].path);
 	free(devs);
-	if (i < 0) {
-		log_err("m2m: no memory-to-memory device turns %s into %s (mjpegd --list-devices "
-			"says why each device does not): %s", fourcc_str(p->in_fourcc, a),
-			fourcc_str(p->out_fourcc, b), strerror(ENODEV));
-		return -ENODEV;
-	}
+	if (i < 0)
+		return log_err_errno(-ENODEV, "m2m: no memory-to-memory device turns %s into %s "
+					      "(mjpegd --list-devices says why each device does "
+					      "not)", fourcc_str(p->in_fourcc, a),
+					      fourcc_str(p->out_fourcc, b));
 	return 0;
 }
 
@@ -612,11 +605,10 @@ static int m2m_set_formats(struct m2m_encoder *me, const struct encoder_params *
 	char a[5], b[5];
 	struct m2m_constraints c;
 	m2m_constraints_for(me->driver, me->in_fourcc, &c);
-	if ((c.max_width && me->width > c.max_width) || (c.max_height && me->height > c.max_height)) {
-		log_err("m2m %s (%s) encodes at most %ux%u, not %ux%u: %s", me->path, me->card,
-			c.max_width, c.max_height, me->width, me->height, strerror(EINVAL));
-		return -EINVAL;
-	}
+	if ((c.max_width && me->width > c.max_width) || (c.max_height && me->height > c.max_height))
+		return log_err_errno(-EINVAL, "m2m %s (%s) encodes at most %ux%u, not %ux%u",
+					      me->path, me->card, c.max_width, c.max_height,
+					      me->width, me->height);
 
 	/* The stateful encoder interface: the coded format on CAPTURE first, then the raw one on
 	 * OUTPUT (Documentation/userspace-api/media/v4l/dev-encoder.rst, "Initialization"). */
@@ -642,21 +634,18 @@ static int m2m_set_formats(struct m2m_encoder *me, const struct encoder_params *
 			fourcc_str(me->in_fourcc, a), strerror(r < 0 ? -r : EINVAL));
 		return r < 0 ? r : -EINVAL;
 	}
-	if (out.width != me->width || out.height < me->height) {
-		log_err("m2m %s (%s) changed %ux%u to %ux%u (its size limits): %s", me->path,
-			me->card, me->width, me->height, out.width, out.height, strerror(EINVAL));
-		return -EINVAL;
-	}
+	if (out.width != me->width || out.height < me->height)
+		return log_err_errno(-EINVAL, "m2m %s (%s) changed %ux%u to %ux%u (its size "
+					      "limits)", me->path, me->card, me->width, me->height,
+					      out.width, out.height);
 	/* The driver may pad the height (bcm2835-codec: to 16 rows, see m2m_constraints_for()):
 	 * chroma then starts after the padded rows. align_up(h, H) is H for any h <= H. */
 	r = raw_layout_compute(me->in_fourcc, me->width, me->height, out.bytesperline, 1,
 			       out.height, &me->layout);
-	if (r < 0) {
-		log_err("m2m %s: unusable OUTPUT layout %s %ux%u bytesperline %u: %s", me->path,
-			fourcc_str(out.fourcc, b), out.width, out.height, out.bytesperline,
-			strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "m2m %s: unusable OUTPUT layout %s %ux%u bytesperline %u",
+					me->path, fourcc_str(out.fourcc, b), out.width, out.height,
+					out.bytesperline);
 	if (out.sizeimage > me->layout.sizeimage)
 		me->layout.sizeimage = out.sizeimage; /* vb2 wants buffers at least this large */
 	me->output_sizeimage = out.sizeimage ? out.sizeimage : (uint32_t)me->layout.sizeimage;
@@ -676,10 +665,8 @@ static int m2m_setup_capture(struct m2m_encoder *me)
 	for (unsigned i = 0; i < got; i++) {
 		r = v4l2_buf_map(me->fd, me->cap_type, i, PROT_READ, &me->capture_map[i],
 				   &me->capture_map_len[i]);
-		if (r < 0) {
-			log_err("m2m %s: mapping CAPTURE buffer %u: %s", me->path, i, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return log_err_errno(r, "m2m %s: mapping CAPTURE buffer %u", me->path, i);
 	}
 	for (unsigned i = 0; i < got; i++) {
 		me->book.capture_queued[i] = false; /* m2m_queue_capture marks it queued */
@@ -688,10 +675,8 @@ static int m2m_setup_capture(struct m2m_encoder *me)
 			return r;
 	}
 	r = m2m_stream(me, me->cap_type, true);
-	if (r < 0) {
-		log_err("m2m %s: VIDIOC_STREAMON (CAPTURE): %s", me->path, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "m2m %s: VIDIOC_STREAMON (CAPTURE)", me->path);
 	me->capture_streaming = true;
 	return 0;
 }
@@ -699,24 +684,18 @@ static int m2m_setup_capture(struct m2m_encoder *me)
 int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 {
 	char a[5];
-	if (!v4l2_formats_contain(m2m_raw_formats, n_m2m_raw_formats, p->in_fourcc)) {
-		log_err("m2m: input format %s not supported (YU12, YUYV, NV12, RGB3, BGR3): %s",
-			fourcc_str(p->in_fourcc, a), strerror(EINVAL));
-		return -EINVAL;
-	}
+	if (!v4l2_formats_contain(m2m_raw_formats, n_m2m_raw_formats, p->in_fourcc))
+		return log_err_errno(-EINVAL, "m2m: input format %s not supported (YU12, YUYV, "
+					      "NV12, RGB3, BGR3)", fourcc_str(p->in_fourcc, a));
 	assert(p->pool && p->release_raw && p->out_fourcc);
 	assert(p->quality >= 1 && p->quality <= 100); /* config checked it */
 	/* The size is the source's: a camera may give one the encoder cannot take. */
-	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2) {
-		log_err("m2m: bad parameters %ux%u q%u: %s", p->width, p->height, p->quality,
-			strerror(EINVAL));
-		return -EINVAL;
-	}
+	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2)
+		return log_err_errno(-EINVAL, "m2m: bad parameters %ux%u q%u", p->width, p->height,
+					      p->quality);
 	struct m2m_encoder *me = calloc(1, sizeof(*me));
-	if (!me) {
-		log_err("m2m: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!me)
+		return log_err_errno(-ENOMEM, "m2m");
 	me->fd = -1;
 	me->epoll_fd = -1;
 	me->enc = (struct encoder){ .ops = &m2m_ops, .description = me->description, .priv = me };
@@ -736,13 +715,13 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	me->fd = open(me->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (me->fd < 0) {
 		r = -errno;
-		log_err("m2m: cannot open %s: %s", me->path, strerror(-r));
+		log_err_errno(r, "m2m: cannot open %s", me->path);
 		goto fail;
 	}
 	struct v4l2_device_info info;
 	r = v4l2_probe_fd(me->fd, me->path, &info);
 	if (r < 0) {
-		log_err("m2m %s: VIDIOC_QUERYCAP: %s", me->path, strerror(-r));
+		log_err_errno(r, "m2m %s: VIDIOC_QUERYCAP", me->path);
 		goto fail;
 	}
 	snprintf(me->card, sizeof(me->card), "%s", info.card);
@@ -779,8 +758,7 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	if (p->out_fourcc == V4L2_PIX_FMT_JPEG) {
 		r = m2m_set_quality(&me->enc, p->quality);
 		if (r < 0)
-			log_warn("m2m %s: setting JPEG quality %u: %s", me->path, p->quality,
-				 strerror(-r));
+			log_warn_errno(r, "m2m %s: setting JPEG quality %u", me->path, p->quality);
 	}
 	r = m2m_setup_output(me);
 	if (r < 0)
@@ -792,7 +770,7 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.fd = me->fd };
 	if (me->epoll_fd < 0 || epoll_ctl(me->epoll_fd, EPOLL_CTL_ADD, me->fd, &ev) < 0) {
 		r = -errno;
-		log_err("m2m %s: epoll: %s", me->path, strerror(-r));
+		log_err_errno(r, "m2m %s: epoll", me->path);
 		goto fail;
 	}
 	m2m_describe(me);

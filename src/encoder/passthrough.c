@@ -212,18 +212,14 @@ static const struct encoder_ops passthrough_ops = {
 
 int encoder_passthrough_create(const struct encoder_params *p, struct encoder **out)
 {
-	if (p->in_fourcc != V4L2_PIX_FMT_JPEG && p->in_fourcc != V4L2_PIX_FMT_MJPEG) {
-		log_err("passthrough: input format %.4s is not JPEG: %s",
-			(const char *)&p->in_fourcc, strerror(EINVAL));
-		return -EINVAL;
-	}
+	if (p->in_fourcc != V4L2_PIX_FMT_JPEG && p->in_fourcc != V4L2_PIX_FMT_MJPEG)
+		return log_err_errno(-EINVAL, "passthrough: input format %.4s is not JPEG",
+					      (const char *)&p->in_fourcc);
 	assert(p->pool && p->pool->frames && p->release_raw);
 
 	struct passthrough_encoder *pe = calloc(1, sizeof(*pe));
-	if (!pe) {
-		log_err("passthrough: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!pe)
+		return log_err_errno(-ENOMEM, "passthrough");
 	pe->event_fd = -1;
 	pe->enc = (struct encoder){
 		.ops = &passthrough_ops,
@@ -238,13 +234,13 @@ int encoder_passthrough_create(const struct encoder_params *p, struct encoder **
 	pe->lent = calloc(p->pool->capacity, sizeof(*pe->lent));
 	if (!pe->lent) {
 		r = -ENOMEM;
-		log_err("passthrough: %s", strerror(-r));
+		log_err_errno(r, "passthrough");
 		goto fail;
 	}
 	pe->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (pe->event_fd < 0) {
 		r = -errno;
-		log_err("passthrough: eventfd: %s", strerror(-r));
+		log_err_errno(r, "passthrough: eventfd");
 		goto fail;
 	}
 	*out = &pe->enc;

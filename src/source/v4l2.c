@@ -178,7 +178,7 @@ static void v4l2_source_release(struct source *src, struct raw_frame *f)
 	int r = queue_buffer(vs, f->index);
 	if (r < 0 && !vs->release_error) {
 		vs->release_error = r;
-		log_err("v4l2 %s: VIDIOC_QBUF: %s", vs->path, strerror(-r));
+		log_err_errno(r, "v4l2 %s: VIDIOC_QBUF", vs->path);
 	}
 }
 
@@ -233,14 +233,14 @@ static int open_node(struct v4l2_source *vs)
 		break;
 	case -EACCES:
 	case -EPERM:
-		log_err("v4l2 %s: permission denied: the user needs access to it (the video "
-			"group): %s", vs->path, strerror(-r));
+		log_err_errno(r, "v4l2 %s: permission denied: the user needs access to it (the "
+				 "video group)", vs->path);
 		break;
 	case -EBUSY:
 		snprintf(vs->card, sizeof(vs->card), "?");
 		return busy_error(vs, "open");
 	default:
-		log_err("v4l2 %s: cannot open: %s", vs->path, strerror(-r));
+		log_err_errno(r, "v4l2 %s: cannot open", vs->path);
 	}
 	return r;
 }
@@ -268,28 +268,22 @@ static int negotiate_format(struct v4l2_source *vs, const struct source_params *
 	r = v4l2_set_format(vs->fd, vs->type, fmt, false);
 	if (r == -EBUSY)
 		return busy_error(vs, "VIDIOC_S_FMT");
-	if (r < 0) {
-		log_err("v4l2 %s: VIDIOC_S_FMT %s %ux%u: %s", vs->path, fourcc_str(fourcc, a),
-			p->width, p->height, strerror(-r));
-		return r;
-	}
-	if (fmt->fourcc != fourcc) {
-		log_err("v4l2 %s: asked for %s, the driver set %s: %s", vs->path, fourcc_str(fourcc, a),
-			fourcc_str(fmt->fourcc, b), strerror(EINVAL));
-		return -EINVAL;
-	}
+	if (r < 0)
+		return log_err_errno(r, "v4l2 %s: VIDIOC_S_FMT %s %ux%u", vs->path,
+					fourcc_str(fourcc, a), p->width, p->height);
+	if (fmt->fourcc != fourcc)
+		return log_err_errno(-EINVAL, "v4l2 %s: asked for %s, the driver set %s", vs->path,
+					      fourcc_str(fourcc, a), fourcc_str(fmt->fourcc, b));
 	if (fmt->width != p->width || fmt->height != p->height)
 		log_notice("v4l2 %s: asked for %ux%u, the camera gives %ux%u", vs->path, p->width,
 			   p->height, fmt->width, fmt->height);
 	if (!vs->jpeg) {
 		r = raw_layout_compute(fourcc, fmt->width, fmt->height, fmt->bytesperline, 1, 1,
 				       &vs->layout);
-		if (r < 0) {
-			log_err("v4l2 %s: unusable %s %ux%u bytesperline %u: %s", vs->path,
-				fourcc_str(fourcc, a), fmt->width, fmt->height, fmt->bytesperline,
-				strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return log_err_errno(r, "v4l2 %s: unusable %s %ux%u bytesperline %u",
+						vs->path, fourcc_str(fourcc, a), fmt->width,
+						fmt->height, fmt->bytesperline);
 		vs->min_bytesused = vs->layout.sizeimage;
 		if (fmt->bytesperline % (p->stride_align ? p->stride_align : 1))
 			log_info("v4l2 %s: bytesperline %u is not the %u an M2M encoder reads: frames "
@@ -373,10 +367,9 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	}
 	if (r == -EBUSY)
 		return busy_error(vs, "VIDIOC_REQBUFS");
-	if (r < 0) {
-		log_err("v4l2 %s: VIDIOC_REQBUFS (%u MMAP buffers): %s", vs->path, count, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "v4l2 %s: VIDIOC_REQBUFS (%u MMAP buffers)", vs->path,
+					count);
 	if (got < 2) {
 		log_err("v4l2 %s: the driver gave %u buffer(s), at least 2 are needed", vs->path, got);
 		return -ENOMEM;
@@ -387,10 +380,8 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	for (unsigned i = 0; i < vs->n_buffers; i++) {
 		struct v4l2_source_buffer *b = &vs->buffers[i];
 		r = v4l2_buf_map(vs->fd, vs->type, i, PROT_READ, &b->map, &b->len);
-		if (r < 0) {
-			log_err("v4l2 %s: mapping buffer %u: %s", vs->path, i, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return log_err_errno(r, "v4l2 %s: mapping buffer %u", vs->path, i);
 		struct v4l2_exportbuffer eb = { .type = vs->type, .index = i, .plane = 0,
 						.flags = O_RDONLY | O_CLOEXEC };
 		r = xioctl(vs->fd, VIDIOC_EXPBUF, &eb);
@@ -409,10 +400,8 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	vs->src.dmabuf = exported;
 	for (unsigned i = 0; i < vs->n_buffers; i++) {
 		r = queue_buffer(vs, i);
-		if (r < 0) {
-			log_err("v4l2 %s: VIDIOC_QBUF %u: %s", vs->path, i, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return log_err_errno(r, "v4l2 %s: VIDIOC_QBUF %u", vs->path, i);
 	}
 	return 0;
 }
@@ -422,10 +411,8 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 {
 	char a[5];
 	struct v4l2_source *vs = calloc(1, sizeof(*vs));
-	if (!vs) {
-		log_err("v4l2 %s: %s", path, strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!vs)
+		return log_err_errno(-ENOMEM, "v4l2 %s", path);
 	vs->fd = -1;
 	for (unsigned i = 0; i < V4L2_SOURCE_MAX_BUFFERS; i++)
 		vs->buffers[i].dmabuf_fd = -1;
@@ -481,11 +468,9 @@ int source_v4l2_create(const struct source_params *p, struct source **out)
 	const uint32_t *formats = p->formats ? p->formats : default_formats;
 	unsigned n_formats = p->formats ? p->n_formats
 					: (unsigned)ELEMENTSOF(default_formats);
-	if (p->width == 0 || p->height == 0 || n_formats == 0) {
-		log_err("v4l2: bad parameters %ux%u, %u formats: %s", p->width, p->height, n_formats,
-			strerror(EINVAL));
-		return -EINVAL;
-	}
+	if (p->width == 0 || p->height == 0 || n_formats == 0)
+		return log_err_errno(-EINVAL, "v4l2: bad parameters %ux%u, %u formats", p->width,
+					      p->height, n_formats);
 	if (p->device && p->device[0])
 		return source_v4l2_open(p->device, p, formats, n_formats, out);
 
@@ -493,10 +478,8 @@ int source_v4l2_create(const struct source_params *p, struct source **out)
 	 * one that fails to start (busy, a pipeline not set up) makes way for the next. */
 	struct v4l2_device_info *devs = NULL;
 	int n = v4l2_scan(&devs);
-	if (n < 0) {
-		log_err("v4l2: listing /dev: %s", strerror(-n));
-		return n;
-	}
+	if (n < 0)
+		return log_err_errno(n, "v4l2: listing /dev");
 	int r = -ENODEV;
 	for (int i = 0; i < n; i++) {
 		char why[256];
