@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
 #include "mjpegd/timer.h"
@@ -395,14 +396,11 @@ static int file_source_dequeue(struct source *src, struct raw_frame **out)
 static void file_source_release(struct source *src, struct raw_frame *f)
 {
 	struct file_source *fs = src->priv;
-	if (!f || f->index >= FILE_SLOTS || f != &fs->slots[f->index]) {
-		log_err("file source: released a frame it does not own");
+	if (MJPEGD_BUG(!f || f->index >= FILE_SLOTS || f != &fs->slots[f->index],
+		       "file source: released a frame it does not own"))
 		return;
-	}
-	if (!fs->in_flight[f->index]) {
-		log_err("file source: frame %llu released twice", (unsigned long long)f->sequence);
+	if (MJPEGD_BUG(!fs->in_flight[f->index], "file source: frame %llu released twice", (unsigned long long)f->sequence))
 		return;
-	}
 	fs->in_flight[f->index] = false;
 }
 

@@ -395,14 +395,11 @@ static int lc_dequeue(struct source *src, struct raw_frame **out)
 static void lc_release(struct source *src, struct raw_frame *f)
 {
 	struct lc_source *lc = src->priv;
-	if (!f || f->index >= lc->info.n_buffers || f != &lc->frames[f->index]) {
-		log_err("libcamera: released a frame it does not own");
+	if (MJPEGD_BUG(!f || f->index >= lc->info.n_buffers || f != &lc->frames[f->index],
+		       "libcamera: released a frame it does not own"))
 		return;
-	}
-	if (!lc->in_flight[f->index]) {
-		log_err("libcamera: frame %llu released twice", (unsigned long long)f->sequence);
+	if (MJPEGD_BUG(!lc->in_flight[f->index], "libcamera: frame %llu released twice", (unsigned long long)f->sequence))
 		return;
-	}
 	lc->in_flight[f->index] = false;
 	lc_sync(lc, f->index, DMA_BUF_SYNC_END);
 	lc_requeue(lc, f->index);

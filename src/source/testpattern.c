@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/draw.h"
 #include "mjpegd/log.h"
@@ -153,14 +154,11 @@ static int testpattern_dequeue(struct source *src, struct raw_frame **out)
 static void testpattern_release(struct source *src, struct raw_frame *f)
 {
 	struct testpattern *tp = src->priv;
-	if (!f || f->index >= TESTPATTERN_BUFFERS || f != &tp->frames[f->index]) {
-		log_err("testpattern: released a frame it does not own");
+	if (MJPEGD_BUG(!f || f->index >= TESTPATTERN_BUFFERS || f != &tp->frames[f->index],
+		       "testpattern: released a frame it does not own"))
 		return;
-	}
-	if (!tp->in_flight[f->index]) {
-		log_err("testpattern: frame %llu released twice", (unsigned long long)f->sequence);
+	if (MJPEGD_BUG(!tp->in_flight[f->index], "testpattern: frame %llu released twice", (unsigned long long)f->sequence))
 		return;
-	}
 	tp->in_flight[f->index] = false;
 }
 

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"
@@ -163,15 +164,12 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 static void v4l2_source_release(struct source *src, struct raw_frame *f)
 {
 	struct v4l2_source *vs = src->priv;
-	if (!f || f->index >= vs->n_buffers || f != &vs->frames[f->index]) {
-		log_err("v4l2 %s: released a frame it does not own", vs->path);
+	if (MJPEGD_BUG(!f || f->index >= vs->n_buffers || f != &vs->frames[f->index],
+		       "v4l2 %s: released a frame it does not own", vs->path))
 		return;
-	}
-	if (!vs->buffers[f->index].lent) {
-		log_err("v4l2 %s: frame %llu released twice", vs->path,
-			(unsigned long long)f->sequence);
+	if (MJPEGD_BUG(!vs->buffers[f->index].lent, "v4l2 %s: frame %llu released twice", vs->path,
+		       (unsigned long long)f->sequence))
 		return;
-	}
 	vs->buffers[f->index].lent = false;
 	if (!vs->streaming)
 		return;
