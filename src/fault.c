@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mjpegd/fault.h"
+#include "mjpegd/macro.h"
 
 static const struct {
 	const char *name;
@@ -27,11 +28,11 @@ int fault_plan_parse(const char *spec, struct fault_plan *plan, char *err, size_
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		const char *eq = memchr(p, '=', len);
 		size_t i;
-		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		for (i = 0; i < ELEMENTSOF(kinds); i++)
 			if (eq && (size_t)(eq - p) == strlen(kinds[i].name) &&
 			    !memcmp(p, kinds[i].name, (size_t)(eq - p)))
 				break;
-		if (i == sizeof(kinds) / sizeof(kinds[0])) {
+		if (i == ELEMENTSOF(kinds)) {
 			snprintf(err, errlen, "fault '%.*s' is not one of source:fail-every=N, "
 				 "source:stall-after=N, encoder:fail-every=N, encoder:stall-after=N, "
 				 "loop:wedge=MS", (int)(len > 60 ? 60 : len), p);

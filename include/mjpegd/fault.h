@@ -1,6 +1,8 @@
-/* Fault injection for tests: which device misbehaves, how and when. The parser is pure and always
- * built (unit-tested); the option that sets it (--inject-fault) and the hooks that act on it exist
- * only in the test binary, build/mjpegd-faults (compiled with MJPEGD_FAULT_INJECTION).
+/* Fault injection for tests: which device misbehaves, how and when. The parser and the wrapping
+ * back ends that act on a plan (source_faulty_create(), encoder_faulty_create()) are always built
+ * (unit-tested); the option that sets it (--inject-fault) and the wrapping of the devices the
+ * daemon opens (src/devices.c) exist only in the test binary, build/mjpegd-faults (compiled with
+ * MJPEGD_FAULT_INJECTION).
  *
  * Spec: comma-separated rules
  *   source:fail-every=N    every N-th frame of a source instance, dequeue fails with EIO

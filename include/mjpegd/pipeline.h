@@ -21,6 +21,16 @@
 
 typedef void (*pipeline_frame_fn)(void *ctx, struct frame *f);
 
+/* A test seam: how the pipeline opens its devices when not through src/devices.c (what
+ * select.c chose, the real back ends). The unit tests pass fakes. p carries the pool, the release
+ * callback, the source's format and size, and the quality. */
+struct pipeline_openers {
+	int (*source)(void *ctx, enum source_kind kind, struct source **out);
+	int (*encoder)(void *ctx, enum encoder_kind kind, const struct encoder_params *p,
+		       struct encoder **out);
+	void *ctx;
+};
+
 struct pipeline_params {
 	struct loop *loop;
 	const struct config *cfg;
@@ -29,6 +39,7 @@ struct pipeline_params {
 	void *on_frame_ctx;
 	/* the camera controls wanted from the start (--control's, then the state file's); NULL: none */
 	const struct control_assignments *controls;
+	const struct pipeline_openers *openers; /* NULL: src/devices.c */
 };
 
 struct pipeline;

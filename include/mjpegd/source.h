@@ -126,4 +126,12 @@ int source_file_create(const struct source_params *p, struct source **out);
  * Never blocks: the node is opened O_NONBLOCK. */
 int source_v4l2_create(const struct source_params *p, struct source **out);
 
+struct fault_plan;
+/* Fault injection (include/mjpegd/fault.h; the test binary wraps every source it opens): gives
+ * what inner gives, which it owns from now on, but swallows every frame past a stall-after rule's
+ * count (the source timeout notices) and fails every fail-every-th dequeue with -EIO. Counts
+ * start with each instance. Swallowed and failed frames go back to inner at once, counted as
+ * dropped. -ENOMEM (inner untouched). */
+int source_faulty_create(struct source *inner, const struct fault_plan *plan, struct source **out);
+
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/draw.h"
 #include "mjpegd/log.h"
@@ -180,14 +181,11 @@ static int testpattern_dequeue(struct source *src, struct raw_frame **out)
 static void testpattern_release(struct source *src, struct raw_frame *f)
 {
 	struct testpattern *tp = src->priv;
-	if (!f || f->index >= TESTPATTERN_BUFFERS || f != &tp->frames[f->index]) {
-		log_err("testpattern: released a frame it does not own");
+	if (MJPEGD_BUG(!f || f->index >= TESTPATTERN_BUFFERS || f != &tp->frames[f->index],
+		       "testpattern: released a frame it does not own"))
 		return;
-	}
-	if (!tp->in_flight[f->index]) {
-		log_err("testpattern: frame %llu released twice", (unsigned long long)f->sequence);
+	if (MJPEGD_BUG(!tp->in_flight[f->index], "testpattern: frame %llu released twice", (unsigned long long)f->sequence))
 		return;
-	}
 	tp->in_flight[f->index] = false;
 }
 
@@ -311,17 +309,15 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 	if (p->width < TESTPATTERN_MIN_SIZE || p->width > TESTPATTERN_MAX_SIZE ||
 	    p->height < TESTPATTERN_MIN_SIZE || p->height > TESTPATTERN_MAX_SIZE ||
 	    p->width % 2 || p->height % 2 || p->fps < 1 || p->fps > TESTPATTERN_MAX_FPS) {
-		log_err("testpattern: unsupported format %ux%u@%u (even sizes %u..%u, fps 1..%u): %s",
-			p->width, p->height, p->fps, TESTPATTERN_MIN_SIZE, TESTPATTERN_MAX_SIZE,
-			TESTPATTERN_MAX_FPS, strerror(EINVAL));
-		return -EINVAL;
+		return log_err_errno(-EINVAL, "testpattern: unsupported format %ux%u@%u (even "
+					      "sizes %u..%u, fps 1..%u)", p->width, p->height,
+					      p->fps, TESTPATTERN_MIN_SIZE, TESTPATTERN_MAX_SIZE,
+					      TESTPATTERN_MAX_FPS);
 	}
 
 	struct testpattern *tp = calloc(1, sizeof(*tp));
-	if (!tp) {
-		log_err("testpattern: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!tp)
+		return log_err_errno(-ENOMEM, "testpattern");
 	tp->timer_fd = -1;
 	tp->saturation = 100;
 	tp->overlay = true;
@@ -347,8 +343,8 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 	tp->bars_v = malloc(w);
 	tp->ramp_y = malloc(w);
 	if (!tp->mem || !tp->bars_y || !tp->bars_u || !tp->bars_v || !tp->ramp_y) {
-		log_err("testpattern: allocating %zu bytes of buffers: %s",
-			TESTPATTERN_BUFFERS * tp->image_size, strerror(ENOMEM));
+		log_err_errno(-ENOMEM, "testpattern: allocating %zu bytes of buffers",
+				       TESTPATTERN_BUFFERS * tp->image_size);
 		testpattern_destroy(&tp->src);
 		return -ENOMEM;
 	}
@@ -356,7 +352,7 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 
 	int r = pacing_timer_open(p->fps, &tp->timer_fd);
 	if (r < 0) {
-		log_err("testpattern: timerfd: %s", strerror(-r));
+		log_err_errno(r, "testpattern: timerfd");
 		testpattern_destroy(&tp->src);
 		return r;
 	}

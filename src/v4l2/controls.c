@@ -39,7 +39,7 @@ static int get_value(int fd, uint32_t id, bool is64, int64_t *out)
 {
 	struct v4l2_ext_control c = { .id = id };
 	struct v4l2_ext_controls cs = { .which = V4L2_CTRL_WHICH_CUR_VAL, .count = 1, .controls = &c };
-	int r = v4l2_ioctl(fd, VIDIOC_G_EXT_CTRLS, &cs);
+	int r = xioctl(fd, VIDIOC_G_EXT_CTRLS, &cs);
 	if (r < 0)
 		return r;
 	*out = is64 ? c.value64 : c.value;
@@ -50,7 +50,7 @@ static void query_menu(int fd, const struct v4l2_query_ext_ctrl *q, struct contr
 {
 	for (int64_t i = q->minimum; i <= q->maximum && d->n_menu < CONTROL_MENU_MAX; i++) {
 		struct v4l2_querymenu m = { .id = q->id, .index = (uint32_t)i };
-		if (v4l2_ioctl(fd, VIDIOC_QUERYMENU, &m) < 0)
+		if (xioctl(fd, VIDIOC_QUERYMENU, &m) < 0)
 			continue; /* a gap in the menu (the driver skips it) */
 		struct control_menu_entry *e = &d->menu[d->n_menu++];
 		e->value = i;
@@ -66,7 +66,7 @@ int v4l2_controls_query(int fd, struct control_list *l)
 	l->n = 0;
 	struct v4l2_query_ext_ctrl q = { .id = V4L2_CTRL_FLAG_NEXT_CTRL };
 	while (l->n < CONTROL_LIST_MAX) {
-		int r = v4l2_ioctl(fd, VIDIOC_QUERY_EXT_CTRL, &q);
+		int r = xioctl(fd, VIDIOC_QUERY_EXT_CTRL, &q);
 		if (r == -EINVAL)
 			break; /* past the last one */
 		if (r < 0)
@@ -136,9 +136,9 @@ int v4l2_controls_apply(int fd, const struct control_list *l, const struct contr
 	}
 	struct v4l2_ext_controls cs = { .which = V4L2_CTRL_WHICH_CUR_VAL, .count = set->n,
 					.controls = c };
-	int r = v4l2_ioctl(fd, VIDIOC_TRY_EXT_CTRLS, &cs);
+	int r = xioctl(fd, VIDIOC_TRY_EXT_CTRLS, &cs);
 	if (r == 0)
-		r = v4l2_ioctl(fd, VIDIOC_S_EXT_CTRLS, &cs);
+		r = xioctl(fd, VIDIOC_S_EXT_CTRLS, &cs);
 	if (r < 0) {
 		/* error_idx == count: the request as a whole (nothing was applied) */
 		if (cs.error_idx < set->n)
