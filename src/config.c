@@ -14,6 +14,7 @@
 
 #include "mjpegd/config.h"
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 
 #define CONFIG_FILE_MAX (64 * 1024) /* far above any real file; stops a mistaken /dev/zero */
 
@@ -135,8 +136,6 @@ static const char *const log_level_names[] = {
 	[LOG_LEVEL_INFO] = "info",
 	[LOG_LEVEL_DEBUG] = "debug",
 };
-
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *source_kind_name(enum source_kind k)
 {

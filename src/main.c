@@ -15,7 +15,9 @@
 #include "mjpegd/libcamera_source.h"
 #include "mjpegd/log.h"
 #include "mjpegd/loop.h"
+#include "mjpegd/macro.h"
 #include "mjpegd/pipeline.h"
+#include "mjpegd/select.h"
 #include "mjpegd/server.h"
 #include "mjpegd/statefile.h"
 #include "mjpegd/systemd.h"
@@ -201,7 +203,7 @@ static void reload(struct app *app)
 static void signal_complete(struct loop_op *op, int res, unsigned flags)
 {
 	(void)flags;
-	struct app *app = (struct app *)((char *)op - offsetof(struct app, signal_op));
+	struct app *app = container_of(op, struct app, signal_op);
 	app->signal_pending = false;
 	if (res == -ECANCELED || app->stopping)
 		return;
@@ -243,7 +245,7 @@ static void tick_complete(struct loop_op *op, int res, unsigned flags)
 {
 	(void)flags;
 	(void)res;
-	struct app *app = (struct app *)((char *)op - offsetof(struct app, tick_op));
+	struct app *app = container_of(op, struct app, tick_op);
 	app->tick_pending = false;
 	if (app->stopping)
 		return;
@@ -299,7 +301,7 @@ static int list_devices(const struct config *cfg)
 		fprintf(stderr, "mjpegd: listing /dev/video*: %s\n", strerror(-n));
 		return 1;
 	}
-	v4l2_describe_devices(devs, (size_t)n, cfg->m2m_format == M2M_FORMAT_FWHT
+	select_describe_devices(devs, (size_t)n, cfg->m2m_format == M2M_FORMAT_FWHT
 						       ? V4L2_PIX_FMT_FWHT : V4L2_PIX_FMT_JPEG, stdout);
 	free(devs);
 

@@ -647,7 +647,7 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 
 static void fill_device(struct status_device *d, const struct supervised_device *sup)
 {
-	d->state = device_state_name(sup->state);
+	d->state = sup->state;
 	d->restarts = sup->restarts;
 	d->failures = sup->failures;
 	d->last_error = sup->last_error;

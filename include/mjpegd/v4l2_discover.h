@@ -76,10 +76,4 @@ int m2m_discover(const struct v4l2_device_info *devs, size_t n, uint32_t in_four
 void v4l2_describe_nodes(const struct v4l2_device_info *devs, size_t n, const uint32_t *source_formats,
 			 unsigned n_source_formats, uint32_t m2m_fourcc, FILE *out);
 
-/* Transitional, until src/main.c includes mjpegd/select.h and calls select_describe_devices()
- * itself (main.c is being edited elsewhere): the --list-devices entry point under its old name. */
-void select_describe_devices(const struct v4l2_device_info *devs, size_t n, uint32_t m2m_fourcc,
-			     FILE *out);
-#define v4l2_describe_devices select_describe_devices
-
 #endif

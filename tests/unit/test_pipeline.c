@@ -384,22 +384,22 @@ static void test_source_failure_reopens_source_alone(void **state)
 	one_frame(w);
 	one_frame(w);
 	assert_int_equal(w->published, 2);
-	assert_string_equal(status(w).source_device.state, "running");
-	assert_string_equal(status(w).encoder_device.state, "running");
+	assert_int_equal(status(w).source_device.state, DEVICE_RUNNING);
+	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
 
 	fail_source(w, -EIO);
-	assert_string_equal(status(w).source_device.state, "failed");
-	assert_string_equal(status(w).encoder_device.state, "running");
+	assert_int_equal(status(w).source_device.state, DEVICE_FAILED);
+	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
 	assert_int_equal(w->sources_destroyed, 1); /* nothing was lent: destroyed at once */
 	uint64_t failed_at = now_mono_ns();
 	pipeline_tick(w->pl, failed_at + 50 * MS);
 	assert_int_equal(w->source_opens, 1); /* backoff */
 	pipeline_tick(w->pl, failed_at + 150 * MS);
 	assert_int_equal(w->source_opens, 2);
-	assert_string_equal(status(w).source_device.state, "starting");
+	assert_int_equal(status(w).source_device.state, DEVICE_STARTING);
 	one_frame(w);
 	assert_int_equal(w->published, 3);
-	assert_string_equal(status(w).source_device.state, "running");
+	assert_int_equal(status(w).source_device.state, DEVICE_RUNNING);
 	assert_int_equal(status(w).source_device.restarts, 1);
 	assert_int_equal(w->encoder_opens, 1);
 	assert_int_equal(w->encoders_destroyed, 0);
@@ -424,7 +424,7 @@ static void test_outage_shows_placeholder(void **state)
 	uint64_t t = now_mono_ns();
 	pipeline_tick(w->pl, t + 150 * MS);
 	assert_int_equal(w->source_opens, 2);
-	assert_string_equal(status(w).source_device.state, "failed");
+	assert_int_equal(status(w).source_device.state, DEVICE_FAILED);
 	assert_int_equal(w->placeholders, 0); /* too early */
 	pipeline_tick(w->pl, t + 600 * MS);
 	assert_int_equal(w->placeholders, 1);
@@ -447,7 +447,7 @@ static void test_source_timeout(void **state)
 	struct world *w = *state;
 	one_frame(w);
 	pipeline_tick(w->pl, now_mono_ns() + 1000 * MS);
-	assert_string_equal(status(w).source_device.state, "running");
+	assert_int_equal(status(w).source_device.state, DEVICE_RUNNING);
 	pipeline_tick(w->pl, now_mono_ns() + (w->cfg.source_timeout_ms + 100) * MS);
 	/* failed, and, that instant being past the backoff too, reopened in the same tick */
 	struct status_snapshot s = status(w);
@@ -478,8 +478,8 @@ static void test_encoder_failure_falls_back_to_software(void **state)
 	w->encoder->script[w->encoder->n_script++] = -ENODEV;
 	one_frame(w);
 	struct status_snapshot s = status(w);
-	assert_string_equal(s.encoder_device.state, "failed");
-	assert_string_equal(s.source_device.state, "running");
+	assert_int_equal(s.encoder_device.state, DEVICE_FAILED);
+	assert_int_equal(s.source_device.state, DEVICE_RUNNING);
 	assert_true(s.encoder_fallback);
 	assert_int_equal(w->encoders_destroyed, 1);
 
@@ -499,7 +499,7 @@ static void test_encoder_failure_falls_back_to_software(void **state)
 	one_frame(w);
 	assert_int_equal(w->published, before + 2);
 	s = status(w);
-	assert_string_equal(s.encoder_device.state, "running");
+	assert_int_equal(s.encoder_device.state, DEVICE_RUNNING);
 	assert_false(s.encoder_fallback);
 	assert_int_equal(w->source_opens, 1); /* the camera was never touched */
 }
@@ -519,7 +519,7 @@ static void test_encoder_probation(void **state)
 	w->encoder->script[w->encoder->n_script++] = -ENODEV;
 	one_frame(w); /* the frame went to the reopened encoder, which fails at once */
 	struct status_snapshot s = status(w);
-	assert_string_equal(s.encoder_device.state, "failed");
+	assert_int_equal(s.encoder_device.state, DEVICE_FAILED);
 	assert_true(s.encoder_fallback);
 	unsigned before = w->published;
 	w->source->ready++;
@@ -542,14 +542,14 @@ static void test_encoder_errors_in_a_row(void **state)
 	for (int i = 0; i < 5; i++)
 		one_frame(w);
 	assert_int_equal(w->published, 1);
-	assert_string_equal(status(w).encoder_device.state, "running");
+	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
 	assert_false(status(w).encoder_fallback);
 	assert_int_equal(status(w).encode_errors, 4);
 
 	fe->script[fe->n_script++] = -EIO;
 	one_frame(w);
 	struct status_snapshot s = status(w);
-	assert_string_equal(s.encoder_device.state, "failed");
+	assert_int_equal(s.encoder_device.state, DEVICE_FAILED);
 	assert_non_null(strstr(s.encoder_device.last_error, "3 frames in a row"));
 	assert_true(s.encoder_fallback);
 }
