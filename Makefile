@@ -110,9 +110,9 @@ $(BUILD)/mjpegd: $(MAIN_OBJ) $(BUILD)/libmjpegd.a
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
 # The test binary: the same daemon plus --inject-fault (include/mjpegd/fault.h): the option
-# (config.c, main.c) and the devices opened wrapped in the faulty back ends (devices.c). Only those
-# files are compiled again; the rest comes from the library.
-FAULT_SRCS := src/main.c src/config.c src/devices.c
+# (config.c) and the devices opened wrapped in the faulty back ends (devices.c). Only those files
+# are compiled again; the rest (main.c included: its plan is empty without the option) is shared.
+FAULT_SRCS := src/config.c src/devices.c
 FAULT_OBJS := $(FAULT_SRCS:%.c=$(BUILD)/obj-faults/%.o)
 $(BUILD)/obj-faults/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -123,7 +123,7 @@ $(BUG_ABORT_OBJ): src/bug.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DMJPEGD_ABORT_ON_BUG=1 $(PKG_CFLAGS) -c $< -o $@
 
-$(BUILD)/mjpegd-faults: $(FAULT_OBJS) $(BUG_ABORT_OBJ) $(BUILD)/libmjpegd.a
+$(BUILD)/mjpegd-faults: $(MAIN_OBJ) $(FAULT_OBJS) $(BUG_ABORT_OBJ) $(BUILD)/libmjpegd.a
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUG_ABORT_OBJ) $(BUILD)/libmjpegd.a

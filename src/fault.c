@@ -3,8 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "mjpegd/clock.h"
 #include "mjpegd/fault.h"
+#include "mjpegd/log.h"
 #include "mjpegd/macro.h"
 
 static const struct {
@@ -82,4 +85,16 @@ bool fault_fires(const struct fault_rule *rule, unsigned long long count)
 	if (rule->action == FAULT_STALL_AFTER)
 		return count > rule->n;
 	return false;
+}
+
+void fault_loop_wedge(const struct fault_plan *plan, uint64_t since_start_ns, bool *done)
+{
+	const struct fault_rule *w = fault_plan_find(plan, FAULT_LOOP, FAULT_WEDGE);
+	if (!w || *done || since_start_ns < NSEC_PER_SEC)
+		return;
+	*done = true;
+	log_warn("fault injection: wedging the event loop for %u ms", w->n);
+	struct timespec ts = {.tv_sec = w->n / 1000, .tv_nsec = (long)(w->n % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }

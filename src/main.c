@@ -169,9 +169,7 @@ static void reload(struct app *app)
 		log_warn("SIGHUP: --listen changes take effect after a restart");
 	snprintf(next.listen_host, sizeof(next.listen_host), "%s", app->cfg.listen_host);
 	next.listen_port = app->cfg.listen_port;
-#ifdef MJPEGD_FAULT_INJECTION
 	snprintf(next.inject_fault, sizeof(next.inject_fault), "%s", app->cfg.inject_fault);
-#endif
 	struct config old = app->cfg;
 	app->cfg = next; /* the pipeline reads it through its pointer */
 	if (next.log_level != old.log_level)
@@ -225,21 +223,6 @@ static void signal_arm(struct app *app)
 	app->signal_pending = true;
 }
 
-#ifdef MJPEGD_FAULT_INJECTION
-/* --inject-fault loop:wedge=MS: the loop blocks once, 1 s after start, as a hung loop would (the
- * watchdog pings must stop). */
-static void wedge_once(struct app *app, uint64_t now)
-{
-	const struct fault_rule *w = fault_plan_find(&app->faults, FAULT_LOOP, FAULT_WEDGE);
-	if (!w || app->wedged || now - app->started_ns < NSEC_PER_SEC)
-		return;
-	app->wedged = true;
-	log_warn("fault injection: wedging the event loop for %u ms", w->n);
-	struct timespec ts = {.tv_sec = w->n / 1000, .tv_nsec = (long)(w->n % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-#endif
 
 static void tick_complete(struct loop_op *op, int res, unsigned flags)
 {
@@ -259,9 +242,7 @@ static void tick_complete(struct loop_op *op, int res, unsigned flags)
 	pipeline_describe(app->pipeline, devices, sizeof(devices));
 	snprintf(status, sizeof(status), "%u stream client(s); %s", ss->stream_clients, devices);
 	systemd_notify_status(&app->systemd, status);
-#ifdef MJPEGD_FAULT_INJECTION
-	wedge_once(app, now);
-#endif
+	fault_loop_wedge(&app->faults, now - app->started_ns, &app->wedged);
 	tick_arm(app);
 }
 
@@ -387,13 +368,12 @@ int main(int argc, char **argv)
 	app.argv = argv;
 	app.max_clients_at_start = app.cfg.max_clients;
 	log_set_level(app.cfg.log_level);
-#ifdef MJPEGD_FAULT_INJECTION
+	/* --inject-fault exists in the test binary only; elsewhere the plan stays empty. */
 	r = fault_plan_parse(app.cfg.inject_fault, &app.faults, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "mjpegd: --inject-fault: %s\n", err);
 		return 2;
 	}
-#endif
 	app.started_ns = now_mono_ns();
 	app.signal_fd = -1;
 	app.signal_op.complete = signal_complete;
