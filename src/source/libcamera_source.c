@@ -424,12 +424,27 @@ static void lc_destroy(struct source *src)
 	free(lc);
 }
 
+static int lc_controls(struct source *src, struct control_list *l)
+{
+	struct lc_source *lc = src->priv;
+	return lcshim_controls(lc->shim, l);
+}
+
+static int lc_set_controls(struct source *src, const struct control_list *l,
+			   const struct control_set *set, char *why, size_t whylen)
+{
+	struct lc_source *lc = src->priv;
+	return lcshim_set_controls(lc->shim, l, set, why, whylen);
+}
+
 static const struct source_ops lc_ops = {
 	.name = "libcamera",
 	.fd = lc_fd,
 	.dequeue = lc_dequeue,
 	.release = lc_release,
 	.destroy = lc_destroy,
+	.controls = lc_controls,
+	.set_controls = lc_set_controls,
 };
 
 /* Index of the mapping of fd, created (read-only, whole extent) on first use. */
