@@ -565,10 +565,10 @@ static void put_value(struct out *o, const struct control_desc *d, const struct 
 	put(o, "null");
 }
 
-int control_list_json(const struct control_list *l, char *buf, size_t len)
+int control_list_json(const struct control_list *l, bool writable, char *buf, size_t len)
 {
 	struct out o = { buf, len, 0, len == 0 };
-	put(&o, "{\"controls\": [");
+	put(&o, "{\"writable\": %s, \"controls\": [", writable ? "true" : "false");
 	for (unsigned i = 0; i < l->n; i++) {
 		const struct control_desc *d = &l->desc[i];
 		put(&o, "%s\n  {\"name\": ", i ? "," : "");

@@ -98,10 +98,10 @@ int control_set_add(struct control_set *set, const struct control_list *l, const
 int control_parse_request(const struct control_list *l, const char *body, size_t len, bool json,
 			  struct control_set *set, char *why, size_t whylen);
 
-/* GET /controls: {"controls": [{"name": …, "type": …, "min": …, "max": …, "step": …,
+/* GET /controls: {"writable": …, "controls": [{"name": …, "type": …, "min": …, "max": …, "step": …,
  * "default": …, "value": …, "menu": [{"value": n, "name": …}], "read_only": …, "inactive": …}]}.
  * Returns the length written (buf NUL-terminated), or -ENOSPC. */
-int control_list_json(const struct control_list *l, char *buf, size_t len);
+int control_list_json(const struct control_list *l, bool writable, char *buf, size_t len);
 
 /* Controls wanted by name, as text (from --control, the config file, the state file, HTTP):
  * kept across camera recoveries, when the list and its indexes may change, and checked against

@@ -235,7 +235,7 @@ static void test_list_json(void **state)
 	(void)state;
 	struct control_list l = fixture();
 	char buf[8192];
-	int n = control_list_json(&l, buf, sizeof(buf));
+	int n = control_list_json(&l, true, buf, sizeof(buf));
 	assert_true(n > 0 && (size_t)n == strlen(buf));
 	assert_non_null(strstr(buf, "{\"name\": \"Brightness\", \"type\": \"float\", \"min\": -1, "
 				    "\"max\": 1, \"default\": 0, \"value\": 0.25, \"read_only\": false, "
@@ -248,14 +248,16 @@ static void test_list_json(void **state)
 	assert_non_null(strstr(buf, "\"name\": \"sensor_temperature\", \"type\": \"integer\", "
 				    "\"min\": -40, \"max\": 125, \"step\": 1, \"default\": 0, "
 				    "\"value\": null, \"read_only\": true"));
-	assert_int_equal(control_list_json(&l, buf, 100), -ENOSPC);
+	assert_int_equal(control_list_json(&l, true, buf, 100), -ENOSPC);
 	struct control_list none = { 0 };
-	assert_int_equal(control_list_json(&none, buf, sizeof(buf)), (int)strlen("{\"controls\": []}\n"));
+	assert_int_equal(control_list_json(&none, false, buf, sizeof(buf)),
+			 (int)strlen("{\"writable\": false, \"controls\": []}\n"));
+	assert_string_equal(buf, "{\"writable\": false, \"controls\": []}\n");
 	/* names are escaped */
 	struct control_list odd = { .n = 1 };
 	snprintf(odd.desc[0].name, sizeof(odd.desc[0].name), "a\"b\\c");
 	odd.desc[0].type = CONTROL_BOOLEAN;
-	assert_true(control_list_json(&odd, buf, sizeof(buf)) > 0);
+	assert_true(control_list_json(&odd, true, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "\"a\\\"b\\\\c\""));
 }
 
