@@ -739,14 +739,6 @@ def peers(args, cfg, info):
 M2M_SERVERS = ("mjpegd", "floor", "ustreamer")
 
 
-def proc_stat_busy(path):
-    """(busy, total) jiffies of the first line of a /proc/stat copy"""
-    with open(path) as f:
-        v = [int(x) for x in f.read().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return sum(v[:8]) - idle, sum(v[:8])
-
-
 def m2m(args, cfg, info):
     env = dict(os.environ, BENCH_QUICK="1" if args.quick else "0", MJPEGD=args.mjpegd,
                LOADCLIENT=os.path.join(args.bindir, "loadclient-static"),
@@ -776,14 +768,9 @@ def m2m(args, cfg, info):
         # the whole guest over the window (/proc/stat, USER_HZ 100): every process and kernel
         # thread, the emulated encoder's worker and vivid's generator included
         guest = None
-        st = os.path.join(d, "stat-%s-%d-%d" % (name, n, rep))
-        fr = r.get("frames_during_cmd")
-        if os.path.exists(st + ".start") and os.path.exists(st + ".end") and fr and streamed:
-            b0, t0 = proc_stat_busy(st + ".start")
-            b1, t1 = proc_stat_busy(st + ".end")
-            guest = {"busy_s": (b1 - b0) / 100.0, "cpu_fraction": (b1 - b0) / max(t1 - t0, 1),
-                     "frames": fr / streamed,
-                     "us_per_frame": (b1 - b0) * 1e4 / (fr / streamed)}
+        if r.get("system_busy_s") is not None and r.get("frames") and streamed:
+            guest = {"busy_s": r["system_busy_s"], "cpu_fraction": r.get("system_busy_fraction"),
+                     "us_per_frame": r["system_busy_s"] * 1e6 / (r["frames"] / streamed)}
         r["guest_stat"] = guest
         copied = None
         if name == "floor":

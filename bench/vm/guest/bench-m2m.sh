@@ -15,13 +15,13 @@
 # The emulated encoder encodes in a kernel worker (its "VPU"), outside every server's process:
 # like the Pi's VPU, its time is not in the servers' CPU. The whole guest's CPU over the window
 # (/proc/stat, everything: vivid's generator thread, the emulated encoder, loadclient) is recorded
-# beside it (guest_stat in each JSON).
+# beside it (loadclient's system_busy_s).
 # Runs rotate the order (rep 1: mjpegd, ustreamer, floor; rep 2: ustreamer, floor, mjpegd; ...)
 # so the ratios of each repetition are measured under the same conditions.
 # Kernel command line (set by bench/vm/run.sh m2m): vivid.n_devs=2 vivid.multiplanar=1,2
 # vivid.allocators=0,1 mjpegd.bench.clients=1,3,10 mjpegd.bench.reps=3 mjpegd.bench.window=6
 # mjpegd.bench.warmup=2
-# Results: $VM_OUT/m2m-SERVER-N-REP.json (+ status-mjpegd-N-REP.json, stat-SERVER-N-REP.*),
+# Results: $VM_OUT/m2m-SERVER-N-REP.json (+ status-mjpegd-N-REP.json),
 # facts.txt (versions, formats, the encoder mjpegd reports), logs next to them.
 
 param() { # param NAME DEFAULT
@@ -110,23 +110,13 @@ start_server() { # start_server mjpegd|ustreamer|floor N TAG -> PID PORT URLPATH
 	}
 }
 
-# the guest's CPU over loadclient's window (--during: started 0.3 s before it, SIGINT at its end)
-cat >/tmp/stat_during.sh <<'EOF'
-head -n1 /proc/stat >"$1.start"
-trap 'head -n1 /proc/stat >"$1.end"; kill $! 2>/dev/null; exit 0' INT TERM
-sleep 1000 &
-wait
-EOF
-
 run_one() { # run_one SERVER N REP
 	tag=$2-$3
 	start_server "$1" "$2" "$tag"
 	say "$1 N=$2 rep $3 (pid $PID)"
 	out=$VM_OUT/m2m-$1-$tag.json
-	st=$VM_OUT/stat-$1-$tag
 	loadclient --port "$PORT" --path "$URLPATH" -n "$2" --fps "$FPS" --warmup "$WARMUP" \
-		--duration "$WINDOW" --pid "$PID" --label "$1" --ready-timeout 60 \
-		--during "sh /tmp/stat_during.sh $st" >"$out"
+		--duration "$WINDOW" --pid "$PID" --label "$1" --ready-timeout 60 >"$out"
 	rc=$?
 	if [ "$1" = mjpegd ]; then
 		timeout 10 wget -q -O "$VM_OUT/status-mjpegd-$tag.json" http://127.0.0.1:8000/status ||
