@@ -4,12 +4,16 @@
  *   m2m_floor --camera DEV --encoder DEV [--size 640x360] [--fourcc YU12] [--fps 30]
  *             [--quality 80] [--port 0] [--buffers 4]
  *
- * Per frame: camera VIDIOC_DQBUF → encoder OUTPUT VIDIOC_QBUF of the same buffer as a dma-buf
- * (V4L2_MEMORY_DMABUF, the fd VIDIOC_EXPBUF gave once at start) → encoder OUTPUT DQBUF → camera
- * QBUF; encoder CAPTURE DQBUF → one blocking sendmsg per client (part header, JPEG from the mapped
- * CAPTURE buffer, closing boundary: the three iovecs of bench/writeloop.c and mjpegd) → CAPTURE
- * QBUF. One thread, poll(2). No byte of a frame is copied in user space (bytes copied per frame:
- * 0 by construction); the kernel copies the JPEG into every client's socket, as for every server.
+ * Per frame, in this order, every call blocking: camera VIDIOC_DQBUF → encoder OUTPUT
+ * VIDIOC_QBUF of the same buffer as a dma-buf (V4L2_MEMORY_DMABUF, the fd VIDIOC_EXPBUF gave once
+ * at start) → encoder CAPTURE DQBUF (the JPEG) → encoder OUTPUT DQBUF → camera QBUF → one
+ * sendmsg per client (part header, JPEG from the mapped CAPTURE buffer, closing boundary: the
+ * three iovecs of bench/writeloop.c and mjpegd) → CAPTURE QBUF. Six ioctls, one clock_gettime
+ * (X-Timestamp) and N sendmsg per frame; no poll, no probing DQBUF. While one frame is encoded
+ * the camera fills its other buffers, so nothing is lost as long as an encode takes less than a
+ * frame period. A second thread only accepts clients (blocked in accept4, costs nothing per
+ * frame). No byte of a frame is copied in user space (bytes copied per frame: 0 by
+ * construction); the kernel copies the JPEG into every client's socket, as for every server.
  *
  * Both devices are multi-planar with one memory plane (the Pi's bcm2835-codec is MPLANE only;
  * vivid with multiplanar=2). The camera's buffers are allocated with VIDIOC_CREATE_BUFS, large
@@ -20,10 +24,9 @@
  *
  * What it leaves out on purpose (mjpegd does it; a floor does not): HTTP request parsing, routing,
  * slow clients (blocking sockets: a reader that falls behind stalls everyone), frame skipping,
- * recovery, /status. X-Timestamp is the camera's capture time (the encoder copies the OUTPUT
- * buffer's timestamp to the JPEG, V4L2_BUF_FLAG_TIMESTAMP_COPY) on CLOCK_REALTIME, as loadclient
- * expects. Prints "m2m_floor: port P" on stdout once streaming; logs to stderr; runs until
- * SIGINT/SIGTERM, then prints "m2m_floor: frames F" and exits 0.
+ * recovery, /status. X-Timestamp is the CLOCK_REALTIME time the JPEG was dequeued (loadclient's
+ * latency then leaves the encode out). Prints "m2m_floor: port P" on stdout once streaming; logs
+ * to stderr; on SIGINT/SIGTERM finishes its frame, prints "m2m_floor: frames F" and exits 0.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -33,7 +36,7 @@
 #include <linux/videodev2.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -112,10 +115,9 @@ struct floor_state {
 	int camera_fd, encoder_fd, listen_fd;
 	uint32_t encoder_sizeimage;
 	unsigned int n_camera_buffers;
-	unsigned int camera_queued; /* in the camera's queue: poll it only then (vb2 says POLLERR
-				     * while none is queued) */
 	struct camera_buffer camera[MAX_BUFFERS];
 	struct jpeg_buffer jpeg[N_JPEG_BUFFERS];
+	pthread_mutex_t clients_lock; /* the accept thread adds, the frame loop sends and drops */
 	int clients[MAX_CLIENTS];
 	unsigned int n_clients;
 	uint64_t frames;
@@ -131,7 +133,7 @@ static void fourcc_text(uint32_t f, char s[5])
 static int open_device(const char *path, uint32_t want_caps, int *ret_fd)
 {
 	struct v4l2_capability cap = { 0 };
-	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_CLOEXEC); /* blocking: DQBUF waits for the buffer */
 	if (fd < 0)
 		return log_errno(errno, "open %s", path);
 	int r = xioctl(fd, VIDIOC_QUERYCAP, &cap);
@@ -267,7 +269,6 @@ static int setup_camera_buffers(struct floor_state *s, const struct v4l2_format 
 		r = xioctl(s->camera_fd, VIDIOC_QBUF, &b);
 		if (r < 0)
 			return log_errno(-r, "camera: VIDIOC_QBUF %u", i);
-		s->camera_queued++;
 	}
 	return 0;
 }
@@ -313,7 +314,7 @@ static int listen_loopback(struct floor_state *s)
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sa);
 
-	s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->listen_fd < 0)
 		return log_errno(errno, "socket");
 	setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -324,19 +325,21 @@ static int listen_loopback(struct floor_state *s)
 	return ntohs(sa.sin_port);
 }
 
-/* every waiting connection gets the stream's head; its request is read, never parsed */
-static void accept_clients(struct floor_state *s)
+/* the accept thread: every connection gets the stream's head; its request is read, never
+ * parsed */
+static void *accept_clients(void *userdata)
 {
+	struct floor_state *s = userdata;
 	int one = 1;
 	char request[2048];
 
 	for (;;) {
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		if (s->n_clients == MAX_CLIENTS) {
-			close(fd);
-			continue;
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			log_errno(errno, "accept4");
+			return NULL;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		(void)!recv(fd, request, sizeof(request), MSG_DONTWAIT);
@@ -345,31 +348,29 @@ static void accept_clients(struct floor_state *s)
 			close(fd);
 			continue;
 		}
-		s->clients[s->n_clients++] = fd;
+		pthread_mutex_lock(&s->clients_lock);
+		if (s->n_clients < MAX_CLIENTS)
+			s->clients[s->n_clients++] = fd;
+		else
+			close(fd);
+		pthread_mutex_unlock(&s->clients_lock);
 	}
 }
 
 /* one blocking sendmsg per client (a short write is finished at once); a failed client is
  * dropped */
-static void send_part(struct floor_state *s, const uint8_t *jpeg, size_t len,
-		      const struct timeval *captured)
+static void send_part(struct floor_state *s, const uint8_t *jpeg, size_t len)
 {
-	struct timespec mono, real;
+	struct timespec now;
 	char hdr[160];
 
-	/* the capture time (CLOCK_MONOTONIC, vivid's and the encoder's) on CLOCK_REALTIME */
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	clock_gettime(CLOCK_REALTIME, &real);
-	int64_t age_us = ((int64_t)mono.tv_sec * 1000000 + mono.tv_nsec / 1000) -
-			 ((int64_t)captured->tv_sec * 1000000 + captured->tv_usec);
-	if (captured->tv_sec == 0 && captured->tv_usec == 0)
-		age_us = 0;
-	int64_t ts_us = (int64_t)real.tv_sec * 1000000 + real.tv_nsec / 1000 - age_us;
+	clock_gettime(CLOCK_REALTIME, &now);
 	int hl = snprintf(hdr, sizeof(hdr),
 			  "Content-Type: image/jpeg\r\nContent-Length: %zu\r\n"
-			  "X-Timestamp: %lld.%06lld\r\n\r\n",
-			  len, (long long)(ts_us / 1000000), (long long)(ts_us % 1000000));
+			  "X-Timestamp: %lld.%06ld\r\n\r\n",
+			  len, (long long)now.tv_sec, now.tv_nsec / 1000);
 
+	pthread_mutex_lock(&s->clients_lock);
 	for (unsigned int i = 0; i < s->n_clients;) {
 		struct iovec iov[3] = { { hdr, (size_t)hl }, { (void *)jpeg, len },
 					{ (void *)part_trailer, sizeof(part_trailer) - 1 } };
@@ -401,82 +402,62 @@ static void send_part(struct floor_state *s, const uint8_t *jpeg, size_t len,
 		}
 		i++;
 	}
+	pthread_mutex_unlock(&s->clients_lock);
 }
 
-/* camera DQBUF → encoder OUTPUT QBUF (the same buffer, by its dma-buf) */
-static int camera_to_encoder(struct floor_state *s)
+/* one frame: the whole sequence, each call blocking */
+static int one_frame(struct floor_state *s)
 {
-	for (;;) {
-		struct v4l2_plane cp = { 0 };
-		struct v4l2_buffer cb = { .type = CAM_TYPE, .memory = V4L2_MEMORY_MMAP,
-					  .m.planes = &cp, .length = 1 };
-		int r = xioctl(s->camera_fd, VIDIOC_DQBUF, &cb);
-		if (r == -EAGAIN)
-			return 0;
-		if (r < 0)
-			return log_errno(-r, "camera: VIDIOC_DQBUF");
-		s->camera_queued--;
-		if (cb.flags & V4L2_BUF_FLAG_ERROR) { /* straight back */
-			r = xioctl(s->camera_fd, VIDIOC_QBUF, &cb);
-			if (r < 0)
-				return log_errno(-r, "camera: VIDIOC_QBUF %u", cb.index);
-			s->camera_queued++;
-			continue;
-		}
-		struct v4l2_plane op = { .m.fd = s->camera[cb.index].dmabuf_fd,
-					 .length = s->camera[cb.index].length,
-					 .bytesused = s->encoder_sizeimage };
-		struct v4l2_buffer ob = { .index = cb.index, .type = ENC_RAW_TYPE,
-					  .memory = V4L2_MEMORY_DMABUF, .m.planes = &op, .length = 1,
-					  .field = V4L2_FIELD_NONE, .timestamp = cb.timestamp };
-		r = xioctl(s->encoder_fd, VIDIOC_QBUF, &ob);
-		if (r < 0)
-			return log_errno(-r, "encoder OUTPUT: VIDIOC_QBUF %u (dma-buf)", cb.index);
-	}
-}
-
-/* encoder OUTPUT DQBUF → camera QBUF; encoder CAPTURE DQBUF → clients → CAPTURE QBUF */
-static int encoder_done(struct floor_state *s)
-{
-	int r;
-
-	for (;;) {
-		struct v4l2_plane op = { 0 };
-		struct v4l2_buffer ob = { .type = ENC_RAW_TYPE, .memory = V4L2_MEMORY_DMABUF,
-					  .m.planes = &op, .length = 1 };
-		r = xioctl(s->encoder_fd, VIDIOC_DQBUF, &ob);
-		if (r == -EAGAIN)
-			break;
-		if (r < 0)
-			return log_errno(-r, "encoder OUTPUT: VIDIOC_DQBUF");
-		struct v4l2_plane cp = { 0 };
-		struct v4l2_buffer cb = { .index = ob.index, .type = CAM_TYPE,
-					  .memory = V4L2_MEMORY_MMAP, .m.planes = &cp, .length = 1 };
+	struct v4l2_plane cp = { 0 };
+	struct v4l2_buffer cb = { .type = CAM_TYPE, .memory = V4L2_MEMORY_MMAP, .m.planes = &cp,
+				  .length = 1 };
+	int r = xioctl(s->camera_fd, VIDIOC_DQBUF, &cb);
+	if (r < 0)
+		return log_errno(-r, "camera: VIDIOC_DQBUF");
+	if (cb.flags & V4L2_BUF_FLAG_ERROR) { /* straight back */
 		r = xioctl(s->camera_fd, VIDIOC_QBUF, &cb);
-		if (r < 0)
-			return log_errno(-r, "camera: VIDIOC_QBUF %u", ob.index);
-		s->camera_queued++;
+		return r < 0 ? log_errno(-r, "camera: VIDIOC_QBUF %u", cb.index) : 0;
 	}
-	for (;;) {
-		struct v4l2_plane jp = { 0 };
-		struct v4l2_buffer jb = { .type = ENC_JPEG_TYPE, .memory = V4L2_MEMORY_MMAP,
-					  .m.planes = &jp, .length = 1 };
-		r = xioctl(s->encoder_fd, VIDIOC_DQBUF, &jb);
-		if (r == -EAGAIN)
-			return 0;
-		if (r < 0)
-			return log_errno(-r, "encoder CAPTURE: VIDIOC_DQBUF");
-		if (!(jb.flags & V4L2_BUF_FLAG_ERROR) && jp.bytesused > jp.data_offset &&
-		    jb.index < N_JPEG_BUFFERS && jp.bytesused <= s->jpeg[jb.index].length) {
-			send_part(s, s->jpeg[jb.index].data + jp.data_offset,
-				  jp.bytesused - jp.data_offset, &jb.timestamp);
-			s->frames++;
-		}
-		jp = (struct v4l2_plane){ 0 };
-		r = xioctl(s->encoder_fd, VIDIOC_QBUF, &jb);
-		if (r < 0)
-			return log_errno(-r, "encoder CAPTURE: VIDIOC_QBUF %u", jb.index);
+
+	struct v4l2_plane op = { .m.fd = s->camera[cb.index].dmabuf_fd,
+				 .length = s->camera[cb.index].length,
+				 .bytesused = s->encoder_sizeimage };
+	struct v4l2_buffer ob = { .index = cb.index, .type = ENC_RAW_TYPE,
+				  .memory = V4L2_MEMORY_DMABUF, .m.planes = &op, .length = 1,
+				  .field = V4L2_FIELD_NONE, .timestamp = cb.timestamp };
+	r = xioctl(s->encoder_fd, VIDIOC_QBUF, &ob);
+	if (r < 0)
+		return log_errno(-r, "encoder OUTPUT: VIDIOC_QBUF %u (dma-buf)", cb.index);
+
+	struct v4l2_plane jp = { 0 };
+	struct v4l2_buffer jb = { .type = ENC_JPEG_TYPE, .memory = V4L2_MEMORY_MMAP,
+				  .m.planes = &jp, .length = 1 };
+	r = xioctl(s->encoder_fd, VIDIOC_DQBUF, &jb);
+	if (r < 0)
+		return log_errno(-r, "encoder CAPTURE: VIDIOC_DQBUF");
+
+	/* the job is done: its OUTPUT buffer was returned before the JPEG (v4l2-mem2mem) */
+	op = (struct v4l2_plane){ 0 };
+	ob = (struct v4l2_buffer){ .type = ENC_RAW_TYPE, .memory = V4L2_MEMORY_DMABUF,
+				   .m.planes = &op, .length = 1 };
+	r = xioctl(s->encoder_fd, VIDIOC_DQBUF, &ob);
+	if (r < 0)
+		return log_errno(-r, "encoder OUTPUT: VIDIOC_DQBUF");
+	cp = (struct v4l2_plane){ 0 };
+	cb = (struct v4l2_buffer){ .index = ob.index, .type = CAM_TYPE, .memory = V4L2_MEMORY_MMAP,
+				   .m.planes = &cp, .length = 1 };
+	r = xioctl(s->camera_fd, VIDIOC_QBUF, &cb);
+	if (r < 0)
+		return log_errno(-r, "camera: VIDIOC_QBUF %u", ob.index);
+
+	if (!(jb.flags & V4L2_BUF_FLAG_ERROR) && jp.bytesused > jp.data_offset &&
+	    jb.index < N_JPEG_BUFFERS && jp.bytesused <= s->jpeg[jb.index].length) {
+		send_part(s, s->jpeg[jb.index].data + jp.data_offset, jp.bytesused - jp.data_offset);
+		s->frames++;
 	}
+	jp = (struct v4l2_plane){ 0 };
+	r = xioctl(s->encoder_fd, VIDIOC_QBUF, &jb);
+	return r < 0 ? log_errno(-r, "encoder CAPTURE: VIDIOC_QBUF %u", jb.index) : 0;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -518,7 +499,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 int main(int argc, char **argv)
 {
-	static struct floor_state s;
+	static struct floor_state s = { .clients_lock = PTHREAD_MUTEX_INITIALIZER };
 	struct v4l2_format camera_fmt;
 	int r, port;
 
@@ -544,27 +525,16 @@ int main(int argc, char **argv)
 	printf("m2m_floor: port %d\n", port);
 	fflush(stdout);
 
+	pthread_t acceptor;
+	r = pthread_create(&acceptor, NULL, accept_clients, &s);
+	if (r != 0)
+		return log_errno(r, "pthread_create") < 0 ? 1 : 0;
 	while (!stop) {
-		struct pollfd pf[3] = { { s.camera_queued ? s.camera_fd : -1, POLLIN, 0 },
-					{ s.encoder_fd, POLLIN | POLLOUT, 0 },
-					{ s.listen_fd, POLLIN, 0 } };
-		if (poll(pf, 3, 1000) < 0) {
-			if (errno == EINTR)
-				continue;
-			return log_errno(errno, "poll") < 0 ? 1 : 0;
-		}
-		if (pf[2].revents & POLLIN)
-			accept_clients(&s);
-		if (pf[0].revents & (POLLIN | POLLERR)) {
-			r = camera_to_encoder(&s);
-			if (r < 0)
-				return 1;
-		}
-		if (pf[1].revents & (POLLIN | POLLOUT | POLLERR)) {
-			r = encoder_done(&s);
-			if (r < 0)
-				return 1;
-		}
+		r = one_frame(&s);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return 1;
 	}
 	printf("m2m_floor: frames %llu\n", (unsigned long long)s.frames);
 	return 0;
