@@ -1,4 +1,4 @@
-/* m2m_floor: the floor for the Raspberry Pi's path (camera → V4L2 M2M JPEG encoder → N clients),
+/* m2m_floor: the floor of the Raspberry Pi's path (camera → V4L2 M2M JPEG encoder → N clients),
  * the system calls that path cannot do without and nothing else.
  *
  *   m2m_floor --camera DEV --encoder DEV [--size 640x360] [--fourcc YU12] [--fps 30]
