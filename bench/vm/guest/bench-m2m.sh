@@ -19,7 +19,7 @@
 # Runs rotate the order (rep 1: mjpegd, ustreamer, floor; rep 2: ustreamer, floor, mjpegd; ...)
 # so the ratios of each repetition are measured under the same conditions.
 # Kernel command line (set by bench/vm/run.sh m2m): vivid.n_devs=2 vivid.multiplanar=1,2
-# vivid.allocators=0,1 mjpegd.bench.clients=1,3,10 mjpegd.bench.reps=3 mjpegd.bench.window=6
+# vivid.allocators=0,1 mjpegd.bench.clients=1,3,10 mjpegd.bench.reps=5 mjpegd.bench.window=10
 # mjpegd.bench.warmup=2
 # Results: $VM_OUT/m2m-SERVER-N-REP.json (+ status-mjpegd-N-REP.json),
 # facts.txt (versions, formats, the encoder mjpegd reports), logs next to them.
@@ -29,8 +29,8 @@ param() { # param NAME DEFAULT
 	echo "${_v:-$2}"
 }
 CLIENTS=$(param clients 1,3,10)
-REPS=$(param reps 3)
-WINDOW=$(param window 6)
+REPS=$(param reps 5)
+WINDOW=$(param window 10)
 WARMUP=$(param warmup 2)
 SIZE=640x360 # vivid's webcam input gives 30 fps up to 640x360 (the encoder pads it to 368 rows)
 FPS=30
