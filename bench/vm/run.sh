@@ -21,7 +21,8 @@
 # The last line is "bench-vm: ok" or "bench-vm: failed: WHY". bench/run.py reads the JSON files.
 # Env: MJPEGD (default build/mjpegd), LOADCLIENT (default build/bench/loadclient-static),
 #      M2M_FLOOR (default build/bench/m2m_floor-static), BENCH_QUICK=1,
-#      BENCH_VM_TIMEOUT (s, default 1500), BENCH_VM_ACCEL (auto|kvm|tcg).
+#      BENCH_VM_TIMEOUT (s, default 1500), BENCH_VM_ACCEL (auto|kvm|tcg), BENCH_VM_PARAMS (kernel
+#      arguments that override the bench's, e.g. "mjpegd.bench.reps=0 mjpegd.bench.strace=1").
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -113,6 +114,9 @@ elif [ "$QUICK" = 1 ]; then
 else
 	PARAMS="mjpegd.bench.clients=1,10,100 mjpegd.bench.reps=2 mjpegd.bench.window=6 mjpegd.bench.warmup=2 mjpegd.bench.strace=1"
 fi
+# BENCH_VM_PARAMS: kernel arguments put first, so they win (e.g. "mjpegd.bench.reps=0
+# mjpegd.bench.strace=1": only the strace pass of the m2m bench)
+PARAMS="${BENCH_VM_PARAMS:+$BENCH_VM_PARAMS }$PARAMS"
 WATCHDOG=$((VM_TIMEOUT - 30))
 APPEND="console=ttyS0 quiet panic=-1 $VIVID mjpegd.vm.timeout=$WATCHDOG"
 APPEND="$APPEND mjpegd.vm.test_timeout=$WATCHDOG $PARAMS"

@@ -32,6 +32,7 @@ CLIENTS=$(param clients 1,3,10)
 REPS=$(param reps 5)
 WINDOW=$(param window 10)
 WARMUP=$(param warmup 2)
+STRACE=$(param strace 0) # 1: then N=1 under strace -c -f for mjpegd and the floor (counts)
 SIZE=640x360 # vivid's webcam input gives 30 fps up to 640x360 (the encoder pads it to 368 rows)
 FPS=30
 QUALITY=80
@@ -110,13 +111,20 @@ start_server() { # start_server mjpegd|ustreamer|floor N TAG -> PID PORT URLPATH
 	}
 }
 
-run_one() { # run_one SERVER N REP
+run_one() { # run_one SERVER N REP [strace]
 	tag=$2-$3
 	start_server "$1" "$2" "$tag"
 	say "$1 N=$2 rep $3 (pid $PID)"
 	out=$VM_OUT/m2m-$1-$tag.json
-	loadclient --port "$PORT" --path "$URLPATH" -n "$2" --fps "$FPS" --warmup "$WARMUP" \
-		--duration "$WINDOW" --pid "$PID" --label "$1" --ready-timeout 60 >"$out"
+	if [ -n "${4:-}" ]; then
+		out=$VM_OUT/strace-$1-$2.json
+		loadclient --port "$PORT" --path "$URLPATH" -n "$2" --fps "$FPS" --warmup "$WARMUP" \
+			--duration "$WINDOW" --pid "$PID" --label "$1" --ready-timeout 60 \
+			--during "strace -c -f -p $PID -o $VM_OUT/strace-$1-$2.txt" >"$out"
+	else
+		loadclient --port "$PORT" --path "$URLPATH" -n "$2" --fps "$FPS" --warmup "$WARMUP" \
+			--duration "$WINDOW" --pid "$PID" --label "$1" --ready-timeout 60 >"$out"
+	fi
 	rc=$?
 	if [ "$1" = mjpegd ]; then
 		timeout 10 wget -q -O "$VM_OUT/status-mjpegd-$tag.json" http://127.0.0.1:8000/status ||
@@ -160,4 +168,11 @@ while [ "$rep" -le "$REPS" ]; do
 	done
 	rep=$((rep + 1))
 done
+
+if [ "$STRACE" = 1 ] && command -v strace >/dev/null; then
+	for s in mjpegd floor; do
+		run_one "$s" 1 s strace
+		cat "$VM_OUT/strace-$s-1.txt"
+	done
+fi
 echo "PASS"
