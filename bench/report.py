@@ -480,6 +480,19 @@ def sec_m2m(res):
     txt += "\n\nRatios of CPU per frame, per repetition (median (min–max) of %d):\n\n" % max(
         [(r["ratio_mjpegd_over_floor"] or {}).get("n", 0) for r in d["summary"]] or [0])
     txt += table(["N", "mjpegd / floor", "mjpegd / ustreamer", "floor / ustreamer"], ratios)
+    st = []
+    for name in ("mjpegd", "floor"):
+        x = d.get("strace", {}).get(name)
+        if not x or not x["frames"]:
+            continue
+        by = sorted(x["by_syscall"].items(), key=lambda kv: -kv[1]["calls"])
+        st.append([name, x["clients"], fmt(x["frames"], 0), fmt(x["syscalls_per_frame"], 1),
+                   ", ".join("%s %s%s" % (k, fmt(v["calls"] / x["frames"], 1),
+                                          " (%s failed)" % fmt(v["errors"] / x["frames"], 1)
+                                          if v["errors"] else "") for k, v in by)])
+    if st:
+        txt += "\n\nSystem calls per frame at N = 1 (separate runs under `strace -c -f`):\n\n" + \
+            table(["server", "N", "frames", "system calls / frame", "per frame"], st)
     enc = next((r.get("mjpegd_encoder") for r in d["runs"] if r.get("mjpegd_encoder")), None)
     if enc:
         txt += "\n\nmjpegd's encoder (/status): `%s`." % enc

@@ -787,6 +787,25 @@ def m2m(args, cfg, info):
         runs.append(r)
     if not runs:
         raise RuntimeError("bench/vm/run.sh m2m: no results (%s)" % last)
+    # strace -c -f at N = 1 (a separate run each; strace slows the server, so counts only)
+    stc = {}
+    for path in glob.glob(os.path.join(d, "strace-*-*.txt")):
+        name, n = re.match(r"strace-(\w+)-(\d+)\.txt$", os.path.basename(path)).groups()
+        rows = {}
+        with open(path) as f:
+            for line in f:
+                p_ = line.split()
+                if len(p_) in (5, 6) and re.match(r"^[\d.]+$", p_[0]) and p_[-1] != "total":
+                    rows[p_[-1]] = {"calls": int(p_[3]),
+                                    "errors": int(p_[4]) if len(p_) == 6 else 0}
+        try:
+            with open(os.path.join(d, "strace-%s-%s.json" % (name, n))) as f:
+                fr = json.load(f)["frames_during_cmd"] / max(int(n), 1)
+        except (OSError, ValueError, KeyError):
+            fr = None
+        total = sum(v["calls"] for v in rows.values())
+        stc[name] = {"clients": int(n), "frames": fr, "syscalls": total, "by_syscall": rows,
+                     "syscalls_per_frame": total / fr if fr else None}
     summary = []
     for n in sorted({r["clients"] for r in runs}):
         row = {"clients": n}
@@ -827,7 +846,7 @@ def m2m(args, cfg, info):
                 "YUYV, --encoder CPU: 4.9 has no M2M encoder), N clients on the guest's loopback",
         "command": "make bench BENCH_ARGS=\"--only m2m\"" + (" BENCH_QUICK=1" if args.quick else ""),
         "accel": accel, "vm_result": last, "facts": facts, "host": info, "summary": summary,
-        "runs": runs})
+        "strace": stc, "runs": runs})
     if p.returncode:
         raise RuntimeError("bench/vm/run.sh m2m: " + last)
 

@@ -107,7 +107,7 @@ if [ "$NAME" = m2m ]; then
 	if [ "$QUICK" = 1 ]; then
 		PARAMS="mjpegd.bench.clients=1,10 mjpegd.bench.reps=1 mjpegd.bench.window=4 mjpegd.bench.warmup=2"
 	else
-		PARAMS="mjpegd.bench.clients=1,3,10 mjpegd.bench.reps=5 mjpegd.bench.window=10 mjpegd.bench.warmup=2"
+		PARAMS="mjpegd.bench.clients=1,3,10 mjpegd.bench.reps=5 mjpegd.bench.window=10 mjpegd.bench.warmup=2 mjpegd.bench.strace=1"
 	fi
 elif [ "$QUICK" = 1 ]; then
 	PARAMS="mjpegd.bench.clients=10,100 mjpegd.bench.reps=1 mjpegd.bench.window=4 mjpegd.bench.warmup=2 mjpegd.bench.strace=0"

@@ -20,7 +20,7 @@
 # so the ratios of each repetition are measured under the same conditions.
 # Kernel command line (set by bench/vm/run.sh m2m): vivid.n_devs=2 vivid.multiplanar=1,2
 # vivid.allocators=0,1 mjpegd.bench.clients=1,3,10 mjpegd.bench.reps=5 mjpegd.bench.window=10
-# mjpegd.bench.warmup=2
+# mjpegd.bench.warmup=2 mjpegd.bench.strace=1
 # Results: $VM_OUT/m2m-SERVER-N-REP.json (+ status-mjpegd-N-REP.json),
 # facts.txt (versions, formats, the encoder mjpegd reports), logs next to them.
 
