@@ -485,7 +485,8 @@ def sec_m2m(res):
         x = d.get("strace", {}).get(name)
         if not x or not x["frames"]:
             continue
-        by = sorted(x["by_syscall"].items(), key=lambda kv: -kv[1]["calls"])
+        by = sorted(((k, v) for k, v in x["by_syscall"].items()
+                     if v["calls"] / x["frames"] >= 0.05), key=lambda kv: -kv[1]["calls"])
         st.append([name, x["clients"], fmt(x["frames"], 0), fmt(x["syscalls_per_frame"], 1),
                    ", ".join("%s %s%s" % (k, fmt(v["calls"] / x["frames"], 1),
                                           " (%s failed)" % fmt(v["errors"] / x["frames"], 1)
