@@ -173,18 +173,22 @@ test-asan:
 
 # Benchmarks (docs/performance.md; never part of `make test`): bench/run.py writes
 # bench/results/*.json, docs/img/*.png and the tables in docs/performance.md. BENCH_QUICK=1: a
-# short run; BENCH_VM=0: without the QEMU peers comparison (mjpegd vs ustreamer on vivid).
+# short run; BENCH_VM=0: without the QEMU sections (peers: mjpegd vs ustreamer on vivid; m2m: the
+# Pi's path on the emulated bcm2835-codec encoder, mjpegd vs ustreamer vs bench/m2m_floor.c).
 .PHONY: bench
 BENCH_QUICK ?= 0
 BENCH_VM ?= 1
 BENCH_BINS := $(BUILD)/bench/loadclient $(BUILD)/bench/loadclient-static $(BUILD)/bench/writeloop \
-	$(BUILD)/bench/encode_bench
+	$(BUILD)/bench/encode_bench $(BUILD)/bench/m2m_floor-static
 $(BUILD)/bench/loadclient $(BUILD)/bench/writeloop: $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ -lm
 $(BUILD)/bench/loadclient-static: bench/loadclient.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static $< -o $@ -lm
+$(BUILD)/bench/m2m_floor-static: bench/m2m_floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static $< -o $@
 $(BUILD)/bench/encode_bench: bench/encode_bench.c $(BUILD)/libmjpegd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $< $(BUILD)/libmjpegd.a $(PKG_LIBS) $(LDLIBS) -o $@

@@ -14,8 +14,9 @@
  * then one measurement window of --duration seconds (or until every client got --frames parts in
  * the window). At the window's start and end it samples /proc/PID (the server: CPU time of all its
  * threads from /proc/PID/task/TID/schedstat in ns, utime/stime ticks from /proc/PID/stat, RSS from
- * /proc/PID/status). --during CMD is started (sh -c, own process group) 0.3 s before the window
- * opens (time to attach) and sent SIGINT when it closes, then waited for; the parts completed
+ * /proc/PID/status; and the whole machine's busy time from /proc/stat: system_busy_s, every CPU,
+ * every process and kernel thread). --during CMD is started (sh -c, own process group) 0.3 s
+ * before the window opens (time to attach) and sent SIGINT when it closes, then waited for; the parts completed
  * while it ran are reported as frames_during_cmd, the denominator for strace -c / perf trace -s
  * counts (perf record profiles the same span).
  *
@@ -124,7 +125,25 @@ struct proc_sample {
 	long rss_kib, hwm_kib, anon_kib, file_kib, shmem_kib;
 	int threads;
 	double t; /* monotonic */
+	/* the whole machine (first line of /proc/stat, ticks): busy = all but idle and iowait */
+	unsigned long long sys_busy, sys_total;
 };
+
+static void proc_stat_sample(struct proc_sample *s)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "re");
+	if (!f)
+		return;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		       &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 4)
+		return;
+	for (int i = 0; i < 8; i++)
+		s->sys_total += v[i];
+	s->sys_busy = s->sys_total - v[3] - v[4];
+}
 
 static long status_field(const char *text, const char *key)
 {
@@ -139,6 +158,7 @@ static void proc_sample(int pid, struct proc_sample *s)
 	memset(s, 0, sizeof(*s));
 	s->t = now_mono();
 	s->cpu_ns = -1;
+	proc_stat_sample(s);
 	if (pid <= 0)
 		return;
 	char path[128], buf[4096];
@@ -778,6 +798,11 @@ int main(int argc, char **argv)
 	       "\"rss_shmem_kib\": %ld, \"threads\": %d}, ",
 	       s1.rss_kib, s1.hwm_kib, s1.anon_kib, s1.file_kib, s1.shmem_kib, s1.threads);
 	json_num("loadclient_cpu_s", self_cpu, true);
+	/* every CPU of the machine over the window, kernel threads and this process included */
+	json_num("system_busy_s", (double)(s1.sys_busy - s0.sys_busy) / (double)sysconf(_SC_CLK_TCK),
+		 true);
+	json_num("system_busy_fraction", s1.sys_total > s0.sys_total ?
+		 (double)(s1.sys_busy - s0.sys_busy) / (double)(s1.sys_total - s0.sys_total) : NAN, true);
 	printf("\"during\": %s%s%s, \"during_rc\": %d, \"frames_during_cmd\": %llu",
 	       opt.during ? "\"" : "", opt.during ? "set" : "null", opt.during ? "\"" : "", during_rc,
 	       (unsigned long long)frames_during);

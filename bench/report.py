@@ -23,7 +23,7 @@ RESULTS = os.path.join(ROOT, "bench", "results")
 IMG = os.path.join(ROOT, "docs", "img")
 DOC = os.path.join(ROOT, "docs", "performance.md")
 
-COLORS = {"mjpegd": "#1f77b4", "writeloop": "#7f7f7f", "ustreamer": "#d62728",
+COLORS = {"mjpegd": "#1f77b4", "writeloop": "#7f7f7f", "ustreamer": "#d62728", "floor": "#7f7f7f",
           "baseline": "#ff7f0e", "mjpegd-software": "#2ca02c"}
 
 
@@ -455,6 +455,52 @@ def sec_peers(res):
     return txt
 
 
+def sec_m2m(res):
+    d = load("m2m.json")
+    if not d:
+        return None
+    rows = []
+    for r in d["summary"]:
+        for name in ("mjpegd", "floor", "ustreamer"):
+            a = r[name]
+            copied = m(a["bytes_copied_per_frame"])
+            rows.append([r["clients"], name, rng(a["cpu_us_per_frame"], 0),
+                         rng(a["cpu_us_per_frame_client"], 0),
+                         rng(a["guest_cpu_us_per_frame"], 0),
+                         "not exposed" if copied is None else fmt(float(copied), 0),
+                         fmt(m(a["client_fps_mean"]), 1), fmt(m(a["rss_kib"]) / 1024, 1)
+                         if m(a["rss_kib"]) else "–", a["threads"],
+                         fmt((a["mean_part_bytes"] or 0) / 1024, 1)])
+    ratios = [[r["clients"], rng(r["ratio_mjpegd_over_floor"]),
+               rng(r["ratio_mjpegd_over_ustreamer"]), rng(r["ratio_floor_over_ustreamer"])]
+              for r in d["summary"]]
+    txt = table(["N", "server", "µs CPU / frame", "µs CPU / frame·client",
+                 "guest µs CPU / frame (all)", "bytes copied / frame", "fps per client",
+                 "RSS MiB", "threads", "KiB per part"], rows)
+    txt += "\n\nRatios of CPU per frame, per repetition (median (min–max) of %d):\n\n" % max(
+        [(r["ratio_mjpegd_over_floor"] or {}).get("n", 0) for r in d["summary"]] or [0])
+    txt += table(["N", "mjpegd / floor", "mjpegd / ustreamer", "floor / ustreamer"], ratios)
+    st = []
+    for name in ("mjpegd", "floor"):
+        x = d.get("strace", {}).get(name)
+        if not x or not x["frames"]:
+            continue
+        by = sorted(((k, v) for k, v in x["by_syscall"].items()
+                     if v["calls"] / x["frames"] >= 0.05), key=lambda kv: -kv[1]["calls"])
+        st.append([name, x["clients"], fmt(x["frames"], 0), fmt(x["syscalls_per_frame"], 1),
+                   ", ".join("%s %s%s" % (k, fmt(v["calls"] / x["frames"], 1),
+                                          " (%s failed)" % fmt(v["errors"] / x["frames"], 1)
+                                          if v["errors"] else "") for k, v in by)])
+    if st:
+        txt += "\n\nSystem calls per frame at N = 1 (separate runs under `strace -c -f`):\n\n" + \
+            table(["server", "N", "frames", "system calls / frame", "per frame"], st)
+    enc = next((r.get("mjpegd_encoder") for r in d["runs"] if r.get("mjpegd_encoder")), None)
+    if enc:
+        txt += "\n\nmjpegd's encoder (/status): `%s`." % enc
+    txt += "\nGuest run: %s. Command: `%s`." % (d.get("vm_result", "?"), d.get("command", "?"))
+    return txt
+
+
 def verdict(ok):
     return "–" if ok is None else ("**met**" if ok else "**missed**")
 
@@ -514,6 +560,34 @@ def sec_targets(res):
         rows.append(["software path ≥ 3× the baseline's frames per CPU-second (%s)" % r["size"],
                      "%s× from I420, %s× from YUYV" % (fmt(v1), fmt(v2)),
                      verdict(v1 >= 3)])
+    mm = load("m2m.json")
+
+    def m2m_row(n):
+        return next((x for x in (mm or {}).get("summary", []) if x["clients"] == n), None)
+
+    def m2m_verdict(sp, bound):
+        """met/missed by the median; says so when the repetitions fall on both sides"""
+        v = m(sp)
+        if v is None:
+            return verdict(None)
+        txt = verdict(v <= bound)
+        if m(sp, "min") <= bound < m(sp, "max"):
+            txt += " (median; the repetitions fall on both sides of %s×)" % fmt(bound, 1)
+        return txt
+
+    r = m2m_row(1)
+    sp = r["ratio_mjpegd_over_floor"] if r else None
+    rows.append(["the Pi's path: CPU per frame ≤ 1.2× the floor at N=1 (emulated bcm2835-codec)",
+                 "%s× (runs %s–%s; QEMU guest, DMABUF import, both on the same devices)" % (
+                     fmt(m(sp)), fmt(m(sp, "min")), fmt(m(sp, "max"))) if sp
+                 else "not measured (run with the VM)", m2m_verdict(sp, 1.2)])
+    for n in (1, 10):
+        r = m2m_row(n)
+        sp = r["ratio_mjpegd_over_ustreamer"] if r else None
+        rows.append(["the Pi's path: CPU per frame ≤ 0.5× ustreamer's at N=%d" % n,
+                     "%s× (runs %s–%s; ustreamer 4.9 cannot use the M2M encoder: it encodes in "
+                     "software)" % (fmt(m(sp)), fmt(m(sp, "min")), fmt(m(sp, "max")))
+                     if sp else "not measured (run with the VM)", m2m_verdict(sp, 0.5)])
     return table(["target", "measured", "verdict"], rows)
 
 
@@ -530,7 +604,7 @@ def main():
     for name, fn in (("machine", sec_machine), ("syscalls", sec_syscalls),
                      ("baseline", sec_baseline), ("encode", sec_encode),
                      ("callgrind", sec_callgrind), ("profile", sec_profile),
-                     ("peers", sec_peers), ("libs", sec_libs), ("slow", sec_slow),
+                     ("peers", sec_peers), ("m2m", sec_m2m), ("libs", sec_libs), ("slow", sec_slow),
                      ("targets", sec_targets)):
         try:
             b = fn(None)

@@ -24,6 +24,11 @@ Sections (docs/performance.md explains every figure):
   libs      RSS and threads at N=100 of this build and of one without libcamera
             (make BUILD=bench/results/tmp/build-nolibcamera HAVE_LIBCAMERA=0)
   peers     bench/vm/run.sh (QEMU guest, vivid): mjpegd vs Debian's ustreamer (only with --vm)
+  m2m       bench/vm/run.sh m2m (QEMU guest): the Pi's path on the emulated bcm2835-codec image
+            encoder (tests/vm/bcm2835-emu): mjpegd (vivid multi-planar dma-contig → DMABUF import)
+            vs bench/m2m_floor (the ioctl sequence + one sendmsg per client) vs Debian's ustreamer
+            (4.9: no M2M encoder, single-planar capture only → vivid instance 0, --encoder CPU),
+            N = 1, 3, 10, rotating order, 3 repetitions (only with --vm)
 Writes bench/results/*.json, docs/img/*.png (bench/report.py) and the generated tables in
 docs/performance.md (between <!-- bench:NAME --> markers). No figure here is asserted.
 """
@@ -729,16 +734,133 @@ def peers(args, cfg, info):
         raise RuntimeError("bench/vm/run.sh: " + last)
 
 
+# ------------------------------------------------------------------------------ m2m (VM)
+
+M2M_SERVERS = ("mjpegd", "floor", "ustreamer")
+
+
+def m2m(args, cfg, info):
+    env = dict(os.environ, BENCH_QUICK="1" if args.quick else "0", MJPEGD=args.mjpegd,
+               LOADCLIENT=os.path.join(args.bindir, "loadclient-static"),
+               M2M_FLOOR=os.path.join(args.bindir, "m2m_floor-static"))
+    p = subprocess.run([os.path.join(ROOT, "bench", "vm", "run.sh"), "m2m"], env=env, text=True,
+                       stdout=subprocess.PIPE)
+    last = (p.stdout.strip().splitlines() or ["?"])[-1]
+    log(last)
+    top = os.path.join(ROOT, "build", "bench-vm", "m2m")
+    d = os.path.join(top, "logs", "bench-m2m.d")
+    runs = []
+    for path in sorted(glob.glob(os.path.join(d, "m2m-*.json"))):
+        mm = re.match(r"m2m-(\w+)-(\d+)-(\d+)\.json$", os.path.basename(path))
+        try:
+            with open(path) as f:
+                r = json.load(f)
+        except ValueError:
+            continue
+        name, n, rep = mm.group(1), int(mm.group(2)), int(mm.group(3))
+        s = r["server"]
+        # the guest has no schedstat: utime+stime ticks there (docs/performance.md)
+        per_fc = s["cpu_us_per_frame_client"] if s.get("cpu_us_per_frame_client") is not None \
+            else s.get("cpu_us_per_frame_client_ticks")
+        streamed = r.get("clients_streamed") or 0
+        s["cpu_us"] = per_fc
+        s["cpu_us_per_frame"] = per_fc * streamed if per_fc is not None else None
+        # the whole guest over the window (/proc/stat, USER_HZ 100): every process and kernel
+        # thread, the emulated encoder's worker and vivid's generator included
+        guest = None
+        if r.get("system_busy_s") is not None and r.get("frames") and streamed:
+            guest = {"busy_s": r["system_busy_s"], "cpu_fraction": r.get("system_busy_fraction"),
+                     "us_per_frame": r["system_busy_s"] * 1e6 / (r["frames"] / streamed)}
+        r["guest_stat"] = guest
+        copied = None
+        if name == "floor":
+            copied = 0.0  # by construction: no user-space copy of any frame
+        elif name == "mjpegd":
+            try:
+                with open(os.path.join(d, "status-mjpegd-%d-%d.json" % (n, rep))) as f:
+                    st_json = json.load(f)
+                copied = st_json.get("bytes_copied_per_frame")
+                r["mjpegd_encoder"] = st_json.get("encoder")
+            except (OSError, ValueError):
+                pass
+        r.update(server_name=name, clients=n, rep=rep, bytes_copied_per_frame=copied)
+        runs.append(r)
+    if not runs:
+        raise RuntimeError("bench/vm/run.sh m2m: no results (%s)" % last)
+    # strace -c -f at N = 1 (a separate run each; strace slows the server, so counts only)
+    stc = {}
+    for path in glob.glob(os.path.join(d, "strace-*-*.txt")):
+        name, n = re.match(r"strace-(\w+)-(\d+)\.txt$", os.path.basename(path)).groups()
+        rows = {}
+        with open(path) as f:
+            for line in f:
+                p_ = line.split()
+                if len(p_) in (5, 6) and re.match(r"^[\d.]+$", p_[0]) and p_[-1] != "total":
+                    rows[p_[-1]] = {"calls": int(p_[3]),
+                                    "errors": int(p_[4]) if len(p_) == 6 else 0}
+        try:
+            with open(os.path.join(d, "strace-%s-%s.json" % (name, n))) as f:
+                fr = json.load(f)["frames_during_cmd"] / max(int(n), 1)
+        except (OSError, ValueError, KeyError):
+            fr = None
+        total = sum(v["calls"] for v in rows.values())
+        stc[name] = {"clients": int(n), "frames": fr, "syscalls": total, "by_syscall": rows,
+                     "syscalls_per_frame": total / fr if fr else None}
+    summary = []
+    for n in sorted({r["clients"] for r in runs}):
+        row = {"clients": n}
+        for name in M2M_SERVERS:
+            rs = [r for r in runs if r["clients"] == n and r["server_name"] == name]
+            row[name] = {
+                "cpu_us_per_frame": spread([r["server"]["cpu_us_per_frame"] for r in rs]),
+                "cpu_us_per_frame_client": spread([r["server"]["cpu_us"] for r in rs]),
+                "guest_cpu_us_per_frame": spread([(r["guest_stat"] or {}).get("us_per_frame")
+                                                  for r in rs]),
+                "bytes_copied_per_frame": spread([r["bytes_copied_per_frame"] for r in rs]),
+                "client_fps_mean": spread([r["client_fps_mean"] for r in rs]),
+                "rss_kib": spread([r["server"]["rss_kib"] for r in rs]),
+                "threads": max([r["server"]["threads"] for r in rs] or [0]),
+                "mean_part_bytes": med([r["mean_part_bytes"] for r in rs]),
+                "latency_p50_ms": spread([r["latency_p50_ms"] for r in rs])}
+        for a, b in (("mjpegd", "floor"), ("mjpegd", "ustreamer"), ("floor", "ustreamer")):
+            ratios = []
+            for rep in sorted({r["rep"] for r in runs}):
+                c = {r["server_name"]: r["server"]["cpu_us"] for r in runs
+                     if r["clients"] == n and r["rep"] == rep}
+                if c.get(a) and c.get(b):
+                    ratios.append(c[a] / c[b])
+            row["ratio_%s_over_%s" % (a, b)] = spread(ratios)
+        summary.append(row)
+    facts = ""
+    try:
+        with open(os.path.join(d, "facts.txt")) as f:
+            facts = f.read()
+    except OSError:
+        pass
+    accel = open(os.path.join(top, "accel")).read().strip() \
+        if os.path.exists(os.path.join(top, "accel")) else "?"
+    save("m2m.json", {
+        "what": "the Pi's path on the emulated bcm2835-codec image encoder in the QEMU test bed: "
+                "mjpegd (vivid multi-planar dma-contig 640x360@30 → DMABUF import → JPEG q80) vs "
+                "bench/m2m_floor on the same devices vs Debian's ustreamer (vivid single-planar "
+                "YUYV, --encoder CPU: 4.9 has no M2M encoder), N clients on the guest's loopback",
+        "command": "make bench BENCH_ARGS=\"--only m2m\"" + (" BENCH_QUICK=1" if args.quick else ""),
+        "accel": accel, "vm_result": last, "facts": facts, "host": info, "summary": summary,
+        "strace": stc, "runs": runs})
+    if p.returncode:
+        raise RuntimeError("bench/vm/run.sh m2m: " + last)
+
+
 # ------------------------------------------------------------------------------ main
 
 SECTIONS = ["fanout", "syscalls", "baseline", "encode", "callgrind", "profile", "slow", "libs",
-            "peers"]
+            "peers", "m2m"]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="short runs (BENCH_QUICK=1)")
-    ap.add_argument("--vm", action="store_true", help="also run the QEMU peers bench")
+    ap.add_argument("--vm", action="store_true", help="also run the QEMU benches (peers, m2m)")
     ap.add_argument("--only", default="", help="comma-separated sections")
     ap.add_argument("--skip", default="", help="comma-separated sections")
     ap.add_argument("--mjpegd", default=os.path.join(ROOT, "build", "mjpegd"))
@@ -753,8 +875,9 @@ def main():
         if s not in SECTIONS:
             ap.error("unknown section %r (%s)" % (s, ", ".join(SECTIONS)))
     todo = [s for s in SECTIONS if (not only or s in only) and s not in skip]
-    if "peers" in todo and not args.vm and "peers" not in only:
-        todo.remove("peers")
+    for s in ("peers", "m2m"):
+        if s in todo and not args.vm and s not in only:
+            todo.remove(s)
     os.makedirs(TMP, exist_ok=True)
     # one fd per client in the servers we start, and the peers' limits
     import resource

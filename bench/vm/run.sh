@@ -1,19 +1,28 @@
 #!/bin/bash
-# The peers bench (docs/performance.md, "Peers"): mjpegd vs ustreamer on vivid inside the test
-# bed's QEMU guest. Not part of `make test-vm`: the guest runs only bench/vm/guest/*.sh.
+# The benches that run inside the test bed's QEMU guest (docs/performance.md, "Peers" and "The
+# Pi's path"). Not part of `make test-vm`: the guest runs only bench/vm/guest/bench-NAME.sh.
 #
-#   bench/vm/run.sh              (make bench runs it; BENCH_QUICK=1 for a short run)
+#   bench/vm/run.sh [peers|m2m]     (make bench runs both; BENCH_QUICK=1 for a short run)
 #
-# Reuses the test bed's machinery without touching it: the cached kernel (tests/vm/build-kernel.sh),
-# and a private copy of tests/vm (its scripts, not its guest tests) under build/bench-vm/src with
-# bench/vm/guest/*.sh as its only guest scripts, so the packing (busybox, v4l2-ctl, mjpegd and
-# its libraries) is the test bed's. Added to that tree: ustreamer (Debian's package) and the
-# libraries ldd names for it, strace, bench/loadclient (static) and bench/vm/yuyv_only.so.
+#   peers  mjpegd vs ustreamer on vivid, both encoding in software
+#   m2m    the Pi's path on the emulated bcm2835-codec image encoder (tests/vm/bcm2835-emu):
+#          mjpegd (vivid multi-planar dma-contig → DMABUF import), Debian's ustreamer (what it
+#          can open of the same path), and bench/m2m_floor.c (the ioctl sequence alone)
+#
+# Reuses the test bed's machinery without touching it: the cached kernel and the test bed's
+# modules (tests/vm/build-kernel.sh), and a private copy of tests/vm (its scripts, not its guest
+# tests) under build/bench-vm/src with bench/vm/guest/bench-NAME.sh as its only guest script, so
+# the packing (busybox, v4l2-ctl, mjpegd and its libraries, /vm/modules/*.ko) is the test bed's.
+# Added to that tree: ustreamer (Debian's package) and the libraries ldd names for it, strace,
+# bench/loadclient (static), bench/vm/yuyv_only.so and bench/m2m_floor (static).
 # Boots under TCG, 2 vCPUs (KVM is tried first when /dev/kvm is there and the CPU shows vmx/svm).
-# Output: build/bench-vm/logs/NAME.d/*.json, console build/bench-vm/serial.log; the last line
-# is "bench-vm: ok" or "bench-vm: failed: WHY". bench/run.py --peers reads the JSON files.
+# Output (peers): build/bench-vm/logs/bench-peers.d/*.json, console build/bench-vm/serial.log;
+# (m2m): build/bench-vm/m2m/logs/bench-m2m.d/*.json, console build/bench-vm/m2m/serial.log.
+# The last line is "bench-vm: ok" or "bench-vm: failed: WHY". bench/run.py reads the JSON files.
 # Env: MJPEGD (default build/mjpegd), LOADCLIENT (default build/bench/loadclient-static),
-#      BENCH_QUICK=1, BENCH_VM_TIMEOUT (s, default 1500), BENCH_VM_ACCEL (auto|kvm|tcg).
+#      M2M_FLOOR (default build/bench/m2m_floor-static), BENCH_QUICK=1,
+#      BENCH_VM_TIMEOUT (s, default 1500), BENCH_VM_ACCEL (auto|kvm|tcg), BENCH_VM_PARAMS (kernel
+#      arguments that override the bench's, e.g. "mjpegd.bench.reps=0 mjpegd.bench.strace=1").
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +33,13 @@ VM_TIMEOUT=${BENCH_VM_TIMEOUT:-1500}
 ACCEL=${BENCH_VM_ACCEL:-auto}
 MJPEGD=${MJPEGD:-build/mjpegd}
 LOADCLIENT=${LOADCLIENT:-build/bench/loadclient-static}
+M2M_FLOOR=${M2M_FLOOR:-build/bench/m2m_floor-static}
+NAME=${1:-peers}
+case "$NAME" in
+peers) RUN=$OUT ;;                     # the paths of the first version, kept for bench/run.py
+m2m) RUN=$OUT/m2m ;;
+*) echo "usage: bench/vm/run.sh [peers|m2m]" >&2; exit 2 ;;
+esac
 case "$MJPEGD" in /*) ;; *) MJPEGD=$ROOT/$MJPEGD ;; esac
 
 say() { echo "bench-vm: $*" >&2; }
@@ -33,12 +49,15 @@ die() { echo "bench-vm: failed: $*"; exit 1; }
 [ -x "$LOADCLIENT" ] || die "$LOADCLIENT missing (make bench builds it)"
 command -v ustreamer >/dev/null || die "ustreamer not installed (scripts/deps.sh bench)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (scripts/deps.sh vm)"
+[ "$NAME" != m2m ] || [ -x "$M2M_FLOOR" ] || die "$M2M_FLOOR missing (make bench builds it)"
 
-mkdir -p "$OUT"
+mkdir -p "$OUT" "$RUN"
 exec 7>"$OUT/.lock"
 flock -w "$VM_TIMEOUT" 7 || die "$OUT is locked by another bench run"
 
-KERNEL=$(tests/vm/build-kernel.sh) || die "kernel build failed (tests/vm/build-kernel.sh)"
+# the kernel, and the test bed's modules (the emulated encoder) into $OUT/modules
+KERNEL=$(MJPEGD_VM_MODULES_OUT=$OUT/modules tests/vm/build-kernel.sh) ||
+	die "kernel build failed (tests/vm/build-kernel.sh)"
 
 # --- the initramfs: the test bed's packing, the bench's guest scripts --------------------
 SRC=$OUT/src
@@ -46,7 +65,9 @@ rm -rf "$SRC"
 mkdir -p "$SRC/tests/vm/guest"
 # every file of tests/vm but its guest tests and helper programs (*.c): what mkinitramfs.sh needs
 find tests/vm -maxdepth 1 -type f ! -name '*.c' -exec cp {} "$SRC/tests/vm/" \;
-cp bench/vm/guest/*.sh "$SRC/tests/vm/guest/"
+cp "bench/vm/guest/bench-$NAME.sh" "$SRC/tests/vm/guest/"
+mkdir -p "$SRC/build/vm/modules" # mkinitramfs.sh packs them as /vm/modules/*.ko
+cp "$OUT"/modules/*.ko "$SRC/build/vm/modules/" 2>/dev/null
 MJPEGD=$MJPEGD "$SRC/tests/vm/mkinitramfs.sh" >&2 || die "tests/vm/mkinitramfs.sh failed"
 STAGE=$SRC/build/vm/rootfs
 
@@ -68,20 +89,38 @@ mkdir -p "$OUT/lib"
 gcc -shared -fPIC -O2 -Wall -Wextra -Werror bench/vm/yuyv_only.c -o "$OUT/lib/yuyv_only.so" -ldl ||
 	die "cannot build bench/vm/yuyv_only.c"
 put "$OUT/lib/yuyv_only.so" /vm/lib/yuyv_only.so
+if [ "$NAME" = m2m ]; then
+	put "$M2M_FLOOR" /vm/bin/m2m_floor
+	chmod 755 "$STAGE/vm/bin/m2m_floor"
+	[ -e "$STAGE/vm/modules/bcm2835_codec_emu.ko" ] ||
+		die "the emulated encoder's module was not built (tests/vm/build-kernel.sh)"
+fi
 (cd "$STAGE" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) \
-	>"$OUT/initramfs.cpio" || die "cpio failed"
-say "initramfs: $(($(stat -c %s "$OUT/initramfs.cpio") / 1024)) KiB"
+	>"$RUN/initramfs.cpio" || die "cpio failed"
+say "initramfs: $(($(stat -c %s "$RUN/initramfs.cpio") / 1024)) KiB"
 
 # --- boot ----------------------------------------------------------------------------------
-if [ "$QUICK" = 1 ]; then
+VIVID="vivid.n_devs=2"
+if [ "$NAME" = m2m ]; then
+	# vivid instance 1: multi-planar, dma-contig (a Pi camera's kind), as in the test bed
+	VIVID="vivid.n_devs=2 vivid.multiplanar=1,2 vivid.allocators=0,1"
+	if [ "$QUICK" = 1 ]; then
+		PARAMS="mjpegd.bench.clients=1,10 mjpegd.bench.reps=1 mjpegd.bench.window=4 mjpegd.bench.warmup=2"
+	else
+		PARAMS="mjpegd.bench.clients=1,3,10 mjpegd.bench.reps=5 mjpegd.bench.window=10 mjpegd.bench.warmup=2 mjpegd.bench.strace=1"
+	fi
+elif [ "$QUICK" = 1 ]; then
 	PARAMS="mjpegd.bench.clients=10,100 mjpegd.bench.reps=1 mjpegd.bench.window=4 mjpegd.bench.warmup=2 mjpegd.bench.strace=0"
 else
 	PARAMS="mjpegd.bench.clients=1,10,100 mjpegd.bench.reps=2 mjpegd.bench.window=6 mjpegd.bench.warmup=2 mjpegd.bench.strace=1"
 fi
+# BENCH_VM_PARAMS: kernel arguments put first, so they win (e.g. "mjpegd.bench.reps=0
+# mjpegd.bench.strace=1": only the strace pass of the m2m bench)
+PARAMS="${BENCH_VM_PARAMS:+$BENCH_VM_PARAMS }$PARAMS"
 WATCHDOG=$((VM_TIMEOUT - 30))
-APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 mjpegd.vm.timeout=$WATCHDOG"
+APPEND="console=ttyS0 quiet panic=-1 $VIVID mjpegd.vm.timeout=$WATCHDOG"
 APPEND="$APPEND mjpegd.vm.test_timeout=$WATCHDOG $PARAMS"
-LOGS=$OUT/logs
+LOGS=$RUN/logs
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
 
@@ -89,17 +128,17 @@ boot() { # boot ACCEL
 	local cpu=()
 	[ "$1" = kvm ] && cpu=(-cpu host)
 	timeout --kill-after=10 "$2" qemu-system-x86_64 -accel "$1" "${cpu[@]}" -smp 2 -m 1024 \
-		-nographic -no-reboot -kernel "$KERNEL" -initrd "$OUT/initramfs.cpio" \
+		-nographic -no-reboot -kernel "$KERNEL" -initrd "$RUN/initramfs.cpio" \
 		-append "$APPEND" -nic none -device virtio-rng-pci \
 		-virtfs "local,path=$LOGS,mount_tag=host0,security_model=none,id=host0" \
-		</dev/null 2>&1 | tr -d '\r' >"$OUT/serial.log"
+		</dev/null 2>&1 | tr -d '\r' >"$RUN/serial.log"
 }
 used=tcg
 if [ "$ACCEL" != tcg ] && [ -w /dev/kvm ] && grep -q -E "\b(vmx|svm)\b" /proc/cpuinfo; then
 	# KVM only counts if the guest comes up (nested KVM may open /dev/kvm and then hang)
 	say "trying KVM"
 	boot kvm 20
-	if grep -a -q '^@@INIT' "$OUT/serial.log" && [ "$ACCEL" != tcg ]; then
+	if grep -a -q '^@@INIT' "$RUN/serial.log" && [ "$ACCEL" != tcg ]; then
 		used=kvm
 		rm -rf "$LOGS" && mkdir -p "$LOGS"
 		boot kvm "$VM_TIMEOUT"
@@ -109,14 +148,14 @@ if [ "$ACCEL" != tcg ] && [ -w /dev/kvm ] && grep -q -E "\b(vmx|svm)\b" /proc/cp
 	fi
 fi
 if [ "$used" = tcg ]; then
-	say "booting under TCG (2 vCPUs); guest progress in $OUT/serial.log"
+	say "booting under TCG (2 vCPUs); guest progress in $RUN/serial.log"
 	boot tcg "$VM_TIMEOUT"
 fi
-echo "$used" >"$OUT/accel"
-grep -a '^@@' "$OUT/serial.log" >&2
-if grep -a -q '^@@END bench-peers rc=0' "$OUT/serial.log"; then
+echo "$used" >"$RUN/accel"
+grep -a '^@@' "$RUN/serial.log" >&2
+if grep -a -q "^@@END bench-$NAME rc=0" "$RUN/serial.log"; then
 	echo "bench-vm: ok ($used)"
 	exit 0
 fi
-sed -n '/^@@LOG/,/^@@LOGEND/p' "$OUT/serial.log" | tail -n 40 >&2
-die "the guest bench did not pass (console: $OUT/serial.log, logs: $LOGS)"
+sed -n '/^@@LOG/,/^@@LOGEND/p' "$RUN/serial.log" | tail -n 40 >&2
+die "the guest bench did not pass (console: $RUN/serial.log, logs: $LOGS)"
