@@ -65,7 +65,7 @@ systemd_pc=systemd-dev
 chromium=chromium
 [ $pi_os = 1 ] && [ "$codename" = bookworm ] && chromium=chromium-browser
 
-pkgs_build="build-essential pkgconf liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
+pkgs_build="build-essential pkgconf libcrypt-dev liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
 pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium python3 procps systemd libcamera-ipa"
 # (djpeg, ffmpeg, python3: tests/vm/bcm2835_emu_check.py checks the emulated Pi encoder's JPEGs)
 pkgs_vm="qemu-system-x86 busybox-static v4l-utils $kernel_source flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa libjpeg-turbo-progs ffmpeg python3"

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mjpegd/auth.h"
 #include "mjpegd/config.h"
 #include "mjpegd/log.h"
 
@@ -31,6 +32,8 @@ enum option_kind {
 	OPT_FALLBACK,  /* software | none into encoder_fallback */
 	OPT_STRING,    /* a char[] field at .offset of max bytes */
 	OPT_FORMAT,    /* auto or one of format_names[] into capture_format */
+	OPT_PATH,      /* a char[CONFIG_PATH_MAX] field at .offset; "" or "none": unset */
+	OPT_PATH_LIST, /* comma-separated absolute URL paths into a char[] field at .offset */
 };
 
 struct option {
@@ -85,6 +88,11 @@ static const struct option options[] = {
 	  "The camera's pixel format; auto: the best the encoder takes." },
 	{ "m2m-format", OPT_M2M_FORMAT, 0, 0, 0, "FORMAT",
 	  "What the M2M encoder produces; fwht (vicodec) is for the test bed and is not served." },
+	{ "auth-file", OPT_PATH, 0, 0, offsetof(struct config, auth_file), "FILE",
+	  "Ask for HTTP Basic credentials on every URL: \"user:hash\" lines, hashes from "
+	  "mkpasswd (yescrypt, sha512-crypt) or htpasswd -B (bcrypt). Reloaded on SIGHUP." },
+	{ "auth-exempt", OPT_PATH_LIST, 0, 0, offsetof(struct config, auth_exempt), "PATH[,PATH]",
+	  "URL paths served without credentials (e.g. /metrics for a local Prometheus)." },
 	{ "config", OPT_CONFIG, 0, 0, 0, "FILE",
 	  "Read options from FILE first, as \"name = value\" lines; flags win over it." },
 };
@@ -234,6 +242,12 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 	case OPT_STRING:
 		snprintf(buf, len, "text of at most %u bytes", opt->max - 1);
 		return;
+	case OPT_PATH:
+		snprintf(buf, len, "a file path, or none");
+		return;
+	case OPT_PATH_LIST:
+		snprintf(buf, len, "comma-separated paths starting with '/', or none");
+		return;
 	case OPT_FORMAT: {
 		char names[64];
 		join_names(names, sizeof(names), format_names, ELEMENTSOF(format_names));
@@ -298,6 +312,12 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		snprintf(buf, len, "%s", cfg->encoder_fallback ? "software" : "none");
 		return;
 	case OPT_STRING:
+		snprintf(buf, len, "%s", (const char *)cfg + opt->offset);
+		if (!buf[0])
+			snprintf(buf, len, "none");
+		return;
+	case OPT_PATH:
+	case OPT_PATH_LIST:
 		snprintf(buf, len, "%s", (const char *)cfg + opt->offset);
 		if (!buf[0])
 			snprintf(buf, len, "none");
@@ -599,6 +619,22 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 			}
 		}
 		return option_error(opt, dash, value, "is not a camera format", err, errlen);
+	case OPT_PATH:
+	case OPT_PATH_LIST: {
+		char *field = (char *)cfg + opt->offset;
+		if (!strcmp(value, "none")) {
+			field[0] = '\0';
+			return 0;
+		}
+		if (value[0] == '\0')
+			return option_error(opt, dash, value, "is empty", err, errlen);
+		if (strlen(value) >= CONFIG_PATH_MAX)
+			return option_error(opt, dash, value, "is too long", err, errlen);
+		if (opt->kind == OPT_PATH_LIST && auth_exempt_check(value) < 0)
+			return option_error(opt, dash, value, "is not a list of paths", err, errlen);
+		snprintf(field, CONFIG_PATH_MAX, "%s", value);
+		return 0;
+	}
 	case OPT_CONFIG:
 		if (value[0] == '\0')
 			return option_error(opt, dash, value, "is empty", err, errlen);

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "mjpegd/auth.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/config.h"
 #include "mjpegd/fault.h"
@@ -93,10 +94,38 @@ static void begin_shutdown(struct app *app, const char *why)
 	}
 }
 
+/* SIGHUP: the --auth-file is read again (users added or removed, passwords changed). A file
+ * that does not load leaves the users in use as they were. */
+static void reload_auth(struct app *app, const struct config *old)
+{
+	struct auth_users *users = NULL;
+	if (app->cfg.auth_file[0]) {
+		char err[CONFIG_ERR_MAX + 64];
+		int r = auth_users_load(app->cfg.auth_file, &users, err, sizeof(err));
+		if (r < 0) {
+			log_err("SIGHUP: keeping the users loaded before: %s", err);
+			snprintf(app->cfg.auth_file, sizeof(app->cfg.auth_file), "%s", old->auth_file);
+			snprintf(app->cfg.auth_exempt, sizeof(app->cfg.auth_exempt), "%s",
+				 old->auth_exempt);
+			return;
+		}
+	}
+	if (server_set_auth(app->server, users, app->cfg.auth_exempt) < 0)
+		return;
+	if (users)
+		log_info("SIGHUP: %zu user(s) loaded from %s", users->n, app->cfg.auth_file);
+	else if (old->auth_file[0])
+		log_warn("SIGHUP: --auth-file removed: every URL is served without credentials");
+}
+
 /* SIGHUP: re-read the config file. What needs no restart applies now; the rest is reported. */
 static void reload(struct app *app)
 {
 	if (!app->cfg.config_path[0]) {
+		if (app->cfg.auth_file[0]) {
+			reload_auth(app, &app->cfg);
+			return;
+		}
 		log_notice("SIGHUP: no --config file to reload");
 		return;
 	}
@@ -128,6 +157,7 @@ static void reload(struct app *app)
 	}
 	server_set_limits(app->server, next.max_clients, next.header_timeout_ms,
 			  next.idle_timeout_ms, next.source_timeout_ms);
+	reload_auth(app, &old);
 	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
 		if (r < 0)
@@ -353,6 +383,19 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	struct auth_users *users = NULL;
+	if (app.cfg.auth_file[0]) {
+		char aerr[CONFIG_ERR_MAX + 64];
+		r = auth_users_load(app.cfg.auth_file, &users, aerr, sizeof(aerr));
+		if (r < 0) {
+			log_err("%s", aerr);
+			goto out;
+		}
+		log_info("%zu user(s) loaded from %s; every URL asks for credentials%s%s", users->n,
+			 app.cfg.auth_file, app.cfg.auth_exempt[0] ? " except " : "",
+			 app.cfg.auth_exempt);
+	}
+
 	struct server_params sp = {
 		.loop = &app.loop,
 		.listen_host = app.cfg.listen_host,
@@ -365,10 +408,14 @@ int main(int argc, char **argv)
 		.status_ctx = &app,
 		.listen_fds = app.listen_fds,
 		.n_listen_fds = (unsigned)n_listen_fds,
+		.auth_users = users,
+		.auth_exempt = app.cfg.auth_exempt,
 	};
 	r = server_create(&sp, &app.server);
-	if (r < 0)
+	if (r < 0) {
+		free(users);
 		goto out;
+	}
 
 	struct pipeline_params pp = {
 		.loop = &app.loop,

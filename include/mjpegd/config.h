@@ -56,6 +56,8 @@ struct config {
 	bool encoder_fallback;       /* --encoder-fallback software|none, default software */
 	char inject_fault[256];      /* --inject-fault SPEC (test binary only, see fault.h) */
 	char config_path[CONFIG_PATH_MAX]; /* --config FILE ("" when none) */
+	char auth_file[CONFIG_PATH_MAX];   /* --auth-file FILE ("" when none) */
+	char auth_exempt[CONFIG_PATH_MAX]; /* --auth-exempt PATH[,PATH] ("" when none) */
 };
 
 void config_defaults(struct config *cfg);

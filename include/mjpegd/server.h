@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mjpegd/auth.h"
 #include "mjpegd/config.h"
 #include "mjpegd/frame.h"
 #include "mjpegd/loop.h"
@@ -36,6 +37,9 @@ struct server_params {
 	 * → bind listen_host:listen_port. */
 	const int *listen_fds;
 	unsigned n_listen_fds;
+	/* --auth-file's users (NULL: no authentication); the server takes ownership. */
+	struct auth_users *auth_users;
+	const char *auth_exempt; /* --auth-exempt: comma-separated paths served without credentials */
 };
 
 /* Binds the listening sockets (errors name the address: EADDRINUSE, EACCES, bad host). */
@@ -55,6 +59,10 @@ void server_tick(struct server *srv, uint64_t now_ns);
 /* Live changes (SIGHUP). */
 void server_set_limits(struct server *srv, unsigned max_clients, unsigned header_timeout_ms,
 		       unsigned idle_timeout_ms, unsigned first_frame_timeout_ms);
+
+/* SIGHUP: users replace the ones in use (ownership passes; NULL: no authentication any more).
+ * Requests already checking their credentials finish against the hash they were given. */
+int server_set_auth(struct server *srv, struct auth_users *users, const char *exempt);
 
 /* Stops accepting and closes every client; completions drain through the loop. */
 void server_shutdown(struct server *srv);

@@ -5,7 +5,9 @@
  *   READING ──request──▶ RESPONDING ──sent, keep-alive──▶ READING
  *      │                     └──sent, close──▶ CLOSING
  *      ├──stream request──▶ STREAMING (head, then newest frame whenever idle) ──error──▶ CLOSING
- *      └──snapshot, no frame yet──▶ WAITING ──first frame / timeout (503)──▶ RESPONDING
+ *      ├──snapshot, no frame yet──▶ WAITING ──first frame / timeout (503)──▶ RESPONDING
+ *      └──credentials (--auth-file)──▶ AUTHENTICATING ──verified──▶ READING (the request is served)
+ *                                          └──wrong, or no verdict in time──▶ RESPONDING (401/503)
  *   any ──timeout / peer gone / shutdown──▶ CLOSING ──no op in flight──▶ freed
  *
  * A client has at most one recv and one send in flight; it is freed only when both completed.
@@ -19,9 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "mjpegd/auth.h"
+#include "mjpegd/auth_worker.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/http_parser.h"
 #include "mjpegd/log.h"
@@ -45,6 +50,7 @@ enum client_state {
 	CLIENT_RESPONDING,
 	CLIENT_STREAMING,
 	CLIENT_WAITING, /* a snapshot request before the first frame */
+	CLIENT_AUTHENTICATING, /* a request whose credentials wait for their turn or their verdict */
 	CLIENT_CLOSING,
 };
 
@@ -53,6 +59,7 @@ static const char *const client_state_names[] = {
 	[CLIENT_RESPONDING] = "responding",
 	[CLIENT_STREAMING] = "streaming",
 	[CLIENT_WAITING] = "waiting for the first frame",
+	[CLIENT_AUTHENTICATING] = "checking credentials",
 	[CLIENT_CLOSING] = "closing",
 };
 
@@ -102,6 +109,14 @@ struct client {
 	uint64_t fps_window_start_ns, fps_window_frames;
 	double fps;
 	uint64_t stream_bytes_received; /* after the request; discarded */
+
+	/* --auth-file: the request at the head of in[] waits in AUTHENTICATING; its bytes stay
+	 * there (it is parsed again when the verdict comes). */
+	int auth_job;          /* the worker's job number, -1: none (waiting for the slow-down) */
+	bool auth_granted;     /* the verdict for the request at the head of in[] was yes */
+	char auth_user[AUTH_USER_MAX + 1]; /* a name from the file ("" when unknown), for the log */
+	unsigned char peer_key[16]; /* the address without port (IPv6: its /64), for the slow-down */
+	size_t peer_key_len;
 };
 
 struct listener {
@@ -135,6 +150,13 @@ struct server {
 	struct server_stats stats;
 	struct ratelimit accept_error_rl;
 	struct ratelimit refused_log_rl; /* one line per window; the rest are counted */
+
+	/* --auth-file: NULL users → no authentication. users is owned here. */
+	struct auth_users *auth_users;
+	char auth_exempt[CONFIG_PATH_MAX];
+	struct auth_worker *auth_worker;
+	struct auth_throttle auth_throttle;
+	struct ratelimit auth_log_rl;
 };
 
 static void client_recv(struct client *c);
@@ -142,6 +164,7 @@ static void client_free_input(struct client *c);
 static void client_close(struct client *c, const char *why);
 static void handle_request(struct client *c, const struct http_request *req);
 static void process_input(struct client *c);
+static void consume_input(struct client *c, size_t consumed);
 
 /* ---------------------------------------------------------------- listeners */
 
@@ -223,6 +246,30 @@ static void fd_to_addr(int fd, char *buf, size_t cap)
 	}
 }
 
+/* What the failed-login slow-down counts by: the IPv4 address, an IPv6 client's /64 (one host
+ * commonly has a whole /64 to pick addresses from), or "local" for a unix socket peer. */
+static void fd_to_peer_key(int fd, unsigned char *key, size_t cap, size_t *len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	*len = 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET && cap >= 4) {
+		memcpy(key, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		*len = 4;
+	} else if (ss.ss_family == AF_INET6 && cap >= 8) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(key, &a->s6_addr[12], 4);
+			*len = 4;
+		} else {
+			memcpy(key, a->s6_addr, 8);
+			*len = 8;
+		}
+	}
+}
+
 static void client_set_state(struct client *c, enum client_state st)
 {
 	if (c->state == st)
@@ -245,6 +292,8 @@ static void client_free(struct client *c)
 		s->stats.stream_clients--;
 	s->n_clients--;
 	s->stats.clients = s->n_clients;
+	if (c->auth_job >= 0 && s->auth_worker)
+		auth_worker_abandon(s->auth_worker, c->auth_job);
 	frame_unref(c->frame);
 	free(c->heap_body);
 	client_free_input(c);
@@ -431,7 +480,7 @@ static void respond_error(struct client *c, int status, const char *extra, bool 
 		client_close(c, "out of memory");
 		return;
 	}
-	if (status >= 400 && status != 404 && status != 405)
+	if (status >= 400 && status != 401 && status != 404 && status != 405)
 		c->keep_alive = false; /* after a protocol error the byte stream cannot be trusted */
 	respond(c, status, "text/plain; charset=utf-8", body, (size_t)len, body, NULL, extra,
 		head_only);
@@ -588,7 +637,7 @@ static void handle_request(struct client *c, const struct http_request *req)
 	bool head_only = req->method == HTTP_METHOD_HEAD;
 	c->requests++;
 	c->keep_alive = req->keep_alive && !c->srv->shutting_down;
-	if (req->method == HTTP_METHOD_OTHER) {
+	if (req->method == HTTP_METHOD_OTHER || req->method == HTTP_METHOD_OPTIONS) {
 		respond_error(c, 405, "Allow: GET, HEAD\r\n", false);
 		return;
 	}
@@ -618,6 +667,175 @@ static void handle_request(struct client *c, const struct http_request *req)
 	} else {
 		respond_error(c, 404, NULL, head_only);
 	}
+}
+
+/* ---------------------------------------------------------------- authentication */
+
+#define AUTH_CHALLENGE "WWW-Authenticate: Basic realm=\"mjpegd\", charset=\"UTF-8\"\r\n"
+
+enum auth_gate {
+	AUTH_GATE_PASS,     /* serve the request */
+	AUTH_GATE_ANSWERED, /* refused: a response is on its way; the request's bytes go */
+	AUTH_GATE_DEFERRED, /* AUTHENTICATING: the request's bytes stay until the verdict */
+};
+
+/* Drops the request just answered; what a pipelining client sent after it moves up. The bytes
+ * left behind are wiped: a request head may carry a password (Authorization). */
+static void consume_input(struct client *c, size_t consumed)
+{
+	memmove(c->in, c->in + consumed, c->in_len - consumed);
+	c->in_len -= consumed;
+	explicit_bzero(c->in + c->in_len, consumed);
+}
+
+static void auth_log_failure(struct client *c, const char *what)
+{
+	struct server *s = c->srv;
+	if (!ratelimit_allow(&s->auth_log_rl, now_mono_ns()))
+		return;
+	unsigned more = ratelimit_take_suppressed(&s->auth_log_rl);
+	/* Only a name from the file is logged: what a client sends may hold control characters. */
+	log_notice("client %llu (%s): %s%s%s%s", (unsigned long long)c->id, c->addr, what,
+		   c->auth_user[0] ? " for user '" : " (unknown user)", c->auth_user,
+		   c->auth_user[0] ? "'" : "");
+	if (more)
+		log_notice("(%u more failed logins not logged one by one)", more);
+}
+
+/* 401 for the request at the head of in[] (parsed again: its bytes are still there). */
+static void auth_answer(struct client *c, int status, bool failed)
+{
+	struct server *s = c->srv;
+	struct http_request req;
+	size_t consumed = 0;
+	int st = 0;
+	if (http_parse_request(c->in, c->in_len, &req, &consumed, &st) != HTTP_PARSE_COMPLETE) {
+		client_close(c, "request lost while checking credentials");
+		return;
+	}
+	if (failed)
+		auth_throttle_failed(&s->auth_throttle, c->peer_key, c->peer_key_len, now_mono_ns());
+	c->requests++;
+	c->keep_alive = req.keep_alive && !s->shutting_down;
+	c->auth_job = -1;
+	client_set_state(c, CLIENT_READING);
+	bool head_only = req.method == HTTP_METHOD_HEAD;
+	if (status == 401)
+		respond_error(c, 401, AUTH_CHALLENGE, head_only);
+	else
+		respond_error(c, status, "Retry-After: 1\r\n", head_only);
+	if (c->state != CLIENT_CLOSING)
+		consume_input(c, consumed);
+}
+
+/* The request's credentials go to the worker (after the slow-down, if any, is over). */
+static void auth_begin(struct client *c)
+{
+	struct server *s = c->srv;
+	struct http_request req;
+	size_t consumed = 0;
+	int st = 0;
+	if (!s->auth_users) { /* --auth-file dropped by a reload meanwhile */
+		c->auth_granted = true;
+		c->deadline_ns = 0;
+		client_set_state(c, CLIENT_READING);
+		process_input(c);
+		return;
+	}
+	if (http_parse_request(c->in, c->in_len, &req, &consumed, &st) != HTTP_PARSE_COMPLETE) {
+		client_close(c, "request lost while checking credentials");
+		return;
+	}
+	const struct http_str *h = http_request_header(&req, "Authorization");
+	char user[AUTH_USER_MAX + 1], password[AUTH_PASSWORD_MAX + 1];
+	size_t user_len = 0;
+	c->auth_user[0] = '\0';
+	if (!h || auth_parse_basic(*h, user, sizeof(user), &user_len, password,
+				   sizeof(password)) < 0) {
+		explicit_bzero(password, sizeof(password));
+		auth_log_failure(c, "malformed credentials");
+		auth_answer(c, 401, true);
+		return;
+	}
+	const struct auth_user *u = auth_users_find(s->auth_users, user, user_len);
+	if (u)
+		snprintf(c->auth_user, sizeof(c->auth_user), "%s", u->name);
+	/* An unknown user is checked against a real hash and refused: the same time as a wrong
+	 * password, so the answer's delay does not tell which names exist. */
+	int job = auth_worker_submit(s->auth_worker, u ? u->hash : s->auth_users->user[0].hash,
+				     password, !u, c);
+	explicit_bzero(password, sizeof(password));
+	if (job < 0) {
+		log_warn("client %llu (%s): %d password checks already queued: 503",
+			 (unsigned long long)c->id, c->addr, AUTH_WORKER_QUEUE);
+		auth_answer(c, 503, false);
+		return;
+	}
+	c->auth_job = job;
+	c->deadline_ns = now_mono_ns() + s->header_timeout_ns;
+}
+
+/* The worker's verdict, on the loop's thread (the client abandons its job when it goes). */
+static void auth_verdict(void *ctx, void *owner, bool ok)
+{
+	(void)ctx;
+	struct client *c = owner;
+	c->auth_job = -1;
+	if (c->state != CLIENT_AUTHENTICATING)
+		return;
+	if (!ok) {
+		auth_log_failure(c, "wrong password");
+		auth_answer(c, 401, true);
+		return;
+	}
+	log_debug("client %llu (%s): user '%s' authenticated", (unsigned long long)c->id, c->addr,
+		  c->auth_user);
+	c->auth_granted = true;
+	c->deadline_ns = 0;
+	client_set_state(c, CLIENT_READING);
+	process_input(c);
+}
+
+static bool request_path_exempt(const struct server *s, const struct http_request *req)
+{
+	return auth_path_exempt(s->auth_exempt, req->path.p, req->path.len);
+}
+
+/* --auth-file: may this request be served now? */
+static enum auth_gate auth_gate(struct client *c, const struct http_request *req)
+{
+	struct server *s = c->srv;
+	if (!s->auth_users)
+		return AUTH_GATE_PASS;
+	if (c->auth_granted) {
+		c->auth_granted = false;
+		return AUTH_GATE_PASS;
+	}
+	/* A CORS preflight never carries credentials (the browser sends them afterwards); its
+	 * answer tells nothing but the allowed methods. */
+	if (req->method == HTTP_METHOD_OPTIONS || request_path_exempt(s, req))
+		return AUTH_GATE_PASS;
+	if (!http_request_header(req, "Authorization")) {
+		/* Every browser asks without credentials first: not a failure. */
+		c->requests++;
+		c->keep_alive = req->keep_alive && !s->shutting_down;
+		respond_error(c, 401, AUTH_CHALLENGE, req->method == HTTP_METHOD_HEAD);
+		return AUTH_GATE_ANSWERED;
+	}
+	client_set_state(c, CLIENT_AUTHENTICATING);
+	uint64_t now = now_mono_ns();
+	unsigned delay_ms = auth_throttle_delay_ms(&s->auth_throttle, c->peer_key, c->peer_key_len,
+						   now);
+	if (delay_ms > 0) {
+		/* Failed before: the check waits; server_tick() starts it. */
+		log_debug("client %llu (%s): credentials checked in %u ms (failed logins before)",
+			  (unsigned long long)c->id, c->addr, delay_ms);
+		c->deadline_ns = now + (uint64_t)delay_ms * NSEC_PER_MSEC;
+		return AUTH_GATE_DEFERRED;
+	}
+	/* Either queued, or refused at once (auth_answer() consumed the request then). */
+	auth_begin(c);
+	return AUTH_GATE_DEFERRED;
 }
 
 /* ---------------------------------------------------------------- receiving */
@@ -679,7 +897,11 @@ static void process_input(struct client *c)
 	}
 	/* The request's strings point into c->in: answer it, then drop its bytes. The response
 	 * does not reference the request, so moving the pipelined rest is safe afterwards. */
-	handle_request(c, &req);
+	enum auth_gate gate = auth_gate(c, &req);
+	if (gate == AUTH_GATE_DEFERRED)
+		return;
+	if (gate == AUTH_GATE_PASS)
+		handle_request(c, &req);
 	if (c->state == CLIENT_CLOSING)
 		return;
 	if (c->state == CLIENT_STREAMING) {
@@ -690,8 +912,7 @@ static void process_input(struct client *c)
 		client_recv(c);
 		return;
 	}
-	memmove(c->in, c->in + consumed, c->in_len - consumed);
-	c->in_len -= consumed;
+	consume_input(c, consumed);
 }
 
 static void recv_complete(struct loop_op *op, int res, unsigned flags)
@@ -798,6 +1019,8 @@ static void accept_new(struct server *s, int fd)
 	c->send_op.complete = send_complete;
 	c->state = CLIENT_READING;
 	fd_to_addr(fd, c->addr, sizeof(c->addr));
+	fd_to_peer_key(fd, c->peer_key, sizeof(c->peer_key), &c->peer_key_len);
+	c->auth_job = -1;
 	int one = 1;
 	/* Each frame leaves in one sendmsg; Nagle would only hold its tail back. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -883,6 +1106,21 @@ int server_create(const struct server_params *p, struct server **out)
 	s->started_ns = now_mono_ns();
 	s->accept_error_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
 	s->refused_log_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_NS, 1);
+	s->auth_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 5);
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = now_mono_ns() ^ (uint64_t)getpid() << 32;
+	auth_throttle_init(&s->auth_throttle, seed);
+	if (p->auth_users) {
+		int r = auth_worker_create(s->loop, auth_verdict, s, &s->auth_worker);
+		if (r < 0) {
+			log_err("cannot start the password-checking thread: %s", strerror(-r));
+			free(s);
+			return r;
+		}
+		s->auth_users = p->auth_users;
+		snprintf(s->auth_exempt, sizeof(s->auth_exempt), "%s", p->auth_exempt ? p->auth_exempt : "");
+	}
 	if (p->n_listen_fds > 0) {
 		for (unsigned i = 0; i < p->n_listen_fds && i < MAX_LISTENERS; i++)
 			s->listeners[s->n_listeners++].fd = p->listen_fds[i];
@@ -969,6 +1207,13 @@ void server_tick(struct server *s, uint64_t now)
 			client_close(c, "send stalled (client not reading)");
 		} else if (c->state == CLIENT_WAITING) {
 			respond_no_frame(c, c->head_only);
+		} else if (c->state == CLIENT_AUTHENTICATING && c->auth_job < 0) {
+			auth_begin(c); /* the slow-down is over */
+		} else if (c->state == CLIENT_AUTHENTICATING) {
+			auth_worker_abandon(s->auth_worker, c->auth_job);
+			log_warn("client %llu (%s): no verdict on its password in time: 503",
+				 (unsigned long long)c->id, c->addr);
+			auth_answer(c, 503, false);
 		} else if (c->state == CLIENT_READING && (c->in_len > 0 || c->requests == 0)) {
 			/* slowloris or silent connection: tell it, then hang up */
 			c->keep_alive = false;
@@ -991,11 +1236,29 @@ void server_set_limits(struct server *s, unsigned max_clients, unsigned header_t
 	s->idle_timeout_ns = (uint64_t)idle_timeout_ms * NSEC_PER_MSEC;
 }
 
+int server_set_auth(struct server *s, struct auth_users *users, const char *exempt)
+{
+	if (users && !s->auth_worker) {
+		int r = auth_worker_create(s->loop, auth_verdict, s, &s->auth_worker);
+		if (r < 0) {
+			free(users);
+			log_err("cannot start the password-checking thread: %s", strerror(-r));
+			return r;
+		}
+	}
+	free(s->auth_users);
+	s->auth_users = users;
+	snprintf(s->auth_exempt, sizeof(s->auth_exempt), "%s", exempt ? exempt : "");
+	return 0;
+}
+
 void server_shutdown(struct server *s)
 {
 	if (s->shutting_down)
 		return;
 	s->shutting_down = true;
+	if (s->auth_worker)
+		auth_worker_stop(s->auth_worker);
 	log_refused_summary(s, now_mono_ns(), true);
 	for (unsigned i = 0; i < s->n_listeners; i++) {
 		struct listener *l = &s->listeners[i];
@@ -1013,7 +1276,7 @@ void server_shutdown(struct server *s)
 
 bool server_drained(const struct server *s)
 {
-	if (s->clients)
+	if (s->clients || (s->auth_worker && !auth_worker_idle(s->auth_worker)))
 		return false;
 	for (unsigned i = 0; i < s->n_listeners; i++)
 		if (s->listeners[i].accept_pending)
@@ -1036,6 +1299,8 @@ void server_destroy(struct server *s)
 		if (s->listeners[i].fd >= 0)
 			close(s->listeners[i].fd);
 	frame_unref(s->newest);
+	auth_worker_destroy(s->auth_worker);
+	free(s->auth_users);
 	free(s);
 }
 
