@@ -34,6 +34,7 @@ enum option_kind {
 	OPT_FORMAT,    /* auto or one of format_names[] into capture_format */
 	OPT_PATH,      /* a char[CONFIG_PATH_MAX] field at .offset; "" or "none": unset */
 	OPT_PATH_LIST, /* comma-separated absolute URL paths into a char[] field at .offset */
+	OPT_ORIGIN,    /* none | * | scheme://host[:port] into allow_origin */
 };
 
 struct option {
@@ -93,6 +94,9 @@ static const struct option options[] = {
 	  "mkpasswd (yescrypt, sha512-crypt) or htpasswd -B (bcrypt). Reloaded on SIGHUP." },
 	{ "auth-exempt", OPT_PATH_LIST, 0, 0, offsetof(struct config, auth_exempt), "PATH[,PATH]",
 	  "URL paths served without credentials (e.g. /metrics for a local Prometheus)." },
+	{ "allow-origin", OPT_ORIGIN, 0, 0, 0, "ORIGIN",
+	  "CORS: the web origin whose pages may read the responses (e.g. https://dash.example), "
+	  "* for any, none for no CORS header (an <img> needs none)." },
 	{ "config", OPT_CONFIG, 0, 0, 0, "FILE",
 	  "Read options from FILE first, as \"name = value\" lines; flags win over it." },
 };
@@ -248,6 +252,9 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 	case OPT_PATH_LIST:
 		snprintf(buf, len, "comma-separated paths starting with '/', or none");
 		return;
+	case OPT_ORIGIN:
+		snprintf(buf, len, "none | * | http[s]://HOST[:PORT]");
+		return;
 	case OPT_FORMAT: {
 		char names[64];
 		join_names(names, sizeof(names), format_names, ELEMENTSOF(format_names));
@@ -315,6 +322,9 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		snprintf(buf, len, "%s", (const char *)cfg + opt->offset);
 		if (!buf[0])
 			snprintf(buf, len, "none");
+		return;
+	case OPT_ORIGIN:
+		snprintf(buf, len, "%s", cfg->allow_origin[0] ? cfg->allow_origin : "none");
 		return;
 	case OPT_PATH:
 	case OPT_PATH_LIST:
@@ -529,6 +539,58 @@ static int set_listen(struct config *cfg, const struct option *opt, const char *
 	return 0;
 }
 
+/* An origin as browsers send it (RFC 6454): scheme, host, optional port; no path, no slash at the
+ * end. It goes into a response header, so only the characters of a host name pass. */
+static int set_origin(struct config *cfg, const struct option *opt, const char *dash,
+		      const char *value, char *err, size_t errlen)
+{
+	if (!strcmp(value, "none")) {
+		cfg->allow_origin[0] = '\0';
+		return 0;
+	}
+	if (!strcmp(value, "*")) {
+		snprintf(cfg->allow_origin, sizeof(cfg->allow_origin), "*");
+		return 0;
+	}
+	const char *host;
+	if (!strncmp(value, "http://", 7))
+		host = value + 7;
+	else if (!strncmp(value, "https://", 8))
+		host = value + 8;
+	else
+		return option_error(opt, dash, value, "is not an origin", err, errlen);
+	if (strlen(value) >= sizeof(cfg->allow_origin))
+		return option_error(opt, dash, value, "is too long", err, errlen);
+	bool bracketed = host[0] == '[';
+	const char *end = host + strlen(host);
+	const char *port = NULL;
+	if (bracketed) {
+		const char *close = strchr(host, ']');
+		if (!close || close == host + 1 || (close[1] && close[1] != ':'))
+			return option_error(opt, dash, value, "is not an origin", err, errlen);
+		for (const char *p = host + 1; p < close; p++)
+			if (!is_host_char(*p, true))
+				return option_error(opt, dash, value, "is not an origin", err, errlen);
+		port = close[1] ? close + 2 : NULL;
+	} else {
+		const char *colon = strchr(host, ':');
+		const char *host_end = colon ? colon : end;
+		if (host_end == host)
+			return option_error(opt, dash, value, "is not an origin", err, errlen);
+		for (const char *p = host; p < host_end; p++)
+			if (!is_host_char(*p, false))
+				return option_error(opt, dash, value, "is not an origin", err, errlen);
+		port = colon ? colon + 1 : NULL;
+	}
+	if (port) {
+		unsigned n;
+		if (parse_number(port, strlen(port), &n) < 0 || n == 0 || n > 65535)
+			return option_error(opt, dash, value, "has no valid port", err, errlen);
+	}
+	snprintf(cfg->allow_origin, sizeof(cfg->allow_origin), "%s", value);
+	return 0;
+}
+
 static int set_log_level(struct config *cfg, const struct option *opt, const char *dash,
 			 const char *value, char *err, size_t errlen)
 {
@@ -635,6 +697,8 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 		snprintf(field, CONFIG_PATH_MAX, "%s", value);
 		return 0;
 	}
+	case OPT_ORIGIN:
+		return set_origin(cfg, opt, dash, value, err, errlen);
 	case OPT_CONFIG:
 		if (value[0] == '\0')
 			return option_error(opt, dash, value, "is empty", err, errlen);

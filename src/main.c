@@ -158,6 +158,7 @@ static void reload(struct app *app)
 	server_set_limits(app->server, next.max_clients, next.header_timeout_ms,
 			  next.idle_timeout_ms, next.source_timeout_ms);
 	reload_auth(app, &old);
+	server_set_allow_origin(app->server, app->cfg.allow_origin);
 	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
 		if (r < 0)
@@ -410,6 +411,7 @@ int main(int argc, char **argv)
 		.n_listen_fds = (unsigned)n_listen_fds,
 		.auth_users = users,
 		.auth_exempt = app.cfg.auth_exempt,
+		.allow_origin = app.cfg.allow_origin,
 	};
 	r = server_create(&sp, &app.server);
 	if (r < 0) {

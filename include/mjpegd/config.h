@@ -10,6 +10,7 @@
 
 #define CONFIG_PATH_MAX 512
 #define CONFIG_ERR_MAX 256
+#define CONFIG_ORIGIN_MAX 200
 
 enum source_kind {
 	SOURCE_AUTO,
@@ -58,6 +59,7 @@ struct config {
 	char config_path[CONFIG_PATH_MAX]; /* --config FILE ("" when none) */
 	char auth_file[CONFIG_PATH_MAX];   /* --auth-file FILE ("" when none) */
 	char auth_exempt[CONFIG_PATH_MAX]; /* --auth-exempt PATH[,PATH] ("" when none) */
+	char allow_origin[CONFIG_ORIGIN_MAX]; /* --allow-origin ORIGIN|*|none ("" = none, the default) */
 };
 
 void config_defaults(struct config *cfg);

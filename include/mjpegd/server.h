@@ -40,6 +40,7 @@ struct server_params {
 	/* --auth-file's users (NULL: no authentication); the server takes ownership. */
 	struct auth_users *auth_users;
 	const char *auth_exempt; /* --auth-exempt: comma-separated paths served without credentials */
+	const char *allow_origin; /* --allow-origin: "" (none), "*" or one origin */
 };
 
 /* Binds the listening sockets (errors name the address: EADDRINUSE, EACCES, bad host). */
@@ -59,6 +60,9 @@ void server_tick(struct server *srv, uint64_t now_ns);
 /* Live changes (SIGHUP). */
 void server_set_limits(struct server *srv, unsigned max_clients, unsigned header_timeout_ms,
 		       unsigned idle_timeout_ms, unsigned first_frame_timeout_ms);
+
+/* --allow-origin, live (SIGHUP): "" none, "*", or one origin. */
+void server_set_allow_origin(struct server *srv, const char *origin);
 
 /* SIGHUP: users replace the ones in use (ownership passes; NULL: no authentication any more).
  * Requests already checking their credentials finish against the hash they were given. */

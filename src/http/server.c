@@ -36,7 +36,7 @@
 
 #define MAX_LISTENERS 4
 #define REFUSED_LOG_INTERVAL_NS (10 * NSEC_PER_SEC)
-#define HEAD_MAX 512
+#define HEAD_MAX 1024 /* status line, our headers, CORS (an origin of up to 200 bytes) */
 /* Bytes a stream client may send after its request before it is closed: a viewer sends none. */
 #define STREAM_UPLOAD_MAX (64 * 1024)
 #define FPS_WINDOW_NS (1 * NSEC_PER_SEC)
@@ -157,6 +157,11 @@ struct server {
 	struct auth_worker *auth_worker;
 	struct auth_throttle auth_throttle;
 	struct ratelimit auth_log_rl;
+
+	/* --allow-origin: the CORS header lines every response carries ("" for none) */
+	char cors[CONFIG_ORIGIN_MAX + 96];
+	char refused_response[CONFIG_ORIGIN_MAX + 400]; /* the 503 above --max-clients, CORS in */
+	size_t refused_response_len;
 };
 
 static void client_recv(struct client *c);
@@ -441,9 +446,9 @@ static int format_head(struct client *c, int status, const char *content_type, s
 			 "Content-Length: %zu\r\n"
 			 "Cache-Control: no-cache, no-store, must-revalidate\r\n"
 			 "Connection: %s\r\n"
-			 "%s\r\n",
+			 "%s%s\r\n",
 			 status, http_status_reason(status), content_type, length,
-			 c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
+			 c->keep_alive ? "keep-alive" : "close", c->srv->cors, extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof(c->head))
 		return -ENOSPC;
 	return n;
@@ -544,10 +549,10 @@ static void stream_start(struct client *c, const struct http_request *req, uint6
 			 "Content-Type: " MULTIPART_CONTENT_TYPE "\r\n"
 			 "Cache-Control: no-cache, no-store, must-revalidate\r\n"
 			 "Pragma: no-cache\r\n"
-			 "Access-Control-Allow-Origin: *\r\n"
+			 "%s"
 			 "Connection: close\r\n"
 			 "\r\n%s",
-			 head_only ? "" : MULTIPART_FIRST_BOUNDARY);
+			 s->cors, head_only ? "" : MULTIPART_FIRST_BOUNDARY);
 	if (head_only) {
 		c->iov[0] = (struct iovec){c->head, (size_t)n};
 		client_set_state(c, CLIENT_RESPONDING);
@@ -621,6 +626,32 @@ static void handle_snapshot(struct client *c, bool head_only)
 	respond(c, 200, "image/jpeg", f->data, f->len, NULL, frame_ref(f), extra, head_only);
 }
 
+/* OPTIONS: what a CORS preflight asks before a cross-origin request with credentials (a page's
+ * fetch() with an Authorization header). 204 carries no Content-Length (RFC 9110 §8.6). */
+static void respond_options(struct client *c)
+{
+	struct server *s = c->srv;
+	int n = snprintf(c->head, sizeof(c->head),
+			 "HTTP/1.1 204 No Content\r\n"
+			 "Server: mjpegd/" MJPEGD_VERSION "\r\n"
+			 "Allow: GET, HEAD, OPTIONS\r\n"
+			 "%s%s"
+			 "Connection: %s\r\n"
+			 "\r\n",
+			 s->cors,
+			 s->cors[0] ? "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"
+				      "Access-Control-Allow-Headers: Authorization\r\n"
+				      "Access-Control-Max-Age: 600\r\n" : "",
+			 c->keep_alive ? "keep-alive" : "close");
+	if (n < 0 || (size_t)n >= sizeof(c->head)) {
+		client_close(c, "response head too long");
+		return;
+	}
+	client_set_state(c, CLIENT_RESPONDING);
+	c->iov[0] = (struct iovec){c->head, (size_t)n};
+	client_send_iov(c, 1);
+}
+
 static bool query_action_is(const struct http_request *req, const char *action)
 {
 	char v[32];
@@ -637,8 +668,12 @@ static void handle_request(struct client *c, const struct http_request *req)
 	bool head_only = req->method == HTTP_METHOD_HEAD;
 	c->requests++;
 	c->keep_alive = req->keep_alive && !c->srv->shutting_down;
-	if (req->method == HTTP_METHOD_OTHER || req->method == HTTP_METHOD_OPTIONS) {
-		respond_error(c, 405, "Allow: GET, HEAD\r\n", false);
+	if (req->method == HTTP_METHOD_OTHER) {
+		respond_error(c, 405, "Allow: GET, HEAD, OPTIONS\r\n", false);
+		return;
+	}
+	if (req->method == HTTP_METHOD_OPTIONS) {
+		respond_options(c);
 		return;
 	}
 	bool root = path_is(req, "/");
@@ -958,16 +993,30 @@ static void recv_complete(struct loop_op *op, int res, unsigned flags)
 
 /* ---------------------------------------------------------------- accepting */
 
-static const char refused_response[] =
-	"HTTP/1.1 503 Service Unavailable\r\n"
-	"Server: mjpegd/" MJPEGD_VERSION "\r\n"
-	"Content-Type: text/plain; charset=utf-8\r\n"
-	"Content-Length: 21\r\n"
-	"Cache-Control: no-cache, no-store, must-revalidate\r\n"
-	"Connection: close\r\n"
-	"Retry-After: 5\r\n"
-	"\r\n"
-	"503 too many clients\n";
+/* --allow-origin → the header lines of every response, and the 503 sent above --max-clients. */
+static void server_set_cors(struct server *s, const char *origin)
+{
+	if (!origin || !origin[0])
+		s->cors[0] = '\0';
+	else if (!strcmp(origin, "*"))
+		snprintf(s->cors, sizeof(s->cors), "Access-Control-Allow-Origin: *\r\n");
+	else /* one origin: its pages may also send credentials (a fetch() of /status) */
+		snprintf(s->cors, sizeof(s->cors),
+			 "Access-Control-Allow-Origin: %s\r\n"
+			 "Access-Control-Allow-Credentials: true\r\n", origin);
+	int n = snprintf(s->refused_response, sizeof(s->refused_response),
+			 "HTTP/1.1 503 Service Unavailable\r\n"
+			 "Server: mjpegd/" MJPEGD_VERSION "\r\n"
+			 "Content-Type: text/plain; charset=utf-8\r\n"
+			 "Content-Length: 21\r\n"
+			 "Cache-Control: no-cache, no-store, must-revalidate\r\n"
+			 "Connection: close\r\n"
+			 "%s"
+			 "Retry-After: 5\r\n"
+			 "\r\n"
+			 "503 too many clients\n", s->cors);
+	s->refused_response_len = n > 0 && (size_t)n < sizeof(s->refused_response) ? (size_t)n : 0;
+}
 
 /* Above --max-clients. The 503 leaves at once in one non-blocking send(): a new socket's empty
  * send buffer always takes these few bytes, so a refusal needs no client slot, no memory and no
@@ -984,9 +1033,9 @@ static void refuse_connection(struct server *s, int fd)
 		log_warn("client %s refused: %u clients connected (--max-clients)", addr,
 			 s->max_clients);
 	}
-	ssize_t n = send(fd, refused_response, sizeof(refused_response) - 1,
+	ssize_t n = send(fd, s->refused_response, s->refused_response_len,
 			 MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n == (ssize_t)sizeof(refused_response) - 1) {
+	if (n == (ssize_t)s->refused_response_len) {
 		shutdown(fd, SHUT_WR);
 		/* A request already here, left unread, would turn close() into a reset that can
 		 * overtake the 503; MSG_TRUNC discards it without copying. */
@@ -1107,6 +1156,7 @@ int server_create(const struct server_params *p, struct server **out)
 	s->accept_error_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
 	s->refused_log_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_NS, 1);
 	s->auth_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 5);
+	server_set_cors(s, p->allow_origin);
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = now_mono_ns() ^ (uint64_t)getpid() << 32;
@@ -1225,6 +1275,11 @@ void server_tick(struct server *s, uint64_t now)
 			client_close(c, "idle");
 		}
 	}
+}
+
+void server_set_allow_origin(struct server *s, const char *origin)
+{
+	server_set_cors(s, origin);
 }
 
 void server_set_limits(struct server *s, unsigned max_clients, unsigned header_timeout_ms,
