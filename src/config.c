@@ -64,8 +64,9 @@ static const struct option options[] = {
 	  "Flip the camera image upside down." },
 	{ "camera-buffers", OPT_UINT, 2, 16, offsetof(struct config, camera_buffers), "N",
 	  "Capture buffers shared by the camera and the encoder." },
-	{ "listen", OPT_LISTEN, 0, 65535, 0, "HOST:PORT",
-	  "Address to serve on; no host: all IPv4 addresses; port 0: any free port." },
+	{ "listen", OPT_LISTEN, 0, 65535, 0, "HOST:PORT|unix:PATH",
+	  "Address to serve on; no host: all IPv4 addresses; port 0: any free port; unix:PATH "
+	  "a unix socket (,mode=0660,group=NAME). Repeat for more (up to 4)." },
 	{ "max-clients", OPT_UINT, 1, 10000, offsetof(struct config, max_clients), "N",
 	  "Connections served at once." },
 	{ "log-level", OPT_LOG_LEVEL, LOG_LEVEL_ERR, LOG_LEVEL_DEBUG, 0, "LEVEL",
@@ -159,8 +160,9 @@ void config_defaults(struct config *cfg)
 		.fps = 30,
 		.camera_buffers = 4,
 		.quality = 80,
-		.listen_host = "0.0.0.0",
-		.listen_port = 8000,
+		.listen = { { .host = "0.0.0.0", .port = 8000 } },
+		.n_listen = 1,
+		.listen_default = true,
 		.max_clients = 100,
 		.log_level = LOG_LEVEL_INFO,
 		.header_timeout_ms = 10000,
@@ -222,8 +224,8 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 		join_names(buf, len, m2m_format_names, ELEMENTSOF(m2m_format_names));
 		return;
 	case OPT_LISTEN:
-		snprintf(buf, len, "HOST:PORT, [IPv6]:PORT or :PORT; port %u..%u", opt->min,
-			 opt->max);
+		snprintf(buf, len, "HOST:PORT, [IPv6]:PORT, :PORT; port %u..%u; or "
+			 "unix:PATH[,mode=OCTAL][,group=NAME]", opt->min, opt->max);
 		return;
 	case OPT_LOG_LEVEL: {
 		char names[128];
@@ -295,10 +297,19 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		snprintf(buf, len, "%s", (size_t)cfg->m2m_format < ELEMENTSOF(m2m_format_names)
 						 ? m2m_format_names[cfg->m2m_format] : "?");
 		return;
-	case OPT_LISTEN:
-		snprintf(buf, len, strchr(cfg->listen_host, ':') ? "[%s]:%u" : "%s:%u", cfg->listen_host,
-			 cfg->listen_port);
+	case OPT_LISTEN: {
+		size_t used = 0;
+		buf[0] = '\0';
+		for (unsigned i = 0; i < cfg->n_listen && used < len; i++) {
+			char one[CONFIG_UNIX_PATH_MAX + 300];
+			config_listen_describe(&cfg->listen[i], one, sizeof(one));
+			int w = snprintf(buf + used, len - used, "%s%s", i ? " " : "", one);
+			if (w < 0)
+				return;
+			used += (size_t)w;
+		}
 		return;
+	}
 	case OPT_LOG_LEVEL:
 		if (cfg->log_level >= LOG_LEVEL_ERR && cfg->log_level <= LOG_LEVEL_DEBUG)
 			snprintf(buf, len, "%s", log_level_names[cfg->log_level]);
@@ -491,9 +502,97 @@ static bool is_host_char(char c, bool bracketed)
 	return bracketed && (c == ':' || c == '%');
 }
 
+static int set_listen_one(struct config_listen *out, const struct option *opt, const char *dash,
+			  const char *value, char *err, size_t errlen);
+
+void config_listen_describe(const struct config_listen *l, char *buf, size_t len)
+{
+	if (!l->is_unix) {
+		snprintf(buf, len, strchr(l->host, ':') ? "[%s]:%u" : "%s:%u", l->host, l->port);
+		return;
+	}
+	snprintf(buf, len, "unix:%s,mode=%04o%s%s", l->path, l->mode, l->group[0] ? ",group=" : "",
+		 l->group);
+}
+
+/* unix:PATH[,mode=OCTAL][,group=NAME] */
+static int set_listen_unix(struct config_listen *l, const struct option *opt, const char *dash,
+			   const char *value, char *err, size_t errlen)
+{
+	const char *path = value + 5, *comma = strchr(path, ',');
+	size_t path_len = comma ? (size_t)(comma - path) : strlen(path);
+	*l = (struct config_listen){ .is_unix = true, .mode = 0660 };
+	if (path_len == 0 || path[0] != '/')
+		return option_error(opt, dash, value, "needs an absolute socket path", err, errlen);
+	if (path_len >= sizeof(l->path))
+		return option_error(opt, dash, value, "has a socket path longer than 107 bytes", err,
+				    errlen);
+	memcpy(l->path, path, path_len);
+	l->path[path_len] = '\0';
+	while (comma) {
+		const char *item = comma + 1;
+		comma = strchr(item, ',');
+		size_t n = comma ? (size_t)(comma - item) : strlen(item);
+		if (n > 5 && !strncmp(item, "mode=", 5)) {
+			unsigned mode = 0;
+			for (size_t i = 5; i < n; i++) {
+				if (item[i] < '0' || item[i] > '7' || i > 8)
+					return option_error(opt, dash, value,
+							    "has a mode that is not octal 0..0777",
+							    err, errlen);
+				mode = mode * 8 + (unsigned)(item[i] - '0');
+			}
+			if (mode > 0777)
+				return option_error(opt, dash, value,
+						    "has a mode that is not octal 0..0777", err, errlen);
+			l->mode = mode;
+		} else if (n > 6 && !strncmp(item, "group=", 6) && n - 6 < sizeof(l->group)) {
+			for (size_t i = 6; i < n; i++)
+				if (!is_host_char(item[i], false))
+					return option_error(opt, dash, value, "has a bad group name",
+							    err, errlen);
+			memcpy(l->group, item + 6, n - 6);
+			l->group[n - 6] = '\0';
+		} else {
+			return option_error(opt, dash, value,
+					    "has an unknown setting (mode=OCTAL, group=NAME)", err,
+					    errlen);
+		}
+	}
+	return 0;
+}
+
 static int set_listen(struct config *cfg, const struct option *opt, const char *dash,
 		      const char *value, char *err, size_t errlen)
 {
+	struct config_listen l;
+	int r = set_listen_one(&l, opt, dash, value, err, errlen);
+	if (r < 0)
+		return r;
+	if (cfg->listen_default) {
+		cfg->n_listen = 0;
+		cfg->listen_default = false;
+	}
+	for (unsigned i = 0; i < cfg->n_listen; i++) {
+		const struct config_listen *o = &cfg->listen[i];
+		if (o->is_unix == l.is_unix && (l.is_unix ? !strcmp(o->path, l.path)
+			    : !strcmp(o->host, l.host) && o->port == l.port && l.port != 0))
+			return option_error(opt, dash, value, "is given twice", err, errlen);
+	}
+	if (cfg->n_listen == CONFIG_LISTEN_MAX)
+		return option_error(opt, dash, value, "is one address too many (at most 4)", err,
+				    errlen);
+	cfg->listen[cfg->n_listen++] = l;
+	return 0;
+}
+
+static int set_listen_one(struct config_listen *out, const struct option *opt, const char *dash,
+			  const char *value, char *err, size_t errlen)
+{
+	if (!strncmp(value, "unix:", 5))
+		return set_listen_unix(out, opt, dash, value, err, errlen);
+	struct config_listen l = { .is_unix = false };
+	struct config_listen *cfg = &l;
 	const char *host, *port;
 	size_t host_len;
 	bool bracketed = value[0] == '[';
@@ -521,7 +620,7 @@ static int set_listen(struct config *cfg, const struct option *opt, const char *
 	for (size_t i = 0; i < host_len; i++)
 		if (!is_host_char(host[i], bracketed))
 			return option_error(opt, dash, value, "is not a valid address", err, errlen);
-	if (host_len >= sizeof(cfg->listen_host))
+	if (host_len >= sizeof(cfg->host))
 		return option_error(opt, dash, value, "has an address that is too long", err, errlen);
 
 	r = parse_number(port, strlen(port), &n);
@@ -532,10 +631,11 @@ static int set_listen(struct config *cfg, const struct option *opt, const char *
 
 	/* Stored without brackets: what inet_pton()/getaddrinfo() take. */
 	if (host_len == 0)
-		snprintf(cfg->listen_host, sizeof(cfg->listen_host), "0.0.0.0");
+		snprintf(cfg->host, sizeof(cfg->host), "0.0.0.0");
 	else
-		snprintf(cfg->listen_host, sizeof(cfg->listen_host), "%.*s", (int)host_len, host);
-	cfg->listen_port = n;
+		snprintf(cfg->host, sizeof(cfg->host), "%.*s", (int)host_len, host);
+	cfg->port = n;
+	*out = l;
 	return 0;
 }
 
@@ -951,12 +1051,18 @@ int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size
 			return r;
 	}
 
+	bool listen_flag_seen = false;
 	for (int i = 1; i < argc;) {
 		r = next_arg(argc, argv, &i, &opt, &value, err, errlen);
 		if (r < 0)
 			return r;
 		if (r != ARG_OPTION || opt->kind == OPT_CONFIG)
 			continue;
+		/* The --listen flags replace the file's addresses as a whole, not one by one. */
+		if (opt->kind == OPT_LISTEN && !listen_flag_seen) {
+			listen_flag_seen = true;
+			cfg->listen_default = true;
+		}
 		r = set_option(cfg, opt, "--", value, err, errlen);
 		if (r < 0)
 			return r;

@@ -137,10 +137,11 @@ static void reload(struct app *app)
 		log_err("SIGHUP: keeping the running configuration: %s", err);
 		return;
 	}
-	if (strcmp(next.listen_host, app->cfg.listen_host) || next.listen_port != app->cfg.listen_port)
+	if (next.n_listen != app->cfg.n_listen ||
+	    memcmp(next.listen, app->cfg.listen, sizeof(next.listen[0]) * next.n_listen))
 		log_warn("SIGHUP: --listen changes take effect after a restart");
-	snprintf(next.listen_host, sizeof(next.listen_host), "%s", app->cfg.listen_host);
-	next.listen_port = app->cfg.listen_port;
+	memcpy(next.listen, app->cfg.listen, sizeof(next.listen));
+	next.n_listen = app->cfg.n_listen;
 #ifdef MJPEGD_FAULT_INJECTION
 	snprintf(next.inject_fault, sizeof(next.inject_fault), "%s", app->cfg.inject_fault);
 #endif
@@ -325,6 +326,31 @@ static void raise_open_file_limit(unsigned max_clients)
 			 max_clients);
 }
 
+/* "http://127.0.0.1:8000/stream.mjpg and unix:/run/mjpegd/mjpegd.sock": the first TCP address
+ * with the port bound (for port 0), then the others. */
+static void describe_listeners(const struct config *cfg, unsigned port, char *buf, size_t len)
+{
+	size_t used = 0;
+	bool first_tcp = true;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < cfg->n_listen && used < len; i++) {
+		const struct config_listen *l = &cfg->listen[i];
+		char one[CONFIG_UNIX_PATH_MAX + 300];
+		if (!l->is_unix && first_tcp) {
+			bool v6 = strchr(l->host, ':') != NULL;
+			snprintf(one, sizeof(one), "http://%s%s%s:%u/stream.mjpg", v6 ? "[" : "", l->host,
+				 v6 ? "]" : "", port);
+			first_tcp = false;
+		} else {
+			config_listen_describe(l, one, sizeof(one));
+		}
+		int w = snprintf(buf + used, len - used, "%s%s", i ? " and " : "", one);
+		if (w < 0)
+			return;
+		used += (size_t)w;
+	}
+}
+
 static unsigned ring_entries(unsigned max_clients)
 {
 	unsigned want = max_clients + 32, n = 64;
@@ -399,8 +425,8 @@ int main(int argc, char **argv)
 
 	struct server_params sp = {
 		.loop = &app.loop,
-		.listen_host = app.cfg.listen_host,
-		.listen_port = app.cfg.listen_port,
+		.listen = app.cfg.listen,
+		.n_listen = app.cfg.n_listen,
 		.max_clients = app.cfg.max_clients,
 		.header_timeout_ms = app.cfg.header_timeout_ms,
 		.idle_timeout_ms = app.cfg.idle_timeout_ms,
@@ -434,14 +460,13 @@ int main(int argc, char **argv)
 	pipeline_start(app.pipeline);
 	signal_arm(&app);
 	tick_arm(&app);
-	char where[320];
-	if (n_listen_fds > 0)
+	char where[CONFIG_LISTEN_MAX * (CONFIG_UNIX_PATH_MAX + 300)];
+	if (n_listen_fds > 0 && server_port(app.server))
 		snprintf(where, sizeof(where), "socket-activated port %u", server_port(app.server));
+	else if (n_listen_fds > 0)
+		snprintf(where, sizeof(where), "socket-activated unix socket(s)");
 	else
-		snprintf(where, sizeof(where), "http://%s%s%s:%u/stream.mjpg",
-			 strchr(app.cfg.listen_host, ':') ? "[" : "",
-			 app.cfg.listen_host[0] ? app.cfg.listen_host : "0.0.0.0",
-			 strchr(app.cfg.listen_host, ':') ? "]" : "", server_port(app.server));
+		describe_listeners(&app.cfg, server_port(app.server), where, sizeof(where));
 	log_notice("mjpegd %s serving %s", MJPEGD_VERSION, where);
 	systemd_notify_ready(&app.systemd, "serving");
 

@@ -23,8 +23,8 @@ typedef void (*server_status_fn)(void *ctx, struct status_snapshot *s);
 
 struct server_params {
 	struct loop *loop;
-	const char *listen_host;
-	unsigned listen_port;
+	const struct config_listen *listen; /* --listen: TCP addresses and unix sockets */
+	unsigned n_listen;
 	unsigned max_clients;
 	unsigned header_timeout_ms;
 	unsigned idle_timeout_ms;
@@ -34,7 +34,7 @@ struct server_params {
 	server_status_fn status_fill;
 	void *status_ctx;
 	/* Already-listening sockets handed over by systemd (socket activation); n_listen_fds == 0
-	 * → bind listen_host:listen_port. */
+	 * → bind listen[]. */
 	const int *listen_fds;
 	unsigned n_listen_fds;
 	/* --auth-file's users (NULL: no authentication); the server takes ownership. */
@@ -74,7 +74,7 @@ void server_shutdown(struct server *srv);
 bool server_drained(const struct server *srv);
 void server_destroy(struct server *srv);
 
-/* The port actually bound (for --listen HOST:0), first listener. */
+/* The port actually bound (for --listen HOST:0), first TCP listener; 0 when none. */
 unsigned server_port(const struct server *srv);
 
 struct server_stats {

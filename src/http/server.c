@@ -19,10 +19,13 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <grp.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "mjpegd/auth.h"
@@ -122,6 +125,9 @@ struct client {
 struct listener {
 	struct server *srv;
 	int fd;
+	char unix_path[CONFIG_UNIX_PATH_MAX]; /* a unix socket we bound: removed at exit */
+	dev_t unix_dev;
+	ino_t unix_ino;
 	struct loop_op accept_op;
 	bool accept_pending;
 	bool rearm_on_tick; /* accept failed for lack of fds/memory: retry on the next tick */
@@ -223,6 +229,110 @@ static int listen_on(const char *host, unsigned port, int *out_fd)
 	return err;
 }
 
+/* A socket file left by a process that died (SIGKILL, power loss) would make bind() fail with
+ * EADDRINUSE. It is removed only when it is a socket and nothing answers a connect() on it: a
+ * regular file of the same name, or a running mjpegd, is never touched. */
+static int unix_remove_stale(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		int r = -errno;
+		log_err("--listen unix:%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("--listen unix:%s: the path exists and is not a socket; not removing it", path);
+		return -EEXIST;
+	}
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0) {
+		int r = -errno;
+		log_err("--listen unix:%s: socket: %s", path, strerror(-r));
+		return r;
+	}
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int r = connect(probe, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	close(probe);
+	if (r == 0 || r == -EAGAIN) {
+		log_err("--listen unix:%s: another process is serving on it (is mjpegd running?)",
+			path);
+		return -EADDRINUSE;
+	}
+	if (r != -ECONNREFUSED) {
+		log_err("--listen unix:%s: cannot tell whether the socket is in use: %s", path,
+			strerror(-r));
+		return r;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		r = -errno;
+		log_err("--listen unix:%s: cannot remove the stale socket: %s", path, strerror(-r));
+		return r;
+	}
+	log_notice("--listen unix:%s: removed a stale socket nobody was serving on", path);
+	return 0;
+}
+
+static int listen_unix(const struct config_listen *cl, struct listener *l)
+{
+	int r = unix_remove_stale(cl->path);
+	if (r < 0)
+		return r;
+	gid_t gid = (gid_t)-1;
+	if (cl->group[0]) {
+		struct group gr, *res = NULL;
+		char buf[4096];
+		int e = getgrnam_r(cl->group, &gr, buf, sizeof(buf), &res);
+		if (e || !res) {
+			log_err("--listen unix:%s: no group '%s'", cl->path, cl->group);
+			return -ENOENT;
+		}
+		gid = res->gr_gid;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		log_err("--listen unix:%s: socket: %s", cl->path, strerror(-r));
+		return r;
+	}
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cl->path);
+	/* The file is created with the mode asked for: never a moment with a wider one. umask is
+	 * the process's; nothing else creates files while the server starts. */
+	mode_t old_mask = umask(~cl->mode & 0777);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old_mask);
+	if (r < 0) {
+		log_err("--listen unix:%s: %s", cl->path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	struct stat st;
+	if (gid != (gid_t)-1 && chown(cl->path, (uid_t)-1, gid) < 0) {
+		r = -errno;
+		log_err("--listen unix:%s: cannot give the socket to group '%s': %s (the service "
+			"must be a member: SupplementaryGroups=)", cl->path, cl->group, strerror(-r));
+	} else if (chmod(cl->path, cl->mode) < 0 || lstat(cl->path, &st) < 0) {
+		r = -errno;
+		log_err("--listen unix:%s: %s", cl->path, strerror(-r));
+	} else if (listen(fd, SOMAXCONN) < 0) {
+		r = -errno;
+		log_err("--listen unix:%s: listen: %s", cl->path, strerror(-r));
+	}
+	if (r < 0) {
+		unlink(cl->path);
+		close(fd);
+		return r;
+	}
+	l->fd = fd;
+	snprintf(l->unix_path, sizeof(l->unix_path), "%s", cl->path);
+	l->unix_dev = st.st_dev;
+	l->unix_ino = st.st_ino;
+	return 0;
+}
+
 static void accept_arm(struct listener *l);
 
 static void fd_to_addr(int fd, char *buf, size_t cap)
@@ -247,7 +357,7 @@ static void fd_to_addr(int fd, char *buf, size_t cap)
 		port = ntohs(in6->sin6_port);
 		snprintf(buf, cap, "[%s]:%u", host, port);
 	} else {
-		snprintf(buf, cap, "local");
+		snprintf(buf, cap, "unix");
 	}
 }
 
@@ -1145,6 +1255,8 @@ int server_create(const struct server_params *p, struct server **out)
 	if (!s)
 		return -ENOMEM;
 	s->loop = p->loop;
+	for (unsigned i = 0; i < MAX_LISTENERS; i++)
+		s->listeners[i].fd = -1;
 	s->max_clients = p->max_clients;
 	s->header_timeout_ns = (uint64_t)p->header_timeout_ms * NSEC_PER_MSEC;
 	s->idle_timeout_ns = (uint64_t)p->idle_timeout_ms * NSEC_PER_MSEC;
@@ -1161,31 +1273,37 @@ int server_create(const struct server_params *p, struct server **out)
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = now_mono_ns() ^ (uint64_t)getpid() << 32;
 	auth_throttle_init(&s->auth_throttle, seed);
-	if (p->auth_users) {
-		int r = auth_worker_create(s->loop, auth_verdict, s, &s->auth_worker);
-		if (r < 0) {
-			log_err("cannot start the password-checking thread: %s", strerror(-r));
-			free(s);
-			return r;
-		}
-		s->auth_users = p->auth_users;
-		snprintf(s->auth_exempt, sizeof(s->auth_exempt), "%s", p->auth_exempt ? p->auth_exempt : "");
-	}
 	if (p->n_listen_fds > 0) {
 		for (unsigned i = 0; i < p->n_listen_fds && i < MAX_LISTENERS; i++)
 			s->listeners[s->n_listeners++].fd = p->listen_fds[i];
 	} else {
-		int fd = -1;
-		int r = listen_on(p->listen_host, p->listen_port, &fd);
-		if (r < 0) {
-			free(s);
-			return r;
+		for (unsigned i = 0; i < p->n_listen && i < MAX_LISTENERS; i++) {
+			struct listener *l = &s->listeners[i];
+			int r = p->listen[i].is_unix ? listen_unix(&p->listen[i], l)
+						     : listen_on(p->listen[i].host, p->listen[i].port,
+								 &l->fd);
+			if (r < 0) {
+				server_destroy(s);
+				return r;
+			}
+			s->n_listeners++;
 		}
-		s->listeners[s->n_listeners++].fd = fd;
 	}
 	for (unsigned i = 0; i < s->n_listeners; i++) {
 		s->listeners[i].srv = s;
 		s->listeners[i].accept_op.complete = accept_complete;
+	}
+	/* Last: on failure the caller still owns p->auth_users. */
+	if (p->auth_users) {
+		int r = auth_worker_create(s->loop, auth_verdict, s, &s->auth_worker);
+		if (r < 0) {
+			log_err("cannot start the password-checking thread: %s", strerror(-r));
+			server_destroy(s);
+			return r;
+		}
+		s->auth_users = p->auth_users;
+		snprintf(s->auth_exempt, sizeof(s->auth_exempt), "%s",
+			 p->auth_exempt ? p->auth_exempt : "");
 	}
 	*out = s;
 	return 0;
@@ -1200,14 +1318,16 @@ int server_start(struct server *s)
 
 unsigned server_port(const struct server *s)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	if (s->n_listeners == 0 || getsockname(s->listeners[0].fd, (struct sockaddr *)&ss, &len) < 0)
-		return 0;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	for (unsigned i = 0; i < s->n_listeners; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		if (getsockname(s->listeners[i].fd, (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		if (ss.ss_family == AF_INET)
+			return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		if (ss.ss_family == AF_INET6)
+			return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
 	return 0;
 }
 
@@ -1350,9 +1470,16 @@ void server_destroy(struct server *s)
 		c->recv_pending = c->send_pending = false;
 		client_free(c);
 	}
-	for (unsigned i = 0; i < s->n_listeners; i++)
-		if (s->listeners[i].fd >= 0)
-			close(s->listeners[i].fd);
+	for (unsigned i = 0; i < s->n_listeners; i++) {
+		struct listener *l = &s->listeners[i];
+		struct stat st;
+		/* Our socket file, unless another process has bound its own there since. */
+		if (l->unix_path[0] && lstat(l->unix_path, &st) == 0 && st.st_dev == l->unix_dev &&
+		    st.st_ino == l->unix_ino)
+			unlink(l->unix_path);
+		if (l->fd >= 0)
+			close(l->fd);
+	}
 	frame_unref(s->newest);
 	auth_worker_destroy(s->auth_worker);
 	free(s->auth_users);
