@@ -15,6 +15,7 @@
 #include "mjpegd/auth.h"
 #include "mjpegd/config.h"
 #include "mjpegd/log.h"
+#include "mjpegd/proxy.h"
 
 #define CONFIG_FILE_MAX (64 * 1024) /* far above any real file; stops a mistaken /dev/zero */
 
@@ -35,6 +36,7 @@ enum option_kind {
 	OPT_PATH,      /* a char[CONFIG_PATH_MAX] field at .offset; "" or "none": unset */
 	OPT_PATH_LIST, /* comma-separated absolute URL paths into a char[] field at .offset */
 	OPT_ORIGIN,    /* none | * | scheme://host[:port] into allow_origin */
+	OPT_PROXIES,   /* comma-separated IP addresses or "unix" into a char[] field at .offset */
 };
 
 struct option {
@@ -95,6 +97,9 @@ static const struct option options[] = {
 	  "mkpasswd (yescrypt, sha512-crypt) or htpasswd -B (bcrypt). Reloaded on SIGHUP." },
 	{ "auth-exempt", OPT_PATH_LIST, 0, 0, offsetof(struct config, auth_exempt), "PATH[,PATH]",
 	  "URL paths served without credentials (e.g. /metrics for a local Prometheus)." },
+	{ "trusted-proxy", OPT_PROXIES, 0, 0, offsetof(struct config, trusted_proxy), "ADDR[,ADDR]",
+	  "Reverse proxies whose X-Forwarded-For (its last hop) names the client in the log, "
+	  "/status and the failed-login slow-down; unix: the clients of a unix socket." },
 	{ "allow-origin", OPT_ORIGIN, 0, 0, 0, "ORIGIN",
 	  "CORS: the web origin whose pages may read the responses (e.g. https://dash.example), "
 	  "* for any, none for no CORS header (an <img> needs none)." },
@@ -257,6 +262,10 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 	case OPT_ORIGIN:
 		snprintf(buf, len, "none | * | http[s]://HOST[:PORT]");
 		return;
+	case OPT_PROXIES:
+		snprintf(buf, len, "comma-separated IP addresses (at most %d) or unix, or none",
+			 PROXY_TRUSTED_MAX);
+		return;
 	case OPT_FORMAT: {
 		char names[64];
 		join_names(names, sizeof(names), format_names, ELEMENTSOF(format_names));
@@ -339,6 +348,7 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		return;
 	case OPT_PATH:
 	case OPT_PATH_LIST:
+	case OPT_PROXIES:
 		snprintf(buf, len, "%s", (const char *)cfg + opt->offset);
 		if (!buf[0])
 			snprintf(buf, len, "none");
@@ -781,6 +791,19 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 			}
 		}
 		return option_error(opt, dash, value, "is not a camera format", err, errlen);
+	case OPT_PROXIES: {
+		struct proxy_trusted t;
+		if (!strcmp(value, "none")) {
+			cfg->trusted_proxy[0] = '\0';
+			return 0;
+		}
+		if (strlen(value) >= sizeof(cfg->trusted_proxy) || !value[0] ||
+		    proxy_trusted_parse(value, &t) < 0)
+			return option_error(opt, dash, value, "is not a list of IP addresses", err,
+					    errlen);
+		snprintf(cfg->trusted_proxy, sizeof(cfg->trusted_proxy), "%s", value);
+		return 0;
+	}
 	case OPT_PATH:
 	case OPT_PATH_LIST: {
 		char *field = (char *)cfg + opt->offset;

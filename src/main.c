@@ -160,6 +160,7 @@ static void reload(struct app *app)
 			  next.idle_timeout_ms, next.source_timeout_ms);
 	reload_auth(app, &old);
 	server_set_allow_origin(app->server, app->cfg.allow_origin);
+	server_set_trusted_proxy(app->server, app->cfg.trusted_proxy);
 	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
 		if (r < 0)
@@ -438,6 +439,7 @@ int main(int argc, char **argv)
 		.auth_users = users,
 		.auth_exempt = app.cfg.auth_exempt,
 		.allow_origin = app.cfg.allow_origin,
+		.trusted_proxy = app.cfg.trusted_proxy,
 	};
 	r = server_create(&sp, &app.server);
 	if (r < 0) {

@@ -74,6 +74,7 @@ struct config {
 	char config_path[CONFIG_PATH_MAX]; /* --config FILE ("" when none) */
 	char auth_file[CONFIG_PATH_MAX];   /* --auth-file FILE ("" when none) */
 	char auth_exempt[CONFIG_PATH_MAX]; /* --auth-exempt PATH[,PATH] ("" when none) */
+	char trusted_proxy[CONFIG_PATH_MAX]; /* --trusted-proxy ADDR[,ADDR] ("" = none) */
 	char allow_origin[CONFIG_ORIGIN_MAX]; /* --allow-origin ORIGIN|*|none ("" = none, the default) */
 };
 

@@ -41,6 +41,7 @@ struct server_params {
 	struct auth_users *auth_users;
 	const char *auth_exempt; /* --auth-exempt: comma-separated paths served without credentials */
 	const char *allow_origin; /* --allow-origin: "" (none), "*" or one origin */
+	const char *trusted_proxy; /* --trusted-proxy: "ADDR[,ADDR]" whose X-Forwarded-For counts */
 };
 
 /* Binds the listening sockets (errors name the address: EADDRINUSE, EACCES, bad host). */
@@ -60,6 +61,9 @@ void server_tick(struct server *srv, uint64_t now_ns);
 /* Live changes (SIGHUP). */
 void server_set_limits(struct server *srv, unsigned max_clients, unsigned header_timeout_ms,
 		       unsigned idle_timeout_ms, unsigned first_frame_timeout_ms);
+
+/* --trusted-proxy, live (SIGHUP) for connections accepted from then on. */
+void server_set_trusted_proxy(struct server *srv, const char *list);
 
 /* --allow-origin, live (SIGHUP): "" none, "*", or one origin. */
 void server_set_allow_origin(struct server *srv, const char *origin);

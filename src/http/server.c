@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <grp.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,6 +35,7 @@
 #include "mjpegd/http_parser.h"
 #include "mjpegd/log.h"
 #include "mjpegd/multipart.h"
+#include "mjpegd/proxy.h"
 #include "mjpegd/ratelimit.h"
 #include "mjpegd/server.h"
 
@@ -77,7 +79,9 @@ struct client {
 	struct client *prev, *next;
 	uint64_t id;
 	int fd;
-	char addr[64];
+	char addr[128];      /* what the log and /status call the client (see client_forwarded()) */
+	char peer_addr[64];  /* the socket's peer: IP:PORT or "unix" */
+	bool peer_trusted;   /* --trusted-proxy: its X-Forwarded-For names the client */
 	enum client_state state;
 	enum client_kind kind;
 	uint64_t connected_ns;
@@ -120,6 +124,8 @@ struct client {
 	char auth_user[AUTH_USER_MAX + 1]; /* a name from the file ("" when unknown), for the log */
 	unsigned char peer_key[16]; /* the address without port (IPv6: its /64), for the slow-down */
 	size_t peer_key_len;
+	unsigned char socket_key[16]; /* peer_key of the socket's peer itself */
+	size_t socket_key_len;
 };
 
 struct listener {
@@ -163,6 +169,7 @@ struct server {
 	struct auth_worker *auth_worker;
 	struct auth_throttle auth_throttle;
 	struct ratelimit auth_log_rl;
+	struct proxy_trusted trusted; /* --trusted-proxy */
 
 	/* --allow-origin: the CORS header lines every response carries ("" for none) */
 	char cors[CONFIG_ORIGIN_MAX + 96];
@@ -946,6 +953,35 @@ static bool request_path_exempt(const struct server *s, const struct http_reques
 	return auth_path_exempt(s->auth_exempt, req->path.p, req->path.len);
 }
 
+/* --trusted-proxy: a trusted proxy names the client in X-Forwarded-For's last hop, per request
+ * (a proxy's keep-alive connection carries requests of many clients). Everyone else's
+ * X-Forwarded-For is ignored: a client could write any address there. The slow-down of failed
+ * logins then counts by that client, not by the proxy (which would slow everyone down). */
+static void client_forwarded(struct client *c, const struct http_request *req)
+{
+	if (!c->peer_trusted)
+		return;
+	/* HAProxy's "option forwardfor" adds its own header line after the client's: the last
+	 * line's last hop is the proxy's word. */
+	const struct http_str *xff = NULL;
+	for (size_t i = 0; i < req->n_headers; i++)
+		if (req->headers[i].name.len == 15 &&
+		    !strncasecmp(req->headers[i].name.p, "X-Forwarded-For", 15))
+			xff = &req->headers[i].value;
+	char ip[INET6_ADDRSTRLEN];
+	unsigned char key[16];
+	size_t key_len = 0;
+	if (xff && proxy_forwarded_for(*xff, ip, sizeof(ip), key, &key_len) == 0) {
+		snprintf(c->addr, sizeof(c->addr), "%s (via %s)", ip, c->peer_addr);
+		memcpy(c->peer_key, key, sizeof(key));
+		c->peer_key_len = key_len;
+	} else {
+		snprintf(c->addr, sizeof(c->addr), "%s", c->peer_addr);
+		memcpy(c->peer_key, c->socket_key, sizeof(c->peer_key));
+		c->peer_key_len = c->socket_key_len;
+	}
+}
+
 /* --auth-file: may this request be served now? */
 static enum auth_gate auth_gate(struct client *c, const struct http_request *req)
 {
@@ -1042,6 +1078,7 @@ static void process_input(struct client *c)
 	}
 	/* The request's strings point into c->in: answer it, then drop its bytes. The response
 	 * does not reference the request, so moving the pipelined rest is safe afterwards. */
+	client_forwarded(c, &req);
 	enum auth_gate gate = auth_gate(c, &req);
 	if (gate == AUTH_GATE_DEFERRED)
 		return;
@@ -1177,8 +1214,15 @@ static void accept_new(struct server *s, int fd)
 	c->recv_op.complete = recv_complete;
 	c->send_op.complete = send_complete;
 	c->state = CLIENT_READING;
-	fd_to_addr(fd, c->addr, sizeof(c->addr));
-	fd_to_peer_key(fd, c->peer_key, sizeof(c->peer_key), &c->peer_key_len);
+	fd_to_addr(fd, c->peer_addr, sizeof(c->peer_addr));
+	snprintf(c->addr, sizeof(c->addr), "%s", c->peer_addr);
+	fd_to_peer_key(fd, c->socket_key, sizeof(c->socket_key), &c->socket_key_len);
+	memcpy(c->peer_key, c->socket_key, sizeof(c->peer_key));
+	c->peer_key_len = c->socket_key_len;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		c->peer_trusted = proxy_trusted_has(&s->trusted, (struct sockaddr *)&ss);
 	c->auth_job = -1;
 	int one = 1;
 	/* Each frame leaves in one sendmsg; Nagle would only hold its tail back. */
@@ -1269,6 +1313,8 @@ int server_create(const struct server_params *p, struct server **out)
 	s->refused_log_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_NS, 1);
 	s->auth_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 5);
 	server_set_cors(s, p->allow_origin);
+	if (proxy_trusted_parse(p->trusted_proxy ? p->trusted_proxy : "", &s->trusted) < 0)
+		memset(&s->trusted, 0, sizeof(s->trusted)); /* config checked it already */
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = now_mono_ns() ^ (uint64_t)getpid() << 32;
@@ -1400,6 +1446,13 @@ void server_tick(struct server *s, uint64_t now)
 void server_set_allow_origin(struct server *s, const char *origin)
 {
 	server_set_cors(s, origin);
+}
+
+void server_set_trusted_proxy(struct server *s, const char *list)
+{
+	if (proxy_trusted_parse(list, &s->trusted) < 0)
+		memset(&s->trusted, 0, sizeof(s->trusted));
+	/* Clients connected already keep what they were told at accept. */
 }
 
 void server_set_limits(struct server *s, unsigned max_clients, unsigned header_timeout_ms,
