@@ -94,6 +94,21 @@ static void begin_shutdown(struct app *app, const char *why)
 	}
 }
 
+/* Compared as written, not byte by byte (struct padding and the bytes after a string's end). */
+static bool listen_same(const struct config *a, const struct config *b)
+{
+	if (a->n_listen != b->n_listen)
+		return false;
+	for (unsigned i = 0; i < a->n_listen; i++) {
+		char x[CONFIG_UNIX_PATH_MAX + 300], y[CONFIG_UNIX_PATH_MAX + 300];
+		config_listen_describe(&a->listen[i], x, sizeof(x));
+		config_listen_describe(&b->listen[i], y, sizeof(y));
+		if (strcmp(x, y))
+			return false;
+	}
+	return true;
+}
+
 /* SIGHUP: the --auth-file is read again (users added or removed, passwords changed). A file
  * that does not load leaves the users in use as they were. */
 static void reload_auth(struct app *app, const struct config *old)
@@ -104,9 +119,11 @@ static void reload_auth(struct app *app, const struct config *old)
 		int r = auth_users_load(app->cfg.auth_file, &users, err, sizeof(err));
 		if (r < 0) {
 			log_err("SIGHUP: keeping the users loaded before: %s", err);
-			snprintf(app->cfg.auth_file, sizeof(app->cfg.auth_file), "%s", old->auth_file);
-			snprintf(app->cfg.auth_exempt, sizeof(app->cfg.auth_exempt), "%s",
-				 old->auth_exempt);
+			if (old != &app->cfg) {
+				memcpy(app->cfg.auth_file, old->auth_file, sizeof(app->cfg.auth_file));
+				memcpy(app->cfg.auth_exempt, old->auth_exempt,
+				       sizeof(app->cfg.auth_exempt));
+			}
 			return;
 		}
 	}
@@ -137,8 +154,7 @@ static void reload(struct app *app)
 		log_err("SIGHUP: keeping the running configuration: %s", err);
 		return;
 	}
-	if (next.n_listen != app->cfg.n_listen ||
-	    memcmp(next.listen, app->cfg.listen, sizeof(next.listen[0]) * next.n_listen))
+	if (!listen_same(&next, &app->cfg))
 		log_warn("SIGHUP: --listen changes take effect after a restart");
 	memcpy(next.listen, app->cfg.listen, sizeof(next.listen));
 	next.n_listen = app->cfg.n_listen;

@@ -204,7 +204,8 @@ static int base64_value(unsigned char c)
 }
 
 /* Standard base64 with '=' padding (RFC 4648 §4), as RFC 7617 asks; padding may be left out. */
-static int base64_decode(const char *in, size_t len, unsigned char *out, size_t cap, size_t *out_len)
+static int base64_decode(const char *in, size_t len, unsigned char *out, size_t cap,
+			 size_t *out_len)
 {
 	while (len > 0 && in[len - 1] == '=')
 		len--;
