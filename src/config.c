@@ -16,6 +16,7 @@
 #include "mjpegd/config.h"
 #include "mjpegd/log.h"
 #include "mjpegd/proxy.h"
+#include "mjpegd/macro.h"
 
 #define CONFIG_FILE_MAX (64 * 1024) /* far above any real file; stops a mistaken /dev/zero */
 
@@ -29,6 +30,7 @@ enum option_kind {
 	OPT_CONFIG,    /* a file path; only as a flag */
 	OPT_M2M_FORMAT, /* m2m_format_names[] */
 	OPT_BOOL,      /* a bool field at .offset; "--name" alone means true */
+	OPT_SWITCH,    /* a bool field at .offset, always with a value: on | off */
 	OPT_ROTATION,  /* 0 or 180 */
 	OPT_FALLBACK,  /* software | none into encoder_fallback */
 	OPT_STRING,    /* a char[] field at .offset of max bytes */
@@ -37,6 +39,7 @@ enum option_kind {
 	OPT_PATH_LIST, /* comma-separated absolute URL paths into a char[] field at .offset */
 	OPT_ORIGIN,    /* none | * | scheme://host[:port] into allow_origin */
 	OPT_PROXIES,   /* comma-separated IP addresses or "unix" into a char[] field at .offset */
+	OPT_CONTROL,   /* NAME=VALUE, repeatable, into controls */
 };
 
 struct option {
@@ -64,6 +67,15 @@ static const struct option options[] = {
 	  "Mirror the camera image left to right." },
 	{ "vflip", OPT_BOOL, 0, 1, offsetof(struct config, vflip), "",
 	  "Flip the camera image upside down." },
+	{ "control", OPT_CONTROL, 0, 0, 0, "NAME=VALUE",
+	  "A camera control, as /controls names it, applied at start and after every recovery; "
+	  "repeatable." },
+	{ "controls", OPT_SWITCH, 0, 1, offsetof(struct config, controls_writable), "on|off",
+	  "Let clients change the camera's controls (POST /controls); off: read-only." },
+	{ "state-dir", OPT_STRING, 0, sizeof(((struct config *)0)->state_dir),
+	  offsetof(struct config, state_dir), "DIR",
+	  "Where the controls set over HTTP are kept (controls.conf); default: $STATE_DIRECTORY "
+	  "(systemd's StateDirectory=), else they are not kept." },
 	{ "camera-buffers", OPT_UINT, 2, 16, offsetof(struct config, camera_buffers), "N",
 	  "Capture buffers shared by the camera and the encoder." },
 	{ "listen", OPT_LISTEN, 0, 65535, 0, "HOST:PORT|unix:PATH",
@@ -143,8 +155,6 @@ static const char *const log_level_names[] = {
 	[LOG_LEVEL_DEBUG] = "debug",
 };
 
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
-
 const char *source_kind_name(enum source_kind k)
 {
 	return (size_t)k < ELEMENTSOF(source_names) ? source_names[k] : "unknown";
@@ -175,6 +185,7 @@ void config_defaults(struct config *cfg)
 		.source_timeout_ms = 2000,
 		.encoder_timeout_ms = 1000,
 		.encoder_fallback = true,
+		.controls_writable = true,
 	};
 }
 
@@ -244,6 +255,9 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 	case OPT_BOOL:
 		snprintf(buf, len, "the flag alone, or =true | =false (file: true | false)");
 		return;
+	case OPT_SWITCH:
+		snprintf(buf, len, "on | off");
+		return;
 	case OPT_ROTATION:
 		snprintf(buf, len, "0 | 180");
 		return;
@@ -265,6 +279,9 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 	case OPT_PROXIES:
 		snprintf(buf, len, "comma-separated IP addresses (at most %d) or unix, or none",
 			 PROXY_TRUSTED_MAX);
+		return;
+	case OPT_CONTROL:
+		snprintf(buf, len, "NAME=VALUE, a control as /controls names it, e.g. brightness=10");
 		return;
 	case OPT_FORMAT: {
 		char names[64];
@@ -332,6 +349,9 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		snprintf(buf, len, "%s",
 			 *(const bool *)((const char *)cfg + opt->offset) ? "true" : "false");
 		return;
+	case OPT_SWITCH:
+		snprintf(buf, len, "%s", *(const bool *)((const char *)cfg + opt->offset) ? "on" : "off");
+		return;
 	case OPT_ROTATION:
 		snprintf(buf, len, "%u", cfg->rotation);
 		return;
@@ -353,6 +373,20 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		if (!buf[0])
 			snprintf(buf, len, "none");
 		return;
+	case OPT_CONTROL: {
+		size_t used = 0;
+		buf[0] = '\0';
+		for (unsigned i = 0; i < cfg->controls.n && used + 1 < len; i++) {
+			int n = snprintf(buf + used, len - used, "%s%s=%s", i ? " " : "",
+					 cfg->controls.a[i].name, cfg->controls.a[i].value);
+			if (n < 0)
+				break;
+			used += (size_t)n;
+		}
+		if (!cfg->controls.n)
+			snprintf(buf, len, "none");
+		return;
+	}
 	case OPT_FORMAT:
 		if (!cfg->capture_format)
 			snprintf(buf, len, "auto");
@@ -750,11 +784,14 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 		return set_listen(cfg, opt, dash, value, err, errlen);
 	case OPT_LOG_LEVEL:
 		return set_log_level(cfg, opt, dash, value, err, errlen);
-	case OPT_BOOL: {
+	case OPT_BOOL:
+	case OPT_SWITCH: {
 		bool *field = (bool *)((char *)cfg + opt->offset);
-		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1"))
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1") ||
+		    !strcmp(value, "on"))
 			*field = true;
-		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
+		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0") ||
+			 !strcmp(value, "off"))
 			*field = false;
 		else
 			return option_error(opt, dash, value, "is not true or false", err, errlen);
@@ -779,6 +816,20 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 			return option_error(opt, dash, value, "is too long", err, errlen);
 		snprintf((char *)cfg + opt->offset, opt->max, "%s", value);
 		return 0;
+	case OPT_CONTROL: {
+		char name[CONTROL_NAME_MAX], text[CONTROL_VALUE_MAX];
+		if (!strchr(value, '='))
+			return option_error(opt, dash, value, "has no '='", err, errlen);
+		if (control_split_assignment(value, name, sizeof(name), text, sizeof(text)) < 0)
+			return option_error(opt, dash, value, "has an empty or too long name or value",
+					    err, errlen);
+		int r = control_assignments_put(&cfg->controls, name, text);
+		if (r == -E2BIG)
+			return option_error(opt, dash, value, "is one control too many", err, errlen);
+		if (r < 0)
+			return option_error(opt, dash, value, "has a bad name or value", err, errlen);
+		return 0;
+	}
 	case OPT_FORMAT:
 		if (!strcmp(value, "auto")) {
 			cfg->capture_format = 0;

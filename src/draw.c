@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "mjpegd/draw.h"
+#include "mjpegd/macro.h"
 
 struct glyph {
 	char c;
@@ -81,7 +82,7 @@ void draw_fill(uint8_t *plane, size_t stride, unsigned plane_w, unsigned plane_h
 
 static const struct glyph *glyph_find(char c)
 {
-	for (size_t i = 0; i < sizeof(font) / sizeof(font[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(font); i++)
 		if (font[i].c == c)
 			return &font[i];
 	if (islower((unsigned char)c))

@@ -3,8 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "mjpegd/clock.h"
 #include "mjpegd/fault.h"
+#include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 
 static const struct {
 	const char *name;
@@ -27,11 +31,11 @@ int fault_plan_parse(const char *spec, struct fault_plan *plan, char *err, size_
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		const char *eq = memchr(p, '=', len);
 		size_t i;
-		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		for (i = 0; i < ELEMENTSOF(kinds); i++)
 			if (eq && (size_t)(eq - p) == strlen(kinds[i].name) &&
 			    !memcmp(p, kinds[i].name, (size_t)(eq - p)))
 				break;
-		if (i == sizeof(kinds) / sizeof(kinds[0])) {
+		if (i == ELEMENTSOF(kinds)) {
 			snprintf(err, errlen, "fault '%.*s' is not one of source:fail-every=N, "
 				 "source:stall-after=N, encoder:fail-every=N, encoder:stall-after=N, "
 				 "loop:wedge=MS", (int)(len > 60 ? 60 : len), p);
@@ -81,4 +85,16 @@ bool fault_fires(const struct fault_rule *rule, unsigned long long count)
 	if (rule->action == FAULT_STALL_AFTER)
 		return count > rule->n;
 	return false;
+}
+
+void fault_loop_wedge(const struct fault_plan *plan, uint64_t since_start_ns, bool *done)
+{
+	const struct fault_rule *w = fault_plan_find(plan, FAULT_LOOP, FAULT_WEDGE);
+	if (!w || *done || since_start_ns < NSEC_PER_SEC)
+		return;
+	*done = true;
+	log_warn("fault injection: wedging the event loop for %u ms", w->n);
+	struct timespec ts = {.tv_sec = w->n / 1000, .tv_nsec = (long)(w->n % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }

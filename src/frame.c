@@ -4,6 +4,7 @@
 #include <string.h>
 #include <linux/videodev2.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/frame.h"
 #include "mjpegd/log.h"
 
@@ -29,8 +30,8 @@ void frame_pool_destroy(struct frame_pool *pool)
 {
 	if (!pool->frames)
 		return;
-	if (pool->in_use)
-		log_err("frame pool destroyed with %u frame(s) still referenced", pool->in_use);
+	MJPEGD_BUG(pool->in_use, "frame pool destroyed with %u frame(s) still referenced",
+		   pool->in_use);
 	for (unsigned i = 0; i < pool->capacity; i++)
 		free(pool->frames[i].buf);
 	free(pool->frames);
@@ -102,10 +103,9 @@ void frame_unref(struct frame *f)
 {
 	if (!f)
 		return;
-	if (f->refs == 0) {
-		log_err("frame %llu: reference dropped twice", (unsigned long long)f->sequence);
+	if (MJPEGD_BUG(f->refs == 0, "frame %llu: reference dropped twice",
+		       (unsigned long long)f->sequence))
 		return;
-	}
 	if (--f->refs > 0)
 		return;
 	if (f->release) {

@@ -131,3 +131,18 @@ void log_msg(int level, const char *fmt, ...)
 	pthread_mutex_unlock(&log_lock);
 	errno = saved_errno;
 }
+
+int log_msg_errno(int level, int r, const char *fmt, ...)
+{
+	int saved_errno = errno;
+	if (level <= log_get_level()) {
+		char text[LOG_LINE_MAX];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(text, sizeof(text), fmt, ap);
+		va_end(ap);
+		log_msg(level, "%s: %s", text, strerror(r < 0 ? -r : r));
+	}
+	errno = saved_errno;
+	return r;
+}

@@ -1,5 +1,6 @@
 /* The io_uring event loop; see include/mjpegd/loop.h. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -7,6 +8,7 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
 #include "mjpegd/loop.h"
+#include "mjpegd/macro.h"
 
 bool loop_kernel_at_least(unsigned major, unsigned minor)
 {
@@ -51,7 +53,7 @@ static void explain_init_failure(int r)
 		log_err("io_uring_setup failed: out of locked memory (RLIMIT_MEMLOCK); raise "
 			"LimitMEMLOCK or use Linux >= 5.12, which accounts rings differently");
 	} else {
-		log_err("io_uring_setup failed: %s", strerror(-r));
+		log_err_errno(r, "io_uring_setup failed");
 	}
 }
 
@@ -86,7 +88,7 @@ int loop_init(struct loop *loop, unsigned entries)
 		loop_destroy(loop);
 		return -EOPNOTSUPP;
 	}
-	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(needed); i++) {
 		if (!io_uring_opcode_supported(probe, needed[i].op)) {
 			log_err("io_uring: this kernel lacks the '%s' operation (needs Linux >= 5.6)",
 				needed[i].name);
@@ -164,4 +166,81 @@ int loop_run_once(struct loop *loop, int timeout_ms)
 			op->complete(op, res, flags);
 	}
 	return 0;
+}
+
+/* ---------------------------------------------------------------- re-armed polls */
+
+static void poll_arm(struct loop_poll *p)
+{
+	if (p->fd < 0 || p->pending || p->stopped)
+		return;
+	struct io_uring_sqe *sqe = loop_sqe(p->loop, &p->op);
+	io_uring_prep_poll_add(sqe, p->fd, POLLIN);
+	p->pending = true;
+}
+
+static void poll_cancel(struct loop_poll *p)
+{
+	if (!p->pending)
+		return;
+	struct io_uring_sqe *sqe = loop_sqe(p->loop, NULL);
+	io_uring_prep_poll_remove(sqe, (__u64)(uintptr_t)&p->op);
+}
+
+static void poll_complete(struct loop_op *op, int res, unsigned flags)
+{
+	(void)flags;
+	struct loop_poll *p = container_of(op, struct loop_poll, op);
+	p->pending = false;
+	if (p->stopped)
+		return;
+	if (p->retarget) {
+		p->retarget = false;
+		p->fd = p->next_fd;
+		poll_arm(p);
+		return;
+	}
+	if (res == -ECANCELED || p->fd < 0)
+		return;
+	if (res < 0) {
+		p->error(p, res, "polling it failed");
+		return;
+	}
+	int fd = p->fd;
+	p->ready(p);
+	if (p->fd != fd || p->pending || p->stopped)
+		return; /* ready() replaced or stopped the device */
+	/* A V4L2 queue in error (a fatal streaming error, an unplugged camera) stays readable
+	 * with POLLERR: polling it again would spin. */
+	if (res & (POLLERR | POLLHUP | POLLNVAL)) {
+		p->error(p, res & POLLHUP ? -ENODEV : -EIO, "the device reported an error");
+		return;
+	}
+	poll_arm(p);
+}
+
+void loop_poll_init(struct loop_poll *p, struct loop *loop,
+		    void (*ready)(struct loop_poll *p),
+		    void (*error)(struct loop_poll *p, int err, const char *reason))
+{
+	*p = (struct loop_poll){ .loop = loop, .op.complete = poll_complete, .fd = -1,
+				 .next_fd = -1, .ready = ready, .error = error };
+}
+
+void loop_poll_set_fd(struct loop_poll *p, int fd)
+{
+	if (p->pending) {
+		p->retarget = true;
+		p->next_fd = fd;
+		poll_cancel(p);
+		return;
+	}
+	p->fd = fd;
+	poll_arm(p);
+}
+
+void loop_poll_stop(struct loop_poll *p)
+{
+	p->stopped = true;
+	poll_cancel(p);
 }

@@ -16,8 +16,11 @@
 #include "mjpegd/libcamera_source.h"
 #include "mjpegd/log.h"
 #include "mjpegd/loop.h"
+#include "mjpegd/macro.h"
 #include "mjpegd/pipeline.h"
+#include "mjpegd/select.h"
 #include "mjpegd/server.h"
+#include "mjpegd/statefile.h"
 #include "mjpegd/systemd.h"
 #include "mjpegd/v4l2_device.h"
 
@@ -54,7 +57,61 @@ struct app {
 	struct __kernel_timespec tick_ts;
 	struct loop_op tick_op;
 	bool tick_pending;
+
+	/* camera controls set over HTTP, kept in state_dir/controls.conf ("" : not kept) */
+	struct control_assignments controls_state;
+	char state_dir[CONFIG_PATH_MAX];
 };
+
+#define CONTROLS_STATE_FILE "controls.conf"
+
+/* --state-dir, else systemd's StateDirectory= ($STATE_DIRECTORY, the first of its list). */
+static void find_state_dir(struct app *app)
+{
+	const char *env = getenv("STATE_DIRECTORY");
+	if (app->cfg.state_dir[0])
+		snprintf(app->state_dir, sizeof(app->state_dir), "%s", app->cfg.state_dir);
+	else if (env && env[0])
+		snprintf(app->state_dir, sizeof(app->state_dir), "%.*s", (int)strcspn(env, ":"), env);
+	else
+		app->state_dir[0] = '\0';
+}
+
+/* The controls kept from earlier runs; a missing file is normal, a bad one is reported and
+ * ignored (never fatal: the camera streams with its defaults). */
+static void load_controls_state(struct app *app)
+{
+	app->controls_state.n = 0;
+	if (!app->state_dir[0])
+		return;
+	char *text = malloc(STATE_FILE_MAX);
+	if (!text)
+		return;
+	char why[256];
+	ssize_t n = state_file_read(app->state_dir, CONTROLS_STATE_FILE, text, STATE_FILE_MAX);
+	if (n == -ENOENT)
+		;
+	else if (n < 0)
+		log_warn("controls: ignoring %s/%s: %s", app->state_dir, CONTROLS_STATE_FILE,
+			 strerror((int)-n));
+	else if (control_assignments_parse(text, &app->controls_state, why, sizeof(why)) < 0)
+		log_warn("controls: ignoring %s/%s: %s", app->state_dir, CONTROLS_STATE_FILE, why);
+	else if (app->controls_state.n)
+		log_info("controls: %u kept in %s/%s", app->controls_state.n, app->state_dir,
+			 CONTROLS_STATE_FILE);
+	if (n < 0 || app->controls_state.n == 0)
+		app->controls_state.n = 0;
+	free(text);
+}
+
+/* What the camera gets at start, after a recovery and on SIGHUP: the configured controls, then
+ * those set over HTTP (the newest word wins; docs/configuration.md). */
+static void wanted_controls(const struct app *app, struct control_assignments *out)
+{
+	*out = app->cfg.controls;
+	if (control_assignments_merge(out, &app->controls_state) < 0)
+		log_warn("controls: more than %d named; some left out", CONTROL_SET_MAX);
+}
 
 static void signal_arm(struct app *app);
 static void tick_arm(struct app *app);
@@ -158,9 +215,7 @@ static void reload(struct app *app)
 		log_warn("SIGHUP: --listen changes take effect after a restart");
 	memcpy(next.listen, app->cfg.listen, sizeof(next.listen));
 	next.n_listen = app->cfg.n_listen;
-#ifdef MJPEGD_FAULT_INJECTION
 	snprintf(next.inject_fault, sizeof(next.inject_fault), "%s", app->cfg.inject_fault);
-#endif
 	struct config old = app->cfg;
 	app->cfg = next; /* the pipeline reads it through its pointer */
 	if (next.log_level != old.log_level)
@@ -184,13 +239,18 @@ static void reload(struct app *app)
 	}
 	/* Camera or encoder settings restart only the device they concern. */
 	pipeline_reconfigure(app->pipeline, &old);
+	if (memcmp(&next.controls, &old.controls, sizeof(old.controls)) != 0) {
+		struct control_assignments want;
+		wanted_controls(app, &want);
+		pipeline_want_controls(app->pipeline, &want);
+	}
 	log_info("SIGHUP: configuration reloaded from %s", app->cfg.config_path);
 }
 
 static void signal_complete(struct loop_op *op, int res, unsigned flags)
 {
 	(void)flags;
-	struct app *app = (struct app *)((char *)op - offsetof(struct app, signal_op));
+	struct app *app = container_of(op, struct app, signal_op);
 	app->signal_pending = false;
 	if (res == -ECANCELED || app->stopping)
 		return;
@@ -212,27 +272,12 @@ static void signal_arm(struct app *app)
 	app->signal_pending = true;
 }
 
-#ifdef MJPEGD_FAULT_INJECTION
-/* --inject-fault loop:wedge=MS: the loop blocks once, 1 s after start, as a hung loop would (the
- * watchdog pings must stop). */
-static void wedge_once(struct app *app, uint64_t now)
-{
-	const struct fault_rule *w = fault_plan_find(&app->faults, FAULT_LOOP, FAULT_WEDGE);
-	if (!w || app->wedged || now - app->started_ns < NSEC_PER_SEC)
-		return;
-	app->wedged = true;
-	log_warn("fault injection: wedging the event loop for %u ms", w->n);
-	struct timespec ts = {.tv_sec = w->n / 1000, .tv_nsec = (long)(w->n % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-#endif
 
 static void tick_complete(struct loop_op *op, int res, unsigned flags)
 {
 	(void)flags;
 	(void)res;
-	struct app *app = (struct app *)((char *)op - offsetof(struct app, tick_op));
+	struct app *app = container_of(op, struct app, tick_op);
 	app->tick_pending = false;
 	if (app->stopping)
 		return;
@@ -246,9 +291,7 @@ static void tick_complete(struct loop_op *op, int res, unsigned flags)
 	pipeline_describe(app->pipeline, devices, sizeof(devices));
 	snprintf(status, sizeof(status), "%u stream client(s); %s", ss->stream_clients, devices);
 	systemd_notify_status(&app->systemd, status);
-#ifdef MJPEGD_FAULT_INJECTION
-	wedge_once(app, now);
-#endif
+	fault_loop_wedge(&app->faults, now - app->started_ns, &app->wedged);
 	tick_arm(app);
 }
 
@@ -288,7 +331,7 @@ static int list_devices(const struct config *cfg)
 		fprintf(stderr, "mjpegd: listing /dev/video*: %s\n", strerror(-n));
 		return 1;
 	}
-	v4l2_describe_devices(devs, (size_t)n, cfg->m2m_format == M2M_FORMAT_FWHT
+	select_describe_devices(devs, (size_t)n, cfg->m2m_format == M2M_FORMAT_FWHT
 						       ? V4L2_PIX_FMT_FWHT : V4L2_PIX_FMT_JPEG, stdout);
 	free(devs);
 
@@ -399,13 +442,12 @@ int main(int argc, char **argv)
 	app.argv = argv;
 	app.max_clients_at_start = app.cfg.max_clients;
 	log_set_level(app.cfg.log_level);
-#ifdef MJPEGD_FAULT_INJECTION
+	/* --inject-fault exists in the test binary only; elsewhere the plan stays empty. */
 	r = fault_plan_parse(app.cfg.inject_fault, &app.faults, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "mjpegd: --inject-fault: %s\n", err);
 		return 2;
 	}
-#endif
 	app.started_ns = now_mono_ns();
 	app.signal_fd = -1;
 	app.signal_op.complete = signal_complete;
@@ -463,7 +505,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	find_state_dir(&app);
+	load_controls_state(&app);
+	struct control_assignments want;
+	wanted_controls(&app, &want);
 	struct pipeline_params pp = {
+		.controls = &want,
 		.loop = &app.loop,
 		.cfg = &app.cfg,
 		.frame_pool_capacity = app.cfg.max_clients + FRAME_POOL_EXTRA,

@@ -9,58 +9,23 @@
  * is down, a software encoder stands in (--encoder-fallback software). While frames cannot flow,
  * clients get the "no signal" picture at 1 fps. */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
-#include "mjpegd/fault.h"
-#include "mjpegd/libcamera_source.h"
+#include "mjpegd/devices.h"
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 #include "mjpegd/multipart.h"
 #include "mjpegd/pipeline.h"
 #include "mjpegd/placeholder.h"
 #include "mjpegd/supervisor.h"
-#include "mjpegd/v4l2_device.h"
-#include "mjpegd/v4l2_discover.h"
 
 #define MAX_RETIRED 8
-#define PLACEHOLDER_INTERVAL_NS NSEC_PER_SEC
-/* An outage shorter than this (a quick reopen) shows no placeholder. */
-#define PLACEHOLDER_AFTER_NS (NSEC_PER_SEC / 2)
 /* This many frames in a row back from the encoder with an error: it has failed (one is dropped). */
 #define ENCODER_ERRORS_FAIL 3
-
-enum placeholder_reason {
-	PH_STARTING,
-	PH_DISCONNECTED,
-	PH_NOT_RESPONDING,
-	PH_CAMERA_ERROR,
-	PH_ENCODER_FAILED,
-	PH_COUNT,
-};
-
-static const char *const placeholder_text[PH_COUNT] = {
-	[PH_STARTING] = "waiting for the camera",
-	[PH_DISCONNECTED] = "camera disconnected - retrying",
-	[PH_NOT_RESPONDING] = "camera not responding - retrying",
-	[PH_CAMERA_ERROR] = "camera error - retrying",
-	[PH_ENCODER_FAILED] = "encoder failed - retrying",
-};
-
-/* Watches one fd with a re-armed io_uring poll. The fd can be swapped (a device was replaced):
- * a poll still pending on the old one is cancelled first. */
-struct watch {
-	struct pipeline *pl;
-	struct loop_op op;
-	int fd;       /* -1: not watching */
-	bool pending;
-	bool retarget; /* the pending poll was cancelled to move to next_fd */
-	int next_fd;
-	void (*ready)(struct pipeline *pl);
-	void (*error)(struct pipeline *pl, int err, const char *reason);
-};
 
 struct pipeline {
 	struct loop *loop;
@@ -69,15 +34,15 @@ struct pipeline {
 	pipeline_frame_fn on_frame;
 	void *on_frame_ctx;
 	bool stopping;
-	struct capture_request req;
+	struct devices dev; /* what the devices are chosen from, and opened by */
+	const struct pipeline_openers *openers; /* tests: fakes instead of dev */
 
 	/* the source */
 	struct source *source;        /* NULL while failed */
 	enum source_kind source_kind; /* what auto resolved to, reopened as such */
 	struct supervised_device source_sup;
-	struct watch source_watch;
+	struct loop_poll source_poll;
 	uint64_t source_frame_ns;     /* last frame (or open) of this instance */
-	uint64_t source_instance_frames;
 	char source_description[128];
 	struct source_stats source_stats_retired;
 
@@ -86,10 +51,10 @@ struct pipeline {
 	struct encoder *fallback;      /* software stand-in while it is failed */
 	enum encoder_kind encoder_kind;
 	struct supervised_device encoder_sup;
-	struct watch encoder_watch;    /* on the active encoder: encoder, else fallback */
+	struct loop_poll encoder_poll;  /* on the configured encoder */
+	struct loop_poll fallback_poll; /* on the software stand-in */
 	unsigned in_flight;            /* submitted to the active encoder, not collected */
 	uint64_t encoder_progress_ns;  /* last submit into an idle encoder, or last collect */
-	uint64_t encoder_instance_frames;
 	unsigned encoder_errors_in_row; /* frames back with an error since the last good one */
 	/* what the configured encoder was opened for: a source that comes back different needs
 	 * another encoder */
@@ -104,23 +69,15 @@ struct pipeline {
 	struct encoder *retired_encoders[MAX_RETIRED];
 	unsigned n_retired_encoders;
 
-	/* every /dev/video* probed when an M2M encoder may be used (auto, m2m), for
-	 * capture_request_for() and encoder_choose() */
-	struct v4l2_device_info *devs;
-	int n_devs;
-
 	/* publishing */
 	uint64_t publish_sequence;
-	uint64_t last_live_ns, last_placeholder_ns, outage_since_ns;
-	uint8_t *placeholder_jpeg[PH_COUNT];
-	size_t placeholder_len[PH_COUNT];
-	bool showing_placeholder;
+	uint64_t last_live_ns, outage_since_ns;
+	struct placeholders placeholders;
 	uint64_t frames_not_published, bytes_encoded;
 	uint64_t frames_dropped; /* refused by the encoder (busy, no free output frame) or none open */
 	uint64_t fps_window_start_ns, fps_window_frames;
 	double fps;
-
-	struct fault_plan faults; /* empty unless built with MJPEGD_FAULT_INJECTION */
+	struct control_assignments controls_wanted; /* applied whenever a camera opens */
 };
 
 static struct encoder *active_encoder(const struct pipeline *pl)
@@ -132,76 +89,20 @@ static void pipeline_release_raw(void *ctx, struct raw_frame *raw)
 {
 	(void)ctx;
 	struct source *src = raw->owner;
-	if (src->lent == 0)
-		log_err("%s: a raw frame came back twice", src->description);
-	else
+	if (!MJPEGD_BUG(src->lent == 0, "%s: a raw frame came back twice", src->description))
 		src->lent--;
 	source_release(src, raw);
 }
 
-/* ---------------------------------------------------------------- watches */
-
-static void watch_arm(struct watch *w)
+/* What every encoder of this pipeline is created with for src: its output frames come from the
+ * pool, its raw frames go back through pipeline_release_raw. */
+static struct encoder_params encoder_params_for(struct pipeline *pl, const struct source *src)
 {
-	if (w->fd < 0 || w->pending || w->pl->stopping)
-		return;
-	struct io_uring_sqe *sqe = loop_sqe(w->pl->loop, &w->op);
-	io_uring_prep_poll_add(sqe, w->fd, POLLIN);
-	w->pending = true;
-}
-
-static void watch_cancel(struct watch *w)
-{
-	if (!w->pending)
-		return;
-	struct io_uring_sqe *sqe = loop_sqe(w->pl->loop, NULL);
-	io_uring_prep_poll_remove(sqe, (__u64)(uintptr_t)&w->op);
-}
-
-/* Watches fd from now on (-1: nothing). */
-static void watch_set_fd(struct watch *w, int fd)
-{
-	if (w->pending) {
-		w->retarget = true;
-		w->next_fd = fd;
-		watch_cancel(w);
-		return;
-	}
-	w->fd = fd;
-	watch_arm(w);
-}
-
-static void watch_complete(struct loop_op *op, int res, unsigned flags)
-{
-	(void)flags;
-	struct watch *w = (struct watch *)((char *)op - offsetof(struct watch, op));
-	struct pipeline *pl = w->pl;
-	w->pending = false;
-	if (pl->stopping)
-		return;
-	if (w->retarget) {
-		w->retarget = false;
-		w->fd = w->next_fd;
-		watch_arm(w);
-		return;
-	}
-	if (res == -ECANCELED || w->fd < 0)
-		return;
-	if (res < 0) {
-		w->error(pl, res, "polling it failed");
-		return;
-	}
-	int fd = w->fd;
-	w->ready(pl);
-	if (w->fd != fd || w->pending)
-		return; /* ready() replaced or stopped the device */
-	/* A V4L2 queue in error (a fatal streaming error, an unplugged camera) stays readable
-	 * with POLLERR: polling it again would spin. */
-	if (res & (POLLERR | POLLHUP | POLLNVAL)) {
-		w->error(pl, res & POLLHUP ? -ENODEV : -EIO, "the device reported an error");
-		return;
-	}
-	watch_arm(w);
+	return (struct encoder_params){
+		.in_fourcc = src->fourcc, .width = src->width, .height = src->height,
+		.quality = pl->cfg->quality, .pool = &pl->pool,
+		.release_raw = pipeline_release_raw, .release_ctx = pl,
+	};
 }
 
 /* ---------------------------------------------------------------- retiring */
@@ -253,24 +154,22 @@ static void collect_retired(struct pipeline *pl)
 
 static void retire_encoder(struct pipeline *pl, struct encoder *enc)
 {
-	if (pl->n_retired_encoders == MAX_RETIRED) {
-		/* Cannot happen with the backoff (each retry waits for the last to drain); if it
-		 * does, leaking beats freeing memory a client still sends from. */
-		log_err("encoder %s: too many retired encoders still referenced; leaking it",
-			enc->description);
+	/* Cannot happen with the backoff (each retry waits for the last to drain); if it does,
+	 * leaking beats freeing memory a client still sends from. */
+	if (MJPEGD_BUG(pl->n_retired_encoders == MAX_RETIRED,
+		       "encoder %s: too many retired encoders still referenced; leaking it",
+		       enc->description))
 		return;
-	}
 	pl->retired_encoders[pl->n_retired_encoders++] = enc;
 	collect_retired(pl);
 }
 
 static void retire_source(struct pipeline *pl, struct source *src)
 {
-	if (pl->n_retired_sources == MAX_RETIRED) {
-		log_err("source %s: too many retired sources still referenced; leaking it",
-			src->description);
+	if (MJPEGD_BUG(pl->n_retired_sources == MAX_RETIRED,
+		       "source %s: too many retired sources still referenced; leaking it",
+		       src->description))
 		return;
-	}
 	pl->retired_sources[pl->n_retired_sources++] = src;
 	collect_retired(pl);
 }
@@ -292,88 +191,40 @@ static void publish(struct pipeline *pl, struct frame *f)
 
 static enum placeholder_reason outage_reason(const struct pipeline *pl)
 {
-	if (pl->source_sup.state == DEVICE_FAILED) {
-		int e = pl->source_sup.last_errno;
-		if (e == ENODEV || e == ENOENT || e == ENXIO)
-			return PH_DISCONNECTED;
-		if (e == ETIMEDOUT)
-			return PH_NOT_RESPONDING;
-		return PH_CAMERA_ERROR;
-	}
-	if (!pl->source)
-		return PH_STARTING;
-	if (!active_encoder(pl))
-		return PH_ENCODER_FAILED;
-	return PH_STARTING;
+	return placeholder_reason_for(pl->source_sup.state == DEVICE_FAILED,
+				      pl->source_sup.last_errno, pl->source != NULL,
+				      active_encoder(pl) != NULL);
 }
 
 static void publish_placeholder(struct pipeline *pl, uint64_t now)
 {
-	enum placeholder_reason why = outage_reason(pl);
-	if (!pl->placeholder_jpeg[why])
-		return;
-	struct frame *f = frame_pool_acquire(&pl->pool);
+	struct frame *f = placeholders_frame(&pl->placeholders, &pl->pool, outage_reason(pl), now);
 	if (!f)
 		return;
-	/* Zero copy: the frame points at the picture rendered at start, which outlives it. */
-	frame_set_external(f, pl->placeholder_jpeg[why], pl->placeholder_len[why], NULL, NULL);
-	f->placeholder = true;
-	f->width = pl->cfg->width;
-	f->height = pl->cfg->height;
-	f->timestamp_us = now_wall_us();
-	if (!pl->showing_placeholder)
-		log_notice("clients are shown the placeholder: %s", placeholder_text[why]);
-	pl->showing_placeholder = true;
-	pl->last_placeholder_ns = now;
 	publish(pl, f);
 	frame_unref(f);
 }
 
-static void render_placeholders(struct pipeline *pl)
-{
-	for (int i = 0; i < PH_COUNT; i++) {
-		int r = placeholder_render(pl->cfg->width, pl->cfg->height, "NO SIGNAL",
-					   placeholder_text[i], 70, &pl->placeholder_jpeg[i],
-					   &pl->placeholder_len[i]);
-		if (r < 0)
-			log_warn("cannot render the '%s' placeholder: %s", placeholder_text[i],
-				 strerror(-r));
-	}
-}
-
 /* ---------------------------------------------------------------- failures */
-
-static bool software_takes(uint32_t fourcc)
-{
-	return fourcc == V4L2_PIX_FMT_YUV420 || fourcc == V4L2_PIX_FMT_YUYV ||
-	       fourcc == V4L2_PIX_FMT_RGB24 || fourcc == V4L2_PIX_FMT_BGR24;
-}
 
 static void start_fallback(struct pipeline *pl)
 {
 	struct source *src = pl->source;
 	if (!pl->cfg->encoder_fallback || pl->fallback || !src || pl->encoder_kind == ENCODER_SOFTWARE ||
-	    !software_takes(src->fourcc))
+	    !select_software_takes(src->fourcc))
 		return;
-	struct encoder_params ep = {
-		.in_fourcc = src->fourcc, .width = src->width, .height = src->height,
-		.quality = pl->cfg->quality, .pool = &pl->pool,
-		.release_raw = pipeline_release_raw, .release_ctx = pl,
-	};
-	int r = encoder_software_create(&ep, &pl->fallback);
-	if (r < 0) {
-		log_err("cannot start the software fallback encoder: %s", strerror(-r));
-		return;
-	}
+	struct encoder_params ep = encoder_params_for(pl, src);
+	if (encoder_software_create(&ep, &pl->fallback) < 0)
+		return; /* the software encoder logged why */
 	log_warn("encoding in software until the %s encoder is back", pl->encoder_description);
-	pl->in_flight = 0;
-	watch_set_fd(&pl->encoder_watch, encoder_fd(pl->fallback));
+	loop_poll_set_fd(&pl->fallback_poll, encoder_fd(pl->fallback));
 }
 
 static void stop_fallback(struct pipeline *pl)
 {
 	if (!pl->fallback)
 		return;
+	loop_poll_set_fd(&pl->fallback_poll, -1);
 	retire_encoder(pl, pl->fallback);
 	pl->fallback = NULL;
 }
@@ -383,7 +234,7 @@ static void detach_encoder(struct pipeline *pl)
 {
 	if (!pl->encoder)
 		return;
-	watch_set_fd(&pl->encoder_watch, -1);
+	loop_poll_set_fd(&pl->encoder_poll, -1);
 	retire_encoder(pl, pl->encoder);
 	pl->encoder = NULL;
 	pl->in_flight = 0;
@@ -394,7 +245,7 @@ static void detach_source(struct pipeline *pl)
 {
 	if (!pl->source)
 		return;
-	watch_set_fd(&pl->source_watch, -1);
+	loop_poll_set_fd(&pl->source_poll, -1);
 	struct source *src = pl->source;
 	pl->source = NULL;
 	retire_source(pl, src);
@@ -403,16 +254,8 @@ static void detach_source(struct pipeline *pl)
 static void encoder_failed(struct pipeline *pl, int err, const char *reason)
 {
 	uint64_t now = now_mono_ns();
-	if (!pl->encoder) {
-		/* the stand-in itself failed: frames are dropped until the encoder is back */
-		if (pl->fallback) {
-			log_err("software fallback encoder: %s%s%s", reason, err ? ": " : "",
-				err ? strerror(-err) : "");
-			watch_set_fd(&pl->encoder_watch, -1);
-			stop_fallback(pl);
-		}
+	if (!pl->encoder)
 		return;
-	}
 	detach_encoder(pl);
 	supervisor_failed(&pl->encoder_sup, now, err, reason);
 	start_fallback(pl);
@@ -429,14 +272,24 @@ static void source_failed(struct pipeline *pl, int err, const char *reason)
 		pl->outage_since_ns = now;
 }
 
-static void source_watch_error(struct pipeline *pl, int err, const char *reason)
+static void source_poll_error(struct loop_poll *p, int err, const char *reason)
 {
-	source_failed(pl, err, reason);
+	source_failed(container_of(p, struct pipeline, source_poll), err, reason);
 }
 
-static void encoder_watch_error(struct pipeline *pl, int err, const char *reason)
+static void encoder_poll_error(struct loop_poll *p, int err, const char *reason)
 {
-	encoder_failed(pl, err, reason);
+	encoder_failed(container_of(p, struct pipeline, encoder_poll), err, reason);
+}
+
+/* The stand-in itself failed: frames are dropped until the encoder is back. */
+static void fallback_failed(struct pipeline *pl, int err, const char *reason)
+{
+	if (!pl->fallback)
+		return;
+	log_err("software fallback encoder: %s%s%s", reason, err ? ": " : "",
+		err ? strerror(-err) : "");
+	stop_fallback(pl);
 }
 
 /* ---------------------------------------------------------------- frames */
@@ -447,8 +300,9 @@ static void drop_raw(struct pipeline *pl, struct raw_frame *raw)
 	pipeline_release_raw(pl, raw);
 }
 
-static void source_ready(struct pipeline *pl)
+static void source_ready(struct loop_poll *p)
 {
+	struct pipeline *pl = container_of(p, struct pipeline, source_poll);
 	struct source *src = pl->source;
 	while (src && pl->source == src) {
 		struct raw_frame *raw = NULL;
@@ -461,25 +315,16 @@ static void source_ready(struct pipeline *pl)
 		}
 		raw->owner = src;
 		src->lent++;
-		pl->source_instance_frames++;
-#ifdef MJPEGD_FAULT_INJECTION
-		if (fault_fires(fault_plan_find(&pl->faults, FAULT_SOURCE, FAULT_STALL_AFTER),
-				pl->source_instance_frames)) {
-			drop_raw(pl, raw);
-			continue; /* as if nothing came: the source timeout notices */
-		}
-		if (fault_fires(fault_plan_find(&pl->faults, FAULT_SOURCE, FAULT_FAIL_EVERY),
-				pl->source_instance_frames)) {
-			drop_raw(pl, raw);
-			source_failed(pl, -EIO, "injected fault");
-			return;
-		}
-#endif
 		uint64_t now = now_mono_ns();
 		pl->source_frame_ns = now;
 		if (pl->source_sup.state == DEVICE_STARTING)
 			supervisor_running(&pl->source_sup, now);
-		struct encoder *enc = active_encoder(pl);
+		/* A reopened encoder is on probation until its first frame: the stand-in keeps
+		 * serving, and the encoder is given one frame at a time to prove itself. */
+		struct encoder *enc = pl->encoder;
+		if (pl->fallback && (!enc || (pl->encoder_sup.state == DEVICE_STARTING &&
+					     pl->in_flight > 0)))
+			enc = pl->fallback;
 		if (!enc) {
 			drop_raw(pl, raw);
 			continue;
@@ -493,44 +338,32 @@ static void source_ready(struct pipeline *pl)
 			drop_raw(pl, raw);
 			continue;
 		}
-		if (pl->in_flight++ == 0)
+		if (enc == pl->encoder && pl->in_flight++ == 0)
 			pl->encoder_progress_ns = now;
 	}
 }
 
-static void encoder_ready(struct pipeline *pl)
+/* Takes what enc (the configured encoder or the stand-in) has finished and publishes it. */
+static void collect_frames(struct pipeline *pl, struct encoder *enc)
 {
-	struct encoder *enc = active_encoder(pl);
-	while (enc && active_encoder(pl) == enc) {
+	while (enc && (enc == pl->encoder || enc == pl->fallback)) {
 		struct frame *f = NULL;
 		int r = encoder_collect(enc, &f);
 		if (r == -EAGAIN)
 			return;
 		if (r == -ENODEV) {
-			encoder_failed(pl, r, "the encoder stopped");
+			if (enc == pl->encoder)
+				encoder_failed(pl, r, "the encoder stopped");
+			else
+				fallback_failed(pl, r, "the encoder stopped");
 			return;
 		}
-		if (enc == pl->encoder)
-			pl->encoder_instance_frames++;
-#ifdef MJPEGD_FAULT_INJECTION
-		if (enc == pl->encoder &&
-		    fault_fires(fault_plan_find(&pl->faults, FAULT_ENCODER, FAULT_STALL_AFTER),
-				pl->encoder_instance_frames)) {
-			frame_unref(f); /* as if it never came back: the encoder timeout notices */
-			continue;
-		}
-		if (enc == pl->encoder &&
-		    fault_fires(fault_plan_find(&pl->faults, FAULT_ENCODER, FAULT_FAIL_EVERY),
-				pl->encoder_instance_frames)) {
-			frame_unref(f);
-			encoder_failed(pl, -ENODEV, "injected fault");
-			return;
-		}
-#endif
 		uint64_t now = now_mono_ns();
-		if (pl->in_flight > 0)
-			pl->in_flight--;
-		pl->encoder_progress_ns = now;
+		if (enc == pl->encoder) {
+			if (pl->in_flight > 0)
+				pl->in_flight--;
+			pl->encoder_progress_ns = now;
+		}
 		if (r < 0) {
 			/* One frame failed: counted by the encoder, logged there. Several in a
 			 * row (a codec whose firmware flags every buffer as an error): the encoder
@@ -546,210 +379,72 @@ static void encoder_ready(struct pipeline *pl)
 		}
 		if (enc == pl->encoder)
 			pl->encoder_errors_in_row = 0;
-		if (enc == pl->encoder && pl->encoder_sup.state == DEVICE_STARTING)
+		if (enc == pl->encoder && pl->encoder_sup.state == DEVICE_STARTING) {
 			supervisor_running(&pl->encoder_sup, now);
+			if (pl->fallback) {
+				log_notice("the %s encoder is back; the software fallback stops",
+					   enc->description);
+				stop_fallback(pl);
+			}
+		}
 		pl->fps_window_frames++;
 		pl->bytes_encoded += f->len;
 		pl->last_live_ns = now;
 		pl->outage_since_ns = 0;
-		if (pl->showing_placeholder) {
-			log_notice("live frames are back");
-			pl->showing_placeholder = false;
-		}
+		placeholders_live(&pl->placeholders);
 		publish(pl, f);
 		frame_unref(f);
 	}
 }
-static bool is_jpeg(uint32_t fourcc)
+
+static void encoder_ready(struct loop_poll *p)
 {
-	return fourcc == V4L2_PIX_FMT_JPEG || fourcc == V4L2_PIX_FMT_MJPEG;
+	struct pipeline *pl = container_of(p, struct pipeline, encoder_poll);
+	collect_frames(pl, pl->encoder);
 }
 
-static uint32_t m2m_out_fourcc(const struct config *cfg)
+static void fallback_ready(struct loop_poll *p)
 {
-	return cfg->m2m_format == M2M_FORMAT_FWHT ? V4L2_PIX_FMT_FWHT : V4L2_PIX_FMT_JPEG;
+	struct pipeline *pl = container_of(p, struct pipeline, fallback_poll);
+	collect_frames(pl, pl->fallback);
 }
 
-/* req: the formats the configured encoder takes, best first (software: YUV420, YUYV, then RGB,
- * its slow path for sensors such as vimc's that give only RGB; see capture_request_for()). */
-static int open_source(const struct config *cfg, enum source_kind kind,
-		       const struct capture_request *req, struct source **out,
-		       enum source_kind *opened)
+static void fallback_poll_error(struct loop_poll *p, int err, const char *reason)
 {
-	struct source_params sp = {
-		.width = cfg->width, .height = cfg->height, .fps = cfg->fps,
-		.path = cfg->source_path,
-		.formats = req->fourccs, .n_formats = req->n,
-		.stride_align = req->stride_align, .height_align = req->height_align,
-		.rotation = cfg->rotation, .hflip = cfg->hflip, .vflip = cfg->vflip,
-		.buffers = cfg->camera_buffers,
-	};
-	int r;
-	*opened = kind;
-	switch (kind) {
-	case SOURCE_FILE:
-		return source_file_create(&sp, out);
-	case SOURCE_TESTPATTERN:
-		return source_testpattern_create(&sp, out);
-	case SOURCE_LIBCAMERA:
-		sp.camera = cfg->source_path;
-		return source_libcamera_create(&sp, out);
-	case SOURCE_V4L2:
-		sp.device = cfg->source_path; /* "": the first usable capture device */
-		return source_v4l2_create(&sp, out);
-	case SOURCE_AUTO:
-	default:
-		/* libcamera first, but only when it has a camera (USB ones are left to V4L2): one
-		 * that is there and fails to open is an error, not a reason to show a pattern. */
-		*opened = SOURCE_LIBCAMERA;
-		r = source_libcamera_try_create(&sp, out);
-		if (r != -ENODEV && r != -EOPNOTSUPP)
-			return r;
-		/* then the first V4L2 camera (UVC webcams and the like) */
-		*opened = SOURCE_V4L2;
-		if (source_v4l2_create(&sp, out) == 0)
-			return 0;
-		/* Until a camera is found the built-in pattern keeps the stream alive. */
-		log_warn("no camera found: serving the built-in test pattern");
-		*opened = SOURCE_TESTPATTERN;
-		return source_testpattern_create(&sp, out);
-	}
-}
-
-/* Opens an encoder of kind for the current source into *out and says which kind it became
- * (auto resolves to m2m, passthrough or software). */
-static int open_encoder(const struct config *cfg, struct pipeline *pl, enum encoder_kind want,
-			struct encoder **out, enum encoder_kind *opened)
-{
-	struct source *src = pl->source;
-	struct encoder_params ep = {
-		.in_fourcc = src->fourcc, .width = src->width, .height = src->height,
-		.quality = cfg->quality, .pool = &pl->pool,
-		.release_raw = pipeline_release_raw, .release_ctx = pl,
-	};
-	/* auto: an M2M encoder that takes the source's format, passthrough for JPEG, software
-	 * otherwise (encoder_choose()) */
-	char f[5], o[5];
-	int m2m_index = -1;
-	int kind = encoder_choose(want, src->fourcc, pl->devs, (size_t)pl->n_devs,
-				  m2m_out_fourcc(cfg), &m2m_index);
-	if (kind < 0) {
-		if (want == ENCODER_PASSTHROUGH)
-			log_err("--encoder passthrough: the source (%s) gives raw frames, not JPEG; "
-				"use --encoder software or auto", src->description);
-		else if (is_jpeg(src->fourcc))
-			log_err("--encoder %s: the source (%s) already gives JPEG; use --encoder "
-				"passthrough or auto", encoder_kind_name(want),
-				src->description);
-		else if (want == ENCODER_M2M)
-			log_err("--encoder m2m: no M2M device turns the source's %s into %s "
-				"(mjpegd --list-devices says why)", fourcc_str(src->fourcc, f),
-				fourcc_str(m2m_out_fourcc(cfg), o));
-		else
-			log_err("no encoder takes the source's format %s (%s)",
-				fourcc_str(src->fourcc, f), src->description);
-		return kind;
-	}
-	if (kind == ENCODER_M2M) {
-		ep.device = pl->devs[m2m_index].path;
-		ep.out_fourcc = m2m_out_fourcc(cfg);
-		ep.in_bytesperline = src->bytesperline;
-		ep.in_dmabuf = src->dmabuf;
-	}
-	*opened = (enum encoder_kind)kind;
-	int r = kind == ENCODER_PASSTHROUGH ? encoder_passthrough_create(&ep, out)
-		: kind == ENCODER_M2M	    ? encoder_m2m_create(&ep, out)
-					    : encoder_software_create(&ep, out);
-	if (r < 0)
-		log_err("cannot start the %s encoder: %s", encoder_kind_name((enum encoder_kind)kind),
-			strerror(-r));
-	return r;
-}
-
-/* --encoder auto or m2m: the nodes an M2M encoder may be among (all of /dev/video*, or the one
- * named). --encoder m2m with none that fits is an error before any camera is opened. */
-static int find_m2m_devices(const struct config *cfg, struct pipeline *pl)
-{
-	free(pl->devs);
-	pl->devs = NULL;
-	pl->n_devs = 0;
-	if (cfg->encoder != ENCODER_AUTO && cfg->encoder != ENCODER_M2M)
-		return 0;
-	if (cfg->encoder == ENCODER_M2M && cfg->encoder_path[0]) {
-		pl->devs = calloc(1, sizeof(*pl->devs));
-		if (!pl->devs)
-			return -ENOMEM;
-		pl->n_devs = 1;
-		v4l2_probe(cfg->encoder_path, &pl->devs[0]);
-	} else {
-		pl->n_devs = v4l2_scan(&pl->devs);
-		if (pl->n_devs < 0) {
-			log_warn("cannot list /dev/video*: %s", strerror(-pl->n_devs));
-			pl->n_devs = 0;
-		}
-	}
-	if (cfg->encoder != ENCODER_M2M ||
-	    m2m_discover(pl->devs, (size_t)pl->n_devs, 0, m2m_out_fourcc(cfg)) >= 0)
-		return 0;
-	char o[5], why[256];
-	log_err("--encoder m2m: no memory-to-memory device produces %s",
-		fourcc_str(m2m_out_fourcc(cfg), o));
-	for (int i = 0; i < pl->n_devs; i++) {
-		if (m2m_encoder_check(&pl->devs[i], 0, m2m_out_fourcc(cfg), why, sizeof(why)) != -ENODEV ||
-		    cfg->encoder_path[0])
-			log_err("  %s (%s): %s", pl->devs[i].path, pl->devs[i].card, why);
-	}
-	return -ENODEV;
-}
-
-/* Asks each M2M encoder (VIDIOC_TRY_FMT) how it would lay out the formats the camera is to be
- * asked for, so that one it can import without a copy is asked first. */
-static void prefer_importable_formats(const struct config *cfg, struct pipeline *pl,
-				      struct capture_request *req)
-{
-	unsigned padded[CAPTURE_REQUEST_MAX] = { 0 };
-	for (unsigned k = 0; k < req->m2m_count; k++) {
-		unsigned i = req->m2m_first + k;
-		int d = m2m_discover(pl->devs, (size_t)pl->n_devs, req->fourccs[i],
-				     m2m_out_fourcc(cfg));
-		struct v4l2_pixfmt f = { .fourcc = req->fourccs[i], .width = cfg->width,
-					 .height = cfg->height };
-		if (d >= 0 && v4l2_try_output_format(pl->devs[d].path, &f) == 0 &&
-		    f.fourcc == req->fourccs[i])
-			padded[i] = f.height;
-	}
-	capture_request_prefer_import(req, padded, cfg->height);
-}
-
-
-/* What the camera is to be asked for (pl->req): what the encoder takes, those it can import
- * first, only format when it is not 0 (--format). -EINVAL when the encoder does not take it. */
-static int plan_capture(const struct config *cfg, struct pipeline *pl, uint32_t format)
-{
-	capture_request_for(cfg->encoder, pl->devs, (size_t)pl->n_devs, m2m_out_fourcc(cfg),
-			    &pl->req);
-	prefer_importable_formats(cfg, pl, &pl->req);
-	if (!format || capture_request_only(&pl->req, format) == 0)
-		return 0;
-	char f[5], list[CAPTURE_REQUEST_MAX * 5 + 1] = "";
-	for (unsigned i = 0; i < pl->req.n; i++) {
-		strcat(list, i ? " " : "");
-		strcat(list, fourcc_str(pl->req.fourccs[i], f));
-	}
-	log_err("--format %s: the %s encoder does not take it (it takes %s)",
-		fourcc_str(format, f), encoder_kind_name(cfg->encoder),
-		list[0] ? list : "nothing here");
-	return -EINVAL;
+	fallback_failed(container_of(p, struct pipeline, fallback_poll), err, reason);
 }
 
 /* ---------------------------------------------------------------- (re)opening */
+
+/* src/devices.c opens what select.c chose, unless a test passed fakes. */
+static int open_source(struct pipeline *pl, enum source_kind kind, struct source **out,
+		       enum source_kind *opened)
+{
+	if (!pl->openers)
+		return devices_open_source(&pl->dev, kind, out, opened);
+	*opened = kind;
+	return pl->openers->source(pl->openers->ctx, kind, out);
+}
+
+/* An encoder for the current source; first: at start, where auto may still settle for software. */
+static int open_encoder(struct pipeline *pl, enum encoder_kind want, bool first,
+			struct encoder **out, enum encoder_kind *opened)
+{
+	struct encoder_params ep = encoder_params_for(pl, pl->source);
+	if (pl->openers) {
+		*opened = want;
+		return pl->openers->encoder(pl->openers->ctx, want, &ep, out);
+	}
+	if (first)
+		return devices_open_first_encoder(&pl->dev, pl->source, &ep, out, opened);
+	return devices_open_encoder(&pl->dev, want, pl->source, &ep, out, opened);
+}
 
 static void remember_encoder(struct pipeline *pl, struct encoder *enc)
 {
 	struct source *src = pl->source;
 	pl->encoder = enc;
 	pl->in_flight = 0;
-	pl->encoder_instance_frames = 0;
 	pl->encoder_errors_in_row = 0;
 	pl->encoder_in_fourcc = src->fourcc;
 	pl->encoder_in_width = src->width;
@@ -758,11 +453,46 @@ static void remember_encoder(struct pipeline *pl, struct encoder *enc)
 	snprintf(pl->encoder_description, sizeof(pl->encoder_description), "%s", enc->description);
 }
 
+/* The controls wanted, applied to a camera that just opened (or now); one line when some cannot be. */
+static void apply_wanted_controls(struct pipeline *pl, struct source *src)
+{
+	if (!pl->controls_wanted.n)
+		return;
+	struct control_list *l = malloc(sizeof(*l));
+	struct control_set set;
+	char why[256];
+	if (!l) {
+		log_err("controls: %s", strerror(ENOMEM));
+		return;
+	}
+	int r = source_controls(src, l);
+	unsigned left_out = r < 0 ? pl->controls_wanted.n
+				  : control_assignments_check(&pl->controls_wanted, l, &set, why,
+							      sizeof(why));
+	if (r < 0)
+		log_warn("controls: %s cannot list its controls: %s; none applied", src->description,
+			 strerror(-r));
+	else if (left_out)
+		log_warn("controls: %u of %u not applied to %s: %s", left_out, pl->controls_wanted.n,
+			 src->description, why);
+	if (r >= 0 && set.n) {
+		r = src->ops->set_controls ? src->ops->set_controls(src, l, &set, why, sizeof(why))
+					   : -EOPNOTSUPP;
+		if (r == -EOPNOTSUPP)
+			log_warn("controls: %s has none; none applied", src->description);
+		else if (r < 0)
+			log_warn("controls: %s: none applied: %s", src->description, why);
+		else
+			log_info("controls: %u applied to %s", set.n, src->description);
+	}
+	free(l);
+}
+
 static void remember_source(struct pipeline *pl, struct source *src, uint64_t now)
 {
+	apply_wanted_controls(pl, src);
 	pl->source = src;
 	pl->source_frame_ns = now;
-	pl->source_instance_frames = 0;
 	snprintf(pl->source_description, sizeof(pl->source_description), "%s", src->description);
 }
 
@@ -782,13 +512,13 @@ static void retry_source(struct pipeline *pl, uint64_t now)
 	supervisor_starting(&pl->source_sup, now);
 	struct source *src = NULL;
 	enum source_kind kind;
-	int r = open_source(pl->cfg, pl->source_kind, &pl->req, &src, &kind);
+	int r = open_source(pl, pl->source_kind, &src, &kind);
 	if (r < 0) {
 		supervisor_failed(&pl->source_sup, now, r, "reopening failed");
 		return;
 	}
 	remember_source(pl, src, now);
-	watch_set_fd(&pl->source_watch, source_fd(src));
+	loop_poll_set_fd(&pl->source_poll, source_fd(src));
 	/* The encoder stays as it is unless the camera came back with another format. */
 	if (pl->encoder && (src->fourcc != pl->encoder_in_fourcc || src->width != pl->encoder_in_width ||
 			    src->height != pl->encoder_in_height ||
@@ -807,22 +537,19 @@ static void retry_encoder(struct pipeline *pl, uint64_t now)
 {
 	supervisor_starting(&pl->encoder_sup, now);
 	if (pl->encoder_kind == ENCODER_M2M)
-		find_m2m_devices(pl->cfg, pl); /* the device may come back under another number */
+		devices_probe(&pl->dev); /* the device may come back under another number */
 	struct encoder *enc = NULL;
 	enum encoder_kind kind;
-	int r = open_encoder(pl->cfg, pl, pl->encoder_kind, &enc, &kind);
+	int r = open_encoder(pl, pl->encoder_kind, false, &enc, &kind);
 	if (r < 0) {
 		supervisor_failed(&pl->encoder_sup, now, r, "reopening failed");
 		if (!pl->fallback)
 			start_fallback(pl);
 		return;
 	}
-	if (pl->fallback) {
-		log_notice("the %s encoder is back; the software fallback stops", enc->description);
-		stop_fallback(pl);
-	}
+	/* The stand-in serves on until the reopened encoder's first frame (collect_frames()). */
 	remember_encoder(pl, enc);
-	watch_set_fd(&pl->encoder_watch, encoder_fd(enc));
+	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(enc));
 }
 
 /* ---------------------------------------------------------------- public */
@@ -836,72 +563,35 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	pl->cfg = p->cfg;
 	pl->on_frame = p->on_frame;
 	pl->on_frame_ctx = p->on_frame_ctx;
+	if (p->controls)
+		pl->controls_wanted = *p->controls;
+	pl->openers = p->openers;
 	supervisor_init(&pl->source_sup, "source");
 	supervisor_init(&pl->encoder_sup, "encoder");
-	pl->source_watch = (struct watch){.pl = pl, .op.complete = watch_complete, .fd = -1,
-					  .ready = source_ready,
-					  .error = source_watch_error};
-	pl->encoder_watch = (struct watch){.pl = pl, .op.complete = watch_complete, .fd = -1,
-					   .ready = encoder_ready,
-					   .error = encoder_watch_error};
+	loop_poll_init(&pl->source_poll, p->loop, source_ready, source_poll_error);
+	loop_poll_init(&pl->encoder_poll, p->loop, encoder_ready, encoder_poll_error);
+	loop_poll_init(&pl->fallback_poll, p->loop, fallback_ready, fallback_poll_error);
 	int r = frame_pool_init(&pl->pool, p->frame_pool_capacity);
 	if (r < 0)
 		goto fail;
-#ifdef MJPEGD_FAULT_INJECTION
-	char err[256];
-	r = fault_plan_parse(p->cfg->inject_fault, &pl->faults, err, sizeof(err));
-	if (r < 0) {
-		log_err("--inject-fault: %s", err);
-		goto fail;
-	}
-	if (pl->faults.n_rules)
-		log_warn("fault injection on: %s", p->cfg->inject_fault);
-#endif
-	r = find_m2m_devices(p->cfg, pl);
-	if (r < 0)
-		goto fail;
-	r = plan_capture(p->cfg, pl, p->cfg->capture_format);
+	r = devices_init(&pl->dev, p->cfg);
 	if (r < 0)
 		goto fail;
 	uint64_t now = now_mono_ns();
 	struct source *src = NULL;
 	supervisor_starting(&pl->source_sup, now);
-	r = open_source(p->cfg, p->cfg->source, &pl->req, &src, &pl->source_kind);
-	if (r < 0) {
-		log_err("cannot open the source: %s", strerror(-r));
-		goto fail;
-	}
+	r = open_source(pl, p->cfg->source, &src, &pl->source_kind);
+	if (r < 0)
+		goto fail; /* the source logged why */
 	remember_source(pl, src, now);
-	if ((p->cfg->rotation || p->cfg->hflip || p->cfg->vflip) &&
-	    pl->source_kind != SOURCE_LIBCAMERA)
-		log_warn("--rotation/--hflip/--vflip apply to libcamera cameras only; %s ignores them",
-			 src->description);
-	if (p->cfg->capture_format && src->fourcc != p->cfg->capture_format) {
-		char a[5], b[5];
-		log_warn("--format %s: %s gives only %s; --format is ignored",
-			 fourcc_str(p->cfg->capture_format, a), src->description,
-			 fourcc_str(src->fourcc, b));
-	}
+	devices_warn_ignored(&pl->dev, src, pl->source_kind);
 	struct encoder *enc = NULL;
 	supervisor_starting(&pl->encoder_sup, now);
-	r = open_encoder(p->cfg, pl, p->cfg->encoder, &enc, &pl->encoder_kind);
-	if (r < 0 && p->cfg->encoder == ENCODER_AUTO && pl->encoder_kind == ENCODER_M2M &&
-	    software_takes(src->fourcc)) {
-		/* auto chose a hardware encoder that will not open (a size it refuses, firmware
-		 * without JPEG): software serves rather than no stream at all. */
-		log_warn("the M2M encoder did not open (%s): encoding in software", strerror(-r));
-		r = open_encoder(p->cfg, pl, ENCODER_SOFTWARE, &enc, &pl->encoder_kind);
-	}
+	r = open_encoder(pl, p->cfg->encoder, true, &enc, &pl->encoder_kind);
 	if (r < 0)
 		goto fail;
-	char why[256];
-	int unusable = m2m_unusable_encoder(pl->devs, (size_t)pl->n_devs, src->fourcc,
-					    m2m_out_fourcc(p->cfg), why, sizeof(why));
-	if (p->cfg->encoder == ENCODER_AUTO && pl->encoder_kind == ENCODER_SOFTWARE && unusable >= 0)
-		log_warn("--encoder auto: %s (%s) %s: encoding in software", pl->devs[unusable].path,
-			 pl->devs[unusable].card, why);
 	remember_encoder(pl, enc);
-	render_placeholders(pl);
+	placeholders_render(&pl->placeholders, p->cfg->width, p->cfg->height);
 	log_info("pipeline: %s → %s", pl->source->description, pl->encoder->description);
 	*out = pl;
 	return 0;
@@ -916,8 +606,8 @@ int pipeline_start(struct pipeline *pl)
 	pl->fps_window_start_ns = now;
 	pl->source_frame_ns = now;
 	pl->last_live_ns = now;
-	watch_set_fd(&pl->source_watch, source_fd(pl->source));
-	watch_set_fd(&pl->encoder_watch, encoder_fd(pl->encoder));
+	loop_poll_set_fd(&pl->source_poll, source_fd(pl->source));
+	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(pl->encoder));
 	return 0;
 }
 
@@ -951,14 +641,13 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 
 	/* Frames cannot flow: clients see why, once a second, until they do again. */
 	bool outage = !pl->source || !active_encoder(pl) || now - pl->last_live_ns > source_timeout;
-	if (outage && now - pl->last_live_ns >= PLACEHOLDER_AFTER_NS &&
-	    now - pl->last_placeholder_ns >= PLACEHOLDER_INTERVAL_NS)
+	if (outage && placeholders_due(&pl->placeholders, now, pl->last_live_ns))
 		publish_placeholder(pl, now);
 }
 
 static void fill_device(struct status_device *d, const struct supervised_device *sup)
 {
-	d->state = device_state_name(sup->state);
+	d->state = sup->state;
 	d->restarts = sup->restarts;
 	d->failures = sup->failures;
 	d->last_error = sup->last_error;
@@ -1002,7 +691,59 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	fill_device(&s->source_device, &pl->source_sup);
 	fill_device(&s->encoder_device, &pl->encoder_sup);
 	s->encoder_fallback = pl->fallback != NULL;
-	s->placeholder = pl->showing_placeholder;
+	s->placeholder = pl->placeholders.showing;
+}
+
+void pipeline_want_controls(struct pipeline *pl, const struct control_assignments *as)
+{
+	pl->controls_wanted = *as;
+	if (pl->source)
+		apply_wanted_controls(pl, pl->source);
+}
+
+int pipeline_controls(struct pipeline *pl, struct control_list *l)
+{
+	l->n = 0;
+	if (!pl->source)
+		return -ENODEV;
+	return source_controls(pl->source, l);
+}
+
+int pipeline_set_controls(struct pipeline *pl, const char *body, size_t len, bool json,
+			  struct control_assignments *changed, char *why, size_t whylen)
+{
+	struct source *src = pl->source;
+	if (!src) {
+		snprintf(why, whylen, "no camera at the moment (see /status)");
+		return -ENODEV;
+	}
+	if (!src->ops->set_controls) {
+		snprintf(why, whylen, "the source (%s) has no controls", src->description);
+		return -EOPNOTSUPP;
+	}
+	struct control_list *l = malloc(sizeof(*l));
+	if (!l) {
+		snprintf(why, whylen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	struct control_set set;
+	int r = source_controls(src, l);
+	if (r < 0)
+		snprintf(why, whylen, "%s cannot list its controls: %s", src->description,
+			 strerror(-r));
+	else
+		r = control_parse_request(l, body, len, json, &set, why, whylen);
+	if (r >= 0)
+		r = src->ops->set_controls(src, l, &set, why, whylen);
+	if (r >= 0) {
+		struct control_assignments now = { 0 };
+		control_assignments_put_set(&now, l, &set);
+		control_assignments_merge(&pl->controls_wanted, &now);
+		control_assignments_merge(changed, &now);
+		r = 0;
+	}
+	free(l);
+	return r;
 }
 
 void pipeline_describe(const struct pipeline *pl, char *buf, size_t len)
@@ -1034,20 +775,16 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 			      cfg->fps != old->fps || cfg->rotation != old->rotation ||
 			      cfg->hflip != old->hflip || cfg->vflip != old->vflip ||
 			      cfg->camera_buffers != old->camera_buffers;
-	if (cfg->width != old->width || cfg->height != old->height) {
-		for (int i = 0; i < PH_COUNT; i++) {
-			free(pl->placeholder_jpeg[i]);
-			pl->placeholder_jpeg[i] = NULL;
-		}
-		render_placeholders(pl);
-	}
+	if (cfg->width != old->width || cfg->height != old->height)
+		placeholders_render(&pl->placeholders, cfg->width, cfg->height);
 	if (encoder_changed) {
 		pl->encoder_kind = cfg->encoder;
-		find_m2m_devices(cfg, pl);
+		devices_probe(&pl->dev);
 	}
-	if ((encoder_changed || source_changed) && plan_capture(cfg, pl, cfg->capture_format) < 0) {
+	if ((encoder_changed || source_changed) &&
+	    devices_plan_capture(&pl->dev, cfg->capture_format) < 0) {
 		log_warn("--format: the camera's format is chosen as with auto");
-		plan_capture(cfg, pl, 0);
+		devices_plan_capture(&pl->dev, 0);
 	}
 	if (source_changed) {
 		log_notice("source: reopening for the new configuration");
@@ -1065,13 +802,15 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 void pipeline_stop(struct pipeline *pl)
 {
 	pl->stopping = true;
-	watch_cancel(&pl->source_watch);
-	watch_cancel(&pl->encoder_watch);
+	loop_poll_stop(&pl->source_poll);
+	loop_poll_stop(&pl->encoder_poll);
+	loop_poll_stop(&pl->fallback_poll);
 }
 
 bool pipeline_drained(const struct pipeline *pl)
 {
-	return !pl->source_watch.pending && !pl->encoder_watch.pending;
+	return !loop_poll_pending(&pl->source_poll) && !loop_poll_pending(&pl->encoder_poll) &&
+	       !loop_poll_pending(&pl->fallback_poll);
 }
 
 void pipeline_destroy(struct pipeline *pl)
@@ -1088,8 +827,7 @@ void pipeline_destroy(struct pipeline *pl)
 	for (unsigned i = 0; i < pl->n_retired_sources; i++)
 		source_destroy(pl->retired_sources[i]);
 	frame_pool_destroy(&pl->pool);
-	for (int i = 0; i < PH_COUNT; i++)
-		free(pl->placeholder_jpeg[i]);
-	free(pl->devs);
+	placeholders_free(&pl->placeholders);
+	devices_destroy(&pl->dev);
 	free(pl);
 }

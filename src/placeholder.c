@@ -5,6 +5,7 @@
 #include <string.h>
 #include <turbojpeg.h>
 
+#include "mjpegd/clock.h"
 #include "mjpegd/draw.h"
 #include "mjpegd/log.h"
 #include "mjpegd/placeholder.h"
@@ -77,4 +78,93 @@ int placeholder_render(unsigned width, unsigned height, const char *title, const
 	tjDestroy(tj);
 	free(yuv);
 	return r;
+}
+
+/* ---------------------------------------------------------------- the rotation */
+
+#define PLACEHOLDER_INTERVAL_NS NSEC_PER_SEC
+/* An outage shorter than this (a quick reopen) shows no placeholder. */
+#define PLACEHOLDER_AFTER_NS (NSEC_PER_SEC / 2)
+
+static const char *const placeholder_text[PH_COUNT] = {
+	[PH_STARTING] = "waiting for the camera",
+	[PH_DISCONNECTED] = "camera disconnected - retrying",
+	[PH_NOT_RESPONDING] = "camera not responding - retrying",
+	[PH_CAMERA_ERROR] = "camera error - retrying",
+	[PH_ENCODER_FAILED] = "encoder failed - retrying",
+};
+
+enum placeholder_reason placeholder_reason_for(bool source_failed, int source_errno,
+					       bool have_source, bool have_encoder)
+{
+	if (source_failed) {
+		if (source_errno == ENODEV || source_errno == ENOENT || source_errno == ENXIO)
+			return PH_DISCONNECTED;
+		if (source_errno == ETIMEDOUT)
+			return PH_NOT_RESPONDING;
+		return PH_CAMERA_ERROR;
+	}
+	if (!have_source)
+		return PH_STARTING;
+	if (!have_encoder)
+		return PH_ENCODER_FAILED;
+	return PH_STARTING;
+}
+
+void placeholders_free(struct placeholders *ph)
+{
+	for (int i = 0; i < PH_COUNT; i++) {
+		free(ph->jpeg[i]);
+		ph->jpeg[i] = NULL;
+		ph->len[i] = 0;
+	}
+}
+
+void placeholders_render(struct placeholders *ph, unsigned width, unsigned height)
+{
+	placeholders_free(ph);
+	ph->width = width;
+	ph->height = height;
+	for (int i = 0; i < PH_COUNT; i++) {
+		int r = placeholder_render(width, height, "NO SIGNAL", placeholder_text[i], 70,
+					   &ph->jpeg[i], &ph->len[i]);
+		if (r < 0)
+			log_warn_errno(r, "cannot render the '%s' placeholder",
+					  placeholder_text[i]);
+	}
+}
+
+bool placeholders_due(const struct placeholders *ph, uint64_t now, uint64_t last_live_ns)
+{
+	return now - last_live_ns >= PLACEHOLDER_AFTER_NS &&
+	       now - ph->last_ns >= PLACEHOLDER_INTERVAL_NS;
+}
+
+struct frame *placeholders_frame(struct placeholders *ph, struct frame_pool *pool,
+				 enum placeholder_reason why, uint64_t now)
+{
+	if (!ph->jpeg[why])
+		return NULL;
+	struct frame *f = frame_pool_acquire(pool);
+	if (!f)
+		return NULL;
+	/* Zero copy: the frame points at the picture rendered at start, which outlives it. */
+	frame_set_external(f, ph->jpeg[why], ph->len[why], NULL, NULL);
+	f->placeholder = true;
+	f->width = ph->width;
+	f->height = ph->height;
+	f->timestamp_us = now_wall_us();
+	if (!ph->showing)
+		log_notice("clients are shown the placeholder: %s", placeholder_text[why]);
+	ph->showing = true;
+	ph->last_ns = now;
+	return f;
+}
+
+void placeholders_live(struct placeholders *ph)
+{
+	if (ph->showing) {
+		log_notice("live frames are back");
+		ph->showing = false;
+	}
 }

@@ -29,3 +29,16 @@ unsigned ratelimit_take_suppressed(struct ratelimit *rl)
 	rl->suppressed = 0;
 	return n;
 }
+
+bool rate_cap_take(struct rate_cap *rc, uint64_t now_ns)
+{
+	if (!rc->interval_ns)
+		return true;
+	uint64_t slack = rc->interval_ns / 4;
+	if (rc->started && now_ns + slack < rc->due_ns)
+		return false;
+	uint64_t base = rc->started && rc->due_ns + slack > now_ns ? rc->due_ns : now_ns - slack;
+	rc->due_ns = base + rc->interval_ns;
+	rc->started = true;
+	return true;
+}

@@ -4,9 +4,10 @@
 #include <string.h>
 
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 #include "mjpegd/supervisor.h"
 
-static const char *const state_names[] = {
+static const char *const state_names[DEVICE_STATE_COUNT] = {
 	[DEVICE_STOPPED] = "stopped",
 	[DEVICE_STARTING] = "starting",
 	[DEVICE_RUNNING] = "running",
@@ -15,7 +16,7 @@ static const char *const state_names[] = {
 
 const char *device_state_name(enum device_state s)
 {
-	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
+	return (unsigned)s < ELEMENTSOF(state_names) ? state_names[s] : "?";
 }
 
 void supervisor_init(struct supervised_device *d, const char *name)

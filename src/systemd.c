@@ -16,7 +16,7 @@ static void notify(struct systemd_notifier *n, const char *msg)
 		return;
 	int r = sd_notify(0, msg);
 	if (r < 0)
-		log_warn("sd_notify: %s", strerror(-r));
+		log_warn_errno(r, "sd_notify");
 }
 
 void systemd_notifier_init(struct systemd_notifier *n)
@@ -69,10 +69,8 @@ void systemd_notify_stopping(struct systemd_notifier *n)
 int systemd_listen_fds(int *fds, unsigned max)
 {
 	int n = sd_listen_fds(1);
-	if (n < 0) {
-		log_err("socket activation: %s", strerror(-n));
-		return n;
-	}
+	if (n < 0)
+		return log_err_errno(n, "socket activation");
 	if ((unsigned)n > max) {
 		log_err("socket activation: %d sockets passed, at most %u are used", n, max);
 		return -E2BIG;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "mjpegd/control.h"
+
 #define CONFIG_PATH_MAX 512
 #define CONFIG_ERR_MAX 256
 #define CONFIG_ORIGIN_MAX 200
@@ -52,6 +54,9 @@ struct config {
 	char encoder_path[CONFIG_PATH_MAX]; /* "m2m:PATH" → PATH */
 	enum m2m_format m2m_format; /* --m2m-format jpeg|fwht, default jpeg (fwht: test bed only) */
 	uint32_t capture_format;  /* --format FOURCC: the camera's format (V4L2), 0 = auto */
+	struct control_assignments controls; /* --control NAME=VALUE (repeatable) */
+	bool controls_writable;   /* --controls on|off, default on: POST /controls allowed */
+	char state_dir[CONFIG_PATH_MAX]; /* --state-dir DIR ("": $STATE_DIRECTORY, else none) */
 	unsigned width, height;   /* --size WxH, 16..4096 each, even; default 640x480 */
 	unsigned fps;             /* --fps 1..120, default 30 */
 	unsigned rotation;        /* --rotation 0|180, default 0 (cameras that can flip) */

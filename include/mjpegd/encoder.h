@@ -95,4 +95,13 @@ int encoder_passthrough_create(const struct encoder_params *p, struct encoder **
  * (a format or size the device refuses), -EBUSY. */
 int encoder_m2m_create(const struct encoder_params *p, struct encoder **out);
 
+struct fault_plan;
+/* Fault injection (include/mjpegd/fault.h; the test binary wraps the configured encoder, never the
+ * software stand-in): behaves as inner, which it owns from now on, but drops every result past a
+ * stall-after rule's count (the encoder timeout notices) and answers every fail-every-th collect
+ * with -ENODEV, as an encoder that stopped. Counts start with each instance. -ENOMEM (inner
+ * untouched). */
+int encoder_faulty_create(struct encoder *inner, const struct fault_plan *plan,
+			  struct encoder **out);
+
 #endif

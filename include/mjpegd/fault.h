@@ -1,6 +1,8 @@
-/* Fault injection for tests: which device misbehaves, how and when. The parser is pure and always
- * built (unit-tested); the option that sets it (--inject-fault) and the hooks that act on it exist
- * only in the test binary, build/mjpegd-faults (compiled with MJPEGD_FAULT_INJECTION).
+/* Fault injection for tests: which device misbehaves, how and when. The parser and the wrapping
+ * back ends that act on a plan (source_faulty_create(), encoder_faulty_create()) are always built
+ * (unit-tested); the option that sets it (--inject-fault) and the wrapping of the devices the
+ * daemon opens (src/devices.c) exist only in the test binary, build/mjpegd-faults (compiled with
+ * MJPEGD_FAULT_INJECTION).
  *
  * Spec: comma-separated rules
  *   source:fail-every=N    every N-th frame of a source instance, dequeue fails with EIO
@@ -14,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum fault_target {
 	FAULT_SOURCE,
@@ -50,5 +53,10 @@ const struct fault_rule *fault_plan_find(const struct fault_plan *plan, enum fau
 /* For the frame numbered count (1-based) of a device instance: does this rule fire? fail-every
  * fires on every multiple of n, stall-after on every frame past n. */
 bool fault_fires(const struct fault_rule *rule, unsigned long long count);
+
+/* loop:wedge=MS: once, from 1 s after start (since_start_ns), blocks the calling thread (the
+ * event loop) for MS ms, as a hung loop would: the watchdog pings must stop. *done is set when it
+ * did. A no-op without such a rule (every plan of the production binary is empty). */
+void fault_loop_wedge(const struct fault_plan *plan, uint64_t since_start_ns, bool *done);
 
 #endif

@@ -27,6 +27,14 @@ int log_get_level(void);
  * message that gets through. */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* log_msg() with ": " and the text of the errno r (negative, as functions here return it)
+ * appended; returns r, so that the function that knows a failure's cause logs it and passes it
+ * up in one line: return log_err_errno(r, "m2m %s: VIDIOC_STREAMON", path); Its callers do not
+ * log it again. errno is left as it was. */
+int log_msg_errno(int level, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#define log_err_errno(r, ...) log_msg_errno(LOG_LEVEL_ERR, (r), __VA_ARGS__)
+#define log_warn_errno(r, ...) log_msg_errno(LOG_LEVEL_WARNING, (r), __VA_ARGS__)
 #define log_err(...) log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)

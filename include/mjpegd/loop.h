@@ -52,6 +52,34 @@ int loop_run_once(struct loop *loop, int timeout_ms);
  * a guest without a vDSO clock each read is a system call). */
 static inline uint64_t loop_now(const struct loop *loop) { return loop->now_ns; }
 
+/* A re-armed POLL_ADD (POLLIN) on one fd: a device the loop watches (a V4L2 node, a timerfd, an
+ * eventfd). The fd can be swapped when its device is replaced: a poll still pending on the old
+ * one is cancelled first. Embedded in its owner, which finds itself with container_of(). */
+struct loop_poll {
+	struct loop *loop;
+	struct loop_op op;
+	int fd;         /* -1: not watching */
+	bool pending;
+	bool retarget;  /* the pending poll was cancelled to move to next_fd */
+	bool stopped;   /* loop_poll_stop(): never armed again */
+	int next_fd;
+	/* The fd is readable: handle it (ready may move or stop the poll). */
+	void (*ready)(struct loop_poll *p);
+	/* Polling failed, or the fd reported POLLERR/POLLHUP/POLLNVAL (a V4L2 queue in error, an
+	 * unplugged camera) after ready() ran: err is a negative errno. Not re-armed. */
+	void (*error)(struct loop_poll *p, int err, const char *reason);
+};
+
+void loop_poll_init(struct loop_poll *p, struct loop *loop,
+		    void (*ready)(struct loop_poll *p),
+		    void (*error)(struct loop_poll *p, int err, const char *reason));
+/* Watches fd from now on (-1: nothing). */
+void loop_poll_set_fd(struct loop_poll *p, int fd);
+/* Cancels a pending poll and never arms again (shutdown); loop_poll_pending() turns false when
+ * the cancellation completed. */
+void loop_poll_stop(struct loop_poll *p);
+static inline bool loop_poll_pending(const struct loop_poll *p) { return p->pending; }
+
 /* Compares "major.minor" of the running kernel: true when >= major.minor. */
 bool loop_kernel_at_least(unsigned major, unsigned minor);
 

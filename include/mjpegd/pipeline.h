@@ -21,12 +21,25 @@
 
 typedef void (*pipeline_frame_fn)(void *ctx, struct frame *f);
 
+/* A test seam: how the pipeline opens its devices when not through src/devices.c (what
+ * select.c chose, the real back ends). The unit tests pass fakes. p carries the pool, the release
+ * callback, the source's format and size, and the quality. */
+struct pipeline_openers {
+	int (*source)(void *ctx, enum source_kind kind, struct source **out);
+	int (*encoder)(void *ctx, enum encoder_kind kind, const struct encoder_params *p,
+		       struct encoder **out);
+	void *ctx;
+};
+
 struct pipeline_params {
 	struct loop *loop;
 	const struct config *cfg;
 	unsigned frame_pool_capacity;
 	pipeline_frame_fn on_frame;
 	void *on_frame_ctx;
+	/* the camera controls wanted from the start (--control's, then the state file's); NULL: none */
+	const struct control_assignments *controls;
+	const struct pipeline_openers *openers; /* NULL: src/devices.c */
 };
 
 struct pipeline;
@@ -42,6 +55,17 @@ int pipeline_set_quality(struct pipeline *pl, unsigned quality);
 void pipeline_reconfigure(struct pipeline *pl, const struct config *old);
 /* "source running, encoder failed (software fallback)": for systemd's STATUS=. */
 void pipeline_describe(const struct pipeline *pl, char *buf, size_t len);
+/* Camera controls (include/mjpegd/control.h). The pipeline keeps the controls wanted, by name,
+ * and applies them whenever a camera opens, so they survive a recovery. want: replaces them
+ * (at start and on SIGHUP: --control's, then the state file's) and applies them now. */
+void pipeline_want_controls(struct pipeline *pl, const struct control_assignments *as);
+/* What the camera offers now; -ENODEV when there is no camera at the moment. */
+int pipeline_controls(struct pipeline *pl, struct control_list *l);
+/* A request body (control_parse_request()) applied to the camera, all or nothing; what it set is
+ * added to *changed (for the state file). -ENODEV: no camera now; -EOPNOTSUPP: this source has
+ * no controls; other negative errno: refused, why says what. */
+int pipeline_set_controls(struct pipeline *pl, const char *body, size_t len, bool json,
+			  struct control_assignments *changed, char *why, size_t whylen);
 /* Cancels the loop operations; pipeline_drained() turns true when they completed. */
 void pipeline_stop(struct pipeline *pl);
 bool pipeline_drained(const struct pipeline *pl);

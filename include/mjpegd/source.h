@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <linux/videodev2.h>
 
+#include "mjpegd/control.h"
+
 #define RAW_MAX_PLANES 3
 
 struct raw_plane {
@@ -48,6 +50,13 @@ struct source_ops {
 	int (*dequeue)(struct source *src, struct raw_frame **out);
 	void (*release)(struct source *src, struct raw_frame *frame);
 	void (*destroy)(struct source *src);
+	/* Camera controls (include/mjpegd/control.h); NULL when the back end has none. controls:
+	 * what the camera offers, current values included; a negative errno when it cannot say.
+	 * set_controls: set (checked against a list controls filled) all together from the next
+	 * frame on, or none, with why naming the control refused. */
+	int (*controls)(struct source *src, struct control_list *l);
+	int (*set_controls)(struct source *src, const struct control_list *l,
+			    const struct control_set *set, char *why, size_t whylen);
 };
 
 struct source_stats {
@@ -89,8 +98,16 @@ static inline int source_fd(struct source *s) { return s->ops->fd(s); }
 static inline int source_dequeue(struct source *s, struct raw_frame **out) { return s->ops->dequeue(s, out); }
 static inline void source_release(struct source *s, struct raw_frame *f) { s->ops->release(s, f); }
 static inline void source_destroy(struct source *s) { if (s) s->ops->destroy(s); }
+/* 0 controls (l->n = 0) for a back end without them */
+static inline int source_controls(struct source *s, struct control_list *l)
+{
+	l->n = 0;
+	return s->ops->controls ? s->ops->controls(s, l) : 0;
+}
 
-/* Built-in moving pattern (YUV420) with frame counter and clock drawn in; timerfd-paced at fps. */
+/* Built-in moving pattern (YUV420) with frame counter and clock drawn in; timerfd-paced at fps.
+ * Its controls, for trying the controls without a camera: brightness (-100..100, added to luma),
+ * saturation (0..200 %, chroma), overlay (the text box on or off). */
 int source_testpattern_create(const struct source_params *p, struct source **out);
 
 /* Replays JPEGs (a directory of .jpg and .jpeg files in name order, or one MJPEG file split at SOI/EOI
@@ -108,5 +125,13 @@ int source_file_create(const struct source_params *p, struct source **out);
  * it), -ENODEV (not a capture device, or no usable one found), -EOPNOTSUPP (none of the formats).
  * Never blocks: the node is opened O_NONBLOCK. */
 int source_v4l2_create(const struct source_params *p, struct source **out);
+
+struct fault_plan;
+/* Fault injection (include/mjpegd/fault.h; the test binary wraps every source it opens): gives
+ * what inner gives, which it owns from now on, but swallows every frame past a stall-after rule's
+ * count (the source timeout notices) and fails every fail-every-th dequeue with -EIO. Counts
+ * start with each instance. Swallowed and failed frames go back to inner at once, counted as
+ * dropped. -ENOMEM (inner untouched). */
+int source_faulty_create(struct source *inner, const struct fault_plan *plan, struct source **out);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mjpegd/supervisor.h"
+
 struct status_client {
 	uint64_t id;
 	char addr[128]; /* "IP:PORT", "unix", or "IP (via PROXY)" with --trusted-proxy */
@@ -18,7 +20,7 @@ struct status_client {
 };
 
 struct status_device {
-	const char *state;      /* "stopped", "starting", "running", "failed" */
+	enum device_state state; /* named by device_state_name() */
 	unsigned restarts;
 	unsigned failures;
 	const char *last_error; /* "" when none */

@@ -24,6 +24,7 @@ enum device_state {
 	DEVICE_STARTING,
 	DEVICE_RUNNING,
 	DEVICE_FAILED,
+	DEVICE_STATE_COUNT,
 };
 
 struct supervised_device {

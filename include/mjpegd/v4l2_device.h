@@ -9,8 +9,8 @@
 
 #include "mjpegd/v4l2_discover.h"
 
-/* ioctl(2) retried on EINTR. 0 or a negative errno. */
-int v4l2_ioctl(int fd, unsigned long request, void *arg);
+/* ioctl(2) retried on EINTR. 0 or a negative errno. (Not named v4l2_ioctl: libv4l2 exports that.) */
+int xioctl(int fd, unsigned long request, void *arg);
 
 /* Opens path (O_RDWR | O_NONBLOCK: a node never makes us wait), fills info and closes it.
  * On failure info->path is set and info->error holds the negative errno, also returned. */
@@ -52,5 +52,10 @@ uint32_t v4l2_buf_mem_offset(const struct v4l2_buf *vb);
 uint32_t v4l2_buf_data_offset(const struct v4l2_buf *vb); /* multi-planar only; 0 otherwise */
 void v4l2_buf_set_payload(struct v4l2_buf *vb, uint32_t bytesused, uint32_t length);
 void v4l2_buf_set_dmabuf(struct v4l2_buf *vb, int fd);
+
+/* VIDIOC_QUERYBUF of MMAP buffer index on a queue of buffer type type, then mmap(2) of it with
+ * prot: *map and *len (the buffer's length) set on success, untouched otherwise; the caller
+ * munmaps. 0 or a negative errno (of the ioctl or of mmap). */
+int v4l2_buf_map(int fd, uint32_t type, unsigned index, int prot, uint8_t **map, size_t *len);
 
 #endif

@@ -1,5 +1,5 @@
-/* Which /dev/video* node is a camera, which is a usable M2M JPEG encoder, which format to ask a
- * camera for, and which encoder takes the format it gave.
+/* Which /dev/video* node is a camera, which is a usable M2M JPEG encoder, and why not: V4L2 facts
+ * only (which source, encoder and formats mjpegd then chooses is include/mjpegd/select.h).
  *
  * Pure: every decision is a function over recorded VIDIOC_QUERYCAP / VIDIOC_ENUM_FMT answers
  * (struct v4l2_device_info), which src/v4l2/device.c fills from the real nodes and the unit tests
@@ -13,8 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-
-#include "mjpegd/config.h"
 
 #define V4L2_INFO_MAX_FORMATS 96 /* vivid's capture queue lists 83 */
 
@@ -73,46 +71,9 @@ int m2m_unusable_encoder(const struct v4l2_device_info *devs, size_t n, uint32_t
 int m2m_discover(const struct v4l2_device_info *devs, size_t n, uint32_t in_fourcc,
 		 uint32_t out_fourcc);
 
-/* What a camera should be asked for, given the configured encoder and the M2M devices found. */
-#define CAPTURE_REQUEST_MAX 8
-struct capture_request {
-	uint32_t fourccs[CAPTURE_REQUEST_MAX]; /* best first */
-	unsigned n;
-	unsigned stride_align, height_align;   /* the strictest of the M2M encoders that may be used */
-	unsigned m2m_first, m2m_count;         /* fourccs[m2m_first …] are there for an M2M encoder */
-};
-
-/* software: YUV420, YUYV, then RGB24, BGR24 (its slow path). passthrough: MJPEG, JPEG. m2m: the
- * raw formats (YUV420, YUYV, NV12) an M2M encoder producing out_fourcc takes, with its alignment.
- * auto: MJPEG and JPEG first (the camera encodes: no CPU, no copy, and a UVC camera's MJPEG runs
- * at full rate where raw 720p YUYV does not fit USB 2.0), then the M2M formats, then the software
- * encoder's. */
-void capture_request_for(enum encoder_kind kind, const struct v4l2_device_info *devs, size_t n,
-			 uint32_t out_fourcc, struct capture_request *req);
-
-/* Reorders req's M2M formats so that those an encoder can import as a camera lays them out come
- * first. padded_height[i] (indexed like req->fourccs; 0: unknown) is the height the encoder's
- * OUTPUT queue answered VIDIOC_TRY_FMT with for fourccs[i] at this height: a planar format
- * (YUV420, NV12) whose rows it pads has its chroma elsewhere than the camera's, so every frame
- * would be copied (bcm2835-codec pads 1080 to 1088 rows, vicodec YU12 360 to 368); packed YUYV
- * only needs larger buffers, which the source allocates. Otherwise the order is kept. */
-void capture_request_prefer_import(struct capture_request *req, const unsigned *padded_height,
-				   unsigned height);
-
-/* --format: keeps only fourcc in req (in the M2M part if it was there). -EINVAL, req untouched,
- * when req does not hold it (the configured encoder does not take that format). */
-int capture_request_only(struct capture_request *req, uint32_t fourcc);
-
-/* The encoder for a source giving src_fourcc: the configured kind when it takes the format
- * (-EINVAL when not); auto → M2M when one of devs turns src_fourcc into out_fourcc, passthrough
- * for JPEG/MJPEG, software for YUV420/YUYV, -EOPNOTSUPP otherwise. For M2M *m2m_index is the
- * device's index in devs. Returns the kind (>= 0) or a negative errno. */
-int encoder_choose(enum encoder_kind kind, uint32_t src_fourcc, const struct v4l2_device_info *devs,
-		   size_t n, uint32_t out_fourcc, int *m2m_index);
-
 /* --list-devices: one block per device (path, card, driver, bus, kind, formats) with the verdict
- * as a source and as an encoder producing m2m_fourcc, and why. */
-void v4l2_describe_devices(const struct v4l2_device_info *devs, size_t n, uint32_t m2m_fourcc,
-			   FILE *out);
+ * as a source giving one of source_formats and as an encoder producing m2m_fourcc, and why. */
+void v4l2_describe_nodes(const struct v4l2_device_info *devs, size_t n, const uint32_t *source_formats,
+			 unsigned n_source_formats, uint32_t m2m_fourcc, FILE *out);
 
 #endif

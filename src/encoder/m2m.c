@@ -19,6 +19,7 @@
  * and io_uring accepts two ("already have a 2nd entry, fail a third attempt",
  * io_uring/poll.c __io_queue_proc(), Linux 6.1; seen on the test bed). epoll takes any number.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "mjpegd/encoder.h"
+#include "mjpegd/bug.h"
 #include "mjpegd/log.h"
 #include "mjpegd/m2m_book.h"
 #include "mjpegd/v4l2_device.h"
@@ -123,29 +125,11 @@ static int m2m_request_buffers(struct m2m_encoder *me, uint32_t type, uint32_t m
 			       unsigned count, unsigned *got)
 {
 	struct v4l2_requestbuffers rb = { .count = count, .type = type, .memory = memory };
-	int r = v4l2_ioctl(me->fd, VIDIOC_REQBUFS, &rb);
+	int r = xioctl(me->fd, VIDIOC_REQBUFS, &rb);
 	if (r < 0)
 		return r;
 	if (got)
 		*got = rb.count < M2M_MAX_BUFFERS ? rb.count : M2M_MAX_BUFFERS;
-	return 0;
-}
-
-static int m2m_map_buffer(struct m2m_encoder *me, uint32_t type, unsigned index, int prot,
-			  uint8_t **map, size_t *len)
-{
-	struct v4l2_buf vb;
-	v4l2_buf_init(&vb, type, V4L2_MEMORY_MMAP, index);
-	int r = v4l2_ioctl(me->fd, VIDIOC_QUERYBUF, &vb.b);
-	if (r < 0)
-		return r;
-	*len = v4l2_buf_length(&vb);
-	void *p = mmap(NULL, *len, prot, MAP_SHARED, me->fd, v4l2_buf_mem_offset(&vb));
-	if (p == MAP_FAILED) {
-		*len = 0;
-		return -errno;
-	}
-	*map = p;
 	return 0;
 }
 
@@ -164,10 +148,10 @@ static int m2m_queue_capture(struct m2m_encoder *me, unsigned index)
 	struct v4l2_buf vb;
 	v4l2_buf_init(&vb, me->cap_type, V4L2_MEMORY_MMAP, index);
 	v4l2_buf_set_payload(&vb, 0, (uint32_t)me->capture_map_len[index]);
-	int r = v4l2_ioctl(me->fd, VIDIOC_QBUF, &vb.b);
+	int r = xioctl(me->fd, VIDIOC_QBUF, &vb.b);
 	if (r < 0) {
 		if (m2m_may_log(me))
-			log_err("m2m %s: VIDIOC_QBUF (CAPTURE %u): %s", me->path, index, strerror(-r));
+			log_err_errno(r, "m2m %s: VIDIOC_QBUF (CAPTURE %u)", me->path, index);
 		return r;
 	}
 	m2m_book_capture_queued(&me->book, index);
@@ -177,7 +161,7 @@ static int m2m_queue_capture(struct m2m_encoder *me, unsigned index)
 static int m2m_stream(struct m2m_encoder *me, uint32_t type, bool on)
 {
 	int t = (int)type;
-	return v4l2_ioctl(me->fd, on ? VIDIOC_STREAMON : VIDIOC_STREAMOFF, &t);
+	return xioctl(me->fd, on ? VIDIOC_STREAMON : VIDIOC_STREAMOFF, &t);
 }
 
 static int m2m_output_streamon(struct m2m_encoder *me)
@@ -186,7 +170,7 @@ static int m2m_output_streamon(struct m2m_encoder *me)
 		return 0;
 	int r = m2m_stream(me, me->out_type, true);
 	if (r < 0) {
-		log_err("m2m %s: VIDIOC_STREAMON (OUTPUT): %s", me->path, strerror(-r));
+		log_err_errno(r, "m2m %s: VIDIOC_STREAMON (OUTPUT)", me->path);
 		m2m_fail(me);
 		return r;
 	}
@@ -200,11 +184,9 @@ static int m2m_setup_output(struct m2m_encoder *me)
 	unsigned got = 0;
 	uint32_t memory = me->mode == M2M_IMPORT ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
 	int r = m2m_request_buffers(me, me->out_type, memory, M2M_OUTPUT_SLOTS, &got);
-	if (r < 0) {
-		log_err("m2m %s: VIDIOC_REQBUFS (OUTPUT, %s): %s", me->path,
-			memory == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP", strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "m2m %s: VIDIOC_REQBUFS (OUTPUT, %s)", me->path,
+					memory == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP");
 	if (got == 0) {
 		log_err("m2m %s: the driver gave no OUTPUT buffers", me->path);
 		return -ENOMEM;
@@ -213,13 +195,11 @@ static int m2m_setup_output(struct m2m_encoder *me)
 	me->book.n_output = got;
 	if (me->mode == M2M_COPY) {
 		for (unsigned i = 0; i < got; i++) {
-			r = m2m_map_buffer(me, me->out_type, i, PROT_READ | PROT_WRITE,
+			r = v4l2_buf_map(me->fd, me->out_type, i, PROT_READ | PROT_WRITE,
 					   &me->output_map[i], &me->output_map_len[i]);
-			if (r < 0) {
-				log_err("m2m %s: mapping OUTPUT buffer %u: %s", me->path, i,
-					strerror(-r));
-				return r;
-			}
+			if (r < 0)
+				return log_err_errno(r, "m2m %s: mapping OUTPUT buffer %u",
+							me->path, i);
 			if (me->output_map_len[i] < me->layout.sizeimage) {
 				log_err("m2m %s: OUTPUT buffer %u has %zu bytes, a frame needs %zu",
 					me->path, i, me->output_map_len[i], me->layout.sizeimage);
@@ -311,7 +291,7 @@ static int m2m_queue_import(struct m2m_encoder *me, struct raw_frame *raw)
 	v4l2_buf_set_dmabuf(&vb, raw->planes[0].dmabuf_fd);
 	v4l2_buf_set_payload(&vb, me->output_sizeimage, (uint32_t)raw->planes[0].buffer_size);
 	set_cookie(&vb, cookie);
-	int r = v4l2_ioctl(me->fd, VIDIOC_QBUF, &vb.b);
+	int r = xioctl(me->fd, VIDIOC_QBUF, &vb.b);
 	if (r < 0) {
 		m2m_book_output_cancel(&me->book, slot);
 		return r;
@@ -337,11 +317,11 @@ static int m2m_queue_copy(struct m2m_encoder *me, struct raw_frame *raw)
 	v4l2_buf_init(&vb, me->out_type, V4L2_MEMORY_MMAP, (unsigned)slot);
 	v4l2_buf_set_payload(&vb, me->output_sizeimage, (uint32_t)me->output_map_len[slot]);
 	set_cookie(&vb, cookie);
-	int r = v4l2_ioctl(me->fd, VIDIOC_QBUF, &vb.b);
+	int r = xioctl(me->fd, VIDIOC_QBUF, &vb.b);
 	if (r < 0) {
 		m2m_book_output_cancel(&me->book, slot);
 		if (m2m_may_log(me))
-			log_err("m2m %s: VIDIOC_QBUF (OUTPUT, MMAP): %s", me->path, strerror(-r));
+			log_err_errno(r, "m2m %s: VIDIOC_QBUF (OUTPUT, MMAP)", me->path);
 		return r;
 	}
 	me->enc.stats.bytes_copied += (uint64_t)n;
@@ -379,8 +359,8 @@ static int m2m_submit(struct encoder *enc, struct raw_frame *raw)
 			return r;
 		if (me->imported_once) {
 			if (m2m_may_log(me))
-				log_err("m2m %s: VIDIOC_QBUF (OUTPUT, DMABUF fd %d): %s", me->path,
-					raw->planes[0].dmabuf_fd, strerror(-r));
+				log_err_errno(r, "m2m %s: VIDIOC_QBUF (OUTPUT, DMABUF fd %d)",
+						 me->path, raw->planes[0].dmabuf_fd);
 			return r;
 		}
 		char why[128];
@@ -402,10 +382,10 @@ static void m2m_drain_output(struct m2m_encoder *me)
 		struct v4l2_buf vb;
 		v4l2_buf_init(&vb, me->out_type,
 			      me->mode == M2M_IMPORT ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP, 0);
-		int r = v4l2_ioctl(me->fd, VIDIOC_DQBUF, &vb.b);
+		int r = xioctl(me->fd, VIDIOC_DQBUF, &vb.b);
 		if (r < 0) {
 			if (r != -EAGAIN && m2m_may_log(me))
-				log_err("m2m %s: VIDIOC_DQBUF (OUTPUT): %s", me->path, strerror(-r));
+				log_err_errno(r, "m2m %s: VIDIOC_DQBUF (OUTPUT)", me->path);
 			return;
 		}
 		struct raw_frame *raw;
@@ -423,11 +403,9 @@ static void m2m_capture_released(void *ctx, struct frame *f)
 {
 	struct m2m_encoder *me = ctx;
 	int index = m2m_book_capture_returned(&me->book, f);
-	if (index < 0) {
-		log_err("m2m %s: frame %llu released but it holds no CAPTURE buffer", me->path,
-			(unsigned long long)f->sequence);
+	if (MJPEGD_BUG(index < 0, "m2m %s: frame %llu released but it holds no CAPTURE buffer",
+		       me->path, (unsigned long long)f->sequence))
 		return;
-	}
 	if (!me->failed)
 		m2m_queue_capture(me, (unsigned)index);
 }
@@ -450,7 +428,7 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 
 	struct v4l2_buf vb;
 	v4l2_buf_init(&vb, me->cap_type, V4L2_MEMORY_MMAP, 0);
-	int r = v4l2_ioctl(me->fd, VIDIOC_DQBUF, &vb.b);
+	int r = xioctl(me->fd, VIDIOC_DQBUF, &vb.b);
 	if (r == -EAGAIN)
 		return -EAGAIN;
 	if (r < 0) {
@@ -531,12 +509,11 @@ static int m2m_fd(struct encoder *enc)
 static int m2m_set_quality(struct encoder *enc, unsigned quality)
 {
 	struct m2m_encoder *me = enc->priv;
-	if (quality < 1 || quality > 100)
-		return -EINVAL;
+	assert(quality >= 1 && quality <= 100); /* config checked it */
 	if (me->out_fourcc != V4L2_PIX_FMT_JPEG)
 		return -EOPNOTSUPP; /* FWHT has quantisation parameters, not a JPEG quality */
 	struct v4l2_control c = { .id = V4L2_CID_JPEG_COMPRESSION_QUALITY, .value = (int)quality };
-	int r = v4l2_ioctl(me->fd, VIDIOC_S_CTRL, &c);
+	int r = xioctl(me->fd, VIDIOC_S_CTRL, &c);
 	if (r < 0)
 		return r;
 	me->quality = quality;
@@ -563,8 +540,8 @@ static void m2m_destroy(struct encoder *enc)
 		if (!f)
 			continue;
 		/* As in passthrough: the caller must have dropped its frames first. */
-		log_err("m2m %s: destroyed while frame %llu is still referenced", me->path,
-			(unsigned long long)f->sequence);
+		MJPEGD_BUG(true, "m2m %s: destroyed while frame %llu is still referenced", me->path,
+			   (unsigned long long)f->sequence);
 		f->release = NULL;
 		me->book.capture_lent[i] = NULL;
 	}
@@ -608,20 +585,17 @@ static int m2m_find_device(const struct encoder_params *p, char *path, size_t le
 	}
 	struct v4l2_device_info *devs = NULL;
 	int n = v4l2_scan(&devs);
-	if (n < 0) {
-		log_err("m2m: listing /dev: %s", strerror(-n));
-		return n;
-	}
+	if (n < 0)
+		return log_err_errno(n, "m2m: listing /dev");
 	int i = m2m_discover(devs, (size_t)n, p->in_fourcc, p->out_fourcc);
 	if (i >= 0)
 		snprintf(path, len, "%s", devs[i].path);
 	free(devs);
-	if (i < 0) {
-		log_err("m2m: no memory-to-memory device turns %s into %s (mjpegd --list-devices "
-			"says why each device does not): %s", fourcc_str(p->in_fourcc, a),
-			fourcc_str(p->out_fourcc, b), strerror(ENODEV));
-		return -ENODEV;
-	}
+	if (i < 0)
+		return log_err_errno(-ENODEV, "m2m: no memory-to-memory device turns %s into %s "
+					      "(mjpegd --list-devices says why each device does "
+					      "not)", fourcc_str(p->in_fourcc, a),
+					      fourcc_str(p->out_fourcc, b));
 	return 0;
 }
 
@@ -631,11 +605,10 @@ static int m2m_set_formats(struct m2m_encoder *me, const struct encoder_params *
 	char a[5], b[5];
 	struct m2m_constraints c;
 	m2m_constraints_for(me->driver, me->in_fourcc, &c);
-	if ((c.max_width && me->width > c.max_width) || (c.max_height && me->height > c.max_height)) {
-		log_err("m2m %s (%s) encodes at most %ux%u, not %ux%u: %s", me->path, me->card,
-			c.max_width, c.max_height, me->width, me->height, strerror(EINVAL));
-		return -EINVAL;
-	}
+	if ((c.max_width && me->width > c.max_width) || (c.max_height && me->height > c.max_height))
+		return log_err_errno(-EINVAL, "m2m %s (%s) encodes at most %ux%u, not %ux%u",
+					      me->path, me->card, c.max_width, c.max_height,
+					      me->width, me->height);
 
 	/* The stateful encoder interface: the coded format on CAPTURE first, then the raw one on
 	 * OUTPUT (Documentation/userspace-api/media/v4l/dev-encoder.rst, "Initialization"). */
@@ -661,21 +634,18 @@ static int m2m_set_formats(struct m2m_encoder *me, const struct encoder_params *
 			fourcc_str(me->in_fourcc, a), strerror(r < 0 ? -r : EINVAL));
 		return r < 0 ? r : -EINVAL;
 	}
-	if (out.width != me->width || out.height < me->height) {
-		log_err("m2m %s (%s) changed %ux%u to %ux%u (its size limits): %s", me->path,
-			me->card, me->width, me->height, out.width, out.height, strerror(EINVAL));
-		return -EINVAL;
-	}
+	if (out.width != me->width || out.height < me->height)
+		return log_err_errno(-EINVAL, "m2m %s (%s) changed %ux%u to %ux%u (its size "
+					      "limits)", me->path, me->card, me->width, me->height,
+					      out.width, out.height);
 	/* The driver may pad the height (bcm2835-codec: to 16 rows, see m2m_constraints_for()):
 	 * chroma then starts after the padded rows. align_up(h, H) is H for any h <= H. */
 	r = raw_layout_compute(me->in_fourcc, me->width, me->height, out.bytesperline, 1,
 			       out.height, &me->layout);
-	if (r < 0) {
-		log_err("m2m %s: unusable OUTPUT layout %s %ux%u bytesperline %u: %s", me->path,
-			fourcc_str(out.fourcc, b), out.width, out.height, out.bytesperline,
-			strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "m2m %s: unusable OUTPUT layout %s %ux%u bytesperline %u",
+					me->path, fourcc_str(out.fourcc, b), out.width, out.height,
+					out.bytesperline);
 	if (out.sizeimage > me->layout.sizeimage)
 		me->layout.sizeimage = out.sizeimage; /* vb2 wants buffers at least this large */
 	me->output_sizeimage = out.sizeimage ? out.sizeimage : (uint32_t)me->layout.sizeimage;
@@ -693,12 +663,10 @@ static int m2m_setup_capture(struct m2m_encoder *me)
 	}
 	me->book.n_capture = got;
 	for (unsigned i = 0; i < got; i++) {
-		r = m2m_map_buffer(me, me->cap_type, i, PROT_READ, &me->capture_map[i],
+		r = v4l2_buf_map(me->fd, me->cap_type, i, PROT_READ, &me->capture_map[i],
 				   &me->capture_map_len[i]);
-		if (r < 0) {
-			log_err("m2m %s: mapping CAPTURE buffer %u: %s", me->path, i, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return log_err_errno(r, "m2m %s: mapping CAPTURE buffer %u", me->path, i);
 	}
 	for (unsigned i = 0; i < got; i++) {
 		me->book.capture_queued[i] = false; /* m2m_queue_capture marks it queued */
@@ -707,10 +675,8 @@ static int m2m_setup_capture(struct m2m_encoder *me)
 			return r;
 	}
 	r = m2m_stream(me, me->cap_type, true);
-	if (r < 0) {
-		log_err("m2m %s: VIDIOC_STREAMON (CAPTURE): %s", me->path, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "m2m %s: VIDIOC_STREAMON (CAPTURE)", me->path);
 	me->capture_streaming = true;
 	return 0;
 }
@@ -718,22 +684,18 @@ static int m2m_setup_capture(struct m2m_encoder *me)
 int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 {
 	char a[5];
-	if (!v4l2_formats_contain(m2m_raw_formats, n_m2m_raw_formats, p->in_fourcc)) {
-		log_err("m2m: input format %s not supported (YU12, YUYV, NV12, RGB3, BGR3): %s",
-			fourcc_str(p->in_fourcc, a), strerror(EINVAL));
-		return -EINVAL;
-	}
-	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2 || !p->pool ||
-	    !p->release_raw || p->quality < 1 || p->quality > 100 || p->out_fourcc == 0) {
-		log_err("m2m: bad parameters %ux%u q%u: %s", p->width, p->height, p->quality,
-			strerror(EINVAL));
-		return -EINVAL;
-	}
+	if (!v4l2_formats_contain(m2m_raw_formats, n_m2m_raw_formats, p->in_fourcc))
+		return log_err_errno(-EINVAL, "m2m: input format %s not supported (YU12, YUYV, "
+					      "NV12, RGB3, BGR3)", fourcc_str(p->in_fourcc, a));
+	assert(p->pool && p->release_raw && p->out_fourcc);
+	assert(p->quality >= 1 && p->quality <= 100); /* config checked it */
+	/* The size is the source's: a camera may give one the encoder cannot take. */
+	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2)
+		return log_err_errno(-EINVAL, "m2m: bad parameters %ux%u q%u", p->width, p->height,
+					      p->quality);
 	struct m2m_encoder *me = calloc(1, sizeof(*me));
-	if (!me) {
-		log_err("m2m: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!me)
+		return log_err_errno(-ENOMEM, "m2m");
 	me->fd = -1;
 	me->epoll_fd = -1;
 	me->enc = (struct encoder){ .ops = &m2m_ops, .description = me->description, .priv = me };
@@ -753,13 +715,13 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	me->fd = open(me->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (me->fd < 0) {
 		r = -errno;
-		log_err("m2m: cannot open %s: %s", me->path, strerror(-r));
+		log_err_errno(r, "m2m: cannot open %s", me->path);
 		goto fail;
 	}
 	struct v4l2_device_info info;
 	r = v4l2_probe_fd(me->fd, me->path, &info);
 	if (r < 0) {
-		log_err("m2m %s: VIDIOC_QUERYCAP: %s", me->path, strerror(-r));
+		log_err_errno(r, "m2m %s: VIDIOC_QUERYCAP", me->path);
 		goto fail;
 	}
 	snprintf(me->card, sizeof(me->card), "%s", info.card);
@@ -796,8 +758,7 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	if (p->out_fourcc == V4L2_PIX_FMT_JPEG) {
 		r = m2m_set_quality(&me->enc, p->quality);
 		if (r < 0)
-			log_warn("m2m %s: setting JPEG quality %u: %s", me->path, p->quality,
-				 strerror(-r));
+			log_warn_errno(r, "m2m %s: setting JPEG quality %u", me->path, p->quality);
 	}
 	r = m2m_setup_output(me);
 	if (r < 0)
@@ -809,7 +770,7 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.fd = me->fd };
 	if (me->epoll_fd < 0 || epoll_ctl(me->epoll_fd, EPOLL_CTL_ADD, me->fd, &ev) < 0) {
 		r = -errno;
-		log_err("m2m %s: epoll: %s", me->path, strerror(-r));
+		log_err_errno(r, "m2m %s: epoll", me->path);
 		goto fail;
 	}
 	m2m_describe(me);

@@ -11,6 +11,7 @@
  * the default tables inserted, the raw frame goes back at once, and the copied bytes are counted
  * in bytes_copied. Frames that have their tables stay zero-copy.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "mjpegd/encoder.h"
+#include "mjpegd/bug.h"
 #include "mjpegd/jpeg_dht.h"
 #include "mjpegd/log.h"
 
@@ -50,11 +52,10 @@ static void passthrough_frame_released(void *ctx, struct frame *f)
 {
 	struct passthrough_encoder *pe = ctx;
 	size_t i = (size_t)(f - pe->pool->frames);
-	if (i >= pe->pool->capacity || !pe->lent[i]) {
-		log_err("passthrough: frame %llu released but no raw frame is lent for it",
-			(unsigned long long)f->sequence);
+	if (MJPEGD_BUG(i >= pe->pool->capacity || !pe->lent[i],
+		       "passthrough: frame %llu released but no raw frame is lent for it",
+		       (unsigned long long)f->sequence))
 		return;
-	}
 	struct raw_frame *raw = pe->lent[i];
 	pe->lent[i] = NULL;
 	pe->lent_count--;
@@ -159,8 +160,7 @@ static int passthrough_set_quality(struct encoder *enc, unsigned quality)
 {
 	(void)enc;
 	/* The camera encodes; its quality is a source control, not ours. */
-	if (quality < 1 || quality > 100)
-		return -EINVAL;
+	assert(quality >= 1 && quality <= 100); /* config checked it */
 	return 0;
 }
 
@@ -178,8 +178,8 @@ static void passthrough_destroy(struct encoder *enc)
 		/* Clients still hold frames: their release callback would reach freed memory, so
 		 * detach them and return the raw frames now. The caller must stop sending those
 		 * frames before destroying the source they point into. */
-		log_err("passthrough: destroyed while %u frame(s) are still referenced",
-			pe->lent_count);
+		MJPEGD_BUG(true, "passthrough: destroyed while %u frame(s) are still referenced",
+			   pe->lent_count);
 		for (unsigned i = 0; i < pe->pool->capacity; i++) {
 			if (!pe->lent[i])
 				continue;
@@ -212,21 +212,14 @@ static const struct encoder_ops passthrough_ops = {
 
 int encoder_passthrough_create(const struct encoder_params *p, struct encoder **out)
 {
-	if (p->in_fourcc != V4L2_PIX_FMT_JPEG && p->in_fourcc != V4L2_PIX_FMT_MJPEG) {
-		log_err("passthrough: input format %.4s is not JPEG: %s",
-			(const char *)&p->in_fourcc, strerror(EINVAL));
-		return -EINVAL;
-	}
-	if (!p->pool || !p->pool->frames || !p->release_raw) {
-		log_err("passthrough: no frame pool or release callback: %s", strerror(EINVAL));
-		return -EINVAL;
-	}
+	if (p->in_fourcc != V4L2_PIX_FMT_JPEG && p->in_fourcc != V4L2_PIX_FMT_MJPEG)
+		return log_err_errno(-EINVAL, "passthrough: input format %.4s is not JPEG",
+					      (const char *)&p->in_fourcc);
+	assert(p->pool && p->pool->frames && p->release_raw);
 
 	struct passthrough_encoder *pe = calloc(1, sizeof(*pe));
-	if (!pe) {
-		log_err("passthrough: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!pe)
+		return log_err_errno(-ENOMEM, "passthrough");
 	pe->event_fd = -1;
 	pe->enc = (struct encoder){
 		.ops = &passthrough_ops,
@@ -241,13 +234,13 @@ int encoder_passthrough_create(const struct encoder_params *p, struct encoder **
 	pe->lent = calloc(p->pool->capacity, sizeof(*pe->lent));
 	if (!pe->lent) {
 		r = -ENOMEM;
-		log_err("passthrough: %s", strerror(-r));
+		log_err_errno(r, "passthrough");
 		goto fail;
 	}
 	pe->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (pe->event_fd < 0) {
 		r = -errno;
-		log_err("passthrough: eventfd: %s", strerror(-r));
+		log_err_errno(r, "passthrough: eventfd");
 		goto fail;
 	}
 	*out = &pe->enc;

@@ -401,24 +401,20 @@ int encoder_software_create(const struct encoder_params *p, struct encoder **out
 		subsamp = TJSAMP_420;
 		rgb_format = p->in_fourcc == V4L2_PIX_FMT_RGB24 ? TJPF_RGB : TJPF_BGR;
 	} else {
-		log_err("software encoder: input format %.4s not supported (YUV420, YUYV, RGB24, "
-			"BGR24): %s",
-			(const char *)&p->in_fourcc, strerror(EINVAL));
-		return -EINVAL;
+		return log_err_errno(-EINVAL, "software encoder: input format %.4s not supported "
+					      "(YUV420, YUYV, RGB24, BGR24)",
+					      (const char *)&p->in_fourcc);
 	}
 	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2 ||
 	    p->width > 65500 || p->height > 65500 || p->quality < 1 || p->quality > 100 ||
 	    !p->pool || !p->release_raw) {
-		log_err("software encoder: bad parameters %ux%u q%u: %s", p->width, p->height,
-			p->quality, strerror(EINVAL));
-		return -EINVAL;
+		return log_err_errno(-EINVAL, "software encoder: bad parameters %ux%u q%u",
+					      p->width, p->height, p->quality);
 	}
 
 	struct software_encoder *se = calloc(1, sizeof(*se));
-	if (!se) {
-		log_err("software encoder: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!se)
+		return log_err_errno(-ENOMEM, "software encoder");
 	se->event_fd = -1;
 	se->enc = (struct encoder){
 		.ops = &software_ops,
@@ -442,32 +438,31 @@ int encoder_software_create(const struct encoder_params *p, struct encoder **out
 		se->scratch = malloc(2 * (size_t)p->width * p->height);
 		if (!se->scratch) {
 			r = -ENOMEM;
-			log_err("software encoder: scratch buffer: %s", strerror(-r));
+			log_err_errno(r, "software encoder: scratch buffer");
 			goto fail;
 		}
 	}
 	se->tj = tjInitCompress();
 	if (!se->tj) {
 		r = -ENOMEM;
-		log_err("software encoder: tjInitCompress: %s: %s", tjGetErrorStr2(NULL),
-			strerror(-r));
+		log_err_errno(r, "software encoder: tjInitCompress: %s", tjGetErrorStr2(NULL));
 		goto fail;
 	}
 	se->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (se->event_fd < 0) {
 		r = -errno;
-		log_err("software encoder: eventfd: %s", strerror(-r));
+		log_err_errno(r, "software encoder: eventfd");
 		goto fail;
 	}
 	r = -pthread_mutex_init(&se->lock, NULL);
 	if (r < 0) {
-		log_err("software encoder: mutex: %s", strerror(-r));
+		log_err_errno(r, "software encoder: mutex");
 		goto fail;
 	}
 	r = -pthread_cond_init(&se->wake, NULL);
 	if (r < 0) {
 		pthread_mutex_destroy(&se->lock);
-		log_err("software encoder: condition variable: %s", strerror(-r));
+		log_err_errno(r, "software encoder: condition variable");
 		goto fail;
 	}
 	se->sync_initialized = true;
@@ -480,7 +475,7 @@ int encoder_software_create(const struct encoder_params *p, struct encoder **out
 	r = -pthread_create(&se->worker, NULL, software_worker, se);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	if (r < 0) {
-		log_err("software encoder: worker thread: %s", strerror(-r));
+		log_err_errno(r, "software encoder: worker thread");
 		goto fail;
 	}
 	se->worker_started = true;

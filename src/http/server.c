@@ -110,8 +110,7 @@ struct client {
 	/* streaming */
 	uint64_t last_sequence;
 	bool sent_any;
-	uint64_t min_interval_ns; /* ?fps=N */
-	uint64_t last_frame_ns;
+	struct rate_cap fps_cap; /* ?fps=N */
 	uint64_t frames_sent, frames_skipped;
 	uint64_t fps_window_start_ns, fps_window_frames;
 	double fps;
@@ -684,7 +683,7 @@ static void stream_start(struct client *c, const struct http_request *req, uint6
 	 * without it, 0.26 s with it). */
 	int lowat = 64 * 1024;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
-	c->min_interval_ns = min_interval_ns;
+	c->fps_cap.interval_ns = min_interval_ns;
 	c->fps_window_start_ns = now_mono_ns();
 	client_set_state(c, CLIENT_STREAMING);
 	c->iov[0] = (struct iovec){c->head, (size_t)n};
@@ -699,15 +698,12 @@ static void stream_send_newest(struct client *c, uint64_t now_ns)
 		return;
 	if (c->sent_any && f->sequence <= c->last_sequence)
 		return;
-	/* A little slack so a cap equal to the source rate is not hit by timer jitter. */
-	if (c->min_interval_ns && c->sent_any &&
-	    now_ns + c->min_interval_ns / 8 < c->last_frame_ns + c->min_interval_ns)
+	if (!rate_cap_take(&c->fps_cap, now_ns))
 		return;
 	if (c->sent_any && f->sequence > c->last_sequence + 1)
 		c->frames_skipped += f->sequence - c->last_sequence - 1;
 	c->last_sequence = f->sequence;
 	c->sent_any = true;
-	c->last_frame_ns = now_ns;
 	c->frame = frame_ref(f);
 	c->iov[0] = (struct iovec){f->part_header, f->part_header_len};
 	c->iov[1] = (struct iovec){(void *)f->data, f->len};

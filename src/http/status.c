@@ -37,16 +37,14 @@ void status_json_escape(char *dst, size_t cap, const char *src)
 
 static const char *dev_state(const struct status_device *d)
 {
-	return d->state ? d->state : "stopped";
+	return device_state_name(d->state);
 }
-
-static const char *const device_states[] = {"stopped", "starting", "running", "failed"};
 
 static void prometheus_device(FILE *f, const char *name, const struct status_device *d)
 {
-	for (size_t i = 0; i < sizeof(device_states) / sizeof(device_states[0]); i++)
+	for (int i = 0; i < DEVICE_STATE_COUNT; i++)
 		fprintf(f, "mjpegd_device_state{device=\"%s\",state=\"%s\"} %d\n", name,
-			device_states[i], strcmp(dev_state(d), device_states[i]) == 0);
+			device_state_name((enum device_state)i), d->state == (enum device_state)i);
 	fprintf(f, "mjpegd_device_restarts_total{device=\"%s\"} %u\n", name, d->restarts);
 	fprintf(f, "mjpegd_device_failures_total{device=\"%s\"} %u\n", name, d->failures);
 }

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
 #include "mjpegd/timer.h"
@@ -219,8 +220,7 @@ static int load_single_file(struct file_source *fs, const char *path, int fd, si
 	void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (m == MAP_FAILED) {
 		int r = -errno;
-		log_err("file source: mmap %s: %s", path, strerror(-r));
-		return r;
+		return log_err_errno(r, "file source: mmap %s", path);
 	}
 	fs->data = m;
 	fs->data_len = size;
@@ -228,10 +228,8 @@ static int load_single_file(struct file_source *fs, const char *path, int fd, si
 
 	struct split_result res = { 0 };
 	int r = split_jpegs(fs, 0, size, &res);
-	if (r < 0) {
-		log_err("file source: indexing %s: %s", path, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "file source: indexing %s", path);
 	split_report(path, fs, &res);
 	return 0;
 }
@@ -268,8 +266,7 @@ static int read_append(struct file_source *fs, int dir_fd, const char *name, con
 	uint8_t *grown = realloc(fs->data, fs->data_len + size + 1);
 	if (!grown) {
 		close(fd);
-		log_err("file source: %s/%s: %s", dir, name, strerror(ENOMEM));
-		return -ENOMEM;
+		return log_err_errno(-ENOMEM, "file source: %s/%s", dir, name);
 	}
 	fs->data = grown;
 	size_t got = 0;
@@ -293,10 +290,8 @@ static int read_append(struct file_source *fs, int dir_fd, const char *name, con
 	size_t begin = fs->data_len;
 	fs->data_len += got;
 	int r = split_jpegs(fs, begin, fs->data_len, &res);
-	if (r < 0) {
-		log_err("file source: indexing %s/%s: %s", dir, name, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "file source: indexing %s/%s", dir, name);
 	if (res.malformed || res.wrong_size) {
 		char full[4096];
 		snprintf(full, sizeof(full), "%s/%s", dir, name);
@@ -311,8 +306,7 @@ static int load_directory(struct file_source *fs, const char *path, int dir_fd)
 	int n = scandirat(dir_fd, ".", &names, jpeg_name_filter, name_compare);
 	if (n < 0) {
 		int r = -errno;
-		log_err("file source: listing %s: %s", path, strerror(-r));
-		return r;
+		return log_err_errno(r, "file source: listing %s", path);
 	}
 	int r = 0;
 	for (int i = 0; i < n; i++) {
@@ -329,25 +323,21 @@ static int file_source_load(struct file_source *fs, const char *path)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int r = -errno;
-		log_err("file source: %s: %s", path, strerror(-r));
-		return r;
+		return log_err_errno(r, "file source: %s", path);
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int r = -errno;
 		close(fd);
-		log_err("file source: %s: %s", path, strerror(-r));
-		return r;
+		return log_err_errno(r, "file source: %s", path);
 	}
 	int r = S_ISDIR(st.st_mode) ? load_directory(fs, path, fd)
 				    : load_single_file(fs, path, fd, (size_t)st.st_size);
 	close(fd);
 	if (r < 0)
 		return r;
-	if (fs->n_jpegs == 0) {
-		log_err("file source: %s: no JPEG image found: %s", path, strerror(ENODATA));
-		return -ENODATA;
-	}
+	if (fs->n_jpegs == 0)
+		return log_err_errno(-ENODATA, "file source: %s: no JPEG image found", path);
 	return 0;
 }
 
@@ -406,14 +396,11 @@ static int file_source_dequeue(struct source *src, struct raw_frame **out)
 static void file_source_release(struct source *src, struct raw_frame *f)
 {
 	struct file_source *fs = src->priv;
-	if (!f || f->index >= FILE_SLOTS || f != &fs->slots[f->index]) {
-		log_err("file source: released a frame it does not own");
+	if (MJPEGD_BUG(!f || f->index >= FILE_SLOTS || f != &fs->slots[f->index],
+		       "file source: released a frame it does not own"))
 		return;
-	}
-	if (!fs->in_flight[f->index]) {
-		log_err("file source: frame %llu released twice", (unsigned long long)f->sequence);
+	if (MJPEGD_BUG(!fs->in_flight[f->index], "file source: frame %llu released twice", (unsigned long long)f->sequence))
 		return;
-	}
 	fs->in_flight[f->index] = false;
 }
 
@@ -445,21 +432,15 @@ static const struct source_ops file_source_ops = {
 
 int source_file_create(const struct source_params *p, struct source **out)
 {
-	if (!p->path || !p->path[0]) {
-		log_err("file source: no path given: %s", strerror(EINVAL));
-		return -EINVAL;
-	}
-	if (p->fps < 1 || p->fps > FILE_MAX_FPS) {
-		log_err("file source: %s: fps %u out of range 1..%u: %s", p->path, p->fps,
-			FILE_MAX_FPS, strerror(EINVAL));
-		return -EINVAL;
-	}
+	if (!p->path || !p->path[0])
+		return log_err_errno(-EINVAL, "file source: no path given");
+	if (p->fps < 1 || p->fps > FILE_MAX_FPS)
+		return log_err_errno(-EINVAL, "file source: %s: fps %u out of range 1..%u", p->path,
+					      p->fps, FILE_MAX_FPS);
 
 	struct file_source *fs = calloc(1, sizeof(*fs));
-	if (!fs) {
-		log_err("file source: %s: %s", p->path, strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!fs)
+		return log_err_errno(-ENOMEM, "file source: %s", p->path);
 	fs->timer_fd = -1;
 	fs->src = (struct source){
 		.ops = &file_source_ops,
@@ -476,7 +457,7 @@ int source_file_create(const struct source_params *p, struct source **out)
 	if (asprintf(&fs->description, "file %s: %zu JPEGs %ux%u@%u", p->path, fs->n_jpegs,
 		     fs->src.width, fs->src.height, p->fps) < 0) {
 		fs->description = NULL;
-		log_err("file source: %s: %s", p->path, strerror(ENOMEM));
+		log_err_errno(-ENOMEM, "file source: %s", p->path);
 		file_source_destroy(&fs->src);
 		return -ENOMEM;
 	}
@@ -484,7 +465,7 @@ int source_file_create(const struct source_params *p, struct source **out)
 
 	r = pacing_timer_open(p->fps, &fs->timer_fd);
 	if (r < 0) {
-		log_err("file source: %s: timerfd: %s", p->path, strerror(-r));
+		log_err_errno(r, "file source: %s: timerfd", p->path);
 		file_source_destroy(&fs->src);
 		return r;
 	}

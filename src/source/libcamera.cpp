@@ -15,7 +15,9 @@
 // Request::reuse(ReuseBuffers), SharedFD planes, FrameMetadata status/sequence/timestamp,
 // Camera::disconnected, ControlList::get() returning std::optional (since 0.0.1), and
 // logSetStream()/LIBCAMERA_LOG_LEVELS/LIBCAMERA_LOG_FILE (since 0.0.1).
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -73,6 +75,12 @@
 using ControlString = std::string_view;
 #else
 using ControlString = std::string;
+#endif
+// 0.4.0 (Debian 13): ControlId::enumerators() names the values of enum controls (AfMode:
+// "AfModeManual"...); 0.0.3 has no such list, and their entries are shown as numbers. (Present
+// in 0.4.0 and 0.7, absent in 0.0.3: the releases this file is built against.)
+#if MJPEGD_LIBCAMERA_AT_LEAST(0, 4, 0)
+#define MJPEGD_LIBCAMERA_HAS_ENUMERATORS 1
 #endif
 // ---------------------------------------------------------------------------------------------
 
@@ -313,6 +321,10 @@ struct lcshim {
 	std::unique_ptr<FrameBufferAllocator> allocator;
 	std::vector<std::unique_ptr<Request>> requests;
 	ControlList start_controls{ controls::controls };
+	// Camera controls set by lcshim_set_controls(), added to the next request queued; the values
+	// last applied, shown as current (libcamera reports no current value of its own).
+	ControlList pending_controls{ controls::controls };
+	std::map<unsigned, ControlValue> applied_controls;
 	bool started = false;
 	// Set before Camera::stop(): the requests it cancels are not reported.
 	std::atomic<bool> stopping{ false };
@@ -652,7 +664,163 @@ extern "C" int lcshim_requeue(lcshim *s, unsigned buffer)
 		return -EINVAL;
 	Request *request = s->requests[buffer].get();
 	request->reuse(Request::ReuseBuffers);
+	if (!s->pending_controls.empty()) {
+		for (const auto &[id, value] : s->pending_controls)
+			request->controls().set(id, value);
+		s->pending_controls.clear();
+	}
 	return s->camera->queueRequest(request);
+}
+
+// ---- camera controls (include/mjpegd/control.h) ---------------------------------------------
+
+static void to_value(const ControlValue &v, enum control_type t, struct control_value *out)
+{
+	*out = control_value{};
+	out->type = t;
+	if (v.isArray())
+		return;
+	switch (v.type()) {
+	case ControlTypeBool:
+		out->b = v.get<bool>();
+		break;
+	case ControlTypeInteger32:
+		out->i = v.get<int32_t>();
+		break;
+	case ControlTypeInteger64:
+		out->i = v.get<int64_t>();
+		break;
+	case ControlTypeFloat:
+		out->f = v.get<float>();
+		break;
+	case ControlTypeRectangle: {
+		Rectangle r = v.get<Rectangle>();
+		out->r = control_rect{ r.x, r.y, r.width, r.height };
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static bool describe_control(const ControlId *id, const ControlInfo &info, control_desc *d)
+{
+	*d = control_desc{};
+	if (info.min().isArray() || info.max().isArray() || info.min().type() == ControlTypeNone)
+		return false; // ColourGains, FrameDurationLimits...: arrays are not offered (docs)
+	switch (id->type()) {
+	case ControlTypeBool:
+		d->type = CONTROL_BOOLEAN;
+		break;
+	case ControlTypeInteger32:
+		d->type = info.values().empty() ? CONTROL_INTEGER : CONTROL_MENU;
+		break;
+	case ControlTypeInteger64:
+		d->type = CONTROL_INTEGER;
+		break;
+	case ControlTypeFloat:
+		d->type = CONTROL_FLOAT;
+		break;
+	case ControlTypeRectangle:
+		d->type = CONTROL_RECTANGLE;
+		break;
+	default:
+		return false; // strings, sizes, bytes, points
+	}
+	snprintf(d->name, sizeof(d->name), "%s", id->name().c_str());
+	d->id = id->id();
+	d->backend_type = id->type();
+	d->step = 1;
+	to_value(info.min(), d->type, &d->min);
+	to_value(info.max(), d->type, &d->max);
+	if (info.def().type() == id->type())
+		to_value(info.def(), d->type, &d->def);
+	else
+		d->def = d->min;
+	if (d->type == CONTROL_MENU) {
+		for (const ControlValue &v : info.values()) {
+			if (d->n_menu == CONTROL_MENU_MAX || v.type() != ControlTypeInteger32)
+				break;
+			control_menu_entry *e = &d->menu[d->n_menu++];
+			e->value = v.get<int32_t>();
+			snprintf(e->name, sizeof(e->name), "%lld", (long long)e->value);
+#ifdef MJPEGD_LIBCAMERA_HAS_ENUMERATORS
+			auto it = id->enumerators().find(v.get<int32_t>());
+			if (it != id->enumerators().end())
+				snprintf(e->name, sizeof(e->name), "%s", it->second.c_str());
+#endif
+		}
+		if (!d->n_menu)
+			return false;
+	}
+	return true;
+}
+
+extern "C" int lcshim_controls(lcshim *s, struct control_list *l)
+{
+	l->n = 0;
+	std::vector<std::pair<const ControlId *, const ControlInfo *>> all;
+	for (const auto &[id, info] : s->camera->controls())
+		all.emplace_back(id, &info);
+	// the map is unordered: by id, so the list reads the same every time
+	std::sort(all.begin(), all.end(), [](const auto &a, const auto &b) {
+		return a.first->id() < b.first->id();
+	});
+	for (const auto &[id, info] : all) {
+		if (l->n == CONTROL_LIST_MAX)
+			break;
+		control_desc *d = &l->desc[l->n];
+		if (!describe_control(id, *info, d))
+			continue;
+		auto it = s->applied_controls.find(id->id());
+		if (it != s->applied_controls.end()) {
+			to_value(it->second, d->type, &d->cur);
+			d->has_current = true;
+		}
+		l->n++;
+	}
+	return static_cast<int>(l->n);
+}
+
+extern "C" int lcshim_set_controls(lcshim *s, const struct control_list *l,
+				   const struct control_set *set, char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	ControlList next{ controls::controls };
+	for (unsigned i = 0; i < set->n; i++) {
+		const control_desc *d = &l->desc[set->item[i].index];
+		const control_value *v = &set->item[i].value;
+		ControlValue value;
+		switch (d->backend_type) {
+		case ControlTypeBool:
+			value = ControlValue(v->b);
+			break;
+		case ControlTypeInteger32:
+			value = ControlValue(static_cast<int32_t>(v->i));
+			break;
+		case ControlTypeInteger64:
+			value = ControlValue(static_cast<int64_t>(v->i));
+			break;
+		case ControlTypeFloat:
+			value = ControlValue(static_cast<float>(v->f));
+			break;
+		case ControlTypeRectangle:
+			value = ControlValue(Rectangle(v->r.x, v->r.y, v->r.width, v->r.height));
+			break;
+		default:
+			snprintf(why, whylen, "%s: a control of a type mjpegd cannot set", d->name);
+			return -EINVAL;
+		}
+		next.set(d->id, value);
+	}
+	// The pipeline handler checks them against its ControlInfoMap when the request is queued;
+	// the values were checked against the same map here (control_parse_value()).
+	for (const auto &[id, value] : next) {
+		s->pending_controls.set(id, value);
+		s->applied_controls[id] = value;
+	}
+	return 0;
 }
 
 extern "C" void lcshim_close(lcshim *s)

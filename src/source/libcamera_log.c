@@ -6,6 +6,7 @@
 
 #include "mjpegd/libcamera_log.h"
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 
 static const struct {
 	const char *name;
@@ -71,7 +72,7 @@ int libcamera_log_parse(const char *line, char *out, size_t len)
 	int level = -1;
 	if (s) {
 		s = next_word(s, &sev, &sev_len);
-		for (size_t i = 0; i < sizeof(severities) / sizeof(severities[0]); i++)
+		for (size_t i = 0; i < ELEMENTSOF(severities); i++)
 			if (strlen(severities[i].name) == sev_len &&
 			    strncmp(severities[i].name, sev, sev_len) == 0)
 				level = severities[i].level;

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mjpegd/control.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -99,6 +101,15 @@ int lcshim_start(struct lcshim *s);
 
 /* Gives a completed buffer back to the camera. -ENODEV after a disconnect, -EACCES when stopped. */
 int lcshim_requeue(struct lcshim *s, unsigned buffer);
+
+/* The camera's controls (its ControlInfoMap: booleans, integers, floats, enums as menus, the
+ * ScalerCrop rectangle; arrays and strings left out), the values last set shown as current. */
+int lcshim_controls(struct lcshim *s, struct control_list *l);
+
+/* Sets set (checked against a list lcshim_controls() filled) on the next request queued, all
+ * together (lcshim_requeue()). Loop thread only. */
+int lcshim_set_controls(struct lcshim *s, const struct control_list *l, const struct control_set *set,
+			char *why, size_t whylen);
 
 /* Stops the camera (no callback runs once this returns), frees the buffers, releases the camera
  * and stops the CameraManager. NULL is allowed. */

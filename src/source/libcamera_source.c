@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include <linux/dma-buf.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/libcamera_source.h"
 #include "mjpegd/log.h"
@@ -306,8 +307,8 @@ static void lc_requeue(struct lc_source *lc, unsigned buffer)
 	if (r >= 0 || atomic_load_explicit(&lc->disconnected, memory_order_acquire))
 		return;
 	if (!lc->requeue_error_logged) {
-		log_err("libcamera: %s: giving buffer %u back to the camera: %s", lc->info.camera_id,
-			buffer, strerror(-r));
+		log_err_errno(r, "libcamera: %s: giving buffer %u back to the camera",
+				 lc->info.camera_id, buffer);
 		lc->requeue_error_logged = true;
 	}
 }
@@ -394,14 +395,11 @@ static int lc_dequeue(struct source *src, struct raw_frame **out)
 static void lc_release(struct source *src, struct raw_frame *f)
 {
 	struct lc_source *lc = src->priv;
-	if (!f || f->index >= lc->info.n_buffers || f != &lc->frames[f->index]) {
-		log_err("libcamera: released a frame it does not own");
+	if (MJPEGD_BUG(!f || f->index >= lc->info.n_buffers || f != &lc->frames[f->index],
+		       "libcamera: released a frame it does not own"))
 		return;
-	}
-	if (!lc->in_flight[f->index]) {
-		log_err("libcamera: frame %llu released twice", (unsigned long long)f->sequence);
+	if (MJPEGD_BUG(!lc->in_flight[f->index], "libcamera: frame %llu released twice", (unsigned long long)f->sequence))
 		return;
-	}
 	lc->in_flight[f->index] = false;
 	lc_sync(lc, f->index, DMA_BUF_SYNC_END);
 	lc_requeue(lc, f->index);
@@ -426,12 +424,27 @@ static void lc_destroy(struct source *src)
 	free(lc);
 }
 
+static int lc_controls(struct source *src, struct control_list *l)
+{
+	struct lc_source *lc = src->priv;
+	return lcshim_controls(lc->shim, l);
+}
+
+static int lc_set_controls(struct source *src, const struct control_list *l,
+			   const struct control_set *set, char *why, size_t whylen)
+{
+	struct lc_source *lc = src->priv;
+	return lcshim_set_controls(lc->shim, l, set, why, whylen);
+}
+
 static const struct source_ops lc_ops = {
 	.name = "libcamera",
 	.fd = lc_fd,
 	.dequeue = lc_dequeue,
 	.release = lc_release,
 	.destroy = lc_destroy,
+	.controls = lc_controls,
+	.set_controls = lc_set_controls,
 };
 
 /* Index of the mapping of fd, created (read-only, whole extent) on first use. */
@@ -439,8 +452,10 @@ static int lc_map(struct lc_source *lc, int fd, size_t extent, unsigned *out)
 {
 	for (unsigned i = 0; i < lc->n_maps; i++) {
 		if (lc->maps[i].fd == fd) {
-			if (lc->maps[i].len < extent)
-				return -EINVAL; /* planes are described up front: cannot happen */
+			/* planes are described up front */
+			if (MJPEGD_BUG(lc->maps[i].len < extent, "libcamera: mapping %u is %zu bytes, "
+				       "a plane needs %zu", i, lc->maps[i].len, extent))
+				return -EINVAL;
 			*out = i;
 			return 0;
 		}
@@ -476,8 +491,10 @@ static int lc_setup_frames(struct lc_source *lc)
 	const struct lcshim_stream *info = &lc->info;
 	for (unsigned b = 0; b < info->n_buffers; b++) {
 		const struct lcshim_buffer *buf = &info->buffers[b];
-		if (buf->n_planes == 0 || buf->n_planes > LCSHIM_MAX_PLANES)
-			return -EINVAL; /* the shim checked: cannot happen */
+		/* the shim checked */
+		if (MJPEGD_BUG(buf->n_planes == 0 || buf->n_planes > LCSHIM_MAX_PLANES,
+			       "libcamera: buffer %u has %u planes", b, buf->n_planes))
+			return -EINVAL;
 		struct libcamera_plane planes[LCSHIM_MAX_PLANES];
 		unsigned plane_map[LCSHIM_MAX_PLANES];
 		for (unsigned p = 0; p < buf->n_planes; p++) {
@@ -502,11 +519,10 @@ static int lc_setup_frames(struct lc_source *lc)
 					extent = planes[q].offset + planes[q].length;
 			unsigned m = 0;
 			int r = lc_map(lc, planes[p].fd, extent, &m);
-			if (r < 0) {
-				log_err("libcamera: %s: mapping buffer %u plane %u (%zu bytes): %s",
-					info->camera_id, b, p, extent, strerror(-r));
-				return r;
-			}
+			if (r < 0)
+				return log_err_errno(r, "libcamera: %s: mapping buffer %u plane %u "
+							"(%zu bytes)", info->camera_id, b, p,
+							extent);
 			planes[p].dmabuf_size = lc->maps[m].dmabuf_size;
 			plane_map[p] = m;
 			bool seen = false;
@@ -519,13 +535,12 @@ static int lc_setup_frames(struct lc_source *lc)
 		struct raw_frame *f = &lc->frames[b];
 		int r = libcamera_describe_frame(info->fourcc, info->width, info->height,
 						 info->stride, planes, buf->n_planes, f);
-		if (r < 0) {
-			log_err("libcamera: %s: buffer %u: %u planes that do not make a %ux%u %.4s "
-				"image (stride %zu): %s",
-				info->camera_id, b, buf->n_planes, info->width, info->height,
-				(const char *)&info->fourcc, info->stride, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return log_err_errno(r, "libcamera: %s: buffer %u: %u planes that do not "
+						"make a %ux%u %.4s image (stride %zu)",
+						info->camera_id, b, buf->n_planes, info->width,
+						info->height, (const char *)&info->fourcc,
+						info->stride);
 		f->index = b;
 		for (unsigned i = 0; i < f->n_planes; i++) {
 			/* the mapping of the dma-buf this plane lies in */
@@ -560,18 +575,15 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	unsigned buffers = p->buffers ? p->buffers : LIBCAMERA_DEFAULT_BUFFERS;
 	if (p->width < 16 || p->height < 16 || p->width % 2 || p->height % 2 || p->fps < 1 ||
 	    (p->rotation != 0 && p->rotation != 180) || buffers > LIBCAMERA_MAX_BUFFERS) {
-		log_err("libcamera: unsupported parameters %ux%u@%u rotation %u, %u buffers "
-			"(even sizes, rotation 0 or 180, 1..%d buffers): %s",
-			p->width, p->height, p->fps, p->rotation, buffers, LIBCAMERA_MAX_BUFFERS,
-			strerror(EINVAL));
-		return -EINVAL;
+		return log_err_errno(-EINVAL, "libcamera: unsupported parameters %ux%u@%u rotation "
+					      "%u, %u buffers (even sizes, rotation 0 or 180, "
+					      "1..%d buffers)", p->width, p->height, p->fps,
+					      p->rotation, buffers, LIBCAMERA_MAX_BUFFERS);
 	}
 
 	struct lc_source *lc = calloc(1, sizeof(*lc));
-	if (!lc) {
-		log_err("libcamera: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!lc)
+		return log_err_errno(-ENOMEM, "libcamera");
 	lc->event_fd = -1;
 	lc->sync_supported = true;
 	atomic_init(&lc->disconnected, false);
@@ -587,7 +599,7 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	lc->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (lc->event_fd < 0) {
 		r = -errno;
-		log_err("libcamera: eventfd: %s", strerror(-r));
+		log_err_errno(r, "libcamera: eventfd");
 		goto fail;
 	}
 
@@ -612,7 +624,7 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	r = lcshim_open(&sp, &cb, &lc->shim, &lc->info);
 	if (r == -ENODEV) {
 		if (!quiet_when_absent)
-			log_err("%s: %s", NO_CAMERA_HINT, strerror(ENODEV));
+			log_err_errno(-ENODEV, "%s", NO_CAMERA_HINT);
 		goto fail;
 	}
 	if (r < 0)
@@ -684,10 +696,8 @@ int source_libcamera_create(const struct source_params *p, struct source **out)
 {
 	(void)p;
 	(void)out;
-	log_err("--source libcamera: mjpegd was built without libcamera (install libcamera-dev and "
-		"rebuild): %s",
-		strerror(EOPNOTSUPP));
-	return -EOPNOTSUPP;
+	return log_err_errno(-EOPNOTSUPP, "--source libcamera: mjpegd was built without libcamera "
+					  "(install libcamera-dev and rebuild)");
 }
 
 int source_libcamera_try_create(const struct source_params *p, struct source **out)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/draw.h"
 #include "mjpegd/log.h"
@@ -51,7 +52,12 @@ struct testpattern {
 	unsigned scroll_period; /* frames for the bars to scroll one full width */
 
 	char description[64];
+	int brightness;      /* control: added to every luma sample, -100..100 */
+	unsigned saturation; /* control: chroma scaled by this %, 0..200 */
+	bool overlay;        /* control: the text box drawn */
 };
+
+enum { TP_BRIGHTNESS, TP_SATURATION, TP_OVERLAY };
 
 static void render(struct testpattern *tp, struct raw_frame *f)
 {
@@ -85,6 +91,28 @@ static void render(struct testpattern *tp, struct raw_frame *f)
 		   ramp_h / 2, 85);
 	draw_fill(pv->data, pv->bytesperline, cw, ch, block_x / 2, tp->bars_h / 2, block_w / 2,
 		   ramp_h / 2, 255);
+
+	if (tp->brightness)
+		for (unsigned row = 0; row < h; row++) {
+			uint8_t *y = py->data + row * py->bytesperline;
+			for (unsigned x = 0; x < w; x++) {
+				int v = y[x] + tp->brightness;
+				y[x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+			}
+		}
+	if (tp->saturation != 100)
+		for (unsigned row = 0; row < ch; row++) {
+			uint8_t *u = pu->data + row * pu->bytesperline;
+			uint8_t *v = pv->data + row * pv->bytesperline;
+			for (unsigned x = 0; x < cw; x++) {
+				int a = 128 + ((u[x] - 128) * (int)tp->saturation) / 100;
+				int b = 128 + ((v[x] - 128) * (int)tp->saturation) / 100;
+				u[x] = (uint8_t)(a < 0 ? 0 : a > 255 ? 255 : a);
+				v[x] = (uint8_t)(b < 0 ? 0 : b > 255 ? 255 : b);
+			}
+		}
+	if (!tp->overlay)
+		return;
 
 	char lines[3][32];
 	uint64_t sec = f->timestamp_us / USEC_PER_SEC;
@@ -153,14 +181,11 @@ static int testpattern_dequeue(struct source *src, struct raw_frame **out)
 static void testpattern_release(struct source *src, struct raw_frame *f)
 {
 	struct testpattern *tp = src->priv;
-	if (!f || f->index >= TESTPATTERN_BUFFERS || f != &tp->frames[f->index]) {
-		log_err("testpattern: released a frame it does not own");
+	if (MJPEGD_BUG(!f || f->index >= TESTPATTERN_BUFFERS || f != &tp->frames[f->index],
+		       "testpattern: released a frame it does not own"))
 		return;
-	}
-	if (!tp->in_flight[f->index]) {
-		log_err("testpattern: frame %llu released twice", (unsigned long long)f->sequence);
+	if (MJPEGD_BUG(!tp->in_flight[f->index], "testpattern: frame %llu released twice", (unsigned long long)f->sequence))
 		return;
-	}
 	tp->in_flight[f->index] = false;
 }
 
@@ -181,12 +206,65 @@ static void testpattern_destroy(struct source *src)
 	free(tp);
 }
 
+static int testpattern_controls(struct source *src, struct control_list *l)
+{
+	struct testpattern *tp = src->priv;
+	l->n = 3;
+	l->desc[TP_BRIGHTNESS] = (struct control_desc){
+		.name = "brightness", .id = TP_BRIGHTNESS, .type = CONTROL_INTEGER, .step = 1,
+		.min = { .type = CONTROL_INTEGER, .i = -100 },
+		.max = { .type = CONTROL_INTEGER, .i = 100 },
+		.def = { .type = CONTROL_INTEGER, .i = 0 },
+		.cur = { .type = CONTROL_INTEGER, .i = tp->brightness }, .has_current = true,
+	};
+	l->desc[TP_SATURATION] = (struct control_desc){
+		.name = "saturation", .id = TP_SATURATION, .type = CONTROL_INTEGER, .step = 1,
+		.min = { .type = CONTROL_INTEGER, .i = 0 },
+		.max = { .type = CONTROL_INTEGER, .i = 200 },
+		.def = { .type = CONTROL_INTEGER, .i = 100 },
+		.cur = { .type = CONTROL_INTEGER, .i = tp->saturation }, .has_current = true,
+	};
+	l->desc[TP_OVERLAY] = (struct control_desc){
+		.name = "overlay", .id = TP_OVERLAY, .type = CONTROL_BOOLEAN,
+		.min = { .type = CONTROL_BOOLEAN, .b = false },
+		.max = { .type = CONTROL_BOOLEAN, .b = true },
+		.def = { .type = CONTROL_BOOLEAN, .b = true },
+		.cur = { .type = CONTROL_BOOLEAN, .b = tp->overlay }, .has_current = true,
+	};
+	return 3;
+}
+
+static int testpattern_set_controls(struct source *src, const struct control_list *l,
+				    const struct control_set *set, char *why, size_t whylen)
+{
+	struct testpattern *tp = src->priv;
+	(void)why;
+	(void)whylen;
+	for (unsigned i = 0; i < set->n; i++) {
+		const struct control_value *v = &set->item[i].value;
+		switch (l->desc[set->item[i].index].id) {
+		case TP_BRIGHTNESS:
+			tp->brightness = (int)v->i;
+			break;
+		case TP_SATURATION:
+			tp->saturation = (unsigned)v->i;
+			break;
+		case TP_OVERLAY:
+			tp->overlay = v->b;
+			break;
+		}
+	}
+	return 0;
+}
+
 static const struct source_ops testpattern_ops = {
 	.name = "testpattern",
 	.fd = testpattern_fd,
 	.dequeue = testpattern_dequeue,
 	.release = testpattern_release,
 	.destroy = testpattern_destroy,
+	.controls = testpattern_controls,
+	.set_controls = testpattern_set_controls,
 };
 
 static void testpattern_precompute(struct testpattern *tp)
@@ -231,18 +309,18 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 	if (p->width < TESTPATTERN_MIN_SIZE || p->width > TESTPATTERN_MAX_SIZE ||
 	    p->height < TESTPATTERN_MIN_SIZE || p->height > TESTPATTERN_MAX_SIZE ||
 	    p->width % 2 || p->height % 2 || p->fps < 1 || p->fps > TESTPATTERN_MAX_FPS) {
-		log_err("testpattern: unsupported format %ux%u@%u (even sizes %u..%u, fps 1..%u): %s",
-			p->width, p->height, p->fps, TESTPATTERN_MIN_SIZE, TESTPATTERN_MAX_SIZE,
-			TESTPATTERN_MAX_FPS, strerror(EINVAL));
-		return -EINVAL;
+		return log_err_errno(-EINVAL, "testpattern: unsupported format %ux%u@%u (even "
+					      "sizes %u..%u, fps 1..%u)", p->width, p->height,
+					      p->fps, TESTPATTERN_MIN_SIZE, TESTPATTERN_MAX_SIZE,
+					      TESTPATTERN_MAX_FPS);
 	}
 
 	struct testpattern *tp = calloc(1, sizeof(*tp));
-	if (!tp) {
-		log_err("testpattern: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!tp)
+		return log_err_errno(-ENOMEM, "testpattern");
 	tp->timer_fd = -1;
+	tp->saturation = 100;
+	tp->overlay = true;
 	tp->src = (struct source){
 		.ops = &testpattern_ops,
 		.description = tp->description,
@@ -265,8 +343,8 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 	tp->bars_v = malloc(w);
 	tp->ramp_y = malloc(w);
 	if (!tp->mem || !tp->bars_y || !tp->bars_u || !tp->bars_v || !tp->ramp_y) {
-		log_err("testpattern: allocating %zu bytes of buffers: %s",
-			TESTPATTERN_BUFFERS * tp->image_size, strerror(ENOMEM));
+		log_err_errno(-ENOMEM, "testpattern: allocating %zu bytes of buffers",
+				       TESTPATTERN_BUFFERS * tp->image_size);
 		testpattern_destroy(&tp->src);
 		return -ENOMEM;
 	}
@@ -274,7 +352,7 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 
 	int r = pacing_timer_open(p->fps, &tp->timer_fd);
 	if (r < 0) {
-		log_err("testpattern: timerfd: %s", strerror(-r));
+		log_err_errno(r, "testpattern: timerfd");
 		testpattern_destroy(&tp->src);
 		return r;
 	}

@@ -16,9 +16,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 #include "mjpegd/source.h"
+#include "mjpegd/v4l2_controls.h"
 #include "mjpegd/v4l2_device.h"
 #include "mjpegd/v4l2_discover.h"
 #include "mjpegd/v4l2_layout.h"
@@ -90,7 +93,7 @@ static int queue_buffer(struct v4l2_source *vs, unsigned i)
 	struct v4l2_buf vb;
 	v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, i);
 	v4l2_buf_set_payload(&vb, 0, (uint32_t)vs->buffers[i].len);
-	return v4l2_ioctl(vs->fd, VIDIOC_QBUF, &vb.b);
+	return xioctl(vs->fd, VIDIOC_QBUF, &vb.b);
 }
 
 /* The buffer's CLOCK_MONOTONIC capture time as wall-clock microseconds. */
@@ -117,7 +120,7 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 	for (;;) {
 		struct v4l2_buf vb;
 		v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, 0);
-		int r = v4l2_ioctl(vs->fd, VIDIOC_DQBUF, &vb.b);
+		int r = xioctl(vs->fd, VIDIOC_DQBUF, &vb.b);
 		if (r < 0)
 			return r; /* -EAGAIN: nothing yet; others: the device failed or is gone */
 		unsigned i = vb.b.index;
@@ -162,22 +165,19 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 static void v4l2_source_release(struct source *src, struct raw_frame *f)
 {
 	struct v4l2_source *vs = src->priv;
-	if (!f || f->index >= vs->n_buffers || f != &vs->frames[f->index]) {
-		log_err("v4l2 %s: released a frame it does not own", vs->path);
+	if (MJPEGD_BUG(!f || f->index >= vs->n_buffers || f != &vs->frames[f->index],
+		       "v4l2 %s: released a frame it does not own", vs->path))
 		return;
-	}
-	if (!vs->buffers[f->index].lent) {
-		log_err("v4l2 %s: frame %llu released twice", vs->path,
-			(unsigned long long)f->sequence);
+	if (MJPEGD_BUG(!vs->buffers[f->index].lent, "v4l2 %s: frame %llu released twice", vs->path,
+		       (unsigned long long)f->sequence))
 		return;
-	}
 	vs->buffers[f->index].lent = false;
 	if (!vs->streaming)
 		return;
 	int r = queue_buffer(vs, f->index);
 	if (r < 0 && !vs->release_error) {
 		vs->release_error = r;
-		log_err("v4l2 %s: VIDIOC_QBUF: %s", vs->path, strerror(-r));
+		log_err_errno(r, "v4l2 %s: VIDIOC_QBUF", vs->path);
 	}
 }
 
@@ -186,7 +186,7 @@ static void v4l2_source_destroy(struct source *src)
 	struct v4l2_source *vs = src->priv;
 	if (vs->streaming) {
 		int t = (int)vs->type;
-		v4l2_ioctl(vs->fd, VIDIOC_STREAMOFF, &t);
+		xioctl(vs->fd, VIDIOC_STREAMOFF, &t);
 	}
 	for (unsigned i = 0; i < V4L2_SOURCE_MAX_BUFFERS; i++) {
 		struct v4l2_source_buffer *b = &vs->buffers[i];
@@ -203,12 +203,27 @@ static void v4l2_source_destroy(struct source *src)
 	free(vs);
 }
 
+static int v4l2_source_controls(struct source *src, struct control_list *l)
+{
+	struct v4l2_source *vs = src->priv;
+	return v4l2_controls_query(vs->fd, l);
+}
+
+static int v4l2_source_set_controls(struct source *src, const struct control_list *l,
+				    const struct control_set *set, char *why, size_t whylen)
+{
+	struct v4l2_source *vs = src->priv;
+	return v4l2_controls_apply(vs->fd, l, set, why, whylen);
+}
+
 static const struct source_ops v4l2_source_ops = {
 	.name = "v4l2",
 	.fd = v4l2_source_fd,
 	.dequeue = v4l2_source_dequeue,
 	.release = v4l2_source_release,
 	.destroy = v4l2_source_destroy,
+	.controls = v4l2_source_controls,
+	.set_controls = v4l2_source_set_controls,
 };
 
 static int busy_error(const struct v4l2_source *vs, const char *what)
@@ -232,14 +247,14 @@ static int open_node(struct v4l2_source *vs)
 		break;
 	case -EACCES:
 	case -EPERM:
-		log_err("v4l2 %s: permission denied: the user needs access to it (the video "
-			"group): %s", vs->path, strerror(-r));
+		log_err_errno(r, "v4l2 %s: permission denied: the user needs access to it (the "
+				 "video group)", vs->path);
 		break;
 	case -EBUSY:
 		snprintf(vs->card, sizeof(vs->card), "?");
 		return busy_error(vs, "open");
 	default:
-		log_err("v4l2 %s: cannot open: %s", vs->path, strerror(-r));
+		log_err_errno(r, "v4l2 %s: cannot open", vs->path);
 	}
 	return r;
 }
@@ -267,28 +282,22 @@ static int negotiate_format(struct v4l2_source *vs, const struct source_params *
 	r = v4l2_set_format(vs->fd, vs->type, fmt, false);
 	if (r == -EBUSY)
 		return busy_error(vs, "VIDIOC_S_FMT");
-	if (r < 0) {
-		log_err("v4l2 %s: VIDIOC_S_FMT %s %ux%u: %s", vs->path, fourcc_str(fourcc, a),
-			p->width, p->height, strerror(-r));
-		return r;
-	}
-	if (fmt->fourcc != fourcc) {
-		log_err("v4l2 %s: asked for %s, the driver set %s: %s", vs->path, fourcc_str(fourcc, a),
-			fourcc_str(fmt->fourcc, b), strerror(EINVAL));
-		return -EINVAL;
-	}
+	if (r < 0)
+		return log_err_errno(r, "v4l2 %s: VIDIOC_S_FMT %s %ux%u", vs->path,
+					fourcc_str(fourcc, a), p->width, p->height);
+	if (fmt->fourcc != fourcc)
+		return log_err_errno(-EINVAL, "v4l2 %s: asked for %s, the driver set %s", vs->path,
+					      fourcc_str(fourcc, a), fourcc_str(fmt->fourcc, b));
 	if (fmt->width != p->width || fmt->height != p->height)
 		log_notice("v4l2 %s: asked for %ux%u, the camera gives %ux%u", vs->path, p->width,
 			   p->height, fmt->width, fmt->height);
 	if (!vs->jpeg) {
 		r = raw_layout_compute(fourcc, fmt->width, fmt->height, fmt->bytesperline, 1, 1,
 				       &vs->layout);
-		if (r < 0) {
-			log_err("v4l2 %s: unusable %s %ux%u bytesperline %u: %s", vs->path,
-				fourcc_str(fourcc, a), fmt->width, fmt->height, fmt->bytesperline,
-				strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return log_err_errno(r, "v4l2 %s: unusable %s %ux%u bytesperline %u",
+						vs->path, fourcc_str(fourcc, a), fmt->width,
+						fmt->height, fmt->bytesperline);
 		vs->min_bytesused = vs->layout.sizeimage;
 		if (fmt->bytesperline % (p->stride_align ? p->stride_align : 1))
 			log_info("v4l2 %s: bytesperline %u is not the %u an M2M encoder reads: frames "
@@ -306,11 +315,11 @@ static void set_frame_rate(struct v4l2_source *vs, unsigned fps)
 {
 	struct v4l2_streamparm parm = { .type = vs->type };
 	vs->src.fps = fps;
-	if (v4l2_ioctl(vs->fd, VIDIOC_G_PARM, &parm) < 0 ||
+	if (xioctl(vs->fd, VIDIOC_G_PARM, &parm) < 0 ||
 	    !(parm.parm.capture.capability & V4L2_CAP_TIMEPERFRAME))
 		return; /* the device paces itself */
 	parm.parm.capture.timeperframe = (struct v4l2_fract){ 1, fps };
-	int r = v4l2_ioctl(vs->fd, VIDIOC_S_PARM, &parm);
+	int r = xioctl(vs->fd, VIDIOC_S_PARM, &parm);
 	if (r < 0) {
 		log_info("v4l2 %s: cannot set %u fps: %s", vs->path, fps, strerror(-r));
 		return;
@@ -347,13 +356,13 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	if (need > fmt->sizeimage) {
 		struct v4l2_create_buffers cb = { .count = count, .memory = V4L2_MEMORY_MMAP };
 		cb.format.type = vs->type;
-		r = v4l2_ioctl(vs->fd, VIDIOC_G_FMT, &cb.format);
+		r = xioctl(vs->fd, VIDIOC_G_FMT, &cb.format);
 		if (r == 0) {
 			if (V4L2_TYPE_IS_MULTIPLANAR(vs->type))
 				cb.format.fmt.pix_mp.plane_fmt[0].sizeimage = (uint32_t)need;
 			else
 				cb.format.fmt.pix.sizeimage = (uint32_t)need;
-			r = v4l2_ioctl(vs->fd, VIDIOC_CREATE_BUFS, &cb);
+			r = xioctl(vs->fd, VIDIOC_CREATE_BUFS, &cb);
 		}
 		if (r == 0 && cb.index != 0) {
 			r = -EINVAL; /* someone else's buffers are there */
@@ -367,15 +376,14 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	if (r < 0 && r != -EBUSY) {
 		struct v4l2_requestbuffers rb = { .count = count, .type = vs->type,
 						  .memory = V4L2_MEMORY_MMAP };
-		r = v4l2_ioctl(vs->fd, VIDIOC_REQBUFS, &rb);
+		r = xioctl(vs->fd, VIDIOC_REQBUFS, &rb);
 		got = rb.count;
 	}
 	if (r == -EBUSY)
 		return busy_error(vs, "VIDIOC_REQBUFS");
-	if (r < 0) {
-		log_err("v4l2 %s: VIDIOC_REQBUFS (%u MMAP buffers): %s", vs->path, count, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "v4l2 %s: VIDIOC_REQBUFS (%u MMAP buffers)", vs->path,
+					count);
 	if (got < 2) {
 		log_err("v4l2 %s: the driver gave %u buffer(s), at least 2 are needed", vs->path, got);
 		return -ENOMEM;
@@ -385,26 +393,12 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	bool exported = true;
 	for (unsigned i = 0; i < vs->n_buffers; i++) {
 		struct v4l2_source_buffer *b = &vs->buffers[i];
-		struct v4l2_buf vb;
-		v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, i);
-		r = v4l2_ioctl(vs->fd, VIDIOC_QUERYBUF, &vb.b);
-		if (r < 0) {
-			log_err("v4l2 %s: VIDIOC_QUERYBUF %u: %s", vs->path, i, strerror(-r));
-			return r;
-		}
-		b->len = v4l2_buf_length(&vb);
-		void *map = mmap(NULL, b->len, PROT_READ, MAP_SHARED, vs->fd,
-				 v4l2_buf_mem_offset(&vb));
-		if (map == MAP_FAILED) {
-			r = -errno;
-			b->len = 0;
-			log_err("v4l2 %s: mapping buffer %u: %s", vs->path, i, strerror(-r));
-			return r;
-		}
-		b->map = map;
+		r = v4l2_buf_map(vs->fd, vs->type, i, PROT_READ, &b->map, &b->len);
+		if (r < 0)
+			return log_err_errno(r, "v4l2 %s: mapping buffer %u", vs->path, i);
 		struct v4l2_exportbuffer eb = { .type = vs->type, .index = i, .plane = 0,
 						.flags = O_RDONLY | O_CLOEXEC };
-		r = v4l2_ioctl(vs->fd, VIDIOC_EXPBUF, &eb);
+		r = xioctl(vs->fd, VIDIOC_EXPBUF, &eb);
 		if (r == 0) {
 			b->dmabuf_fd = eb.fd;
 		} else if (exported) {
@@ -420,10 +414,8 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	vs->src.dmabuf = exported;
 	for (unsigned i = 0; i < vs->n_buffers; i++) {
 		r = queue_buffer(vs, i);
-		if (r < 0) {
-			log_err("v4l2 %s: VIDIOC_QBUF %u: %s", vs->path, i, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return log_err_errno(r, "v4l2 %s: VIDIOC_QBUF %u", vs->path, i);
 	}
 	return 0;
 }
@@ -433,10 +425,8 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 {
 	char a[5];
 	struct v4l2_source *vs = calloc(1, sizeof(*vs));
-	if (!vs) {
-		log_err("v4l2 %s: %s", path, strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!vs)
+		return log_err_errno(-ENOMEM, "v4l2 %s", path);
 	vs->fd = -1;
 	for (unsigned i = 0; i < V4L2_SOURCE_MAX_BUFFERS; i++)
 		vs->buffers[i].dmabuf_fd = -1;
@@ -465,7 +455,7 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 	if (r < 0)
 		goto fail;
 	int t = (int)vs->type;
-	r = v4l2_ioctl(vs->fd, VIDIOC_STREAMON, &t);
+	r = xioctl(vs->fd, VIDIOC_STREAMON, &t);
 	if (r == -EBUSY) {
 		r = busy_error(vs, "VIDIOC_STREAMON");
 		goto fail;
@@ -491,12 +481,10 @@ int source_v4l2_create(const struct source_params *p, struct source **out)
 {
 	const uint32_t *formats = p->formats ? p->formats : default_formats;
 	unsigned n_formats = p->formats ? p->n_formats
-					: (unsigned)(sizeof(default_formats) / sizeof(default_formats[0]));
-	if (p->width == 0 || p->height == 0 || n_formats == 0) {
-		log_err("v4l2: bad parameters %ux%u, %u formats: %s", p->width, p->height, n_formats,
-			strerror(EINVAL));
-		return -EINVAL;
-	}
+					: (unsigned)ELEMENTSOF(default_formats);
+	if (p->width == 0 || p->height == 0 || n_formats == 0)
+		return log_err_errno(-EINVAL, "v4l2: bad parameters %ux%u, %u formats", p->width,
+					      p->height, n_formats);
 	if (p->device && p->device[0])
 		return source_v4l2_open(p->device, p, formats, n_formats, out);
 
@@ -504,10 +492,8 @@ int source_v4l2_create(const struct source_params *p, struct source **out)
 	 * one that fails to start (busy, a pipeline not set up) makes way for the next. */
 	struct v4l2_device_info *devs = NULL;
 	int n = v4l2_scan(&devs);
-	if (n < 0) {
-		log_err("v4l2: listing /dev: %s", strerror(-n));
-		return n;
-	}
+	if (n < 0)
+		return log_err_errno(n, "v4l2: listing /dev");
 	int r = -ENODEV;
 	for (int i = 0; i < n; i++) {
 		char why[256];

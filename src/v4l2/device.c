@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <linux/videodev2.h>
 
+#include "mjpegd/macro.h"
 #include "mjpegd/v4l2_device.h"
 
-int v4l2_ioctl(int fd, unsigned long request, void *arg)
+int xioctl(int fd, unsigned long request, void *arg)
 {
 	int r;
 	do
@@ -25,7 +27,7 @@ static unsigned enum_formats(int fd, enum v4l2_buf_type type, uint32_t *out, uns
 	unsigned n = 0;
 	for (unsigned i = 0; n < max; i++) {
 		struct v4l2_fmtdesc d = { .index = i, .type = type };
-		if (v4l2_ioctl(fd, VIDIOC_ENUM_FMT, &d) < 0)
+		if (xioctl(fd, VIDIOC_ENUM_FMT, &d) < 0)
 			break;
 		out[n++] = d.pixelformat;
 	}
@@ -46,7 +48,7 @@ int v4l2_probe_fd(int fd, const char *path, struct v4l2_device_info *info)
 	memset(info, 0, sizeof(*info));
 	snprintf(info->path, sizeof(info->path), "%s", path);
 	struct v4l2_capability cap = { 0 };
-	int r = v4l2_ioctl(fd, VIDIOC_QUERYCAP, &cap);
+	int r = xioctl(fd, VIDIOC_QUERYCAP, &cap);
 	if (r < 0) {
 		info->error = r;
 		return r;
@@ -71,16 +73,14 @@ int v4l2_probe_fd(int fd, const char *path, struct v4l2_device_info *info)
 
 int v4l2_probe(const char *path, struct v4l2_device_info *info)
 {
-	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		memset(info, 0, sizeof(*info));
 		snprintf(info->path, sizeof(info->path), "%s", path);
 		info->error = -errno;
 		return info->error;
 	}
-	int r = v4l2_probe_fd(fd, path, info);
-	close(fd);
-	return r;
+	return v4l2_probe_fd(fd, path, info);
 }
 
 int v4l2_set_format(int fd, uint32_t type, struct v4l2_pixfmt *f, bool try_only)
@@ -104,7 +104,7 @@ int v4l2_set_format(int fd, uint32_t type, struct v4l2_pixfmt *f, bool try_only)
 		pix->bytesperline = f->bytesperline;
 		pix->sizeimage = f->sizeimage;
 	}
-	int r = v4l2_ioctl(fd, try_only ? VIDIOC_TRY_FMT : VIDIOC_S_FMT, &fmt);
+	int r = xioctl(fd, try_only ? VIDIOC_TRY_FMT : VIDIOC_S_FMT, &fmt);
 	if (r < 0)
 		return r;
 	if (V4L2_TYPE_IS_MULTIPLANAR(type)) {
@@ -124,17 +124,32 @@ int v4l2_set_format(int fd, uint32_t type, struct v4l2_pixfmt *f, bool try_only)
 
 int v4l2_try_output_format(const char *path, struct v4l2_pixfmt *f)
 {
-	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	struct v4l2_device_info info;
 	int r = v4l2_probe_fd(fd, path, &info);
-	if (r == 0)
-		r = v4l2_set_format(fd, v4l2_info_is_mplane(&info) ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE
-								  : V4L2_BUF_TYPE_VIDEO_OUTPUT,
-				    f, true);
-	close(fd);
-	return r;
+	if (r < 0)
+		return r;
+	return v4l2_set_format(fd, v4l2_info_is_mplane(&info) ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE
+							     : V4L2_BUF_TYPE_VIDEO_OUTPUT,
+			       f, true);
+}
+
+int v4l2_buf_map(int fd, uint32_t type, unsigned index, int prot, uint8_t **map, size_t *len)
+{
+	struct v4l2_buf vb;
+	v4l2_buf_init(&vb, type, V4L2_MEMORY_MMAP, index);
+	int r = xioctl(fd, VIDIOC_QUERYBUF, &vb.b);
+	if (r < 0)
+		return r;
+	size_t n = v4l2_buf_length(&vb);
+	void *p = mmap(NULL, n, prot, MAP_SHARED, fd, v4l2_buf_mem_offset(&vb));
+	if (p == MAP_FAILED)
+		return -errno;
+	*map = p;
+	*len = n;
+	return 0;
 }
 
 void v4l2_buf_init(struct v4l2_buf *vb, uint32_t type, uint32_t memory, unsigned index)
@@ -215,7 +230,7 @@ int v4l2_scan(struct v4l2_device_info **out)
 	DIR *dir = opendir("/dev");
 	if (!dir)
 		return -errno;
-	int *numbers = NULL;
+	_cleanup_free_ int *numbers = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *e;
 	while ((e = readdir(dir))) {
@@ -226,7 +241,6 @@ int v4l2_scan(struct v4l2_device_info **out)
 			size_t ncap = cap ? 2 * cap : 16;
 			int *nn = realloc(numbers, ncap * sizeof(*nn));
 			if (!nn) {
-				free(numbers);
 				closedir(dir);
 				return -ENOMEM;
 			}
@@ -236,22 +250,17 @@ int v4l2_scan(struct v4l2_device_info **out)
 		numbers[n++] = num;
 	}
 	closedir(dir);
-	if (n == 0) {
-		free(numbers);
+	if (n == 0)
 		return 0;
-	}
 	qsort(numbers, n, sizeof(*numbers), compare_int);
 	struct v4l2_device_info *infos = calloc(n, sizeof(*infos));
-	if (!infos) {
-		free(numbers);
+	if (!infos)
 		return -ENOMEM;
-	}
 	for (size_t i = 0; i < n; i++) {
 		char path[32];
 		snprintf(path, sizeof(path), "/dev/video%d", numbers[i]);
 		v4l2_probe(path, &infos[i]);
 	}
-	free(numbers);
 	*out = infos;
 	return (int)n;
 }

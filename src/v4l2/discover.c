@@ -1,4 +1,4 @@
-/* Device classification, format negotiation and encoder choice over recorded V4L2 answers; see
+/* Device classification and format checks over recorded V4L2 answers; see
  * include/mjpegd/v4l2_discover.h. Pure. */
 #include <errno.h>
 #include <stdarg.h>
@@ -6,20 +6,12 @@
 #include <string.h>
 #include <linux/videodev2.h>
 
+#include "mjpegd/macro.h"
 #include "mjpegd/v4l2_discover.h"
-#include "mjpegd/v4l2_layout.h"
-
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
 const uint32_t m2m_raw_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12,
 				     V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
 const unsigned n_m2m_raw_formats = ELEMENTSOF(m2m_raw_formats);
-
-/* What the software encoder takes (src/encoder/software.c), best first: planar YUV needs no
- * conversion, packed RGB goes through TurboJPEG's colour conversion. */
-static const uint32_t software_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV,
-					     V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
-static const uint32_t jpeg_formats[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG };
 
 const char *fourcc_str(uint32_t f, char buf[5])
 {
@@ -206,133 +198,9 @@ int m2m_discover(const struct v4l2_device_info *devs, size_t n, uint32_t in_four
 	return -ENODEV;
 }
 
-static void request_add(struct capture_request *req, uint32_t fourcc)
+void v4l2_describe_nodes(const struct v4l2_device_info *devs, size_t n, const uint32_t *source_formats,
+			 unsigned n_source_formats, uint32_t m2m_fourcc, FILE *out)
 {
-	if (req->n < CAPTURE_REQUEST_MAX && !v4l2_formats_contain(req->fourccs, req->n, fourcc))
-		req->fourccs[req->n++] = fourcc;
-}
-
-static void request_add_m2m(struct capture_request *req, const struct v4l2_device_info *devs,
-			    size_t n, uint32_t out_fourcc)
-{
-	req->m2m_first = req->n;
-	for (unsigned f = 0; f < n_m2m_raw_formats; f++) {
-		int i = m2m_discover(devs, n, m2m_raw_formats[f], out_fourcc);
-		if (i < 0)
-			continue;
-		request_add(req, m2m_raw_formats[f]);
-		req->m2m_count = req->n - req->m2m_first;
-		struct m2m_constraints c;
-		m2m_constraints_for(devs[i].driver, m2m_raw_formats[f], &c);
-		if (c.stride_align > req->stride_align)
-			req->stride_align = c.stride_align;
-		if (c.height_align > req->height_align)
-			req->height_align = c.height_align;
-	}
-}
-
-void capture_request_for(enum encoder_kind kind, const struct v4l2_device_info *devs, size_t n,
-			 uint32_t out_fourcc, struct capture_request *req)
-{
-	memset(req, 0, sizeof(*req));
-	switch (kind) {
-	case ENCODER_SOFTWARE:
-		for (size_t i = 0; i < ELEMENTSOF(software_formats); i++)
-			request_add(req, software_formats[i]);
-		return;
-	case ENCODER_PASSTHROUGH:
-		for (size_t i = 0; i < ELEMENTSOF(jpeg_formats); i++)
-			request_add(req, jpeg_formats[i]);
-		return;
-	case ENCODER_M2M:
-		request_add_m2m(req, devs, n, out_fourcc);
-		return;
-	case ENCODER_AUTO:
-	default:
-		for (size_t i = 0; i < ELEMENTSOF(jpeg_formats); i++)
-			request_add(req, jpeg_formats[i]);
-		request_add_m2m(req, devs, n, out_fourcc);
-		for (size_t i = 0; i < ELEMENTSOF(software_formats); i++)
-			request_add(req, software_formats[i]);
-		return;
-	}
-}
-
-void capture_request_prefer_import(struct capture_request *req, const unsigned *padded_height,
-				   unsigned height)
-{
-	uint32_t keep[CAPTURE_REQUEST_MAX], late[CAPTURE_REQUEST_MAX];
-	unsigned nk = 0, nl = 0;
-	for (unsigned k = 0; k < req->m2m_count; k++) {
-		unsigned i = req->m2m_first + k;
-		uint32_t f = req->fourccs[i];
-		bool planar = f == V4L2_PIX_FMT_YUV420 || f == V4L2_PIX_FMT_NV12;
-		if (planar && padded_height[i] > height)
-			late[nl++] = f;
-		else
-			keep[nk++] = f;
-	}
-	memcpy(req->fourccs + req->m2m_first, keep, nk * sizeof(keep[0]));
-	memcpy(req->fourccs + req->m2m_first + nk, late, nl * sizeof(late[0]));
-}
-
-int capture_request_only(struct capture_request *req, uint32_t fourcc)
-{
-	for (unsigned i = 0; i < req->n; i++) {
-		if (req->fourccs[i] != fourcc)
-			continue;
-		bool m2m = i >= req->m2m_first && i < req->m2m_first + req->m2m_count;
-		req->fourccs[0] = fourcc;
-		req->n = 1;
-		req->m2m_first = 0;
-		req->m2m_count = m2m ? 1 : 0;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static bool is_jpeg(uint32_t f)
-{
-	return f == V4L2_PIX_FMT_JPEG || f == V4L2_PIX_FMT_MJPEG;
-}
-
-int encoder_choose(enum encoder_kind kind, uint32_t src_fourcc, const struct v4l2_device_info *devs,
-		   size_t n, uint32_t out_fourcc, int *m2m_index)
-{
-	bool software_takes = v4l2_formats_contain(software_formats, ELEMENTSOF(software_formats),
-						   src_fourcc);
-	int i;
-	switch (kind) {
-	case ENCODER_PASSTHROUGH:
-		return is_jpeg(src_fourcc) ? ENCODER_PASSTHROUGH : -EINVAL;
-	case ENCODER_SOFTWARE:
-		return software_takes ? ENCODER_SOFTWARE : -EINVAL;
-	case ENCODER_M2M:
-		if (is_jpeg(src_fourcc))
-			return -EINVAL;
-		i = m2m_discover(devs, n, src_fourcc, out_fourcc);
-		if (i < 0)
-			return -ENODEV;
-		*m2m_index = i;
-		return ENCODER_M2M;
-	case ENCODER_AUTO:
-	default:
-		if (is_jpeg(src_fourcc))
-			return ENCODER_PASSTHROUGH;
-		i = m2m_discover(devs, n, src_fourcc, out_fourcc);
-		if (i >= 0) {
-			*m2m_index = i;
-			return ENCODER_M2M;
-		}
-		return software_takes ? ENCODER_SOFTWARE : -EOPNOTSUPP;
-	}
-}
-
-void v4l2_describe_devices(const struct v4l2_device_info *devs, size_t n, uint32_t m2m_fourcc,
-			   FILE *out)
-{
-	struct capture_request any;
-	capture_request_for(ENCODER_AUTO, devs, n, m2m_fourcc, &any);
 	if (n == 0)
 		fprintf(out, "no /dev/video* device found\n");
 	for (size_t i = 0; i < n; i++) {
@@ -356,7 +224,8 @@ void v4l2_describe_devices(const struct v4l2_device_info *devs, size_t n, uint32
 			fprintf(out, "  output formats: %s\n", fmts);
 		}
 		char s[5];
-		if (v4l2_source_check(d, any.fourccs, any.n, true, &f, why, sizeof(why)) == 0)
+		if (v4l2_source_check(d, source_formats, n_source_formats, true, &f, why,
+				      sizeof(why)) == 0)
 			fprintf(out, "  as source: usable (%s), --source v4l2:%s\n", fourcc_str(f, s),
 				d->path);
 		else

@@ -252,6 +252,17 @@ static void test_encoder(void **state)
 				    "NV12 | MJPG | JPEG | RGB3 | BGR3)");
 	set_fails("format", "YUYV2", NULL);
 	set_fails("format", "", NULL);
+	struct config c = set_ok("control", "AfMode=Continuous");
+	assert_int_equal(c.controls.n, 1);
+	assert_string_equal(c.controls.a[0].name, "AfMode");
+	assert_string_equal(c.controls.a[0].value, "Continuous");
+	set_fails("control", "AfMode", "--control: 'AfMode' has no '=' (NAME=VALUE, a control as "
+					  "/controls names it, e.g. brightness=10)");
+	set_fails("control", "=3", NULL);
+	assert_false(set_ok("controls", "off").controls_writable);
+	assert_true(set_ok("controls", "on").controls_writable);
+	set_fails("controls", "maybe", "--controls: 'maybe' is not true or false (on | off)");
+	assert_string_equal(set_ok("state-dir", "/var/lib/mjpegd").state_dir, "/var/lib/mjpegd");
 	assert_string_equal(encoder_kind_name(ENCODER_SOFTWARE), "software");
 	assert_string_equal(encoder_kind_name(ENCODER_PASSTHROUGH), "passthrough");
 	assert_string_equal(encoder_kind_name((enum encoder_kind)-1), "unknown");
@@ -505,6 +516,16 @@ static void test_args(void **state)
 	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--fps", "10", "--fps=20", NULL),
 			 CONFIG_RUN);
 	assert_int_equal(cfg.fps, 20);
+
+	/* --control repeats; the same control named again: the last value wins */
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--control", "brightness=10",
+				    "--control=AfMode=Auto", "--control", "Brightness=20",
+				    "--controls", "off", NULL),
+			 CONFIG_RUN);
+	assert_int_equal(cfg.controls.n, 2);
+	assert_string_equal(cfg.controls.a[0].name, "Brightness");
+	assert_string_equal(cfg.controls.a[0].value, "20");
+	assert_false(cfg.controls_writable);
 
 	/* Every run starts from the defaults. */
 	assert_int_equal(parse_args(&cfg, err, sizeof(err), NULL), CONFIG_RUN);

@@ -6,8 +6,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "mjpegd/bug.h"
 #include "mjpegd/frame.h"
 
 struct release_record {
@@ -78,11 +82,34 @@ static void test_refcount(void **state)
 	assert_int_equal(pool.in_use, 0);
 	assert_int_equal(f->refs, 0);
 
+	mjpegd_bug_abort(false); /* what the release build does: */
 	frame_unref(f); /* a second drop is logged and ignored, not an underflow */
+	mjpegd_bug_abort(true);
 	assert_int_equal(f->refs, 0);
 	assert_int_equal(pool.in_use, 0);
 	frame_unref(NULL);
 	frame_pool_destroy(&pool);
+}
+
+/* The test binaries link the aborting MJPEGD_BUG(): a double drop stops the test at once. */
+static void test_double_unref_aborts_in_tests(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct frame_pool pool;
+		if (frame_pool_init(&pool, 1) < 0)
+			_exit(2);
+		struct frame *f = frame_pool_acquire(&pool);
+		frame_unref(f);
+		frame_unref(f);
+		_exit(0);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
 }
 
 static void test_external_release_once(void **state)
@@ -104,7 +131,9 @@ static void test_external_release_once(void **state)
 	frame_unref(f);
 	assert_int_equal(rec.calls, 1);
 	assert_ptr_equal(rec.last, f);
+	mjpegd_bug_abort(false); /* a bug (MJPEGD_BUG): what the release build does */
 	frame_unref(f);
+	mjpegd_bug_abort(true);
 	assert_int_equal(rec.calls, 1);
 
 	/* reused without an external buffer: no stale callback */
@@ -158,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_init_rejects_zero_capacity),
 		cmocka_unit_test(test_capacity_bound),
 		cmocka_unit_test(test_refcount),
+		cmocka_unit_test(test_double_unref_aborts_in_tests),
 		cmocka_unit_test(test_external_release_once),
 		cmocka_unit_test(test_reserve_and_reuse),
 	};

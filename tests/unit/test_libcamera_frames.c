@@ -178,6 +178,31 @@ int lcshim_requeue(struct lcshim *s, unsigned buffer)
 	return 0;
 }
 
+/* The camera's controls: one, enough to see the source pass them through. */
+static struct control_set fake_controls_set;
+
+int lcshim_controls(struct lcshim *s, struct control_list *l)
+{
+	assert_ptr_equal(s, &cam);
+	l->n = 1;
+	l->desc[0] = (struct control_desc){
+		.name = "Brightness", .id = 9, .type = CONTROL_FLOAT,
+		.min = { .type = CONTROL_FLOAT, .f = -1 }, .max = { .type = CONTROL_FLOAT, .f = 1 },
+	};
+	return 1;
+}
+
+int lcshim_set_controls(struct lcshim *s, const struct control_list *l, const struct control_set *set,
+			char *why, size_t whylen)
+{
+	(void)l;
+	(void)why;
+	(void)whylen;
+	assert_ptr_equal(s, &cam);
+	fake_controls_set = *set;
+	return 0;
+}
+
 void lcshim_close(struct lcshim *s)
 {
 	if (!s)
@@ -311,6 +336,17 @@ static void test_frames_flow(void **state)
 	assert_int_equal(src->stats.frames_captured, 301);
 	assert_int_equal(src->stats.frames_dropped, 0);
 	assert_true(cam.requeues >= 301);
+
+	/* its controls pass through the source to the shim */
+	struct control_list l;
+	assert_int_equal(source_controls(src, &l), 1);
+	assert_string_equal(l.desc[0].name, "Brightness");
+	struct control_set set = { .n = 1 };
+	set.item[0].value = (struct control_value){ .type = CONTROL_FLOAT, .f = 0.5 };
+	char why[64];
+	assert_int_equal(src->ops->set_controls(src, &l, &set, why, sizeof(why)), 0);
+	assert_int_equal(fake_controls_set.n, 1);
+	assert_true(fake_controls_set.item[0].value.f == 0.5);
 	source_destroy(src);
 }
 

@@ -76,6 +76,21 @@ static void assert_output(const char *want)
 	free(out);
 }
 
+/* One line with the errno's text, and the error handed back for the caller to return. */
+static void test_errno_helpers(void **state)
+{
+	(void)state;
+	free(captured());
+	errno = EAGAIN;
+	assert_int_equal(log_err_errno(-ENODEV, "v4l2 %s: opening", "/dev/video9"), -ENODEV);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(log_warn_errno(-EBUSY, "busy"), -EBUSY);
+	log_set_level(LOG_LEVEL_ERR);
+	assert_int_equal(log_warn_errno(-EIO, "hidden"), -EIO);
+	log_set_level(LOG_LEVEL_INFO);
+	assert_output("<3>v4l2 /dev/video9: opening: No such device\n<4>busy: Device or resource busy\n");
+}
+
 static void test_prefix_and_level(void **state)
 {
 	(void)state;
@@ -192,6 +207,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_prefix_and_level, capture_start, capture_stop),
+		cmocka_unit_test_setup_teardown(test_errno_helpers, capture_start, capture_stop),
 		cmocka_unit_test_setup_teardown(test_newlines_and_errno, capture_start, capture_stop),
 		cmocka_unit_test_setup_teardown(test_repeats_suppressed, capture_start, capture_stop),
 		cmocka_unit_test_setup_teardown(test_threads, capture_start, capture_stop),

@@ -77,12 +77,60 @@ static void test_bad_size(void **state)
 	assert_null(j);
 }
 
+/* Which picture an outage shows, from the devices' state. */
+static void test_reason(void **state)
+{
+	(void)state;
+	assert_int_equal(placeholder_reason_for(true, ENODEV, false, true), PH_DISCONNECTED);
+	assert_int_equal(placeholder_reason_for(true, ENOENT, false, true), PH_DISCONNECTED);
+	assert_int_equal(placeholder_reason_for(true, ENXIO, false, false), PH_DISCONNECTED);
+	assert_int_equal(placeholder_reason_for(true, ETIMEDOUT, false, true), PH_NOT_RESPONDING);
+	assert_int_equal(placeholder_reason_for(true, EIO, false, true), PH_CAMERA_ERROR);
+	assert_int_equal(placeholder_reason_for(false, 0, false, true), PH_STARTING);
+	assert_int_equal(placeholder_reason_for(false, 0, true, false), PH_ENCODER_FAILED);
+	assert_int_equal(placeholder_reason_for(false, 0, true, true), PH_STARTING);
+}
+
+/* The rotation: due half a second into an outage, then once a second; frames point at the
+ * rendered picture and say it is a placeholder. */
+static void test_rotation(void **state)
+{
+	(void)state;
+	struct placeholders ph = { 0 };
+	struct frame_pool pool;
+	assert_int_equal(frame_pool_init(&pool, 2), 0);
+	placeholders_render(&ph, 320, 240);
+	for (int i = 0; i < PH_COUNT; i++)
+		assert_non_null(ph.jpeg[i]);
+	const uint64_t s = 1000000000ULL;
+	uint64_t live = 10 * s;
+	assert_false(placeholders_due(&ph, live + s / 4, live));
+	assert_true(placeholders_due(&ph, live + s / 2, live));
+	struct frame *f = placeholders_frame(&ph, &pool, PH_DISCONNECTED, live + s / 2);
+	assert_non_null(f);
+	assert_true(f->placeholder);
+	assert_ptr_equal(f->data, ph.jpeg[PH_DISCONNECTED]);
+	assert_int_equal(f->len, ph.len[PH_DISCONNECTED]);
+	assert_int_equal(f->width, 320);
+	assert_true(ph.showing);
+	frame_unref(f);
+	assert_false(placeholders_due(&ph, live + s, live));
+	assert_true(placeholders_due(&ph, live + s / 2 + s, live));
+	placeholders_live(&ph);
+	assert_false(ph.showing);
+	placeholders_free(&ph);
+	assert_null(placeholders_frame(&ph, &pool, PH_STARTING, live + 5 * s));
+	frame_pool_destroy(&pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_text_changes_picture),
 		cmocka_unit_test(test_bad_size),
+		cmocka_unit_test(test_reason),
+		cmocka_unit_test(test_rotation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -305,4 +305,24 @@ static const struct v4l2_device_info fx_busy = {
 	.path = "/dev/video3", .error = -EBUSY,
 };
 
+/* The test bed's nodes in /dev/videoN order, as recorded (video0 … video9, no video2). */
+static struct v4l2_device_info testbed[8];
+/* A Raspberry Pi with a UVC webcam and the VideoCore codec nodes, in /dev/videoN order. */
+static struct v4l2_device_info pi[6];
+
+static int fixtures_setup(void **state)
+{
+	(void)state;
+	const struct v4l2_device_info *t[] = { &fx_vicodec_enc, &fx_vicodec_dec, &fx_vim2m,
+					       &fx_vimc_raw,    &fx_vimc_rgb,    &fx_vivid_cap,
+					       &fx_vivid_out,   &fx_vivid_meta };
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		testbed[i] = *t[i];
+	const struct v4l2_device_info *p[] = { &fx_uvc,	      &fx_uvc_meta,	  &fx_bcm2835_decode,
+					       &fx_bcm2835_encode, &fx_bcm2835_isp, &fx_bcm2835_image };
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		pi[i] = *p[i];
+	return 0;
+}
+
 #endif

@@ -1,0 +1,60 @@
+/* Opening what include/mjpegd/select.h chose: the V4L2 answers a choice is made from (the nodes an
+ * M2M encoder may be among, how each would lay out a camera's frames), then the source and the
+ * encoder themselves. The I/O half of choosing devices; the pipeline calls it at start and
+ * whenever it reopens a device. Each failure is logged here, where its cause is known. */
+#ifndef MJPEGD_DEVICES_H
+#define MJPEGD_DEVICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mjpegd/config.h"
+#include "mjpegd/encoder.h"
+#include "mjpegd/fault.h"
+#include "mjpegd/select.h"
+#include "mjpegd/source.h"
+
+struct devices {
+	const struct config *cfg; /* the application's, read at every call (reload changes it) */
+	/* every /dev/video* probed when an M2M encoder may be used (auto, m2m), or the one named */
+	struct v4l2_device_info *nodes;
+	size_t n_nodes;
+	struct capture_request req; /* what the camera is asked for */
+	struct fault_plan faults;   /* empty unless built with MJPEGD_FAULT_INJECTION */
+};
+
+/* Parses --inject-fault (test binary), probes the nodes and plans the camera's formats. 0 or a
+ * negative errno, logged. */
+int devices_init(struct devices *d, const struct config *cfg);
+void devices_destroy(struct devices *d);
+
+/* Probes again the nodes an M2M encoder may be among (a device may come back under another
+ * number). --encoder m2m with none that fits: -ENODEV, logged, before any camera is opened. */
+int devices_probe(struct devices *d);
+
+/* Plans d->req: what the encoder takes, those it can import first, only format when it is not 0
+ * (--format). -EINVAL, logged, when the encoder does not take it. */
+int devices_plan_capture(struct devices *d, uint32_t format);
+
+/* Opens a source of kind (auto: libcamera when it has a camera, else the first V4L2 camera, else
+ * the test pattern) asking for d->req; *opened says which kind it became. */
+int devices_open_source(const struct devices *d, enum source_kind kind, struct source **out,
+			enum source_kind *opened);
+
+/* At start, what the source that opened ignores of the configuration, said once. */
+void devices_warn_ignored(const struct devices *d, const struct source *src, enum source_kind kind);
+
+/* Opens an encoder of kind want (auto: select.h's encoder_choose()) for src; base carries the
+ * pool, the release callback, src's format and size and the quality (the M2M fields are set
+ * here). *opened says which kind it became, also on failure. */
+int devices_open_encoder(const struct devices *d, enum encoder_kind want, const struct source *src,
+			 const struct encoder_params *base, struct encoder **out,
+			 enum encoder_kind *opened);
+
+/* The same at start: auto whose hardware encoder will not open encodes in software, and auto
+ * that passed over an M2M device for software says why, once. */
+int devices_open_first_encoder(const struct devices *d, const struct source *src,
+			       const struct encoder_params *base, struct encoder **out,
+			       enum encoder_kind *opened);
+
+#endif

@@ -1,0 +1,34 @@
+/* Small helpers every module may use, in the style of systemd's macro.h: the containing struct of
+ * an embedded member, the length of an array, and cleanup attributes so that error paths cannot
+ * leak an fd or a buffer. */
+#ifndef MJPEGD_MACRO_H
+#define MJPEGD_MACRO_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* The struct of type that has member at ptr (a struct loop_op embedded in its owner). */
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* Elements of an array (not a pointer). */
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void close_fdp(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+
+/* int fd _cleanup_close_ = open(…): closed when it leaves scope unless negative (set it to -1 to
+ * hand it over). */
+#define _cleanup_close_ __attribute__((cleanup(close_fdp)))
+/* T *p _cleanup_free_ = malloc(…): freed when it leaves scope (set it to NULL to hand it over). */
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+#endif

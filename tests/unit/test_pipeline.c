@@ -1,0 +1,673 @@
+/* The pipeline's recovery (src/pipeline.c) with a fake source, a fake encoder and a stubbed loop:
+ * a failed source is reopened alone after its backoff, a failed encoder is replaced by the software
+ * stand-in until it is back, frames in error fail the encoder only when several come in a row, an
+ * outage shows the placeholder. Also the fault-injection wrappers (src/source/faulty.c,
+ * src/encoder/faulty.c) around the same fakes.
+ *
+ * The loop is stubbed at link time: the pipeline's only use of it is loop_poll_*(), defined
+ * below, so src/loop.c (io_uring) is never linked in; the test fires a poll's ready() itself.
+ * Devices are opened through the pipeline's test seam (struct pipeline_openers). Time is the
+ * real monotonic clock, and the test passes later instants to pipeline_tick(). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mjpegd/clock.h"
+#include "mjpegd/fault.h"
+#include "mjpegd/loop.h"
+#include "mjpegd/pipeline.h"
+
+#define MS (1000ULL * 1000ULL)
+
+/* ---------------------------------------------------------------- the stubbed loop */
+
+#define MAX_POLLS 4
+static struct loop_poll *polls[MAX_POLLS];
+static unsigned n_polls;
+
+void loop_poll_init(struct loop_poll *p, struct loop *loop, void (*ready)(struct loop_poll *p),
+		    void (*error)(struct loop_poll *p, int err, const char *reason))
+{
+	*p = (struct loop_poll){ .loop = loop, .fd = -1, .next_fd = -1, .ready = ready,
+				 .error = error };
+	assert_true(n_polls < MAX_POLLS);
+	polls[n_polls++] = p;
+}
+
+void loop_poll_set_fd(struct loop_poll *p, int fd)
+{
+	p->fd = fd;
+}
+
+void loop_poll_stop(struct loop_poll *p)
+{
+	p->stopped = true;
+}
+
+/* The loop saw fd readable: the poll watching it handles it. False when nothing watches fd. */
+static bool fire(int fd)
+{
+	for (unsigned i = 0; i < n_polls; i++) {
+		if (polls[i]->fd == fd && fd >= 0 && !polls[i]->stopped) {
+			polls[i]->ready(polls[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- fakes */
+
+#define W 64
+#define H 48
+#define FAKE_BUFFERS 4
+
+struct world;
+
+struct fake_source {
+	struct source src;
+	struct world *w;
+	char description[32];
+	uint8_t buf[FAKE_BUFFERS][W * H * 3 / 2];
+	struct raw_frame frames[FAKE_BUFFERS];
+	bool lent[FAKE_BUFFERS];
+	unsigned ready;  /* frames that dequeue may return now */
+	int fail_next;   /* dequeue returns this once (0: none) */
+	uint64_t sequence;
+};
+
+#define SCRIPT_MAX 8
+struct fake_encoder {
+	struct encoder enc;
+	struct world *w;
+	char description[32];
+	struct encoder_params p;
+	struct raw_frame *held[2];
+	unsigned n_held;
+	int script[SCRIPT_MAX]; /* what the next collects return instead of a frame (0: a frame) */
+	unsigned n_script, script_pos;
+};
+
+struct world {
+	struct config cfg;
+	struct pipeline *pl;
+	struct pipeline_openers openers;
+	unsigned source_opens, encoder_opens;
+	unsigned sources_destroyed, encoders_destroyed;
+	int source_open_error; /* the next opens fail with this (0: they succeed) */
+	struct fake_source *source;   /* the last one opened */
+	struct fake_encoder *encoder; /* the last one opened */
+	unsigned published, placeholders;
+	bool last_was_placeholder;
+};
+
+static const uint8_t jpeg_bytes[] = { 0xFF, 0xD8, 0xFF, 0xD9 };
+
+static int fake_source_fd(struct source *src)
+{
+	struct fake_source *fs = src->priv;
+	return 1000 + (int)fs->w->source_opens;
+}
+
+static int fake_source_dequeue(struct source *src, struct raw_frame **out)
+{
+	struct fake_source *fs = src->priv;
+	if (fs->fail_next) {
+		int r = fs->fail_next;
+		fs->fail_next = 0;
+		return r;
+	}
+	if (fs->ready == 0)
+		return -EAGAIN;
+	for (unsigned i = 0; i < FAKE_BUFFERS; i++) {
+		if (fs->lent[i])
+			continue;
+		fs->lent[i] = true;
+		fs->ready--;
+		fs->frames[i].sequence = ++fs->sequence;
+		src->stats.frames_captured++;
+		*out = &fs->frames[i];
+		return 0;
+	}
+	fail_msg("fake source: every buffer is lent");
+	return -EIO;
+}
+
+static void fake_source_release(struct source *src, struct raw_frame *f)
+{
+	struct fake_source *fs = src->priv;
+	assert_true(f->index < FAKE_BUFFERS && f == &fs->frames[f->index]);
+	assert_true(fs->lent[f->index]); /* back once */
+	fs->lent[f->index] = false;
+}
+
+static void fake_source_destroy(struct source *src)
+{
+	struct fake_source *fs = src->priv;
+	for (unsigned i = 0; i < FAKE_BUFFERS; i++)
+		assert_false(fs->lent[i]); /* destroyed only once every frame came back */
+	fs->w->sources_destroyed++;
+	if (fs->w->source == fs)
+		fs->w->source = NULL;
+	free(fs);
+}
+
+static const struct source_ops fake_source_ops = {
+	.name = "fake", .fd = fake_source_fd, .dequeue = fake_source_dequeue,
+	.release = fake_source_release, .destroy = fake_source_destroy,
+};
+
+static int open_fake_source(void *ctx, enum source_kind kind, struct source **out)
+{
+	(void)kind;
+	struct world *w = ctx;
+	w->source_opens++;
+	if (w->source_open_error)
+		return w->source_open_error;
+	struct fake_source *fs = calloc(1, sizeof(*fs));
+	assert_non_null(fs);
+	fs->w = w;
+	snprintf(fs->description, sizeof(fs->description), "fake source %u", w->source_opens);
+	for (unsigned i = 0; i < FAKE_BUFFERS; i++) {
+		struct raw_frame *f = &fs->frames[i];
+		uint8_t *y = fs->buf[i];
+		memset(y, 0x80, sizeof(fs->buf[i]));
+		*f = (struct raw_frame){ .fourcc = V4L2_PIX_FMT_YUV420, .width = W, .height = H,
+					 .n_planes = 3, .index = i };
+		f->planes[0] = (struct raw_plane){ .data = y, .bytesperline = W,
+						   .length = W * H, .dmabuf_fd = -1 };
+		f->planes[1] = (struct raw_plane){ .data = y + W * H, .bytesperline = W / 2,
+						   .length = W * H / 4, .dmabuf_fd = -1 };
+		f->planes[2] = (struct raw_plane){ .data = y + W * H * 5 / 4, .bytesperline = W / 2,
+						   .length = W * H / 4, .dmabuf_fd = -1 };
+	}
+	fs->src = (struct source){ .ops = &fake_source_ops, .description = fs->description,
+				   .fourcc = V4L2_PIX_FMT_YUV420, .width = W, .height = H,
+				   .fps = 30, .bytesperline = W, .priv = fs };
+	w->source = fs;
+	*out = &fs->src;
+	return 0;
+}
+
+static int fake_encoder_fd(struct encoder *enc)
+{
+	struct fake_encoder *fe = enc->priv;
+	return 2000 + (int)fe->w->encoder_opens;
+}
+
+static int fake_encoder_submit(struct encoder *enc, struct raw_frame *raw)
+{
+	struct fake_encoder *fe = enc->priv;
+	if (fe->n_held == 2)
+		return -EBUSY;
+	fe->held[fe->n_held++] = raw;
+	return 0;
+}
+
+static struct raw_frame *take_held(struct fake_encoder *fe)
+{
+	struct raw_frame *raw = fe->held[0];
+	fe->held[0] = fe->held[1];
+	fe->n_held--;
+	return raw;
+}
+
+static int fake_encoder_collect(struct encoder *enc, struct frame **out)
+{
+	struct fake_encoder *fe = enc->priv;
+	if (fe->n_held == 0)
+		return -EAGAIN;
+	int r = fe->script_pos < fe->n_script ? fe->script[fe->script_pos++] : 0;
+	if (r == -ENODEV)
+		return r; /* stopped: the raw frames it holds go back at destroy */
+	struct raw_frame *raw = take_held(fe);
+	if (r < 0) {
+		enc->stats.encode_errors++;
+		fe->p.release_raw(fe->p.release_ctx, raw);
+		return r;
+	}
+	struct frame *f = frame_pool_acquire(fe->p.pool);
+	assert_non_null(f);
+	frame_set_external(f, jpeg_bytes, sizeof(jpeg_bytes), NULL, NULL);
+	f->fourcc = V4L2_PIX_FMT_JPEG;
+	f->width = W;
+	f->height = H;
+	fe->p.release_raw(fe->p.release_ctx, raw);
+	enc->stats.frames_encoded++;
+	*out = f;
+	return 0;
+}
+
+static void fake_encoder_destroy(struct encoder *enc)
+{
+	struct fake_encoder *fe = enc->priv;
+	while (fe->n_held)
+		fe->p.release_raw(fe->p.release_ctx, take_held(fe));
+	fe->w->encoders_destroyed++;
+	if (fe->w->encoder == fe)
+		fe->w->encoder = NULL;
+	free(fe);
+}
+
+static const struct encoder_ops fake_encoder_ops = {
+	.name = "fake", .fd = fake_encoder_fd, .submit = fake_encoder_submit,
+	.collect = fake_encoder_collect, .destroy = fake_encoder_destroy,
+};
+
+static int open_fake_encoder(void *ctx, enum encoder_kind kind, const struct encoder_params *p,
+			     struct encoder **out)
+{
+	(void)kind;
+	struct world *w = ctx;
+	w->encoder_opens++;
+	assert_int_equal(p->in_fourcc, V4L2_PIX_FMT_YUV420);
+	assert_int_equal(p->width, W);
+	assert_int_equal(p->quality, w->cfg.quality);
+	struct fake_encoder *fe = calloc(1, sizeof(*fe));
+	assert_non_null(fe);
+	fe->w = w;
+	fe->p = *p;
+	snprintf(fe->description, sizeof(fe->description), "fake encoder %u", w->encoder_opens);
+	fe->enc = (struct encoder){ .ops = &fake_encoder_ops, .description = fe->description,
+				    .priv = fe };
+	w->encoder = fe;
+	*out = &fe->enc;
+	return 0;
+}
+
+static void on_frame(void *ctx, struct frame *f)
+{
+	struct world *w = ctx;
+	w->published++;
+	w->last_was_placeholder = f->placeholder;
+	if (f->placeholder)
+		w->placeholders++;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+/* The fakes alone (for the wrappers' tests). */
+static int setup_fakes(void **state)
+{
+	n_polls = 0;
+	struct world *w = calloc(1, sizeof(*w));
+	assert_non_null(w);
+	config_defaults(&w->cfg);
+	/* a "hardware" encoder kind, so that the software stand-in may take over */
+	w->cfg.source = SOURCE_TESTPATTERN;
+	w->cfg.encoder = ENCODER_PASSTHROUGH;
+	w->cfg.width = W;
+	w->cfg.height = H;
+	w->openers = (struct pipeline_openers){ .source = open_fake_source,
+						 .encoder = open_fake_encoder, .ctx = w };
+	*state = w;
+	return 0;
+}
+
+static int teardown_fakes(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+/* A pipeline over the fakes, started. */
+static int setup(void **state)
+{
+	setup_fakes(state);
+	struct world *w = *state;
+	struct pipeline_params pp = { .loop = NULL, .cfg = &w->cfg, .frame_pool_capacity = 8,
+				      .on_frame = on_frame, .on_frame_ctx = w,
+				      .openers = &w->openers };
+	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
+	assert_int_equal(pipeline_start(w->pl), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+	pipeline_stop(w->pl);
+	assert_true(pipeline_drained(w->pl));
+	pipeline_destroy(w->pl);
+	free(w);
+	return 0;
+}
+
+static int source_fd_now(struct world *w)
+{
+	return w->source ? 1000 + (int)w->source_opens : -1;
+}
+
+static int encoder_fd_now(struct world *w)
+{
+	return 2000 + (int)w->encoder_opens;
+}
+
+/* One frame from the camera through the configured encoder. */
+static void one_frame(struct world *w)
+{
+	assert_non_null(w->source);
+	w->source->ready++;
+	assert_true(fire(source_fd_now(w)));
+	fire(encoder_fd_now(w));
+}
+
+static struct status_snapshot status(struct world *w)
+{
+	struct status_snapshot s;
+	memset(&s, 0, sizeof(s));
+	pipeline_fill_status(w->pl, &s);
+	return s;
+}
+
+static void fail_source(struct world *w, int err)
+{
+	w->source->fail_next = err;
+	assert_true(fire(source_fd_now(w)));
+}
+
+/* ---------------------------------------------------------------- tests */
+
+/* The camera fails: it alone is reopened after 100 ms, the next failure waits 200 ms; the encoder
+ * is never touched. */
+static void test_source_failure_reopens_source_alone(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	one_frame(w);
+	assert_int_equal(w->published, 2);
+	assert_int_equal(status(w).source_device.state, DEVICE_RUNNING);
+	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
+
+	fail_source(w, -EIO);
+	assert_int_equal(status(w).source_device.state, DEVICE_FAILED);
+	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
+	assert_int_equal(w->sources_destroyed, 1); /* nothing was lent: destroyed at once */
+	uint64_t failed_at = now_mono_ns();
+	pipeline_tick(w->pl, failed_at + 50 * MS);
+	assert_int_equal(w->source_opens, 1); /* backoff */
+	pipeline_tick(w->pl, failed_at + 150 * MS);
+	assert_int_equal(w->source_opens, 2);
+	assert_int_equal(status(w).source_device.state, DEVICE_STARTING);
+	one_frame(w);
+	assert_int_equal(w->published, 3);
+	assert_int_equal(status(w).source_device.state, DEVICE_RUNNING);
+	assert_int_equal(status(w).source_device.restarts, 1);
+	assert_int_equal(w->encoder_opens, 1);
+	assert_int_equal(w->encoders_destroyed, 0);
+
+	fail_source(w, -EIO);
+	failed_at = now_mono_ns();
+	pipeline_tick(w->pl, failed_at + 150 * MS);
+	assert_int_equal(w->source_opens, 2); /* the backoff doubled */
+	pipeline_tick(w->pl, failed_at + 250 * MS);
+	assert_int_equal(w->source_opens, 3);
+	assert_int_equal(status(w).source_device.failures, 2);
+	assert_int_equal(w->encoder_opens, 1);
+}
+
+/* A camera that does not come back: every reopen fails, the clients see why. */
+static void test_outage_shows_placeholder(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	fail_source(w, -ENODEV);
+	w->source_open_error = -ENODEV;
+	uint64_t t = now_mono_ns();
+	pipeline_tick(w->pl, t + 150 * MS);
+	assert_int_equal(w->source_opens, 2);
+	assert_int_equal(status(w).source_device.state, DEVICE_FAILED);
+	assert_int_equal(w->placeholders, 0); /* too early */
+	pipeline_tick(w->pl, t + 600 * MS);
+	assert_int_equal(w->placeholders, 1);
+	assert_true(w->last_was_placeholder);
+	assert_true(status(w).placeholder);
+	pipeline_tick(w->pl, t + 700 * MS);
+	assert_int_equal(w->placeholders, 1); /* one a second */
+
+	w->source_open_error = 0;
+	pipeline_tick(w->pl, t + 2000 * MS);
+	assert_int_equal(w->source_opens, 4); /* 2 at 150 ms, 3 at 600 ms (failed), 4 now */
+	one_frame(w);
+	assert_false(w->last_was_placeholder);
+	assert_false(status(w).placeholder);
+}
+
+/* No frame for --source-timeout-ms: the camera has failed (not responding). */
+static void test_source_timeout(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	pipeline_tick(w->pl, now_mono_ns() + 1000 * MS);
+	assert_int_equal(status(w).source_device.state, DEVICE_RUNNING);
+	pipeline_tick(w->pl, now_mono_ns() + (w->cfg.source_timeout_ms + 100) * MS);
+	/* failed, and, that instant being past the backoff too, reopened in the same tick */
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.source_device.failures, 1);
+	assert_non_null(strstr(s.source_device.last_error, "no frame for"));
+	assert_int_equal(w->source_opens, 2);
+	assert_int_equal(w->encoder_opens, 1);
+}
+
+/* Waits for the software stand-in's result and lets the pipeline collect it. */
+static void collect_fallback(struct world *w)
+{
+	int fd = -1;
+	for (unsigned i = 0; i < n_polls; i++)
+		if (polls[i]->fd >= 0 && polls[i]->fd != source_fd_now(w))
+			fd = polls[i]->fd;
+	assert_true(fd >= 0);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_true(fire(fd));
+}
+
+/* The encoder stops: software encodes until it is back, then stands down. */
+static void test_encoder_failure_falls_back_to_software(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	w->encoder->script[w->encoder->n_script++] = -ENODEV;
+	one_frame(w);
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.encoder_device.state, DEVICE_FAILED);
+	assert_int_equal(s.source_device.state, DEVICE_RUNNING);
+	assert_true(s.encoder_fallback);
+	assert_int_equal(w->encoders_destroyed, 1);
+
+	unsigned before = w->published;
+	w->source->ready++;
+	assert_true(fire(source_fd_now(w)));
+	collect_fallback(w);
+	assert_int_equal(w->published, before + 1); /* encoded in software */
+
+	uint64_t failed_at = now_mono_ns();
+	pipeline_tick(w->pl, failed_at + 150 * MS);
+	assert_int_equal(w->encoder_opens, 2);
+	s = status(w);
+	/* On probation: the stand-in serves until the reopened encoder's first frame. */
+	assert_true(s.encoder_fallback);
+	assert_string_equal(s.encoder, "fake encoder 2");
+	one_frame(w);
+	assert_int_equal(w->published, before + 2);
+	s = status(w);
+	assert_int_equal(s.encoder_device.state, DEVICE_RUNNING);
+	assert_false(s.encoder_fallback);
+	assert_int_equal(w->source_opens, 1); /* the camera was never touched */
+}
+
+/* A reopened encoder that fails again before its first frame (a VPU that stays wedged) never
+ * left the clients without the stand-in. */
+static void test_encoder_probation(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	w->encoder->script[w->encoder->n_script++] = -ENODEV;
+	one_frame(w);
+	assert_true(status(w).encoder_fallback);
+	pipeline_tick(w->pl, now_mono_ns() + 150 * MS);
+	assert_int_equal(w->encoder_opens, 2);
+	assert_true(status(w).encoder_fallback);
+	w->encoder->script[w->encoder->n_script++] = -ENODEV;
+	one_frame(w); /* the frame went to the reopened encoder, which fails at once */
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.encoder_device.state, DEVICE_FAILED);
+	assert_true(s.encoder_fallback);
+	unsigned before = w->published;
+	w->source->ready++;
+	assert_true(fire(source_fd_now(w)));
+	collect_fallback(w);
+	assert_int_equal(w->published, before + 1); /* still served, in software */
+}
+
+/* One or two frames back with an error are the encoder's to count; the third in a row means it
+ * has failed. */
+static void test_encoder_errors_in_a_row(void **state)
+{
+	struct world *w = *state;
+	struct fake_encoder *fe = w->encoder;
+	fe->script[fe->n_script++] = -EIO;
+	fe->script[fe->n_script++] = -EIO;
+	fe->script[fe->n_script++] = 0;
+	fe->script[fe->n_script++] = -EIO;
+	fe->script[fe->n_script++] = -EIO;
+	for (int i = 0; i < 5; i++)
+		one_frame(w);
+	assert_int_equal(w->published, 1);
+	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
+	assert_false(status(w).encoder_fallback);
+	assert_int_equal(status(w).encode_errors, 4);
+
+	fe->script[fe->n_script++] = -EIO;
+	one_frame(w);
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.encoder_device.state, DEVICE_FAILED);
+	assert_non_null(strstr(s.encoder_device.last_error, "3 frames in a row"));
+	assert_true(s.encoder_fallback);
+}
+
+/* ---------------------------------------------------------------- fault wrappers */
+
+/* source:fail-every=3 fails every third dequeue of an instance; stall-after swallows the rest. */
+static void test_faulty_source(void **state)
+{
+	struct world *w = *state;
+	struct fault_plan plan;
+	char err[128];
+	assert_int_equal(fault_plan_parse("source:fail-every=3", &plan, err, sizeof(err)), 0);
+	struct source *inner = NULL, *src = NULL;
+	assert_int_equal(open_fake_source(w, SOURCE_TESTPATTERN, &inner), 0);
+	struct fake_source *fs = inner->priv;
+	assert_int_equal(source_faulty_create(inner, &plan, &src), 0);
+	assert_int_equal(src->fourcc, V4L2_PIX_FMT_YUV420);
+	assert_string_equal(src->description, fs->description);
+	assert_int_equal(source_fd(src), source_fd(inner));
+	fs->ready = 4;
+	struct raw_frame *f;
+	assert_int_equal(source_dequeue(src, &f), 0);
+	source_release(src, f);
+	assert_int_equal(source_dequeue(src, &f), 0);
+	source_release(src, f);
+	assert_int_equal(source_dequeue(src, &f), -EIO);
+	assert_int_equal(src->stats.frames_dropped, 1);
+	assert_int_equal(source_dequeue(src, &f), 0);
+	source_release(src, f);
+	for (unsigned i = 0; i < FAKE_BUFFERS; i++)
+		assert_false(fs->lent[i]); /* the failed frame went back too */
+	source_destroy(src);
+
+	assert_int_equal(fault_plan_parse("source:stall-after=1", &plan, err, sizeof(err)), 0);
+	assert_int_equal(open_fake_source(w, SOURCE_TESTPATTERN, &inner), 0);
+	fs = inner->priv;
+	assert_int_equal(source_faulty_create(inner, &plan, &src), 0);
+	fs->ready = 3;
+	assert_int_equal(source_dequeue(src, &f), 0);
+	source_release(src, f);
+	assert_int_equal(source_dequeue(src, &f), -EAGAIN); /* two swallowed */
+	assert_int_equal(fs->ready, 0);
+	assert_int_equal(src->stats.frames_dropped, 2);
+	assert_int_equal(src->stats.frames_captured, 3);
+	source_destroy(src);
+}
+
+/* Raw frames straight back to the fake source. */
+static void release_to_source(void *ctx, struct raw_frame *raw)
+{
+	source_release(ctx, raw);
+}
+
+/* encoder:fail-every=2 answers the second result with -ENODEV; stall-after drops results. */
+static void test_faulty_encoder(void **state)
+{
+	struct world *w = *state;
+	struct fault_plan plan;
+	char err[128];
+	struct frame_pool pool;
+	assert_int_equal(frame_pool_init(&pool, 2), 0);
+	struct source *src = NULL;
+	assert_int_equal(open_fake_source(w, SOURCE_TESTPATTERN, &src), 0);
+	struct fake_source *fs = src->priv;
+	struct encoder_params p = { .in_fourcc = V4L2_PIX_FMT_YUV420, .width = W, .height = H,
+				    .quality = w->cfg.quality, .pool = &pool };
+	p.release_raw = release_to_source;
+	p.release_ctx = src;
+	struct encoder *inner = NULL, *enc = NULL;
+	assert_int_equal(open_fake_encoder(w, ENCODER_PASSTHROUGH, &p, &inner), 0);
+	assert_int_equal(fault_plan_parse("encoder:fail-every=2", &plan, err, sizeof(err)), 0);
+	assert_int_equal(encoder_faulty_create(inner, &plan, &enc), 0);
+	assert_string_equal(enc->description, inner->description);
+	struct raw_frame *raw;
+	struct frame *f;
+	fs->ready = 2;
+	assert_int_equal(source_dequeue(src, &raw), 0);
+	assert_int_equal(encoder_submit(enc, raw), 0);
+	assert_int_equal(encoder_collect(enc, &f), 0);
+	frame_unref(f);
+	assert_int_equal(source_dequeue(src, &raw), 0);
+	assert_int_equal(encoder_submit(enc, raw), 0);
+	assert_int_equal(encoder_collect(enc, &f), -ENODEV);
+	assert_int_equal(enc->stats.frames_encoded, 2);
+	assert_int_equal(pool.in_use, 0);
+	encoder_destroy(enc);
+
+	assert_int_equal(open_fake_encoder(w, ENCODER_PASSTHROUGH, &p, &inner), 0);
+	assert_int_equal(fault_plan_parse("encoder:stall-after=1", &plan, err, sizeof(err)), 0);
+	assert_int_equal(encoder_faulty_create(inner, &plan, &enc), 0);
+	fs->ready = 2;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(source_dequeue(src, &raw), 0);
+		assert_int_equal(encoder_submit(enc, raw), 0);
+	}
+	assert_int_equal(encoder_collect(enc, &f), 0);
+	frame_unref(f);
+	assert_int_equal(encoder_collect(enc, &f), -EAGAIN); /* the second never comes */
+	assert_int_equal(pool.in_use, 0);
+	encoder_destroy(enc);
+	source_destroy(src);
+	frame_pool_destroy(&pool);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_source_failure_reopens_source_alone, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_outage_shows_placeholder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_source_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encoder_failure_falls_back_to_software, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_encoder_errors_in_a_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encoder_probation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faulty_source, setup_fakes, teardown_fakes),
+		cmocka_unit_test_setup_teardown(test_faulty_encoder, setup_fakes, teardown_fakes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
