@@ -43,7 +43,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 SAN ?=
 
-PKGS := liburing libturbojpeg libsystemd
+PKGS := liburing libturbojpeg libsystemd libcrypt
 # libcamera is C++ and optional at build time: without it the libcamera source is left out and
 # `--source libcamera` says so.
 HAVE_LIBCAMERA := $(shell $(PKG_CONFIG) --exists libcamera 2>/dev/null && echo 1)

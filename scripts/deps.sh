@@ -65,8 +65,10 @@ systemd_pc=systemd-dev
 chromium=chromium
 [ $pi_os = 1 ] && [ "$codename" = bookworm ] && chromium=chromium-browser
 
-pkgs_build="build-essential pkgconf liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
-pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium python3 procps systemd libcamera-ipa"
+pkgs_build="build-essential pkgconf libcrypt-dev liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
+pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium python3 procps systemd libcamera-ipa curl apache2-utils nginx haproxy openssl"
+# (curl, htpasswd from apache2-utils: the --auth-file tests; nginx, haproxy, openssl: the
+# reverse-proxy test, docs/reverse-proxy.md's configurations run for real with a test certificate)
 # (djpeg, ffmpeg, python3: tests/vm/bcm2835_emu_check.py checks the emulated Pi encoder's JPEGs)
 pkgs_vm="qemu-system-x86 busybox-static v4l-utils $kernel_source flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa libjpeg-turbo-progs ffmpeg python3"
 # make bench (bench/README.md): frames, load tools, the baseline's OpenCV, plots, the peer ustreamer

@@ -12,8 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mjpegd/auth.h"
 #include "mjpegd/config.h"
 #include "mjpegd/log.h"
+#include "mjpegd/proxy.h"
 #include "mjpegd/macro.h"
 
 #define CONFIG_FILE_MAX (64 * 1024) /* far above any real file; stops a mistaken /dev/zero */
@@ -33,6 +35,10 @@ enum option_kind {
 	OPT_FALLBACK,  /* software | none into encoder_fallback */
 	OPT_STRING,    /* a char[] field at .offset of max bytes */
 	OPT_FORMAT,    /* auto or one of format_names[] into capture_format */
+	OPT_PATH,      /* a char[CONFIG_PATH_MAX] field at .offset; "" or "none": unset */
+	OPT_PATH_LIST, /* comma-separated absolute URL paths into a char[] field at .offset */
+	OPT_ORIGIN,    /* none | * | scheme://host[:port] into allow_origin */
+	OPT_PROXIES,   /* comma-separated IP addresses or "unix" into a char[] field at .offset */
 	OPT_CONTROL,   /* NAME=VALUE, repeatable, into controls */
 };
 
@@ -72,8 +78,9 @@ static const struct option options[] = {
 	  "(systemd's StateDirectory=), else they are not kept." },
 	{ "camera-buffers", OPT_UINT, 2, 16, offsetof(struct config, camera_buffers), "N",
 	  "Capture buffers shared by the camera and the encoder." },
-	{ "listen", OPT_LISTEN, 0, 65535, 0, "HOST:PORT",
-	  "Address to serve on; no host: all IPv4 addresses; port 0: any free port." },
+	{ "listen", OPT_LISTEN, 0, 65535, 0, "HOST:PORT|unix:PATH",
+	  "Address to serve on; no host: all IPv4 addresses; port 0: any free port; unix:PATH "
+	  "a unix socket (,mode=0660,group=NAME). Repeat for more (up to 4)." },
 	{ "max-clients", OPT_UINT, 1, 10000, offsetof(struct config, max_clients), "N",
 	  "Connections served at once." },
 	{ "log-level", OPT_LOG_LEVEL, LOG_LEVEL_ERR, LOG_LEVEL_DEBUG, 0, "LEVEL",
@@ -97,6 +104,17 @@ static const struct option options[] = {
 	  "The camera's pixel format; auto: the best the encoder takes." },
 	{ "m2m-format", OPT_M2M_FORMAT, 0, 0, 0, "FORMAT",
 	  "What the M2M encoder produces; fwht (vicodec) is for the test bed and is not served." },
+	{ "auth-file", OPT_PATH, 0, 0, offsetof(struct config, auth_file), "FILE",
+	  "Ask for HTTP Basic credentials on every URL: \"user:hash\" lines, hashes from "
+	  "mkpasswd (yescrypt, sha512-crypt) or htpasswd -B (bcrypt). Reloaded on SIGHUP." },
+	{ "auth-exempt", OPT_PATH_LIST, 0, 0, offsetof(struct config, auth_exempt), "PATH[,PATH]",
+	  "URL paths served without credentials (e.g. /metrics for a local Prometheus)." },
+	{ "trusted-proxy", OPT_PROXIES, 0, 0, offsetof(struct config, trusted_proxy), "ADDR[,ADDR]",
+	  "Reverse proxies whose X-Forwarded-For (its last hop) names the client in the log, "
+	  "/status and the failed-login slow-down; unix: the clients of a unix socket." },
+	{ "allow-origin", OPT_ORIGIN, 0, 0, 0, "ORIGIN",
+	  "CORS: the web origin whose pages may read the responses (e.g. https://dash.example), "
+	  "* for any, none for no CORS header (an <img> needs none)." },
 	{ "config", OPT_CONFIG, 0, 0, 0, "FILE",
 	  "Read options from FILE first, as \"name = value\" lines; flags win over it." },
 };
@@ -157,8 +175,9 @@ void config_defaults(struct config *cfg)
 		.fps = 30,
 		.camera_buffers = 4,
 		.quality = 80,
-		.listen_host = "0.0.0.0",
-		.listen_port = 8000,
+		.listen = { { .host = "0.0.0.0", .port = 8000 } },
+		.n_listen = 1,
+		.listen_default = true,
 		.max_clients = 100,
 		.log_level = LOG_LEVEL_INFO,
 		.header_timeout_ms = 10000,
@@ -221,8 +240,8 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 		join_names(buf, len, m2m_format_names, ELEMENTSOF(m2m_format_names));
 		return;
 	case OPT_LISTEN:
-		snprintf(buf, len, "HOST:PORT, [IPv6]:PORT or :PORT; port %u..%u", opt->min,
-			 opt->max);
+		snprintf(buf, len, "HOST:PORT, [IPv6]:PORT, :PORT; port %u..%u; or "
+			 "unix:PATH[,mode=OCTAL][,group=NAME]", opt->min, opt->max);
 		return;
 	case OPT_LOG_LEVEL: {
 		char names[128];
@@ -247,6 +266,19 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 		return;
 	case OPT_STRING:
 		snprintf(buf, len, "text of at most %u bytes", opt->max - 1);
+		return;
+	case OPT_PATH:
+		snprintf(buf, len, "a file path, or none");
+		return;
+	case OPT_PATH_LIST:
+		snprintf(buf, len, "comma-separated paths starting with '/', or none");
+		return;
+	case OPT_ORIGIN:
+		snprintf(buf, len, "none | * | http[s]://HOST[:PORT]");
+		return;
+	case OPT_PROXIES:
+		snprintf(buf, len, "comma-separated IP addresses (at most %d) or unix, or none",
+			 PROXY_TRUSTED_MAX);
 		return;
 	case OPT_CONTROL:
 		snprintf(buf, len, "NAME=VALUE, a control as /controls names it, e.g. brightness=10");
@@ -291,10 +323,19 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		snprintf(buf, len, "%s", (size_t)cfg->m2m_format < ELEMENTSOF(m2m_format_names)
 						 ? m2m_format_names[cfg->m2m_format] : "?");
 		return;
-	case OPT_LISTEN:
-		snprintf(buf, len, strchr(cfg->listen_host, ':') ? "[%s]:%u" : "%s:%u", cfg->listen_host,
-			 cfg->listen_port);
+	case OPT_LISTEN: {
+		size_t used = 0;
+		buf[0] = '\0';
+		for (unsigned i = 0; i < cfg->n_listen && used < len; i++) {
+			char one[CONFIG_UNIX_PATH_MAX + 300];
+			config_listen_describe(&cfg->listen[i], one, sizeof(one));
+			int w = snprintf(buf + used, len - used, "%s%s", i ? " " : "", one);
+			if (w < 0)
+				return;
+			used += (size_t)w;
+		}
 		return;
+	}
 	case OPT_LOG_LEVEL:
 		if (cfg->log_level >= LOG_LEVEL_ERR && cfg->log_level <= LOG_LEVEL_DEBUG)
 			snprintf(buf, len, "%s", log_level_names[cfg->log_level]);
@@ -318,6 +359,16 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		snprintf(buf, len, "%s", cfg->encoder_fallback ? "software" : "none");
 		return;
 	case OPT_STRING:
+		snprintf(buf, len, "%s", (const char *)cfg + opt->offset);
+		if (!buf[0])
+			snprintf(buf, len, "none");
+		return;
+	case OPT_ORIGIN:
+		snprintf(buf, len, "%s", cfg->allow_origin[0] ? cfg->allow_origin : "none");
+		return;
+	case OPT_PATH:
+	case OPT_PATH_LIST:
+	case OPT_PROXIES:
 		snprintf(buf, len, "%s", (const char *)cfg + opt->offset);
 		if (!buf[0])
 			snprintf(buf, len, "none");
@@ -495,9 +546,97 @@ static bool is_host_char(char c, bool bracketed)
 	return bracketed && (c == ':' || c == '%');
 }
 
+static int set_listen_one(struct config_listen *out, const struct option *opt, const char *dash,
+			  const char *value, char *err, size_t errlen);
+
+void config_listen_describe(const struct config_listen *l, char *buf, size_t len)
+{
+	if (!l->is_unix) {
+		snprintf(buf, len, strchr(l->host, ':') ? "[%s]:%u" : "%s:%u", l->host, l->port);
+		return;
+	}
+	snprintf(buf, len, "unix:%s,mode=%04o%s%s", l->path, l->mode, l->group[0] ? ",group=" : "",
+		 l->group);
+}
+
+/* unix:PATH[,mode=OCTAL][,group=NAME] */
+static int set_listen_unix(struct config_listen *l, const struct option *opt, const char *dash,
+			   const char *value, char *err, size_t errlen)
+{
+	const char *path = value + 5, *comma = strchr(path, ',');
+	size_t path_len = comma ? (size_t)(comma - path) : strlen(path);
+	*l = (struct config_listen){ .is_unix = true, .mode = 0660 };
+	if (path_len == 0 || path[0] != '/')
+		return option_error(opt, dash, value, "needs an absolute socket path", err, errlen);
+	if (path_len >= sizeof(l->path))
+		return option_error(opt, dash, value, "has a socket path longer than 107 bytes", err,
+				    errlen);
+	memcpy(l->path, path, path_len);
+	l->path[path_len] = '\0';
+	while (comma) {
+		const char *item = comma + 1;
+		comma = strchr(item, ',');
+		size_t n = comma ? (size_t)(comma - item) : strlen(item);
+		if (n > 5 && !strncmp(item, "mode=", 5)) {
+			unsigned mode = 0;
+			for (size_t i = 5; i < n; i++) {
+				if (item[i] < '0' || item[i] > '7' || i > 8)
+					return option_error(opt, dash, value,
+							    "has a mode that is not octal 0..0777",
+							    err, errlen);
+				mode = mode * 8 + (unsigned)(item[i] - '0');
+			}
+			if (mode > 0777)
+				return option_error(opt, dash, value,
+						    "has a mode that is not octal 0..0777", err, errlen);
+			l->mode = mode;
+		} else if (n > 6 && !strncmp(item, "group=", 6) && n - 6 < sizeof(l->group)) {
+			for (size_t i = 6; i < n; i++)
+				if (!is_host_char(item[i], false))
+					return option_error(opt, dash, value, "has a bad group name",
+							    err, errlen);
+			memcpy(l->group, item + 6, n - 6);
+			l->group[n - 6] = '\0';
+		} else {
+			return option_error(opt, dash, value,
+					    "has an unknown setting (mode=OCTAL, group=NAME)", err,
+					    errlen);
+		}
+	}
+	return 0;
+}
+
 static int set_listen(struct config *cfg, const struct option *opt, const char *dash,
 		      const char *value, char *err, size_t errlen)
 {
+	struct config_listen l;
+	int r = set_listen_one(&l, opt, dash, value, err, errlen);
+	if (r < 0)
+		return r;
+	if (cfg->listen_default) {
+		cfg->n_listen = 0;
+		cfg->listen_default = false;
+	}
+	for (unsigned i = 0; i < cfg->n_listen; i++) {
+		const struct config_listen *o = &cfg->listen[i];
+		if (o->is_unix == l.is_unix && (l.is_unix ? !strcmp(o->path, l.path)
+			    : !strcmp(o->host, l.host) && o->port == l.port && l.port != 0))
+			return option_error(opt, dash, value, "is given twice", err, errlen);
+	}
+	if (cfg->n_listen == CONFIG_LISTEN_MAX)
+		return option_error(opt, dash, value, "is one address too many (at most 4)", err,
+				    errlen);
+	cfg->listen[cfg->n_listen++] = l;
+	return 0;
+}
+
+static int set_listen_one(struct config_listen *out, const struct option *opt, const char *dash,
+			  const char *value, char *err, size_t errlen)
+{
+	if (!strncmp(value, "unix:", 5))
+		return set_listen_unix(out, opt, dash, value, err, errlen);
+	struct config_listen l = { .is_unix = false };
+	struct config_listen *cfg = &l;
 	const char *host, *port;
 	size_t host_len;
 	bool bracketed = value[0] == '[';
@@ -525,7 +664,7 @@ static int set_listen(struct config *cfg, const struct option *opt, const char *
 	for (size_t i = 0; i < host_len; i++)
 		if (!is_host_char(host[i], bracketed))
 			return option_error(opt, dash, value, "is not a valid address", err, errlen);
-	if (host_len >= sizeof(cfg->listen_host))
+	if (host_len >= sizeof(cfg->host))
 		return option_error(opt, dash, value, "has an address that is too long", err, errlen);
 
 	r = parse_number(port, strlen(port), &n);
@@ -536,10 +675,63 @@ static int set_listen(struct config *cfg, const struct option *opt, const char *
 
 	/* Stored without brackets: what inet_pton()/getaddrinfo() take. */
 	if (host_len == 0)
-		snprintf(cfg->listen_host, sizeof(cfg->listen_host), "0.0.0.0");
+		snprintf(cfg->host, sizeof(cfg->host), "0.0.0.0");
 	else
-		snprintf(cfg->listen_host, sizeof(cfg->listen_host), "%.*s", (int)host_len, host);
-	cfg->listen_port = n;
+		snprintf(cfg->host, sizeof(cfg->host), "%.*s", (int)host_len, host);
+	cfg->port = n;
+	*out = l;
+	return 0;
+}
+
+/* An origin as browsers send it (RFC 6454): scheme, host, optional port; no path, no slash at the
+ * end. It goes into a response header, so only the characters of a host name pass. */
+static int set_origin(struct config *cfg, const struct option *opt, const char *dash,
+		      const char *value, char *err, size_t errlen)
+{
+	if (!strcmp(value, "none")) {
+		cfg->allow_origin[0] = '\0';
+		return 0;
+	}
+	if (!strcmp(value, "*")) {
+		snprintf(cfg->allow_origin, sizeof(cfg->allow_origin), "*");
+		return 0;
+	}
+	const char *host;
+	if (!strncmp(value, "http://", 7))
+		host = value + 7;
+	else if (!strncmp(value, "https://", 8))
+		host = value + 8;
+	else
+		return option_error(opt, dash, value, "is not an origin", err, errlen);
+	if (strlen(value) >= sizeof(cfg->allow_origin))
+		return option_error(opt, dash, value, "is too long", err, errlen);
+	bool bracketed = host[0] == '[';
+	const char *end = host + strlen(host);
+	const char *port = NULL;
+	if (bracketed) {
+		const char *close = strchr(host, ']');
+		if (!close || close == host + 1 || (close[1] && close[1] != ':'))
+			return option_error(opt, dash, value, "is not an origin", err, errlen);
+		for (const char *p = host + 1; p < close; p++)
+			if (!is_host_char(*p, true))
+				return option_error(opt, dash, value, "is not an origin", err, errlen);
+		port = close[1] ? close + 2 : NULL;
+	} else {
+		const char *colon = strchr(host, ':');
+		const char *host_end = colon ? colon : end;
+		if (host_end == host)
+			return option_error(opt, dash, value, "is not an origin", err, errlen);
+		for (const char *p = host; p < host_end; p++)
+			if (!is_host_char(*p, false))
+				return option_error(opt, dash, value, "is not an origin", err, errlen);
+		port = colon ? colon + 1 : NULL;
+	}
+	if (port) {
+		unsigned n;
+		if (parse_number(port, strlen(port), &n) < 0 || n == 0 || n > 65535)
+			return option_error(opt, dash, value, "has no valid port", err, errlen);
+	}
+	snprintf(cfg->allow_origin, sizeof(cfg->allow_origin), "%s", value);
 	return 0;
 }
 
@@ -650,6 +842,37 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 			}
 		}
 		return option_error(opt, dash, value, "is not a camera format", err, errlen);
+	case OPT_PROXIES: {
+		struct proxy_trusted t;
+		if (!strcmp(value, "none")) {
+			cfg->trusted_proxy[0] = '\0';
+			return 0;
+		}
+		if (strlen(value) >= sizeof(cfg->trusted_proxy) || !value[0] ||
+		    proxy_trusted_parse(value, &t) < 0)
+			return option_error(opt, dash, value, "is not a list of IP addresses", err,
+					    errlen);
+		snprintf(cfg->trusted_proxy, sizeof(cfg->trusted_proxy), "%s", value);
+		return 0;
+	}
+	case OPT_PATH:
+	case OPT_PATH_LIST: {
+		char *field = (char *)cfg + opt->offset;
+		if (!strcmp(value, "none")) {
+			field[0] = '\0';
+			return 0;
+		}
+		if (value[0] == '\0')
+			return option_error(opt, dash, value, "is empty", err, errlen);
+		if (strlen(value) >= CONFIG_PATH_MAX)
+			return option_error(opt, dash, value, "is too long", err, errlen);
+		if (opt->kind == OPT_PATH_LIST && auth_exempt_check(value) < 0)
+			return option_error(opt, dash, value, "is not a list of paths", err, errlen);
+		snprintf(field, CONFIG_PATH_MAX, "%s", value);
+		return 0;
+	}
+	case OPT_ORIGIN:
+		return set_origin(cfg, opt, dash, value, err, errlen);
 	case OPT_CONFIG:
 		if (value[0] == '\0')
 			return option_error(opt, dash, value, "is empty", err, errlen);
@@ -902,12 +1125,18 @@ int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size
 			return r;
 	}
 
+	bool listen_flag_seen = false;
 	for (int i = 1; i < argc;) {
 		r = next_arg(argc, argv, &i, &opt, &value, err, errlen);
 		if (r < 0)
 			return r;
 		if (r != ARG_OPTION || opt->kind == OPT_CONFIG)
 			continue;
+		/* The --listen flags replace the file's addresses as a whole, not one by one. */
+		if (opt->kind == OPT_LISTEN && !listen_flag_seen) {
+			listen_flag_seen = true;
+			cfg->listen_default = true;
+		}
 		r = set_option(cfg, opt, "--", value, err, errlen);
 		if (r < 0)
 			return r;

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "mjpegd/auth.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/config.h"
 #include "mjpegd/fault.h"
@@ -150,10 +151,55 @@ static void begin_shutdown(struct app *app, const char *why)
 	}
 }
 
+/* Compared as written, not byte by byte (struct padding and the bytes after a string's end). */
+static bool listen_same(const struct config *a, const struct config *b)
+{
+	if (a->n_listen != b->n_listen)
+		return false;
+	for (unsigned i = 0; i < a->n_listen; i++) {
+		char x[CONFIG_UNIX_PATH_MAX + 300], y[CONFIG_UNIX_PATH_MAX + 300];
+		config_listen_describe(&a->listen[i], x, sizeof(x));
+		config_listen_describe(&b->listen[i], y, sizeof(y));
+		if (strcmp(x, y))
+			return false;
+	}
+	return true;
+}
+
+/* SIGHUP: the --auth-file is read again (users added or removed, passwords changed). A file
+ * that does not load leaves the users in use as they were. */
+static void reload_auth(struct app *app, const struct config *old)
+{
+	struct auth_users *users = NULL;
+	if (app->cfg.auth_file[0]) {
+		char err[CONFIG_ERR_MAX + 64];
+		int r = auth_users_load(app->cfg.auth_file, &users, err, sizeof(err));
+		if (r < 0) {
+			log_err("SIGHUP: keeping the users loaded before: %s", err);
+			if (old != &app->cfg) {
+				memcpy(app->cfg.auth_file, old->auth_file, sizeof(app->cfg.auth_file));
+				memcpy(app->cfg.auth_exempt, old->auth_exempt,
+				       sizeof(app->cfg.auth_exempt));
+			}
+			return;
+		}
+	}
+	if (server_set_auth(app->server, users, app->cfg.auth_exempt) < 0)
+		return;
+	if (users)
+		log_info("SIGHUP: %zu user(s) loaded from %s", users->n, app->cfg.auth_file);
+	else if (old->auth_file[0])
+		log_warn("SIGHUP: --auth-file removed: every URL is served without credentials");
+}
+
 /* SIGHUP: re-read the config file. What needs no restart applies now; the rest is reported. */
 static void reload(struct app *app)
 {
 	if (!app->cfg.config_path[0]) {
+		if (app->cfg.auth_file[0]) {
+			reload_auth(app, &app->cfg);
+			return;
+		}
 		log_notice("SIGHUP: no --config file to reload");
 		return;
 	}
@@ -165,10 +211,10 @@ static void reload(struct app *app)
 		log_err("SIGHUP: keeping the running configuration: %s", err);
 		return;
 	}
-	if (strcmp(next.listen_host, app->cfg.listen_host) || next.listen_port != app->cfg.listen_port)
+	if (!listen_same(&next, &app->cfg))
 		log_warn("SIGHUP: --listen changes take effect after a restart");
-	snprintf(next.listen_host, sizeof(next.listen_host), "%s", app->cfg.listen_host);
-	next.listen_port = app->cfg.listen_port;
+	memcpy(next.listen, app->cfg.listen, sizeof(next.listen));
+	next.n_listen = app->cfg.n_listen;
 	snprintf(next.inject_fault, sizeof(next.inject_fault), "%s", app->cfg.inject_fault);
 	struct config old = app->cfg;
 	app->cfg = next; /* the pipeline reads it through its pointer */
@@ -183,6 +229,9 @@ static void reload(struct app *app)
 	}
 	server_set_limits(app->server, next.max_clients, next.header_timeout_ms,
 			  next.idle_timeout_ms, next.source_timeout_ms);
+	reload_auth(app, &old);
+	server_set_allow_origin(app->server, app->cfg.allow_origin);
+	server_set_trusted_proxy(app->server, app->cfg.trusted_proxy);
 	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
 		if (r < 0)
@@ -337,6 +386,31 @@ static void raise_open_file_limit(unsigned max_clients)
 			 max_clients);
 }
 
+/* "http://127.0.0.1:8000/stream.mjpg and unix:/run/mjpegd/mjpegd.sock": the first TCP address
+ * with the port bound (for port 0), then the others. */
+static void describe_listeners(const struct config *cfg, unsigned port, char *buf, size_t len)
+{
+	size_t used = 0;
+	bool first_tcp = true;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < cfg->n_listen && used < len; i++) {
+		const struct config_listen *l = &cfg->listen[i];
+		char one[CONFIG_UNIX_PATH_MAX + 300];
+		if (!l->is_unix && first_tcp) {
+			bool v6 = strchr(l->host, ':') != NULL;
+			snprintf(one, sizeof(one), "http://%s%s%s:%u/stream.mjpg", v6 ? "[" : "", l->host,
+				 v6 ? "]" : "", port);
+			first_tcp = false;
+		} else {
+			config_listen_describe(l, one, sizeof(one));
+		}
+		int w = snprintf(buf + used, len - used, "%s%s", i ? " and " : "", one);
+		if (w < 0)
+			return;
+		used += (size_t)w;
+	}
+}
+
 static unsigned ring_entries(unsigned max_clients)
 {
 	unsigned want = max_clients + 32, n = 64;
@@ -395,10 +469,23 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	struct auth_users *users = NULL;
+	if (app.cfg.auth_file[0]) {
+		char aerr[CONFIG_ERR_MAX + 64];
+		r = auth_users_load(app.cfg.auth_file, &users, aerr, sizeof(aerr));
+		if (r < 0) {
+			log_err("%s", aerr);
+			goto out;
+		}
+		log_info("%zu user(s) loaded from %s; every URL asks for credentials%s%s", users->n,
+			 app.cfg.auth_file, app.cfg.auth_exempt[0] ? " except " : "",
+			 app.cfg.auth_exempt);
+	}
+
 	struct server_params sp = {
 		.loop = &app.loop,
-		.listen_host = app.cfg.listen_host,
-		.listen_port = app.cfg.listen_port,
+		.listen = app.cfg.listen,
+		.n_listen = app.cfg.n_listen,
 		.max_clients = app.cfg.max_clients,
 		.header_timeout_ms = app.cfg.header_timeout_ms,
 		.idle_timeout_ms = app.cfg.idle_timeout_ms,
@@ -407,10 +494,16 @@ int main(int argc, char **argv)
 		.status_ctx = &app,
 		.listen_fds = app.listen_fds,
 		.n_listen_fds = (unsigned)n_listen_fds,
+		.auth_users = users,
+		.auth_exempt = app.cfg.auth_exempt,
+		.allow_origin = app.cfg.allow_origin,
+		.trusted_proxy = app.cfg.trusted_proxy,
 	};
 	r = server_create(&sp, &app.server);
-	if (r < 0)
+	if (r < 0) {
+		free(users);
 		goto out;
+	}
 
 	find_state_dir(&app);
 	load_controls_state(&app);
@@ -432,14 +525,13 @@ int main(int argc, char **argv)
 	pipeline_start(app.pipeline);
 	signal_arm(&app);
 	tick_arm(&app);
-	char where[320];
-	if (n_listen_fds > 0)
+	char where[CONFIG_LISTEN_MAX * (CONFIG_UNIX_PATH_MAX + 300)];
+	if (n_listen_fds > 0 && server_port(app.server))
 		snprintf(where, sizeof(where), "socket-activated port %u", server_port(app.server));
+	else if (n_listen_fds > 0)
+		snprintf(where, sizeof(where), "socket-activated unix socket(s)");
 	else
-		snprintf(where, sizeof(where), "http://%s%s%s:%u/stream.mjpg",
-			 strchr(app.cfg.listen_host, ':') ? "[" : "",
-			 app.cfg.listen_host[0] ? app.cfg.listen_host : "0.0.0.0",
-			 strchr(app.cfg.listen_host, ':') ? "]" : "", server_port(app.server));
+		describe_listeners(&app.cfg, server_port(app.server), where, sizeof(where));
 	log_notice("mjpegd %s serving %s", MJPEGD_VERSION, where);
 	systemd_notify_ready(&app.systemd, "serving");
 

@@ -12,6 +12,19 @@
 
 #define CONFIG_PATH_MAX 512
 #define CONFIG_ERR_MAX 256
+#define CONFIG_ORIGIN_MAX 200
+#define CONFIG_LISTEN_MAX 4
+#define CONFIG_UNIX_PATH_MAX 108 /* sun_path, NUL included */
+
+/* One --listen: a TCP address, or a unix socket with its file's mode and group. */
+struct config_listen {
+	bool is_unix;
+	char host[256];  /* TCP: without brackets, what getaddrinfo() takes */
+	unsigned port;   /* TCP: 0..65535 (0: the kernel picks, logged at start) */
+	char path[CONFIG_UNIX_PATH_MAX]; /* unix: absolute path of the socket */
+	unsigned mode;   /* unix: file mode, default 0660 */
+	char group[64];  /* unix: group of the socket file ("" = the process's) */
+};
 
 enum source_kind {
 	SOURCE_AUTO,
@@ -50,8 +63,11 @@ struct config {
 	bool hflip, vflip;        /* --hflip, --vflip (flags; "true"/"false" in the file) */
 	unsigned camera_buffers;  /* --camera-buffers 2..16, default 4 */
 	unsigned quality;         /* --quality 1..100, default 80 */
-	char listen_host[256];    /* --listen HOST:PORT, default 0.0.0.0:8000; "[::]:8000" for IPv6 */
-	unsigned listen_port;     /* 1..65535 (0 allowed: the kernel picks, logged at start) */
+	/* --listen HOST:PORT | unix:PATH[,mode=OCTAL][,group=NAME], repeatable (up to
+	 * CONFIG_LISTEN_MAX), default 0.0.0.0:8000. Flags replace the file's list as a whole. */
+	struct config_listen listen[CONFIG_LISTEN_MAX];
+	unsigned n_listen;
+	bool listen_default; /* listen[] still holds the default: the next --listen replaces it */
 	unsigned max_clients;     /* --max-clients 1..10000, default 100 */
 	int log_level;            /* --log-level err|warning|notice|info|debug or 3..7, default info */
 	unsigned header_timeout_ms; /* --header-timeout-ms 100..600000, default 10000 (slowloris) */
@@ -61,9 +77,16 @@ struct config {
 	bool encoder_fallback;       /* --encoder-fallback software|none, default software */
 	char inject_fault[256];      /* --inject-fault SPEC (test binary only, see fault.h) */
 	char config_path[CONFIG_PATH_MAX]; /* --config FILE ("" when none) */
+	char auth_file[CONFIG_PATH_MAX];   /* --auth-file FILE ("" when none) */
+	char auth_exempt[CONFIG_PATH_MAX]; /* --auth-exempt PATH[,PATH] ("" when none) */
+	char trusted_proxy[CONFIG_PATH_MAX]; /* --trusted-proxy ADDR[,ADDR] ("" = none) */
+	char allow_origin[CONFIG_ORIGIN_MAX]; /* --allow-origin ORIGIN|*|none ("" = none, the default) */
 };
 
 void config_defaults(struct config *cfg);
+
+/* "127.0.0.1:8000", "[::]:8000", "unix:/run/mjpegd/mjpegd.sock,mode=0660,group=www-data". */
+void config_listen_describe(const struct config_listen *l, char *buf, size_t len);
 
 /* Sets one option by its long name (without "--") from its text value. Returns 0, or -EINVAL with
  * a message in err naming the option and the accepted range, or -ENOENT for an unknown name. */

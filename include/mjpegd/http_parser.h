@@ -14,6 +14,7 @@ enum http_method {
 	HTTP_METHOD_OTHER = 0, /* a well-formed token we do not serve → 405 */
 	HTTP_METHOD_GET,
 	HTTP_METHOD_HEAD,
+	HTTP_METHOD_OPTIONS, /* CORS preflight */
 };
 
 struct http_str {

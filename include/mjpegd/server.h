@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mjpegd/auth.h"
 #include "mjpegd/config.h"
 #include "mjpegd/frame.h"
 #include "mjpegd/loop.h"
@@ -22,8 +23,8 @@ typedef void (*server_status_fn)(void *ctx, struct status_snapshot *s);
 
 struct server_params {
 	struct loop *loop;
-	const char *listen_host;
-	unsigned listen_port;
+	const struct config_listen *listen; /* --listen: TCP addresses and unix sockets */
+	unsigned n_listen;
 	unsigned max_clients;
 	unsigned header_timeout_ms;
 	unsigned idle_timeout_ms;
@@ -33,9 +34,14 @@ struct server_params {
 	server_status_fn status_fill;
 	void *status_ctx;
 	/* Already-listening sockets handed over by systemd (socket activation); n_listen_fds == 0
-	 * → bind listen_host:listen_port. */
+	 * → bind listen[]. */
 	const int *listen_fds;
 	unsigned n_listen_fds;
+	/* --auth-file's users (NULL: no authentication); the server takes ownership. */
+	struct auth_users *auth_users;
+	const char *auth_exempt; /* --auth-exempt: comma-separated paths served without credentials */
+	const char *allow_origin; /* --allow-origin: "" (none), "*" or one origin */
+	const char *trusted_proxy; /* --trusted-proxy: "ADDR[,ADDR]" whose X-Forwarded-For counts */
 };
 
 /* Binds the listening sockets (errors name the address: EADDRINUSE, EACCES, bad host). */
@@ -56,13 +62,23 @@ void server_tick(struct server *srv, uint64_t now_ns);
 void server_set_limits(struct server *srv, unsigned max_clients, unsigned header_timeout_ms,
 		       unsigned idle_timeout_ms, unsigned first_frame_timeout_ms);
 
+/* --trusted-proxy, live (SIGHUP) for connections accepted from then on. */
+void server_set_trusted_proxy(struct server *srv, const char *list);
+
+/* --allow-origin, live (SIGHUP): "" none, "*", or one origin. */
+void server_set_allow_origin(struct server *srv, const char *origin);
+
+/* SIGHUP: users replace the ones in use (ownership passes; NULL: no authentication any more).
+ * Requests already checking their credentials finish against the hash they were given. */
+int server_set_auth(struct server *srv, struct auth_users *users, const char *exempt);
+
 /* Stops accepting and closes every client; completions drain through the loop. */
 void server_shutdown(struct server *srv);
 /* True when no operation of the server is in flight any more. */
 bool server_drained(const struct server *srv);
 void server_destroy(struct server *srv);
 
-/* The port actually bound (for --listen HOST:0), first listener. */
+/* The port actually bound (for --listen HOST:0), first TCP listener; 0 when none. */
 unsigned server_port(const struct server *srv);
 
 struct server_stats {

@@ -11,7 +11,7 @@
 
 struct status_client {
 	uint64_t id;
-	char addr[64];
+	char addr[128]; /* "IP:PORT", "unix", or "IP (via PROXY)" with --trusted-proxy */
 	const char *kind; /* "stream", "snapshot", "http" */
 	double fps;       /* frames delivered per second, last measurement window */
 	uint64_t frames_sent;

@@ -107,11 +107,14 @@ static enum http_parse_result parse_request_line(struct cursor *c, struct http_r
 		req->method = HTTP_METHOD_GET;
 	else if (req->method_str.len == 4 && memcmp(req->method_str.p, "HEAD", 4) == 0)
 		req->method = HTTP_METHOD_HEAD;
+	else if (req->method_str.len == 7 && memcmp(req->method_str.p, "OPTIONS", 7) == 0)
+		req->method = HTTP_METHOD_OPTIONS;
 	else
 		req->method = HTTP_METHOD_OTHER;
 	c->pos++;
 
-	/* Origin form only: we are no proxy ("http://…") and serve no OPTIONS ("*"). */
+	/* Origin form only: we are no proxy ("http://…"), and OPTIONS (CORS preflight) is asked
+	 * of a path, never of "*". */
 	r = expect_char(c, '/', status);
 	if (r != HTTP_PARSE_COMPLETE)
 		return r;
@@ -471,6 +474,7 @@ const char *http_status_reason(int status)
 	case 301: return "Moved Permanently";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";

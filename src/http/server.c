@@ -5,7 +5,9 @@
  *   READING ──request──▶ RESPONDING ──sent, keep-alive──▶ READING
  *      │                     └──sent, close──▶ CLOSING
  *      ├──stream request──▶ STREAMING (head, then newest frame whenever idle) ──error──▶ CLOSING
- *      └──snapshot, no frame yet──▶ WAITING ──first frame / timeout (503)──▶ RESPONDING
+ *      ├──snapshot, no frame yet──▶ WAITING ──first frame / timeout (503)──▶ RESPONDING
+ *      └──credentials (--auth-file)──▶ AUTHENTICATING ──verified──▶ READING (the request is served)
+ *                                          └──wrong, or no verdict in time──▶ RESPONDING (401/503)
  *   any ──timeout / peer gone / shutdown──▶ CLOSING ──no op in flight──▶ freed
  *
  * A client has at most one recv and one send in flight; it is freed only when both completed.
@@ -17,21 +19,29 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <grp.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "mjpegd/auth.h"
+#include "mjpegd/auth_worker.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/http_parser.h"
 #include "mjpegd/log.h"
 #include "mjpegd/multipart.h"
+#include "mjpegd/proxy.h"
 #include "mjpegd/ratelimit.h"
 #include "mjpegd/server.h"
 
 #define MAX_LISTENERS 4
 #define REFUSED_LOG_INTERVAL_NS (10 * NSEC_PER_SEC)
-#define HEAD_MAX 512
+#define HEAD_MAX 1024 /* status line, our headers, CORS (an origin of up to 200 bytes) */
 /* Bytes a stream client may send after its request before it is closed: a viewer sends none. */
 #define STREAM_UPLOAD_MAX (64 * 1024)
 #define FPS_WINDOW_NS (1 * NSEC_PER_SEC)
@@ -45,6 +55,7 @@ enum client_state {
 	CLIENT_RESPONDING,
 	CLIENT_STREAMING,
 	CLIENT_WAITING, /* a snapshot request before the first frame */
+	CLIENT_AUTHENTICATING, /* a request whose credentials wait for their turn or their verdict */
 	CLIENT_CLOSING,
 };
 
@@ -53,6 +64,7 @@ static const char *const client_state_names[] = {
 	[CLIENT_RESPONDING] = "responding",
 	[CLIENT_STREAMING] = "streaming",
 	[CLIENT_WAITING] = "waiting for the first frame",
+	[CLIENT_AUTHENTICATING] = "checking credentials",
 	[CLIENT_CLOSING] = "closing",
 };
 
@@ -67,7 +79,9 @@ struct client {
 	struct client *prev, *next;
 	uint64_t id;
 	int fd;
-	char addr[64];
+	char addr[128];      /* what the log and /status call the client (see client_forwarded()) */
+	char peer_addr[64];  /* the socket's peer: IP:PORT or "unix" */
+	bool peer_trusted;   /* --trusted-proxy: its X-Forwarded-For names the client */
 	enum client_state state;
 	enum client_kind kind;
 	uint64_t connected_ns;
@@ -101,11 +115,24 @@ struct client {
 	uint64_t fps_window_start_ns, fps_window_frames;
 	double fps;
 	uint64_t stream_bytes_received; /* after the request; discarded */
+
+	/* --auth-file: the request at the head of in[] waits in AUTHENTICATING; its bytes stay
+	 * there (it is parsed again when the verdict comes). */
+	int auth_job;          /* the worker's job number, -1: none (waiting for the slow-down) */
+	bool auth_granted;     /* the verdict for the request at the head of in[] was yes */
+	char auth_user[AUTH_USER_MAX + 1]; /* a name from the file ("" when unknown), for the log */
+	unsigned char peer_key[16]; /* the address without port (IPv6: its /64), for the slow-down */
+	size_t peer_key_len;
+	unsigned char socket_key[16]; /* peer_key of the socket's peer itself */
+	size_t socket_key_len;
 };
 
 struct listener {
 	struct server *srv;
 	int fd;
+	char unix_path[CONFIG_UNIX_PATH_MAX]; /* a unix socket we bound: removed at exit */
+	dev_t unix_dev;
+	ino_t unix_ino;
 	struct loop_op accept_op;
 	bool accept_pending;
 	bool rearm_on_tick; /* accept failed for lack of fds/memory: retry on the next tick */
@@ -134,6 +161,19 @@ struct server {
 	struct server_stats stats;
 	struct ratelimit accept_error_rl;
 	struct ratelimit refused_log_rl; /* one line per window; the rest are counted */
+
+	/* --auth-file: NULL users → no authentication. users is owned here. */
+	struct auth_users *auth_users;
+	char auth_exempt[CONFIG_PATH_MAX];
+	struct auth_worker *auth_worker;
+	struct auth_throttle auth_throttle;
+	struct ratelimit auth_log_rl;
+	struct proxy_trusted trusted; /* --trusted-proxy */
+
+	/* --allow-origin: the CORS header lines every response carries ("" for none) */
+	char cors[CONFIG_ORIGIN_MAX + 96];
+	char refused_response[CONFIG_ORIGIN_MAX + 400]; /* the 503 above --max-clients, CORS in */
+	size_t refused_response_len;
 };
 
 static void client_recv(struct client *c);
@@ -141,6 +181,7 @@ static void client_free_input(struct client *c);
 static void client_close(struct client *c, const char *why);
 static void handle_request(struct client *c, const struct http_request *req);
 static void process_input(struct client *c);
+static void consume_input(struct client *c, size_t consumed);
 
 /* ---------------------------------------------------------------- listeners */
 
@@ -194,6 +235,110 @@ static int listen_on(const char *host, unsigned port, int *out_fd)
 	return err;
 }
 
+/* A socket file left by a process that died (SIGKILL, power loss) would make bind() fail with
+ * EADDRINUSE. It is removed only when it is a socket and nothing answers a connect() on it: a
+ * regular file of the same name, or a running mjpegd, is never touched. */
+static int unix_remove_stale(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		int r = -errno;
+		log_err("--listen unix:%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("--listen unix:%s: the path exists and is not a socket; not removing it", path);
+		return -EEXIST;
+	}
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0) {
+		int r = -errno;
+		log_err("--listen unix:%s: socket: %s", path, strerror(-r));
+		return r;
+	}
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int r = connect(probe, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	close(probe);
+	if (r == 0 || r == -EAGAIN) {
+		log_err("--listen unix:%s: another process is serving on it (is mjpegd running?)",
+			path);
+		return -EADDRINUSE;
+	}
+	if (r != -ECONNREFUSED) {
+		log_err("--listen unix:%s: cannot tell whether the socket is in use: %s", path,
+			strerror(-r));
+		return r;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		r = -errno;
+		log_err("--listen unix:%s: cannot remove the stale socket: %s", path, strerror(-r));
+		return r;
+	}
+	log_notice("--listen unix:%s: removed a stale socket nobody was serving on", path);
+	return 0;
+}
+
+static int listen_unix(const struct config_listen *cl, struct listener *l)
+{
+	int r = unix_remove_stale(cl->path);
+	if (r < 0)
+		return r;
+	gid_t gid = (gid_t)-1;
+	if (cl->group[0]) {
+		struct group gr, *res = NULL;
+		char buf[4096];
+		int e = getgrnam_r(cl->group, &gr, buf, sizeof(buf), &res);
+		if (e || !res) {
+			log_err("--listen unix:%s: no group '%s'", cl->path, cl->group);
+			return -ENOENT;
+		}
+		gid = res->gr_gid;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		log_err("--listen unix:%s: socket: %s", cl->path, strerror(-r));
+		return r;
+	}
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cl->path);
+	/* The file is created with the mode asked for: never a moment with a wider one. umask is
+	 * the process's; nothing else creates files while the server starts. */
+	mode_t old_mask = umask(~cl->mode & 0777);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old_mask);
+	if (r < 0) {
+		log_err("--listen unix:%s: %s", cl->path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	struct stat st;
+	if (gid != (gid_t)-1 && chown(cl->path, (uid_t)-1, gid) < 0) {
+		r = -errno;
+		log_err("--listen unix:%s: cannot give the socket to group '%s': %s (the service "
+			"must be a member: SupplementaryGroups=)", cl->path, cl->group, strerror(-r));
+	} else if (chmod(cl->path, cl->mode) < 0 || lstat(cl->path, &st) < 0) {
+		r = -errno;
+		log_err("--listen unix:%s: %s", cl->path, strerror(-r));
+	} else if (listen(fd, SOMAXCONN) < 0) {
+		r = -errno;
+		log_err("--listen unix:%s: listen: %s", cl->path, strerror(-r));
+	}
+	if (r < 0) {
+		unlink(cl->path);
+		close(fd);
+		return r;
+	}
+	l->fd = fd;
+	snprintf(l->unix_path, sizeof(l->unix_path), "%s", cl->path);
+	l->unix_dev = st.st_dev;
+	l->unix_ino = st.st_ino;
+	return 0;
+}
+
 static void accept_arm(struct listener *l);
 
 static void fd_to_addr(int fd, char *buf, size_t cap)
@@ -218,7 +363,31 @@ static void fd_to_addr(int fd, char *buf, size_t cap)
 		port = ntohs(in6->sin6_port);
 		snprintf(buf, cap, "[%s]:%u", host, port);
 	} else {
-		snprintf(buf, cap, "local");
+		snprintf(buf, cap, "unix");
+	}
+}
+
+/* What the failed-login slow-down counts by: the IPv4 address, an IPv6 client's /64 (one host
+ * commonly has a whole /64 to pick addresses from), or "local" for a unix socket peer. */
+static void fd_to_peer_key(int fd, unsigned char *key, size_t cap, size_t *len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	*len = 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET && cap >= 4) {
+		memcpy(key, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		*len = 4;
+	} else if (ss.ss_family == AF_INET6 && cap >= 8) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(key, &a->s6_addr[12], 4);
+			*len = 4;
+		} else {
+			memcpy(key, a->s6_addr, 8);
+			*len = 8;
+		}
 	}
 }
 
@@ -244,6 +413,8 @@ static void client_free(struct client *c)
 		s->stats.stream_clients--;
 	s->n_clients--;
 	s->stats.clients = s->n_clients;
+	if (c->auth_job >= 0 && s->auth_worker)
+		auth_worker_abandon(s->auth_worker, c->auth_job);
 	frame_unref(c->frame);
 	free(c->heap_body);
 	client_free_input(c);
@@ -391,9 +562,9 @@ static int format_head(struct client *c, int status, const char *content_type, s
 			 "Content-Length: %zu\r\n"
 			 "Cache-Control: no-cache, no-store, must-revalidate\r\n"
 			 "Connection: %s\r\n"
-			 "%s\r\n",
+			 "%s%s\r\n",
 			 status, http_status_reason(status), content_type, length,
-			 c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
+			 c->keep_alive ? "keep-alive" : "close", c->srv->cors, extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof(c->head))
 		return -ENOSPC;
 	return n;
@@ -430,7 +601,7 @@ static void respond_error(struct client *c, int status, const char *extra, bool 
 		client_close(c, "out of memory");
 		return;
 	}
-	if (status >= 400 && status != 404 && status != 405)
+	if (status >= 400 && status != 401 && status != 404 && status != 405)
 		c->keep_alive = false; /* after a protocol error the byte stream cannot be trusted */
 	respond(c, status, "text/plain; charset=utf-8", body, (size_t)len, body, NULL, extra,
 		head_only);
@@ -494,10 +665,10 @@ static void stream_start(struct client *c, const struct http_request *req, uint6
 			 "Content-Type: " MULTIPART_CONTENT_TYPE "\r\n"
 			 "Cache-Control: no-cache, no-store, must-revalidate\r\n"
 			 "Pragma: no-cache\r\n"
-			 "Access-Control-Allow-Origin: *\r\n"
+			 "%s"
 			 "Connection: close\r\n"
 			 "\r\n%s",
-			 head_only ? "" : MULTIPART_FIRST_BOUNDARY);
+			 s->cors, head_only ? "" : MULTIPART_FIRST_BOUNDARY);
 	if (head_only) {
 		c->iov[0] = (struct iovec){c->head, (size_t)n};
 		client_set_state(c, CLIENT_RESPONDING);
@@ -568,6 +739,32 @@ static void handle_snapshot(struct client *c, bool head_only)
 	respond(c, 200, "image/jpeg", f->data, f->len, NULL, frame_ref(f), extra, head_only);
 }
 
+/* OPTIONS: what a CORS preflight asks before a cross-origin request with credentials (a page's
+ * fetch() with an Authorization header). 204 carries no Content-Length (RFC 9110 §8.6). */
+static void respond_options(struct client *c)
+{
+	struct server *s = c->srv;
+	int n = snprintf(c->head, sizeof(c->head),
+			 "HTTP/1.1 204 No Content\r\n"
+			 "Server: mjpegd/" MJPEGD_VERSION "\r\n"
+			 "Allow: GET, HEAD, OPTIONS\r\n"
+			 "%s%s"
+			 "Connection: %s\r\n"
+			 "\r\n",
+			 s->cors,
+			 s->cors[0] ? "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"
+				      "Access-Control-Allow-Headers: Authorization\r\n"
+				      "Access-Control-Max-Age: 600\r\n" : "",
+			 c->keep_alive ? "keep-alive" : "close");
+	if (n < 0 || (size_t)n >= sizeof(c->head)) {
+		client_close(c, "response head too long");
+		return;
+	}
+	client_set_state(c, CLIENT_RESPONDING);
+	c->iov[0] = (struct iovec){c->head, (size_t)n};
+	client_send_iov(c, 1);
+}
+
 static bool query_action_is(const struct http_request *req, const char *action)
 {
 	char v[32];
@@ -585,7 +782,11 @@ static void handle_request(struct client *c, const struct http_request *req)
 	c->requests++;
 	c->keep_alive = req->keep_alive && !c->srv->shutting_down;
 	if (req->method == HTTP_METHOD_OTHER) {
-		respond_error(c, 405, "Allow: GET, HEAD\r\n", false);
+		respond_error(c, 405, "Allow: GET, HEAD, OPTIONS\r\n", false);
+		return;
+	}
+	if (req->method == HTTP_METHOD_OPTIONS) {
+		respond_options(c);
 		return;
 	}
 	bool root = path_is(req, "/");
@@ -614,6 +815,204 @@ static void handle_request(struct client *c, const struct http_request *req)
 	} else {
 		respond_error(c, 404, NULL, head_only);
 	}
+}
+
+/* ---------------------------------------------------------------- authentication */
+
+#define AUTH_CHALLENGE "WWW-Authenticate: Basic realm=\"mjpegd\", charset=\"UTF-8\"\r\n"
+
+enum auth_gate {
+	AUTH_GATE_PASS,     /* serve the request */
+	AUTH_GATE_ANSWERED, /* refused: a response is on its way; the request's bytes go */
+	AUTH_GATE_DEFERRED, /* AUTHENTICATING: the request's bytes stay until the verdict */
+};
+
+/* Drops the request just answered; what a pipelining client sent after it moves up. The bytes
+ * left behind are wiped: a request head may carry a password (Authorization). */
+static void consume_input(struct client *c, size_t consumed)
+{
+	memmove(c->in, c->in + consumed, c->in_len - consumed);
+	c->in_len -= consumed;
+	explicit_bzero(c->in + c->in_len, consumed);
+}
+
+static void auth_log_failure(struct client *c, const char *what)
+{
+	struct server *s = c->srv;
+	if (!ratelimit_allow(&s->auth_log_rl, now_mono_ns()))
+		return;
+	unsigned more = ratelimit_take_suppressed(&s->auth_log_rl);
+	/* Only a name from the file is logged: what a client sends may hold control characters. */
+	log_notice("client %llu (%s): %s%s%s%s", (unsigned long long)c->id, c->addr, what,
+		   c->auth_user[0] ? " for user '" : " (unknown user)", c->auth_user,
+		   c->auth_user[0] ? "'" : "");
+	if (more)
+		log_notice("(%u more failed logins not logged one by one)", more);
+}
+
+/* 401 for the request at the head of in[] (parsed again: its bytes are still there). */
+static void auth_answer(struct client *c, int status, bool failed)
+{
+	struct server *s = c->srv;
+	struct http_request req;
+	size_t consumed = 0;
+	int st = 0;
+	if (http_parse_request(c->in, c->in_len, &req, &consumed, &st) != HTTP_PARSE_COMPLETE) {
+		client_close(c, "request lost while checking credentials");
+		return;
+	}
+	if (failed)
+		auth_throttle_failed(&s->auth_throttle, c->peer_key, c->peer_key_len, now_mono_ns());
+	c->requests++;
+	c->keep_alive = req.keep_alive && !s->shutting_down;
+	c->auth_job = -1;
+	client_set_state(c, CLIENT_READING);
+	bool head_only = req.method == HTTP_METHOD_HEAD;
+	if (status == 401)
+		respond_error(c, 401, AUTH_CHALLENGE, head_only);
+	else
+		respond_error(c, status, "Retry-After: 1\r\n", head_only);
+	if (c->state != CLIENT_CLOSING)
+		consume_input(c, consumed);
+}
+
+/* The request's credentials go to the worker (after the slow-down, if any, is over). */
+static void auth_begin(struct client *c)
+{
+	struct server *s = c->srv;
+	struct http_request req;
+	size_t consumed = 0;
+	int st = 0;
+	if (!s->auth_users) { /* --auth-file dropped by a reload meanwhile */
+		c->auth_granted = true;
+		c->deadline_ns = 0;
+		client_set_state(c, CLIENT_READING);
+		process_input(c);
+		return;
+	}
+	if (http_parse_request(c->in, c->in_len, &req, &consumed, &st) != HTTP_PARSE_COMPLETE) {
+		client_close(c, "request lost while checking credentials");
+		return;
+	}
+	const struct http_str *h = http_request_header(&req, "Authorization");
+	char user[AUTH_USER_MAX + 1], password[AUTH_PASSWORD_MAX + 1];
+	size_t user_len = 0;
+	c->auth_user[0] = '\0';
+	if (!h || auth_parse_basic(*h, user, sizeof(user), &user_len, password,
+				   sizeof(password)) < 0) {
+		explicit_bzero(password, sizeof(password));
+		auth_log_failure(c, "malformed credentials");
+		auth_answer(c, 401, true);
+		return;
+	}
+	const struct auth_user *u = auth_users_find(s->auth_users, user, user_len);
+	if (u)
+		snprintf(c->auth_user, sizeof(c->auth_user), "%s", u->name);
+	/* An unknown user is checked against a real hash and refused: the same time as a wrong
+	 * password, so the answer's delay does not tell which names exist. */
+	int job = auth_worker_submit(s->auth_worker, u ? u->hash : s->auth_users->user[0].hash,
+				     password, !u, c);
+	explicit_bzero(password, sizeof(password));
+	if (job < 0) {
+		log_warn("client %llu (%s): %d password checks already queued: 503",
+			 (unsigned long long)c->id, c->addr, AUTH_WORKER_QUEUE);
+		auth_answer(c, 503, false);
+		return;
+	}
+	c->auth_job = job;
+	c->deadline_ns = now_mono_ns() + s->header_timeout_ns;
+}
+
+/* The worker's verdict, on the loop's thread (the client abandons its job when it goes). */
+static void auth_verdict(void *ctx, void *owner, bool ok)
+{
+	(void)ctx;
+	struct client *c = owner;
+	c->auth_job = -1;
+	if (c->state != CLIENT_AUTHENTICATING)
+		return;
+	if (!ok) {
+		auth_log_failure(c, "wrong password");
+		auth_answer(c, 401, true);
+		return;
+	}
+	log_debug("client %llu (%s): user '%s' authenticated", (unsigned long long)c->id, c->addr,
+		  c->auth_user);
+	c->auth_granted = true;
+	c->deadline_ns = 0;
+	client_set_state(c, CLIENT_READING);
+	process_input(c);
+}
+
+static bool request_path_exempt(const struct server *s, const struct http_request *req)
+{
+	return auth_path_exempt(s->auth_exempt, req->path.p, req->path.len);
+}
+
+/* --trusted-proxy: a trusted proxy names the client in X-Forwarded-For's last hop, per request
+ * (a proxy's keep-alive connection carries requests of many clients). Everyone else's
+ * X-Forwarded-For is ignored: a client could write any address there. The slow-down of failed
+ * logins then counts by that client, not by the proxy (which would slow everyone down). */
+static void client_forwarded(struct client *c, const struct http_request *req)
+{
+	if (!c->peer_trusted)
+		return;
+	/* HAProxy's "option forwardfor" adds its own header line after the client's: the last
+	 * line's last hop is the proxy's word. */
+	const struct http_str *xff = NULL;
+	for (size_t i = 0; i < req->n_headers; i++)
+		if (req->headers[i].name.len == 15 &&
+		    !strncasecmp(req->headers[i].name.p, "X-Forwarded-For", 15))
+			xff = &req->headers[i].value;
+	char ip[INET6_ADDRSTRLEN];
+	unsigned char key[16];
+	size_t key_len = 0;
+	if (xff && proxy_forwarded_for(*xff, ip, sizeof(ip), key, &key_len) == 0) {
+		snprintf(c->addr, sizeof(c->addr), "%s (via %s)", ip, c->peer_addr);
+		memcpy(c->peer_key, key, sizeof(key));
+		c->peer_key_len = key_len;
+	} else {
+		snprintf(c->addr, sizeof(c->addr), "%s", c->peer_addr);
+		memcpy(c->peer_key, c->socket_key, sizeof(c->peer_key));
+		c->peer_key_len = c->socket_key_len;
+	}
+}
+
+/* --auth-file: may this request be served now? */
+static enum auth_gate auth_gate(struct client *c, const struct http_request *req)
+{
+	struct server *s = c->srv;
+	if (!s->auth_users)
+		return AUTH_GATE_PASS;
+	if (c->auth_granted) {
+		c->auth_granted = false;
+		return AUTH_GATE_PASS;
+	}
+	/* A CORS preflight never carries credentials (the browser sends them afterwards); its
+	 * answer tells nothing but the allowed methods. */
+	if (req->method == HTTP_METHOD_OPTIONS || request_path_exempt(s, req))
+		return AUTH_GATE_PASS;
+	if (!http_request_header(req, "Authorization")) {
+		/* Every browser asks without credentials first: not a failure. */
+		c->requests++;
+		c->keep_alive = req->keep_alive && !s->shutting_down;
+		respond_error(c, 401, AUTH_CHALLENGE, req->method == HTTP_METHOD_HEAD);
+		return AUTH_GATE_ANSWERED;
+	}
+	client_set_state(c, CLIENT_AUTHENTICATING);
+	uint64_t now = now_mono_ns();
+	unsigned delay_ms = auth_throttle_delay_ms(&s->auth_throttle, c->peer_key, c->peer_key_len,
+						   now);
+	if (delay_ms > 0) {
+		/* Failed before: the check waits; server_tick() starts it. */
+		log_debug("client %llu (%s): credentials checked in %u ms (failed logins before)",
+			  (unsigned long long)c->id, c->addr, delay_ms);
+		c->deadline_ns = now + (uint64_t)delay_ms * NSEC_PER_MSEC;
+		return AUTH_GATE_DEFERRED;
+	}
+	/* Either queued, or refused at once (auth_answer() consumed the request then). */
+	auth_begin(c);
+	return AUTH_GATE_DEFERRED;
 }
 
 /* ---------------------------------------------------------------- receiving */
@@ -675,7 +1074,12 @@ static void process_input(struct client *c)
 	}
 	/* The request's strings point into c->in: answer it, then drop its bytes. The response
 	 * does not reference the request, so moving the pipelined rest is safe afterwards. */
-	handle_request(c, &req);
+	client_forwarded(c, &req);
+	enum auth_gate gate = auth_gate(c, &req);
+	if (gate == AUTH_GATE_DEFERRED)
+		return;
+	if (gate == AUTH_GATE_PASS)
+		handle_request(c, &req);
 	if (c->state == CLIENT_CLOSING)
 		return;
 	if (c->state == CLIENT_STREAMING) {
@@ -686,8 +1090,7 @@ static void process_input(struct client *c)
 		client_recv(c);
 		return;
 	}
-	memmove(c->in, c->in + consumed, c->in_len - consumed);
-	c->in_len -= consumed;
+	consume_input(c, consumed);
 }
 
 static void recv_complete(struct loop_op *op, int res, unsigned flags)
@@ -733,16 +1136,30 @@ static void recv_complete(struct loop_op *op, int res, unsigned flags)
 
 /* ---------------------------------------------------------------- accepting */
 
-static const char refused_response[] =
-	"HTTP/1.1 503 Service Unavailable\r\n"
-	"Server: mjpegd/" MJPEGD_VERSION "\r\n"
-	"Content-Type: text/plain; charset=utf-8\r\n"
-	"Content-Length: 21\r\n"
-	"Cache-Control: no-cache, no-store, must-revalidate\r\n"
-	"Connection: close\r\n"
-	"Retry-After: 5\r\n"
-	"\r\n"
-	"503 too many clients\n";
+/* --allow-origin → the header lines of every response, and the 503 sent above --max-clients. */
+static void server_set_cors(struct server *s, const char *origin)
+{
+	if (!origin || !origin[0])
+		s->cors[0] = '\0';
+	else if (!strcmp(origin, "*"))
+		snprintf(s->cors, sizeof(s->cors), "Access-Control-Allow-Origin: *\r\n");
+	else /* one origin: its pages may also send credentials (a fetch() of /status) */
+		snprintf(s->cors, sizeof(s->cors),
+			 "Access-Control-Allow-Origin: %s\r\n"
+			 "Access-Control-Allow-Credentials: true\r\n", origin);
+	int n = snprintf(s->refused_response, sizeof(s->refused_response),
+			 "HTTP/1.1 503 Service Unavailable\r\n"
+			 "Server: mjpegd/" MJPEGD_VERSION "\r\n"
+			 "Content-Type: text/plain; charset=utf-8\r\n"
+			 "Content-Length: 21\r\n"
+			 "Cache-Control: no-cache, no-store, must-revalidate\r\n"
+			 "Connection: close\r\n"
+			 "%s"
+			 "Retry-After: 5\r\n"
+			 "\r\n"
+			 "503 too many clients\n", s->cors);
+	s->refused_response_len = n > 0 && (size_t)n < sizeof(s->refused_response) ? (size_t)n : 0;
+}
 
 /* Above --max-clients. The 503 leaves at once in one non-blocking send(): a new socket's empty
  * send buffer always takes these few bytes, so a refusal needs no client slot, no memory and no
@@ -759,9 +1176,9 @@ static void refuse_connection(struct server *s, int fd)
 		log_warn("client %s refused: %u clients connected (--max-clients)", addr,
 			 s->max_clients);
 	}
-	ssize_t n = send(fd, refused_response, sizeof(refused_response) - 1,
+	ssize_t n = send(fd, s->refused_response, s->refused_response_len,
 			 MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n == (ssize_t)sizeof(refused_response) - 1) {
+	if (n == (ssize_t)s->refused_response_len) {
 		shutdown(fd, SHUT_WR);
 		/* A request already here, left unread, would turn close() into a reset that can
 		 * overtake the 503; MSG_TRUNC discards it without copying. */
@@ -793,7 +1210,16 @@ static void accept_new(struct server *s, int fd)
 	c->recv_op.complete = recv_complete;
 	c->send_op.complete = send_complete;
 	c->state = CLIENT_READING;
-	fd_to_addr(fd, c->addr, sizeof(c->addr));
+	fd_to_addr(fd, c->peer_addr, sizeof(c->peer_addr));
+	snprintf(c->addr, sizeof(c->addr), "%s", c->peer_addr);
+	fd_to_peer_key(fd, c->socket_key, sizeof(c->socket_key), &c->socket_key_len);
+	memcpy(c->peer_key, c->socket_key, sizeof(c->peer_key));
+	c->peer_key_len = c->socket_key_len;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		c->peer_trusted = proxy_trusted_has(&s->trusted, (struct sockaddr *)&ss);
+	c->auth_job = -1;
 	int one = 1;
 	/* Each frame leaves in one sendmsg; Nagle would only hold its tail back. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -869,6 +1295,8 @@ int server_create(const struct server_params *p, struct server **out)
 	if (!s)
 		return -ENOMEM;
 	s->loop = p->loop;
+	for (unsigned i = 0; i < MAX_LISTENERS; i++)
+		s->listeners[i].fd = -1;
 	s->max_clients = p->max_clients;
 	s->header_timeout_ns = (uint64_t)p->header_timeout_ms * NSEC_PER_MSEC;
 	s->idle_timeout_ns = (uint64_t)p->idle_timeout_ms * NSEC_PER_MSEC;
@@ -879,21 +1307,45 @@ int server_create(const struct server_params *p, struct server **out)
 	s->started_ns = now_mono_ns();
 	s->accept_error_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
 	s->refused_log_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_NS, 1);
+	s->auth_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 5);
+	server_set_cors(s, p->allow_origin);
+	if (proxy_trusted_parse(p->trusted_proxy ? p->trusted_proxy : "", &s->trusted) < 0)
+		memset(&s->trusted, 0, sizeof(s->trusted)); /* config checked it already */
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = now_mono_ns() ^ (uint64_t)getpid() << 32;
+	auth_throttle_init(&s->auth_throttle, seed);
 	if (p->n_listen_fds > 0) {
 		for (unsigned i = 0; i < p->n_listen_fds && i < MAX_LISTENERS; i++)
 			s->listeners[s->n_listeners++].fd = p->listen_fds[i];
 	} else {
-		int fd = -1;
-		int r = listen_on(p->listen_host, p->listen_port, &fd);
-		if (r < 0) {
-			free(s);
-			return r;
+		for (unsigned i = 0; i < p->n_listen && i < MAX_LISTENERS; i++) {
+			struct listener *l = &s->listeners[i];
+			int r = p->listen[i].is_unix ? listen_unix(&p->listen[i], l)
+						     : listen_on(p->listen[i].host, p->listen[i].port,
+								 &l->fd);
+			if (r < 0) {
+				server_destroy(s);
+				return r;
+			}
+			s->n_listeners++;
 		}
-		s->listeners[s->n_listeners++].fd = fd;
 	}
 	for (unsigned i = 0; i < s->n_listeners; i++) {
 		s->listeners[i].srv = s;
 		s->listeners[i].accept_op.complete = accept_complete;
+	}
+	/* Last: on failure the caller still owns p->auth_users. */
+	if (p->auth_users) {
+		int r = auth_worker_create(s->loop, auth_verdict, s, &s->auth_worker);
+		if (r < 0) {
+			log_err("cannot start the password-checking thread: %s", strerror(-r));
+			server_destroy(s);
+			return r;
+		}
+		s->auth_users = p->auth_users;
+		snprintf(s->auth_exempt, sizeof(s->auth_exempt), "%s",
+			 p->auth_exempt ? p->auth_exempt : "");
 	}
 	*out = s;
 	return 0;
@@ -908,14 +1360,16 @@ int server_start(struct server *s)
 
 unsigned server_port(const struct server *s)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	if (s->n_listeners == 0 || getsockname(s->listeners[0].fd, (struct sockaddr *)&ss, &len) < 0)
-		return 0;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	for (unsigned i = 0; i < s->n_listeners; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		if (getsockname(s->listeners[i].fd, (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		if (ss.ss_family == AF_INET)
+			return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		if (ss.ss_family == AF_INET6)
+			return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
 	return 0;
 }
 
@@ -965,6 +1419,13 @@ void server_tick(struct server *s, uint64_t now)
 			client_close(c, "send stalled (client not reading)");
 		} else if (c->state == CLIENT_WAITING) {
 			respond_no_frame(c, c->head_only);
+		} else if (c->state == CLIENT_AUTHENTICATING && c->auth_job < 0) {
+			auth_begin(c); /* the slow-down is over */
+		} else if (c->state == CLIENT_AUTHENTICATING) {
+			auth_worker_abandon(s->auth_worker, c->auth_job);
+			log_warn("client %llu (%s): no verdict on its password in time: 503",
+				 (unsigned long long)c->id, c->addr);
+			auth_answer(c, 503, false);
 		} else if (c->state == CLIENT_READING && (c->in_len > 0 || c->requests == 0)) {
 			/* slowloris or silent connection: tell it, then hang up */
 			c->keep_alive = false;
@@ -978,6 +1439,18 @@ void server_tick(struct server *s, uint64_t now)
 	}
 }
 
+void server_set_allow_origin(struct server *s, const char *origin)
+{
+	server_set_cors(s, origin);
+}
+
+void server_set_trusted_proxy(struct server *s, const char *list)
+{
+	if (proxy_trusted_parse(list, &s->trusted) < 0)
+		memset(&s->trusted, 0, sizeof(s->trusted));
+	/* Clients connected already keep what they were told at accept. */
+}
+
 void server_set_limits(struct server *s, unsigned max_clients, unsigned header_timeout_ms,
 		       unsigned idle_timeout_ms, unsigned first_frame_timeout_ms)
 {
@@ -987,11 +1460,29 @@ void server_set_limits(struct server *s, unsigned max_clients, unsigned header_t
 	s->idle_timeout_ns = (uint64_t)idle_timeout_ms * NSEC_PER_MSEC;
 }
 
+int server_set_auth(struct server *s, struct auth_users *users, const char *exempt)
+{
+	if (users && !s->auth_worker) {
+		int r = auth_worker_create(s->loop, auth_verdict, s, &s->auth_worker);
+		if (r < 0) {
+			free(users);
+			log_err("cannot start the password-checking thread: %s", strerror(-r));
+			return r;
+		}
+	}
+	free(s->auth_users);
+	s->auth_users = users;
+	snprintf(s->auth_exempt, sizeof(s->auth_exempt), "%s", exempt ? exempt : "");
+	return 0;
+}
+
 void server_shutdown(struct server *s)
 {
 	if (s->shutting_down)
 		return;
 	s->shutting_down = true;
+	if (s->auth_worker)
+		auth_worker_stop(s->auth_worker);
 	log_refused_summary(s, now_mono_ns(), true);
 	for (unsigned i = 0; i < s->n_listeners; i++) {
 		struct listener *l = &s->listeners[i];
@@ -1009,7 +1500,7 @@ void server_shutdown(struct server *s)
 
 bool server_drained(const struct server *s)
 {
-	if (s->clients)
+	if (s->clients || (s->auth_worker && !auth_worker_idle(s->auth_worker)))
 		return false;
 	for (unsigned i = 0; i < s->n_listeners; i++)
 		if (s->listeners[i].accept_pending)
@@ -1028,10 +1519,19 @@ void server_destroy(struct server *s)
 		c->recv_pending = c->send_pending = false;
 		client_free(c);
 	}
-	for (unsigned i = 0; i < s->n_listeners; i++)
-		if (s->listeners[i].fd >= 0)
-			close(s->listeners[i].fd);
+	for (unsigned i = 0; i < s->n_listeners; i++) {
+		struct listener *l = &s->listeners[i];
+		struct stat st;
+		/* Our socket file, unless another process has bound its own there since. */
+		if (l->unix_path[0] && lstat(l->unix_path, &st) == 0 && st.st_dev == l->unix_dev &&
+		    st.st_ino == l->unix_ino)
+			unlink(l->unix_path);
+		if (l->fd >= 0)
+			close(l->fd);
+	}
 	frame_unref(s->newest);
+	auth_worker_destroy(s->auth_worker);
+	free(s->auth_users);
 	free(s);
 }
 

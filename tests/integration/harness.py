@@ -31,6 +31,11 @@ class TestFailure(AssertionError):
     pass
 
 
+class TestSkipped(Exception):
+    """Raised by a test that cannot run here (a tool that could not be installed): reported as
+    SKIP with the reason and counted apart, never as passed."""
+
+
 def check(cond, msg):
     if not cond:
         raise TestFailure(msg)
@@ -647,7 +652,7 @@ def run_tests(tests, names=None, per_test_timeout=90):
     signal.signal(signal.SIGALRM, _on_alarm)
     # A runner killed by SIGTERM/SIGINT still stops its daemons (finally blocks run).
     signal.signal(signal.SIGTERM, _on_term)
-    passed = failed = 0
+    passed = failed = skipped = 0
     selected = [(n, f) for n, f in tests if not names or any(x in n for x in names)]
     if names and not selected:
         print(f"no test matches {names}", flush=True)
@@ -664,6 +669,7 @@ def run_tests(tests, names=None, per_test_timeout=90):
         Context.current = ctx
         t0 = time.monotonic()
         error = None
+        skip_reason = None
         try:
             signal.alarm(int(per_test_timeout * (SLOW if SANITIZED else 1)))
             try:
@@ -678,6 +684,8 @@ def run_tests(tests, names=None, per_test_timeout=90):
             print(f"FAIL  {name}  (interrupted; remaining tests not run)", flush=True)
             print(f"integration: {passed} passed, {failed + 1} failed", flush=True)
             return 1
+        except TestSkipped as e:
+            skip_reason = str(e)
         except TestFailure as e:
             error = str(e) or "assertion failed"
             tb = traceback.extract_tb(e.__traceback__)
@@ -696,7 +704,11 @@ def run_tests(tests, names=None, per_test_timeout=90):
             error += "\n(cleanup: " + "; ".join(errors) + ")"
         dt = time.monotonic() - t0
         Context.current = None
-        if error:
+        if skip_reason is not None and not error:
+            skipped += 1
+            shutil.rmtree(ctx.tmpdir, ignore_errors=True)
+            print(f"SKIP  {name}  ({dt:.1f} s): {skip_reason}", flush=True)
+        elif error:
             failed += 1
             print(f"FAIL  {name}  ({dt:.1f} s)", flush=True)
             print("      " + error.replace("\n", "\n      "), flush=True)
@@ -711,5 +723,6 @@ def run_tests(tests, names=None, per_test_timeout=90):
                 for n in ctx.notes:
                     lines = n.rstrip().splitlines()[:8]
                     print("      " + "\n      ".join(lines), flush=True)
-    print(f"integration: {passed} passed, {failed} failed", flush=True)
+    print(f"integration: {passed} passed, {failed} failed"
+          f"{f', {skipped} skipped' if skipped else ''}", flush=True)
     return 1 if failed else 0

@@ -445,7 +445,7 @@ def test_http_errors():
             check(0 < len(r.body) < 200 and str(r.status).encode() in r.body,
                   f"{name}: error body {r.body!r}")
         if r.status == 405:
-            check(r.header("allow") == "GET, HEAD", f"{name}: Allow {r.header('allow')!r}")
+            check(r.header("allow") == "GET, HEAD, OPTIONS", f"{name}: Allow {r.header('allow')!r}")
         if kept:
             c.send(request_bytes("GET", "/status"))
             r2 = c.read_response()
@@ -1765,6 +1765,798 @@ def test_platforms_unreachable_row_is_skipped():
               for l in lines), "no SKIP line naming the archive")
     check(any(re.match(r"trixie +- +- +SKIPPED", l) for l in lines), "the matrix does not say SKIPPED")
     check(lines[-1] == "platforms: 0 passed, 0 failed, 1 skipped", f"last line: {lines[-1]!r}")
+
+
+# -------------------------------------------------------------------------- authentication
+
+def crypt_hash(password, prefix="$y$", cost=0):
+    """A crypt(5) hash made by libcrypt itself (as mkpasswd does), through ctypes: Python's own
+    crypt module is gone from Python 3.13 (Debian 13)."""
+    import ctypes
+    lc = ctypes.CDLL("libcrypt.so.1")
+    lc.crypt_gensalt.restype = ctypes.c_char_p
+    lc.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
+    lc.crypt.restype = ctypes.c_char_p
+    lc.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    setting = lc.crypt_gensalt(prefix.encode(), cost, None, 0)
+    check(setting, f"crypt_gensalt({prefix}, {cost}) failed")
+    h = lc.crypt(password.encode(), setting)
+    check(h and h.startswith(prefix.encode()), f"crypt({prefix}) failed: {h!r}")
+    return h.decode()
+
+
+def basic(user, password):
+    import base64
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def write_users(path, users, mode=0o600):
+    """users: {name: hash}. Written as the file mode says (0600 unless asked otherwise)."""
+    with open(path, "w") as f:
+        f.write("# mjpegd users\n")
+        for name, h in users.items():
+            f.write(f"{name}:{h}\n")
+    os.chmod(path, mode)
+    return path
+
+
+def auth_users_file(extra=None):
+    """alice (yescrypt, mkpasswd's default), carol (bcrypt from htpasswd -B), dave (sha512-crypt)."""
+    tmp = Context.current.tmpdir
+    path = os.path.join(tmp, "users")
+    users = {"alice": crypt_hash("wonderland", "$y$"), "dave": crypt_hash("s3cret", "$6$")}
+    users.update(extra or {})
+    write_users(path, users)
+    htpasswd = need_tool("htpasswd")
+    p = subprocess.run([htpasswd, "-B", "-C", "5", "-b", path, "carol", "c4rol pw"],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0, f"htpasswd -B: {p.stderr}")
+    with open(path) as f:
+        check("carol:$2y$" in f.read(), "htpasswd -B did not write a $2y$ hash")
+    return path
+
+
+def timed_request(port, path, headers=None, source="127.0.0.1"):
+    """One request from the given loopback source address; returns (Response, seconds)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(30 * SLOW)
+    sock.bind((source, 0))
+    t0 = time.monotonic()
+    sock.connect(("127.0.0.1", port))
+    c = Conn.__new__(Conn)
+    c.timeout, c.sock, c.buf, c.eof = 30 * SLOW, sock, bytearray(), False
+    Context.current.sockets.append(sock)
+    hd = {"Connection": "close"}
+    hd.update(headers or {})
+    c.send(request_bytes("GET", path, hd))
+    r = c.read_response()
+    dt = time.monotonic() - t0
+    c.close()
+    return r, dt
+
+
+@test
+def test_auth_every_url_needs_credentials():
+    users = auth_users_file()
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--auth-file", users,
+               "--auth-exempt", "/metrics")
+    check("3 user(s) loaded" in d.log(), "the number of users is not logged at start")
+    paths = ["/", "/index.html", "/stream.mjpg", "/stream", "/?action=stream", "/snapshot.jpg",
+             "/?action=snapshot", "/status", "/nonexistent"]
+    for path in paths:
+        for method in ("GET", "HEAD"):
+            r = request(d.port, method, path)
+            check(r.status == 401, f"{method} {path} without credentials: {r.status}")
+            check(r.header("www-authenticate") == 'Basic realm="mjpegd", charset="UTF-8"',
+                  f"{method} {path}: WWW-Authenticate {r.header('www-authenticate')!r}")
+    # wrong password, unknown user, other schemes, malformed values: 401
+    # (each from its own address: the slow-down of repeated failures is another test's)
+    for i, value in enumerate((basic("alice", "wrong"), basic("mallory", "wonderland"),
+                               basic("", ""), "Bearer abc", "Basic !!!!", "Basic " + "QUFB" * 200,
+                               basic("alice", ""))):
+        r, _ = timed_request(d.port, "/snapshot.jpg", {"Authorization": value},
+                             source=f"127.0.1.{i + 1}")
+        check(r.status == 401, f"Authorization {value[:40]!r}: {r.status}")
+    # right credentials, each scheme
+    for user, pw in (("alice", "wonderland"), ("carol", "c4rol pw"), ("dave", "s3cret")):
+        r = request(d.port, "GET", "/snapshot.jpg", {"Authorization": basic(user, pw)})
+        check(r.status == 200 and r.body[:2] == b"\xff\xd8", f"{user}: snapshot {r.status}")
+    # the exempt path, and only it
+    r = request(d.port, "GET", "/metrics")
+    check(r.status == 200 and b"mjpegd_" in r.body, f"/metrics (exempt): {r.status}")
+    r = request(d.port, "GET", "/metrics?x=1")
+    check(r.status == 200, f"/metrics?x=1 (exempt, a query): {r.status}")
+    r = request(d.port, "GET", "/metrics/")
+    check(r.status == 401, f"/metrics/ is not /metrics: {r.status}")
+    # a browser's way: 401, then the same connection again with credentials
+    c = Conn(d.port)
+    c.send(request_bytes("GET", "/status"))
+    r = c.read_response()
+    check(r.status == 401 and r.header("connection") == "keep-alive",
+          f"first try: {r.status} Connection {r.header('connection')}")
+    c.send(request_bytes("GET", "/status", {"Authorization": basic("alice", "wonderland")}))
+    r = c.read_response()
+    check(r.status == 200 and json.loads(r.body)["width"] == 320, f"second try: {r.status}")
+    # pipelined: the second request is checked on its own
+    c.send(request_bytes("GET", "/status", {"Authorization": basic("alice", "wonderland")}) +
+           request_bytes("GET", "/status"))
+    r1, r2 = c.read_response(), c.read_response()
+    check((r1.status, r2.status) == (200, 401), f"pipelined: {r1.status}, {r2.status}")
+    c.close()
+    # curl -u, as users type it
+    curl = need_tool("curl")
+    url = f"http://127.0.0.1:{d.port}/snapshot.jpg"
+    for args, want in ((["-u", "carol:c4rol pw"], "200"), (["-u", "carol:nope"], "401"),
+                       ([], "401")):
+        p = subprocess.run([curl, "-s", "-o", "/dev/null", "-w", "%{http_code}"] + args + [url],
+                           capture_output=True, text=True, timeout=30)
+        check(p.stdout == want, f"curl {args}: {p.stdout} (want {want})")
+    p = subprocess.run([curl, "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                        f"http://alice:wonderland@127.0.0.1:{d.port}/status"],
+                       capture_output=True, text=True, timeout=30)
+    check(p.stdout == "200", f"curl with credentials in the URL: {p.stdout}")
+    log = d.log()
+    check("wrong password for user 'alice'" in log, "a wrong password is not logged")
+    check("wonderland" not in log and "c4rol" not in log, "a password reached the log")
+    d.stop()
+
+
+@test
+def test_auth_ffmpeg_reads_stream_with_credentials():
+    need_tool("ffmpeg")
+    users = auth_users_file()
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "30",
+               "--auth-file", users)
+    out = os.path.join(Context.current.tmpdir, "copy.mjpg")
+    base = f"127.0.0.1:{d.port}/stream.mjpg"
+    p = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i",
+                        f"http://alice:wonderland@{base}", "-frames:v", "10", "-c", "copy",
+                        "-f", "mjpeg", "-y", out], capture_output=True, text=True,
+                       timeout=30 * SLOW)
+    check(p.returncode == 0, f"ffmpeg with user:password in the URL: {p.stderr}")
+    with open(out, "rb") as f:
+        n = f.read().count(b"\xff\xd9")
+    check(n >= 10, f"ffmpeg copied {n} JPEGs")
+    p = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i",
+                        f"http://alice:nope@{base}", "-frames:v", "1", "-f", "null", "-"],
+                       capture_output=True, text=True, timeout=30 * SLOW)
+    check(p.returncode != 0 and "401" in p.stderr,
+          f"ffmpeg with a wrong password: rc {p.returncode}, {p.stderr[-200:]!r}")
+    d.stop()
+
+
+@test
+def test_auth_failures_slow_down_that_address():
+    """Repeated failures from one address wait longer each time (measured: the answer's time);
+    another address is not slowed; the table is fixed-size (unit test test_auth)."""
+    users = auth_users_file()
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--auth-file", users)
+    bad = {"Authorization": basic("alice", "guess")}
+    times = []
+    for i in range(7):
+        r, dt = timed_request(d.port, "/status", bad)
+        check(r.status == 401, f"failure {i + 1}: {r.status}")
+        times.append(dt)
+    Context.current.note("failed logins from 127.0.0.1, s: " + " ".join(f"{t:.2f}" for t in times))
+    # 3 free failures, then 0.25, 0.5, 1, 2 s (+ the hash, + up to one 250 ms tick)
+    check(times[6] >= 1.9, f"the 7th failure was answered in {times[6]:.2f} s (want >= 2 s): "
+          f"{times}")
+    check(times[5] >= 0.9, f"the 6th failure was answered in {times[5]:.2f} s: {times}")
+    check(times[0] < 1.0 * SLOW, f"the first failure already took {times[0]:.2f} s")
+    # another address is not slowed
+    r, dt = timed_request(d.port, "/status", {"Authorization": basic("alice", "wonderland")},
+                          source="127.0.0.2")
+    check(r.status == 200 and dt < 0.9 * SLOW, f"from 127.0.0.2: {r.status} in {dt:.2f} s")
+    # the slowed address still gets in with the right password, after its wait
+    r, dt = timed_request(d.port, "/status", {"Authorization": basic("alice", "wonderland")})
+    check(r.status == 200 and dt >= 3.5, f"right password from the slowed address: {r.status} "
+          f"in {dt:.2f} s (the wait applies before the check)")
+    d.stop()
+
+
+@test
+def test_auth_slow_hash_does_not_stall_streams():
+    """A yescrypt hash of cost 8 (~1 s, 128 MiB) is checked on the worker thread: a stream of
+    another user keeps its frame rate meanwhile."""
+    slow = crypt_hash("patience", "$y$", 8)
+    users = auth_users_file({"slow": slow})
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "30",
+               "--auth-file", users)
+    c = Conn(d.port)
+    c.send(request_bytes("GET", "/stream.mjpg", {"Authorization": basic("carol", "c4rol pw")}))
+    r = c.read_response()
+    check(r.status == 200, f"stream with carol's credentials: {r.status}")
+    parser = MultipartParser(keep=False)
+    read_parts(c, parser, 5)
+    import threading
+    result = {}
+
+    def slow_login():
+        result["r"], result["dt"] = timed_request(d.port, "/status",
+                                                  {"Authorization": basic("slow", "patience")})
+    t = threading.Thread(target=slow_login)
+    t.start()
+    gaps, last = [], time.monotonic()
+    while t.is_alive():
+        parts = read_parts(c, parser, 1)
+        now = parts[-1].t_done
+        gaps.append(now - last)
+        last = now
+    t.join()
+    check(result["r"].status == 200, f"the slow user: {result['r'].status}")
+    Context.current.note(f"slow hash answered in {result['dt']:.2f} s; {len(gaps)} frames "
+                         f"meanwhile, largest gap {max(gaps) * 1000:.0f} ms")
+    check(result["dt"] >= 0.5, f"the slow hash took only {result['dt']:.2f} s: not slow enough "
+          f"to prove anything")
+    check(max(gaps) < 0.25 * SLOW, f"the stream stalled {max(gaps) * 1000:.0f} ms during a "
+          f"{result['dt']:.2f} s hash")
+    check(len(gaps) >= 10 * result["dt"], f"{len(gaps)} frames in {result['dt']:.2f} s at 30 fps")
+    c.close()
+    d.stop()
+
+
+@test
+def test_auth_file_refused_at_start():
+    tmp = Context.current.tmpdir
+    cases = {
+        "plain": ("alice:" + crypt_hash("x") + "\nbob:hunter2\n",
+                  ":2: user 'bob': not a yescrypt ($y$), bcrypt ($2b$, $2y$) or sha512-crypt"),
+        "md5": ("bob:" + crypt_hash("x", "$1$") + "\n", ":1: user 'bob': not a yescrypt"),
+        "truncated": ("bob:" + crypt_hash("x")[:-5] + "\n", ":1: user 'bob': a malformed hash"),
+        "empty": ("# nobody\n", "no 'user:hash' line"),
+    }
+    for name, (text, want) in cases.items():
+        path = os.path.join(tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
+        p = run_cli(["--source", "testpattern", "--listen", "127.0.0.1:0", "--auth-file", path])
+        check(p.returncode != 0 and want in p.stderr and path in p.stderr,
+              f"{name}: exit {p.returncode}, stderr {p.stderr[-300:]!r}")
+    p = run_cli(["--source", "testpattern", "--listen", "127.0.0.1:0", "--auth-file", tmp])
+    check(p.returncode != 0 and "is not a regular file" in p.stderr, f"a directory: {p.stderr!r}")
+    p = run_cli(["--auth-exempt", "metrics"])
+    check(p.returncode == 2 and "--auth-exempt: 'metrics' is not a list of paths" in p.stderr,
+          f"--auth-exempt metrics: {p.stderr!r}")
+    # readable by everyone: served, with a warning
+    path = write_users(os.path.join(tmp, "open"), {"a": crypt_hash("x")}, mode=0o644)
+    d = Daemon("--source", "testpattern", "--auth-file", path)
+    check("is readable by every user" in d.log(), "no warning for a world-readable --auth-file")
+    d.stop()
+
+
+@test
+def test_auth_sighup_reload():
+    tmp = Context.current.tmpdir
+    users = write_users(os.path.join(tmp, "users"), {"alice": crypt_hash("one")})
+    conf = os.path.join(tmp, "mjpegd.conf")
+    with open(conf, "w") as f:
+        f.write(f"source = testpattern\nsize = 160x120\nauth-file = {users}\n")
+    d = Daemon("--config", conf)
+    ok = lambda pw: request(d.port, "GET", "/status",  # noqa: E731
+                            {"Authorization": basic("alice", pw)}).status
+    check(ok("one") == 200 and ok("two") == 401, "before the reload")
+    write_users(users, {"alice": crypt_hash("two"), "bob": crypt_hash("b")})
+    d.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5 * SLOW
+    while ok("two") != 200:
+        check(time.monotonic() < deadline, "the new password is not taken after SIGHUP")
+        time.sleep(0.1)
+    check(ok("one") == 401, "the old password still works after SIGHUP")
+    check("SIGHUP: 2 user(s) loaded" in d.log(), "the reload is not logged")
+    # a broken file: the users loaded before stay
+    with open(users, "a") as f:
+        f.write("mallory:plaintext\n")
+    d.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5 * SLOW
+    while "SIGHUP: keeping the users loaded before" not in d.log():
+        check(time.monotonic() < deadline, "a bad --auth-file on SIGHUP is not reported")
+        time.sleep(0.1)
+    check(":4: user 'mallory'" in d.log(), "the bad line is not named")
+    check(ok("two") == 200, "a bad --auth-file on SIGHUP dropped the users")
+    d.stop()
+
+
+# ---------------------------------------------------------------------------------------- CORS
+
+def raw_response(port, data, timeout=5):
+    c = Conn(port, timeout)
+    try:
+        c.send(data)
+        head = c.read_until(b"\r\n\r\n").decode("latin-1")
+        rest = c.read_some(0.2)
+    finally:
+        c.close()
+    lines = head.split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            headers.setdefault(k.strip().lower(), []).append(v.strip())
+    return int(lines[0].split()[1]), headers, rest
+
+
+@test
+def test_cors_allow_origin_on_every_response():
+    """--allow-origin: none (the default) sends no CORS header anywhere, '*' and an origin are
+    sent on every response: stream, snapshot, JSON, errors, 401, the 503 above --max-clients,
+    and the OPTIONS preflight (204, no body, no Content-Length)."""
+    users = auth_users_file()
+    cases = (
+        ("none", None, []),
+        ("*", "*", ["--allow-origin", "*"]),
+        ("origin", "https://dash.example:8443", ["--allow-origin", "https://dash.example:8443",
+                                                 "--auth-file", users]),
+    )
+    for name, want, args in cases:
+        d = Daemon("--source", "testpattern", "--size", "160x120", "--max-clients", "3", *args)
+        auth = {"Authorization": basic("alice", "wonderland")} if "--auth-file" in args else {}
+        reqs = {
+            "stream": request_bytes("GET", "/stream.mjpg", auth),
+            "stream HEAD": request_bytes("HEAD", "/stream.mjpg", auth),
+            "snapshot": request_bytes("GET", "/snapshot.jpg", auth),
+            "status": request_bytes("GET", "/status", auth),
+            "index": request_bytes("GET", "/", auth),
+            "404": request_bytes("GET", "/nope", auth),
+            "405": request_bytes("DELETE", "/status", auth),
+            "400": b"GET /stream.mjpg?fps=0 HTTP/1.1\r\nHost: x\r\n\r\n" if not auth else
+                   request_bytes("GET", "/stream.mjpg?fps=0", auth),
+            "505": b"GET / HTTP/1.2\r\nHost: x\r\n\r\n",
+            "preflight": request_bytes("OPTIONS", "/status", {
+                "Origin": "https://dash.example:8443", "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization"}),
+        }
+        if auth:
+            reqs["401"] = request_bytes("GET", "/status")
+        d.wait_frame() if not auth else None
+        for what, data in reqs.items():
+            status, headers, rest = raw_response(d.port, data)
+            got = headers.get("access-control-allow-origin")
+            check(got == ([want] if want else None),
+                  f"{name}: {what} ({status}): Access-Control-Allow-Origin {got!r}, want {want!r}")
+            creds = headers.get("access-control-allow-credentials")
+            check(creds == (["true"] if name == "origin" else None),
+                  f"{name}: {what}: Access-Control-Allow-Credentials {creds!r}")
+            if what == "preflight":
+                check(status == 204 and "content-length" not in headers and rest == b"",
+                      f"{name}: preflight: {status} {headers} {rest!r}")
+                check(headers.get("allow") == ["GET, HEAD, OPTIONS"], f"{name}: Allow {headers}")
+                methods = headers.get("access-control-allow-methods")
+                allow_h = headers.get("access-control-allow-headers")
+                if want:
+                    check(methods == ["GET, HEAD, OPTIONS"] and allow_h == ["Authorization"],
+                          f"{name}: preflight headers {headers}")
+                else:
+                    check(methods is None and allow_h is None, f"{name}: preflight {headers}")
+            elif what == "401":
+                check(status == 401, f"{name}: 401 request got {status}")
+            elif what in ("404", "405", "400", "505"):
+                check(status == int(what), f"{name}: {what} request got {status}")
+            else:
+                check(status == 200, f"{name}: {what}: {status}")
+        # above --max-clients: the 503 sent without a client slot carries it too
+        # (a connection the test closed just before may still count for a moment)
+        hold = [Conn(d.port) for _ in range(3)]
+        time.sleep(0.2 * SLOW)
+        for _ in range(4):
+            status, headers, _ = raw_response(d.port, request_bytes("GET", "/status"))
+            if status == 503:
+                break
+            hold.append(Conn(d.port))
+            time.sleep(0.1 * SLOW)
+        check(status == 503 and headers.get("access-control-allow-origin") == (
+            [want] if want else None), f"{name}: 503: {status} {headers}")
+        for c in hold:
+            c.close()
+        d.stop()
+    for bad in ("ftp://x", "https://", "https://a/b", "https://a:0", "https://a b", "x",
+                "https://a\r\nSet-Cookie:1", "http://[::1"):
+        p = run_cli(["--allow-origin", bad])
+        check(p.returncode == 2 and "--allow-origin" in p.stderr, f"--allow-origin {bad!r}: "
+              f"exit {p.returncode} {p.stderr!r}")
+    p = run_cli(["--help"])
+    check("--allow-origin ORIGIN" in p.stdout and "Default: none." in p.stdout.split(
+        "--allow-origin")[1][:400], "--help does not show --allow-origin with default none")
+
+
+@test
+def test_cors_sighup_changes_origin():
+    tmp = Context.current.tmpdir
+    conf = os.path.join(tmp, "mjpegd.conf")
+    with open(conf, "w") as f:
+        f.write("source = testpattern\nsize = 160x120\n")
+    d = Daemon("--config", conf)
+    d.wait_frame()
+    check(request(d.port, "GET", "/status").header("access-control-allow-origin") is None,
+          "CORS header without --allow-origin")
+    with open(conf, "a") as f:
+        f.write("allow-origin = http://octopi.local\n")
+    d.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5 * SLOW
+    while request(d.port, "GET", "/status").header("access-control-allow-origin") != \
+            "http://octopi.local":
+        check(time.monotonic() < deadline, "--allow-origin not applied on SIGHUP")
+        time.sleep(0.1)
+    d.stop()
+
+
+# --------------------------------------------------------------------------------- unix sockets
+
+def unix_request(path, method, target, headers=None, timeout=5):
+    """One request over a unix socket; returns the Response."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout * SLOW)
+    sock.connect(path)
+    Context.current.sockets.append(sock)
+    c = Conn.__new__(Conn)
+    c.timeout, c.sock, c.buf, c.eof = timeout * SLOW, sock, bytearray(), False
+    hd = {"Connection": "close"}
+    hd.update(headers or {})
+    c.send(request_bytes(method, target, hd))
+    try:
+        return c.read_response(head_only=(method == "HEAD"))
+    finally:
+        c.close()
+
+
+@test
+def test_unix_socket_listen_with_tcp():
+    """--listen twice: TCP and a unix socket at once; curl --unix-socket reads the snapshot and
+    the stream; the socket file has the mode and group asked for and is removed at exit."""
+    import grp
+    import stat
+    curl = need_tool("curl")
+    tmp = Context.current.tmpdir
+    path = os.path.join(tmp, "mjpegd.sock")
+    group = grp.getgrgid(os.getgid()).gr_name
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--listen", "127.0.0.1:0",
+               "--listen", f"unix:{path},mode=0660,group={group}")
+    check(f"and unix:{path},mode=0660,group={group}" in d.log(),
+          "the start line does not name the unix socket")
+    st = os.lstat(path)
+    check(stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660,
+          f"socket file mode {oct(st.st_mode)}")
+    check(st.st_gid == os.getgid(), f"socket file group {st.st_gid}")
+    d.wait_frame()
+    snap = os.path.join(tmp, "snap.jpg")
+    p = subprocess.run([curl, "-s", "-f", "--unix-socket", path, "-o", snap,
+                        "http://localhost/snapshot.jpg"], capture_output=True, text=True,
+                       timeout=30)
+    check(p.returncode == 0, f"curl --unix-socket snapshot: {p.returncode} {p.stderr}")
+    check(djpeg_size(open(snap, "rb").read(), "unix snapshot") == (320, 240), "snapshot size")
+    out = os.path.join(tmp, "stream.bin")
+    p = subprocess.run([curl, "-s", "--unix-socket", path, "--max-time", str(2 * SLOW), "-o", out,
+                        "http://localhost/?action=stream"], capture_output=True, text=True,
+                       timeout=30)
+    data = open(out, "rb").read()
+    parts = MultipartParser(keep=True).feed(data)
+    check(p.returncode == 28 and len(parts) >= 10,
+          f"curl --unix-socket stream: rc {p.returncode}, {len(parts)} parts in 2 s")
+    r = unix_request(path, "GET", "/status")
+    check(r.status == 200, f"/status over the unix socket: {r.status}")
+    addrs = [c["addr"] for c in json.loads(r.body)["clients"]["list"]]
+    check("unix" in addrs, f"a unix client is not listed as 'unix': {addrs}")
+    check(request(d.port, "GET", "/status").status == 200, "TCP beside the unix socket")
+    d.stop()
+    check(not os.path.exists(path), "the socket file is left after exit")
+
+
+@test
+def test_unix_socket_stale_and_in_use():
+    tmp = Context.current.tmpdir
+    path = os.path.join(tmp, "m.sock")
+    # a socket file left by a dead process: removed, then served on
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.close()
+    d = Daemon("--source", "testpattern", "--listen", "127.0.0.1:0", "--listen", f"unix:{path}")
+    check("removed a stale socket" in d.log(), "a stale socket is not reported")
+    check(unix_request(path, "GET", "/status").status == 200, "not serving after the stale one")
+    # a running server on it: refused, its socket left alone
+    p = run_cli(["--source", "testpattern", "--listen", "127.0.0.1:0", "--listen",
+                 f"unix:{path}"])
+    check(p.returncode == 1 and "another process is serving on it" in p.stderr,
+          f"second daemon on a live socket: {p.returncode} {p.stderr[-300:]!r}")
+    check(unix_request(path, "GET", "/status").status == 200, "the first daemon lost its socket")
+    d.stop()
+    # a regular file of that name: never removed
+    with open(path, "w") as f:
+        f.write("precious\n")
+    p = run_cli(["--source", "testpattern", "--listen", f"unix:{path}"])
+    check(p.returncode == 1 and "exists and is not a socket" in p.stderr, f"{p.stderr!r}")
+    check(open(path).read() == "precious\n", "a regular file was touched")
+    p = run_cli(["--source", "testpattern", "--listen", f"unix:{tmp}/x.sock,group=no-such-grp"])
+    check(p.returncode == 1 and "no group 'no-such-grp'" in p.stderr, f"{p.stderr!r}")
+    p = run_cli(["--listen", "unix:relative.sock"])
+    check(p.returncode == 2 and "needs an absolute socket path" in p.stderr, f"{p.stderr!r}")
+
+
+@test
+def test_unix_socket_activation():
+    """systemd socket activation of a unix socket (ListenStream=/run/mjpegd/mjpegd.sock)."""
+    tool = need_tool("systemd-socket-activate")
+    path = os.path.join(Context.current.tmpdir, "act.sock")
+    log_path = os.path.join(Context.current.tmpdir, "activated.log")
+    with open(log_path, "wb") as log:
+        p = subprocess.Popen([tool, "-l", path, MJPEGD_PATH(), "--source", "testpattern",
+                              "--size", "160x120"], stdout=log, stderr=log,
+                             stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10 * SLOW
+        r = None
+        while time.monotonic() < deadline:
+            try:
+                r = unix_request(path, "GET", "/snapshot.jpg")
+                break
+            except OSError:
+                time.sleep(0.05)
+        check(r is not None and r.status == 200 and r.body[:2] == b"\xff\xd8",
+              f"no snapshot on the activated unix socket: {r}")
+        check("socket-activated unix socket" in open(log_path, errors="replace").read(),
+              "the log does not say socket-activated")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(timeout=5 * SLOW)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise TestFailure("socket-activated mjpegd did not exit on SIGTERM")
+    check(rc == 0, f"socket-activated mjpegd exited with {rc}")
+
+
+# -------------------------------------------------------------------------------- reverse proxy
+
+def doc_block(lang):
+    """The ```lang block of docs/reverse-proxy.md: the test runs what users copy."""
+    with open(os.path.join(harness.REPO, "docs", "reverse-proxy.md")) as f:
+        m = re.search(r"```" + lang + r"\n(.*?)```", f.read(), re.S)
+    check(m, f"docs/reverse-proxy.md has no {lang} block")
+    return m.group(1)
+
+
+def replace_once(text, old, new, what):
+    check(text.count(old) == 1, f"{what}: '{old}' not found once in docs/reverse-proxy.md")
+    return text.replace(old, new)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, what, timeout=10):
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        check(proc.poll() is None, f"{what} exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            check(time.monotonic() < deadline, f"{what} does not listen on {port}")
+            time.sleep(0.05)
+
+
+def proxy_tools():
+    """nginx, haproxy, openssl, installed by scripts/deps.sh test; if they are not there, try
+    that once; a test that still lacks them is skipped with the reason."""
+    import shutil
+    want = {"nginx": "/usr/sbin/nginx", "haproxy": "/usr/sbin/haproxy", "openssl": None}
+    found = {t: shutil.which(t) or (p if p and os.access(p, os.X_OK) else None)
+             for t, p in want.items()}
+    if all(found.values()):
+        return found
+    p = subprocess.run([os.path.join(harness.REPO, "scripts", "deps.sh"), "test"],
+                       capture_output=True, text=True, timeout=600)
+    found = {t: shutil.which(t) or (p2 if p2 and os.access(p2, os.X_OK) else None)
+             for t, p2 in want.items()}
+    if not all(found.values()):
+        missing = [t for t, v in found.items() if not v]
+        raise harness.TestSkipped(f"{', '.join(missing)} not installed and scripts/deps.sh test "
+                                  f"could not install them: {p.stderr.strip()[-200:]}")
+    return found
+
+
+def start_nginx(tools, tmp, port, upstream, cert, key, n):
+    conf = doc_block("nginx")
+    if upstream.startswith("/"):
+        conf = replace_once(conf, "/run/mjpegd/mjpegd.sock", upstream, "nginx upstream")
+    else:
+        conf = replace_once(conf, "unix:/run/mjpegd/mjpegd.sock", upstream, "nginx upstream")
+    conf = replace_once(conf, "listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;", "nginx listen")
+    conf = replace_once(conf, "/etc/ssl/certs/camera.pem", cert, "nginx certificate")
+    conf = replace_once(conf, "/etc/ssl/private/camera.key", key, "nginx key")
+    d = os.path.join(tmp, f"nginx{n}")
+    os.makedirs(d)
+    temps = "".join(f"    {k}_temp_path {d}/{k};\n" for k in
+                    ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    full = (("user root root;\n" if os.geteuid() == 0 else "") +
+            f"worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\n"
+            f"error_log {d}/error.log info;\nevents {{ worker_connections 64; }}\n"
+            f"http {{\n    access_log {d}/access.log;\n{temps}{conf}}}\n")
+    path = os.path.join(d, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(full)
+    log = open(os.path.join(d, "stderr.log"), "wb")
+    proc = subprocess.Popen([tools["nginx"], "-p", d, "-e", f"{d}/error.log", "-c", path],
+                            stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                            preexec_fn=harness._die_with_parent)
+    return proc, os.path.join(d, "error.log")
+
+
+def start_haproxy(tools, tmp, port, upstream, pem, n):
+    conf = doc_block("haproxy")
+    conf = replace_once(conf, "/run/mjpegd/mjpegd.sock", upstream, "haproxy upstream")
+    conf = replace_once(conf, "bind :443 ssl crt /etc/haproxy/camera.pem",
+                        f"bind 127.0.0.1:{port} ssl crt {pem}", "haproxy bind")
+    d = os.path.join(tmp, f"haproxy{n}")
+    os.makedirs(d)
+    path = os.path.join(d, "haproxy.cfg")
+    with open(path, "w") as f:
+        f.write("global\n    maxconn 200\n\n" + conf)
+    p = subprocess.run([tools["haproxy"], "-c", "-f", path], capture_output=True, text=True,
+                       timeout=30)
+    check(p.returncode == 0, f"haproxy -c on the documented configuration: {p.stdout}{p.stderr}")
+    log_path = os.path.join(d, "stderr.log")
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([tools["haproxy"], "-db", "-f", path], stdout=log, stderr=log,
+                            stdin=subprocess.DEVNULL, preexec_fn=harness._die_with_parent)
+    return proc, log_path
+
+
+def tls_stream_from(port, source, headers):
+    """Reads /webcam/?action=stream through the TLS proxy from a chosen loopback address, as
+    HTTP/1.0 (no chunked coding in between). Returns (ssl socket, parser, first parts)."""
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.socket()
+    raw.settimeout(10 * SLOW)
+    raw.bind((source, 0))
+    raw.connect(("127.0.0.1", port))
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
+    Context.current.sockets.append(s)
+    s.sendall(request_bytes("GET", "/webcam/?action=stream", dict({"Host": "localhost"},
+                                                                   **headers), "HTTP/1.0"))
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        data = s.recv(65536)
+        check(data, f"proxy closed the stream before its head: {buf[:200]!r}")
+        buf += data
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    check(head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0],
+          f"stream through the proxy: {head[:200]!r}")
+    parser = MultipartParser(keep=False)
+    parts = parser.feed(rest)
+    deadline = time.monotonic() + 10 * SLOW
+    while len(parts) < 5:
+        check(time.monotonic() < deadline, f"{len(parts)} parts through the proxy in 10 s")
+        data = s.recv(65536)
+        check(data, "proxy closed the stream")
+        parts += parser.feed(data)
+    return s, parser, parts
+
+
+@test
+def test_reverse_proxy_nginx_haproxy_tls():
+    """docs/reverse-proxy.md's nginx and HAProxy configurations, run for real: TLS with a test
+    certificate, the /webcam/ prefix, over TCP and over the unix socket; ffmpeg and curl through
+    them with credentials; X-Forwarded-For believed from the trusted proxy only."""
+    tools = proxy_tools()
+    curl = need_tool("curl")
+    need_tool("ffmpeg")
+    tmp = Context.current.tmpdir
+    cert, key, pem = (os.path.join(tmp, n) for n in ("cert.pem", "key.pem", "combined.pem"))
+    p = subprocess.run([tools["openssl"], "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=localhost"], capture_output=True, text=True,
+                       timeout=60)
+    check(p.returncode == 0, f"openssl req: {p.stderr}")
+    with open(pem, "w") as f:
+        f.write(open(cert).read() + open(key).read())
+    users = auth_users_file()
+    sock = os.path.join(tmp, "mjpegd.sock")
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "30", "--auth-file",
+               users, "--listen", "127.0.0.1:0", "--listen", f"unix:{sock},mode=0666",
+               "--trusted-proxy", "127.0.0.1,unix")
+    creds = {"Authorization": basic("alice", "wonderland")}
+    figures = []
+    n = 0
+    for proxy in ("nginx", "haproxy"):
+        for via in ("tcp", "unix"):
+            n += 1
+            what = f"{proxy} over {via}"
+            port = free_port()
+            upstream = sock if via == "unix" else f"127.0.0.1:{d.port}"
+            if proxy == "nginx":
+                proc, plog = start_nginx(tools, tmp, port, upstream, cert, key, n)
+            else:
+                proc, plog = start_haproxy(tools, tmp, port, upstream, pem, n)
+            try:
+                wait_port(port, proc, what)
+                base = f"https://127.0.0.1:{port}/webcam/"
+                snap = os.path.join(tmp, f"snap{n}.jpg")
+                r = subprocess.run([curl, "-k", "-s", "-u", "carol:c4rol pw", "-o", snap, "-w",
+                                    "%{http_code}", base + "?action=snapshot"],
+                                   capture_output=True, text=True, timeout=30)
+                check(r.stdout == "200", f"{what}: curl snapshot {r.stdout} {r.stderr}")
+                check(djpeg_size(open(snap, "rb").read(), what) == (320, 240),
+                      f"{what}: snapshot size")
+                r = subprocess.run([curl, "-k", "-s", "-o", "/dev/null", "-D", "-",
+                                    base + "?action=snapshot"], capture_output=True, text=True,
+                                   timeout=30)
+                check(" 401" in r.stdout.split("\n")[0] and 'realm="mjpegd"' in r.stdout,
+                      f"{what}: without credentials: {r.stdout[:300]!r}")
+                out = os.path.join(tmp, f"copy{n}.mjpg")
+                t0 = time.monotonic()
+                r = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i",
+                                    f"https://alice:wonderland@127.0.0.1:{port}/webcam/"
+                                    "?action=stream", "-frames:v", "10", "-c", "copy", "-f",
+                                    "mjpeg", "-y", out], capture_output=True, text=True,
+                                   timeout=60 * SLOW)
+                check(r.returncode == 0, f"{what}: ffmpeg: {r.stderr[-300:]}")
+                frames = open(out, "rb").read().count(b"\xff\xd9")
+                check(frames >= 10, f"{what}: ffmpeg copied {frames} frames")
+                ff_s = time.monotonic() - t0
+                # the real client's address, not the forged one, and live frames
+                s, parser, parts = tls_stream_from(port, "127.0.0.2", dict(
+                    creds, **{"X-Forwarded-For": "198.51.100.7"}))
+                ages = [time.time() - float(pt.headers["x-timestamp"]) for pt in parts[-3:]]
+                st = get_json_auth(d.port, creds)
+                addrs = [c["addr"] for c in st["clients"]["list"]]
+                check(any(a.startswith("127.0.0.2 (via ") for a in addrs),
+                      f"{what}: /status does not show the client 127.0.0.2: {addrs}")
+                check(not any("198.51.100.7" in a for a in addrs),
+                      f"{what}: the forged X-Forwarded-For was believed: {addrs}")
+                check(max(ages) < 1.0 * SLOW, f"{what}: frames arrive {max(ages):.2f} s old "
+                      f"(buffered?)")
+                figures.append(f"{what}: ffmpeg 10 frames in {ff_s:.2f} s; frame age "
+                               f"{max(ages) * 1000:.0f} ms")
+                s.close()
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                if os.path.exists(plog):
+                    Context.current.note(f"{what} log: " + open(plog, errors="replace")
+                                         .read()[-600:])
+    Context.current.note("\n".join(figures))
+    # the same proxies without --trusted-proxy: the proxy is the client
+    d.stop()
+
+
+def get_json_auth(port, headers):
+    r = request(port, "GET", "/status", headers)
+    check(r.status == 200, f"/status: {r.status}")
+    return json.loads(r.body)
+
+
+@test
+def test_trusted_proxy_only():
+    """X-Forwarded-For from an untrusted peer is ignored; from a trusted one its last hop is the
+    client in /status and in the failed-login slow-down."""
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--trusted-proxy", "127.0.0.1")
+    c = Conn(d.port)
+    c.send(request_bytes("GET", "/stream.mjpg", {"X-Forwarded-For": "1.2.3.4, 203.0.113.9"}))
+    check(c.read_response().status == 200, "stream")
+    sock = socket.socket()
+    sock.bind(("127.0.0.3", 0))
+    sock.connect(("127.0.0.1", d.port))
+    Context.current.sockets.append(sock)
+    sock.sendall(request_bytes("GET", "/stream.mjpg", {"X-Forwarded-For": "203.0.113.77"}))
+    time.sleep(0.3 * SLOW)
+    addrs = [x["addr"] for x in get_json(d.port)["clients"]["list"]]
+    check(any(a.startswith("203.0.113.9 (via 127.0.0.1:") for a in addrs),
+          f"trusted peer: {addrs}")
+    check(not any("1.2.3.4" in a for a in addrs), f"a hop before the last was taken: {addrs}")
+    check(not any("203.0.113.77" in a for a in addrs) and
+          any(a.startswith("127.0.0.3:") for a in addrs), f"untrusted peer believed: {addrs}")
+    p = run_cli(["--trusted-proxy", "localhost"])
+    check(p.returncode == 2 and "is not a list of IP addresses" in p.stderr, p.stderr)
+    d.stop()
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.height, 480);
 	assert_int_equal(cfg.fps, 30);
 	assert_int_equal(cfg.quality, 80);
-	assert_string_equal(cfg.listen_host, "0.0.0.0");
-	assert_int_equal(cfg.listen_port, 8000);
+	assert_string_equal(cfg.listen[0].host, "0.0.0.0");
+	assert_int_equal(cfg.listen[0].port, 8000);
 	assert_int_equal(cfg.max_clients, 100);
 	assert_int_equal(cfg.log_level, 6);
 	assert_int_equal(cfg.header_timeout_ms, 10000);
@@ -271,8 +271,8 @@ static void test_encoder(void **state)
 static void check_listen(const char *value, const char *host, unsigned port)
 {
 	struct config cfg = set_ok("listen", value);
-	assert_string_equal(cfg.listen_host, host);
-	assert_int_equal(cfg.listen_port, port);
+	assert_string_equal(cfg.listen[0].host, host);
+	assert_int_equal(cfg.listen[0].port, port);
 }
 
 static void test_listen(void **state)
@@ -291,7 +291,8 @@ static void test_listen(void **state)
 
 	set_fails("listen", "127.0.0.1:65536",
 		  "--listen: '127.0.0.1:65536' has a port out of range "
-		  "(HOST:PORT, [IPv6]:PORT or :PORT; port 0..65535)");
+		  "(HOST:PORT, [IPv6]:PORT, :PORT; port 0..65535; or "
+		  "unix:PATH[,mode=OCTAL][,group=NAME])");
 	set_fails("listen", "localhost", NULL);
 	set_fails("listen", "localhost:", NULL);
 	set_fails("listen", "host:80x", NULL);
@@ -364,8 +365,8 @@ static void test_parse_text(void **state)
 	assert_int_equal(cfg.height, 1080);
 	assert_int_equal(cfg.source, SOURCE_FILE);
 	assert_string_equal(cfg.source_path, "/srv/clip one.mjpeg");
-	assert_string_equal(cfg.listen_host, "::");
-	assert_int_equal(cfg.listen_port, 8080);
+	assert_string_equal(cfg.listen[0].host, "::");
+	assert_int_equal(cfg.listen[0].port, 8080);
 	assert_int_equal(cfg.log_level, 7);
 	assert_int_equal(cfg.quality, 80); /* untouched */
 
@@ -508,7 +509,7 @@ static void test_args(void **state)
 			 CONFIG_RUN);
 	assert_int_equal(cfg.fps, 10);
 	assert_int_equal(cfg.width, 320);
-	assert_int_equal(cfg.listen_port, 81);
+	assert_int_equal(cfg.listen[0].port, 81);
 	assert_string_equal(cfg.source_path, "a=b.jpg");
 
 	/* Later flags win over earlier ones. */
@@ -611,16 +612,16 @@ static void test_args_override_file(void **state)
 			 CONFIG_RUN);
 	assert_int_equal(cfg.fps, 25);
 	assert_int_equal(cfg.quality, 40);
-	assert_string_equal(cfg.listen_host, "127.0.0.1");
-	assert_int_equal(cfg.listen_port, 9);
+	assert_string_equal(cfg.listen[0].host, "127.0.0.1");
+	assert_int_equal(cfg.listen[0].port, 9);
 	assert_string_equal(cfg.config_path, path);
 
 	char flag[64];
 	snprintf(flag, sizeof(flag), "--config=%s", path);
 	assert_int_equal(parse_args(&cfg, err, sizeof(err), flag, "--listen=:1", NULL), CONFIG_RUN);
 	assert_int_equal(cfg.fps, 12);
-	assert_string_equal(cfg.listen_host, "0.0.0.0");
-	assert_int_equal(cfg.listen_port, 1);
+	assert_string_equal(cfg.listen[0].host, "0.0.0.0");
+	assert_int_equal(cfg.listen[0].port, 1);
 	unlink(path);
 	free(path);
 
@@ -661,7 +662,7 @@ static void test_help(void **state)
 		"--quality N",
 		"1..100. Default: 80.",
 		"--listen HOST:PORT",
-		"port 0..65535. Default: 0.0.0.0:8000.",
+		"unix:PATH[,mode=OCTAL][,group=NAME]. Default: 0.0.0.0:8000.",
 		"--max-clients N",
 		"1..10000. Default: 100.",
 		"--log-level LEVEL",
@@ -677,6 +678,64 @@ static void test_help(void **state)
 		if (!strstr(text, must_have[i]))
 			fail_msg("--help lacks \"%s\":\n%s", must_have[i], text);
 	free(text);
+}
+
+static void test_listen_unix_and_repeated(void **state)
+{
+	(void)state;
+	struct config cfg = set_ok("listen", "unix:/run/mjpegd/mjpegd.sock");
+	assert_int_equal(cfg.n_listen, 1); /* the default is replaced, not added to */
+	assert_true(cfg.listen[0].is_unix);
+	assert_string_equal(cfg.listen[0].path, "/run/mjpegd/mjpegd.sock");
+	assert_int_equal(cfg.listen[0].mode, 0660);
+	assert_string_equal(cfg.listen[0].group, "");
+	cfg = set_ok("listen", "unix:/tmp/a.sock,mode=0666,group=www-data");
+	assert_int_equal(cfg.listen[0].mode, 0666);
+	assert_string_equal(cfg.listen[0].group, "www-data");
+	cfg = set_ok("listen", "unix:/tmp/a.sock,group=video,mode=600");
+	assert_int_equal(cfg.listen[0].mode, 0600);
+	char buf[400];
+	config_listen_describe(&cfg.listen[0], buf, sizeof(buf));
+	assert_string_equal(buf, "unix:/tmp/a.sock,mode=0600,group=video");
+	set_fails("listen", "unix:", NULL);
+	set_fails("listen", "unix:rel.sock", NULL);
+	set_fails("listen", "unix:/a,mode=0800", NULL);
+	set_fails("listen", "unix:/a,mode=01777", NULL);
+	set_fails("listen", "unix:/a,mode=", NULL);
+	set_fails("listen", "unix:/a,group=a b", NULL);
+	set_fails("listen", "unix:/a,owner=x", NULL);
+	char long_path[200] = "unix:/";
+	memset(long_path + 6, 'p', 120);
+	long_path[126] = '\0';
+	set_fails("listen", long_path, NULL);
+
+	/* Repeated: TCP and unix together, up to 4, no address twice. */
+	char err[CONFIG_ERR_MAX];
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--listen", "127.0.0.1:8000",
+				    "--listen", "unix:/tmp/m.sock", "--listen=[::1]:0", "--listen=[::1]:0",
+				    NULL), CONFIG_RUN);
+	assert_int_equal(cfg.n_listen, 4); /* port 0 twice: two kernel-chosen ports */
+	assert_string_equal(cfg.listen[0].host, "127.0.0.1");
+	assert_true(cfg.listen[1].is_unix);
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--listen", ":1", "--listen", ":2",
+				    "--listen", ":3", "--listen", ":4", "--listen", ":5", NULL), -EINVAL);
+	assert_non_null(strstr(err, "one address too many (at most 4)"));
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--listen", "unix:/a", "--listen",
+				    "unix:/a", NULL), -EINVAL);
+	assert_non_null(strstr(err, "is given twice"));
+
+	/* The file's lines add up; flags replace the file's list as a whole. */
+	char *path = write_temp("listen = 127.0.0.1:81\nlisten = unix:/tmp/f.sock\n");
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--config", path, NULL), CONFIG_RUN);
+	assert_int_equal(cfg.n_listen, 2);
+	assert_int_equal(cfg.listen[0].port, 81);
+	assert_string_equal(cfg.listen[1].path, "/tmp/f.sock");
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--config", path, "--listen",
+				    "unix:/tmp/g.sock", NULL), CONFIG_RUN);
+	assert_int_equal(cfg.n_listen, 1);
+	assert_string_equal(cfg.listen[0].path, "/tmp/g.sock");
+	unlink(path);
+	free(path);
 }
 
 int main(void)
@@ -699,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_args_errors),
 		cmocka_unit_test(test_args_override_file),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_listen_unix_and_repeated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

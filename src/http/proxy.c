@@ -1,0 +1,101 @@
+/* --trusted-proxy and X-Forwarded-For; contract in include/mjpegd/proxy.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "mjpegd/proxy.h"
+
+static bool parse_addr(const char *s, struct in6_addr *out)
+{
+	struct in_addr v4;
+	if (inet_pton(AF_INET, s, &v4) == 1) {
+		memset(out, 0, sizeof(*out));
+		out->s6_addr[10] = 0xff;
+		out->s6_addr[11] = 0xff;
+		memcpy(&out->s6_addr[12], &v4, 4);
+		return true;
+	}
+	return inet_pton(AF_INET6, s, out) == 1;
+}
+
+int proxy_trusted_parse(const char *list, struct proxy_trusted *out)
+{
+	memset(out, 0, sizeof(*out));
+	const char *p = list;
+	if (!*p)
+		return 0;
+	while (p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char one[INET6_ADDRSTRLEN];
+		if (n == 0 || n >= sizeof(one))
+			return -EINVAL;
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (!strcmp(one, "unix")) {
+			out->unix_peers = true;
+		} else {
+			if (out->n == PROXY_TRUSTED_MAX || !parse_addr(one, &out->addr[out->n]))
+				return -EINVAL;
+			out->n++;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+bool proxy_trusted_has(const struct proxy_trusted *t, const struct sockaddr *peer)
+{
+	struct in6_addr a;
+	if (peer->sa_family == AF_UNIX)
+		return t->unix_peers;
+	if (peer->sa_family == AF_INET) {
+		memset(&a, 0, sizeof(a));
+		a.s6_addr[10] = 0xff;
+		a.s6_addr[11] = 0xff;
+		memcpy(&a.s6_addr[12], &((const struct sockaddr_in *)peer)->sin_addr, 4);
+	} else if (peer->sa_family == AF_INET6) {
+		a = ((const struct sockaddr_in6 *)peer)->sin6_addr;
+	} else {
+		return false;
+	}
+	for (unsigned i = 0; i < t->n; i++)
+		if (!memcmp(&t->addr[i], &a, sizeof(a)))
+			return true;
+	return false;
+}
+
+int proxy_forwarded_for(struct http_str value, char *out, size_t cap, unsigned char key[16],
+			size_t *key_len)
+{
+	const char *start = value.p, *end = value.p + value.len;
+	const char *comma = end;
+	while (comma > start && comma[-1] != ',')
+		comma--;
+	start = comma;
+	while (start < end && (*start == ' ' || *start == '\t'))
+		start++;
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	char one[INET6_ADDRSTRLEN];
+	size_t n = (size_t)(end - start);
+	if (n == 0 || n >= sizeof(one))
+		return -EINVAL;
+	memcpy(one, start, n);
+	one[n] = '\0';
+	struct in6_addr a;
+	if (!parse_addr(one, &a))
+		return -EINVAL;
+	if (IN6_IS_ADDR_V4MAPPED(&a)) {
+		if (!inet_ntop(AF_INET, &a.s6_addr[12], out, (socklen_t)cap))
+			return -EINVAL;
+		memcpy(key, &a.s6_addr[12], 4);
+		*key_len = 4;
+	} else {
+		if (!inet_ntop(AF_INET6, &a, out, (socklen_t)cap))
+			return -EINVAL;
+		memcpy(key, a.s6_addr, 8);
+		*key_len = 8;
+	}
+	return 0;
+}
