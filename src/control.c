@@ -686,8 +686,10 @@ int control_assignments_parse(const char *text, struct control_assignments *as, 
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 		char line[CONTROL_NAME_MAX + CONTROL_VALUE_MAX + 64];
 		line_no++;
-		if (n >= sizeof(line))
+		if (n >= sizeof(line)) {
+			as->n = 0;
 			return reason(why, whylen, -EINVAL, "line %u is too long", line_no);
+		}
 		memcpy(line, p, n);
 		line[n] = '\0';
 		p += n + (nl != NULL);
@@ -697,12 +699,16 @@ int control_assignments_parse(const char *text, struct control_assignments *as, 
 		if (!*q || *q == '#')
 			continue;
 		char name[CONTROL_NAME_MAX], value[CONTROL_VALUE_MAX];
-		if (control_split_assignment(line, name, sizeof(name), value, sizeof(value)) < 0)
+		if (control_split_assignment(line, name, sizeof(name), value, sizeof(value)) < 0) {
+			as->n = 0;
 			return reason(why, whylen, -EINVAL, "line %u is not NAME=VALUE", line_no);
+		}
 		int r = control_assignments_put(as, name, value);
-		if (r < 0)
+		if (r < 0) {
+			as->n = 0;
 			return reason(why, whylen, r, "line %u: %s", line_no,
 				      r == -E2BIG ? "too many controls" : "a bad name or value");
+		}
 	}
 	return 0;
 }

@@ -94,12 +94,15 @@ static void load_controls_state(struct app *app)
 	else if (n < 0)
 		log_warn("controls: ignoring %s/%s: %s", app->state_dir, CONTROLS_STATE_FILE,
 			 strerror((int)-n));
+	else if (strlen(text) != (size_t)n)
+		log_warn("controls: ignoring %s/%s: it holds a NUL byte (not a file mjpegd wrote)",
+			 app->state_dir, CONTROLS_STATE_FILE);
 	else if (control_assignments_parse(text, &app->controls_state, why, sizeof(why)) < 0)
 		log_warn("controls: ignoring %s/%s: %s", app->state_dir, CONTROLS_STATE_FILE, why);
 	else if (app->controls_state.n)
 		log_info("controls: %u kept in %s/%s", app->controls_state.n, app->state_dir,
 			 CONTROLS_STATE_FILE);
-	if (n < 0 || app->controls_state.n == 0)
+	if (n < 0 || strlen(text) != (size_t)n)
 		app->controls_state.n = 0;
 	free(text);
 }
@@ -130,6 +133,51 @@ static void fill_status(void *ctx, struct status_snapshot *s)
 	s->uptime_ms = (now_mono_ns() - app->started_ns) / NSEC_PER_MSEC;
 	s->loop_enters = app->loop.stats.enters;
 	s->loop_completions = app->loop.stats.completions;
+}
+
+/* GET /controls */
+static int controls_json(void *ctx, bool writable, char **out, size_t *len)
+{
+	struct app *app = ctx;
+	struct control_list *l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	int r = pipeline_controls(app->pipeline, l);
+	if (r == -ENODEV) {
+		free(l);
+		return r;
+	}
+	if (r < 0)
+		l->n = 0; /* a camera that cannot list them: none to show */
+	size_t cap = 256 * 1024;
+	char *doc = malloc(cap);
+	r = doc ? control_list_json(l, writable, doc, cap) : -ENOMEM;
+	free(l);
+	if (r < 0) {
+		free(doc);
+		return r;
+	}
+	*out = doc;
+	*len = (size_t)r;
+	return 0;
+}
+
+/* POST /controls: applied, then kept in the state file (atomically). */
+static int controls_set(void *ctx, const char *body, size_t len, bool json, char *why,
+			size_t whylen)
+{
+	struct app *app = ctx;
+	int r = pipeline_set_controls(app->pipeline, body, len, json, &app->controls_state, why,
+				      whylen);
+	if (r < 0 || !app->state_dir[0])
+		return r;
+	char text[CONTROL_SET_MAX * (CONTROL_NAME_MAX + CONTROL_VALUE_MAX + 2) + 128];
+	int n = control_assignments_format(&app->controls_state, text, sizeof(text));
+	int w = n < 0 ? n : state_file_write(app->state_dir, CONTROLS_STATE_FILE, text, (size_t)n);
+	if (w < 0)
+		log_warn("controls: applied, but not kept across restarts: %s/%s: %s",
+			 app->state_dir, CONTROLS_STATE_FILE, strerror(-w));
+	return 0;
 }
 
 static void begin_shutdown(struct app *app, const char *why)
@@ -231,6 +279,7 @@ static void reload(struct app *app)
 			  next.idle_timeout_ms, next.source_timeout_ms);
 	reload_auth(app, &old);
 	server_set_allow_origin(app->server, app->cfg.allow_origin);
+	server_set_controls_writable(app->server, app->cfg.controls_writable);
 	server_set_trusted_proxy(app->server, app->cfg.trusted_proxy);
 	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
@@ -498,6 +547,10 @@ int main(int argc, char **argv)
 		.auth_exempt = app.cfg.auth_exempt,
 		.allow_origin = app.cfg.allow_origin,
 		.trusted_proxy = app.cfg.trusted_proxy,
+		.controls_json = controls_json,
+		.controls_set = controls_set,
+		.controls_ctx = &app,
+		.controls_writable = app.cfg.controls_writable,
 	};
 	r = server_create(&sp, &app.server);
 	if (r < 0) {

@@ -9,12 +9,14 @@
 #define HTTP_MAX_HEADERS 32
 #define HTTP_MAX_REQUEST_LINE 2048 /* longer → 414 */
 #define HTTP_MAX_HEADER_BYTES 8192 /* request line + headers; longer → 431 */
+#define HTTP_MAX_BODY 4096         /* a POST body (POST /controls); longer → 413 */
 
 enum http_method {
 	HTTP_METHOD_OTHER = 0, /* a well-formed token we do not serve → 405 */
 	HTTP_METHOD_GET,
 	HTTP_METHOD_HEAD,
 	HTTP_METHOD_OPTIONS, /* CORS preflight */
+	HTTP_METHOD_POST,    /* with a body of at most HTTP_MAX_BODY bytes (Content-Length) */
 };
 
 struct http_str {
@@ -37,17 +39,20 @@ struct http_request {
 	bool keep_alive;        /* 1.1 unless "Connection: close"; 1.0 only with "Connection: keep-alive" */
 	size_t n_headers;
 	struct http_header headers[HTTP_MAX_HEADERS];
+	struct http_str body;   /* POST: the Content-Length bytes after the head; len 0 otherwise */
 };
 
 enum http_parse_result {
-	HTTP_PARSE_COMPLETE,   /* *consumed = bytes of the request head, including the blank line */
+	HTTP_PARSE_COMPLETE,   /* *consumed = bytes of the request: head, blank line and body */
 	HTTP_PARSE_INCOMPLETE, /* need more bytes; nothing is wrong so far */
-	HTTP_PARSE_ERROR,      /* *status says which: 400, 414, 431, 501 (body sent), 505 */
+	HTTP_PARSE_ERROR,      /* *status says which: 400, 413, 414, 431, 501 (body), 505 */
 };
 
-/* Parses one request head from buf[0..len). Bytes after the head (a pipelined request) are not
- * looked at. Requests with a body (Content-Length > 0 or Transfer-Encoding) are refused with 501
- * since no endpoint takes one; bare LF line ends are accepted, NUL and other control bytes are
+/* Parses one request from buf[0..len): the head, and for POST the Content-Length bytes of its
+ * body (INCOMPLETE until they are all there). Bytes after it (a pipelined request) are not looked
+ * at. A body on any other method, and any Transfer-Encoding, is refused with 501 (no endpoint
+ * takes one, and skipping a chunked body correctly is more code than refusing it); a POST body
+ * over HTTP_MAX_BODY with 413. Bare LF line ends are accepted, NUL and other control bytes are
  * not. When len reaches HTTP_MAX_HEADER_BYTES without a complete head the result is an error
  * (431, or 414 when the request line alone is too long), never INCOMPLETE. */
 enum http_parse_result http_parse_request(const char *buf, size_t len, struct http_request *req,

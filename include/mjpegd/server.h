@@ -42,6 +42,15 @@ struct server_params {
 	const char *auth_exempt; /* --auth-exempt: comma-separated paths served without credentials */
 	const char *allow_origin; /* --allow-origin: "" (none), "*" or one origin */
 	const char *trusted_proxy; /* --trusted-proxy: "ADDR[,ADDR]" whose X-Forwarded-For counts */
+	/* Camera controls (GET/POST /controls; NULL: 404). json: the document, malloc'd, or a
+	 * negative errno (-ENODEV: no camera now → 503). set: applies a POST body (json: a JSON
+	 * object, else a form), all or nothing; a negative errno with why (-ENODEV → 503, others
+	 * 400). */
+	int (*controls_json)(void *ctx, bool writable, char **out, size_t *len);
+	int (*controls_set)(void *ctx, const char *body, size_t len, bool json, char *why,
+			    size_t whylen);
+	void *controls_ctx;
+	bool controls_writable; /* --controls on|off */
 };
 
 /* Binds the listening sockets (errors name the address: EADDRINUSE, EACCES, bad host). */
@@ -67,6 +76,8 @@ void server_set_trusted_proxy(struct server *srv, const char *list);
 
 /* --allow-origin, live (SIGHUP): "" none, "*", or one origin. */
 void server_set_allow_origin(struct server *srv, const char *origin);
+/* --controls on|off, on SIGHUP */
+void server_set_controls_writable(struct server *srv, bool writable);
 
 /* SIGHUP: users replace the ones in use (ownership passes; NULL: no authentication any more).
  * Requests already checking their credentials finish against the hash they were given. */

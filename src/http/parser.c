@@ -107,6 +107,8 @@ static enum http_parse_result parse_request_line(struct cursor *c, struct http_r
 		req->method = HTTP_METHOD_GET;
 	else if (req->method_str.len == 4 && memcmp(req->method_str.p, "HEAD", 4) == 0)
 		req->method = HTTP_METHOD_HEAD;
+	else if (req->method_str.len == 4 && memcmp(req->method_str.p, "POST", 4) == 0)
+		req->method = HTTP_METHOD_POST;
 	else if (req->method_str.len == 7 && memcmp(req->method_str.p, "OPTIONS", 7) == 0)
 		req->method = HTTP_METHOD_OPTIONS;
 	else
@@ -274,9 +276,13 @@ static enum http_parse_result check_head(struct http_request *req, int *status)
 			hosts++;
 		}
 	}
-	/* No endpoint takes a body, and skipping one correctly is more code than refusing it. */
-	if (transfer_encoding || length > 0)
+	/* Only POST takes a body, and only by Content-Length; skipping a chunked one correctly is
+	 * more code than refusing it. */
+	if (transfer_encoding || (length > 0 && req->method != HTTP_METHOD_POST))
 		return parse_error(status, 501);
+	if (length > HTTP_MAX_BODY)
+		return parse_error(status, 413);
+	req->body.len = (size_t)length;
 	/* RFC 9112 section 3.2: 400 for an HTTP/1.1 request without Host and for any request
 	 * with more than one (which one a proxy in front routed by is unknowable). */
 	if (hosts > 1 || (hosts == 0 && req->version_minor >= 1))
@@ -354,7 +360,10 @@ enum http_parse_result http_parse_request(const char *buf, size_t len, struct ht
 	if (r != HTTP_PARSE_COMPLETE)
 		return r;
 	split_target(req);
-	*consumed = c.pos;
+	if (len - c.pos < req->body.len)
+		return HTTP_PARSE_INCOMPLETE;
+	req->body.p = buf + c.pos;
+	*consumed = c.pos + req->body.len;
 	return HTTP_PARSE_COMPLETE;
 }
 
@@ -475,11 +484,13 @@ const char *http_status_reason(int status)
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";

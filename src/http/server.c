@@ -36,6 +36,7 @@
 #include "mjpegd/log.h"
 #include "mjpegd/multipart.h"
 #include "mjpegd/proxy.h"
+#include "mjpegd/control.h"
 #include "mjpegd/ratelimit.h"
 #include "mjpegd/server.h"
 
@@ -171,7 +172,16 @@ struct server {
 	struct proxy_trusted trusted; /* --trusted-proxy */
 
 	/* --allow-origin: the CORS header lines every response carries ("" for none) */
+	char allow_origin[CONFIG_ORIGIN_MAX];
 	char cors[CONFIG_ORIGIN_MAX + 96];
+
+	/* camera controls (GET/POST /controls) */
+	int (*controls_json)(void *ctx, bool writable, char **out, size_t *len);
+	int (*controls_set)(void *ctx, const char *body, size_t len, bool json, char *why,
+			    size_t whylen);
+	void *controls_ctx;
+	bool controls_writable;
+	struct ratelimit controls_log_rl; /* cross-site attempts: one line per window */
 	char refused_response[CONFIG_ORIGIN_MAX + 400]; /* the 503 above --max-clients, CORS in */
 	size_t refused_response_len;
 };
@@ -747,13 +757,13 @@ static void respond_options(struct client *c)
 	int n = snprintf(c->head, sizeof(c->head),
 			 "HTTP/1.1 204 No Content\r\n"
 			 "Server: mjpegd/" MJPEGD_VERSION "\r\n"
-			 "Allow: GET, HEAD, OPTIONS\r\n"
+			 "Allow: GET, HEAD, POST, OPTIONS\r\n"
 			 "%s%s"
 			 "Connection: %s\r\n"
 			 "\r\n",
 			 s->cors,
-			 s->cors[0] ? "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"
-				      "Access-Control-Allow-Headers: Authorization\r\n"
+			 s->cors[0] ? "Access-Control-Allow-Methods: GET, HEAD, POST, OPTIONS\r\n"
+				      "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
 				      "Access-Control-Max-Age: 600\r\n" : "",
 			 c->keep_alive ? "keep-alive" : "close");
 	if (n < 0 || (size_t)n >= sizeof(c->head)) {
@@ -776,6 +786,139 @@ static bool path_is(const struct http_request *req, const char *p)
 	return req->path.len == strlen(p) && memcmp(req->path.p, p, req->path.len) == 0;
 }
 
+static bool str_is(struct http_str v, const char *s)
+{
+	return v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
+}
+
+/* GET /controls */
+static void respond_controls(struct client *c, bool head_only)
+{
+	struct server *s = c->srv;
+	char *doc = NULL;
+	size_t len = 0;
+	int r = s->controls_json(s->controls_ctx, s->controls_writable, &doc, &len);
+	if (r == -ENODEV) {
+		respond(c, 503, "text/plain; charset=utf-8", "503 no camera at the moment\n", 28,
+			NULL, NULL, "Retry-After: 1\r\n", head_only);
+		return;
+	}
+	if (r < 0) {
+		respond_error(c, 500, NULL, head_only);
+		return;
+	}
+	respond(c, 200, "application/json", doc, len, doc, NULL, NULL, head_only);
+}
+
+static void respond_text(struct client *c, int status, const char *text)
+{
+	char *body = NULL;
+	int len = asprintf(&body, "%d %s: %s\n", status, http_status_reason(status), text);
+	if (len < 0) {
+		client_close(c, "out of memory");
+		return;
+	}
+	respond(c, status, "text/plain; charset=utf-8", body, (size_t)len, body, NULL, NULL, false);
+}
+
+/* A request that changes the camera must come from a page of this server (or of the one origin
+ * --allow-origin names), never from another site's page in a viewer's browser: browsers send
+ * Sec-Fetch-Site, and Origin with every POST; curl and scripts send neither. */
+static bool same_origin(const struct client *c, const struct http_request *req, char *why,
+			size_t whylen)
+{
+	const struct http_str *site = http_request_header(req, "Sec-Fetch-Site");
+	if (site && !str_is(*site, "same-origin") && !str_is(*site, "none")) {
+		snprintf(why, whylen, "a request from another site (Sec-Fetch-Site: %.*s)",
+			 (int)(site->len > 20 ? 20 : site->len), site->p);
+		return false;
+	}
+	const struct http_str *origin = http_request_header(req, "Origin");
+	if (!origin)
+		return true;
+	const char *allowed = c->srv->allow_origin;
+	if (allowed[0] && strcmp(allowed, "*") && str_is(*origin, allowed))
+		return true;
+	const struct http_str *host = http_request_header(req, "Host");
+	/* Origin is scheme://host[:port]; Host is host[:port] as the browser addressed us. */
+	const char *sep = memmem(origin->p, origin->len, "://", 3);
+	if (host && sep) {
+		struct http_str o = { sep + 3, origin->len - (size_t)(sep + 3 - origin->p) };
+		if (o.len == host->len && strncasecmp(o.p, host->p, o.len) == 0)
+			return true;
+	}
+	snprintf(why, whylen, "a request from another origin (%.*s)",
+		 (int)(origin->len > 80 ? 80 : origin->len), origin->p);
+	return false;
+}
+
+/* POST /controls, or mjpg-streamer's POST /?action=command&id=NAME&value=VALUE */
+static void handle_set_controls(struct client *c, const struct http_request *req, bool command)
+{
+	struct server *s = c->srv;
+	char why[320] = "";
+	if (!s->controls_writable) {
+		respond_text(c, 403, "the camera's controls are read-only here (--controls off)");
+		return;
+	}
+	if (!same_origin(c, req, why, sizeof(why))) {
+		/* worth a line (a page tried to change the camera), but not one per attempt */
+		if (ratelimit_allow(&s->controls_log_rl, now_mono_ns()))
+			log_notice("client %llu (%s): controls not changed: %s%s",
+				   (unsigned long long)c->id, c->addr, why,
+				   s->controls_log_rl.suppressed ? " (and earlier ones not logged)" : "");
+		ratelimit_take_suppressed(&s->controls_log_rl);
+		respond_text(c, 403, why);
+		return;
+	}
+	char form[2 * CONTROL_NAME_MAX + CONTROL_VALUE_MAX + 8];
+	const char *body = req->body.p;
+	size_t len = req->body.len;
+	bool json = false;
+	if (command) {
+		char id[CONTROL_NAME_MAX], value[CONTROL_VALUE_MAX];
+		if (http_query_get(req->query, "id", id, sizeof(id)) < 0 ||
+		    http_query_get(req->query, "value", value, sizeof(value)) < 0) {
+			respond_text(c, 400, "?action=command needs id=NAME and value=VALUE");
+			return;
+		}
+		/* form-encode again: the control parser reads a form */
+		int n = snprintf(form, sizeof(form), "%s=", id);
+		for (const char *p = value; *p && (size_t)n + 4 < sizeof(form); p++)
+			n += snprintf(form + n, sizeof(form) - (size_t)n, "%%%02X",
+				      (unsigned char)*p);
+		body = form;
+		len = (size_t)n;
+	} else {
+		const struct http_str *type = http_request_header(req, "Content-Type");
+		struct http_str t = type ? *type : (struct http_str){ "", 0 };
+		const char *semi = memchr(t.p, ';', t.len);
+		if (semi)
+			t.len = (size_t)(semi - t.p);
+		while (t.len && (t.p[t.len - 1] == ' ' || t.p[t.len - 1] == '\t'))
+			t.len--;
+		if (t.len == 16 && !strncasecmp(t.p, "application/json", 16))
+			json = true;
+		else if (!(t.len == 33 && !strncasecmp(t.p, "application/x-www-form-urlencoded", 33))) {
+			respond_text(c, 415, "send application/json or application/x-www-form-urlencoded");
+			return;
+		}
+	}
+	int r = s->controls_set(s->controls_ctx, body, len, json, why, sizeof(why));
+	if (r == -ENODEV) {
+		respond_text(c, 503, why);
+		return;
+	}
+	if (r < 0) {
+		/* the client is told why; the log need not repeat every bad value */
+		log_debug("client %llu (%s): controls not changed: %s", (unsigned long long)c->id,
+			  c->addr, why);
+		respond_text(c, 400, why);
+		return;
+	}
+	respond_controls(c, false);
+}
+
 static void handle_request(struct client *c, const struct http_request *req)
 {
 	bool head_only = req->method == HTTP_METHOD_HEAD;
@@ -790,6 +933,24 @@ static void handle_request(struct client *c, const struct http_request *req)
 		return;
 	}
 	bool root = path_is(req, "/");
+	bool controls = c->srv->controls_json && path_is(req, "/controls");
+	bool command = c->srv->controls_json && root && query_action_is(req, "command");
+	if (req->method == HTTP_METHOD_POST) {
+		if (controls || command)
+			handle_set_controls(c, req, command);
+		else
+			respond_error(c, 405, "Allow: GET, HEAD, OPTIONS\r\n", false);
+		return;
+	}
+	if (command) {
+		/* GET never changes anything: mjpg-streamer's command form is taken as a POST */
+		respond_error(c, 405, "Allow: POST\r\n", head_only);
+		return;
+	}
+	if (controls) {
+		respond_controls(c, head_only);
+		return;
+	}
 	if (path_is(req, "/stream.mjpg") || path_is(req, "/stream") ||
 	    (root && query_action_is(req, "stream"))) {
 		uint64_t interval = 0;
@@ -1028,12 +1189,12 @@ static void client_free_input(struct client *c)
 static void client_recv(struct client *c)
 {
 	if (!c->in) {
-		c->in = malloc(HTTP_MAX_HEADER_BYTES);
+		c->in = malloc(HTTP_MAX_HEADER_BYTES + HTTP_MAX_BODY);
 		if (!c->in) {
 			client_close(c, "out of memory for the request");
 			return;
 		}
-		c->in_cap = HTTP_MAX_HEADER_BYTES;
+		c->in_cap = HTTP_MAX_HEADER_BYTES + HTTP_MAX_BODY;
 	}
 	struct io_uring_sqe *sqe = loop_sqe(c->srv->loop, &c->recv_op);
 	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
@@ -1139,6 +1300,7 @@ static void recv_complete(struct loop_op *op, int res, unsigned flags)
 /* --allow-origin → the header lines of every response, and the 503 sent above --max-clients. */
 static void server_set_cors(struct server *s, const char *origin)
 {
+	snprintf(s->allow_origin, sizeof(s->allow_origin), "%s", origin ? origin : "");
 	if (!origin || !origin[0])
 		s->cors[0] = '\0';
 	else if (!strcmp(origin, "*"))
@@ -1309,6 +1471,11 @@ int server_create(const struct server_params *p, struct server **out)
 	s->refused_log_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_NS, 1);
 	s->auth_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 5);
 	server_set_cors(s, p->allow_origin);
+	s->controls_json = p->controls_json;
+	s->controls_set = p->controls_set;
+	s->controls_ctx = p->controls_ctx;
+	s->controls_writable = p->controls_writable;
+	s->controls_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
 	if (proxy_trusted_parse(p->trusted_proxy ? p->trusted_proxy : "", &s->trusted) < 0)
 		memset(&s->trusted, 0, sizeof(s->trusted)); /* config checked it already */
 	uint64_t seed = 0;
@@ -1442,6 +1609,11 @@ void server_tick(struct server *s, uint64_t now)
 void server_set_allow_origin(struct server *s, const char *origin)
 {
 	server_set_cors(s, origin);
+}
+
+void server_set_controls_writable(struct server *s, bool writable)
+{
+	s->controls_writable = writable;
 }
 
 void server_set_trusted_proxy(struct server *s, const char *list)

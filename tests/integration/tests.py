@@ -400,7 +400,9 @@ def test_http_errors():
         ("DELETE", b"DELETE /snapshot.jpg HTTP/1.1\r\nHost: x\r\n\r\n", 405, True),
         ("lower-case get", b"get / HTTP/1.1\r\nHost: x\r\n\r\n", 405, True),
         ("POST with body", b"POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
-         501, False),
+         405, True),
+        ("POST body > 4096", b"POST /controls HTTP/1.1\r\nHost: x\r\nContent-Length: 4097\r\n\r\n",
+         413, False),
         ("chunked body", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
          b"0\r\n\r\n", 501, False),
         ("GET with body", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 501,
@@ -2120,11 +2122,12 @@ def test_cors_allow_origin_on_every_response():
             if what == "preflight":
                 check(status == 204 and "content-length" not in headers and rest == b"",
                       f"{name}: preflight: {status} {headers} {rest!r}")
-                check(headers.get("allow") == ["GET, HEAD, OPTIONS"], f"{name}: Allow {headers}")
+                check(headers.get("allow") == ["GET, HEAD, POST, OPTIONS"], f"{name}: Allow {headers}")
                 methods = headers.get("access-control-allow-methods")
                 allow_h = headers.get("access-control-allow-headers")
                 if want:
-                    check(methods == ["GET, HEAD, OPTIONS"] and allow_h == ["Authorization"],
+                    check(methods == ["GET, HEAD, POST, OPTIONS"] and
+                          allow_h == ["Authorization, Content-Type"],
                           f"{name}: preflight headers {headers}")
                 else:
                     check(methods is None and allow_h is None, f"{name}: preflight {headers}")
@@ -2557,6 +2560,182 @@ def test_trusted_proxy_only():
     p = run_cli(["--trusted-proxy", "localhost"])
     check(p.returncode == 2 and "is not a list of IP addresses" in p.stderr, p.stderr)
     d.stop()
+
+
+# --------------------------------------------------------------------------- camera controls
+
+def luma_mean(jpeg):
+    """Mean of the decoded picture's luma (djpeg -grayscale)."""
+    need_tool("djpeg")
+    p = subprocess.run(["djpeg", "-grayscale", "-pnm"], input=jpeg, capture_output=True,
+                       timeout=20)
+    check(p.returncode == 0, f"djpeg failed: {p.stderr!r}")
+    m = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", p.stdout)
+    check(m, "djpeg -grayscale did not give a PGM")
+    pixels = p.stdout[m.end():]
+    return sum(pixels) / len(pixels)
+
+
+def post(port, path, body, content_type="application/json", headers=None):
+    c = Conn(port)
+    try:
+        h = {"Connection": "close", "Content-Type": content_type,
+             "Content-Length": str(len(body))}
+        h.update(headers or {})
+        c.send(request_bytes("POST", path, h, body=body.encode()))
+        return c.read_response()
+    finally:
+        c.close()
+
+
+def controls_by_name(port):
+    doc = get_json(port, "/controls")
+    return doc, {c["name"]: c for c in doc["controls"]}
+
+
+def fresh_snapshot(d, after):
+    """A snapshot taken from a frame made after time.monotonic() `after` (+ a frame's slack)."""
+    time.sleep(max(0.0, after + 0.3 - time.monotonic()))
+    r = request(d.port, "GET", "/snapshot.jpg")
+    check(r.status == 200, f"snapshot: {r.status}")
+    return r.body
+
+
+@test
+def test_controls_get_post():
+    """The test pattern's controls: listed with their ranges, set all together by JSON or form,
+    refused whole (nothing half-applied) with the control and its range named, while 2 stream
+    clients keep getting frames; the picture follows (mean luma)."""
+    from pool import StreamPool
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "20")
+    doc, ctl = controls_by_name(d.port)
+    check(doc["writable"] is True, f"writable {doc['writable']!r}")
+    check(set(ctl) == {"brightness", "saturation", "overlay"}, f"controls {sorted(ctl)}")
+    b = ctl["brightness"]
+    check((b["type"], b["min"], b["max"], b["step"], b["default"], b["value"]) ==
+          ("integer", -100, 100, 1, 0, 0), f"brightness {b}")
+    check(ctl["overlay"]["type"] == "boolean" and ctl["overlay"]["value"] is True,
+          f"overlay {ctl['overlay']}")
+    pool = StreamPool(d.port, 2)
+    pool.run(until=lambda: min(c.frames for c in pool.clients) >= 2, timeout=5)
+    base = luma_mean(fresh_snapshot(d, time.monotonic()))
+
+    r = post(d.port, "/controls", '{"brightness": 80, "overlay": false}')
+    check(r.status == 200, f"POST JSON: {r.status} {r.body!r}")
+    _, ctl = controls_by_name(d.port)
+    check(ctl["brightness"]["value"] == 80 and ctl["overlay"]["value"] is False,
+          f"after POST: {ctl['brightness']} {ctl['overlay']}")
+    bright = luma_mean(fresh_snapshot(d, time.monotonic()))
+    Context.current.note(f"mean luma: {base:.1f} at brightness 0, {bright:.1f} at 80")
+    check(bright > base + 40, f"brightness 80 did not brighten the picture: {base:.1f} → {bright:.1f}")
+
+    # one bad control: none applied
+    r = post(d.port, "/controls", '{"brightness": -50, "saturation": 500}')
+    check(r.status == 400, f"out of range: {r.status}")
+    check(b"saturation: '500' is out of range (it takes 0..200)" in r.body, f"body {r.body!r}")
+    _, ctl = controls_by_name(d.port)
+    check(ctl["brightness"]["value"] == 80, f"half-applied: {ctl['brightness']}")
+    for body, ctype, want in (("brightness=-20&saturation=0", "application/x-www-form-urlencoded", 200),
+                              ("brightness=abc", "application/x-www-form-urlencoded", 400),
+                              ('{"nope": 1}', "application/json", 400),
+                              ('{"brightness": 1', "application/json", 400),
+                              ("brightness=1", "text/plain", 415),
+                              ("", "application/json", 400)):
+        r = post(d.port, "/controls", body, content_type=ctype)
+        check(r.status == want, f"POST {body!r} as {ctype}: {r.status} {r.body!r}, want {want}")
+    _, ctl = controls_by_name(d.port)
+    check(ctl["brightness"]["value"] == -20 and ctl["saturation"]["value"] == 0,
+          f"form: {ctl['brightness']} {ctl['saturation']}")
+    # mjpg-streamer's form, as a POST; GET never changes anything
+    r = post(d.port, "/?action=command&id=brightness&value=5", "")
+    check(r.status == 200, f"POST ?action=command: {r.status} {r.body!r}")
+    r = request(d.port, "GET", "/?action=command&id=brightness&value=90")
+    check(r.status == 405, f"GET ?action=command: {r.status}")
+    _, ctl = controls_by_name(d.port)
+    check(ctl["brightness"]["value"] == 5, f"after the command form: {ctl['brightness']}")
+    before = [c.frames for c in pool.clients]
+    pool.run(seconds=1.0)
+    check(all(c.frames > b + 5 for c, b in zip(pool.clients, before)),
+          "the stream did not keep flowing")
+    pool.check_open()
+    pool.close()
+    d.stop()
+
+
+@test
+def test_controls_cross_site_refused():
+    """A page of another site must not change the camera: Origin or Sec-Fetch-Site from
+    elsewhere → 403, nothing applied; the page's own origin and curl (neither header) may."""
+    d = Daemon("--source", "testpattern", "--size", "160x120")
+    own = f"http://127.0.0.1:{d.port}"
+    for headers, want in (({"Origin": "http://evil.example"}, 403),
+                          ({"Origin": "null"}, 403),
+                          ({"Sec-Fetch-Site": "cross-site"}, 403),
+                          ({"Sec-Fetch-Site": "same-site"}, 403),
+                          ({"Origin": own, "Host": f"127.0.0.1:{d.port}",
+                            "Sec-Fetch-Site": "same-origin"}, 200),
+                          ({}, 200)):
+        r = post(d.port, "/controls", '{"brightness": 30}', headers=headers)
+        check(r.status == want, f"POST with {headers}: {r.status} {r.body!r}, want {want}")
+        if want == 403:
+            _, ctl = controls_by_name(d.port)
+            check(ctl["brightness"]["value"] != 30 or headers == {},
+                  f"applied despite {headers}")
+    r = post(d.port, "/controls", "brightness=1", "application/x-www-form-urlencoded",
+             headers={"Origin": "http://evil.example"})
+    check(r.status == 403, f"cross-site form: {r.status}")
+    # a CORS preflight says POST and Content-Type may come (from the allowed origin only)
+    d.stop()
+
+
+@test
+def test_controls_read_only_and_state():
+    """--controls off: listed, not settable (403). --state-dir: what is set is written
+    atomically and comes back after a restart, over --control's value (the newest word wins);
+    a corrupt state file is reported and ignored."""
+    tmp = Context.current.tmpdir
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--controls", "off")
+    doc, _ = controls_by_name(d.port)
+    check(doc["writable"] is False, f"writable {doc['writable']!r}")
+    r = post(d.port, "/controls", '{"brightness": 30}')
+    check(r.status == 403 and b"--controls off" in r.body, f"read-only: {r.status} {r.body!r}")
+    d.stop()
+
+    state = os.path.join(tmp, "state")
+    os.makedirs(state)
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--state-dir", state,
+               "--control", "brightness=10", "--control", "saturation=50")
+    _, ctl = controls_by_name(d.port)
+    check(ctl["brightness"]["value"] == 10 and ctl["saturation"]["value"] == 50,
+          f"--control at start: {ctl['brightness']} {ctl['saturation']}")
+    r = post(d.port, "/controls", '{"brightness": 70}')
+    check(r.status == 200, f"POST: {r.status}")
+    with open(os.path.join(state, "controls.conf")) as f:
+        text = f.read()
+    check("brightness=70\n" in text, f"state file: {text!r}")
+    check([n for n in os.listdir(state)] == ["controls.conf"], f"left over: {os.listdir(state)}")
+    d.stop()
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--state-dir", state,
+               "--control", "brightness=10", "--control", "saturation=50")
+    _, ctl = controls_by_name(d.port)
+    check(ctl["brightness"]["value"] == 70 and ctl["saturation"]["value"] == 50,
+          f"after a restart: {ctl['brightness']} {ctl['saturation']}")
+    d.stop()
+    for corrupt in ("brightness=70\ngarbage without equals\n", "brightness=70\n\x00x=1\n"):
+        with open(os.path.join(state, "controls.conf"), "w") as f:
+            f.write(corrupt)
+        d = Daemon("--source", "testpattern", "--size", "160x120", "--state-dir", state)
+        _, ctl = controls_by_name(d.port)
+        check(ctl["brightness"]["value"] == 0, f"corrupt state {corrupt!r} applied: {ctl['brightness']}")
+        d.stop()
+        check("<4>controls: ignoring " in d.log(), f"no warning for {corrupt!r}: {d.log()[-400:]!r}")
+    # an unwritable state directory: applied, and said once why it is not kept
+    ro = os.path.join(tmp, "missing-dir")
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--state-dir", ro)
+    r = post(d.port, "/controls", '{"brightness": 40}')
+    check(r.status == 200, f"POST with no state dir: {r.status}")
+    d.stop()
+    check("not kept across restarts" in d.log(), "no warning for the missing state directory")
 
 
 if __name__ == "__main__":

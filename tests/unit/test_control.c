@@ -295,6 +295,7 @@ static void test_state_lines(void **state)
 	assert_int_equal(control_assignments_parse("AfMode=Auto\ngarbage\n", &back, why, sizeof(why)),
 			 -EINVAL);
 	assert_string_equal(why, "line 2 is not NAME=VALUE");
+	assert_int_equal(back.n, 0); /* ignored as a whole */
 	char huge[400];
 	memset(huge, 'x', sizeof(huge) - 1);
 	huge[sizeof(huge) - 1] = '\0';

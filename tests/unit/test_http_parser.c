@@ -679,6 +679,40 @@ static void test_status_reason(void **state)
 	assert_string_equal(http_status_reason(418), "Unknown");
 	assert_string_equal(http_status_reason(0), "Unknown");
 }
+/* POST: the body is part of the request, by Content-Length, at most HTTP_MAX_BODY bytes. */
+static void test_post_body(void **state)
+{
+	(void)state;
+	struct http_request req;
+	size_t consumed;
+	int status;
+	const char *full = "POST /controls HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n"
+			   "brightness=10GET / HTTP/1.1\r\n";
+	assert_int_equal(parse(full, &req, &consumed, &status), HTTP_PARSE_COMPLETE);
+	assert_int_equal(req.method, HTTP_METHOD_POST);
+	assert_str(req.body, "brightness=10");
+	assert_int_equal(consumed, strlen(full) - strlen("GET / HTTP/1.1\r\n"));
+	/* every prefix that ends inside the body is incomplete, not an error */
+	size_t head = strlen(full) - strlen("brightness=10GET / HTTP/1.1\r\n");
+	for (size_t n = head; n < head + 13; n++)
+		assert_int_equal(http_parse_request(full, n, &req, &consumed, &status),
+				 HTTP_PARSE_INCOMPLETE);
+	/* no body: an empty one */
+	assert_int_equal(parse("POST /controls HTTP/1.1\r\nHost: x\r\n\r\n", &req, &consumed,
+			       &status), HTTP_PARSE_COMPLETE);
+	assert_int_equal(req.body.len, 0);
+	/* too large, chunked, or a body on anything but POST */
+	char big[128];
+	snprintf(big, sizeof(big), "POST /controls HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n",
+		 HTTP_MAX_BODY + 1);
+	assert_error(big, 413);
+	snprintf(big, sizeof(big), "POST /controls HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n",
+		 HTTP_MAX_BODY);
+	assert_int_equal(parse(big, &req, &consumed, &status), HTTP_PARSE_INCOMPLETE);
+	assert_error("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501);
+	assert_error("HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab", 501);
+	assert_error("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", 400);
+}
 
 int main(void)
 {
@@ -686,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_get_1_1),
 		cmocka_unit_test(test_head_no_headers),
 		cmocka_unit_test(test_other_method),
+		cmocka_unit_test(test_post_body),
 		cmocka_unit_test(test_bare_lf),
 		cmocka_unit_test(test_leading_empty_lines),
 		cmocka_unit_test(test_empty_header_value),
