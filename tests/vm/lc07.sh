@@ -84,7 +84,15 @@ case "$v" in
 *) echo "lc07: libcamera-tools/libcamera-ipa are $v, not 0.7.x: is trixie-backports pinned?"; exit 1 ;;
 esac
 echo "--- make"
+# The tree is copied with its files times (tar): a source older than an object of an earlier
+# build would not be rebuilt. The build directory is kept only for the same sources.
+sum=$(find src include Makefile -type f | LC_ALL=C sort | xargs sha256sum | sha256sum)
+if [ "$(cat /root/mjpegd-vm.build/.sources 2>/dev/null)" != "$sum" ]; then
+	rm -rf /root/mjpegd-vm.build
+	mkdir -p /root/mjpegd-vm.build
+fi
 make -j"$(nproc)" BUILD=/root/mjpegd-vm.build all
+echo "$sum" >/root/mjpegd-vm.build/.sources
 echo "--- files"
 out=/root/mjpegd-vm.build/lc07
 rm -rf "$out.files" "$out.elves"
