@@ -63,10 +63,14 @@ systemd_pc=systemd-dev
 [ "$codename" = bookworm ] && systemd_pc=systemd
 # Chromium: Raspberry Pi OS Bookworm ships its own build as chromium-browser.
 chromium=chromium
-[ $pi_os = 1 ] && [ "$codename" = bookworm ] && chromium=chromium-browser
+chromedriver=chromium-driver
+if [ $pi_os = 1 ] && [ "$codename" = bookworm ]; then
+	chromium=chromium-browser
+	chromedriver=chromium-chromedriver
+fi
 
 pkgs_build="build-essential pkgconf libcrypt-dev liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
-pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium python3 procps systemd libcamera-ipa curl apache2-utils nginx haproxy openssl"
+pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium $chromedriver python3 procps systemd libcamera-ipa curl apache2-utils nginx haproxy openssl"
 # (curl, htpasswd from apache2-utils: the --auth-file tests; nginx, haproxy, openssl: the
 # reverse-proxy test, docs/reverse-proxy.md's configurations run for real with a test certificate)
 # (djpeg, ffmpeg, python3: tests/vm/bcm2835_emu_check.py checks the emulated Pi encoder's JPEGs)

@@ -2738,5 +2738,132 @@ def test_controls_read_only_and_state():
     check("not kept across restarts" in d.log(), "no warning for the missing state directory")
 
 
+class WebDriver:
+    """Just enough of the W3C WebDriver protocol (chromedriver, JSON over HTTP, standard library)
+    to load a page in headless Chromium, run a script, press keys and take screenshots."""
+
+    def __init__(self):
+        import urllib.request
+        self.urllib = urllib.request
+        exe = need_tool("chromedriver")
+        browser = need_tool("chromium")
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.proc = subprocess.Popen([exe, f"--port={self.port}"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self._call("GET", "/status")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.proc.kill()
+                    raise TestFailure("chromedriver did not answer within 20 s")
+                time.sleep(0.1)
+        profile = os.path.join(Context.current.tmpdir, "wd-profile")
+        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": browser,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=800,1100", "--force-device-scale-factor=1",
+                     "--hide-scrollbars", f"--user-data-dir={profile}"]}}}}
+        self.session = self._call("POST", "/session", caps)["sessionId"]
+
+    def _call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = self.urllib.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+                                  headers={"Content-Type": "application/json"})
+        with self.urllib.urlopen(req, timeout=60) as r:
+            return json.loads(r.read() or b"{}").get("value")
+
+    def cmd(self, method, path, body=None):
+        return self._call(method, f"/session/{self.session}{path}", body)
+
+    def script(self, js, *args):
+        return self.cmd("POST", "/execute/sync", {"script": js, "args": list(args)})
+
+    def screenshot(self, path):
+        import base64
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(self.cmd("GET", "/screenshot")))
+        return read_png(path)
+
+    def close(self):
+        try:
+            self.cmd("DELETE", "")
+        except OSError:
+            pass
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@test
+def test_chromium_controls_panel():
+    """The page's controls panel in headless Chromium: built from /controls (a slider per
+    integer, a switch per boolean), and pressing End on the brightness slider (as a user would
+    on a phone's keyboard or a desktop) sets it, and the picture brightens (two screenshots)."""
+    import urllib.error
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "10")
+    d.wait_frame()
+    try:
+        wd = WebDriver()
+    except (OSError, urllib.error.URLError) as e:
+        raise TestFailure(f"chromedriver: {e}")
+    try:
+        wd.cmd("POST", "/url", {"url": f"http://127.0.0.1:{d.port}/"})
+        deadline = time.monotonic() + 15
+        while wd.script("return document.querySelectorAll('#clist .ctl').length;") < 3:
+            check(time.monotonic() < deadline, "the controls panel was not built within 15 s")
+            time.sleep(0.2)
+        kinds = wd.script("return [...document.querySelectorAll('#clist .ctl')].map(d => "
+                          "d.querySelector('label').textContent + ':' + "
+                          "(d.querySelector('input,select,button').type || ''));")
+        check(kinds == ["brightness:range", "saturation:range", "overlay:checkbox"],
+              f"panel rows {kinds}")
+        check(wd.script("return document.getElementById('controls').hidden;") is False,
+              "the panel is hidden")
+        time.sleep(1.0)
+        tmp = Context.current.tmpdir
+
+        def image_mean(png):
+            w, h, ch, rows = png
+            x0, x1 = (w - 320) // 2, (w + 320) // 2
+            total = n = 0
+            for row in rows[0:240:4]:
+                for x in range(x0 * ch, x1 * ch, ch * 4):
+                    total += row[x] + row[x + 1] + row[x + 2]
+                    n += 3
+            return total / n
+
+        before = image_mean(wd.screenshot(os.path.join(tmp, "before.png")))
+        slider = wd.cmd("POST", "/element", {"using": "css selector",
+                                            "value": "#clist .ctl:first-child input"})
+        eid = next(iter(slider.values()))
+        wd.cmd("POST", f"/element/{eid}/click", {})
+        wd.cmd("POST", f"/element/{eid}/value", {"text": "\ue010"})  # End: the maximum
+        deadline = time.monotonic() + 10
+        while True:
+            _, ctl = controls_by_name(d.port)
+            if ctl["brightness"]["value"] == 100:
+                break
+            check(time.monotonic() < deadline,
+                  f"the slider did not set brightness: {ctl['brightness']}")
+            time.sleep(0.2)
+        time.sleep(1.5)  # a few frames drawn into the <img>
+        after = image_mean(wd.screenshot(os.path.join(tmp, "after.png")))
+        Context.current.note(f"stream area mean: {before:.1f} before, {after:.1f} after")
+        check(after > before + 30, f"the picture did not brighten: {before:.1f} → {after:.1f}")
+        check(wd.script("return document.getElementById('cmsg').textContent;") == "",
+              "the panel shows an error")
+    finally:
+        wd.close()
+        d.stop()
+
+
 if __name__ == "__main__":
     sys.exit(run_tests(TESTS, names=sys.argv[1:]))
