@@ -2865,5 +2865,25 @@ def test_chromium_controls_panel():
         d.stop()
 
 
+@test
+def test_controls_need_credentials():
+    """With --auth-file, changing a control needs credentials like every URL: 401 without, and
+    nothing applied; 200 with them."""
+    import base64
+    users = auth_users_file()
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--auth-file", users)
+    auth = {"Authorization": "Basic " + base64.b64encode(b"dave:s3cret").decode()}
+    r = post(d.port, "/controls", '{"brightness": 33}')
+    check(r.status == 401 and r.header("www-authenticate"), f"without credentials: {r.status}")
+    r = post(d.port, "/controls", '{"brightness": 33}',
+             headers={"Authorization": "Basic " + base64.b64encode(b"dave:wrong").decode()})
+    check(r.status == 401, f"a wrong password: {r.status}")
+    r = request(d.port, "GET", "/controls", headers=auth)
+    check(r.status == 200 and b'"value": 0' in r.body, f"GET with credentials: {r.status} {r.body[:200]!r}")
+    r = post(d.port, "/controls", '{"brightness": 33}', headers=auth)
+    check(r.status == 200 and b'"value": 33' in r.body, f"with credentials: {r.status} {r.body[:200]!r}")
+    d.stop()
+
+
 if __name__ == "__main__":
     sys.exit(run_tests(TESTS, names=sys.argv[1:]))
