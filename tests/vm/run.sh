@@ -17,7 +17,7 @@
 # were skipped); exit status 0 only when no selected test failed and at least one passed.
 #
 # Env: MJPEGD (daemon to test, default build/mjpegd: run `make all` first),
-#      MJPEGD_VM_TIMEOUT (whole-VM limit in s, default 600), MJPEGD_VM_TEST_TIMEOUT (default
+#      MJPEGD_VM_TIMEOUT (limit of each boot in s, default 1500), MJPEGD_VM_TEST_TIMEOUT (default
 #      per-test limit in s, 120), MJPEGD_VM_SMP (vCPUs, 2), MJPEGD_VM_MEM (MiB, 1024),
 #      MJPEGD_VM_ALLOW_NO_DAEMON=1 (run without build/mjpegd; its tests then fail),
 #      MJPEGD_VM_LC07=0 (leave the libcamera 0.7.1 userland out: its tests are skipped).
@@ -28,7 +28,7 @@ cd "$ROOT" || exit 2
 OUT=build/vm
 SERIAL=$OUT/serial.log
 LOGS=$OUT/logs
-VM_TIMEOUT=${MJPEGD_VM_TIMEOUT:-600}
+VM_TIMEOUT=${MJPEGD_VM_TIMEOUT:-1500}
 TEST_TIMEOUT=${MJPEGD_VM_TEST_TIMEOUT:-120}
 SMP=${MJPEGD_VM_SMP:-2}
 MEM=${MJPEGD_VM_MEM:-1024}
