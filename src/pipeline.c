@@ -18,7 +18,6 @@
 #include "mjpegd/devices.h"
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"
-#include "mjpegd/multipart.h"
 #include "mjpegd/pipeline.h"
 #include "mjpegd/placeholder.h"
 #include "mjpegd/supervisor.h"
@@ -179,9 +178,6 @@ static void retire_source(struct pipeline *pl, struct source *src)
 static void publish(struct pipeline *pl, struct frame *f)
 {
 	f->sequence = ++pl->publish_sequence;
-	int n = multipart_part_header(f->part_header, sizeof(f->part_header), f->len,
-				      f->timestamp_us);
-	f->part_header_len = n > 0 ? (size_t)n : 0;
 	/* Clients are sent image/jpeg: anything else (the test bed's FWHT) is only counted. */
 	if (f->fourcc != V4L2_PIX_FMT_JPEG)
 		pl->frames_not_published++;

@@ -38,7 +38,8 @@ struct frame {
 	 * publishes, so no client is sent it as image/jpeg */
 	uint32_t fourcc;
 	bool placeholder; /* the "no signal" picture shown while a device recovers */
-	/* multipart part header, written once at publish and shared by all stream clients */
+	/* Storage for the HTTP server: its multipart part header for this frame, written once by
+	 * server_publish() and sent from here by every stream client (nothing else reads it) */
 	char part_header[FRAME_PART_HEADER_MAX];
 	size_t part_header_len;
 

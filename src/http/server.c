@@ -1542,6 +1542,11 @@ unsigned server_port(const struct server *s)
 
 void server_publish(struct server *s, struct frame *f)
 {
+	/* The part header is written here, once per frame, and sent from the frame by every stream
+	 * client (no copy per client). */
+	int n = multipart_part_header(f->part_header, sizeof(f->part_header), f->len,
+				      f->timestamp_us);
+	f->part_header_len = n > 0 ? (size_t)n : 0;
 	if (s->newest)
 		frame_unref(s->newest);
 	s->newest = frame_ref(f);
