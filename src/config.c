@@ -470,8 +470,8 @@ static int set_size(struct config *cfg, const struct option *opt, const char *da
 static int set_source(struct config *cfg, const struct option *opt, const char *dash,
 		      const char *value, char *err, size_t errlen)
 {
-	if (strncmp(value, "file:", 5) == 0) {
-		const char *path = value + 5;
+	if (strncmp(value, "file:", STRLEN("file:")) == 0) {
+		const char *path = value + STRLEN("file:");
 		if (path[0] == '\0')
 			return option_error(opt, dash, value, "has an empty path", err, errlen);
 		if (strlen(path) >= sizeof(cfg->source_path))
@@ -481,8 +481,8 @@ static int set_source(struct config *cfg, const struct option *opt, const char *
 		snprintf(cfg->source_path, sizeof(cfg->source_path), "%s", path);
 		return 0;
 	}
-	if (strncmp(value, "libcamera:", 10) == 0) {
-		const char *camera = value + 10;
+	if (strncmp(value, "libcamera:", STRLEN("libcamera:")) == 0) {
+		const char *camera = value + STRLEN("libcamera:");
 		if (camera[0] == '\0')
 			return option_error(opt, dash, value, "has an empty camera", err, errlen);
 		if (strlen(camera) >= sizeof(cfg->source_path))
@@ -492,8 +492,8 @@ static int set_source(struct config *cfg, const struct option *opt, const char *
 		snprintf(cfg->source_path, sizeof(cfg->source_path), "%s", camera);
 		return 0;
 	}
-	if (strncmp(value, "v4l2:", 5) == 0) {
-		const char *device = value + 5;
+	if (strncmp(value, "v4l2:", STRLEN("v4l2:")) == 0) {
+		const char *device = value + STRLEN("v4l2:");
 		if (device[0] == '\0')
 			return option_error(opt, dash, value, "has an empty device", err, errlen);
 		if (strlen(device) >= sizeof(cfg->source_path))
@@ -516,8 +516,8 @@ static int set_source(struct config *cfg, const struct option *opt, const char *
 static int set_encoder(struct config *cfg, const struct option *opt, const char *dash,
 		       const char *value, char *err, size_t errlen)
 {
-	if (strncmp(value, "m2m:", 4) == 0) {
-		const char *device = value + 4;
+	if (strncmp(value, "m2m:", STRLEN("m2m:")) == 0) {
+		const char *device = value + STRLEN("m2m:");
 		if (device[0] == '\0')
 			return option_error(opt, dash, value, "has an empty device", err, errlen);
 		if (strlen(device) >= sizeof(cfg->encoder_path))
@@ -577,10 +577,12 @@ static int set_listen_unix(struct config_listen *l, const struct option *opt, co
 		const char *item = comma + 1;
 		comma = strchr(item, ',');
 		size_t n = comma ? (size_t)(comma - item) : strlen(item);
-		if (n > 5 && !strncmp(item, "mode=", 5)) {
+		const size_t mode_key = STRLEN("mode="), group_key = STRLEN("group=");
+		if (n > mode_key && !strncmp(item, "mode=", mode_key)) {
 			unsigned mode = 0;
-			for (size_t i = 5; i < n; i++) {
-				if (item[i] < '0' || item[i] > '7' || i > 8)
+			/* at most 4 digits: 0777 with its leading 0 */
+			for (size_t i = mode_key; i < n; i++) {
+				if (item[i] < '0' || item[i] > '7' || i - mode_key >= 4)
 					return option_error(opt, dash, value,
 							    "has a mode that is not octal 0..0777",
 							    err, errlen);
@@ -590,13 +592,14 @@ static int set_listen_unix(struct config_listen *l, const struct option *opt, co
 				return option_error(opt, dash, value,
 						    "has a mode that is not octal 0..0777", err, errlen);
 			l->mode = mode;
-		} else if (n > 6 && !strncmp(item, "group=", 6) && n - 6 < sizeof(l->group)) {
-			for (size_t i = 6; i < n; i++)
+		} else if (n > group_key && !strncmp(item, "group=", group_key) &&
+			   n - group_key < sizeof(l->group)) {
+			for (size_t i = group_key; i < n; i++)
 				if (!is_host_char(item[i], false))
 					return option_error(opt, dash, value, "has a bad group name",
 							    err, errlen);
-			memcpy(l->group, item + 6, n - 6);
-			l->group[n - 6] = '\0';
+			memcpy(l->group, item + group_key, n - group_key);
+			l->group[n - group_key] = '\0';
 		} else {
 			return option_error(opt, dash, value,
 					    "has an unknown setting (mode=OCTAL, group=NAME)", err,
@@ -633,7 +636,7 @@ static int set_listen(struct config *cfg, const struct option *opt, const char *
 static int set_listen_one(struct config_listen *out, const struct option *opt, const char *dash,
 			  const char *value, char *err, size_t errlen)
 {
-	if (!strncmp(value, "unix:", 5))
+	if (!strncmp(value, "unix:", STRLEN("unix:")))
 		return set_listen_unix(out, opt, dash, value, err, errlen);
 	struct config_listen l = { .is_unix = false };
 	struct config_listen *cfg = &l;
@@ -697,10 +700,10 @@ static int set_origin(struct config *cfg, const struct option *opt, const char *
 		return 0;
 	}
 	const char *host;
-	if (!strncmp(value, "http://", 7))
-		host = value + 7;
-	else if (!strncmp(value, "https://", 8))
-		host = value + 8;
+	if (!strncmp(value, "http://", STRLEN("http://")))
+		host = value + STRLEN("http://");
+	else if (!strncmp(value, "https://", STRLEN("https://")))
+		host = value + STRLEN("https://");
 	else
 		return option_error(opt, dash, value, "is not an origin", err, errlen);
 	if (strlen(value) >= sizeof(cfg->allow_origin))
@@ -1056,7 +1059,7 @@ static int next_arg(int argc, char **argv, int *i, const struct option **opt, co
 		return ARG_VERSION;
 	if (strcmp(arg, "--list-devices") == 0)
 		return ARG_LIST_DEVICES;
-	if (strncmp(arg, "--", 2) != 0) {
+	if (strncmp(arg, "--", STRLEN("--")) != 0) {
 		snprintf(err, errlen, "%s '%.80s' (see --help)",
 			 arg[0] == '-' && arg[1] ? "unknown option" : "unexpected argument", arg);
 		return -EINVAL;
@@ -1074,7 +1077,7 @@ static int next_arg(int argc, char **argv, int *i, const struct option **opt, co
 		*value = eq + 1;
 	} else if ((*opt)->kind == OPT_BOOL) {
 		*value = "true"; /* a flag: the next argument is not its value */
-	} else if (*i < argc && strncmp(argv[*i], "--", 2) != 0) {
+	} else if (*i < argc && strncmp(argv[*i], "--", STRLEN("--")) != 0) {
 		*value = argv[(*i)++];
 	} else {
 		snprintf(err, errlen, "option '--%s' needs a value (see --help)", (*opt)->name);
@@ -1117,7 +1120,7 @@ int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size
 	}
 
 	if (config_file) {
-		r = set_option(cfg, find_option("config", 6), "--", config_file, err, errlen);
+		r = set_option(cfg, find_option("config", STRLEN("config")), "--", config_file, err, errlen);
 		if (r < 0)
 			return r;
 		r = config_load_file(cfg, config_file, err, errlen);

@@ -11,6 +11,9 @@
 /* The struct of type that has member at ptr (a struct loop_op embedded in its owner). */
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
+/* Length of a string literal, counted by the compiler (a pointer does not compile). */
+#define STRLEN(s) (sizeof("" s "") - 1)
+
 /* Elements of an array (not a pointer). */
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "mjpegd/auth.h"
+#include "mjpegd/macro.h"
 
 static int line_error(char *err, size_t errlen, const char *origin, unsigned line,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -236,9 +237,11 @@ int auth_parse_basic(struct http_str value, char *user, size_t user_cap, size_t 
 		     char *password, size_t password_cap)
 {
 	const char *p = value.p, *end = value.p + value.len;
-	if (value.len < 6 || strncasecmp(p, "Basic", 5) != 0 || (p[5] != ' ' && p[5] != '\t'))
+	const size_t scheme = STRLEN("Basic");
+	if (value.len <= scheme || strncasecmp(p, "Basic", scheme) != 0 ||
+	    (p[scheme] != ' ' && p[scheme] != '\t'))
 		return -EINVAL;
-	p += 6;
+	p += scheme + 1;
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
 	unsigned char buf[AUTH_USER_MAX + AUTH_PASSWORD_MAX + 2];

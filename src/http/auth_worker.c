@@ -12,6 +12,7 @@
 #include "mjpegd/auth_worker.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 
 enum job_state {
 	JOB_FREE,
@@ -108,8 +109,7 @@ static void read_arm(struct auth_worker *w);
 static void read_complete(struct loop_op *op, int res, unsigned flags)
 {
 	(void)flags;
-	struct auth_worker *w = (struct auth_worker *)((char *)op -
-						       offsetof(struct auth_worker, read_op));
+	struct auth_worker *w = container_of(op, struct auth_worker, read_op);
 	w->read_pending = false;
 	if (w->stopped || res == -ECANCELED)
 		return;

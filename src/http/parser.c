@@ -89,6 +89,11 @@ static enum http_parse_result expect_digit(struct cursor *c, int *digit, int *st
 }
 
 /* method SP request-target SP HTTP-version line-end */
+static bool str_is(struct http_str v, const char *s)
+{
+	return v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
+}
+
 static enum http_parse_result parse_request_line(struct cursor *c, struct http_request *req,
 						 int *status)
 {
@@ -103,13 +108,13 @@ static enum http_parse_result parse_request_line(struct cursor *c, struct http_r
 		return parse_error(status, 400);
 	req->method_str = (struct http_str){ c->buf + start, c->pos - start };
 	/* Methods are case-sensitive (RFC 9110 §9.1): "get" is some other method. */
-	if (req->method_str.len == 3 && memcmp(req->method_str.p, "GET", 3) == 0)
+	if (str_is(req->method_str, "GET"))
 		req->method = HTTP_METHOD_GET;
-	else if (req->method_str.len == 4 && memcmp(req->method_str.p, "HEAD", 4) == 0)
+	else if (str_is(req->method_str, "HEAD"))
 		req->method = HTTP_METHOD_HEAD;
-	else if (req->method_str.len == 4 && memcmp(req->method_str.p, "POST", 4) == 0)
+	else if (str_is(req->method_str, "POST"))
 		req->method = HTTP_METHOD_POST;
-	else if (req->method_str.len == 7 && memcmp(req->method_str.p, "OPTIONS", 7) == 0)
+	else if (str_is(req->method_str, "OPTIONS"))
 		req->method = HTTP_METHOD_OPTIONS;
 	else
 		req->method = HTTP_METHOD_OTHER;

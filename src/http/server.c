@@ -34,6 +34,7 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/http_parser.h"
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 #include "mjpegd/multipart.h"
 #include "mjpegd/proxy.h"
 #include "mjpegd/control.h"
@@ -540,7 +541,7 @@ static void response_done(struct client *c)
 static void send_complete(struct loop_op *op, int res, unsigned flags)
 {
 	(void)flags;
-	struct client *c = (struct client *)((char *)op - offsetof(struct client, send_op));
+	struct client *c = container_of(op, struct client, send_op);
 	c->send_pending = false;
 	if (c->state == CLIENT_CLOSING) {
 		client_maybe_free(c);
@@ -580,26 +581,39 @@ static int format_head(struct client *c, int status, const char *content_type, s
 	return n;
 }
 
-/* One response: head + optional body. heap_body (may be NULL) becomes the client's to free;
- * frame (may be NULL) is referenced by the caller's reference, which passes to the client. */
-static void respond(struct client *c, int status, const char *content_type, const void *body,
-		    size_t body_len, char *heap_body, struct frame *frame, const char *extra,
-		    bool head_only)
+/* One response, described with designated initialisers:
+ *   respond(c, &(struct response){ .status = 503, .content_type = ..., .body = ..., .len = ... });
+ * Ownership passes to the client with the call, whatever happens: heap_body (usually the same
+ * bytes as body) is freed when the response is done; frame carries the caller's reference. */
+struct response {
+	int status;
+	const char *content_type;
+	const void *body; /* len bytes, sent after the head unless head_only */
+	size_t len;       /* Content-Length (also for HEAD) */
+	char *heap_body;  /* malloc'd, may be NULL */
+	struct frame *frame; /* a reference the client drops when the response is sent */
+	const char *extra;   /* header lines ("Name: value\r\n"…), may be NULL */
+	bool head_only;
+};
+
+#define TEXT_PLAIN "text/plain; charset=utf-8"
+
+static void respond(struct client *c, const struct response *r)
 {
-	int n = format_head(c, status, content_type, body_len, extra);
+	int n = format_head(c, r->status, r->content_type, r->len, r->extra);
 	if (n < 0) {
-		free(heap_body);
-		frame_unref(frame);
+		free(r->heap_body);
+		frame_unref(r->frame);
 		client_close(c, "response head too long");
 		return;
 	}
 	client_set_state(c, CLIENT_RESPONDING);
-	c->heap_body = heap_body;
-	c->frame = frame;
+	c->heap_body = r->heap_body;
+	c->frame = r->frame;
 	c->iov[0] = (struct iovec){c->head, (size_t)n};
 	unsigned niov = 1;
-	if (!head_only && body_len > 0)
-		c->iov[niov++] = (struct iovec){(void *)body, body_len};
+	if (!r->head_only && r->len > 0)
+		c->iov[niov++] = (struct iovec){(void *)r->body, r->len};
 	client_send_iov(c, niov);
 }
 
@@ -613,8 +627,9 @@ static void respond_error(struct client *c, int status, const char *extra, bool 
 	}
 	if (status >= 400 && status != 401 && status != 404 && status != 405)
 		c->keep_alive = false; /* after a protocol error the byte stream cannot be trusted */
-	respond(c, status, "text/plain; charset=utf-8", body, (size_t)len, body, NULL, extra,
-		head_only);
+	respond(c, &(struct response){ .status = status, .content_type = TEXT_PLAIN, .body = body,
+				       .len = (size_t)len, .heap_body = body, .extra = extra,
+				       .head_only = head_only });
 }
 
 static void status_collect(struct server *s, struct status_snapshot *st, struct status_client **list)
@@ -659,9 +674,11 @@ static void respond_status(struct client *c, bool prometheus, bool head_only)
 		respond_error(c, 500, NULL, head_only);
 		return;
 	}
-	respond(c, 200,
-		prometheus ? "text/plain; version=0.0.4; charset=utf-8" : "application/json",
-		doc, len, doc, NULL, NULL, head_only);
+	respond(c, &(struct response){
+			   .status = 200,
+			   .content_type = prometheus ? "text/plain; version=0.0.4; charset=utf-8"
+						      : "application/json",
+			   .body = doc, .len = len, .heap_body = doc, .head_only = head_only });
 }
 
 static void stream_start(struct client *c, const struct http_request *req, uint64_t min_interval_ns)
@@ -717,14 +734,15 @@ static void stream_send_newest(struct client *c, uint64_t now_ns)
 	c->frame = frame_ref(f);
 	c->iov[0] = (struct iovec){f->part_header, f->part_header_len};
 	c->iov[1] = (struct iovec){(void *)f->data, f->len};
-	c->iov[2] = (struct iovec){(void *)MULTIPART_PART_TRAILER, sizeof(MULTIPART_PART_TRAILER) - 1};
+	c->iov[2] = (struct iovec){(void *)MULTIPART_PART_TRAILER, STRLEN(MULTIPART_PART_TRAILER)};
 	client_send_iov(c, 3);
 }
 
 static void respond_no_frame(struct client *c, bool head_only)
 {
-	respond(c, 503, "text/plain; charset=utf-8", "503 no frame yet\n", 17, NULL, NULL,
-		"Retry-After: 1\r\n", head_only);
+	respond(c, &(struct response){ .status = 503, .content_type = TEXT_PLAIN,
+				       .body = "503 no frame yet\n", .len = STRLEN("503 no frame yet\n"),
+				       .extra = "Retry-After: 1\r\n", .head_only = head_only });
 }
 
 static void handle_snapshot(struct client *c, bool head_only)
@@ -746,7 +764,9 @@ static void handle_snapshot(struct client *c, bool head_only)
 		 (unsigned long long)(f->timestamp_us / USEC_PER_SEC),
 		 (unsigned long long)(f->timestamp_us % USEC_PER_SEC),
 		 f->placeholder ? "Retry-After: 1\r\n" : "");
-	respond(c, 200, "image/jpeg", f->data, f->len, NULL, frame_ref(f), extra, head_only);
+	respond(c, &(struct response){ .status = 200, .content_type = "image/jpeg", .body = f->data,
+				       .len = f->len, .frame = frame_ref(f), .extra = extra,
+				       .head_only = head_only });
 }
 
 /* OPTIONS: what a CORS preflight asks before a cross-origin request with credentials (a page's
@@ -791,6 +811,11 @@ static bool str_is(struct http_str v, const char *s)
 	return v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
 }
 
+static bool str_is_nocase(struct http_str v, const char *s)
+{
+	return v.len == strlen(s) && strncasecmp(v.p, s, v.len) == 0;
+}
+
 /* GET /controls */
 static void respond_controls(struct client *c, bool head_only)
 {
@@ -799,15 +824,19 @@ static void respond_controls(struct client *c, bool head_only)
 	size_t len = 0;
 	int r = s->controls_json(s->controls_ctx, s->controls_writable, &doc, &len);
 	if (r == -ENODEV) {
-		respond(c, 503, "text/plain; charset=utf-8", "503 no camera at the moment\n", 28,
-			NULL, NULL, "Retry-After: 1\r\n", head_only);
+		respond(c, &(struct response){ .status = 503, .content_type = TEXT_PLAIN,
+					       .body = "503 no camera at the moment\n",
+					       .len = STRLEN("503 no camera at the moment\n"),
+					       .extra = "Retry-After: 1\r\n", .head_only = head_only });
 		return;
 	}
 	if (r < 0) {
 		respond_error(c, 500, NULL, head_only);
 		return;
 	}
-	respond(c, 200, "application/json", doc, len, doc, NULL, NULL, head_only);
+	respond(c, &(struct response){ .status = 200, .content_type = "application/json",
+				       .body = doc, .len = len, .heap_body = doc,
+				       .head_only = head_only });
 }
 
 static void respond_text(struct client *c, int status, const char *text)
@@ -818,7 +847,8 @@ static void respond_text(struct client *c, int status, const char *text)
 		client_close(c, "out of memory");
 		return;
 	}
-	respond(c, status, "text/plain; charset=utf-8", body, (size_t)len, body, NULL, NULL, false);
+	respond(c, &(struct response){ .status = status, .content_type = TEXT_PLAIN, .body = body,
+				       .len = (size_t)len, .heap_body = body });
 }
 
 /* A request that changes the camera must come from a page of this server (or of the one origin
@@ -841,9 +871,10 @@ static bool same_origin(const struct client *c, const struct http_request *req, 
 		return true;
 	const struct http_str *host = http_request_header(req, "Host");
 	/* Origin is scheme://host[:port]; Host is host[:port] as the browser addressed us. */
-	const char *sep = memmem(origin->p, origin->len, "://", 3);
+	const char *sep = memmem(origin->p, origin->len, "://", STRLEN("://"));
 	if (host && sep) {
-		struct http_str o = { sep + 3, origin->len - (size_t)(sep + 3 - origin->p) };
+		const char *o_start = sep + STRLEN("://");
+		struct http_str o = { o_start, origin->len - (size_t)(o_start - origin->p) };
 		if (o.len == host->len && strncasecmp(o.p, host->p, o.len) == 0)
 			return true;
 	}
@@ -897,9 +928,9 @@ static void handle_set_controls(struct client *c, const struct http_request *req
 			t.len = (size_t)(semi - t.p);
 		while (t.len && (t.p[t.len - 1] == ' ' || t.p[t.len - 1] == '\t'))
 			t.len--;
-		if (t.len == 16 && !strncasecmp(t.p, "application/json", 16))
+		if (str_is_nocase(t, "application/json"))
 			json = true;
-		else if (!(t.len == 33 && !strncasecmp(t.p, "application/x-www-form-urlencoded", 33))) {
+		else if (!str_is_nocase(t, "application/x-www-form-urlencoded")) {
 			respond_text(c, 415, "send application/json or application/x-www-form-urlencoded");
 			return;
 		}
@@ -971,8 +1002,9 @@ static void handle_request(struct client *c, const struct http_request *req)
 	} else if (path_is(req, "/metrics")) {
 		respond_status(c, true, head_only);
 	} else if (root || path_is(req, "/index.html")) {
-		respond(c, 200, "text/html; charset=utf-8", server_index_html, server_index_html_len,
-			NULL, NULL, NULL, head_only);
+		respond(c, &(struct response){ .status = 200, .content_type = "text/html; charset=utf-8",
+					       .body = server_index_html, .len = server_index_html_len,
+					       .head_only = head_only });
 	} else {
 		respond_error(c, 404, NULL, head_only);
 	}
@@ -1122,8 +1154,7 @@ static void client_forwarded(struct client *c, const struct http_request *req)
 	 * line's last hop is the proxy's word. */
 	const struct http_str *xff = NULL;
 	for (size_t i = 0; i < req->n_headers; i++)
-		if (req->headers[i].name.len == 15 &&
-		    !strncasecmp(req->headers[i].name.p, "X-Forwarded-For", 15))
+		if (str_is_nocase(req->headers[i].name, "X-Forwarded-For"))
 			xff = &req->headers[i].value;
 	char ip[INET6_ADDRSTRLEN];
 	unsigned char key[16];
@@ -1257,7 +1288,7 @@ static void process_input(struct client *c)
 static void recv_complete(struct loop_op *op, int res, unsigned flags)
 {
 	(void)flags;
-	struct client *c = (struct client *)((char *)op - offsetof(struct client, recv_op));
+	struct client *c = container_of(op, struct client, recv_op);
 	c->recv_pending = false;
 	if (c->state == CLIENT_CLOSING) {
 		client_maybe_free(c);
@@ -1398,7 +1429,7 @@ static void accept_new(struct server *s, int fd)
 
 static void accept_complete(struct loop_op *op, int res, unsigned flags)
 {
-	struct listener *l = (struct listener *)((char *)op - offsetof(struct listener, accept_op));
+	struct listener *l = container_of(op, struct listener, accept_op);
 	struct server *s = l->srv;
 	bool more = flags & IORING_CQE_F_MORE;
 	if (!more)

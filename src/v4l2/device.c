@@ -207,10 +207,11 @@ void v4l2_buf_set_dmabuf(struct v4l2_buf *vb, int fd)
 /* "video12" → 12; -1 for anything else */
 static int video_number(const char *name)
 {
-	if (strncmp(name, "video", 5) != 0 || name[5] == '\0')
+	const size_t prefix = STRLEN("video");
+	if (strncmp(name, "video", prefix) != 0 || name[prefix] == '\0')
 		return -1;
 	int n = 0;
-	for (const char *p = name + 5; *p; p++) {
+	for (const char *p = name + prefix; *p; p++) {
 		if (*p < '0' || *p > '9' || n > 100000)
 			return -1;
 		n = n * 10 + (*p - '0');
