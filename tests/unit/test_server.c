@@ -1,0 +1,444 @@
+/* The server's client state machine (src/http/server.c) without a network and without io_uring:
+ * a snapshot asked for before the first frame waits for it, a request split over several recvs,
+ * keep-alive and a second request, a slow stream client given only the newest frame, the header
+ * timeout (408), the snapshot's wait timeout (503) and the refusal above --max-clients.
+ *
+ * The loop is stubbed at link time: the server's only use of it is loop_sqe() (loop_now() reads
+ * the struct), defined below, so src/loop.c is never linked in. Each SQE the server prepares is
+ * recorded; the test plays the kernel: it completes an accept with a socketpair() end as the
+ * client's fd, fills a recv's buffer, gathers a sendmsg's iovecs into the client's "wire" and
+ * calls the operation's complete() with the result, possibly short. The socketpairs are only
+ * there for the calls the server makes on the fd itself (shutdown, setsockopt, getpeername,
+ * the refusal's send). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mjpegd/clock.h"
+#include "mjpegd/frame.h"
+#include "mjpegd/loop.h"
+#include "mjpegd/multipart.h"
+#include "mjpegd/server.h"
+
+#define SEC (1000ULL * 1000ULL * 1000ULL)
+
+/* ---------------------------------------------------------------- the stubbed loop */
+
+#define MAX_SQES 512
+
+struct recorded_sqe {
+	struct io_uring_sqe sqe;
+	struct loop_op *op; /* NULL: fire and forget (a cancellation) */
+	bool done;
+};
+
+static struct recorded_sqe sqes[MAX_SQES];
+static unsigned n_sqes;
+
+struct io_uring_sqe *loop_sqe(struct loop *loop, struct loop_op *op)
+{
+	(void)loop;
+	assert_true(n_sqes < MAX_SQES);
+	struct recorded_sqe *r = &sqes[n_sqes++];
+	memset(r, 0, sizeof(*r));
+	r->op = op;
+	r->done = op == NULL;
+	r->sqe.user_data = (uint64_t)(uintptr_t)op;
+	return &r->sqe;
+}
+
+/* The newest operation of that kind on fd still in flight, or NULL. */
+static struct recorded_sqe *pending(uint8_t opcode, int fd)
+{
+	for (unsigned i = n_sqes; i-- > 0;)
+		if (!sqes[i].done && sqes[i].sqe.opcode == opcode && sqes[i].sqe.fd == fd)
+			return &sqes[i];
+	return NULL;
+}
+
+static void complete(struct recorded_sqe *r, int res)
+{
+	r->done = true;
+	r->op->complete(r->op, res, 0);
+}
+
+/* ---------------------------------------------------------------- the test's kernel */
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static struct loop fake_loop;
+static struct server *srv;
+static int listen_fd = -1;
+static struct frame_pool pool;
+
+#define MAX_PEERS 8
+static struct peer {
+	int server_fd, fd; /* the server's end, the test's end */
+	char wire[256 * 1024];
+	size_t wire_len;
+} peers[MAX_PEERS];
+static unsigned n_peers;
+
+/* A client connects: the pending accept completes with the server's end of a socketpair. */
+static struct peer *connect_client(void)
+{
+	struct recorded_sqe *a = pending(IORING_OP_ACCEPT, listen_fd);
+	assert_non_null(a);
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_true(n_peers < MAX_PEERS);
+	struct peer *p = &peers[n_peers++];
+	p->server_fd = sv[0];
+	p->fd = sv[1];
+	p->wire_len = 0;
+	complete(a, sv[0]);
+	return p;
+}
+
+/* The client's bytes arrive: the pending recv gets them (all must fit). */
+static void client_says(struct peer *p, const char *bytes)
+{
+	struct recorded_sqe *r = pending(IORING_OP_RECV, p->server_fd);
+	assert_non_null(r);
+	size_t n = strlen(bytes);
+	assert_true(n <= r->sqe.len);
+	memcpy((void *)(uintptr_t)r->sqe.addr, bytes, n);
+	complete(r, (int)n);
+}
+
+static bool send_in_flight(const struct peer *p)
+{
+	return pending(IORING_OP_SENDMSG, p->server_fd) != NULL;
+}
+
+static unsigned sends_in_flight(const struct peer *p)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < n_sqes; i++)
+		if (!sqes[i].done && sqes[i].sqe.opcode == IORING_OP_SENDMSG &&
+		    sqes[i].sqe.fd == p->server_fd)
+			n++;
+	return n;
+}
+
+/* The socket takes up to max bytes of the pending sendmsg; they go to the peer's wire. */
+static size_t socket_takes(struct peer *p, size_t max)
+{
+	struct recorded_sqe *r = pending(IORING_OP_SENDMSG, p->server_fd);
+	assert_non_null(r);
+	const struct msghdr *m = (const struct msghdr *)(uintptr_t)r->sqe.addr;
+	size_t n = 0;
+	for (size_t i = 0; i < m->msg_iovlen && n < max; i++) {
+		size_t take = m->msg_iov[i].iov_len;
+		if (take > max - n)
+			take = max - n;
+		assert_true(p->wire_len + take <= sizeof(p->wire));
+		memcpy(p->wire + p->wire_len, m->msg_iov[i].iov_base, take);
+		p->wire_len += take;
+		n += take;
+	}
+	complete(r, (int)n);
+	return n;
+}
+
+/* Everything pending is sent (a response, or one frame of a stream). */
+static void socket_drains(struct peer *p)
+{
+	socket_takes(p, SIZE_MAX);
+}
+
+/* The wire as a string, then emptied. */
+static char wire_text[sizeof(peers[0].wire) + 1];
+static const char *take_wire(struct peer *p)
+{
+	memcpy(wire_text, p->wire, p->wire_len);
+	wire_text[p->wire_len] = '\0';
+	p->wire_len = 0;
+	return wire_text;
+}
+
+static struct frame *make_frame(uint64_t sequence, size_t len, bool placeholder)
+{
+	struct frame *f = frame_pool_acquire(&pool);
+	assert_non_null(f);
+	assert_int_equal(frame_reserve(f, len), 0);
+	for (size_t i = 0; i < len; i++)
+		f->buf[i] = (uint8_t)('a' + (sequence + i) % 26);
+	f->len = len;
+	f->sequence = sequence;
+	f->timestamp_us = 1700000000000000ULL + sequence * 33333;
+	f->placeholder = placeholder;
+	return f;
+}
+
+/* The pipeline publishes a frame and drops its own reference. */
+static void publish(uint64_t sequence, size_t len, bool placeholder)
+{
+	struct frame *f = make_frame(sequence, len, placeholder);
+	server_publish(srv, f);
+	frame_unref(f);
+}
+
+static void start_server(unsigned max_clients)
+{
+	memset(&fake_loop, 0, sizeof(fake_loop));
+	fake_loop.now_ns = now_mono_ns();
+	n_sqes = 0;
+	n_peers = 0;
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); /* never listened on */
+	assert_true(listen_fd >= 0);
+	assert_int_equal(frame_pool_init(&pool, 8), 0);
+	struct server_params params = {
+		.loop = &fake_loop,
+		.max_clients = max_clients,
+		.header_timeout_ms = 5000,
+		.idle_timeout_ms = 10000,
+		.first_frame_timeout_ms = 3000,
+		.listen_fds = &listen_fd,
+		.n_listen_fds = 1,
+	};
+	assert_int_equal(server_create(&params, &srv), 0);
+	assert_int_equal(server_start(srv), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	start_server(4);
+	return 0;
+}
+
+static int setup_one_client(void **state)
+{
+	(void)state;
+	start_server(1);
+	return 0;
+}
+
+/* Shutdown: every operation in flight completes (cancelled), every client and frame goes. */
+static int teardown(void **state)
+{
+	(void)state;
+	server_shutdown(srv);
+	for (unsigned i = 0; i < n_sqes; i++)
+		if (!sqes[i].done)
+			complete(&sqes[i], -ECANCELED);
+	assert_true(server_drained(srv));
+	server_destroy(srv);
+	assert_int_equal(pool.in_use, 0); /* every reference the server took was dropped */
+	frame_pool_destroy(&pool);
+	for (unsigned i = 0; i < n_peers; i++)
+		close(peers[i].fd);
+	return 0;
+}
+
+#define SNAPSHOT_REQUEST "GET /snapshot.jpg HTTP/1.1\r\nHost: cam\r\n\r\n"
+
+/* ---------------------------------------------------------------- tests */
+
+/* Before the camera's first frame a snapshot waits (the "starting" placeholder is no answer);
+ * the first camera frame answers it. */
+static void test_snapshot_waits_for_first_frame(void **state)
+{
+	(void)state;
+	struct peer *p = connect_client();
+	client_says(p, SNAPSHOT_REQUEST);
+	assert_false(send_in_flight(p));
+	publish(1, 100, true);
+	assert_false(send_in_flight(p));
+	publish(2, 1234, false);
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	const char *w = take_wire(p);
+	assert_true(starts_with(w, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(w, "Content-Type: image/jpeg\r\n"));
+	assert_non_null(strstr(w, "Content-Length: 1234\r\n"));
+	assert_non_null(strstr(w, "Connection: keep-alive\r\n"));
+	const char *body = strstr(w, "\r\n\r\n");
+	assert_non_null(body);
+	assert_int_equal(strlen(body + 4), 1234);
+	assert_int_equal(body[4], 'a' + 2 % 26);
+	assert_int_equal(server_get_stats(srv)->frames_sent, 1);
+	/* keep-alive: a recv is armed for the next request */
+	assert_non_null(pending(IORING_OP_RECV, p->server_fd));
+}
+
+/* No frame within --source-timeout-ms: 503 with Retry-After. */
+static void test_snapshot_wait_times_out(void **state)
+{
+	(void)state;
+	struct peer *p = connect_client();
+	client_says(p, SNAPSHOT_REQUEST);
+	server_tick(srv, now_mono_ns() + 1 * SEC);
+	assert_false(send_in_flight(p));
+	server_tick(srv, now_mono_ns() + 4 * SEC);
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	const char *w = take_wire(p);
+	assert_true(starts_with(w, "HTTP/1.1 503 "));
+	assert_non_null(strstr(w, "Retry-After: 1\r\n"));
+	assert_non_null(strstr(w, "\r\n\r\n503 no frame yet\n"));
+	assert_non_null(strstr(w, "Content-Length: 17\r\n"));
+}
+
+/* A request that comes in three pieces is answered once, when it is complete. */
+static void test_request_split_over_recvs(void **state)
+{
+	(void)state;
+	publish(1, 50, false);
+	struct peer *p = connect_client();
+	client_says(p, "GET /snap");
+	assert_false(send_in_flight(p));
+	client_says(p, "shot.jpg HTTP/1.1\r\nHo");
+	assert_false(send_in_flight(p));
+	client_says(p, "st: cam\r\n\r\n");
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	const char *w = take_wire(p);
+	assert_true(starts_with(w, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(w, "Content-Length: 50\r\n"));
+}
+
+/* keep-alive: after the first response (sent in short pieces) the same connection asks again;
+ * Connection: close ends it after the second. */
+static void test_keep_alive_second_request(void **state)
+{
+	(void)state;
+	publish(1, 3000, false);
+	struct peer *p = connect_client();
+	client_says(p, SNAPSHOT_REQUEST);
+	/* the socket buffer is nearly full: the rest is sent again from where it stopped */
+	assert_int_equal(socket_takes(p, 10), 10);
+	assert_true(send_in_flight(p));
+	assert_int_equal(socket_takes(p, 1000), 1000);
+	socket_drains(p);
+	assert_false(send_in_flight(p));
+	const char *w = take_wire(p);
+	assert_true(starts_with(w, "HTTP/1.1 200 OK\r\n"));
+	const char *body = strstr(w, "\r\n\r\n");
+	assert_int_equal(strlen(body + 4), 3000);
+
+	client_says(p, "GET /nothing-here HTTP/1.1\r\nHost: cam\r\nConnection: close\r\n\r\n");
+	socket_drains(p);
+	w = take_wire(p);
+	assert_true(starts_with(w, "HTTP/1.1 404 "));
+	assert_non_null(strstr(w, "Connection: close\r\n"));
+	/* closed after the response: nothing more is read */
+	assert_null(pending(IORING_OP_RECV, p->server_fd));
+	assert_int_equal(server_get_stats(srv)->clients, 0);
+}
+
+/* A stream client whose send completes late is given the newest frame, never a queue of the ones
+ * published meanwhile; each part is the part header written once per frame, the JPEG and the
+ * closing boundary. */
+static void test_slow_stream_client_gets_newest(void **state)
+{
+	(void)state;
+	struct peer *p = connect_client();
+	client_says(p, "GET /stream.mjpg HTTP/1.1\r\nHost: cam\r\n\r\n");
+	socket_drains(p); /* the head */
+	const char *w = take_wire(p);
+	assert_true(starts_with(w, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(w, "Content-Type: " MULTIPART_CONTENT_TYPE "\r\n"));
+	size_t wl = strlen(w);
+	assert_true(wl > strlen(MULTIPART_FIRST_BOUNDARY));
+	assert_string_equal(w + wl - strlen(MULTIPART_FIRST_BOUNDARY), MULTIPART_FIRST_BOUNDARY);
+	assert_int_equal(server_get_stats(srv)->stream_clients, 1);
+
+	publish(1, 200, false);
+	assert_int_equal(sends_in_flight(p), 1);
+	publish(2, 300, false); /* the client is still sending frame 1: skipped */
+	publish(3, 400, false);
+	assert_int_equal(sends_in_flight(p), 1);
+
+	socket_drains(p); /* frame 1 leaves; the newest (3) follows at once */
+	char expect[FRAME_PART_HEADER_MAX];
+	int n = multipart_part_header(expect, sizeof(expect), 200, 1700000000000000ULL + 33333);
+	assert_true(n > 0);
+	w = take_wire(p);
+	assert_true(strncmp(w, expect, (size_t)n) == 0);
+	assert_int_equal(strlen(w), (size_t)n + 200 + strlen(MULTIPART_PART_TRAILER));
+	assert_string_equal(w + n + 200, MULTIPART_PART_TRAILER);
+
+	assert_int_equal(sends_in_flight(p), 1);
+	socket_drains(p);
+	n = multipart_part_header(expect, sizeof(expect), 400, 1700000000000000ULL + 3 * 33333);
+	w = take_wire(p);
+	assert_true(strncmp(w, expect, (size_t)n) == 0);
+	assert_int_equal(strlen(w), (size_t)n + 400 + strlen(MULTIPART_PART_TRAILER));
+
+	/* nothing newer: the client waits for the next publish */
+	assert_int_equal(sends_in_flight(p), 0);
+	assert_int_equal(server_get_stats(srv)->frames_sent, 2);
+	publish(4, 10, false);
+	assert_int_equal(sends_in_flight(p), 1);
+}
+
+/* A request not complete within --header-timeout-ms: 408, then the connection closes. */
+static void test_header_timeout_408(void **state)
+{
+	(void)state;
+	struct peer *p = connect_client();
+	client_says(p, "GET / HT");
+	server_tick(srv, now_mono_ns() + 1 * SEC);
+	assert_false(send_in_flight(p));
+	server_tick(srv, now_mono_ns() + 6 * SEC);
+	assert_true(send_in_flight(p));
+	/* the recv still armed was cancelled; the kernel reports it */
+	struct recorded_sqe *r = pending(IORING_OP_RECV, p->server_fd);
+	assert_non_null(r);
+	complete(r, -ECANCELED);
+	socket_drains(p);
+	const char *w = take_wire(p);
+	assert_true(starts_with(w, "HTTP/1.1 408 "));
+	assert_non_null(strstr(w, "Connection: close\r\n"));
+	assert_int_equal(server_get_stats(srv)->clients, 0);
+}
+
+/* Above --max-clients a connection is answered 503 at once on its own socket, without a slot. */
+static void test_max_clients_refusal(void **state)
+{
+	(void)state;
+	struct peer *first = connect_client();
+	struct peer *second = connect_client();
+	char buf[1024];
+	ssize_t n = read(second->fd, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_true(starts_with(buf, "HTTP/1.1 503 Service Unavailable\r\n"));
+	assert_non_null(strstr(buf, "Connection: close\r\n"));
+	assert_non_null(strstr(buf, "\r\n\r\n503 too many clients\n"));
+	assert_int_equal(server_get_stats(srv)->clients_rejected, 1);
+	assert_int_equal(server_get_stats(srv)->clients, 1);
+	/* the first client is served as usual */
+	publish(1, 20, false);
+	client_says(first, SNAPSHOT_REQUEST);
+	socket_drains(first);
+	assert_true(starts_with(take_wire(first), "HTTP/1.1 200 OK\r\n"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_snapshot_waits_for_first_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_wait_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_split_over_recvs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_alive_second_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_stream_client_gets_newest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header_timeout_408, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_clients_refusal, setup_one_client, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
