@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mjpegd/auth.h"
+#include "mjpegd/http/auth.h"
 #include "mjpegd/config.h"
 #include "mjpegd/log.h"
-#include "mjpegd/proxy.h"
+#include "mjpegd/http/proxy.h"
 #include "mjpegd/macro.h"
 
 #define CONFIG_FILE_MAX (64 * 1024) /* far above any real file; stops a mistaken /dev/zero */

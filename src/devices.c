@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "mjpegd/devices.h"
-#include "mjpegd/libcamera_source.h"
+#include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/log.h"
-#include "mjpegd/v4l2_device.h"
+#include "mjpegd/v4l2/device.h"
 
 static uint32_t m2m_out_fourcc(const struct devices *d)
 {

@@ -9,20 +9,20 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "mjpegd/auth.h"
+#include "mjpegd/http/auth.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/config.h"
 #include "mjpegd/fault.h"
-#include "mjpegd/libcamera_source.h"
+#include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/log.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/macro.h"
 #include "mjpegd/pipeline.h"
 #include "mjpegd/select.h"
-#include "mjpegd/server.h"
+#include "mjpegd/http/server.h"
 #include "mjpegd/statefile.h"
 #include "mjpegd/systemd.h"
-#include "mjpegd/v4l2_device.h"
+#include "mjpegd/v4l2/device.h"
 
 #define TICK_MS 250
 #define SHUTDOWN_GRACE_MS 800

@@ -7,7 +7,7 @@
 
 #include "mjpegd/macro.h"
 #include "mjpegd/select.h"
-#include "mjpegd/v4l2_layout.h"
+#include "mjpegd/v4l2/layout.h"
 
 /* What the software encoder takes (src/encoder/software.c), best first: planar YUV needs no
  * conversion, packed RGB goes through TurboJPEG's colour conversion. */

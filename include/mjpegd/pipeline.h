@@ -17,7 +17,7 @@
 #include "mjpegd/frame.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/source.h"
-#include "mjpegd/status.h"
+#include "mjpegd/http/status.h"
 
 typedef void (*pipeline_frame_fn)(void *ctx, struct frame *f);
 

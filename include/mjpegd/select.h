@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #include "mjpegd/config.h"
-#include "mjpegd/v4l2_discover.h"
+#include "mjpegd/v4l2/discover.h"
 
 /* What the M2M encoder is asked to produce: JPEG, or FWHT (vicodec, the test bed). */
 uint32_t select_m2m_out_fourcc(enum m2m_format f);

@@ -1,8 +1,8 @@
-/* Default Huffman tables for DHT-less MJPEG frames; see include/mjpegd/jpeg_dht.h. Pure. */
+/* Default Huffman tables for DHT-less MJPEG frames; see include/mjpegd/encoder/jpeg_dht.h. Pure. */
 #include <errno.h>
 #include <string.h>
 
-#include "mjpegd/jpeg_dht.h"
+#include "mjpegd/encoder/jpeg_dht.h"
 
 /* ITU-T T.81 Annex K.3, Tables K.3 to K.6 ("typical Huffman tables"; the same tables libjpeg
  * writes when it does not optimise, jstdhuff.c): for each table, Tc/Th, then the number of codes

@@ -1,6 +1,6 @@
 /* V4L2 memory-to-memory encoder: Raspberry Pi's bcm2835-codec image encoder (JPEG), vicodec's
  * stateful encoder (FWHT) on the test bed. See include/mjpegd/encoder.h for the contract and
- * include/mjpegd/m2m_book.h for who owns which buffer when.
+ * include/mjpegd/encoder/m2m_book.h for who owns which buffer when.
  *
  * OUTPUT queue (raw frames in): V4L2_MEMORY_DMABUF importing the source's exported buffers, zero
  * copy, when the source has dma-bufs laid out as the device reads them (bytesperline, chroma
@@ -32,10 +32,10 @@
 #include "mjpegd/encoder.h"
 #include "mjpegd/bug.h"
 #include "mjpegd/log.h"
-#include "mjpegd/m2m_book.h"
-#include "mjpegd/v4l2_device.h"
-#include "mjpegd/v4l2_discover.h"
-#include "mjpegd/v4l2_layout.h"
+#include "mjpegd/encoder/m2m_book.h"
+#include "mjpegd/v4l2/device.h"
+#include "mjpegd/v4l2/discover.h"
+#include "mjpegd/v4l2/layout.h"
 
 /* Three raw frames in the encoder at once: the device works on one while the next waits, and the
  * source (4 buffers by default) keeps one to capture into. */

@@ -1,8 +1,8 @@
-/* M2M buffer bookkeeping; see include/mjpegd/m2m_book.h. Pure. */
+/* M2M buffer bookkeeping; see include/mjpegd/encoder/m2m_book.h. Pure. */
 #include <errno.h>
 #include <string.h>
 
-#include "mjpegd/m2m_book.h"
+#include "mjpegd/encoder/m2m_book.h"
 
 void m2m_book_init(struct m2m_book *b, unsigned n_output, unsigned n_capture)
 {

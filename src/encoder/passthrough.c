@@ -22,7 +22,7 @@
 
 #include "mjpegd/encoder.h"
 #include "mjpegd/bug.h"
-#include "mjpegd/jpeg_dht.h"
+#include "mjpegd/encoder/jpeg_dht.h"
 #include "mjpegd/log.h"
 
 /* Submitted but not yet collected. The loop collects on every wake-up, so a handful is plenty. */

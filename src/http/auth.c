@@ -1,4 +1,4 @@
-/* HTTP Basic authentication, the pure part; contract in include/mjpegd/auth.h. */
+/* HTTP Basic authentication, the pure part; contract in include/mjpegd/http/auth.h. */
 #include <crypt.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mjpegd/auth.h"
+#include "mjpegd/http/auth.h"
 #include "mjpegd/macro.h"
 
 static int line_error(char *err, size_t errlen, const char *origin, unsigned line,

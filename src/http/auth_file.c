@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mjpegd/auth.h"
+#include "mjpegd/http/auth.h"
 #include "mjpegd/log.h"
 
 int auth_users_load(const char *path, struct auth_users **out, char *err, size_t errlen)

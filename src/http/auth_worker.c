@@ -1,4 +1,4 @@
-/* Password verification on a worker thread; contract in include/mjpegd/auth_worker.h. */
+/* Password verification on a worker thread; contract in include/mjpegd/http/auth_worker.h. */
 #include <crypt.h>
 #include <errno.h>
 #include <pthread.h>
@@ -8,8 +8,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "mjpegd/auth.h"
-#include "mjpegd/auth_worker.h"
+#include "mjpegd/http/auth.h"
+#include "mjpegd/http/auth_worker.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"

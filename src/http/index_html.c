@@ -3,7 +3,7 @@
  * No external script, style or font: it works on a camera network without Internet. Changes are
  * sent as JSON (POST /controls), which a page of another site cannot send without a CORS preflight,
  * and which the server also checks by Origin (docs/http-api.md). */
-#include "mjpegd/server.h"
+#include "mjpegd/http/server.h"
 
 const char server_index_html[] =
 	"<!DOCTYPE html>\n"

@@ -1,10 +1,10 @@
-/* multipart/x-mixed-replace part headers; wire layout in include/mjpegd/multipart.h. */
+/* multipart/x-mixed-replace part headers; wire layout in include/mjpegd/http/multipart.h. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 
 #include "mjpegd/clock.h"
-#include "mjpegd/multipart.h"
+#include "mjpegd/http/multipart.h"
 
 int multipart_part_header(char *buf, size_t cap, size_t jpeg_len, uint64_t timestamp_us)
 {

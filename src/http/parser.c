@@ -1,4 +1,4 @@
-/* Strict HTTP/1.x request-head parser; contract in include/mjpegd/http_parser.h.
+/* Strict HTTP/1.x request-head parser; contract in include/mjpegd/http/parser.h.
  *
  * The parser walks the buffer once with a cursor. Running out of bytes anywhere means INCOMPLETE;
  * a byte that can never start a valid request means ERROR at once, so a client sending garbage is
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mjpegd/http_parser.h"
+#include "mjpegd/http/parser.h"
 
 struct cursor {
 	const char *buf;

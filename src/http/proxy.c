@@ -1,9 +1,9 @@
-/* --trusted-proxy and X-Forwarded-For; contract in include/mjpegd/proxy.h. */
+/* --trusted-proxy and X-Forwarded-For; contract in include/mjpegd/http/proxy.h. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
-#include "mjpegd/proxy.h"
+#include "mjpegd/http/proxy.h"
 
 static bool parse_addr(const char *s, struct in6_addr *out)
 {

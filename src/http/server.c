@@ -29,17 +29,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "mjpegd/auth.h"
-#include "mjpegd/auth_worker.h"
+#include "mjpegd/http/auth.h"
+#include "mjpegd/http/auth_worker.h"
 #include "mjpegd/clock.h"
-#include "mjpegd/http_parser.h"
+#include "mjpegd/http/parser.h"
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"
-#include "mjpegd/multipart.h"
-#include "mjpegd/proxy.h"
+#include "mjpegd/http/multipart.h"
+#include "mjpegd/http/proxy.h"
 #include "mjpegd/control.h"
 #include "mjpegd/ratelimit.h"
-#include "mjpegd/server.h"
+#include "mjpegd/http/server.h"
 
 #define MAX_LISTENERS 4
 #define REFUSED_LOG_INTERVAL_NS (10 * NSEC_PER_SEC)

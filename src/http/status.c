@@ -1,9 +1,9 @@
-/* /status and /metrics rendering; see include/mjpegd/status.h. */
+/* /status and /metrics rendering; see include/mjpegd/http/status.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mjpegd/status.h"
+#include "mjpegd/http/status.h"
 
 void status_json_escape(char *dst, size_t cap, const char *src)
 {

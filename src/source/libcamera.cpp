@@ -4,7 +4,7 @@
 // (cookie = buffer index). Completed requests go out through a C callback on libcamera's thread;
 // the caller gives each buffer back with lcshim_requeue(), which reuses the same Request with
 // ReuseBuffers, so nothing is allocated while streaming. libcamera's own log goes through
-// mjpegd's logger (LogRoute below, include/mjpegd/libcamera_log.h).
+// mjpegd's logger (LogRoute below, include/mjpegd/source/libcamera_log.h).
 //
 // Every difference between libcamera releases is handled in the block of MJPEGD_LIBCAMERA_*
 // definitions below, each naming the release that changed the API; the rest of the file is the
@@ -85,7 +85,7 @@ using ControlString = std::string;
 // ---------------------------------------------------------------------------------------------
 
 extern "C" {
-#include "mjpegd/libcamera_log.h"
+#include "mjpegd/source/libcamera_log.h"
 #include "mjpegd/log.h"
 }
 #include "libcamera_shim.h"

@@ -1,10 +1,10 @@
-/* libcamera's log lines → mjpegd log messages; see include/mjpegd/libcamera_log.h. Pure: no I/O,
- * built with or without libcamera so its unit test runs everywhere. */
+/* libcamera's log lines → mjpegd log messages; see include/mjpegd/source/libcamera_log.h.
+ * Pure: no I/O, built with or without libcamera so its unit test runs everywhere. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "mjpegd/libcamera_log.h"
+#include "mjpegd/source/libcamera_log.h"
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"
 

@@ -1,5 +1,5 @@
 /* libcamera source: struct source over the C++ shim (libcamera_shim.h); see
- * include/mjpegd/libcamera_source.h.
+ * include/mjpegd/source/libcamera_source.h.
  *
  * Hand-over from libcamera's thread to the loop thread, per completed request:
  *   camera thread: completions[buffer] = metadata → spsc_push(buffer) → eventfd += 1
@@ -34,9 +34,9 @@
 
 #include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
-#include "mjpegd/libcamera_source.h"
+#include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/log.h"
-#include "mjpegd/v4l2_layout.h"
+#include "mjpegd/v4l2/layout.h"
 
 #define NO_CAMERA_HINT                                                                            \
 	"no libcamera camera found (is camera_auto_detect=1 in /boot/config.txt, or "            \

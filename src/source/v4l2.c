@@ -21,10 +21,10 @@
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"
 #include "mjpegd/source.h"
-#include "mjpegd/v4l2_controls.h"
-#include "mjpegd/v4l2_device.h"
-#include "mjpegd/v4l2_discover.h"
-#include "mjpegd/v4l2_layout.h"
+#include "mjpegd/v4l2/controls.h"
+#include "mjpegd/v4l2/device.h"
+#include "mjpegd/v4l2/discover.h"
+#include "mjpegd/v4l2/layout.h"
 
 #define V4L2_SOURCE_BUFFERS 4
 #define V4L2_SOURCE_MAX_BUFFERS 16

@@ -1,12 +1,12 @@
-/* V4L2 controls as camera controls; see include/mjpegd/v4l2_controls.h. */
+/* V4L2 controls as camera controls; see include/mjpegd/v4l2/controls.h. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/videodev2.h>
 
-#include "mjpegd/v4l2_controls.h"
-#include "mjpegd/v4l2_device.h"
+#include "mjpegd/v4l2/controls.h"
+#include "mjpegd/v4l2/device.h"
 
 void v4l2_control_name(const char *v4l2_name, char *out, size_t len)
 {

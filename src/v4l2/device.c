@@ -1,4 +1,4 @@
-/* V4L2 node probing; see include/mjpegd/v4l2_device.h. */
+/* V4L2 node probing; see include/mjpegd/v4l2/device.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <linux/videodev2.h>
 
 #include "mjpegd/macro.h"
-#include "mjpegd/v4l2_device.h"
+#include "mjpegd/v4l2/device.h"
 
 int xioctl(int fd, unsigned long request, void *arg)
 {

@@ -1,5 +1,5 @@
 /* Device classification and format checks over recorded V4L2 answers; see
- * include/mjpegd/v4l2_discover.h. Pure. */
+ * include/mjpegd/v4l2/discover.h. Pure. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <linux/videodev2.h>
 
 #include "mjpegd/macro.h"
-#include "mjpegd/v4l2_discover.h"
+#include "mjpegd/v4l2/discover.h"
 
 const uint32_t m2m_raw_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12,
 				     V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };

@@ -1,10 +1,10 @@
-/* Raw buffer layouts and M2M alignment rules; see include/mjpegd/v4l2_layout.h. Pure. */
+/* Raw buffer layouts and M2M alignment rules; see include/mjpegd/v4l2/layout.h. Pure. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/videodev2.h>
 
-#include "mjpegd/v4l2_layout.h"
+#include "mjpegd/v4l2/layout.h"
 
 size_t align_up(size_t v, size_t a)
 {

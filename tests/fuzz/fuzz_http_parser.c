@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mjpegd/http_parser.h"
+#include "mjpegd/http/parser.h"
 
 /* Checks the contract, not just "does not crash": abort() turns a broken promise into a finding. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

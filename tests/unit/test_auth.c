@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mjpegd/auth.h"
+#include "mjpegd/http/auth.h"
 
 #define SEC 1000000000ULL
 #define YESCRYPT "$y$j9T$O4Wmk.FMmYd2KAcH0b88B1$wuh5lqreqOzKYd/vBNUnpn3AfbDH.9xVQ9Q8gKRGtFD"

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "mjpegd/control.h"
-#include "mjpegd/v4l2_controls.h"
+#include "mjpegd/v4l2/controls.h"
 
 static struct control_list fixture(void)
 {

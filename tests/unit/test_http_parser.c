@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mjpegd/http_parser.h"
+#include "mjpegd/http/parser.h"
 
 static enum http_parse_result parse(const char *s, struct http_request *req, size_t *consumed,
 				    int *status)

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <turbojpeg.h>
 
-#include "mjpegd/jpeg_dht.h"
+#include "mjpegd/encoder/jpeg_dht.h"
 
 #define W 96
 #define H 64

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "mjpegd/clock.h"
-#include "mjpegd/libcamera_source.h"
+#include "mjpegd/source/libcamera_source.h"
 
 #ifdef HAVE_LIBCAMERA
 

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "mjpegd/libcamera_log.h"
+#include "mjpegd/source/libcamera_log.h"
 #include "mjpegd/log.h"
 
 static void check(const char *line, int level, const char *text)

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <linux/videodev2.h>
 
-#include "mjpegd/libcamera_source.h"
-#include "mjpegd/v4l2_layout.h"
+#include "mjpegd/source/libcamera_source.h"
+#include "mjpegd/v4l2/layout.h"
 
 #define PAGE 4096u
 #define PAGE_ALIGN(x) (((x) + PAGE - 1) / PAGE * PAGE)

@@ -18,7 +18,7 @@
 
 #include "mjpegd/clock.h"
 #include "mjpegd/config.h"
-#include "mjpegd/libcamera_source.h"
+#include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/spsc.h"
 
 /* Runs fn with stderr redirected to a temporary file; returns what it logged (malloc'd). */

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "mjpegd/m2m_book.h"
+#include "mjpegd/encoder/m2m_book.h"
 
 static struct raw_frame raws[8];
 

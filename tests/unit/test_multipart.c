@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "mjpegd/frame.h"
-#include "mjpegd/multipart.h"
+#include "mjpegd/http/multipart.h"
 
 static void test_exact_bytes(void **state)
 {

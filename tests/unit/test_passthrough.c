@@ -13,7 +13,7 @@
 
 #include "mjpegd/bug.h"
 #include "mjpegd/encoder.h"
-#include "mjpegd/jpeg_dht.h"
+#include "mjpegd/encoder/jpeg_dht.h"
 
 #define MAX_RAW 8
 

@@ -9,7 +9,7 @@
 #include <sys/un.h>
 #include <cmocka.h>
 
-#include "mjpegd/proxy.h"
+#include "mjpegd/http/proxy.h"
 
 static struct sockaddr_storage v4(const char *s)
 {

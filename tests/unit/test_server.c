@@ -26,8 +26,8 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/frame.h"
 #include "mjpegd/loop.h"
-#include "mjpegd/multipart.h"
-#include "mjpegd/server.h"
+#include "mjpegd/http/multipart.h"
+#include "mjpegd/http/server.h"
 
 #define SEC (1000ULL * 1000ULL * 1000ULL)
 

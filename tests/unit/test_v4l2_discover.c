@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mjpegd/v4l2_discover.h"
+#include "mjpegd/v4l2/discover.h"
 #include "v4l2_fixtures.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

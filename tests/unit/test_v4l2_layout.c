@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "mjpegd/v4l2_layout.h"
+#include "mjpegd/v4l2/layout.h"
 
 static void test_align_up(void **state)
 {

@@ -22,7 +22,7 @@
 
 #include <linux/videodev2.h>
 
-#include "mjpegd/v4l2_discover.h"
+#include "mjpegd/v4l2/discover.h"
 
 #define BCM2835_CAPS (V4L2_CAP_VIDEO_M2M_MPLANE | V4L2_CAP_EXT_PIX_FORMAT | V4L2_CAP_STREAMING)
 

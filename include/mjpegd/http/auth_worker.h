@@ -7,8 +7,8 @@
  * verdict to the job's owner (a client) and frees the slot. An owner that goes away first
  * abandons its job: the verdict is then dropped. Passwords are wiped from a slot as soon as the
  * worker is done with them. */
-#ifndef MJPEGD_AUTH_WORKER_H
-#define MJPEGD_AUTH_WORKER_H
+#ifndef MJPEGD_HTTP_AUTH_WORKER_H
+#define MJPEGD_HTTP_AUTH_WORKER_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -7,14 +7,14 @@
  * pointer (main at load, then the server, which frees the old one when SIGHUP swaps in a new
  * one). A verification job copies the hash it needs, so a swap never pulls memory from under
  * the worker. */
-#ifndef MJPEGD_AUTH_H
-#define MJPEGD_AUTH_H
+#ifndef MJPEGD_HTTP_AUTH_H
+#define MJPEGD_HTTP_AUTH_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mjpegd/http_parser.h"
+#include "mjpegd/http/parser.h"
 
 #define AUTH_USER_MAX 64      /* bytes of a user name, without the NUL */
 #define AUTH_HASH_MAX 256     /* bytes of a crypt(5) hash, without the NUL */

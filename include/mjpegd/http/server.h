@@ -4,17 +4,17 @@
  * newer one comes). Each client sending a frame holds one reference until that send completes or
  * the client goes, so a client holds at most one frame: memory is bounded by the frame pool, and a
  * slow client only ever skips frames. */
-#ifndef MJPEGD_SERVER_H
-#define MJPEGD_SERVER_H
+#ifndef MJPEGD_HTTP_SERVER_H
+#define MJPEGD_HTTP_SERVER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mjpegd/auth.h"
+#include "mjpegd/http/auth.h"
 #include "mjpegd/config.h"
 #include "mjpegd/frame.h"
 #include "mjpegd/loop.h"
-#include "mjpegd/status.h"
+#include "mjpegd/http/status.h"
 
 struct server;
 

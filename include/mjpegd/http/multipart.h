@@ -9,8 +9,8 @@
  *     "\r\n--" BOUNDARY "\r\n"                           (the part's closing boundary, sent with the
  *                                                         frame so browsers draw it at once)
  */
-#ifndef MJPEGD_MULTIPART_H
-#define MJPEGD_MULTIPART_H
+#ifndef MJPEGD_HTTP_MULTIPART_H
+#define MJPEGD_HTTP_MULTIPART_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * MJPEG convention says the decoder is to use the tables of ITU-T T.81 Annex K (K.3), which
  * browsers do not know, so such a frame is not a valid JPEG on its own. These functions find out
  * and insert those tables. Pure: byte buffers in, byte buffers out. */
-#ifndef MJPEGD_JPEG_DHT_H
-#define MJPEGD_JPEG_DHT_H
+#ifndef MJPEGD_ENCODER_JPEG_DHT_H
+#define MJPEGD_ENCODER_JPEG_DHT_H
 
 #include <stddef.h>
 #include <stdint.h>

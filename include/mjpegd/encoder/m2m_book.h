@@ -17,8 +17,8 @@
  * once (the copy is counted). Copying an older, lent buffer instead is not safe: a client may be in
  * the middle of sending it (its iovecs point into the mapping).
  */
-#ifndef MJPEGD_M2M_BOOK_H
-#define MJPEGD_M2M_BOOK_H
+#ifndef MJPEGD_ENCODER_M2M_BOOK_H
+#define MJPEGD_ENCODER_M2M_BOOK_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -15,8 +15,8 @@
  * libcamera allows one camera manager per process: at most one libcamera source at a time, and
  * source_libcamera_list() only while none is open.
  */
-#ifndef MJPEGD_LIBCAMERA_SOURCE_H
-#define MJPEGD_LIBCAMERA_SOURCE_H
+#ifndef MJPEGD_SOURCE_LIBCAMERA_SOURCE_H
+#define MJPEGD_SOURCE_LIBCAMERA_SOURCE_H
 
 #include <stdbool.h>
 #include "mjpegd/source.h"

@@ -1,5 +1,5 @@
 /* Talking to V4L2 nodes: ioctls with EINTR retry, and the probe that records a node's
- * VIDIOC_QUERYCAP / VIDIOC_ENUM_FMT answers for the pure decisions in v4l2_discover.h. */
+ * VIDIOC_QUERYCAP / VIDIOC_ENUM_FMT answers for the pure decisions in v4l2/discover.h. */
 #ifndef MJPEGD_V4L2_DEVICE_H
 #define MJPEGD_V4L2_DEVICE_H
 
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <linux/videodev2.h>
 
-#include "mjpegd/v4l2_discover.h"
+#include "mjpegd/v4l2/discover.h"
 
 /* ioctl(2) retried on EINTR. 0 or a negative errno. (Not named v4l2_ioctl: libv4l2 exports that.) */
 int xioctl(int fd, unsigned long request, void *arg);

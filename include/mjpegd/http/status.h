@@ -1,7 +1,7 @@
 /* What /status (JSON) and /metrics (Prometheus text) report. Rendering is pure: main gathers a
  * snapshot from the pipeline and the server, these functions only format it. */
-#ifndef MJPEGD_STATUS_H
-#define MJPEGD_STATUS_H
+#ifndef MJPEGD_HTTP_STATUS_H
+#define MJPEGD_HTTP_STATUS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,14 +1,14 @@
 /* --trusted-proxy and X-Forwarded-For: which peers may name the client, and the client they name.
  * Pure (no I/O): unit-tested in tests/unit/test_proxy.c. */
-#ifndef MJPEGD_PROXY_H
-#define MJPEGD_PROXY_H
+#ifndef MJPEGD_HTTP_PROXY_H
+#define MJPEGD_HTTP_PROXY_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "mjpegd/http_parser.h"
+#include "mjpegd/http/parser.h"
 
 #define PROXY_TRUSTED_MAX 8
 

@@ -7,8 +7,8 @@
  * journald-prefixed log reaches stderr. Which libcamera severities are produced at all follows
  * --log-level (libcamera_log_levels()), unless the user set LIBCAMERA_LOG_LEVELS.
  */
-#ifndef MJPEGD_LIBCAMERA_LOG_H
-#define MJPEGD_LIBCAMERA_LOG_H
+#ifndef MJPEGD_SOURCE_LIBCAMERA_LOG_H
+#define MJPEGD_SOURCE_LIBCAMERA_LOG_H
 
 #include <stddef.h>
 
