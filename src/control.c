@@ -9,21 +9,9 @@
 #include <strings.h>
 
 #include "mjpegd/control.h"
+#include "mjpegd/log.h"
 
 #define VALUE_TEXT_MAX 96
-
-static int reason(char *why, size_t whylen, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int reason(char *why, size_t whylen, int r, const char *fmt, ...)
-{
-	if (why && whylen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 const struct control_desc *control_find(const struct control_list *l, const char *name)
 {
@@ -140,7 +128,7 @@ static int refuse(const struct control_desc *d, const char *text, const char *wh
 {
 	char accepted[256];
 	describe_accepted(d, accepted, sizeof(accepted));
-	return reason(why, whylen, -EINVAL, "%s: '%.40s' %s (it takes %s)", d->name, text, what,
+	return why_set(why, whylen, -EINVAL, "%s: '%.40s' %s (it takes %s)", d->name, text, what,
 		      accepted);
 }
 
@@ -148,7 +136,7 @@ int control_parse_value(const struct control_desc *d, const char *text, struct c
 			char *why, size_t whylen)
 {
 	if (d->read_only)
-		return reason(why, whylen, -EACCES, "%s is read-only", d->name);
+		return why_set(why, whylen, -EACCES, "%s is read-only", d->name);
 	struct control_value v = { .type = d->type };
 	switch (d->type) {
 	case CONTROL_INTEGER:
@@ -196,7 +184,7 @@ int control_parse_value(const struct control_desc *d, const char *text, struct c
 		break;
 	}
 	default:
-		return reason(why, whylen, -EINVAL, "%s: a control of an unknown type", d->name);
+		return why_set(why, whylen, -EINVAL, "%s: a control of an unknown type", d->name);
 	}
 	*out = v;
 	return 0;
@@ -236,7 +224,7 @@ int control_set_add(struct control_set *set, const struct control_list *l, const
 {
 	const struct control_desc *d = control_find(l, name);
 	if (!d)
-		return reason(why, whylen, -ENOENT, "no control named '%.48s'", name);
+		return why_set(why, whylen, -ENOENT, "no control named '%.48s'", name);
 	struct control_value v;
 	int r = control_parse_value(d, text, &v, why, whylen);
 	if (r < 0)
@@ -247,7 +235,7 @@ int control_set_add(struct control_set *set, const struct control_list *l, const
 			break;
 	if (i == set->n) {
 		if (set->n == CONTROL_SET_MAX)
-			return reason(why, whylen, -E2BIG, "more than %d controls at once",
+			return why_set(why, whylen, -E2BIG, "more than %d controls at once",
 				      CONTROL_SET_MAX);
 		set->n++;
 	}
@@ -303,11 +291,11 @@ static int parse_form(const struct control_list *l, const char *body, size_t len
 			const char *eq = memchr(body + i, '=', end - i);
 			char name[CONTROL_NAME_MAX + 1], value[VALUE_TEXT_MAX];
 			if (!eq)
-				return reason(why, whylen, -EINVAL, "'%.*s' has no '='",
+				return why_set(why, whylen, -EINVAL, "'%.*s' has no '='",
 					      (int)(end - i > 40 ? 40 : end - i), body + i);
 			if (!form_decode(body + i, (size_t)(eq - (body + i)), name, sizeof(name)) ||
 			    !form_decode(eq + 1, (size_t)(body + end - eq - 1), value, sizeof(value)))
-				return reason(why, whylen, -EINVAL,
+				return why_set(why, whylen, -EINVAL,
 					      "a control name or value is too long or badly escaped");
 			int r = control_set_add(set, l, name, value, why, whylen);
 			if (r < 0)
@@ -432,7 +420,7 @@ static int parse_json(const struct control_list *l, const char *body, size_t len
 	struct json_cursor c = { body, body + len };
 	json_ws(&c);
 	if (c.p >= c.end || *c.p != '{')
-		return reason(why, whylen, -EINVAL, "the body is not a JSON object");
+		return why_set(why, whylen, -EINVAL, "the body is not a JSON object");
 	c.p++;
 	json_ws(&c);
 	if (c.p < c.end && *c.p == '}') {
@@ -442,15 +430,15 @@ static int parse_json(const struct control_list *l, const char *body, size_t len
 			char name[CONTROL_NAME_MAX + 1], value[VALUE_TEXT_MAX];
 			json_ws(&c);
 			if (!json_string(&c, name, sizeof(name)))
-				return reason(why, whylen, -EINVAL,
+				return why_set(why, whylen, -EINVAL,
 					      "a control name is not a JSON string (or is too long)");
 			json_ws(&c);
 			if (c.p >= c.end || *c.p != ':')
-				return reason(why, whylen, -EINVAL, "no ':' after \"%s\"", name);
+				return why_set(why, whylen, -EINVAL, "no ':' after \"%s\"", name);
 			c.p++;
 			json_ws(&c);
 			if (!json_value_text(&c, value, sizeof(value)))
-				return reason(why, whylen, -EINVAL,
+				return why_set(why, whylen, -EINVAL,
 					      "%s: the value is not a number, boolean, string or "
 					      "array of 4 numbers", name);
 			int r = control_set_add(set, l, name, value, why, whylen);
@@ -465,12 +453,12 @@ static int parse_json(const struct control_list *l, const char *body, size_t len
 				c.p++;
 				break;
 			}
-			return reason(why, whylen, -EINVAL, "the JSON object is not closed");
+			return why_set(why, whylen, -EINVAL, "the JSON object is not closed");
 		}
 	}
 	json_ws(&c);
 	if (c.p != c.end)
-		return reason(why, whylen, -EINVAL, "text after the JSON object");
+		return why_set(why, whylen, -EINVAL, "text after the JSON object");
 	return 0;
 }
 
@@ -481,7 +469,7 @@ int control_parse_request(const struct control_list *l, const char *body, size_t
 	int r = json ? parse_json(l, body, len, set, why, whylen)
 		     : parse_form(l, body, len, set, why, whylen);
 	if (r == 0 && set->n == 0)
-		r = reason(why, whylen, -EINVAL, "no control given");
+		r = why_set(why, whylen, -EINVAL, "no control given");
 	if (r < 0)
 		set->n = 0;
 	return r;
@@ -688,7 +676,7 @@ int control_assignments_parse(const char *text, struct control_assignments *as, 
 		line_no++;
 		if (n >= sizeof(line)) {
 			as->n = 0;
-			return reason(why, whylen, -EINVAL, "line %u is too long", line_no);
+			return why_set(why, whylen, -EINVAL, "line %u is too long", line_no);
 		}
 		memcpy(line, p, n);
 		line[n] = '\0';
@@ -701,12 +689,12 @@ int control_assignments_parse(const char *text, struct control_assignments *as, 
 		char name[CONTROL_NAME_MAX], value[CONTROL_VALUE_MAX];
 		if (control_split_assignment(line, name, sizeof(name), value, sizeof(value)) < 0) {
 			as->n = 0;
-			return reason(why, whylen, -EINVAL, "line %u is not NAME=VALUE", line_no);
+			return why_set(why, whylen, -EINVAL, "line %u is not NAME=VALUE", line_no);
 		}
 		int r = control_assignments_put(as, name, value);
 		if (r < 0) {
 			as->n = 0;
-			return reason(why, whylen, r, "line %u: %s", line_no,
+			return why_set(why, whylen, r, "line %u: %s", line_no,
 				      r == -E2BIG ? "too many controls" : "a bad name or value");
 		}
 	}

@@ -146,3 +146,14 @@ int log_msg_errno(int level, int r, const char *fmt, ...)
 	errno = saved_errno;
 	return r;
 }
+
+int why_set(char *why, size_t whylen, int r, const char *fmt, ...)
+{
+	if (why && whylen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}

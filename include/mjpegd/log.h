@@ -5,6 +5,8 @@
 #ifndef MJPEGD_LOG_H
 #define MJPEGD_LOG_H
 
+#include <stddef.h>
+
 #include <stdint.h>
 
 enum log_level {
@@ -40,5 +42,9 @@ int log_msg_errno(int level, int r, const char *fmt, ...) __attribute__((format(
 #define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+/* For functions that say why they refuse something to a caller who words the message (the
+ * "why" buffer of checks and parsers): formats into why (when not NULL) and returns r. */
+int why_set(char *why, size_t whylen, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -119,48 +119,34 @@ int libcamera_describe_frame(uint32_t fourcc, unsigned width, unsigned height, s
 	return 0;
 }
 
-static bool not_importable(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool not_importable(char *why, size_t whylen, const char *fmt, ...)
-{
-	if (why && whylen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
-
 bool libcamera_frame_importable(const struct raw_frame *f, unsigned stride_align,
 				unsigned height_align, char *why, size_t whylen)
 {
 	if (why && whylen)
 		why[0] = '\0';
 	if (f->n_planes == 0 || f->n_planes > RAW_MAX_PLANES)
-		return not_importable(why, whylen, "a frame with %u planes", f->n_planes);
+		return why_set(why, whylen, false, "a frame with %u planes", f->n_planes);
 	int fd = f->planes[0].dmabuf_fd;
 	for (unsigned i = 0; i < f->n_planes; i++) {
 		if (f->planes[i].dmabuf_fd < 0)
-			return not_importable(why, whylen, "plane %u has no dma-buf", i);
+			return why_set(why, whylen, false, "plane %u has no dma-buf", i);
 		if (f->planes[i].dmabuf_fd != fd)
-			return not_importable(why, whylen,
+			return why_set(why, whylen, false,
 					      "its planes are in separate dma-bufs (an M2M encoder "
 					      "imports one, with the planes at offsets inside it)");
 	}
 	if (f->planes[0].dmabuf_offset != 0)
-		return not_importable(why, whylen, "the image starts %zu bytes into its dma-buf",
+		return why_set(why, whylen, false, "the image starts %zu bytes into its dma-buf",
 				      f->planes[0].dmabuf_offset);
 	size_t stride = f->planes[0].bytesperline;
 	if (stride_align > 1 && stride % stride_align)
-		return not_importable(why, whylen,
+		return why_set(why, whylen, false,
 				      "libcamera set bytesperline %zu, the encoder reads rows of a "
 				      "multiple of %u bytes",
 				      stride, stride_align);
 	size_t size = f->planes[0].buffer_size;
 	if (size == 0)
-		return not_importable(why, whylen, "the size of its dma-bufs is unknown");
+		return why_set(why, whylen, false, "the size of its dma-bufs is unknown");
 
 	struct raw_layout want;
 	if (raw_min_bytesperline(f->fourcc, f->width) == 0) {
@@ -168,31 +154,31 @@ bool libcamera_frame_importable(const struct raw_frame *f, unsigned stride_align
 		 * padded rows of one plane can be checked. */
 		size_t need = stride * align_up(f->height, height_align);
 		if (f->n_planes == 1 && stride && size < need)
-			return not_importable(why, whylen,
+			return why_set(why, whylen, false,
 					      "dma-bufs of %zu bytes, the encoder reads %zu", size,
 					      need);
 		return true;
 	}
 	if (raw_layout_compute(f->fourcc, f->width, f->height, stride, 1, height_align, &want) < 0)
-		return not_importable(why, whylen, "bytesperline %zu does not fit %ux%u", stride,
+		return why_set(why, whylen, false, "bytesperline %zu does not fit %ux%u", stride,
 				      f->width, f->height);
 	if (f->n_planes != want.n_planes)
-		return not_importable(why, whylen, "%u planes, the encoder reads %u", f->n_planes,
+		return why_set(why, whylen, false, "%u planes, the encoder reads %u", f->n_planes,
 				      want.n_planes);
 	for (unsigned i = 0; i < want.n_planes; i++) {
 		const struct raw_plane *p = &f->planes[i];
 		if (p->dmabuf_offset != want.offset[i])
-			return not_importable(why, whylen,
+			return why_set(why, whylen, false,
 					      "plane %u starts at byte %zu, the encoder reads it at "
 					      "%zu (rows padded to %u)",
 					      i, p->dmabuf_offset, want.offset[i], want.padded_height);
 		if (p->bytesperline != want.stride[i])
-			return not_importable(why, whylen,
+			return why_set(why, whylen, false,
 					      "plane %u has bytesperline %zu, the encoder reads %zu", i,
 					      p->bytesperline, want.stride[i]);
 	}
 	if (size < want.sizeimage)
-		return not_importable(why, whylen,
+		return why_set(why, whylen, false,
 				      "dma-bufs of %zu bytes, the encoder reads %zu (%u rows)", size,
 				      want.sizeimage, want.padded_height);
 	return true;

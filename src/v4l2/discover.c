@@ -7,6 +7,7 @@
 #include <linux/videodev2.h>
 
 #include "mjpegd/macro.h"
+#include "mjpegd/log.h"
 #include "mjpegd/v4l2/discover.h"
 
 const uint32_t m2m_raw_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12,
@@ -61,19 +62,6 @@ uint32_t v4l2_pick_format(const uint32_t *offered, unsigned n_offered, const uin
 	return 0;
 }
 
-static int reason(char *why, size_t whylen, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int reason(char *why, size_t whylen, int r, const char *fmt, ...)
-{
-	if (why && whylen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 /* "YUYV UYVY …" (at most max entries, then "…") */
 static void format_list(char *buf, size_t len, const uint32_t *list, unsigned n, unsigned max)
 {
@@ -112,11 +100,11 @@ int v4l2_source_check(const struct v4l2_device_info *d, const uint32_t *preferre
 		      char *why, size_t whylen)
 {
 	if (d->error < 0)
-		return reason(why, whylen, d->error, "cannot be opened: %s", strerror(-d->error));
+		return why_set(why, whylen, d->error, "cannot be opened: %s", strerror(-d->error));
 	if (!v4l2_info_is_capture(d))
-		return reason(why, whylen, -ENODEV, "a %s device, not a camera", device_kind(d));
+		return why_set(why, whylen, -ENODEV, "a %s device, not a camera", device_kind(d));
 	if (skip_media_controller && (d->caps & V4L2_CAP_IO_MC))
-		return reason(why, whylen, -EMEDIUMTYPE,
+		return why_set(why, whylen, -EMEDIUMTYPE,
 			      "a media-controller node: its pipeline is set up by libcamera "
 			      "(--source libcamera), or name it with --source v4l2:%s", d->path);
 	uint32_t f = v4l2_pick_format(d->capture, d->n_capture, preferred, n_preferred);
@@ -124,11 +112,11 @@ int v4l2_source_check(const struct v4l2_device_info *d, const uint32_t *preferre
 		char want[64], have[96];
 		format_list(want, sizeof(want), preferred, n_preferred, 8);
 		format_list(have, sizeof(have), d->capture, d->n_capture, 12);
-		return reason(why, whylen, -EOPNOTSUPP, "offers none of %s (it has %s)", want, have);
+		return why_set(why, whylen, -EOPNOTSUPP, "offers none of %s (it has %s)", want, have);
 	}
 	if (fourcc)
 		*fourcc = f;
-	return reason(why, whylen, 0, "usable");
+	return why_set(why, whylen, 0, "usable");
 }
 
 bool v4l2_is_pi_image_encoder(const struct v4l2_device_info *d)
@@ -141,9 +129,9 @@ int m2m_encoder_check(const struct v4l2_device_info *d, uint32_t in_fourcc, uint
 {
 	char a[5], b[5];
 	if (d->error < 0)
-		return reason(why, whylen, d->error, "cannot be opened: %s", strerror(-d->error));
+		return why_set(why, whylen, d->error, "cannot be opened: %s", strerror(-d->error));
 	if (!v4l2_info_is_m2m(d))
-		return reason(why, whylen, -ENODEV, "a %s device, not memory-to-memory",
+		return why_set(why, whylen, -ENODEV, "a %s device, not memory-to-memory",
 			      device_kind(d));
 	/* raspberrypi/linux#4923 (the image_encode interface on /dev/video31): "you need to add
 	 * start_x=1 to the config.txt. Without it, /dev/video31 will not have any format for
@@ -154,23 +142,23 @@ int m2m_encoder_check(const struct v4l2_device_info *d, uint32_t in_fourcc, uint
 	if (!v4l2_formats_contain(d->capture, d->n_capture, out_fourcc)) {
 		char have[96];
 		format_list(have, sizeof(have), d->capture, d->n_capture, 8);
-		return reason(why, whylen, -EOPNOTSUPP, "its CAPTURE queue does not produce %s (%s)%s",
+		return why_set(why, whylen, -EOPNOTSUPP, "its CAPTURE queue does not produce %s (%s)%s",
 			      fourcc_str(out_fourcc, a), have, hint);
 	}
 	if (d->n_output == 0)
-		return reason(why, whylen, -EOPNOTSUPP, "its OUTPUT queue offers no format%s", hint);
+		return why_set(why, whylen, -EOPNOTSUPP, "its OUTPUT queue offers no format%s", hint);
 	if (in_fourcc == 0) {
 		if (!v4l2_pick_format(d->output, d->n_output, m2m_raw_formats, n_m2m_raw_formats)) {
 			char have[96];
 			format_list(have, sizeof(have), d->output, d->n_output, 8);
-			return reason(why, whylen, -EOPNOTSUPP,
+			return why_set(why, whylen, -EOPNOTSUPP,
 				      "its OUTPUT queue takes none of YU12 YUYV NV12 RGB3 BGR3 (%s)", have);
 		}
 	} else if (!v4l2_formats_contain(d->output, d->n_output, in_fourcc)) {
-		return reason(why, whylen, -EOPNOTSUPP, "its OUTPUT queue does not take %s",
+		return why_set(why, whylen, -EOPNOTSUPP, "its OUTPUT queue does not take %s",
 			      fourcc_str(in_fourcc, b));
 	}
-	return reason(why, whylen, 0, "usable");
+	return why_set(why, whylen, 0, "usable");
 }
 
 int m2m_unusable_encoder(const struct v4l2_device_info *devs, size_t n, uint32_t in_fourcc,
