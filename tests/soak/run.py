@@ -735,7 +735,7 @@ ATTACKS = {
 
 def table(res):
     rows = ["| phase | s | inputs tried | load held | watcher fps | snapshot p99 / max ms "
-            "(503, failed) | CPU s A / B |", "|---|---|---|---|---|---|---|"]
+            "(503, failed) | CPU s A / B | A's RSS MiB after |", "|---|---|---|---|---|---|---|---|"]
     for p in res["phases"]:
         a = p["attack"]
         load = []
@@ -749,7 +749,8 @@ def table(res):
             f"| {p['name']} | {p['seconds']:.0f} | {a.get('inputs', 0):,} | "
             f"{', '.join(load) or '—'} | {m['watcher_fps']} | "
             f"{m['snapshot_p99_ms']} / {m['snapshot_max_ms']} ({m['snapshots_503']}, "
-            f"{m['snapshots_failed']}) | {p['cpu_A_s']:.1f} / {p['cpu_B_s']:.1f} |")
+            f"{m['snapshots_failed']}) | {p['cpu_A_s']:.1f} / {p['cpu_B_s']:.1f} | "
+            f"{p['rss_A_kib'] / 1024:.1f} |")
     e = res["end"]
     rows.append("")
     rows.append(f"Daemon A at the end (after {res['settle_s']} s with the attackers gone): open fds "
@@ -831,7 +832,8 @@ def main():
             m = mon.phase_figures(name, t0, t1)
             ph = {"name": name, "seconds": round(t1 - t0, 1), "attack": attack, "monitor": m,
                   "cpu_A_s": round(cpu_seconds(a.pid) - ca, 2),
-                  "cpu_B_s": round(cpu_seconds(b.pid) - cb, 2)}
+                  "cpu_B_s": round(cpu_seconds(b.pid) - cb, 2),
+                  "rss_A_kib": rss_kib(a.pid), "fds_A": fd_count(a.pid)}
             res["phases"].append(ph)
             print(f"soak:   {json.dumps(ph)}", flush=True)
             if mon.errors:
