@@ -199,6 +199,22 @@ bench:
 	/usr/bin/python3 bench/run.py --mjpegd $(BUILD)/mjpegd --bindir $(BUILD)/bench \
 		$(if $(filter 1,$(BENCH_QUICK)),--quick) $(if $(filter 1,$(BENCH_VM)),--vm) $(BENCH_ARGS)
 
+# The hostile checks of docs/security.md, long versions (never part of `make test`): tests/soak/run.py
+# against build/mjpegd on loopback for SOAK_SECONDS (default 600), writing bench/results/soak.json
+# and the table in docs/security.md. SOAK_SAN=1 runs it against the ASan + UBSan build instead
+# (build-asan/; figures then are the sanitizer's, not the daemon's).
+.PHONY: soak
+SOAK_SECONDS ?= 600
+SOAK_SAN ?= 0
+soak: deps-test
+ifeq ($(SOAK_SAN),1)
+	$(MAKE) BUILD=build-asan SAN=1 all
+	SOAK_SECONDS=$(SOAK_SECONDS) tests/soak/run.sh --mjpegd build-asan/mjpegd $(SOAK_ARGS)
+else
+	$(MAKE) all
+	SOAK_SECONDS=$(SOAK_SECONDS) tests/soak/run.sh --mjpegd $(BUILD)/mjpegd $(SOAK_ARGS)
+endif
+
 # Cross builds tested here (tests/cross/run.sh): the unit tests under qemu-user, the daemon on a real
 # ARM kernel in qemu-system (qemu-user has no io_uring), and for armhf the ARMv6 objects a Pi Zero W
 # needs (ARM1176JZF-S). Without CROSS both architectures. Last line: "cross: N passed, N failed".
