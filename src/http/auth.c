@@ -344,10 +344,13 @@ unsigned auth_throttle_delay_ms(struct auth_throttle *t, const void *key, size_t
 	if (b->failures < AUTH_THROTTLE_FREE)
 		return 0;
 	unsigned shift = b->failures - AUTH_THROTTLE_FREE;
-	if (shift >= 16)
-		return AUTH_THROTTLE_MAX_MS;
-	unsigned ms = AUTH_THROTTLE_BASE_MS << shift;
-	return ms < AUTH_THROTTLE_MAX_MS ? ms : AUTH_THROTTLE_MAX_MS;
+	unsigned ms = shift >= 16 ? AUTH_THROTTLE_MAX_MS : AUTH_THROTTLE_BASE_MS << shift;
+	if (ms > AUTH_THROTTLE_MAX_MS)
+		ms = AUTH_THROTTLE_MAX_MS;
+	uint64_t step = (uint64_t)ms * 1000000ULL;
+	uint64_t slot = now_ns + step > b->next_ns ? now_ns + step : b->next_ns;
+	b->next_ns = slot + step;
+	return (unsigned)((slot - now_ns) / 1000000ULL);
 }
 
 void auth_throttle_failed(struct auth_throttle *t, const void *key, size_t len, uint64_t now_ns)

@@ -169,6 +169,7 @@ struct server {
 	char auth_exempt[CONFIG_PATH_MAX];
 	struct auth_worker *auth_worker;
 	struct auth_throttle auth_throttle;
+	struct ratelimit auth_queue_log_rl; /* "password checks already queued": one line per window */
 	struct ratelimit auth_log_rl;
 	struct proxy_trusted trusted; /* --trusted-proxy */
 
@@ -1107,8 +1108,14 @@ static void auth_begin(struct client *c)
 				     password, !u, c);
 	explicit_bzero(password, sizeof(password));
 	if (job < 0) {
-		log_warn("client %llu (%s): %d password checks already queued: 503",
-			 (unsigned long long)c->id, c->addr, AUTH_WORKER_QUEUE);
+		/* one line per window and a count, not one per refusal (a guessing flood) */
+		uint64_t now = now_mono_ns();
+		if (ratelimit_allow(&s->auth_queue_log_rl, now)) {
+			unsigned more = ratelimit_take_suppressed(&s->auth_queue_log_rl);
+			log_warn("client %llu (%s): %d password checks already queued: 503%s",
+				 (unsigned long long)c->id, c->addr, AUTH_WORKER_QUEUE,
+				 more ? " (and more since the last such line)" : "");
+		}
 		auth_answer(c, 503, false);
 		return;
 	}
@@ -1501,6 +1508,7 @@ int server_create(const struct server_params *p, struct server **out)
 	s->accept_error_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
 	s->refused_log_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_NS, 1);
 	s->auth_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 5);
+	s->auth_queue_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
 	server_set_cors(s, p->allow_origin);
 	s->controls_json = p->controls_json;
 	s->controls_set = p->controls_set;

@@ -185,6 +185,18 @@ static void test_throttle_grows_and_decays(void **state)
 	assert_int_equal(auth_throttle_delay_ms(&t, a, 4, now), AUTH_THROTTLE_MAX_MS);
 	/* Another address is not slowed (unless it shares the bucket: not with this seed). */
 	assert_int_equal(auth_throttle_delay_ms(&t, b, 4, now), 0);
+	/* parallel guesses from one address: each takes the next slot, one delay apart */
+	static struct auth_throttle p;
+	auth_throttle_init(&p, 7);
+	for (int i = 0; i < AUTH_THROTTLE_FREE + 5; i++)
+		auth_throttle_failed(&p, a, 4, now); /* 250 ms << 5 = 8000 ms from now on */
+	for (unsigned k = 1; k <= 4; k++)
+		assert_int_equal(auth_throttle_delay_ms(&p, a, 4, now), k * AUTH_THROTTLE_MAX_MS);
+	/* before the slots taken are over, a new request waits for the end of them (now + 40 s) */
+	assert_int_equal(auth_throttle_delay_ms(&p, a, 4, now + 20ULL * 1000000000ULL),
+			 20000);
+	/* after them, one delay as before (two failures forgotten after 60 s: 2000 ms) */
+	assert_int_equal(auth_throttle_delay_ms(&p, a, 4, now + 60ULL * 1000000000ULL), 2000);
 	/* Failures are forgotten one per decay period: 64 failures (the cap) are gone after
 	 * 64 periods. */
 	assert_int_equal(auth_throttle_delay_ms(&t, a, 4, now + 60 * AUTH_THROTTLE_DECAY_NS),

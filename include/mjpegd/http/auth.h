@@ -78,6 +78,7 @@ int auth_exempt_check(const char *list);
 struct auth_throttle_bucket {
 	uint32_t failures;
 	uint64_t last_ns;
+	uint64_t next_ns; /* the earliest a throttled check from the bucket may start */
 };
 
 struct auth_throttle {
@@ -87,7 +88,9 @@ struct auth_throttle {
 
 void auth_throttle_init(struct auth_throttle *t, uint64_t seed);
 /* How long a request with credentials from key (an address; IPv6 clients by their /64) waits
- * before its password is checked. */
+ * before its password is checked, and that slot is taken: throttled checks from one bucket are
+ * spaced by the delay however many connections ask at once (many parallel guesses from one
+ * address get one try per delay, as one connection would). */
 unsigned auth_throttle_delay_ms(struct auth_throttle *t, const void *key, size_t len,
 				uint64_t now_ns);
 void auth_throttle_failed(struct auth_throttle *t, const void *key, size_t len, uint64_t now_ns);
