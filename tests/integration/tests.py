@@ -2898,8 +2898,12 @@ class WebDriver:
         s.bind(("127.0.0.1", 0))
         self.port = s.getsockname()[1]
         s.close()
-        self.proc = subprocess.Popen([exe, f"--port={self.port}"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        home = os.path.join(Context.current.tmpdir, "wd-home")
+        os.makedirs(home, exist_ok=True)
+        self.log = os.path.join(Context.current.tmpdir, "chromedriver.log")
+        self.proc = subprocess.Popen([exe, f"--port={self.port}", f"--log-path={self.log}"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True, env=dict(os.environ, HOME=home))
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -2916,7 +2920,19 @@ class WebDriver:
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--window-size=800,1100", "--force-device-scale-factor=1",
                      "--hide-scrollbars", f"--user-data-dir={profile}"]}}}}
-        self.session = self._call("POST", "/session", caps)["sessionId"]
+        try:
+            self.session = self._call("POST", "/session", caps)["sessionId"]
+        except self.urllib.HTTPError as e:
+            body = e.read().decode(errors="replace")
+            self.proc.kill()
+            try:
+                message = json.loads(body)["value"]["message"].splitlines()[-1]
+            except (ValueError, KeyError, IndexError, TypeError):
+                message = body[:200]
+            # Seen in the platform roots (chroot + unshare, tests/platforms): Chromium starts
+            # but chromedriver cannot reach its renderer. An environment that cannot run the
+            # browser under the driver is a skip with the reason, never a pass.
+            raise harness.TestSkipped(f"chromedriver could not start Chromium here: {message}")
 
     def _call(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
