@@ -79,6 +79,8 @@ cat "$STATE/controls.conf"
 grep -q '^brightness=230$' "$STATE/controls.conf" || die "brightness not in the state file"
 
 say "vivid unplugged and re-bound: its controls reset, mjpegd applies them again"
+# vivid reconnects when the last file of the instance closes: keep one open
+# shellcheck disable=SC2217 # the redirection is the point: it holds the node open
 sleep 600 <"$VIVID_OUT" &
 hold=$!
 sleep 0.2
