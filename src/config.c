@@ -902,20 +902,6 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
-static int line_error(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt,
-		      ...) __attribute__((format(printf, 5, 6)));
-static int line_error(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt,
-		      ...)
-{
-	char msg[CONFIG_ERR_MAX];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(err, errlen, "%s:%u: %s", origin, line, msg);
-	return -EINVAL;
-}
-
 int config_parse_text(struct config *cfg, const char *text, const char *origin, char *err,
 		      size_t errlen)
 {
@@ -937,7 +923,7 @@ int config_parse_text(struct config *cfg, const char *text, const char *origin, 
 
 		const char *eq = memchr(start, '=', (size_t)(end - start));
 		if (!eq)
-			return line_error(err, errlen, origin, line, "expected 'name = value'");
+			return why_at_line(err, errlen, origin, line, "expected 'name = value'");
 		const char *key_end = eq, *value = eq + 1;
 		while (key_end > start && is_space(key_end[-1]))
 			key_end--;
@@ -947,23 +933,23 @@ int config_parse_text(struct config *cfg, const char *text, const char *origin, 
 		size_t key_len = (size_t)(key_end - start), value_len = (size_t)(end - value);
 		const struct option *opt = find_option(start, key_len);
 		if (!opt)
-			return line_error(err, errlen, origin, line, "unknown option '%.*s'",
+			return why_at_line(err, errlen, origin, line, "unknown option '%.*s'",
 					  (int)(key_len > 64 ? 64 : key_len), start);
 		/* Loading a file from a file invites include loops for no gain. */
 		if (opt->kind == OPT_CONFIG)
-			return line_error(err, errlen, origin, line,
+			return why_at_line(err, errlen, origin, line,
 					  "'config' can only be given as a flag");
 
 		char value_buf[CONFIG_PATH_MAX + 16];
 		if (value_len >= sizeof(value_buf))
-			return line_error(err, errlen, origin, line, "%s: value is too long", opt->name);
+			return why_at_line(err, errlen, origin, line, "%s: value is too long", opt->name);
 		memcpy(value_buf, value, value_len);
 		value_buf[value_len] = '\0';
 
 		char msg[CONFIG_ERR_MAX];
 		int r = set_option(cfg, opt, "", value_buf, msg, sizeof(msg));
 		if (r < 0) {
-			line_error(err, errlen, origin, line, "%s", msg);
+			why_at_line(err, errlen, origin, line, "%s", msg);
 			return r;
 		}
 	}

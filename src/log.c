@@ -157,3 +157,13 @@ int why_set(char *why, size_t whylen, int r, const char *fmt, ...)
 	}
 	return r;
 }
+
+int why_at_line(char *why, size_t whylen, const char *origin, unsigned line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return why_set(why, whylen, -EINVAL, "%s:%u: %s", origin, line, msg);
+}

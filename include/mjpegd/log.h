@@ -46,5 +46,8 @@ int log_msg_errno(int level, int r, const char *fmt, ...) __attribute__((format(
 /* For functions that say why they refuse something to a caller who words the message (the
  * "why" buffer of checks and parsers): formats into why (when not NULL) and returns r. */
 int why_set(char *why, size_t whylen, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same for a line of a file: "ORIGIN:LINE: message" into why; returns -EINVAL. */
+int why_at_line(char *why, size_t whylen, const char *origin, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 #endif

@@ -7,22 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mjpegd/log.h"
 #include "mjpegd/http/auth.h"
 #include "mjpegd/macro.h"
-
-static int line_error(char *err, size_t errlen, const char *origin, unsigned line,
-		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int line_error(char *err, size_t errlen, const char *origin, unsigned line,
-		      const char *fmt, ...)
-{
-	char msg[200];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(err, errlen, "%s:%u: %s", origin, line, msg);
-	return -EINVAL;
-}
 
 /* The schemes mkpasswd (yescrypt, sha512-crypt) and htpasswd -B (bcrypt) write. Older ones
  * (MD5-crypt "$1$", htpasswd's default "$apr1$", DES) are refused: fast to brute-force. */
@@ -86,18 +73,18 @@ int auth_users_parse(const char *text, size_t len, const char *origin, struct au
 			continue;
 		const char *colon = memchr(start, ':', (size_t)(end - start));
 		if (!colon) {
-			r = line_error(err, errlen, origin, line, "expected 'user:hash'");
+			r = why_at_line(err, errlen, origin, line, "expected 'user:hash'");
 			break;
 		}
 		size_t name_len = (size_t)(colon - start);
 		const char *hash = colon + 1;
 		size_t hash_len = (size_t)(end - hash);
 		if (name_len == 0) {
-			r = line_error(err, errlen, origin, line, "empty user name");
+			r = why_at_line(err, errlen, origin, line, "empty user name");
 			break;
 		}
 		if (name_len > AUTH_USER_MAX) {
-			r = line_error(err, errlen, origin, line, "user name longer than %d bytes",
+			r = why_at_line(err, errlen, origin, line, "user name longer than %d bytes",
 				       AUTH_USER_MAX);
 			break;
 		}
@@ -106,12 +93,12 @@ int auth_users_parse(const char *text, size_t len, const char *origin, struct au
 			if ((unsigned char)start[i] < 0x21 || start[i] == 0x7f)
 				name_ok = false;
 		if (!name_ok) {
-			r = line_error(err, errlen, origin, line,
+			r = why_at_line(err, errlen, origin, line,
 				       "user name with a space or control character");
 			break;
 		}
 		if (hash_len == 0 || hash_len > AUTH_HASH_MAX) {
-			r = line_error(err, errlen, origin, line, "user '%.*s': %s", (int)name_len,
+			r = why_at_line(err, errlen, origin, line, "user '%.*s': %s", (int)name_len,
 				       start, hash_len ? "hash too long" : "no hash");
 			break;
 		}
@@ -119,7 +106,7 @@ int auth_users_parse(const char *text, size_t len, const char *origin, struct au
 		memcpy(h, hash, hash_len);
 		h[hash_len] = '\0';
 		if (!hash_scheme_accepted(h)) {
-			r = line_error(err, errlen, origin, line,
+			r = why_at_line(err, errlen, origin, line,
 				       "user '%.*s': not a yescrypt ($y$), bcrypt ($2b$, $2y$) or "
 				       "sha512-crypt ($6$) hash; plain-text passwords and other "
 				       "schemes are refused (make one with mkpasswd or htpasswd -B)",
@@ -128,18 +115,18 @@ int auth_users_parse(const char *text, size_t len, const char *origin, struct au
 		}
 		/* A hash whose parameters libcrypt cannot use would fail every login. */
 		if (!hash_complete(h) || crypt_checksalt(h) != CRYPT_SALT_OK) {
-			r = line_error(err, errlen, origin, line,
+			r = why_at_line(err, errlen, origin, line,
 				       "user '%.*s': a malformed hash or one this libcrypt cannot use",
 				       (int)name_len, start);
 			break;
 		}
 		if (auth_users_find(u, start, name_len)) {
-			r = line_error(err, errlen, origin, line, "user '%.*s' listed twice",
+			r = why_at_line(err, errlen, origin, line, "user '%.*s' listed twice",
 				       (int)name_len, start);
 			break;
 		}
 		if (u->n == cap) {
-			r = line_error(err, errlen, origin, line, "more than %d users", AUTH_USERS_MAX);
+			r = why_at_line(err, errlen, origin, line, "more than %d users", AUTH_USERS_MAX);
 			break;
 		}
 		struct auth_user *e = &u->user[u->n++];

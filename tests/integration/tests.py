@@ -1306,13 +1306,7 @@ def test_socket_activation():
             text = f.read()
         check("socket-activated" in text, f"log does not mention socket activation: {text}")
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            rc = p.wait(timeout=5 * SLOW)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            raise TestFailure("socket-activated mjpegd did not exit on SIGTERM")
-    check(rc == 0, f"socket-activated mjpegd exited with {rc}")
+        stop_activated(p)
 
 
 def activated_first_request(path):
@@ -2445,13 +2439,7 @@ def test_unix_socket_activation():
         check("socket-activated unix socket" in open(log_path, errors="replace").read(),
               "the log does not say socket-activated")
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            rc = p.wait(timeout=5 * SLOW)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            raise TestFailure("socket-activated mjpegd did not exit on SIGTERM")
-    check(rc == 0, f"socket-activated mjpegd exited with {rc}")
+        stop_activated(p)
 
 
 # -------------------------------------------------------------------------------- reverse proxy
