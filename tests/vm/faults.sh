@@ -433,8 +433,8 @@ run_encoder_fault() {
 # the caller with emu_load): vivid-001 (multi-planar, dma-contig) → --encoder auto, which must
 # pick the emulated node by what it can do (vicodec and vim2m are there too) and import the
 # camera's dma-bufs; default --encoder-fallback software; 3 stream clients throughout. KIND:
-#   error   the encoder flags every CAPTURE buffer V4L2_BUF_FLAG_ERROR (error_after=1,
-#           error_count huge; a reopened encoder too, until cleared)
+#   error   the encoder flags every CAPTURE buffer V4L2_BUF_FLAG_ERROR (error_all=1: a reopened
+#           encoder's first frame too, so that no reopen leaves probation before it is cleared)
 #   stall   the encoder holds every job (stall=1; a reopened encoder too, until cleared)
 #   unbind  the platform driver lets go of the device; bound again 3 s later
 # The fault stays until the encoder is marked failed and the clients have had 3 s of the
@@ -461,8 +461,7 @@ run_emu_fault() {
 	case $_kind in
 	error)
 		say "fault: every JPEG buffer flagged V4L2_BUF_FLAG_ERROR"
-		emu_param error_count 1000000
-		emu_param error_after 1
+		emu_param error_all 1
 		;;
 	stall)
 		say "fault: the encoder holds every job"
@@ -483,7 +482,7 @@ run_emu_fault() {
 	say "during the outage: $(dev_summary outage.json encoder), software_fallback" \
 		"$(json_num outage.json software_fallback); $(grep '"encoder": "' outage.json)"
 	case $_kind in
-	error) emu_param error_after 0 ;;
+	error) emu_param error_all 0 ;;
 	stall) emu_param stall 0 ;;
 	unbind)
 		emu_bind

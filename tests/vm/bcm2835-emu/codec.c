@@ -45,6 +45,8 @@
  *                         error_count - 1 (counted from 0) complete with V4L2_BUF_FLAG_ERROR and a
  *                         truncated JPEG; 0: never; at once
  *   error_count (1)
+ *   error_all (0)         1: every frame of every stream (a new one's first frame too) completes
+ *                         as error_after flags it, until it is 0 again; at once
  *   stall (0)             1: jobs do not complete (buffers stay queued) until it is 0 again or
  *                         the stream stops; at once
  *   delay_ms (0)          extra time per frame; at once
@@ -104,6 +106,10 @@ MODULE_PARM_DESC(error_after, "flag CAPTURE buffers with V4L2_BUF_FLAG_ERROR fro
 static unsigned int error_count = 1;
 module_param(error_count, uint, 0644);
 MODULE_PARM_DESC(error_count, "how many frames error_after flags");
+
+static bool error_all;
+module_param(error_all, bool, 0644);
+MODULE_PARM_DESC(error_all, "flag every CAPTURE buffer with V4L2_BUF_FLAG_ERROR, a new stream's first too, until cleared");
 
 static bool stall;
 module_param(stall, bool, 0644);
@@ -368,7 +374,8 @@ static void emu_work(struct work_struct *work)
 	}
 
 	nth = ctx->frames++;
-	if (after && nth >= after && nth - after < READ_ONCE(error_count)) {
+	if (READ_ONCE(error_all) ||
+	    (after && nth >= after && nth - after < READ_ONCE(error_count))) {
 		/*
 		 * DRIVER: a frame the VPU flags MMAL_BUFFER_HEADER_FLAG_CORRUPTED completes with
 		 * VB2_BUF_STATE_ERROR, its length set; the raw buffer completes normally.
