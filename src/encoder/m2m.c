@@ -62,6 +62,7 @@ struct m2m_encoder {
 	enum m2m_mode mode;
 	char copy_reason[256];
 	bool output_streaming, capture_streaming, imported_once, failed;
+	bool idle; /* the last collect found no result (m2m_collect()) */
 	unsigned quality;
 	struct frame_pool *pool;
 	encoder_release_raw_fn release_raw;
@@ -373,12 +374,13 @@ static int m2m_submit(struct encoder *enc, struct raw_frame *raw)
 	return m2m_queue_copy(me, raw);
 }
 
-/* Finished OUTPUT buffers: their raw frames go back to the source. */
+/* Finished OUTPUT buffers: their raw frames go back to the source. Dequeues until the driver has
+ * none left, or none is in flight (then without asking: no EAGAIN probe per frame). */
 static void m2m_drain_output(struct m2m_encoder *me)
 {
 	if (!me->output_streaming)
 		return;
-	for (;;) {
+	while (me->book.output_in_flight > 0) {
 		struct v4l2_buf vb;
 		v4l2_buf_init(&vb, me->out_type,
 			      me->mode == M2M_IMPORT ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP, 0);
@@ -410,27 +412,43 @@ static void m2m_capture_released(void *ctx, struct frame *f)
 		m2m_queue_capture(me, (unsigned)index);
 }
 
-static int m2m_collect(struct encoder *enc, struct frame **out)
+/*
+ * The CAPTURE queue had no result. Right after a result that is how a wake-up ends, and costs
+ * nothing more. Twice in a row, the wake-up brought no result: the device's poll said something
+ * else. An OUTPUT buffer finished ahead of its result is taken (the level-triggered poll would
+ * wake the loop again at once); POLLERR is an error or a gone device (neither queue holding a
+ * buffer the driver could use, which the CAPTURE rule in m2m_book.h never allows).
+ */
+static int m2m_idle(struct m2m_encoder *me)
 {
-	struct m2m_encoder *me = enc->priv;
-	if (me->failed)
-		return -ENODEV;
-	/* POLLERR: neither queue has a buffer the driver could use, which our CAPTURE rule never
-	 * allows (m2m_book.h), or the device is in error or gone. */
+	if (!me->idle) {
+		me->idle = true;
+		return -EAGAIN;
+	}
 	struct epoll_event ev;
-	if (epoll_wait(me->epoll_fd, &ev, 1, 0) == 1 && (ev.events & (EPOLLERR | EPOLLHUP))) {
+	if (epoll_wait(me->epoll_fd, &ev, 1, 0) != 1)
+		return -EAGAIN;
+	if (ev.events & (EPOLLERR | EPOLLHUP)) {
 		log_err("m2m %s: the device reported an error (poll events 0x%x); no more frames "
 			"from this encoder", me->path, ev.events);
 		m2m_fail(me);
 		return -ENODEV;
 	}
-	m2m_drain_output(me);
+	if (ev.events & EPOLLOUT)
+		m2m_drain_output(me);
+	return -EAGAIN;
+}
 
+static int m2m_collect(struct encoder *enc, struct frame **out)
+{
+	struct m2m_encoder *me = enc->priv;
+	if (me->failed)
+		return -ENODEV;
 	struct v4l2_buf vb;
 	v4l2_buf_init(&vb, me->cap_type, V4L2_MEMORY_MMAP, 0);
 	int r = xioctl(me->fd, VIDIOC_DQBUF, &vb.b);
 	if (r == -EAGAIN)
-		return -EAGAIN;
+		return m2m_idle(me);
 	if (r < 0) {
 		/* The device is gone or broken (ENODEV after an unplug, EPIPE after its last
 		 * buffer): no result will come any more. */
@@ -439,6 +457,10 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 		m2m_fail(me);
 		return -ENODEV;
 	}
+	me->idle = false;
+	/* v4l2-mem2mem finishes a job's OUTPUT buffer with its CAPTURE buffer: its raw frame
+	 * goes back to the source now. */
+	m2m_drain_output(me);
 	unsigned index = vb.b.index;
 	int copy = m2m_book_capture_dequeued(&me->book, index);
 	if (copy < 0) {
