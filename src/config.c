@@ -110,8 +110,9 @@ static const struct option options[] = {
 	{ "auth-exempt", OPT_PATH_LIST, 0, 0, offsetof(struct config, auth_exempt), "PATH[,PATH]",
 	  "URL paths served without credentials (e.g. /metrics for a local Prometheus)." },
 	{ "trusted-proxy", OPT_PROXIES, 0, 0, offsetof(struct config, trusted_proxy), "ADDR[,ADDR]",
-	  "Reverse proxies whose X-Forwarded-For (its last hop) names the client in the log, "
-	  "/status and the failed-login slow-down; unix: the clients of a unix socket." },
+	  "Reverse proxies (addresses, or networks as ADDR/BITS) whose X-Forwarded-For (its last "
+	  "hop) names the client in the log, /status and the failed-login slow-down; unix: the "
+	  "clients of a unix socket." },
 	{ "allow-origin", OPT_ORIGIN, 0, 0, 0, "ORIGIN",
 	  "CORS: the web origin whose pages may read the responses (e.g. https://dash.example), "
 	  "* for any, none for no CORS header (an <img> needs none)." },
@@ -853,8 +854,9 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 		}
 		if (strlen(value) >= sizeof(cfg->trusted_proxy) || !value[0] ||
 		    proxy_trusted_parse(value, &t) < 0)
-			return option_error(opt, dash, value, "is not a list of IP addresses", err,
-					    errlen);
+			return option_error(opt, dash, value, "is not a list of IP addresses, ADDR/BITS networks (host bits 0, "
+					    "not /0) or unix",
+					    err, errlen);
 		snprintf(cfg->trusted_proxy, sizeof(cfg->trusted_proxy), "%s", value);
 		return 0;
 	}

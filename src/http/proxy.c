@@ -1,6 +1,7 @@
 /* --trusted-proxy and X-Forwarded-For; contract in include/mjpegd/http/proxy.h. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mjpegd/http/proxy.h"
@@ -18,6 +19,39 @@ static bool parse_addr(const char *s, struct in6_addr *out)
 	return inet_pton(AF_INET6, s, out) == 1;
 }
 
+/* "ADDR" or "ADDR/BITS" into addr and its prefix length in the IPv6 (IPv4-mapped) space. The
+ * host bits must be 0: 10.1.2.3/8 is refused as a typing error, not widened silently; so is /0,
+ * which would let every client choose the address it is logged and slowed down by. */
+static bool parse_net(char *s, struct in6_addr *addr, unsigned char *prefix)
+{
+	char *slash = strchr(s, '/');
+	unsigned long bits = 128;
+	if (slash) {
+		char *end;
+		*slash = '\0';
+		if (slash[1] < '0' || slash[1] > '9')
+			return false;
+		bits = strtoul(slash + 1, &end, 10);
+		if (*end || end - (slash + 1) > 3)
+			return false;
+	}
+	if (!parse_addr(s, addr))
+		return false;
+	bool v4 = strchr(s, ':') == NULL;
+	if (v4 && slash) {
+		if (bits == 0 || bits > 32)
+			return false;
+		bits += 96;
+	}
+	if (bits == 0 || bits > 128)
+		return false;
+	for (unsigned i = (unsigned)bits; i < 128; i++)
+		if (addr->s6_addr[i / 8] & (0x80 >> (i % 8)))
+			return false;
+	*prefix = (unsigned char)bits;
+	return true;
+}
+
 int proxy_trusted_parse(const char *list, struct proxy_trusted *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -27,7 +61,7 @@ int proxy_trusted_parse(const char *list, struct proxy_trusted *out)
 	while (p) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char one[INET6_ADDRSTRLEN];
+		char one[INET6_ADDRSTRLEN + 4];
 		if (n == 0 || n >= sizeof(one))
 			return -EINVAL;
 		memcpy(one, p, n);
@@ -35,13 +69,25 @@ int proxy_trusted_parse(const char *list, struct proxy_trusted *out)
 		if (!strcmp(one, "unix")) {
 			out->unix_peers = true;
 		} else {
-			if (out->n == PROXY_TRUSTED_MAX || !parse_addr(one, &out->addr[out->n]))
+			if (out->n == PROXY_TRUSTED_MAX ||
+			    !parse_net(one, &out->addr[out->n], &out->prefix[out->n]))
 				return -EINVAL;
 			out->n++;
 		}
 		p = comma ? comma + 1 : NULL;
 	}
 	return 0;
+}
+
+static bool in_net(const struct in6_addr *a, const struct in6_addr *net, unsigned prefix)
+{
+	unsigned whole = prefix / 8, rest = prefix % 8;
+	if (memcmp(a->s6_addr, net->s6_addr, whole))
+		return false;
+	if (!rest)
+		return true;
+	unsigned char mask = (unsigned char)(0xff00 >> rest);
+	return (a->s6_addr[whole] & mask) == net->s6_addr[whole];
 }
 
 bool proxy_trusted_has(const struct proxy_trusted *t, const struct sockaddr *peer)
@@ -60,7 +106,7 @@ bool proxy_trusted_has(const struct proxy_trusted *t, const struct sockaddr *pee
 		return false;
 	}
 	for (unsigned i = 0; i < t->n; i++)
-		if (!memcmp(&t->addr[i], &a, sizeof(a)))
+		if (in_net(&a, &t->addr[i], t->prefix[i]))
 			return true;
 	return false;
 }

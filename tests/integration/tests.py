@@ -2704,6 +2704,35 @@ def test_trusted_proxy_only():
     d.stop()
 
 
+@test
+def test_trusted_proxy_network():
+    """--trusted-proxy ADDR/BITS trusts every peer in the network and no other; a network with
+    host bits set, or /0, is refused at start."""
+    d = Daemon("--source", "testpattern", "--size", "160x120", "--trusted-proxy", "127.0.0.0/30")
+    socks = []
+    for peer, hop in (("127.0.0.2", "198.51.100.2"), ("127.0.0.3", "198.51.100.3"),
+                      ("127.0.0.5", "198.51.100.5")):
+        sock = socket.socket()
+        sock.bind((peer, 0))
+        sock.connect(("127.0.0.1", d.port))
+        Context.current.sockets.append(sock)
+        sock.sendall(request_bytes("GET", "/stream.mjpg", {"X-Forwarded-For": hop}))
+        socks.append(sock)
+    time.sleep(0.3 * SLOW)
+    addrs = [x["addr"] for x in get_json(d.port)["clients"]["list"]]
+    for hop, peer in (("198.51.100.2", "127.0.0.2"), ("198.51.100.3", "127.0.0.3")):
+        check(any(a.startswith(f"{hop} (via {peer}:") for a in addrs),
+              f"peer {peer} in 127.0.0.0/30 not believed: {addrs}")
+    check(not any("198.51.100.5" in a for a in addrs) and
+          any(a.startswith("127.0.0.5:") for a in addrs),
+          f"peer 127.0.0.5 outside 127.0.0.0/30 believed: {addrs}")
+    d.stop()
+    for bad in ("127.0.0.1/8", "0.0.0.0/0", "10.0.0.0/33"):
+        p = run_cli(["--trusted-proxy", bad])
+        check(p.returncode == 2 and "is not a list of IP addresses" in p.stderr,
+              f"{bad}: {p.returncode} {p.stderr}")
+
+
 # --------------------------------------------------------------------------- camera controls
 
 def luma_mean(jpeg):

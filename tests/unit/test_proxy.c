@@ -49,10 +49,45 @@ static void test_trusted_list(void **state)
 	assert_false(proxy_trusted_has(&t, (struct sockaddr *)&un));
 	assert_int_equal(proxy_trusted_parse("127.0.0.1,", &t), -EINVAL);
 	assert_int_equal(proxy_trusted_parse("localhost", &t), -EINVAL);
-	assert_int_equal(proxy_trusted_parse("10.0.0.0/8", &t), -EINVAL);
+	assert_int_equal(proxy_trusted_parse("10.1.0.0/8", &t), -EINVAL); /* host bits set */
+	assert_int_equal(proxy_trusted_parse("10.0.0.0/33", &t), -EINVAL);
+	assert_int_equal(proxy_trusted_parse("10.0.0.0/0", &t), -EINVAL);
+	assert_int_equal(proxy_trusted_parse("::/0", &t), -EINVAL);
+	assert_int_equal(proxy_trusted_parse("10.0.0.0/", &t), -EINVAL);
+	assert_int_equal(proxy_trusted_parse("10.0.0.0/+8", &t), -EINVAL);
+	assert_int_equal(proxy_trusted_parse("10.0.0.0/8x", &t), -EINVAL);
+	assert_int_equal(proxy_trusted_parse("fd00::/129", &t), -EINVAL);
+	assert_int_equal(proxy_trusted_parse("fd00::1/8", &t), -EINVAL);
 	assert_int_equal(proxy_trusted_parse("[::1]", &t), -EINVAL);
 	assert_int_equal(proxy_trusted_parse("1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5,6.6.6.6,"
 					     "7.7.7.7,8.8.8.8,9.9.9.9", &t), -EINVAL);
+}
+
+static void test_trusted_networks(void **state)
+{
+	(void)state;
+	struct proxy_trusted t;
+	assert_int_equal(proxy_trusted_parse("172.16.0.0/12,fd00::/8,192.168.1.7/32,10.0.0.0/31",
+					     &t), 0);
+	assert_int_equal(t.n, 4);
+	static const struct {
+		const char *addr;
+		bool v6, trusted;
+	} cases[] = {
+		{ "172.16.0.1", false, true },	 { "172.31.255.254", false, true },
+		{ "172.32.0.1", false, false },	 { "172.15.255.255", false, false },
+		{ "::ffff:172.20.1.2", true, true }, /* dual-stack socket */
+		{ "192.168.1.7", false, true },	 { "192.168.1.8", false, false },
+		{ "10.0.0.1", false, true },	 { "10.0.0.2", false, false },
+		{ "fd12:3456::1", true, true },	 { "fe80::1", true, false },
+		{ "::1", true, false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sockaddr_storage ss = cases[i].v6 ? v6(cases[i].addr) : v4(cases[i].addr);
+		if (proxy_trusted_has(&t, (struct sockaddr *)&ss) != cases[i].trusted)
+			fail_msg("%s: expected %s", cases[i].addr,
+				 cases[i].trusted ? "trusted" : "not trusted");
+	}
 }
 
 static int xff(const char *value, char *out, unsigned char *key, size_t *key_len)
@@ -92,6 +127,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trusted_list),
+		cmocka_unit_test(test_trusted_networks),
 		cmocka_unit_test(test_forwarded_for_last_hop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

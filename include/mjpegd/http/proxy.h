@@ -15,11 +15,13 @@
 struct proxy_trusted {
 	unsigned n;
 	struct in6_addr addr[PROXY_TRUSTED_MAX]; /* IPv4 as IPv4-mapped IPv6 */
+	unsigned char prefix[PROXY_TRUSTED_MAX]; /* bits of addr that must match: 128 one address */
 	bool unix_peers; /* "unix": clients of a unix socket (a proxy on this machine) */
 };
 
-/* "ADDR[,ADDR]" (IPv4, IPv6 without brackets, or "unix"; at most PROXY_TRUSTED_MAX) into out.
- * "" gives an empty list. Returns 0 or -EINVAL. */
+/* "ADDR[,ADDR]" (IPv4, IPv6 without brackets, either with "/BITS" for a network whose host bits
+ * are 0, or "unix"; at most PROXY_TRUSTED_MAX) into out. "" gives an empty list. Returns 0 or
+ * -EINVAL. */
 int proxy_trusted_parse(const char *list, struct proxy_trusted *out);
 
 /* Is the peer (from getpeername) one of the list? */
