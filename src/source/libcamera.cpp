@@ -322,15 +322,24 @@ struct lcshim {
 	std::vector<std::unique_ptr<Request>> requests;
 	ControlList start_controls{ controls::controls };
 	// Camera controls set by lcshim_set_controls(), added to the next request queued; the values
-	// last applied, shown as current (libcamera reports no current value of its own).
+	// last applied, shown as current until the camera reports its own.
 	ControlList pending_controls{ controls::controls };
 	std::map<unsigned, ControlValue> applied_controls;
+	// What the camera reported in completed requests' metadata for controls it offers (the
+	// exposure, gain, lens position its algorithms chose), shown as current. A control just set
+	// is not taken from metadata until the requests queued before it have completed (hold).
+	// Written on libcamera's thread, read on the loop's: under reported_lock.
+	std::mutex reported_lock;
+	std::map<unsigned, ControlValue> reported;
+	std::map<unsigned, uint64_t> reported_hold;
+	uint64_t completed = 0;
 	bool started = false;
 	// Set before Camera::stop(): the requests it cancels are not reported.
 	std::atomic<bool> stopping{ false };
 	lcshim_callbacks cb{};
 
 	void request_completed(Request *request);
+	void note_metadata(const ControlList &metadata);
 	void camera_disconnected();
 	int select_camera(const lcshim_params *p);
 	int configure(const lcshim_params *p, lcshim_stream *info);
@@ -364,7 +373,29 @@ void lcshim::request_completed(Request *request)
 			}
 		}
 	}
+	if (c.status == 0)
+		note_metadata(request->metadata());
 	cb.completed(cb.ctx, &c);
+}
+
+// On libcamera's thread.
+void lcshim::note_metadata(const ControlList &metadata)
+{
+	const ControlInfoMap &offered = camera->controls();
+	std::lock_guard<std::mutex> guard(reported_lock);
+	completed++;
+	for (const auto &[id, value] : metadata) {
+		auto info = offered.find(id);
+		if (info == offered.end() || value.isArray() || value.type() != info->second.min().type())
+			continue;
+		auto hold = reported_hold.find(id);
+		if (hold != reported_hold.end()) {
+			if (completed <= hold->second)
+				continue;
+			reported_hold.erase(hold);
+		}
+		reported[id] = value;
+	}
 }
 
 // On libcamera's thread.
@@ -766,15 +797,26 @@ extern "C" int lcshim_controls(lcshim *s, struct control_list *l)
 	std::sort(all.begin(), all.end(), [](const auto &a, const auto &b) {
 		return a.first->id() < b.first->id();
 	});
+	std::map<unsigned, ControlValue> reported;
+	{
+		std::lock_guard<std::mutex> guard(s->reported_lock);
+		reported = s->reported;
+	}
 	for (const auto &[id, info] : all) {
 		if (l->n == CONTROL_LIST_MAX)
 			break;
 		control_desc *d = &l->desc[l->n];
 		if (!describe_control(id, *info, d))
 			continue;
+		const ControlValue *cur = nullptr;
+		auto rep = reported.find(id->id());
+		if (rep != reported.end())
+			cur = &rep->second;
 		auto it = s->applied_controls.find(id->id());
-		if (it != s->applied_controls.end()) {
-			to_value(it->second, d->type, &d->cur);
+		if (!cur && it != s->applied_controls.end())
+			cur = &it->second;
+		if (cur) {
+			to_value(*cur, d->type, &d->cur);
 			d->has_current = true;
 		}
 		l->n++;
@@ -816,9 +858,14 @@ extern "C" int lcshim_set_controls(lcshim *s, const struct control_list *l,
 	}
 	// The pipeline handler checks them against its ControlInfoMap when the request is queued;
 	// the values were checked against the same map here (control_parse_value()).
+	// Requests already queued complete with the old value in their metadata: hold until the
+	// one that carries the new value (queued next, after at most all of them) has completed.
+	std::lock_guard<std::mutex> guard(s->reported_lock);
 	for (const auto &[id, value] : next) {
 		s->pending_controls.set(id, value);
 		s->applied_controls[id] = value;
+		s->reported.erase(id);
+		s->reported_hold[id] = s->completed + s->requests.size();
 	}
 	return 0;
 }
