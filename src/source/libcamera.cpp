@@ -82,6 +82,15 @@ using ControlString = std::string;
 #if MJPEGD_LIBCAMERA_AT_LEAST(0, 4, 0)
 #define MJPEGD_LIBCAMERA_HAS_ENUMERATORS 1
 #endif
+// 0.4.0 (Debian 13): ControlId::isArray() says whether a control takes an array. Before it only
+// the control's C++ declaration said so (Control<Span<const float, 2>> ColourGains), and pipeline
+// handlers describe array controls with scalar limits (the Pi's IPA: ColourGains
+// ControlInfo(0.0f, 32.0f), FrameDurationLimits two int64s), so a scalar must never be set for
+// one: 0.0.3's array controls are listed by hand (control_is_array()). (Present in 0.4.0 and
+// 0.7, absent in 0.0.3: the releases this file is built against.)
+#if MJPEGD_LIBCAMERA_AT_LEAST(0, 4, 0)
+#define MJPEGD_LIBCAMERA_HAS_CONTROL_IS_ARRAY 1
+#endif
 // ---------------------------------------------------------------------------------------------
 
 extern "C" {
@@ -734,10 +743,28 @@ static void to_value(const ControlValue &v, enum control_type t, struct control_
 	}
 }
 
+// Does the control take an array (see the version block at the top)?
+static bool control_is_array(const ControlId *id)
+{
+#ifdef MJPEGD_LIBCAMERA_HAS_CONTROL_IS_ARRAY
+	return id->isArray();
+#else
+	for (const ControlId *a : { static_cast<const ControlId *>(&controls::ColourGains),
+				    static_cast<const ControlId *>(&controls::SensorBlackLevels),
+				    static_cast<const ControlId *>(&controls::ColourCorrectionMatrix),
+				    static_cast<const ControlId *>(&controls::FrameDurationLimits),
+				    static_cast<const ControlId *>(&controls::AfWindows) })
+		if (a->id() == id->id())
+			return true;
+	return false;
+#endif
+}
+
 static bool describe_control(const ControlId *id, const ControlInfo &info, control_desc *d)
 {
 	*d = control_desc{};
-	if (info.min().isArray() || info.max().isArray() || info.min().type() == ControlTypeNone)
+	if (control_is_array(id) || info.min().isArray() || info.max().isArray() ||
+	    info.min().type() == ControlTypeNone)
 		return false; // ColourGains, FrameDurationLimits...: arrays are not offered (docs)
 	switch (id->type()) {
 	case ControlTypeBool:

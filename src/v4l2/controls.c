@@ -73,7 +73,8 @@ int v4l2_controls_query(int fd, struct control_list *l)
 			return l->n ? (int)l->n : r;
 		uint32_t id = q.id;
 		q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
-		if (q.flags & V4L2_CTRL_FLAG_DISABLED)
+		/* arrays (a payload, not a value) are not offered: S_EXT_CTRLS would want a pointer */
+		if ((q.flags & (V4L2_CTRL_FLAG_DISABLED | V4L2_CTRL_FLAG_HAS_PAYLOAD)) || q.nr_of_dims)
 			continue;
 		enum control_type t;
 		switch (q.type) {
