@@ -76,6 +76,27 @@ static bool parse_rect(const char *s, struct control_rect *r)
 	return true;
 }
 
+/* count numbers "a,b[,c[,d]]", each a float */
+static bool parse_floats(const char *s, unsigned count, double *v)
+{
+	char buf[VALUE_TEXT_MAX];
+	if (strlen(s) >= sizeof(buf) || count == 0 || count > CONTROL_FLOATS_MAX)
+		return false;
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *p = buf;
+	for (unsigned i = 0; i < count; i++) {
+		char *comma = strchr(p, ',');
+		if ((comma != NULL) != (i + 1 < count))
+			return false;
+		if (comma)
+			*comma = '\0';
+		if (!parse_float(p, &v[i]))
+			return false;
+		p = comma + 1;
+	}
+	return true;
+}
+
 static void format_float(double f, char *buf, size_t len)
 {
 	snprintf(buf, len, "%.6g", f);
@@ -118,6 +139,11 @@ static void describe_accepted(const struct control_desc *d, char *buf, size_t le
 				 d->max.r.y, d->max.r.width, d->max.r.height);
 		else
 			snprintf(buf, len, "x,y,width,height");
+		return;
+	case CONTROL_FLOATS:
+		format_float(d->min.f, a, sizeof(a));
+		format_float(d->max.f, b, sizeof(b));
+		snprintf(buf, len, "%u numbers, each %s..%s", d->count, a, b);
 		return;
 	}
 	buf[0] = '\0';
@@ -183,6 +209,14 @@ int control_parse_value(const struct control_desc *d, const char *text, struct c
 			return refuse(d, text, "is out of range", why, whylen);
 		break;
 	}
+	case CONTROL_FLOATS:
+		v.fs.n = d->count;
+		if (!parse_floats(text, d->count, v.fs.v))
+			return refuse(d, text, "is not that many numbers", why, whylen);
+		for (unsigned i = 0; i < d->count; i++)
+			if (v.fs.v[i] < d->min.f || v.fs.v[i] > d->max.f)
+				return refuse(d, text, "is out of range", why, whylen);
+		break;
 	default:
 		return why_set(why, whylen, -EINVAL, "%s: a control of an unknown type", d->name);
 	}
@@ -215,6 +249,19 @@ void control_format_value(const struct control_desc *d, const struct control_val
 	case CONTROL_RECTANGLE:
 		snprintf(buf, len, "%d,%d,%u,%u", v->r.x, v->r.y, v->r.width, v->r.height);
 		return;
+	case CONTROL_FLOATS: {
+		size_t used = 0;
+		buf[0] = '\0';
+		for (unsigned i = 0; i < v->fs.n && i < CONTROL_FLOATS_MAX && used < len; i++) {
+			char one[32];
+			format_float(v->fs.v[i], one, sizeof(one));
+			int n = snprintf(buf + used, len - used, "%s%s", i ? "," : "", one);
+			if (n < 0)
+				break;
+			used += (size_t)n;
+		}
+		return;
+	}
 	}
 	buf[0] = '\0';
 }
@@ -526,6 +573,8 @@ static const char *type_name(enum control_type t)
 		return "menu";
 	case CONTROL_RECTANGLE:
 		return "rectangle";
+	case CONTROL_FLOATS:
+		return "floats";
 	}
 	return "unknown";
 }
@@ -547,6 +596,14 @@ static void put_value(struct out *o, const struct control_desc *d, const struct 
 		return;
 	case CONTROL_RECTANGLE:
 		put(o, "[%d, %d, %u, %u]", v->r.x, v->r.y, v->r.width, v->r.height);
+		return;
+	case CONTROL_FLOATS:
+		put(o, "[");
+		for (unsigned i = 0; i < v->fs.n && i < CONTROL_FLOATS_MAX; i++) {
+			format_float(v->fs.v[i], text, sizeof(text));
+			put(o, "%s%s", i ? ", " : "", text);
+		}
+		put(o, "]");
 		return;
 	}
 	(void)d;
@@ -570,6 +627,8 @@ int control_list_json(const struct control_list *l, bool writable, char *buf, si
 		}
 		if (d->type == CONTROL_INTEGER)
 			put(&o, ", \"step\": %lld", (long long)(d->step > 0 ? d->step : 1));
+		if (d->type == CONTROL_FLOATS)
+			put(&o, ", \"count\": %u", d->count);
 		put(&o, ", \"default\": ");
 		put_value(&o, d, &d->def);
 		put(&o, ", \"value\": ");

@@ -16,6 +16,7 @@
 #define CONTROL_MENU_MAX 24
 #define CONTROL_LIST_MAX 64
 #define CONTROL_SET_MAX 32
+#define CONTROL_FLOATS_MAX 4
 
 enum control_type {
 	CONTROL_INTEGER,   /* int64 in min..max, multiple of step from min */
@@ -23,6 +24,7 @@ enum control_type {
 	CONTROL_BOOLEAN,   /* true/false (also 1/0, on/off) */
 	CONTROL_MENU,      /* one of menu[] by name or value */
 	CONTROL_RECTANGLE, /* x,y,width,height (libcamera ScalerCrop) */
+	CONTROL_FLOATS,    /* count doubles, each in min..max (libcamera ColourGains: red, blue) */
 };
 
 struct control_rect {
@@ -37,6 +39,10 @@ struct control_value {
 		double f;
 		bool b;
 		struct control_rect r;
+		struct {
+			double v[CONTROL_FLOATS_MAX];
+			unsigned n;
+		} fs; /* FLOATS */
 	};
 };
 
@@ -50,7 +56,8 @@ struct control_desc {
 	uint32_t id;                 /* the back end's id (V4L2 control id, libcamera ControlId) */
 	uint32_t backend_type;       /* the back end's type (V4L2_CTRL_TYPE_*, libcamera's) */
 	enum control_type type;
-	struct control_value min, max, def, cur;
+	struct control_value min, max, def, cur; /* FLOATS: min and max are FLOAT, for each */
+	unsigned count;              /* FLOATS: how many numbers, 2..CONTROL_FLOATS_MAX */
 	int64_t step;                /* INTEGER: > 0 */
 	unsigned n_menu;
 	struct control_menu_entry menu[CONTROL_MENU_MAX];
@@ -76,14 +83,15 @@ struct control_set {
 /* The control named name (exact, then ignoring case), or NULL. */
 const struct control_desc *control_find(const struct control_list *l, const char *name);
 
-/* Parses text as a value of d (decimal, "true", a menu entry's name or value, "x,y,w,h") and
+/* Parses text as a value of d (decimal, "true", a menu entry's name or value, "x,y,w,h", "a,b"
+ * for FLOATS) and
  * checks it: type, range, step, read-only. 0, or -EINVAL/-EACCES with why naming the control
  * and what it accepts ("Brightness: '2' is out of range -1..1"). */
 int control_parse_value(const struct control_desc *d, const char *text, struct control_value *out,
 			char *why, size_t whylen);
 
 /* Writes v as text (the form control_parse_value() takes): "0.5", "true", a menu entry's name,
- * "0,0,1920,1080". */
+ * "0,0,1920,1080", "1.5,2". */
 void control_format_value(const struct control_desc *d, const struct control_value *v, char *buf,
 			  size_t len);
 
@@ -99,7 +107,8 @@ int control_parse_request(const struct control_list *l, const char *body, size_t
 			  struct control_set *set, char *why, size_t whylen);
 
 /* GET /controls: {"writable": …, "controls": [{"name": …, "type": …, "min": …, "max": …, "step": …,
- * "default": …, "value": …, "menu": [{"value": n, "name": …}], "read_only": …, "inactive": …}]}.
+ * "count": … (floats), "default": …, "value": …, "menu": [{"value": n, "name": …}],
+ * "read_only": …, "inactive": …}]}.
  * Returns the length written (buf NUL-terminated), or -ENOSPC. */
 int control_list_json(const struct control_list *l, bool writable, char *buf, size_t len);
 

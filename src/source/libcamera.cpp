@@ -321,6 +321,8 @@ void manager_stop(std::unique_ptr<CameraManager> &cm)
 
 } // namespace
 
+static unsigned control_floats_count(const ControlId *id);
+
 struct lcshim {
 	std::unique_ptr<CameraManager> manager;
 	std::shared_ptr<Camera> camera;
@@ -395,8 +397,11 @@ void lcshim::note_metadata(const ControlList &metadata)
 	completed++;
 	for (const auto &[id, value] : metadata) {
 		auto info = offered.find(id);
-		if (info == offered.end() || value.isArray() || value.type() != info->second.min().type())
+		if (info == offered.end() || value.type() != info->second.min().type())
 			continue;
+		if (value.isArray() != (control_floats_count(info->first) > 0) ||
+		    (value.isArray() && value.numElements() != control_floats_count(info->first)))
+			continue; // an array only where mjpegd offers one, and whole
 		auto hold = reported_hold.find(id);
 		if (hold != reported_hold.end()) {
 			if (completed <= hold->second)
@@ -718,8 +723,14 @@ static void to_value(const ControlValue &v, enum control_type t, struct control_
 {
 	*out = control_value{};
 	out->type = t;
-	if (v.isArray())
+	if (v.isArray()) {
+		if (t != CONTROL_FLOATS || v.type() != ControlTypeFloat)
+			return;
+		Span<const float> a = v.get<Span<const float>>();
+		for (size_t i = 0; i < a.size() && i < CONTROL_FLOATS_MAX; i++)
+			out->fs.v[out->fs.n++] = a[i];
 		return;
+	}
 	switch (v.type()) {
 	case ControlTypeBool:
 		out->b = v.get<bool>();
@@ -760,12 +771,78 @@ static bool control_is_array(const ControlId *id)
 #endif
 }
 
+// How many floats an array control offered as CONTROL_FLOATS takes (ColourGains: 2), or 0 for
+// any other control (not an array, not of floats, of a size not fixed or above
+// CONTROL_FLOATS_MAX).
+static unsigned control_floats_count(const ControlId *id)
+{
+	if (!control_is_array(id) || id->type() != ControlTypeFloat)
+		return 0;
+#ifdef MJPEGD_LIBCAMERA_HAS_CONTROL_IS_ARRAY
+	size_t n = id->size();
+#else
+	size_t n = id->id() == controls::ColourGains.id() ? 2 : 0;
+#endif
+	return n >= 2 && n <= CONTROL_FLOATS_MAX ? static_cast<unsigned>(n) : 0;
+}
+
+// A float limit of a FLOATS control: a scalar, or an array's first element (pipeline handlers
+// give either); false for anything else.
+static bool float_limit(const ControlValue &v, double *out)
+{
+	if (v.type() != ControlTypeFloat)
+		return false;
+	if (!v.isArray()) {
+		*out = v.get<float>();
+		return true;
+	}
+	Span<const float> a = v.get<Span<const float>>();
+	if (a.empty())
+		return false;
+	*out = a[0];
+	return true;
+}
+
+static bool describe_floats(const ControlId *id, const ControlInfo &info, unsigned n,
+			    control_desc *d)
+{
+	double lo, hi;
+	if (!float_limit(info.min(), &lo) || !float_limit(info.max(), &hi) || lo > hi)
+		return false;
+	d->type = CONTROL_FLOATS;
+	d->count = n;
+	d->min = control_value{};
+	d->min.type = CONTROL_FLOAT;
+	d->min.f = lo;
+	d->max = control_value{};
+	d->max.type = CONTROL_FLOAT;
+	d->max.f = hi;
+	// No default of its own (the Pi's ColourGains has none: white balance chooses): 1 each
+	// (no change) when in range, else the minimum.
+	d->def = control_value{};
+	d->def.type = CONTROL_FLOATS;
+	d->def.fs.n = n;
+	double one = 1.0 >= lo && 1.0 <= hi ? 1.0 : lo, def1;
+	const ControlValue &def = info.def();
+	bool whole = def.type() == ControlTypeFloat && def.isArray() && def.numElements() == n;
+	for (unsigned i = 0; i < n; i++)
+		d->def.fs.v[i] = whole ? def.get<Span<const float>>()[i]
+				       : float_limit(def, &def1) ? def1 : one;
+	snprintf(d->name, sizeof(d->name), "%s", id->name().c_str());
+	d->id = id->id();
+	d->backend_type = id->type();
+	d->step = 1;
+	return true;
+}
+
 static bool describe_control(const ControlId *id, const ControlInfo &info, control_desc *d)
 {
 	*d = control_desc{};
+	if (unsigned n = control_floats_count(id))
+		return describe_floats(id, info, n, d); // ColourGains
 	if (control_is_array(id) || info.min().isArray() || info.max().isArray() ||
 	    info.min().type() == ControlTypeNone)
-		return false; // ColourGains, FrameDurationLimits...: arrays are not offered (docs)
+		return false; // FrameDurationLimits...: other arrays are not offered (docs)
 	switch (id->type()) {
 	case ControlTypeBool:
 		d->type = CONTROL_BOOLEAN;
@@ -861,6 +938,15 @@ extern "C" int lcshim_set_controls(lcshim *s, const struct control_list *l,
 		const control_desc *d = &l->desc[set->item[i].index];
 		const control_value *v = &set->item[i].value;
 		ControlValue value;
+		if (d->type == CONTROL_FLOATS) {
+			float a[CONTROL_FLOATS_MAX];
+			for (unsigned k = 0; k < v->fs.n && k < CONTROL_FLOATS_MAX; k++)
+				a[k] = static_cast<float>(v->fs.v[k]);
+			value = ControlValue(Span<const float>(a, std::min<size_t>(v->fs.n,
+								       CONTROL_FLOATS_MAX)));
+			next.set(d->id, value);
+			continue;
+		}
 		switch (d->backend_type) {
 		case ControlTypeBool:
 			value = ControlValue(v->b);

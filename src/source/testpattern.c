@@ -55,9 +55,10 @@ struct testpattern {
 	int brightness;      /* control: added to every luma sample, -100..100 */
 	unsigned saturation; /* control: chroma scaled by this %, 0..200 */
 	bool overlay;        /* control: the text box drawn */
+	double gains[2];     /* control colour_gains: red- and blue-difference chroma scaled, 0..4 */
 };
 
-enum { TP_BRIGHTNESS, TP_SATURATION, TP_OVERLAY };
+enum { TP_BRIGHTNESS, TP_SATURATION, TP_OVERLAY, TP_COLOUR_GAINS, TP_N_CONTROLS };
 
 static void render(struct testpattern *tp, struct raw_frame *f)
 {
@@ -100,17 +101,22 @@ static void render(struct testpattern *tp, struct raw_frame *f)
 				y[x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 			}
 		}
-	if (tp->saturation != 100)
+	if (tp->saturation != 100 || tp->gains[0] != 1.0 || tp->gains[1] != 1.0) {
+		/* Cr (V) follows the red gain, Cb (U) the blue one, as ColourGains (red, blue) would
+		 * push a camera's picture; in 1/1024 steps */
+		int fu = (int)(tp->saturation * tp->gains[1] * 1024 / 100 + 0.5);
+		int fv = (int)(tp->saturation * tp->gains[0] * 1024 / 100 + 0.5);
 		for (unsigned row = 0; row < ch; row++) {
 			uint8_t *u = pu->data + row * pu->bytesperline;
 			uint8_t *v = pv->data + row * pv->bytesperline;
 			for (unsigned x = 0; x < cw; x++) {
-				int a = 128 + ((u[x] - 128) * (int)tp->saturation) / 100;
-				int b = 128 + ((v[x] - 128) * (int)tp->saturation) / 100;
+				int a = 128 + ((u[x] - 128) * fu) / 1024;
+				int b = 128 + ((v[x] - 128) * fv) / 1024;
 				u[x] = (uint8_t)(a < 0 ? 0 : a > 255 ? 255 : a);
 				v[x] = (uint8_t)(b < 0 ? 0 : b > 255 ? 255 : b);
 			}
 		}
+	}
 	if (!tp->overlay)
 		return;
 
@@ -209,7 +215,7 @@ static void testpattern_destroy(struct source *src)
 static int testpattern_controls(struct source *src, struct control_list *l)
 {
 	struct testpattern *tp = src->priv;
-	l->n = 3;
+	l->n = TP_N_CONTROLS;
 	l->desc[TP_BRIGHTNESS] = (struct control_desc){
 		.name = "brightness", .id = TP_BRIGHTNESS, .type = CONTROL_INTEGER, .step = 1,
 		.min = { .type = CONTROL_INTEGER, .i = -100 },
@@ -231,7 +237,15 @@ static int testpattern_controls(struct source *src, struct control_list *l)
 		.def = { .type = CONTROL_BOOLEAN, .b = true },
 		.cur = { .type = CONTROL_BOOLEAN, .b = tp->overlay }, .has_current = true,
 	};
-	return 3;
+	l->desc[TP_COLOUR_GAINS] = (struct control_desc){
+		.name = "colour_gains", .id = TP_COLOUR_GAINS, .type = CONTROL_FLOATS, .count = 2,
+		.min = { .type = CONTROL_FLOAT, .f = 0 },
+		.max = { .type = CONTROL_FLOAT, .f = 4 },
+		.def = { .type = CONTROL_FLOATS, .fs = { { 1, 1 }, 2 } },
+		.cur = { .type = CONTROL_FLOATS, .fs = { { tp->gains[0], tp->gains[1] }, 2 } },
+		.has_current = true,
+	};
+	return TP_N_CONTROLS;
 }
 
 static int testpattern_set_controls(struct source *src, const struct control_list *l,
@@ -251,6 +265,10 @@ static int testpattern_set_controls(struct source *src, const struct control_lis
 			break;
 		case TP_OVERLAY:
 			tp->overlay = v->b;
+			break;
+		case TP_COLOUR_GAINS:
+			tp->gains[0] = v->fs.v[0];
+			tp->gains[1] = v->fs.v[1];
 			break;
 		}
 	}
@@ -321,6 +339,7 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 	tp->timer_fd = -1;
 	tp->saturation = 100;
 	tp->overlay = true;
+	tp->gains[0] = tp->gains[1] = 1.0;
 	tp->src = (struct source){
 		.ops = &testpattern_ops,
 		.description = tp->description,

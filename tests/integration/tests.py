@@ -2859,7 +2859,8 @@ def test_controls_get_post():
     d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "20")
     doc, ctl = controls_by_name(d.port)
     check(doc["writable"] is True, f"writable {doc['writable']!r}")
-    check(set(ctl) == {"brightness", "saturation", "overlay"}, f"controls {sorted(ctl)}")
+    check(set(ctl) == {"brightness", "saturation", "overlay", "colour_gains"},
+          f"controls {sorted(ctl)}")
     b = ctl["brightness"]
     check((b["type"], b["min"], b["max"], b["step"], b["default"], b["value"]) ==
           ("integer", -100, 100, 1, 0, 0), f"brightness {b}")
@@ -2908,6 +2909,72 @@ def test_controls_get_post():
           "the stream did not keep flowing")
     pool.check_open()
     pool.close()
+    d.stop()
+
+
+def chroma_spread(jpeg):
+    """Mean |Cb| and |Cr| (BT.601, around 0) of the decoded picture (djpeg -pnm)."""
+    need_tool("djpeg")
+    p = subprocess.run(["djpeg", "-pnm"], input=jpeg, capture_output=True, timeout=20)
+    check(p.returncode == 0, f"djpeg failed: {p.stderr!r}")
+    m = re.match(rb"P6\s+(\d+)\s+(\d+)\s+(\d+)\s", p.stdout)
+    check(m, "djpeg did not give a PPM")
+    px = p.stdout[m.end():]
+    n = len(px) // 3
+    cb = cr = 0.0
+    for i in range(0, n * 3, 3):
+        r, g, b = px[i], px[i + 1], px[i + 2]
+        cb += abs(-0.168736 * r - 0.331264 * g + 0.5 * b)
+        cr += abs(0.5 * r - 0.418688 * g - 0.081312 * b)
+    return cb / n, cr / n
+
+
+@test
+def test_controls_colour_gains():
+    """A control of two numbers (libcamera's ColourGains: red, blue), on the test pattern's
+    colour_gains: listed with its count and range, set from JSON and a form, refused whole when
+    it is not two numbers in range, kept in the state file; the picture follows (blue-difference
+    chroma gone at a blue gain of 0, red-difference at a red gain of 0)."""
+    state = os.path.join(Context.current.tmpdir, "state")
+    os.makedirs(state)
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "20", "--state-dir", state)
+    _, ctl = controls_by_name(d.port)
+    g = ctl.get("colour_gains")
+    check(g is not None and (g["type"], g["count"], g["min"], g["max"], g["default"], g["value"])
+          == ("floats", 2, 0, 4, [1, 1], [1, 1]), f"colour_gains {g}")
+    cb0, cr0 = chroma_spread(fresh_snapshot(d, time.monotonic()))
+    r = post(d.port, "/controls", '{"colour_gains": [1, 0]}')
+    check(r.status == 200, f"POST [1, 0]: {r.status} {r.body!r}")
+    cb1, cr1 = chroma_spread(fresh_snapshot(d, time.monotonic()))
+    r = post(d.port, "/controls", "colour_gains=0%2C1", "application/x-www-form-urlencoded")
+    check(r.status == 200, f"POST form 0,1: {r.status} {r.body!r}")
+    cb2, cr2 = chroma_spread(fresh_snapshot(d, time.monotonic()))
+    Context.current.note(f"mean |Cb|, |Cr|: gains 1,1 {cb0:.1f}, {cr0:.1f}; 1,0 {cb1:.1f}, "
+                         f"{cr1:.1f}; 0,1 {cb2:.1f}, {cr2:.1f}")
+    check(cb0 > 10 and cr0 > 10, f"the test pattern has no colour: {cb0:.1f} {cr0:.1f}")
+    check(cb1 < 3 and cr1 > cr0 * 0.7, f"blue gain 0: |Cb| {cb0:.1f} → {cb1:.1f}, "
+          f"|Cr| {cr0:.1f} → {cr1:.1f}")
+    check(cr2 < 3 and cb2 > cb0 * 0.7, f"red gain 0: |Cr| {cr0:.1f} → {cr2:.1f}, "
+          f"|Cb| {cb0:.1f} → {cb2:.1f}")
+    for body, ctype, want in (('{"colour_gains": [5, 1]}', "application/json",
+                               b"colour_gains: '5,1' is out of range (it takes 2 numbers, each 0..4)"),
+                              ('{"colour_gains": 2}', "application/json", b"not that many numbers"),
+                              ('{"colour_gains": [1, 1, 1]}', "application/json", b"not that many"),
+                              ("colour_gains=2", "application/x-www-form-urlencoded", b"not that many"),
+                              ('{"brightness": 10, "colour_gains": [1]}', "application/json",
+                               b"colour_gains")):
+        r = post(d.port, "/controls", body, content_type=ctype)
+        check(r.status == 400 and want in r.body, f"POST {body!r}: {r.status} {r.body!r}")
+    _, ctl = controls_by_name(d.port)
+    check(ctl["colour_gains"]["value"] == [0, 1] and ctl["brightness"]["value"] == 0,
+          f"refused requests changed something: {ctl['colour_gains']} {ctl['brightness']}")
+    with open(os.path.join(state, "controls.conf")) as f:
+        saved = f.read()
+    check("colour_gains=0,1" in saved, f"state file: {saved!r}")
+    d.stop()
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--state-dir", state)
+    _, ctl = controls_by_name(d.port)
+    check(ctl["colour_gains"]["value"] == [0, 1], f"after a restart: {ctl['colour_gains']}")
     d.stop()
 
 
@@ -3082,14 +3149,17 @@ def test_chromium_controls_panel():
     try:
         wd.cmd("POST", "/url", {"url": f"http://127.0.0.1:{d.port}/"})
         deadline = time.monotonic() + 15
-        while wd.script("return document.querySelectorAll('#clist .ctl').length;") < 3:
+        while wd.script("return document.querySelectorAll('#clist .ctl').length;") < 4:
             check(time.monotonic() < deadline, "the controls panel was not built within 15 s")
             time.sleep(0.2)
         kinds = wd.script("return [...document.querySelectorAll('#clist .ctl')].map(d => "
                           "d.querySelector('label').textContent + ':' + "
                           "(d.querySelector('input,select,button').type || ''));")
-        check(kinds == ["brightness:range", "saturation:range", "overlay:checkbox"],
-              f"panel rows {kinds}")
+        check(kinds == ["brightness:range", "saturation:range", "overlay:checkbox",
+                        "colour_gains:range"], f"panel rows {kinds}")
+        gains = wd.script("return document.querySelectorAll("
+                          "'#clist .ctl:nth-child(4) input[type=range]').length;")
+        check(gains == 2, f"colour_gains (two numbers) has {gains} sliders, not 2")
         check(wd.script("return document.getElementById('controls').hidden;") is False,
               "the panel is hidden")
         time.sleep(1.0)

@@ -333,6 +333,77 @@ static void test_state_lines(void **state)
 }
 
 /* As `v4l2-ctl -l` names them */
+static struct control_list gains_fixture(void)
+{
+	struct control_list l = { .n = 1 };
+	l.desc[0] = (struct control_desc){
+		.name = "ColourGains", .id = 9, .type = CONTROL_FLOATS, .count = 2,
+		.min = { .type = CONTROL_FLOAT, .f = 0 }, .max = { .type = CONTROL_FLOAT, .f = 32 },
+		.def = { .type = CONTROL_FLOATS, .fs = { { 1, 1 }, 2 } },
+		.cur = { .type = CONTROL_FLOATS, .fs = { { 1.5, 2.25 }, 2 } }, .has_current = true,
+	};
+	return l;
+}
+
+/* libcamera's ColourGains (red, blue): two numbers, each in range; as text, JSON, a form, the
+ * listing and a state line */
+static void test_floats(void **state)
+{
+	(void)state;
+	struct control_list l = gains_fixture();
+	struct control_value v;
+	parse_ok(&l, "ColourGains", "1.5,2", &v);
+	assert_true(v.type == CONTROL_FLOATS && v.fs.n == 2 && v.fs.v[0] == 1.5 && v.fs.v[1] == 2);
+	parse_ok(&l, "ColourGains", "0,32", &v);
+	parse_fails(&l, "ColourGains", "1.5", -EINVAL,
+		    "ColourGains: '1.5' is not that many numbers (it takes 2 numbers, each 0..32)");
+	parse_fails(&l, "ColourGains", "1,2,3", -EINVAL, "not that many numbers");
+	parse_fails(&l, "ColourGains", "1,", -EINVAL, NULL);
+	parse_fails(&l, "ColourGains", ",1", -EINVAL, NULL);
+	parse_fails(&l, "ColourGains", "1, 2", -EINVAL, NULL);
+	parse_fails(&l, "ColourGains", "nan,1", -EINVAL, NULL);
+	parse_fails(&l, "ColourGains", "1,33", -EINVAL, "out of range");
+	parse_fails(&l, "ColourGains", "-0.5,1", -EINVAL, "out of range");
+
+	char text[64];
+	parse_ok(&l, "ColourGains", "1.25,0.5", &v);
+	control_format_value(&l.desc[0], &v, text, sizeof(text));
+	assert_string_equal(text, "1.25,0.5");
+	struct control_value back;
+	parse_ok(&l, "ColourGains", text, &back);
+	assert_true(back.fs.n == 2 && back.fs.v[0] == 1.25 && back.fs.v[1] == 0.5);
+
+	struct control_set set = { 0 };
+	char why[256] = "";
+	const char *json = "{\"ColourGains\": [2.5, 0.75]}";
+	assert_int_equal(control_parse_request(&l, json, strlen(json), true, &set, why, sizeof(why)), 0);
+	assert_int_equal(set.n, 1);
+	assert_true(set.item[0].value.fs.v[0] == 2.5 && set.item[0].value.fs.v[1] == 0.75);
+	const char *form = "ColourGains=3%2C1";
+	memset(&set, 0, sizeof(set));
+	assert_int_equal(control_parse_request(&l, form, strlen(form), false, &set, why, sizeof(why)), 0);
+	assert_true(set.n == 1 && set.item[0].value.fs.v[0] == 3 && set.item[0].value.fs.v[1] == 1);
+	const char *bad = "{\"ColourGains\": [2.5]}";
+	memset(&set, 0, sizeof(set));
+	assert_int_equal(control_parse_request(&l, bad, strlen(bad), true, &set, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(set.n, 0);
+	assert_non_null(strstr(why, "ColourGains"));
+
+	char buf[2048];
+	assert_true(control_list_json(&l, true, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "{\"name\": \"ColourGains\", \"type\": \"floats\", \"min\": 0, "
+				    "\"max\": 32, \"count\": 2, \"default\": [1, 1], "
+				    "\"value\": [1.5, 2.25], \"read_only\": false"));
+
+	struct control_assignments as = { 0 };
+	memset(&set, 0, sizeof(set));
+	assert_int_equal(control_set_add(&set, &l, "ColourGains", "2,0.5", why, sizeof(why)), 0);
+	assert_int_equal(control_assignments_put_set(&as, &l, &set), 0);
+	assert_int_equal(as.n, 1);
+	assert_string_equal(as.a[0].value, "2,0.5");
+}
+
 static void test_v4l2_names(void **state)
 {
 	(void)state;
@@ -364,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_list_json),
 		cmocka_unit_test(test_state_lines),
+		cmocka_unit_test(test_floats),
 		cmocka_unit_test(test_v4l2_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
