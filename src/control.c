@@ -92,7 +92,8 @@ static bool parse_floats(const char *s, unsigned count, double *v)
 			*comma = '\0';
 		if (!parse_float(p, &v[i]))
 			return false;
-		p = comma + 1;
+		if (comma)
+			p = comma + 1;
 	}
 	return true;
 }
