@@ -103,6 +103,21 @@ static void format_float(double f, char *buf, size_t len)
 	snprintf(buf, len, "%.6g", f);
 }
 
+/* A FLOATS value's numbers joined by sep: "1.5,2" (text), "1.5, 2" (inside JSON's brackets) */
+static void format_floats(const struct control_value *v, const char *sep, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < v->fs.n && i < CONTROL_FLOATS_MAX && used < len; i++) {
+		char one[32];
+		format_float(v->fs.v[i], one, sizeof(one));
+		int n = snprintf(buf + used, len - used, "%s%s", i ? sep : "", one);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
 /* What d accepts, for error messages: "-1..1", "true or false", "Auto, Manual or Continuous". */
 static void describe_accepted(const struct control_desc *d, char *buf, size_t len)
 {
@@ -250,19 +265,9 @@ void control_format_value(const struct control_desc *d, const struct control_val
 	case CONTROL_RECTANGLE:
 		snprintf(buf, len, "%d,%d,%u,%u", v->r.x, v->r.y, v->r.width, v->r.height);
 		return;
-	case CONTROL_FLOATS: {
-		size_t used = 0;
-		buf[0] = '\0';
-		for (unsigned i = 0; i < v->fs.n && i < CONTROL_FLOATS_MAX && used < len; i++) {
-			char one[32];
-			format_float(v->fs.v[i], one, sizeof(one));
-			int n = snprintf(buf + used, len - used, "%s%s", i ? "," : "", one);
-			if (n < 0)
-				break;
-			used += (size_t)n;
-		}
+	case CONTROL_FLOATS:
+		format_floats(v, ",", buf, len);
 		return;
-	}
 	}
 	buf[0] = '\0';
 }
@@ -598,14 +603,12 @@ static void put_value(struct out *o, const struct control_desc *d, const struct 
 	case CONTROL_RECTANGLE:
 		put(o, "[%d, %d, %u, %u]", v->r.x, v->r.y, v->r.width, v->r.height);
 		return;
-	case CONTROL_FLOATS:
-		put(o, "[");
-		for (unsigned i = 0; i < v->fs.n && i < CONTROL_FLOATS_MAX; i++) {
-			format_float(v->fs.v[i], text, sizeof(text));
-			put(o, "%s%s", i ? ", " : "", text);
-		}
-		put(o, "]");
+	case CONTROL_FLOATS: {
+		char all[CONTROL_FLOATS_MAX * 34];
+		format_floats(v, ", ", all, sizeof(all));
+		put(o, "[%s]", all);
 		return;
+	}
 	}
 	(void)d;
 	put(o, "null");

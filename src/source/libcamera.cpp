@@ -399,8 +399,8 @@ void lcshim::note_metadata(const ControlList &metadata)
 		auto info = offered.find(id);
 		if (info == offered.end() || value.type() != info->second.min().type())
 			continue;
-		if (value.isArray() != (control_floats_count(info->first) > 0) ||
-		    (value.isArray() && value.numElements() != control_floats_count(info->first)))
+		unsigned n = control_floats_count(info->first);
+		if (value.isArray() != (n > 0) || (n && value.numElements() != n))
 			continue; // an array only where mjpegd offers one, and whole
 		auto hold = reported_hold.find(id);
 		if (hold != reported_hold.end()) {
@@ -803,8 +803,8 @@ static bool float_limit(const ControlValue &v, double *out)
 	return true;
 }
 
-static bool describe_floats(const ControlId *id, const ControlInfo &info, unsigned n,
-			    control_desc *d)
+// The FLOATS part of describe_control(): the type, the limits and a default.
+static bool describe_floats(const ControlInfo &info, unsigned n, control_desc *d)
 {
 	double lo, hi;
 	if (!float_limit(info.min(), &lo) || !float_limit(info.max(), &hi) || lo > hi)
@@ -828,18 +828,18 @@ static bool describe_floats(const ControlId *id, const ControlInfo &info, unsign
 	for (unsigned i = 0; i < n; i++)
 		d->def.fs.v[i] = whole ? def.get<Span<const float>>()[i]
 				       : float_limit(def, &def1) ? def1 : one;
-	snprintf(d->name, sizeof(d->name), "%s", id->name().c_str());
-	d->id = id->id();
-	d->backend_type = id->type();
-	d->step = 1;
 	return true;
 }
 
 static bool describe_control(const ControlId *id, const ControlInfo &info, control_desc *d)
 {
 	*d = control_desc{};
+	snprintf(d->name, sizeof(d->name), "%s", id->name().c_str());
+	d->id = id->id();
+	d->backend_type = id->type();
+	d->step = 1;
 	if (unsigned n = control_floats_count(id))
-		return describe_floats(id, info, n, d); // ColourGains
+		return describe_floats(info, n, d); // ColourGains
 	if (control_is_array(id) || info.min().isArray() || info.max().isArray() ||
 	    info.min().type() == ControlTypeNone)
 		return false; // FrameDurationLimits...: other arrays are not offered (docs)
@@ -862,10 +862,6 @@ static bool describe_control(const ControlId *id, const ControlInfo &info, contr
 	default:
 		return false; // strings, sizes, bytes, points
 	}
-	snprintf(d->name, sizeof(d->name), "%s", id->name().c_str());
-	d->id = id->id();
-	d->backend_type = id->type();
-	d->step = 1;
 	to_value(info.min(), d->type, &d->min);
 	to_value(info.max(), d->type, &d->max);
 	if (info.def().type() == id->type())

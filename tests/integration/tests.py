@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -2227,7 +2228,6 @@ def raw_response(port, data, timeout=5):
 def conn_is_open_and_quiet(c):
     """True while mjpegd has neither answered c nor closed it (a held slot); a refused
     connection has a 503 waiting, or is closed."""
-    import select
     readable, _, _ = select.select([c.sock], [], [], 0)
     return not readable
 
