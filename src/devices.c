@@ -75,11 +75,14 @@ static void prefer_importable_formats(struct devices *d)
 int devices_plan_capture(struct devices *d, uint32_t format)
 {
 	capture_request_for(d->cfg->encoder, d->nodes, d->n_nodes, m2m_out_fourcc(d), &d->req);
+	d->req_padded = d->req;
 	prefer_importable_formats(d);
 	char why[256];
 	int r = capture_request_format(&d->req, format, d->cfg->encoder, why, sizeof(why));
 	if (r < 0)
 		log_err("%s", why);
+	else
+		capture_request_format(&d->req_padded, format, d->cfg->encoder, why, sizeof(why));
 	return r;
 }
 
@@ -172,15 +175,23 @@ static int open_source(const struct devices *d, enum source_kind kind, struct so
 		       enum source_kind *opened)
 {
 	const struct config *cfg = d->cfg;
-	const struct capture_request *req = &d->req;
+	const struct capture_request *req = &d->req, *padded = &d->req_padded;
 	struct source_params sp = {
 		.width = cfg->width, .height = cfg->height, .fps = cfg->fps,
 		.path = cfg->source_path,
 		.formats = req->fourccs, .n_formats = req->n,
 		.stride_align = req->stride_align, .height_align = req->height_align,
+		.stride_aligns = req->stride_aligns,
 		.rotation = cfg->rotation, .hflip = cfg->hflip, .vflip = cfg->vflip,
 		.buffers = cfg->camera_buffers,
 	};
+	/* libcamera's: the camera pads the rows (1920x1088 for 1080) */
+	struct source_params lp = sp;
+	lp.formats = padded->fourccs;
+	lp.n_formats = padded->n;
+	lp.stride_aligns = padded->stride_aligns;
+	lp.pad_rows = true;
+	lp.camera = cfg->source_path;
 	int r;
 	*opened = kind;
 	switch (kind) {
@@ -189,8 +200,7 @@ static int open_source(const struct devices *d, enum source_kind kind, struct so
 	case SOURCE_TESTPATTERN:
 		return source_testpattern_create(&sp, out);
 	case SOURCE_LIBCAMERA:
-		sp.camera = cfg->source_path;
-		return source_libcamera_create(&sp, out);
+		return source_libcamera_create(&lp, out);
 	case SOURCE_V4L2:
 		sp.device = cfg->source_path; /* "": the first usable capture device */
 		return source_v4l2_create(&sp, out);
@@ -199,7 +209,7 @@ static int open_source(const struct devices *d, enum source_kind kind, struct so
 		/* libcamera first, but only when it has a camera (USB ones are left to V4L2): one
 		 * that is there and fails to open is an error, not a reason to show a pattern. */
 		*opened = SOURCE_LIBCAMERA;
-		r = source_libcamera_try_create(&sp, out);
+		r = source_libcamera_try_create(&lp, out);
 		if (r != -ENODEV && r != -EOPNOTSUPP)
 			return r;
 		/* then the first V4L2 camera (UVC webcams and the like) */
@@ -254,6 +264,7 @@ int devices_open_encoder(const struct devices *d, enum encoder_kind want, const 
 		ep.device = d->nodes[m2m_index].path;
 		ep.out_fourcc = m2m_out_fourcc(d);
 		ep.in_bytesperline = src->bytesperline;
+		ep.in_padded_height = src->padded_height;
 		ep.in_dmabuf = src->dmabuf;
 	}
 	*opened = (enum encoder_kind)kind;

@@ -116,6 +116,7 @@ static void add_stats_encoder(struct encoder_stats *to, const struct encoder_sta
 {
 	to->frames_encoded += from->frames_encoded;
 	to->encode_errors += from->encode_errors;
+	to->frames_cut += from->frames_cut;
 	to->bytes_copied += from->bytes_copied;
 	to->encode_ns += from->encode_ns;
 }
@@ -676,6 +677,7 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	s->frames_encoded = es.frames_encoded;
 	s->frames_dropped = ss.frames_dropped + pl->frames_dropped;
 	s->encode_errors = es.encode_errors;
+	s->frames_cut = es.frames_cut;
 	s->frames_not_published = pl->frames_not_published;
 	s->bytes_encoded = pl->bytes_encoded;
 	s->bytes_copied = es.bytes_copied;

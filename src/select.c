@@ -52,6 +52,9 @@ static void request_add_m2m(struct capture_request *req, const struct v4l2_devic
 		req->m2m_count = req->n - req->m2m_first;
 		struct m2m_constraints c;
 		m2m_constraints_for(devs[i].driver, m2m_raw_formats[f], &c);
+		for (unsigned k = req->m2m_first; k < req->n; k++)
+			if (req->fourccs[k] == m2m_raw_formats[f])
+				req->stride_aligns[k] = c.stride_align;
 		if (c.stride_align > req->stride_align)
 			req->stride_align = c.stride_align;
 		if (c.height_align > req->height_align)
@@ -100,8 +103,16 @@ void capture_request_prefer_import(struct capture_request *req, const unsigned *
 		else
 			keep[nk++] = f;
 	}
+	unsigned aligns[CAPTURE_REQUEST_MAX];
+	for (unsigned k = 0; k < nk + nl; k++) {
+		uint32_t f = k < nk ? keep[k] : late[k - nk];
+		for (unsigned i = req->m2m_first; i < req->m2m_first + req->m2m_count; i++)
+			if (req->fourccs[i] == f)
+				aligns[k] = req->stride_aligns[i];
+	}
 	memcpy(req->fourccs + req->m2m_first, keep, nk * sizeof(keep[0]));
 	memcpy(req->fourccs + req->m2m_first + nk, late, nl * sizeof(late[0]));
+	memcpy(req->stride_aligns + req->m2m_first, aligns, (nk + nl) * sizeof(aligns[0]));
 }
 
 int capture_request_only(struct capture_request *req, uint32_t fourcc)
@@ -111,6 +122,7 @@ int capture_request_only(struct capture_request *req, uint32_t fourcc)
 			continue;
 		bool m2m = i >= req->m2m_first && i < req->m2m_first + req->m2m_count;
 		req->fourccs[0] = fourcc;
+		req->stride_aligns[0] = req->stride_aligns[i];
 		req->n = 1;
 		req->m2m_first = 0;
 		req->m2m_count = m2m ? 1 : 0;

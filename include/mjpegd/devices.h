@@ -19,7 +19,10 @@ struct devices {
 	/* every /dev/video* probed when an M2M encoder may be used (auto, m2m), or the one named */
 	struct v4l2_device_info *nodes;
 	size_t n_nodes;
-	struct capture_request req; /* what the camera is asked for */
+	struct capture_request req; /* what a V4L2 camera is asked for (importable formats first) */
+	/* what a libcamera camera is asked for: its rows are padded by asking the camera for more
+	 * (source_params.pad_rows), so no format goes behind another for the encoder's padding */
+	struct capture_request req_padded;
 	struct fault_plan faults;   /* empty unless built with MJPEGD_FAULT_INJECTION */
 };
 

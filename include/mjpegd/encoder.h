@@ -40,6 +40,7 @@ struct encoder_ops {
 struct encoder_stats {
 	uint64_t frames_encoded;
 	uint64_t encode_errors;
+	uint64_t frames_cut;   /* JPEGs without EOI (or not JPEG), dropped; in encode_errors too */
 	uint64_t bytes_copied; /* bytes of image data memcpy'd in user space (goal: 0) */
 	uint64_t encode_ns;    /* CPU time spent encoding (software), for /status */
 };
@@ -66,6 +67,7 @@ struct encoder_params {
 	const char *device;       /* /dev/videoN; NULL or "": the first M2M device that fits */
 	uint32_t out_fourcc;      /* V4L2_PIX_FMT_JPEG; V4L2_PIX_FMT_FWHT on the test bed (vicodec) */
 	size_t in_bytesperline;   /* the source's plane-0 stride (0: tightly packed) */
+	unsigned in_padded_height; /* rows the source's planes are laid out for (0: height) */
 	bool in_dmabuf;           /* the source's frames carry dma-buf fds: try importing them */
 };
 

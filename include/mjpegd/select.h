@@ -35,6 +35,7 @@ struct capture_request {
 	uint32_t fourccs[CAPTURE_REQUEST_MAX]; /* best first */
 	unsigned n;
 	unsigned stride_align, height_align;   /* the strictest of the M2M encoders that may be used */
+	unsigned stride_aligns[CAPTURE_REQUEST_MAX]; /* fourccs[i]'s own (0: none), for the source */
 	unsigned m2m_first, m2m_count;         /* fourccs[m2m_first …] are there for an M2M encoder */
 };
 

@@ -71,6 +71,8 @@ struct source {
 	unsigned width, height, fps;
 	size_t bytesperline;     /* plane 0's stride of every frame, 0 when not fixed (JPEG) */
 	bool dmabuf;             /* every frame's planes carry a dma-buf fd (VIDIOC_EXPBUF) */
+	unsigned padded_height;  /* rows each plane is laid out for (> height when the camera was
+				  * asked for padded rows: source_params.pad_rows); 0: height */
 	struct source_stats stats;
 	unsigned lent; /* raw frames dequeued and not yet released (kept by the pipeline) */
 	void *priv;
@@ -92,7 +94,24 @@ struct source_params {
 	 * an M2M encoder needs to import them (capture_request_for()) */
 	const char *device;
 	unsigned stride_align, height_align;
+	/* stride_aligns[i]: formats[i]'s own (0: none), which may be less than stride_align, the
+	 * strictest (bcm2835-codec reads YU12 and RGB3 rows of 32 bytes, YUYV of 64); NULL: none */
+	const unsigned *stride_aligns;
+	/* libcamera (a buffer cannot be padded after the fact): asks the camera for height rounded
+	 * up to height_align and gives frames of height rows laid out in the padded ones, so that
+	 * an encoder that pads rows imports them (bcm2835-codec: 1080 → 1088) */
+	bool pad_rows;
 };
+
+/* The stride an M2M encoder needs of fourcc's rows: its own when the request says it, else the
+ * strictest of all the request's formats. */
+static inline unsigned source_params_stride_align(const struct source_params *p, uint32_t fourcc)
+{
+	for (unsigned i = 0; p->stride_aligns && p->formats && i < p->n_formats; i++)
+		if (p->formats[i] == fourcc)
+			return p->stride_aligns[i];
+	return p->stride_align;
+}
 
 static inline int source_fd(struct source *s) { return s->ops->fd(s); }
 static inline int source_dequeue(struct source *s, struct raw_frame **out) { return s->ops->dequeue(s, out); }

@@ -32,6 +32,7 @@
 #include "mjpegd/encoder.h"
 #include "mjpegd/bug.h"
 #include "mjpegd/log.h"
+#include "mjpegd/encoder/jpeg_check.h"
 #include "mjpegd/encoder/m2m_book.h"
 #include "mjpegd/v4l2/device.h"
 #include "mjpegd/v4l2/discover.h"
@@ -56,8 +57,9 @@ struct m2m_encoder {
 	uint32_t out_type, cap_type; /* buffer types of the OUTPUT and CAPTURE queues */
 	char path[64], card[33], driver[17];
 	uint32_t in_fourcc, out_fourcc;
-	unsigned width, height;
+	unsigned width, height;    /* the picture; the JPEG's SOF must say exactly this */
 	struct raw_layout layout;  /* what the OUTPUT queue reads */
+	bool cropped;              /* S_SELECTION set the picture inside padded rows */
 	uint32_t output_sizeimage; /* the driver's: bytesused of every OUTPUT buffer */
 	enum m2m_mode mode;
 	char copy_reason[256];
@@ -439,6 +441,42 @@ static int m2m_idle(struct m2m_encoder *me)
 	return -EAGAIN;
 }
 
+static void m2m_note_wrong_size(const char *path, unsigned width, unsigned height);
+
+/* A JPEG leaves the encoder only whole and of the picture's size (jpeg_check.h says why). A cut
+ * one is dropped and counted, as an error (three in a row fail the encoder, pipeline.c); one of
+ * another size means the device ignores the crop or the size: the encoder fails, for good on this
+ * node (m2m_note_wrong_size()), since every JPEG it makes would be wrong. */
+static int m2m_check_jpeg(struct m2m_encoder *me, const uint8_t *data, size_t *len,
+			  const struct m2m_pending *meta)
+{
+	struct jpeg_info ji;
+	int r = jpeg_check(data, *len, &ji);
+	if (r < 0) {
+		me->enc.stats.frames_cut++;
+		me->enc.stats.encode_errors++;
+		if (m2m_may_log(me))
+			log_err("m2m %s: frame %llu: %s (%zu bytes); dropped", me->path,
+				(unsigned long long)meta->sequence,
+				r == -ENODATA ? "the JPEG ends without EOI (cut: larger than its "
+						"CAPTURE buffer?)"
+					      : "not a JPEG (no SOI, or no SOF before its data)",
+				*len);
+		return -EIO;
+	}
+	if (ji.width != me->width || ji.height != me->height) {
+		me->enc.stats.encode_errors++;
+		log_err("m2m %s (%s): it made a %ux%u JPEG of a %ux%u picture%s; not serving it, "
+			"this encoder stops", me->path, me->card, ji.width, ji.height, me->width,
+			me->height, me->cropped ? " (it ignores the OUTPUT crop)" : "");
+		m2m_note_wrong_size(me->path, me->width, me->height);
+		m2m_fail(me);
+		return -ENODEV;
+	}
+	*len = ji.len;
+	return 0;
+}
+
 static int m2m_collect(struct encoder *enc, struct frame **out)
 {
 	struct m2m_encoder *me = enc->priv;
@@ -492,6 +530,14 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 	}
 	const uint8_t *data = me->capture_map[index] + offset;
 	size_t len = used - offset;
+	if (me->out_fourcc == V4L2_PIX_FMT_JPEG) {
+		r = m2m_check_jpeg(me, data, &len, &meta);
+		if (r < 0) {
+			frame_unref(frame);
+			m2m_queue_capture(me, index);
+			return r;
+		}
+	}
 	if (copy) {
 		/* The driver has no other buffer: lend none, keep it encoding (m2m_book.h). */
 		r = frame_reserve(frame, len);
@@ -597,6 +643,35 @@ static const struct encoder_ops m2m_ops = {
 	.destroy = m2m_destroy,
 };
 
+/* Devices that made JPEGs of another size than the picture, per size: not used for it again in
+ * this process (the software encoder serves). Copying cannot help: the driver pads the OUTPUT
+ * rows whatever the client gives, so a firmware that ignores the crop encodes the padded rows of
+ * any buffer. Loop thread only. */
+#define M2M_WRONG_SIZE_MAX 8
+static struct {
+	char path[64];
+	unsigned width, height;
+} m2m_wrong_size[M2M_WRONG_SIZE_MAX];
+static unsigned m2m_n_wrong_size;
+
+static bool m2m_known_wrong_size(const char *path, unsigned width, unsigned height)
+{
+	for (unsigned i = 0; i < m2m_n_wrong_size; i++)
+		if (strcmp(m2m_wrong_size[i].path, path) == 0 && m2m_wrong_size[i].width == width &&
+		    m2m_wrong_size[i].height == height)
+			return true;
+	return false;
+}
+
+static void m2m_note_wrong_size(const char *path, unsigned width, unsigned height)
+{
+	if (m2m_known_wrong_size(path, width, height) || m2m_n_wrong_size == M2M_WRONG_SIZE_MAX)
+		return;
+	snprintf(m2m_wrong_size[m2m_n_wrong_size].path, sizeof(m2m_wrong_size[0].path), "%s", path);
+	m2m_wrong_size[m2m_n_wrong_size].width = width;
+	m2m_wrong_size[m2m_n_wrong_size++].height = height;
+}
+
 /* p->device, or the first M2M device that turns in_fourcc into out_fourcc. */
 static int m2m_find_device(const struct encoder_params *p, char *path, size_t len)
 {
@@ -619,6 +694,32 @@ static int m2m_find_device(const struct encoder_params *p, char *path, size_t le
 					      "not)", fourcc_str(p->in_fourcc, a),
 					      fourcc_str(p->out_fourcc, b));
 	return 0;
+}
+
+/* The driver padded the rows (bcm2835-codec: to 16): the picture is the top height rows. Its
+ * S_FMT already keeps the height asked for as the crop (vidioc_s_fmt(): crop_height is the
+ * requested height); it is said once more with S_SELECTION(V4L2_SEL_TGT_CROP) on OUTPUT
+ * (vidioc_s_selection(), the ENCODE_IMAGE role), which the firmware gets as the port's crop. A
+ * device without the selection API relies on S_FMT; either way the first JPEG's SOF is the check
+ * (m2m_check_jpeg()). */
+static void m2m_set_crop(struct m2m_encoder *me)
+{
+	struct v4l2_selection sel = {
+		.type = V4L2_BUF_TYPE_VIDEO_OUTPUT, /* the selection API's type for both APIs */
+		.target = V4L2_SEL_TGT_CROP,
+		.r = { .left = 0, .top = 0, .width = me->width, .height = me->height },
+	};
+	int r = xioctl(me->fd, VIDIOC_S_SELECTION, &sel);
+	if (r < 0) {
+		log_info("m2m %s: no OUTPUT crop (VIDIOC_S_SELECTION: %s): the JPEG's size is "
+			 "checked", me->path, strerror(-r));
+		return;
+	}
+	if (sel.r.width != me->width || sel.r.height != me->height || sel.r.left || sel.r.top)
+		log_notice("m2m %s: asked to crop %ux%u, the driver set %ux%u at %d,%d: the JPEG's "
+			   "size is checked", me->path, me->width, me->height, sel.r.width,
+			   sel.r.height, sel.r.left, sel.r.top);
+	me->cropped = true;
 }
 
 /* Formats on both queues; fills me->layout, me->output_sizeimage. */
@@ -671,6 +772,8 @@ static int m2m_set_formats(struct m2m_encoder *me, const struct encoder_params *
 	if (out.sizeimage > me->layout.sizeimage)
 		me->layout.sizeimage = out.sizeimage; /* vb2 wants buffers at least this large */
 	me->output_sizeimage = out.sizeimage ? out.sizeimage : (uint32_t)me->layout.sizeimage;
+	if (out.height > me->height)
+		m2m_set_crop(me);
 	return 0;
 }
 
@@ -734,6 +837,12 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	int r = m2m_find_device(p, me->path, sizeof(me->path));
 	if (r < 0)
 		goto fail;
+	if (m2m_known_wrong_size(me->path, me->width, me->height)) {
+		r = log_err_errno(-EOPNOTSUPP, "m2m %s: it made JPEGs of another size than %ux%u "
+					       "before; not used at this size", me->path, me->width,
+					       me->height);
+		goto fail;
+	}
 	me->fd = open(me->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (me->fd < 0) {
 		r = -errno;
@@ -768,11 +877,12 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	if (!p->in_dmabuf) {
 		me->mode = M2M_COPY;
 		snprintf(me->copy_reason, sizeof(me->copy_reason), "the source has no dma-buf");
-	} else if (raw_layout_compute(p->in_fourcc, p->width, p->height, p->in_bytesperline, 1, 1,
-				      &src) < 0 ||
+	} else if (raw_layout_compute(p->in_fourcc, p->width, p->height, p->in_bytesperline, 1,
+				      p->in_padded_height ? p->in_padded_height : 1, &src) < 0 ||
 		   raw_layout_match(&src, SIZE_MAX, &me->layout, why, sizeof(why)) < 0) {
 		me->mode = M2M_COPY;
-		snprintf(me->copy_reason, sizeof(me->copy_reason), "source layout: %.200s", why);
+		snprintf(me->copy_reason, sizeof(me->copy_reason), "the camera's buffers are not laid "
+			 "out as the encoder reads them: %.180s", why);
 	} else {
 		me->mode = M2M_IMPORT;
 	}

@@ -80,7 +80,7 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		"  \"fps_target\": %u,\n"
 		"  \"fps_measured\": %.2f,\n"
 		"  \"frames\": {\"captured\": %llu, \"encoded\": %llu, \"sent\": %llu, "
-		"\"dropped\": %llu, \"encode_errors\": %llu, \"not_published\": %llu},\n"
+		"\"dropped\": %llu, \"encode_errors\": %llu, \"cut\": %llu, \"not_published\": %llu},\n"
 		"  \"bytes_encoded\": %llu,\n"
 		"  \"bytes_copied\": %llu,\n"
 		"  \"bytes_copied_per_frame\": %.1f,\n"
@@ -99,7 +99,7 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		s->fps_target, s->fps_measured, (unsigned long long)s->frames_captured,
 		(unsigned long long)s->frames_encoded, (unsigned long long)s->frames_sent,
 		(unsigned long long)s->frames_dropped, (unsigned long long)s->encode_errors,
-		(unsigned long long)s->frames_not_published, (unsigned long long)s->bytes_encoded,
+		(unsigned long long)s->frames_cut, (unsigned long long)s->frames_not_published, (unsigned long long)s->bytes_encoded,
 		(unsigned long long)s->bytes_copied, s->bytes_copied_per_frame,
 		(unsigned long long)s->bytes_sent, s->frame_pool_capacity, s->frame_pool_in_use,
 		s->frame_pool_bytes, (unsigned long long)s->loop_enters,
@@ -149,6 +149,7 @@ char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
 	METRIC("frames_sent_total", "counter", "Frame deliveries completed to clients.", "%llu", (unsigned long long)s->frames_sent);
 	METRIC("frames_dropped_total", "counter", "Frames dropped before encoding (no free buffer).", "%llu", (unsigned long long)s->frames_dropped);
 	METRIC("encode_errors_total", "counter", "Frames the encoder failed on.", "%llu", (unsigned long long)s->encode_errors);
+	METRIC("frames_cut_total", "counter", "JPEGs the encoder cut short (no EOI), dropped.", "%llu", (unsigned long long)s->frames_cut);
 	METRIC("frames_not_published_total", "counter", "Encoded frames not served (not JPEG).", "%llu", (unsigned long long)s->frames_not_published);
 	METRIC("bytes_encoded_total", "counter", "Bytes of encoded frames.", "%llu", (unsigned long long)s->bytes_encoded);
 	METRIC("bytes_copied_total", "counter", "Image bytes copied in user space.", "%llu", (unsigned long long)s->bytes_copied);

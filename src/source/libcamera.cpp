@@ -355,6 +355,7 @@ struct lcshim {
 	int select_camera(const lcshim_params *p);
 	int configure(const lcshim_params *p, lcshim_stream *info);
 	void set_start_controls(const lcshim_params *p, lcshim_stream *info);
+	void set_padded_crop(const lcshim_params *p, lcshim_stream *info);
 	int allocate(lcshim_stream *info);
 };
 
@@ -557,6 +558,34 @@ int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 	return 0;
 }
 
+// Asked for more rows than the picture (libcamera_rows()): a ScalerCrop of the padded output's
+// aspect, so that the ISP scales both axes alike and the rows the encoder leaves out are below
+// the picture (libcamera_padded_crop()). A camera without ScalerCrop (vimc) scales its default
+// crop into the padded rows: the picture is then taller by rows/picture_height (0.74 % at 1080).
+void lcshim::set_padded_crop(const lcshim_params *p, lcshim_stream *info)
+{
+	const ControlInfoMap &available = camera->controls();
+	auto it = available.find(&controls::ScalerCrop);
+	if (!p->picture_height || p->picture_height >= info->height || it == available.end() ||
+	    it->second.max().type() != ControlTypeRectangle)
+		return;
+	const Rectangle max = it->second.max().get<Rectangle>();
+	const Rectangle def = it->second.def().type() == ControlTypeRectangle &&
+					      !it->second.def().get<Rectangle>().isNull()
+				      ? it->second.def().get<Rectangle>()
+				      : max;
+	libcamera_rect out;
+	if (libcamera_padded_crop({ def.x, def.y, def.width, def.height },
+				  { max.x, max.y, max.width, max.height }, info->width, info->height,
+				  p->picture_height, &out) < 0)
+		return;
+	start_controls.set(controls::ScalerCrop, Rectangle(out.x, out.y, out.width, out.height));
+	info->padded_crop_set = true;
+	log_info("libcamera: %s: ScalerCrop %s for %ux%u of which %u rows are the picture",
+		 camera->id().c_str(), Rectangle(out.x, out.y, out.width, out.height).toString().c_str(),
+		 info->width, info->height, p->picture_height);
+}
+
 void lcshim::set_start_controls(const lcshim_params *p, lcshim_stream *info)
 {
 	const ControlInfoMap &available = camera->controls();
@@ -566,6 +595,7 @@ void lcshim::set_start_controls(const lcshim_params *p, lcshim_stream *info)
 		start_controls.set(controls::FrameDurationLimits, Span<const int64_t, 2>(limits));
 		info->frame_duration_set = true;
 	}
+	set_padded_crop(p, info);
 #ifdef MJPEGD_LIBCAMERA_HAS_AF
 	auto af = available.find(&controls::AfMode);
 	if (af != available.end()) {

@@ -37,6 +37,9 @@ struct lcshim_params {
 	 * source serves them better, with their own MJPEG) */
 	bool skip_external;
 	unsigned width, height, fps;
+	/* rows of height that are the picture (< height when the camera is asked for rows an
+	 * encoder pads): the shim sets a ScalerCrop that keeps the picture's proportions */
+	unsigned picture_height;
 	/* V4L2 fourccs in order of preference; the first one the stream supports is used */
 	const uint32_t *formats;
 	unsigned n_formats;
@@ -68,6 +71,7 @@ struct lcshim_stream {
 	bool frame_duration_set; /* the camera takes FrameDurationLimits: fps is enforced */
 	bool autofocus;          /* continuous autofocus was switched on */
 	bool transform_applied;  /* rotation/flips were accepted as asked */
+	bool padded_crop_set;    /* a ScalerCrop keeps the picture's proportions (picture_height) */
 };
 
 struct lcshim_completion {
@@ -127,6 +131,20 @@ int lcshim_list(struct lcshim_camera *cams, unsigned max);
 
 /* The libcamera version the shim was built against and runs with, for logs. */
 const char *lcshim_version(void);
+
+struct libcamera_rect {
+	int x, y;
+	unsigned width, height;
+};
+
+/* The ScalerCrop (sensor pixels) that keeps the picture's proportions when a camera is asked for
+ * width x rows of which only the top picture_rows are kept (libcamera_rows()): the picture is
+ * the largest rectangle of aspect width:picture_rows centred in def (the camera's default crop),
+ * and the crop extends it downwards so that width x rows has square pixels, moved up (and, only if
+ * it must, shrunk, centred) to stay inside max. Without it the ISP would scale def into the padded
+ * rows and stretch the picture by rows/picture_rows (0.74 % at 1080). -EINVAL for empty input. */
+int libcamera_padded_crop(struct libcamera_rect def, struct libcamera_rect max, unsigned width,
+			  unsigned rows, unsigned picture_rows, struct libcamera_rect *out);
 
 #ifdef __cplusplus
 }

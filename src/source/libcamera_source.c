@@ -38,6 +38,8 @@
 #include "mjpegd/log.h"
 #include "mjpegd/v4l2/layout.h"
 
+#include "libcamera_shim.h"
+
 #define NO_CAMERA_HINT                                                                            \
 	"no libcamera camera found (is camera_auto_detect=1 in /boot/config.txt, or "            \
 	"/boot/firmware/config.txt on Bookworm? is the ribbon cable seated, contacts facing the "  \
@@ -184,10 +186,52 @@ bool libcamera_frame_importable(const struct raw_frame *f, unsigned stride_align
 	return true;
 }
 
+unsigned libcamera_rows(unsigned height, unsigned height_align, bool pad_rows)
+{
+	return pad_rows && height_align > 1 ? (unsigned)align_up(height, height_align) : height;
+}
+
+int libcamera_padded_crop(struct libcamera_rect def, struct libcamera_rect max, unsigned width,
+			  unsigned rows, unsigned picture_rows, struct libcamera_rect *out)
+{
+	if (!def.width || !def.height || !max.width || !max.height || !width || !picture_rows ||
+	    rows < picture_rows)
+		return -EINVAL;
+	/* the picture: def cut to width:picture_rows, centred */
+	uint64_t w = def.width, h = def.height;
+	if (w * picture_rows > h * width)
+		w = h * width / picture_rows;
+	else
+		h = w * picture_rows / width;
+	struct libcamera_rect r = {
+		.x = def.x + (int)((def.width - w) / 2),
+		.y = def.y + (int)((def.height - h) / 2),
+		.width = (unsigned)w,
+		/* the padded rows below it, at the picture's scale */
+		.height = (unsigned)((h * rows + picture_rows / 2) / picture_rows),
+	};
+	if (r.height > max.height) {
+		/* shrunk to max's height, centred across */
+		r.height = max.height;
+		r.width = (unsigned)((uint64_t)max.height * width / rows);
+		r.x = def.x + (int)def.width / 2 - (int)r.width / 2;
+		r.y = max.y;
+	}
+	if (r.y + (int64_t)r.height > max.y + (int64_t)max.height)
+		r.y = max.y + (int)(max.height - r.height);
+	if (r.y < max.y)
+		r.y = max.y;
+	if (r.x < max.x)
+		r.x = max.x;
+	if (r.x + (int64_t)r.width > max.x + (int64_t)max.width)
+		r.x = max.x + (int)(max.width > r.width ? max.width - r.width : 0);
+	*out = r;
+	return 0;
+}
+
 #ifdef HAVE_LIBCAMERA
 
 #include "mjpegd/spsc.h"
-#include "libcamera_shim.h"
 
 _Static_assert(LIBCAMERA_MAX_BUFFERS == LCSHIM_MAX_BUFFERS, "buffer limits differ");
 _Static_assert(LCSHIM_MAX_PLANES <= RAW_MAX_PLANES, "more shim planes than raw planes");
@@ -471,8 +515,9 @@ static bool lc_same_dmabuf(int a, int b)
 	       sa.st_ino == sb.st_ino;
 }
 
-/* Maps every DMABUF once and describes the raw frames over them (libcamera_describe_frame). */
-static int lc_setup_frames(struct lc_source *lc)
+/* Maps every DMABUF once and describes the raw frames over them (libcamera_describe_frame), each
+ * picture_height rows high (the camera's rows, or fewer when it was asked for padded ones). */
+static int lc_setup_frames(struct lc_source *lc, unsigned picture_height)
 {
 	const struct lcshim_stream *info = &lc->info;
 	for (unsigned b = 0; b < info->n_buffers; b++) {
@@ -528,6 +573,7 @@ static int lc_setup_frames(struct lc_source *lc)
 						info->height, (const char *)&info->fourcc,
 						info->stride);
 		f->index = b;
+		f->height = picture_height;
 		for (unsigned i = 0; i < f->n_planes; i++) {
 			/* the mapping of the dma-buf this plane lies in */
 			unsigned m = plane_map[0];
@@ -544,11 +590,12 @@ static int lc_setup_frames(struct lc_source *lc)
 static bool lc_importable(const struct lc_source *lc, const struct source_params *p)
 {
 	char why[256];
+	unsigned stride_align = source_params_stride_align(p, lc->info.fourcc);
 	for (unsigned b = 0; b < lc->info.n_buffers; b++) {
-		if (!libcamera_frame_importable(&lc->frames[b], p->stride_align, p->height_align, why,
+		if (!libcamera_frame_importable(&lc->frames[b], stride_align, p->height_align, why,
 						sizeof(why))) {
-			log_info("libcamera: %s: an M2M encoder cannot import its buffers (%s): it "
-				 "would copy every frame",
+			log_info("libcamera: %s: its buffers do not fit the M2M encoder's layout (%s): "
+				 "an M2M encoder would copy every frame",
 				 lc->info.camera_id, why);
 			return false;
 		}
@@ -589,11 +636,16 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 		goto fail;
 	}
 
+	/* An encoder that reads rows padded to height_align (bcm2835-codec: 16) imports a
+	 * libcamera buffer only when the camera wrote that many rows: ask for them, and give
+	 * frames of the rows asked for (libcamera_rows()). */
+	const unsigned rows = libcamera_rows(p->height, p->height_align, p->pad_rows);
 	const struct lcshim_params sp = {
 		.camera = p->camera,
 		.skip_external = quiet_when_absent,
 		.width = p->width,
-		.height = p->height,
+		.height = rows,
+		.picture_height = p->height,
 		.fps = p->fps,
 		.formats = p->formats,
 		.n_formats = p->n_formats,
@@ -617,17 +669,27 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 		goto fail; /* logged by the shim */
 
 	const struct lcshim_stream *info = &lc->info;
+	/* Granted what was asked: frames of the picture's rows in the padded buffer. Granted
+	 * something else (libcamera adjusts sizes): encoded at what it granted (the shim said so). */
+	unsigned picture_height = info->width == p->width && info->height == rows && rows != p->height
+					  ? p->height
+					  : info->height;
 	lc->src.fourcc = info->fourcc;
 	lc->src.width = info->width;
-	lc->src.height = info->height;
-	r = lc_setup_frames(lc);
+	lc->src.height = picture_height;
+	lc->src.padded_height = info->height;
+	r = lc_setup_frames(lc, picture_height);
 	if (r < 0)
 		goto fail;
+	if (picture_height != info->height)
+		log_info("libcamera: %s: asked for %u rows, %u of them the picture, so that the "
+			 "encoder reads the buffers as they are (rows padded to %u)",
+			 info->camera_id, info->height, picture_height, p->height_align);
 	lc->src.bytesperline = lc->frames[0].planes[0].bytesperline;
 	lc->src.dmabuf = lc_importable(lc, p);
 
 	snprintf(lc->description, sizeof(lc->description), "libcamera %s %ux%u %.4s@%u%s%s",
-		 info->model, info->width, info->height, (const char *)&info->fourcc, p->fps,
+		 info->model, info->width, picture_height, (const char *)&info->fourcc, p->fps,
 		 info->autofocus ? " AF" : "", lc->src.dmabuf ? " dmabuf" : "");
 	r = lcshim_start(lc->shim);
 	if (r < 0)

@@ -276,7 +276,8 @@ static int negotiate_format(struct v4l2_source *vs, const struct source_params *
 	if (!vs->jpeg) {
 		/* Ask for the stride an M2M encoder reads, so its buffers can be imported. */
 		struct raw_layout want;
-		if (raw_layout_compute(fourcc, p->width, p->height, 0, p->stride_align, 1, &want) == 0)
+		if (raw_layout_compute(fourcc, p->width, p->height, 0,
+				       source_params_stride_align(p, fourcc), 1, &want) == 0)
 			fmt->bytesperline = (uint32_t)want.stride[0];
 	}
 	r = v4l2_set_format(vs->fd, vs->type, fmt, false);
@@ -299,10 +300,10 @@ static int negotiate_format(struct v4l2_source *vs, const struct source_params *
 						vs->path, fourcc_str(fourcc, a), fmt->width,
 						fmt->height, fmt->bytesperline);
 		vs->min_bytesused = vs->layout.sizeimage;
-		if (fmt->bytesperline % (p->stride_align ? p->stride_align : 1))
+		unsigned stride_align = source_params_stride_align(p, fourcc);
+		if (fmt->bytesperline % (stride_align ? stride_align : 1))
 			log_info("v4l2 %s: bytesperline %u is not the %u an M2M encoder reads: frames "
-				 "will be copied into it", vs->path, fmt->bytesperline,
-				 p->stride_align);
+				 "will be copied into it", vs->path, fmt->bytesperline, stride_align);
 	}
 	vs->src.fourcc = fourcc;
 	vs->src.width = fmt->width;

@@ -170,19 +170,17 @@ void m2m_constraints_for(const char *driver, uint32_t fourcc, struct m2m_constra
 	/* Raspberry Pi's VideoCore codec (raspberrypi/linux,
 	 * drivers/staging/vc04_services/bcm2835-codec/bcm2835-v4l2-codec.c):
 	 *  - supported_formats[].bytesperline_align, per role {decode, encode, isp, image_fx,
-	 *    encode_image}: YUYV/YVYU/UYVY/VYUY {64,64,64,64,64}; YUV420 {32,64,64,32,32};
-	 *    NV12 {32,...}. The per-role column came with "staging/bcm2835-codec: Allow a different
-	 *    stride alignment per role" (raspberrypi/linux#4746) after "bytesperline for
-	 *    YUV420/YVU420 needs to be 64". We ask 64 for YUV420 although the image encoder
-	 *    (encode_image) takes 32: 64 suits every role of that hardware and costs nothing at
-	 *    the usual widths (640, 1280, 1920 are multiples of 64).
+	 *    encode_image}: the image encoder (the last column) takes rows of a multiple of 32
+	 *    bytes for YUV420, NV12, RGB24 and BGR24, and of 64 for the YUYV family and 32-bit RGB
+	 *    (the per-role column came with raspberrypi/linux#4746). Asking more than the image
+	 *    encoder needs would copy where the Pi imports (libcamera's RGB3 at 1278 pixels).
 	 *  - vidioc_try_fmt(): "For decoders and image encoders the buffer must have a vertical
 	 *    alignment of 16 lines" (height = ALIGN(height, 16)); sizeimage is
 	 *    bytesperline * aligned height (* 3/2 for 4:2:0), so chroma starts after the padded
 	 *    luma rows.
 	 *  - MAX_W_CODEC/MAX_H_CODEC = 1920: try_fmt clamps larger sizes (1920x1080 is the usual
 	 *    statement of the limit; the driver's bound is 1920 on both axes). */
-	out->stride_align = fourcc == V4L2_PIX_FMT_NV12 ? 32 : 64;
+	out->stride_align = fourcc == V4L2_PIX_FMT_YUYV ? 64 : 32;
 	out->height_align = 16;
 	out->max_width = 1920;
 	out->max_height = 1920;

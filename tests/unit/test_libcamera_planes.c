@@ -19,6 +19,7 @@
 
 #include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/v4l2/layout.h"
+#include "../../src/source/libcamera_shim.h"
 
 #define PAGE 4096u
 #define PAGE_ALIGN(x) (((x) + PAGE - 1) / PAGE * PAGE)
@@ -361,6 +362,87 @@ static void test_importable_bad_frames(void **state)
 	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
 }
 
+
+/* The capture plan for a libcamera camera in front of bcm2835-codec (16-row padding): the camera
+ * is asked for the padded rows, frames carry the picture's rows laid out in them, and the
+ * encoder imports them: 1920x1080 → 1088 rows, 1296x972 (the v1/v2 modules' binned mode) → 976,
+ * for I420 (chroma after the padded rows) and for packed formats (a buffer large enough). */
+static void plan_padded(uint32_t fourcc, unsigned w, unsigned h, unsigned want_rows, size_t stride)
+{
+	unsigned rows = libcamera_rows(h, 16, true);
+	assert_int_equal(rows, want_rows);
+	struct libcamera_plane pl[3];
+	unsigned n = pi_buffer(fourcc, w, rows, stride, 5, pl); /* what the ISP writes for rows */
+	struct raw_frame f;
+	describe(fourcc, w, rows, stride, pl, n, &f);
+	f.height = h; /* what libcamera_source.c gives the encoder: the picture's rows */
+	char why[256];
+	if (!libcamera_frame_importable(&f, 32, 16, why, sizeof(why)))
+		fail_msg("%.4s %ux%u in %u rows: %s", (const char *)&fourcc, w, h, rows, why);
+	assert_true(encoder_would_import(&f, 32, 16));
+	/* the rows that were asked for are the picture: the encoder's layout for h is the padded one */
+	struct raw_layout l;
+	assert_int_equal(raw_layout_compute(fourcc, w, h, stride, 32, 16, &l), 0);
+	assert_int_equal(l.padded_height, rows);
+	/* unpadded (pad_rows false, or an encoder without padding) the camera gets h */
+	assert_int_equal(libcamera_rows(h, 16, false), h);
+	assert_int_equal(libcamera_rows(h, 0, true), h);
+}
+
+static void test_plan_1080_and_972(void **state)
+{
+	(void)state;
+	plan_padded(V4L2_PIX_FMT_YUV420, 1920, 1080, 1088, 1920);
+	plan_padded(V4L2_PIX_FMT_YUYV, 1920, 1080, 1088, 3840);
+	plan_padded(V4L2_PIX_FMT_RGB24, 1920, 1080, 1088, 5760); /* vimc's RGB3 */
+	plan_padded(V4L2_PIX_FMT_YUV420, 1296, 972, 976, 1344);  /* ISP stride ALIGN(1296, 64) */
+	plan_padded(V4L2_PIX_FMT_YUYV, 1296, 972, 976, 2624);
+	/* heights already a multiple of 16 are asked as they are */
+	assert_int_equal(libcamera_rows(720, 16, true), 720);
+	assert_int_equal(libcamera_rows(480, 16, true), 480);
+}
+
+/* The ScalerCrop that keeps the proportions at 1920x1088 of which 1080 rows are kept. */
+static void test_padded_crop(void **state)
+{
+	(void)state;
+	/* IMX219 (Camera Module 2): 3280x2464 sensor, a 16:9 default crop */
+	struct libcamera_rect max = { 0, 0, 3280, 2464 }, def = { 0, 308, 3280, 1846 }, r;
+	assert_int_equal(libcamera_padded_crop(def, max, 1920, 1088, 1080, &r), 0);
+	/* square pixels: r's aspect is the output's, 1920:1088 */
+	double out_aspect = 1920.0 / 1088.0, crop_aspect = (double)r.width / r.height;
+	assert_true(crop_aspect / out_aspect > 0.998 && crop_aspect / out_aspect < 1.002);
+	/* the picture (the top 1080/1088 of r) is def's 16:9 centred crop: same top, same width */
+	assert_int_equal(r.x, 0);
+	assert_int_equal(r.width, 3280);
+	assert_int_equal(r.y, 308);
+	double picture_rows = r.height * 1080.0 / 1088.0;
+	assert_true(picture_rows > 1843.5 && picture_rows < 1846.5);
+	assert_true(r.y + (int)r.height <= max.y + (int)max.height);
+
+	/* def already at the bottom of the sensor: the crop moves up to stay inside */
+	def = (struct libcamera_rect){ 0, 618, 3280, 1846 };
+	assert_int_equal(libcamera_padded_crop(def, max, 1920, 1088, 1080, &r), 0);
+	assert_int_equal(r.y + (int)r.height, 2464);
+	assert_true(r.width == 3280);
+
+	/* def the whole sensor height, 4:3 output 1296x976 of which 972 rows: shrunk, centred */
+	def = max;
+	assert_int_equal(libcamera_padded_crop(def, max, 1296, 976, 972, &r), 0);
+	assert_true(r.height <= 2464);
+	assert_int_equal(r.y, 0);
+	crop_aspect = (double)r.width / r.height;
+	assert_true(crop_aspect / (1296.0 / 976) > 0.998 && crop_aspect / (1296.0 / 976) < 1.002);
+	assert_true(r.x >= 0 && r.x + (int)r.width <= 3280);
+	int centre = r.x + (int)r.width / 2;
+	assert_true(centre >= 1639 && centre <= 1641);
+
+	/* nothing to crop from */
+	struct libcamera_rect empty = { 0, 0, 0, 0 };
+	assert_int_equal(libcamera_padded_crop(empty, max, 1920, 1088, 1080, &r), -EINVAL);
+	assert_int_equal(libcamera_padded_crop(max, max, 1920, 1080, 1088, &r), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +460,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_dmabuf_size),
 		cmocka_unit_test(test_describe_errors),
 		cmocka_unit_test(test_importable_bad_frames),
+		cmocka_unit_test(test_plan_1080_and_972),
+		cmocka_unit_test(test_padded_crop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

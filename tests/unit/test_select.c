@@ -55,6 +55,11 @@ static void test_capture_request(void **state)
 				     V4L2_PIX_FMT_YUYV,	 V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
 	capture_request_for(ENCODER_AUTO, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
 	check_request(&req, pi_auto, 6, 64, 16);
+	/* each format's own row alignment (the image encoder's column of bytesperline_align): YU12
+	 * and RGB3 rows of 32 bytes, YUYV of 64, JPEG none */
+	const unsigned pi_aligns[] = { 0, 0, 32, 64, 32, 32 };
+	for (unsigned i = 0; i < 6; i++)
+		assert_int_equal(req.stride_aligns[i], pi_aligns[i]);
 	/* --format: one of them, marked M2M when it was; one the encoder does not take: refused */
 	struct capture_request only = req;
 	assert_int_equal(capture_request_only(&only, V4L2_PIX_FMT_NV12), -EINVAL);
@@ -99,6 +104,10 @@ static void test_prefer_import(void **state)
 	const uint32_t pi_1080[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG, V4L2_PIX_FMT_YUYV,
 				     V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24, V4L2_PIX_FMT_YUV420 };
 	check_request(&req, pi_1080, 6, 64, 16);
+	/* the alignments move with their formats */
+	const unsigned aligns_1080[] = { 0, 0, 64, 32, 32, 32 };
+	for (unsigned i = 0; i < 6; i++)
+		assert_int_equal(req.stride_aligns[i], aligns_1080[i]);
 
 	/* 720 rows are a multiple of 16: nothing moves */
 	capture_request_for(ENCODER_AUTO, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);

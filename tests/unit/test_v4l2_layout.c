@@ -102,9 +102,15 @@ static void test_bcm2835_constraints(void **state)
 	assert_int_equal(c.height_align, 16);
 	assert_int_equal(c.max_width, 1920);
 	assert_int_equal(c.max_height, 1920);
+	/* the image encoder's column of supported_formats[].bytesperline_align */
 	m2m_constraints_for("bcm2835-codec", V4L2_PIX_FMT_YUV420, &c);
-	assert_int_equal(c.stride_align, 64);
+	assert_int_equal(c.stride_align, 32);
 	m2m_constraints_for("bcm2835-codec", V4L2_PIX_FMT_NV12, &c);
+	assert_int_equal(c.stride_align, 32);
+	m2m_constraints_for("bcm2835-codec", V4L2_PIX_FMT_RGB24, &c);
+	assert_int_equal(c.stride_align, 32);
+	assert_int_equal(c.height_align, 16);
+	m2m_constraints_for("bcm2835-codec", V4L2_PIX_FMT_BGR24, &c);
 	assert_int_equal(c.stride_align, 32);
 	m2m_constraints_for("vicodec", V4L2_PIX_FMT_YUV420, &c);
 	assert_int_equal(c.stride_align, 0);

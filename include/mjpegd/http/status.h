@@ -39,6 +39,7 @@ struct status_snapshot {
 	uint64_t frames_sent; /* frame deliveries completed to stream and snapshot clients */
 	uint64_t frames_dropped;
 	uint64_t encode_errors;
+	uint64_t frames_cut; /* JPEGs the encoder cut short (no EOI), dropped (in encode_errors) */
 	/* encoded but not JPEG (the test bed's FWHT M2M encoder): counted, never served */
 	uint64_t frames_not_published;
 	uint64_t bytes_encoded; /* sum of the encoded frames' sizes */

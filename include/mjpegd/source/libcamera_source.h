@@ -88,6 +88,13 @@ int libcamera_describe_frame(uint32_t fourcc, unsigned width, unsigned height, s
 bool libcamera_frame_importable(const struct raw_frame *f, unsigned stride_align,
 				unsigned height_align, char *why, size_t whylen);
 
+/* The rows to ask a camera for: height, or with pad_rows height rounded up to height_align (an
+ * encoder that reads padded rows, bcm2835-codec's 16, imports a libcamera buffer only when the
+ * camera wrote them all: 1080 → 1088, 972 → 976). */
+unsigned libcamera_rows(unsigned height, unsigned height_align, bool pad_rows);
+
+/* libcamera_padded_crop(): src/source/libcamera_shim.h, where the shim that uses it sees it. */
+
 #ifdef __cplusplus
 }
 #endif
