@@ -92,8 +92,8 @@ int encoder_passthrough_create(const struct encoder_params *p, struct encoder **
  * copies each frame into MMAP buffers (counted in bytes_copied; the description says which:
  * "m2m /dev/video31 (dmabuf import)" or "(copy: …)"). Encoded frames point straight into the
  * MMAP'd CAPTURE buffers; the buffer is queued again when the frame's last reference goes.
- * Several frames are in flight. fd: an epoll fd watching the device for POLLIN (a result) and
- * POLLOUT (a raw frame to give back): io_uring cannot poll an M2M node itself. Errors are logged naming the device: -ENODEV (no device fits), -EINVAL
+ * Several frames are in flight. fd: an epoll fd watching the device for POLLIN (a result; raw
+ * frames go back as results come): io_uring cannot poll an M2M node itself. Errors are logged naming the device: -ENODEV (no device fits), -EINVAL
  * (a format or size the device refuses), -EBUSY. */
 int encoder_m2m_create(const struct encoder_params *p, struct encoder **out);
 

@@ -13,8 +13,11 @@
  * M2M_OUTPUT_SLOTS frames are in flight at once.
  *
  * Everything runs on the loop thread. The device is watched for POLLIN (a result on the CAPTURE
- * queue) and POLLOUT (a finished OUTPUT buffer, whose raw frame goes back to the source) through
- * an epoll fd, which is what the loop polls: io_uring's POLL_ADD on the M2M node itself fails with
+ * queue) only, through an epoll fd, which is what the loop polls. Finished OUTPUT buffers (their
+ * raw frames go back to the source) are dequeued with each result, and when submit finds every
+ * slot busy: bcm2835-codec returns a job's OUTPUT buffer when the VPU has read it, before its JPEG
+ * (the input port's buffer callback), and watching POLLOUT would cost a wake-up per frame for it.
+ * io_uring cannot poll the node itself: io_uring's POLL_ADD on the M2M node itself fails with
  * EINVAL, because v4l2_m2m_poll() waits on three queues (OUTPUT done, CAPTURE done, V4L2 events)
  * and io_uring accepts two ("already have a 2nd entry, fail a third attempt",
  * io_uring/poll.c __io_queue_proc(), Linux 6.1; seen on the test bed). epoll takes any number.
@@ -41,6 +44,9 @@
 /* Three raw frames in the encoder at once: the device works on one while the next waits, and the
  * source (4 buffers by default) keeps one to capture into. */
 #define M2M_OUTPUT_SLOTS 3
+/* Importing, one OUTPUT slot per camera buffer (m2m_book.h: a slot keeps its dma-buf); a DMABUF
+ * slot costs no memory. Copying, M2M_OUTPUT_SLOTS MMAP buffers. */
+#define M2M_IMPORT_SLOTS M2M_MAX_BUFFERS
 /* bcm2835-codec allocates 4 MiB per JPEG CAPTURE buffer (DEF_COMP_BUF_SIZE_JPEG in
  * bcm2835-v4l2-codec.c): four is 16 MiB of CMA. Lent buffers beyond that are copied out. */
 #define M2M_CAPTURE_BUFFERS 4
@@ -53,7 +59,7 @@ enum m2m_mode {
 struct m2m_encoder {
 	struct encoder enc;
 	int fd;
-	int epoll_fd; /* readable when the device has POLLIN or POLLOUT (or an error) */
+	int epoll_fd; /* readable when the device has POLLIN (or an error) */
 	uint32_t out_type, cap_type; /* buffer types of the OUTPUT and CAPTURE queues */
 	char path[64], card[33], driver[17];
 	uint32_t in_fourcc, out_fourcc;
@@ -186,7 +192,8 @@ static int m2m_setup_output(struct m2m_encoder *me)
 {
 	unsigned got = 0;
 	uint32_t memory = me->mode == M2M_IMPORT ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
-	int r = m2m_request_buffers(me, me->out_type, memory, M2M_OUTPUT_SLOTS, &got);
+	int r = m2m_request_buffers(me, me->out_type, memory,
+				    me->mode == M2M_IMPORT ? M2M_IMPORT_SLOTS : M2M_OUTPUT_SLOTS, &got);
 	if (r < 0)
 		return log_err_errno(r, "m2m %s: VIDIOC_REQBUFS (OUTPUT, %s)", me->path,
 					memory == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP");
@@ -196,6 +203,7 @@ static int m2m_setup_output(struct m2m_encoder *me)
 	}
 	me->n_output_buffers = got;
 	me->book.n_output = got;
+	me->book.max_in_flight = got < M2M_OUTPUT_SLOTS ? got : M2M_OUTPUT_SLOTS;
 	if (me->mode == M2M_COPY) {
 		for (unsigned i = 0; i < got; i++) {
 			r = v4l2_buf_map(me->fd, me->out_type, i, PROT_READ | PROT_WRITE,
@@ -345,9 +353,9 @@ static int m2m_submit(struct encoder *enc, struct raw_frame *raw)
 	/* Every frame in flight gets an output frame at collect: keep one free for each. */
 	if (me->pool->capacity - me->pool->in_use <= me->book.pending_count)
 		return -ENOBUFS;
-	if (me->book.output_in_flight == me->book.n_output)
+	if (me->book.output_in_flight >= me->book.max_in_flight)
 		m2m_drain_output(me); /* finished ones not collected yet free their slots */
-	if (me->book.output_in_flight == me->book.n_output)
+	if (me->book.output_in_flight >= me->book.max_in_flight)
 		return -EBUSY;
 
 	char unfit[192];
@@ -417,9 +425,8 @@ static void m2m_capture_released(void *ctx, struct frame *f)
 /*
  * The CAPTURE queue had no result. Right after a result that is how a wake-up ends, and costs
  * nothing more. Twice in a row, the wake-up brought no result: the device's poll said something
- * else. An OUTPUT buffer finished ahead of its result is taken (the level-triggered poll would
- * wake the loop again at once); POLLERR is an error or a gone device (neither queue holding a
- * buffer the driver could use, which the CAPTURE rule in m2m_book.h never allows).
+ * else. POLLERR is an error or a gone device (neither queue holding a buffer the driver could use,
+ * which the CAPTURE rule in m2m_book.h never allows); finished OUTPUT buffers are taken on the way.
  */
 static int m2m_idle(struct m2m_encoder *me)
 {
@@ -436,8 +443,7 @@ static int m2m_idle(struct m2m_encoder *me)
 		m2m_fail(me);
 		return -ENODEV;
 	}
-	if (ev.events & EPOLLOUT)
-		m2m_drain_output(me);
+	m2m_drain_output(me);
 	return -EAGAIN;
 }
 
@@ -899,7 +905,7 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	if (r < 0)
 		goto fail;
 	me->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.fd = me->fd };
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = me->fd };
 	if (me->epoll_fd < 0 || epoll_ctl(me->epoll_fd, EPOLL_CTL_ADD, me->fd, &ev) < 0) {
 		r = -errno;
 		log_err_errno(r, "m2m %s: epoll", me->path);

@@ -8,6 +8,7 @@ void m2m_book_init(struct m2m_book *b, unsigned n_output, unsigned n_capture)
 {
 	memset(b, 0, sizeof(*b));
 	b->n_output = n_output < M2M_MAX_BUFFERS ? n_output : M2M_MAX_BUFFERS;
+	b->max_in_flight = b->n_output;
 	b->n_capture = n_capture < M2M_MAX_BUFFERS ? n_capture : M2M_MAX_BUFFERS;
 	for (unsigned i = 0; i < b->n_capture; i++)
 		b->capture_queued[i] = true;
@@ -18,9 +19,15 @@ void m2m_book_init(struct m2m_book *b, unsigned n_output, unsigned n_capture)
 int m2m_book_output_take(struct m2m_book *b, struct raw_frame *raw, const struct raw_frame *meta,
 			 uint64_t *cookie)
 {
-	if (b->output_in_flight == b->n_output || b->pending_count == M2M_MAX_PENDING)
+	if (b->output_in_flight >= b->max_in_flight || b->output_in_flight == b->n_output ||
+	    b->pending_count == M2M_MAX_PENDING)
 		return -EBUSY;
-	unsigned slot = 0;
+	/* A lent raw frame keeps its camera buffer's slot, so the device imports each dma-buf once
+	 * (m2m_book.h); a copy, or a slot taken by another buffer (more buffers than slots), takes
+	 * the first free one. */
+	unsigned slot = raw ? raw->index % b->n_output : 0;
+	if (b->output_busy[slot])
+		slot = 0;
 	while (b->output_busy[slot])
 		slot++;
 	b->output_busy[slot] = true;

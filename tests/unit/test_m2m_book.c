@@ -56,6 +56,58 @@ static void test_output_slots(void **state)
 	assert_int_equal(b.output_in_flight, 1);
 }
 
+/* Importing, each camera buffer keeps its slot (bcm2835-codec re-imports a dma-buf into the VPU
+ * whenever a slot gets another one): 16 slots, 3 in flight, a camera of 4 buffers cycling 200 times
+ * in varying order puts buffer i in slot i every time. */
+static void test_slot_per_camera_buffer(void **state)
+{
+	(void)state;
+	struct m2m_book b;
+	m2m_book_init(&b, 16, 4);
+	b.max_in_flight = 3;
+	int last_slot[4] = { -1, -1, -1, -1 };
+	unsigned changes = 0;
+	uint64_t c;
+	for (unsigned n = 0; n < 200; n++) {
+		unsigned i = (n * 3 + n / 7) % 4;
+		if (b.output_busy[i]) {
+			struct raw_frame *back;
+			assert_int_equal(m2m_book_output_done(&b, i, &back), 0);
+		}
+		int s = m2m_book_output_take(&b, raw(i, n), &raws[i], &c);
+		assert_true(s >= 0);
+		changes += last_slot[i] != s;
+		last_slot[i] = s;
+		assert_int_equal(s, (int)i);
+		/* keep at most 2 in flight besides this one: give back the oldest others */
+		while (b.output_in_flight >= 3) {
+			for (unsigned k = 0; k < 16; k++) {
+				if (b.output_busy[k] && k != (unsigned)s) {
+					struct raw_frame *back;
+					assert_int_equal(m2m_book_output_done(&b, k, &back), 0);
+					break;
+				}
+			}
+		}
+		while (b.pending_count)
+			assert_int_equal(m2m_book_pending_take(&b, 0, &(struct m2m_pending){ 0 }), 0);
+	}
+	assert_int_equal(changes, 4); /* each buffer's first import only */
+
+	/* max_in_flight bounds what is busy, whatever the slots */
+	m2m_book_init(&b, 16, 4);
+	b.max_in_flight = 3;
+	for (unsigned i = 0; i < 3; i++)
+		assert_true(m2m_book_output_take(&b, raw(i, i), &raws[i], &c) >= 0);
+	assert_int_equal(m2m_book_output_take(&b, raw(3, 3), &raws[3], &c), -EBUSY);
+
+	/* more camera buffers than slots: a busy slot is not waited for, another one is taken */
+	m2m_book_init(&b, 2, 4);
+	struct raw_frame r0 = { .index = 0 }, r2 = { .index = 2 };
+	assert_int_equal(m2m_book_output_take(&b, &r0, &r0, &c), 0);
+	assert_int_equal(m2m_book_output_take(&b, &r2, &r2, &c), 1);
+}
+
 static void test_pending(void **state)
 {
 	(void)state;
@@ -273,6 +325,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_slots),
+		cmocka_unit_test(test_slot_per_camera_buffer),
 		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_capture_buffers),
 		cmocka_unit_test(test_simulated_ownership),

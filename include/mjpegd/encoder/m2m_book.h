@@ -2,7 +2,10 @@
  * unit-tested (tests/unit/test_m2m_book.c). Pure; loop thread only.
  *
  * OUTPUT queue (raw frames into the encoder): a slot is busy from VIDIOC_QBUF until VIDIOC_DQBUF
- * gives it back. With dma-buf import the slot lends the source's raw frame to the device, and the
+ * gives it back. An imported raw frame takes the slot of its camera buffer (index modulo the
+ * slots), so each slot always carries the same dma-buf: bcm2835-codec imports a dma-buf into the
+ * VPU again whenever a slot is queued with another one than last time (vc_sm_cma import in its
+ * buffer preparation), a mapping of megabytes per frame on the Pi. At most max_in_flight are busy. With dma-buf import the slot lends the source's raw frame to the device, and the
  * raw frame is handed back (release_raw) when the slot comes back, exactly once; in copy mode the
  * frame was copied into the slot's own buffer and given back at once, so the slot holds none.
  *
@@ -41,6 +44,7 @@ struct m2m_book {
 	bool output_busy[M2M_MAX_BUFFERS];
 	struct raw_frame *output_raw[M2M_MAX_BUFFERS]; /* lent to the device (dma-buf), or NULL */
 	unsigned output_in_flight;
+	unsigned max_in_flight; /* n_output unless set lower (more slots than frames in flight) */
 
 	bool capture_queued[M2M_MAX_BUFFERS];
 	struct frame *capture_lent[M2M_MAX_BUFFERS]; /* the frame pointing into a dequeued buffer */
@@ -54,7 +58,7 @@ struct m2m_book {
 /* Both counts at most M2M_MAX_BUFFERS. Every CAPTURE buffer starts queued (create queues them). */
 void m2m_book_init(struct m2m_book *b, unsigned n_output, unsigned n_capture);
 
-/* Takes a free OUTPUT slot for raw (NULL in copy mode) and records a pending frame with a new
+/* Takes an OUTPUT slot for raw (NULL in copy mode): raw->index's own when free, else the first free one, and records a pending frame with a new
  * cookie. Returns the slot, or -EBUSY when every slot is busy or too many frames are pending. */
 int m2m_book_output_take(struct m2m_book *b, struct raw_frame *raw, const struct raw_frame *meta,
 			 uint64_t *cookie);
