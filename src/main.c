@@ -14,6 +14,7 @@
 #include "mjpegd/config.h"
 #include "mjpegd/fault.h"
 #include "mjpegd/source/libcamera_source.h"
+#include "mjpegd/encoder.h"
 #include "mjpegd/log.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/macro.h"
@@ -607,6 +608,9 @@ out:
 	loop_destroy(&app.loop);
 	server_destroy(app.server);
 	pipeline_destroy(app.pipeline);
+	/* an M2M encoder's teardown may still be waiting for its device (up to 2 s per queue on a
+	 * Pi): let it finish, within systemd's stop timeout */
+	encoder_m2m_wait_teardowns(6000);
 	if (app.signal_fd >= 0)
 		close(app.signal_fd);
 	if (r == 0)

@@ -28,6 +28,8 @@
 
 struct pipeline {
 	struct loop *loop;
+	/* an encoder that imported never gave a frame back: encoders copy from then on */
+	bool encoder_force_copy;
 	const struct config *cfg; /* the application's; reload changes quality in place */
 	struct frame_pool pool;
 	pipeline_frame_fn on_frame;
@@ -428,6 +430,8 @@ static int open_encoder(struct pipeline *pl, enum encoder_kind want, bool first,
 			struct encoder **out, enum encoder_kind *opened)
 {
 	struct encoder_params ep = encoder_params_for(pl, pl->source);
+	if (pl->encoder_force_copy)
+		ep.copy_reason = "an earlier import of the camera's dma-bufs never completed";
 	if (pl->openers) {
 		*opened = want;
 		return pl->openers->encoder(pl->openers->ctx, want, &ep, out);
@@ -627,13 +631,25 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 	uint64_t encoder_timeout = (uint64_t)pl->cfg->encoder_timeout_ms * NSEC_PER_MSEC;
 	if (pl->encoder && pl->in_flight > 0 && now - pl->encoder_progress_ns > encoder_timeout) {
 		snprintf(why, sizeof(why), "a frame not back after %u ms", pl->cfg->encoder_timeout_ms);
+		/* Not one frame since it opened, and it was importing the camera's dma-bufs: on a
+		 * Pi a dma-buf the VPU cannot import is logged by the driver and its buffer never
+		 * completes (bcm2835-codec's device_run). Retry copying. */
+		if (pl->encoder_sup.state == DEVICE_STARTING && pl->encoder->imports &&
+		    !pl->encoder_force_copy) {
+			pl->encoder_force_copy = true;
+			snprintf(why, sizeof(why), "no frame back within %u ms of importing the "
+				 "camera's dma-bufs; copying them from now on",
+				 pl->cfg->encoder_timeout_ms);
+		}
 		encoder_failed(pl, -ETIMEDOUT, why);
 	}
 	collect_retired(pl);
 	if (supervisor_retry_due(&pl->source_sup, now))
 		retry_source(pl, now);
 	/* An encoder is opened for a source: with none, it waits. */
-	if (pl->source && supervisor_retry_due(&pl->encoder_sup, now))
+	/* not while an M2M encoder's teardown holds its device (encoder_m2m_teardown_pending()) */
+	if (pl->source && supervisor_retry_due(&pl->encoder_sup, now) &&
+	    !encoder_m2m_teardown_pending())
 		retry_encoder(pl, now);
 
 	/* Frames cannot flow: clients see why, once a second, until they do again. */
@@ -757,7 +773,16 @@ int pipeline_set_quality(struct pipeline *pl, unsigned quality)
 		return 0; /* applied when the encoder is reopened (it reads the config) */
 	if (!enc->ops->set_quality)
 		return -EOPNOTSUPP;
-	return enc->ops->set_quality(enc, quality);
+	int r = enc->ops->set_quality(enc, quality);
+	if (r != -ESTALE || enc != pl->encoder)
+		return r;
+	/* The encoder takes a new quality only when it starts (m2m_set_quality()): the stand-in
+	 * serves while it is reopened, until the reopened one's first frame. */
+	char why[64];
+	snprintf(why, sizeof(why), "JPEG quality %u", quality);
+	start_fallback(pl);
+	reopen_encoder(pl, now_mono_ns(), why);
+	return 0;
 }
 
 void pipeline_reconfigure(struct pipeline *pl, const struct config *old)

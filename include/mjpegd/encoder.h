@@ -48,6 +48,7 @@ struct encoder_stats {
 struct encoder {
 	const struct encoder_ops *ops;
 	const char *description;
+	bool imports; /* takes the source's buffers by dma-buf (an M2M encoder importing) */
 	struct encoder_stats stats;
 	void *priv;
 };
@@ -69,6 +70,7 @@ struct encoder_params {
 	size_t in_bytesperline;   /* the source's plane-0 stride (0: tightly packed) */
 	unsigned in_padded_height; /* rows the source's planes are laid out for (0: height) */
 	bool in_dmabuf;           /* the source's frames carry dma-buf fds: try importing them */
+	const char *copy_reason;  /* non-NULL: copy every frame all the same, for this reason */
 };
 
 static inline int encoder_fd(struct encoder *e) { return e->ops->fd(e); }
@@ -96,6 +98,13 @@ int encoder_passthrough_create(const struct encoder_params *p, struct encoder **
  * frames go back as results come): io_uring cannot poll an M2M node itself. Errors are logged naming the device: -ENODEV (no device fits), -EINVAL
  * (a format or size the device refuses), -EBUSY. */
 int encoder_m2m_create(const struct encoder_params *p, struct encoder **out);
+/* An M2M encoder's destroy gives back its raw frames at once and leaves STREAMOFF and close to a
+ * thread of their own (bcm2835-codec waits up to 2 s per queue for buffers a stalled VPU holds).
+ * Whether one is still running: the same device is not opened again meanwhile (its driver lock is
+ * held by the teardown, and an open would block the loop). */
+bool encoder_m2m_teardown_pending(void);
+/* At exit: waits up to timeout_ms for teardowns still running. */
+void encoder_m2m_wait_teardowns(unsigned timeout_ms);
 
 struct fault_plan;
 /* Fault injection (include/mjpegd/fault.h; the test binary wraps the configured encoder, never the

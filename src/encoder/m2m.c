@@ -12,7 +12,8 @@
  * the mapping (frame_set_external) and queued again when its last reference goes.
  * M2M_OUTPUT_SLOTS frames are in flight at once.
  *
- * Everything runs on the loop thread. The device is watched for POLLIN (a result on the CAPTURE
+ * Everything runs on the loop thread but the device's teardown (m2m_destroy()), which runs on a
+ * thread of its own because it may block for seconds. The device is watched for POLLIN (a result on the CAPTURE
  * queue) only, through an epoll fd, which is what the loop polls. Finished OUTPUT buffers (their
  * raw frames go back to the source) are dequeued with each result, and when submit finds every
  * slot busy: bcm2835-codec returns a job's OUTPUT buffer when the VPU has read it, before its JPEG
@@ -24,6 +25,8 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +236,7 @@ static int m2m_switch_to_copy(struct m2m_encoder *me, const char *why)
 	}
 	m2m_request_buffers(me, me->out_type, V4L2_MEMORY_DMABUF, 0, NULL);
 	me->mode = M2M_COPY;
+	me->enc.imports = false;
 	snprintf(me->copy_reason, sizeof(me->copy_reason), "%s", why);
 	int r = m2m_setup_output(me);
 	if (r < 0) {
@@ -586,6 +590,13 @@ static int m2m_set_quality(struct encoder *enc, unsigned quality)
 	assert(quality >= 1 && quality <= 100); /* config checked it */
 	if (me->out_fourcc != V4L2_PIX_FMT_JPEG)
 		return -EOPNOTSUPP; /* FWHT has quantisation parameters, not a JPEG quality */
+	/* Streaming: bcm2835-codec hands V4L2_CID_JPEG_COMPRESSION_QUALITY to the firmware as the
+	 * port's MMAL_PARAMETER_JPEG_Q_FACTOR, and whether a running image encoder takes it is
+	 * the firmware's business (not known without a Pi; the emulation's quality_live=0 ignores
+	 * it). Rather than read the next JPEG's DQT and guess, the encoder is reopened (the
+	 * caller's -ESTALE), which every firmware honours; the stand-in covers the gap. */
+	if (me->capture_streaming)
+		return -ESTALE;
 	struct v4l2_control c = { .id = V4L2_CID_JPEG_COMPRESSION_QUALITY, .value = (int)quality };
 	int r = xioctl(me->fd, VIDIOC_S_CTRL, &c);
 	if (r < 0)
@@ -594,16 +605,56 @@ static int m2m_set_quality(struct encoder *enc, unsigned quality)
 	return 0;
 }
 
-static void m2m_destroy(struct encoder *enc)
+/* Teardowns still running on their threads (m2m_destroy()); the loop thread reads it. */
+static atomic_uint m2m_teardowns;
+
+/* STREAMOFF, unmapping and closing: what may block. bcm2835-codec's stop_streaming waits up to
+ * COMPLETE_TIMEOUT (2 s) per queue for buffers the VPU still holds, and its MMAL calls have their
+ * own timeouts: a stalled encoder takes seconds to let go, which must not freeze the loop. */
+static void m2m_release_device(struct m2m_encoder *me)
 {
-	struct m2m_encoder *me = enc->priv;
 	if (me->fd >= 0) {
 		if (me->output_streaming)
 			m2m_stream(me, me->out_type, false);
 		if (me->capture_streaming)
 			m2m_stream(me, me->cap_type, false);
 	}
-	/* After STREAMOFF the device holds no buffer: every raw frame still lent goes back. */
+	m2m_unmap_output(me);
+	for (unsigned i = 0; i < M2M_MAX_BUFFERS; i++)
+		if (me->capture_map[i])
+			munmap(me->capture_map[i], me->capture_map_len[i]);
+	if (me->epoll_fd >= 0)
+		close(me->epoll_fd);
+	if (me->fd >= 0)
+		close(me->fd); /* vb2 stops both queues here too, for what STREAMOFF left */
+	free(me);
+}
+
+static void *m2m_teardown_thread(void *arg)
+{
+	m2m_release_device(arg);
+	atomic_fetch_sub(&m2m_teardowns, 1);
+	return NULL;
+}
+
+bool encoder_m2m_teardown_pending(void)
+{
+	return atomic_load(&m2m_teardowns) > 0;
+}
+
+void encoder_m2m_wait_teardowns(unsigned timeout_ms)
+{
+	for (unsigned waited = 0; encoder_m2m_teardown_pending() && waited < timeout_ms; waited += 10)
+		usleep(10000);
+}
+
+static void m2m_destroy(struct encoder *enc)
+{
+	struct m2m_encoder *me = enc->priv;
+	/* Every raw frame still lent goes back to the source now, before the device has let go:
+	 * the source may capture into it again while a stalled VPU still reads it, which matters
+	 * to nobody (its JPEG would be thrown away), and the dma-buf stays alive until the device
+	 * is closed (the importer holds a reference). */
 	for (unsigned i = 0; i < me->book.n_output; i++) {
 		struct raw_frame *raw;
 		if (m2m_book_output_done(&me->book, i, &raw) == 0 && raw)
@@ -619,15 +670,26 @@ static void m2m_destroy(struct encoder *enc)
 		f->release = NULL;
 		me->book.capture_lent[i] = NULL;
 	}
-	m2m_unmap_output(me);
-	for (unsigned i = 0; i < M2M_MAX_BUFFERS; i++)
-		if (me->capture_map[i])
-			munmap(me->capture_map[i], me->capture_map_len[i]);
-	if (me->epoll_fd >= 0)
-		close(me->epoll_fd);
-	if (me->fd >= 0)
-		close(me->fd);
-	free(me);
+	if (!me->output_streaming && !me->capture_streaming) {
+		m2m_release_device(me); /* the device holds no buffer: nothing to wait for */
+		return;
+	}
+	/* From here nothing of the loop's points into me: the rest is the thread's. */
+	atomic_fetch_add(&m2m_teardowns, 1);
+	pthread_t t;
+	pthread_attr_t attr;
+	int r = pthread_attr_init(&attr);
+	if (r == 0)
+		r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (r == 0)
+		r = pthread_create(&t, &attr, m2m_teardown_thread, me);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		log_warn_errno(-r, "m2m %s: no thread for its teardown; closing it on the loop thread",
+			       me->path);
+		m2m_release_device(me);
+		atomic_fetch_sub(&m2m_teardowns, 1);
+	}
 }
 
 static unsigned m2m_frames_lent(struct encoder *enc)
@@ -880,9 +942,13 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	/* Import when the source's buffers are what the device reads (their size is checked per
 	 * frame); otherwise say why each frame is copied. */
 	struct raw_layout src;
-	if (!p->in_dmabuf) {
+	if (p->copy_reason) {
 		me->mode = M2M_COPY;
-		snprintf(me->copy_reason, sizeof(me->copy_reason), "the source has no dma-buf");
+		snprintf(me->copy_reason, sizeof(me->copy_reason), "%s", p->copy_reason);
+	} else if (!p->in_dmabuf) {
+		me->mode = M2M_COPY;
+		snprintf(me->copy_reason, sizeof(me->copy_reason), "the camera's buffers have no "
+			 "dma-buf");
 	} else if (raw_layout_compute(p->in_fourcc, p->width, p->height, p->in_bytesperline, 1,
 				      p->in_padded_height ? p->in_padded_height : 1, &src) < 0 ||
 		   raw_layout_match(&src, SIZE_MAX, &me->layout, why, sizeof(why)) < 0) {
@@ -912,6 +978,7 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 		goto fail;
 	}
 	m2m_describe(me);
+	me->enc.imports = me->mode == M2M_IMPORT;
 	if (me->mode == M2M_COPY)
 		log_notice("m2m %s: copying every frame: %s", me->path, me->copy_reason);
 	*out = &me->enc;

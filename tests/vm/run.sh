@@ -111,6 +111,9 @@ boot_args() {
 	case "$1" in
 	main) echo "" ;;
 	vicodec-mplane) echo "vicodec.multiplanar=1" ;; # vicodec-core.c: read-only, set at probe
+	# vimc-core.c: allocator=1 is videobuf2-dma-contig (contiguous dma-bufs, as the Pi's ISP
+	# gives libcamera), read at probe
+	vimc-contig) echo "vimc.allocator=1" ;;
 	*) return 1 ;;
 	esac
 }

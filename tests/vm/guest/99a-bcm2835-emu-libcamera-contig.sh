@@ -1,0 +1,90 @@
+# vm-timeout: 300
+# vm-boot: vimc-contig
+# vm-host-check: tests/vm/bcm2835_emu_check.py
+# The Pi's own path on the test bed: libcamera's buffers imported by the encoder. vimc with
+# allocator=1 (vimc-core.c: videobuf2-dma-contig) hands out contiguous dma-bufs, as the Pi's ISP
+# (bcm2835-isp, CMA) does, and libcamera's vimc pipeline handler gives them to mjpegd → the emulated
+# bcm2835-codec image encoder imports them (V4L2_MEMORY_DMABUF). At 1920x1080 the encoder reads
+# rows padded to 1088: mjpegd asks the camera for 1920x1088 and crops the picture's 1080 rows
+# (S_SELECTION on OUTPUT), so nothing is copied.
+# Checked: /status shows "(dmabuf import)", 0 bytes copied, no error, no fallback, the log says
+# 1088 rows were asked for 1080; the served JPEG's SOF says 1920x1080 (the host check), and its
+# 8x8 block means follow a raw frame libcamera's cam captured at 1920x1088 (its top 1080 rows: the
+# top, middle and bottom bands where the camera put them; no 8-row shift, no green band). 640x480
+# and 1280x720 are shaved by vimc to 636x480 (1908-byte rows) and 1278x720 (3834): no encoder
+# reads those strides, so they stay copies, said once with the reason; checked as such.
+# LC_BODY_CAM: the cam binary (the lc07 variant runs /lc07's).
+
+[ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
+[ -n "$VIMC_MEDIA" ] || fail "no vimc media device"
+[ "$(cat /sys/module/vimc/parameters/allocator 2>/dev/null)" = 1 ] ||
+	fail "vimc.allocator is not 1 (this test needs the vimc-contig boot)"
+emu_load
+LOG=$VM_OUT/mjpegd.log
+json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n1; }
+
+# serve W H: mjpegd from vimc through libcamera into the emulated encoder; waits for a snapshot
+serve() {
+	LOG=$VM_OUT/mjpegd-$1x$2.log
+	"$MJPEGD" --source libcamera --encoder auto --size "$1x$2" --fps 10 --listen 127.0.0.1:8000 \
+		>"$LOG" 2>&1 &
+	pid=$!
+	retry 60 timeout 10 wget -q -O snap.jpg http://127.0.0.1:8000/snapshot.jpg ||
+		die "no /snapshot.jpg within 60 s at $1x$2"
+	sleep 3
+	timeout 10 wget -q -O "status-$1x$2.json" http://127.0.0.1:8000/status || die "GET /status"
+	timeout 20 wget -q -O "snap-$1x$2.jpg" http://127.0.0.1:8000/snapshot.jpg ||
+		die "GET /snapshot.jpg"
+	cp "status-$1x$2.json" "$VM_OUT/"
+	grep -E '"source"|"encoder"|bytes_copied|encode_errors|software_fallback|"encoded"' \
+		"status-$1x$2.json"
+	grep -q "pipeline: libcamera .* → m2m $EMU_DEV bcm2835-codec-encode_image" "$LOG" ||
+		die "--encoder auto did not choose the emulated Pi encoder"
+	[ "$(hexhead "snap-$1x$2.jpg" 4)" = ffd8ffe1 ] || die "the snapshot is not the emulated encoder's"
+	grep -q '"encode_errors": 0' "status-$1x$2.json" || die "encode errors"
+	grep -q '"software_fallback": false' "status-$1x$2.json" || die "the software fallback ran"
+}
+
+stop_serving() {
+	stop_pid "$pid" 10
+	[ "$STOP_RC" = 0 ] || die "mjpegd exited with $STOP_RC after SIGTERM"
+}
+
+say "1920x1080: the camera asked for 1088 rows, imported, cropped"
+serve 1920 1080
+st=status-1920x1080.json
+grep -q "\"encoder\": \"m2m $EMU_DEV bcm2835-codec-encode_image [A-Z0-9]*→JPEG (dmabuf import)\"" "$st" ||
+	die "/status does not say the encoder imports"
+[ "$(json_num "$st" bytes_copied)" = 0 ] || die "bytes were copied: $(json_num "$st" bytes_copied)"
+grep -q '"width": 1920' "$st" && grep -q '"height": 1080' "$st" || die "/status size is not 1920x1080"
+grep -q "asked for 1088 rows, 1080 of them the picture" "$LOG" || die "no log of the padded rows"
+fourcc=$(sed -n 's/.*"source": "libcamera .* 1920x1080 \([A-Z0-9]*\)@.*/\1/p' "$st")
+echo "format: $fourcc"
+# the raw picture, as the camera gives it to mjpegd: 1920x1088, the same format
+case "$fourcc" in
+RGB3) camfmt=BGR888 ;; # libcamera names formats by their little-endian word order
+BGR3) camfmt=RGB888 ;;
+*) die "vimc gave $fourcc" ;;
+esac
+stop_serving
+cp "snap-1920x1080.jpg" "$VM_OUT/vimc1080.jpg"
+${LC_BODY_CAM:-cam} -c 1 -C 1 -F raw1080.bin -s "width=1920,height=1088,pixelformat=$camfmt" \
+	>cam.txt 2>&1 || { cat cam.txt; fail "cam could not capture a 1920x1088 $camfmt frame"; }
+raw=$(ls raw1080*.bin 2>/dev/null | head -n1)
+[ -n "$raw" ] && [ "$(filesize "$raw")" -ge $((5760 * 1088)) ] ||
+	{ cat cam.txt; ls -l; fail "cam wrote no whole 1920x1088 frame"; }
+cp "$raw" "$VM_OUT/vimc1080.raw"
+echo "fourcc=$fourcc width=1920 height=1080 bytesperline=5760 buffer_height=1088 quality=80" \
+	>"$VM_OUT/vimc1080.meta"
+
+for size in 640x480 1280x720; do
+	say "$size: vimc shaves the width, its rows fit no encoder: copied, with the reason"
+	serve "${size%x*}" "${size#*x}"
+	st=status-$size.json
+	grep -q "\"encoder\": \"m2m $EMU_DEV bcm2835-codec-encode_image [A-Z0-9]*→JPEG (copy: " "$st" ||
+		die "/status does not say the encoder copies"
+	grep -q "do not fit the M2M encoder's layout" "$LOG" || die "no reason logged for the copy"
+	[ "$(grep -c 'copying every frame' "$LOG")" = 1 ] || die "the copy was not logged exactly once"
+	stop_serving
+done
+echo "PASS"
