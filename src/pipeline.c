@@ -30,6 +30,7 @@ struct pipeline {
 	struct loop *loop;
 	/* an encoder that imported never gave a frame back: encoders copy from then on */
 	bool encoder_force_copy;
+	bool import_worked; /* a frame came back from an importing encoder for this source */
 	const struct config *cfg; /* the application's; reload changes quality in place */
 	struct frame_pool pool;
 	pipeline_frame_fn on_frame;
@@ -376,8 +377,10 @@ static void collect_frames(struct pipeline *pl, struct encoder *enc)
 			}
 			continue;
 		}
-		if (enc == pl->encoder)
+		if (enc == pl->encoder) {
 			pl->encoder_errors_in_row = 0;
+			pl->import_worked |= enc->imports;
+		}
 		if (enc == pl->encoder && pl->encoder_sup.state == DEVICE_STARTING) {
 			supervisor_running(&pl->encoder_sup, now);
 			if (pl->fallback) {
@@ -493,6 +496,7 @@ static void remember_source(struct pipeline *pl, struct source *src, uint64_t no
 {
 	apply_wanted_controls(pl, src);
 	pl->source = src;
+	pl->import_worked = false; /* other buffers: whether they import is to be seen */
 	pl->source_frame_ns = now;
 	snprintf(pl->source_description, sizeof(pl->source_description), "%s", src->description);
 }
@@ -634,8 +638,10 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 		/* Not one frame since it opened, and it was importing the camera's dma-bufs: on a
 		 * Pi a dma-buf the VPU cannot import is logged by the driver and its buffer never
 		 * completes (bcm2835-codec's device_run). Retry copying. */
+		/* Once an import worked for these buffers, a stall is the device's (stalled
+		 * firmware), not the import's: copying would not help. */
 		if (pl->encoder_sup.state == DEVICE_STARTING && pl->encoder->imports &&
-		    !pl->encoder_force_copy) {
+		    !pl->import_worked && !pl->encoder_force_copy) {
 			pl->encoder_force_copy = true;
 			snprintf(why, sizeof(why), "no frame back within %u ms of importing the "
 				 "camera's dma-bufs; copying them from now on",

@@ -1,7 +1,7 @@
 /* streamwatch: stream clients and a snapshot poller against mjpegd, for the guest recovery tests
  * (tests/vm/guest/8x-*.sh; busybox wget cannot keep several streams and time their parts).
  *
- *   streamwatch [-p PORT] [-n CLIENTS] [-t SECONDS] [-i SNAP_MS] [-d DIR] EVENTS
+ *   streamwatch [-p PORT] [-n CLIENTS] [-t SECONDS] [-i SNAP_MS] [-u PATH] [-d DIR] EVENTS
  *       Opens CLIENTS (3) connections to http://127.0.0.1:PORT/stream.mjpg and keeps them
  *       (never reconnects: a dropped client stays dropped), splits each multipart stream into
  *       its parts, and every SNAP_MS (500; 0: never) fetches /snapshot.jpg. Writes one line per
@@ -13,6 +13,8 @@
  *         snap T STATUS RETRY LEN HASH a /snapshot.jpg answer (RETRY: it had "Retry-After")
  *         close C T REASON             the connection ended (REASON one word: eof, error, …)
  *         end T
+ *       -u PATH polls PATH instead of /snapshot.jpg (e.g. /status), -n 0 with no stream client;
+ *       each "snap" line then ends with the answer's latency in ms (request sent → body whole).
  *       SIGUSR1 pauses the snapshot poller (a line "paused T" once no snapshot is in flight),
  *       SIGUSR2 resumes it ("resumed T"): a test counting the daemon's fds does so meanwhile.
  *       With -d DIR, every distinct snapshot that came with Retry-After (a placeholder) is
@@ -193,11 +195,13 @@ static bool body_is_jpeg(const struct conn *c)
 	       c->last[0] == 0xff && c->last[1] == 0xd9;
 }
 
+static double snap_started;
+
 static void snapshot_done(struct conn *c)
 {
 	double t = now_s();
-	fprintf(ev, "snap %.3f %d %d %zu %016" PRIx64 "\n", t, c->status, c->retry_after ? 1 : 0,
-		c->body_len, c->hash);
+	fprintf(ev, "snap %.3f %d %d %zu %016" PRIx64 " %.1f\n", t, c->status,
+		c->retry_after ? 1 : 0, c->body_len, c->hash, (t - snap_started) * 1000.0);
 	if (!save_dir || !c->retry_after || c->status != 200 || c->snap_len != c->body_len)
 		return;
 	for (unsigned i = 0; i < n_saved; i++)
@@ -340,19 +344,21 @@ static int watch(int argc, char **argv)
 {
 	int n = 3, opt;
 	double seconds = 0, snap_ms = 500;
-	while ((opt = getopt(argc, argv, "p:n:t:i:d:")) != -1) {
+	const char *snap_path = "/snapshot.jpg";
+	while ((opt = getopt(argc, argv, "p:n:t:i:d:u:")) != -1) {
 		switch (opt) {
 		case 'p': port = atoi(optarg); break;
 		case 'n': n = atoi(optarg); break;
 		case 't': seconds = atof(optarg); break;
 		case 'i': snap_ms = atof(optarg); break;
 		case 'd': save_dir = optarg; break;
+		case 'u': snap_path = optarg; break;
 		default: return 2;
 		}
 	}
-	if (optind != argc - 1 || n < 1 || n > MAX_CLIENTS) {
+	if (optind != argc - 1 || n < 0 || n > MAX_CLIENTS || strlen(snap_path) > 200) {
 		fprintf(stderr, "usage: streamwatch [-p PORT] [-n CLIENTS] [-t SECONDS] [-i SNAP_MS] "
-				"[-d DIR] EVENTS | streamwatch -a EVENTS FAULT BACK [END]\n");
+				"[-u PATH] [-d DIR] EVENTS | streamwatch -a EVENTS FAULT BACK [END]\n");
 		return 2;
 	}
 	ev = fopen(argv[optind], "w");
@@ -383,7 +389,6 @@ static int watch(int argc, char **argv)
 	snap.fd = -1;
 	snap.id = -1;
 	double t_end = seconds > 0 ? now_s() + seconds : 0, next_snap = now_s();
-	double snap_started = 0;
 	bool pause_reported = false;
 	while (!stop) {
 		double t = now_s();
@@ -402,8 +407,10 @@ static int watch(int argc, char **argv)
 			memset(&snap, 0, sizeof(snap));
 			snap.id = id;
 			snap.state = ST_HEAD;
-			snap.fd = dial("GET /snapshot.jpg HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-				       "Connection: close\r\n\r\n");
+			char req[256];
+			snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				 "Connection: close\r\n\r\n", snap_path);
+			snap.fd = dial(req);
 			if (snap.fd < 0)
 				fprintf(ev, "snap %.3f -1 0 0 0000000000000000\n", t);
 			snap_started = t;
