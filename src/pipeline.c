@@ -16,6 +16,7 @@
 #include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/devices.h"
+#include "mjpegd/gapwin.h"
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"
 #include "mjpegd/pipeline.h"
@@ -31,6 +32,7 @@ struct pipeline {
 	/* an encoder that imported never gave a frame back: encoders copy from then on */
 	bool encoder_force_copy;
 	bool import_worked; /* a frame came back from an importing encoder for this source */
+	struct gapwin live_gaps; /* between live frames handed on, for /status */
 	const struct config *cfg; /* the application's; reload changes quality in place */
 	struct frame_pool pool;
 	pipeline_frame_fn on_frame;
@@ -120,6 +122,7 @@ static void add_stats_encoder(struct encoder_stats *to, const struct encoder_sta
 	to->frames_encoded += from->frames_encoded;
 	to->encode_errors += from->encode_errors;
 	to->frames_cut += from->frames_cut;
+	to->dmabuf_imports += from->dmabuf_imports;
 	to->bytes_copied += from->bytes_copied;
 	to->encode_ns += from->encode_ns;
 }
@@ -390,6 +393,7 @@ static void collect_frames(struct pipeline *pl, struct encoder *enc)
 			}
 		}
 		pl->fps_window_frames++;
+		gapwin_event(&pl->live_gaps, now);
 		pl->bytes_encoded += f->len;
 		pl->last_live_ns = now;
 		pl->outage_since_ns = 0;
@@ -700,6 +704,8 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	s->frames_dropped = ss.frames_dropped + pl->frames_dropped;
 	s->encode_errors = es.encode_errors;
 	s->frames_cut = es.frames_cut;
+	s->dmabuf_imports = es.dmabuf_imports;
+	s->max_gap_ms = (double)gapwin_max_ns(&pl->live_gaps, now_mono_ns()) / 1e6;
 	s->frames_not_published = pl->frames_not_published;
 	s->bytes_encoded = pl->bytes_encoded;
 	s->bytes_copied = es.bytes_copied;

@@ -41,6 +41,8 @@ struct encoder_stats {
 	uint64_t frames_encoded;
 	uint64_t encode_errors;
 	uint64_t frames_cut;   /* JPEGs without EOI (or not JPEG), dropped; in encode_errors too */
+	uint64_t dmabuf_imports; /* OUTPUT slots queued with another dma-buf than last time: each
+				  * is an import into the VPU on a Pi (goal: the camera's buffers) */
 	uint64_t bytes_copied; /* bytes of image data memcpy'd in user space (goal: 0) */
 	uint64_t encode_ns;    /* CPU time spent encoding (software), for /status */
 };

@@ -82,6 +82,7 @@ struct m2m_encoder {
 	uint8_t *output_map[M2M_MAX_BUFFERS];
 	size_t output_map_len[M2M_MAX_BUFFERS];
 	unsigned n_output_buffers; /* allocated with REQBUFS (book.n_output mirrors it) */
+	int slot_fd[M2M_MAX_BUFFERS]; /* the dma-buf fd each OUTPUT slot was last queued with */
 	uint8_t *capture_map[M2M_MAX_BUFFERS];
 	size_t capture_map_len[M2M_MAX_BUFFERS];
 	uint64_t capture_copies;
@@ -304,6 +305,7 @@ static int m2m_queue_import(struct m2m_encoder *me, struct raw_frame *raw)
 	struct v4l2_buf vb;
 	v4l2_buf_init(&vb, me->out_type, V4L2_MEMORY_DMABUF, (unsigned)slot);
 	v4l2_buf_set_dmabuf(&vb, raw->planes[0].dmabuf_fd);
+	bool reimport = me->slot_fd[slot] != raw->planes[0].dmabuf_fd;
 	v4l2_buf_set_payload(&vb, me->output_sizeimage, (uint32_t)raw->planes[0].buffer_size);
 	set_cookie(&vb, cookie);
 	int r = xioctl(me->fd, VIDIOC_QBUF, &vb.b);
@@ -312,6 +314,10 @@ static int m2m_queue_import(struct m2m_encoder *me, struct raw_frame *raw)
 		return r;
 	}
 	me->imported_once = true;
+	if (reimport) {
+		me->slot_fd[slot] = raw->planes[0].dmabuf_fd;
+		me->enc.stats.dmabuf_imports++;
+	}
 	/* From here the raw frame is the book's: a failed STREAMON leaves it there for destroy. */
 	m2m_output_streamon(me);
 	return 0;
@@ -891,6 +897,8 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 		return log_err_errno(-ENOMEM, "m2m");
 	me->fd = -1;
 	me->epoll_fd = -1;
+	for (unsigned i = 0; i < M2M_MAX_BUFFERS; i++)
+		me->slot_fd[i] = -1;
 	me->enc = (struct encoder){ .ops = &m2m_ops, .description = me->description, .priv = me };
 	me->in_fourcc = p->in_fourcc;
 	me->out_fourcc = p->out_fourcc;

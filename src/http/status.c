@@ -80,7 +80,8 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		"  \"fps_target\": %u,\n"
 		"  \"fps_measured\": %.2f,\n"
 		"  \"frames\": {\"captured\": %llu, \"encoded\": %llu, \"sent\": %llu, "
-		"\"dropped\": %llu, \"encode_errors\": %llu, \"cut\": %llu, \"not_published\": %llu},\n"
+		"\"dropped\": %llu, \"encode_errors\": %llu, \"cut\": %llu, \"not_published\": %llu, \"max_gap_ms\": %.1f},\n"
+		"  \"dmabuf_imports\": %llu,\n"
 		"  \"bytes_encoded\": %llu,\n"
 		"  \"bytes_copied\": %llu,\n"
 		"  \"bytes_copied_per_frame\": %.1f,\n"
@@ -99,7 +100,8 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		s->fps_target, s->fps_measured, (unsigned long long)s->frames_captured,
 		(unsigned long long)s->frames_encoded, (unsigned long long)s->frames_sent,
 		(unsigned long long)s->frames_dropped, (unsigned long long)s->encode_errors,
-		(unsigned long long)s->frames_cut, (unsigned long long)s->frames_not_published, (unsigned long long)s->bytes_encoded,
+		(unsigned long long)s->frames_cut, (unsigned long long)s->frames_not_published,
+		s->max_gap_ms, (unsigned long long)s->dmabuf_imports, (unsigned long long)s->bytes_encoded,
 		(unsigned long long)s->bytes_copied, s->bytes_copied_per_frame,
 		(unsigned long long)s->bytes_sent, s->frame_pool_capacity, s->frame_pool_in_use,
 		s->frame_pool_bytes, (unsigned long long)s->loop_enters,
@@ -149,6 +151,8 @@ char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
 	METRIC("frames_sent_total", "counter", "Frame deliveries completed to clients.", "%llu", (unsigned long long)s->frames_sent);
 	METRIC("frames_dropped_total", "counter", "Frames dropped before encoding (no free buffer).", "%llu", (unsigned long long)s->frames_dropped);
 	METRIC("encode_errors_total", "counter", "Frames the encoder failed on.", "%llu", (unsigned long long)s->encode_errors);
+	METRIC("dmabuf_imports_total", "counter", "M2M OUTPUT slots queued with another dma-buf than before (VPU imports on a Pi).", "%llu", (unsigned long long)s->dmabuf_imports);
+	METRIC("frame_max_gap_seconds", "gauge", "Longest time between live frames over the last 10 s.", "%.3f", s->max_gap_ms / 1000.0);
 	METRIC("frames_cut_total", "counter", "JPEGs the encoder cut short (no EOI), dropped.", "%llu", (unsigned long long)s->frames_cut);
 	METRIC("frames_not_published_total", "counter", "Encoded frames not served (not JPEG).", "%llu", (unsigned long long)s->frames_not_published);
 	METRIC("bytes_encoded_total", "counter", "Bytes of encoded frames.", "%llu", (unsigned long long)s->bytes_encoded);

@@ -40,6 +40,8 @@ struct status_snapshot {
 	uint64_t frames_dropped;
 	uint64_t encode_errors;
 	uint64_t frames_cut; /* JPEGs the encoder cut short (no EOI), dropped (in encode_errors) */
+	uint64_t dmabuf_imports; /* M2M OUTPUT slots queued with another dma-buf than before */
+	double max_gap_ms; /* the longest time between live frames over the last 10 s */
 	/* encoded but not JPEG (the test bed's FWHT M2M encoder): counted, never served */
 	uint64_t frames_not_published;
 	uint64_t bytes_encoded; /* sum of the encoded frames' sizes */
