@@ -266,6 +266,7 @@ int devices_open_encoder(const struct devices *d, enum encoder_kind want, const 
 		ep.in_bytesperline = src->bytesperline;
 		ep.in_padded_height = src->padded_height;
 		ep.in_dmabuf = src->dmabuf;
+		ep.in_unfit = src->dmabuf_unfit;
 	}
 	*opened = (enum encoder_kind)kind;
 	int r = kind == ENCODER_PASSTHROUGH ? encoder_passthrough_create(&ep, out)

@@ -72,6 +72,7 @@ struct encoder_params {
 	size_t in_bytesperline;   /* the source's plane-0 stride (0: tightly packed) */
 	unsigned in_padded_height; /* rows the source's planes are laid out for (0: height) */
 	bool in_dmabuf;           /* the source's frames carry dma-buf fds: try importing them */
+	const char *in_unfit;     /* !in_dmabuf: why its dma-bufs do not fit (NULL: it has none) */
 	const char *copy_reason;  /* non-NULL: copy every frame all the same, for this reason */
 };
 

@@ -71,6 +71,8 @@ struct source {
 	unsigned width, height, fps;
 	size_t bytesperline;     /* plane 0's stride of every frame, 0 when not fixed (JPEG) */
 	bool dmabuf;             /* every frame's planes carry a dma-buf fd (VIDIOC_EXPBUF) */
+	const char *dmabuf_unfit; /* why the dma-bufs there are cannot be imported (!dmabuf), NULL:
+				   * none to import (owned by the back end) */
 	unsigned padded_height;  /* rows each plane is laid out for (> height when the camera was
 				  * asked for padded rows: source_params.pad_rows); 0: height */
 	struct source_stats stats;

@@ -955,8 +955,8 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 		snprintf(me->copy_reason, sizeof(me->copy_reason), "%s", p->copy_reason);
 	} else if (!p->in_dmabuf) {
 		me->mode = M2M_COPY;
-		snprintf(me->copy_reason, sizeof(me->copy_reason), "the camera's buffers have no "
-			 "dma-buf");
+		snprintf(me->copy_reason, sizeof(me->copy_reason), "%s",
+			 p->in_unfit ? p->in_unfit : "the source has no dma-buf");
 	} else if (raw_layout_compute(p->in_fourcc, p->width, p->height, p->in_bytesperline, 1,
 				      p->in_padded_height ? p->in_padded_height : 1, &src) < 0 ||
 		   raw_layout_match(&src, SIZE_MAX, &me->layout, why, sizeof(why)) < 0) {

@@ -275,6 +275,7 @@ struct lc_source {
 	uint64_t frames_failed;
 	bool failure_logged, disconnect_logged, requeue_error_logged;
 	char description[160];
+	char unfit[256]; /* why an M2M encoder cannot import the buffers (src.dmabuf_unfit) */
 };
 
 static void lc_wake(struct lc_source *lc)
@@ -587,9 +588,9 @@ static int lc_setup_frames(struct lc_source *lc, unsigned picture_height)
 }
 
 /* Whether an M2M encoder can import every buffer as it is (source.dmabuf); says why not once. */
-static bool lc_importable(const struct lc_source *lc, const struct source_params *p)
+static bool lc_importable(struct lc_source *lc, const struct source_params *p)
 {
-	char why[256];
+	char why[200];
 	unsigned stride_align = source_params_stride_align(p, lc->info.fourcc);
 	for (unsigned b = 0; b < lc->info.n_buffers; b++) {
 		if (!libcamera_frame_importable(&lc->frames[b], stride_align, p->height_align, why,
@@ -597,6 +598,9 @@ static bool lc_importable(const struct lc_source *lc, const struct source_params
 			log_info("libcamera: %s: its buffers do not fit the M2M encoder's layout (%s): "
 				 "an M2M encoder would copy every frame",
 				 lc->info.camera_id, why);
+			snprintf(lc->unfit, sizeof(lc->unfit), "libcamera's buffers do not fit the "
+				 "encoder's layout: %s", why);
+			lc->src.dmabuf_unfit = lc->unfit;
 			return false;
 		}
 	}
@@ -669,9 +673,11 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 		goto fail; /* logged by the shim */
 
 	const struct lcshim_stream *info = &lc->info;
-	/* Granted what was asked: frames of the picture's rows in the padded buffer. Granted
-	 * something else (libcamera adjusts sizes): encoded at what it granted (the shim said so). */
-	unsigned picture_height = info->width == p->width && info->height == rows && rows != p->height
+	/* Granted at least the picture's rows: frames of those rows in the larger buffer (whether
+	 * the encoder can import it is libcamera_frame_importable()'s to say: a packed format needs
+	 * the padded rows or more, a planar one exactly those). Granted fewer, or another width
+	 * (libcamera adjusts sizes): encoded at what it granted (the shim said so). */
+	unsigned picture_height = info->width == p->width && info->height >= p->height
 					  ? p->height
 					  : info->height;
 	lc->src.fourcc = info->fourcc;
