@@ -107,6 +107,10 @@ struct world {
 	struct fake_encoder *encoder; /* the last one opened */
 	unsigned published, placeholders;
 	bool last_was_placeholder;
+	/* encoders opened from now on take the camera's dma-bufs (unless told to copy), and hang:
+	 * hold every frame, give none back (an import the device never completes) */
+	bool encoders_import, encoders_hang;
+	char last_copy_reason[128]; /* encoder_params.copy_reason of the last open ("" : none) */
 };
 
 static const uint8_t jpeg_bytes[] = { 0xFF, 0xD8, 0xFF, 0xD9 };
@@ -223,7 +227,7 @@ static struct raw_frame *take_held(struct fake_encoder *fe)
 static int fake_encoder_collect(struct encoder *enc, struct frame **out)
 {
 	struct fake_encoder *fe = enc->priv;
-	if (fe->n_held == 0)
+	if (fe->n_held == 0 || (fe->w->encoders_hang && enc->imports))
 		return -EAGAIN;
 	int r = fe->script_pos < fe->n_script ? fe->script[fe->script_pos++] : 0;
 	if (r == -ENODEV)
@@ -277,7 +281,9 @@ static int open_fake_encoder(void *ctx, enum encoder_kind kind, const struct enc
 	fe->p = *p;
 	snprintf(fe->description, sizeof(fe->description), "fake encoder %u", w->encoder_opens);
 	fe->enc = (struct encoder){ .ops = &fake_encoder_ops, .description = fe->description,
-				    .priv = fe };
+				    .imports = w->encoders_import && !p->copy_reason, .priv = fe };
+	snprintf(w->last_copy_reason, sizeof(w->last_copy_reason), "%s",
+		 p->copy_reason ? p->copy_reason : "");
 	w->encoder = fe;
 	*out = &fe->enc;
 	return 0;
@@ -528,6 +534,75 @@ static void test_encoder_probation(void **state)
 	assert_int_equal(w->published, before + 1); /* still served, in software */
 }
 
+static int setup_importing_hang(void **state)
+{
+	setup_fakes(state);
+	struct world *w = *state;
+	w->encoders_import = w->encoders_hang = true;
+	struct pipeline_params pp = { .loop = NULL, .cfg = &w->cfg, .frame_pool_capacity = 8,
+				      .on_frame = on_frame, .on_frame_ctx = w,
+				      .openers = &w->openers };
+	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
+	assert_int_equal(pipeline_start(w->pl), 0);
+	return 0;
+}
+
+/* An encoder that imports and never gives a frame back (on a Pi: a dma-buf the VPU cannot import
+ * is logged and its buffer never completes): after the encoder timeout it is reopened copying,
+ * which works; the stand-in served meanwhile. */
+static void test_import_never_completes(void **state)
+{
+	struct world *w = *state;
+	w->cfg.source_timeout_ms = 60000; /* the camera keeps up; only the encoder is late */
+	assert_true(w->encoder->enc.imports);
+	one_frame(w);
+	assert_int_equal(w->published, 0);
+	/* the tick is past the timeout and past the backoff: failed and reopened in one go */
+	uint64_t t = now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS;
+	pipeline_tick(w->pl, t);
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.encoder_device.failures, 1);
+	assert_non_null(strstr(s.encoder_device.last_error, "importing the camera's dma-bufs"));
+	assert_true(s.encoder_fallback);
+	assert_int_equal(w->encoder_opens, 2);
+	assert_non_null(strstr(w->last_copy_reason, "never completed"));
+	assert_false(w->encoder->enc.imports);
+	one_frame(w);
+	assert_int_equal(w->published, 1);
+	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
+	assert_false(status(w).encoder_fallback);
+}
+
+/* Imports worked, then the device stalls: a stalled device, not an import problem. Reopened
+ * importing. */
+static void test_stall_after_imports_worked(void **state)
+{
+	struct world *w = *state;
+	w->cfg.source_timeout_ms = 60000;
+	w->encoders_import = true;
+	w->encoders_hang = false;
+	/* the first encoder was opened before: reopen it as an importing one */
+	w->encoder->enc.imports = true;
+	one_frame(w);
+	assert_int_equal(w->published, 1);
+	w->encoders_hang = true;
+	one_frame(w);
+	uint64_t t = now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS;
+	pipeline_tick(w->pl, t);
+	assert_int_equal(status(w).encoder_device.failures, 1);
+	assert_null(strstr(status(w).encoder_device.last_error, "importing"));
+	assert_int_equal(w->encoder_opens, 2);
+	assert_string_equal(w->last_copy_reason, "");
+	assert_true(w->encoder->enc.imports);
+	/* the reopened one hangs before its first frame: still not blamed on the import */
+	one_frame(w);
+	pipeline_tick(w->pl, t + 10000 * MS);
+	assert_int_equal(status(w).encoder_device.failures, 2);
+	assert_null(strstr(status(w).encoder_device.last_error, "importing"));
+	assert_string_equal(w->last_copy_reason, "");
+	w->encoders_hang = false;
+}
+
 /* One or two frames back with an error are the encoder's to count; the third in a row means it
  * has failed. */
 static void test_encoder_errors_in_a_row(void **state)
@@ -666,6 +741,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_encoder_errors_in_a_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encoder_probation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_never_completes, setup_importing_hang,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stall_after_imports_worked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_faulty_source, setup_fakes, teardown_fakes),
 		cmocka_unit_test_setup_teardown(test_faulty_encoder, setup_fakes, teardown_fakes),
 	};
