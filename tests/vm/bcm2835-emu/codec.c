@@ -1166,14 +1166,14 @@ static int emu_start_streaming(struct vb2_queue *q, unsigned int count)
 static void emu_return_held(struct emu_ctx *ctx, unsigned int idx)
 {
 	struct v4l2_m2m_buffer *b, *n;
-	unsigned int waited = 0, limit = READ_ONCE(teardown_timeout_ms);
+	unsigned int limit = READ_ONCE(teardown_timeout_ms);
+	unsigned long end = jiffies + msecs_to_jiffies(limit);
 
 	if (list_empty(&ctx->vpu_held[idx]))
 		return;
-	while (READ_ONCE(stall) && waited < limit) {
-		msleep(min(20u, limit - waited));
-		waited += 20;
-	}
+	/* a stall cleared meanwhile ends the wait: the VPU answers again */
+	while (READ_ONCE(stall) && time_before(jiffies, end))
+		msleep(min(20u, jiffies_to_msecs(end - jiffies) + 1));
 	if (READ_ONCE(stall))
 		v4l2_err(&ctx->dev->v4l2_dev,
 			 "%s: the VPU did not give the %s buffers back within %u ms: forced back\n",
