@@ -62,7 +62,7 @@
  *                         frame_cmplt for up to COMPLETE_TIMEOUT (2 * HZ).
  *   import_hang (0)       1: a job whose OUTPUT buffer is DMABUF is held (the VPU never gets the
  *                         buffer) until cleared or streaming stops; logged once per stream;
- *                         MMAP jobs encode. STREAMOFF does not wait for it (see emu_work()).
+ *                         MMAP jobs encode. STREAMOFF does not wait for it (emu_return_held()).
  *   dmabuf_reimports (0)  counter (module-wide; write 0 to reset): OUTPUT dma-buf imports into
  *                         the VPU, the first one of a buffer slot and each one after the slot is
  *                         queued with another dma-buf. DRIVER: bcm2835_codec_buf_prepare().
