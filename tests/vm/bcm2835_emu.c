@@ -2,7 +2,8 @@
  * test VM, the way mjpegd drives the real one: V4L2 multi-planar M2M, one plane per buffer.
  *
  *   bcm2835_emu encode [-d DEV] [-f FOURCC] [-W W] [-H H] [-q QUALITY] [-n FRAMES] [-t MS]
- *                      [-o PREFIX] [-i VIVID_NODE_NAME | -s] [-u PARAM_FILE] [-S|-E]
+ *                      [-o PREFIX] [-i VIVID_NODE_NAME | -s [-A]] [-u PARAM_FILE] [-S|-E]
+ *                      [-c WxH] [-X WxH] [-Q N:QUALITY] [-e] [-C] [-T]
  *       Sets the formats (OUTPUT: FOURCC WxH, default YU12 640x360; CAPTURE: JPEG), fills each
  *       raw frame with a known pattern (or takes vivid's frame with -i) and encodes FRAMES
  *       frames one by one. OUTPUT buffers are MMAP, or DMABUF: -i imports VIVID_NODE_NAME's
@@ -17,6 +18,14 @@
  *       on the last JPEG or (when that was done before the STOP) on an empty buffer after it,
  *       an EOS event too, and a further CAPTURE DQBUF must fail with EPIPE. -E: the same, the
  *       STOP sent after the last JPEG came back (so the LAST buffer must be an empty one).
+ *       -A (with -s): the exporter has two buffers, queued in turn on OUTPUT slot 0 (a new
+ *       dma-buf for the slot every frame). -c: S_SELECTION(CROP) on OUTPUT after S_FMT; the
+ *       JPEGs must then have the crop's size, or -X's. -Q: before queueing frame N, set the
+ *       quality (while streaming). -e: the OUTPUT buffer must come back first: it is dequeued
+ *       as soon as it is done, then a non-blocking CAPTURE DQBUF tried (line "order frame=N
+ *       out_ms=M cap_pending=0|1"). -C: a JPEG cut short (no EOI, "eoi=0") is accepted.
+ *       -T: after a timeout, STREAMOFF OUTPUT then CAPTURE and print how long each took
+ *       ("streamoff out_ms=M cap_ms=M", as after the last frame), then exit 3.
  *   bcm2835_emu shortbuf [-d DEV]
  *       1920x1080 YU12: a dma-buf of the unpadded 1080-row size (from /dev/dma_heap/system)
  *       queued on OUTPUT must be refused (raspberrypi/linux#4669); one of the padded size is
@@ -378,6 +387,37 @@ static int wait_for(int fd, short events, int timeout_ms)
 	return r;
 }
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* -T: STREAMOFF each queue and say how long each took */
+static void timed_streamoff(int fd)
+{
+	struct timespec t0;
+	long out_ms, cap_ms;
+	int type = OUT_MPLANE;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ioctl_or_die(fd, VIDIOC_STREAMOFF, &type, "VIDIOC_STREAMOFF(OUTPUT)");
+	out_ms = ms_since(&t0);
+	type = CAP_MPLANE;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ioctl_or_die(fd, VIDIOC_STREAMOFF, &type, "VIDIOC_STREAMOFF(CAPTURE)");
+	cap_ms = ms_since(&t0);
+	printf("streamoff out_ms=%ld cap_ms=%ld\n", out_ms, cap_ms);
+}
+
+static void parse_size(const char *s, unsigned int *w, unsigned int *h)
+{
+	if (sscanf(s, "%ux%u", w, h) != 2)
+		die("'%s' is not WxH", s);
+}
+
 static bool write_param_zero(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -395,7 +435,12 @@ static int cmd_encode(int argc, char **argv)
 	unsigned int w = 640, h = 360, frames = 1;
 	int quality = -1, timeout_ms = 10000, opt, type;
 	bool self_export = false, saved_jpeg = false, drain = false, drain_late = false;
-	bool last_seen = false;
+	bool last_seen = false, alternate = false, early_check = false, accept_cut = false;
+	bool streamoff_timed = false;
+	unsigned int crop_w = 0, crop_h = 0, want_w = 0, want_h = 0, q_frame = 0;
+	int q_value = -1;
+	struct mapping alt_map = { 0 };
+	int alt_dmabuf = -1;
 	char path[300], s[5];
 	struct v4l2_capability cap = { 0 };
 	struct v4l2_format of = { .type = OUT_MPLANE }, cf = { .type = CAP_MPLANE };
@@ -410,7 +455,7 @@ static int cmd_encode(int argc, char **argv)
 	enum v4l2_memory out_memory = V4L2_MEMORY_MMAP;
 
 	optind = 1;
-	while ((opt = getopt(argc, argv, "d:f:W:H:q:n:t:o:i:su:SE")) != -1) {
+	while ((opt = getopt(argc, argv, "d:f:W:H:q:n:t:o:i:su:SEAc:X:Q:eCT")) != -1) {
 		switch (opt) {
 		case 'd': dev = optarg; break;
 		case 'f': f = fourcc_parse(optarg); break;
@@ -425,6 +470,16 @@ static int cmd_encode(int argc, char **argv)
 		case 'u': unstall = optarg; break;
 		case 'S': drain = true; break;
 		case 'E': drain = drain_late = true; break;
+		case 'A': alternate = true; break;
+		case 'c': parse_size(optarg, &crop_w, &crop_h); break;
+		case 'X': parse_size(optarg, &want_w, &want_h); break;
+		case 'Q':
+			if (sscanf(optarg, "%u:%d", &q_frame, &q_value) != 2)
+				die("-Q wants N:QUALITY");
+			break;
+		case 'e': early_check = true; break;
+		case 'C': accept_cut = true; break;
+		case 'T': streamoff_timed = true; break;
 		default: return 2;
 		}
 	}
@@ -456,8 +511,21 @@ static int cmd_encode(int argc, char **argv)
 	       sizeimage, of.fmt.pix_mp.num_planes);
 	if (of.fmt.pix_mp.pixelformat != f)
 		die("the driver replaced the raw format by %s", s);
+	if (crop_w) {
+		sel.r.left = 0;
+		sel.r.top = 0;
+		sel.r.width = crop_w;
+		sel.r.height = crop_h;
+		ioctl_or_die(fd, VIDIOC_S_SELECTION, &sel, "VIDIOC_S_SELECTION(CROP)");
+		printf("s_selection %ux%u -> %ux%u at %d,%d\n", crop_w, crop_h, sel.r.width,
+		       sel.r.height, sel.r.left, sel.r.top);
+	}
 	ioctl_or_die(fd, VIDIOC_G_SELECTION, &sel, "VIDIOC_G_SELECTION(CROP)");
 	printf("crop %ux%u\n", sel.r.width, sel.r.height);
+	if (!want_w) {
+		want_w = crop_w ? sel.r.width : w;
+		want_h = crop_w ? sel.r.height : h;
+	}
 
 	cf.fmt.pix_mp.width = w;
 	cf.fmt.pix_mp.height = h;
@@ -493,12 +561,20 @@ static int cmd_encode(int argc, char **argv)
 			die("open %s again: %s", dev, strerror(errno));
 		sf.fmt.pix_mp.height = h;
 		ioctl_or_die(self_fd, VIDIOC_S_FMT, &sf, "exporter VIDIOC_S_FMT(OUTPUT)");
-		rb.count = 1;
+		rb.count = alternate ? 2 : 1;
 		rb.type = OUT_MPLANE;
 		rb.memory = V4L2_MEMORY_MMAP;
 		ioctl_or_die(self_fd, VIDIOC_REQBUFS, &rb, "exporter VIDIOC_REQBUFS");
+		if (rb.count < (alternate ? 2u : 1u))
+			die("the exporter got %u buffers", rb.count);
 		mmap_buffer(self_fd, OUT_MPLANE, 0, &out_map);
 		out_dmabuf = export_buffer(self_fd, OUT_MPLANE, 0);
+		if (alternate) {
+			mmap_buffer(self_fd, OUT_MPLANE, 1, &alt_map);
+			alt_dmabuf = export_buffer(self_fd, OUT_MPLANE, 1);
+			printf("exporter: a second buffer as dma-buf fd %d, in turn on slot 0\n",
+			       alt_dmabuf);
+		}
 		out_memory = V4L2_MEMORY_DMABUF;
 		printf("exporter: a second open's MMAP OUTPUT buffer (%zu bytes) as dma-buf fd %d\n",
 		       out_map.len, out_dmabuf);
@@ -544,15 +620,22 @@ static int cmd_encode(int argc, char **argv)
 		struct jpeg_facts jf;
 		struct timespec t0, t1;
 		const uint8_t *jpeg;
+		bool out_done = false;
+		const struct mapping *om = alternate && (n & 1) ? &alt_map : &out_map;
 
+		if (q_value > 0 && n == q_frame) {
+			ctrl.value = q_value;
+			ioctl_or_die(fd, VIDIOC_S_CTRL, &ctrl, "VIDIOC_S_CTRL(JPEG quality)");
+			printf("quality=%d from frame %u, while streaming\n", q_value, n);
+		}
 		if (vivid) {
 			opl.m.fd = out_dmabuf;
 			opl.length = (unsigned int)vf.len;
 		} else {
-			fill_frame(f, w, h, bpl, hbuf, n, out_map.p, sizeimage);
+			fill_frame(f, w, h, bpl, hbuf, n, om->p, sizeimage);
 			if (out_memory == V4L2_MEMORY_DMABUF) {
-				opl.m.fd = out_dmabuf;
-				opl.length = (unsigned int)out_map.len;
+				opl.m.fd = alternate && (n & 1) ? alt_dmabuf : out_dmabuf;
+				opl.length = (unsigned int)om->len;
 			}
 		}
 		if (n == 0 && prefix) {
@@ -576,8 +659,27 @@ static int cmd_encode(int argc, char **argv)
 			ioctl_or_die(fd, VIDIOC_ENCODER_CMD, &ec, "VIDIOC_ENCODER_CMD(STOP)");
 			printf("encoder_cmd stop after queueing frame %u\n", n);
 		}
+		if (early_check) {
+			struct v4l2_plane pl = { 0 };
+			struct v4l2_buffer b = { .type = CAP_MPLANE, .memory = V4L2_MEMORY_MMAP,
+						 .m.planes = &pl, .length = 1 };
+			int pending;
+
+			if (wait_for(fd, POLLOUT, timeout_ms) > 0) {
+				ioctl_or_die(fd, VIDIOC_DQBUF, &ob, "VIDIOC_DQBUF(OUTPUT)");
+				out_done = true;
+				pending = xioctl(fd, VIDIOC_DQBUF, &b) < 0 && errno == EAGAIN;
+				printf("order frame=%u out_ms=%ld cap_pending=%d\n", n, ms_since(&t0),
+				       pending);
+				if (!pending)
+					die("the JPEG was ready as soon as its OUTPUT buffer: cannot tell "
+					    "the order (set delay_ms)");
+			}
+		}
 		while (!wait_for(fd, POLLIN, timeout_ms)) {
 			printf("timeout frame=%u after %d ms\n", n, timeout_ms);
+			if (!unstall && streamoff_timed)
+				timed_streamoff(fd);
 			if (!unstall)
 				return 3;
 			if (!write_param_zero(unstall))
@@ -587,10 +689,11 @@ static int cmd_encode(int argc, char **argv)
 		}
 		ioctl_or_die(fd, VIDIOC_DQBUF, &cb, "VIDIOC_DQBUF(CAPTURE)");
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (wait_for(fd, POLLOUT, timeout_ms) <= 0)
+		if (!out_done && wait_for(fd, POLLOUT, timeout_ms) <= 0)
 			die("the OUTPUT buffer did not come back");
 		opl.bytesused = 0;
-		ioctl_or_die(fd, VIDIOC_DQBUF, &ob, "VIDIOC_DQBUF(OUTPUT)");
+		if (!out_done)
+			ioctl_or_die(fd, VIDIOC_DQBUF, &ob, "VIDIOC_DQBUF(OUTPUT)");
 		printf("frame %u bytes=%u flags=0x%08x error=%d last=%d seq=%u field=%u "
 		       "ts=%ld.%06ld out_flags=0x%08x ms=%ld\n", n, cpl.bytesused, cb.flags,
 		       !!(cb.flags & V4L2_BUF_FLAG_ERROR), !!(cb.flags & V4L2_BUF_FLAG_LAST),
@@ -609,10 +712,11 @@ static int cmd_encode(int argc, char **argv)
 			printf("jpeg %u size=%u sof=%ux%u dqt_luma_dc=%u dqt_chroma_dc=%u app=0x%02x "
 			       "eoi=%d\n", n, cpl.bytesused, jf.width, jf.height, jf.dqt_luma_dc,
 			       jf.dqt_chroma_dc, jf.app, jf.eoi);
-			if (!jf.eoi)
+			if (!jf.eoi && !accept_cut)
 				die("frame %u does not end with EOI", n);
-			if (jf.width != w || jf.height != h)
-				die("frame %u is %ux%u, not %ux%u", n, jf.width, jf.height, w, h);
+			if (jf.width != want_w || jf.height != want_h)
+				die("frame %u is %ux%u, not %ux%u", n, jf.width, jf.height, want_w,
+				    want_h);
 			if (cb.timestamp.tv_sec != 1000 + (long)n || cb.timestamp.tv_usec != 123456)
 				die("the OUTPUT timestamp was not copied to CAPTURE");
 			if (prefix && !saved_jpeg) {
@@ -658,10 +762,7 @@ static int cmd_encode(int argc, char **argv)
 		if (e != EPIPE)
 			die("CAPTURE DQBUF after the LAST buffer did not fail with EPIPE");
 	}
-	type = OUT_MPLANE;
-	ioctl_or_die(fd, VIDIOC_STREAMOFF, &type, "VIDIOC_STREAMOFF(OUTPUT)");
-	type = CAP_MPLANE;
-	ioctl_or_die(fd, VIDIOC_STREAMOFF, &type, "VIDIOC_STREAMOFF(CAPTURE)");
+	timed_streamoff(fd);
 	printf("PASS frames=%u errors=%u\n", frames, errors);
 	close(fd);
 	if (self_fd >= 0)

@@ -52,9 +52,35 @@
  *   delay_ms (0)          extra time per frame; at once
  *   exif (1)              APP1 Exif after SOI (as the driver leaves Exif on), 0: APP0 JFIF
  *   debug (0)             v4l2_dbg level
+ * The real driver's timing and quirks (each at once; the default is the Pi's behaviour):
+ *   teardown_timeout_ms (2000)
+ *                         STREAMOFF (or close) of a queue whose buffers a hung VPU holds (a job
+ *                         held by stall=1) waits this long for them, then forces them back with
+ *                         V4L2_BUF_FLAG_ERROR; per queue, so ~2 s for OUTPUT and ~2 s for
+ *                         CAPTURE. Nothing held: no wait. DRIVER: bcm2835_codec_stop_streaming()
+ *                         disables the port, then bcm2835_codec_flush_buffers() waits on
+ *                         frame_cmplt for up to COMPLETE_TIMEOUT (2 * HZ).
+ *   import_hang (0)       1: a job whose OUTPUT buffer is DMABUF is held (the VPU never gets the
+ *                         buffer) until cleared or streaming stops; logged once per stream;
+ *                         MMAP jobs encode. STREAMOFF does not wait for it (emu_return_held()).
+ *   dmabuf_reimports (0)  counter (module-wide; write 0 to reset): OUTPUT dma-buf imports into
+ *                         the VPU, the first one of a buffer slot and each one after the slot is
+ *                         queued with another dma-buf. DRIVER: bcm2835_codec_buf_prepare().
+ *   output_early (1)      the OUTPUT buffer comes back when the job starts (the VPU has consumed
+ *                         it), its JPEG delay_ms later; 0: both together at the end of the job.
+ *                         DRIVER: ip_buffer_cb() and op_buffer_cb() complete each on its own.
+ *   quality_live (0)      0: the JPEG quality is latched at CAPTURE STREAMON (a change while
+ *                         streaming waits for the next STREAMON); 1: from the next frame.
+ *                         DRIVER: bcm2835_codec_s_ctrl(); UNKNOWN what the firmware does.
+ *   jpeg_max_bytes (0)    room for the JPEG: min(this, the CAPTURE buffer's size), 0: the
+ *                         buffer's size. A longer JPEG is delivered cut at the room, without
+ *                         its EOI and without an error flag. DRIVER: op_buffer_cb().
+ *   ignore_crop (0)       1: encode the OUTPUT port's whole width x buffer height instead of the
+ *                         S_SELECTION crop (a firmware that ignores the crop; only a Pi tells).
  * Unbinding and binding through /sys/bus/platform/drivers/bcm2835-codec/{unbind,bind}
  * (device "bcm2835-codec") removes and restores the node; open files get ENODEV meanwhile.
  */
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
@@ -127,6 +153,35 @@ static unsigned int debug;
 module_param(debug, uint, 0644);
 MODULE_PARM_DESC(debug, "activates debug info (0-3)");
 
+/* DRIVER: COMPLETE_TIMEOUT, 2 * HZ */
+static unsigned int teardown_timeout_ms = 2000;
+module_param(teardown_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(teardown_timeout_ms, "STREAMOFF waits this long per queue for buffers a hung VPU holds (stall=1), ms");
+
+static bool import_hang;
+module_param(import_hang, bool, 0644);
+MODULE_PARM_DESC(import_hang, "DMABUF OUTPUT buffers fail their import into the VPU: their jobs are held until cleared");
+
+static unsigned int dmabuf_reimports;
+module_param(dmabuf_reimports, uint, 0644);
+MODULE_PARM_DESC(dmabuf_reimports, "counter of OUTPUT dma-buf (re-)imports into the VPU, per buffer slot whose dma-buf changed (write 0 to reset)");
+
+static bool output_early = true;
+module_param(output_early, bool, 0644);
+MODULE_PARM_DESC(output_early, "return the OUTPUT buffer when the job starts, before its JPEG (0: together)");
+
+static bool quality_live;
+module_param(quality_live, bool, 0644);
+MODULE_PARM_DESC(quality_live, "a quality change while streaming applies from the next frame (0: from the next CAPTURE STREAMON)");
+
+static unsigned int jpeg_max_bytes;
+module_param(jpeg_max_bytes, uint, 0644);
+MODULE_PARM_DESC(jpeg_max_bytes, "room for a JPEG, at most the CAPTURE buffer's size (0: the buffer's size); a longer JPEG is cut");
+
+static bool ignore_crop;
+module_param(ignore_crop, bool, 0644);
+MODULE_PARM_DESC(ignore_crop, "encode the OUTPUT port's whole width x buffer height, not the crop");
+
 struct emu_fmt {
 	u32 fourcc;
 	u8 depth;		/* DRIVER: supported_formats[].depth, bits per pixel of plane 0 */
@@ -136,6 +191,9 @@ struct emu_fmt {
 };
 
 /*
+ * DRIVER: bytesperline_align is supported_formats[].bytesperline_align[ENCODE_IMAGE] (checked at
+ * 00d3b7dcd7d8): 32 for YU12, YV12, NV12, NV21, RGB565, RGB24 and BGR24; 64 for the YUYV
+ * family and the 32-bit RGB formats.
  * FIRMWARE: ril.image_encode's input port lists RGB2 RGB3 BGR3 RGBA BGRA I420 I422 YUYV YVYU
  * VYUY UYVY OPQV (6by9 in raspberrypi/linux#4923, firmware of 2022-01-20); the driver keeps
  * those its supported_formats[] maps (I422 and OPQV have no V4L2 format), in the firmware's
@@ -218,11 +276,34 @@ struct emu_ctx {
 	enum v4l2_quantization quant;
 	unsigned int framerate_num;
 	unsigned int framerate_denom;
-	int quality;
+	int quality;			/* the control's value */
+	int stream_quality;		/* latched at CAPTURE STREAMON (quality_live=0) */
 	struct delayed_work work;	/* the "VPU": runs one job */
 	bool aborting;
 	unsigned int frames;		/* completed since the CAPTURE queue started, for error_after */
 	struct emu_jpeg_scratch *scratch;
+
+	/* the running job; job_lock orders it against ENCODER_CMD */
+	struct mutex job_lock;
+	bool job_new;			/* set by device_run, the buffers not taken yet */
+	bool job_early;			/* output_early, as it was when the job started */
+	bool job_encoded;		/* the JPEG is in job_dst */
+	bool job_last;			/* the JPEG of the last OUTPUT buffer before ENCODER_CMD STOP */
+	bool job_dst_taken;		/* job_dst is off the ready list (output_early) */
+	struct vb2_v4l2_buffer *job_src;	/* NULL once returned (output_early) */
+	struct vb2_v4l2_buffer *job_dst;
+	int job_len;
+	enum vb2_buffer_state job_state;
+	u64 job_timestamp;
+	/* buffers held jobs left with the "VPU" when they were aborted, [EMU_SRC] and [EMU_DST] */
+	struct list_head vpu_held[2];
+	bool import_logged;		/* import_hang said so in this OUTPUT stream */
+};
+
+/* DRIVER: struct m2m_mmal_buffer, with the dma-buf the VPU last imported for this slot */
+struct emu_buf {
+	struct v4l2_m2m_buffer m2m;
+	struct dma_buf *imported;
 };
 
 static inline struct emu_ctx *file2ctx(struct file *file)
@@ -292,16 +373,25 @@ static void emu_job_abort(void *priv)
 
 /*
  * DIFFERS: the driver marks both queues "buffered" and hands each buffer to the VPU as soon as
- * it is queued; the VPU pairs them. Here a job needs one OUTPUT and one CAPTURE buffer (the
- * mem2mem default), and the OUTPUT buffer comes back when its JPEG is done.
- * INFERRED: that the VPU, too, holds a raw buffer until its JPEG is written (zero copy is on).
+ * it is queued (device_run()); the VPU pairs them. Here a job needs one OUTPUT and one CAPTURE
+ * buffer (the mem2mem default).
+ * DRIVER: the VPU gives each buffer back through its own callback, the raw one through
+ * ip_buffer_cb() and the JPEG through op_buffer_cb(). INFERRED: that image_encode releases the
+ * raw buffer once it has read it, before the JPEG is written out; output_early=1 (default)
+ * does so: the frame is encoded when the job starts and the OUTPUT buffer returned then, the
+ * JPEG delay_ms later. output_early=0: both at the end, after delay_ms.
  */
 static void emu_device_run(void *priv)
 {
 	struct emu_ctx *ctx = priv;
+	bool early = READ_ONCE(output_early);
 
+	mutex_lock(&ctx->job_lock);
+	ctx->job_new = true;
+	ctx->job_early = early;
+	mutex_unlock(&ctx->job_lock);
 	queue_delayed_work(system_unbound_wq, &ctx->work,
-			   msecs_to_jiffies(READ_ONCE(delay_ms)));
+			   early ? 0 : msecs_to_jiffies(READ_ONCE(delay_ms)));
 }
 
 static void emu_send_eos(struct emu_ctx *ctx)
@@ -311,66 +401,93 @@ static void emu_send_eos(struct emu_ctx *ctx)
 	v4l2_event_queue_fh(&ctx->fh, &ev);
 }
 
-static void emu_work(struct work_struct *work)
+/*
+ * Whether the job is held. stall=1: the VPU does not answer (both buffers stay with it).
+ * import_hang=1 with a DMABUF OUTPUT buffer: DRIVER: device_run() submits the raw buffer with
+ * vchiq_mmal_submit_buffer(), which first imports its dma-buf into the VPU's memory
+ * (vc_sm_cma_import_dmabuf(), in raspberrypi/linux's mmal-vchiq.c); when that fails it logs and
+ * returns before the buffer is sent, device_run() logs that the submission failed, and nothing
+ * ever completes that buffer: no error, no JPEG, a stall. (The driver does that for every such
+ * buffer; here the first one holds the job and the others wait behind it.)
+ */
+static bool emu_job_held(struct emu_ctx *ctx)
 {
-	struct emu_ctx *ctx = container_of(to_delayed_work(work), struct emu_ctx, work);
+	struct vb2_v4l2_buffer *src = ctx->job_src;
+
+	if (READ_ONCE(stall))
+		return true;
+	if (!src || src->vb2_buf.memory != VB2_MEMORY_DMABUF || !READ_ONCE(import_hang))
+		return false;
+	if (!ctx->import_logged) {
+		ctx->import_logged = true;
+		v4l2_err(&ctx->dev->v4l2_dev,
+			 "OUTPUT buffer %u: its dma-buf could not be imported into the VPU (import_hang): not submitted, it will not complete\n",
+			 src->vb2_buf.index);
+	}
+	return true;
+}
+
+/* the frame into job_dst; the room is the CAPTURE buffer, or less with jpeg_max_bytes */
+static void emu_encode(struct emu_ctx *ctx)
+{
 	struct emu_dev *dev = ctx->dev;
-	struct v4l2_m2m_ctx *m2m_ctx = ctx->fh.m2m_ctx;
 	const struct emu_q_data *out = &ctx->q_data[EMU_SRC];
-	enum vb2_buffer_state state = VB2_BUF_STATE_DONE;
-	struct vb2_v4l2_buffer *src, *dst;
+	struct vb2_v4l2_buffer *src = ctx->job_src, *dst = ctx->job_dst;
 	struct emu_jpeg_src jsrc;
-	unsigned int nth, after = READ_ONCE(error_after);
+	unsigned int nth, after = READ_ONCE(error_after), max = READ_ONCE(jpeg_max_bytes);
+	unsigned int room = vb2_plane_size(&dst->vb2_buf, 0);
+	int quality = READ_ONCE(quality_live) ? READ_ONCE(ctx->quality) : ctx->stream_quality;
+	bool cut = false;
 	u8 *jpeg;
 	int len;
 
-	if (READ_ONCE(stall) && !READ_ONCE(ctx->aborting)) {
-		/* the job stays running: both buffers stay with the driver */
-		queue_delayed_work(system_unbound_wq, &ctx->work, msecs_to_jiffies(20));
-		return;
-	}
-	/*
-	 * The job's buffers stay on the ready lists until they are done, so that ENCODER_CMD STOP
-	 * during the job finds the OUTPUT buffer being encoded as the last one to drain.
-	 */
-	src = v4l2_m2m_next_src_buf(m2m_ctx);
-	dst = v4l2_m2m_next_dst_buf(m2m_ctx);
-	if (WARN_ON(!src || !dst))
-		goto finish;
-	if (READ_ONCE(ctx->aborting)) {
-		v4l2_m2m_src_buf_remove_by_buf(m2m_ctx, src);
-		v4l2_m2m_dst_buf_remove_by_buf(m2m_ctx, dst);
-		v4l2_m2m_buf_done(src, VB2_BUF_STATE_ERROR);
-		v4l2_m2m_buf_done(dst, VB2_BUF_STATE_ERROR);
-		goto finish;
-	}
-
+	ctx->job_state = VB2_BUF_STATE_DONE;
 	/*
 	 * UNKNOWN: what the VPU encodes when the CAPTURE format's size differs from OUTPUT's, and
 	 * with an OUTPUT bytesused short of sizeimage. Here: the OUTPUT crop rectangle, read from
 	 * the whole plane, whatever bytesused says. A crop height of 0 (S_FMT height 0) or one
 	 * beyond the buffer (S_FMT height above 1920), which the driver would pass on, is clamped.
+	 * DRIVER: setup_mmal_port_format() gives the input port a width of bytesperline in pixels,
+	 * the buffer's height and the crop (from 0,0); UNKNOWN: whether image_encode honours that
+	 * crop. ignore_crop=1 encodes that whole width x height instead (at most 1920 wide).
 	 */
 	jsrc.fourcc = out->fmt->fourcc;
 	jsrc.data = vb2_plane_vaddr(&src->vb2_buf, 0);
 	jsrc.size = vb2_plane_size(&src->vb2_buf, 0);
 	jsrc.bytesperline = out->bytesperline;
 	jsrc.buffer_height = out->height;
-	jsrc.width = clamp(READ_ONCE(out->crop_width), 1u, (unsigned int)MAX_W);
-	jsrc.height = clamp(READ_ONCE(out->crop_height), 1u, out->height);
+	if (READ_ONCE(ignore_crop) && out->fmt->depth) {
+		jsrc.width = min((out->bytesperline << 3) / out->fmt->depth, (unsigned int)MAX_W);
+		jsrc.height = out->height;
+	} else {
+		jsrc.width = clamp(READ_ONCE(out->crop_width), 1u, (unsigned int)MAX_W);
+		jsrc.height = clamp(READ_ONCE(out->crop_height), 1u, out->height);
+	}
+	/*
+	 * DRIVER: op_buffer_cb() sets the CAPTURE payload to the length the VPU reports and flags
+	 * an error only for MMAL_BUFFER_HEADER_FLAG_CORRUPTED: nothing checks that the JPEG is
+	 * whole. INFERRED: a JPEG longer than the buffer comes back cut at its end, without EOI and
+	 * without an error (MMAL may put the rest in the next buffer: a fragment without
+	 * MMAL_BUFFER_HEADER_FLAG_FRAME_END, which the driver does not look at; here the rest is
+	 * dropped). jpeg_max_bytes makes the room smaller so that tests can cut a small JPEG.
+	 */
+	if (max && max < room)
+		room = max;
 	jpeg = vb2_plane_vaddr(&dst->vb2_buf, 0);
 	if (!jsrc.data || !jpeg) {
 		len = -EFAULT;
 	} else {
-		len = emu_jpeg_encode(&jsrc, READ_ONCE(ctx->quality), READ_ONCE(exif),
-				      ctx->scratch, jpeg, vb2_plane_size(&dst->vb2_buf, 0));
+		len = emu_jpeg_encode(&jsrc, quality, READ_ONCE(exif), ctx->scratch, jpeg, room,
+				      &cut);
 	}
-	/* UNKNOWN: how the VPU reports a failed or oversized encode; here an ERROR buffer */
+	if (cut)
+		v4l2_dbg(1, debug, &dev->v4l2_dev, "JPEG cut at %d bytes (room %u)\n", len, room);
+	/* UNKNOWN: how the VPU reports a failed encode; here an ERROR buffer */
 	if (len < 0) {
 		v4l2_err(&dev->v4l2_dev, "frame not encoded (%d): %ux%u bpl %u in %u bytes\n", len,
 			 jsrc.width, jsrc.height, jsrc.bytesperline, jsrc.size);
 		len = 0;
-		state = VB2_BUF_STATE_ERROR;
+		ctx->job_state = VB2_BUF_STATE_ERROR;
 	}
 
 	nth = ctx->frames++;
@@ -383,31 +500,130 @@ static void emu_work(struct work_struct *work)
 		 * a client that ignores the flag serves a broken picture.
 		 */
 		len /= 2;
-		state = VB2_BUF_STATE_ERROR;
+		ctx->job_state = VB2_BUF_STATE_ERROR;
 		v4l2_dbg(1, debug, &dev->v4l2_dev, "frame %u flagged ERROR (error_after=%u)\n", nth,
 			 after);
 	}
-	vb2_set_plane_payload(&dst->vb2_buf, 0, len);
-
+	ctx->job_len = len;
 	/*
 	 * DRIVER: the timestamp travels through the VPU in microseconds (mmal pts = ns / 1000,
-	 * back as pts * 1000); the field is NONE; sequence is never set (it stays 0); no other
-	 * flag is copied. INFERRED: that the firmware sets no KEYFRAME flag on a JPEG.
+	 * back as pts * 1000).
 	 */
-	dst->vb2_buf.timestamp = div_u64(src->vb2_buf.timestamp, 1000) * 1000;
+	ctx->job_timestamp = div_u64(src->vb2_buf.timestamp, 1000) * 1000;
+	ctx->job_encoded = true;
+}
+
+/* a buffer off the ready lists stays with the "VPU" until its queue stops */
+static void emu_hold(struct emu_ctx *ctx, unsigned int idx, struct vb2_v4l2_buffer *vbuf)
+{
+	list_add_tail(&container_of(vbuf, struct v4l2_m2m_buffer, vb)->list, &ctx->vpu_held[idx]);
+}
+
+static void emu_work(struct work_struct *work)
+{
+	struct emu_ctx *ctx = container_of(to_delayed_work(work), struct emu_ctx, work);
+	struct emu_dev *dev = ctx->dev;
+	struct v4l2_m2m_ctx *m2m_ctx = ctx->fh.m2m_ctx;
+	struct vb2_v4l2_buffer *src, *dst;
+
+	mutex_lock(&ctx->job_lock);
+	if (ctx->job_new) {
+		/*
+		 * The job's buffers stay on the ready lists until they are done (or, with
+		 * output_early, until the OUTPUT buffer is), so that ENCODER_CMD STOP during the job
+		 * finds the OUTPUT buffer being encoded as the last one to drain.
+		 */
+		ctx->job_new = false;
+		ctx->job_encoded = false;
+		ctx->job_last = false;
+		ctx->job_dst_taken = false;
+		ctx->job_src = v4l2_m2m_next_src_buf(m2m_ctx);
+		ctx->job_dst = v4l2_m2m_next_dst_buf(m2m_ctx);
+		if (WARN_ON(!ctx->job_src || !ctx->job_dst)) {
+			ctx->job_src = NULL;
+			ctx->job_dst = NULL;
+			goto finish;
+		}
+	}
+	src = ctx->job_src;
+	dst = ctx->job_dst;
+
+	if (emu_job_held(ctx)) {
+		if (!READ_ONCE(ctx->aborting)) {
+			/* the job stays running: its buffers stay with the driver */
+			mutex_unlock(&ctx->job_lock);
+			queue_delayed_work(system_unbound_wq, &ctx->work, msecs_to_jiffies(20));
+			return;
+		}
+		/*
+		 * Aborted (STREAMOFF or close): the VPU keeps what it holds; each queue's
+		 * stop_streaming gets its buffer back (emu_stop_streaming()).
+		 */
+		if (src) {
+			v4l2_m2m_src_buf_remove_by_buf(m2m_ctx, src);
+			emu_hold(ctx, EMU_SRC, src);
+		}
+		if (!ctx->job_dst_taken)
+			v4l2_m2m_dst_buf_remove_by_buf(m2m_ctx, dst);
+		emu_hold(ctx, EMU_DST, dst);
+		goto done;
+	}
+	if (READ_ONCE(ctx->aborting)) {
+		if (src) {
+			v4l2_m2m_src_buf_remove_by_buf(m2m_ctx, src);
+			v4l2_m2m_buf_done(src, VB2_BUF_STATE_ERROR);
+		}
+		if (!ctx->job_dst_taken)
+			v4l2_m2m_dst_buf_remove_by_buf(m2m_ctx, dst);
+		v4l2_m2m_buf_done(dst, VB2_BUF_STATE_ERROR);
+		goto done;
+	}
+
+	if (!ctx->job_encoded) {
+		emu_encode(ctx);
+		if (ctx->job_early) {
+			/* the raw buffer goes back now; the VPU keeps the CAPTURE buffer */
+			ctx->job_last = v4l2_m2m_is_last_draining_src_buf(m2m_ctx, src);
+			v4l2_m2m_src_buf_remove_by_buf(m2m_ctx, src);
+			v4l2_m2m_dst_buf_remove_by_buf(m2m_ctx, dst);
+			ctx->job_dst_taken = true;
+			ctx->job_src = NULL;
+			v4l2_m2m_buf_done(src, VB2_BUF_STATE_DONE);
+			mutex_unlock(&ctx->job_lock);
+			queue_delayed_work(system_unbound_wq, &ctx->work,
+					   msecs_to_jiffies(READ_ONCE(delay_ms)));
+			return;
+		}
+	}
+
+	/*
+	 * DRIVER: the field is NONE; sequence is never set (it stays 0); no other flag is copied.
+	 * INFERRED: that the firmware sets no KEYFRAME flag on a JPEG.
+	 */
+	vb2_set_plane_payload(&dst->vb2_buf, 0, ctx->job_len);
+	dst->vb2_buf.timestamp = ctx->job_timestamp;
 	dst->field = V4L2_FIELD_NONE;
 
 	/* INFERRED: after ENCODER_CMD STOP the VPU marks the last JPEG; here the mem2mem helpers */
-	v4l2_m2m_src_buf_remove_by_buf(m2m_ctx, src);
-	v4l2_m2m_dst_buf_remove_by_buf(m2m_ctx, dst);
-	if (v4l2_m2m_is_last_draining_src_buf(m2m_ctx, src)) {
+	if (src) {
+		ctx->job_last = v4l2_m2m_is_last_draining_src_buf(m2m_ctx, src);
+		v4l2_m2m_src_buf_remove_by_buf(m2m_ctx, src);
+	}
+	if (!ctx->job_dst_taken)
+		v4l2_m2m_dst_buf_remove_by_buf(m2m_ctx, dst);
+	if (ctx->job_last) {
 		dst->flags |= V4L2_BUF_FLAG_LAST;
 		v4l2_m2m_mark_stopped(m2m_ctx);
 		emu_send_eos(ctx);
 	}
-	v4l2_m2m_buf_done(src, VB2_BUF_STATE_DONE);
-	v4l2_m2m_buf_done(dst, state);
+	if (src)
+		v4l2_m2m_buf_done(src, VB2_BUF_STATE_DONE);
+	v4l2_m2m_buf_done(dst, ctx->job_state);
+done:
+	ctx->job_src = NULL;
+	ctx->job_dst = NULL;
 finish:
+	mutex_unlock(&ctx->job_lock);
 	v4l2_m2m_job_finish(dev->m2m_dev, m2m_ctx);
 }
 
@@ -604,7 +820,15 @@ static int vidioc_s_fmt_vid_out(struct file *file, void *priv, struct v4l2_forma
 /*
  * DRIVER: vidioc_g/s_selection() for ENCODE_IMAGE: OUTPUT only (the core turns the _MPLANE
  * types into the plain ones); CROP_DEFAULT and CROP_BOUNDS are bytesperline x height (bytes,
- * not pixels, as the driver has it), CROP is the picture; S_SELECTION(CROP) can only shrink it.
+ * not pixels, as the driver has it), CROP is the picture; S_SELECTION(CROP) only: left and top
+ * are forced to 0, the width is clamped to the current crop width (it can only shrink until
+ * the next S_FMT), the height to the buffer's height (so 1080 in a 1088-row buffer), and
+ * selection_set is set, which makes a later S_FMT keep the crop height (vidioc_s_fmt(); the
+ * width is reset to S_FMT's). Once the component exists (the first REQBUFS) the driver sends
+ * the crop to the input port at once, as es.video.crop (setup_mmal_port_format(), then
+ * vchiq_mmal_port_set_format()), also while streaming. UNKNOWN: whether the firmware takes a
+ * format change on an enabled port, and whether image_encode encodes the crop at all
+ * (ignore_crop=1: it does not). Here the crop applies from the next frame.
  */
 static int vidioc_g_selection(struct file *file, void *priv, struct v4l2_selection *s)
 {
@@ -707,7 +931,24 @@ static int vidioc_encoder_cmd(struct file *file, void *priv, struct v4l2_encoder
 		return ret;
 	if (!vb2_is_streaming(&m2m_ctx->cap_q_ctx.q) || !vb2_is_streaming(&m2m_ctx->out_q_ctx.q))
 		return 0;
-	ret = v4l2_m2m_ioctl_encoder_cmd(file, priv, ec);
+	mutex_lock(&ctx->job_lock);
+	if (ec->cmd == V4L2_ENC_CMD_STOP && ctx->job_dst && ctx->job_dst_taken &&
+	    !v4l2_m2m_num_src_bufs_ready(m2m_ctx) && !m2m_ctx->is_draining &&
+	    !m2m_ctx->has_stopped) {
+		/*
+		 * output_early: the last OUTPUT buffer is back, its JPEG still being written. On a Pi
+		 * the EOS buffer queues behind that frame in the VPU, so the JPEG comes first; the
+		 * mem2mem helpers, seeing no OUTPUT buffer, would mark the next CAPTURE buffer LAST
+		 * at once, ahead of it. Mark the JPEG being written instead.
+		 */
+		m2m_ctx->is_draining = true;
+		m2m_ctx->last_src_buf = NULL;
+		ctx->job_last = true;
+		ret = 0;
+	} else {
+		ret = v4l2_m2m_ioctl_encoder_cmd(file, priv, ec);
+	}
+	mutex_unlock(&ctx->job_lock);
 	if (ret)
 		return ret;
 	if (ec->cmd == V4L2_ENC_CMD_STOP && v4l2_m2m_has_stopped(m2m_ctx))
@@ -782,9 +1023,13 @@ static int emu_s_ctrl(struct v4l2_ctrl *ctrl)
 	struct emu_ctx *ctx = container_of(ctrl->handler, struct emu_ctx, hdl);
 
 	/*
-	 * DRIVER: V4L2_CID_JPEG_COMPRESSION_QUALITY becomes MMAL_PARAMETER_JPEG_Q_FACTOR, with
-	 * MMAL_PARAMETER_JPEG_IJG_SCALING on (IJG: libjpeg's quality scaling).
-	 * INFERRED: that a change takes effect from the next frame, also while streaming.
+	 * DRIVER: bcm2835_codec_s_ctrl() sets V4L2_CID_JPEG_COMPRESSION_QUALITY on the output
+	 * port as MMAL_PARAMETER_JPEG_Q_FACTOR whenever the component exists (from the first
+	 * REQBUFS; bcm2835_codec_create_component() applies the value set before), also while
+	 * streaming, with MMAL_PARAMETER_JPEG_IJG_SCALING on (IJG: libjpeg's quality scaling).
+	 * UNKNOWN: whether the firmware applies a new Q factor to a running (enabled) component.
+	 * quality_live=0 (default, as mjpegd's issue 17 reads a Pi: "may not reach the firmware"):
+	 * the quality is latched at CAPTURE STREAMON (emu_start_streaming()); 1: the next frame.
 	 */
 	if (ctrl->id != V4L2_CID_JPEG_COMPRESSION_QUALITY)
 		return -EINVAL;
@@ -837,12 +1082,39 @@ static int emu_buf_prepare(struct vb2_buffer *vb)
 		return -EINVAL;
 	}
 	/*
+	 * DRIVER: bcm2835_codec_buf_prepare() keeps, per buffer slot, the dma-buf of a DMABUF
+	 * buffer; when the slot comes with another one (vb2 has called bcm2835_codec_buffer_cleanup()
+	 * first, which frees the VPU's import of the old one through mmal_vchi_buffer_cleanup()), the
+	 * next submission to the VPU imports the new one (vchiq_mmal_submit_buffer():
+	 * vc_sm_cma_import_dmabuf()). The same dma-buf again on the same slot is not imported again.
+	 * dmabuf_reimports counts those imports of OUTPUT dma-bufs, the first of each slot included.
+	 */
+	if (V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type) && vb->memory == VB2_MEMORY_DMABUF) {
+		struct emu_buf *buf = container_of(vbuf, struct emu_buf, m2m.vb);
+
+		if (buf->imported != vb->planes[0].dbuf) {
+			buf->imported = vb->planes[0].dbuf;
+			WRITE_ONCE(dmabuf_reimports, READ_ONCE(dmabuf_reimports) + 1);
+			v4l2_dbg(1, debug, &ctx->dev->v4l2_dev,
+				 "OUTPUT slot %u: new dma-buf, imported into the VPU (%u so far)\n",
+				 vb->index, READ_ONCE(dmabuf_reimports));
+		}
+	}
+	/*
 	 * DIFFERS: the driver presets a CAPTURE buffer's payload to sizeimage here; emu_buf_queue()
 	 * sets 0, so that a buffer the mem2mem draining helpers mark LAST without a JPEG in it says
 	 * 0 bytes (INFERRED: as the VPU's empty EOS buffer does). The driver also exports every MMAP
 	 * buffer as a dma-buf for the VPU here.
 	 */
 	return 0;
+}
+
+/* DRIVER: bcm2835_codec_buffer_cleanup(): the VPU's import goes with the old dma-buf */
+static void emu_buf_cleanup(struct vb2_buffer *vb)
+{
+	struct vb2_v4l2_buffer *vbuf = to_vb2_v4l2_buffer(vb);
+
+	container_of(vbuf, struct emu_buf, m2m.vb)->imported = NULL;
 }
 
 static void emu_buf_queue(struct vb2_buffer *vb)
@@ -869,9 +1141,47 @@ static int emu_start_streaming(struct vb2_queue *q, unsigned int count)
 
 	v4l2_m2m_update_start_streaming_state(ctx->fh.m2m_ctx, q);
 	WRITE_ONCE(ctx->aborting, false);
-	if (V4L2_TYPE_IS_CAPTURE(q->type))
+	if (V4L2_TYPE_IS_CAPTURE(q->type)) {
 		ctx->frames = 0;
+		ctx->stream_quality = READ_ONCE(ctx->quality);
+	} else {
+		ctx->import_logged = false;
+	}
 	return 0;
+}
+
+/*
+ * DRIVER: bcm2835_codec_stop_streaming() disables the port, which asks the VPU for the buffers
+ * it holds, and bcm2835_codec_flush_buffers() waits up to COMPLETE_TIMEOUT (2 s) for them, then
+ * logs a timeout and returns; vb2 then forces the buffers still out back with ERROR (and a
+ * WARN: "driver bug: stop_streaming operation is leaving buf ... in active state").
+ * Here a VPU that holds a job because of stall=1 answers nothing until stall is cleared:
+ * teardown_timeout_ms per queue, then the buffer comes back with ERROR (DIFFERS: no WARN).
+ * INFERRED: that a VPU this stuck still answers the port-disable message itself (otherwise
+ * each message costs SYNC_MSG_TIMEOUT, 3 s, more; not modelled).
+ * import_hang: DRIVER: the failed buffer never reached the VPU (buffer_from_host() was not
+ * called, so port->buffers_with_vpu does not count it): no wait, vb2 forces it back at once
+ * (with that WARN on a Pi); the CAPTURE buffer the VPU holds comes back at the port disable.
+ */
+static void emu_return_held(struct emu_ctx *ctx, unsigned int idx)
+{
+	struct v4l2_m2m_buffer *b, *n;
+	unsigned int limit = READ_ONCE(teardown_timeout_ms);
+	unsigned long end = jiffies + msecs_to_jiffies(limit);
+
+	if (list_empty(&ctx->vpu_held[idx]))
+		return;
+	/* a stall cleared meanwhile ends the wait: the VPU answers again */
+	while (READ_ONCE(stall) && time_before(jiffies, end))
+		msleep(min(20u, jiffies_to_msecs(end - jiffies) + 1));
+	if (READ_ONCE(stall))
+		v4l2_err(&ctx->dev->v4l2_dev,
+			 "%s: the VPU did not give the %s buffers back within %u ms: forced back\n",
+			 __func__, idx == EMU_SRC ? "OUTPUT" : "CAPTURE", limit);
+	list_for_each_entry_safe(b, n, &ctx->vpu_held[idx], list) {
+		list_del(&b->list);
+		v4l2_m2m_buf_done(&b->vb, VB2_BUF_STATE_ERROR);
+	}
 }
 
 /*
@@ -885,6 +1195,7 @@ static void emu_stop_streaming(struct vb2_queue *q)
 
 	/* mem2mem has cancelled (aborted and waited for) a running job before this */
 	cancel_delayed_work_sync(&ctx->work);
+	emu_return_held(ctx, V4L2_TYPE_IS_OUTPUT(q->type) ? EMU_SRC : EMU_DST);
 	for (;;) {
 		if (V4L2_TYPE_IS_OUTPUT(q->type))
 			vbuf = v4l2_m2m_src_buf_remove(ctx->fh.m2m_ctx);
@@ -903,6 +1214,7 @@ static const struct vb2_ops emu_qops = {
 	.queue_setup	 = emu_queue_setup,
 	.buf_prepare	 = emu_buf_prepare,
 	.buf_queue	 = emu_buf_queue,
+	.buf_cleanup	 = emu_buf_cleanup,
 	.start_streaming = emu_start_streaming,
 	.stop_streaming  = emu_stop_streaming,
 	.wait_prepare	 = vb2_ops_wait_prepare,
@@ -923,7 +1235,7 @@ static int emu_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue
 	src_vq->type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
 	src_vq->io_modes = VB2_MMAP | VB2_DMABUF;
 	src_vq->drv_priv = ctx;
-	src_vq->buf_struct_size = sizeof(struct v4l2_m2m_buffer);
+	src_vq->buf_struct_size = sizeof(struct emu_buf);
 	src_vq->ops = &emu_qops;
 	src_vq->mem_ops = &vb2_dma_contig_memops;
 	src_vq->dev = &ctx->dev->pdev->dev;
@@ -936,7 +1248,7 @@ static int emu_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue
 	dst_vq->type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
 	dst_vq->io_modes = VB2_MMAP | VB2_DMABUF;
 	dst_vq->drv_priv = ctx;
-	dst_vq->buf_struct_size = sizeof(struct v4l2_m2m_buffer);
+	dst_vq->buf_struct_size = sizeof(struct emu_buf);
 	dst_vq->ops = &emu_qops;
 	dst_vq->mem_ops = &vb2_dma_contig_memops;
 	dst_vq->dev = &ctx->dev->pdev->dev;
@@ -986,6 +1298,9 @@ static int emu_open(struct file *file)
 	ctx->quality = 80;
 	ctx->dev = dev;
 	INIT_DELAYED_WORK(&ctx->work, emu_work);
+	mutex_init(&ctx->job_lock);
+	INIT_LIST_HEAD(&ctx->vpu_held[EMU_SRC]);
+	INIT_LIST_HEAD(&ctx->vpu_held[EMU_DST]);
 
 	v4l2_fh_init(&ctx->fh, video_devdata(file));
 	file->private_data = &ctx->fh;
@@ -1033,6 +1348,7 @@ static int emu_release(struct file *file)
 	v4l2_m2m_ctx_release(ctx->fh.m2m_ctx);	/* aborts a running (or stalled) job */
 	mutex_unlock(&dev->dev_mutex);
 	cancel_delayed_work_sync(&ctx->work);
+	mutex_destroy(&ctx->job_lock);
 	kvfree(ctx->scratch);
 	kfree(ctx);
 	return 0;

@@ -460,7 +460,7 @@ static void put_dc(struct bit_writer *bw, const struct huff_codes *h, int diff)
 }
 
 int emu_jpeg_encode(const struct emu_jpeg_src *src, unsigned int quality, bool exif,
-		    struct emu_jpeg_scratch *s, __u8 *out, __u32 cap)
+		    struct emu_jpeg_scratch *s, __u8 *out, __u32 cap, bool *cut)
 {
 	struct huff_codes h[2];
 	struct bit_writer bw = { .out = out, .cap = cap };
@@ -471,6 +471,8 @@ int emu_jpeg_encode(const struct emu_jpeg_src *src, unsigned int quality, bool e
 	int pred[3] = { 0, 0, 0 };
 	bool rgb = is_rgb(src->fourcc);
 
+	if (cut)
+		*cut = false;
 	if (!need || need > src->size || !src->width || !src->height ||
 	    src->width > EMU_JPEG_MAX_WIDTH || src->height > src->buffer_height ||
 	    src->height > 0xffff)
@@ -537,5 +539,9 @@ int emu_jpeg_encode(const struct emu_jpeg_src *src, unsigned int quality, bool e
 	}
 	flush_bits(&bw);
 	put_u16(&bw, 0xffd9);	/* EOI */
-	return bw.overflow ? -ENOSPC : (int)bw.pos;
+	if (cut)
+		*cut = bw.overflow;
+	if (bw.overflow)
+		return cut ? (int)bw.cap : -ENOSPC;
+	return (int)bw.pos;
 }

@@ -44,10 +44,11 @@ __u32 emu_jpeg_min_size(const struct emu_jpeg_src *src);
 /*
  * Writes the JPEG of src at quality (1..100, libjpeg's scaling of the Annex K tables) into
  * out[0..cap). exif: start with an APP1 Exif segment instead of APP0 JFIF. Returns the JPEG's
- * length, -EINVAL for a layout that does not fit src->size or a size out of range, -ENOSPC when
- * cap is too small.
+ * length, -EINVAL for a layout that does not fit src->size or a size out of range. When cap is
+ * too small: with cut NULL, -ENOSPC; else *cut is set and cap is returned, out holding the
+ * JPEG's first cap bytes (no EOI). *cut is cleared otherwise.
  */
 int emu_jpeg_encode(const struct emu_jpeg_src *src, unsigned int quality, bool exif,
-		    struct emu_jpeg_scratch *scratch, __u8 *out, __u32 cap);
+		    struct emu_jpeg_scratch *scratch, __u8 *out, __u32 cap, bool *cut);
 
 #endif

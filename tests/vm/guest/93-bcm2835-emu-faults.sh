@@ -3,7 +3,8 @@
 #   error_after=N (error_count=M): frames N..N+M-1 of each CAPTURE stream come back with
 #     V4L2_BUF_FLAG_ERROR (and half a JPEG), the frames around them whole;
 #   stall=1: no frame completes within the timeout; clearing it lets the held frame complete;
-#     a stalled stream that is closed lets go of its buffers at once;
+#     a stalled stream that is closed lets go of its buffers after teardown_timeout_ms (2 s,
+#     the driver's COMPLETE_TIMEOUT) per queue (89-bcm2835-emu-quirks measures that wait);
 #   unbind/bind through sysfs: the node disappears and comes back, encoding works again, also
 #     when the device was unbound under an open, stalled stream;
 # and no oops, BUG or WARNING in the kernel log throughout.
@@ -47,7 +48,9 @@ cat stall1.txt
 grep -q '^timeout frame=0' stall1.txt || fail "no timeout line"
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 echo "the stalled stream was closed and the program gone ${secs} s after it started"
-awk -v s="$secs" 'BEGIN { exit !(s < 6) }' || fail "closing a stalled stream took ${secs} s"
+# 2 s of timeout, then close: OUTPUT and CAPTURE wait teardown_timeout_ms (2 s) each, as the
+# driver's stop_streaming waits for the buffers a stuck VPU holds; was < 6 before that wait
+awk -v s="$secs" 'BEGIN { exit !(s < 10) }' || fail "closing a stalled stream took ${secs} s"
 
 say "stall=1, then cleared while a frame waits: that frame completes"
 bcm2835_emu encode -d "$EMU_DEV" -f YU12 -W 320 -H 240 -n 2 -t 1500 -u "$EMU_PARAMS/stall" \
