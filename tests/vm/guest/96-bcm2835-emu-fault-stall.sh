@@ -6,11 +6,9 @@
 # must give every camera buffer back (the source's fds are unchanged, nothing leaks).
 . /vm/faults.sh
 faults_setup
-# teardown_timeout_ms=0: on a Pi (the default, 2000) closing an encoder whose VPU holds a job
-# waits 2 s per queue in the driver's stop_streaming; mjpegd closes it on its loop thread, so the
-# clients would get nothing for ~4 s at each reset (issue 17). Until mjpegd closes a stalled
-# encoder off the loop thread, this test leaves that wait out.
-emu_load teardown_timeout_ms=0
+# With the real driver's teardown wait (teardown_timeout_ms 2000 per queue, the default): mjpegd
+# closes the stalled encoder on a thread of its own (96a measures the gap and /status then).
+emu_load
 EXPECT_ERROR='not back after 1000 ms'
 run_emu_fault stall emu-stall
 finish

@@ -110,11 +110,9 @@ for case in 640x480:YU12 640x480:YUYV 1280x720:YU12 1280x720:YUYV 1920x1080:YUYV
 done
 
 say "quality 80 → 30 by SIGHUP: the JPEG's quantisation tables follow"
-# mjpegd sets the new quality on the streaming encoder. Whether the Pi's firmware applies a
-# quality set while streaming is unknown; the emulation's default (quality_live=0) takes it at
-# the next CAPTURE STREAMON only, and then the JPEGs keep quality 80's tables (issue 17). Until
-# mjpegd restarts the encoder's stream on a quality change, this part runs with quality_live=1.
-emu_param quality_live 1
+# Whether the Pi's firmware applies a quality set while streaming is unknown; the emulation's
+# default (quality_live=0) takes it at the next CAPTURE STREAMON only: mjpegd reopens the encoder.
+[ "$(cat "$EMU_PARAMS/quality_live")" = N ] || die "quality_live is not the default (0)"
 printf 'quality = 80\n' >q.conf
 serve 640x480 --format YU12 --config q.conf
 sleep 3
