@@ -513,16 +513,21 @@ int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 
 	CameraConfiguration::Status status = config->validate();
 	// Padded rows asked for and fewer granted (libcamera 0.0.3's vimc handler gives multiples of
-	// 3 rows: 1086 for 1088): ask once more for as many more, for a buffer that holds the
-	// encoder's rows (1089): a packed format imports from a taller buffer.
+	// 6 rows: 1086 for 1088): ask for a few more, in steps of what was missing, for a buffer that
+	// holds the encoder's rows (1092): a packed format imports from a taller buffer.
 	if (status == CameraConfiguration::Adjusted && p->picture_height &&
 	    p->picture_height < p->height && sc.size.width == p->width &&
 	    sc.size.height < p->height && sc.size.height >= p->picture_height) {
 		const Size first = sc.size;
-		sc.size = Size(p->width, 2 * p->height - first.height);
-		status = config->validate();
-		if (status == CameraConfiguration::Invalid || sc.size.width != p->width ||
-		    sc.size.height < p->height) {
+		const unsigned step = p->height - first.height;
+		bool taller = false;
+		for (unsigned k = 1; k <= 8 && !taller; k++) {
+			sc.size = Size(p->width, p->height + k * step);
+			status = config->validate();
+			taller = status != CameraConfiguration::Invalid && sc.size.width == p->width &&
+				 sc.size.height >= p->height;
+		}
+		if (!taller) {
 			sc.size = first;
 			status = config->validate();
 		}

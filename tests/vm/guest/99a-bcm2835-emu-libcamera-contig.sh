@@ -8,8 +8,8 @@
 # rows padded to 1088: mjpegd asks the camera for 1920x1088 and crops the picture's 1080 rows
 # (S_SELECTION on OUTPUT), so nothing is copied.
 # Checked: /status shows "(dmabuf import)", 0 bytes copied, no error, no fallback, the log says
-# 1088 rows were asked for 1080 (libcamera 0.0.3's vimc handler gives multiples of 3 rows: mjpegd
-# asks again and gets 1089, a taller buffer that a packed format imports from); the served JPEG's
+# 1088 rows were asked for 1080 (libcamera 0.0.3's vimc handler gives multiples of 6 rows, 1086:
+# mjpegd asks for more and gets 1092, a taller buffer that a packed format imports from); the served JPEG's
 # SOF says 1920x1080 (the host check), and its 8x8 block means follow a raw frame libcamera's cam
 # captured at the same size (its top 1080 rows: the
 # top, middle and bottom bands where the camera put them; no 8-row shift, no green band). 640x480
