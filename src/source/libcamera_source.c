@@ -675,11 +675,10 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	const struct lcshim_stream *info = &lc->info;
 	/* Granted at least the picture's rows: frames of those rows in the larger buffer (whether
 	 * the encoder can import it is libcamera_frame_importable()'s to say: a packed format needs
-	 * the padded rows or more, a planar one exactly those). Granted fewer, or another width
-	 * (libcamera adjusts sizes): encoded at what it granted (the shim said so). */
-	unsigned picture_height = info->width == p->width && info->height >= p->height
-					  ? p->height
-					  : info->height;
+	 * the padded rows or more, a planar one exactly those). Granted fewer rows, or another width
+	 * (libcamera adjusts sizes): encoded at what it granted (the shim said so), the rows still
+	 * cut to those asked for. */
+	unsigned picture_height = info->height >= p->height ? p->height : info->height;
 	lc->src.fourcc = info->fourcc;
 	lc->src.width = info->width;
 	lc->src.height = picture_height;

@@ -1,4 +1,4 @@
-# vm-timeout: 300
+# vm-timeout: 500
 # vm-boot: vimc-contig
 # vm-host-check: tests/vm/bcm2835_emu_check.py
 # The Pi's own path on the test bed: libcamera's buffers imported by the encoder. vimc with

@@ -1,4 +1,4 @@
-# vm-timeout: 400
+# vm-timeout: 700
 # vm-boot: vimc-contig
 # vm-needs: lc07
 # vm-host-check: tests/vm/bcm2835_emu_check.py
