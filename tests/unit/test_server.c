@@ -1,4 +1,4 @@
-/* The server's client state machine (src/http/server.c) without a network and without io_uring:
+/* The server's client state machine (src/http/client.c) without a network and without io_uring:
  * a snapshot asked for before the first frame waits for it, a request split over several recvs,
  * keep-alive and a second request, a slow stream client given only the newest frame, the header
  * timeout (408), the snapshot's wait timeout (503) and the refusal above --max-clients.

@@ -1,0 +1,351 @@
+/* The HTTP server's routes: which path takes which method, and every handler: the stream, the
+ * snapshot (waiting for the camera's first frame), /status and /metrics, the camera controls,
+ * the page and the CORS preflight. A handler answers through respond() (client.c); who may be
+ * served at all was decided before (gate.c). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "mjpegd/control.h"
+#include "mjpegd/log.h"
+#include "mjpegd/macro.h"
+#include "mjpegd/http/multipart.h"
+#include "server_internal.h"
+
+static void status_collect(struct server *s, struct status_snapshot *st, struct status_client **list)
+{
+	memset(st, 0, sizeof(*st));
+	if (s->status_fill)
+		s->status_fill(s->status_ctx, st);
+	uint64_t now = now_mono_ns();
+	st->clients = s->stats.clients;
+	st->stream_clients = s->stats.stream_clients;
+	st->max_clients = s->max_clients;
+	st->clients_rejected = s->stats.clients_rejected;
+	st->frames_sent = s->stats.frames_sent;
+	st->bytes_sent = s->stats.bytes_sent;
+	*list = calloc(s->n_clients ? s->n_clients : 1, sizeof(**list));
+	size_t n = 0;
+	for (struct client *c = s->clients; c && *list; c = c->next) {
+		if (c->state == CLIENT_CLOSING)
+			continue;
+		struct status_client *sc = &(*list)[n++];
+		sc->id = c->id;
+		snprintf(sc->addr, sizeof(sc->addr), "%s", c->addr);
+		sc->kind = c->kind == KIND_STREAM ? "stream" : c->kind == KIND_SNAPSHOT ? "snapshot" : "http";
+		sc->fps = c->fps;
+		sc->frames_sent = c->frames_sent;
+		sc->frames_skipped = c->frames_skipped;
+		sc->connected_ms = (now - c->connected_ns) / NSEC_PER_MSEC;
+	}
+	st->client_list = *list;
+	st->n_clients_listed = *list ? n : 0;
+}
+
+static void respond_status(struct client *c, bool prometheus, bool head_only)
+{
+	struct status_snapshot st;
+	struct status_client *list = NULL;
+	status_collect(c->srv, &st, &list);
+	size_t len = 0;
+	char *doc = prometheus ? status_render_prometheus(&st, &len) : status_render_json(&st, &len);
+	free(list);
+	if (!doc) {
+		respond_error(c, 500, NULL, head_only);
+		return;
+	}
+	respond(c, &(struct response){
+			   .status = 200,
+			   .content_type = prometheus ? "text/plain; version=0.0.4; charset=utf-8"
+						      : "application/json",
+			   .body = doc, .len = len, .heap_body = doc, .head_only = head_only });
+}
+
+static void stream_start(struct client *c, const struct http_request *req, uint64_t min_interval_ns)
+{
+	struct server *s = c->srv;
+	bool head_only = req->method == HTTP_METHOD_HEAD;
+	c->keep_alive = false;
+	int n = snprintf(c->head, sizeof(c->head),
+			 "HTTP/1.1 200 OK\r\n"
+			 "Server: mjpegd/" MJPEGD_VERSION "\r\n"
+			 "Content-Type: " MULTIPART_CONTENT_TYPE "\r\n"
+			 "Cache-Control: no-cache, no-store, must-revalidate\r\n"
+			 "Pragma: no-cache\r\n"
+			 "%s"
+			 "Connection: close\r\n"
+			 "\r\n%s",
+			 s->gate.cors, head_only ? "" : MULTIPART_FIRST_BOUNDARY);
+	if (head_only) {
+		c->iov[0] = (struct iovec){c->head, (size_t)n};
+		client_set_state(c, CLIENT_RESPONDING);
+		client_send_iov(c, 1);
+		return;
+	}
+	c->kind = KIND_STREAM;
+	s->stats.stream_clients++;
+	/* Keep at most 64 KiB unsent in the kernel: a viewer on a slow link then waits for its
+	 * socket to drain and gets the newest frame, instead of queueing megabytes of old ones and
+	 * watching video seconds late (measured in bench/: 5.3 s behind after 10 s at 500 kB/s
+	 * without it, 0.26 s with it). */
+	int lowat = 64 * 1024;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+	c->fps_cap.interval_ns = min_interval_ns;
+	c->fps_window_start_ns = now_mono_ns();
+	client_set_state(c, CLIENT_STREAMING);
+	c->iov[0] = (struct iovec){c->head, (size_t)n};
+	client_send_iov(c, 1);
+}
+
+void stream_send_newest(struct client *c, uint64_t now_ns)
+{
+	struct frame *f = c->srv->newest;
+	if (c->state != CLIENT_STREAMING || c->send_pending || !f)
+		return;
+	if (c->sent_any && f->sequence <= c->last_sequence)
+		return;
+	if (!rate_cap_take(&c->fps_cap, now_ns))
+		return;
+	if (c->sent_any && f->sequence > c->last_sequence + 1)
+		c->frames_skipped += f->sequence - c->last_sequence - 1;
+	c->last_sequence = f->sequence;
+	c->sent_any = true;
+	c->frame = frame_ref(f);
+	c->iov[0] = (struct iovec){f->part_header, f->part_header_len};
+	c->iov[1] = (struct iovec){(void *)f->data, f->len};
+	c->iov[2] = (struct iovec){(void *)MULTIPART_PART_TRAILER, STRLEN(MULTIPART_PART_TRAILER)};
+	client_send_iov(c, 3);
+}
+
+void respond_no_frame(struct client *c, bool head_only)
+{
+	respond(c, &(struct response){ .status = 503, .content_type = TEXT_PLAIN,
+				       .body = "503 no frame yet\n", .len = STRLEN("503 no frame yet\n"),
+				       .extra = "Retry-After: 1\r\n", .head_only = head_only });
+}
+
+void handle_snapshot(struct client *c, bool head_only)
+{
+	struct frame *f = c->srv->newest;
+	c->kind = KIND_SNAPSHOT;
+	if (!f || !c->srv->live_seen) {
+		/* Just started (with socket activation this very request started us): wait for the
+		 * camera's first frame (the "starting" placeholder is no snapshot) as long as the
+		 * source has to deliver one; server_publish() or server_tick() answers. */
+		c->head_only = head_only;
+		c->deadline_ns = now_mono_ns() + c->srv->first_frame_timeout_ns;
+		client_set_state(c, CLIENT_WAITING);
+		return;
+	}
+	char extra[128];
+	/* During an outage the picture says why; Retry-After tells a poller when to look again. */
+	snprintf(extra, sizeof(extra), "X-Timestamp: %llu.%06llu\r\n%s",
+		 (unsigned long long)(f->timestamp_us / USEC_PER_SEC),
+		 (unsigned long long)(f->timestamp_us % USEC_PER_SEC),
+		 f->placeholder ? "Retry-After: 1\r\n" : "");
+	respond(c, &(struct response){ .status = 200, .content_type = "image/jpeg", .body = f->data,
+				       .len = f->len, .frame = frame_ref(f), .extra = extra,
+				       .head_only = head_only });
+}
+
+/* OPTIONS: what a CORS preflight asks before a cross-origin request with credentials (a page's
+ * fetch() with an Authorization header). 204 carries no Content-Length (RFC 9110 §8.6). */
+static void respond_options(struct client *c)
+{
+	struct server *s = c->srv;
+	int n = snprintf(c->head, sizeof(c->head),
+			 "HTTP/1.1 204 No Content\r\n"
+			 "Server: mjpegd/" MJPEGD_VERSION "\r\n"
+			 "Allow: GET, HEAD, POST, OPTIONS\r\n"
+			 "%s%s"
+			 "Connection: %s\r\n"
+			 "\r\n",
+			 s->gate.cors,
+			 s->gate.cors[0] ? "Access-Control-Allow-Methods: GET, HEAD, POST, OPTIONS\r\n"
+				      "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
+				      "Access-Control-Max-Age: 600\r\n" : "",
+			 c->keep_alive ? "keep-alive" : "close");
+	if (n < 0 || (size_t)n >= sizeof(c->head)) {
+		client_close(c, "response head too long");
+		return;
+	}
+	client_set_state(c, CLIENT_RESPONDING);
+	c->iov[0] = (struct iovec){c->head, (size_t)n};
+	client_send_iov(c, 1);
+}
+
+static bool query_action_is(const struct http_request *req, const char *action)
+{
+	char v[32];
+	return http_query_get(req->query, "action", v, sizeof(v)) >= 0 && strcmp(v, action) == 0;
+}
+
+static bool path_is(const struct http_request *req, const char *p)
+{
+	return req->path.len == strlen(p) && memcmp(req->path.p, p, req->path.len) == 0;
+}
+/* GET /controls */
+static void respond_controls(struct client *c, bool head_only)
+{
+	struct server *s = c->srv;
+	char *doc = NULL;
+	size_t len = 0;
+	int r = s->controls_json(s->controls_ctx, s->controls_writable, &doc, &len);
+	if (r == -ENODEV) {
+		respond(c, &(struct response){ .status = 503, .content_type = TEXT_PLAIN,
+					       .body = "503 no camera at the moment\n",
+					       .len = STRLEN("503 no camera at the moment\n"),
+					       .extra = "Retry-After: 1\r\n", .head_only = head_only });
+		return;
+	}
+	if (r < 0) {
+		respond_error(c, 500, NULL, head_only);
+		return;
+	}
+	respond(c, &(struct response){ .status = 200, .content_type = "application/json",
+				       .body = doc, .len = len, .heap_body = doc,
+				       .head_only = head_only });
+}
+
+static void respond_text(struct client *c, int status, const char *text)
+{
+	char *body = NULL;
+	int len = asprintf(&body, "%d %s: %s\n", status, http_status_reason(status), text);
+	if (len < 0) {
+		client_close(c, "out of memory");
+		return;
+	}
+	respond(c, &(struct response){ .status = status, .content_type = TEXT_PLAIN, .body = body,
+				       .len = (size_t)len, .heap_body = body });
+}
+/* POST /controls, or mjpg-streamer's POST /?action=command&id=NAME&value=VALUE */
+static void handle_set_controls(struct client *c, const struct http_request *req, bool command)
+{
+	struct server *s = c->srv;
+	char why[320] = "";
+	if (!s->controls_writable) {
+		respond_text(c, 403, "the camera's controls are read-only here (--controls off)");
+		return;
+	}
+	if (!same_origin(c, req, why, sizeof(why))) {
+		/* worth a line (a page tried to change the camera), but not one per attempt */
+		if (ratelimit_allow(&s->controls_log_rl, now_mono_ns()))
+			log_notice("client %llu (%s): controls not changed: %s%s",
+				   (unsigned long long)c->id, c->addr, why,
+				   s->controls_log_rl.suppressed ? " (and earlier ones not logged)" : "");
+		ratelimit_take_suppressed(&s->controls_log_rl);
+		respond_text(c, 403, why);
+		return;
+	}
+	char form[2 * CONTROL_NAME_MAX + CONTROL_VALUE_MAX + 8];
+	const char *body = req->body.p;
+	size_t len = req->body.len;
+	bool json = false;
+	if (command) {
+		char id[CONTROL_NAME_MAX], value[CONTROL_VALUE_MAX];
+		if (http_query_get(req->query, "id", id, sizeof(id)) < 0 ||
+		    http_query_get(req->query, "value", value, sizeof(value)) < 0) {
+			respond_text(c, 400, "?action=command needs id=NAME and value=VALUE");
+			return;
+		}
+		/* form-encode again: the control parser reads a form */
+		int n = snprintf(form, sizeof(form), "%s=", id);
+		for (const char *p = value; *p && (size_t)n + 4 < sizeof(form); p++)
+			n += snprintf(form + n, sizeof(form) - (size_t)n, "%%%02X",
+				      (unsigned char)*p);
+		body = form;
+		len = (size_t)n;
+	} else {
+		const struct http_str *type = http_request_header(req, "Content-Type");
+		struct http_str t = type ? *type : (struct http_str){ "", 0 };
+		const char *semi = memchr(t.p, ';', t.len);
+		if (semi)
+			t.len = (size_t)(semi - t.p);
+		while (t.len && (t.p[t.len - 1] == ' ' || t.p[t.len - 1] == '\t'))
+			t.len--;
+		if (str_is_nocase(t, "application/json"))
+			json = true;
+		else if (!str_is_nocase(t, "application/x-www-form-urlencoded")) {
+			respond_text(c, 415, "send application/json or application/x-www-form-urlencoded");
+			return;
+		}
+	}
+	int r = s->controls_set(s->controls_ctx, body, len, json, why, sizeof(why));
+	if (r == -ENODEV) {
+		respond_text(c, 503, why);
+		return;
+	}
+	if (r < 0) {
+		/* the client is told why; the log need not repeat every bad value */
+		log_debug("client %llu (%s): controls not changed: %s", (unsigned long long)c->id,
+			  c->addr, why);
+		respond_text(c, 400, why);
+		return;
+	}
+	respond_controls(c, false);
+}
+
+void handle_request(struct client *c, const struct http_request *req)
+{
+	bool head_only = req->method == HTTP_METHOD_HEAD;
+	c->requests++;
+	c->keep_alive = req->keep_alive && !c->srv->shutting_down;
+	if (req->method == HTTP_METHOD_OTHER) {
+		respond_error(c, 405, "Allow: GET, HEAD, OPTIONS\r\n", false);
+		return;
+	}
+	if (req->method == HTTP_METHOD_OPTIONS) {
+		respond_options(c);
+		return;
+	}
+	bool root = path_is(req, "/");
+	bool controls = c->srv->controls_json && path_is(req, "/controls");
+	bool command = c->srv->controls_json && root && query_action_is(req, "command");
+	if (req->method == HTTP_METHOD_POST) {
+		if (controls || command)
+			handle_set_controls(c, req, command);
+		else
+			respond_error(c, 405, "Allow: GET, HEAD, OPTIONS\r\n", false);
+		return;
+	}
+	if (command) {
+		/* GET never changes anything: mjpg-streamer's command form is taken as a POST */
+		respond_error(c, 405, "Allow: POST\r\n", head_only);
+		return;
+	}
+	if (controls) {
+		respond_controls(c, head_only);
+		return;
+	}
+	if (path_is(req, "/stream.mjpg") || path_is(req, "/stream") ||
+	    (root && query_action_is(req, "stream"))) {
+		uint64_t interval = 0;
+		unsigned fps;
+		int r = http_query_get_uint(req->query, "fps", 1, 120, &fps);
+		if (r >= 0) {
+			interval = NSEC_PER_SEC / fps;
+		} else if (r != -ENOENT) {
+			respond_error(c, 400, NULL, head_only);
+			return;
+		}
+		stream_start(c, req, interval);
+	} else if (path_is(req, "/snapshot.jpg") || path_is(req, "/snapshot") ||
+		   (root && query_action_is(req, "snapshot"))) {
+		handle_snapshot(c, head_only);
+	} else if (path_is(req, "/status")) {
+		respond_status(c, false, head_only);
+	} else if (path_is(req, "/metrics")) {
+		respond_status(c, true, head_only);
+	} else if (root || path_is(req, "/index.html")) {
+		respond(c, &(struct response){ .status = 200, .content_type = "text/html; charset=utf-8",
+					       .body = server_index_html, .len = server_index_html_len,
+					       .head_only = head_only });
+	} else {
+		respond_error(c, 404, NULL, head_only);
+	}
+}
