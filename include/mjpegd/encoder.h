@@ -81,10 +81,14 @@ static inline int encoder_submit(struct encoder *e, struct raw_frame *r) { retur
 static inline int encoder_collect(struct encoder *e, struct frame **out) { return e->ops->collect(e, out); }
 static inline void encoder_destroy(struct encoder *e) { if (e) e->ops->destroy(e); }
 
-/* libjpeg-turbo (TurboJPEG API) on one worker thread: YUV420 → 4:2:0 JPEG, YUYV → 4:2:2 JPEG
- * (deinterleaved to planes, never through RGB). RGB24/BGR24 (sensors that give only RGB, such as
- * vimc under libcamera) → 4:2:0 through TurboJPEG's own colour conversion: the slow, never
- * zero-copy path. fd is an eventfd the worker signals. */
+/* libjpeg-turbo (TurboJPEG API) on one worker thread: YUV420 → 4:2:0 JPEG; YUYV → 4:2:0 JPEG too,
+ * de-interleaved to planes with each chroma sample the mean of two rows (SSE2/NEON,
+ * include/mjpegd/encoder/yuyv.h), never through RGB: 4:2:0 was measured against keeping 4:2:2
+ * (docs/performance.md, "Encoding") and gives more frames per CPU-second and smaller JPEGs, at
+ * half the vertical colour resolution, which is what I420 cameras, ustreamer and OpenCV give.
+ * RGB24/BGR24 (sensors that give only RGB, such as vimc under libcamera) → 4:2:0 through
+ * TurboJPEG's own colour conversion: the slow, never zero-copy path. fd is an eventfd the worker
+ * signals. */
 int encoder_software_create(const struct encoder_params *p, struct encoder **out);
 
 /* JPEG/MJPEG in, the same bytes out without copying: the output frame points into the raw

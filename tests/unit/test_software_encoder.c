@@ -1,5 +1,7 @@
 /* Software encoder: YUV420 and YUYV in, decodable JPEG out; queue limits; every raw frame given
- * back exactly once, also on errors and on destroy. Also prints encode times (not asserted). */
+ * back exactly once, also on errors and on destroy; YUYV's 4:2:0 JPEG decodes to the pixels the
+ * old 4:2:2 path gave (luma exactly, chroma as their row-pair mean within JPEG's error). Also
+ * prints encode times (not asserted). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 
 #include "mjpegd/clock.h"
 #include "mjpegd/encoder.h"
+#include "mjpegd/encoder/yuyv.h"
 
 #define MAX_RAW 8
 
@@ -212,6 +215,7 @@ static void test_yuyv(void **state)
 	make_yuyv(&fs, 0, 320, 240);
 	make_yuyv(&fs, 1, 320, 240);
 	struct encoder *enc = create(V4L2_PIX_FMT_YUYV, 320, 240, 80, &pool, &fs);
+	assert_non_null(strstr(enc->description, "4:2:0 from YUYV"));
 
 	for (unsigned i = 0; i < 2; i++)
 		assert_int_equal(encoder_submit(enc, &fs.raw[i]), 0);
@@ -219,7 +223,7 @@ static void test_yuyv(void **state)
 		struct frame *f;
 		assert_int_equal(collect_wait(enc, &f), 0);
 		assert_int_equal(f->sequence, 100 + i); /* in submission order */
-		check_jpeg(f, 320, 240, TJSAMP_422);
+		check_jpeg(f, 320, 240, TJSAMP_420);
 		frame_unref(f);
 	}
 	assert_int_equal(fs.released[0], 1);
@@ -231,6 +235,119 @@ static void test_yuyv(void **state)
 	assert_int_equal(fs.released[2], 0);
 	encoder_destroy(enc);
 	assert_int_equal(fs.wrong_release, 0);
+	frame_pool_destroy(&pool);
+	fake_source_free(&fs);
+}
+
+/* A YUYV frame with smooth colour and a textured luma, rows padded (bytesperline > 2w). */
+static void make_yuyv_smooth(struct fake_source *fs, unsigned i, unsigned w, unsigned h)
+{
+	size_t stride = 2 * (size_t)w + 40;
+	fs->mem[i] = calloc(stride, h);
+	assert_non_null(fs->mem[i]);
+	for (unsigned y = 0; y < h; y++)
+		for (unsigned x = 0; x < w / 2; x++) {
+			uint8_t *px = fs->mem[i] + y * stride + 4 * x;
+			px[0] = (uint8_t)(16 + (2 * x + y) % 200 + ((x / 3 + y / 5) % 2) * 30);
+			px[1] = (uint8_t)(64 + x * 128 / (w / 2));
+			px[2] = (uint8_t)(16 + (2 * x + 1 + y) % 200);
+			px[3] = (uint8_t)(200 - y * 128 / h);
+		}
+	fs->raw[i] = (struct raw_frame){ .fourcc = V4L2_PIX_FMT_YUYV, .width = w, .height = h,
+					 .n_planes = 1, .sequence = 100 + i, .index = i };
+	fs->raw[i].planes[0] = (struct raw_plane){ fs->mem[i], stride, stride * h, -1, 0, 0 };
+}
+
+/* Decodes a JPEG to its own planes (no colour conversion, no chroma up-sampling). */
+static void decode_planes(const uint8_t *jpeg, unsigned long len, unsigned w, unsigned h,
+			  int subsamp, uint8_t *planes[3])
+{
+	tjhandle tj = tjInitDecompress();
+	assert_non_null(tj);
+	int strides[3];
+	for (int c = 0; c < 3; c++) {
+		strides[c] = tjPlaneWidth(c, (int)w, subsamp);
+		planes[c] = malloc((size_t)strides[c] * (size_t)tjPlaneHeight(c, (int)h, subsamp));
+		assert_non_null(planes[c]);
+	}
+	assert_int_equal(tjDecompressToYUVPlanes(tj, jpeg, len, planes, (int)w, strides, (int)h, 0),
+			 0);
+	tjDestroy(tj);
+}
+
+/* The JPEG the daemon made from YUYV before src/encoder/yuyv.c: planar 4:2:2, q80. */
+static unsigned char *encode_old_422(const struct raw_frame *raw, unsigned long *len)
+{
+	unsigned w = raw->width, h = raw->height;
+	uint8_t *scratch = malloc(2 * (size_t)w * h);
+	assert_non_null(scratch);
+	uint8_t *u = scratch + (size_t)w * h, *v = u + (size_t)(w / 2) * h;
+	yuyv_to_planar422_scalar(raw->planes[0].data, raw->planes[0].bytesperline, w, h, scratch,
+				 u, v);
+	const unsigned char *planes[3] = { scratch, u, v };
+	int strides[3] = { (int)w, (int)(w / 2), (int)(w / 2) };
+	tjhandle tj = tjInitCompress();
+	assert_non_null(tj);
+	unsigned char *out = NULL;
+	*len = 0;
+	assert_int_equal(tjCompressFromYUVPlanes(tj, planes, (int)w, strides, (int)h, TJSAMP_422,
+						 &out, len, 80, 0),
+			 0);
+	tjDestroy(tj);
+	free(scratch);
+	return out;
+}
+
+/* The new 4:2:0 JPEG against the old 4:2:2 one, both decoded: luma is the same JPEG of the same
+ * plane (8x8 blocks on the same grid, the same table), so the same bytes; each chroma sample is
+ * within JPEG's error of the mean of the two old rows it replaces. */
+static void test_yuyv_decodes_like_old_422(void **state)
+{
+	(void)state;
+	const unsigned w = 328, h = 248; /* not multiples of the 32-pixel step or of 16 rows */
+	struct frame_pool pool;
+	struct fake_source fs = { 0 };
+	assert_int_equal(frame_pool_init(&pool, 2), 0);
+	make_yuyv_smooth(&fs, 0, w, h);
+	struct encoder *enc = create(V4L2_PIX_FMT_YUYV, w, h, 80, &pool, &fs);
+	struct frame *f;
+	assert_int_equal(encoder_submit(enc, &fs.raw[0]), 0);
+	assert_int_equal(collect_wait(enc, &f), 0);
+	check_jpeg(f, w, h, TJSAMP_420);
+
+	unsigned long old_len;
+	unsigned char *old = encode_old_422(&fs.raw[0], &old_len);
+	uint8_t *n[3], *o[3];
+	decode_planes(f->data, f->len, w, h, TJSAMP_420, n);
+	decode_planes(old, old_len, w, h, TJSAMP_422, o);
+	assert_memory_equal(n[0], o[0], (size_t)w * h);
+
+	unsigned cw = w / 2, worst = 0;
+	uint64_t sum = 0;
+	for (int c = 1; c < 3; c++)
+		for (unsigned y = 0; y < h / 2; y++)
+			for (unsigned x = 0; x < cw; x++) {
+				int ref = (o[c][2 * y * cw + x] + o[c][(2 * y + 1) * cw + x] + 1) / 2;
+				unsigned d = (unsigned)abs(n[c][y * cw + x] - ref);
+				sum += d;
+				if (d > worst)
+					worst = d;
+			}
+	double mean = (double)sum / (2.0 * cw * (h / 2));
+	printf("YUYV 4:2:0 vs the old 4:2:2, decoded: luma identical, chroma |diff| mean %.2f, "
+	       "max %u; %u vs %lu bytes\n",
+	       mean, worst, (unsigned)f->len, old_len);
+	assert_true(mean < 1.0);
+	assert_true(worst <= 6);
+	assert_true(f->len < old_len);
+	for (int c = 0; c < 3; c++) {
+		free(n[c]);
+		free(o[c]);
+	}
+	tjFree(old);
+	frame_unref(f);
+	encoder_destroy(enc);
+	assert_int_equal(fs.released[0], 1);
 	frame_pool_destroy(&pool);
 	fake_source_free(&fs);
 }
@@ -522,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_yuv420),
 		cmocka_unit_test(test_yuv420_single_plane),
 		cmocka_unit_test(test_yuyv),
+		cmocka_unit_test(test_yuyv_decodes_like_old_422),
 		cmocka_unit_test(test_rgb24_bgr24),
 		cmocka_unit_test(test_quality_change),
 		cmocka_unit_test(test_enobufs_when_pool_empty),
