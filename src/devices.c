@@ -243,11 +243,10 @@ void devices_warn_ignored(const struct devices *d, const struct source *src, enu
 	}
 }
 
-int devices_open_encoder(const struct devices *d, enum encoder_kind want, const struct source *src,
-			 const struct encoder_params *base, struct encoder **out,
-			 enum encoder_kind *opened)
+int devices_plan_encoder(const struct devices *d, enum encoder_kind want, const struct source *src,
+			 const struct encoder_params *base, struct encoder_params *ep)
 {
-	struct encoder_params ep = *base;
+	*ep = *base;
 	/* auto: an M2M encoder that takes the source's format, passthrough for JPEG, software
 	 * otherwise (encoder_choose()) */
 	int m2m_index = -1;
@@ -261,19 +260,36 @@ int devices_open_encoder(const struct devices *d, enum encoder_kind want, const 
 		return kind;
 	}
 	if (kind == ENCODER_M2M) {
-		ep.device = d->nodes[m2m_index].path;
-		ep.out_fourcc = m2m_out_fourcc(d);
-		ep.in_bytesperline = src->bytesperline;
-		ep.in_padded_height = src->padded_height;
-		ep.in_dmabuf = src->dmabuf;
-		ep.in_unfit = src->dmabuf_unfit;
+		ep->device = d->nodes[m2m_index].path;
+		ep->out_fourcc = m2m_out_fourcc(d);
+		ep->in_bytesperline = src->bytesperline;
+		ep->in_padded_height = src->padded_height;
+		ep->in_dmabuf = src->dmabuf;
+		ep->in_unfit = src->dmabuf_unfit;
 	}
-	*opened = (enum encoder_kind)kind;
-	int r = kind == ENCODER_PASSTHROUGH ? encoder_passthrough_create(&ep, out)
-		: kind == ENCODER_M2M	    ? encoder_m2m_create(&ep, out)
-					    : encoder_software_create(&ep, out);
+	return kind;
+}
+
+int devices_create_encoder(const struct devices *d, enum encoder_kind kind,
+			   const struct encoder_params *ep, struct encoder **out)
+{
+	int r = kind == ENCODER_PASSTHROUGH ? encoder_passthrough_create(ep, out)
+		: kind == ENCODER_M2M	    ? encoder_m2m_create(ep, out)
+					    : encoder_software_create(ep, out);
 	/* a failure was logged by the encoder, which knows its cause */
 	return faults_wrap_encoder(d, r, out);
+}
+
+int devices_open_encoder(const struct devices *d, enum encoder_kind want, const struct source *src,
+			 const struct encoder_params *base, struct encoder **out,
+			 enum encoder_kind *opened)
+{
+	struct encoder_params ep;
+	int kind = devices_plan_encoder(d, want, src, base, &ep);
+	if (kind < 0)
+		return kind;
+	*opened = (enum encoder_kind)kind;
+	return devices_create_encoder(d, (enum encoder_kind)kind, &ep, out);
 }
 
 int devices_open_first_encoder(const struct devices *d, const struct source *src,

@@ -9,9 +9,12 @@
  * is down, a software encoder stands in (--encoder-fallback software). While frames cannot flow,
  * clients get the "no signal" picture at 1 fps. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
@@ -27,8 +30,24 @@
 /* This many frames in a row back from the encoder with an error: it has failed (one is dropped). */
 #define ENCODER_ERRORS_FAIL 3
 
+struct encoder_opening {
+	struct pipeline *pl;
+	bool active; /* a thread runs, or its result waits for the loop */
+	enum encoder_kind kind;
+	struct encoder_params ep;
+	char device[64], unfit[256]; /* ep's strings, copied: the thread outlives a probe */
+	const struct source *src;    /* planned for (compared, never dereferenced by the thread) */
+	struct encoder *enc;
+	int r;
+	int efd;
+	pthread_t thread;
+	bool stale; /* a reconfiguration came meanwhile: destroy what it opens */
+	struct loop_poll poll;
+};
+
 struct pipeline {
 	struct loop *loop;
+	struct encoder_opening opening; /* an M2M encoder being reopened on a thread */
 	/* an encoder that imported never gave a frame back: encoders copy from then on */
 	bool encoder_force_copy;
 	bool import_worked; /* a frame came back from an importing encoder for this source */
@@ -303,6 +322,29 @@ static void drop_raw(struct pipeline *pl, struct raw_frame *raw)
 	pipeline_release_raw(pl, raw);
 }
 
+/* A frame in the encoder for longer than --encoder-timeout-ms: the encoder has failed. Checked
+ * every tick and at every camera frame, so a stall is noticed within a frame interval of the
+ * timeout, not a tick (250 ms) later: the stand-in then serves the very frame that noticed it. */
+static void check_encoder_timeout(struct pipeline *pl, uint64_t now)
+{
+	uint64_t encoder_timeout = (uint64_t)pl->cfg->encoder_timeout_ms * NSEC_PER_MSEC;
+	if (!pl->encoder || pl->in_flight == 0 || now - pl->encoder_progress_ns <= encoder_timeout)
+		return;
+	char why[112];
+	snprintf(why, sizeof(why), "a frame not back after %u ms", pl->cfg->encoder_timeout_ms);
+	/* Not one frame since it opened, and it was importing the camera's dma-bufs: on a Pi a
+	 * dma-buf the VPU cannot import is logged by the driver and its buffer never completes
+	 * (bcm2835-codec's device_run). Retry copying. Once an import worked for these buffers,
+	 * a stall is the device's (stalled firmware), not the import's: copying would not help. */
+	if (pl->encoder_sup.state == DEVICE_STARTING && pl->encoder->imports && !pl->import_worked &&
+	    !pl->encoder_force_copy) {
+		pl->encoder_force_copy = true;
+		snprintf(why, sizeof(why), "no frame back within %u ms of importing the camera's "
+			 "dma-bufs; copying them from now on", pl->cfg->encoder_timeout_ms);
+	}
+	encoder_failed(pl, -ETIMEDOUT, why);
+}
+
 static void source_ready(struct loop_poll *p)
 {
 	struct pipeline *pl = container_of(p, struct pipeline, source_poll);
@@ -322,6 +364,7 @@ static void source_ready(struct loop_poll *p)
 		pl->source_frame_ns = now;
 		if (pl->source_sup.state == DEVICE_STARTING)
 			supervisor_running(&pl->source_sup, now);
+		check_encoder_timeout(pl, now);
 		/* A reopened encoder is on probation until its first frame: the stand-in keeps
 		 * serving, and the encoder is given one frame at a time to prove itself. */
 		struct encoder *enc = pl->encoder;
@@ -511,6 +554,8 @@ static void retry_encoder(struct pipeline *pl, uint64_t now);
 static void reopen_encoder(struct pipeline *pl, uint64_t now, const char *why)
 {
 	log_notice("encoder: reopening for %s", why);
+	if (pl->opening.active)
+		pl->opening.stale = true; /* opened for what was: thrown away when it is done */
 	detach_encoder(pl);
 	supervisor_stopped(&pl->encoder_sup, now);
 	retry_encoder(pl, now);
@@ -542,14 +587,8 @@ static void retry_source(struct pipeline *pl, uint64_t now)
 	}
 }
 
-static void retry_encoder(struct pipeline *pl, uint64_t now)
+static void reopened(struct pipeline *pl, uint64_t now, int r, struct encoder *enc)
 {
-	supervisor_starting(&pl->encoder_sup, now);
-	if (pl->encoder_kind == ENCODER_M2M)
-		devices_probe(&pl->dev); /* the device may come back under another number */
-	struct encoder *enc = NULL;
-	enum encoder_kind kind;
-	int r = open_encoder(pl, pl->encoder_kind, false, &enc, &kind);
 	if (r < 0) {
 		supervisor_failed(&pl->encoder_sup, now, r, "reopening failed");
 		if (!pl->fallback)
@@ -559,6 +598,122 @@ static void retry_encoder(struct pipeline *pl, uint64_t now)
 	/* The stand-in serves on until the reopened encoder's first frame (collect_frames()). */
 	remember_encoder(pl, enc);
 	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(enc));
+}
+
+/*
+ * An M2M encoder is reopened on a thread of its own: on a Pi, opening bcm2835-codec creates the
+ * VPU's component over VCHIQ and allocates 16 MiB of CMA for the JPEG buffers (measured ~90 ms
+ * on the test bed), which would hold every viewer and /status meanwhile. The choice and its
+ * parameters are made here (they read the device list and the source); the thread only creates;
+ * the loop adopts the result when the thread's eventfd fires (opening_ready()), unless the
+ * source changed or a reconfiguration made it stale meanwhile. Owner of *o: the pipeline
+ * (pl->opening) from spawn to adoption; the thread writes o->enc and o->r, then the eventfd.
+ */
+
+static void *opening_thread(void *arg)
+{
+	struct encoder_opening *o = arg;
+	o->r = devices_create_encoder(&o->pl->dev, o->kind, &o->ep, &o->enc);
+	uint64_t one = 1;
+	ssize_t n = write(o->efd, &one, sizeof(one));
+	(void)n; /* an eventfd write of 1 cannot fail short of overflow */
+	return NULL;
+}
+
+/* The thread is done (or is waited for): joined, its eventfd closed. from_loop: also stops
+ * watching the eventfd (not at destroy, when the loop is gone). */
+static void opening_finish(struct encoder_opening *o, bool from_loop)
+{
+	pthread_join(o->thread, NULL);
+	if (from_loop)
+		loop_poll_set_fd(&o->poll, -1);
+	close(o->efd);
+	o->efd = -1;
+	o->active = false;
+}
+
+static void opening_ready(struct loop_poll *p)
+{
+	struct encoder_opening *o = container_of(p, struct encoder_opening, poll);
+	struct pipeline *pl = o->pl;
+	opening_finish(o, true);
+	uint64_t now = now_mono_ns();
+	if (o->stale || pl->stopping || pl->source != o->src || pl->encoder) {
+		if (o->r == 0)
+			encoder_destroy(o->enc);
+		if (!pl->stopping && !pl->encoder)
+			supervisor_stopped(&pl->encoder_sup, now); /* opened again at the next tick */
+	} else {
+		reopened(pl, now, o->r, o->enc);
+	}
+	o->enc = NULL;
+}
+
+static void opening_error(struct loop_poll *p, int err, const char *reason)
+{
+	/* an eventfd poll does not fail; if it did, the thread's result is still waited for */
+	(void)err;
+	log_err("encoder: waiting for the reopen: %s", reason);
+	opening_ready(p);
+}
+
+/* 0 when a thread took the creation over; a negative errno when none could start (the caller
+ * then opens here). ep: devices_plan_encoder()'s, for an M2M encoder. */
+static int open_encoder_async(struct pipeline *pl, const struct encoder_params *ep)
+{
+	struct encoder_opening *o = &pl->opening;
+	o->pl = pl;
+	o->src = pl->source;
+	o->kind = ENCODER_M2M;
+	o->ep = *ep;
+	o->enc = NULL;
+	o->r = 0;
+	o->stale = false;
+	if (o->ep.device) {
+		snprintf(o->device, sizeof(o->device), "%s", o->ep.device);
+		o->ep.device = o->device;
+	}
+	if (o->ep.in_unfit) {
+		snprintf(o->unfit, sizeof(o->unfit), "%s", o->ep.in_unfit);
+		o->ep.in_unfit = o->unfit;
+	}
+	o->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (o->efd < 0)
+		return -errno;
+	int r = -pthread_create(&o->thread, NULL, opening_thread, o);
+	if (r < 0) {
+		close(o->efd);
+		o->efd = -1;
+		return r;
+	}
+	o->active = true;
+	loop_poll_set_fd(&o->poll, o->efd);
+	return 0;
+}
+
+static void retry_encoder(struct pipeline *pl, uint64_t now)
+{
+	if (pl->opening.active)
+		return; /* one reopen at a time */
+	supervisor_starting(&pl->encoder_sup, now);
+	if (pl->encoder_kind == ENCODER_M2M)
+		devices_probe(&pl->dev); /* the device may come back under another number */
+	struct encoder *enc = NULL;
+	int r;
+	if (!pl->openers && pl->loop) {
+		struct encoder_params base = encoder_params_for(pl, pl->source), ep;
+		if (pl->encoder_force_copy)
+			base.copy_reason = "an earlier import of the camera's dma-bufs never completed";
+		int kind = devices_plan_encoder(&pl->dev, pl->encoder_kind, pl->source, &base, &ep);
+		if (kind == ENCODER_M2M && open_encoder_async(pl, &ep) == 0)
+			return;
+		r = kind < 0 ? kind
+			     : devices_create_encoder(&pl->dev, (enum encoder_kind)kind, &ep, &enc);
+	} else {
+		enum encoder_kind kind;
+		r = open_encoder(pl, pl->encoder_kind, false, &enc, &kind);
+	}
+	reopened(pl, now, r, enc);
 }
 
 /* ---------------------------------------------------------------- public */
@@ -580,6 +735,8 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	loop_poll_init(&pl->source_poll, p->loop, source_ready, source_poll_error);
 	loop_poll_init(&pl->encoder_poll, p->loop, encoder_ready, encoder_poll_error);
 	loop_poll_init(&pl->fallback_poll, p->loop, fallback_ready, fallback_poll_error);
+	loop_poll_init(&pl->opening.poll, p->loop, opening_ready, opening_error);
+	pl->opening.efd = -1;
 	int r = frame_pool_init(&pl->pool, p->frame_pool_capacity);
 	if (r < 0)
 		goto fail;
@@ -636,23 +793,7 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 		snprintf(why, sizeof(why), "no frame for %u ms", pl->cfg->source_timeout_ms);
 		source_failed(pl, -ETIMEDOUT, why);
 	}
-	uint64_t encoder_timeout = (uint64_t)pl->cfg->encoder_timeout_ms * NSEC_PER_MSEC;
-	if (pl->encoder && pl->in_flight > 0 && now - pl->encoder_progress_ns > encoder_timeout) {
-		snprintf(why, sizeof(why), "a frame not back after %u ms", pl->cfg->encoder_timeout_ms);
-		/* Not one frame since it opened, and it was importing the camera's dma-bufs: on a
-		 * Pi a dma-buf the VPU cannot import is logged by the driver and its buffer never
-		 * completes (bcm2835-codec's device_run). Retry copying. */
-		/* Once an import worked for these buffers, a stall is the device's (stalled
-		 * firmware), not the import's: copying would not help. */
-		if (pl->encoder_sup.state == DEVICE_STARTING && pl->encoder->imports &&
-		    !pl->import_worked && !pl->encoder_force_copy) {
-			pl->encoder_force_copy = true;
-			snprintf(why, sizeof(why), "no frame back within %u ms of importing the "
-				 "camera's dma-bufs; copying them from now on",
-				 pl->cfg->encoder_timeout_ms);
-		}
-		encoder_failed(pl, -ETIMEDOUT, why);
-	}
+	check_encoder_timeout(pl, now);
 	collect_retired(pl);
 	if (supervisor_retry_due(&pl->source_sup, now))
 		retry_source(pl, now);
@@ -845,13 +986,19 @@ void pipeline_stop(struct pipeline *pl)
 bool pipeline_drained(const struct pipeline *pl)
 {
 	return !loop_poll_pending(&pl->source_poll) && !loop_poll_pending(&pl->encoder_poll) &&
-	       !loop_poll_pending(&pl->fallback_poll);
+	       !loop_poll_pending(&pl->fallback_poll) && !pl->opening.active;
 }
 
 void pipeline_destroy(struct pipeline *pl)
 {
 	if (!pl)
 		return;
+	/* A reopen still on its thread is waited for (bounded by the device's own timeouts). */
+	if (pl->opening.active) {
+		opening_finish(&pl->opening, false);
+		if (pl->opening.r == 0)
+			encoder_destroy(pl->opening.enc);
+	}
 	/* Encoders give their raw frames back to the sources, so they go first; every consumer
 	 * dropped its frames before this. */
 	encoder_destroy(pl->encoder);

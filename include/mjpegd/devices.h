@@ -54,6 +54,15 @@ int devices_open_encoder(const struct devices *d, enum encoder_kind want, const 
 			 const struct encoder_params *base, struct encoder **out,
 			 enum encoder_kind *opened);
 
+/* devices_open_encoder() in two halves, for an open on another thread: the choice and the
+ * parameters (loop thread: reads d->nodes and src; ep's strings point into them, so a caller that
+ * keeps ep past the next devices_probe() or src's end copies them), returning the kind; then the
+ * creation (any thread: reads ep and d's fault plan only). */
+int devices_plan_encoder(const struct devices *d, enum encoder_kind want, const struct source *src,
+			 const struct encoder_params *base, struct encoder_params *ep);
+int devices_create_encoder(const struct devices *d, enum encoder_kind kind,
+			   const struct encoder_params *ep, struct encoder **out);
+
 /* The same at start: auto whose hardware encoder will not open encodes in software, and auto
  * that passed over an M2M device for software says why, once. */
 int devices_open_first_encoder(const struct devices *d, const struct source *src,
