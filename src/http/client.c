@@ -4,6 +4,8 @@
  *
  *   READING ──request──▶ RESPONDING ──sent, keep-alive──▶ READING
  *      │                     └──sent, close──▶ CLOSING
+ *      ├──head, body to come: refused by the head alone──▶ RESPONDING (then CLOSING)
+ *      │                      Expect: 100-continue──▶ READING (100 Continue sent, body read)
  *      ├──stream request──▶ STREAMING (head, then newest frame whenever idle) ──error──▶ CLOSING
  *      ├──snapshot, no frame yet──▶ WAITING ──first frame / timeout (503)──▶ RESPONDING
  *      └──credentials (--auth-file)──▶ AUTHENTICATING ──verified──▶ READING (the request is served)
@@ -221,6 +223,13 @@ static void send_complete(struct loop_op *op, int res, unsigned flags)
 		client_submit_send(c); /* partial: the socket buffer was full */
 		return;
 	}
+	if (c->sending_continue) {
+		/* the 100 is out: the request goes on (its body may be here already) */
+		c->sending_continue = false;
+		c->deadline_ns = c->continue_deadline_ns;
+		process_input(c);
+		return;
+	}
 	response_done(c);
 }
 
@@ -284,12 +293,47 @@ void respond_error(struct client *c, int status, const char *extra, bool head_on
  * left behind are wiped: a request head may carry a password (Authorization). */
 void consume_input(struct client *c, size_t consumed)
 {
+	c->head_checked = false;
 	memmove(c->in, c->in + consumed, c->in_len - consumed);
 	c->in_len -= consumed;
 	explicit_bzero(c->in + c->in_len, consumed);
 }
 
 /* ---------------------------------------------------------------- receiving */
+
+static bool expects_continue(const struct http_request *req)
+{
+	const struct http_str *e = http_request_header(req, "Expect");
+	/* HTTP/1.0 clients cannot ask for it (RFC 9110 section 10.1.1: ignored) */
+	return e && req->version_minor >= 1 && str_is_nocase(*e, "100-continue");
+}
+
+/* The head of a request whose body is still to come (RFC 9110 section 10.1.1). When the head
+ * alone decides the answer (401 without credentials, 405, the controls' 403, 415, 400) it is
+ * sent now and the connection closed: the body is never read, and a client that waits for a
+ * 100 before sending it would otherwise wait for ever. Otherwise a client that asked gets
+ * 100 Continue, once, unless some of the body came already. */
+static void head_arrived(struct client *c, const struct http_request *req)
+{
+	c->head_checked = true;
+	client_forwarded(c, req);
+	bool keep_alive = c->keep_alive;
+	c->keep_alive = false;
+	if (gate_refuses_head(c, req) || routes_refuse_head(c, req)) {
+		c->requests++;
+		log_debug("client %llu (%s): answered from the request's head; closing",
+			  (unsigned long long)c->id, c->addr);
+		return;
+	}
+	c->keep_alive = keep_alive;
+	if (!expects_continue(req) || c->in_len > req->head_len)
+		return;
+	static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	c->sending_continue = true;
+	c->continue_deadline_ns = c->deadline_ns; /* the header time still runs */
+	c->iov[0] = (struct iovec){(void *)continue_100, sizeof(continue_100) - 1};
+	client_send_iov(c, 1);
+}
 
 static void client_free_input(struct client *c)
 {
@@ -318,7 +362,8 @@ static void client_recv(struct client *c)
 void process_input(struct client *c)
 {
 	struct server *s = c->srv;
-	if (c->state != CLIENT_READING)
+	/* (a send while READING is the 100 Continue: send_complete() comes back here) */
+	if (c->state != CLIENT_READING || c->send_pending)
 		return;
 	if (c->in_len == 0) {
 		c->deadline_ns = now_mono_ns() + (c->requests ? s->idle_timeout_ns : s->header_timeout_ns);
@@ -336,6 +381,11 @@ void process_input(struct client *c)
 		 * Without this it had no deadline at all and held a client slot for ever. */
 		if (!c->deadline_ns)
 			c->deadline_ns = now_mono_ns() + s->header_timeout_ns;
+		if (req.head_len && !c->head_checked) {
+			head_arrived(c, &req);
+			if (c->state != CLIENT_READING)
+				return;
+		}
 		if (!c->recv_pending)
 			client_recv(c);
 		return;
@@ -343,7 +393,7 @@ void process_input(struct client *c)
 	if (pr == HTTP_PARSE_ERROR) {
 		log_debug("client %llu (%s): bad request → %d", (unsigned long long)c->id, c->addr, status);
 		c->keep_alive = false;
-		respond_error(c, status, NULL, false);
+		respond_error(c, status, status == 405 ? ALLOW_GET_HEAD_OPTIONS : NULL, false);
 		return;
 	}
 	/* The request's strings point into c->in: answer it, then drop its bytes. The response

@@ -203,6 +203,17 @@ enum auth_gate auth_gate(struct client *c, const struct http_request *req)
 	return AUTH_GATE_DEFERRED;
 }
 
+bool gate_refuses_head(struct client *c, const struct http_request *req)
+{
+	struct server *s = c->srv;
+	/* With credentials the body is read first: the request is checked whole, as ever. */
+	if (!s->gate.auth_users || req->method == HTTP_METHOD_OPTIONS ||
+	    request_path_exempt(s, req) || http_request_header(req, "Authorization"))
+		return false;
+	respond_error(c, 401, AUTH_CHALLENGE, false);
+	return true;
+}
+
 /* ---------------------------------------------------------------- origins */
 
 /* --allow-origin → the header lines of every response, and the 503 sent above --max-clients. */

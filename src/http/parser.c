@@ -281,6 +281,9 @@ static enum http_parse_result check_head(struct http_request *req, int *status)
 			hosts++;
 		}
 	}
+	/* A method no path takes: its answer is 405 whatever the body, so it is not waited for. */
+	if (req->method == HTTP_METHOD_OTHER && (transfer_encoding || length > 0))
+		return parse_error(status, 405);
 	/* Only POST takes a body, and only by Content-Length; skipping a chunked one correctly is
 	 * more code than refusing it. */
 	if (transfer_encoding || (length > 0 && req->method != HTTP_METHOD_POST))
@@ -365,6 +368,7 @@ enum http_parse_result http_parse_request(const char *buf, size_t len, struct ht
 	if (r != HTTP_PARSE_COMPLETE)
 		return r;
 	split_target(req);
+	req->head_len = c.pos;
 	if (len - c.pos < req->body.len)
 		return HTTP_PARSE_INCOMPLETE;
 	req->body.p = buf + c.pos;

@@ -223,14 +223,17 @@ static void respond_text(struct client *c, int status, const char *text)
 	respond(c, &(struct response){ .status = status, .content_type = TEXT_PLAIN, .body = body,
 				       .len = (size_t)len, .heap_body = body });
 }
-/* POST /controls, or mjpg-streamer's POST /?action=command&id=NAME&value=VALUE */
-static void handle_set_controls(struct client *c, const struct http_request *req, bool command)
+
+/* What a POST to the controls is refused for from its head alone (who may write, what it
+ * sends); true when answered. *json: the body is JSON (else a form). */
+static bool controls_refused(struct client *c, const struct http_request *req, bool command,
+			     bool *json)
 {
 	struct server *s = c->srv;
 	char why[320] = "";
 	if (!s->controls_writable) {
 		respond_text(c, 403, "the camera's controls are read-only here (--controls off)");
-		return;
+		return true;
 	}
 	if (!same_origin(c, req, why, sizeof(why))) {
 		/* worth a line (a page tried to change the camera), but not one per attempt */
@@ -240,19 +243,50 @@ static void handle_set_controls(struct client *c, const struct http_request *req
 				   s->controls_log_rl.suppressed ? " (and earlier ones not logged)" : "");
 		ratelimit_take_suppressed(&s->controls_log_rl);
 		respond_text(c, 403, why);
-		return;
+		return true;
 	}
-	char form[2 * CONTROL_NAME_MAX + CONTROL_VALUE_MAX + 8];
-	const char *body = req->body.p;
-	size_t len = req->body.len;
-	bool json = false;
+	*json = false;
 	if (command) {
 		char id[CONTROL_NAME_MAX], value[CONTROL_VALUE_MAX];
 		if (http_query_get(req->query, "id", id, sizeof(id)) < 0 ||
 		    http_query_get(req->query, "value", value, sizeof(value)) < 0) {
 			respond_text(c, 400, "?action=command needs id=NAME and value=VALUE");
-			return;
+			return true;
 		}
+		return false;
+	}
+	const struct http_str *type = http_request_header(req, "Content-Type");
+	struct http_str t = type ? *type : (struct http_str){ "", 0 };
+	const char *semi = memchr(t.p, ';', t.len);
+	if (semi)
+		t.len = (size_t)(semi - t.p);
+	while (t.len && (t.p[t.len - 1] == ' ' || t.p[t.len - 1] == '\t'))
+		t.len--;
+	if (str_is_nocase(t, "application/json")) {
+		*json = true;
+	} else if (!str_is_nocase(t, "application/x-www-form-urlencoded")) {
+		respond_text(c, 415, "send application/json or application/x-www-form-urlencoded");
+		return true;
+	}
+	return false;
+}
+
+/* POST /controls, or mjpg-streamer's POST /?action=command&id=NAME&value=VALUE */
+static void handle_set_controls(struct client *c, const struct http_request *req, bool command)
+{
+	struct server *s = c->srv;
+	bool json = false;
+	if (controls_refused(c, req, command, &json))
+		return;
+	char why[320] = "";
+	char form[2 * CONTROL_NAME_MAX + CONTROL_VALUE_MAX + 8];
+	const char *body = req->body.p;
+	size_t len = req->body.len;
+	if (command) {
+		char id[CONTROL_NAME_MAX], value[CONTROL_VALUE_MAX];
+		/* controls_refused() made sure both are there */
+		(void)http_query_get(req->query, "id", id, sizeof(id));
+		(void)http_query_get(req->query, "value", value, sizeof(value));
 		/* form-encode again: the control parser reads a form */
 		int n = snprintf(form, sizeof(form), "%s=", id);
 		for (const char *p = value; *p && (size_t)n + 4 < sizeof(form); p++)
@@ -260,20 +294,6 @@ static void handle_set_controls(struct client *c, const struct http_request *req
 				      (unsigned char)*p);
 		body = form;
 		len = (size_t)n;
-	} else {
-		const struct http_str *type = http_request_header(req, "Content-Type");
-		struct http_str t = type ? *type : (struct http_str){ "", 0 };
-		const char *semi = memchr(t.p, ';', t.len);
-		if (semi)
-			t.len = (size_t)(semi - t.p);
-		while (t.len && (t.p[t.len - 1] == ' ' || t.p[t.len - 1] == '\t'))
-			t.len--;
-		if (str_is_nocase(t, "application/json"))
-			json = true;
-		else if (!str_is_nocase(t, "application/x-www-form-urlencoded")) {
-			respond_text(c, 415, "send application/json or application/x-www-form-urlencoded");
-			return;
-		}
 	}
 	int r = s->controls_set(s->controls_ctx, body, len, json, why, sizeof(why));
 	if (r == -ENODEV) {
@@ -296,7 +316,7 @@ void handle_request(struct client *c, const struct http_request *req)
 	c->requests++;
 	c->keep_alive = req->keep_alive && !c->srv->shutting_down;
 	if (req->method == HTTP_METHOD_OTHER) {
-		respond_error(c, 405, "Allow: GET, HEAD, OPTIONS\r\n", false);
+		respond_error(c, 405, ALLOW_GET_HEAD_OPTIONS, false);
 		return;
 	}
 	if (req->method == HTTP_METHOD_OPTIONS) {
@@ -310,7 +330,7 @@ void handle_request(struct client *c, const struct http_request *req)
 		if (controls || command)
 			handle_set_controls(c, req, command);
 		else
-			respond_error(c, 405, "Allow: GET, HEAD, OPTIONS\r\n", false);
+			respond_error(c, 405, ALLOW_GET_HEAD_OPTIONS, false);
 		return;
 	}
 	if (command) {
@@ -348,4 +368,22 @@ void handle_request(struct client *c, const struct http_request *req)
 	} else {
 		respond_error(c, 404, NULL, head_only);
 	}
+}
+
+/* The head of a request whose body is still to come (only POST's is waited for: the parser
+ * answers a body on any other method itself). What handle_request() would refuse it for without
+ * looking at the body is answered now; true then. */
+bool routes_refuse_head(struct client *c, const struct http_request *req)
+{
+	if (req->method != HTTP_METHOD_POST)
+		return false;
+	bool root = path_is(req, "/");
+	bool controls = c->srv->controls_json && path_is(req, "/controls");
+	bool command = c->srv->controls_json && root && query_action_is(req, "command");
+	if (!controls && !command) {
+		respond_error(c, 405, ALLOW_GET_HEAD_OPTIONS, false);
+		return true;
+	}
+	bool json;
+	return controls_refused(c, req, command, &json);
 }

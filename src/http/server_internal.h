@@ -37,6 +37,8 @@
 #define STREAM_UPLOAD_MAX (64 * 1024)
 #define FPS_WINDOW_NS (1 * NSEC_PER_SEC)
 #define TEXT_PLAIN "text/plain; charset=utf-8"
+/* The methods every path but the controls takes (405's Allow). */
+#define ALLOW_GET_HEAD_OPTIONS "Allow: GET, HEAD, OPTIONS\r\n"
 
 enum client_state {
 	CLIENT_READING,
@@ -78,6 +80,11 @@ struct client {
 	char discard[64];
 	bool keep_alive;
 	bool head_only; /* the snapshot request a WAITING client made was HEAD */
+	/* The head of the request at in[0] came before its body and was answered from: refused
+	 * at once, or 100 Continue sent (sending_continue while it is on its way). */
+	bool head_checked;
+	bool sending_continue;
+	uint64_t continue_deadline_ns; /* the request's deadline, back when the 100 is out */
 
 	/* response being sent: iov[] point into head, body/heap_body, or frame */
 	char head[HEAD_MAX];
@@ -222,6 +229,9 @@ ssize_t socket_discard(int fd);
 /* ---------------------------------------------------------------- routes.c */
 
 void handle_request(struct client *c, const struct http_request *req);
+/* A POST's head whose body is still to come, refused from the head (405, 403, 415, 400): true
+ * when answered. */
+bool routes_refuse_head(struct client *c, const struct http_request *req);
 void handle_snapshot(struct client *c, bool head_only);
 void respond_no_frame(struct client *c, bool head_only);
 /* Sends the newest frame if the client is idle, has not had it yet and its fps cap allows. */
@@ -248,6 +258,9 @@ enum auth_gate auth_gate(struct client *c, const struct http_request *req);
 void auth_begin(struct client *c);
 /* 401 or 503 for the request at the head of in[] (parsed again: its bytes are still there). */
 void auth_answer(struct client *c, int status, bool failed);
+/* A head whose body is still to come, without credentials while --auth-file asks for them:
+ * 401 at once (true). */
+bool gate_refuses_head(struct client *c, const struct http_request *req);
 /* Whether a request that changes the camera comes from a page of this server (or of the one
  * origin --allow-origin names); why not when it does not. */
 bool same_origin(const struct client *c, const struct http_request *req, char *why,

@@ -495,8 +495,8 @@ static void test_garbage(void **state)
 		if (r == HTTP_PARSE_COMPLETE)
 			assert_true(consumed <= len);
 		if (r == HTTP_PARSE_ERROR)
-			assert_true(status == 400 || status == 414 || status == 431 || status == 501 ||
-				    status == 505);
+			assert_true(status == 400 || status == 405 || status == 413 || status == 414 ||
+				    status == 431 || status == 501 || status == 505);
 		if (len >= HTTP_MAX_HEADER_BYTES)
 			assert_int_not_equal(r, HTTP_PARSE_INCOMPLETE);
 	}
@@ -714,6 +714,65 @@ static void test_post_body(void **state)
 	assert_error("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", 400);
 }
 
+/* The head is reported as soon as it is all there (head_len), also while the body is still to
+ * come: the server answers from it (100 Continue, 401, 405) without waiting for the body. */
+static void test_head_before_body(void **state)
+{
+	(void)state;
+	const char *head = "POST /controls?x=1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+			   "Content-Length: 13\r\n\r\n";
+	char full[256];
+	snprintf(full, sizeof(full), "%sbrightness=10", head);
+	struct http_request req;
+	size_t consumed;
+	int status;
+	for (size_t n = strlen(head); n < strlen(full); n++) {
+		assert_int_equal(http_parse_request(full, n, &req, &consumed, &status),
+				 HTTP_PARSE_INCOMPLETE);
+		assert_int_equal(req.head_len, strlen(head));
+		assert_int_equal(req.method, HTTP_METHOD_POST);
+		assert_str(req.path, "/controls");
+		assert_str(req.query, "x=1");
+		assert_int_equal(req.body.len, 13);
+		assert_null(req.body.p);
+		assert_non_null(http_request_header(&req, "Expect"));
+		assert_true(req.keep_alive);
+	}
+	assert_int_equal(parse(full, &req, &consumed, &status), HTTP_PARSE_COMPLETE);
+	assert_int_equal(req.head_len, strlen(head));
+	assert_int_equal(consumed, strlen(full));
+	/* a head not yet complete: nothing to answer from */
+	for (size_t n = 0; n < strlen(head); n++) {
+		assert_int_equal(http_parse_request(full, n, &req, &consumed, &status),
+				 HTTP_PARSE_INCOMPLETE);
+		assert_int_equal(req.head_len, 0);
+	}
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &req, &consumed, &status),
+			 HTTP_PARSE_COMPLETE);
+	assert_int_equal(req.head_len, consumed);
+}
+
+/* A method no path takes, with a body: 405 from the head (not 501 or 413 for the body). */
+static void test_other_method_with_body(void **state)
+{
+	(void)state;
+	struct http_request req;
+	size_t consumed;
+	int status;
+	assert_error("PUT /stream.mjpg HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n", 405);
+	assert_error("PUT /stream.mjpg HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789",
+		     405);
+	assert_error("DELETE / HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n", 405);
+	assert_error("PATCH / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 405);
+	/* without a body it is a complete request (the server answers 405, keep-alive) */
+	assert_int_equal(parse("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &req,
+			       &consumed, &status), HTTP_PARSE_COMPLETE);
+	assert_int_equal(req.method, HTTP_METHOD_OTHER);
+	/* the methods served keep their answers: 501 for a body GET cannot take, 413 too large */
+	assert_error("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 501);
+	assert_error("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n", 413);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -741,6 +800,8 @@ int main(void)
 		cmocka_unit_test(test_query_get_uint),
 		cmocka_unit_test(test_query_from_request),
 		cmocka_unit_test(test_status_reason),
+		cmocka_unit_test(test_head_before_body),
+		cmocka_unit_test(test_other_method_with_body),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,6 +191,31 @@ static void publish(uint64_t sequence, size_t len, bool placeholder)
 	frame_unref(f);
 }
 
+/* The camera's controls, faked: the document is the last body set. */
+static char controls_doc[128] = "{}";
+
+static int fake_controls_json(void *ctx, bool writable, char **out, size_t *len)
+{
+	(void)ctx;
+	(void)writable;
+	*out = strdup(controls_doc);
+	*len = strlen(controls_doc);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int fake_controls_set(void *ctx, const char *body, size_t len, bool json, char *why,
+			     size_t whylen)
+{
+	(void)ctx;
+	(void)json;
+	(void)why;
+	(void)whylen;
+	snprintf(controls_doc, sizeof(controls_doc), "{\"set\": \"%.*s\"}", (int)len, body);
+	return 0;
+}
+
+static bool with_controls;
+
 static void start_server(unsigned max_clients)
 {
 	memset(&fake_loop, 0, sizeof(fake_loop));
@@ -209,6 +234,11 @@ static void start_server(unsigned max_clients)
 		.listen_fds = &listen_fd,
 		.n_listen_fds = 1,
 	};
+	if (with_controls) {
+		params.controls_json = fake_controls_json;
+		params.controls_set = fake_controls_set;
+		params.controls_writable = true;
+	}
 	assert_int_equal(server_create(&params, &srv), 0);
 	assert_int_equal(server_start(srv), 0);
 }
@@ -217,6 +247,16 @@ static int setup(void **state)
 {
 	(void)state;
 	start_server(4);
+	return 0;
+}
+
+static int setup_controls(void **state)
+{
+	(void)state;
+	with_controls = true;
+	snprintf(controls_doc, sizeof(controls_doc), "{}");
+	start_server(4);
+	with_controls = false;
 	return 0;
 }
 
@@ -429,6 +469,81 @@ static void test_max_clients_refusal(void **state)
 	assert_true(starts_with(take_wire(first), "HTTP/1.1 200 OK\r\n"));
 }
 
+#define CONTROLS_HEAD "POST /controls HTTP/1.1\r\nHost: cam\r\n" \
+	"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 13\r\n"
+#define CONTINUE "HTTP/1.1 100 Continue\r\n\r\n"
+
+/* Expect: 100-continue (RFC 9110 section 10.1.1): the head alone gets 100 Continue, the body then
+ * read gets the final answer, and the connection is kept. */
+static void test_expect_100_continue(void **state)
+{
+	(void)state;
+	struct peer *p = connect_client();
+	client_says(p, CONTROLS_HEAD "Expect: 100-continue\r\n\r\n");
+	assert_int_equal(sends_in_flight(p), 1);
+	socket_drains(p);
+	assert_string_equal(take_wire(p), CONTINUE);
+	assert_non_null(pending(IORING_OP_RECV, p->server_fd));
+	client_says(p, "brightness=40");
+	socket_drains(p);
+	const char *w = take_wire(p);
+	assert_true(starts_with(w, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(w, "Connection: keep-alive\r\n"));
+	assert_non_null(strstr(w, "{\"set\": \"brightness=40\"}"));
+
+	/* the body comes while the 100 is still being sent: answered once the 100 is out, and
+	 * only one send is ever in flight */
+	client_says(p, CONTROLS_HEAD "Expect: 100-continue\r\n\r\n");
+	assert_int_equal(sends_in_flight(p), 1);
+	client_says(p, "brightness=41");
+	assert_int_equal(sends_in_flight(p), 1);
+	socket_drains(p);
+	assert_string_equal(take_wire(p), CONTINUE);
+	assert_int_equal(sends_in_flight(p), 1);
+	socket_drains(p);
+	w = take_wire(p);
+	assert_true(starts_with(w, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(w, "brightness=41"));
+
+	/* the body came with the head: no 100 */
+	client_says(p, CONTROLS_HEAD "Expect: 100-continue\r\n\r\nbrightness=42");
+	socket_drains(p);
+	assert_true(starts_with(take_wire(p), "HTTP/1.1 200 OK\r\n"));
+	assert_int_equal(server_get_stats(srv)->clients, 1);
+}
+
+/* A head the server refuses is answered at once, without a 100 and without reading the body,
+ * and the connection closes (the body is never read). */
+static void test_refused_from_head(void **state)
+{
+	(void)state;
+	static const char *const heads[] = {
+		"POST /status HTTP/1.1\r\nHost: cam\r\nContent-Length: 5\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: cam\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+		"PUT /stream.mjpg HTTP/1.1\r\nHost: cam\r\nContent-Length: 5\r\n\r\n",
+		CONTROLS_HEAD "Expect: 100-continue\r\nSec-Fetch-Site: cross-site\r\n\r\n",
+	};
+	static const char *const want[] = { "HTTP/1.1 405 ", "HTTP/1.1 405 ", "HTTP/1.1 405 ",
+					    "HTTP/1.1 403 " };
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		struct peer *p = connect_client();
+		client_says(p, heads[i]);
+		assert_int_equal(sends_in_flight(p), 1);
+		socket_drains(p);
+		const char *w = take_wire(p);
+		if (!starts_with(w, want[i]))
+			fail_msg("%s: got %.40s", heads[i], w);
+		assert_non_null(strstr(w, "Connection: close\r\n"));
+		if (want[i][9] == '4' && want[i][11] == '5')
+			assert_non_null(strstr(w, "Allow: GET, HEAD, OPTIONS\r\n"));
+		/* closed: the recv armed for the body is cancelled, nothing more is read */
+		struct recorded_sqe *r = pending(IORING_OP_RECV, p->server_fd);
+		if (r)
+			complete(r, -ECANCELED);
+		assert_int_equal(server_get_stats(srv)->clients, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +554,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_stream_client_gets_newest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_timeout_408, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_clients_refusal, setup_one_client, teardown),
+		cmocka_unit_test_setup_teardown(test_expect_100_continue, setup_controls, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_from_head, setup_controls, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,19 +40,26 @@ struct http_request {
 	size_t n_headers;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	struct http_str body;   /* POST: the Content-Length bytes after the head; len 0 otherwise */
+	/* Bytes of the head (request line, header lines, the empty line) once all of it is here
+	 * and its framing is valid, else 0. Set also when the result is INCOMPLETE because the body
+	 * is still to come: every field above is then valid but body.p (NULL; body.len is the
+	 * length announced), so a server can answer from the head alone (100 Continue, 401, 405;
+	 * RFC 9110 section 10.1.1). */
+	size_t head_len;
 };
 
 enum http_parse_result {
 	HTTP_PARSE_COMPLETE,   /* *consumed = bytes of the request: head, blank line and body */
 	HTTP_PARSE_INCOMPLETE, /* need more bytes; nothing is wrong so far */
-	HTTP_PARSE_ERROR,      /* *status says which: 400, 413, 414, 431, 501 (body), 505 */
+	HTTP_PARSE_ERROR,      /* *status says which: 400, 405, 413, 414, 431, 501 (body), 505 */
 };
 
 /* Parses one request from buf[0..len): the head, and for POST the Content-Length bytes of its
  * body (INCOMPLETE until they are all there). Bytes after it (a pipelined request) are not looked
- * at. A body on any other method, and any Transfer-Encoding, is refused with 501 (no endpoint
- * takes one, and skipping a chunked body correctly is more code than refusing it); a POST body
- * over HTTP_MAX_BODY with 413. Bare LF line ends are accepted, NUL and other control bytes are
+ * at. A body on a method no path takes (HTTP_METHOD_OTHER) is refused with 405 from the head; a
+ * body on GET, HEAD or OPTIONS, and any Transfer-Encoding, with 501 (no endpoint takes one, and
+ * skipping a chunked body correctly is more code than refusing it); a POST body over
+ * HTTP_MAX_BODY with 413. None of these waits for the body. Bare LF line ends are accepted, NUL and other control bytes are
  * not. When len reaches HTTP_MAX_HEADER_BYTES without a complete head the result is an error
  * (431, or 414 when the request line alone is too long), never INCOMPLETE. */
 enum http_parse_result http_parse_request(const char *buf, size_t len, struct http_request *req,
