@@ -145,6 +145,7 @@ test: deps-test
 	$(MAKE) all
 	$(MAKE) test-unit test-integration
 	$(MAKE) test-asan
+	$(MAKE) fuzz
 
 test-unit: $(UNIT_BINS)
 	tests/run-unit.sh $(UNIT_BINS)
@@ -170,6 +171,13 @@ test-platforms:
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build dir.
 test-asan:
 	$(MAKE) BUILD=build-asan SAN=1 all test-unit test-integration
+
+# The HTTP parser's contract on random input (tests/fuzz/run.sh, docs/testing.md "Fuzzing"): the
+# saved corpus replayed, then libFuzzer (clang) for FUZZ_SECONDS; without clang the replay only.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(BUILD)/fuzz
 
 # Benchmarks (docs/performance.md; never part of `make test`): bench/run.py writes
 # bench/results/*.json, docs/img/*.png and the tables in docs/performance.md. BENCH_QUICK=1: a
