@@ -9,13 +9,12 @@
 # (S_SELECTION on OUTPUT), so nothing is copied.
 # Checked: /status shows "(dmabuf import)", 0 bytes copied, no error, no fallback, the log says
 # 1088 rows were asked for 1080 (libcamera 0.0.3's vimc handler gives multiples of 6 rows, 1086:
-# mjpegd asks for more and gets 1092, a taller buffer that a packed format imports from); the served JPEG's
-# SOF says 1920x1080 (the host check), and its 8x8 block means follow a raw frame libcamera's cam
-# captured at the same size (its top 1080 rows: the
-# top, middle and bottom bands where the camera put them; no 8-row shift, no green band). 640x480
-# and 1280x720 are shaved by vimc to 636x480 (1908-byte rows) and 1278x720 (3834): no encoder
-# reads those strides, so they stay copies, said once with the reason; checked as such.
-# LC_BODY_CAM: the cam binary (the lc07 variant runs /lc07's).
+# mjpegd asks for more and gets 1092, a taller buffer that a packed format imports from); the
+# served JPEG's SOF says 1920x1080 (the host check), and its 8x8 block means follow a raw frame
+# read from vimc's capture node at the same size (its top 1080 rows: the top, middle and bottom
+# bands where the camera put them; no 8-row shift, no green band). 640x480 and 1280x720 are shaved
+# by vimc to 636x480 (1908-byte rows) and 1278x720 (3834): no encoder reads those strides, so
+# they stay copies, said once with the reason; checked as such.
 
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
 [ -n "$VIMC_MEDIA" ] || fail "no vimc media device"
@@ -64,20 +63,18 @@ rows=$(sed -n "s/.*asked for \([0-9]*\) rows, 1080 of them the picture.*/\1/p" "
 echo "the camera was asked for 1088 rows and gave $rows"
 fourcc=$(sed -n 's/.*"source": "libcamera .* 1920x1080 \([A-Z0-9]*\)@.*/\1/p' "$st")
 echo "format: $fourcc"
-# the raw picture, as the camera gives it to mjpegd: 1920x1088, the same format
-case "$fourcc" in
-RGB3) camfmt=BGR888 ;; # libcamera names formats by their little-endian word order
-BGR3) camfmt=RGB888 ;;
-*) die "vimc gave $fourcc" ;;
-esac
 stop_serving
 cp "snap-1920x1080.jpg" "$VM_OUT/vimc1080.jpg"
-${LC_BODY_CAM:-cam} -c 1 -C1 --file=raw1080.bin -s "width=1920,height=$rows,pixelformat=$camfmt" \
-	>cam.txt 2>&1 || { cat cam.txt; fail "cam could not capture a 1920x$rows $camfmt frame"; }
-raw=$(ls raw1080*.bin 2>/dev/null | head -n1)
-[ -n "$raw" ] && [ "$(filesize "$raw")" -ge $((5760 * rows)) ] ||
-	{ cat cam.txt; ls -l; fail "cam wrote no whole 1920x$rows frame"; }
-cp "$raw" "$VM_OUT/vimc1080.raw"
+# The raw picture as the camera gave it to mjpegd: vimc's capture node read directly, its media
+# pipeline still as libcamera configured it (1920x$rows; vimc's sensor draws a still pattern).
+# (libcamera's cam hangs after its capture here, under TCG: not used.)
+node=$(v4l_node "RGB/YUV Capture") || fail "no vimc 'RGB/YUV Capture' node"
+timeout 60 v4l2-ctl -d "$node" --set-fmt-video="width=1920,height=$rows,pixelformat=$fourcc" \
+	--stream-mmap --stream-count=1 --stream-to=raw1080.bin >v4l2.txt 2>&1 ||
+	{ cat v4l2.txt; fail "could not capture a 1920x$rows $fourcc frame from $node"; }
+[ "$(filesize raw1080.bin)" -ge $((5760 * rows)) ] ||
+	{ cat v4l2.txt; ls -l raw1080.bin; fail "no whole 1920x$rows frame from $node"; }
+cp raw1080.bin "$VM_OUT/vimc1080.raw"
 echo "fourcc=$fourcc width=1920 height=1080 bytesperline=5760 buffer_height=$rows quality=80" \
 	>"$VM_OUT/vimc1080.meta"
 

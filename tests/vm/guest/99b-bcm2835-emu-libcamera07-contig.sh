@@ -4,9 +4,8 @@
 # vm-host-check: tests/vm/bcm2835_emu_check.py
 # 99a with libcamera 0.7.1's userland (/lc07, Raspberry Pi OS Trixie's release): the daemon built
 # against it imports vimc's contiguous buffers at 1920x1080 (asked for 1088 rows), 0 bytes copied,
-# the JPEG checked against cam's raw frame on the host.
+# the JPEG checked against the raw frame on the host.
 
 lc07_use
-LC_BODY_CAM=cam
 . /vm/tests/99a-bcm2835-emu-libcamera-contig.sh
 lc07_ran "$VM_OUT"/mjpegd-1920x1080.log
