@@ -3,7 +3,7 @@
  * thread), exactly as the daemon drives it: submit raw frames, wait on the encoder's fd, collect.
  *
  *   encode_bench --input FILE --format yuv420|yuyv --size WxH [--quality 80] [--seconds 3]
- *   encode_bench --direct [--fastdct] [--to420] ...    what-if measurements, not mjpegd's path
+ *   encode_bench --direct [--fastdct] [--yuyv old-422|422|420] ...   other paths, side by side
  *
  * FILE holds raw frames back to back (I420 or YUYV, tightly packed; bench/run.py makes them
  * with ffmpeg from the same testsrc2+noise images as the fan-out JPEGs). Prints one JSON object:
@@ -13,10 +13,11 @@
  * Links build/libmjpegd.a (make bench builds it as build/bench/encode_bench).
  *
  * --direct calls TurboJPEG itself on this thread, the way src/encoder/software.c does
- * (tjCompressFromYUVPlanes), to price changes the daemon does not have: --fastdct
- * (TJFLAG_FASTDCT) and --to420 (YUYV de-interleaved straight to 4:2:0 planes, chroma from the
- * even rows, by a loop GCC vectorises, instead of the daemon's scalar 4:2:2 loop, which --direct
- * without --to420 reproduces). It reports the de-interleaving's CPU time apart.
+ * (tjCompressFromYUVPlanes), to price the paths the daemon does not take: --fastdct
+ * (TJFLAG_FASTDCT), and for YUYV --yuyv old-422 (the byte-at-a-time 4:2:2 loop the daemon had
+ * before src/encoder/yuyv.c: the "before" of issue 21), 422 (yuyv_to_planar422: vectorised, 4:2:2
+ * JPEG) or 420 (yuyv_to_planar420: vectorised, chroma averaged over row pairs, 4:2:0 JPEG). It
+ * reports the de-interleaving's CPU time apart.
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,6 +32,7 @@
 
 #include "mjpegd/clock.h"
 #include "mjpegd/encoder.h"
+#include "mjpegd/encoder/yuyv.h"
 #include "mjpegd/frame.h"
 #include "mjpegd/log.h"
 
@@ -63,8 +65,10 @@ static double thread_cpu(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* The daemon's YUYV → planar 4:2:2 loop (src/encoder/software.c), byte by byte. */
-static void deint_422(const uint8_t *src, unsigned w, unsigned h, uint8_t *y, uint8_t *u, uint8_t *v)
+/* The daemon's YUYV → planar 4:2:2 loop before src/encoder/yuyv.c, byte by byte (GCC leaves it
+ * scalar at -O2): kept here as the reference the new paths are measured against. */
+static void deint_old422(const uint8_t *src, unsigned w, unsigned h, uint8_t *y, uint8_t *u,
+			 uint8_t *v)
 {
 	for (unsigned row = 0; row < h; row++) {
 		const uint8_t *s = src + (size_t)row * 2 * w;
@@ -77,26 +81,10 @@ static void deint_422(const uint8_t *src, unsigned w, unsigned h, uint8_t *y, ui
 	}
 }
 
-/* YUYV → I420: luma from every row, chroma from the even rows. Written so that GCC vectorises it
- * (optimize("O3"): -O2 leaves the daemon's loop scalar), to price the proposal. */
-__attribute__((optimize("O3"))) static void deint_420(const uint8_t *src, unsigned w, unsigned h,
-						       uint8_t *y, uint8_t *u, uint8_t *v)
-{
-	for (unsigned row = 0; row < h; row += 2) {
-		const uint8_t *s = src + (size_t)row * 2 * w;
-		for (unsigned x = 0; x < w / 2; x++, s += 4) {
-			*y++ = s[0];
-			*u++ = s[1];
-			*y++ = s[2];
-			*v++ = s[3];
-		}
-		for (unsigned x = 0; x < w; x++, s += 2)
-			*y++ = s[0];
-	}
-}
+enum yuyv_path { YUYV_OLD422, YUYV_422, YUYV_420 };
 
-static int run_direct(struct raws *raws, bool yuyv, bool to420, bool fastdct, unsigned w, unsigned h,
-		      unsigned quality, double seconds)
+static int run_direct(struct raws *raws, bool yuyv, enum yuyv_path path, bool fastdct, unsigned w,
+		      unsigned h, unsigned quality, double seconds)
 {
 	tjhandle tj = tjInitCompress();
 	unsigned long cap = tjBufSize((int)w, (int)h, TJSAMP_422);
@@ -104,6 +92,7 @@ static int run_direct(struct raws *raws, bool yuyv, bool to420, bool fastdct, un
 	uint8_t *scratch = malloc((size_t)w * h * 2);
 	if (!tj || !out || !scratch)
 		return 1;
+	bool to420 = path == YUYV_420;
 	int subsamp = yuyv && !to420 ? TJSAMP_422 : TJSAMP_420;
 	int flags = TJFLAG_NOREALLOC | (fastdct ? TJFLAG_FASTDCT : 0);
 	double t_deint = 0, t_total = 0, t0 = (double)now_mono_ns() * 1e-9;
@@ -116,10 +105,12 @@ static int run_direct(struct raws *raws, bool yuyv, bool to420, bool fastdct, un
 		if (yuyv) {
 			uint8_t *y = scratch, *u = y + (size_t)w * h;
 			uint8_t *v = u + (to420 ? (size_t)w * h / 4 : (size_t)w * h / 2);
-			if (to420)
-				deint_420(r->planes[0].data, w, h, y, u, v);
+			if (path == YUYV_420)
+				yuyv_to_planar420(r->planes[0].data, 2 * (size_t)w, w, h, y, u, v);
+			else if (path == YUYV_422)
+				yuyv_to_planar422(r->planes[0].data, 2 * (size_t)w, w, h, y, u, v);
 			else
-				deint_422(r->planes[0].data, w, h, y, u, v);
+				deint_old422(r->planes[0].data, w, h, y, u, v);
 			planes[0] = y, planes[1] = u, planes[2] = v;
 			strides[0] = (int)w;
 			strides[1] = strides[2] = (int)(w / 2);
@@ -142,10 +133,17 @@ static int run_direct(struct raws *raws, bool yuyv, bool to420, bool fastdct, un
 		bytes += len;
 		n++;
 	}
-	printf("{\"encoder\": \"TurboJPEG direct%s%s\", \"format\": \"%s\", \"width\": %u, "
+	static const char *const path_name[] = {
+		[YUYV_OLD422] = ", YUYV→4:2:2, the old scalar loop",
+		[YUYV_422] = ", YUYV→4:2:2, vectorised",
+		[YUYV_420] = ", YUYV→4:2:0 (chroma row pairs averaged), vectorised",
+	};
+	printf("{\"encoder\": \"TurboJPEG direct%s%s\", \"deinterleave\": \"%s\", "
+	       "\"format\": \"%s\", \"width\": %u, "
 	       "\"height\": %u, \"quality\": %u, \"frames\": %llu, \"encode_cpu_s\": %.6f, "
 	       "\"deinterleave_cpu_s\": %.6f, \"fps_per_cpu_s\": %.3f, \"mean_jpeg_bytes\": %.1f}\n",
-	       fastdct ? ", TJFLAG_FASTDCT" : "", yuyv ? (to420 ? ", YUYV→4:2:0" : ", YUYV→4:2:2") : ", I420",
+	       fastdct ? ", TJFLAG_FASTDCT" : "", yuyv ? path_name[path] : ", I420",
+	       !yuyv ? "none" : path == YUYV_OLD422 ? "scalar" : yuyv_simd_name(),
 	       yuyv ? "yuyv" : "yuv420", w, h, quality, (unsigned long long)n, t_total, t_deint,
 	       (double)n / t_total, (double)bytes / (double)n);
 	tjFree(out);
@@ -159,11 +157,11 @@ int main(int argc, char **argv)
 	const char *input = NULL, *format = "yuv420";
 	unsigned w = 640, h = 480, quality = 80;
 	double seconds = 3.0;
-	bool direct = false, fastdct = false, to420 = false;
+	bool direct = false, fastdct = false;
+	enum yuyv_path path = YUYV_420;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--direct")) { direct = true; continue; }
 		if (!strcmp(argv[i], "--fastdct")) { fastdct = true; continue; }
-		if (!strcmp(argv[i], "--to420")) { to420 = true; continue; }
 		if (!strcmp(argv[i], "--input") && i + 1 < argc) input = argv[++i];
 		else if (!strcmp(argv[i], "--format") && i + 1 < argc) format = argv[++i];
 		else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
@@ -171,9 +169,16 @@ int main(int argc, char **argv)
 				return 2;
 		} else if (!strcmp(argv[i], "--quality") && i + 1 < argc) quality = (unsigned)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--yuyv") && i + 1 < argc) {
+			const char *a = argv[++i];
+			if (!strcmp(a, "old-422")) path = YUYV_OLD422;
+			else if (!strcmp(a, "422")) path = YUYV_422;
+			else if (!strcmp(a, "420")) path = YUYV_420;
+			else return 2;
+		}
 		else {
 			fprintf(stderr, "usage: encode_bench --input FILE --format yuv420|yuyv --size WxH "
-					"[--quality N] [--seconds S] [--direct [--fastdct] [--to420]]\n");
+					"[--quality N] [--seconds S] [--direct [--fastdct] [--yuyv old-422|422|420]]\n");
 			return 2;
 		}
 	}
@@ -214,7 +219,7 @@ int main(int argc, char **argv)
 	}
 	fclose(f);
 	if (direct)
-		return run_direct(&raws, yuyv, to420, fastdct, w, h, quality, seconds);
+		return run_direct(&raws, yuyv, path, fastdct, w, h, quality, seconds);
 
 	log_set_level(LOG_LEVEL_WARNING);
 	struct frame_pool pool;
@@ -276,14 +281,17 @@ int main(int argc, char **argv)
 	double cpu = rusage_cpu() - cpu0;
 	double enc_cpu = (double)(enc->stats.encode_ns - ns0) * 1e-9;
 	uint64_t n = frames - frames0;
+	char description[128];
+	snprintf(description, sizeof(description), "%s", enc->description);
 	encoder_destroy(enc);
 	frame_pool_destroy(&pool);
-	printf("{\"encoder\": \"mjpegd software (TurboJPEG %s planes)\", \"format\": \"%s\", "
+	printf("{\"encoder\": \"mjpegd software (TurboJPEG %s planes)\", \"description\": \"%s\", "
+	       "\"format\": \"%s\", "
 	       "\"width\": %u, \"height\": %u, \"quality\": %u, \"frames\": %llu, "
 	       "\"wall_s\": %.6f, \"encode_cpu_s\": %.6f, \"process_cpu_s\": %.6f, "
 	       "\"fps_per_cpu_s\": %.3f, \"fps_per_process_cpu_s\": %.3f, \"fps_wall\": %.3f, "
 	       "\"mean_jpeg_bytes\": %.1f}\n",
-	       yuyv ? "YUYV→4:2:2" : "I420→4:2:0", format, w, h, quality, (unsigned long long)n,
+	       yuyv ? "YUYV→4:2:0" : "I420→4:2:0", description, format, w, h, quality, (unsigned long long)n,
 	       wall, enc_cpu, cpu, (double)n / enc_cpu, (double)n / cpu, (double)n / wall,
 	       n ? (double)bytes / (double)n : 0.0);
 	return 0;

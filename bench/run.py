@@ -14,8 +14,9 @@ Sections (docs/performance.md explains every figure):
   baseline  bench/baseline_server.py (a RECONSTRUCTION of the Python server mjpegd replaces:
             ThreadingHTTPServer + cv2.imencode) vs mjpegd --source testpattern --encoder software
   encode    software JPEG frames per CPU-second: bench/encode_bench (mjpegd's encoder API) from
-            I420 and YUYV vs bench/baseline_encode.py (cv2.imencode from RGB), quality 80; plus
-            a what-if: YUYV de-interleaved (vectorised) to 4:2:0 (encode_bench --direct --to420)
+            I420 and YUYV (→ 4:2:0) vs bench/baseline_encode.py (cv2.imencode from RGB), quality
+            80, side by side in each repetition with YUYV's other paths (encode_bench --direct
+            --yuyv 420|422|old-422: vectorised 4:2:0, vectorised 4:2:2, the old scalar 4:2:2)
   callgrind instructions per delivered frame·client (valgrind --tool=callgrind, N=10, file
             source): the deterministic figure for CI trends
   profile   perf record of mjpegd and writeloop at N=100: where the CPU goes
@@ -56,7 +57,7 @@ SIZES_FULL = ["640x480", "1280x720"]
 FULL = dict(sizes=SIZES_FULL, clients=[1, 10, 100, 500], reps=3, warmup=0.8, window=3.0,
             sys_clients=[1, 10, 100, 500], sys_window=3.0,
             base_clients=[1, 10, 100, 500], base_reps=2, base_window=2.5,
-            enc_reps=2, enc_seconds=2.0, cg_frames=(30, 90), cg_reps=2, prof_window=4.0,
+            enc_reps=5, enc_seconds=2.0, cg_frames=(30, 90), cg_reps=2, prof_window=4.0,
             slow_window=10.0)
 QUICK = dict(sizes=["640x480"], clients=[10, 100], reps=1, warmup=0.5, window=2.0,
              sys_clients=[100], sys_window=2.0,
@@ -473,15 +474,24 @@ def baseline(args, cfg, info):
 
 # ------------------------------------------------------------------------------ encode
 
+# kind → how it is run; "yuyv" is the daemon's path, the --direct ones price the alternatives
+ENCODE_KINDS = ("i420", "yuyv", "opencv", "yuyv420", "yuyv422", "yuyv_old")
+ENCODE_DIRECT = {"yuyv420": "420", "yuyv422": "422", "yuyv_old": "old-422"}
+
+
 def encode(args, cfg, info):
     runs = []
     for rep in range(cfg["enc_reps"]):
         for size in SIZES_FULL:
-            for kind in ("i420", "yuyv", "opencv", "yuyv420"):
-                if kind == "yuyv420":  # what-if: the proposal, not the daemon's path
-                    argv = [os.path.join(args.bindir, "encode_bench"), "--direct", "--to420",
-                            "--input", raw_path(size, "yuyv"), "--format", "yuyv", "--size", size,
-                            "--quality", "80", "--seconds", str(cfg["enc_seconds"])]
+            # every kind once per repetition and size, the order reversed every other repetition,
+            # so ratios compare runs seconds apart under the same load
+            kinds = ENCODE_KINDS if rep % 2 == 0 else tuple(reversed(ENCODE_KINDS))
+            for kind in kinds:
+                if kind in ENCODE_DIRECT:
+                    argv = [os.path.join(args.bindir, "encode_bench"), "--direct", "--yuyv",
+                            ENCODE_DIRECT[kind], "--input", raw_path(size, "yuyv"), "--format",
+                            "yuyv", "--size", size, "--quality", "80",
+                            "--seconds", str(cfg["enc_seconds"])]
                 elif kind == "opencv":
                     argv = ["/usr/bin/python3", os.path.join(ROOT, "bench", "baseline_encode.py"),
                             "--rgb", raw_path(size, "rgb"), "--size", size,
@@ -496,25 +506,36 @@ def encode(args, cfg, info):
                 d = json.loads(p.stdout)
                 d.update(kind=kind, size=size, rep=rep)
                 runs.append(d)
-                log("encode %-6s %-8s rep %d: %7.1f frames per CPU-second (%.0f bytes/frame)" % (
+                log("encode %-8s %-8s rep %d: %7.1f frames per CPU-second (%.0f bytes/frame)" % (
                     kind, size, rep, d["fps_per_cpu_s"], d["mean_jpeg_bytes"]))
     summary = []
     for size in SIZES_FULL:
         row = {"size": size}
-        for kind in ("i420", "yuyv", "opencv", "yuyv420"):
+        for kind in ENCODE_KINDS:
             rs = [r for r in runs if r["size"] == size and r["kind"] == kind]
             row[kind] = {"fps_per_cpu_s": spread([r["fps_per_cpu_s"] for r in rs]),
                          "mean_jpeg_bytes": med([r["mean_jpeg_bytes"] for r in rs]),
                          "encoder": rs[0]["encoder"]}
-        for kind in ("i420", "yuyv", "yuyv420"):
-            ratios = []
-            for rep in range(cfg["enc_reps"]):
-                a = {r["kind"]: r["fps_per_cpu_s"] for r in runs
-                     if r["size"] == size and r["rep"] == rep}
-                ratios.append(a[kind] / a["opencv"])
-            row["ratio_%s_over_opencv" % kind] = spread(ratios)
+            if "description" in rs[0]:
+                row[kind]["description"] = rs[0]["description"]
+            if "deinterleave_cpu_s" in rs[0]:
+                row[kind]["deinterleave_ms"] = spread([1e3 * r["deinterleave_cpu_s"] / r["frames"]
+                                                       for r in rs])
+        per_rep = [{r["kind"]: r["fps_per_cpu_s"] for r in runs
+                    if r["size"] == size and r["rep"] == rep} for rep in range(cfg["enc_reps"])]
+        for kind in ENCODE_KINDS:
+            if kind != "opencv":
+                row["ratio_%s_over_opencv" % kind] = spread([a[kind] / a["opencv"]
+                                                             for a in per_rep])
+        # the choice between YUYV's two outputs, both priced the same way (--direct)
+        row["ratio_yuyv420_over_yuyv422"] = spread([a["yuyv420"] / a["yuyv422"] for a in per_rep])
         summary.append(row)
     save("encode.json", {"what": "software JPEG frames per CPU-second, quality 80",
+                         "command": "make bench BENCH_VM=0 BENCH_ARGS=\"--only encode\"" +
+                                    (" BENCH_QUICK=1" if args.quick else "") +
+                                    ("" if os.path.relpath(args.bindir, ROOT) == "build/bench" else
+                                     " BUILD=" + os.path.dirname(os.path.relpath(args.bindir, ROOT))),
+                         "repetitions": cfg["enc_reps"], "seconds_per_run": cfg["enc_seconds"],
                          "machine": info, "summary": summary, "runs": runs})
 
 
