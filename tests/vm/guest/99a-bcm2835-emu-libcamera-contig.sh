@@ -12,9 +12,10 @@
 # mjpegd asks for more and gets 1092, a taller buffer that a packed format imports from); the
 # served JPEG's SOF says 1920x1080 (the host check), and its 8x8 block means follow a raw frame
 # read from vimc's capture node at the same size (its top 1080 rows: the top, middle and bottom
-# bands where the camera put them; no 8-row shift, no green band). 640x480 and 1280x720 are shaved
-# by vimc to 636x480 (1908-byte rows) and 1278x720 (3834): no encoder reads those strides, so
-# they stay copies, said once with the reason; checked as such.
+# bands where the camera put them below vimc's OSD text, rows 240 on; no 8-row shift, no green
+# band). 640x480 and 1280x720: libcamera 0.0.3's vimc shaves them to 636x480 (1908-byte rows) and
+# 1278x720 (3834), which no encoder reads: copies, said once with the reason; 0.7's gives the
+# widths asked: imported, 0 bytes copied. Checked as such.
 
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
 [ -n "$VIMC_MEDIA" ] || fail "no vimc media device"
@@ -75,17 +76,28 @@ timeout 60 v4l2-ctl -d "$node" --set-fmt-video="width=1920,height=$rows,pixelfor
 [ "$(filesize raw1080.bin)" -ge $((5760 * rows)) ] ||
 	{ cat v4l2.txt; ls -l raw1080.bin; fail "no whole 1920x$rows frame from $node"; }
 cp raw1080.bin "$VM_OUT/vimc1080.raw"
+# vimc's sensor writes its counters over the picture's top (its OSD, "Show Information"), which
+# change from frame to frame: those rows are left out (the comparison starts at row 240)
 echo "fourcc=$fourcc width=1920 height=1080 bytesperline=5760 buffer_height=$rows quality=80" \
-	>"$VM_OUT/vimc1080.meta"
+	"ignore_rows=240" >"$VM_OUT/vimc1080.meta"
 
 for size in 640x480 1280x720; do
-	say "$size: vimc shaves the width, its rows fit no encoder: copied, with the reason"
-	serve "${size%x*}" "${size#*x}"
+	w=${size%x*}
+	say "$size: imported where vimc gives the width asked (0.7), copied with the reason where it shaves it (0.0.3)"
+	serve "$w" "${size#*x}"
 	st=status-$size.json
-	grep -q "\"encoder\": \"m2m $EMU_DEV bcm2835-codec-encode_image [A-Z0-9]*→JPEG (copy: " "$st" ||
-		die "/status does not say the encoder copies"
-	grep -q "do not fit the M2M encoder's layout" "$LOG" || die "no reason logged for the copy"
-	[ "$(grep -c 'copying every frame' "$LOG")" = 1 ] || die "the copy was not logged exactly once"
+	got=$(sed -n 's/.*"source": "libcamera .* \([0-9]*\)x[0-9]* [A-Z0-9]*@.*/\1/p' "$st")
+	if [ "$got" = "$w" ]; then
+		grep -q "\"encoder\": \"m2m $EMU_DEV bcm2835-codec-encode_image [A-Z0-9]*→JPEG (dmabuf import)\"" \
+			"$st" || die "$size: vimc gave the width asked, yet the encoder does not import"
+		[ "$(json_num "$st" bytes_copied)" = 0 ] || die "$size: bytes were copied"
+	else
+		echo "vimc gave $got pixels for $w"
+		grep -q "\"encoder\": \"m2m $EMU_DEV bcm2835-codec-encode_image [A-Z0-9]*→JPEG (copy: " "$st" ||
+			die "/status does not say the encoder copies"
+		grep -q "do not fit the M2M encoder's layout" "$LOG" || die "no reason logged for the copy"
+		[ "$(grep -c 'copying every frame' "$LOG")" = 1 ] || die "the copy was not logged exactly once"
+	fi
 	stop_serving
 done
 echo "PASS"
