@@ -324,17 +324,29 @@ static int teardown_fakes(void **state)
 	return 0;
 }
 
-/* A pipeline over the fakes, started. */
-static int setup(void **state)
+/* A pipeline over the fakes, started; with importing encoders that hang (an import the device
+ * never completes) when asked. */
+static int setup_with(void **state, bool encoders_import_and_hang)
 {
 	setup_fakes(state);
 	struct world *w = *state;
+	w->encoders_import = w->encoders_hang = encoders_import_and_hang;
 	struct pipeline_params pp = { .loop = NULL, .cfg = &w->cfg, .frame_pool_capacity = 8,
 				      .on_frame = on_frame, .on_frame_ctx = w,
 				      .openers = &w->openers };
 	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
 	assert_int_equal(pipeline_start(w->pl), 0);
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, false);
+}
+
+static int setup_importing_hang(void **state)
+{
+	return setup_with(state, true);
 }
 
 static int teardown(void **state)
@@ -534,18 +546,6 @@ static void test_encoder_probation(void **state)
 	assert_int_equal(w->published, before + 1); /* still served, in software */
 }
 
-static int setup_importing_hang(void **state)
-{
-	setup_fakes(state);
-	struct world *w = *state;
-	w->encoders_import = w->encoders_hang = true;
-	struct pipeline_params pp = { .loop = NULL, .cfg = &w->cfg, .frame_pool_capacity = 8,
-				      .on_frame = on_frame, .on_frame_ctx = w,
-				      .openers = &w->openers };
-	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
-	assert_int_equal(pipeline_start(w->pl), 0);
-	return 0;
-}
 
 /* An encoder that imports and never gives a frame back (on a Pi: a dma-buf the VPU cannot import
  * is logged and its buffer never completes): after the encoder timeout it is reopened copying,
