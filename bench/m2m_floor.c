@@ -1,7 +1,7 @@
 /* m2m_floor: the floor of the Raspberry Pi's path (camera → V4L2 M2M JPEG encoder → N clients),
  * the system calls that path cannot do without and nothing else.
  *
- *   m2m_floor --camera DEV --encoder DEV [--size 640x360] [--fourcc YU12] [--fps 30]
+ *   m2m_floor --camera DEV --encoder DEV [--size 640x360] [--rows R] [--fourcc YU12] [--fps 30]
  *             [--quality 80] [--port 0] [--buffers 4]
  *
  * Per frame, in this order, every call blocking: camera VIDIOC_DQBUF → encoder OUTPUT
@@ -15,12 +15,20 @@
  * frame). No byte of a frame is copied in user space (bytes copied per frame: 0 by
  * construction); the kernel copies the JPEG into every client's socket, as for every server.
  *
- * Both devices are multi-planar with one memory plane (the Pi's bcm2835-codec is MPLANE only;
- * vivid with multiplanar=2). The camera's buffers are allocated with VIDIOC_CREATE_BUFS, large
- * enough for the encoder's sizeimage (bcm2835-codec pads the height to 16 rows and refuses a
- * shorter plane at QBUF: raspberrypi/linux#4669); its bytesperline must be the encoder's, or the
- * floor stops (it never copies). Every OUTPUT buffer's bytesused is the encoder's sizeimage, as
- * mjpegd queues it.
+ * The encoder is multi-planar with one memory plane (the Pi's bcm2835-codec is MPLANE only); the
+ * camera is multi-planar with one plane (vivid with multiplanar=2) or single-planar (vimc's
+ * capture node, the device libcamera's vimc pipeline streams from). The camera's buffers are
+ * allocated with VIDIOC_CREATE_BUFS, large enough for the encoder's sizeimage (bcm2835-codec pads
+ * the height to 16 rows and refuses a shorter plane at QBUF: raspberrypi/linux#4669); its
+ * bytesperline must be the encoder's, or the floor stops (it never copies). Every OUTPUT buffer's
+ * bytesused is the encoder's sizeimage, as mjpegd queues it.
+ *
+ * --rows R (default: the height): the camera writes R rows and the picture is the top --size
+ * height of them, as mjpegd asks libcamera for padded rows (1920x1080: 1088 asked, 1092 given by
+ * libcamera 0.0.3's vimc) and crops. The encoder's OUTPUT format is the picture's size (the
+ * driver pads its rows: 1088), the crop is set with VIDIOC_S_SELECTION as mjpegd sets it, and the
+ * camera's taller buffer is imported as it is. A camera without VIDIOC_S_PARM (vimc) streams at
+ * its own rate: said once, not fatal.
  *
  * What it leaves out on purpose (mjpegd does it; a floor does not): HTTP request parsing, routing,
  * slow clients (blocking sockets: a reader that falls behind stalls everyone), frame skipping,
@@ -55,7 +63,6 @@
 #define MAX_CLIENTS 1024
 #define MAX_BUFFERS 16
 #define N_JPEG_BUFFERS 2
-#define CAM_TYPE V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
 #define ENC_RAW_TYPE V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE  /* raw frames into the encoder */
 #define ENC_JPEG_TYPE V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE /* JPEG out of the encoder */
 
@@ -95,7 +102,7 @@ static int xioctl(int fd, unsigned long req, void *arg)
 
 struct options {
 	const char *camera_path, *encoder_path;
-	unsigned int width, height, fps, quality, buffers;
+	unsigned int width, height, rows, fps, quality, buffers;
 	uint32_t fourcc;
 	int port;
 };
@@ -113,6 +120,7 @@ struct jpeg_buffer {
 struct floor_state {
 	struct options opt;
 	int camera_fd, encoder_fd, listen_fd;
+	uint32_t cam_type; /* V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, or _CAPTURE (single-planar) */
 	uint32_t encoder_sizeimage;
 	unsigned int n_camera_buffers;
 	struct camera_buffer camera[MAX_BUFFERS];
@@ -130,7 +138,9 @@ static void fourcc_text(uint32_t f, char s[5])
 	s[4] = '\0';
 }
 
-static int open_device(const char *path, uint32_t want_caps, int *ret_fd)
+/* want_caps: every bit needed; any_caps (or 0): at least one of them; *ret_caps: the device's */
+static int open_device(const char *path, uint32_t want_caps, uint32_t any_caps, int *ret_fd,
+		       uint32_t *ret_caps)
 {
 	struct v4l2_capability cap = { 0 };
 	int fd = open(path, O_RDWR | O_CLOEXEC); /* blocking: DQBUF waits for the buffer */
@@ -142,15 +152,19 @@ static int open_device(const char *path, uint32_t want_caps, int *ret_fd)
 		return log_errno(-r, "%s: VIDIOC_QUERYCAP", path);
 	}
 	uint32_t caps = cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps : cap.capabilities;
-	if ((caps & want_caps) != want_caps || !(caps & V4L2_CAP_STREAMING)) {
+	if ((caps & want_caps) != want_caps || (any_caps && !(caps & any_caps)) ||
+	    !(caps & V4L2_CAP_STREAMING)) {
 		close(fd);
-		return log_errno(0, "%s (%s): not a multi-planar streaming %s", path,
-				 (const char *)cap.card,
-				 want_caps == V4L2_CAP_VIDEO_M2M_MPLANE ? "M2M device" : "capture device");
+		return log_errno(0, "%s (%s): not a %s", path, (const char *)cap.card,
+				 want_caps == V4L2_CAP_VIDEO_M2M_MPLANE
+					 ? "multi-planar streaming M2M device"
+					 : "streaming capture device (single- or multi-planar)");
 	}
 	fprintf(stderr, "<6>m2m_floor: %s: %s (%s)\n", path, (const char *)cap.card,
 		(const char *)cap.driver);
 	*ret_fd = fd;
+	if (ret_caps)
+		*ret_caps = caps;
 	return 0;
 }
 
@@ -162,26 +176,42 @@ static int set_formats(struct floor_state *s, struct v4l2_format *camera_fmt)
 	char cc[5];
 	int r;
 
-	*camera_fmt = (struct v4l2_format){ .type = CAM_TYPE };
-	camera_fmt->fmt.pix_mp.width = o->width;
-	camera_fmt->fmt.pix_mp.height = o->height;
-	camera_fmt->fmt.pix_mp.pixelformat = o->fourcc;
-	camera_fmt->fmt.pix_mp.field = V4L2_FIELD_NONE;
-	camera_fmt->fmt.pix_mp.num_planes = 1;
+	const bool mplane = s->cam_type == V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
+	*camera_fmt = (struct v4l2_format){ .type = s->cam_type };
+	if (mplane) {
+		camera_fmt->fmt.pix_mp.width = o->width;
+		camera_fmt->fmt.pix_mp.height = o->rows;
+		camera_fmt->fmt.pix_mp.pixelformat = o->fourcc;
+		camera_fmt->fmt.pix_mp.field = V4L2_FIELD_NONE;
+		camera_fmt->fmt.pix_mp.num_planes = 1;
+	} else {
+		camera_fmt->fmt.pix.width = o->width;
+		camera_fmt->fmt.pix.height = o->rows;
+		camera_fmt->fmt.pix.pixelformat = o->fourcc;
+		camera_fmt->fmt.pix.field = V4L2_FIELD_NONE;
+	}
 	r = xioctl(s->camera_fd, VIDIOC_S_FMT, camera_fmt);
 	if (r < 0)
 		return log_errno(-r, "camera: VIDIOC_S_FMT");
-	const struct v4l2_pix_format_mplane *cp = &camera_fmt->fmt.pix_mp;
+	const struct v4l2_pix_format_mplane *cmp = &camera_fmt->fmt.pix_mp;
+	const struct v4l2_pix_format *csp = &camera_fmt->fmt.pix;
+	const uint32_t c_fourcc = mplane ? cmp->pixelformat : csp->pixelformat;
+	const uint32_t c_width = mplane ? cmp->width : csp->width;
+	const uint32_t c_height = mplane ? cmp->height : csp->height;
+	const uint32_t c_bpl = mplane ? cmp->plane_fmt[0].bytesperline : csp->bytesperline;
+	const uint32_t c_sizeimage = mplane ? cmp->plane_fmt[0].sizeimage : csp->sizeimage;
 	fourcc_text(o->fourcc, cc);
-	if (cp->pixelformat != o->fourcc || cp->width != o->width || cp->height != o->height ||
-	    cp->num_planes != 1)
+	if (c_fourcc != o->fourcc || c_width != o->width || c_height != o->rows ||
+	    (mplane && cmp->num_planes != 1))
 		return log_errno(0, "camera: %s %ux%u not taken (got %ux%u, %u planes)", cc, o->width,
-				 o->height, cp->width, cp->height, cp->num_planes);
+				 o->rows, c_width, c_height, mplane ? cmp->num_planes : 1);
 
-	struct v4l2_streamparm parm = { .type = CAM_TYPE };
+	struct v4l2_streamparm parm = { .type = s->cam_type };
 	parm.parm.capture.timeperframe = (struct v4l2_fract){ 1, o->fps };
 	r = xioctl(s->camera_fd, VIDIOC_S_PARM, &parm);
-	if (r < 0)
+	if (r == -ENOTTY)
+		fprintf(stderr, "<5>m2m_floor: camera: no VIDIOC_S_PARM: it streams at its own rate\n");
+	else if (r < 0)
 		return log_errno(-r, "camera: VIDIOC_S_PARM %u fps", o->fps);
 
 	struct v4l2_format raw = { .type = ENC_RAW_TYPE };
@@ -190,17 +220,33 @@ static int set_formats(struct floor_state *s, struct v4l2_format *camera_fmt)
 	raw.fmt.pix_mp.pixelformat = o->fourcc;
 	raw.fmt.pix_mp.field = V4L2_FIELD_NONE;
 	raw.fmt.pix_mp.num_planes = 1;
-	raw.fmt.pix_mp.plane_fmt[0].bytesperline = cp->plane_fmt[0].bytesperline;
+	raw.fmt.pix_mp.plane_fmt[0].bytesperline = c_bpl;
 	r = xioctl(s->encoder_fd, VIDIOC_S_FMT, &raw);
 	if (r < 0)
 		return log_errno(-r, "encoder OUTPUT: VIDIOC_S_FMT %s", cc);
 	if (raw.fmt.pix_mp.pixelformat != o->fourcc ||
-	    raw.fmt.pix_mp.plane_fmt[0].bytesperline != cp->plane_fmt[0].bytesperline)
+	    raw.fmt.pix_mp.plane_fmt[0].bytesperline != c_bpl)
 		return log_errno(0, "encoder OUTPUT: wants bytesperline %u for %s, the camera gives %u: "
 				 "the floor does not copy",
-				 raw.fmt.pix_mp.plane_fmt[0].bytesperline, cc,
-				 cp->plane_fmt[0].bytesperline);
+				 raw.fmt.pix_mp.plane_fmt[0].bytesperline, cc, c_bpl);
+	if (raw.fmt.pix_mp.width != o->width || raw.fmt.pix_mp.height < o->height)
+		return log_errno(0, "encoder OUTPUT: %ux%u changed to %ux%u", o->width, o->height,
+				 raw.fmt.pix_mp.width, raw.fmt.pix_mp.height);
 	s->encoder_sizeimage = raw.fmt.pix_mp.plane_fmt[0].sizeimage;
+	if (raw.fmt.pix_mp.height > o->height) {
+		/* padded rows (bcm2835-codec: to 16): the picture is the top height rows, said
+		 * with the OUTPUT crop as mjpegd says it (m2m_set_crop()); once, at start */
+		struct v4l2_selection sel = { .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
+					      .target = V4L2_SEL_TGT_CROP,
+					      .r = { 0, 0, o->width, o->height } };
+		r = xioctl(s->encoder_fd, VIDIOC_S_SELECTION, &sel);
+		if (r < 0)
+			fprintf(stderr, "<5>m2m_floor: encoder: no OUTPUT crop (VIDIOC_S_SELECTION: "
+					"%s)\n", strerror(-r));
+		else if (sel.r.width != o->width || sel.r.height != o->height)
+			return log_errno(0, "encoder: crop %ux%u set as %ux%u", o->width, o->height,
+					 sel.r.width, sel.r.height);
+	}
 
 	struct v4l2_format jpeg = { .type = ENC_JPEG_TYPE };
 	jpeg.fmt.pix_mp.width = o->width;
@@ -215,9 +261,10 @@ static int set_formats(struct floor_state *s, struct v4l2_format *camera_fmt)
 	r = xioctl(s->encoder_fd, VIDIOC_S_CTRL, &q);
 	if (r < 0)
 		return log_errno(-r, "encoder: quality %u", o->quality);
-	fprintf(stderr, "<6>m2m_floor: %s %ux%u, bytesperline %u; camera sizeimage %u, encoder's %u\n",
-		cc, o->width, o->height, cp->plane_fmt[0].bytesperline, cp->plane_fmt[0].sizeimage,
-		s->encoder_sizeimage);
+	fprintf(stderr, "<6>m2m_floor: %s %ux%u (camera: %u rows, %s), bytesperline %u; camera "
+			"sizeimage %u, encoder's %u (%u rows)\n",
+		cc, o->width, o->height, o->rows, mplane ? "multi-planar" : "single-planar", c_bpl,
+		c_sizeimage, s->encoder_sizeimage, raw.fmt.pix_mp.height);
 	return 0;
 }
 
@@ -227,12 +274,17 @@ static int setup_camera_buffers(struct floor_state *s, const struct v4l2_format 
 {
 	struct v4l2_create_buffers cb = { .count = s->opt.buffers, .memory = V4L2_MEMORY_MMAP,
 					  .format = *camera_fmt };
-	uint32_t size = camera_fmt->fmt.pix_mp.plane_fmt[0].sizeimage;
+	const bool mplane = s->cam_type == V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
+	uint32_t size = mplane ? camera_fmt->fmt.pix_mp.plane_fmt[0].sizeimage
+			       : camera_fmt->fmt.pix.sizeimage;
 	int r;
 
 	if (size < s->encoder_sizeimage)
 		size = s->encoder_sizeimage;
-	cb.format.fmt.pix_mp.plane_fmt[0].sizeimage = size;
+	if (mplane)
+		cb.format.fmt.pix_mp.plane_fmt[0].sizeimage = size;
+	else
+		cb.format.fmt.pix.sizeimage = size;
 	r = xioctl(s->camera_fd, VIDIOC_CREATE_BUFS, &cb);
 	if (r < 0)
 		return log_errno(-r, "camera: VIDIOC_CREATE_BUFS %u x %u bytes", s->opt.buffers, size);
@@ -251,16 +303,21 @@ static int setup_camera_buffers(struct floor_state *s, const struct v4l2_format 
 
 	for (unsigned int i = 0; i < cb.count; i++) {
 		struct v4l2_plane plane = { 0 };
-		struct v4l2_buffer b = { .index = i, .type = CAM_TYPE, .memory = V4L2_MEMORY_MMAP,
-					 .m.planes = &plane, .length = 1 };
+		struct v4l2_buffer b = { .index = i, .type = s->cam_type,
+					 .memory = V4L2_MEMORY_MMAP };
+		if (mplane) {
+			b.m.planes = &plane;
+			b.length = 1;
+		}
 		r = xioctl(s->camera_fd, VIDIOC_QUERYBUF, &b);
 		if (r < 0)
 			return log_errno(-r, "camera: VIDIOC_QUERYBUF %u", i);
-		if (plane.length < s->encoder_sizeimage)
+		uint32_t length = mplane ? plane.length : b.length;
+		if (length < s->encoder_sizeimage)
 			return log_errno(0, "camera buffer %u: %u bytes, the encoder needs %u", i,
-					 plane.length, s->encoder_sizeimage);
-		s->camera[i].length = plane.length;
-		struct v4l2_exportbuffer e = { .type = CAM_TYPE, .index = i, .plane = 0,
+					 length, s->encoder_sizeimage);
+		s->camera[i].length = length;
+		struct v4l2_exportbuffer e = { .type = s->cam_type, .index = i, .plane = 0,
 					       .flags = O_RDWR | O_CLOEXEC };
 		r = xioctl(s->camera_fd, VIDIOC_EXPBUF, &e);
 		if (r < 0)
@@ -408,9 +465,13 @@ static void send_part(struct floor_state *s, const uint8_t *jpeg, size_t len)
 /* one frame: the whole sequence, each call blocking */
 static int one_frame(struct floor_state *s)
 {
+	const bool mplane = s->cam_type == V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
 	struct v4l2_plane cp = { 0 };
-	struct v4l2_buffer cb = { .type = CAM_TYPE, .memory = V4L2_MEMORY_MMAP, .m.planes = &cp,
-				  .length = 1 };
+	struct v4l2_buffer cb = { .type = s->cam_type, .memory = V4L2_MEMORY_MMAP };
+	if (mplane) {
+		cb.m.planes = &cp;
+		cb.length = 1;
+	}
 	int r = xioctl(s->camera_fd, VIDIOC_DQBUF, &cb);
 	if (r < 0)
 		return log_errno(-r, "camera: VIDIOC_DQBUF");
@@ -444,8 +505,12 @@ static int one_frame(struct floor_state *s)
 	if (r < 0)
 		return log_errno(-r, "encoder OUTPUT: VIDIOC_DQBUF");
 	cp = (struct v4l2_plane){ 0 };
-	cb = (struct v4l2_buffer){ .index = ob.index, .type = CAM_TYPE, .memory = V4L2_MEMORY_MMAP,
-				   .m.planes = &cp, .length = 1 };
+	cb = (struct v4l2_buffer){ .index = ob.index, .type = s->cam_type,
+				   .memory = V4L2_MEMORY_MMAP };
+	if (mplane) {
+		cb.m.planes = &cp;
+		cb.length = 1;
+	}
 	r = xioctl(s->camera_fd, VIDIOC_QBUF, &cb);
 	if (r < 0)
 		return log_errno(-r, "camera: VIDIOC_QBUF %u", ob.index);
@@ -475,7 +540,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		else if (!strcmp(a, "--size")) {
 			if (sscanf(v, "%ux%u", &o->width, &o->height) != 2)
 				return -EINVAL;
-		} else if (!strcmp(a, "--fourcc")) {
+		} else if (!strcmp(a, "--rows"))
+			o->rows = (unsigned int)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--fourcc")) {
 			if (strlen(v) != 4)
 				return -EINVAL;
 			o->fourcc = v4l2_fourcc(v[0], v[1], v[2], v[3]);
@@ -491,7 +558,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return -EINVAL;
 		i++;
 	}
+	if (!o->rows)
+		o->rows = o->height;
 	if (!o->camera_path || !o->encoder_path || !o->fps || !o->width || !o->height ||
+	    o->rows < o->height ||
 	    o->buffers < 2 || o->buffers > MAX_BUFFERS || o->port < 0 || o->port > 65535)
 		return -EINVAL;
 	return 0;
@@ -504,7 +574,7 @@ int main(int argc, char **argv)
 	int r, port;
 
 	if (parse_options(argc, argv, &s.opt) < 0) {
-		fprintf(stderr, "usage: m2m_floor --camera DEV --encoder DEV [--size WxH] "
+		fprintf(stderr, "usage: m2m_floor --camera DEV --encoder DEV [--size WxH] [--rows R] "
 				"[--fourcc YU12] [--fps N] [--quality Q] [--port P] [--buffers N]\n");
 		return 2;
 	}
@@ -512,12 +582,18 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	if (open_device(s.opt.camera_path, V4L2_CAP_VIDEO_CAPTURE_MPLANE, &s.camera_fd) < 0 ||
-	    open_device(s.opt.encoder_path, V4L2_CAP_VIDEO_M2M_MPLANE, &s.encoder_fd) < 0 ||
+	uint32_t camera_caps = 0;
+	if (open_device(s.opt.camera_path, 0,
+			V4L2_CAP_VIDEO_CAPTURE_MPLANE | V4L2_CAP_VIDEO_CAPTURE, &s.camera_fd,
+			&camera_caps) < 0)
+		return 1;
+	s.cam_type = camera_caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
+								  : V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	if (open_device(s.opt.encoder_path, V4L2_CAP_VIDEO_M2M_MPLANE, 0, &s.encoder_fd, NULL) < 0 ||
 	    set_formats(&s, &camera_fmt) < 0 || setup_camera_buffers(&s, &camera_fmt) < 0 ||
 	    setup_jpeg_buffers(&s) < 0 || stream_on(s.encoder_fd, ENC_RAW_TYPE, "encoder OUTPUT") < 0 ||
 	    stream_on(s.encoder_fd, ENC_JPEG_TYPE, "encoder CAPTURE") < 0 ||
-	    stream_on(s.camera_fd, CAM_TYPE, "camera") < 0)
+	    stream_on(s.camera_fd, s.cam_type, "camera") < 0)
 		return 1;
 	port = listen_loopback(&s);
 	if (port < 0)

@@ -524,6 +524,51 @@ def sec_m2m(res):
     return txt
 
 
+def sec_m2m_lc1080(res):
+    d = (load("m2m.json") or {}).get("lc1080")
+    if not d or not d.get("summary"):
+        return None
+    rows = []
+    for r in d["summary"]:
+        for name in ("mjpegd", "floor"):
+            a = r[name]
+            copied = m(a["bytes_copied_per_frame"])
+            rows.append([r["clients"], name, rng(a["cpu_us_per_frame"], 0),
+                         rng(a["cpu_us_per_frame_client"], 0),
+                         "not read" if copied is None else fmt(float(copied), 0),
+                         rng(a["frames_per_client"], 0), rng(a["cpu_ticks"], 0),
+                         rng(a["guest_cpu_us_per_frame"], 0), rng(a["client_fps_mean"], 1),
+                         a["threads"], fmt((a["mean_part_bytes"] or 0) / 1024, 1)])
+    txt = table(["N", "server", "µs CPU / frame", "µs CPU / frame·client",
+                 "bytes copied / frame", "frames per client (window)",
+                 "server CPU ticks (window)", "guest µs CPU / frame (all)", "fps per client",
+                 "threads", "KiB per part"], rows)
+    reps = max([(r["ratio_mjpegd_over_floor"] or {}).get("n", 0) for r in d["summary"]] or [0])
+    txt += "\n\nmjpegd / floor, CPU per frame, per repetition (median (min–max) of %d):\n\n" % reps
+    txt += table(["N", "mjpegd / floor", "mjpegd's bytes copied over all its runs"],
+                 [[r["clients"], rng(r["ratio_mjpegd_over_floor"]),
+                   fmt(float(m(r["mjpegd"]["bytes_copied"], "max")), 0)
+                   if m(r["mjpegd"]["bytes_copied"]) is not None else "not read"]
+                  for r in d["summary"]])
+    facts = {}
+    for line in (d.get("facts") or "").splitlines():
+        k, _, v = line.partition(": ")
+        facts.setdefault(k, v)
+    for key, what in (("mjpegd source", "mjpegd's source (/status)"),
+                      ("mjpegd encoder", "mjpegd's encoder (/status)"),
+                      ("mjpegd log", "mjpegd's log"),
+                      ("floor camera format", "the floor's camera format"),
+                      ("floor log", "the floor's log")):
+        if facts.get(key):
+            txt += "\n%s: `%s`." % (what, facts[key].strip())
+    warn = [ln for ln in (d.get("facts") or "").splitlines() if ln.startswith("WARNING")]
+    if warn:
+        txt += "\n**%s**." % "; ".join(warn)
+    txt += "\nGuest run: %s; %s. Command: `%s`." % (
+        d.get("vm_result", "?"), d.get("date_utc", "?"), d.get("command", "?"))
+    return txt
+
+
 def verdict(ok):
     return "–" if ok is None else ("**met**" if ok else "**missed**")
 
@@ -640,7 +685,8 @@ def main():
     for name, fn in (("machine", sec_machine), ("syscalls", sec_syscalls),
                      ("baseline", sec_baseline), ("encode", sec_encode),
                      ("callgrind", sec_callgrind), ("profile", sec_profile),
-                     ("peers", sec_peers), ("m2m", sec_m2m), ("libs", sec_libs), ("slow", sec_slow),
+                     ("peers", sec_peers), ("m2m", sec_m2m), ("m2m-lc1080", sec_m2m_lc1080),
+                     ("libs", sec_libs), ("slow", sec_slow),
                      ("targets", sec_targets)):
         try:
             b = fn(None)

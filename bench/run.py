@@ -29,7 +29,14 @@ Sections (docs/performance.md explains every figure):
             encoder (tests/vm/bcm2835-emu): mjpegd (vivid multi-planar dma-contig → DMABUF import)
             vs bench/m2m_floor (the ioctl sequence + one sendmsg per client) vs Debian's ustreamer
             (4.9: no M2M encoder, single-planar capture only → vivid instance 0, --encoder CPU),
-            N = 1, 3, 10, rotating order, 3 repetitions (only with --vm)
+            N = 1, 3, 10, rotating order, 5 repetitions; then, in the same boot, m2m-lc1080
+            (only with --vm)
+  m2m-lc1080  the Pi's own path at 1920x1080: mjpegd --source libcamera (libcamera 0.0.3's vimc,
+            contiguous buffers, 1092 rows imported and cropped to 1080) vs bench/m2m_floor on
+            vimc's capture node at the format and rows libcamera configured, same encoder,
+            N = 1, 10, alternating order, 3 repetitions, CPU per frame; bytes copied from
+            /status. Part of m2m; named alone (--only m2m-lc1080) it boots only this part and
+            replaces the "lc1080" entry of bench/results/m2m.json
 Writes bench/results/*.json, docs/img/*.png (bench/report.py) and the generated tables in
 docs/performance.md (between <!-- bench:NAME --> markers). No figure here is asserted.
 """
@@ -760,14 +767,122 @@ def peers(args, cfg, info):
 M2M_SERVERS = ("mjpegd", "floor", "ustreamer")
 
 
-def m2m(args, cfg, info):
+def m2m_vm(args, name):
+    """bench/vm/run.sh NAME; returns (process, its last line, the accelerator it used)"""
     env = dict(os.environ, BENCH_QUICK="1" if args.quick else "0", MJPEGD=args.mjpegd,
                LOADCLIENT=os.path.join(args.bindir, "loadclient-static"),
                M2M_FLOOR=os.path.join(args.bindir, "m2m_floor-static"))
-    p = subprocess.run([os.path.join(ROOT, "bench", "vm", "run.sh"), "m2m"], env=env, text=True,
+    p = subprocess.run([os.path.join(ROOT, "bench", "vm", "run.sh"), name], env=env, text=True,
                        stdout=subprocess.PIPE)
     last = (p.stdout.strip().splitlines() or ["?"])[-1]
     log(last)
+    path = os.path.join(ROOT, "build", "bench-vm", name, "accel")
+    accel = open(path).read().strip() if os.path.exists(path) else "?"
+    return p, last, accel
+
+
+def m2m_lc1080_results(d, last, accel, args):
+    """bench/vm/guest/bench-m2m-lc1080.sh's results in directory d → the "lc1080" entry"""
+    runs = []
+    for path in sorted(glob.glob(os.path.join(d, "lc1080-*.json"))):
+        mm = re.match(r"lc1080-(\w+)-(\d+)-(\d+)\.json$", os.path.basename(path))
+        try:
+            with open(path) as f:
+                r = json.load(f)
+        except ValueError:
+            continue
+        name, n, rep = mm.group(1), int(mm.group(2)), int(mm.group(3))
+        s = r["server"]
+        # the guest has no schedstat: utime+stime ticks (USER_HZ 100)
+        per_fc = s["cpu_us_per_frame_client"] if s.get("cpu_us_per_frame_client") is not None \
+            else s.get("cpu_us_per_frame_client_ticks")
+        streamed = r.get("clients_streamed") or 0
+        s["cpu_us"] = per_fc
+        s["cpu_us_per_frame"] = per_fc * streamed if per_fc is not None else None
+        frames = r["frames"] / streamed if streamed else None  # per client: the frames served
+        # how coarse the figure is: the server's ticks over the window
+        s["cpu_ticks"] = round(per_fc * r["frames"] / 1e4) if per_fc is not None else None
+        r["frames_per_client"] = frames
+        r["guest_stat"] = {"busy_s": r["system_busy_s"],
+                           "us_per_frame": r["system_busy_s"] * 1e6 / frames} \
+            if r.get("system_busy_s") is not None and frames else None
+        copied = copied_total = None
+        if name == "floor":
+            copied = copied_total = 0  # by construction: no user-space copy of any frame
+        elif name == "mjpegd":
+            try:
+                with open(os.path.join(d, "status-mjpegd-%d-%d.json" % (n, rep))) as f:
+                    st = json.load(f)
+                copied, copied_total = st.get("bytes_copied_per_frame"), st.get("bytes_copied")
+                r["mjpegd_encoder"], r["mjpegd_source"] = st.get("encoder"), st.get("source")
+                r["mjpegd_frames"] = st.get("frames")
+            except (OSError, ValueError):
+                pass
+        r.update(server_name=name, clients=n, rep=rep, bytes_copied_per_frame=copied,
+                 bytes_copied=copied_total)
+        runs.append(r)
+    summary = []
+    for n in sorted({r["clients"] for r in runs}):
+        row = {"clients": n}
+        for name in ("mjpegd", "floor"):
+            rs = [r for r in runs if r["clients"] == n and r["server_name"] == name]
+            row[name] = {
+                "cpu_us_per_frame": spread([r["server"]["cpu_us_per_frame"] for r in rs]),
+                "cpu_us_per_frame_client": spread([r["server"]["cpu_us"] for r in rs]),
+                "cpu_ticks": spread([r["server"]["cpu_ticks"] for r in rs]),
+                "frames_per_client": spread([r["frames_per_client"] for r in rs]),
+                "guest_cpu_us_per_frame": spread([(r["guest_stat"] or {}).get("us_per_frame")
+                                                  for r in rs]),
+                "bytes_copied_per_frame": spread([r["bytes_copied_per_frame"] for r in rs]),
+                "bytes_copied": spread([r["bytes_copied"] for r in rs]),
+                "client_fps_mean": spread([r["client_fps_mean"] for r in rs]),
+                "rss_kib": spread([r["server"]["rss_kib"] for r in rs]),
+                "threads": max([r["server"]["threads"] for r in rs] or [0]),
+                "mean_part_bytes": med([r["mean_part_bytes"] for r in rs])}
+        ratios = []
+        for rep in sorted({r["rep"] for r in runs}):
+            c = {r["server_name"]: r["server"]["cpu_us"] for r in runs
+                 if r["clients"] == n and r["rep"] == rep}
+            if c.get("mjpegd") and c.get("floor"):
+                ratios.append(c["mjpegd"] / c["floor"])
+        row["ratio_mjpegd_over_floor"] = spread(ratios)
+        summary.append(row)
+    facts = ""
+    try:
+        with open(os.path.join(d, "facts.txt")) as f:
+            facts = f.read()
+    except OSError:
+        pass
+    return {
+        "what": "the Pi's own path at 1920x1080 on the emulated bcm2835-codec image encoder in "
+                "the QEMU test bed: mjpegd --source libcamera (libcamera 0.0.3's vimc pipeline, "
+                "vimc.allocator=1: contiguous dma-bufs; the camera asked for the encoder's padded "
+                "rows, the encoder imports its buffers and crops to 1080) vs bench/m2m_floor on "
+                "vimc's capture node at the same format and rows, same encoder, JPEG q80, N "
+                "clients on the guest's loopback; CPU per frame (utime+stime ticks)",
+        "command": "make bench BENCH_ARGS=\"--only m2m-lc1080\"" +
+                   (" BENCH_QUICK=1" if args.quick else "") + "  (also run by --only m2m)",
+        "accel": accel, "vm_result": last, "facts": facts,
+        "repetitions": len({r["rep"] for r in runs}), "summary": summary, "runs": runs}
+
+
+def m2m_lc1080(args, cfg, info):
+    """section m2m-lc1080 alone: its own boot; replaces the "lc1080" entry of m2m.json"""
+    p, last, accel = m2m_vm(args, "m2m-lc1080")
+    d = os.path.join(ROOT, "build", "bench-vm", "m2m-lc1080", "logs", "bench-m2m-lc1080.d")
+    lc = m2m_lc1080_results(d, last, accel, args)
+    if not lc["runs"]:
+        raise RuntimeError("bench/vm/run.sh m2m-lc1080: no results (%s)" % last)
+    lc["date_utc"], lc["host"] = info["date_utc"], info
+    prev = load("m2m.json") or {}
+    prev["lc1080"] = lc
+    save("m2m.json", prev)
+    if p.returncode:
+        raise RuntimeError("bench/vm/run.sh m2m-lc1080: " + last)
+
+
+def m2m(args, cfg, info):
+    p, last, accel = m2m_vm(args, "m2m")
     top = os.path.join(ROOT, "build", "bench-vm", "m2m")
     d = os.path.join(top, "logs", "bench-m2m.d")
     runs = []
@@ -858,8 +973,8 @@ def m2m(args, cfg, info):
             facts = f.read()
     except OSError:
         pass
-    accel = open(os.path.join(top, "accel")).read().strip() \
-        if os.path.exists(os.path.join(top, "accel")) else "?"
+    lc = m2m_lc1080_results(os.path.join(top, "logs", "bench-m2m-lc1080.d"), last, accel, args)
+    lc["date_utc"] = info["date_utc"]
     save("m2m.json", {
         "what": "the Pi's path on the emulated bcm2835-codec image encoder in the QEMU test bed: "
                 "mjpegd (vivid multi-planar dma-contig 640x360@30 → DMABUF import → JPEG q80) vs "
@@ -867,7 +982,7 @@ def m2m(args, cfg, info):
                 "YUYV, --encoder CPU: 4.9 has no M2M encoder), N clients on the guest's loopback",
         "command": "make bench BENCH_ARGS=\"--only m2m\"" + (" BENCH_QUICK=1" if args.quick else ""),
         "accel": accel, "vm_result": last, "facts": facts, "host": info, "summary": summary,
-        "strace": stc, "runs": runs})
+        "strace": stc, "runs": runs, "lc1080": lc if lc["runs"] else None})
     if p.returncode:
         raise RuntimeError("bench/vm/run.sh m2m: " + last)
 
@@ -875,7 +990,7 @@ def m2m(args, cfg, info):
 # ------------------------------------------------------------------------------ main
 
 SECTIONS = ["fanout", "syscalls", "baseline", "encode", "callgrind", "profile", "slow", "libs",
-            "peers", "m2m"]
+            "peers", "m2m", "m2m-lc1080"]
 
 
 def main():
@@ -896,9 +1011,11 @@ def main():
         if s not in SECTIONS:
             ap.error("unknown section %r (%s)" % (s, ", ".join(SECTIONS)))
     todo = [s for s in SECTIONS if (not only or s in only) and s not in skip]
-    for s in ("peers", "m2m"):
+    for s in ("peers", "m2m", "m2m-lc1080"):
         if s in todo and not args.vm and s not in only:
             todo.remove(s)
+    if "m2m" in todo and "m2m-lc1080" in todo:
+        todo.remove("m2m-lc1080")  # the m2m boot runs it too
     os.makedirs(TMP, exist_ok=True)
     # one fd per client in the servers we start, and the peers' limits
     import resource
@@ -921,7 +1038,7 @@ def main():
         t = time.monotonic()
         log("== %s" % s)
         try:
-            globals()[s](args, cfg, info)
+            globals()[s.replace("-", "_")](args, cfg, info)
         except Exception as e:
             failed.append(s)
             log("%s FAILED: %s" % (s, e))

@@ -1,13 +1,17 @@
 #!/bin/bash
 # The benches that run inside the test bed's QEMU guest (docs/performance.md, "Peers" and "The
-# Pi's path"). Not part of `make test-vm`: the guest runs only bench/vm/guest/bench-NAME.sh.
+# Pi's path"). Not part of `make test-vm`: the guest runs only the bench's bench/vm/guest/*.sh.
 #
-#   bench/vm/run.sh [peers|m2m]     (make bench runs both; BENCH_QUICK=1 for a short run)
+#   bench/vm/run.sh [peers|m2m|m2m-lc1080]   (make bench runs peers and m2m; BENCH_QUICK=1 for
+#                                             a short run)
 #
-#   peers  mjpegd vs ustreamer on vivid, both encoding in software
-#   m2m    the Pi's path on the emulated bcm2835-codec image encoder (tests/vm/bcm2835-emu):
-#          mjpegd (vivid multi-planar dma-contig → DMABUF import), Debian's ustreamer (what it
-#          can open of the same path), and bench/m2m_floor.c (the ioctl sequence alone)
+#   peers       mjpegd vs ustreamer on vivid, both encoding in software
+#   m2m         the Pi's path on the emulated bcm2835-codec image encoder (tests/vm/bcm2835-emu):
+#               bench-m2m.sh: mjpegd (vivid multi-planar dma-contig → DMABUF import), Debian's
+#               ustreamer (what it can open of the same path), and bench/m2m_floor.c (the ioctl
+#               sequence alone), 640x360; then bench-m2m-lc1080.sh in the same boot
+#   m2m-lc1080  bench-m2m-lc1080.sh alone: mjpegd --source libcamera (vimc, contiguous buffers)
+#               at 1920x1080 imported by the same encoder vs m2m_floor on vimc's capture node
 #
 # Reuses the test bed's machinery without touching it: the cached kernel and the test bed's
 # modules (tests/vm/build-kernel.sh), and a private copy of tests/vm (its scripts, not its guest
@@ -17,29 +21,36 @@
 # bench/loadclient (static), bench/vm/yuyv_only.so and bench/m2m_floor (static).
 # Boots under TCG, 2 vCPUs (KVM is tried first when /dev/kvm is there and the CPU shows vmx/svm).
 # Output (peers): build/bench-vm/logs/bench-peers.d/*.json, console build/bench-vm/serial.log;
-# (m2m): build/bench-vm/m2m/logs/bench-m2m.d/*.json, console build/bench-vm/m2m/serial.log.
+# (m2m): build/bench-vm/m2m/logs/bench-m2m.d/*.json and .../bench-m2m-lc1080.d/*.json, console
+# build/bench-vm/m2m/serial.log; (m2m-lc1080): the same under build/bench-vm/m2m-lc1080/.
+# The m2m boots add vimc.allocator=1 (vimc's contiguous buffers, which the 1080p part imports;
+# nothing of the vivid part uses vimc).
 # The last line is "bench-vm: ok" or "bench-vm: failed: WHY". bench/run.py reads the JSON files.
 # Env: MJPEGD (default build/mjpegd), LOADCLIENT (default build/bench/loadclient-static),
 #      M2M_FLOOR (default build/bench/m2m_floor-static), BENCH_QUICK=1,
-#      BENCH_VM_TIMEOUT (s, default 1500), BENCH_VM_ACCEL (auto|kvm|tcg), BENCH_VM_PARAMS (kernel
-#      arguments that override the bench's, e.g. "mjpegd.bench.reps=0 mjpegd.bench.strace=1").
+#      BENCH_VM_TIMEOUT (s, default 1500; m2m 3000), BENCH_VM_ACCEL (auto|kvm|tcg),
+#      BENCH_VM_PARAMS (kernel arguments that override the bench's, e.g. "mjpegd.bench.reps=0
+#      mjpegd.bench.strace=1"; "mjpegd.vm.only=bench-m2m": the vivid part of m2m alone).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
 OUT=build/bench-vm
 QUICK=${BENCH_QUICK:-0}
-VM_TIMEOUT=${BENCH_VM_TIMEOUT:-1500}
 ACCEL=${BENCH_VM_ACCEL:-auto}
 MJPEGD=${MJPEGD:-build/mjpegd}
 LOADCLIENT=${LOADCLIENT:-build/bench/loadclient-static}
 M2M_FLOOR=${M2M_FLOOR:-build/bench/m2m_floor-static}
 NAME=${1:-peers}
 case "$NAME" in
-peers) RUN=$OUT ;;                     # the paths of the first version, kept for bench/run.py
-m2m) RUN=$OUT/m2m ;;
-*) echo "usage: bench/vm/run.sh [peers|m2m]" >&2; exit 2 ;;
+peers) RUN=$OUT SCRIPTS="bench-peers" ;; # the paths of the first version, kept for bench/run.py
+m2m) RUN=$OUT/m2m SCRIPTS="bench-m2m bench-m2m-lc1080" ;;
+m2m-lc1080) RUN=$OUT/m2m-lc1080 SCRIPTS="bench-m2m-lc1080" ;;
+*) echo "usage: bench/vm/run.sh [peers|m2m|m2m-lc1080]" >&2; exit 2 ;;
 esac
+M2M=0
+case "$NAME" in m2m*) M2M=1 ;; esac
+if [ "$NAME" = m2m ]; then VM_TIMEOUT=${BENCH_VM_TIMEOUT:-3000}; else VM_TIMEOUT=${BENCH_VM_TIMEOUT:-1500}; fi
 case "$MJPEGD" in /*) ;; *) MJPEGD=$ROOT/$MJPEGD ;; esac
 
 say() { echo "bench-vm: $*" >&2; }
@@ -49,7 +60,7 @@ die() { echo "bench-vm: failed: $*"; exit 1; }
 [ -x "$LOADCLIENT" ] || die "$LOADCLIENT missing (make bench builds it)"
 command -v ustreamer >/dev/null || die "ustreamer not installed (scripts/deps.sh bench)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (scripts/deps.sh vm)"
-[ "$NAME" != m2m ] || [ -x "$M2M_FLOOR" ] || die "$M2M_FLOOR missing (make bench builds it)"
+[ "$M2M" = 0 ] || [ -x "$M2M_FLOOR" ] || die "$M2M_FLOOR missing (make bench builds it)"
 
 mkdir -p "$OUT" "$RUN"
 exec 7>"$OUT/.lock"
@@ -65,7 +76,9 @@ rm -rf "$SRC"
 mkdir -p "$SRC/tests/vm/guest"
 # every file of tests/vm but its guest tests and helper programs (*.c): what mkinitramfs.sh needs
 find tests/vm -maxdepth 1 -type f ! -name '*.c' -exec cp {} "$SRC/tests/vm/" \;
-cp "bench/vm/guest/bench-$NAME.sh" "$SRC/tests/vm/guest/"
+for s in $SCRIPTS; do cp "bench/vm/guest/$s.sh" "$SRC/tests/vm/guest/"; done
+# files of the tree mkinitramfs.sh packs from outside tests/vm (scripts/pi-check.sh)
+ln -s "$ROOT/scripts" "$SRC/scripts"
 mkdir -p "$SRC/build/vm/modules" # mkinitramfs.sh packs them as /vm/modules/*.ko
 cp "$OUT"/modules/*.ko "$SRC/build/vm/modules/" 2>/dev/null
 MJPEGD=$MJPEGD "$SRC/tests/vm/mkinitramfs.sh" >&2 || die "tests/vm/mkinitramfs.sh failed"
@@ -89,7 +102,7 @@ mkdir -p "$OUT/lib"
 gcc -shared -fPIC -O2 -Wall -Wextra -Werror bench/vm/yuyv_only.c -o "$OUT/lib/yuyv_only.so" -ldl ||
 	die "cannot build bench/vm/yuyv_only.c"
 put "$OUT/lib/yuyv_only.so" /vm/lib/yuyv_only.so
-if [ "$NAME" = m2m ]; then
+if [ "$M2M" = 1 ]; then
 	put "$M2M_FLOOR" /vm/bin/m2m_floor
 	chmod 755 "$STAGE/vm/bin/m2m_floor"
 	[ -e "$STAGE/vm/modules/bcm2835_codec_emu.ko" ] ||
@@ -101,13 +114,17 @@ say "initramfs: $(($(stat -c %s "$RUN/initramfs.cpio") / 1024)) KiB"
 
 # --- boot ----------------------------------------------------------------------------------
 VIVID="vivid.n_devs=2"
-if [ "$NAME" = m2m ]; then
-	# vivid instance 1: multi-planar, dma-contig (a Pi camera's kind), as in the test bed
-	VIVID="vivid.n_devs=2 vivid.multiplanar=1,2 vivid.allocators=0,1"
+if [ "$M2M" = 1 ]; then
+	# vivid instance 1: multi-planar, dma-contig (a Pi camera's kind), as in the test bed; vimc's
+	# contiguous allocator (videobuf2-dma-contig, like the Pi's ISP) for the 1080p part, as in
+	# the test bed's vimc-contig boot
+	VIVID="vivid.n_devs=2 vivid.multiplanar=1,2 vivid.allocators=0,1 vimc.allocator=1"
 	if [ "$QUICK" = 1 ]; then
 		PARAMS="mjpegd.bench.clients=1,10 mjpegd.bench.reps=1 mjpegd.bench.window=4 mjpegd.bench.warmup=2"
+		PARAMS="$PARAMS mjpegd.bench.lc_clients=1,10 mjpegd.bench.lc_reps=1 mjpegd.bench.lc_frames=60 mjpegd.bench.lc_window=20"
 	else
 		PARAMS="mjpegd.bench.clients=1,3,10 mjpegd.bench.reps=5 mjpegd.bench.window=10 mjpegd.bench.warmup=2 mjpegd.bench.strace=1"
+		PARAMS="$PARAMS mjpegd.bench.lc_clients=1,10 mjpegd.bench.lc_reps=3 mjpegd.bench.lc_frames=200 mjpegd.bench.lc_window=60"
 	fi
 elif [ "$QUICK" = 1 ]; then
 	PARAMS="mjpegd.bench.clients=10,100 mjpegd.bench.reps=1 mjpegd.bench.window=4 mjpegd.bench.warmup=2 mjpegd.bench.strace=0"
@@ -153,9 +170,13 @@ if [ "$used" = tcg ]; then
 fi
 echo "$used" >"$RUN/accel"
 grep -a '^@@' "$RUN/serial.log" >&2
-if grep -a -q "^@@END bench-$NAME rc=0" "$RUN/serial.log"; then
+bad=""
+for s in $SCRIPTS; do
+	grep -a -q "^@@END $s rc=0" "$RUN/serial.log" || bad="$bad $s"
+done
+if [ -z "$bad" ]; then
 	echo "bench-vm: ok ($used)"
 	exit 0
 fi
 sed -n '/^@@LOG/,/^@@LOGEND/p' "$RUN/serial.log" | tail -n 40 >&2
-die "the guest bench did not pass (console: $RUN/serial.log, logs: $LOGS)"
+die "the guest bench did not pass:$bad (console: $RUN/serial.log, logs: $LOGS)"
