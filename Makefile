@@ -223,6 +223,14 @@ else
 	SOAK_SECONDS=$(SOAK_SECONDS) tests/soak/run.sh --mjpegd $(BUILD)/mjpegd $(SOAK_ARGS)
 endif
 
+# What only a Pi can confirm, measured (docs/raspberry-pi.md, "Checking your Pi: make pi-check"):
+# scripts/pi-check.sh starts build/mjpegd per size and writes pi-check/pi-check.json and
+# pi-check.txt; exit 1 when a size failed. PI_CHECK_ARGS, e.g. "--sizes 1280x720 -- --format YUYV".
+.PHONY: pi-check
+pi-check:
+	$(MAKE) all
+	scripts/pi-check.sh --mjpegd $(BUILD)/mjpegd $(PI_CHECK_ARGS)
+
 # Cross builds tested here (tests/cross/run.sh): the unit tests under qemu-user, the daemon on a real
 # ARM kernel in qemu-system (qemu-user has no io_uring), and for armhf the ARMv6 objects a Pi Zero W
 # needs (ARM1176JZF-S). Without CROSS both architectures. Last line: "cross: N passed, N failed".

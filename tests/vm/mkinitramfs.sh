@@ -2,7 +2,7 @@
 # Packs the test VM's initramfs: build/vm/initramfs.cpio (staging tree build/vm/rootfs).
 #
 # Contents: busybox-static and its applets; /init (tests/vm/init); /vm/lib.sh; /vm/faults.sh
-# (helpers of the recovery tests); the guest tests
+# (helpers of the recovery tests); /vm/bin/pi-check (scripts/pi-check.sh); the guest tests
 # /vm/tests/*.sh (tests/vm/guest/*.sh); /vm/bin: the daemon under test ($MJPEGD, default
 # build/mjpegd; skipped with a warning when missing) and every tests/vm/*.c compiled into
 # build/vm/bin/ (static when possible); /vm/modules: the test bed's kernel modules
@@ -125,6 +125,7 @@ done
 install -m 755 "$VMSRC/init" "$STAGE/init"
 install -m 644 "$VMSRC/lib.sh" "$STAGE/vm/lib.sh"
 install -m 644 "$VMSRC/faults.sh" "$STAGE/vm/faults.sh" # helpers of the 8x recovery tests
+install -m 755 "$ROOT/scripts/pi-check.sh" "$STAGE/vm/bin/pi-check" # make pi-check (88-pi-check)
 n=0
 for t in "$VMSRC"/guest/*.sh; do
 	[ -e "$t" ] || continue
