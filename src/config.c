@@ -3,20 +3,18 @@
  * Every option is one row of options[] below: config_set(), the file parser, the argv parser and
  * --help all read that table, so an option is added in one place and its help cannot go stale. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "mjpegd/http/auth.h"
 #include "mjpegd/config.h"
 #include "mjpegd/log.h"
 #include "mjpegd/http/proxy.h"
 #include "mjpegd/macro.h"
+#include "mjpegd/smallfile.h"
 
 #define CONFIG_FILE_MAX (64 * 1024) /* far above any real file; stops a mistaken /dev/zero */
 
@@ -958,73 +956,44 @@ int config_parse_text(struct config *cfg, const char *text, const char *origin, 
 	return 0;
 }
 
-static const char *file_type_name(mode_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFDIR: return "a directory";
-	case S_IFIFO: return "a FIFO";
-	case S_IFCHR: return "a character device";
-	case S_IFBLK: return "a block device";
-	case S_IFSOCK: return "a socket";
-	default: return "another kind of file";
-	}
-}
-
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 {
-	/* O_NONBLOCK: a FIFO would block open() (and read()) until a writer came, at start and in
-	 * the event loop on SIGHUP. Only a regular file is read; for one O_NONBLOCK changes nothing. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		int r = -errno;
-		snprintf(err, errlen, "--config: cannot open '%s': %s", path, strerror(-r));
-		return r;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int r = -errno;
-		close(fd);
-		snprintf(err, errlen, "--config: cannot stat '%s': %s", path, strerror(-r));
-		return r;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		snprintf(err, errlen, "--config: '%s' is not a regular file (%s)", path,
-			 file_type_name(st.st_mode));
-		return -EINVAL;
-	}
-	FILE *f = fdopen(fd, "re");
-	if (!f) {
-		int r = -errno;
-		close(fd);
-		snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(-r));
-		return r;
-	}
-	char *text = malloc(CONFIG_FILE_MAX + 1);
+	char *text _cleanup_free_ = malloc(CONFIG_FILE_MAX + 1);
 	if (!text) {
-		fclose(f);
 		snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	size_t len = fread(text, 1, CONFIG_FILE_MAX + 1, f);
-	int r = 0;
-	if (ferror(f)) {
-		r = errno > 0 ? -errno : -EIO;
-		snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(-r));
-	} else if (len > CONFIG_FILE_MAX) {
-		r = -EFBIG;
-		snprintf(err, errlen, "config file '%s' is larger than %d bytes", path, CONFIG_FILE_MAX);
-	} else if (memchr(text, '\0', len)) {
-		r = -EINVAL;
+	mode_t mode = 0;
+	enum small_file_step step;
+	ssize_t n = small_file_read(path, text, CONFIG_FILE_MAX + 1, &mode, &step);
+	if (n < 0) {
+		int r = (int)n;
+		switch (step) {
+		case SMALL_FILE_OPEN:
+			snprintf(err, errlen, "--config: cannot open '%s': %s", path, strerror(-r));
+			break;
+		case SMALL_FILE_STAT:
+			snprintf(err, errlen, "--config: cannot stat '%s': %s", path, strerror(-r));
+			break;
+		case SMALL_FILE_TYPE:
+			snprintf(err, errlen, "--config: '%s' is not a regular file (%s)", path,
+				 file_type_name(mode));
+			break;
+		case SMALL_FILE_SIZE:
+			snprintf(err, errlen, "config file '%s' is larger than %d bytes", path,
+				 CONFIG_FILE_MAX);
+			break;
+		case SMALL_FILE_READ:
+			snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(-r));
+			break;
+		}
+		return r;
+	}
+	if (memchr(text, '\0', (size_t)n)) {
 		snprintf(err, errlen, "config file '%s' is not text (contains a NUL byte)", path);
+		return -EINVAL;
 	}
-	fclose(f);
-	if (r == 0) {
-		text[len] = '\0';
-		r = config_parse_text(cfg, text, path, err, errlen);
-	}
-	free(text);
-	return r;
+	return config_parse_text(cfg, text, path, err, errlen);
 }
 
 enum arg_kind {

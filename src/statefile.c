@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mjpegd/smallfile.h"
 #include "mjpegd/statefile.h"
 
 static int write_all(int fd, const char *p, size_t len)
@@ -60,32 +61,5 @@ ssize_t state_file_read(const char *dir, const char *name, char *buf, size_t cap
 	char path[4096];
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	ssize_t r = 0;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!S_ISREG(st.st_mode))
-		r = -EINVAL;
-	else if ((size_t)st.st_size >= cap)
-		r = -EFBIG;
-	size_t used = 0;
-	while (r == 0) {
-		ssize_t n = read(fd, buf + used, cap - 1 - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = -errno;
-		else if (n == 0)
-			break;
-		else if ((used += (size_t)n) == cap - 1)
-			r = -EFBIG; /* it grew while read */
-	}
-	close(fd);
-	if (r < 0)
-		return r;
-	buf[used] = '\0';
-	return (ssize_t)used;
+	return small_file_read(path, buf, cap, NULL, NULL);
 }

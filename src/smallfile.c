@@ -1,0 +1,62 @@
+/* Reading a small file whole; see include/mjpegd/smallfile.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mjpegd/macro.h"
+#include "mjpegd/smallfile.h"
+
+static ssize_t fail(enum small_file_step step, enum small_file_step *failed, int r)
+{
+	if (failed)
+		*failed = step;
+	return r;
+}
+
+ssize_t small_file_read(const char *path, char *buf, size_t cap, mode_t *mode,
+			enum small_file_step *failed)
+{
+	if (cap == 0)
+		return fail(SMALL_FILE_SIZE, failed, -EFBIG);
+	int fd _cleanup_close_ = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return fail(SMALL_FILE_OPEN, failed, -errno);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return fail(SMALL_FILE_STAT, failed, -errno);
+	if (mode)
+		*mode = st.st_mode;
+	if (!S_ISREG(st.st_mode))
+		return fail(SMALL_FILE_TYPE, failed, -EINVAL);
+	if (st.st_size < 0 || (size_t)st.st_size >= cap)
+		return fail(SMALL_FILE_SIZE, failed, -EFBIG);
+	/* Read until end of file, one byte beyond cap - 1 allowed to notice a file that grew. */
+	size_t used = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + used, cap - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(SMALL_FILE_READ, failed, -errno);
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used >= cap)
+			return fail(SMALL_FILE_SIZE, failed, -EFBIG);
+	}
+	buf[used] = '\0';
+	return (ssize_t)used;
+}
+
+const char *file_type_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return "a directory";
+	case S_IFIFO: return "a FIFO";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	default: return "another kind of file";
+	}
+}
