@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mjpegd/comma_list.h"
 #include "mjpegd/log.h"
 #include "mjpegd/http/auth.h"
 #include "mjpegd/macro.h"
@@ -256,31 +257,24 @@ out:
 
 bool auth_path_exempt(const char *list, const char *path, size_t path_len)
 {
-	const char *p = list;
-	while (p && *p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (n == path_len && memcmp(p, path, n) == 0)
+	const char *item;
+	size_t n;
+	for (struct comma_list l = COMMA_LIST(list); comma_list_next(&l, &item, &n);)
+		if (n == path_len && memcmp(item, path, n) == 0)
 			return true;
-		p = comma ? comma + 1 : NULL;
-	}
 	return false;
 }
 
 int auth_exempt_check(const char *list)
 {
-	const char *p = list;
-	if (!*p)
-		return 0;
-	while (p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (n == 0 || p[0] != '/')
+	const char *item;
+	size_t n;
+	for (struct comma_list l = COMMA_LIST(list); comma_list_next(&l, &item, &n);) {
+		if (n == 0 || item[0] != '/')
 			return -EINVAL;
 		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)p[i] <= 0x20 || p[i] == '?' || p[i] == 0x7f)
+			if ((unsigned char)item[i] <= 0x20 || item[i] == '?' || item[i] == 0x7f)
 				return -EINVAL;
-		p = comma ? comma + 1 : NULL;
 	}
 	return 0;
 }

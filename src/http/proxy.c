@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mjpegd/comma_list.h"
 #include "mjpegd/http/proxy.h"
 
 static bool parse_addr(const char *s, struct in6_addr *out)
@@ -55,16 +56,13 @@ static bool parse_net(char *s, struct in6_addr *addr, unsigned char *prefix)
 int proxy_trusted_parse(const char *list, struct proxy_trusted *out)
 {
 	memset(out, 0, sizeof(*out));
-	const char *p = list;
-	if (!*p)
-		return 0;
-	while (p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+	const char *item;
+	size_t n;
+	for (struct comma_list l = COMMA_LIST(list); comma_list_next(&l, &item, &n);) {
 		char one[INET6_ADDRSTRLEN + 4];
 		if (n == 0 || n >= sizeof(one))
 			return -EINVAL;
-		memcpy(one, p, n);
+		memcpy(one, item, n);
 		one[n] = '\0';
 		if (!strcmp(one, "unix")) {
 			out->unix_peers = true;
@@ -74,7 +72,6 @@ int proxy_trusted_parse(const char *list, struct proxy_trusted *out)
 				return -EINVAL;
 			out->n++;
 		}
-		p = comma ? comma + 1 : NULL;
 	}
 	return 0;
 }
