@@ -2,14 +2,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "mjpegd/control.h"
+#include "mjpegd/json.h"
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 
 #define VALUE_TEXT_MAX 96
 
@@ -359,158 +360,75 @@ static int parse_form(const struct control_list *l, const char *body, size_t len
 	return 0;
 }
 
-struct json_cursor {
-	const char *p, *end;
-};
-
-static void json_ws(struct json_cursor *c)
-{
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-		c->p++;
-}
-
-/* A JSON string into out (ASCII escapes only: \" \\ \/ \b \f \n \r \t, \u00XX below 0x80). */
-static bool json_string(struct json_cursor *c, char *out, size_t cap)
-{
-	if (c->p >= c->end || *c->p != '"')
-		return false;
-	c->p++;
-	size_t o = 0;
-	while (c->p < c->end && *c->p != '"') {
-		char ch = *c->p++;
-		if ((unsigned char)ch < 0x20)
-			return false;
-		if (ch == '\\') {
-			if (c->p >= c->end)
-				return false;
-			char e = *c->p++;
-			const char *map = strchr("\"\"\\\\//b\bf\fn\nr\rt\t", e);
-			if (e == 'u') {
-				if (c->end - c->p < 4 || c->p[0] != '0' || c->p[1] != '0')
-					return false;
-				int h = hexval(c->p[2]), l = hexval(c->p[3]);
-				if (h < 0 || l < 0 || h > 7 || (h == 0 && l == 0))
-					return false;
-				ch = (char)(h * 16 + l);
-				c->p += 4;
-			} else if (map && (map - "\"\"\\\\//b\bf\fn\nr\rt\t") % 2 == 0) {
-				ch = map[1];
-			} else {
-				return false;
-			}
-		}
-		if (o + 1 >= cap)
-			return false;
-		out[o++] = ch;
-	}
-	if (c->p >= c->end)
-		return false;
-	c->p++;
-	out[o] = '\0';
-	return true;
-}
-
-/* A number token, copied as text (checked later by the control's own parser). */
-static bool json_number(struct json_cursor *c, char *out, size_t cap)
-{
-	size_t o = 0;
-	while (c->p < c->end && (isdigit((unsigned char)*c->p) || strchr("-+.eE", *c->p))) {
-		if (o + 1 >= cap)
-			return false;
-		out[o++] = *c->p++;
-	}
-	out[o] = '\0';
-	return o > 0;
-}
-
 /* A value as the text control_parse_value() takes: strings as they are, numbers and literals as
  * written, an array of 4 numbers as "a,b,c,d". */
-static bool json_value_text(struct json_cursor *c, char *out, size_t cap)
+static bool json_value_text(struct json_in *in, char *out, size_t cap)
 {
-	if (c->p >= c->end)
+	if (in->p >= in->end)
 		return false;
-	if (*c->p == '"')
-		return json_string(c, out, cap);
-	if (*c->p == '[') {
-		c->p++;
+	if (*in->p == '"')
+		return json_read_string(in, out, cap);
+	if (*in->p == '[') {
+		in->p++;
 		size_t o = 0;
 		for (int i = 0;; i++) {
-			json_ws(c);
+			json_skip_ws(in);
 			char num[32];
-			if (i == 4 || !json_number(c, num, sizeof(num)))
+			if (i == 4 || !json_read_number(in, num, sizeof(num)))
 				return false;
 			int n = snprintf(out + o, cap - o, "%s%s", i ? "," : "", num);
 			if (n < 0 || (size_t)n >= cap - o)
 				return false;
 			o += (size_t)n;
-			json_ws(c);
-			if (c->p < c->end && *c->p == ',') {
-				c->p++;
+			if (json_take(in, ','))
 				continue;
-			}
-			if (c->p < c->end && *c->p == ']') {
-				c->p++;
+			if (json_take(in, ']'))
 				return true;
-			}
 			return false;
 		}
 	}
 	static const char *const literals[] = { "true", "false" };
-	for (size_t i = 0; i < 2; i++) {
-		size_t n = strlen(literals[i]);
-		if ((size_t)(c->end - c->p) >= n && !memcmp(c->p, literals[i], n)) {
-			c->p += n;
+	for (size_t i = 0; i < ELEMENTSOF(literals); i++) {
+		if (json_read_literal(in, literals[i])) {
 			snprintf(out, cap, "%s", literals[i]);
 			return true;
 		}
 	}
-	return json_number(c, out, cap);
+	return json_read_number(in, out, cap);
 }
 
 static int parse_json(const struct control_list *l, const char *body, size_t len,
 		      struct control_set *set, char *why, size_t whylen)
 {
-	struct json_cursor c = { body, body + len };
-	json_ws(&c);
-	if (c.p >= c.end || *c.p != '{')
+	struct json_in in = { body, body + len };
+	if (!json_take(&in, '{'))
 		return why_set(why, whylen, -EINVAL, "the body is not a JSON object");
-	c.p++;
-	json_ws(&c);
-	if (c.p < c.end && *c.p == '}') {
-		c.p++;
-	} else {
+	if (!json_take(&in, '}')) {
 		for (;;) {
 			char name[CONTROL_NAME_MAX + 1], value[VALUE_TEXT_MAX];
-			json_ws(&c);
-			if (!json_string(&c, name, sizeof(name)))
+			json_skip_ws(&in);
+			if (!json_read_string(&in, name, sizeof(name)))
 				return why_set(why, whylen, -EINVAL,
 					      "a control name is not a JSON string (or is too long)");
-			json_ws(&c);
-			if (c.p >= c.end || *c.p != ':')
+			if (!json_take(&in, ':'))
 				return why_set(why, whylen, -EINVAL, "no ':' after \"%s\"", name);
-			c.p++;
-			json_ws(&c);
-			if (!json_value_text(&c, value, sizeof(value)))
+			json_skip_ws(&in);
+			if (!json_value_text(&in, value, sizeof(value)))
 				return why_set(why, whylen, -EINVAL,
 					      "%s: the value is not a number, boolean, string or "
 					      "array of 4 numbers", name);
 			int r = control_set_add(set, l, name, value, why, whylen);
 			if (r < 0)
 				return r;
-			json_ws(&c);
-			if (c.p < c.end && *c.p == ',') {
-				c.p++;
+			if (json_take(&in, ','))
 				continue;
-			}
-			if (c.p < c.end && *c.p == '}') {
-				c.p++;
+			if (json_take(&in, '}'))
 				break;
-			}
 			return why_set(why, whylen, -EINVAL, "the JSON object is not closed");
 		}
 	}
-	json_ws(&c);
-	if (c.p != c.end)
+	json_skip_ws(&in);
+	if (in.p != in.end)
 		return why_set(why, whylen, -EINVAL, "text after the JSON object");
 	return 0;
 }
@@ -529,42 +447,6 @@ int control_parse_request(const struct control_list *l, const char *body, size_t
 }
 
 /* ---------------------------------------------------------------- output */
-
-struct out {
-	char *buf;
-	size_t len, used;
-	bool overflow;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
-{
-	if (o->overflow)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->len - o->used)
-		o->overflow = true;
-	else
-		o->used += (size_t)n;
-}
-
-static void put_string(struct out *o, const char *s)
-{
-	put(o, "\"");
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			put(o, "\\%c", ch);
-		else if (ch < 0x20)
-			put(o, "\\u%04x", ch);
-		else
-			put(o, "%c", ch);
-	}
-	put(o, "\"");
-}
 
 static const char *type_name(enum control_type t)
 {
@@ -585,76 +467,76 @@ static const char *type_name(enum control_type t)
 	return "unknown";
 }
 
-static void put_value(struct out *o, const struct control_desc *d, const struct control_value *v)
+static void put_value(struct json_out *o, const struct control_desc *d, const struct control_value *v)
 {
 	char text[64];
 	switch (v->type) {
 	case CONTROL_INTEGER:
 	case CONTROL_MENU:
-		put(o, "%lld", (long long)v->i);
+		json_printf(o, "%lld", (long long)v->i);
 		return;
 	case CONTROL_FLOAT:
 		format_float(v->f, text, sizeof(text));
-		put(o, "%s", text);
+		json_printf(o, "%s", text);
 		return;
 	case CONTROL_BOOLEAN:
-		put(o, "%s", v->b ? "true" : "false");
+		json_printf(o, "%s", v->b ? "true" : "false");
 		return;
 	case CONTROL_RECTANGLE:
-		put(o, "[%d, %d, %u, %u]", v->r.x, v->r.y, v->r.width, v->r.height);
+		json_printf(o, "[%d, %d, %u, %u]", v->r.x, v->r.y, v->r.width, v->r.height);
 		return;
 	case CONTROL_FLOATS: {
 		char all[CONTROL_FLOATS_MAX * 34];
 		format_floats(v, ", ", all, sizeof(all));
-		put(o, "[%s]", all);
+		json_printf(o, "[%s]", all);
 		return;
 	}
 	}
 	(void)d;
-	put(o, "null");
+	json_printf(o, "null");
 }
 
 int control_list_json(const struct control_list *l, bool writable, char *buf, size_t len)
 {
-	struct out o = { buf, len, 0, len == 0 };
-	put(&o, "{\"writable\": %s, \"controls\": [", writable ? "true" : "false");
+	struct json_out o = JSON_OUT_FIXED(buf, len);
+	json_printf(&o, "{\"writable\": %s, \"controls\": [", writable ? "true" : "false");
 	for (unsigned i = 0; i < l->n; i++) {
 		const struct control_desc *d = &l->desc[i];
-		put(&o, "%s\n  {\"name\": ", i ? "," : "");
-		put_string(&o, d->name);
-		put(&o, ", \"type\": \"%s\"", type_name(d->type));
+		json_printf(&o, "%s\n  {\"name\": ", i ? "," : "");
+		json_string(&o, d->name);
+		json_printf(&o, ", \"type\": \"%s\"", type_name(d->type));
 		if (d->type != CONTROL_BOOLEAN && d->type != CONTROL_MENU) {
-			put(&o, ", \"min\": ");
+			json_printf(&o, ", \"min\": ");
 			put_value(&o, d, &d->min);
-			put(&o, ", \"max\": ");
+			json_printf(&o, ", \"max\": ");
 			put_value(&o, d, &d->max);
 		}
 		if (d->type == CONTROL_INTEGER)
-			put(&o, ", \"step\": %lld", (long long)(d->step > 0 ? d->step : 1));
+			json_printf(&o, ", \"step\": %lld", (long long)(d->step > 0 ? d->step : 1));
 		if (d->type == CONTROL_FLOATS)
-			put(&o, ", \"count\": %u", d->count);
-		put(&o, ", \"default\": ");
+			json_printf(&o, ", \"count\": %u", d->count);
+		json_printf(&o, ", \"default\": ");
 		put_value(&o, d, &d->def);
-		put(&o, ", \"value\": ");
+		json_printf(&o, ", \"value\": ");
 		if (d->has_current)
 			put_value(&o, d, &d->cur);
 		else
-			put(&o, "null");
+			json_printf(&o, "null");
 		if (d->type == CONTROL_MENU) {
-			put(&o, ", \"menu\": [");
+			json_printf(&o, ", \"menu\": [");
 			for (unsigned m = 0; m < d->n_menu; m++) {
-				put(&o, "%s{\"value\": %lld, \"name\": ", m ? ", " : "",
+				json_printf(&o, "%s{\"value\": %lld, \"name\": ", m ? ", " : "",
 				    (long long)d->menu[m].value);
-				put_string(&o, d->menu[m].name);
-				put(&o, "}");
+				json_string(&o, d->menu[m].name);
+				json_printf(&o, "}");
 			}
-			put(&o, "]");
+			json_printf(&o, "]");
 		}
-		put(&o, ", \"read_only\": %s, \"inactive\": %s}", d->read_only ? "true" : "false",
+		json_printf(&o, ", \"read_only\": %s, \"inactive\": %s}", d->read_only ? "true" : "false",
 		    d->inactive ? "true" : "false");
 	}
-	put(&o, "%s]}\n", l->n ? "\n" : "");
-	return o.overflow ? -ENOSPC : (int)o.used;
+	json_printf(&o, "%s]}\n", l->n ? "\n" : "");
+	return o.failed ? -ENOSPC : (int)o.used;
 }
 
 int control_assignments_put(struct control_assignments *as, const char *name, const char *value)
@@ -720,11 +602,12 @@ unsigned control_assignments_check(const struct control_assignments *as, const s
 
 int control_assignments_format(const struct control_assignments *as, char *buf, size_t len)
 {
-	struct out o = { buf, len, 0, len == 0 };
-	put(&o, "# mjpegd: camera controls set over HTTP; rewritten on every change\n");
+	/* not JSON: the writer's plain text, for its bound */
+	struct json_out o = JSON_OUT_FIXED(buf, len);
+	json_printf(&o, "# mjpegd: camera controls set over HTTP; rewritten on every change\n");
 	for (unsigned i = 0; i < as->n; i++)
-		put(&o, "%s=%s\n", as->a[i].name, as->a[i].value);
-	return o.overflow ? -ENOSPC : (int)o.used;
+		json_printf(&o, "%s=%s\n", as->a[i].name, as->a[i].value);
+	return o.failed ? -ENOSPC : (int)o.used;
 }
 
 int control_assignments_parse(const char *text, struct control_assignments *as, char *why,

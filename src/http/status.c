@@ -4,145 +4,108 @@
 #include <string.h>
 
 #include "mjpegd/http/status.h"
-
-void status_json_escape(char *dst, size_t cap, const char *src)
-{
-	size_t o = 0;
-	if (cap == 0)
-		return;
-	for (; src && *src && o + 1 < cap; src++) {
-		unsigned char c = (unsigned char)*src;
-		char tmp[8];
-		const char *rep = NULL;
-		if (c == '"')
-			rep = "\\\"";
-		else if (c == '\\')
-			rep = "\\\\";
-		else if (c < 0x20) {
-			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-			rep = tmp;
-		}
-		if (rep) {
-			size_t l = strlen(rep);
-			if (o + l + 1 > cap)
-				break;
-			memcpy(dst + o, rep, l);
-			o += l;
-		} else {
-			dst[o++] = (char)c;
-		}
-	}
-	dst[o] = '\0';
-}
+#include "mjpegd/json.h"
 
 static const char *dev_state(const struct status_device *d)
 {
 	return device_state_name(d->state);
 }
 
-static void prometheus_device(FILE *f, const char *name, const struct status_device *d)
+static void prometheus_device(struct json_out *f, const char *name, const struct status_device *d)
 {
 	for (int i = 0; i < DEVICE_STATE_COUNT; i++)
-		fprintf(f, "mjpegd_device_state{device=\"%s\",state=\"%s\"} %d\n", name,
+		json_printf(f, "mjpegd_device_state{device=\"%s\",state=\"%s\"} %d\n", name,
 			device_state_name((enum device_state)i), d->state == (enum device_state)i);
-	fprintf(f, "mjpegd_device_restarts_total{device=\"%s\"} %u\n", name, d->restarts);
-	fprintf(f, "mjpegd_device_failures_total{device=\"%s\"} %u\n", name, d->failures);
-}
-
-static char *finish(FILE *f, char **buf)
-{
-	if (fclose(f) != 0) {
-		free(*buf);
-		return NULL;
-	}
-	return *buf;
+	json_printf(f, "mjpegd_device_restarts_total{device=\"%s\"} %u\n", name, d->restarts);
+	json_printf(f, "mjpegd_device_failures_total{device=\"%s\"} %u\n", name, d->failures);
 }
 
 char *status_render_json(const struct status_snapshot *s, size_t *len)
 {
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	if (!f)
-		return NULL;
-	char src[256], enc[256], src_err[400], enc_err[400];
-	status_json_escape(src, sizeof(src), s->source);
-	status_json_escape(enc, sizeof(enc), s->encoder);
-	status_json_escape(src_err, sizeof(src_err), s->source_device.last_error);
-	status_json_escape(enc_err, sizeof(enc_err), s->encoder_device.last_error);
-	fprintf(f,
-		"{\n"
-		"  \"version\": \"%s\",\n"
-		"  \"uptime_ms\": %llu,\n"
-		"  \"source\": \"%s\",\n"
-		"  \"encoder\": \"%s\",\n"
-		"  \"width\": %u,\n"
-		"  \"height\": %u,\n"
-		"  \"fps_target\": %u,\n"
-		"  \"fps_measured\": %.2f,\n"
-		"  \"frames\": {\"captured\": %llu, \"encoded\": %llu, \"sent\": %llu, "
-		"\"dropped\": %llu, \"encode_errors\": %llu, \"cut\": %llu, \"not_published\": %llu, \"max_gap_ms\": %.1f},\n"
-		"  \"dmabuf_imports\": %llu,\n"
-		"  \"bytes_encoded\": %llu,\n"
-		"  \"bytes_copied\": %llu,\n"
-		"  \"bytes_copied_per_frame\": %.1f,\n"
-		"  \"bytes_sent\": %llu,\n"
-		"  \"frame_pool\": {\"capacity\": %u, \"in_use\": %u, \"bytes\": %zu},\n"
-		"  \"loop\": {\"io_uring_enters\": %llu, \"completions\": %llu},\n"
-		"  \"devices\": {\n"
-		"    \"source\": {\"state\": \"%s\", \"restarts\": %u, \"failures\": %u, "
-		"\"last_error\": \"%s\"},\n"
-		"    \"encoder\": {\"state\": \"%s\", \"restarts\": %u, \"failures\": %u, "
-		"\"last_error\": \"%s\", \"software_fallback\": %s}},\n"
-		"  \"placeholder\": %s,\n"
-		"  \"clients\": {\"count\": %u, \"streams\": %u, \"max\": %u, \"rejected\": %llu, "
-		"\"list\": [",
-		s->version, (unsigned long long)s->uptime_ms, src, enc, s->width, s->height,
-		s->fps_target, s->fps_measured, (unsigned long long)s->frames_captured,
-		(unsigned long long)s->frames_encoded, (unsigned long long)s->frames_sent,
-		(unsigned long long)s->frames_dropped, (unsigned long long)s->encode_errors,
-		(unsigned long long)s->frames_cut, (unsigned long long)s->frames_not_published,
-		s->max_gap_ms, (unsigned long long)s->dmabuf_imports, (unsigned long long)s->bytes_encoded,
-		(unsigned long long)s->bytes_copied, s->bytes_copied_per_frame,
-		(unsigned long long)s->bytes_sent, s->frame_pool_capacity, s->frame_pool_in_use,
-		s->frame_pool_bytes, (unsigned long long)s->loop_enters,
-		(unsigned long long)s->loop_completions, dev_state(&s->source_device),
-		s->source_device.restarts, s->source_device.failures, src_err,
-		dev_state(&s->encoder_device), s->encoder_device.restarts,
-		s->encoder_device.failures, enc_err, s->encoder_fallback ? "true" : "false",
-		s->placeholder ? "true" : "false", s->clients, s->stream_clients,
-		s->max_clients, (unsigned long long)s->clients_rejected);
+	struct json_out o = JSON_OUT_HEAP;
+	json_printf(&o, "{\n  \"version\": ");
+	json_string(&o, s->version);
+	json_printf(&o, ",\n  \"uptime_ms\": %llu,\n  \"source\": ", (unsigned long long)s->uptime_ms);
+	json_string(&o, s->source);
+	json_printf(&o, ",\n  \"encoder\": ");
+	json_string(&o, s->encoder);
+	json_printf(&o,
+		    ",\n"
+		    "  \"width\": %u,\n"
+		    "  \"height\": %u,\n"
+		    "  \"fps_target\": %u,\n"
+		    "  \"fps_measured\": %.2f,\n"
+		    "  \"frames\": {\"captured\": %llu, \"encoded\": %llu, \"sent\": %llu, "
+		    "\"dropped\": %llu, \"encode_errors\": %llu, \"cut\": %llu, \"not_published\": %llu, \"max_gap_ms\": %.1f},\n"
+		    "  \"dmabuf_imports\": %llu,\n"
+		    "  \"bytes_encoded\": %llu,\n"
+		    "  \"bytes_copied\": %llu,\n"
+		    "  \"bytes_copied_per_frame\": %.1f,\n"
+		    "  \"bytes_sent\": %llu,\n"
+		    "  \"frame_pool\": {\"capacity\": %u, \"in_use\": %u, \"bytes\": %zu},\n"
+		    "  \"loop\": {\"io_uring_enters\": %llu, \"completions\": %llu},\n"
+		    "  \"devices\": {\n"
+		    "    \"source\": {\"state\": \"%s\", \"restarts\": %u, \"failures\": %u, "
+		    "\"last_error\": ",
+		    s->width, s->height, s->fps_target, s->fps_measured,
+		    (unsigned long long)s->frames_captured, (unsigned long long)s->frames_encoded,
+		    (unsigned long long)s->frames_sent, (unsigned long long)s->frames_dropped,
+		    (unsigned long long)s->encode_errors, (unsigned long long)s->frames_cut,
+		    (unsigned long long)s->frames_not_published, s->max_gap_ms,
+		    (unsigned long long)s->dmabuf_imports, (unsigned long long)s->bytes_encoded,
+		    (unsigned long long)s->bytes_copied, s->bytes_copied_per_frame,
+		    (unsigned long long)s->bytes_sent, s->frame_pool_capacity, s->frame_pool_in_use,
+		    s->frame_pool_bytes, (unsigned long long)s->loop_enters,
+		    (unsigned long long)s->loop_completions, dev_state(&s->source_device),
+		    s->source_device.restarts, s->source_device.failures);
+	json_string(&o, s->source_device.last_error);
+	json_printf(&o,
+		    "},\n"
+		    "    \"encoder\": {\"state\": \"%s\", \"restarts\": %u, \"failures\": %u, "
+		    "\"last_error\": ",
+		    dev_state(&s->encoder_device), s->encoder_device.restarts,
+		    s->encoder_device.failures);
+	json_string(&o, s->encoder_device.last_error);
+	json_printf(&o,
+		    ", \"software_fallback\": %s}},\n"
+		    "  \"placeholder\": %s,\n"
+		    "  \"clients\": {\"count\": %u, \"streams\": %u, \"max\": %u, \"rejected\": %llu, "
+		    "\"list\": [",
+		    s->encoder_fallback ? "true" : "false", s->placeholder ? "true" : "false",
+		    s->clients, s->stream_clients, s->max_clients,
+		    (unsigned long long)s->clients_rejected);
 	for (size_t i = 0; i < s->n_clients_listed; i++) {
 		const struct status_client *c = &s->client_list[i];
-		char addr[sizeof(c->addr) * 2];
-		status_json_escape(addr, sizeof(addr), c->addr);
-		fprintf(f,
-			"%s\n    {\"id\": %llu, \"addr\": \"%s\", \"kind\": \"%s\", \"fps\": %.2f, "
-			"\"frames_sent\": %llu, \"frames_skipped\": %llu, \"connected_ms\": %llu}",
-			i ? "," : "", (unsigned long long)c->id, addr, c->kind, c->fps,
-			(unsigned long long)c->frames_sent, (unsigned long long)c->frames_skipped,
-			(unsigned long long)c->connected_ms);
+		json_printf(&o, "%s\n    {\"id\": %llu, \"addr\": ", i ? "," : "",
+			    (unsigned long long)c->id);
+		json_string(&o, c->addr);
+		json_printf(&o, ", \"kind\": ");
+		json_string(&o, c->kind);
+		json_printf(&o,
+			    ", \"fps\": %.2f, \"frames_sent\": %llu, \"frames_skipped\": %llu, "
+			    "\"connected_ms\": %llu}",
+			    c->fps, (unsigned long long)c->frames_sent,
+			    (unsigned long long)c->frames_skipped, (unsigned long long)c->connected_ms);
 	}
-	fprintf(f, "%s]}\n}\n", s->n_clients_listed ? "\n  " : "");
-	return finish(f, &buf);
+	json_printf(&o, "%s]}\n}\n", s->n_clients_listed ? "\n  " : "");
+	return json_out_take(&o, len);
 }
 
 char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
 {
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	if (!f)
-		return NULL;
-	char src[256], enc[256];
+	struct json_out o = JSON_OUT_HEAP, *f = &o;
 	/* Prometheus label values escape like JSON strings for the characters that matter here. */
-	status_json_escape(src, sizeof(src), s->source);
-	status_json_escape(enc, sizeof(enc), s->encoder);
-	fprintf(f,
-		"# HELP mjpegd_info Build and pipeline description.\n"
-		"# TYPE mjpegd_info gauge\n"
-		"mjpegd_info{version=\"%s\",source=\"%s\",encoder=\"%s\",width=\"%u\",height=\"%u\"} 1\n",
-		s->version, src, enc, s->width, s->height);
+	json_printf(f,
+		    "# HELP mjpegd_info Build and pipeline description.\n"
+		    "# TYPE mjpegd_info gauge\n"
+		    "mjpegd_info{version=\"%s\",source=",
+		    s->version);
+	json_string(f, s->source);
+	json_printf(f, ",encoder=");
+	json_string(f, s->encoder);
+	json_printf(f, ",width=\"%u\",height=\"%u\"} 1\n", s->width, s->height);
 #define METRIC(name, type, help, fmt, val) \
-	fprintf(f, "# HELP mjpegd_" name " " help "\n# TYPE mjpegd_" name " " type "\nmjpegd_" name " " fmt "\n", val)
+	json_printf(f, "# HELP mjpegd_" name " " help "\n# TYPE mjpegd_" name " " type "\nmjpegd_" name " " fmt "\n", val)
 	METRIC("uptime_seconds", "gauge", "Seconds since start.", "%.3f", (double)s->uptime_ms / 1000.0);
 	METRIC("fps_target", "gauge", "Configured frames per second.", "%u", s->fps_target);
 	METRIC("fps_measured", "gauge", "Frames encoded per second, last window.", "%.2f", s->fps_measured);
@@ -170,7 +133,7 @@ char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
 	METRIC("encoder_software_fallback", "gauge", "1 while the software encoder stands in.", "%d", s->encoder_fallback ? 1 : 0);
 	METRIC("placeholder", "gauge", "1 while clients are shown the no-signal picture.", "%d", s->placeholder ? 1 : 0);
 #undef METRIC
-	fprintf(f, "# HELP mjpegd_device_state Supervisor state of each device (1 = current).\n"
+	json_printf(f, "# HELP mjpegd_device_state Supervisor state of each device (1 = current).\n"
 		   "# TYPE mjpegd_device_state gauge\n"
 		   "# HELP mjpegd_device_restarts_total Reopens after a failure.\n"
 		   "# TYPE mjpegd_device_restarts_total counter\n"
@@ -178,5 +141,5 @@ char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
 		   "# TYPE mjpegd_device_failures_total counter\n");
 	prometheus_device(f, "source", &s->source_device);
 	prometheus_device(f, "encoder", &s->encoder_device);
-	return finish(f, &buf);
+	return json_out_take(f, len);
 }

@@ -66,7 +66,4 @@ struct status_snapshot {
 char *status_render_json(const struct status_snapshot *s, size_t *len);
 char *status_render_prometheus(const struct status_snapshot *s, size_t *len);
 
-/* Escapes src into a JSON string body (no quotes) in dst; always NUL-terminates. */
-void status_json_escape(char *dst, size_t cap, const char *src);
-
 #endif
