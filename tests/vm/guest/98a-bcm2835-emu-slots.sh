@@ -7,8 +7,13 @@
 #    buffer's first turn), and mjpegd's own /status dmabuf_imports counts the same.
 #  - wake-ups: the driver returns a job's OUTPUT buffer when the VPU has read it, before the JPEG
 #    (ip_buffer_cb before op_buffer_cb; the emulation's output_early, on by default). mjpegd
-#    watches the device for results only, so that costs no wake-up: the loop's completions per
-#    encoded frame with output_early=1 are at most 0.5 above those with output_early=0.
+#    watches the device for results only (EPOLLIN), but on Linux 6.1 that still costs one
+#    wake-up: vb2 wakes the OUTPUT queue's done_wq without a key, so epoll cannot filter it and
+#    wakes its own waiters with EPOLLIN, which io_uring's poll takes as the answer without
+#    polling again (io_poll_check_events(): "cqe.res contains only events of the first wake
+#    up"). mjpegd then finds no JPEG and goes back to sleep: one completion and one DQBUF. Before
+#    (EPOLLIN|EPOLLOUT) the level-triggered POLLOUT cost two. Checked: at most 1.1 completions
+#    per frame more with output_early=1 than with 0 (delay_ms=20 keeps the two apart).
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
 [ -n "$VIVID1_CAP" ] || fail "no vivid-001-vid-cap"
 command -v streamwatch >/dev/null || fail "streamwatch not in the initramfs"
@@ -67,7 +72,7 @@ emu_param output_early 1
 emu_param delay_ms 0
 extra=$(awk -v a="$early" -v b="$late" 'BEGIN { printf "%.3f", a - b }')
 say "loop completions per frame: $early with output_early=1, $late with 0: $extra extra"
-awk -v x="$extra" 'BEGIN { exit !(x <= 0.5) }' || die "$extra extra wake-ups per frame"
+awk -v x="$extra" 'BEGIN { exit !(x <= 1.1) }' || die "$extra extra wake-ups per frame"
 stop_pid "$pid" 10
 [ "$STOP_RC" = 0 ] || die "mjpegd exited with $STOP_RC after SIGTERM"
 echo "PASS"
