@@ -341,6 +341,12 @@ static void check_encoder_timeout(struct pipeline *pl, uint64_t now)
 		pl->encoder_force_copy = true;
 		snprintf(why, sizeof(why), "no frame back within %u ms of importing the camera's "
 			 "dma-bufs; copying them from now on", pl->cfg->encoder_timeout_ms);
+	} else if (pl->encoder_force_copy && !pl->encoder->imports) {
+		/* Copying, it is late all the same: a slow or stalled device, not the import (a
+		 * loaded board's first frame can take that long). Import again at the reopen. */
+		pl->encoder_force_copy = false;
+		snprintf(why, sizeof(why), "a frame not back after %u ms while copying too; importing "
+			 "again", pl->cfg->encoder_timeout_ms);
 	}
 	encoder_failed(pl, -ETIMEDOUT, why);
 }

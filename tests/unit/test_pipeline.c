@@ -571,6 +571,17 @@ static void test_import_never_completes(void **state)
 	assert_int_equal(w->published, 1);
 	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
 	assert_false(status(w).encoder_fallback);
+
+	/* The copying encoder is late too (a slow device, not the import): import again. */
+	w->encoder->script[w->encoder->n_script++] = 0;
+	w->source->ready++;
+	assert_true(fire(source_fd_now(w))); /* submitted, never collected */
+	uint64_t t2 = now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS;
+	pipeline_tick(w->pl, t2);
+	assert_non_null(strstr(status(w).encoder_device.last_error, "while copying too"));
+	assert_int_equal(w->encoder_opens, 3);
+	assert_string_equal(w->last_copy_reason, "");
+	assert_true(w->encoder->enc.imports);
 }
 
 /* Imports worked, then the device stalls: a stalled device, not an import problem. Reopened
