@@ -147,6 +147,35 @@ int log_msg_errno(int level, int r, const char *fmt, ...)
 	return r;
 }
 
+void log_obj_msg(int level, const char *prefix, const char *fmt, ...)
+{
+	int saved_errno = errno;
+	if (level <= log_get_level()) {
+		char text[LOG_LINE_MAX];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(text, sizeof(text), fmt, ap);
+		va_end(ap);
+		log_msg(level, "%s: %s", prefix, text);
+	}
+	errno = saved_errno;
+}
+
+int log_obj_msg_errno(int level, const char *prefix, int r, const char *fmt, ...)
+{
+	int saved_errno = errno;
+	if (level <= log_get_level()) {
+		char text[LOG_LINE_MAX];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(text, sizeof(text), fmt, ap);
+		va_end(ap);
+		log_msg(level, "%s: %s: %s", prefix, text, strerror(r < 0 ? -r : r));
+	}
+	errno = saved_errno;
+	return r;
+}
+
 int why_set(char *why, size_t whylen, int r, const char *fmt, ...)
 {
 	if (why && whylen) {

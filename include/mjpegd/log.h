@@ -37,11 +37,33 @@ int log_msg_errno(int level, int r, const char *fmt, ...) __attribute__((format(
 
 #define log_err_errno(r, ...) log_msg_errno(LOG_LEVEL_ERR, (r), __VA_ARGS__)
 #define log_warn_errno(r, ...) log_msg_errno(LOG_LEVEL_WARNING, (r), __VA_ARGS__)
+#define log_notice_errno(r, ...) log_msg_errno(LOG_LEVEL_NOTICE, (r), __VA_ARGS__)
+#define log_info_errno(r, ...) log_msg_errno(LOG_LEVEL_INFO, (r), __VA_ARGS__)
+#define log_debug_errno(r, ...) log_msg_errno(LOG_LEVEL_DEBUG, (r), __VA_ARGS__)
 #define log_err(...) log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+/* Lines about one object (a camera, an encoder) start with its prefix, which the object formats
+ * once and keeps ("v4l2 /dev/video0", "libcamera: /base/soc/i2c0mux/i2c@1/imx708@1a"), so no
+ * message writes it by hand: log_obj_err(vs->log_prefix, "VIDIOC_QBUF %u", i) prints
+ * "v4l2 /dev/video0: VIDIOC_QBUF 3"; the _errno forms append the errno text and return r as
+ * log_msg_errno() does. */
+#define LOG_PREFIX_MAX 160
+void log_obj_msg(int level, const char *prefix, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int log_obj_msg_errno(int level, const char *prefix, int r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#define log_obj_err(o, ...) log_obj_msg(LOG_LEVEL_ERR, (o), __VA_ARGS__)
+#define log_obj_warn(o, ...) log_obj_msg(LOG_LEVEL_WARNING, (o), __VA_ARGS__)
+#define log_obj_notice(o, ...) log_obj_msg(LOG_LEVEL_NOTICE, (o), __VA_ARGS__)
+#define log_obj_info(o, ...) log_obj_msg(LOG_LEVEL_INFO, (o), __VA_ARGS__)
+#define log_obj_debug(o, ...) log_obj_msg(LOG_LEVEL_DEBUG, (o), __VA_ARGS__)
+#define log_obj_err_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_ERR, (o), (r), __VA_ARGS__)
+#define log_obj_warn_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_WARNING, (o), (r), __VA_ARGS__)
+#define log_obj_info_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_INFO, (o), (r), __VA_ARGS__)
 
 /* For functions that say why they refuse something to a caller who words the message (the
  * "why" buffer of checks and parsers): formats into why (when not NULL) and returns r. */

@@ -348,6 +348,7 @@ struct lcshim {
 	// Set before Camera::stop(): the requests it cancels are not reported.
 	std::atomic<bool> stopping{ false };
 	lcshim_callbacks cb{};
+	char log_prefix[LOG_PREFIX_MAX] = "libcamera"; // "libcamera: ID" once the camera is chosen
 
 	void request_completed(Request *request);
 	void note_metadata(const ControlList &metadata);
@@ -460,9 +461,7 @@ int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 	const std::vector<StreamRole> roles{ StreamRole::VideoRecording };
 	config = camera->generateConfiguration(roles);
 	if (!config || config->size() != 1) {
-		log_err("libcamera: %s: no configuration for video recording: %s", camera->id().c_str(),
-			strerror(EINVAL));
-		return -EINVAL;
+		return log_obj_err_errno(log_prefix, -EINVAL, "no configuration for video recording");
 	}
 	StreamConfiguration &sc = config->at(0);
 
@@ -484,9 +483,8 @@ int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 		std::string names;
 		for (const auto &o : offered)
 			names += (names.empty() ? "" : ", ") + o.toString();
-		log_err("libcamera: %s offers none of the formats the encoder takes (it offers: %s): %s",
-			camera->id().c_str(), names.c_str(), strerror(EINVAL));
-		return -EINVAL;
+		return log_err_errno(-EINVAL, "%s offers none of the formats the encoder takes (it "
+					      "offers: %s)", log_prefix, names.c_str());
 	}
 
 	sc.pixelFormat = chosen;
@@ -533,43 +531,37 @@ int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 		}
 	}
 	if (status == CameraConfiguration::Invalid) {
-		log_err("libcamera: %s refuses %ux%u %s: %s", camera->id().c_str(), p->width, p->height,
-			chosen.toString().c_str(), strerror(EINVAL));
-		return -EINVAL;
+		return log_err_errno(-EINVAL, "%s refuses %ux%u %s", log_prefix, p->width, p->height,
+				     chosen.toString().c_str());
 	}
 	if (sc.pixelFormat != chosen) {
 		// validate() may swap the format; only accept it when we can still handle it.
 		if (!to_v4l2(sc.pixelFormat)) {
-			log_err("libcamera: %s changed the format to %s, which mjpegd does not take: %s",
-				camera->id().c_str(), sc.pixelFormat.toString().c_str(), strerror(EINVAL));
-			return -EINVAL;
+			return log_err_errno(-EINVAL, "%s changed the format to %s, which mjpegd does "
+					     "not take", log_prefix, sc.pixelFormat.toString().c_str());
 		}
 	}
 	if (sc.size != Size(p->width, p->height))
-		log_warn("libcamera: %s: %ux%u is not available, using %s", camera->id().c_str(),
-			 p->width, p->height, sc.size.toString().c_str());
+		log_obj_warn(log_prefix, "%ux%u is not available, using %s", p->width, p->height,
+			     sc.size.toString().c_str());
 #ifdef MJPEGD_LIBCAMERA_HAS_ORIENTATION
 	info->transform_applied = config->orientation == wanted;
 #else
 	info->transform_applied = config->transform == transform;
 #endif
 	if (!info->transform_applied)
-		log_warn("libcamera: %s cannot rotate/flip as asked (rotation %u%s%s); images are "
+		log_warn("%s cannot rotate/flip as asked (rotation %u%s%s); images are "
 			 "not transformed",
-			 camera->id().c_str(), p->rotation, p->hflip ? ", hflip" : "",
+			 log_prefix, p->rotation, p->hflip ? ", hflip" : "",
 			 p->vflip ? ", vflip" : "");
 	if (sc.bufferCount > LCSHIM_MAX_BUFFERS) {
-		log_err("libcamera: %s wants %u buffers, mjpegd handles at most %d: %s",
-			camera->id().c_str(), sc.bufferCount, LCSHIM_MAX_BUFFERS, strerror(EINVAL));
-		return -EINVAL;
+		return log_err_errno(-EINVAL, "%s wants %u buffers, mjpegd handles at most %d",
+				     log_prefix, sc.bufferCount, LCSHIM_MAX_BUFFERS);
 	}
 
 	int r = camera->configure(config.get());
-	if (r < 0) {
-		log_err("libcamera: %s: configuring %s: %s", camera->id().c_str(),
-			sc.toString().c_str(), strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_obj_err_errno(log_prefix, r, "configuring %s", sc.toString().c_str());
 	stream = sc.stream();
 	info->fourcc = to_v4l2(sc.pixelFormat);
 	info->width = sc.size.width;
@@ -601,8 +593,8 @@ void lcshim::set_padded_crop(const lcshim_params *p, lcshim_stream *info)
 		return;
 	start_controls.set(controls::ScalerCrop, Rectangle(out.x, out.y, out.width, out.height));
 	info->padded_crop_set = true;
-	log_info("libcamera: %s: ScalerCrop %s for %ux%u of which %u rows are the picture",
-		 camera->id().c_str(), Rectangle(out.x, out.y, out.width, out.height).toString().c_str(),
+	log_obj_info(log_prefix, "ScalerCrop %s for %ux%u of which %u rows are the picture",
+		 Rectangle(out.x, out.y, out.width, out.height).toString().c_str(),
 		 info->width, info->height, p->picture_height);
 }
 
@@ -634,23 +626,19 @@ int lcshim::allocate(lcshim_stream *info)
 {
 	allocator = std::make_unique<FrameBufferAllocator>(camera);
 	int r = allocator->allocate(stream);
-	if (r < 0) {
-		log_err("libcamera: %s: allocating buffers: %s", camera->id().c_str(), strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_obj_err_errno(log_prefix, r, "allocating buffers");
 	const auto &buffers = allocator->buffers(stream);
 	if (buffers.empty() || buffers.size() > LCSHIM_MAX_BUFFERS) {
-		log_err("libcamera: %s: got %zu buffers (1..%d): %s", camera->id().c_str(),
-			buffers.size(), LCSHIM_MAX_BUFFERS, strerror(ENOBUFS));
-		return -ENOBUFS;
+		return log_obj_err_errno(log_prefix, -ENOBUFS, "got %zu buffers (1..%d)",
+					 buffers.size(), LCSHIM_MAX_BUFFERS);
 	}
 	for (size_t i = 0; i < buffers.size(); i++) {
 		FrameBuffer *fb = buffers[i].get();
 		const auto &planes = fb->planes();
 		if (planes.empty() || planes.size() > LCSHIM_MAX_PLANES) {
-			log_err("libcamera: %s: a buffer with %zu planes (1..%d): %s",
-				camera->id().c_str(), planes.size(), LCSHIM_MAX_PLANES, strerror(EINVAL));
-			return -EINVAL;
+			return log_obj_err_errno(log_prefix, -EINVAL, "a buffer with %zu planes (1..%d)",
+						 planes.size(), LCSHIM_MAX_PLANES);
 		}
 		lcshim_buffer *b = &info->buffers[i];
 		b->n_planes = static_cast<unsigned>(planes.size());
@@ -663,17 +651,11 @@ int lcshim::allocate(lcshim_stream *info)
 		}
 
 		std::unique_ptr<Request> request = camera->createRequest(i);
-		if (!request) {
-			log_err("libcamera: %s: creating a request: %s", camera->id().c_str(),
-				strerror(ENOMEM));
-			return -ENOMEM;
-		}
+		if (!request)
+			return log_obj_err_errno(log_prefix, -ENOMEM, "creating a request");
 		r = request->addBuffer(stream, fb);
-		if (r < 0) {
-			log_err("libcamera: %s: adding a buffer to a request: %s", camera->id().c_str(),
-				strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return log_obj_err_errno(log_prefix, r, "adding a buffer to a request");
 		requests.push_back(std::move(request));
 	}
 	info->n_buffers = static_cast<unsigned>(buffers.size());
@@ -692,15 +674,11 @@ extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, l
 	auto s = std::make_unique<lcshim>();
 	s->cb = *cb;
 	int r = manager_start(&s->manager, p->skip_external);
-	if (r == -EBUSY) {
-		log_err("libcamera: only one camera manager per process, and one is in use: %s",
-			strerror(EBUSY));
-		return r;
-	}
-	if (r < 0) {
-		log_err("libcamera: starting the camera manager: %s", strerror(-r));
-		return r;
-	}
+	if (r == -EBUSY)
+		return log_err_errno(r, "libcamera: only one camera manager per process, and one is "
+				     "in use");
+	if (r < 0)
+		return log_err_errno(r, "libcamera: starting the camera manager");
 	r = s->select_camera(p);
 	if (p->skip_external)
 		log_route->release(r >= 0);
@@ -709,12 +687,12 @@ extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, l
 		return r;
 	}
 	copy_string(info->camera_id, sizeof(info->camera_id), s->camera->id());
+	snprintf(s->log_prefix, sizeof(s->log_prefix), "libcamera: %s", s->camera->id().c_str());
 	copy_string(info->model, sizeof(info->model), camera_model(*s->camera));
 
 	r = s->camera->acquire();
 	if (r < 0) {
-		log_err("libcamera: %s is in use by another process: %s", info->camera_id,
-			strerror(-r));
+		log_err_errno(r, "%s is in use by another process", s->log_prefix);
 		lcshim_close(s.release());
 		return r == -EBUSY ? -EBUSY : r;
 	}
@@ -737,18 +715,13 @@ extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, l
 extern "C" int lcshim_start(lcshim *s)
 {
 	int r = s->camera->start(&s->start_controls);
-	if (r < 0) {
-		log_err("libcamera: %s: starting: %s", s->camera->id().c_str(), strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_obj_err_errno(s->log_prefix, r, "starting");
 	s->started = true;
 	for (auto &request : s->requests) {
 		r = s->camera->queueRequest(request.get());
-		if (r < 0) {
-			log_err("libcamera: %s: queueing a request: %s", s->camera->id().c_str(),
-				strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return log_obj_err_errno(s->log_prefix, r, "queueing a request");
 	}
 	return 0;
 }

@@ -41,6 +41,7 @@ struct v4l2_source {
 	int fd;
 	uint32_t type;
 	char path[64], card[33];
+	char log_prefix[LOG_PREFIX_MAX]; /* "v4l2 PATH" */
 	bool jpeg;
 	struct raw_layout layout; /* raw formats: how the planes lie in each buffer */
 	size_t min_bytesused;     /* raw formats: a shorter buffer is a broken frame */
@@ -125,8 +126,8 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 			return r; /* -EAGAIN: nothing yet; others: the device failed or is gone */
 		unsigned i = vb.b.index;
 		if (i >= vs->n_buffers || vs->buffers[i].lent) {
-			log_err("v4l2 %s: the driver returned buffer %u, which was not queued",
-				vs->path, i);
+			log_obj_err(vs->log_prefix, "the driver returned buffer %u, which was not queued",
+				    i);
 			continue;
 		}
 		size_t used = v4l2_buf_bytesused(&vb), offset = v4l2_buf_data_offset(&vb);
@@ -145,7 +146,7 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 			if (r < 0)
 				return r;
 			if (broken) {
-				log_warn("v4l2 %s: frame %u has V4L2_BUF_FLAG_ERROR", vs->path,
+				log_obj_warn(vs->log_prefix, "frame %u has V4L2_BUF_FLAG_ERROR",
 					 vb.b.sequence);
 				return -EIO;
 			}
@@ -166,9 +167,9 @@ static void v4l2_source_release(struct source *src, struct raw_frame *f)
 {
 	struct v4l2_source *vs = src->priv;
 	if (MJPEGD_BUG(!f || f->index >= vs->n_buffers || f != &vs->frames[f->index],
-		       "v4l2 %s: released a frame it does not own", vs->path))
+		       "%s: released a frame it does not own", vs->log_prefix))
 		return;
-	if (MJPEGD_BUG(!vs->buffers[f->index].lent, "v4l2 %s: frame %llu released twice", vs->path,
+	if (MJPEGD_BUG(!vs->buffers[f->index].lent, "%s: frame %llu released twice", vs->log_prefix,
 		       (unsigned long long)f->sequence))
 		return;
 	vs->buffers[f->index].lent = false;
@@ -177,7 +178,7 @@ static void v4l2_source_release(struct source *src, struct raw_frame *f)
 	int r = queue_buffer(vs, f->index);
 	if (r < 0 && !vs->release_error) {
 		vs->release_error = r;
-		log_err_errno(r, "v4l2 %s: VIDIOC_QBUF", vs->path);
+		log_obj_err_errno(vs->log_prefix, r, "VIDIOC_QBUF");
 	}
 }
 
@@ -191,7 +192,7 @@ static void v4l2_source_destroy(struct source *src)
 	for (unsigned i = 0; i < V4L2_SOURCE_MAX_BUFFERS; i++) {
 		struct v4l2_source_buffer *b = &vs->buffers[i];
 		if (b->lent)
-			log_err("v4l2 %s: destroyed while frame %llu is still lent", vs->path,
+			log_obj_err(vs->log_prefix, "destroyed while frame %llu is still lent",
 				(unsigned long long)vs->frames[i].sequence);
 		if (b->dmabuf_fd >= 0)
 			close(b->dmabuf_fd);
@@ -228,9 +229,9 @@ static const struct source_ops v4l2_source_ops = {
 
 static int busy_error(const struct v4l2_source *vs, const char *what)
 {
-	log_err("v4l2 %s (%s) is busy: another program is using it (%s): stop it, or pick another "
-		"device with --source v4l2:/dev/videoN (mjpegd --list-devices)", vs->path, vs->card,
-		what);
+	log_err("%s (%s) is busy: another program is using it (%s): stop it, or pick another "
+		"device with --source v4l2:/dev/videoN (mjpegd --list-devices)", vs->log_prefix,
+		vs->card, what);
 	return -EBUSY;
 }
 
@@ -242,19 +243,19 @@ static int open_node(struct v4l2_source *vs)
 	int r = -errno;
 	switch (r) {
 	case -ENOENT:
-		log_err("v4l2 %s: no such device: is the camera connected? (mjpegd --list-devices "
-			"lists them)", vs->path);
+		log_obj_err(vs->log_prefix, "no such device: is the camera connected? (mjpegd "
+			    "--list-devices lists them)");
 		break;
 	case -EACCES:
 	case -EPERM:
-		log_err_errno(r, "v4l2 %s: permission denied: the user needs access to it (the "
-				 "video group)", vs->path);
+		log_obj_err_errno(vs->log_prefix, r, "permission denied: the user needs access to "
+				  "it (the video group)");
 		break;
 	case -EBUSY:
 		snprintf(vs->card, sizeof(vs->card), "?");
 		return busy_error(vs, "open");
 	default:
-		log_err_errno(r, "v4l2 %s: cannot open", vs->path);
+		log_obj_err_errno(vs->log_prefix, r, "cannot open");
 	}
 	return r;
 }
@@ -268,7 +269,7 @@ static int negotiate_format(struct v4l2_source *vs, const struct source_params *
 	uint32_t fourcc = 0;
 	int r = v4l2_source_check(info, formats, n_formats, false, &fourcc, why, sizeof(why));
 	if (r < 0) {
-		log_err("v4l2 %s (%s): %s", vs->path, vs->card, why);
+		log_err("%s (%s): %s", vs->log_prefix, vs->card, why);
 		return r;
 	}
 	vs->jpeg = fourcc == V4L2_PIX_FMT_MJPEG || fourcc == V4L2_PIX_FMT_JPEG;
@@ -284,26 +285,27 @@ static int negotiate_format(struct v4l2_source *vs, const struct source_params *
 	if (r == -EBUSY)
 		return busy_error(vs, "VIDIOC_S_FMT");
 	if (r < 0)
-		return log_err_errno(r, "v4l2 %s: VIDIOC_S_FMT %s %ux%u", vs->path,
-					fourcc_str(fourcc, a), p->width, p->height);
+		return log_obj_err_errno(vs->log_prefix, r, "VIDIOC_S_FMT %s %ux%u",
+					 fourcc_str(fourcc, a), p->width, p->height);
 	if (fmt->fourcc != fourcc)
-		return log_err_errno(-EINVAL, "v4l2 %s: asked for %s, the driver set %s", vs->path,
-					      fourcc_str(fourcc, a), fourcc_str(fmt->fourcc, b));
+		return log_obj_err_errno(vs->log_prefix, -EINVAL, "asked for %s, the driver set %s",
+					 fourcc_str(fourcc, a), fourcc_str(fmt->fourcc, b));
 	if (fmt->width != p->width || fmt->height != p->height)
-		log_notice("v4l2 %s: asked for %ux%u, the camera gives %ux%u", vs->path, p->width,
-			   p->height, fmt->width, fmt->height);
+		log_obj_notice(vs->log_prefix, "asked for %ux%u, the camera gives %ux%u", p->width,
+			       p->height, fmt->width, fmt->height);
 	if (!vs->jpeg) {
 		r = raw_layout_compute(fourcc, fmt->width, fmt->height, fmt->bytesperline, 1, 1,
 				       &vs->layout);
 		if (r < 0)
-			return log_err_errno(r, "v4l2 %s: unusable %s %ux%u bytesperline %u",
-						vs->path, fourcc_str(fourcc, a), fmt->width,
+			return log_obj_err_errno(vs->log_prefix, r, "unusable %s %ux%u bytesperline %u",
+						fourcc_str(fourcc, a), fmt->width,
 						fmt->height, fmt->bytesperline);
 		vs->min_bytesused = vs->layout.sizeimage;
 		unsigned stride_align = source_params_stride_align(p, fourcc);
 		if (fmt->bytesperline % (stride_align ? stride_align : 1))
-			log_info("v4l2 %s: bytesperline %u is not the %u an M2M encoder reads: frames "
-				 "will be copied into it", vs->path, fmt->bytesperline, stride_align);
+			log_obj_info(vs->log_prefix, "bytesperline %u is not the %u an M2M encoder "
+				     "reads: frames will be copied into it", fmt->bytesperline,
+				     stride_align);
 	}
 	vs->src.fourcc = fourcc;
 	vs->src.width = fmt->width;
@@ -322,14 +324,14 @@ static void set_frame_rate(struct v4l2_source *vs, unsigned fps)
 	parm.parm.capture.timeperframe = (struct v4l2_fract){ 1, fps };
 	int r = xioctl(vs->fd, VIDIOC_S_PARM, &parm);
 	if (r < 0) {
-		log_info("v4l2 %s: cannot set %u fps: %s", vs->path, fps, strerror(-r));
+		log_obj_info_errno(vs->log_prefix, r, "cannot set %u fps", fps);
 		return;
 	}
 	struct v4l2_fract t = parm.parm.capture.timeperframe;
 	if (t.numerator && t.denominator) {
 		unsigned got = (t.denominator + t.numerator / 2) / t.numerator;
 		if (got != fps)
-			log_notice("v4l2 %s: asked for %u fps, the camera gives %u/%u", vs->path, fps,
+			log_obj_notice(vs->log_prefix, "asked for %u fps, the camera gives %u/%u", fps,
 				   t.denominator, t.numerator);
 		vs->src.fps = got ? got : 1;
 	}
@@ -370,8 +372,9 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 		} else if (r == 0) {
 			got = cb.count;
 		} else if (r != -EBUSY) {
-			log_info("v4l2 %s: cannot allocate %zu-byte buffers (VIDIOC_CREATE_BUFS: %s): an "
-				 "M2M encoder may have to copy", vs->path, need, strerror(-r));
+			log_obj_info(vs->log_prefix, "cannot allocate %zu-byte buffers "
+				     "(VIDIOC_CREATE_BUFS: %s): an M2M encoder may have to copy", need,
+				     strerror(-r));
 		}
 	}
 	if (r < 0 && r != -EBUSY) {
@@ -383,10 +386,10 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	if (r == -EBUSY)
 		return busy_error(vs, "VIDIOC_REQBUFS");
 	if (r < 0)
-		return log_err_errno(r, "v4l2 %s: VIDIOC_REQBUFS (%u MMAP buffers)", vs->path,
+		return log_obj_err_errno(vs->log_prefix, r, "VIDIOC_REQBUFS (%u MMAP buffers)",
 					count);
 	if (got < 2) {
-		log_err("v4l2 %s: the driver gave %u buffer(s), at least 2 are needed", vs->path, got);
+		log_obj_err(vs->log_prefix, "the driver gave %u buffer(s), at least 2 are needed", got);
 		return -ENOMEM;
 	}
 	vs->n_buffers = got < V4L2_SOURCE_MAX_BUFFERS ? got : V4L2_SOURCE_MAX_BUFFERS;
@@ -396,7 +399,7 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 		struct v4l2_source_buffer *b = &vs->buffers[i];
 		r = v4l2_buf_map(vs->fd, vs->type, i, PROT_READ, &b->map, &b->len);
 		if (r < 0)
-			return log_err_errno(r, "v4l2 %s: mapping buffer %u", vs->path, i);
+			return log_obj_err_errno(vs->log_prefix, r, "mapping buffer %u", i);
 		struct v4l2_exportbuffer eb = { .type = vs->type, .index = i, .plane = 0,
 						.flags = O_RDONLY | O_CLOEXEC };
 		r = xioctl(vs->fd, VIDIOC_EXPBUF, &eb);
@@ -404,8 +407,8 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 			b->dmabuf_fd = eb.fd;
 		} else if (exported) {
 			exported = false;
-			log_info("v4l2 %s: cannot export its buffers (VIDIOC_EXPBUF: %s): an M2M "
-				 "encoder copies each frame", vs->path, strerror(-r));
+			log_obj_info(vs->log_prefix, "cannot export its buffers (VIDIOC_EXPBUF: %s): "
+				     "an M2M encoder copies each frame", strerror(-r));
 		}
 		struct raw_frame *f = &vs->frames[i];
 		*f = (struct raw_frame){ .fourcc = vs->src.fourcc, .width = vs->src.width,
@@ -416,7 +419,7 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 	for (unsigned i = 0; i < vs->n_buffers; i++) {
 		r = queue_buffer(vs, i);
 		if (r < 0)
-			return log_err_errno(r, "v4l2 %s: VIDIOC_QBUF %u", vs->path, i);
+			return log_obj_err_errno(vs->log_prefix, r, "VIDIOC_QBUF %u", i);
 	}
 	return 0;
 }
@@ -434,6 +437,7 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 	vs->src = (struct source){ .ops = &v4l2_source_ops, .description = vs->description,
 				   .priv = vs };
 	snprintf(vs->path, sizeof(vs->path), "%s", path);
+	snprintf(vs->log_prefix, sizeof(vs->log_prefix), "v4l2 %s", vs->path);
 
 	int r = open_node(vs);
 	if (r < 0)
@@ -441,7 +445,7 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 	struct v4l2_device_info info;
 	r = v4l2_probe_fd(vs->fd, vs->path, &info);
 	if (r < 0) {
-		log_err("v4l2 %s: VIDIOC_QUERYCAP: %s (not a V4L2 device?)", vs->path, strerror(-r));
+		log_obj_err_errno(vs->log_prefix, r, "VIDIOC_QUERYCAP (not a V4L2 device?)");
 		goto fail;
 	}
 	snprintf(vs->card, sizeof(vs->card), "%s", info.card);
@@ -462,7 +466,7 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 		goto fail;
 	}
 	if (r < 0) {
-		log_err("v4l2 %s (%s): VIDIOC_STREAMON: %s%s", vs->path, vs->card, strerror(-r),
+		log_err("%s (%s): VIDIOC_STREAMON: %s%s", vs->log_prefix, vs->card, strerror(-r),
 			r == -EPIPE ? " (a media-controller pipeline that is not set up: use "
 				      "--source libcamera)" : "");
 		goto fail;

@@ -91,6 +91,22 @@ static void test_errno_helpers(void **state)
 	assert_output("<3>v4l2 /dev/video9: opening: No such device\n<4>busy: Device or resource busy\n");
 }
 
+static void test_object_prefix(void **state)
+{
+	(void)state;
+	free(captured());
+	const char *prefix = "v4l2 /dev/video9";
+	log_obj_err(prefix, "frame %u has V4L2_BUF_FLAG_ERROR", 3u);
+	errno = EAGAIN;
+	assert_int_equal(log_obj_err_errno(prefix, -ENODEV, "VIDIOC_QBUF %u", 1u), -ENODEV);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(log_obj_info_errno(prefix, -EINVAL, "cannot set %u fps", 30u), -EINVAL);
+	log_obj_debug(prefix, "hidden at info");
+	assert_output("<3>v4l2 /dev/video9: frame 3 has V4L2_BUF_FLAG_ERROR\n"
+		      "<3>v4l2 /dev/video9: VIDIOC_QBUF 1: No such device\n"
+		      "<6>v4l2 /dev/video9: cannot set 30 fps: Invalid argument\n");
+}
+
 static void test_prefix_and_level(void **state)
 {
 	(void)state;
@@ -208,6 +224,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_prefix_and_level, capture_start, capture_stop),
 		cmocka_unit_test_setup_teardown(test_errno_helpers, capture_start, capture_stop),
+		cmocka_unit_test_setup_teardown(test_object_prefix, capture_start, capture_stop),
 		cmocka_unit_test_setup_teardown(test_newlines_and_errno, capture_start, capture_stop),
 		cmocka_unit_test_setup_teardown(test_repeats_suppressed, capture_start, capture_stop),
 		cmocka_unit_test_setup_teardown(test_threads, capture_start, capture_stop),
