@@ -302,7 +302,7 @@ int devices_open_first_encoder(const struct devices *d, const struct source *src
 	if (r < 0 && select_software_after_m2m(cfg->encoder, *opened, src->fourcc)) {
 		/* auto chose a hardware encoder that will not open (a size it refuses, firmware
 		 * without JPEG): software serves rather than no stream at all. */
-		log_warn("the M2M encoder did not open (%s): encoding in software", strerror(-r));
+		log_warn_errno(r, "encoding in software: the M2M encoder did not open");
 		r = devices_open_encoder(d, ENCODER_SOFTWARE, src, base, out, opened);
 	}
 	if (r < 0)

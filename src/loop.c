@@ -21,13 +21,10 @@ bool loop_kernel_at_least(unsigned major, unsigned minor)
 
 static int read_io_uring_disabled(void)
 {
-	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "re");
+	FILE *f _cleanup_fclose_ = fopen("/proc/sys/kernel/io_uring_disabled", "re");
 	int v = -1;
-	if (!f)
+	if (!f || fscanf(f, "%d", &v) != 1)
 		return -1;
-	if (fscanf(f, "%d", &v) != 1)
-		v = -1;
-	fclose(f);
 	return v;
 }
 

@@ -85,7 +85,7 @@ static void load_controls_state(struct app *app)
 	app->controls_state.n = 0;
 	if (!app->state_dir[0])
 		return;
-	char *text = malloc(STATE_FILE_MAX);
+	char *text _cleanup_free_ = malloc(STATE_FILE_MAX);
 	if (!text)
 		return;
 	char why[256];
@@ -93,8 +93,8 @@ static void load_controls_state(struct app *app)
 	if (n == -ENOENT)
 		;
 	else if (n < 0)
-		log_warn("controls: ignoring %s/%s: %s", app->state_dir, CONTROLS_STATE_FILE,
-			 strerror((int)-n));
+		log_warn_errno((int)n, "controls: ignoring %s/%s", app->state_dir,
+			       CONTROLS_STATE_FILE);
 	else if (strlen(text) != (size_t)n)
 		log_warn("controls: ignoring %s/%s: it holds a NUL byte (not a file mjpegd wrote)",
 			 app->state_dir, CONTROLS_STATE_FILE);
@@ -105,7 +105,6 @@ static void load_controls_state(struct app *app)
 			 CONTROLS_STATE_FILE);
 	if (n < 0 || strlen(text) != (size_t)n)
 		app->controls_state.n = 0;
-	free(text);
 }
 
 /* What the camera gets at start, after a recovery and on SIGHUP: the configured controls, then
@@ -140,25 +139,21 @@ static void fill_status(void *ctx, struct status_snapshot *s)
 static int controls_json(void *ctx, bool writable, char **out, size_t *len)
 {
 	struct app *app = ctx;
-	struct control_list *l = malloc(sizeof(*l));
+	struct control_list *l _cleanup_free_ = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	int r = pipeline_controls(app->pipeline, l);
-	if (r == -ENODEV) {
-		free(l);
+	if (r == -ENODEV)
 		return r;
-	}
 	if (r < 0)
 		l->n = 0; /* a camera that cannot list them: none to show */
 	size_t cap = 256 * 1024;
-	char *doc = malloc(cap);
+	char *doc _cleanup_free_ = malloc(cap);
 	r = doc ? control_list_json(l, writable, doc, cap) : -ENOMEM;
-	free(l);
-	if (r < 0) {
-		free(doc);
+	if (r < 0)
 		return r;
-	}
 	*out = doc;
+	doc = NULL; /* the caller's now */
 	*len = (size_t)r;
 	return 0;
 }
@@ -176,8 +171,8 @@ static int controls_set(void *ctx, const char *body, size_t len, bool json, char
 	int n = control_assignments_format(&app->controls_state, text, sizeof(text));
 	int w = n < 0 ? n : state_file_write(app->state_dir, CONTROLS_STATE_FILE, text, (size_t)n);
 	if (w < 0)
-		log_warn("controls: applied, but not kept across restarts: %s/%s: %s",
-			 app->state_dir, CONTROLS_STATE_FILE, strerror(-w));
+		log_warn_errno(w, "controls: applied, but not kept across restarts: %s/%s",
+			       app->state_dir, CONTROLS_STATE_FILE);
 	return 0;
 }
 
@@ -285,7 +280,7 @@ static void reload(struct app *app)
 	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
 		if (r < 0)
-			log_warn("SIGHUP: quality %u not applied: %s", next.quality, strerror(-r));
+			log_warn_errno(r, "SIGHUP: quality %u not applied", next.quality);
 	}
 	/* Camera or encoder settings restart only the device they concern. */
 	pipeline_reconfigure(app->pipeline, &old);
@@ -304,8 +299,10 @@ static void signal_complete(struct loop_op *op, int res, unsigned flags)
 	app->signal_pending = false;
 	if (res == -ECANCELED || app->stopping)
 		return;
-	if (res != (int)sizeof(app->siginfo)) {
-		log_err("reading signalfd: %s", res < 0 ? strerror(-res) : "short read");
+	if (res < 0) {
+		log_err_errno(res, "reading signalfd");
+	} else if (res != (int)sizeof(app->siginfo)) {
+		log_err("reading signalfd: short read");
 	} else if (app->siginfo.ssi_signo == SIGHUP) {
 		reload(app);
 	} else {
@@ -408,7 +405,7 @@ static void raise_open_file_limit(unsigned max_clients)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		log_warn("cannot read the open-file limit: %s", strerror(errno));
+		log_warn_errno(-errno, "cannot read the open-file limit");
 		return;
 	}
 	rlim_t need = (rlim_t)max_clients + NOFILE_RESERVE;
@@ -417,9 +414,8 @@ static void raise_open_file_limit(unsigned max_clients)
 		rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
 		if (rl.rlim_cur > old) {
 			if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-				log_warn("cannot raise the open-file limit from %llu to %llu: %s",
-					 (unsigned long long)old, (unsigned long long)rl.rlim_cur,
-					 strerror(errno));
+				log_warn_errno(-errno, "cannot raise the open-file limit from %llu to %llu",
+					       (unsigned long long)old, (unsigned long long)rl.rlim_cur);
 				rl.rlim_cur = old;
 			} else {
 				log_info("raised the open-file limit from %llu to %llu for --max-clients %u",
@@ -506,7 +502,7 @@ int main(int argc, char **argv)
 	raise_open_file_limit(app.cfg.max_clients);
 	r = setup_signals(&app);
 	if (r < 0) {
-		log_err("cannot set up signal handling: %s", strerror(-r));
+		log_err_errno(r, "cannot set up signal handling");
 		return 1;
 	}
 	r = loop_init(&app.loop, ring_entries(app.cfg.max_clients));
@@ -592,7 +588,7 @@ int main(int argc, char **argv)
 	while (!app.stopping) {
 		r = loop_run_once(&app.loop, -1);
 		if (r < 0) {
-			log_err("event loop failed: %s", strerror(-r));
+			log_err_errno(r, "event loop failed");
 			goto out;
 		}
 	}

@@ -4,13 +4,14 @@
 #include <unistd.h>
 
 #include "mjpegd/clock.h"
+#include "mjpegd/macro.h"
 #include "mjpegd/timer.h"
 
 int pacing_timer_open(unsigned fps, int *out_fd)
 {
 	if (fps == 0)
 		return -EINVAL;
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	int fd _cleanup_close_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	uint64_t interval_ns = NSEC_PER_SEC / fps;
@@ -19,12 +20,10 @@ int pacing_timer_open(unsigned fps, int *out_fd)
 				 .tv_nsec = (long)(interval_ns % NSEC_PER_SEC) },
 		.it_value = { .tv_sec = 0, .tv_nsec = 1 },
 	};
-	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
+	if (timerfd_settime(fd, 0, &its, NULL) < 0)
+		return -errno;
 	*out_fd = fd;
+	fd = -1; /* the caller's now */
 	return 0;
 }
 

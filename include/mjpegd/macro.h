@@ -5,6 +5,7 @@
 #define MJPEGD_MACRO_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -28,10 +29,18 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
 /* int fd _cleanup_close_ = open(…): closed when it leaves scope unless negative (set it to -1 to
  * hand it over). */
 #define _cleanup_close_ __attribute__((cleanup(close_fdp)))
 /* T *p _cleanup_free_ = malloc(…): freed when it leaves scope (set it to NULL to hand it over). */
 #define _cleanup_free_ __attribute__((cleanup(freep)))
+/* FILE *f _cleanup_fclose_ = fopen(…): closed when it leaves scope unless NULL. */
+#define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
 
 #endif

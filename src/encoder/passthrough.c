@@ -146,8 +146,7 @@ static int passthrough_collect(struct encoder *enc, struct frame **out)
 	pe->count--;
 
 	if (res.error < 0) {
-		log_warn("passthrough: input is not a JPEG (no SOI marker), dropped: %s",
-			 strerror(-res.error));
+		log_warn_errno(res.error, "passthrough: input is not a JPEG (no SOI marker), dropped");
 		enc->stats.encode_errors++;
 		return res.error;
 	}

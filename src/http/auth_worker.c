@@ -114,7 +114,7 @@ static void read_complete(struct loop_op *op, int res, unsigned flags)
 	if (w->stopped || res == -ECANCELED)
 		return;
 	if (res < 0)
-		log_err("auth worker: reading its eventfd: %s", strerror(-res));
+		log_err_errno(res, "auth worker: reading its eventfd");
 	/* Collected under the lock, delivered after it: a verdict's handler may submit again. */
 	struct { void *owner; bool ok; } verdicts[AUTH_WORKER_QUEUE];
 	size_t n = 0;

@@ -288,10 +288,8 @@ int gate_start_auth(struct server *s, const struct server_params *p)
 	if (!p->auth_users)
 		return 0;
 	int r = auth_worker_create(s->loop, auth_verdict, s, &g->auth_worker);
-	if (r < 0) {
-		log_err("cannot start the password-checking thread: %s", strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "cannot start the password-checking thread");
 	g->auth_users = p->auth_users;
 	snprintf(g->auth_exempt, sizeof(g->auth_exempt), "%s",
 		 p->auth_exempt ? p->auth_exempt : "");
@@ -323,8 +321,7 @@ int server_set_auth(struct server *s, struct auth_users *users, const char *exem
 		int r = auth_worker_create(s->loop, auth_verdict, s, &g->auth_worker);
 		if (r < 0) {
 			free(users);
-			log_err("cannot start the password-checking thread: %s", strerror(-r));
-			return r;
+			return log_err_errno(r, "cannot start the password-checking thread");
 		}
 	}
 	free(g->auth_users);

@@ -68,7 +68,7 @@ static int listen_on(const char *host, unsigned port, int *out_fd)
 		log_err("--listen %s:%u: permission denied (ports below 1024 need "
 			"CAP_NET_BIND_SERVICE)", host, port);
 	else
-		log_err("--listen %s:%u: %s", host, port, strerror(-err));
+		log_err_errno(err, "--listen %s:%u", host, port);
 	return err;
 }
 
@@ -82,8 +82,7 @@ static int unix_remove_stale(const char *path)
 		if (errno == ENOENT)
 			return 0;
 		int r = -errno;
-		log_err("--listen unix:%s: %s", path, strerror(-r));
-		return r;
+		return log_err_errno(r, "--listen unix:%s", path);
 	}
 	if (!S_ISSOCK(st.st_mode)) {
 		log_err("--listen unix:%s: the path exists and is not a socket; not removing it", path);
@@ -92,8 +91,7 @@ static int unix_remove_stale(const char *path)
 	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe < 0) {
 		int r = -errno;
-		log_err("--listen unix:%s: socket: %s", path, strerror(-r));
-		return r;
+		return log_err_errno(r, "--listen unix:%s: socket", path);
 	}
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -105,14 +103,12 @@ static int unix_remove_stale(const char *path)
 		return -EADDRINUSE;
 	}
 	if (r != -ECONNREFUSED) {
-		log_err("--listen unix:%s: cannot tell whether the socket is in use: %s", path,
-			strerror(-r));
-		return r;
+		return log_err_errno(r, "--listen unix:%s: cannot tell whether the socket is in use",
+				     path);
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		r = -errno;
-		log_err("--listen unix:%s: cannot remove the stale socket: %s", path, strerror(-r));
-		return r;
+		return log_err_errno(r, "--listen unix:%s: cannot remove the stale socket", path);
 	}
 	log_notice("--listen unix:%s: removed a stale socket nobody was serving on", path);
 	return 0;
@@ -134,12 +130,9 @@ static int listen_unix(const struct config_listen *cl, struct listener *l)
 		}
 		gid = res->gr_gid;
 	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		r = -errno;
-		log_err("--listen unix:%s: socket: %s", cl->path, strerror(-r));
-		return r;
-	}
+	int fd _cleanup_close_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return log_err_errno(-errno, "--listen unix:%s: socket", cl->path);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cl->path);
 	/* The file is created with the mode asked for: never a moment with a wider one. umask is
@@ -147,11 +140,8 @@ static int listen_unix(const struct config_listen *cl, struct listener *l)
 	mode_t old_mask = umask(~cl->mode & 0777);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 	umask(old_mask);
-	if (r < 0) {
-		log_err("--listen unix:%s: %s", cl->path, strerror(-r));
-		close(fd);
-		return r;
-	}
+	if (r < 0)
+		return log_err_errno(r, "--listen unix:%s", cl->path);
 	struct stat st;
 	if (gid != (gid_t)-1 && chown(cl->path, (uid_t)-1, gid) < 0) {
 		r = -errno;
@@ -159,17 +149,17 @@ static int listen_unix(const struct config_listen *cl, struct listener *l)
 			"must be a member: SupplementaryGroups=)", cl->path, cl->group, strerror(-r));
 	} else if (chmod(cl->path, cl->mode) < 0 || lstat(cl->path, &st) < 0) {
 		r = -errno;
-		log_err("--listen unix:%s: %s", cl->path, strerror(-r));
+		log_err_errno(r, "--listen unix:%s", cl->path);
 	} else if (listen(fd, SOMAXCONN) < 0) {
 		r = -errno;
-		log_err("--listen unix:%s: listen: %s", cl->path, strerror(-r));
+		log_err_errno(r, "--listen unix:%s: listen", cl->path);
 	}
 	if (r < 0) {
 		unlink(cl->path);
-		close(fd);
 		return r;
 	}
 	l->fd = fd;
+	fd = -1; /* the listener's now */
 	snprintf(l->unix_path, sizeof(l->unix_path), "%s", cl->path);
 	l->unix_dev = st.st_dev;
 	l->unix_ino = st.st_ino;
@@ -328,7 +318,7 @@ static void accept_complete(struct loop_op *op, int res, unsigned flags)
 			l->rearm_on_tick = true;
 		return;
 	} else if (ratelimit_allow(&s->accept_error_rl, now_mono_ns())) {
-		log_warn("accept failed: %s", strerror(-res));
+		log_warn_errno(res, "accept failed");
 	}
 	if (!l->accept_pending && !s->shutting_down)
 		accept_arm(l);

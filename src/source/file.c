@@ -26,6 +26,7 @@
 #include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 #include "mjpegd/timer.h"
 #include "mjpegd/source.h"
 
@@ -251,23 +252,19 @@ static int name_compare(const struct dirent **a, const struct dirent **b)
 /* Reads a whole file into fs->data at fs->data_len, growing the block. */
 static int read_append(struct file_source *fs, int dir_fd, const char *name, const char *dir)
 {
-	int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+	int fd _cleanup_close_ = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int r = -errno;
-		log_warn("file source: %s/%s: %s, skipped", dir, name, strerror(-r));
+		log_warn_errno(r, "file source: %s/%s skipped", dir, name);
 		return 0;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0; /* a directory named x.jpg, a dangling entry: not an image */
-	}
 	size_t size = (size_t)st.st_size;
 	uint8_t *grown = realloc(fs->data, fs->data_len + size + 1);
-	if (!grown) {
-		close(fd);
+	if (!grown)
 		return log_err_errno(-ENOMEM, "file source: %s/%s", dir, name);
-	}
 	fs->data = grown;
 	size_t got = 0;
 	while (got < size) {
@@ -276,15 +273,13 @@ static int read_append(struct file_source *fs, int dir_fd, const char *name, con
 			continue;
 		if (n < 0) {
 			int r = -errno;
-			log_warn("file source: reading %s/%s: %s, skipped", dir, name, strerror(-r));
-			close(fd);
+			log_warn_errno(r, "file source: reading %s/%s skipped", dir, name);
 			return 0;
 		}
 		if (n == 0)
 			break; /* shrank while we read: keep what is there */
 		got += (size_t)n;
 	}
-	close(fd);
 
 	struct split_result res = { 0 };
 	size_t begin = fs->data_len;
@@ -320,20 +315,14 @@ static int load_directory(struct file_source *fs, const char *path, int dir_fd)
 
 static int file_source_load(struct file_source *fs, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int r = -errno;
-		return log_err_errno(r, "file source: %s", path);
-	}
+	int fd _cleanup_close_ = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return log_err_errno(-errno, "file source: %s", path);
 	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int r = -errno;
-		close(fd);
-		return log_err_errno(r, "file source: %s", path);
-	}
+	if (fstat(fd, &st) < 0)
+		return log_err_errno(-errno, "file source: %s", path);
 	int r = S_ISDIR(st.st_mode) ? load_directory(fs, path, fd)
 				    : load_single_file(fs, path, fd, (size_t)st.st_size);
-	close(fd);
 	if (r < 0)
 		return r;
 	if (fs->n_jpegs == 0)
