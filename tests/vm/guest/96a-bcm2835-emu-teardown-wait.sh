@@ -4,7 +4,8 @@
 # encoder takes ~4 s on a Pi (the emulation's teardown_timeout_ms, 2000 by default, per queue).
 # mjpegd closes it on a thread of its own: with --encoder-timeout-ms 250 the software stand-in
 # serves within a quarter second of the stall, no stream client goes more than 0.5 s without a
-# part, and /status (asked every 100 ms all along) answers within 50 ms throughout. The same
+# part, and /status (asked every 100 ms all along) answers within 50 ms from the fault to the
+# recovery (or, on a loaded host, no slower than it did before the fault). The same
 # device is not reopened while its teardown holds the driver's lock.
 . /vm/faults.sh
 faults_setup
