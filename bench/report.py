@@ -550,6 +550,7 @@ def sec_m2m_lc1080(res):
                    fmt(float(m(r["mjpegd"]["bytes_copied"], "max")), 0)
                    if m(r["mjpegd"]["bytes_copied"]) is not None else "not read"]
                   for r in d["summary"]])
+    txt += "\n"
     facts = {}
     for line in (d.get("facts") or "").splitlines():
         k, _, v = line.partition(": ")
@@ -557,15 +558,20 @@ def sec_m2m_lc1080(res):
     for key, what in (("mjpegd source", "mjpegd's source (/status)"),
                       ("mjpegd encoder", "mjpegd's encoder (/status)"),
                       ("mjpegd log", "mjpegd's log"),
-                      ("floor camera format", "the floor's camera format"),
-                      ("floor log", "the floor's log")):
+                      ("floor camera format", "The floor's camera format"),
+                      ("floor log", "The floor's log")):
         if facts.get(key):
             txt += "\n%s: `%s`." % (what, facts[key].strip())
     warn = [ln for ln in (d.get("facts") or "").splitlines() if ln.startswith("WARNING")]
     if warn:
         txt += "\n**%s**." % "; ".join(warn)
-    txt += "\nGuest run: %s; %s. Command: `%s`." % (
-        d.get("vm_result", "?"), d.get("date_utc", "?"), d.get("command", "?"))
+    la = (d.get("host") or {}).get("loadavg_start")
+    txt += "\nGuest run: %s; %s UTC%s. Command: `%s`." % (
+        d.get("vm_result", "?"), d.get("date_utc", "?"),
+        ", host load average at the start %s" % " ".join(la) if la else "",
+        d.get("command", "?"))
+    if d.get("note"):
+        txt += "\n%s%s." % (d["note"][0].upper(), d["note"][1:])
     return txt
 
 

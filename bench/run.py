@@ -781,7 +781,7 @@ def m2m_vm(args, name):
     return p, last, accel
 
 
-def m2m_lc1080_results(d, last, accel, args):
+def m2m_lc1080_results(d, last, accel, args, whole):
     """bench/vm/guest/bench-m2m-lc1080.sh's results in directory d → the "lc1080" entry"""
     runs = []
     for path in sorted(glob.glob(os.path.join(d, "lc1080-*.json"))):
@@ -860,8 +860,8 @@ def m2m_lc1080_results(d, last, accel, args):
                 "rows, the encoder imports its buffers and crops to 1080) vs bench/m2m_floor on "
                 "vimc's capture node at the same format and rows, same encoder, JPEG q80, N "
                 "clients on the guest's loopback; CPU per frame (utime+stime ticks)",
-        "command": "make bench BENCH_ARGS=\"--only m2m-lc1080\"" +
-                   (" BENCH_QUICK=1" if args.quick else "") + "  (also run by --only m2m)",
+        "command": "make bench BENCH_ARGS=\"--only %s\"" % ("m2m" if whole else "m2m-lc1080") +
+                   (" BENCH_QUICK=1" if args.quick else ""),
         "accel": accel, "vm_result": last, "facts": facts,
         "repetitions": len({r["rep"] for r in runs}), "summary": summary, "runs": runs}
 
@@ -870,7 +870,7 @@ def m2m_lc1080(args, cfg, info):
     """section m2m-lc1080 alone: its own boot; replaces the "lc1080" entry of m2m.json"""
     p, last, accel = m2m_vm(args, "m2m-lc1080")
     d = os.path.join(ROOT, "build", "bench-vm", "m2m-lc1080", "logs", "bench-m2m-lc1080.d")
-    lc = m2m_lc1080_results(d, last, accel, args)
+    lc = m2m_lc1080_results(d, last, accel, args, False)
     if not lc["runs"]:
         raise RuntimeError("bench/vm/run.sh m2m-lc1080: no results (%s)" % last)
     lc["date_utc"], lc["host"] = info["date_utc"], info
@@ -973,8 +973,9 @@ def m2m(args, cfg, info):
             facts = f.read()
     except OSError:
         pass
-    lc = m2m_lc1080_results(os.path.join(top, "logs", "bench-m2m-lc1080.d"), last, accel, args)
-    lc["date_utc"] = info["date_utc"]
+    lc = m2m_lc1080_results(os.path.join(top, "logs", "bench-m2m-lc1080.d"), last, accel, args,
+                            True)
+    lc["date_utc"], lc["host"] = info["date_utc"], info
     save("m2m.json", {
         "what": "the Pi's path on the emulated bcm2835-codec image encoder in the QEMU test bed: "
                 "mjpegd (vivid multi-planar dma-contig 640x360@30 → DMABUF import → JPEG q80) vs "
