@@ -150,8 +150,10 @@ test: deps-test
 test-unit: $(UNIT_BINS)
 	tests/run-unit.sh $(UNIT_BINS)
 
+# T=AREA (or T="AREA AREA") runs tests/integration/test_AREA.py only (docs/testing.md lists them).
 test-integration: $(BUILD)/mjpegd $(BUILD)/mjpegd-faults
-	MJPEGD=$(BUILD)/mjpegd MJPEGD_FAULTS=$(BUILD)/mjpegd-faults tests/integration/run.sh
+	MJPEGD=$(BUILD)/mjpegd MJPEGD_FAULTS=$(BUILD)/mjpegd-faults tests/integration/run.sh \
+		$(if $(T),--area "$(T)")
 
 # The real-kernel test bed: a QEMU guest with vivid, vicodec, vim2m and vimc (docs/testing.md).
 test-vm:

@@ -689,7 +689,8 @@ def run_tests(tests, names=None, per_test_timeout=90):
         except TestFailure as e:
             error = str(e) or "assertion failed"
             tb = traceback.extract_tb(e.__traceback__)
-            where = [f for f in tb if f.filename.endswith(("tests.py", "test_mjpegd.py"))]
+            where = [f for f in tb if os.path.basename(f.filename).startswith("test_")
+                     or os.path.basename(f.filename) == "common.py"]
             if where:
                 error += f"  [{os.path.basename(where[-1].filename)}:{where[-1].lineno}]"
         except Exception:  # noqa: BLE001 - any error in a test is that test's failure

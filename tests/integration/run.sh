@@ -1,9 +1,11 @@
 #!/bin/sh
-# Runs every mjpegd integration test against $MJPEGD (default build/mjpegd). Prints one
-# PASS/FAIL line per test (with the daemon's log tail on failure) and, last, exactly
-# "integration: N passed, N failed" (", N skipped" added when a test could not run here: SKIP
-# lines give the reason). Exit status is non-zero when anything failed.
-# Arguments (optional) select tests whose names contain one of them.
+# Runs every mjpegd integration test (tests/integration/test_<area>.py, through tests.py)
+# against $MJPEGD (default build/mjpegd). Prints one PASS/FAIL line per test (with the daemon's
+# log tail on failure) and, last, exactly "integration: N passed, N failed" (", N skipped" added
+# when a test could not run here: SKIP lines give the reason). Exit status is non-zero when
+# anything failed.
+# Arguments (optional) select tests whose names contain one of them; --area AREA (repeatable,
+# or AREA,AREA) runs test_AREA.py only (make test-integration T=AREA); --list lists the tests.
 # The tests need the Debian python3 (not a pyenv one) and what `scripts/deps.sh test` installs.
 here=$(dirname "$0")
 PY=/usr/bin/python3
