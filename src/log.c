@@ -132,17 +132,26 @@ void log_msg(int level, const char *fmt, ...)
 	errno = saved_errno;
 }
 
+/* log_msg() of "PREFIX: TEXT: ERRNO-TEXT", the prefix only when not NULL, the errno text of r
+ * only when with_errno. */
+static void log_parts(int level, const char *prefix, bool with_errno, int r, const char *fmt,
+		      va_list ap)
+{
+	if (level > log_get_level())
+		return;
+	char text[LOG_LINE_MAX];
+	vsnprintf(text, sizeof(text), fmt, ap);
+	log_msg(level, "%s%s%s%s%s", prefix ? prefix : "", prefix ? ": " : "", text,
+		with_errno ? ": " : "", with_errno ? strerror(r < 0 ? -r : r) : "");
+}
+
 int log_msg_errno(int level, int r, const char *fmt, ...)
 {
 	int saved_errno = errno;
-	if (level <= log_get_level()) {
-		char text[LOG_LINE_MAX];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(text, sizeof(text), fmt, ap);
-		va_end(ap);
-		log_msg(level, "%s: %s", text, strerror(r < 0 ? -r : r));
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	log_parts(level, NULL, true, r, fmt, ap);
+	va_end(ap);
 	errno = saved_errno;
 	return r;
 }
@@ -150,28 +159,20 @@ int log_msg_errno(int level, int r, const char *fmt, ...)
 void log_obj_msg(int level, const char *prefix, const char *fmt, ...)
 {
 	int saved_errno = errno;
-	if (level <= log_get_level()) {
-		char text[LOG_LINE_MAX];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(text, sizeof(text), fmt, ap);
-		va_end(ap);
-		log_msg(level, "%s: %s", prefix, text);
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	log_parts(level, prefix, false, 0, fmt, ap);
+	va_end(ap);
 	errno = saved_errno;
 }
 
 int log_obj_msg_errno(int level, const char *prefix, int r, const char *fmt, ...)
 {
 	int saved_errno = errno;
-	if (level <= log_get_level()) {
-		char text[LOG_LINE_MAX];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(text, sizeof(text), fmt, ap);
-		va_end(ap);
-		log_msg(level, "%s: %s: %s", prefix, text, strerror(r < 0 ? -r : r));
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	log_parts(level, prefix, true, r, fmt, ap);
+	va_end(ap);
 	errno = saved_errno;
 	return r;
 }
