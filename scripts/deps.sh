@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs, only those missing, with apt-get
 # (through sudo when not root), --no-install-recommends. Usage: scripts/deps.sh GROUP...
-# Groups: build, test, vm, bench, cross-arm64, cross-armhf, deb, platforms. Set MJPEGD_NO_APT=1
+# Groups: build, test, platform-test, vm, bench, cross-arm64, cross-armhf, deb, platforms. Set
+# MJPEGD_NO_APT=1
 # to only report what is missing.
 #
 # The release comes from /etc/os-release (MJPEGD_OS_RELEASE names another file, for tests):
@@ -75,6 +76,10 @@ pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium $chromedriver pyth
 # (curl, htpasswd from apache2-utils: the --auth-file tests; nginx, haproxy, openssl: the
 # reverse-proxy test, docs/reverse-proxy.md's configurations run for real with a test certificate)
 # (djpeg, ffmpeg, python3: tests/vm/bcm2835_emu_check.py checks the emulated Pi encoder's JPEGs)
+# make test-platforms' lean rows (tests/platforms/run.sh): the unit tests and the integration tests
+# of tests/platforms/integration-tests (the row's libraries through the daemon); what only the
+# whole suite needs (chromium, VLC, nginx, haproxy, openssl) runs on the host and one row
+pkgs_platform_test="libcmocka-dev libjpeg-turbo-progs ffmpeg python3 procps systemd libcamera-ipa curl apache2-utils"
 pkgs_vm="qemu-system-x86 busybox-static v4l-utils $kernel_source flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa libjpeg-turbo-progs ffmpeg python3"
 # make bench (bench/README.md): frames, load tools, the baseline's OpenCV, plots, the peer ustreamer
 pkgs_bench="ffmpeg libjpeg-turbo-progs python3 python3-numpy python3-opencv python3-matplotlib strace valgrind linux-perf ustreamer procps"
@@ -93,6 +98,7 @@ for group in "$@"; do
 	case "$group" in
 	build) want="$want $pkgs_build" ;;
 	test) want="$want $pkgs_build $pkgs_test" ;;
+	platform-test) want="$want $pkgs_build $pkgs_platform_test" ;;
 	vm) want="$want $pkgs_build $pkgs_vm" ;;
 	bench) want="$want $pkgs_build $pkgs_bench" ;;
 	cross-arm64) want="$want $pkgs_cross $pkgs_cross_arm64" ;;
@@ -108,7 +114,7 @@ for group in "$@"; do
 		echo "$kernel_source"
 		exit 0
 		;;
-	*) echo "deps.sh: unknown group '$group' (build, test, vm, bench, cross-arm64, cross-armhf, deb, platforms, release, kernel-source)" >&2; exit 2 ;;
+	*) echo "deps.sh: unknown group '$group' (build, test, platform-test, vm, bench, cross-arm64, cross-armhf, deb, platforms, release, kernel-source)" >&2; exit 2 ;;
 	esac
 done
 

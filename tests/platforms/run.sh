@@ -1,29 +1,40 @@
 #!/bin/sh
 # make test-platforms: the support matrix (docs/testing.md, "Platforms"). For each row, a Debian
 # root from Debian's own archive (scripts/platform-root.sh, cached in $MJPEGD_PLATFORM_CACHE,
-# default ~/.cache/mjpegd/platforms), this work tree copied in, the project's own
-# `scripts/deps.sh test` installing what that release names its packages, then the build (-Werror,
-# the libcamera shim included), the unit and the integration tests inside it; `make test-asan` on
-# the rows in MJPEGD_PLATFORM_ASAN, `make test-deb` on those in MJPEGD_PLATFORM_DEB.
+# default ~/.cache/mjpegd/platforms), this work tree copied in, then, inside it, one timed step
+# after another (a failed step ends the row):
+#   deps         the project's own scripts/deps.sh installing what that release names its packages:
+#                `platform-test` (no browser, VLC or proxies; the names of the whole `test` group
+#                are still resolved by `apt-get install -s`), or `test` on the rows of
+#                MJPEGD_PLATFORM_FULL (default trixie-backports)
+#   build        make all and the fault-injection daemon (-Werror, the libcamera shim included)
+#   unit         make test-unit
+#   integration  the tests named in tests/platforms/integration-tests (what depends on the row's
+#                libraries), or the whole suite (make test-integration) on MJPEGD_PLATFORM_FULL rows
+#   asan         both again under ASan+UBSan, on the rows in MJPEGD_PLATFORM_ASAN
+#   deb          make test-deb, on the rows in MJPEGD_PLATFORM_DEB
 #
 # Usage: tests/platforms/run.sh [ROW...]   (default: bookworm trixie trixie-backports testing)
 # Each row runs in its own mount and PID namespace (scripts/in-root.sh), so nothing it mounts or
-# starts outlives it. Logs: $cache/logs/ROW.log. Prints the matrix and, last,
-# "platforms: N passed, N failed, N skipped" (tests passed and failed in all rows; a step that
-# failed without counting, such as a build error, counts as one failure; skipped = rows whose
-# archive could not be reached, never counted as passed). Needs root.
+# starts outlives it. Logs: $cache/logs/ROW.log. Prints each row's and each step's time, the
+# matrix, the step times and, last, "platforms: N passed, N failed, N skipped" (tests passed and
+# failed in all rows; a step that failed without counting, such as a build error, counts as one
+# failure; skipped = rows whose archive could not be reached, never counted as passed). Needs root.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 rows=${*:-bookworm trixie trixie-backports testing}
 cache=${MJPEGD_PLATFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mjpegd/platforms}
 asan_rows=${MJPEGD_PLATFORM_ASAN:-trixie-backports}
 deb_rows=${MJPEGD_PLATFORM_DEB:-trixie trixie-backports}
+full_rows=${MJPEGD_PLATFORM_FULL:-trixie-backports}
 row_timeout=${MJPEGD_PLATFORM_TIMEOUT:-2400}
 mkdir -p "$cache/logs"
 matrix=$(mktemp)
-trap 'rm -f "$matrix"' EXIT
+times=$(mktemp)
+trap 'rm -f "$matrix" "$times"' EXIT
 
 total_passed=0 total_failed=0 total_skipped=0
+t_start=$(date +%s)
 
 if [ "$(id -u)" != 0 ]; then
 	echo "FAIL  platforms: needs root (debootstrap, chroot, unshare)"
@@ -44,7 +55,40 @@ count_log() {
 		awk '{p += $1; f += $2} END {printf "%d %d\n", p, f}'
 }
 
+# The lean rows' integration tests: every name must still be a test (a renamed or moved test
+# would otherwise drop out of every row without a word).
+unknown=""
+for t in $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/tests/platforms/integration-tests"); do
+	grep -rqs --include='*.py' "^def test_$t(" "$here/tests/integration" || unknown="$unknown $t"
+done
+if [ -n "$unknown" ]; then
+	echo "FAIL  platforms: tests/platforms/integration-tests names no test in tests/integration/:$unknown"
+	echo "platforms: 0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+
+all_steps="deps build unit integration asan deb"
+# Each step's time in a row's log, from the "--- NAME: exit RC after S s" lines: "NAME TIME" lines.
+step_times() { # LOG
+	for st in root $all_steps; do
+		sec=$(sed -n "s/^--- $st: exit [0-9]* after \([0-9]*\) s$/\1/p" "$1" | tail -1)
+		[ -z "$sec" ] || echo "$st $(fmt_time "$sec")"
+	done
+}
+# A line of the step-time table ("-": not run on this row).
+times_line() { # ROW LOG TOTAL_SECONDS
+	printf '%-17s' "$1" >>"$times"
+	for st in root $all_steps; do
+		t=$(step_times "$2" | sed -n "s/^$st //p")
+		printf ' %-11s' "${t:--}" >>"$times"
+	done
+	printf ' %s\n' "$(fmt_time "$3")" >>"$times"
+}
+
 printf '%-17s %-20s %-8s %-9s %-22s %s\n' row libcamera gcc result tests time >"$matrix"
+printf '%-17s' row >"$times"
+for st in root $all_steps; do printf ' %-11s' "$st" >>"$times"; done
+echo " total" >>"$times"
 for row in $rows; do
 	log="$cache/logs/$row.log"
 	: >"$log"
@@ -54,10 +98,12 @@ for row in $rows; do
 	"$here/scripts/platform-root.sh" "$row" "$root" >>"$log" 2>&1
 	rc=$?
 	t_root=$(($(date +%s) - t0))
+	echo "--- root: exit $rc after $t_root s" >>"$log"
 	if [ "$rc" -eq 3 ]; then
 		reason=$(grep 'platform-root.sh' "$log" | tail -1)
 		echo "SKIP  $row: archive not reachable: $reason"
 		total_skipped=$((total_skipped + 1))
+		times_line "$row" "$log" "$t_root"
 		printf '%-17s %-20s %-8s %-9s %-22s %s\n' "$row" - - SKIPPED "(archive unreachable)" \
 			"$(fmt_time "$t_root")" >>"$matrix"
 		continue
@@ -66,24 +112,21 @@ for row in $rows; do
 		tail -20 "$log"
 		echo "FAIL  $row: making the root (log: $log)"
 		total_failed=$((total_failed + 1))
+		times_line "$row" "$log" "$t_root"
 		printf '%-17s %-20s %-8s %-9s %-22s %s\n' "$row" - - FAILED "(root)" \
 			"$(fmt_time "$t_root")" >>"$matrix"
 		continue
 	fi
 
-	steps='cd /root/mjpegd
-		echo "--- scripts/deps.sh test"; scripts/deps.sh test
-		echo "--- versions"
-		echo "libcamera $(dpkg-query -W -f="\${Version}" libcamera-dev) gcc $(gcc -dumpfullversion)"
-		echo "--- make all"; make -j"$(nproc)" all
-		echo "--- make test-unit test-integration"; make test-unit test-integration'
-	in_list "$row" "$asan_rows" && steps="$steps
-		echo \"--- make test-asan\"; make -j\"\$(nproc)\" BUILD=build-asan SAN=1 all; make test-asan"
-	in_list "$row" "$deb_rows" && steps="$steps
-		echo \"--- make test-deb\"; make test-deb"
+	# The steps inside the root (tests/platforms/row.sh), each timed in the log.
+	opts=""
+	in_list "$row" "$full_rows" && opts="$opts --full"
+	in_list "$row" "$asan_rows" && opts="$opts --asan"
+	in_list "$row" "$deb_rows" && opts="$opts --deb"
 
 	t1=$(date +%s)
-	"$here/scripts/in-root.sh" --tree --timeout "$row_timeout" "$root" "$steps" >>"$log" 2>&1 \
+	"$here/scripts/in-root.sh" --tree --timeout "$row_timeout" "$root" \
+		"sh /root/mjpegd/tests/platforms/row.sh$opts" >>"$log" 2>&1 \
 		</dev/null
 	rc=$?
 	[ "$rc" -eq 124 ] && echo "--- timed out after ${row_timeout} s" >>"$log"
@@ -100,13 +143,18 @@ for row in $rows; do
 	fi
 	total_passed=$((total_passed + p))
 	total_failed=$((total_failed + f))
+
+	times_line "$row" "$log" $((t_root + t_tests))
+	steps_said=$(step_times "$log" | sed 's/^/ /; s/$/,/' | tr -d '\n')
+	steps_said=${steps_said%,}
+
 	if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then
 		result=PASSED
-		echo "PASS  $row: libcamera $lc, gcc $gccv: $p passed ($(fmt_time "$t_root") root, $(fmt_time "$t_tests") install + tests)"
+		echo "PASS  $row: libcamera $lc, gcc $gccv: $p passed in $(fmt_time $((t_root + t_tests))):$steps_said"
 	else
 		result=FAILED
 		grep -E '^(FAIL|---)|error:|Error [0-9]' "$log" | tail -30
-		echo "FAIL  $row: libcamera $lc, gcc $gccv: $p passed, $f failed, exit $rc (log: $log)"
+		echo "FAIL  $row: libcamera $lc, gcc $gccv: $p passed, $f failed, exit $rc after $(fmt_time $((t_root + t_tests))):$steps_said (log: $log)"
 	fi
 	printf '%-17s %-20s %-8s %-9s %-22s %s\n' "$row" "$lc" "$gccv" "$result" \
 		"$p passed, $f failed" "$(fmt_time "$t_root") + $(fmt_time "$t_tests")" >>"$matrix"
@@ -114,5 +162,7 @@ done
 
 echo "=== platforms: support matrix (time: root + install and tests)"
 cat "$matrix"
+echo "=== platforms: step times (all rows: $(fmt_time $(($(date +%s) - t_start))))"
+cat "$times"
 echo "platforms: $total_passed passed, $total_failed failed, $total_skipped skipped"
 [ "$total_failed" -eq 0 ]
