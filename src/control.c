@@ -300,14 +300,6 @@ int control_set_add(struct control_set *set, const struct control_list *l, const
 
 /* ---------------------------------------------------------------- requests */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* application/x-www-form-urlencoded, decoded into out; false on a bad escape, a NUL or overflow */
 static bool form_decode(const char *s, size_t n, char *out, size_t cap)
 {
@@ -319,7 +311,7 @@ static bool form_decode(const char *s, size_t n, char *out, size_t cap)
 		} else if (c == '%') {
 			if (i + 2 >= n)
 				return false;
-			int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+			int h = unhexchar(s[i + 1]), l = unhexchar(s[i + 2]);
 			if (h < 0 || l < 0)
 				return false;
 			c = (char)(h * 16 + l);

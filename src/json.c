@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mjpegd/json.h"
+#include "mjpegd/macro.h"
 
 /* ---------------------------------------------------------------- writer */
 
@@ -119,17 +120,6 @@ bool json_take(struct json_in *in, char c)
 	return false;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool json_read_string(struct json_in *in, char *out, size_t cap)
 {
 	static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t"; /* pairs: escape, character */
@@ -149,7 +139,7 @@ bool json_read_string(struct json_in *in, char *out, size_t cap)
 			if (e == 'u') {
 				if (in->end - in->p < 4 || in->p[0] != '0' || in->p[1] != '0')
 					return false;
-				int h = hexval(in->p[2]), l = hexval(in->p[3]);
+				int h = unhexchar(in->p[2]), l = unhexchar(in->p[3]);
 				if (h < 0 || l < 0 || h > 7 || (h == 0 && l == 0))
 					return false;
 				ch = (char)(h * 16 + l);

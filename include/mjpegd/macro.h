@@ -18,6 +18,18 @@
 /* Elements of an array (not a pointer). */
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The value of a hexadecimal digit (either case), or -1. */
+static inline int unhexchar(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static inline void close_fdp(int *fd)
 {
 	if (*fd >= 0)

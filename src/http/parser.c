@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "mjpegd/http/parser.h"
+#include "mjpegd/macro.h"
 
 struct cursor {
 	const char *buf;
@@ -384,17 +385,6 @@ const struct http_str *http_request_header(const struct http_request *req, const
 	return NULL;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes one application/x-www-form-urlencoded component byte at *i; returns the byte (0..255)
  * or -EINVAL for a broken escape. A decoded NUL is refused too: it would cut the C string short. */
 static int decode_byte(const char *p, size_t len, size_t *i)
@@ -410,7 +400,7 @@ static int decode_byte(const char *p, size_t len, size_t *i)
 	}
 	if (len - *i < 3)
 		return -EINVAL;
-	int hi = hex_value(p[*i + 1]), lo = hex_value(p[*i + 2]);
+	int hi = unhexchar(p[*i + 1]), lo = unhexchar(p[*i + 2]);
 	if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 		return -EINVAL;
 	*i += 3;
