@@ -325,10 +325,24 @@ static void drop_raw(struct pipeline *pl, struct raw_frame *raw)
 /* A frame in the encoder for longer than --encoder-timeout-ms: the encoder has failed. Checked
  * every tick and at every camera frame, so a stall is noticed within a frame interval of the
  * timeout, not a tick (250 ms) later: the stand-in then serves the very frame that noticed it. */
-static void check_encoder_timeout(struct pipeline *pl, uint64_t now)
+static void collect_frames(struct pipeline *pl, struct encoder *enc);
+
+/* A frame in the encoder for longer than --encoder-timeout-ms at now (progress may be later than
+ * now: a result collected since now was read). */
+static bool encoder_late(const struct pipeline *pl, uint64_t now)
 {
 	uint64_t encoder_timeout = (uint64_t)pl->cfg->encoder_timeout_ms * NSEC_PER_MSEC;
-	if (!pl->encoder || pl->in_flight == 0 || now - pl->encoder_progress_ns <= encoder_timeout)
+	return pl->encoder && pl->in_flight > 0 && now > pl->encoder_progress_ns + encoder_timeout;
+}
+
+static void check_encoder_timeout(struct pipeline *pl, uint64_t now)
+{
+	if (!encoder_late(pl, now))
+		return;
+	/* Results may be done and their wake-up not handled yet (its completion later in the same
+	 * batch as this one): take them before calling the encoder late. */
+	collect_frames(pl, pl->encoder);
+	if (!encoder_late(pl, now))
 		return;
 	char why[112];
 	snprintf(why, sizeof(why), "a frame not back after %u ms", pl->cfg->encoder_timeout_ms);

@@ -110,6 +110,7 @@ struct world {
 	/* encoders opened from now on take the camera's dma-bufs (unless told to copy), and hang:
 	 * hold every frame, give none back (an import the device never completes) */
 	bool encoders_import, encoders_hang;
+	bool copies_hang; /* with encoders_hang: copying encoders hang too (a slow device) */
 	char last_copy_reason[128]; /* encoder_params.copy_reason of the last open ("" : none) */
 };
 
@@ -227,7 +228,7 @@ static struct raw_frame *take_held(struct fake_encoder *fe)
 static int fake_encoder_collect(struct encoder *enc, struct frame **out)
 {
 	struct fake_encoder *fe = enc->priv;
-	if (fe->n_held == 0 || (fe->w->encoders_hang && enc->imports))
+	if (fe->n_held == 0 || (fe->w->encoders_hang && (enc->imports || fe->w->copies_hang)))
 		return -EAGAIN;
 	int r = fe->script_pos < fe->n_script ? fe->script[fe->script_pos++] : 0;
 	if (r == -ENODEV)
@@ -573,15 +574,28 @@ static void test_import_never_completes(void **state)
 	assert_false(status(w).encoder_fallback);
 
 	/* The copying encoder is late too (a slow device, not the import): import again. */
-	w->encoder->script[w->encoder->n_script++] = 0;
+	w->copies_hang = true;
 	w->source->ready++;
-	assert_true(fire(source_fd_now(w))); /* submitted, never collected */
+	assert_true(fire(source_fd_now(w))); /* submitted, never given back */
 	uint64_t t2 = now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS;
 	pipeline_tick(w->pl, t2);
 	assert_non_null(strstr(status(w).encoder_device.last_error, "while copying too"));
 	assert_int_equal(w->encoder_opens, 3);
 	assert_string_equal(w->last_copy_reason, "");
 	assert_true(w->encoder->enc.imports);
+}
+
+/* A result that is done but whose wake-up has not been handled yet (its completion later in the
+ * same batch) is taken before the encoder is called late. */
+static void test_late_check_collects_first(void **state)
+{
+	struct world *w = *state;
+	w->source->ready++;
+	assert_true(fire(source_fd_now(w))); /* submitted; the encoder's fd not handled yet */
+	unsigned before = w->published;
+	pipeline_tick(w->pl, now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS);
+	assert_int_equal(status(w).encoder_device.failures, 0);
+	assert_int_equal(w->published, before + 1);
 }
 
 /* Imports worked, then the device stalls: a stalled device, not an import problem. Reopened
@@ -755,6 +769,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_never_completes, setup_importing_hang,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stall_after_imports_worked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_check_collects_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_faulty_source, setup_fakes, teardown_fakes),
 		cmocka_unit_test_setup_teardown(test_faulty_encoder, setup_fakes, teardown_fakes),
 	};
