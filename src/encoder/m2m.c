@@ -13,11 +13,12 @@
  * M2M_OUTPUT_SLOTS frames are in flight at once.
  *
  * Everything runs on the loop thread but the device's teardown (m2m_destroy()), which runs on a
- * thread of its own because it may block for seconds. The device is watched for POLLIN (a result on the CAPTURE
- * queue) only, through an epoll fd, which is what the loop polls. Finished OUTPUT buffers (their
- * raw frames go back to the source) are dequeued with each result, and when submit finds every
- * slot busy: bcm2835-codec returns a job's OUTPUT buffer when the VPU has read it, before its JPEG
- * (the input port's buffer callback), and watching POLLOUT would cost a wake-up per frame for it.
+ * thread of its own because it may block for seconds. The device is watched for POLLIN (a result
+ * on the CAPTURE queue) only, through an epoll fd, which is what the loop polls. Finished OUTPUT
+ * buffers (their raw frames go back to the source) are dequeued with each result, and when
+ * submit finds every slot busy: bcm2835-codec returns a job's OUTPUT buffer when the VPU has read
+ * it, before its JPEG (the input port's buffer callback), and watching POLLOUT would cost two
+ * wake-ups per frame for it (docs/zero-copy.md says what one still costs).
  * io_uring cannot poll the node itself: io_uring's POLL_ADD on the M2M node itself fails with
  * EINVAL, because v4l2_m2m_poll() waits on three queues (OUTPUT done, CAPTURE done, V4L2 events)
  * and io_uring accepts two ("already have a 2nd entry, fail a third attempt",
@@ -65,6 +66,7 @@ struct m2m_encoder {
 	int epoll_fd; /* readable when the device has POLLIN (or an error) */
 	uint32_t out_type, cap_type; /* buffer types of the OUTPUT and CAPTURE queues */
 	char path[64], card[33], driver[17];
+	char log_prefix[LOG_PREFIX_MAX]; /* "m2m /dev/videoN", each line about it starts so */
 	uint32_t in_fourcc, out_fourcc;
 	unsigned width, height;    /* the picture; the JPEG's SOF must say exactly this */
 	struct raw_layout layout;  /* what the OUTPUT queue reads */
@@ -110,7 +112,7 @@ static bool m2m_may_log(struct m2m_encoder *me)
 	if (me->errors_logged >= 10)
 		return false;
 	if (++me->errors_logged == 10)
-		log_err("m2m %s: further frame errors are not logged", me->path);
+		log_obj_err(me->log_prefix, "further frame errors are not logged");
 	return true;
 }
 
@@ -164,7 +166,7 @@ static int m2m_queue_capture(struct m2m_encoder *me, unsigned index)
 	int r = xioctl(me->fd, VIDIOC_QBUF, &vb.b);
 	if (r < 0) {
 		if (m2m_may_log(me))
-			log_err_errno(r, "m2m %s: VIDIOC_QBUF (CAPTURE %u)", me->path, index);
+			log_obj_err_errno(me->log_prefix, r, "VIDIOC_QBUF (CAPTURE %u)", index);
 		return r;
 	}
 	m2m_book_capture_queued(&me->book, index);
@@ -183,7 +185,7 @@ static int m2m_output_streamon(struct m2m_encoder *me)
 		return 0;
 	int r = m2m_stream(me, me->out_type, true);
 	if (r < 0) {
-		log_err_errno(r, "m2m %s: VIDIOC_STREAMON (OUTPUT)", me->path);
+		log_obj_err_errno(me->log_prefix, r, "VIDIOC_STREAMON (OUTPUT)");
 		m2m_fail(me);
 		return r;
 	}
@@ -199,10 +201,10 @@ static int m2m_setup_output(struct m2m_encoder *me)
 	int r = m2m_request_buffers(me, me->out_type, memory,
 				    me->mode == M2M_IMPORT ? M2M_IMPORT_SLOTS : M2M_OUTPUT_SLOTS, &got);
 	if (r < 0)
-		return log_err_errno(r, "m2m %s: VIDIOC_REQBUFS (OUTPUT, %s)", me->path,
+		return log_obj_err_errno(me->log_prefix, r, "VIDIOC_REQBUFS (OUTPUT, %s)",
 					memory == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP");
 	if (got == 0) {
-		log_err("m2m %s: the driver gave no OUTPUT buffers", me->path);
+		log_obj_err(me->log_prefix, "the driver gave no OUTPUT buffers");
 		return -ENOMEM;
 	}
 	me->n_output_buffers = got;
@@ -213,11 +215,11 @@ static int m2m_setup_output(struct m2m_encoder *me)
 			r = v4l2_buf_map(me->fd, me->out_type, i, PROT_READ | PROT_WRITE,
 					   &me->output_map[i], &me->output_map_len[i]);
 			if (r < 0)
-				return log_err_errno(r, "m2m %s: mapping OUTPUT buffer %u",
-							me->path, i);
+				return log_obj_err_errno(me->log_prefix, r, "mapping OUTPUT buffer %u", i);
 			if (me->output_map_len[i] < me->layout.sizeimage) {
-				log_err("m2m %s: OUTPUT buffer %u has %zu bytes, a frame needs %zu",
-					me->path, i, me->output_map_len[i], me->layout.sizeimage);
+				log_obj_err(me->log_prefix, "OUTPUT buffer %u has %zu bytes, a frame "
+					    "needs %zu", i, me->output_map_len[i],
+					    me->layout.sizeimage);
 				return -ENOBUFS;
 			}
 		}
@@ -245,7 +247,7 @@ static int m2m_switch_to_copy(struct m2m_encoder *me, const char *why)
 		return r;
 	}
 	m2m_describe(me);
-	log_notice("m2m %s: copying every frame from now on: %s", me->path, why);
+	log_obj_notice(me->log_prefix, "copying every frame from now on: %s", why);
 	return 0;
 }
 
@@ -342,7 +344,7 @@ static int m2m_queue_copy(struct m2m_encoder *me, struct raw_frame *raw)
 	if (r < 0) {
 		m2m_book_output_cancel(&me->book, slot);
 		if (m2m_may_log(me))
-			log_err_errno(r, "m2m %s: VIDIOC_QBUF (OUTPUT, MMAP)", me->path);
+			log_obj_err_errno(me->log_prefix, r, "VIDIOC_QBUF (OUTPUT, MMAP)");
 		return r;
 	}
 	me->enc.stats.bytes_copied += (uint64_t)n;
@@ -380,8 +382,8 @@ static int m2m_submit(struct encoder *enc, struct raw_frame *raw)
 			return r;
 		if (me->imported_once) {
 			if (m2m_may_log(me))
-				log_err_errno(r, "m2m %s: VIDIOC_QBUF (OUTPUT, DMABUF fd %d)",
-						 me->path, raw->planes[0].dmabuf_fd);
+				log_obj_err_errno(me->log_prefix, r, "VIDIOC_QBUF (OUTPUT, DMABUF fd %d)",
+						  raw->planes[0].dmabuf_fd);
 			return r;
 		}
 		char why[128];
@@ -407,13 +409,13 @@ static void m2m_drain_output(struct m2m_encoder *me)
 		int r = xioctl(me->fd, VIDIOC_DQBUF, &vb.b);
 		if (r < 0) {
 			if (r != -EAGAIN && m2m_may_log(me))
-				log_err_errno(r, "m2m %s: VIDIOC_DQBUF (OUTPUT)", me->path);
+				log_obj_err_errno(me->log_prefix, r, "VIDIOC_DQBUF (OUTPUT)");
 			return;
 		}
 		struct raw_frame *raw;
 		if (m2m_book_output_done(&me->book, vb.b.index, &raw) < 0) {
-			log_err("m2m %s: the driver returned OUTPUT buffer %u, which was not queued",
-				me->path, vb.b.index);
+			log_obj_err(me->log_prefix, "the driver returned OUTPUT buffer %u, which was "
+				    "not queued", vb.b.index);
 			continue;
 		}
 		if (raw)
@@ -448,8 +450,8 @@ static int m2m_idle(struct m2m_encoder *me)
 	if (epoll_wait(me->epoll_fd, &ev, 1, 0) != 1)
 		return -EAGAIN;
 	if (ev.events & (EPOLLERR | EPOLLHUP)) {
-		log_err("m2m %s: the device reported an error (poll events 0x%x); no more frames "
-			"from this encoder", me->path, ev.events);
+		log_obj_err(me->log_prefix, "the device reported an error (poll events 0x%x); no more frames "
+			"from this encoder", ev.events);
 		m2m_fail(me);
 		return -ENODEV;
 	}
@@ -472,7 +474,7 @@ static int m2m_check_jpeg(struct m2m_encoder *me, const uint8_t *data, size_t *l
 		me->enc.stats.frames_cut++;
 		me->enc.stats.encode_errors++;
 		if (m2m_may_log(me))
-			log_err("m2m %s: frame %llu: %s (%zu bytes); dropped", me->path,
+			log_obj_err(me->log_prefix, "frame %llu: %s (%zu bytes); dropped",
 				(unsigned long long)meta->sequence,
 				r == -ENODATA ? "the JPEG ends without EOI (cut: larger than its "
 						"CAPTURE buffer?)"
@@ -506,8 +508,8 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 	if (r < 0) {
 		/* The device is gone or broken (ENODEV after an unplug, EPIPE after its last
 		 * buffer): no result will come any more. */
-		log_err("m2m %s: VIDIOC_DQBUF (CAPTURE): %s; no more frames from this encoder",
-			me->path, strerror(-r));
+		log_obj_err(me->log_prefix, "VIDIOC_DQBUF (CAPTURE): %s; no more frames from this "
+			    "encoder", strerror(-r));
 		m2m_fail(me);
 		return -ENODEV;
 	}
@@ -518,8 +520,7 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 	unsigned index = vb.b.index;
 	int copy = m2m_book_capture_dequeued(&me->book, index);
 	if (copy < 0) {
-		log_err("m2m %s: the driver returned CAPTURE buffer %u, which was not queued",
-			me->path, index);
+		log_obj_err(me->log_prefix, "the driver returned CAPTURE buffer %u, which was not queued", index);
 		enc->stats.encode_errors++;
 		return -EIO;
 	}
@@ -530,7 +531,7 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 	if ((vb.b.flags & V4L2_BUF_FLAG_ERROR) || used <= offset ||
 	    used > me->capture_map_len[index]) {
 		if (m2m_may_log(me))
-			log_err("m2m %s: frame %llu: the encoder returned %s", me->path,
+			log_obj_err(me->log_prefix, "frame %llu: the encoder returned %s",
 				(unsigned long long)meta.sequence,
 				vb.b.flags & V4L2_BUF_FLAG_ERROR ? "an error" : "no data");
 		m2m_queue_capture(me, index);
@@ -691,8 +692,8 @@ static void m2m_destroy(struct encoder *enc)
 		r = pthread_create(&t, &attr, m2m_teardown_thread, me);
 	pthread_attr_destroy(&attr);
 	if (r != 0) {
-		log_warn_errno(-r, "m2m %s: no thread for its teardown; closing it on the loop thread",
-			       me->path);
+		log_obj_warn_errno(me->log_prefix, -r, "no thread for its teardown; closing it on "
+				   "the loop thread");
 		m2m_release_device(me);
 		atomic_fetch_sub(&m2m_teardowns, 1);
 	}
@@ -785,13 +786,13 @@ static void m2m_set_crop(struct m2m_encoder *me)
 	};
 	int r = xioctl(me->fd, VIDIOC_S_SELECTION, &sel);
 	if (r < 0) {
-		log_info("m2m %s: no OUTPUT crop (VIDIOC_S_SELECTION: %s): the JPEG's size is "
-			 "checked", me->path, strerror(-r));
+		log_obj_info(me->log_prefix, "no OUTPUT crop (VIDIOC_S_SELECTION: %s): the JPEG's size is "
+			 "checked", strerror(-r));
 		return;
 	}
 	if (sel.r.width != me->width || sel.r.height != me->height || sel.r.left || sel.r.top)
-		log_notice("m2m %s: asked to crop %ux%u, the driver set %ux%u at %d,%d: the JPEG's "
-			   "size is checked", me->path, me->width, me->height, sel.r.width,
+		log_obj_notice(me->log_prefix, "asked to crop %ux%u, the driver set %ux%u at %d,%d: the JPEG's "
+			   "size is checked", me->width, me->height, sel.r.width,
 			   sel.r.height, sel.r.left, sel.r.top);
 	me->cropped = true;
 }
@@ -840,9 +841,9 @@ static int m2m_set_formats(struct m2m_encoder *me, const struct encoder_params *
 	r = raw_layout_compute(me->in_fourcc, me->width, me->height, out.bytesperline, 1,
 			       out.height, &me->layout);
 	if (r < 0)
-		return log_err_errno(r, "m2m %s: unusable OUTPUT layout %s %ux%u bytesperline %u",
-					me->path, fourcc_str(out.fourcc, b), out.width, out.height,
-					out.bytesperline);
+		return log_obj_err_errno(me->log_prefix, r, "unusable OUTPUT layout %s %ux%u "
+					 "bytesperline %u", fourcc_str(out.fourcc, b), out.width,
+					 out.height, out.bytesperline);
 	if (out.sizeimage > me->layout.sizeimage)
 		me->layout.sizeimage = out.sizeimage; /* vb2 wants buffers at least this large */
 	me->output_sizeimage = out.sizeimage ? out.sizeimage : (uint32_t)me->layout.sizeimage;
@@ -856,7 +857,7 @@ static int m2m_setup_capture(struct m2m_encoder *me)
 	unsigned got = 0;
 	int r = m2m_request_buffers(me, me->cap_type, V4L2_MEMORY_MMAP, M2M_CAPTURE_BUFFERS, &got);
 	if (r < 0 || got == 0) {
-		log_err("m2m %s: VIDIOC_REQBUFS (CAPTURE, MMAP): %s", me->path,
+		log_obj_err(me->log_prefix, "VIDIOC_REQBUFS (CAPTURE, MMAP): %s",
 			strerror(r < 0 ? -r : ENOMEM));
 		return r < 0 ? r : -ENOMEM;
 	}
@@ -865,7 +866,7 @@ static int m2m_setup_capture(struct m2m_encoder *me)
 		r = v4l2_buf_map(me->fd, me->cap_type, i, PROT_READ, &me->capture_map[i],
 				   &me->capture_map_len[i]);
 		if (r < 0)
-			return log_err_errno(r, "m2m %s: mapping CAPTURE buffer %u", me->path, i);
+			return log_obj_err_errno(me->log_prefix, r, "mapping CAPTURE buffer %u", i);
 	}
 	for (unsigned i = 0; i < got; i++) {
 		me->book.capture_queued[i] = false; /* m2m_queue_capture marks it queued */
@@ -875,7 +876,7 @@ static int m2m_setup_capture(struct m2m_encoder *me)
 	}
 	r = m2m_stream(me, me->cap_type, true);
 	if (r < 0)
-		return log_err_errno(r, "m2m %s: VIDIOC_STREAMON (CAPTURE)", me->path);
+		return log_obj_err_errno(me->log_prefix, r, "VIDIOC_STREAMON (CAPTURE)");
 	me->capture_streaming = true;
 	return 0;
 }
@@ -913,9 +914,10 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	int r = m2m_find_device(p, me->path, sizeof(me->path));
 	if (r < 0)
 		goto fail;
+	snprintf(me->log_prefix, sizeof(me->log_prefix), "m2m %s", me->path);
 	if (m2m_known_wrong_size(me->path, me->width, me->height)) {
-		r = log_err_errno(-EOPNOTSUPP, "m2m %s: it made JPEGs of another size than %ux%u "
-					       "before; not used at this size", me->path, me->width,
+		r = log_obj_err_errno(me->log_prefix, -EOPNOTSUPP, "it made JPEGs of another size than %ux%u "
+					       "before; not used at this size", me->width,
 					       me->height);
 		goto fail;
 	}
@@ -928,7 +930,7 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	struct v4l2_device_info info;
 	r = v4l2_probe_fd(me->fd, me->path, &info);
 	if (r < 0) {
-		log_err_errno(r, "m2m %s: VIDIOC_QUERYCAP", me->path);
+		log_obj_err_errno(me->log_prefix, r, "VIDIOC_QUERYCAP");
 		goto fail;
 	}
 	snprintf(me->card, sizeof(me->card), "%s", info.card);
@@ -970,7 +972,7 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	if (p->out_fourcc == V4L2_PIX_FMT_JPEG) {
 		r = m2m_set_quality(&me->enc, p->quality);
 		if (r < 0)
-			log_warn_errno(r, "m2m %s: setting JPEG quality %u", me->path, p->quality);
+			log_obj_warn_errno(me->log_prefix, r, "setting JPEG quality %u", p->quality);
 	}
 	r = m2m_setup_output(me);
 	if (r < 0)
@@ -982,13 +984,13 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = me->fd };
 	if (me->epoll_fd < 0 || epoll_ctl(me->epoll_fd, EPOLL_CTL_ADD, me->fd, &ev) < 0) {
 		r = -errno;
-		log_err_errno(r, "m2m %s: epoll", me->path);
+		log_obj_err_errno(me->log_prefix, r, "epoll");
 		goto fail;
 	}
 	m2m_describe(me);
 	me->enc.imports = me->mode == M2M_IMPORT;
 	if (me->mode == M2M_COPY)
-		log_notice("m2m %s: copying every frame: %s", me->path, me->copy_reason);
+		log_obj_notice(me->log_prefix, "copying every frame: %s", me->copy_reason);
 	*out = &me->enc;
 	return 0;
 
