@@ -781,24 +781,36 @@ def m2m_vm(args, name):
     return p, last, accel
 
 
-def m2m_lc1080_results(d, last, accel, args, whole):
-    """bench/vm/guest/bench-m2m-lc1080.sh's results in directory d → the "lc1080" entry"""
-    runs = []
-    for path in sorted(glob.glob(os.path.join(d, "lc1080-*.json"))):
-        mm = re.match(r"lc1080-(\w+)-(\d+)-(\d+)\.json$", os.path.basename(path))
+def guest_runs(d, prefix):
+    """(server, N, repetition, result, µs CPU per frame·client, clients streamed) of each
+    d/PREFIX-SERVER-N-REP.json that loadclient wrote in the guest, the server's "cpu_us" and
+    "cpu_us_per_frame" filled in. The guest has no schedstat: its figures are utime+stime ticks
+    (USER_HZ 100, docs/performance.md)."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(d, prefix + "-*.json"))):
+        mm = re.match(prefix + r"-(\w+)-(\d+)-(\d+)\.json$", os.path.basename(path))
+        if not mm:
+            continue
         try:
             with open(path) as f:
                 r = json.load(f)
         except ValueError:
             continue
-        name, n, rep = mm.group(1), int(mm.group(2)), int(mm.group(3))
         s = r["server"]
-        # the guest has no schedstat: utime+stime ticks (USER_HZ 100)
         per_fc = s["cpu_us_per_frame_client"] if s.get("cpu_us_per_frame_client") is not None \
             else s.get("cpu_us_per_frame_client_ticks")
         streamed = r.get("clients_streamed") or 0
         s["cpu_us"] = per_fc
         s["cpu_us_per_frame"] = per_fc * streamed if per_fc is not None else None
+        out.append((mm.group(1), int(mm.group(2)), int(mm.group(3)), r, per_fc, streamed))
+    return out
+
+
+def m2m_lc1080_results(d, last, accel, args, whole):
+    """bench/vm/guest/bench-m2m-lc1080.sh's results in directory d → the "lc1080" entry"""
+    runs = []
+    for name, n, rep, r, per_fc, streamed in guest_runs(d, "lc1080"):
+        s = r["server"]
         frames = r["frames"] / streamed if streamed else None  # per client: the frames served
         # how coarse the figure is: the server's ticks over the window
         s["cpu_ticks"] = round(per_fc * r["frames"] / 1e4) if per_fc is not None else None
@@ -886,21 +898,7 @@ def m2m(args, cfg, info):
     top = os.path.join(ROOT, "build", "bench-vm", "m2m")
     d = os.path.join(top, "logs", "bench-m2m.d")
     runs = []
-    for path in sorted(glob.glob(os.path.join(d, "m2m-*.json"))):
-        mm = re.match(r"m2m-(\w+)-(\d+)-(\d+)\.json$", os.path.basename(path))
-        try:
-            with open(path) as f:
-                r = json.load(f)
-        except ValueError:
-            continue
-        name, n, rep = mm.group(1), int(mm.group(2)), int(mm.group(3))
-        s = r["server"]
-        # the guest has no schedstat: utime+stime ticks there (docs/performance.md)
-        per_fc = s["cpu_us_per_frame_client"] if s.get("cpu_us_per_frame_client") is not None \
-            else s.get("cpu_us_per_frame_client_ticks")
-        streamed = r.get("clients_streamed") or 0
-        s["cpu_us"] = per_fc
-        s["cpu_us_per_frame"] = per_fc * streamed if per_fc is not None else None
+    for name, n, rep, r, per_fc, streamed in guest_runs(d, "m2m"):
         # the whole guest over the window (/proc/stat, USER_HZ 100): every process and kernel
         # thread, the emulated encoder's worker and vivid's generator included
         guest = None
