@@ -721,7 +721,9 @@ static const struct encoder_ops m2m_ops = {
 /* Devices that made JPEGs of another size than the picture, per size: not used for it again in
  * this process (the software encoder serves). Copying cannot help: the driver pads the OUTPUT
  * rows whatever the client gives, so a firmware that ignores the crop encodes the padded rows of
- * any buffer. Loop thread only. */
+ * any buffer. Noted on the loop thread, read where an encoder is created (a reopen's thread
+ * too): under m2m_wrong_size_lock. */
+static pthread_mutex_t m2m_wrong_size_lock = PTHREAD_MUTEX_INITIALIZER;
 #define M2M_WRONG_SIZE_MAX 8
 static struct {
 	char path[64];
@@ -729,7 +731,7 @@ static struct {
 } m2m_wrong_size[M2M_WRONG_SIZE_MAX];
 static unsigned m2m_n_wrong_size;
 
-static bool m2m_known_wrong_size(const char *path, unsigned width, unsigned height)
+static bool m2m_wrong_size_locked(const char *path, unsigned width, unsigned height)
 {
 	for (unsigned i = 0; i < m2m_n_wrong_size; i++)
 		if (strcmp(m2m_wrong_size[i].path, path) == 0 && m2m_wrong_size[i].width == width &&
@@ -738,13 +740,24 @@ static bool m2m_known_wrong_size(const char *path, unsigned width, unsigned heig
 	return false;
 }
 
+static bool m2m_known_wrong_size(const char *path, unsigned width, unsigned height)
+{
+	pthread_mutex_lock(&m2m_wrong_size_lock);
+	bool known = m2m_wrong_size_locked(path, width, height);
+	pthread_mutex_unlock(&m2m_wrong_size_lock);
+	return known;
+}
+
 static void m2m_note_wrong_size(const char *path, unsigned width, unsigned height)
 {
-	if (m2m_known_wrong_size(path, width, height) || m2m_n_wrong_size == M2M_WRONG_SIZE_MAX)
-		return;
-	snprintf(m2m_wrong_size[m2m_n_wrong_size].path, sizeof(m2m_wrong_size[0].path), "%s", path);
-	m2m_wrong_size[m2m_n_wrong_size].width = width;
-	m2m_wrong_size[m2m_n_wrong_size++].height = height;
+	pthread_mutex_lock(&m2m_wrong_size_lock);
+	if (!m2m_wrong_size_locked(path, width, height) && m2m_n_wrong_size < M2M_WRONG_SIZE_MAX) {
+		snprintf(m2m_wrong_size[m2m_n_wrong_size].path, sizeof(m2m_wrong_size[0].path), "%s",
+			 path);
+		m2m_wrong_size[m2m_n_wrong_size].width = width;
+		m2m_wrong_size[m2m_n_wrong_size++].height = height;
+	}
+	pthread_mutex_unlock(&m2m_wrong_size_lock);
 }
 
 /* p->device, or the first M2M device that turns in_fourcc into out_fourcc. */
