@@ -744,13 +744,7 @@ def peers(args, cfg, info):
                          "threads": max([r["server"]["threads"] for r in rs] or [0]),
                          "mean_part_bytes": med([r["mean_part_bytes"] for r in rs]),
                          "latency_p50_ms": spread([r["latency_p50_ms"] for r in rs])}
-        ratios = []
-        for rep in sorted({r["rep"] for r in runs}):
-            a = {r["server_name"]: r["server"]["cpu_us"] for r in runs
-                 if r["clients"] == n and r["rep"] == rep}
-            if a.get("mjpegd") and a.get("ustreamer"):
-                ratios.append(a["mjpegd"] / a["ustreamer"])
-        row["ratio_mjpegd_over_ustreamer"] = spread(ratios)
+        row["ratio_mjpegd_over_ustreamer"] = rep_ratios(runs, n, "mjpegd", "ustreamer")
         summary.append(row)
     accel = open(os.path.join(ROOT, "build", "bench-vm", "accel")).read().strip() \
         if os.path.exists(os.path.join(ROOT, "build", "bench-vm", "accel")) else "?"
@@ -779,6 +773,18 @@ def m2m_vm(args, name):
     path = os.path.join(ROOT, "build", "bench-vm", name, "accel")
     accel = open(path).read().strip() if os.path.exists(path) else "?"
     return p, last, accel
+
+
+def rep_ratios(runs, n, num, den):
+    """num's CPU per frame·client over den's, repetition by repetition at N = n (the two ran
+    under the same conditions), as spread()'s median and range"""
+    out = []
+    for rep in sorted({r["rep"] for r in runs}):
+        c = {r["server_name"]: r["server"]["cpu_us"] for r in runs
+             if r["clients"] == n and r["rep"] == rep}
+        if c.get(num) and c.get(den):
+            out.append(c[num] / c[den])
+    return spread(out)
 
 
 def guest_runs(d, prefix):
@@ -851,13 +857,7 @@ def m2m_lc1080_results(d, last, accel, args, whole):
                 "rss_kib": spread([r["server"]["rss_kib"] for r in rs]),
                 "threads": max([r["server"]["threads"] for r in rs] or [0]),
                 "mean_part_bytes": med([r["mean_part_bytes"] for r in rs])}
-        ratios = []
-        for rep in sorted({r["rep"] for r in runs}):
-            c = {r["server_name"]: r["server"]["cpu_us"] for r in runs
-                 if r["clients"] == n and r["rep"] == rep}
-            if c.get("mjpegd") and c.get("floor"):
-                ratios.append(c["mjpegd"] / c["floor"])
-        row["ratio_mjpegd_over_floor"] = spread(ratios)
+        row["ratio_mjpegd_over_floor"] = rep_ratios(runs, n, "mjpegd", "floor")
         summary.append(row)
     facts = ""
     try:
@@ -957,13 +957,7 @@ def m2m(args, cfg, info):
                 "mean_part_bytes": med([r["mean_part_bytes"] for r in rs]),
                 "latency_p50_ms": spread([r["latency_p50_ms"] for r in rs])}
         for a, b in (("mjpegd", "floor"), ("mjpegd", "ustreamer"), ("floor", "ustreamer")):
-            ratios = []
-            for rep in sorted({r["rep"] for r in runs}):
-                c = {r["server_name"]: r["server"]["cpu_us"] for r in runs
-                     if r["clients"] == n and r["rep"] == rep}
-                if c.get(a) and c.get(b):
-                    ratios.append(c[a] / c[b])
-            row["ratio_%s_over_%s" % (a, b)] = spread(ratios)
+            row["ratio_%s_over_%s" % (a, b)] = rep_ratios(runs, n, a, b)
         summary.append(row)
     facts = ""
     try:
