@@ -775,6 +775,15 @@ def m2m_vm(args, name):
     return p, last, accel
 
 
+def read_text(path):
+    """a result file's text, "" when the guest wrote none"""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def rep_ratios(runs, n, num, den):
     """num's CPU per frame·client over den's, repetition by repetition at N = n (the two ran
     under the same conditions), as spread()'s median and range"""
@@ -859,12 +868,7 @@ def m2m_lc1080_results(d, last, accel, args, whole):
                 "mean_part_bytes": med([r["mean_part_bytes"] for r in rs])}
         row["ratio_mjpegd_over_floor"] = rep_ratios(runs, n, "mjpegd", "floor")
         summary.append(row)
-    facts = ""
-    try:
-        with open(os.path.join(d, "facts.txt")) as f:
-            facts = f.read()
-    except OSError:
-        pass
+    facts = read_text(os.path.join(d, "facts.txt"))
     return {
         "what": "the Pi's own path at 1920x1080 on the emulated bcm2835-codec image encoder in "
                 "the QEMU test bed: mjpegd --source libcamera (libcamera 0.0.3's vimc pipeline, "
@@ -959,12 +963,7 @@ def m2m(args, cfg, info):
         for a, b in (("mjpegd", "floor"), ("mjpegd", "ustreamer"), ("floor", "ustreamer")):
             row["ratio_%s_over_%s" % (a, b)] = rep_ratios(runs, n, a, b)
         summary.append(row)
-    facts = ""
-    try:
-        with open(os.path.join(d, "facts.txt")) as f:
-            facts = f.read()
-    except OSError:
-        pass
+    facts = read_text(os.path.join(d, "facts.txt"))
     lc = m2m_lc1080_results(os.path.join(top, "logs", "bench-m2m-lc1080.d"), last, accel, args,
                             True)
     lc["date_utc"], lc["host"] = info["date_utc"], info
