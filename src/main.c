@@ -55,9 +55,7 @@ struct app {
 	bool wedged;
 	int listen_fds[4];
 
-	struct __kernel_timespec tick_ts;
-	struct loop_op tick_op;
-	bool tick_pending;
+	uint64_t next_tick_ns; /* the loop's wait ends by then (tick_timeout_ms()) */
 
 	/* camera controls set over HTTP, kept in state_dir/controls.conf ("" : not kept) */
 	struct control_assignments controls_state;
@@ -117,7 +115,6 @@ static void wanted_controls(const struct app *app, struct control_assignments *o
 }
 
 static void signal_arm(struct app *app);
-static void tick_arm(struct app *app);
 
 static void on_frame(void *ctx, struct frame *f)
 {
@@ -185,10 +182,6 @@ static void begin_shutdown(struct app *app, const char *why)
 	systemd_notify_stopping(&app->systemd);
 	server_shutdown(app->server);
 	pipeline_stop(app->pipeline);
-	if (app->tick_pending) {
-		struct io_uring_sqe *sqe = loop_sqe(&app->loop, NULL);
-		io_uring_prep_timeout_remove(sqe, (__u64)(uintptr_t)&app->tick_op, 0);
-	}
 	if (app->signal_pending) {
 		struct io_uring_sqe *sqe = loop_sqe(&app->loop, NULL);
 		io_uring_prep_cancel(sqe, &app->signal_op, 0);
@@ -320,15 +313,11 @@ static void signal_arm(struct app *app)
 }
 
 
-static void tick_complete(struct loop_op *op, int res, unsigned flags)
+/* Every TICK_MS: timeouts, supervision, the watchdog. Not an operation of its own in the ring:
+ * the loop's wait ends by the next tick (loop_run_once()'s timeout), so while frames flow the
+ * tick runs in a wake-up they cause and costs no system call. */
+static void tick(struct app *app, uint64_t now)
 {
-	(void)flags;
-	(void)res;
-	struct app *app = container_of(op, struct app, tick_op);
-	app->tick_pending = false;
-	if (app->stopping)
-		return;
-	uint64_t now = now_mono_ns();
 	server_tick(app->server, now);
 	pipeline_tick(app->pipeline, now);
 	/* Pinged from the loop itself: if the loop wedges, the pings stop and systemd restarts us. */
@@ -339,15 +328,20 @@ static void tick_complete(struct loop_op *op, int res, unsigned flags)
 	snprintf(status, sizeof(status), "%u stream client(s); %s", ss->stream_clients, devices);
 	systemd_notify_status(&app->systemd, status);
 	fault_loop_wedge(&app->faults, now - app->started_ns, &app->wedged);
-	tick_arm(app);
 }
 
-static void tick_arm(struct app *app)
+/* The wait until the next tick, running the tick when it is due. The wait may run TICK_SLACK_MS
+ * past it, so that at 20 fps or more a frame's wake-up always comes first and runs the tick. */
+#define TICK_SLACK_MS 50
+static int tick_timeout_ms(struct app *app)
 {
-	app->tick_ts = (struct __kernel_timespec){.tv_sec = 0, .tv_nsec = TICK_MS * 1000000LL};
-	struct io_uring_sqe *sqe = loop_sqe(&app->loop, &app->tick_op);
-	io_uring_prep_timeout(sqe, &app->tick_ts, 0, 0);
-	app->tick_pending = true;
+	uint64_t now = loop_now(&app->loop);
+	if (now >= app->next_tick_ns) {
+		tick(app, now);
+		now = now_mono_ns(); /* the tick may have taken a while (a wedge fault) */
+		app->next_tick_ns = now + TICK_MS * NSEC_PER_MSEC;
+	}
+	return (int)((app->next_tick_ns - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC) + TICK_SLACK_MS;
 }
 
 static int setup_signals(struct app *app)
@@ -497,7 +491,6 @@ int main(int argc, char **argv)
 	app.started_ns = now_mono_ns();
 	app.signal_fd = -1;
 	app.signal_op.complete = signal_complete;
-	app.tick_op.complete = tick_complete;
 
 	raise_open_file_limit(app.cfg.max_clients);
 	r = setup_signals(&app);
@@ -574,7 +567,7 @@ int main(int argc, char **argv)
 	server_start(app.server);
 	pipeline_start(app.pipeline);
 	signal_arm(&app);
-	tick_arm(&app);
+	app.next_tick_ns = now_mono_ns() + TICK_MS * NSEC_PER_MSEC;
 	char where[CONFIG_LISTEN_MAX * (CONFIG_UNIX_PATH_MAX + 300)];
 	if (n_listen_fds > 0 && server_port(app.server))
 		snprintf(where, sizeof(where), "socket-activated port %u", server_port(app.server));
@@ -586,14 +579,14 @@ int main(int argc, char **argv)
 	systemd_notify_ready(&app.systemd, "serving");
 
 	while (!app.stopping) {
-		r = loop_run_once(&app.loop, -1);
+		r = loop_run_once(&app.loop, tick_timeout_ms(&app));
 		if (r < 0) {
 			log_err_errno(r, "event loop failed");
 			goto out;
 		}
 	}
 	uint64_t give_up = now_mono_ns() + SHUTDOWN_GRACE_MS * NSEC_PER_MSEC;
-	while (!(server_drained(app.server) && pipeline_drained(app.pipeline) && !app.tick_pending &&
+	while (!(server_drained(app.server) && pipeline_drained(app.pipeline) &&
 		 !app.signal_pending) && now_mono_ns() < give_up)
 		if (loop_run_once(&app.loop, 50) < 0)
 			break;

@@ -380,7 +380,7 @@ static void source_ready(struct loop_poll *p)
 		}
 		raw->owner = src;
 		src->lent++;
-		uint64_t now = now_mono_ns();
+		uint64_t now = loop_now(pl->loop); /* once per loop iteration (its wake-up) */
 		pl->source_frame_ns = now;
 		if (pl->source_sup.state == DEVICE_STARTING)
 			supervisor_running(&pl->source_sup, now);
@@ -406,6 +406,9 @@ static void source_ready(struct loop_poll *p)
 		}
 		if (enc == pl->encoder && pl->in_flight++ == 0)
 			pl->encoder_progress_ns = now;
+		/* Its result is there already: no wake-up to wait for (encoder.h). */
+		if (enc->synchronous)
+			collect_frames(pl, enc);
 	}
 }
 
@@ -424,7 +427,7 @@ static void collect_frames(struct pipeline *pl, struct encoder *enc)
 				fallback_failed(pl, r, "the encoder stopped");
 			return;
 		}
-		uint64_t now = now_mono_ns();
+		uint64_t now = loop_now(pl->loop);
 		if (enc == pl->encoder) {
 			if (pl->in_flight > 0)
 				pl->in_flight--;

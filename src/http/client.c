@@ -84,6 +84,8 @@ void client_set_state(struct client *c, enum client_state st)
 void client_free(struct client *c)
 {
 	struct server *s = c->srv;
+	if (s->publish_from == c)
+		s->publish_from = c->next;
 	if (c->prev)
 		c->prev->next = c->next;
 	else

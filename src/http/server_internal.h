@@ -160,6 +160,9 @@ struct server {
 
 	/* client.c */
 	struct client *clients; /* doubly linked */
+	/* server_publish() starts each frame's sends here and moves it on by one client, so that
+	 * no client is always served last; NULL: the head. client_free() keeps it valid. */
+	struct client *publish_from;
 	unsigned n_clients;     /* every allocated client, including closing ones */
 	uint64_t next_client_id;
 

@@ -263,6 +263,7 @@ struct lc_source {
 	atomic_bool disconnected;
 
 	/* loop thread only */
+	struct mono_wall clock; /* capture times → X-Timestamp */
 	struct raw_frame frames[LCSHIM_MAX_BUFFERS];
 	bool in_flight[LCSHIM_MAX_BUFFERS];
 	unsigned frame_maps[LCSHIM_MAX_BUFFERS][LCSHIM_MAX_PLANES]; /* distinct mappings per frame */
@@ -350,13 +351,6 @@ static int lc_fd(struct source *src)
 	return lc->event_fd;
 }
 
-static uint64_t mono_to_wall_us(uint64_t mono_ns)
-{
-	uint64_t now_mono = now_mono_ns(), now_wall = now_wall_us();
-	if (mono_ns == 0 || mono_ns > now_mono)
-		return now_wall;
-	return now_wall - (now_mono - mono_ns) / 1000;
-}
 
 static int lc_dequeue(struct source *src, struct raw_frame **out)
 {
@@ -410,7 +404,7 @@ static int lc_dequeue(struct source *src, struct raw_frame **out)
 
 	struct raw_frame *f = &lc->frames[index];
 	f->sequence = c->sequence;
-	f->timestamp_us = mono_to_wall_us(c->timestamp_ns);
+	f->timestamp_us = mono_wall_us(&lc->clock, c->timestamp_ns / 1000);
 	/* (A single plane split into Y, Cb, Cr has one bytesused for all of them: kept as split.) */
 	if (f->n_planes == lc->info.buffers[index].n_planes)
 		for (unsigned i = 0; i < f->n_planes; i++)

@@ -36,7 +36,7 @@ static const uint8_t bar_v[8] = { 128, 149, 1, 21, 235, 255, 107, 128 };
 
 struct testpattern {
 	struct source src;
-	int timer_fd;
+	struct pacing_timer timer;
 	uint64_t ticks; /* timer expirations so far: the sequence number of the newest image */
 
 	uint8_t *mem; /* TESTPATTERN_BUFFERS contiguous I420 images */
@@ -149,14 +149,14 @@ static void render(struct testpattern *tp, struct raw_frame *f)
 static int testpattern_fd(struct source *src)
 {
 	struct testpattern *tp = src->priv;
-	return tp->timer_fd;
+	return tp->timer.fd;
 }
 
 static int testpattern_dequeue(struct source *src, struct raw_frame **out)
 {
 	struct testpattern *tp = src->priv;
 	uint64_t expirations = 0;
-	int r = pacing_timer_read(tp->timer_fd, &expirations);
+	int r = pacing_timer_take(&tp->timer, &expirations);
 	if (r < 0)
 		return r;
 	tp->ticks += expirations;
@@ -172,6 +172,7 @@ static int testpattern_dequeue(struct source *src, struct raw_frame **out)
 		}
 	if (!f) {
 		src->stats.frames_dropped++;
+		tp->timer.taken = false; /* the caller stops here: read at the next readiness */
 		return -EAGAIN;
 	}
 
@@ -202,8 +203,7 @@ static void testpattern_destroy(struct source *src)
 		if (tp->in_flight[i])
 			log_err("testpattern: destroyed while frame %llu is still lent",
 				(unsigned long long)tp->frames[i].sequence);
-	if (tp->timer_fd >= 0)
-		close(tp->timer_fd);
+	pacing_timer_close(&tp->timer);
 	free(tp->mem);
 	free(tp->bars_y);
 	free(tp->bars_u);
@@ -336,7 +336,7 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 	struct testpattern *tp = calloc(1, sizeof(*tp));
 	if (!tp)
 		return log_err_errno(-ENOMEM, "testpattern");
-	tp->timer_fd = -1;
+	tp->timer.fd = -1;
 	tp->saturation = 100;
 	tp->overlay = true;
 	tp->gains[0] = tp->gains[1] = 1.0;
@@ -369,7 +369,7 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 	}
 	testpattern_precompute(tp);
 
-	int r = pacing_timer_open(p->fps, &tp->timer_fd);
+	int r = pacing_timer_open(p->fps, &tp->timer.fd);
 	if (r < 0) {
 		log_err_errno(r, "testpattern: timerfd");
 		testpattern_destroy(&tp->src);

@@ -52,6 +52,11 @@ struct v4l2_source {
 	bool have_sequence;
 	uint32_t last_sequence;
 	int release_error; /* a buffer could not be queued again: the next dequeue fails with it */
+	/* A buffer was dequeued in this readiness of the fd: the caller's next call (it dequeues
+	 * until -EAGAIN) is answered without a VIDIOC_DQBUF that would find nothing. A second
+	 * buffer already done keeps the fd readable, so the re-armed poll fires at once for it. */
+	bool dequeued;
+	struct mono_wall clock; /* capture times → X-Timestamp */
 	char description[160];
 };
 
@@ -98,17 +103,12 @@ static int queue_buffer(struct v4l2_source *vs, unsigned i)
 }
 
 /* The buffer's CLOCK_MONOTONIC capture time as wall-clock microseconds. */
-static uint64_t buffer_wall_us(const struct v4l2_buf *vb)
+static uint64_t buffer_wall_us(struct v4l2_source *vs, const struct v4l2_buf *vb)
 {
-	uint64_t now_wall = now_wall_us();
 	if ((vb->b.flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) != V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC)
-		return now_wall;
-	uint64_t ts = (uint64_t)vb->b.timestamp.tv_sec * USEC_PER_SEC +
-		      (uint64_t)vb->b.timestamp.tv_usec;
-	uint64_t now_mono = now_mono_ns() / 1000;
-	if (ts == 0 || ts > now_mono || now_mono - ts > now_wall)
-		return now_wall;
-	return now_wall - (now_mono - ts);
+		return now_wall_us();
+	return mono_wall_us(&vs->clock, (uint64_t)vb->b.timestamp.tv_sec * USEC_PER_SEC +
+						(uint64_t)vb->b.timestamp.tv_usec);
 }
 
 static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
@@ -118,6 +118,10 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 	 * than run on fewer buffers until none is left. */
 	if (vs->release_error)
 		return vs->release_error;
+	if (vs->dequeued) {
+		vs->dequeued = false;
+		return -EAGAIN;
+	}
 	for (;;) {
 		struct v4l2_buf vb;
 		v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, 0);
@@ -155,9 +159,10 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 		frame_point(vs, i, offset, used);
 		struct raw_frame *f = &vs->frames[i];
 		f->sequence = vb.b.sequence;
-		f->timestamp_us = buffer_wall_us(&vb);
+		f->timestamp_us = buffer_wall_us(vs, &vb);
 		vs->buffers[i].lent = true;
 		src->stats.frames_captured++;
+		vs->dequeued = true;
 		*out = f;
 		return 0;
 	}

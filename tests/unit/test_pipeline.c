@@ -32,6 +32,7 @@
 #define MAX_POLLS 4
 static struct loop_poll *polls[MAX_POLLS];
 static unsigned n_polls;
+static struct loop stub_loop; /* only its clock (loop_now()) is read */
 
 void loop_poll_init(struct loop_poll *p, struct loop *loop, void (*ready)(struct loop_poll *p),
 		    void (*error)(struct loop_poll *p, int err, const char *reason))
@@ -57,6 +58,7 @@ static bool fire(int fd)
 {
 	for (unsigned i = 0; i < n_polls; i++) {
 		if (polls[i]->fd == fd && fd >= 0 && !polls[i]->stopped) {
+			stub_loop.now_ns = now_mono_ns(); /* as loop_run_once() does per wake-up */
 			polls[i]->ready(polls[i]);
 			return true;
 		}
@@ -332,7 +334,7 @@ static int setup_with(void **state, bool encoders_import_and_hang)
 	setup_fakes(state);
 	struct world *w = *state;
 	w->encoders_import = w->encoders_hang = encoders_import_and_hang;
-	struct pipeline_params pp = { .loop = NULL, .cfg = &w->cfg, .frame_pool_capacity = 8,
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
 				      .on_frame = on_frame, .on_frame_ctx = w,
 				      .openers = &w->openers };
 	assert_int_equal(pipeline_create(&pp, &w->pl), 0);

@@ -426,6 +426,72 @@ static void test_slow_stream_client_gets_newest(void **state)
 	assert_int_equal(sends_in_flight(p), 1);
 }
 
+/* The fd of the first sendmsg prepared after SQE number from. */
+static int first_send_fd(unsigned from)
+{
+	for (unsigned i = from; i < n_sqes; i++)
+		if (sqes[i].sqe.opcode == IORING_OP_SENDMSG)
+			return sqes[i].sqe.fd;
+	return -1;
+}
+
+/* No stream client is always served last: each frame's sends start one client further on, and
+ * every client gets every frame once; a client leaving between frames changes nothing. */
+static void test_fair_order_of_sends(void **state)
+{
+	(void)state;
+	struct peer *p[3];
+	for (int i = 0; i < 3; i++) {
+		p[i] = connect_client();
+		client_says(p[i], "GET /stream.mjpg HTTP/1.1\r\nHost: cam\r\n\r\n");
+		socket_drains(p[i]);
+		take_wire(p[i]);
+	}
+	int firsts[6];
+	for (int frame = 0; frame < 6; frame++) {
+		unsigned from = n_sqes;
+		publish((uint64_t)frame + 1, 100, false);
+		firsts[frame] = first_send_fd(from);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(sends_in_flight(p[i]), 1);
+			socket_drains(p[i]);
+			take_wire(p[i]);
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		int count = 0;
+		for (int frame = 0; frame < 6; frame++)
+			count += firsts[frame] == p[i]->server_fd;
+		assert_int_equal(count, 2); /* first twice in six frames */
+	}
+	/* the client that would come first next leaves: the others still get the frame */
+	assert_int_equal(server_get_stats(srv)->frames_sent, 18);
+	for (int i = 0; i < 3; i++) {
+		unsigned from = n_sqes;
+		publish(100 + (uint64_t)i, 50, false);
+		int first = first_send_fd(from);
+		for (int j = 0; j < 3; j++)
+			if (p[j] && sends_in_flight(p[j]))
+				socket_drains(p[j]);
+		if (i == 0) {
+			for (int j = 0; j < 3; j++)
+				if (p[j]->server_fd == first) {
+					shutdown(p[j]->fd, SHUT_RDWR);
+					struct recorded_sqe *r = pending(IORING_OP_RECV, p[j]->server_fd);
+					assert_non_null(r);
+					complete(r, 0); /* the viewer hung up */
+					p[j] = NULL;
+					break;
+				}
+		}
+	}
+	unsigned left = 0;
+	for (int j = 0; j < 3; j++)
+		left += p[j] != NULL;
+	assert_int_equal(left, 2);
+	assert_int_equal(server_get_stats(srv)->frames_sent, 18 + 3 + 2 + 2);
+}
+
 /* A request not complete within --header-timeout-ms: 408, then the connection closes. */
 static void test_header_timeout_408(void **state)
 {
@@ -552,6 +618,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_request_split_over_recvs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_alive_second_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_stream_client_gets_newest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fair_order_of_sends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_timeout_408, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_clients_refusal, setup_one_client, teardown),
 		cmocka_unit_test_setup_teardown(test_expect_100_continue, setup_controls, teardown),
