@@ -878,6 +878,7 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	fill_device(&s->source_device, &pl->source_sup);
 	fill_device(&s->encoder_device, &pl->encoder_sup);
 	s->encoder_fallback = pl->fallback != NULL;
+	s->m2m_refused = pl->dev.m2m_refused;
 	s->placeholder = pl->placeholders.showing;
 }
 

@@ -24,6 +24,7 @@
 #include "mjpegd/v4l2/controls.h"
 #include "mjpegd/v4l2/device.h"
 #include "mjpegd/v4l2/discover.h"
+#include "mjpegd/v4l2/holders.h"
 #include "mjpegd/v4l2/layout.h"
 #include "mjpegd/v4l2/stable_id.h"
 
@@ -232,9 +233,11 @@ static const struct source_ops v4l2_source_ops = {
 
 static int busy_error(const struct v4l2_source *vs, const char *what)
 {
-	log_err("%s (%s) is busy: another program is using it (%s): stop it, or pick another "
-		"device with --source v4l2:/dev/videoN (mjpegd --list-devices)", vs->log_prefix,
-		vs->card, what);
+	char who[300];
+	int n = device_holders("/proc", vs->path, getpid(), who, sizeof(who));
+	log_err("%s (%s) is busy: %s%s (%s): stop it, or pick another device with --source "
+		"v4l2:PATH (mjpegd --list-devices)", vs->log_prefix, vs->card,
+		n > 0 ? "held by " : "another program is using it", n > 0 ? who : "", what);
 	return -EBUSY;
 }
 
