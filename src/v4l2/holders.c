@@ -129,3 +129,31 @@ int device_holders(const char *proc, const char *path, pid_t self, char *buf, si
 	closedir(d);
 	return found;
 }
+
+int media_holders(const char *dev_dir, const char *proc, pid_t self, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	struct dirent **names = NULL;
+	int n = scandir(dev_dir, &names, NULL, alphasort);
+	if (n < 0)
+		return 0;
+	int held = 0;
+	size_t used = 0;
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		char path[PATH_MAX], who[300];
+		if (strncmp(name, "media", 5) == 0 && isdigit((unsigned char)name[5])) {
+			snprintf(path, sizeof(path), "%s/%s", dev_dir, name);
+			if (device_holders(proc, path, self, who, sizeof(who)) > 0) {
+				int w = snprintf(buf + used, len - used, "%s%s held by %s", held ? "; " : "",
+						 path, who);
+				if (w > 0)
+					used = (size_t)w < len - used ? used + (size_t)w : len - 1;
+				held++;
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	return held;
+}

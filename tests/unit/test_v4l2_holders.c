@@ -138,11 +138,37 @@ static void test_holders(void **state)
 	assert_int_equal(device_holders(proc, mine, 900, buf, sizeof(buf)), -ENOENT);
 }
 
+static void test_media_holders(void **state)
+{
+	(void)state;
+	/* dir holds video31 (812, 977 hold it), video0 (1001) and video1 (nobody): as media nodes */
+	char devs[120], p[200], buf[256];
+	snprintf(devs, sizeof(devs), "%s/dev", dir);
+	mkdir(devs, 0755);
+	snprintf(p, sizeof(p), "%s/media0", devs);
+	assert_int_equal(symlink(other, p), 0); /* held by 1001 */
+	snprintf(p, sizeof(p), "%s/media1", devs);
+	write_file(p, ""); /* nobody */
+	snprintf(p, sizeof(p), "%s/video0", devs);
+	assert_int_equal(symlink(dev, p), 0); /* held, but not a media node */
+	assert_int_equal(media_holders(devs, proc, 900, buf, sizeof(buf)), 1);
+	char want[200];
+	snprintf(want, sizeof(want), "%s/media0 held by PID 1001 ffplay", devs);
+	assert_string_equal(buf, want);
+	/* 1001 is the caller: nothing held by others */
+	assert_int_equal(media_holders(devs, proc, 1001, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	/* no such directory */
+	snprintf(p, sizeof(p), "%s/nodev", dir);
+	assert_int_equal(media_holders(p, proc, 900, buf, sizeof(buf)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unit_from_cgroup),
 		cmocka_unit_test(test_holders),
+		cmocka_unit_test(test_media_holders),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,6 +14,12 @@
  * cannot be resolved. */
 int device_holders(const char *proc, const char *path, pid_t self, char *buf, size_t len);
 
+/* The media-controller nodes (dev_dir/media*, normally "/dev") that processes under proc other
+ * than self hold, as "/dev/media2 held by PID 812 mjpegd (mjpegd@nozzle.service)" joined with
+ * "; " in buf. Returns how many nodes are held (0: none, buf ""). libcamera leaves out a camera
+ * whose media device another process streams from, so "no camera" may mean "busy". */
+int media_holders(const char *dev_dir, const char *proc, pid_t self, char *buf, size_t len);
+
 /* The systemd unit in a /proc/PID/cgroup text ("0::/system.slice/system-mjpegd.slice/
  * mjpegd@room.service\n" → "mjpegd@room.service"): the last path component that ends in
  * .service or .scope; "" when there is none. Pure. */

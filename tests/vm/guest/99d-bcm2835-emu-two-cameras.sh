@@ -19,6 +19,9 @@
 # 3. An encoder with no context left (the emulation's max_contexts=1, as a Pi out of firmware
 #    resources): a second daemon (--encoder auto) beside room encodes in software, says so in one
 #    line naming room's PID, and /status devices.encoder.m2m_refused says the same; both serve.
+# 3b. The same with a libcamera camera: a daemon naming vimc while "busy" holds it says who
+#    holds the camera's media device (libcamera lists no camera then), serves the placeholder,
+#    and takes it (imported) once busy stops.
 # 4. Two instances naming the same camera: the second ("twin") says the camera is busy, held by
 #    room's PID, serves the placeholder and does not exit; when room stops, twin takes the camera
 #    (0 bytes copied).
@@ -43,7 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 die() {
-	for n in nozzle room bench busy twin; do
+	for n in nozzle room bench busy lctwin twin; do
 		[ -f "$VM_OUT/mjpegd-$n.log" ] && { echo "--- mjpegd $n"; tail -n 40 "$VM_OUT/mjpegd-$n.log"; }
 	done
 	fail "$@"
@@ -75,7 +78,7 @@ conf() {
 DAEMON_PIDS=""
 WATCH_PIDS=""
 PID_nozzle="" PID_room="" PID_bench="" PID_busy="" # set by start (eval)
-PID_twin=""
+PID_twin="" PID_lctwin=""
 # start NAME PORT: the daemon from NAME.conf, its state in state-NAME ($STATE_DIRECTORY, as
 # StateDirectory=mjpegd/NAME sets it); waits for a snapshot. Sets PID_<NAME>.
 start() {
@@ -198,9 +201,35 @@ grep -q '"encoder": "software' busy.json || die "busy: /status encoder is not so
 zero_copy room 8081 refused
 timeout 20 wget -q -O busy.jpg http://127.0.0.1:8083/snapshot.jpg || die "busy: no snapshot"
 [ "$(hexhead busy.jpg 2)" = ffd8 ] || die "busy: the snapshot is not a JPEG"
+emu_param max_contexts 0
+
+say "3b. a second daemon naming the same libcamera camera: waits with the placeholder, no exit"
+conf lctwin "libcamera:$VIMC_ID" 8085 768x576 10
+mkdir -p state-lctwin
+STATE_DIRECTORY=$PWD/state-lctwin "$MJPEGD" --config lctwin.conf >"$VM_OUT/mjpegd-lctwin.log" 2>&1 &
+PID_lctwin=$!
+DAEMON_PIDS="$DAEMON_PIDS $PID_lctwin"
+retry 60 sh -c 'timeout 10 wget -q -O lctwin.json http://127.0.0.1:8085/status &&
+	grep -q "\"placeholder\": true" lctwin.json' ||
+	die "lctwin: no placeholder on /status within 60 s while busy holds the camera"
+LOGL=$VM_OUT/mjpegd-lctwin.log
+grep -E 'not listed|in use|busy' "$LOGL" | head -n 3
+# libcamera 0.0.3's vimc handler leaves a camera another process streams from out of its list
+# (its links cannot be set up): mjpegd names who holds the media device instead of "no camera"
+grep -q "libcamera: the camera is not listed while /dev/media[0-9]* held by PID $PID_busy mjpegd" "$LOGL" ||
+	die "lctwin does not say the libcamera camera is held by busy (PID $PID_busy)"
+kill -0 "$PID_lctwin" || die "lctwin exited while the camera was busy"
 stop_pid "$PID_busy" 10
 [ "$STOP_RC" = 0 ] || die "busy exited with $STOP_RC after SIGTERM"
-emu_param max_contexts 0
+T_FREE=$(now)
+retry 60 sh -c 'timeout 10 wget -q -O lctwin.json http://127.0.0.1:8085/status &&
+	grep -q "\"placeholder\": false" lctwin.json && grep -q "(dmabuf import)" lctwin.json' ||
+	die "lctwin did not take the libcamera camera within 60 s of busy's stop"
+say "lctwin serves the libcamera camera $(since "$T_FREE") s after busy stopped"
+sleep 2
+zero_copy lctwin 8085 after-busy
+stop_pid "$PID_lctwin" 10
+[ "$STOP_RC" = 0 ] || die "lctwin exited with $STOP_RC after SIGTERM"
 
 say "4. two instances naming the same camera: the second waits with the placeholder, no exit"
 conf twin "v4l2:$ROOM_CAM" 8084 640x480 10
