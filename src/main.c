@@ -24,6 +24,8 @@
 #include "mjpegd/statefile.h"
 #include "mjpegd/systemd.h"
 #include "mjpegd/v4l2/device.h"
+#include "mjpegd/v4l2/discover.h"
+#include "mjpegd/v4l2/stable_id.h"
 
 #define TICK_MS 250
 #define SHUTDOWN_GRACE_MS 800
@@ -362,6 +364,28 @@ static int setup_signals(struct app *app)
 	return 0;
 }
 
+/* --list-devices: the names of each camera node that survive reboots and replugging, ready to
+ * paste into a config file (an instance's /etc/mjpegd/NAME.conf; docs/multi-camera.md). */
+static void list_stable_names(const struct v4l2_device_info *devs, size_t n)
+{
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!v4l2_info_is_capture(&devs[i]))
+			continue;
+		if (!any)
+			printf("\nV4L2 cameras by stable name (--source v4l2:LINK; /dev/videoN may change "
+			       "at the next boot or replug):\n");
+		any = true;
+		struct v4l2_stable_link links[8];
+		int nl = v4l2_stable_links(V4L2_STABLE_ROOT, devs[i].path, links, ELEMENTSOF(links));
+		printf("  %s (%s):%s\n", devs[i].path, devs[i].card,
+		       nl < 0 ? " cannot resolve it" : nl == 0 ? " no " V4L2_STABLE_ROOT "/by-id or "
+		       "by-path link (udev names USB and platform cameras; a test driver has none)" : "");
+		for (int k = 0; k < nl && k < (int)ELEMENTSOF(links); k++)
+			printf("     source = v4l2:%s\n", links[k].path);
+	}
+}
+
 /* --list-devices: every /dev/video* node, what it is and whether it can be the source or the
  * M2M encoder (and why not). */
 static int list_devices(const struct config *cfg)
@@ -374,6 +398,7 @@ static int list_devices(const struct config *cfg)
 	}
 	select_describe_devices(devs, (size_t)n, cfg->m2m_format == M2M_FORMAT_FWHT
 						       ? V4L2_PIX_FMT_FWHT : V4L2_PIX_FMT_JPEG, stdout);
+	list_stable_names(devs, (size_t)n);
 	free(devs);
 
 	struct libcamera_camera_info cams[8];
@@ -385,10 +410,13 @@ static int list_devices(const struct config *cfg)
 		printf("  none found (on a Pi: camera_auto_detect=1 in config.txt, ribbon seated?)\n");
 	else if (nc < 0)
 		printf("  cannot list them: %s\n", strerror(-nc));
-	for (int i = 0; i < nc && i < 8; i++)
+	for (int i = 0; i < nc && i < 8; i++) {
 		printf("  %d: %s (%s)%s\n", i, cams[i].model, cams[i].id,
 		       cams[i].external ? " — a USB camera: --source auto serves it through V4L2"
 					: " — usable as the source");
+		/* the id names the camera by where it is connected, not by enumeration order */
+		printf("     source = libcamera:%s\n", cams[i].id);
+	}
 	return 0;
 }
 

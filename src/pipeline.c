@@ -86,6 +86,8 @@ struct pipeline {
 	size_t encoder_in_bytesperline;
 	char encoder_description[128];
 	struct encoder_stats encoder_stats_retired;
+	/* the camera was busy at start: the encoder is chosen once it opens (as at start) */
+	bool first_encoder_pending;
 
 	struct source *retired_sources[MAX_RETIRED];
 	unsigned n_retired_sources;
@@ -572,6 +574,29 @@ static void remember_source(struct pipeline *pl, struct source *src, uint64_t no
 }
 
 static void retry_encoder(struct pipeline *pl, uint64_t now);
+static int open_encoder(struct pipeline *pl, enum encoder_kind want, bool first,
+			struct encoder **out, enum encoder_kind *opened);
+static void remember_encoder(struct pipeline *pl, struct encoder *enc);
+
+/* The encoder chosen and opened as at start (auto may settle for software), for a camera that
+ * was busy at start and opened since; a failure is retried with backoff. */
+static void open_deferred_encoder(struct pipeline *pl, uint64_t now)
+{
+	if (!pl->source)
+		return; /* opened with the camera (retry_source()) */
+	struct encoder *enc = NULL;
+	supervisor_starting(&pl->encoder_sup, now);
+	int r = open_encoder(pl, pl->cfg->encoder, true, &enc, &pl->encoder_kind);
+	if (r < 0) {
+		pl->encoder_kind = pl->cfg->encoder;
+		supervisor_failed(&pl->encoder_sup, now, r, "opening failed");
+		return;
+	}
+	pl->first_encoder_pending = false;
+	remember_encoder(pl, enc);
+	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(enc));
+	log_info("pipeline: %s → %s", pl->source->description, pl->encoder->description);
+}
 
 /* A clean restart, not a failure: the supervisor goes through STOPPED, no backoff, no count. */
 static void reopen_encoder(struct pipeline *pl, uint64_t now, const char *why)
@@ -596,6 +621,10 @@ static void retry_source(struct pipeline *pl, uint64_t now)
 	}
 	remember_source(pl, src, now);
 	loop_poll_set_fd(&pl->source_poll, source_fd(src));
+	if (pl->first_encoder_pending) {
+		open_deferred_encoder(pl, now);
+		return;
+	}
 	/* The encoder stays as it is unless the camera came back with another format. */
 	if (pl->encoder && (src->fourcc != pl->encoder_in_fourcc || src->width != pl->encoder_in_width ||
 			    src->height != pl->encoder_in_height ||
@@ -718,6 +747,10 @@ static void retry_encoder(struct pipeline *pl, uint64_t now)
 {
 	if (pl->opening.active)
 		return; /* one reopen at a time */
+	if (pl->first_encoder_pending) {
+		open_deferred_encoder(pl, now);
+		return;
+	}
 	supervisor_starting(&pl->encoder_sup, now);
 	if (pl->encoder_kind == ENCODER_M2M)
 		devices_probe(&pl->dev); /* the device may come back under another number */
@@ -770,6 +803,18 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	struct source *src = NULL;
 	supervisor_starting(&pl->source_sup, now);
 	r = open_source(pl, p->cfg->source, &src, &pl->source_kind);
+	if (r == -EBUSY) {
+		/* Another program or mjpegd instance holds the camera (the source named it): exiting
+		 * would have systemd restart us in a loop. Clients get the placeholder meanwhile; the
+		 * camera is retried with backoff and the encoder chosen once it opens. */
+		supervisor_failed(&pl->source_sup, now, r, "camera busy");
+		pl->first_encoder_pending = true;
+		pl->encoder_kind = p->cfg->encoder;
+		placeholders_render(&pl->placeholders, p->cfg->width, p->cfg->height);
+		log_warn("pipeline: the camera is busy; serving the placeholder until it is free");
+		*out = pl;
+		return 0;
+	}
 	if (r < 0)
 		goto fail; /* the source logged why */
 	remember_source(pl, src, now);
@@ -795,8 +840,10 @@ int pipeline_start(struct pipeline *pl)
 	pl->fps_window_start_ns = now;
 	pl->source_frame_ns = now;
 	pl->last_live_ns = now;
-	loop_poll_set_fd(&pl->source_poll, source_fd(pl->source));
-	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(pl->encoder));
+	if (pl->source) /* none while a camera busy at start is waited for */
+		loop_poll_set_fd(&pl->source_poll, source_fd(pl->source));
+	if (pl->encoder)
+		loop_poll_set_fd(&pl->encoder_poll, encoder_fd(pl->encoder));
 	return 0;
 }
 
@@ -881,6 +928,7 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	fill_device(&s->source_device, &pl->source_sup);
 	fill_device(&s->encoder_device, &pl->encoder_sup);
 	s->encoder_fallback = pl->fallback != NULL;
+	s->m2m_refused = pl->dev.m2m_refused;
 	s->placeholder = pl->placeholders.showing;
 }
 

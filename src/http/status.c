@@ -66,6 +66,8 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		    dev_state(&s->encoder_device), s->encoder_device.restarts,
 		    s->encoder_device.failures);
 	json_string(&o, s->encoder_device.last_error);
+	json_printf(&o, ", \"m2m_refused\": ");
+	json_string(&o, s->m2m_refused ? s->m2m_refused : "");
 	json_printf(&o,
 		    ", \"software_fallback\": %s}},\n"
 		    "  \"placeholder\": %s,\n"

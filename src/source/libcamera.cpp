@@ -451,7 +451,8 @@ int lcshim::select_camera(const lcshim_params *p)
 	std::string known;
 	for (size_t i = 0; i < cams.size(); i++)
 		known += (i ? ", " : "") + std::to_string(i) + ": " + cams[i]->id();
-	log_err("libcamera: no camera '%s' (cameras: %s)", sel, known.c_str());
+	log_err("libcamera: no camera '%s' (cameras: %s; mjpegd --list-devices lists them)", sel,
+		known.c_str());
 	return -ENOENT;
 }
 

@@ -36,6 +36,7 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/log.h"
+#include "mjpegd/v4l2/holders.h"
 #include "mjpegd/v4l2/layout.h"
 
 #include "libcamera_shim.h"
@@ -658,11 +659,23 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 		.ctx = lc,
 	};
 	r = lcshim_open(&sp, &cb, &lc->shim, &lc->info);
-	if (r == -ENODEV) {
-		if (!quiet_when_absent)
+	if ((r == -ENODEV || r == -ENOENT) && !quiet_when_absent) {
+		/* libcamera (vimc's handler, 0.0.3) leaves out a camera whose media device another
+		 * process streams from (its links cannot be set up: EBUSY): "no camera" then means
+		 * "busy", which the pipeline waits out instead of exiting. Not for --source auto,
+		 * which goes on to a V4L2 camera. */
+		char who[512];
+		if (media_holders("/dev", "/proc", getpid(), who, sizeof(who)) > 0) {
+			log_err("libcamera: the camera is not listed while %s: another program or mjpegd "
+				"instance has it", who);
+			r = -EBUSY;
+		} else if (r == -ENODEV) {
 			log_err_errno(-ENODEV, "%s", NO_CAMERA_HINT);
+		}
 		goto fail;
 	}
+	if (r == -ENODEV)
+		goto fail;
 	if (r < 0)
 		goto fail; /* logged by the shim */
 

@@ -24,7 +24,9 @@
 #include "mjpegd/v4l2/controls.h"
 #include "mjpegd/v4l2/device.h"
 #include "mjpegd/v4l2/discover.h"
+#include "mjpegd/v4l2/holders.h"
 #include "mjpegd/v4l2/layout.h"
+#include "mjpegd/v4l2/stable_id.h"
 
 #define V4L2_SOURCE_BUFFERS 4
 #define V4L2_SOURCE_MAX_BUFFERS 16
@@ -40,8 +42,10 @@ struct v4l2_source {
 	struct source src;
 	int fd;
 	uint32_t type;
-	char path[64], card[33];
-	char log_prefix[LOG_PREFIX_MAX]; /* "v4l2 PATH" */
+	/* name: as configured, /dev/videoN or a stable /dev/v4l/by-id|by-path link; path: the node
+	 * opened, what name resolved to at this open (a replugged camera may get another node) */
+	char name[V4L2_STABLE_PATH_MAX], path[V4L2_STABLE_PATH_MAX], card[33];
+	char log_prefix[LOG_PREFIX_MAX]; /* "v4l2 NAME" */
 	bool jpeg;
 	struct raw_layout layout; /* raw formats: how the planes lie in each buffer */
 	size_t min_bytesused;     /* raw formats: a shorter buffer is a broken frame */
@@ -57,7 +61,7 @@ struct v4l2_source {
 	 * buffer already done keeps the fd readable, so the re-armed poll fires at once for it. */
 	bool dequeued;
 	struct mono_wall clock; /* capture times → X-Timestamp */
-	char description[160];
+	char description[2 * V4L2_STABLE_PATH_MAX + 96];
 };
 
 static const uint32_t default_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV };
@@ -234,9 +238,11 @@ static const struct source_ops v4l2_source_ops = {
 
 static int busy_error(const struct v4l2_source *vs, const char *what)
 {
-	log_err("%s (%s) is busy: another program is using it (%s): stop it, or pick another "
-		"device with --source v4l2:/dev/videoN (mjpegd --list-devices)", vs->log_prefix,
-		vs->card, what);
+	char who[300];
+	int n = device_holders("/proc", vs->path, getpid(), who, sizeof(who));
+	log_err("%s (%s) is busy: %s%s (%s): stop it, or pick another device with --source "
+		"v4l2:PATH (mjpegd --list-devices)", vs->log_prefix, vs->card,
+		n > 0 ? "held by " : "another program is using it", n > 0 ? who : "", what);
 	return -EBUSY;
 }
 
@@ -441,10 +447,22 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 		vs->buffers[i].dmabuf_fd = -1;
 	vs->src = (struct source){ .ops = &v4l2_source_ops, .description = vs->description,
 				   .priv = vs };
-	snprintf(vs->path, sizeof(vs->path), "%s", path);
-	snprintf(vs->log_prefix, sizeof(vs->log_prefix), "v4l2 %s", vs->path);
+	int r;
+	if (strlen(path) >= sizeof(vs->name)) {
+		r = log_err_errno(-ENAMETOOLONG, "v4l2 %.60s…: the device path is longer than %zu "
+				  "bytes", path, sizeof(vs->name) - 1);
+		goto fail;
+	}
+	snprintf(vs->name, sizeof(vs->name), "%s", path);
+	snprintf(vs->log_prefix, sizeof(vs->log_prefix), "v4l2 %.*s", LOG_PREFIX_MAX - 6, vs->name);
+	/* Resolved at every open, so a /dev/v4l/by-id link finds its camera again after a replug
+	 * gave it another /dev/videoN; a dangling link (unplugged) is open()'s ENOENT below. */
+	if (v4l2_resolve_node(vs->name, vs->path, sizeof(vs->path)) < 0)
+		snprintf(vs->path, sizeof(vs->path), "%s", vs->name);
+	else if (strcmp(vs->path, vs->name) != 0)
+		log_obj_info(vs->log_prefix, "is %s", vs->path);
 
-	int r = open_node(vs);
+	r = open_node(vs);
 	if (r < 0)
 		goto fail;
 	struct v4l2_device_info info;
@@ -477,8 +495,11 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 		goto fail;
 	}
 	vs->streaming = true;
-	snprintf(vs->description, sizeof(vs->description), "v4l2 %s (%s) %s %ux%u@%u%s", vs->path,
-		 vs->card, fourcc_str(vs->src.fourcc, a), vs->src.width, vs->src.height,
+	char node[V4L2_STABLE_PATH_MAX + 8] = "";
+	if (strcmp(vs->path, vs->name) != 0)
+		snprintf(node, sizeof(node), " → %s", vs->path);
+	snprintf(vs->description, sizeof(vs->description), "v4l2 %s%s (%s) %s %ux%u@%u%s", vs->name,
+		 node, vs->card, fourcc_str(vs->src.fourcc, a), vs->src.width, vs->src.height,
 		 vs->src.fps, vs->src.dmabuf ? " dmabuf" : "");
 	*out = &vs->src;
 	return 0;

@@ -462,6 +462,55 @@ static void test_outage_shows_placeholder(void **state)
 	assert_false(status(w).placeholder);
 }
 
+/* Issue 20: the camera is held by another instance at start: no exit (systemd would restart
+ * the daemon in a loop); the placeholder is served, the camera retried with backoff, and the
+ * encoder opened once the camera is. */
+static void test_camera_busy_at_start(void **state)
+{
+	setup_fakes(state);
+	struct world *w = *state;
+	w->source_open_error = -EBUSY;
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
+				      .on_frame = on_frame, .on_frame_ctx = w,
+				      .openers = &w->openers };
+	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
+	assert_int_equal(pipeline_start(w->pl), 0);
+	assert_int_equal(w->source_opens, 1);
+	assert_int_equal(w->encoder_opens, 0);
+	assert_int_equal(status(w).source_device.state, DEVICE_FAILED);
+	assert_string_equal(status(w).source_device.last_error, "camera busy: Device or resource busy");
+	uint64_t t = now_mono_ns();
+	pipeline_tick(w->pl, t + 600 * MS);
+	assert_int_equal(w->source_opens, 2); /* retried (still busy) */
+	assert_int_equal(w->placeholders, 1);
+	assert_true(status(w).placeholder);
+	assert_int_equal(w->encoder_opens, 0);
+
+	w->source_open_error = 0; /* the other instance let go */
+	pipeline_tick(w->pl, t + 2000 * MS);
+	assert_int_equal(w->source_opens, 3);
+	assert_int_equal(w->encoder_opens, 1);
+	one_frame(w);
+	assert_false(w->last_was_placeholder);
+	assert_false(status(w).placeholder);
+	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
+	assert_int_equal(status(w).source_device.state, DEVICE_RUNNING);
+	teardown(state);
+}
+
+/* Any other error opening the camera at start still fails the start (exit 2, logged). */
+static void test_camera_missing_at_start(void **state)
+{
+	setup_fakes(state);
+	struct world *w = *state;
+	w->source_open_error = -ENOENT;
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
+				      .on_frame = on_frame, .on_frame_ctx = w,
+				      .openers = &w->openers };
+	assert_int_equal(pipeline_create(&pp, &w->pl), -ENOENT);
+	teardown_fakes(state);
+}
+
 /* No frame for --source-timeout-ms: the camera has failed (not responding). */
 static void test_source_timeout(void **state)
 {
@@ -763,6 +812,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_source_failure_reopens_source_alone, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_outage_shows_placeholder, setup, teardown),
+		cmocka_unit_test(test_camera_busy_at_start),
+		cmocka_unit_test(test_camera_missing_at_start),
 		cmocka_unit_test_setup_teardown(test_source_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encoder_failure_falls_back_to_software, setup,
 						teardown),

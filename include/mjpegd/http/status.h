@@ -57,6 +57,7 @@ struct status_snapshot {
 	uint64_t loop_enters, loop_completions;
 	struct status_device source_device, encoder_device;
 	bool encoder_fallback; /* the software stand-in encodes while the encoder recovers */
+	const char *m2m_refused; /* "" or why auto encodes in software: the M2M device refused a context */
 	bool placeholder;      /* clients are shown the "no signal" picture */
 	size_t n_clients_listed;
 	const struct status_client *client_list;
