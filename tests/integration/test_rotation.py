@@ -464,3 +464,32 @@ def test_rotation_ffmpeg():
         check((shot[0], shot[1]) == (240, 320), f"ffmpeg {what}: {shot[0]}x{shot[1]}")
         check_corners(shot, (0, 0, 240, 320), marker_corner(90, False, False), f"ffmpeg {what}")
     d.stop()
+
+
+@test
+def test_rotation_vlc_transform():
+    """VLC, a client that shows the picture as the camera took it: its decoded pictures (the
+    scene filter) of a --rotation 90 stream are 320x240 with the marker top-right, and with the
+    rotation docs/integrations.md gives (--video-filter=transform{type=90}) 240x320 with the
+    marker bottom-right."""
+    from test_vlc import vlc_frames
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "10", "--rotation", "90")
+    d.wait_frame()
+    url = f"http://127.0.0.1:{d.port}/stream.mjpg"
+    for name, extra, size, corner in (
+            ("plain", "scene", (320, 240), marker_corner(0, False, False)),
+            ("transform", "transform{type=90}:scene", (240, 320),
+             marker_corner(90, False, False))):
+        pics, text = vlc_frames(url, name, want=2, seconds=20, video_filter=extra)
+        check(pics, f"VLC ({name}) decoded no picture: {text[-400:]!r}")
+        shot = read_png(pics[-1])
+        # The scene filter writes the decoder's buffer, its rows rounded up to 16 (320x256):
+        # below the picture, or turned with it to its left.
+        w, h = shot[0], shot[1]
+        if name == "plain":
+            ok, box = w == 320 and 240 <= h <= 256, (0, 0, 320, 240)
+        else:
+            ok, box = h == 320 and 240 <= w <= 256, (w - 240, 0, 240, 320)
+        check(ok, f"VLC ({name}): {w}x{h}, want {size[0]}x{size[1]} (+ up to 16 rows)")
+        check_corners(shot, box, corner, f"VLC ({name})")
+    d.stop()
