@@ -582,7 +582,7 @@ static void update_orientation(struct pipeline *pl, const struct source *src)
 		sensor = plan.sensor;
 		exif = plan.exif_after_sensor;
 	}
-	if (exif == pl->exif_orientation && !memcmp(&sensor, &pl->orientation_sensor, sizeof(sensor)))
+	if (exif == pl->exif_orientation && sensor_transform_equal(&sensor, &pl->orientation_sensor))
 		return;
 	pl->exif_orientation = exif;
 	pl->orientation_sensor = sensor;
@@ -1023,7 +1023,7 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 	struct orientation_plan plan, old_plan;
 	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
 	orientation_plan(old->rotation, old->hflip, old->vflip, &old_plan);
-	bool sensor_changed = memcmp(&plan.sensor, &old_plan.sensor, sizeof(plan.sensor)) != 0;
+	bool sensor_changed = !sensor_transform_equal(&plan.sensor, &old_plan.sensor);
 	if (sensor_changed && (pl->source_kind == SOURCE_LIBCAMERA ||
 			       (pl->source && pl->source->sensor_transformed)))
 		source_changed = true;

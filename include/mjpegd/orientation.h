@@ -62,6 +62,13 @@ static inline bool sensor_transform_is_identity(const struct sensor_transform *t
 	return t->rotation == 0 && !t->hflip && !t->vflip;
 }
 
+/* (field by field: the struct has padding) */
+static inline bool sensor_transform_equal(const struct sensor_transform *a,
+					  const struct sensor_transform *b)
+{
+	return a->rotation == b->rotation && a->hflip == b->hflip && a->vflip == b->vflip;
+}
+
 /* Whether the orientation turns the picture by 90 or 270 degrees (the viewer swaps its width
  * and height). */
 static inline bool exif_orientation_transposes(enum exif_orientation o)
