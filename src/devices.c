@@ -8,6 +8,7 @@
 #include "mjpegd/devices.h"
 #include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/log.h"
+#include "mjpegd/orientation.h"
 #include "mjpegd/v4l2/device.h"
 #include "mjpegd/v4l2/holders.h"
 
@@ -178,13 +179,16 @@ static int open_source(const struct devices *d, enum source_kind kind, struct so
 {
 	const struct config *cfg = d->cfg;
 	const struct capture_request *req = &d->req, *padded = &d->req_padded;
+	struct orientation_plan plan;
+	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
 	struct source_params sp = {
 		.width = cfg->width, .height = cfg->height, .fps = cfg->fps,
 		.path = cfg->source_path,
 		.formats = req->fourccs, .n_formats = req->n,
 		.stride_align = req->stride_align, .height_align = req->height_align,
 		.stride_aligns = req->stride_aligns,
-		.rotation = cfg->rotation, .hflip = cfg->hflip, .vflip = cfg->vflip,
+		.rotation = plan.sensor.rotation, .hflip = plan.sensor.hflip,
+		.vflip = plan.sensor.vflip,
 		.buffers = cfg->camera_buffers,
 	};
 	/* libcamera's: the camera pads the rows (1920x1088 for 1080) */
@@ -234,9 +238,7 @@ int devices_open_source(const struct devices *d, enum source_kind kind, struct s
 void devices_warn_ignored(const struct devices *d, const struct source *src, enum source_kind kind)
 {
 	const struct config *cfg = d->cfg;
-	if ((cfg->rotation || cfg->hflip || cfg->vflip) && kind != SOURCE_LIBCAMERA)
-		log_warn("--rotation/--hflip/--vflip apply to libcamera cameras only; %s ignores them",
-			 src->description);
+	(void)kind;
 	if (cfg->capture_format && src->fourcc != cfg->capture_format) {
 		char a[5], b[5];
 		log_warn("--format %s: %s gives only %s; --format is ignored",

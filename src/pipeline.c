@@ -22,6 +22,7 @@
 #include "mjpegd/gapwin.h"
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"
+#include "mjpegd/orientation.h"
 #include "mjpegd/pipeline.h"
 #include "mjpegd/placeholder.h"
 #include "mjpegd/supervisor.h"
@@ -103,6 +104,10 @@ struct pipeline {
 	uint64_t fps_window_start_ns, fps_window_frames;
 	double fps;
 	struct control_assignments controls_wanted; /* applied whenever a camera opens */
+	/* --rotation/--hflip/--vflip: what the open camera does, and the EXIF Orientation every
+	 * live frame is published with (update_orientation()) */
+	struct sensor_transform orientation_sensor;
+	enum exif_orientation exif_orientation;
 };
 
 static struct encoder *active_encoder(const struct pipeline *pl)
@@ -206,6 +211,8 @@ static void retire_source(struct pipeline *pl, struct source *src)
 static void publish(struct pipeline *pl, struct frame *f)
 {
 	f->sequence = ++pl->publish_sequence;
+	/* the "no signal" pictures stay upright: their text is to be read */
+	f->exif_orientation = f->placeholder ? EXIF_ORIENTATION_NORMAL : pl->exif_orientation;
 	/* Clients are sent image/jpeg: anything else (the test bed's FWHT) is only counted. */
 	if (f->fourcc != V4L2_PIX_FMT_JPEG)
 		pl->frames_not_published++;
@@ -564,8 +571,41 @@ static void apply_wanted_controls(struct pipeline *pl, struct source *src)
 	free(l);
 }
 
+/* The split of --rotation/--hflip/--vflip for the open camera: its sensor's part where it applied
+ * it, the whole orientation in EXIF where it cannot (orientation.h). Said once when it changes. */
+static void update_orientation(struct pipeline *pl, const struct source *src)
+{
+	const struct config *cfg = pl->cfg;
+	struct orientation_plan plan;
+	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
+	struct sensor_transform sensor = { 0 };
+	enum exif_orientation exif = plan.exif_alone;
+	if (src->sensor_transformed) {
+		sensor = plan.sensor;
+		exif = plan.exif_after_sensor;
+	}
+	if (exif == pl->exif_orientation && sensor_transform_equal(&sensor, &pl->orientation_sensor))
+		return;
+	pl->exif_orientation = exif;
+	pl->orientation_sensor = sensor;
+	if (!cfg->rotation && !cfg->hflip && !cfg->vflip && exif == EXIF_ORIENTATION_NORMAL)
+		return;
+	if (src->sensor_transformed)
+		log_info("orientation: rotation %u%s%s: the sensor of %s: %s; EXIF Orientation %d (%s)",
+			 cfg->rotation, cfg->hflip ? ", hflip" : "", cfg->vflip ? ", vflip" : "",
+			 src->description,
+			 sensor.rotation ? "180°" : sensor.hflip ? "hflip" : sensor.vflip ? "vflip"
+			 : "nothing", (int)exif, exif_orientation_name(exif));
+	else
+		log_info("orientation: rotation %u%s%s: %s cannot turn or mirror its pictures; EXIF "
+			 "Orientation %d (%s)", cfg->rotation, cfg->hflip ? ", hflip" : "",
+			 cfg->vflip ? ", vflip" : "", src->description, (int)exif,
+			 exif_orientation_name(exif));
+}
+
 static void remember_source(struct pipeline *pl, struct source *src, uint64_t now)
 {
+	update_orientation(pl, src);
 	apply_wanted_controls(pl, src);
 	pl->source = src;
 	pl->import_worked = false; /* other buffers: whether they import is to be seen */
@@ -781,6 +821,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 		return -ENOMEM;
 	pl->loop = p->loop;
 	pl->cfg = p->cfg;
+	pl->exif_orientation = EXIF_ORIENTATION_NORMAL;
 	pl->on_frame = p->on_frame;
 	pl->on_frame_ctx = p->on_frame_ctx;
 	if (p->controls)
@@ -929,6 +970,11 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	fill_device(&s->encoder_device, &pl->encoder_sup);
 	s->encoder_fallback = pl->fallback != NULL;
 	s->m2m_refused = pl->dev.m2m_refused;
+	s->rotation = pl->cfg->rotation;
+	s->hflip = pl->cfg->hflip;
+	s->vflip = pl->cfg->vflip;
+	s->sensor_transform = pl->orientation_sensor;
+	s->exif_orientation = pl->exif_orientation;
 	s->placeholder = pl->placeholders.showing;
 }
 
@@ -1019,9 +1065,18 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 	bool source_changed = cfg->source != old->source || cfg->capture_format != old->capture_format ||
 			      strcmp(cfg->source_path, old->source_path) ||
 			      cfg->width != old->width || cfg->height != old->height ||
-			      cfg->fps != old->fps || cfg->rotation != old->rotation ||
-			      cfg->hflip != old->hflip || cfg->vflip != old->vflip ||
-			      cfg->camera_buffers != old->camera_buffers;
+			      cfg->fps != old->fps || cfg->camera_buffers != old->camera_buffers;
+	/* A new rotation reopens only a camera that turns its sensor, and only when the sensor's
+	 * part changed: what EXIF carries goes with the next frame published. */
+	struct orientation_plan plan, old_plan;
+	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
+	orientation_plan(old->rotation, old->hflip, old->vflip, &old_plan);
+	bool sensor_changed = !sensor_transform_equal(&plan.sensor, &old_plan.sensor);
+	if (sensor_changed && (pl->source_kind == SOURCE_LIBCAMERA ||
+			       (pl->source && pl->source->sensor_transformed)))
+		source_changed = true;
+	else if (pl->source)
+		update_orientation(pl, pl->source);
 	if (cfg->width != old->width || cfg->height != old->height)
 		placeholders_render(&pl->placeholders, cfg->width, cfg->height);
 	if (encoder_changed) {

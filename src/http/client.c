@@ -271,7 +271,9 @@ void respond(struct client *c, const struct response *r)
 	c->frame = r->frame;
 	c->iov[0] = (struct iovec){c->head, (size_t)n};
 	unsigned niov = 1;
-	if (!r->head_only && r->len > 0)
+	if (!r->head_only && r->jpeg)
+		niov += frame_jpeg_iov(r->frame, c->iov + niov);
+	else if (!r->head_only && r->len > 0)
 		c->iov[niov++] = (struct iovec){(void *)r->body, r->len};
 	client_send_iov(c, niov);
 }

@@ -14,7 +14,10 @@ const char server_index_html[] =
 	"<title>mjpegd</title>\n"
 	"<style>\n"
 	"body{margin:0;background:#111;color:#ddd;font:14px system-ui,sans-serif;text-align:center}\n"
-	"img{max-width:100%;height:auto;display:block;margin:0 auto;background:#000}\n"
+	/* from-image (the default since Chromium 81 and Firefox 77) turns the picture as its EXIF
+	 * Orientation says: --rotation 90 and 270 */
+	"img{max-width:100%;height:auto;display:block;margin:0 auto;background:#000;"
+	"image-orientation:from-image}\n"
 	"#fig{padding:8px;font-variant-numeric:tabular-nums}\n"
 	"a{color:#8cf}\n"
 	"#controls{max-width:640px;margin:8px auto;text-align:left;padding:0 8px}\n"

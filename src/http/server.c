@@ -59,7 +59,11 @@ void server_publish(struct server *s, struct frame *f)
 {
 	/* The part header is written here, once per frame, and sent from the frame by every stream
 	 * client (no copy per client). */
-	int n = multipart_part_header(f->part_header, sizeof(f->part_header), f->len,
+	f->own_exif_off = f->own_exif_len = 0;
+	if (f->exif_orientation > EXIF_ORIENTATION_NORMAL &&
+	    jpeg_find_exif(f->data, f->len, &f->own_exif_off, &f->own_exif_len) <= 0)
+		f->own_exif_off = f->own_exif_len = 0;
+	int n = multipart_part_header(f->part_header, sizeof(f->part_header), frame_jpeg_len(f),
 				      f->timestamp_us);
 	f->part_header_len = n > 0 ? (size_t)n : 0;
 	if (s->newest)
@@ -83,6 +87,16 @@ void server_publish(struct server *s, struct frame *f)
 			publish_to(s, c, now);
 		}
 	s->publish_from = s->publish_from ? s->publish_from->next : s->clients ? s->clients->next : NULL;
+}
+
+size_t frame_jpeg_len(const struct frame *f)
+{
+	struct iovec iov[JPEG_ORIENTED_IOV_MAX];
+	unsigned n = frame_jpeg_iov(f, iov);
+	size_t len = 0;
+	for (unsigned i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	return len;
 }
 
 struct frame *server_newest(struct server *s)

@@ -71,9 +71,16 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 	json_printf(&o,
 		    ", \"software_fallback\": %s}},\n"
 		    "  \"placeholder\": %s,\n"
+		    "  \"orientation\": {\"rotation\": %u, \"hflip\": %s, \"vflip\": %s, "
+		    "\"sensor\": {\"rotation\": %u, \"hflip\": %s, \"vflip\": %s}, "
+		    "\"exif_orientation\": %u, \"exif\": \"%s\"},\n"
 		    "  \"clients\": {\"count\": %u, \"streams\": %u, \"max\": %u, \"rejected\": %llu, "
 		    "\"list\": [",
 		    s->encoder_fallback ? "true" : "false", s->placeholder ? "true" : "false",
+		    s->rotation, s->hflip ? "true" : "false", s->vflip ? "true" : "false",
+		    s->sensor_transform.rotation, s->sensor_transform.hflip ? "true" : "false",
+		    s->sensor_transform.vflip ? "true" : "false", s->exif_orientation,
+		    exif_orientation_name((enum exif_orientation)s->exif_orientation),
 		    s->clients, s->stream_clients, s->max_clients,
 		    (unsigned long long)s->clients_rejected);
 	for (size_t i = 0; i < s->n_clients_listed; i++) {
@@ -134,6 +141,7 @@ char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
 	METRIC("io_uring_enters_total", "counter", "io_uring_enter calls by the event loop.", "%llu", (unsigned long long)s->loop_enters);
 	METRIC("encoder_software_fallback", "gauge", "1 while the software encoder stands in.", "%d", s->encoder_fallback ? 1 : 0);
 	METRIC("placeholder", "gauge", "1 while clients are shown the no-signal picture.", "%d", s->placeholder ? 1 : 0);
+	METRIC("exif_orientation", "gauge", "EXIF Orientation sent with every live frame (1: none, 6: turned 90 degrees clockwise, 8: 270).", "%u", s->exif_orientation);
 #undef METRIC
 	json_printf(f, "# HELP mjpegd_device_state Supervisor state of each device (1 = current).\n"
 		   "# TYPE mjpegd_device_state gauge\n"

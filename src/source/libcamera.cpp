@@ -551,8 +551,8 @@ int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 	info->transform_applied = config->transform == transform;
 #endif
 	if (!info->transform_applied)
-		log_warn("%s cannot rotate/flip as asked (rotation %u%s%s); images are "
-			 "not transformed",
+		log_warn("%s cannot rotate/flip as asked (rotation %u%s%s); the camera does not "
+			 "transform its images",
 			 log_prefix, p->rotation, p->hflip ? ", hflip" : "",
 			 p->vflip ? ", vflip" : "");
 	if (sc.bufferCount > LCSHIM_MAX_BUFFERS) {

@@ -699,6 +699,8 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 			 info->camera_id, info->height, picture_height, p->height_align);
 	lc->src.bytesperline = lc->frames[0].planes[0].bytesperline;
 	lc->src.dmabuf = lc_importable(lc, p);
+	/* not applied: the pipeline puts the whole orientation in EXIF instead */
+	lc->src.sensor_transformed = info->transform_applied;
 
 	snprintf(lc->description, sizeof(lc->description), "libcamera %s %ux%u %.4s@%u%s%s",
 		 info->model, info->width, picture_height, (const char *)&info->fourcc, p->fps,

@@ -1,5 +1,6 @@
-/* Built-in test pattern: scrolling colour bars over a luma ramp with a sliding block, and a text
- * box with a label, the frame number and the wall-clock time, in I420 (V4L2_PIX_FMT_YUV420).
+/* Built-in test pattern: scrolling colour bars over a luma ramp with a sliding block, an orange
+ * square in the top-right corner (which way the picture is turned), and a text box with a label,
+ * the frame number and the wall-clock time, in I420 (V4L2_PIX_FMT_YUV420).
  *
  * Everything moves every frame so that a frozen pipeline is obvious on screen and two snapshots a
  * second apart always differ. Rendering is memcpy/memset of rows from precomputed bar rows (no
@@ -32,6 +33,10 @@
 static const uint8_t bar_y[8] = { 255, 226, 179, 150, 105, 76, 29, 0 };
 static const uint8_t bar_u[8] = { 128, 1, 171, 44, 212, 85, 255, 128 };
 static const uint8_t bar_v[8] = { 128, 149, 1, 21, 235, 255, 107, 128 };
+/* The corner marker's orange (R 255, G 128, B 0), in JFIF's Y/Cb/Cr */
+#define MARKER_Y 151
+#define MARKER_U 43
+#define MARKER_V 202
 
 
 struct testpattern {
@@ -50,6 +55,7 @@ struct testpattern {
 	unsigned bars_h; /* rows of scrolling bars; the ramp fills the rest */
 	unsigned scale;  /* glyph pixel size */
 	unsigned scroll_period; /* frames for the bars to scroll one full width */
+	unsigned marker; /* side of the corner marker, even */
 
 	char description[64];
 	int brightness;      /* control: added to every luma sample, -100..100 */
@@ -92,6 +98,16 @@ static void render(struct testpattern *tp, struct raw_frame *f)
 		   ramp_h / 2, 85);
 	draw_fill(pv->data, pv->bytesperline, cw, ch, block_x / 2, tp->bars_h / 2, block_w / 2,
 		   ramp_h / 2, 255);
+
+	/* The corner marker: an orange square in the top-right corner, a colour found nowhere else
+	 * in the pattern, so that a picture turned or mirrored (--rotation, --hflip, --vflip) shows
+	 * which way (tests/integration/test_rotation.py looks for it). Drawn before the controls,
+	 * like anything the camera would see; below about 200 pixels of width the text box covers
+	 * it. */
+	unsigned m = tp->marker;
+	draw_fill(py->data, py->bytesperline, w, h, w - m, 0, m, m, MARKER_Y);
+	draw_fill(pu->data, pu->bytesperline, cw, ch, (w - m) / 2, 0, m / 2, m / 2, MARKER_U);
+	draw_fill(pv->data, pv->bytesperline, cw, ch, (w - m) / 2, 0, m / 2, m / 2, MARKER_V);
 
 	if (tp->brightness)
 		for (unsigned row = 0; row < h; row++) {
@@ -297,6 +313,9 @@ static void testpattern_precompute(struct testpattern *tp)
 	for (unsigned x = 0; x < w; x++)
 		tp->ramp_y[x] = (uint8_t)(x * 255 / (w - 1));
 	tp->bars_h = (h * 2 / 3) & ~1u;
+	tp->marker = ((w < h ? w : h) / 8) & ~1u;
+	if (tp->marker < 2)
+		tp->marker = 2;
 
 	/* Large enough that three lines of text fill a good part of the height, small enough that
 	 * "HH:MM:SS.mmm UTC" (16 cells) fits the width. */

@@ -348,6 +348,37 @@ static void set_frame_rate(struct v4l2_source *vs, unsigned fps)
 	}
 }
 
+/* The sensor's part of --rotation/--hflip/--vflip (0 or 180, mirrors: orientation.h) through
+ * V4L2_CID_HFLIP and V4L2_CID_VFLIP, set on every open (0 when nothing is asked: the controls
+ * outlive the open file, so an earlier --hflip would stay otherwise); vivid has both, UVC webcams
+ * seldom. A camera without both, or refusing the values, is left as it is: the pipeline then
+ * puts the whole orientation in EXIF (src->sensor_transformed false). */
+static void set_flips(struct v4l2_source *vs, const struct source_params *p)
+{
+	bool h = p->hflip != (p->rotation == 180), v = p->vflip != (p->rotation == 180);
+	for (unsigned i = 0; i < 2; i++) {
+		struct v4l2_queryctrl q = { .id = i ? V4L2_CID_VFLIP : V4L2_CID_HFLIP };
+		if (xioctl(vs->fd, VIDIOC_QUERYCTRL, &q) < 0 ||
+		    (q.flags & (V4L2_CTRL_FLAG_DISABLED | V4L2_CTRL_FLAG_READ_ONLY)) ||
+		    q.type != V4L2_CTRL_TYPE_BOOLEAN)
+			return; /* not both: EXIF does it all */
+	}
+	struct v4l2_ext_control c[2] = { { .id = V4L2_CID_HFLIP, .value = h },
+					 { .id = V4L2_CID_VFLIP, .value = v } };
+	struct v4l2_ext_controls cs = { .which = V4L2_CTRL_WHICH_CUR_VAL, .count = 2,
+					.controls = c };
+	int r = xioctl(vs->fd, VIDIOC_S_EXT_CTRLS, &cs);
+	if (r < 0) {
+		log_obj_msg_errno(LOG_LEVEL_NOTICE, vs->log_prefix, r, "cannot set its flip "
+				  "controls; EXIF carries the whole orientation");
+		return;
+	}
+	vs->src.sensor_transformed = true;
+	if (h || v)
+		log_obj_info(vs->log_prefix, "the camera flips its picture:%s%s",
+			     h ? " horizontal_flip" : "", v ? " vertical_flip" : "");
+}
+
 /* MMAP buffers large enough for what an M2M encoder reads (its padded rows), so it can import
  * them; VIDIOC_CREATE_BUFS sizes them when the driver's own size is smaller. */
 static int allocate_buffers(struct v4l2_source *vs, const struct source_params *p,
@@ -479,6 +510,7 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 	if (r < 0)
 		goto fail;
 	set_frame_rate(vs, p->fps ? p->fps : 30);
+	set_flips(vs, p);
 	r = allocate_buffers(vs, p, &fmt);
 	if (r < 0)
 		goto fail;

@@ -109,6 +109,8 @@ struct world {
 	struct fake_encoder *encoder; /* the last one opened */
 	unsigned published, placeholders;
 	bool last_was_placeholder;
+	unsigned last_exif; /* the EXIF Orientation of the last frame published */
+	bool sources_flip;  /* sources opened from now on apply the sensor's part of --rotation */
 	/* encoders opened from now on take the camera's dma-bufs (unless told to copy), and hang:
 	 * hold every frame, give none back (an import the device never completes) */
 	bool encoders_import, encoders_hang;
@@ -198,7 +200,8 @@ static int open_fake_source(void *ctx, enum source_kind kind, struct source **ou
 	}
 	fs->src = (struct source){ .ops = &fake_source_ops, .description = fs->description,
 				   .fourcc = V4L2_PIX_FMT_YUV420, .width = W, .height = H,
-				   .fps = 30, .bytesperline = W, .priv = fs };
+				   .fps = 30, .bytesperline = W, .priv = fs,
+				   .sensor_transformed = w->sources_flip };
 	w->source = fs;
 	*out = &fs->src;
 	return 0;
@@ -297,6 +300,7 @@ static void on_frame(void *ctx, struct frame *f)
 	struct world *w = ctx;
 	w->published++;
 	w->last_was_placeholder = f->placeholder;
+	w->last_exif = f->exif_orientation;
 	if (f->placeholder)
 		w->placeholders++;
 }
@@ -509,6 +513,56 @@ static void test_camera_missing_at_start(void **state)
 				      .openers = &w->openers };
 	assert_int_equal(pipeline_create(&pp, &w->pl), -ENOENT);
 	teardown_fakes(state);
+}
+
+/* --rotation by SIGHUP: a camera that cannot flip is not reopened, the next frames carry the
+ * whole orientation in EXIF (90 + vflip: 5), the "no signal" pictures none; a camera that flips
+ * is reopened when the sensor's part changes and then leaves EXIF the plain turn. */
+static void test_rotation_reload(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	assert_int_equal(w->last_exif, 1);
+	struct config old = w->cfg;
+	w->cfg.rotation = 90;
+	w->cfg.vflip = true;
+	pipeline_reconfigure(w->pl, &old);
+	assert_int_equal(w->source_opens, 1); /* nothing to ask of this camera: not reopened */
+	one_frame(w);
+	assert_int_equal(w->last_exif, 5);
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.exif_orientation, 5);
+	assert_int_equal(s.rotation, 90);
+	assert_true(sensor_transform_is_identity(&s.sensor_transform));
+
+	/* a camera that flips: reopened for the new sensor part, EXIF keeps only the turn */
+	w->sources_flip = true;
+	w->source->src.sensor_transformed = true;
+	old = w->cfg;
+	w->cfg.vflip = false;
+	w->cfg.hflip = true;
+	pipeline_reconfigure(w->pl, &old);
+	assert_int_equal(w->source_opens, 2);
+	one_frame(w);
+	assert_int_equal(w->last_exif, 6);
+	s = status(w);
+	assert_true(s.sensor_transform.hflip && !s.sensor_transform.vflip);
+	/* only the turn changes (90 → 270): the camera stays */
+	old = w->cfg;
+	w->cfg.rotation = 270;
+	pipeline_reconfigure(w->pl, &old);
+	assert_int_equal(w->source_opens, 2);
+	one_frame(w);
+	assert_int_equal(w->last_exif, 8);
+
+	/* the "no signal" picture stays upright */
+	fail_source(w, -ENODEV);
+	w->source_open_error = -ENODEV;
+	uint64_t t = now_mono_ns();
+	pipeline_tick(w->pl, t + 150 * MS);
+	pipeline_tick(w->pl, t + 600 * MS);
+	assert_true(w->last_was_placeholder);
+	assert_int_equal(w->last_exif, 1);
 }
 
 /* No frame for --source-timeout-ms: the camera has failed (not responding). */
@@ -815,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_camera_busy_at_start),
 		cmocka_unit_test(test_camera_missing_at_start),
 		cmocka_unit_test_setup_teardown(test_source_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encoder_failure_falls_back_to_software, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_encoder_errors_in_a_row, setup, teardown),
