@@ -134,6 +134,16 @@ static void fill_status(void *ctx, struct status_snapshot *s)
 	s->uptime_ms = (now_mono_ns() - app->started_ns) / NSEC_PER_MSEC;
 	s->loop_enters = app->loop.stats.enters;
 	s->loop_completions = app->loop.stats.completions;
+	const struct libcamera_plugin_info *lp = libcamera_plugin_info();
+	s->libcamera_plugin = (struct status_libcamera_plugin){
+		.state = libcamera_plugin_state_name(lp->state),
+		.path = lp->path,
+		.built_against = lp->built_against,
+		.running = lp->running,
+		.installed = lp->installed,
+		.error = lp->error,
+		.hint = lp->hint,
+	};
 }
 
 /* GET /controls */

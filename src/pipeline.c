@@ -587,12 +587,23 @@ static void retry_source(struct pipeline *pl, uint64_t now)
 	struct source *src = NULL;
 	enum source_kind kind;
 	int r = open_source(pl, pl->source_kind, &src, &kind);
+	if (r == -ELIBACC) {
+		supervisor_gave_up(&pl->source_sup, now, r, "the libcamera plugin cannot be loaded "
+							    "(see libcamera_plugin in /status)");
+		return;
+	}
 	if (r < 0) {
 		supervisor_failed(&pl->source_sup, now, r, "reopening failed");
 		return;
 	}
 	remember_source(pl, src, now);
 	loop_poll_set_fd(&pl->source_poll, source_fd(src));
+	/* The first source after a start without one (the libcamera plugin could not be loaded,
+	 * then a reload chose another source): its encoder was never opened. */
+	if (!pl->encoder && !pl->fallback && pl->encoder_sup.state == DEVICE_STOPPED) {
+		retry_encoder(pl, now);
+		return;
+	}
 	/* The encoder stays as it is unless the camera came back with another format. */
 	if (pl->encoder && (src->fourcc != pl->encoder_in_fourcc || src->width != pl->encoder_in_width ||
 			    src->height != pl->encoder_in_height ||
@@ -767,6 +778,19 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	struct source *src = NULL;
 	supervisor_starting(&pl->source_sup, now);
 	r = open_source(pl, p->cfg->source, &src, &pl->source_kind);
+	if (r == -ELIBACC) {
+		/* --source libcamera and the libcamera plugin cannot be loaded (the loader logged why,
+		 * once; /status says it in libcamera_plugin): exiting would only make systemd restart
+		 * us into the same failure, with nothing to see. Serve the placeholder that says so,
+		 * /status and /metrics; a reload to another source opens it (retry_source()). */
+		supervisor_gave_up(&pl->source_sup, now, r, "the libcamera plugin cannot be loaded "
+							    "(see libcamera_plugin in /status)");
+		placeholders_render(&pl->placeholders, p->cfg->width, p->cfg->height);
+		log_info("pipeline: no source (the libcamera plugin cannot be loaded): clients are "
+			 "shown the placeholder");
+		*out = pl;
+		return 0;
+	}
 	if (r < 0)
 		goto fail; /* the source logged why */
 	remember_source(pl, src, now);
@@ -792,8 +816,10 @@ int pipeline_start(struct pipeline *pl)
 	pl->fps_window_start_ns = now;
 	pl->source_frame_ns = now;
 	pl->last_live_ns = now;
-	loop_poll_set_fd(&pl->source_poll, source_fd(pl->source));
-	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(pl->encoder));
+	if (pl->source)
+		loop_poll_set_fd(&pl->source_poll, source_fd(pl->source));
+	if (pl->encoder)
+		loop_poll_set_fd(&pl->encoder_poll, encoder_fd(pl->encoder));
 	return 0;
 }
 

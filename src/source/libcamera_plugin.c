@@ -52,10 +52,6 @@ const char *libcamera_plugin_state_name(enum libcamera_plugin_state s)
 	return (unsigned)s < LCP_STATE_COUNT ? state_names[s] : "unknown";
 }
 
-const struct libcamera_plugin_info *libcamera_plugin_info(void)
-{
-	return &info;
-}
 
 int libcamera_plugin_check_owner(const char *path, bool is_dir, uid_t owner, gid_t group,
 				 mode_t mode, uid_t trusted_uid, char *why, size_t whylen)
@@ -151,6 +147,19 @@ static const char *test_plugin_dir(void)
 	return NULL;
 }
 
+static const char *plugin_dir(void)
+{
+	return test_plugin_dir() ? test_plugin_dir() : MJPEGD_PLUGIN_DIR;
+}
+
+const struct libcamera_plugin_info *libcamera_plugin_info(void)
+{
+	/* where it is (or would be) loaded from, before anything asked for it too */
+	if (!info.path[0])
+		snprintf(info.path, sizeof(info.path), "%s/%s", plugin_dir(), LIBCAMERA_PLUGIN_FILE);
+	return &info;
+}
+
 /* dlerror() names the file it was given, /proc/self/fd/N: name the plugin instead. */
 static void describe_dlerror(const char *err, const char *fd_path, char *out, size_t len)
 {
@@ -163,7 +172,7 @@ static void describe_dlerror(const char *err, const char *fd_path, char *out, si
 
 static int load(void)
 {
-	const char *dir = test_plugin_dir() ? test_plugin_dir() : MJPEGD_PLUGIN_DIR;
+	const char *dir = plugin_dir();
 	snprintf(info.path, sizeof(info.path), "%s/%s", dir, LIBCAMERA_PLUGIN_FILE);
 	if (!info.built_against[0] && !test_plugin_dir()) {
 		info.state = LCP_NOT_BUILT;
@@ -217,7 +226,7 @@ static int load(void)
 		char err[300];
 		describe_dlerror(dlerror(), fd_path, err, sizeof(err));
 		return fail(LCP_LOAD_FAILED, rebuild_hint,
-			    "%s cannot be loaded: %s (it was built against libcamera %s; installed: %s)",
+			    "%s cannot be loaded: %s (this mjpegd was built against libcamera %s; installed: %s)",
 			    info.path, err, info.built_against[0] ? info.built_against : "?",
 			    info.installed);
 	}
