@@ -7,7 +7,8 @@ libcamera's soname changes) or that is not ours (a symbol missing, another ABI v
 the reason logged once and in /status. The fakes are tiny .so files compiled here. The daemon is
 mjpegd-faults, whose loader alone takes MJPEGD_TEST_PLUGIN_DIR (the release binary loads only
 from the directory it was built for); the real plugin is $MJPEGD_PLUGIN (make test-integration
-passes build/mjpegd-libcamera.so)."""
+passes build/mjpegd-libcamera.so). plugin_from_other_release runs in make test-platforms only:
+tests/platforms/run.sh hands a plugin built in another release's root to this one's daemon."""
 import os
 import re
 import shutil
@@ -20,7 +21,9 @@ import harness
 from common import test, jpeg_ok
 
 PLUGIN_FILE = "mjpegd-libcamera.so"
-REAL_PLUGIN = os.environ.get("MJPEGD_PLUGIN", "")
+# the plugin built with the daemon under test (make test-integration names it; beside it otherwise)
+REAL_PLUGIN = os.environ.get("MJPEGD_PLUGIN") or os.path.join(os.path.dirname(harness.MJPEGD),
+                                                              PLUGIN_FILE)
 
 
 def plugin_dir(name="plugins", mode=0o755):
@@ -289,3 +292,44 @@ def test_plugin_library_gone():
     lines = plugin_lines(dm.log())
     check(len(lines) == 1 and "cannot open shared object file" in lines[0],
           f"expected the reason logged once, got {lines}")
+
+
+@test
+def test_plugin_from_other_release():
+    """make test-platforms (tests/platforms/run.sh): the plugin MJPEGD_FOREIGN_PLUGIN was built in
+    the root of another release (MJPEGD_FOREIGN_FROM), against its libcamera (0.0.3 against this
+    root's 0.7, and back): --source libcamera serves the placeholder and says why, what it was
+    built against and what is installed; auto and the test pattern serve frames; V4L2 is looked
+    for (and, with no camera in the root, passed over)."""
+    foreign = os.environ.get("MJPEGD_FOREIGN_PLUGIN")
+    if not foreign:
+        raise TestSkipped("only in make test-platforms (MJPEGD_FOREIGN_PLUGIN: a plugin built in "
+                          "another release's root)")
+    origin = os.environ.get("MJPEGD_FOREIGN_FROM", "another release")
+    d = plugin_dir()
+    shutil.copy(foreign, os.path.join(d, PLUGIN_FILE))
+    os.chmod(os.path.join(d, PLUGIN_FILE), 0o644)
+    dm = daemon_with(d, "--source", "libcamera")
+    check_placeholder_served(dm, f"the plugin from {origin}")
+    st, lp = status_plugin(dm)
+    Context.current.note(f"libcamera_plugin with the plugin from {origin}: {lp}")
+    check(lp["state"] == "load-failed", f"the plugin from {origin}: {lp}")
+    check("cannot be loaded" in lp["error"] and "installed: /usr/lib/" in lp["error"] and
+          "libcamera.so." in lp["error"], f"the reason: {lp['error']}")
+    check("rebuild mjpegd" in lp["hint"], f"hint: {lp['hint']}")
+    check(st["devices"]["source"]["state"] == "failed", f"devices.source: {st['devices']}")
+    lines = plugin_lines(dm.log())
+    check(len(lines) == 1 and lines[0].startswith("<3>"), f"logged: {lines}")
+    print(f"plugin from {origin}: {lp['error']}")
+    dm.stop()
+    da = daemon_with(d, "--source", "auto")
+    da.wait_frame()
+    st, lp = status_plugin(da)
+    check(lp["state"] == "load-failed", f"auto: {lp}")
+    check(st["source"].startswith(("testpattern", "v4l2")), f"auto serves {st['source']}")
+    check("no camera found" in da.log() or st["source"].startswith("v4l2"),
+          "auto did not go on to V4L2 cameras and the test pattern")
+    da.stop()
+    dt = daemon_with(d, "--source", "testpattern")
+    dt.wait_frame()
+    check(status_plugin(dt)[1]["state"] == "not-tried", "the test pattern loaded the plugin")
