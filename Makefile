@@ -44,14 +44,22 @@ PREFIX ?= /usr/local
 SAN ?=
 
 PKGS := liburing libturbojpeg libsystemd libcrypt
-# libcamera is C++ and optional at build time: without it the libcamera source is left out and
-# `--source libcamera` says so.
+# libcamera is C++ and optional at build time. The daemon never links it (nor libstdc++): the
+# libcamera source's C++ shim is a plugin, $(BUILD)/mjpegd-libcamera.so, that the daemon loads with
+# dlopen() from one directory fixed at build time (docs/architecture.md, "The libcamera plugin";
+# docs/security.md). Without libcamera there is no plugin and `--source libcamera` says so.
 HAVE_LIBCAMERA := $(shell $(PKG_CONFIG) --exists libcamera 2>/dev/null && echo 1)
-ifeq ($(HAVE_LIBCAMERA),1)
-PKGS += libcamera
-endif
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ifeq ($(HAVE_LIBCAMERA),1)
+LIBCAMERA_VERSION := $(shell $(PKG_CONFIG) --modversion libcamera 2>/dev/null)
+LIBCAMERA_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcamera 2>/dev/null)
+LIBCAMERA_LIBS = $(shell $(PKG_CONFIG) --libs libcamera 2>/dev/null)
+PLUGIN := $(BUILD)/mjpegd-libcamera.so
+else
+LIBCAMERA_VERSION :=
+PLUGIN :=
+endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -DMJPEGD_VERSION='"$(VERSION)"' \
@@ -59,11 +67,6 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -DMJPEGD_VERSIO
 LDLIBS += -lpthread
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -MMD -MP
-ifeq ($(HAVE_LIBCAMERA),1)
-CFLAGS += -DHAVE_LIBCAMERA=1
-CXXFLAGS += -DHAVE_LIBCAMERA=1
-LDLIBS += -lstdc++
-endif
 # 64-bit off_t and ino_t on 32-bit targets too (armhf): otherwise readdir fails with EOVERFLOW
 # wherever the kernel hands out 64-bit directory offsets or inode numbers (ext4 hashes, btrfs, NFS).
 CFLAGS += -D_FILE_OFFSET_BITS=64 $(CROSS_FLAGS) $(ARCH_FLAGS)
@@ -79,20 +82,18 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRCS := $(sort $(shell find src -name '*.c' ! -path src/main.c))
+# src/plugin/ and the C++ are the plugin's only (below).
+LIB_SRCS := $(sort $(shell find src -name '*.c' ! -path src/main.c ! -path 'src/plugin/*'))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-ifeq ($(HAVE_LIBCAMERA),1)
-LIB_CXX_SRCS := $(sort $(shell find src -name '*.cpp'))
-LIB_OBJS += $(LIB_CXX_SRCS:%.cpp=$(BUILD)/obj/%.o)
-endif
 MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test run test test-unit test-integration test-asan test-vm clean install uninstall \
+.PHONY: all plugin deps deps-test run test test-unit test-integration test-asan test-vm clean install uninstall \
 	test-cross deb test-deb test-platforms
 
-all: $(BUILD)/mjpegd
+all: $(BUILD)/mjpegd $(PLUGIN)
+plugin: $(PLUGIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -109,10 +110,50 @@ $(BUILD)/libmjpegd.a: $(LIB_OBJS)
 $(BUILD)/mjpegd: $(MAIN_OBJ) $(BUILD)/libmjpegd.a
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
+# ---- The libcamera plugin and where the daemon looks for it -----------------------------------
+# LIBDIR/mjpegd is the one directory an installed daemon loads the plugin from (Debian:
+# /usr/lib/<multiarch>/mjpegd, debian/rules sets LIBDIR). The daemon `make run` and the tests use
+# ($(BUILD)/mjpegd) looks in the build directory itself, as an absolute path, and trusts a plugin
+# owned by the user running it; `make install` installs $(BUILD)/install/mjpegd instead, the same
+# objects but the loader's, which is compiled for PLUGINDIR and trusts root only.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+LIBDIR ?= $(PREFIX)/lib
+PLUGINDIR := $(LIBDIR)/mjpegd
+SYSTEM_LIBDIRS := $(if $(MULTIARCH),/usr/lib/$(MULTIARCH):)/usr/local/lib:/usr/lib
+PLUGIN_LOADER := src/source/libcamera_plugin.c
+PLUGIN_DEFS = -DMJPEGD_LIBCAMERA_BUILT_AGAINST='"$(LIBCAMERA_VERSION)"' \
+	-DMJPEGD_SYSTEM_LIBDIRS='"$(SYSTEM_LIBDIRS)"'
+$(BUILD)/obj/$(PLUGIN_LOADER:.c=.o) $(BUILD)/obj-faults/$(PLUGIN_LOADER:.c=.o): CFLAGS += \
+	$(PLUGIN_DEFS) -DMJPEGD_PLUGIN_DIR='"$(abspath $(BUILD))"' -DMJPEGD_PLUGIN_TRUST_OWNER=1
+$(BUILD)/obj-install/$(PLUGIN_LOADER:.c=.o): $(PLUGIN_LOADER)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PLUGIN_DEFS) -DMJPEGD_PLUGIN_DIR='"$(PLUGINDIR)"' $(PKG_CFLAGS) -c $< -o $@
+$(BUILD)/install/mjpegd: $(MAIN_OBJ) $(BUILD)/obj-install/$(PLUGIN_LOADER:.c=.o) $(BUILD)/libmjpegd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
+
+# The plugin: the C++ shim, its C entry points (src/plugin/) and its own copies of the two pure
+# helpers it calls; position-independent, every symbol hidden but the two entry points
+# (src/plugin/libcamera.map), and no undefined symbol left for the daemon to provide (-z defs).
+PLUGIN_SRCS := src/source/libcamera.cpp src/plugin/libcamera_entry.c src/source/libcamera_log.c \
+	src/source/libcamera_crop.c
+PLUGIN_OBJS := $(patsubst %,$(BUILD)/obj-plugin/%.o,$(basename $(PLUGIN_SRCS)))
+PLUGIN_CFLAGS := -fPIC -fvisibility=hidden -Isrc/source \
+	-DMJPEGD_LIBCAMERA_BUILT_AGAINST='"$(LIBCAMERA_VERSION)"'
+$(BUILD)/obj-plugin/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PLUGIN_CFLAGS) -c $< -o $@
+$(BUILD)/obj-plugin/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(PLUGIN_CFLAGS) $(LIBCAMERA_CFLAGS) -c $< -o $@
+$(BUILD)/mjpegd-libcamera.so: $(PLUGIN_OBJS) src/plugin/libcamera.map
+	$(CXX) $(LDFLAGS) -shared -Wl,--version-script=src/plugin/libcamera.map -Wl,-z,defs \
+		-Wl,-z,now $(PLUGIN_OBJS) $(LIBCAMERA_LIBS) -lpthread -o $@
+
 # The test binary: the same daemon plus --inject-fault (include/mjpegd/fault.h): the option
 # (config.c) and the devices opened wrapped in the faulty back ends (devices.c). Only those files
 # are compiled again; the rest (main.c included: its plan is empty without the option) is shared.
-FAULT_SRCS := src/config.c src/devices.c
+FAULT_SRCS := src/config.c src/devices.c $(PLUGIN_LOADER)
 FAULT_OBJS := $(FAULT_SRCS:%.c=$(BUILD)/obj-faults/%.o)
 $(BUILD)/obj-faults/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -126,7 +167,7 @@ $(BUG_ABORT_OBJ): src/bug.c
 $(BUILD)/mjpegd-faults: $(MAIN_OBJ) $(FAULT_OBJS) $(BUG_ABORT_OBJ) $(BUILD)/libmjpegd.a
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUG_ABORT_OBJ) $(BUILD)/libmjpegd.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUG_ABORT_OBJ) $(BUILD)/libmjpegd.a $(PLUGIN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $< $(BUG_ABORT_OBJ) $(BUILD)/libmjpegd.a $(PKG_LIBS) \
 		-lcmocka $(LDLIBS) -o $@
@@ -151,8 +192,9 @@ test-unit: $(UNIT_BINS)
 	tests/run-unit.sh $(UNIT_BINS)
 
 # T=AREA (or T="AREA AREA") runs tests/integration/test_AREA.py only (docs/testing.md lists them).
-test-integration: $(BUILD)/mjpegd $(BUILD)/mjpegd-faults
-	MJPEGD=$(BUILD)/mjpegd MJPEGD_FAULTS=$(BUILD)/mjpegd-faults tests/integration/run.sh \
+test-integration: $(BUILD)/mjpegd $(BUILD)/mjpegd-faults $(PLUGIN)
+	MJPEGD=$(BUILD)/mjpegd MJPEGD_FAULTS=$(BUILD)/mjpegd-faults \
+		MJPEGD_PLUGIN=$(if $(PLUGIN),$(abspath $(PLUGIN))) tests/integration/run.sh \
 		$(if $(T),--area "$(T)")
 
 # The real-kernel test bed: a QEMU guest with vivid, vicodec, vim2m and vimc (docs/testing.md).
@@ -284,8 +326,11 @@ $(BUILD)/mjpegd.service $(BUILD)/mjpegd@.service: $(BUILD)/%.service: systemd/%.
 	@mkdir -p $(dir $@)
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
 
-install: $(BUILD)/mjpegd $(BUILD)/mjpegd.service $(BUILD)/mjpegd@.service
-	install -D -m 0755 $(BUILD)/mjpegd $(DESTDIR)$(BINDIR)/mjpegd
+install: $(BUILD)/install/mjpegd $(PLUGIN) $(BUILD)/mjpegd.service $(BUILD)/mjpegd@.service
+	install -D -m 0755 $(BUILD)/install/mjpegd $(DESTDIR)$(BINDIR)/mjpegd
+ifneq ($(PLUGIN),)
+	install -D -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGINDIR)/mjpegd-libcamera.so
+endif
 	install -D -m 0644 $(BUILD)/mjpegd.service $(DESTDIR)$(UNITDIR)/mjpegd.service
 	install -D -m 0644 systemd/mjpegd.socket $(DESTDIR)$(UNITDIR)/mjpegd.socket
 	install -D -m 0644 $(BUILD)/mjpegd@.service $(DESTDIR)$(UNITDIR)/mjpegd@.service
@@ -302,6 +347,8 @@ install: $(BUILD)/mjpegd $(BUILD)/mjpegd.service $(BUILD)/mjpegd@.service
 
 # The config file stays when it was edited (it differs from the default we installed).
 uninstall:
+	rm -f $(DESTDIR)$(PLUGINDIR)/mjpegd-libcamera.so
+	rmdir $(DESTDIR)$(PLUGINDIR) 2>/dev/null || true
 	rm -f $(DESTDIR)$(BINDIR)/mjpegd $(DESTDIR)$(UNITDIR)/mjpegd.service \
 		$(DESTDIR)$(UNITDIR)/mjpegd.socket $(DESTDIR)$(UNITDIR)/mjpegd@.service \
 		$(DESTDIR)$(UNITDIR)/mjpegd@.socket $(DESTDIR)$(MANDIR)/man8/mjpegd.8

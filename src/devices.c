@@ -216,7 +216,9 @@ static int open_source(const struct devices *d, enum source_kind kind, struct so
 		 * that is there and fails to open is an error, not a reason to show a pattern. */
 		*opened = SOURCE_LIBCAMERA;
 		r = source_libcamera_try_create(&lp, out);
-		if (r != -ENODEV && r != -EOPNOTSUPP)
+		/* no camera, no libcamera in this build, or a plugin that cannot be loaded (said once
+		 * by the loader, and in /status): V4L2 cameras next */
+		if (r != -ENODEV && r != -EOPNOTSUPP && r != -ELIBACC)
 			return r;
 		/* then the first V4L2 camera (UVC webcams and the like) */
 		*opened = SOURCE_V4L2;

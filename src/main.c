@@ -13,6 +13,7 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/config.h"
 #include "mjpegd/fault.h"
+#include "mjpegd/source/libcamera_plugin.h"
 #include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/encoder.h"
 #include "mjpegd/log.h"
@@ -132,6 +133,16 @@ static void fill_status(void *ctx, struct status_snapshot *s)
 	s->uptime_ms = (now_mono_ns() - app->started_ns) / NSEC_PER_MSEC;
 	s->loop_enters = app->loop.stats.enters;
 	s->loop_completions = app->loop.stats.completions;
+	const struct libcamera_plugin_info *lp = libcamera_plugin_info();
+	s->libcamera_plugin = (struct status_libcamera_plugin){
+		.state = libcamera_plugin_state_name(lp->state),
+		.path = lp->path,
+		.built_against = lp->built_against,
+		.running = lp->running,
+		.installed = lp->installed,
+		.error = lp->error,
+		.hint = lp->hint,
+	};
 }
 
 /* GET /controls */
@@ -404,8 +415,12 @@ static int list_devices(const struct config *cfg)
 	struct libcamera_camera_info cams[8];
 	int nc = source_libcamera_list(cams, 8);
 	printf("\nlibcamera cameras (--source libcamera[:INDEX|ID]):\n");
+	const struct libcamera_plugin_info *lp = libcamera_plugin_info();
 	if (nc == -EOPNOTSUPP)
 		printf("  none: mjpegd was built without libcamera\n");
+	else if (nc == -ELIBACC)
+		printf("  none: the libcamera plugin is not usable: %s\n  what to do: %s\n", lp->error,
+		       lp->hint);
 	else if (nc == -ENODEV || nc == 0)
 		printf("  none found (on a Pi: camera_auto_detect=1 in config.txt, ribbon seated?)\n");
 	else if (nc < 0)

@@ -655,6 +655,11 @@ static void retry_source(struct pipeline *pl, uint64_t now)
 	struct source *src = NULL;
 	enum source_kind kind;
 	int r = open_source(pl, pl->source_kind, &src, &kind);
+	if (r == -ELIBACC) {
+		supervisor_gave_up(&pl->source_sup, now, r, "the libcamera plugin cannot be loaded "
+							    "(see libcamera_plugin in /status)");
+		return;
+	}
 	if (r < 0) {
 		supervisor_failed(&pl->source_sup, now, r, "reopening failed");
 		return;
@@ -849,10 +854,21 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 		 * would have systemd restart us in a loop. Clients get the placeholder meanwhile; the
 		 * camera is retried with backoff and the encoder chosen once it opens. */
 		supervisor_failed(&pl->source_sup, now, r, "camera busy");
-		pl->first_encoder_pending = true;
+		log_warn("pipeline: the camera is busy; serving the placeholder until it is free");
+	} else if (r == -ELIBACC) {
+		/* --source libcamera and the libcamera plugin cannot be loaded (the loader logged why,
+		 * once; /status says it in libcamera_plugin): exiting would only make systemd restart
+		 * us into the same failure, with nothing to see. Serve the placeholder that says so,
+		 * /status and /metrics; a reload to another source opens it (retry_source()). */
+		supervisor_gave_up(&pl->source_sup, now, r, "the libcamera plugin cannot be loaded "
+							    "(see libcamera_plugin in /status)");
+		log_info("pipeline: no source (the libcamera plugin cannot be loaded): clients are "
+			 "shown the placeholder");
+	}
+	if (r == -EBUSY || r == -ELIBACC) {
+		pl->first_encoder_pending = true; /* opened with the first source (retry_source()) */
 		pl->encoder_kind = p->cfg->encoder;
 		placeholders_render(&pl->placeholders, p->cfg->width, p->cfg->height);
-		log_warn("pipeline: the camera is busy; serving the placeholder until it is free");
 		*out = pl;
 		return 0;
 	}

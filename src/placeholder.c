@@ -92,6 +92,7 @@ static const char *const placeholder_text[PH_COUNT] = {
 	[PH_NOT_RESPONDING] = "camera not responding - retrying",
 	[PH_CAMERA_ERROR] = "camera error - retrying",
 	[PH_ENCODER_FAILED] = "encoder failed - retrying",
+	[PH_LIBCAMERA_UNUSABLE] = "libcamera cannot be loaded - see /status",
 };
 
 enum placeholder_reason placeholder_reason_for(bool source_failed, int source_errno,
@@ -102,6 +103,8 @@ enum placeholder_reason placeholder_reason_for(bool source_failed, int source_er
 			return PH_DISCONNECTED;
 		if (source_errno == ETIMEDOUT)
 			return PH_NOT_RESPONDING;
+		if (source_errno == ELIBACC)
+			return PH_LIBCAMERA_UNUSABLE;
 		return PH_CAMERA_ERROR;
 	}
 	if (!have_source)

@@ -73,6 +73,17 @@ uint64_t supervisor_failed(struct supervised_device *d, uint64_t now_ns, int err
 	return delay;
 }
 
+void supervisor_gave_up(struct supervised_device *d, uint64_t now_ns, int err, const char *reason)
+{
+	d->retry_at_ns = UINT64_MAX;
+	d->failures++;
+	d->last_errno = err < 0 ? -err : err;
+	snprintf(d->last_error, sizeof(d->last_error), "%s", reason);
+	char why[sizeof(d->last_error) + 64];
+	snprintf(why, sizeof(why), "%s; not retried (restart mjpegd once it is fixed)", d->last_error);
+	transition(d, DEVICE_FAILED, now_ns, why);
+}
+
 bool supervisor_retry_due(const struct supervised_device *d, uint64_t now_ns)
 {
 	return d->state == DEVICE_FAILED && now_ns >= d->retry_at_ns;

@@ -21,6 +21,7 @@ enum placeholder_reason {
 	PH_NOT_RESPONDING,
 	PH_CAMERA_ERROR,
 	PH_ENCODER_FAILED,
+	PH_LIBCAMERA_UNUSABLE, /* the libcamera plugin cannot be loaded (source_errno ELIBACC) */
 	PH_COUNT,
 };
 

@@ -50,6 +50,9 @@ void supervisor_running(struct supervised_device *d, uint64_t now_ns);
  * Returns the delay until the retry. */
 uint64_t supervisor_failed(struct supervised_device *d, uint64_t now_ns, int err,
 			   const char *reason);
+/* STARTING → FAILED for good: what failed cannot come back without a restart of mjpegd (the
+ * libcamera plugin that cannot be loaded). No retry is scheduled until supervisor_stopped(). */
+void supervisor_gave_up(struct supervised_device *d, uint64_t now_ns, int err, const char *reason);
 /* FAILED and the backoff elapsed: time to call supervisor_starting() and reopen. */
 bool supervisor_retry_due(const struct supervised_device *d, uint64_t now_ns);
 void supervisor_stopped(struct supervised_device *d, uint64_t now_ns);

@@ -73,14 +73,28 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		    "  \"placeholder\": %s,\n"
 		    "  \"orientation\": {\"rotation\": %u, \"hflip\": %s, \"vflip\": %s, "
 		    "\"sensor\": {\"rotation\": %u, \"hflip\": %s, \"vflip\": %s}, "
-		    "\"exif_orientation\": %u, \"exif\": \"%s\"},\n"
-		    "  \"clients\": {\"count\": %u, \"streams\": %u, \"max\": %u, \"rejected\": %llu, "
-		    "\"list\": [",
+		    "\"exif_orientation\": %u, \"exif\": \"%s\"},\n",
 		    s->encoder_fallback ? "true" : "false", s->placeholder ? "true" : "false",
 		    s->rotation, s->hflip ? "true" : "false", s->vflip ? "true" : "false",
 		    s->sensor_transform.rotation, s->sensor_transform.hflip ? "true" : "false",
 		    s->sensor_transform.vflip ? "true" : "false", s->exif_orientation,
-		    exif_orientation_name((enum exif_orientation)s->exif_orientation),
+		    exif_orientation_name((enum exif_orientation)s->exif_orientation));
+	const struct status_libcamera_plugin *lp = &s->libcamera_plugin;
+	const char *const plugin_fields[][2] = {
+		{ "state", lp->state },		{ "path", lp->path },
+		{ "built_against", lp->built_against }, { "running", lp->running },
+		{ "installed", lp->installed }, { "error", lp->error },
+		{ "hint", lp->hint },
+	};
+	json_printf(&o, "  \"libcamera_plugin\": {");
+	for (size_t i = 0; i < sizeof(plugin_fields) / sizeof(plugin_fields[0]); i++) {
+		json_printf(&o, "%s\"%s\": ", i ? ", " : "", plugin_fields[i][0]);
+		json_string(&o, plugin_fields[i][1] ? plugin_fields[i][1] : "");
+	}
+	json_printf(&o,
+		    "},\n"
+		    "  \"clients\": {\"count\": %u, \"streams\": %u, \"max\": %u, \"rejected\": %llu, "
+		    "\"list\": [",
 		    s->clients, s->stream_clients, s->max_clients,
 		    (unsigned long long)s->clients_rejected);
 	for (size_t i = 0; i < s->n_clients_listed; i++) {

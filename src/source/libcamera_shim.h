@@ -129,7 +129,7 @@ struct lcshim_camera {
  * -ENODEV when none; the CameraManager is stopped again before it returns. */
 int lcshim_list(struct lcshim_camera *cams, unsigned max);
 
-/* The libcamera version the shim was built against and runs with, for logs. */
+/* The libcamera version the shim runs with (CameraManager::version()), for logs. */
 const char *lcshim_version(void);
 
 struct libcamera_rect {
@@ -145,6 +145,66 @@ struct libcamera_rect {
  * rows and stretch the picture by rows/picture_rows (0.74 % at 1080). -EINVAL for empty input. */
 int libcamera_padded_crop(struct libcamera_rect def, struct libcamera_rect max, unsigned width,
 			  unsigned rows, unsigned picture_rows, struct libcamera_rect *out);
+
+/* ---- The plugin boundary (docs/architecture.md, "The libcamera plugin") -------------------
+ *
+ * The shim is built as its own shared object, mjpegd-libcamera.so (libcamera.cpp plus
+ * src/plugin/libcamera_entry.c and its own copies of the pure libcamera_log.c and
+ * libcamera_crop.c); the daemon links neither libcamera nor libstdc++ and reaches the functions
+ * above only through struct lcshim_ops, which src/source/libcamera_plugin.c gets with dlopen().
+ *
+ * The plugin exports exactly two symbols:
+ *   const uint32_t mjpegd_lcplugin_abi;   == LCSHIM_ABI_VERSION of the headers it was built with
+ *   const struct lcshim_ops *mjpegd_lcplugin_init(const struct lcshim_host *host);
+ * The loader reads mjpegd_lcplugin_abi first and calls nothing unless it matches; then init, whose
+ * table must carry the same version and the same layout (struct sizes) as the daemon's headers.
+ * Bump LCSHIM_ABI_VERSION whenever a struct above, struct lcshim_host/lcshim_ops, control.h's
+ * control_list/control_set or the meaning of a call changes. */
+#define LCSHIM_ABI_VERSION 1u
+#define LCSHIM_ABI_SYMBOL "mjpegd_lcplugin_abi"
+#define LCSHIM_INIT_SYMBOL "mjpegd_lcplugin_init"
+
+/* What the daemon lends the plugin: its logger (one process-wide level and repeat filter, so the
+ * plugin has no logging state of its own). Owned by the daemon, valid for the process's life. */
+struct lcshim_host {
+	uint32_t abi_version; /* LCSHIM_ABI_VERSION */
+	uint32_t size;        /* sizeof(struct lcshim_host) */
+	/* log_msg(level, "%s", text): one finished line (prefix and errno text already in it) */
+	void (*log_text)(int level, const char *text);
+	/* log_get_level() */
+	int (*log_level)(void);
+};
+
+/* sizeof() of every struct that crosses the boundary, as each side was compiled: a plugin built
+ * from other headers with an unchanged version number is still refused. */
+struct lcshim_layout {
+	uint32_t params, stream, completion, callbacks, camera, control_list, control_set, host, ops;
+};
+
+#define LCSHIM_LAYOUT_INIT                                                                        \
+	{                                                                                          \
+		sizeof(struct lcshim_params), sizeof(struct lcshim_stream),                        \
+		sizeof(struct lcshim_completion), sizeof(struct lcshim_callbacks),                 \
+		sizeof(struct lcshim_camera), sizeof(struct control_list),                         \
+		sizeof(struct control_set), sizeof(struct lcshim_host), sizeof(struct lcshim_ops)  \
+	}
+
+/* The plugin's table; static in the plugin, never freed (the plugin is never unloaded). */
+struct lcshim_ops {
+	uint32_t abi_version; /* LCSHIM_ABI_VERSION */
+	struct lcshim_layout layout;
+	const char *built_against; /* libcamera's version at build time (pkg-config), e.g. "0.0.3" */
+	int (*open)(const struct lcshim_params *p, const struct lcshim_callbacks *cb,
+		    struct lcshim **out, struct lcshim_stream *info);
+	int (*start)(struct lcshim *s);
+	int (*requeue)(struct lcshim *s, unsigned buffer);
+	int (*controls)(struct lcshim *s, struct control_list *l);
+	int (*set_controls)(struct lcshim *s, const struct control_list *l,
+			    const struct control_set *set, char *why, size_t whylen);
+	void (*close)(struct lcshim *s);
+	int (*list)(struct lcshim_camera *cams, unsigned max);
+	const char *(*version)(void);
+};
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,11 @@
-/* libcamera source: struct source over the C++ shim (libcamera_shim.h); see
+/* libcamera source: struct source over the C++ shim (libcamera_shim.h), which lives in the plugin
+ * and is reached through its table (libcamera_plugin_load()); see
  * include/mjpegd/source/libcamera_source.h.
  *
  * Hand-over from libcamera's thread to the loop thread, per completed request:
  *   camera thread: completions[buffer] = metadata → spsc_push(buffer) → eventfd += 1
  *   loop thread:   eventfd readable → dequeue: spsc_pop → frame lent (in_flight)
- *                  → … encoder … → release: lcshim_requeue(buffer) (Request reused, ReuseBuffers)
+ *                  → … encoder … → release: lcshim requeue(buffer) (Request reused, ReuseBuffers)
  * A buffer index is in at most one place at a time (camera, queue, or lent), so the queue never
  * holds more than n_buffers entries and a slot's metadata is written only while the loop cannot
  * look at it. The disconnect flag is an atomic written by the camera thread.
@@ -34,6 +35,7 @@
 
 #include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
+#include "mjpegd/source/libcamera_plugin.h"
 #include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/log.h"
 #include "mjpegd/v4l2/holders.h"
@@ -192,45 +194,6 @@ unsigned libcamera_rows(unsigned height, unsigned height_align, bool pad_rows)
 	return pad_rows && height_align > 1 ? (unsigned)align_up(height, height_align) : height;
 }
 
-int libcamera_padded_crop(struct libcamera_rect def, struct libcamera_rect max, unsigned width,
-			  unsigned rows, unsigned picture_rows, struct libcamera_rect *out)
-{
-	if (!def.width || !def.height || !max.width || !max.height || !width || !picture_rows ||
-	    rows < picture_rows)
-		return -EINVAL;
-	/* the picture: def cut to width:picture_rows, centred */
-	uint64_t w = def.width, h = def.height;
-	if (w * picture_rows > h * width)
-		w = h * width / picture_rows;
-	else
-		h = w * picture_rows / width;
-	struct libcamera_rect r = {
-		.x = def.x + (int)((def.width - w) / 2),
-		.y = def.y + (int)((def.height - h) / 2),
-		.width = (unsigned)w,
-		/* the padded rows below it, at the picture's scale */
-		.height = (unsigned)((h * rows + picture_rows / 2) / picture_rows),
-	};
-	if (r.height > max.height) {
-		/* shrunk to max's height, centred across */
-		r.height = max.height;
-		r.width = (unsigned)((uint64_t)max.height * width / rows);
-		r.x = def.x + (int)def.width / 2 - (int)r.width / 2;
-		r.y = max.y;
-	}
-	if (r.y + (int64_t)r.height > max.y + (int64_t)max.height)
-		r.y = max.y + (int)(max.height - r.height);
-	if (r.y < max.y)
-		r.y = max.y;
-	if (r.x < max.x)
-		r.x = max.x;
-	if (r.x + (int64_t)r.width > max.x + (int64_t)max.width)
-		r.x = max.x + (int)(max.width > r.width ? max.width - r.width : 0);
-	*out = r;
-	return 0;
-}
-
-#ifdef HAVE_LIBCAMERA
 
 #include "mjpegd/spsc.h"
 
@@ -252,6 +215,7 @@ struct lc_mapping {
 };
 
 struct lc_source {
+	const struct lcshim_ops *shim_ops; /* the plugin's table (libcamera_plugin_load()) */
 	struct source src;
 	struct lcshim *shim;
 	struct lcshim_stream info;
@@ -336,7 +300,7 @@ static void lc_sync(struct lc_source *lc, unsigned buffer, uint64_t flags)
 
 static void lc_requeue(struct lc_source *lc, unsigned buffer)
 {
-	int r = lcshim_requeue(lc->shim, buffer);
+	int r = lc->shim_ops->requeue(lc->shim, buffer);
 	if (r >= 0 || atomic_load_explicit(&lc->disconnected, memory_order_acquire))
 		return;
 	if (!lc->requeue_error_logged) {
@@ -439,7 +403,7 @@ static void lc_destroy(struct source *src)
 			log_err("libcamera: destroyed while frame %llu is still lent",
 				(unsigned long long)lc->frames[i].sequence);
 	/* First: once it returns, libcamera's thread no longer calls us. */
-	lcshim_close(lc->shim);
+	lc->shim_ops->close(lc->shim);
 	if (lc->frames_failed)
 		log_notice("libcamera: %llu failed frames in this session",
 			   (unsigned long long)lc->frames_failed);
@@ -453,14 +417,14 @@ static void lc_destroy(struct source *src)
 static int lc_controls(struct source *src, struct control_list *l)
 {
 	struct lc_source *lc = src->priv;
-	return lcshim_controls(lc->shim, l);
+	return lc->shim_ops->controls(lc->shim, l);
 }
 
 static int lc_set_controls(struct source *src, const struct control_list *l,
 			   const struct control_set *set, char *why, size_t whylen)
 {
 	struct lc_source *lc = src->priv;
-	return lcshim_set_controls(lc->shim, l, set, why, whylen);
+	return lc->shim_ops->set_controls(lc->shim, l, set, why, whylen);
 }
 
 static const struct source_ops lc_ops = {
@@ -613,9 +577,16 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 					      p->rotation, buffers, LIBCAMERA_MAX_BUFFERS);
 	}
 
+	/* auto goes on to V4L2 cameras when the plugin cannot be used: a warning then, not an error */
+	const struct lcshim_ops *ops;
+	int r = libcamera_plugin_load(quiet_when_absent ? LOG_LEVEL_WARNING : LOG_LEVEL_ERR, &ops);
+	if (r < 0)
+		return r;
+
 	struct lc_source *lc = calloc(1, sizeof(*lc));
 	if (!lc)
 		return log_err_errno(-ENOMEM, "libcamera");
+	lc->shim_ops = ops;
 	lc->event_fd = -1;
 	lc->sync_supported = true;
 	atomic_init(&lc->disconnected, false);
@@ -627,7 +598,6 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 		.priv = lc,
 	};
 
-	int r;
 	lc->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (lc->event_fd < 0) {
 		r = -errno;
@@ -658,7 +628,7 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 		.disconnected = lc_disconnected,
 		.ctx = lc,
 	};
-	r = lcshim_open(&sp, &cb, &lc->shim, &lc->info);
+	r = lc->shim_ops->open(&sp, &cb, &lc->shim, &lc->info);
 	if ((r == -ENODEV || r == -ENOENT) && !quiet_when_absent) {
 		/* libcamera (vimc's handler, 0.0.3) leaves out a camera whose media device another
 		 * process streams from (its links cannot be set up: EBUSY): "no camera" then means
@@ -705,10 +675,10 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	snprintf(lc->description, sizeof(lc->description), "libcamera %s %ux%u %.4s@%u%s%s",
 		 info->model, info->width, picture_height, (const char *)&info->fourcc, p->fps,
 		 info->autofocus ? " AF" : "", lc->src.dmabuf ? " dmabuf" : "");
-	r = lcshim_start(lc->shim);
+	r = lc->shim_ops->start(lc->shim);
 	if (r < 0)
 		goto fail;
-	log_info("libcamera %s: camera %s (%s), %u buffers, %s%s%s", lcshim_version(),
+	log_info("libcamera %s: camera %s (%s), %u buffers, %s%s%s", lc->shim_ops->version(),
 		 info->camera_id, info->model, info->n_buffers,
 		 info->frame_duration_set ? "fps set by frame duration" : "fps not settable",
 		 info->autofocus ? ", continuous autofocus" : "",
@@ -736,7 +706,11 @@ int source_libcamera_list(struct libcamera_camera_info *cams, unsigned max)
 {
 	struct lcshim_camera found[LCSHIM_MAX_BUFFERS];
 	unsigned n = max < LCSHIM_MAX_BUFFERS ? max : LCSHIM_MAX_BUFFERS;
-	int r = lcshim_list(found, n);
+	const struct lcshim_ops *ops;
+	int r = libcamera_plugin_load(LOG_LEVEL_ERR, &ops);
+	if (r < 0)
+		return r;
+	r = ops->list(found, n);
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < n && i < (unsigned)r; i++) {
@@ -749,36 +723,5 @@ int source_libcamera_list(struct libcamera_camera_info *cams, unsigned max)
 
 bool source_libcamera_built(void)
 {
-	return true;
+	return libcamera_plugin_info()->built_against[0] != '\0';
 }
-
-#else /* !HAVE_LIBCAMERA */
-
-int source_libcamera_create(const struct source_params *p, struct source **out)
-{
-	(void)p;
-	(void)out;
-	return log_err_errno(-EOPNOTSUPP, "--source libcamera: mjpegd was built without libcamera "
-					  "(install libcamera-dev and rebuild)");
-}
-
-int source_libcamera_try_create(const struct source_params *p, struct source **out)
-{
-	(void)p;
-	(void)out;
-	return -EOPNOTSUPP;
-}
-
-int source_libcamera_list(struct libcamera_camera_info *cams, unsigned max)
-{
-	(void)cams;
-	(void)max;
-	return -EOPNOTSUPP;
-}
-
-bool source_libcamera_built(void)
-{
-	return false;
-}
-
-#endif

@@ -64,16 +64,29 @@ else
 fi
 
 check "/usr/bin/mjpegd is installed and runs" /usr/bin/mjpegd --version
-# Built for the release it was built on: it depends on that release's libcamera library package
-# (libcamera0.0.3 on Debian 12, libcamera0.4 on 13, libcamera0.7 with trixie-backports or on
-# Raspberry Pi OS Trixie), whichever ${shlibs:Depends} found.
-lib=$(ldd /usr/bin/mjpegd 2>/dev/null | awk '/libcamera\.so/ { print $3; exit }')
+# Built for the release it was built on: the daemon links no libcamera; its libcamera plugin
+# (/usr/lib/<multiarch>/mjpegd/mjpegd-libcamera.so, where the installed daemon looks) does, and the
+# package depends on that release's libcamera library package (libcamera0.0.3 on Debian 12,
+# libcamera0.4 on 13, libcamera0.7 with trixie-backports or on Raspberry Pi OS Trixie), whichever
+# ${shlibs:Depends} found in the plugin.
+check "/usr/bin/mjpegd links neither libcamera nor libstdc++" \
+	sh -c "! readelf -d /usr/bin/mjpegd | grep NEEDED | grep -q 'libcamera\|libstdc++'"
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+plugin=/usr/lib/$multiarch/mjpegd/mjpegd-libcamera.so
+check "the libcamera plugin is installed at $plugin, root-owned, 0644" \
+	sh -c "[ \"\$(stat -c '%U:%G %a' $plugin)\" = 'root:root 644' ]"
+lib=$(ldd "$plugin" 2>/dev/null | awk '/libcamera\.so/ { print $3; exit }')
 if [ -n "$lib" ]; then
 	libpkg=$(dpkg -S "*/$(basename "$lib")" 2>/dev/null | head -n1 | cut -d: -f1)
-	echo "test-deb: links $lib from ${libpkg:-no package}; Depends: $(dpkg-query -W -f='${Depends}' mjpegd)"
+	echo "test-deb: the plugin links $lib from ${libpkg:-no package}; Depends: $(dpkg-query -W -f='${Depends}' mjpegd)"
 	check "Depends names this system's libcamera library package (${libpkg:-?})" \
 		sh -c "[ -n '$libpkg' ] && dpkg-query -W -f='\${Depends}' mjpegd | tr ',' '\n' | grep -q '^ *$libpkg\( \|\$\)'"
+else
+	fail "$plugin links no libcamera (ldd: $(ldd "$plugin" 2>&1 | head -n3))"
 fi
+check "the installed mjpegd, as user mjpegd, loads its plugin from $plugin" sh -c \
+	"setpriv --reuid=mjpegd --regid=mjpegd --init-groups /usr/bin/mjpegd --list-devices 2>&1 |
+	 grep -q 'libcamera plugin $plugin loaded'"
 unit=/lib/systemd/system/mjpegd.service
 check "$unit: ExecStart=/usr/bin/mjpegd --config /etc/mjpegd/mjpegd.conf" \
 	grep -qx 'ExecStart=/usr/bin/mjpegd --config /etc/mjpegd/mjpegd.conf $MJPEGD_ARGS' "$unit"
@@ -196,7 +209,7 @@ if dpkg --purge mjpegd >"$tmp/purge.log" 2>&1; then pass "dpkg --purge mjpegd"; 
 	fail "dpkg --purge mjpegd"
 fi
 left=""
-for f in /usr/bin/mjpegd /lib/systemd/system/mjpegd.service /lib/systemd/system/mjpegd.socket \
+for f in /usr/bin/mjpegd "$plugin" /lib/systemd/system/mjpegd.service /lib/systemd/system/mjpegd.socket \
 	/lib/systemd/system/mjpegd@.service /lib/systemd/system/mjpegd@.socket \
 	/etc/mjpegd /usr/share/man/man8/mjpegd.8.gz /usr/share/doc/mjpegd; do
 	[ -e "$f" ] && left="$left $f"

@@ -255,8 +255,20 @@ def test_make_install_keeps_edited_config():
              "lib/systemd/system/mjpegd.socket", "lib/systemd/system/mjpegd@.service",
              "lib/systemd/system/mjpegd@.socket", "usr/share/man/man8/mjpegd.8",
              "etc/mjpegd/mjpegd.conf"]
+    plugin = os.path.join(os.path.dirname(MJPEGD_PATH()), "mjpegd-libcamera.so")
+    if os.path.exists(plugin):
+        # where the installed daemon (not build/mjpegd, which looks in its build directory) loads
+        # the libcamera plugin from: LIBDIR/mjpegd, LIBDIR defaulting to PREFIX/lib
+        files.insert(0, "usr/lib/mjpegd/mjpegd-libcamera.so")
     for f in files:
         check(os.path.exists(os.path.join(dest, f)), f"make install did not install /{f}")
+    if os.path.exists(plugin):
+        with open(os.path.join(dest, "usr/bin/mjpegd"), "rb") as f:
+            binary = f.read()
+        check(b"/usr/lib/mjpegd\0" in binary, "the installed mjpegd does not look for its plugin "
+              "in /usr/lib/mjpegd")
+        check(os.path.abspath(os.path.dirname(MJPEGD_PATH())).encode() + b"\0" not in binary,
+              "the installed mjpegd still looks for its plugin in the build directory")
     with open(os.path.join(dest, "lib/systemd/system/mjpegd.service")) as f:
         unit = f.read()
     check("ExecStart=/usr/bin/mjpegd --config /etc/mjpegd/mjpegd.conf" in unit,

@@ -13,6 +13,8 @@
 #                libraries), or the whole suite (make test-integration) on MJPEGD_PLATFORM_FULL rows
 #   asan         both again under ASan+UBSan, on the rows in MJPEGD_PLATFORM_ASAN
 #   deb          make test-deb, on the rows in MJPEGD_PLATFORM_DEB
+# then, for each pair FROM:TO of MJPEGD_PLATFORM_CROSS_PLUGIN whose rows both ran, the libcamera
+# plugin built in FROM's root loaded by TO's daemon (test_plugin.py, plugin_from_other_release).
 #
 # Usage: tests/platforms/run.sh [ROW...]   (default: bookworm trixie trixie-backports testing)
 # Each row runs in its own mount and PID namespace (scripts/in-root.sh), so nothing it mounts or
@@ -158,6 +160,47 @@ for row in $rows; do
 	fi
 	printf '%-17s %-20s %-8s %-9s %-22s %s\n' "$row" "$lc" "$gccv" "$result" \
 		"$p passed, $f failed" "$(fmt_time "$t_root") + $(fmt_time "$t_tests")" >>"$matrix"
+done
+
+# The libcamera plugin across releases: the plugin one row built (against its libcamera) given to
+# another row's daemon, which must keep running and say why it cannot load it
+# (tests/integration/test_plugin.py, plugin_from_other_release). Pairs FROM:TO whose rows both ran
+# (MJPEGD_PLATFORM_CROSS_PLUGIN; default Debian 12's 0.0.3 against trixie-backports' 0.7 and back).
+cross_pairs=${MJPEGD_PLATFORM_CROSS_PLUGIN:-bookworm:trixie-backports trixie-backports:bookworm}
+for pair in $cross_pairs; do
+	from=${pair%%:*} to=${pair#*:}
+	in_list "$from" "$rows" && in_list "$to" "$rows" || continue
+	plugin=$cache/$from/root/mjpegd/build/mjpegd-libcamera.so
+	log="$cache/logs/plugin-$from-in-$to.log"
+	if [ ! -f "$plugin" ] || [ ! -x "$cache/$to/root/mjpegd/build/mjpegd-faults" ]; then
+		echo "FAIL  plugin from $from in $to: no plugin built in $from or no daemon in $to"
+		total_failed=$((total_failed + 1))
+		continue
+	fi
+	t0=$(date +%s)
+	install -D -m 0644 "$plugin" "$cache/$to/root/foreign-plugin/$from/mjpegd-libcamera.so"
+	"$here/scripts/in-root.sh" --timeout 300 "$cache/$to" "cd /root/mjpegd &&
+		MJPEGD_FOREIGN_PLUGIN=/root/foreign-plugin/$from/mjpegd-libcamera.so \
+		MJPEGD_FOREIGN_FROM=$from MJPEGD=build/mjpegd MJPEGD_FAULTS=build/mjpegd-faults \
+		tests/integration/run.sh --area plugin plugin_from_other_release" >"$log" 2>&1 </dev/null
+	rc=$?
+	t=$(($(date +%s) - t0))
+	set -- $(count_log "$log")
+	p=$1 f=$2
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	[ "$p" -eq 0 ] && [ "$f" -eq 0 ] && f=1 # skipped: the test did not run
+	total_passed=$((total_passed + p))
+	total_failed=$((total_failed + f))
+	said=$(sed -n 's/^plugin from [^:]*: //p' "$log" | tail -1)
+	if [ "$f" -eq 0 ]; then
+		echo "PASS  plugin built in $from, loaded in $to: placeholder, reason, auto and test pattern in $(fmt_time $t): $said"
+	else
+		tail -30 "$log"
+		echo "FAIL  plugin built in $from, loaded in $to (log: $log)"
+	fi
+	printf '%-17s %-20s %-8s %-9s %-22s %s\n' "plugin $from" "in $to" - \
+		"$([ "$f" -eq 0 ] && echo PASSED || echo FAILED)" "$p passed, $f failed" \
+		"$(fmt_time $t)" >>"$matrix"
 done
 
 echo "=== platforms: support matrix (time: root + install and tests)"

@@ -1,8 +1,8 @@
 /* The libcamera source's frame hand-over, with a fake camera behind the shim's C API.
  *
- * This file defines lcshim_open/start/requeue/close/list/version itself, so the linker never pulls
- * the real shim (src/source/libcamera.cpp) out of libmjpegd.a: src/source/libcamera_source.c runs
- * unchanged against a "camera" thread that writes each frame's sequence number into memfd-backed
+ * This file defines lcshim_open/start/requeue/close/list/version itself and hands them to the
+ * loader as the plugin's table (libcamera_plugin_set_loaded()), so the real shim (the plugin,
+ * mjpegd-libcamera.so) is never loaded: src/source/libcamera_source.c runs unchanged against a "camera" thread that writes each frame's sequence number into memfd-backed
  * buffers (mapped like dma-bufs) and completes it from its own thread, as libcamera does. The test
  * is the loop thread: poll the source fd, dequeue until -EAGAIN, check the pixels, release.
  * Covered: data visible through the SPSC queue, strides/planes/fds, requeue on release, sequence
@@ -29,8 +29,7 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/source/libcamera_source.h"
 
-#ifdef HAVE_LIBCAMERA
-
+#include "mjpegd/source/libcamera_plugin.h"
 #include "../../src/source/libcamera_shim.h"
 
 #define W 64
@@ -235,6 +234,21 @@ const char *lcshim_version(void)
 {
 	return "fake";
 }
+
+/* The fakes above stand in for the plugin: the source reaches them through the same table. */
+static const struct lcshim_ops fake_ops = {
+	.abi_version = LCSHIM_ABI_VERSION,
+	.layout = LCSHIM_LAYOUT_INIT,
+	.built_against = "fake",
+	.open = lcshim_open,
+	.start = lcshim_start,
+	.requeue = lcshim_requeue,
+	.controls = lcshim_controls,
+	.set_controls = lcshim_set_controls,
+	.close = lcshim_close,
+	.list = lcshim_list,
+	.version = lcshim_version,
+};
 
 static int reset_camera(void **state)
 {
@@ -534,6 +548,7 @@ static void test_open_errors(void **state)
 
 int main(void)
 {
+	libcamera_plugin_set_loaded(&fake_ops, "(the fakes of this test)");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_frames_flow, reset_camera),
 		cmocka_unit_test_setup(test_gap_and_failed_frame, reset_camera),
@@ -547,21 +562,3 @@ int main(void)
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
-
-#else /* !HAVE_LIBCAMERA */
-
-static void test_not_built(void **state)
-{
-	(void)state;
-	skip();
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_not_built),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
-
-#endif

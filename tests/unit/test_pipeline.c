@@ -24,6 +24,7 @@
 #include "mjpegd/fault.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/pipeline.h"
+#include "mjpegd/placeholder.h"
 
 #define MS (1000ULL * 1000ULL)
 
@@ -515,6 +516,35 @@ static void test_camera_missing_at_start(void **state)
 	teardown_fakes(state);
 }
 
+/* --source libcamera and a libcamera plugin that cannot be loaded (-ELIBACC): the pipeline starts
+ * without a source or encoder, the source failed for good (never reopened: the plugin cannot come
+ * back without a restart), and the clients get the placeholder that says so, once a second. */
+static void test_libcamera_unusable_at_start(void **state)
+{
+	struct world *w = *state;
+	w->source_open_error = -ELIBACC;
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
+				      .on_frame = on_frame, .on_frame_ctx = w,
+				      .openers = &w->openers };
+	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
+	assert_int_equal(pipeline_start(w->pl), 0);
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.source_device.state, DEVICE_FAILED);
+	assert_non_null(strstr(s.source_device.last_error, "libcamera plugin cannot be loaded"));
+	assert_int_equal(w->encoder_opens, 0);
+	assert_int_equal(placeholder_reason_for(true, ELIBACC, false, false), PH_LIBCAMERA_UNUSABLE);
+	uint64_t t = now_mono_ns();
+	pipeline_tick(w->pl, t + 600 * MS);
+	assert_int_equal(w->placeholders, 1);
+	assert_true(status(w).placeholder);
+	for (unsigned i = 1; i <= 30; i++)
+		pipeline_tick(w->pl, t + 600 * MS + i * 1000 * MS);
+	assert_int_equal(w->source_opens, 1); /* not retried */
+	assert_int_equal(w->encoder_opens, 0);
+	assert_int_equal(w->placeholders, 31);
+	assert_int_equal(status(w).source_device.restarts, 0);
+}
+
 /* --rotation by SIGHUP: a camera that cannot flip is not reopened, the next frames carry the
  * whole orientation in EXIF (90 + vflip: 5), the "no signal" pictures none; a camera that flips
  * is reopened when the sensor's part changes and then leaves EXIF the plain turn. */
@@ -869,6 +899,7 @@ int main(void)
 		cmocka_unit_test(test_camera_busy_at_start),
 		cmocka_unit_test(test_camera_missing_at_start),
 		cmocka_unit_test_setup_teardown(test_source_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_libcamera_unusable_at_start, setup_fakes, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encoder_failure_falls_back_to_software, setup,
 						teardown),

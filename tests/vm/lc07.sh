@@ -116,6 +116,7 @@ done >"$out.files"
 		if is_elf "$f"; then echo "$f"; fi
 	done
 	echo /root/mjpegd-vm.build/mjpegd
+	echo /root/mjpegd-vm.build/mjpegd-libcamera.so
 } | sort -u >"$out.elves"
 while read -r f; do
 	deps=$(ldd "$f" 2>&1) || { echo "lc07: $f: static or not for ldd: $deps" >&2; continue; }
@@ -165,6 +166,8 @@ while read -r f; do
 done <"$B/lc07.files"
 mkdir -p "$DEST/vm/bin" "$DEST/dev" "$DEST/proc" "$DEST/sys" "$DEST/run" "$DEST/tmp" "$DEST/.vm"
 cp "$B/mjpegd" "$DEST/vm/bin/mjpegd"
+# The daemon (built with BUILD=/root/mjpegd-vm.build) loads its libcamera plugin from there.
+install -D -m 0644 "$B/mjpegd-libcamera.so" "$DEST/root/mjpegd-vm.build/mjpegd-libcamera.so"
 cp "$B/lc07.versions" "$DEST/VERSIONS"
 cp "$B/lc07.version" "$DEST/.vm/version" # what the guest tests expect to see at run time
 case "$(cat "$DEST/.vm/version")" in
@@ -186,5 +189,10 @@ sed "s|^/root/$TREE.build/mjpegd\$|/vm/bin/mjpegd|" "$B/lc07.elves" | while read
 	fi
 done || finish 1 "an ELF object does not load inside $DEST (above)"
 out=$(chroot "$DEST" "$interp" --list /vm/bin/mjpegd)
-grep -q 'libcamera\.so\.0\.7 => /' <<<"$out" || finish 1 "$DEST/vm/bin/mjpegd does not load libcamera.so.0.7"
+if grep -q 'libcamera\|libstdc++' <<<"$out"; then
+	finish 1 "$DEST/vm/bin/mjpegd links libcamera or libstdc++: the plugin should"
+fi
+out=$(chroot "$DEST" "$interp" --list /root/mjpegd-vm.build/mjpegd-libcamera.so)
+grep -q 'libcamera\.so\.0\.7 => /' <<<"$out" ||
+	finish 1 "$DEST/root/mjpegd-vm.build/mjpegd-libcamera.so does not load libcamera.so.0.7"
 say "$DEST: $(du -sm "$DEST" | cut -f1) MiB; $(sed -n 's/^\(libcamera-tools .*\)/\1/p' "$DEST/VERSIONS")"

@@ -59,7 +59,7 @@ say() {
 # (archive unreachable, MJPEGD_VM_LC07=0), fail when preparing it failed (/vm/lc07.status says
 # which). Then asserts that cam is the libcamera version /lc07 was made with (0.7.x, in
 # LC07_VERSION; 0.7.1 from trixie-backports when this was written) and that cam and the daemon load
-# libcamera.so.0.7 inside /lc07, and puts /vm/lc07bin first in PATH (cam -> /lc07's cam) and
+# libcamera.so.0.7 inside /lc07 (the daemon through its plugin), and puts /vm/lc07bin first in PATH (cam -> /lc07's cam) and
 # MJPEGD=/vm/lc07bin/mjpegd (the daemon built in the trixie-backports root), both run through
 # /vm/bin/lc07 (chroot /lc07).
 lc07_use() {
@@ -81,7 +81,13 @@ lc07_use() {
 	*"libcamera version v$LC07_VERSION"*) ;;
 	*) fail "/lc07's cam is not libcamera v$LC07_VERSION" ;;
 	esac
-	for _b in /usr/bin/cam /vm/bin/mjpegd; do
+	# The daemon links no libcamera: its plugin (at the path the daemon was built to load it
+	# from, tests/vm/lc07.sh) does.
+	_l=$(lc07 /.vm/ld.so --list /vm/bin/mjpegd 2>&1) || fail "/lc07/vm/bin/mjpegd does not load: $_l"
+	if echo "$_l" | grep -q 'libcamera\|libstdc++'; then
+		fail "/lc07/vm/bin/mjpegd links libcamera or libstdc++ (its plugin should): $_l"
+	fi
+	for _b in /usr/bin/cam /root/mjpegd-vm.build/mjpegd-libcamera.so; do
 		_l=$(lc07 /.vm/ld.so --list "$_b" 2>&1) || fail "/lc07$_b does not load: $_l"
 		echo "$_b: $(echo "$_l" | grep 'libcamera')" | tr -s ' \t\n' ' '
 		echo
@@ -100,6 +106,8 @@ lc07_ran() {
 	for _f in "$@"; do
 		grep -F -q "libcamera v$LC07_VERSION: camera" "$_f" ||
 			fail "$_f: no 'libcamera v$LC07_VERSION: camera' line"
+		grep -F -q "loaded (built against libcamera $LC07_VERSION, running v$LC07_VERSION)" "$_f" ||
+			fail "$_f: the libcamera plugin built against $LC07_VERSION was not loaded"
 	done
 	echo "libcamera v$LC07_VERSION opened the camera (the daemon's log: $*)"
 }

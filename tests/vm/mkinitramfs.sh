@@ -4,7 +4,8 @@
 # Contents: busybox-static and its applets; /init (tests/vm/init); /vm/lib.sh; /vm/faults.sh
 # (helpers of the recovery tests); /vm/bin/pi-check (scripts/pi-check.sh); the guest tests
 # /vm/tests/*.sh (tests/vm/guest/*.sh); /vm/bin: the daemon under test ($MJPEGD, default
-# build/mjpegd; skipped with a warning when missing) and every tests/vm/*.c compiled into
+# build/mjpegd; skipped with a warning when missing; its libcamera plugin at the absolute path the
+# daemon loads it from, build/mjpegd-libcamera.so) and every tests/vm/*.c compiled into
 # build/vm/bin/ (static when possible); /vm/modules: the test bed's kernel modules
 # (build/vm/modules/*.ko, tests/vm/bcm2835-emu); v4l2-ctl, v4l2-compliance, media-ctl; libcamera's
 # `cam` + IPA modules/proxies/data when installed. Every dynamic ELF comes with the shared
@@ -91,6 +92,14 @@ fi
 # binaries under test
 if [ -x "$MJPEGD" ]; then
 	put_elf "$MJPEGD" /vm/bin/mjpegd
+	# Its libcamera plugin (and libcamera, through ldd) at the very path the daemon was built to
+	# load it from: the development build looks in its build directory, by absolute path.
+	plugin=$(dirname "$(readlink -f "$MJPEGD")")/mjpegd-libcamera.so
+	if [ -f "$plugin" ]; then
+		put_elf "$plugin"
+	else
+		echo "initramfs: warning: $plugin missing; the libcamera tests will fail" >&2
+	fi
 else
 	echo "initramfs: warning: $MJPEGD missing; the daemon tests will fail" >&2
 fi

@@ -27,6 +27,13 @@ struct status_device {
 	const char *last_error; /* "" when none */
 };
 
+/* The libcamera plugin as its loader saw it (include/mjpegd/source/libcamera_plugin.h); every
+ * string "" when it does not apply, state "not-tried" until a source or --list-devices asked. */
+struct status_libcamera_plugin {
+	const char *state; /* libcamera_plugin_state_name() */
+	const char *path, *built_against, *running, *installed, *error, *hint;
+};
+
 struct status_snapshot {
 	const char *version;
 	uint64_t uptime_ms;
@@ -66,6 +73,7 @@ struct status_snapshot {
 	bool hflip, vflip;
 	struct sensor_transform sensor_transform;
 	unsigned exif_orientation;
+	struct status_libcamera_plugin libcamera_plugin;
 	size_t n_clients_listed;
 	const struct status_client *client_list;
 };

@@ -1,8 +1,11 @@
 /* The libcamera source: CSI cameras on a Raspberry Pi (Camera Module v1.3, v2, v3 with autofocus,
  * HQ, …) and any other camera libcamera supports. C API; the C++ stays in src/source/libcamera.cpp.
  *
- * Built only when pkg-config finds libcamera (HAVE_LIBCAMERA); without it every function here
- * exists and fails with -EOPNOTSUPP ("built without libcamera").
+ * Always built (C only): the shim it drives is the libcamera plugin, loaded on the first create or
+ * list (include/mjpegd/source/libcamera_plugin.h). Built without libcamera (no plugin) these fail
+ * with -EOPNOTSUPP ("built without libcamera"); with a plugin that cannot be loaded (missing,
+ * refused, libcamera's soname changed, another ABI) with -ELIBACC, the reason logged once by the
+ * loader and in libcamera_plugin_info().
  *
  * Frames arrive on libcamera's thread and reach the loop thread through a lock-free SPSC queue
  * (mjpegd/spsc.h) and an eventfd, which is the source's fd. Raw frames carry each plane's DMABUF
@@ -33,12 +36,13 @@ extern "C" {
  * best first (NULL: YUV420, YUYV, BGR24, RGB24). p->buffers 0 means LIBCAMERA_DEFAULT_BUFFERS.
  * Errors are logged; no camera at all is -ENODEV with a hint about the ribbon cable and
  * camera_auto_detect; -ENOENT when the selected camera does not exist; -EOPNOTSUPP when mjpegd was
- * built without libcamera. */
+ * built without libcamera; -ELIBACC when the plugin cannot be loaded. */
 int source_libcamera_create(const struct source_params *p, struct source **out);
 
 /* For --source auto: like source_libcamera_create, but -ENODEV (no camera, or only external USB
  * cameras, which the V4L2 source serves with their own MJPEG) and -EOPNOTSUPP are returned
- * without an error message, so the caller can move on to the next source. */
+ * without an error message, -ELIBACC with the loader's one warning, so the caller can move on to
+ * the next source. */
 int source_libcamera_try_create(const struct source_params *p, struct source **out);
 
 struct libcamera_camera_info {
@@ -48,11 +52,12 @@ struct libcamera_camera_info {
 };
 
 /* Fills up to max entries (cams may be NULL when max is 0) and returns how many cameras exist,
- * -ENODEV when none, -EOPNOTSUPP without libcamera, -EBUSY while a libcamera source is open.
+ * -ENODEV when none, -EOPNOTSUPP without libcamera, -ELIBACC when the plugin cannot be loaded,
+ * -EBUSY while a libcamera source is open.
  * Starts and stops libcamera's camera manager; nothing keeps running. */
 int source_libcamera_list(struct libcamera_camera_info *cams, unsigned max);
 
-/* True when mjpegd was built with libcamera. */
+/* True when mjpegd was built with libcamera (a plugin was built with it). */
 bool source_libcamera_built(void);
 
 /* Zero copy into an M2M encoder. Pure, built with or without libcamera (tests/unit).

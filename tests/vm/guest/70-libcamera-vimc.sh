@@ -2,6 +2,7 @@
 # The libcamera source on the real kernel: vimc's 'Sensor B' through libcamera's vimc pipeline
 # handler → software encoder → HTTP on loopback. vimc gives only RGB888/BGR888 under libcamera, so
 # this runs the encoder's RGB path (not zero-copy); the Pi's YUV420 path needs real hardware.
+# The camera is reached through the libcamera plugin (its log line and /status say it loaded).
 # Checks: /snapshot.jpg is a JPEG, frames keep coming (/status), SIGTERM exits 0 (libcamera's
 # threads stop cleanly), --source auto picks the libcamera camera, and a camera index that does
 # not exist is a quick, clear error. (busybox 1.35 wget -T segfaults: bounded with `timeout`.)
@@ -44,6 +45,9 @@ echo "snapshot.jpg: $size bytes, starts with $head"
 cp snapshot.jpg "$VM_OUT/"
 [ "$head" = ffd8 ] || die "snapshot does not start with FF D8 (got '$head')"
 [ "$size" -gt 1024 ] || die "snapshot is only $size bytes"
+# through the plugin (mjpegd-libcamera.so, where this daemon was built to load it from)
+grep -q '^<6>libcamera plugin /.*/mjpegd-libcamera.so loaded (built against libcamera ' \
+	"$VM_OUT/mjpegd.log" || die "the daemon's log does not say it loaded the libcamera plugin"
 
 say "frames keep coming"
 timeout 10 wget -q -O status1.json http://127.0.0.1:8000/status || die "GET /status failed"
@@ -53,6 +57,8 @@ cat status2.json
 echo
 cp status2.json "$VM_OUT/status.json"
 grep -q '"source": "libcamera' status2.json || die "/status does not name the libcamera source"
+grep -q '"libcamera_plugin": {"state": "loaded"' status2.json ||
+	die "/status does not say the libcamera plugin is loaded"
 grep -q 'from RGB' status2.json || echo "note: the encoder did not take the RGB path"
 c1=$(captured status1.json)
 c2=$(captured status2.json)
