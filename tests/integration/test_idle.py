@@ -2,9 +2,11 @@
 the default). With no stream client the camera runs but nothing is encoded; a snapshot encodes
 one fresh frame; a stream client gets every frame and, when it leaves, encoding stops again;
 --on-demand off encodes every frame; systemd's watchdog and STATUS= carry on while idle."""
+import os
+import signal
 import time
 
-from harness import SLOW, Daemon, check, get_json, open_stream, read_parts, request
+from harness import SLOW, Context, Daemon, check, get_json, open_stream, read_parts, request
 from common import test, jpeg_ok, NotifySocket
 
 
@@ -136,6 +138,37 @@ def test_on_demand_off_encodes_every_frame():
           f"--on-demand off: {encoded} encoded of {captured} captured in 2 s")
     check(f2["skipped_idle"] == 0, f"skipped_idle {f2['skipped_idle']} with --on-demand off")
     check(st2["fps_measured"] >= fps * 0.6, f"fps_measured {st2['fps_measured']}")
+    d.stop()
+
+
+@test
+def test_on_demand_sighup():
+    """--on-demand changed in the config file and reloaded: applies at once, camera untouched."""
+    conf = os.path.join(Context.current.tmpdir, "mjpegd.conf")
+    with open(conf, "w") as f:
+        f.write("source = testpattern\nencoder = software\nsize = 320x240\non-demand = off\n")
+    d = Daemon("--config", conf)
+    d.wait_frame()
+    time.sleep(0.5)
+    _, f1 = frames(d.port)
+    time.sleep(1.0)
+    st2, f2 = frames(d.port)
+    check(f2["encoded"] - f1["encoded"] >= 15 and not st2["on_demand"]["enabled"],
+          f"off: encoded {f1['encoded']} → {f2['encoded']} in 1 s, {st2['on_demand']}")
+    with open(conf, "w") as f:
+        f.write("source = testpattern\nencoder = software\nsize = 320x240\non-demand = on\n")
+    d.signal(signal.SIGHUP)
+    time.sleep(0.5 * SLOW)
+    st3, f3 = frames(d.port)
+    time.sleep(1.0)
+    st4, f4 = frames(d.port)
+    check(st4["on_demand"] == {"enabled": True, "idle": True}, f"after SIGHUP: {st4['on_demand']}")
+    check(f4["encoded"] == f3["encoded"], f"on after SIGHUP: encoded {f3['encoded']} → "
+          f"{f4['encoded']} in 1 s with no client")
+    check(st4["devices"]["source"]["restarts"] == 0 and st4["devices"]["encoder"]["restarts"] == 0,
+          f"the reload reopened a device: {st4['devices']}")
+    r = request(d.port, "GET", "/snapshot.jpg")
+    check(r.status == 200, f"snapshot after SIGHUP: {r.status}")
     d.stop()
 
 
