@@ -107,6 +107,10 @@ struct pipeline {
 	struct raw_frame *held;   /* the newest camera frame, not submitted; NULL: none */
 	uint64_t held_ns;         /* when it was dequeued */
 	bool one_wanted;          /* pipeline_want_frame() found no fresh frame: encode the next */
+	/* a frame encoded for a request is in an encoder: asking again (the server does at every
+	 * tick while a snapshot waits) waits for it rather than encoding another; cleared by any
+	 * result collected and whenever an encoder is retired */
+	bool wanted_in_flight;
 	uint64_t frames_skipped_idle;
 	struct control_assignments controls_wanted; /* applied whenever a camera opens */
 };
@@ -269,6 +273,7 @@ static void stop_fallback(struct pipeline *pl)
 {
 	if (!pl->fallback)
 		return;
+	pl->wanted_in_flight = false;
 	loop_poll_set_fd(&pl->fallback_poll, -1);
 	retire_encoder(pl, pl->fallback);
 	pl->fallback = NULL;
@@ -283,6 +288,7 @@ static void detach_encoder(struct pipeline *pl)
 	retire_encoder(pl, pl->encoder);
 	pl->encoder = NULL;
 	pl->in_flight = 0;
+	pl->wanted_in_flight = false;
 }
 
 /* The same for the source. */
@@ -466,8 +472,9 @@ static void source_ready(struct loop_poll *p)
 			continue;
 		}
 		release_held(pl); /* older than this one */
+		if (encode_raw(pl, raw, now) && d.one_wanted)
+			pl->wanted_in_flight = true;
 		pl->one_wanted = false;
-		encode_raw(pl, raw, now);
 	}
 }
 
@@ -487,6 +494,7 @@ static void collect_frames(struct pipeline *pl, struct encoder *enc)
 			return;
 		}
 		uint64_t now = now_mono_ns();
+		pl->wanted_in_flight = false;
 		if (enc == pl->encoder) {
 			if (pl->in_flight > 0)
 				pl->in_flight--;
@@ -1011,14 +1019,16 @@ void pipeline_describe(const struct pipeline *pl, char *buf, size_t len)
 
 void pipeline_want_frame(struct pipeline *pl)
 {
-	if (pl->stopping)
+	if (pl->stopping || pl->wanted_in_flight)
 		return;
 	uint64_t now = now_mono_ns();
 	if (pl->held && demand_fresh(pl->held_ns, now, pl->cfg->fps)) {
 		struct raw_frame *raw = pl->held;
 		pl->held = NULL;
-		if (encode_raw(pl, raw, now))
+		if (encode_raw(pl, raw, now)) {
+			pl->wanted_in_flight = true;
 			return;
+		}
 	}
 	pl->one_wanted = true;
 }

@@ -62,8 +62,9 @@ void pipeline_tick(struct pipeline *pl, uint64_t now_ns);
 void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s);
 int pipeline_set_quality(struct pipeline *pl, unsigned quality);
 /* A snapshot or a new stream client wants a frame (--on-demand): the newest camera frame is
- * submitted now if it is fresh, else the next one the camera delivers. Idempotent: the server
- * asks again on every tick while a snapshot waits (an encode that failed is retried so). */
+ * submitted now if it is fresh, else the next one the camera delivers. While a frame encoded for
+ * a request is still in the encoder, asking again does nothing; the server asks again on every
+ * tick while a snapshot waits, so an encode that failed or was refused is retried. */
 void pipeline_want_frame(struct pipeline *pl);
 /* The configuration (read through the pointer given at create) changed from old: a changed camera
  * setting reopens the source only, a changed encoder setting the encoder only. */

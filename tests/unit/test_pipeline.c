@@ -805,6 +805,23 @@ static void test_want_frame_encodes_newest(void **state)
 	one_frame(w);
 	assert_int_equal(w->submitted, 2);
 	assert_int_equal(source_lent(w), 1);
+
+	/* asked again while the frame asked for is still in the encoder (the server's tick while a
+	 * snapshot waits): no second encode */
+	pipeline_want_frame(w->pl);
+	assert_int_equal(w->submitted, 3);
+	pipeline_want_frame(w->pl);
+	capture(w); /* held: nothing is left wanted */
+	pipeline_want_frame(w->pl);
+	assert_int_equal(w->submitted, 3);
+	assert_true(fire(encoder_fd_now(w)));
+	assert_int_equal(w->published, 3);
+	capture(w);
+	assert_int_equal(w->submitted, 3);
+	pipeline_want_frame(w->pl); /* after the result: a new request encodes again */
+	assert_int_equal(w->submitted, 4);
+	assert_true(fire(encoder_fd_now(w)));
+	assert_int_equal(w->published, 4);
 }
 
 /* The held frame is too old (a camera slower than --fps, or stalled): the next one is encoded. */
