@@ -278,8 +278,9 @@ run_size() {
 	port=$((BASE_PORT + idx))
 	try=0
 	while :; do
+		# --on-demand off: the steady interval measures encoding with no client
 		"$MJPEGD" --source "$SOURCE" --encoder "$ENCODER" --size "$size" --fps 30 \
-			--listen "127.0.0.1:$port" --config "$conf" "$@" >"$log" 2>&1 &
+			--on-demand off --listen "127.0.0.1:$port" --config "$conf" "$@" >"$log" 2>&1 &
 		DPID=$!
 		t_start=$(now)
 		deadline=$(addt "$t_start" 30)

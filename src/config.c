@@ -94,6 +94,9 @@ static const struct option options[] = {
 	  "MS", "A frame not back from the encoder after this long: the encoder is reopened." },
 	{ "encoder-fallback", OPT_FALLBACK, 0, 0, 0, "MODE",
 	  "While the hardware encoder recovers: encode in software, or drop frames." },
+	{ "on-demand", OPT_SWITCH, 0, 1, offsetof(struct config, on_demand), "on|off",
+	  "Encode only what a client will receive: with no stream client the camera runs but no "
+	  "frame is encoded, and a snapshot encodes the newest one; off: encode every frame." },
 #ifdef MJPEGD_FAULT_INJECTION
 	{ "inject-fault", OPT_STRING, 0, sizeof(((struct config *)0)->inject_fault),
 	  offsetof(struct config, inject_fault), "SPEC",
@@ -186,6 +189,7 @@ void config_defaults(struct config *cfg)
 		.encoder_timeout_ms = 1000,
 		.encoder_fallback = true,
 		.controls_writable = true,
+		.on_demand = true,
 	};
 }
 

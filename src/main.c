@@ -125,6 +125,21 @@ static void on_frame(void *ctx, struct frame *f)
 	server_publish(app->server, f);
 }
 
+/* --on-demand: a stream client watches, so every frame is encoded */
+static bool viewers(void *ctx)
+{
+	struct app *app = ctx;
+	return server_get_stats(app->server)->stream_clients > 0;
+}
+
+/* --on-demand: a snapshot waits, or a stream client just came */
+static void want_frame(void *ctx)
+{
+	struct app *app = ctx;
+	if (app->pipeline)
+		pipeline_want_frame(app->pipeline);
+}
+
 static void fill_status(void *ctx, struct status_snapshot *s)
 {
 	struct app *app = ctx;
@@ -282,6 +297,7 @@ static void reload(struct app *app)
 	reload_auth(app, &old);
 	server_set_allow_origin(app->server, app->cfg.allow_origin);
 	server_set_controls_writable(app->server, app->cfg.controls_writable);
+	server_set_on_demand(app->server, app->cfg.on_demand, app->cfg.fps);
 	server_set_trusted_proxy(app->server, app->cfg.trusted_proxy);
 	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
@@ -584,6 +600,10 @@ int main(int argc, char **argv)
 		.controls_set = controls_set,
 		.controls_ctx = &app,
 		.controls_writable = app.cfg.controls_writable,
+		.on_demand = app.cfg.on_demand,
+		.fps = app.cfg.fps,
+		.want_frame = want_frame,
+		.want_frame_ctx = &app,
 	};
 	r = server_create(&sp, &app.server);
 	if (r < 0) {
@@ -602,6 +622,7 @@ int main(int argc, char **argv)
 		.frame_pool_capacity = app.cfg.max_clients + FRAME_POOL_EXTRA,
 		.on_frame = on_frame,
 		.on_frame_ctx = &app,
+		.viewers = viewers,
 	};
 	r = pipeline_create(&pp, &app.pipeline);
 	if (r < 0)

@@ -18,6 +18,7 @@
 
 #include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
+#include "mjpegd/demand.h"
 #include "mjpegd/devices.h"
 #include "mjpegd/gapwin.h"
 #include "mjpegd/log.h"
@@ -57,6 +58,7 @@ struct pipeline {
 	struct frame_pool pool;
 	pipeline_frame_fn on_frame;
 	void *on_frame_ctx;
+	pipeline_viewers_fn viewers;
 	bool stopping;
 	struct devices dev; /* what the devices are chosen from, and opened by */
 	const struct pipeline_openers *openers; /* tests: fakes instead of dev */
@@ -101,8 +103,18 @@ struct pipeline {
 	struct placeholders placeholders;
 	uint64_t frames_not_published, bytes_encoded;
 	uint64_t frames_dropped; /* refused by the encoder (busy, no free output frame) or none open */
-	uint64_t fps_window_start_ns, fps_window_frames;
-	double fps;
+	uint64_t fps_window_start_ns, fps_window_frames, fps_window_captured;
+	double fps, fps_captured;
+
+	/* on demand (include/mjpegd/demand.h) */
+	struct raw_frame *held;   /* the newest camera frame, not submitted; NULL: none */
+	uint64_t held_ns;         /* when it was dequeued */
+	bool one_wanted;          /* pipeline_want_frame() found no fresh frame: encode the next */
+	/* a frame encoded for a request is in an encoder: asking again (the server does at every
+	 * tick while a snapshot waits) waits for it rather than encoding another; cleared by any
+	 * result collected and whenever an encoder is retired */
+	bool wanted_in_flight;
+	uint64_t frames_skipped_idle;
 	struct control_assignments controls_wanted; /* applied whenever a camera opens */
 	/* --rotation/--hflip/--vflip: what the open camera does, and the EXIF Orientation every
 	 * live frame is published with (update_orientation()) */
@@ -133,6 +145,21 @@ static struct encoder_params encoder_params_for(struct pipeline *pl, const struc
 		.quality = pl->cfg->quality, .pool = &pl->pool,
 		.release_raw = pipeline_release_raw, .release_ctx = pl,
 	};
+}
+
+/* The held frame goes back to its source: a newer one came, or the source goes. */
+static void release_held(struct pipeline *pl)
+{
+	if (!pl->held)
+		return;
+	pl->frames_skipped_idle++;
+	pipeline_release_raw(pl, pl->held);
+	pl->held = NULL;
+}
+
+static bool viewers_now(const struct pipeline *pl)
+{
+	return pl->viewers && pl->viewers(pl->on_frame_ctx);
 }
 
 /* ---------------------------------------------------------------- retiring */
@@ -255,6 +282,7 @@ static void stop_fallback(struct pipeline *pl)
 {
 	if (!pl->fallback)
 		return;
+	pl->wanted_in_flight = false;
 	loop_poll_set_fd(&pl->fallback_poll, -1);
 	retire_encoder(pl, pl->fallback);
 	pl->fallback = NULL;
@@ -269,6 +297,7 @@ static void detach_encoder(struct pipeline *pl)
 	retire_encoder(pl, pl->encoder);
 	pl->encoder = NULL;
 	pl->in_flight = 0;
+	pl->wanted_in_flight = false;
 }
 
 /* The same for the source. */
@@ -277,6 +306,7 @@ static void detach_source(struct pipeline *pl)
 	if (!pl->source)
 		return;
 	loop_poll_set_fd(&pl->source_poll, -1);
+	release_held(pl);
 	struct source *src = pl->source;
 	pl->source = NULL;
 	retire_source(pl, src);
@@ -374,6 +404,53 @@ static void check_encoder_timeout(struct pipeline *pl, uint64_t now)
 	encoder_failed(pl, -ETIMEDOUT, why);
 }
 
+/* Gives raw to the encoder that takes frames now; false when it was refused (and dropped). */
+static bool encode_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
+{
+	/* A reopened encoder is on probation until its first frame: the stand-in keeps
+	 * serving, and the encoder is given one frame at a time to prove itself. */
+	struct encoder *enc = pl->encoder;
+	if (pl->fallback && (!enc || (pl->encoder_sup.state == DEVICE_STARTING && pl->in_flight > 0)))
+		enc = pl->fallback;
+	if (!enc) {
+		drop_raw(pl, raw);
+		return false;
+	}
+	int r = encoder_submit(enc, raw);
+	if (r < 0) {
+		/* The encoder is still busy with earlier frames: newest-wins, drop this one. */
+		log_debug("frame %llu dropped: encoder %s", (unsigned long long)raw->sequence,
+			  r == -EBUSY ? "busy" : r == -ENOBUFS ? "has no free output frame"
+							     : strerror(-r));
+		drop_raw(pl, raw);
+		return false;
+	}
+	if (enc == pl->encoder && pl->in_flight++ == 0)
+		pl->encoder_progress_ns = now;
+	/* Its result is there already: no wake-up to wait for (encoder.h). */
+	if (enc->synchronous)
+		collect_frames(pl, enc);
+	return true;
+}
+
+/* Nobody will receive raw now: it is kept as the newest frame (the one before goes back), or,
+ * from a pass-through camera, given back at once. The camera delivering counts as live: no
+ * "no signal" picture while it does. */
+static void hold_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
+{
+	release_held(pl);
+	if (pl->encoder_kind == ENCODER_PASSTHROUGH) {
+		pl->frames_skipped_idle++;
+		pipeline_release_raw(pl, raw);
+	} else {
+		pl->held = raw;
+		pl->held_ns = now;
+	}
+	pl->last_live_ns = now;
+	pl->outage_since_ns = 0;
+	placeholders_live(&pl->placeholders);
+}
+
 static void source_ready(struct loop_poll *p)
 {
 	struct pipeline *pl = container_of(p, struct pipeline, source_poll);
@@ -394,30 +471,25 @@ static void source_ready(struct loop_poll *p)
 		if (pl->source_sup.state == DEVICE_STARTING)
 			supervisor_running(&pl->source_sup, now);
 		check_encoder_timeout(pl, now);
-		/* A reopened encoder is on probation until its first frame: the stand-in keeps
-		 * serving, and the encoder is given one frame at a time to prove itself. */
-		struct encoder *enc = pl->encoder;
-		if (pl->fallback && (!enc || (pl->encoder_sup.state == DEVICE_STARTING &&
-					     pl->in_flight > 0)))
-			enc = pl->fallback;
-		if (!enc) {
-			drop_raw(pl, raw);
+		pl->fps_window_captured++;
+		struct demand_inputs d = {
+			.on_demand = pl->cfg->on_demand, .one_wanted = pl->one_wanted,
+			.probation = pl->encoder && pl->encoder_sup.state == DEVICE_STARTING &&
+				     pl->in_flight == 0,
+		};
+		/* asked only when the answer matters: it walks no list, but it is a call per frame */
+		d.viewers = d.on_demand && !d.one_wanted && !d.probation && viewers_now(pl);
+		if (!demand_encode(&d)) {
+			hold_raw(pl, raw, now);
 			continue;
 		}
-		r = encoder_submit(enc, raw);
-		if (r < 0) {
-			/* The encoder is still busy with earlier frames: newest-wins, drop this one. */
-			log_debug("frame %llu dropped: encoder %s", (unsigned long long)raw->sequence,
-				  r == -EBUSY ? "busy" : r == -ENOBUFS ? "has no free output frame"
-								     : strerror(-r));
-			drop_raw(pl, raw);
-			continue;
-		}
-		if (enc == pl->encoder && pl->in_flight++ == 0)
-			pl->encoder_progress_ns = now;
-		/* Its result is there already: no wake-up to wait for (encoder.h). */
-		if (enc->synchronous)
-			collect_frames(pl, enc);
+		release_held(pl); /* older than this one */
+		/* set first: a synchronous encoder's result is collected inside encode_raw() */
+		if (d.one_wanted)
+			pl->wanted_in_flight = true;
+		if (!encode_raw(pl, raw, now) && d.one_wanted)
+			pl->wanted_in_flight = false;
+		pl->one_wanted = false;
 	}
 }
 
@@ -437,6 +509,7 @@ static void collect_frames(struct pipeline *pl, struct encoder *enc)
 			return;
 		}
 		uint64_t now = loop_now(pl->loop);
+		pl->wanted_in_flight = false;
 		if (enc == pl->encoder) {
 			if (pl->in_flight > 0)
 				pl->in_flight--;
@@ -829,6 +902,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	pl->exif_orientation = EXIF_ORIENTATION_NORMAL;
 	pl->on_frame = p->on_frame;
 	pl->on_frame_ctx = p->on_frame_ctx;
+	pl->viewers = p->viewers;
 	if (p->controls)
 		pl->controls_wanted = *p->controls;
 	pl->openers = p->openers;
@@ -909,7 +983,9 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 	uint64_t dt = now - pl->fps_window_start_ns;
 	if (dt >= NSEC_PER_SEC) {
 		pl->fps = (double)pl->fps_window_frames * (double)NSEC_PER_SEC / (double)dt;
+		pl->fps_captured = (double)pl->fps_window_captured * (double)NSEC_PER_SEC / (double)dt;
 		pl->fps_window_frames = 0;
+		pl->fps_window_captured = 0;
 		pl->fps_window_start_ns = now;
 	}
 	if (pl->stopping)
@@ -967,7 +1043,11 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	s->height = pl->source ? pl->source->height : pl->cfg->height;
 	s->fps_target = pl->cfg->fps;
 	s->fps_measured = pl->fps;
+	s->fps_captured = pl->fps_captured;
 	s->frames_captured = ss.frames_captured;
+	s->frames_skipped_idle = pl->frames_skipped_idle;
+	s->on_demand = pl->cfg->on_demand;
+	s->idle = pl->cfg->on_demand && !viewers_now(pl);
 	s->frames_encoded = es.frames_encoded;
 	s->frames_dropped = ss.frames_dropped + pl->frames_dropped;
 	s->encode_errors = es.encode_errors;
@@ -1048,8 +1128,25 @@ int pipeline_set_controls(struct pipeline *pl, const char *body, size_t len, boo
 
 void pipeline_describe(const struct pipeline *pl, char *buf, size_t len)
 {
-	snprintf(buf, len, "source %s, encoder %s%s", device_state_name(pl->source_sup.state),
-		 device_state_name(pl->encoder_sup.state), pl->fallback ? " (software fallback)" : "");
+	snprintf(buf, len, "source %s, encoder %s%s%s", device_state_name(pl->source_sup.state),
+		 device_state_name(pl->encoder_sup.state), pl->fallback ? " (software fallback)" : "",
+		 pl->cfg->on_demand && !viewers_now(pl) ? ", idle (encoding on demand)" : "");
+}
+
+void pipeline_want_frame(struct pipeline *pl)
+{
+	if (pl->stopping || pl->wanted_in_flight)
+		return;
+	uint64_t now = now_mono_ns();
+	if (pl->held && demand_fresh(pl->held_ns, now, pl->cfg->fps)) {
+		struct raw_frame *raw = pl->held;
+		pl->held = NULL;
+		pl->wanted_in_flight = true; /* first: see source_ready() */
+		if (encode_raw(pl, raw, now))
+			return;
+		pl->wanted_in_flight = false;
+	}
+	pl->one_wanted = true;
 }
 
 int pipeline_set_quality(struct pipeline *pl, unsigned quality)
@@ -1120,6 +1217,7 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 void pipeline_stop(struct pipeline *pl)
 {
 	pl->stopping = true;
+	release_held(pl);
 	loop_poll_stop(&pl->source_poll);
 	loop_poll_stop(&pl->encoder_poll);
 	loop_poll_stop(&pl->fallback_poll);
@@ -1141,6 +1239,7 @@ void pipeline_destroy(struct pipeline *pl)
 		if (pl->opening.r == 0)
 			encoder_destroy(pl->opening.enc);
 	}
+	release_held(pl);
 	/* Encoders give their raw frames back to the sources, so they go first; every consumer
 	 * dropped its frames before this. */
 	encoder_destroy(pl->encoder);

@@ -4,7 +4,14 @@
  * Raw frames: dequeued from the source, submitted to the encoder, which gives each back through
  * pipeline_release_raw → source_release. Refused submissions are released here (a drop).
  * Encoded frames: collected with one reference, passed to on_frame (which takes its own), then
- * unreferenced here. */
+ * unreferenced here.
+ *
+ * On demand (--on-demand on, include/mjpegd/demand.h): with no stream client (viewers() false)
+ * camera frames are not submitted. The newest one is held (pl->held: one raw frame, owned by the
+ * pipeline until it is submitted or a newer frame replaces it, then given back to its source at
+ * once), so that pipeline_want_frame() can encode it without waiting for the camera. Pass-through
+ * frames are not held: a held frame and the server's newest (which points into a camera buffer)
+ * would keep two of the camera's buffers, all of them at --camera-buffers 2. */
 #ifndef MJPEGD_PIPELINE_H
 #define MJPEGD_PIPELINE_H
 
@@ -20,6 +27,8 @@
 #include "mjpegd/http/status.h"
 
 typedef void (*pipeline_frame_fn)(void *ctx, struct frame *f);
+/* Whether a stream client watches now (on_frame_ctx); asked at every camera frame. */
+typedef bool (*pipeline_viewers_fn)(void *ctx);
 
 /* A test seam: how the pipeline opens its devices when not through src/devices.c (what
  * select.c chose, the real back ends). The unit tests pass fakes. p carries the pool, the release
@@ -37,6 +46,8 @@ struct pipeline_params {
 	unsigned frame_pool_capacity;
 	pipeline_frame_fn on_frame;
 	void *on_frame_ctx;
+	/* --on-demand: NULL counts as nobody watching (only requested frames are encoded) */
+	pipeline_viewers_fn viewers;
 	/* the camera controls wanted from the start (--control's, then the state file's); NULL: none */
 	const struct control_assignments *controls;
 	const struct pipeline_openers *openers; /* NULL: src/devices.c */
@@ -50,6 +61,11 @@ int pipeline_start(struct pipeline *pl);
 void pipeline_tick(struct pipeline *pl, uint64_t now_ns);
 void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s);
 int pipeline_set_quality(struct pipeline *pl, unsigned quality);
+/* A snapshot or a new stream client wants a frame (--on-demand): the newest camera frame is
+ * submitted now if it is fresh, else the next one the camera delivers. While a frame encoded for
+ * a request is still in the encoder, asking again does nothing; the server asks again on every
+ * tick while a snapshot waits, so an encode that failed or was refused is retried. */
+void pipeline_want_frame(struct pipeline *pl);
 /* The configuration (read through the pointer given at create) changed from old: a changed camera
  * setting reopens the source only, a changed encoder setting the encoder only. */
 void pipeline_reconfigure(struct pipeline *pl, const struct config *old);

@@ -98,6 +98,8 @@ static void stream_start(struct client *c, const struct http_request *req, uint6
 	c->fps_cap.interval_ns = min_interval_ns;
 	c->fps_window_start_ns = now_mono_ns();
 	client_set_state(c, CLIENT_STREAMING);
+	/* on demand: the newest camera frame is encoded now, not at the next capture */
+	server_want_frame(s);
 	c->iov[0] = (struct iovec){c->head, (size_t)n};
 	client_send_iov(c, 1);
 }
@@ -108,6 +110,9 @@ void stream_send_newest(struct client *c, uint64_t now_ns)
 	if (c->state != CLIENT_STREAMING || c->send_pending || !f)
 		return;
 	if (c->sent_any && f->sequence <= c->last_sequence)
+		return;
+	/* on demand, the first frame is a fresh one (asked for when the stream began) */
+	if (!c->sent_any && !newest_current(c->srv, now_ns))
 		return;
 	if (!rate_cap_take(&c->fps_cap, now_ns))
 		return;
@@ -132,15 +137,21 @@ void respond_no_frame(struct client *c, bool head_only)
 
 void handle_snapshot(struct client *c, bool head_only)
 {
-	struct frame *f = c->srv->newest;
+	struct server *s = c->srv;
+	struct frame *f = s->newest;
 	c->kind = KIND_SNAPSHOT;
-	if (!f || !c->srv->live_seen) {
+	if (!f || !s->live_seen || !newest_current(s, loop_now(s->loop))) {
 		/* Just started (with socket activation this very request started us): wait for the
 		 * camera's first frame (the "starting" placeholder is no snapshot) as long as the
-		 * source has to deliver one; server_publish() or server_tick() answers. */
-		c->head_only = head_only;
-		c->deadline_ns = now_mono_ns() + c->srv->first_frame_timeout_ns;
-		client_set_state(c, CLIENT_WAITING);
+		 * source has to deliver one; server_publish() or server_tick() answers. On demand
+		 * with nobody watching, the newest frame is old: wait for the one asked for now. */
+		if (c->state != CLIENT_WAITING) {
+			c->head_only = head_only;
+			c->wait_after_sequence = f && s->live_seen ? f->sequence : 0;
+			c->deadline_ns = now_mono_ns() + s->first_frame_timeout_ns;
+			client_set_state(c, CLIENT_WAITING);
+		}
+		server_want_frame(s);
 		return;
 	}
 	char extra[128];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mjpegd/demand.h"
 #include "mjpegd/http/auth_worker.h"
 #include "mjpegd/http/multipart.h"
 #include "mjpegd/log.h"
@@ -28,6 +29,9 @@ int server_create(const struct server_params *p, struct server **out)
 	s->controls_ctx = p->controls_ctx;
 	s->controls_writable = p->controls_writable;
 	s->controls_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
+	s->want_frame = p->want_frame;
+	s->want_frame_ctx = p->want_frame_ctx;
+	server_set_on_demand(s, p->on_demand, p->fps);
 	int r = gate_init(s, p);
 	if (r >= 0)
 		r = listeners_open(s, p);
@@ -51,7 +55,8 @@ static void publish_to(struct server *s, struct client *c, uint64_t now)
 {
 	if (c->state == CLIENT_STREAMING && !c->send_pending)
 		stream_send_newest(c, now);
-	else if (c->state == CLIENT_WAITING && s->live_seen)
+	else if (c->state == CLIENT_WAITING && s->live_seen &&
+		 s->newest->sequence > c->wait_after_sequence)
 		handle_snapshot(c, c->head_only);
 }
 
@@ -72,6 +77,7 @@ void server_publish(struct server *s, struct frame *f)
 	if (!f->placeholder)
 		s->live_seen = true;
 	uint64_t now = loop_now(s->loop);
+	s->newest_ns = now;
 	/* From publish_from to the end, then from the head up to publish_from: every client once,
 	 * the first one another each frame. A client freed on the way (answering a waiting
 	 * snapshot may close it) moves publish_from on (client_free()), so the second pass still
@@ -99,6 +105,24 @@ size_t frame_jpeg_len(const struct frame *f)
 	return len;
 }
 
+bool newest_current(const struct server *s, uint64_t now_ns)
+{
+	const struct frame *f = s->newest;
+	return f && (!s->on_demand || f->placeholder || demand_fresh(s->newest_ns, now_ns, s->fps));
+}
+
+void server_want_frame(struct server *s)
+{
+	if (s->on_demand && s->want_frame && !s->shutting_down)
+		s->want_frame(s->want_frame_ctx);
+}
+
+void server_set_on_demand(struct server *s, bool on_demand, unsigned fps)
+{
+	s->on_demand = on_demand;
+	s->fps = fps;
+}
+
 struct frame *server_newest(struct server *s)
 {
 	return s->newest;
@@ -107,6 +131,7 @@ struct frame *server_newest(struct server *s)
 void server_tick(struct server *s, uint64_t now)
 {
 	listeners_tick(s, now);
+	bool waiting = false;
 	struct client *next;
 	for (struct client *c = s->clients; c; c = next) {
 		next = c->next;
@@ -118,6 +143,7 @@ void server_tick(struct server *s, uint64_t now)
 			c->fps_window_frames = 0;
 			c->fps_window_start_ns = now;
 		}
+		waiting |= c->state == CLIENT_WAITING;
 		if (!c->deadline_ns || now < c->deadline_ns)
 			continue;
 		if (c->send_pending) {
@@ -142,6 +168,9 @@ void server_tick(struct server *s, uint64_t now)
 			client_close(c, "idle");
 		}
 	}
+	/* An encode asked for may have failed (an encoder error, a busy encoder): ask again. */
+	if (waiting)
+		server_want_frame(s);
 }
 
 void server_set_controls_writable(struct server *s, bool writable)

@@ -45,7 +45,7 @@ enum client_state {
 	CLIENT_READING,
 	CLIENT_RESPONDING,
 	CLIENT_STREAMING,
-	CLIENT_WAITING, /* a snapshot request before the first frame */
+	CLIENT_WAITING, /* a snapshot request before the first frame, or (on demand) a fresh one */
 	CLIENT_AUTHENTICATING, /* a request whose credentials wait for their turn or their verdict */
 	CLIENT_CLOSING,
 };
@@ -81,6 +81,8 @@ struct client {
 	char discard[64];
 	bool keep_alive;
 	bool head_only; /* the snapshot request a WAITING client made was HEAD */
+	/* --on-demand: a WAITING snapshot is answered by a frame published after this sequence */
+	uint64_t wait_after_sequence;
 	/* The head of the request at in[0] came before its body and was answered from: refused
 	 * at once, or 100 Continue sent (sending_continue while it is on its way). */
 	bool head_checked;
@@ -170,7 +172,13 @@ struct server {
 
 	/* routes.c (newest and live_seen: server_publish()) */
 	struct frame *newest;
+	uint64_t newest_ns; /* when it was published (loop time) */
 	bool live_seen; /* a frame from the camera was published (not only placeholders) */
+	/* --on-demand (server.c: server_set_on_demand()) */
+	bool on_demand;
+	unsigned fps;
+	void (*want_frame)(void *ctx);
+	void *want_frame_ctx;
 	server_status_fn status_fill;
 	void *status_ctx;
 	uint64_t started_ns;
@@ -248,6 +256,11 @@ static inline unsigned frame_jpeg_iov(const struct frame *f, struct iovec *iov)
 				 f->own_exif_off, f->own_exif_len, iov);
 }
 size_t frame_jpeg_len(const struct frame *f);
+/* Whether newest may answer a request now: always, but on demand only when it was published
+ * recently (demand_fresh()) or is the "no signal" picture. */
+bool newest_current(const struct server *s, uint64_t now_ns);
+/* On demand: asks the pipeline for a frame (a snapshot waits, a stream client just came). */
+void server_want_frame(struct server *s);
 /* Sends the newest frame if the client is idle, has not had it yet and its fps cap allows. */
 void stream_send_newest(struct client *c, uint64_t now_ns);
 

@@ -35,7 +35,9 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		    "  \"height\": %u,\n"
 		    "  \"fps_target\": %u,\n"
 		    "  \"fps_measured\": %.2f,\n"
-		    "  \"frames\": {\"captured\": %llu, \"encoded\": %llu, \"sent\": %llu, "
+		    "  \"fps_captured\": %.2f,\n"
+		    "  \"on_demand\": {\"enabled\": %s, \"idle\": %s},\n"
+		    "  \"frames\": {\"captured\": %llu, \"encoded\": %llu, \"skipped_idle\": %llu, \"sent\": %llu, "
 		    "\"dropped\": %llu, \"encode_errors\": %llu, \"cut\": %llu, \"not_published\": %llu, \"max_gap_ms\": %.1f},\n"
 		    "  \"dmabuf_imports\": %llu,\n"
 		    "  \"bytes_encoded\": %llu,\n"
@@ -47,9 +49,10 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		    "  \"devices\": {\n"
 		    "    \"source\": {\"state\": \"%s\", \"restarts\": %u, \"failures\": %u, "
 		    "\"last_error\": ",
-		    s->width, s->height, s->fps_target, s->fps_measured,
+		    s->width, s->height, s->fps_target, s->fps_measured, s->fps_captured,
+		    s->on_demand ? "true" : "false", s->idle ? "true" : "false",
 		    (unsigned long long)s->frames_captured, (unsigned long long)s->frames_encoded,
-		    (unsigned long long)s->frames_sent, (unsigned long long)s->frames_dropped,
+		    (unsigned long long)s->frames_skipped_idle, (unsigned long long)s->frames_sent, (unsigned long long)s->frames_dropped,
 		    (unsigned long long)s->encode_errors, (unsigned long long)s->frames_cut,
 		    (unsigned long long)s->frames_not_published, s->max_gap_ms,
 		    (unsigned long long)s->dmabuf_imports, (unsigned long long)s->bytes_encoded,
@@ -132,8 +135,11 @@ char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
 	METRIC("uptime_seconds", "gauge", "Seconds since start.", "%.3f", (double)s->uptime_ms / 1000.0);
 	METRIC("fps_target", "gauge", "Configured frames per second.", "%u", s->fps_target);
 	METRIC("fps_measured", "gauge", "Frames encoded per second, last window.", "%.2f", s->fps_measured);
+	METRIC("fps_captured", "gauge", "Frames from the camera per second, last window.", "%.2f", s->fps_captured);
 	METRIC("frames_captured_total", "counter", "Frames produced by the source.", "%llu", (unsigned long long)s->frames_captured);
 	METRIC("frames_encoded_total", "counter", "Frames produced by the encoder.", "%llu", (unsigned long long)s->frames_encoded);
+	METRIC("frames_skipped_idle_total", "counter", "Camera frames not encoded because no client would receive them (--on-demand).", "%llu", (unsigned long long)s->frames_skipped_idle);
+	METRIC("idle", "gauge", "1 while no stream client watches and frames are encoded only on request (--on-demand).", "%d", s->idle ? 1 : 0);
 	METRIC("frames_sent_total", "counter", "Frame deliveries completed to clients.", "%llu", (unsigned long long)s->frames_sent);
 	METRIC("frames_dropped_total", "counter", "Frames dropped before encoding (no free buffer).", "%llu", (unsigned long long)s->frames_dropped);
 	METRIC("encode_errors_total", "counter", "Frames the encoder failed on.", "%llu", (unsigned long long)s->encode_errors);

@@ -28,6 +28,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.encoder, ENCODER_AUTO);
 	assert_string_equal(cfg.encoder_path, "");
 	assert_int_equal(cfg.m2m_format, M2M_FORMAT_JPEG);
+	assert_true(cfg.on_demand);
 	assert_int_equal(cfg.width, 640);
 	assert_int_equal(cfg.height, 480);
 	assert_int_equal(cfg.fps, 30);
@@ -262,6 +263,9 @@ static void test_encoder(void **state)
 	assert_false(set_ok("controls", "off").controls_writable);
 	assert_true(set_ok("controls", "on").controls_writable);
 	set_fails("controls", "maybe", "--controls: 'maybe' is not true or false (on | off)");
+	assert_true(set_ok("on-demand", "on").on_demand);
+	assert_false(set_ok("on-demand", "off").on_demand);
+	set_fails("on-demand", "sometimes", "--on-demand: 'sometimes' is not true or false (on | off)");
 	assert_string_equal(set_ok("state-dir", "/var/lib/mjpegd").state_dir, "/var/lib/mjpegd");
 	assert_string_equal(encoder_kind_name(ENCODER_SOFTWARE), "software");
 	assert_string_equal(encoder_kind_name(ENCODER_PASSTHROUGH), "passthrough");

@@ -1,7 +1,9 @@
 /* The pipeline's recovery (src/pipeline.c) with a fake source, a fake encoder and a stubbed loop:
  * a failed source is reopened alone after its backoff, a failed encoder is replaced by the software
  * stand-in until it is back, frames in error fail the encoder only when several come in a row, an
- * outage shows the placeholder. Also the fault-injection wrappers (src/source/faulty.c,
+ * outage shows the placeholder. Encoding on demand (--on-demand, include/mjpegd/demand.h): with
+ * nobody watching the camera's frames are held and given back, not encoded, and a request
+ * encodes the newest one at once. Also the fault-injection wrappers (src/source/faulty.c,
  * src/encoder/faulty.c) around the same fakes.
  *
  * The loop is stubbed at link time: the pipeline's only use of it is loop_poll_*(), defined
@@ -19,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mjpegd/clock.h"
+#include "mjpegd/demand.h"
 #include "mjpegd/fault.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/pipeline.h"
@@ -117,6 +121,8 @@ struct world {
 	bool encoders_import, encoders_hang;
 	bool copies_hang; /* with encoders_hang: copying encoders hang too (a slow device) */
 	char last_copy_reason[128]; /* encoder_params.copy_reason of the last open ("" : none) */
+	bool viewers; /* what the pipeline's viewers() answers (--on-demand) */
+	unsigned submitted; /* frames the fake encoders took */
 };
 
 static const uint8_t jpeg_bytes[] = { 0xFF, 0xD8, 0xFF, 0xD9 };
@@ -220,6 +226,7 @@ static int fake_encoder_submit(struct encoder *enc, struct raw_frame *raw)
 	if (fe->n_held == 2)
 		return -EBUSY;
 	fe->held[fe->n_held++] = raw;
+	fe->w->submitted++;
 	return 0;
 }
 
@@ -306,6 +313,12 @@ static void on_frame(void *ctx, struct frame *f)
 		w->placeholders++;
 }
 
+static bool viewers(void *ctx)
+{
+	struct world *w = ctx;
+	return w->viewers;
+}
+
 /* ---------------------------------------------------------------- helpers */
 
 /* The fakes alone (for the wrappers' tests). */
@@ -320,6 +333,9 @@ static int setup_fakes(void **state)
 	w->cfg.encoder = ENCODER_PASSTHROUGH;
 	w->cfg.width = W;
 	w->cfg.height = H;
+	/* The recovery tests encode every frame, as with a viewer always there; the on-demand
+	 * tests turn it on. */
+	w->cfg.on_demand = false;
 	w->openers = (struct pipeline_openers){ .source = open_fake_source,
 						 .encoder = open_fake_encoder, .ctx = w };
 	*state = w;
@@ -340,7 +356,7 @@ static int setup_with(void **state, bool encoders_import_and_hang)
 	struct world *w = *state;
 	w->encoders_import = w->encoders_hang = encoders_import_and_hang;
 	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
-				      .on_frame = on_frame, .on_frame_ctx = w,
+				      .on_frame = on_frame, .on_frame_ctx = w, .viewers = viewers,
 				      .openers = &w->openers };
 	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
 	assert_int_equal(pipeline_start(w->pl), 0);
@@ -350,6 +366,39 @@ static int setup_with(void **state, bool encoders_import_and_hang)
 static int setup(void **state)
 {
 	return setup_with(state, false);
+}
+
+/* On demand, with an encoder that is neither software nor pass-through (auto, as the fakes open
+ * it: frames are held), or a
+ * pass-through one (frames go back at once). */
+static int setup_demand_with(void **state, enum encoder_kind kind, bool importing_hang)
+{
+	setup_fakes(state);
+	struct world *w = *state;
+	w->cfg.on_demand = true;
+	w->cfg.encoder = kind;
+	w->encoders_import = w->encoders_hang = importing_hang;
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
+				      .on_frame = on_frame, .on_frame_ctx = w, .viewers = viewers,
+				      .openers = &w->openers };
+	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
+	assert_int_equal(pipeline_start(w->pl), 0);
+	return 0;
+}
+
+static int setup_demand(void **state)
+{
+	return setup_demand_with(state, ENCODER_AUTO, false);
+}
+
+static int setup_demand_passthrough(void **state)
+{
+	return setup_demand_with(state, ENCODER_PASSTHROUGH, false);
+}
+
+static int setup_demand_importing_hang(void **state)
+{
+	return setup_demand_with(state, ENCODER_AUTO, true);
 }
 
 static int setup_importing_hang(void **state)
@@ -789,6 +838,229 @@ static void test_encoder_errors_in_a_row(void **state)
 	assert_true(s.encoder_fallback);
 }
 
+/* ---------------------------------------------------------------- on demand */
+
+/* The rules themselves. */
+static void test_demand_rules(void **state)
+{
+	(void)state;
+	struct demand_inputs d = { .on_demand = true };
+	assert_false(demand_encode(&d)); /* nobody watches, nobody asked */
+	d.viewers = true;
+	assert_true(demand_encode(&d));
+	d = (struct demand_inputs){ .on_demand = true, .one_wanted = true };
+	assert_true(demand_encode(&d));
+	d = (struct demand_inputs){ .on_demand = true, .probation = true };
+	assert_true(demand_encode(&d));
+	d = (struct demand_inputs){ .on_demand = false };
+	assert_true(demand_encode(&d)); /* --on-demand off: every frame */
+
+	uint64_t t = 10 * NSEC_PER_SEC;
+	assert_true(demand_fresh(t, t, 30));
+	assert_true(demand_fresh(t, t + 86 * MS, 30));  /* 2 × 33.3 ms + 20 ms */
+	assert_false(demand_fresh(t, t + 87 * MS, 30));
+	assert_true(demand_fresh(t, t + 2020 * MS, 1));
+	assert_false(demand_fresh(t, t + 2021 * MS, 1));
+	assert_true(demand_fresh(t, t - MS, 30)); /* a clock read before the frame's */
+	assert_true(demand_fresh(t, t + 1000 * MS, 0)); /* no fps: counted as 1 */
+}
+
+static unsigned source_lent(const struct world *w)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < FAKE_BUFFERS; i++)
+		n += w->source->lent[i];
+	return n;
+}
+
+/* One frame from the camera, not collected. */
+static void capture(struct world *w)
+{
+	w->source->ready++;
+	assert_true(fire(source_fd_now(w)));
+}
+
+/* Nobody watches: after the encoder's first frame (its probation), frames are held one at a time
+ * and given back, never encoded; the encoder, the camera and the clients see no outage. */
+static void test_idle_encodes_nothing(void **state)
+{
+	struct world *w = *state;
+	w->cfg.source_timeout_ms = 200;
+	one_frame(w); /* the encoder's first: it proves the encoder, and reaches the server */
+	assert_int_equal(w->published, 1);
+	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
+	for (int i = 0; i < 6; i++)
+		one_frame(w);
+	assert_int_equal(w->submitted, 1);
+	assert_int_equal(w->published, 1);
+	assert_int_equal(source_lent(w), 1); /* the newest, held; the others went back */
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.frames_captured, 7);
+	assert_int_equal(s.frames_encoded, 1);
+	assert_int_equal(s.frames_skipped_idle, 5);
+	assert_true(s.on_demand);
+	assert_true(s.idle);
+	assert_int_equal(s.frames_dropped, 0);
+
+	/* Longer than both timeouts with the camera delivering and nothing encoded: no device
+	 * failed, and no "no signal" picture (the camera is live). */
+	usleep(250 * 1000);
+	one_frame(w);
+	pipeline_tick(w->pl, now_mono_ns());
+	w->cfg.source_timeout_ms = 60000; /* the tick below is 1 s ahead of the camera */
+	pipeline_tick(w->pl, now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS);
+	s = status(w);
+	assert_int_equal(s.source_device.state, DEVICE_RUNNING);
+	assert_int_equal(s.encoder_device.state, DEVICE_RUNNING);
+	assert_int_equal(s.source_device.failures + s.encoder_device.failures, 0);
+	assert_int_equal(w->placeholders, 0);
+	assert_false(s.placeholder);
+	char d[160];
+	pipeline_describe(w->pl, d, sizeof(d));
+	assert_non_null(strstr(d, "idle"));
+}
+
+/* A request encodes the held (newest) frame at once, without waiting for the camera. */
+static void test_want_frame_encodes_newest(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	for (int i = 0; i < 3; i++)
+		one_frame(w);
+	uint64_t newest = w->source->sequence;
+	pipeline_want_frame(w->pl);
+	assert_int_equal(w->submitted, 2);
+	assert_int_equal(w->encoder->held[0]->sequence, newest);
+	assert_true(fire(encoder_fd_now(w)));
+	assert_int_equal(w->published, 2);
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.frames_encoded, 2);
+	assert_int_equal(s.frames_skipped_idle, 2);
+	/* answered: the next frames are held again */
+	one_frame(w);
+	assert_int_equal(w->submitted, 2);
+	assert_int_equal(source_lent(w), 1);
+
+	/* asked again while the frame asked for is still in the encoder (the server's tick while a
+	 * snapshot waits): no second encode */
+	pipeline_want_frame(w->pl);
+	assert_int_equal(w->submitted, 3);
+	pipeline_want_frame(w->pl);
+	capture(w); /* held: nothing is left wanted */
+	pipeline_want_frame(w->pl);
+	assert_int_equal(w->submitted, 3);
+	assert_true(fire(encoder_fd_now(w)));
+	assert_int_equal(w->published, 3);
+	capture(w);
+	assert_int_equal(w->submitted, 3);
+	pipeline_want_frame(w->pl); /* after the result: a new request encodes again */
+	assert_int_equal(w->submitted, 4);
+	assert_true(fire(encoder_fd_now(w)));
+	assert_int_equal(w->published, 4);
+}
+
+/* The held frame is too old (a camera slower than --fps, or stalled): the next one is encoded. */
+static void test_want_frame_stale_takes_next(void **state)
+{
+	struct world *w = *state;
+	w->cfg.fps = 120; /* fresh: within 2 × 8.3 ms + 20 ms */
+	one_frame(w);
+	one_frame(w);
+	usleep(60 * 1000);
+	pipeline_want_frame(w->pl);
+	assert_int_equal(w->submitted, 1); /* not the old one */
+	one_frame(w);
+	assert_int_equal(w->submitted, 2);
+	assert_int_equal(w->published, 2);
+	assert_int_equal(status(w).frames_skipped_idle, 1);
+	one_frame(w); /* one frame was asked for, one was given */
+	assert_int_equal(w->submitted, 2);
+}
+
+/* A stream client watches: every frame; it leaves: none again. */
+static void test_viewers_get_every_frame(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	one_frame(w);
+	w->viewers = true;
+	assert_false(status(w).idle);
+	for (int i = 0; i < 4; i++)
+		one_frame(w);
+	assert_int_equal(w->published, 5);
+	assert_int_equal(status(w).frames_skipped_idle, 1); /* the one held when it came */
+	w->viewers = false;
+	for (int i = 0; i < 4; i++)
+		one_frame(w);
+	assert_int_equal(w->published, 5);
+	assert_int_equal(status(w).frames_skipped_idle, 4);
+	assert_true(status(w).idle);
+	/* --on-demand off (SIGHUP): every frame, nobody watching */
+	w->cfg.on_demand = false;
+	one_frame(w);
+	assert_int_equal(w->published, 6);
+	assert_false(status(w).idle);
+}
+
+/* The held frame goes back with a camera that fails, so the camera can be destroyed at once. */
+static void test_held_frame_released_on_source_failure(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	one_frame(w);
+	assert_int_equal(source_lent(w), 1);
+	fail_source(w, -EIO);
+	assert_int_equal(w->sources_destroyed, 1);
+	pipeline_want_frame(w->pl); /* nothing held: the next frame of the reopened camera */
+	pipeline_tick(w->pl, now_mono_ns() + 150 * MS);
+	assert_int_equal(w->source_opens, 2);
+	one_frame(w);
+	assert_int_equal(w->published, 2);
+}
+
+/* Pass-through frames are not held (a camera buffer each): back at once; a request takes the
+ * next one. */
+static void test_passthrough_not_held(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	for (int i = 0; i < 3; i++)
+		one_frame(w);
+	assert_int_equal(source_lent(w), 0);
+	assert_int_equal(status(w).frames_skipped_idle, 3);
+	pipeline_want_frame(w->pl);
+	assert_int_equal(w->submitted, 1);
+	one_frame(w);
+	assert_int_equal(w->submitted, 2);
+	assert_int_equal(w->published, 2);
+}
+
+/* An importing encoder whose first frame never comes (bcm2835-codec refusing a dma-buf) is found
+ * out with nobody watching too: its probation frame times out, it is reopened copying, and the
+ * reopened one's first frame proves it; then nothing is encoded again. */
+static void test_idle_probation_finds_failed_import(void **state)
+{
+	struct world *w = *state;
+	w->cfg.source_timeout_ms = 60000;
+	capture(w); /* the probation frame: submitted, never back */
+	capture(w); /* held: one at a time on probation */
+	assert_int_equal(w->submitted, 1);
+	pipeline_tick(w->pl, now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS);
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.encoder_device.failures, 1);
+	assert_non_null(strstr(s.encoder_device.last_error, "importing the camera's dma-bufs"));
+	assert_int_equal(w->encoder_opens, 2);
+	assert_false(w->encoder->enc.imports);
+	one_frame(w);
+	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
+	assert_false(status(w).encoder_fallback);
+	assert_int_equal(w->published, 1);
+	unsigned submitted = w->submitted;
+	one_frame(w);
+	one_frame(w);
+	assert_int_equal(w->submitted, submitted);
+}
+
 /* ---------------------------------------------------------------- fault wrappers */
 
 /* source:fail-every=3 fails every third dequeue of an instance; stall-after swallows the rest. */
@@ -909,6 +1181,19 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stall_after_imports_worked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_check_collects_first, setup, teardown),
+		cmocka_unit_test(test_demand_rules),
+		cmocka_unit_test_setup_teardown(test_idle_encodes_nothing, setup_demand, teardown),
+		cmocka_unit_test_setup_teardown(test_want_frame_encodes_newest, setup_demand,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_want_frame_stale_takes_next, setup_demand,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_viewers_get_every_frame, setup_demand, teardown),
+		cmocka_unit_test_setup_teardown(test_held_frame_released_on_source_failure,
+						setup_demand, teardown),
+		cmocka_unit_test_setup_teardown(test_passthrough_not_held, setup_demand_passthrough,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_idle_probation_finds_failed_import,
+						setup_demand_importing_hang, teardown),
 		cmocka_unit_test_setup_teardown(test_faulty_source, setup_fakes, teardown_fakes),
 		cmocka_unit_test_setup_teardown(test_faulty_encoder, setup_fakes, teardown_fakes),
 	};

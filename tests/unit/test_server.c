@@ -32,6 +32,7 @@
 #include "mjpegd/orientation.h"
 
 #define SEC (1000ULL * 1000ULL * 1000ULL)
+#define MSEC (1000ULL * 1000ULL)
 
 /* ---------------------------------------------------------------- the stubbed loop */
 
@@ -217,6 +218,14 @@ static int fake_controls_set(void *ctx, const char *body, size_t len, bool json,
 }
 
 static bool with_controls;
+static bool with_on_demand;
+static unsigned frames_wanted; /* want_frame() calls (--on-demand) */
+
+static void fake_want_frame(void *ctx)
+{
+	(void)ctx;
+	frames_wanted++;
+}
 
 static void start_server(unsigned max_clients)
 {
@@ -236,6 +245,12 @@ static void start_server(unsigned max_clients)
 		.listen_fds = &listen_fd,
 		.n_listen_fds = 1,
 	};
+	if (with_on_demand) {
+		params.on_demand = true;
+		params.fps = 30;
+		params.want_frame = fake_want_frame;
+	}
+	frames_wanted = 0;
 	if (with_controls) {
 		params.controls_json = fake_controls_json;
 		params.controls_set = fake_controls_set;
@@ -259,6 +274,15 @@ static int setup_controls(void **state)
 	snprintf(controls_doc, sizeof(controls_doc), "{}");
 	start_server(4);
 	with_controls = false;
+	return 0;
+}
+
+static int setup_on_demand(void **state)
+{
+	(void)state;
+	with_on_demand = true;
+	start_server(4);
+	with_on_demand = false;
 	return 0;
 }
 
@@ -333,6 +357,76 @@ static void test_snapshot_wait_times_out(void **state)
 	assert_non_null(strstr(w, "Retry-After: 1\r\n"));
 	assert_non_null(strstr(w, "\r\n\r\n503 no frame yet\n"));
 	assert_non_null(strstr(w, "Content-Length: 17\r\n"));
+}
+
+/* On demand, nobody streaming: the newest frame is a second old, so a snapshot asks the pipeline
+ * for one (again at every tick while it waits) and is answered by the next frame published; a
+ * snapshot right after a frame is answered from it; the "no signal" picture answers at once. */
+static void test_on_demand_snapshot_waits_for_fresh_frame(void **state)
+{
+	(void)state;
+	publish(1, 100, false);
+	fake_loop.now_ns += 1 * SEC;
+	struct peer *p = connect_client();
+	client_says(p, SNAPSHOT_REQUEST);
+	assert_false(send_in_flight(p));
+	assert_int_equal(frames_wanted, 1);
+	server_tick(srv, fake_loop.now_ns + 250 * MSEC);
+	assert_int_equal(frames_wanted, 2);
+	assert_false(send_in_flight(p));
+	publish(2, 222, false);
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	const char *w = take_wire(p);
+	assert_true(starts_with(w, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(w, "Content-Length: 222\r\n"));
+	/* fresh: the next request is answered from it, nothing asked */
+	client_says(p, SNAPSHOT_REQUEST);
+	assert_true(send_in_flight(p));
+	assert_int_equal(frames_wanted, 2);
+	socket_drains(p);
+	assert_non_null(strstr(take_wire(p), "Content-Length: 222\r\n"));
+	/* an outage: the old "no signal" picture says why at once */
+	publish(3, 33, true);
+	fake_loop.now_ns += 1 * SEC;
+	client_says(p, SNAPSHOT_REQUEST);
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	w = take_wire(p);
+	assert_non_null(strstr(w, "Content-Length: 33\r\n"));
+	assert_non_null(strstr(w, "Retry-After: 1\r\n"));
+	assert_int_equal(frames_wanted, 2);
+	/* no frame comes: 503 after --source-timeout-ms, as before the first frame */
+	publish(4, 44, false);
+	fake_loop.now_ns += 1 * SEC;
+	client_says(p, SNAPSHOT_REQUEST);
+	assert_false(send_in_flight(p));
+	server_tick(srv, now_mono_ns() + 4 * SEC);
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	assert_true(starts_with(take_wire(p), "HTTP/1.1 503 "));
+}
+
+/* On demand, a new stream client asks for a frame and is not sent the old newest one; the next
+ * frame published is its first. */
+static void test_on_demand_stream_first_frame_fresh(void **state)
+{
+	(void)state;
+	publish(1, 100, false);
+	fake_loop.now_ns += 1 * SEC;
+	struct peer *p = connect_client();
+	client_says(p, "GET /stream.mjpg HTTP/1.1\r\nHost: cam\r\n\r\n");
+	assert_int_equal(frames_wanted, 1);
+	socket_drains(p); /* the head */
+	take_wire(p);
+	assert_int_equal(sends_in_flight(p), 0); /* not frame 1 */
+	publish(2, 200, false);
+	assert_int_equal(sends_in_flight(p), 1);
+	socket_drains(p);
+	char expect[FRAME_PART_HEADER_MAX];
+	int n = multipart_part_header(expect, sizeof(expect), 200, 1700000000000000ULL + 2 * 33333);
+	assert_true(n > 0 && strncmp(take_wire(p), expect, (size_t)n) == 0);
+	assert_int_equal(server_get_stats(srv)->stream_clients, 1);
 }
 
 /* A request that comes in three pieces is answered once, when it is complete. */
@@ -709,6 +803,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_snapshot_waits_for_first_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_wait_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_on_demand_snapshot_waits_for_fresh_frame,
+						setup_on_demand, teardown),
+		cmocka_unit_test_setup_teardown(test_on_demand_stream_first_frame_fresh,
+						setup_on_demand, teardown),
 		cmocka_unit_test_setup_teardown(test_request_split_over_recvs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_alive_second_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_stream_client_gets_newest, setup, teardown),

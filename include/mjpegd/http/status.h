@@ -42,7 +42,12 @@ struct status_snapshot {
 	unsigned width, height;
 	unsigned fps_target;
 	double fps_measured; /* frames encoded per second, last window */
+	double fps_captured; /* frames from the camera per second, last window (also while idle) */
 	uint64_t frames_captured;
+	/* --on-demand: camera frames given back unencoded because no client would receive them */
+	uint64_t frames_skipped_idle;
+	bool on_demand; /* --on-demand on */
+	bool idle;      /* on demand and no stream client: frames are encoded only when asked for */
 	uint64_t frames_encoded;
 	uint64_t frames_sent; /* frame deliveries completed to stream and snapshot clients */
 	uint64_t frames_dropped;

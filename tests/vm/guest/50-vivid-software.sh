@@ -46,7 +46,8 @@ grep -A6 "^$CAM: vivid" list.txt | grep -q 'as source: usable' ||
 	fail "--list-devices does not call $CAM usable"
 
 say "vivid $CAM → software encoder, 640x360@30"
-"$MJPEGD" --source "v4l2:$CAM" --encoder software --size 640x360 --fps 30 \
+# --on-demand off: the counts below are read after the stream client left
+"$MJPEGD" --source "v4l2:$CAM" --encoder software --size 640x360 --fps 30 --on-demand off \
 	--listen 127.0.0.1:8000 --log-level debug >"$VM_OUT/mjpegd.log" 2>&1 &
 pid=$!
 retry 20 timeout 5 wget -q -O snapshot.jpg http://127.0.0.1:8000/snapshot.jpg ||

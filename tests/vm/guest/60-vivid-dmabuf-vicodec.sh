@@ -10,6 +10,8 @@
 # served as image/jpeg (/snapshot.jpg answers 503); SIGTERM exits 0 with every buffer returned.
 # Then the copy path: the test pattern has no dma-buf, so each frame is copied into the
 # encoder's MMAP buffers, and /status says so.
+# --on-demand off throughout: the encoder's rate is measured with no client (FWHT is never
+# served, so no client could ask for frames).
 # (busybox wget -T segfaults: every wget is bounded with `timeout`.)
 
 # 61 runs this body on vivid's multi-planar instance (CAM, default $VIVID_CAP).
@@ -32,7 +34,7 @@ run() { # run SIZE FPS FORMAT: vivid → vicodec at SIZE@FPS, expecting FORMAT, 
 	say "vivid $CAM → discovered M2M encoder, FWHT, $1@$2"
 	LOG=$VM_OUT/mjpegd-$1.log
 	"$MJPEGD" --source "v4l2:$CAM" --encoder m2m --m2m-format fwht --size "$1" \
-		--fps "$2" --listen 127.0.0.1:8000 >"$LOG" 2>&1 &
+		--fps "$2" --on-demand off --listen 127.0.0.1:8000 >"$LOG" 2>&1 &
 	pid=$!
 	retry 20 timeout 5 wget -q -O status0.json http://127.0.0.1:8000/status ||
 		die "no answer on /status within 20 s"
@@ -93,7 +95,7 @@ run 640x480 10 YU12
 say "the copy path: test pattern (no dma-buf) → vicodec"
 LOG=$VM_OUT/mjpegd-copy.log
 "$MJPEGD" --source testpattern --encoder m2m --m2m-format fwht --size 640x480 --fps 15 \
-	--listen 127.0.0.1:8000 >"$LOG" 2>&1 &
+	--on-demand off --listen 127.0.0.1:8000 >"$LOG" 2>&1 &
 pid=$!
 retry 20 timeout 5 wget -q -O status0.json http://127.0.0.1:8000/status ||
 	die "no answer on /status within 20 s"

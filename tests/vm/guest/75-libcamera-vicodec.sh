@@ -28,8 +28,9 @@ v4l2-ctl -d "$VICODEC_ENC" --list-formats-out | grep -E "'(RGB3|BGR3)'" ||
 	fail "vicodec lists neither RGB3 nor BGR3"
 
 say "libcamera (vimc) → discovered M2M encoder, FWHT, 960x720@10"
+# --on-demand off: the encoder's rate is measured with no client (FWHT is never served)
 "$MJPEGD" --source libcamera --encoder m2m --m2m-format fwht --size 960x720 --fps 10 \
-	--listen 127.0.0.1:8000 >"$LOG" 2>&1 &
+	--on-demand off --listen 127.0.0.1:8000 >"$LOG" 2>&1 &
 pid=$!
 # The first frame takes a while under TCG: IPA start, media pipeline setup.
 retry 40 timeout 5 wget -q -O status0.json http://127.0.0.1:8000/status ||

@@ -4,6 +4,9 @@
 # made (they start with its APP1 Exif segment; libjpeg-turbo's start with APP0 JFIF), with the
 # multi-planar M2M path: /status names the node and the YU12 -> JPEG conversion, copying (the
 # test pattern has no dma-buf), no encode error, the software fallback unused; SIGTERM exits 0.
+# On demand (the default), with no stream client: the encoder's first frame, then one frame per
+# snapshot through the M2M encoder, every other camera frame skipped; a stream client then gets
+# every frame.
 # (busybox wget -T segfaults: every wget is bounded with `timeout`.)
 
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs (build/mjpegd was missing when it was packed)"
@@ -44,7 +47,22 @@ grep -q "\"encoder\": \"m2m $EMU_DEV bcm2835-codec-encode_image YU12→JPEG (cop
 grep -q '"encode_errors": 0' status.json || { kill "$pid"; fail "encode errors"; }
 grep -q '"software_fallback": false' status.json || { kill "$pid"; fail "the software fallback ran"; }
 enc=$(sed -n 's/.*"encoded": \([0-9]*\).*/\1/p' status.json)
-[ "${enc:-0}" -ge 30 ] || { kill "$pid"; fail "only ${enc:-0} frames encoded"; }
+cap=$(sed -n 's/.*"captured": \([0-9]*\).*/\1/p' status.json)
+skip=$(sed -n 's/.*"skipped_idle": \([0-9]*\).*/\1/p' status.json)
+echo "idle: captured $cap, encoded $enc (the first frame and 3 snapshots), skipped $skip"
+[ "${enc:-0}" -ge 4 ] && [ "${enc:-0}" -le 6 ] ||
+	{ kill "$pid"; fail "$enc frames encoded with no stream client, want 4 (up to 6)"; }
+[ "${skip:-0}" -ge 20 ] || { kill "$pid"; fail "only ${skip:-0} frames skipped while idle"; }
+
+say "a stream client: every frame encoded"
+timeout 4 wget -q -O stream.bin http://127.0.0.1:8000/stream.mjpg 2>/dev/null
+timeout 10 wget -q -O status2.json http://127.0.0.1:8000/status || { kill "$pid"; fail "GET /status"; }
+enc2=$(sed -n 's/.*"encoded": \([0-9]*\).*/\1/p' status2.json)
+parts=$(grep -a -c 'Content-Type: image/jpeg' stream.bin)
+echo "stream: $parts parts; encoded $enc → $enc2"
+[ "$((enc2 - enc))" -ge 20 ] || { kill "$pid"; fail "only $((enc2 - enc)) frames encoded in 4 s of streaming at 10 fps"; }
+[ "$parts" -ge 20 ] || { kill "$pid"; fail "only $parts parts in 4 s at 10 fps"; }
+grep -q '"encode_errors": 0' status2.json || { kill "$pid"; fail "encode errors"; }
 
 say "SIGTERM"
 stop_pid "$pid" 10
