@@ -237,10 +237,9 @@ int devices_open_source(const struct devices *d, enum source_kind kind, struct s
 	return faults_wrap_source(d, open_source(d, kind, out, opened), out);
 }
 
-void devices_warn_ignored(const struct devices *d, const struct source *src, enum source_kind kind)
+void devices_warn_ignored(const struct devices *d, const struct source *src)
 {
 	const struct config *cfg = d->cfg;
-	(void)kind;
 	if (cfg->capture_format && src->fourcc != cfg->capture_format) {
 		char a[5], b[5];
 		log_warn("--format %s: %s gives only %s; --format is ignored",

@@ -949,7 +949,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	if (r < 0)
 		goto fail; /* the source logged why */
 	remember_source(pl, src, now);
-	devices_warn_ignored(&pl->dev, src, pl->source_kind);
+	devices_warn_ignored(&pl->dev, src);
 	struct encoder *enc = NULL;
 	supervisor_starting(&pl->encoder_sup, now);
 	r = open_encoder(pl, p->cfg->encoder, true, &enc, &pl->encoder_kind);

@@ -48,8 +48,9 @@ int devices_plan_capture(struct devices *d, uint32_t format);
 int devices_open_source(const struct devices *d, enum source_kind kind, struct source **out,
 			enum source_kind *opened);
 
-/* At start, what the source that opened ignores of the configuration, said once. */
-void devices_warn_ignored(const struct devices *d, const struct source *src, enum source_kind kind);
+/* At start, what the source that opened ignores of the configuration, said once (--rotation and
+ * the flips are never ignored: what the camera cannot do goes in EXIF, src/orientation.c). */
+void devices_warn_ignored(const struct devices *d, const struct source *src);
 
 /* Opens an encoder of kind want (auto: select.h's encoder_choose()) for src; base carries the
  * pool, the release callback, src's format and size and the quality (the M2M fields are set

@@ -5,8 +5,11 @@ an EXIF Orientation tag; browsers (headless Chromium and Firefox) draw /stream.m
 orange corner marker (top-right as drawn) must be where the rotation puts it. Also: the EXIF
 segment parsed out of every part and snapshot, Content-Length counting it, bytes_copied staying
 0, SIGHUP changing the rotation under a connected viewer, a JPEG that has its own Exif (one
-Orientation tag sent, ours), bad values, and what ffmpeg makes of it."""
+Orientation tag sent, ours), bad values, and which other clients follow the tag (ffmpeg, OpenCV's
+imdecode) or not (ffplay, VLC, OpenCV's VideoCapture) with the rotation docs/integrations.md
+gives for those."""
 import os
+import re
 import signal
 import socket
 import struct
@@ -14,7 +17,7 @@ import subprocess
 import threading
 import time
 
-from harness import (SLOW, Context, Daemon, TestFailure, check, get_json, need_tool,
+from harness import (SLOW, Context, Daemon, TestFailure, TestSkipped, check, get_json, need_tool,
                      open_stream, read_parts, read_png, run_cli)
 from common import test, chromium_screenshot
 
@@ -492,4 +495,78 @@ def test_rotation_vlc_transform():
             ok, box = h == 320 and 240 <= w <= 256, (w - 240, 0, 240, 320)
         check(ok, f"VLC ({name}): {w}x{h}, want {size[0]}x{size[1]} (+ up to 16 rows)")
         check_corners(shot, box, corner, f"VLC ({name})")
+    d.stop()
+
+
+def ffplay_picture_size(url, vf=None):
+    """The size of the pictures ffplay shows (SDL's dummy video driver: no window), read from its
+    debug log: the last scale of its filter graph, before the display ("-> w:W h:H")."""
+    exe = need_tool("ffplay")
+    args = [exe, "-hide_banner", "-loglevel", "debug", "-nostats", "-an", "-autoexit"]
+    if vf:
+        args += ["-vf", vf]
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    try:
+        p = subprocess.run(args + [url], capture_output=True, text=True, errors="replace",
+                           timeout=30 * SLOW, stdin=subprocess.DEVNULL, env=env)
+    except subprocess.TimeoutExpired as e:
+        raise TestFailure(f"ffplay {url} did not exit: {str(e.stderr)[-300:]}")
+    sizes = re.findall(r"auto_scale_\d+ @ [^\]]*\] w:\d+ h:\d+ fmt:\S+ sar:\S+ -> w:(\d+) h:(\d+)",
+                       p.stderr)
+    check(sizes, f"ffplay {vf or ''}: no filter graph in its log: {p.stderr[-400:]!r}")
+    return tuple(int(v) for v in sizes[-1])
+
+
+@test
+def test_rotation_ffplay():
+    """ffplay (5.1), unlike the ffmpeg command line, does not turn the picture: its autorotate
+    reads the stream's display matrix, not the frames' one the JPEG decoder makes of the tag
+    (its filter graph shows 320x240 for a --rotation 90 snapshot); -vf transpose=1, the rotation
+    docs/integrations.md gives, shows 240x320."""
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "10", "--rotation", "90")
+    d.wait_frame()
+    url = f"http://127.0.0.1:{d.port}/snapshot.jpg"
+    size = ffplay_picture_size(url)
+    check(size == (320, 240), f"ffplay shows {size[0]}x{size[1]}: it turns the picture now? "
+          "(docs/integrations.md says it does not)")
+    size = ffplay_picture_size(url, "transpose=1")
+    check(size == (240, 320), f"ffplay -vf transpose=1 shows {size[0]}x{size[1]}")
+    d.stop()
+
+
+@test
+def test_rotation_opencv():
+    """OpenCV (python3-opencv, which scripts/deps.sh bench installs; skipped without it):
+    cv2.imdecode of a --rotation 90 snapshot follows the tag (320 rows, marker bottom-right);
+    cv2.VideoCapture of the stream does not (240 rows, marker top-right), even with
+    CAP_PROP_ORIENTATION_AUTO; cv2.rotate(frame, cv2.ROTATE_90_CLOCKWISE), the rotation
+    docs/integrations.md gives, puts the marker bottom-right."""
+    try:
+        import cv2
+        import numpy
+    except ImportError:
+        raise TestSkipped("no python3-opencv (scripts/deps.sh bench installs it)")
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "10", "--rotation", "90")
+    body = d.wait_frame().body
+
+    def as_shot(img):  # (w, h, channels, rows of RGB bytes) as read_png gives
+        rgb = img[:, :, ::-1]
+        return (img.shape[1], img.shape[0], 3, [bytes(r.tobytes()) for r in rgb])
+
+    still = cv2.imdecode(numpy.frombuffer(body, numpy.uint8), cv2.IMREAD_COLOR)
+    check(still.shape[:2] == (320, 240), f"cv2.imdecode: {still.shape}")
+    check_corners(as_shot(still), (0, 0, 240, 320), marker_corner(90, False, False),
+                  "cv2.imdecode")
+    cap = cv2.VideoCapture(f"http://127.0.0.1:{d.port}/stream.mjpg")
+    if hasattr(cv2, "CAP_PROP_ORIENTATION_AUTO"):
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    ok, frame = cap.read()
+    cap.release()
+    check(ok, "cv2.VideoCapture read no frame")
+    check(frame.shape[:2] == (240, 320), f"cv2.VideoCapture: {frame.shape} (turned now?)")
+    check_corners(as_shot(frame), (0, 0, 320, 240), marker_corner(0, False, False),
+                  "cv2.VideoCapture")
+    turned = cv2.rotate(frame, cv2.ROTATE_90_CLOCKWISE)
+    check_corners(as_shot(turned), (0, 0, 240, 320), marker_corner(90, False, False),
+                  "cv2.rotate(ROTATE_90_CLOCKWISE)")
     d.stop()
