@@ -14,10 +14,3 @@ bool demand_fresh(uint64_t at_ns, uint64_t now_ns, unsigned fps)
 	uint64_t limit = 2 * NSEC_PER_SEC / fps + 20 * NSEC_PER_MSEC;
 	return now_ns >= at_ns ? now_ns - at_ns <= limit : true;
 }
-
-bool demand_published_current(uint64_t at_ns, uint64_t now_ns, unsigned fps)
-{
-	if (fps == 0)
-		fps = 1;
-	return now_ns >= at_ns ? now_ns - at_ns < NSEC_PER_SEC / fps : true;
-}

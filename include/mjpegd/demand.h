@@ -29,9 +29,4 @@ bool demand_encode(const struct demand_inputs *in);
  * 20 ms for the loop's own latency. Anything older: the next frame is waited for. */
 bool demand_fresh(uint64_t at_ns, uint64_t now_ns, unsigned fps);
 
-/* Whether a frame published (encoded) at at_ns still answers a request at now_ns: within one
- * frame interval, before which the camera has no newer picture. As old as a snapshot can be with
- * --on-demand off; a pollers' next request (a front end polling /snapshot.jpg) gets a new one. */
-bool demand_published_current(uint64_t at_ns, uint64_t now_ns, unsigned fps);
-
 #endif

@@ -108,8 +108,7 @@ size_t frame_jpeg_len(const struct frame *f)
 bool newest_current(const struct server *s, uint64_t now_ns)
 {
 	const struct frame *f = s->newest;
-	return f && (!s->on_demand || f->placeholder ||
-		     demand_published_current(s->newest_ns, now_ns, s->fps));
+	return f && (!s->on_demand || f->placeholder || demand_fresh(s->newest_ns, now_ns, s->fps));
 }
 
 void server_want_frame(struct server *s)

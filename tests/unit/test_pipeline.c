@@ -863,11 +863,6 @@ static void test_demand_rules(void **state)
 	assert_false(demand_fresh(t, t + 2021 * MS, 1));
 	assert_true(demand_fresh(t, t - MS, 30)); /* a clock read before the frame's */
 	assert_true(demand_fresh(t, t + 1000 * MS, 0)); /* no fps: counted as 1 */
-	/* a published frame answers for one interval: a poller's next request gets a new one */
-	assert_true(demand_published_current(t, t + 33 * MS, 30));
-	assert_false(demand_published_current(t, t + 34 * MS, 30));
-	assert_false(demand_published_current(t, t + 150 * MS, 10));
-	assert_true(demand_published_current(t, t - MS, 30));
 }
 
 static unsigned source_lent(const struct world *w)
