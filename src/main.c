@@ -140,6 +140,13 @@ static void want_frame(void *ctx)
 		pipeline_want_frame(app->pipeline);
 }
 
+/* --on-demand: whether the server's newest frame is the camera's newest */
+static bool frame_current(void *ctx)
+{
+	struct app *app = ctx;
+	return !app->pipeline || pipeline_frame_current(app->pipeline);
+}
+
 static void fill_status(void *ctx, struct status_snapshot *s)
 {
 	struct app *app = ctx;
@@ -297,7 +304,7 @@ static void reload(struct app *app)
 	reload_auth(app, &old);
 	server_set_allow_origin(app->server, app->cfg.allow_origin);
 	server_set_controls_writable(app->server, app->cfg.controls_writable);
-	server_set_on_demand(app->server, app->cfg.on_demand, app->cfg.fps);
+	server_set_on_demand(app->server, app->cfg.on_demand);
 	server_set_trusted_proxy(app->server, app->cfg.trusted_proxy);
 	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
@@ -601,8 +608,8 @@ int main(int argc, char **argv)
 		.controls_ctx = &app,
 		.controls_writable = app.cfg.controls_writable,
 		.on_demand = app.cfg.on_demand,
-		.fps = app.cfg.fps,
 		.want_frame = want_frame,
+		.frame_current = frame_current,
 		.want_frame_ctx = &app,
 	};
 	r = server_create(&sp, &app.server);

@@ -114,6 +114,7 @@ struct pipeline {
 	 * tick while a snapshot waits) waits for it rather than encoding another; cleared by any
 	 * result collected and whenever an encoder is retired */
 	bool wanted_in_flight;
+	bool newest_unencoded; /* the newest camera frame was not given to an encoder */
 	uint64_t frames_skipped_idle;
 	struct control_assignments controls_wanted; /* applied whenever a camera opens */
 	/* --rotation/--hflip/--vflip: what the open camera does, and the EXIF Orientation every
@@ -414,6 +415,7 @@ static bool encode_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
 		enc = pl->fallback;
 	if (!enc) {
 		drop_raw(pl, raw);
+		pl->newest_unencoded = true;
 		return false;
 	}
 	int r = encoder_submit(enc, raw);
@@ -423,10 +425,12 @@ static bool encode_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
 			  r == -EBUSY ? "busy" : r == -ENOBUFS ? "has no free output frame"
 							     : strerror(-r));
 		drop_raw(pl, raw);
+		pl->newest_unencoded = true;
 		return false;
 	}
 	if (enc == pl->encoder && pl->in_flight++ == 0)
 		pl->encoder_progress_ns = now;
+	pl->newest_unencoded = false;
 	/* Its result is there already: no wake-up to wait for (encoder.h). */
 	if (enc->synchronous)
 		collect_frames(pl, enc);
@@ -439,6 +443,7 @@ static bool encode_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
 static void hold_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
 {
 	release_held(pl);
+	pl->newest_unencoded = true;
 	if (pl->encoder_kind == ENCODER_PASSTHROUGH) {
 		pl->frames_skipped_idle++;
 		pipeline_release_raw(pl, raw);
@@ -1131,6 +1136,11 @@ void pipeline_describe(const struct pipeline *pl, char *buf, size_t len)
 	snprintf(buf, len, "source %s, encoder %s%s%s", device_state_name(pl->source_sup.state),
 		 device_state_name(pl->encoder_sup.state), pl->fallback ? " (software fallback)" : "",
 		 pl->cfg->on_demand && !viewers_now(pl) ? ", idle (encoding on demand)" : "");
+}
+
+bool pipeline_frame_current(const struct pipeline *pl)
+{
+	return !pl->newest_unencoded && !pl->wanted_in_flight;
 }
 
 void pipeline_want_frame(struct pipeline *pl)

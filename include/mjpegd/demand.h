@@ -1,6 +1,6 @@
 /* Encoding on demand (--on-demand on, the default): which camera frames are given to the encoder.
- * Pure: the pipeline asks at every camera frame and at every request for one, the server asks
- * whether the frame it holds may answer a request; both are unit-tested without devices.
+ * Pure: the pipeline asks at every camera frame and at every request for one; unit-tested
+ * without devices.
  *
  * The rules: every frame is encoded while a stream client watches (or with --on-demand off); a
  * snapshot or a new stream client asks for one frame, which is the newest camera frame if it is
@@ -24,9 +24,10 @@ struct demand_inputs {
 /* Whether a frame the camera just delivered is encoded (else held or given back). */
 bool demand_encode(const struct demand_inputs *in);
 
-/* Whether a frame from at_ns is recent enough at now_ns to answer a request with, at fps frames a
- * second: within two frame intervals (a camera a little slower than asked still counts), plus
- * 20 ms for the loop's own latency. Anything older: the next frame is waited for. */
+/* Whether the newest camera frame, held since at_ns, is recent enough at now_ns to be encoded for
+ * a request, at fps frames a second: within two frame intervals (a camera a little slower than
+ * asked still counts), plus 20 ms for the loop's own latency. Anything older (a camera that
+ * stalled): the next frame is waited for. */
 bool demand_fresh(uint64_t at_ns, uint64_t now_ns, unsigned fps);
 
 #endif

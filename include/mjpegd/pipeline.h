@@ -66,6 +66,10 @@ int pipeline_set_quality(struct pipeline *pl, unsigned quality);
  * a request is still in the encoder, asking again does nothing; the server asks again on every
  * tick while a snapshot waits, so an encode that failed or was refused is retried. */
 void pipeline_want_frame(struct pipeline *pl);
+/* Whether the last frame published is the camera's newest as far as encoding goes: no newer
+ * camera frame was left unencoded (held or given back) and none is in the encoder for a request.
+ * True while every frame is encoded (a viewer, --on-demand off). */
+bool pipeline_frame_current(const struct pipeline *pl);
 /* The configuration (read through the pointer given at create) changed from old: a changed camera
  * setting reopens the source only, a changed encoder setting the encoder only. */
 void pipeline_reconfigure(struct pipeline *pl, const struct config *old);

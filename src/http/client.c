@@ -35,7 +35,7 @@ static const char *const client_state_names[] = {
 	[CLIENT_READING] = "reading",
 	[CLIENT_RESPONDING] = "responding",
 	[CLIENT_STREAMING] = "streaming",
-	[CLIENT_WAITING] = "waiting for the first frame",
+	[CLIENT_WAITING] = "waiting for a frame",
 	[CLIENT_AUTHENTICATING] = "checking credentials",
 	[CLIENT_CLOSING] = "closing",
 };

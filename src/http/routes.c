@@ -98,7 +98,9 @@ static void stream_start(struct client *c, const struct http_request *req, uint6
 	c->fps_cap.interval_ns = min_interval_ns;
 	c->fps_window_start_ns = now_mono_ns();
 	client_set_state(c, CLIENT_STREAMING);
-	/* on demand: the newest camera frame is encoded now, not at the next capture */
+	/* On demand the newest frame may be old: the first part is one published from now on, and
+	 * the newest camera frame is encoded for it now, not at the next capture. */
+	c->wait_after_sequence = s->newest && !newest_current(s) ? s->newest->sequence : 0;
 	server_want_frame(s);
 	c->iov[0] = (struct iovec){c->head, (size_t)n};
 	client_send_iov(c, 1);
@@ -112,7 +114,7 @@ void stream_send_newest(struct client *c, uint64_t now_ns)
 	if (c->sent_any && f->sequence <= c->last_sequence)
 		return;
 	/* on demand, the first frame is a fresh one (asked for when the stream began) */
-	if (!c->sent_any && !newest_current(c->srv, now_ns))
+	if (!c->sent_any && f->sequence <= c->wait_after_sequence)
 		return;
 	if (!rate_cap_take(&c->fps_cap, now_ns))
 		return;
@@ -140,20 +142,27 @@ void handle_snapshot(struct client *c, bool head_only)
 	struct server *s = c->srv;
 	struct frame *f = s->newest;
 	c->kind = KIND_SNAPSHOT;
-	if (!f || !s->live_seen || !newest_current(s, loop_now(s->loop))) {
+	if (!f || !s->live_seen || !newest_current(s)) {
 		/* Just started (with socket activation this very request started us): wait for the
 		 * camera's first frame (the "starting" placeholder is no snapshot) as long as the
-		 * source has to deliver one; server_publish() or server_tick() answers. On demand
-		 * with nobody watching, the newest frame is old: wait for the one asked for now. */
-		if (c->state != CLIENT_WAITING) {
-			c->head_only = head_only;
-			c->wait_after_sequence = f && s->live_seen ? f->sequence : 0;
-			c->deadline_ns = now_mono_ns() + s->first_frame_timeout_ns;
-			client_set_state(c, CLIENT_WAITING);
-		}
+		 * source has to deliver one. On demand with nobody watching, the newest frame may be
+		 * old: wait for the one asked for now, any frame published after this request.
+		 * server_publish() or server_tick() answers. */
+		c->head_only = head_only;
+		c->wait_after_sequence = f && s->live_seen ? f->sequence : 0;
+		c->deadline_ns = now_mono_ns() + s->first_frame_timeout_ns;
+		client_set_state(c, CLIENT_WAITING);
 		server_want_frame(s);
 		return;
 	}
+	c->head_only = head_only;
+	snapshot_respond(c);
+}
+
+void snapshot_respond(struct client *c)
+{
+	struct frame *f = c->srv->newest;
+	bool head_only = c->head_only;
 	char extra[128];
 	/* During an outage the picture says why; Retry-After tells a poller when to look again. */
 	snprintf(extra, sizeof(extra), "X-Timestamp: %llu.%06llu\r\n%s",

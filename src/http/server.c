@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mjpegd/demand.h"
 #include "mjpegd/http/auth_worker.h"
 #include "mjpegd/http/multipart.h"
 #include "mjpegd/log.h"
@@ -30,8 +29,9 @@ int server_create(const struct server_params *p, struct server **out)
 	s->controls_writable = p->controls_writable;
 	s->controls_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
 	s->want_frame = p->want_frame;
+	s->frame_current = p->frame_current;
 	s->want_frame_ctx = p->want_frame_ctx;
-	server_set_on_demand(s, p->on_demand, p->fps);
+	s->on_demand = p->on_demand;
 	int r = gate_init(s, p);
 	if (r >= 0)
 		r = listeners_open(s, p);
@@ -57,7 +57,7 @@ static void publish_to(struct server *s, struct client *c, uint64_t now)
 		stream_send_newest(c, now);
 	else if (c->state == CLIENT_WAITING && s->live_seen &&
 		 s->newest->sequence > c->wait_after_sequence)
-		handle_snapshot(c, c->head_only);
+		snapshot_respond(c);
 }
 
 void server_publish(struct server *s, struct frame *f)
@@ -77,7 +77,6 @@ void server_publish(struct server *s, struct frame *f)
 	if (!f->placeholder)
 		s->live_seen = true;
 	uint64_t now = loop_now(s->loop);
-	s->newest_ns = now;
 	/* From publish_from to the end, then from the head up to publish_from: every client once,
 	 * the first one another each frame. A client freed on the way (answering a waiting
 	 * snapshot may close it) moves publish_from on (client_free()), so the second pass still
@@ -105,10 +104,11 @@ size_t frame_jpeg_len(const struct frame *f)
 	return len;
 }
 
-bool newest_current(const struct server *s, uint64_t now_ns)
+bool newest_current(const struct server *s)
 {
 	const struct frame *f = s->newest;
-	return f && (!s->on_demand || f->placeholder || demand_fresh(s->newest_ns, now_ns, s->fps));
+	return f && (!s->on_demand || f->placeholder || !s->frame_current ||
+		     s->frame_current(s->want_frame_ctx));
 }
 
 void server_want_frame(struct server *s)
@@ -117,10 +117,9 @@ void server_want_frame(struct server *s)
 		s->want_frame(s->want_frame_ctx);
 }
 
-void server_set_on_demand(struct server *s, bool on_demand, unsigned fps)
+void server_set_on_demand(struct server *s, bool on_demand)
 {
 	s->on_demand = on_demand;
-	s->fps = fps;
 }
 
 struct frame *server_newest(struct server *s)

@@ -81,7 +81,8 @@ struct client {
 	char discard[64];
 	bool keep_alive;
 	bool head_only; /* the snapshot request a WAITING client made was HEAD */
-	/* --on-demand: a WAITING snapshot is answered by a frame published after this sequence */
+	/* a WAITING snapshot is answered by, and (--on-demand) a stream client's first part is, a
+	 * frame published after this sequence */
 	uint64_t wait_after_sequence;
 	/* The head of the request at in[0] came before its body and was answered from: refused
 	 * at once, or 100 Continue sent (sending_continue while it is on its way). */
@@ -172,12 +173,11 @@ struct server {
 
 	/* routes.c (newest and live_seen: server_publish()) */
 	struct frame *newest;
-	uint64_t newest_ns; /* when it was published (loop time) */
 	bool live_seen; /* a frame from the camera was published (not only placeholders) */
 	/* --on-demand (server.c: server_set_on_demand()) */
 	bool on_demand;
-	unsigned fps;
 	void (*want_frame)(void *ctx);
+	bool (*frame_current)(void *ctx);
 	void *want_frame_ctx;
 	server_status_fn status_fill;
 	void *status_ctx;
@@ -247,6 +247,8 @@ void handle_request(struct client *c, const struct http_request *req);
  * when answered. */
 bool routes_refuse_head(struct client *c, const struct http_request *req);
 void handle_snapshot(struct client *c, bool head_only);
+/* Answers a snapshot with the newest frame (c->head_only: HEAD). */
+void snapshot_respond(struct client *c);
 void respond_no_frame(struct client *c, bool head_only);
 /* The iovecs that send f's JPEG (with its EXIF Orientation segment, if any) and their total:
  * frame_jpeg_iov() fills at most JPEG_ORIENTED_IOV_MAX; nothing is copied. */
@@ -256,9 +258,10 @@ static inline unsigned frame_jpeg_iov(const struct frame *f, struct iovec *iov)
 				 f->own_exif_off, f->own_exif_len, iov);
 }
 size_t frame_jpeg_len(const struct frame *f);
-/* Whether newest may answer a request now: always, but on demand only when it was published
- * recently (demand_fresh()) or is the "no signal" picture. */
-bool newest_current(const struct server *s, uint64_t now_ns);
+/* Whether newest may answer a request now: always, but on demand only when the pipeline says no
+ * newer camera frame waits unencoded or is being encoded for a request (frame_current()), or
+ * when it is the "no signal" picture. */
+bool newest_current(const struct server *s);
 /* On demand: asks the pipeline for a frame (a snapshot waits, a stream client just came). */
 void server_want_frame(struct server *s);
 /* Sends the newest frame if the client is idle, has not had it yet and its fps cap allows. */

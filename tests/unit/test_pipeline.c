@@ -928,11 +928,14 @@ static void test_want_frame_encodes_newest(void **state)
 	for (int i = 0; i < 3; i++)
 		one_frame(w);
 	uint64_t newest = w->source->sequence;
+	assert_false(pipeline_frame_current(w->pl)); /* the camera has newer frames than published */
 	pipeline_want_frame(w->pl);
 	assert_int_equal(w->submitted, 2);
 	assert_int_equal(w->encoder->held[0]->sequence, newest);
+	assert_false(pipeline_frame_current(w->pl)); /* being encoded */
 	assert_true(fire(encoder_fd_now(w)));
 	assert_int_equal(w->published, 2);
+	assert_true(pipeline_frame_current(w->pl)); /* published, nothing newer yet */
 	struct status_snapshot s = status(w);
 	assert_int_equal(s.frames_encoded, 2);
 	assert_int_equal(s.frames_skipped_idle, 2);
@@ -940,6 +943,7 @@ static void test_want_frame_encodes_newest(void **state)
 	one_frame(w);
 	assert_int_equal(w->submitted, 2);
 	assert_int_equal(source_lent(w), 1);
+	assert_false(pipeline_frame_current(w->pl));
 
 	/* asked again while the frame asked for is still in the encoder (the server's tick while a
 	 * snapshot waits): no second encode */
@@ -987,6 +991,7 @@ static void test_viewers_get_every_frame(void **state)
 	assert_false(status(w).idle);
 	for (int i = 0; i < 4; i++)
 		one_frame(w);
+	assert_true(pipeline_frame_current(w->pl)); /* every frame encoded */
 	assert_int_equal(w->published, 5);
 	assert_int_equal(status(w).frames_skipped_idle, 1); /* the one held when it came */
 	w->viewers = false;

@@ -52,12 +52,14 @@ struct server_params {
 	void *controls_ctx;
 	bool controls_writable; /* --controls on|off */
 	/* --on-demand (include/mjpegd/demand.h): frames are encoded only when asked for while no
-	 * stream client watches, so the newest frame may be old. A snapshot is then answered with a
-	 * frame newer than itself (want_frame() asks the pipeline for one, again every tick while it
-	 * waits), and so is a new stream client's first frame. fps: what "fresh" is measured in. */
+	 * stream client watches, so the newest frame may be old. frame_current() says whether it is
+	 * the newest camera frame (none newer waits unencoded or is being encoded for a request);
+	 * when it is not, a snapshot waits for a frame newer than the newest (want_frame() asks the
+	 * pipeline for one, again every tick while it waits), and so does a new stream client's
+	 * first part. Both called with want_frame_ctx. */
 	bool on_demand;
-	unsigned fps;
 	void (*want_frame)(void *ctx);
+	bool (*frame_current)(void *ctx);
 	void *want_frame_ctx;
 };
 
@@ -84,8 +86,8 @@ void server_set_trusted_proxy(struct server *srv, const char *list);
 
 /* --allow-origin, live (SIGHUP): "" none, "*", or one origin. */
 void server_set_allow_origin(struct server *srv, const char *origin);
-/* --on-demand and --fps, on SIGHUP */
-void server_set_on_demand(struct server *srv, bool on_demand, unsigned fps);
+/* --on-demand, on SIGHUP */
+void server_set_on_demand(struct server *srv, bool on_demand);
 /* --controls on|off, on SIGHUP */
 void server_set_controls_writable(struct server *srv, bool writable);
 
