@@ -25,6 +25,7 @@
 #include "mjpegd/macro.h"
 #include "mjpegd/orientation.h"
 #include "mjpegd/pipeline.h"
+#include "mjpegd/select.h"
 #include "mjpegd/placeholder.h"
 #include "mjpegd/supervisor.h"
 
@@ -928,12 +929,16 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	struct source *src = NULL;
 	supervisor_starting(&pl->source_sup, now);
 	r = open_source(pl, p->cfg->source, &src, &pl->source_kind);
-	if (r == -EBUSY) {
-		/* Another program or mjpegd instance holds the camera (the source named it): exiting
-		 * would have systemd restart us in a loop. Clients get the placeholder meanwhile; the
-		 * camera is retried with backoff and the encoder chosen once it opens. */
-		supervisor_failed(&pl->source_sup, now, r, "camera busy");
-		log_warn("pipeline: the camera is busy; serving the placeholder until it is free");
+	bool wait = select_wait_for_camera(p->cfg->source, p->cfg->source_path, r);
+	if (wait) {
+		/* Another program or mjpegd instance holds the camera, or the USB camera named by its
+		 * stable link is unplugged (the source said which): exiting would have systemd restart
+		 * us in a loop, then give up. Clients get the placeholder meanwhile; the camera is
+		 * retried with backoff and the encoder chosen once it opens. */
+		bool busy = r == -EBUSY;
+		supervisor_failed(&pl->source_sup, now, r, busy ? "camera busy" : "camera not there");
+		log_warn("pipeline: the camera is %s; serving the placeholder until it %s",
+			 busy ? "busy" : "not connected", busy ? "is free" : "is plugged in");
 	} else if (r == -ELIBACC) {
 		/* --source libcamera and the libcamera plugin cannot be loaded (the loader logged why,
 		 * once; /status says it in libcamera_plugin): exiting would only make systemd restart
@@ -944,7 +949,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 		log_info("pipeline: no source (the libcamera plugin cannot be loaded): clients are "
 			 "shown the placeholder");
 	}
-	if (r == -EBUSY || r == -ELIBACC) {
+	if (wait || r == -ELIBACC) {
 		pl->first_encoder_pending = true; /* opened with the first source (retry_source()) */
 		pl->encoder_kind = p->cfg->encoder;
 		placeholders_render(&pl->placeholders, p->cfg->width, p->cfg->height);

@@ -93,6 +93,7 @@ static const char *const placeholder_text[PH_COUNT] = {
 	[PH_CAMERA_ERROR] = "camera error - retrying",
 	[PH_ENCODER_FAILED] = "encoder failed - retrying",
 	[PH_LIBCAMERA_UNUSABLE] = "libcamera cannot be loaded - see /status",
+	[PH_BUSY] = "camera busy - retrying",
 };
 
 enum placeholder_reason placeholder_reason_for(bool source_failed, int source_errno,
@@ -105,6 +106,8 @@ enum placeholder_reason placeholder_reason_for(bool source_failed, int source_er
 			return PH_NOT_RESPONDING;
 		if (source_errno == ELIBACC)
 			return PH_LIBCAMERA_UNUSABLE;
+		if (source_errno == EBUSY)
+			return PH_BUSY;
 		return PH_CAMERA_ERROR;
 	}
 	if (!have_source)

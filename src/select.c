@@ -209,6 +209,14 @@ bool select_software_after_m2m(enum encoder_kind configured, enum encoder_kind o
 	       select_software_takes(src_fourcc);
 }
 
+bool select_wait_for_camera(enum source_kind configured, const char *path, int err)
+{
+	if (err == -EBUSY)
+		return true;
+	return err == -ENOENT && configured == SOURCE_V4L2 && path &&
+	       strncmp(path, "/dev/v4l/by-", STRLEN("/dev/v4l/by-")) == 0;
+}
+
 void select_describe_devices(const struct v4l2_device_info *devs, size_t n, uint32_t m2m_fourcc,
 			     FILE *out)
 {

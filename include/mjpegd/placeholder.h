@@ -22,6 +22,7 @@ enum placeholder_reason {
 	PH_CAMERA_ERROR,
 	PH_ENCODER_FAILED,
 	PH_LIBCAMERA_UNUSABLE, /* the libcamera plugin cannot be loaded (source_errno ELIBACC) */
+	PH_BUSY, /* another program or mjpegd instance holds the camera */
 	PH_COUNT,
 };
 

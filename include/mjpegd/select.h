@@ -83,6 +83,13 @@ void encoder_choose_refusal(enum encoder_kind want, uint32_t src_fourcc, const c
 bool select_software_after_m2m(enum encoder_kind configured, enum encoder_kind opened,
 			       uint32_t src_fourcc);
 
+/* The camera failed to open at start with err (a negative errno): true when mjpegd should serve
+ * the placeholder and retry rather than exit (and be restarted in a loop by systemd): the camera
+ * is busy (another program or instance holds it), or a V4L2 camera named by a stable
+ * /dev/v4l/by-id|by-path link is not there (unplugged: udev makes the link when it is plugged in
+ * again). A /dev/videoN that is not there, or any other error, ends the start. */
+bool select_wait_for_camera(enum source_kind configured, const char *path, int err);
+
 /* --list-devices: v4l2_describe_nodes() with the formats any encoder of ours takes. */
 void select_describe_devices(const struct v4l2_device_info *devs, size_t n, uint32_t m2m_fourcc,
 			     FILE *out);

@@ -86,6 +86,7 @@ static void test_reason(void **state)
 	assert_int_equal(placeholder_reason_for(true, ENXIO, false, false), PH_DISCONNECTED);
 	assert_int_equal(placeholder_reason_for(true, ETIMEDOUT, false, true), PH_NOT_RESPONDING);
 	assert_int_equal(placeholder_reason_for(true, EIO, false, true), PH_CAMERA_ERROR);
+	assert_int_equal(placeholder_reason_for(true, EBUSY, false, false), PH_BUSY);
 	assert_int_equal(placeholder_reason_for(false, 0, false, true), PH_STARTING);
 	assert_int_equal(placeholder_reason_for(false, 0, true, false), PH_ENCODER_FAILED);
 	assert_int_equal(placeholder_reason_for(false, 0, true, true), PH_STARTING);

@@ -346,6 +346,25 @@ static void test_encoder_refusal(void **state)
 	assert_false(select_software_takes(V4L2_PIX_FMT_MJPEG));
 }
 
+/* Issue 20: which camera errors at start are waited out (placeholder, retries) */
+static void test_wait_for_camera(void **state)
+{
+	(void)state;
+	assert_true(select_wait_for_camera(SOURCE_V4L2, "/dev/video0", -EBUSY));
+	assert_true(select_wait_for_camera(SOURCE_LIBCAMERA, "", -EBUSY));
+	assert_true(select_wait_for_camera(SOURCE_V4L2, "/dev/v4l/by-id/usb-046d_C920-video-index0",
+					   -ENOENT));
+	assert_true(select_wait_for_camera(SOURCE_V4L2, "/dev/v4l/by-path/platform-xhci-hcd.0-usb-0:1:1.0-video-index0",
+					   -ENOENT));
+	/* a node number that is not there, a mistyped libcamera id, other errors: exit */
+	assert_false(select_wait_for_camera(SOURCE_V4L2, "/dev/video99", -ENOENT));
+	assert_false(select_wait_for_camera(SOURCE_V4L2, "/dev/v4l/video0", -ENOENT));
+	assert_false(select_wait_for_camera(SOURCE_LIBCAMERA, "/dev/v4l/by-id/x", -ENOENT));
+	assert_false(select_wait_for_camera(SOURCE_V4L2, "/dev/v4l/by-id/x", -EACCES));
+	assert_false(select_wait_for_camera(SOURCE_V4L2, "/dev/v4l/by-id/x", -ENOTTY));
+	assert_false(select_wait_for_camera(SOURCE_V4L2, NULL, -ENOENT));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_m2m_nodes),
 		cmocka_unit_test_setup(test_capture_format, fixtures_setup),
 		cmocka_unit_test(test_encoder_refusal),
+		cmocka_unit_test(test_wait_for_camera),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

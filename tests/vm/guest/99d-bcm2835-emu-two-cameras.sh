@@ -25,6 +25,9 @@
 # 4. Two instances naming the same camera: the second ("twin") says the camera is busy, held by
 #    room's PID, serves the placeholder and does not exit; when room stops, twin takes the camera
 #    (0 bytes copied).
+# 5. A daemon naming a camera by a /dev/v4l/by-id link that is not there at start (the USB camera
+#    unplugged) waits with the placeholder instead of exiting; once the link appears (plugged in)
+#    it resolves it, logs the node, and serves it imported.
 
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
 [ -n "$VIVID_CAP" ] || fail "no vivid-000 capture node"
@@ -46,7 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 die() {
-	for n in nozzle room bench busy lctwin twin; do
+	for n in nozzle room bench busy lctwin twin plug; do
 		[ -f "$VM_OUT/mjpegd-$n.log" ] && { echo "--- mjpegd $n"; tail -n 40 "$VM_OUT/mjpegd-$n.log"; }
 	done
 	fail "$@"
@@ -78,7 +81,7 @@ conf() {
 DAEMON_PIDS=""
 WATCH_PIDS=""
 PID_nozzle="" PID_room="" PID_bench="" PID_busy="" # set by start (eval)
-PID_twin="" PID_lctwin=""
+PID_twin="" PID_lctwin="" PID_plug=""
 # start NAME PORT: the daemon from NAME.conf, its state in state-NAME ($STATE_DIRECTORY, as
 # StateDirectory=mjpegd/NAME sets it); waits for a snapshot. Sets PID_<NAME>.
 start() {
@@ -260,5 +263,37 @@ sleep 2
 zero_copy twin 8084 after-room
 stop_pid "$PID_twin" 10
 [ "$STOP_RC" = 0 ] || die "twin exited with $STOP_RC after SIGTERM"
+
+say "5. a camera named by its by-id link, not plugged in at start: waits, then plugged in: found"
+# udev removes a USB camera's links when it is unplugged and makes them when it is plugged in
+# (to whichever /dev/videoN it got): the link is made by hand here, to vivid-001, free now
+mkdir -p /dev/v4l/by-id
+PLUG=/dev/v4l/by-id/usb-Test_Camera_0001-video-index0
+rm -f "$PLUG"
+conf plug "v4l2:$PLUG" 8086 640x480 10
+mkdir -p state-plug
+STATE_DIRECTORY=$PWD/state-plug "$MJPEGD" --config plug.conf >"$VM_OUT/mjpegd-plug.log" 2>&1 &
+PID_plug=$!
+DAEMON_PIDS="$DAEMON_PIDS $PID_plug"
+retry 30 sh -c 'timeout 10 wget -q -O plug.json http://127.0.0.1:8086/status &&
+	grep -q "\"placeholder\": true" plug.json' ||
+	die "plug: no placeholder on /status within 30 s while the camera is not there"
+LOGP=$VM_OUT/mjpegd-plug.log
+grep -q "v4l2 $PLUG: no such device" "$LOGP" || die "plug does not say the camera is not there"
+grep -q "the camera is not connected; serving the placeholder until it is plugged in" "$LOGP" ||
+	die "plug does not say it waits for the camera"
+kill -0 "$PID_plug" || die "plug exited while its camera was not plugged in"
+ln -s "../../${VIVID1_CAP#/dev/}" "$PLUG"
+T_PLUG=$(now)
+retry 30 sh -c 'timeout 10 wget -q -O plug.json http://127.0.0.1:8086/status &&
+	grep -q "\"placeholder\": false" plug.json && grep -q "(dmabuf import)" plug.json' ||
+	die "plug did not take the camera within 30 s of its link appearing"
+say "plug serves the camera $(since "$T_PLUG") s after its link appeared"
+grep -q "v4l2 $PLUG: is $VIVID1_CAP" "$LOGP" || die "plug does not log what its link resolved to"
+sleep 2
+zero_copy plug 8086 plugged
+stop_pid "$PID_plug" 10
+[ "$STOP_RC" = 0 ] || die "plug exited with $STOP_RC after SIGTERM"
+rm -f "$PLUG"
 kill "$HOLD" 2>/dev/null
 echo "PASS"
