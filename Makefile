@@ -320,17 +320,21 @@ UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/syste
 BINDIR := $(PREFIX)/bin
 MANDIR := $(PREFIX)/share/man
 
-$(BUILD)/mjpegd.service: systemd/mjpegd.service.in
+# mjpegd.service (one camera) and the template mjpegd@.service (one instance per camera,
+# docs/multi-camera.md), each with its socket unit.
+$(BUILD)/mjpegd.service $(BUILD)/mjpegd@.service: $(BUILD)/%.service: systemd/%.service.in
 	@mkdir -p $(dir $@)
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
 
-install: $(BUILD)/install/mjpegd $(PLUGIN) $(BUILD)/mjpegd.service
+install: $(BUILD)/install/mjpegd $(PLUGIN) $(BUILD)/mjpegd.service $(BUILD)/mjpegd@.service
 	install -D -m 0755 $(BUILD)/install/mjpegd $(DESTDIR)$(BINDIR)/mjpegd
 ifneq ($(PLUGIN),)
 	install -D -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGINDIR)/mjpegd-libcamera.so
 endif
 	install -D -m 0644 $(BUILD)/mjpegd.service $(DESTDIR)$(UNITDIR)/mjpegd.service
 	install -D -m 0644 systemd/mjpegd.socket $(DESTDIR)$(UNITDIR)/mjpegd.socket
+	install -D -m 0644 $(BUILD)/mjpegd@.service $(DESTDIR)$(UNITDIR)/mjpegd@.service
+	install -D -m 0644 systemd/mjpegd@.socket $(DESTDIR)$(UNITDIR)/mjpegd@.socket
 	install -D -m 0644 docs/mjpegd.8 $(DESTDIR)$(MANDIR)/man8/mjpegd.8
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf ]; then \
 		echo "keeping $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf (new default: etc/mjpegd.conf)"; \
@@ -338,14 +342,16 @@ endif
 		install -D -m 0644 etc/mjpegd.conf $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf; \
 	fi
 	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then \
-		systemctl daemon-reload; echo "enable with: systemctl enable --now mjpegd"; fi
+		systemctl daemon-reload; echo "enable with: systemctl enable --now mjpegd" \
+		"(several cameras: mjpegd@NAME, docs/multi-camera.md)"; fi
 
 # The config file stays when it was edited (it differs from the default we installed).
 uninstall:
 	rm -f $(DESTDIR)$(PLUGINDIR)/mjpegd-libcamera.so
 	rmdir $(DESTDIR)$(PLUGINDIR) 2>/dev/null || true
 	rm -f $(DESTDIR)$(BINDIR)/mjpegd $(DESTDIR)$(UNITDIR)/mjpegd.service \
-		$(DESTDIR)$(UNITDIR)/mjpegd.socket $(DESTDIR)$(MANDIR)/man8/mjpegd.8
+		$(DESTDIR)$(UNITDIR)/mjpegd.socket $(DESTDIR)$(UNITDIR)/mjpegd@.service \
+		$(DESTDIR)$(UNITDIR)/mjpegd@.socket $(DESTDIR)$(MANDIR)/man8/mjpegd.8
 	@if cmp -s etc/mjpegd.conf $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf; then \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/mjpegd/mjpegd.conf; \
 		rmdir $(DESTDIR)$(SYSCONFDIR)/mjpegd 2>/dev/null || true; \

@@ -29,7 +29,7 @@ enum option_kind {
 	OPT_M2M_FORMAT, /* m2m_format_names[] */
 	OPT_BOOL,      /* a bool field at .offset; "--name" alone means true */
 	OPT_SWITCH,    /* a bool field at .offset, always with a value: on | off */
-	OPT_ROTATION,  /* 0 or 180 */
+	OPT_ROTATION,  /* 0, 90, 180 or 270 */
 	OPT_FALLBACK,  /* software | none into encoder_fallback */
 	OPT_STRING,    /* a char[] field at .offset of max bytes */
 	OPT_FORMAT,    /* auto or one of format_names[] into capture_format */
@@ -59,8 +59,9 @@ static const struct option options[] = {
 	{ "size", OPT_SIZE, 16, 4096, 0, "WxH", "Capture size in pixels." },
 	{ "fps", OPT_UINT, 1, 120, offsetof(struct config, fps), "N", "Frames per second." },
 	{ "quality", OPT_UINT, 1, 100, offsetof(struct config, quality), "N", "JPEG quality." },
-	{ "rotation", OPT_ROTATION, 0, 180, 0, "DEGREES",
-	  "Rotate the camera image (libcamera: done by the sensor, no cost)." },
+	{ "rotation", OPT_ROTATION, 0, 270, 0, "DEGREES",
+	  "Turn the camera image clockwise (after --hflip/--vflip): 180 and the flips by the "
+	  "sensor where it can (libcamera), 90 and 270 by an EXIF Orientation tag viewers follow." },
 	{ "hflip", OPT_BOOL, 0, 1, offsetof(struct config, hflip), "",
 	  "Mirror the camera image left to right." },
 	{ "vflip", OPT_BOOL, 0, 1, offsetof(struct config, vflip), "",
@@ -258,7 +259,7 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 		snprintf(buf, len, "on | off");
 		return;
 	case OPT_ROTATION:
-		snprintf(buf, len, "0 | 180");
+		snprintf(buf, len, "0 | 90 | 180 | 270");
 		return;
 	case OPT_FALLBACK:
 		snprintf(buf, len, "software | none");
@@ -800,10 +801,10 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 		return 0;
 	}
 	case OPT_ROTATION:
-		if (strcmp(value, "0") && strcmp(value, "180"))
-			return option_error(opt, dash, value,
-					    "is not a rotation the sensor can do", err, errlen);
-		cfg->rotation = value[0] == '1' ? 180 : 0;
+		if (strcmp(value, "0") && strcmp(value, "90") && strcmp(value, "180") &&
+		    strcmp(value, "270"))
+			return option_error(opt, dash, value, "is not a rotation", err, errlen);
+		cfg->rotation = (unsigned)atoi(value);
 		return 0;
 	case OPT_FALLBACK:
 		if (!strcmp(value, "software"))

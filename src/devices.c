@@ -3,11 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mjpegd/devices.h"
 #include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/log.h"
+#include "mjpegd/orientation.h"
 #include "mjpegd/v4l2/device.h"
+#include "mjpegd/v4l2/holders.h"
 
 static uint32_t m2m_out_fourcc(const struct devices *d)
 {
@@ -176,13 +179,16 @@ static int open_source(const struct devices *d, enum source_kind kind, struct so
 {
 	const struct config *cfg = d->cfg;
 	const struct capture_request *req = &d->req, *padded = &d->req_padded;
+	struct orientation_plan plan;
+	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
 	struct source_params sp = {
 		.width = cfg->width, .height = cfg->height, .fps = cfg->fps,
 		.path = cfg->source_path,
 		.formats = req->fourccs, .n_formats = req->n,
 		.stride_align = req->stride_align, .height_align = req->height_align,
 		.stride_aligns = req->stride_aligns,
-		.rotation = cfg->rotation, .hflip = cfg->hflip, .vflip = cfg->vflip,
+		.rotation = plan.sensor.rotation, .hflip = plan.sensor.hflip,
+		.vflip = plan.sensor.vflip,
 		.buffers = cfg->camera_buffers,
 	};
 	/* libcamera's: the camera pads the rows (1920x1088 for 1080) */
@@ -234,9 +240,7 @@ int devices_open_source(const struct devices *d, enum source_kind kind, struct s
 void devices_warn_ignored(const struct devices *d, const struct source *src, enum source_kind kind)
 {
 	const struct config *cfg = d->cfg;
-	if ((cfg->rotation || cfg->hflip || cfg->vflip) && kind != SOURCE_LIBCAMERA)
-		log_warn("--rotation/--hflip/--vflip apply to libcamera cameras only; %s ignores them",
-			 src->description);
+	(void)kind;
 	if (cfg->capture_format && src->fourcc != cfg->capture_format) {
 		char a[5], b[5];
 		log_warn("--format %s: %s gives only %s; --format is ignored",
@@ -294,17 +298,37 @@ int devices_open_encoder(const struct devices *d, enum encoder_kind want, const 
 	return devices_create_encoder(d, (enum encoder_kind)kind, &ep, out);
 }
 
-int devices_open_first_encoder(const struct devices *d, const struct source *src,
+/* An M2M device that refuses one more context: bcm2835-codec allocates a firmware component at
+ * open and its buffers at REQBUFS, and runs out (EBUSY, ENOMEM) when other programs or mjpegd
+ * instances hold contexts. Says who holds it, as far as /proc shows. */
+static void describe_refusal(struct devices *d, const char *path, int r)
+{
+	char who[300];
+	int n = device_holders("/proc", path, getpid(), who, sizeof(who));
+	snprintf(d->m2m_refused, sizeof(d->m2m_refused), "%s refused another context (%s); %s%s",
+		 path, strerror(-r), n > 0 ? "also open by " : "no other holder visible",
+		 n > 0 ? who : "");
+}
+
+int devices_open_first_encoder(struct devices *d, const struct source *src,
 			       const struct encoder_params *base, struct encoder **out,
 			       enum encoder_kind *opened)
 {
 	const struct config *cfg = d->cfg;
 	*opened = ENCODER_AUTO;
+	d->m2m_refused[0] = '\0';
+	struct encoder_params ep;
 	int r = devices_open_encoder(d, cfg->encoder, src, base, out, opened);
 	if (r < 0 && select_software_after_m2m(cfg->encoder, *opened, src->fourcc)) {
 		/* auto chose a hardware encoder that will not open (a size it refuses, firmware
-		 * without JPEG): software serves rather than no stream at all. */
-		log_warn_errno(r, "encoding in software: the M2M encoder did not open");
+		 * without JPEG, no context left): software serves rather than no stream at all. */
+		if ((r == -EBUSY || r == -ENOMEM) &&
+		    devices_plan_encoder(d, cfg->encoder, src, base, &ep) == ENCODER_M2M) {
+			describe_refusal(d, ep.device, r);
+			log_warn("encoding in software: the M2M encoder %s", d->m2m_refused);
+		} else {
+			log_warn_errno(r, "encoding in software: the M2M encoder did not open");
+		}
 		r = devices_open_encoder(d, ENCODER_SOFTWARE, src, base, out, opened);
 	}
 	if (r < 0)

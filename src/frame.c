@@ -54,6 +54,8 @@ struct frame *frame_pool_acquire(struct frame_pool *pool)
 	f->width = f->height = 0;
 	f->fourcc = V4L2_PIX_FMT_JPEG;
 	f->part_header_len = 0;
+	f->exif_orientation = 1;
+	f->own_exif_off = f->own_exif_len = 0;
 	f->placeholder = false;
 	f->release = NULL;
 	f->release_ctx = NULL;

@@ -25,6 +25,8 @@
 #include "mjpegd/statefile.h"
 #include "mjpegd/systemd.h"
 #include "mjpegd/v4l2/device.h"
+#include "mjpegd/v4l2/discover.h"
+#include "mjpegd/v4l2/stable_id.h"
 
 #define TICK_MS 250
 #define SHUTDOWN_GRACE_MS 800
@@ -56,9 +58,7 @@ struct app {
 	bool wedged;
 	int listen_fds[4];
 
-	struct __kernel_timespec tick_ts;
-	struct loop_op tick_op;
-	bool tick_pending;
+	uint64_t next_tick_ns; /* the loop's wait ends by then (tick_timeout_ms()) */
 
 	/* camera controls set over HTTP, kept in state_dir/controls.conf ("" : not kept) */
 	struct control_assignments controls_state;
@@ -118,7 +118,6 @@ static void wanted_controls(const struct app *app, struct control_assignments *o
 }
 
 static void signal_arm(struct app *app);
-static void tick_arm(struct app *app);
 
 static void on_frame(void *ctx, struct frame *f)
 {
@@ -196,10 +195,6 @@ static void begin_shutdown(struct app *app, const char *why)
 	systemd_notify_stopping(&app->systemd);
 	server_shutdown(app->server);
 	pipeline_stop(app->pipeline);
-	if (app->tick_pending) {
-		struct io_uring_sqe *sqe = loop_sqe(&app->loop, NULL);
-		io_uring_prep_timeout_remove(sqe, (__u64)(uintptr_t)&app->tick_op, 0);
-	}
 	if (app->signal_pending) {
 		struct io_uring_sqe *sqe = loop_sqe(&app->loop, NULL);
 		io_uring_prep_cancel(sqe, &app->signal_op, 0);
@@ -331,15 +326,11 @@ static void signal_arm(struct app *app)
 }
 
 
-static void tick_complete(struct loop_op *op, int res, unsigned flags)
+/* Every TICK_MS: timeouts, supervision, the watchdog. Not an operation of its own in the ring:
+ * the loop's wait ends by the next tick (loop_run_once()'s timeout), so while frames flow the
+ * tick runs in a wake-up they cause and costs no system call. */
+static void tick(struct app *app, uint64_t now)
 {
-	(void)flags;
-	(void)res;
-	struct app *app = container_of(op, struct app, tick_op);
-	app->tick_pending = false;
-	if (app->stopping)
-		return;
-	uint64_t now = now_mono_ns();
 	server_tick(app->server, now);
 	pipeline_tick(app->pipeline, now);
 	/* Pinged from the loop itself: if the loop wedges, the pings stop and systemd restarts us. */
@@ -350,15 +341,20 @@ static void tick_complete(struct loop_op *op, int res, unsigned flags)
 	snprintf(status, sizeof(status), "%u stream client(s); %s", ss->stream_clients, devices);
 	systemd_notify_status(&app->systemd, status);
 	fault_loop_wedge(&app->faults, now - app->started_ns, &app->wedged);
-	tick_arm(app);
 }
 
-static void tick_arm(struct app *app)
+/* The wait until the next tick, running the tick when it is due. The wait may run TICK_SLACK_MS
+ * past it, so that at 20 fps or more a frame's wake-up always comes first and runs the tick. */
+#define TICK_SLACK_MS 50
+static int tick_timeout_ms(struct app *app)
 {
-	app->tick_ts = (struct __kernel_timespec){.tv_sec = 0, .tv_nsec = TICK_MS * 1000000LL};
-	struct io_uring_sqe *sqe = loop_sqe(&app->loop, &app->tick_op);
-	io_uring_prep_timeout(sqe, &app->tick_ts, 0, 0);
-	app->tick_pending = true;
+	uint64_t now = loop_now(&app->loop);
+	if (now >= app->next_tick_ns) {
+		tick(app, now);
+		now = now_mono_ns(); /* the tick may have taken a while (a wedge fault) */
+		app->next_tick_ns = now + TICK_MS * NSEC_PER_MSEC;
+	}
+	return (int)((app->next_tick_ns - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC) + TICK_SLACK_MS;
 }
 
 static int setup_signals(struct app *app)
@@ -379,6 +375,28 @@ static int setup_signals(struct app *app)
 	return 0;
 }
 
+/* --list-devices: the names of each camera node that survive reboots and replugging, ready to
+ * paste into a config file (an instance's /etc/mjpegd/NAME.conf; docs/multi-camera.md). */
+static void list_stable_names(const struct v4l2_device_info *devs, size_t n)
+{
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!v4l2_info_is_capture(&devs[i]))
+			continue;
+		if (!any)
+			printf("\nV4L2 cameras by stable name (--source v4l2:LINK; /dev/videoN may change "
+			       "at the next boot or replug):\n");
+		any = true;
+		struct v4l2_stable_link links[8];
+		int nl = v4l2_stable_links(V4L2_STABLE_ROOT, devs[i].path, links, ELEMENTSOF(links));
+		printf("  %s (%s):%s\n", devs[i].path, devs[i].card,
+		       nl < 0 ? " cannot resolve it" : nl == 0 ? " no " V4L2_STABLE_ROOT "/by-id or "
+		       "by-path link (udev names USB and platform cameras; a test driver has none)" : "");
+		for (int k = 0; k < nl && k < (int)ELEMENTSOF(links); k++)
+			printf("     source = v4l2:%s\n", links[k].path);
+	}
+}
+
 /* --list-devices: every /dev/video* node, what it is and whether it can be the source or the
  * M2M encoder (and why not). */
 static int list_devices(const struct config *cfg)
@@ -391,6 +409,7 @@ static int list_devices(const struct config *cfg)
 	}
 	select_describe_devices(devs, (size_t)n, cfg->m2m_format == M2M_FORMAT_FWHT
 						       ? V4L2_PIX_FMT_FWHT : V4L2_PIX_FMT_JPEG, stdout);
+	list_stable_names(devs, (size_t)n);
 	free(devs);
 
 	struct libcamera_camera_info cams[8];
@@ -406,10 +425,13 @@ static int list_devices(const struct config *cfg)
 		printf("  none found (on a Pi: camera_auto_detect=1 in config.txt, ribbon seated?)\n");
 	else if (nc < 0)
 		printf("  cannot list them: %s\n", strerror(-nc));
-	for (int i = 0; i < nc && i < 8; i++)
+	for (int i = 0; i < nc && i < 8; i++) {
 		printf("  %d: %s (%s)%s\n", i, cams[i].model, cams[i].id,
 		       cams[i].external ? " — a USB camera: --source auto serves it through V4L2"
 					: " — usable as the source");
+		/* the id names the camera by where it is connected, not by enumeration order */
+		printf("     source = libcamera:%s\n", cams[i].id);
+	}
 	return 0;
 }
 
@@ -512,7 +534,6 @@ int main(int argc, char **argv)
 	app.started_ns = now_mono_ns();
 	app.signal_fd = -1;
 	app.signal_op.complete = signal_complete;
-	app.tick_op.complete = tick_complete;
 
 	raise_open_file_limit(app.cfg.max_clients);
 	r = setup_signals(&app);
@@ -589,7 +610,7 @@ int main(int argc, char **argv)
 	server_start(app.server);
 	pipeline_start(app.pipeline);
 	signal_arm(&app);
-	tick_arm(&app);
+	app.next_tick_ns = now_mono_ns() + TICK_MS * NSEC_PER_MSEC;
 	char where[CONFIG_LISTEN_MAX * (CONFIG_UNIX_PATH_MAX + 300)];
 	if (n_listen_fds > 0 && server_port(app.server))
 		snprintf(where, sizeof(where), "socket-activated port %u", server_port(app.server));
@@ -601,14 +622,14 @@ int main(int argc, char **argv)
 	systemd_notify_ready(&app.systemd, "serving");
 
 	while (!app.stopping) {
-		r = loop_run_once(&app.loop, -1);
+		r = loop_run_once(&app.loop, tick_timeout_ms(&app));
 		if (r < 0) {
 			log_err_errno(r, "event loop failed");
 			goto out;
 		}
 	}
 	uint64_t give_up = now_mono_ns() + SHUTDOWN_GRACE_MS * NSEC_PER_MSEC;
-	while (!(server_drained(app.server) && pipeline_drained(app.pipeline) && !app.tick_pending &&
+	while (!(server_drained(app.server) && pipeline_drained(app.pipeline) &&
 		 !app.signal_pending) && now_mono_ns() < give_up)
 		if (loop_run_once(&app.loop, 50) < 0)
 			break;

@@ -22,6 +22,7 @@
 #include "mjpegd/gapwin.h"
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"
+#include "mjpegd/orientation.h"
 #include "mjpegd/pipeline.h"
 #include "mjpegd/placeholder.h"
 #include "mjpegd/supervisor.h"
@@ -86,6 +87,8 @@ struct pipeline {
 	size_t encoder_in_bytesperline;
 	char encoder_description[128];
 	struct encoder_stats encoder_stats_retired;
+	/* the camera was busy at start: the encoder is chosen once it opens (as at start) */
+	bool first_encoder_pending;
 
 	struct source *retired_sources[MAX_RETIRED];
 	unsigned n_retired_sources;
@@ -101,6 +104,10 @@ struct pipeline {
 	uint64_t fps_window_start_ns, fps_window_frames;
 	double fps;
 	struct control_assignments controls_wanted; /* applied whenever a camera opens */
+	/* --rotation/--hflip/--vflip: what the open camera does, and the EXIF Orientation every
+	 * live frame is published with (update_orientation()) */
+	struct sensor_transform orientation_sensor;
+	enum exif_orientation exif_orientation;
 };
 
 static struct encoder *active_encoder(const struct pipeline *pl)
@@ -204,6 +211,8 @@ static void retire_source(struct pipeline *pl, struct source *src)
 static void publish(struct pipeline *pl, struct frame *f)
 {
 	f->sequence = ++pl->publish_sequence;
+	/* the "no signal" pictures stay upright: their text is to be read */
+	f->exif_orientation = f->placeholder ? EXIF_ORIENTATION_NORMAL : pl->exif_orientation;
 	/* Clients are sent image/jpeg: anything else (the test bed's FWHT) is only counted. */
 	if (f->fourcc != V4L2_PIX_FMT_JPEG)
 		pl->frames_not_published++;
@@ -380,7 +389,7 @@ static void source_ready(struct loop_poll *p)
 		}
 		raw->owner = src;
 		src->lent++;
-		uint64_t now = now_mono_ns();
+		uint64_t now = loop_now(pl->loop); /* once per loop iteration (its wake-up) */
 		pl->source_frame_ns = now;
 		if (pl->source_sup.state == DEVICE_STARTING)
 			supervisor_running(&pl->source_sup, now);
@@ -406,6 +415,9 @@ static void source_ready(struct loop_poll *p)
 		}
 		if (enc == pl->encoder && pl->in_flight++ == 0)
 			pl->encoder_progress_ns = now;
+		/* Its result is there already: no wake-up to wait for (encoder.h). */
+		if (enc->synchronous)
+			collect_frames(pl, enc);
 	}
 }
 
@@ -424,7 +436,7 @@ static void collect_frames(struct pipeline *pl, struct encoder *enc)
 				fallback_failed(pl, r, "the encoder stopped");
 			return;
 		}
-		uint64_t now = now_mono_ns();
+		uint64_t now = loop_now(pl->loop);
 		if (enc == pl->encoder) {
 			if (pl->in_flight > 0)
 				pl->in_flight--;
@@ -559,8 +571,41 @@ static void apply_wanted_controls(struct pipeline *pl, struct source *src)
 	free(l);
 }
 
+/* The split of --rotation/--hflip/--vflip for the open camera: its sensor's part where it applied
+ * it, the whole orientation in EXIF where it cannot (orientation.h). Said once when it changes. */
+static void update_orientation(struct pipeline *pl, const struct source *src)
+{
+	const struct config *cfg = pl->cfg;
+	struct orientation_plan plan;
+	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
+	struct sensor_transform sensor = { 0 };
+	enum exif_orientation exif = plan.exif_alone;
+	if (src->sensor_transformed) {
+		sensor = plan.sensor;
+		exif = plan.exif_after_sensor;
+	}
+	if (exif == pl->exif_orientation && sensor_transform_equal(&sensor, &pl->orientation_sensor))
+		return;
+	pl->exif_orientation = exif;
+	pl->orientation_sensor = sensor;
+	if (!cfg->rotation && !cfg->hflip && !cfg->vflip && exif == EXIF_ORIENTATION_NORMAL)
+		return;
+	if (src->sensor_transformed)
+		log_info("orientation: rotation %u%s%s: the sensor of %s: %s; EXIF Orientation %d (%s)",
+			 cfg->rotation, cfg->hflip ? ", hflip" : "", cfg->vflip ? ", vflip" : "",
+			 src->description,
+			 sensor.rotation ? "180°" : sensor.hflip ? "hflip" : sensor.vflip ? "vflip"
+			 : "nothing", (int)exif, exif_orientation_name(exif));
+	else
+		log_info("orientation: rotation %u%s%s: %s cannot turn or mirror its pictures; EXIF "
+			 "Orientation %d (%s)", cfg->rotation, cfg->hflip ? ", hflip" : "",
+			 cfg->vflip ? ", vflip" : "", src->description, (int)exif,
+			 exif_orientation_name(exif));
+}
+
 static void remember_source(struct pipeline *pl, struct source *src, uint64_t now)
 {
+	update_orientation(pl, src);
 	apply_wanted_controls(pl, src);
 	pl->source = src;
 	pl->import_worked = false; /* other buffers: whether they import is to be seen */
@@ -569,6 +614,29 @@ static void remember_source(struct pipeline *pl, struct source *src, uint64_t no
 }
 
 static void retry_encoder(struct pipeline *pl, uint64_t now);
+static int open_encoder(struct pipeline *pl, enum encoder_kind want, bool first,
+			struct encoder **out, enum encoder_kind *opened);
+static void remember_encoder(struct pipeline *pl, struct encoder *enc);
+
+/* The encoder chosen and opened as at start (auto may settle for software), for a camera that
+ * was busy at start and opened since; a failure is retried with backoff. */
+static void open_deferred_encoder(struct pipeline *pl, uint64_t now)
+{
+	if (!pl->source)
+		return; /* opened with the camera (retry_source()) */
+	struct encoder *enc = NULL;
+	supervisor_starting(&pl->encoder_sup, now);
+	int r = open_encoder(pl, pl->cfg->encoder, true, &enc, &pl->encoder_kind);
+	if (r < 0) {
+		pl->encoder_kind = pl->cfg->encoder;
+		supervisor_failed(&pl->encoder_sup, now, r, "opening failed");
+		return;
+	}
+	pl->first_encoder_pending = false;
+	remember_encoder(pl, enc);
+	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(enc));
+	log_info("pipeline: %s → %s", pl->source->description, pl->encoder->description);
+}
 
 /* A clean restart, not a failure: the supervisor goes through STOPPED, no backoff, no count. */
 static void reopen_encoder(struct pipeline *pl, uint64_t now, const char *why)
@@ -598,10 +666,8 @@ static void retry_source(struct pipeline *pl, uint64_t now)
 	}
 	remember_source(pl, src, now);
 	loop_poll_set_fd(&pl->source_poll, source_fd(src));
-	/* The first source after a start without one (the libcamera plugin could not be loaded,
-	 * then a reload chose another source): its encoder was never opened. */
-	if (!pl->encoder && !pl->fallback && pl->encoder_sup.state == DEVICE_STOPPED) {
-		retry_encoder(pl, now);
+	if (pl->first_encoder_pending) {
+		open_deferred_encoder(pl, now);
 		return;
 	}
 	/* The encoder stays as it is unless the camera came back with another format. */
@@ -726,6 +792,10 @@ static void retry_encoder(struct pipeline *pl, uint64_t now)
 {
 	if (pl->opening.active)
 		return; /* one reopen at a time */
+	if (pl->first_encoder_pending) {
+		open_deferred_encoder(pl, now);
+		return;
+	}
 	supervisor_starting(&pl->encoder_sup, now);
 	if (pl->encoder_kind == ENCODER_M2M)
 		devices_probe(&pl->dev); /* the device may come back under another number */
@@ -756,6 +826,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 		return -ENOMEM;
 	pl->loop = p->loop;
 	pl->cfg = p->cfg;
+	pl->exif_orientation = EXIF_ORIENTATION_NORMAL;
 	pl->on_frame = p->on_frame;
 	pl->on_frame_ctx = p->on_frame_ctx;
 	if (p->controls)
@@ -782,12 +853,27 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 		/* --source libcamera and the libcamera plugin cannot be loaded (the loader logged why,
 		 * once; /status says it in libcamera_plugin): exiting would only make systemd restart
 		 * us into the same failure, with nothing to see. Serve the placeholder that says so,
-		 * /status and /metrics; a reload to another source opens it (retry_source()). */
+		 * /status and /metrics; not retried (it cannot come back without a restart), but a
+		 * reload to another source opens it and its encoder (retry_source()). */
 		supervisor_gave_up(&pl->source_sup, now, r, "the libcamera plugin cannot be loaded "
 							    "(see libcamera_plugin in /status)");
+		pl->first_encoder_pending = true;
+		pl->encoder_kind = p->cfg->encoder;
 		placeholders_render(&pl->placeholders, p->cfg->width, p->cfg->height);
 		log_info("pipeline: no source (the libcamera plugin cannot be loaded): clients are "
 			 "shown the placeholder");
+		*out = pl;
+		return 0;
+	}
+	if (r == -EBUSY) {
+		/* Another program or mjpegd instance holds the camera (the source named it): exiting
+		 * would have systemd restart us in a loop. Clients get the placeholder meanwhile; the
+		 * camera is retried with backoff and the encoder chosen once it opens. */
+		supervisor_failed(&pl->source_sup, now, r, "camera busy");
+		pl->first_encoder_pending = true;
+		pl->encoder_kind = p->cfg->encoder;
+		placeholders_render(&pl->placeholders, p->cfg->width, p->cfg->height);
+		log_warn("pipeline: the camera is busy; serving the placeholder until it is free");
 		*out = pl;
 		return 0;
 	}
@@ -816,7 +902,7 @@ int pipeline_start(struct pipeline *pl)
 	pl->fps_window_start_ns = now;
 	pl->source_frame_ns = now;
 	pl->last_live_ns = now;
-	if (pl->source)
+	if (pl->source) /* none while a camera busy at start is waited for */
 		loop_poll_set_fd(&pl->source_poll, source_fd(pl->source));
 	if (pl->encoder)
 		loop_poll_set_fd(&pl->encoder_poll, encoder_fd(pl->encoder));
@@ -904,6 +990,12 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	fill_device(&s->source_device, &pl->source_sup);
 	fill_device(&s->encoder_device, &pl->encoder_sup);
 	s->encoder_fallback = pl->fallback != NULL;
+	s->m2m_refused = pl->dev.m2m_refused;
+	s->rotation = pl->cfg->rotation;
+	s->hflip = pl->cfg->hflip;
+	s->vflip = pl->cfg->vflip;
+	s->sensor_transform = pl->orientation_sensor;
+	s->exif_orientation = pl->exif_orientation;
 	s->placeholder = pl->placeholders.showing;
 }
 
@@ -994,9 +1086,18 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 	bool source_changed = cfg->source != old->source || cfg->capture_format != old->capture_format ||
 			      strcmp(cfg->source_path, old->source_path) ||
 			      cfg->width != old->width || cfg->height != old->height ||
-			      cfg->fps != old->fps || cfg->rotation != old->rotation ||
-			      cfg->hflip != old->hflip || cfg->vflip != old->vflip ||
-			      cfg->camera_buffers != old->camera_buffers;
+			      cfg->fps != old->fps || cfg->camera_buffers != old->camera_buffers;
+	/* A new rotation reopens only a camera that turns its sensor, and only when the sensor's
+	 * part changed: what EXIF carries goes with the next frame published. */
+	struct orientation_plan plan, old_plan;
+	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
+	orientation_plan(old->rotation, old->hflip, old->vflip, &old_plan);
+	bool sensor_changed = !sensor_transform_equal(&plan.sensor, &old_plan.sensor);
+	if (sensor_changed && (pl->source_kind == SOURCE_LIBCAMERA ||
+			       (pl->source && pl->source->sensor_transformed)))
+		source_changed = true;
+	else if (pl->source)
+		update_orientation(pl, pl->source);
 	if (cfg->width != old->width || cfg->height != old->height)
 		placeholders_render(&pl->placeholders, cfg->width, cfg->height);
 	if (encoder_changed) {

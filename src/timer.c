@@ -38,3 +38,21 @@ int pacing_timer_read(int fd, uint64_t *expirations)
 	*expirations = v;
 	return 0;
 }
+
+int pacing_timer_take(struct pacing_timer *t, uint64_t *expirations)
+{
+	if (t->taken) {
+		t->taken = false;
+		return -EAGAIN;
+	}
+	int r = pacing_timer_read(t->fd, expirations);
+	t->taken = r == 0;
+	return r;
+}
+
+void pacing_timer_close(struct pacing_timer *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	*t = (struct pacing_timer){ .fd = -1 };
+}

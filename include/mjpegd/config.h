@@ -59,7 +59,7 @@ struct config {
 	char state_dir[CONFIG_PATH_MAX]; /* --state-dir DIR ("": $STATE_DIRECTORY, else none) */
 	unsigned width, height;   /* --size WxH, 16..4096 each, even; default 640x480 */
 	unsigned fps;             /* --fps 1..120, default 30 */
-	unsigned rotation;        /* --rotation 0|180, default 0 (cameras that can flip) */
+	unsigned rotation;        /* --rotation 0|90|180|270 clockwise, default 0 (orientation.h) */
 	bool hflip, vflip;        /* --hflip, --vflip (flags; "true"/"false" in the file) */
 	unsigned camera_buffers;  /* --camera-buffers 2..16, default 4 */
 	unsigned quality;         /* --quality 1..100, default 80 */

@@ -24,6 +24,10 @@ struct devices {
 	 * (source_params.pad_rows), so no format goes behind another for the encoder's padding */
 	struct capture_request req_padded;
 	struct fault_plan faults;   /* empty unless built with MJPEGD_FAULT_INJECTION */
+	/* "" or why --encoder auto encodes in software although an M2M encoder fits: the device
+	 * refused this instance a context (EBUSY/ENOMEM; another instance or program holds one),
+	 * naming who holds it; /status shows it */
+	char m2m_refused[512];
 };
 
 /* Parses --inject-fault (test binary), probes the nodes and plans the camera's formats. 0 or a
@@ -64,8 +68,9 @@ int devices_create_encoder(const struct devices *d, enum encoder_kind kind,
 			   const struct encoder_params *ep, struct encoder **out);
 
 /* The same at start: auto whose hardware encoder will not open encodes in software, and auto
- * that passed over an M2M device for software says why, once. */
-int devices_open_first_encoder(const struct devices *d, const struct source *src,
+ * that passed over an M2M device for software says why, once (a refused context: also in
+ * d->m2m_refused). */
+int devices_open_first_encoder(struct devices *d, const struct source *src,
 			       const struct encoder_params *base, struct encoder **out,
 			       enum encoder_kind *opened);
 

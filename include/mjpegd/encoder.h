@@ -5,7 +5,9 @@
  *                          slots in flight; -ENOBUFS: no free output frame) and the caller still
  *                          owns it and releases it to the source (a dropped frame).
  *   encoder_fd() readable → encoder_collect() until -EAGAIN: each 0 return hands over one output
- *                          frame with one reference.
+ *                          frame with one reference. A synchronous encoder (passthrough) has
+ *                          its result when submit returns: it is collected right then, and its
+ *                          fd is -1 (nothing to wait for).
  * collect() returns -ENODEV once the encoder can produce nothing more (its device failed or
  * vanished); the pipeline then replaces it. Other errors concern one frame.
  * The encoder gives every raw frame it took back to the source through the release callback it was
@@ -51,6 +53,7 @@ struct encoder {
 	const struct encoder_ops *ops;
 	const char *description;
 	bool imports; /* takes the source's buffers by dma-buf (an M2M encoder importing) */
+	bool synchronous; /* submit does the work: collect right after it; fd() is -1 */
 	struct encoder_stats stats;
 	void *priv;
 };
@@ -92,7 +95,7 @@ static inline void encoder_destroy(struct encoder *e) { if (e) e->ops->destroy(e
 int encoder_software_create(const struct encoder_params *p, struct encoder **out);
 
 /* JPEG/MJPEG in, the same bytes out without copying: the output frame points into the raw
- * buffer. fd is an eventfd signalled on submit. */
+ * buffer. Synchronous (no fd): collect right after submit. */
 int encoder_passthrough_create(const struct encoder_params *p, struct encoder **out);
 
 /* A V4L2 memory-to-memory encoder (Raspberry Pi: bcm2835-codec's image encoder; the test bed:

@@ -42,6 +42,12 @@ struct frame {
 	 * server_publish() and sent from here by every stream client (nothing else reads it) */
 	char part_header[FRAME_PART_HEADER_MAX];
 	size_t part_header_len;
+	/* The EXIF Orientation (include/mjpegd/orientation.h) sent in front of the JPEG, 1: none.
+	 * Set by the pipeline when it publishes (a placeholder keeps 1: its text reads upright). */
+	uint8_t exif_orientation;
+	/* Where the JPEG's own APP1 Exif segment lies, left out when ours goes in (own_exif_len 0:
+	 * none); found by server_publish() */
+	size_t own_exif_off, own_exif_len;
 
 	/* owned storage (grown by frame_reserve, kept across reuse) */
 	uint8_t *buf;

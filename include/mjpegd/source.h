@@ -75,6 +75,9 @@ struct source {
 				   * none to import (owned by the back end) */
 	unsigned padded_height;  /* rows each plane is laid out for (> height when the camera was
 				  * asked for padded rows: source_params.pad_rows); 0: height */
+	/* The camera applies source_params' rotation and flips (the sensor's part of --rotation,
+	 * include/mjpegd/orientation.h); false: it cannot, the whole orientation goes in EXIF */
+	bool sensor_transformed;
 	struct source_stats stats;
 	unsigned lent; /* raw frames dequeued and not yet released (kept by the pipeline) */
 	void *priv;
@@ -88,7 +91,9 @@ struct source_params {
 	/* raw formats the encoder takes, best first (V4L2 fourccs); NULL: the source's own order */
 	const uint32_t *formats;
 	unsigned n_formats;
-	unsigned rotation;  /* 0 or 180 (cameras that can flip their sensor) */
+	/* the sensor's part of --rotation/--hflip/--vflip (orientation_plan()): 0 or 180, and
+	 * mirrors; for the cameras that can flip their sensor */
+	unsigned rotation;
 	bool hflip, vflip;
 	unsigned buffers;   /* capture buffers; 0: the source's default */
 	/* V4L2: the node (NULL or "": the first usable capture device); bytesperline asked as a

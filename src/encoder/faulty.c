@@ -92,7 +92,7 @@ int encoder_faulty_create(struct encoder *inner, const struct fault_plan *plan,
 	fe->fail_every = fault_plan_find(plan, FAULT_ENCODER, FAULT_FAIL_EVERY);
 	fe->stall_after = fault_plan_find(plan, FAULT_ENCODER, FAULT_STALL_AFTER);
 	fe->enc = (struct encoder){ .ops = &faulty_ops, .description = inner->description,
-				    .imports = inner->imports,
+				    .imports = inner->imports, .synchronous = inner->synchronous,
 				    .stats = inner->stats, .priv = fe };
 	*out = &fe->enc;
 	return 0;

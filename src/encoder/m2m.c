@@ -76,6 +76,7 @@ struct m2m_encoder {
 	char copy_reason[256];
 	bool output_streaming, capture_streaming, imported_once, failed;
 	bool idle; /* the last collect found no result (m2m_collect()) */
+	bool collected; /* the last collect returned a frame: the next one ends the wake-up */
 	unsigned quality;
 	struct frame_pool *pool;
 	encoder_release_raw_fn release_raw;
@@ -500,6 +501,14 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 	struct m2m_encoder *me = enc->priv;
 	if (me->failed)
 		return -ENODEV;
+	if (me->collected) {
+		/* The caller collects until -EAGAIN: a second CAPTURE buffer done in this wake-up
+		 * keeps the fd readable (level-triggered), so the re-armed poll brings it at once,
+		 * and no VIDIOC_DQBUF that finds nothing is needed to end the wake-up. */
+		me->collected = false;
+		me->idle = true;
+		return -EAGAIN;
+	}
 	struct v4l2_buf vb;
 	v4l2_buf_init(&vb, me->cap_type, V4L2_MEMORY_MMAP, 0);
 	int r = xioctl(me->fd, VIDIOC_DQBUF, &vb.b);
@@ -581,6 +590,7 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 		frame->timestamp_us = meta.timestamp_us;
 	}
 	enc->stats.frames_encoded++;
+	me->collected = true;
 	*out = frame;
 	return 0;
 }

@@ -4,7 +4,8 @@
  * Ownership: the raw frame stays lent to us for as long as any client holds the output frame;
  * the frame's release callback (its last frame_unref) gives the raw frame back to the source. A
  * slow client therefore holds a source buffer, which the source absorbs by dropping images.
- * Everything runs on the loop thread; the eventfd only tells the loop that collect has work.
+ * Everything runs on the loop thread, synchronously: the pipeline collects right after submit
+ * (encoder.h), so there is no fd to poll and no system call per frame.
  *
  * The one copy: a frame without Huffman tables (UVC cameras' MJPEG often has none, see
  * jpeg_dht.h) is not a JPEG a browser can decode, so it is copied into the frame's own buffer with
@@ -17,15 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "mjpegd/encoder.h"
 #include "mjpegd/bug.h"
 #include "mjpegd/encoder/jpeg_dht.h"
 #include "mjpegd/log.h"
 
-/* Submitted but not yet collected. The loop collects on every wake-up, so a handful is plenty. */
+/* Submitted but not yet collected: the pipeline collects after every submit, so a handful is
+ * plenty. */
 #define PASSTHROUGH_QUEUE 4
 
 struct passthrough_result {
@@ -38,7 +38,6 @@ struct passthrough_encoder {
 	struct frame_pool *pool;
 	encoder_release_raw_fn release_raw;
 	void *release_ctx;
-	int event_fd;
 
 	struct passthrough_result queue[PASSTHROUGH_QUEUE];
 	unsigned head, count;
@@ -62,25 +61,16 @@ static void passthrough_frame_released(void *ctx, struct frame *f)
 	pe->release_raw(pe->release_ctx, raw);
 }
 
-static void passthrough_signal(struct passthrough_encoder *pe)
-{
-	const uint64_t one = 1;
-	/* Cannot fail: the counter would have to reach 2^64-1. */
-	ssize_t n = write(pe->event_fd, &one, sizeof(one));
-	(void)n;
-}
-
 static void queue_push(struct passthrough_encoder *pe, struct frame *frame, int error)
 {
 	pe->queue[(pe->head + pe->count++) % PASSTHROUGH_QUEUE] =
 		(struct passthrough_result){ frame, error };
-	passthrough_signal(pe);
 }
 
 static int passthrough_fd(struct encoder *enc)
 {
-	struct passthrough_encoder *pe = enc->priv;
-	return pe->event_fd;
+	(void)enc;
+	return -1; /* synchronous */
 }
 
 static int passthrough_submit(struct encoder *enc, struct raw_frame *raw)
@@ -135,12 +125,8 @@ static int passthrough_collect(struct encoder *enc, struct frame **out)
 {
 	struct passthrough_encoder *pe = enc->priv;
 
-	if (pe->count == 0) {
-		uint64_t n;
-		if (read(pe->event_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-			return -errno;
+	if (pe->count == 0)
 		return -EAGAIN;
-	}
 	struct passthrough_result res = pe->queue[pe->head];
 	pe->head = (pe->head + 1) % PASSTHROUGH_QUEUE;
 	pe->count--;
@@ -187,8 +173,6 @@ static void passthrough_destroy(struct encoder *enc)
 			pe->lent[i] = NULL;
 		}
 	}
-	if (pe->event_fd >= 0)
-		close(pe->event_fd);
 	free(pe->lent);
 	free(pe);
 }
@@ -219,10 +203,10 @@ int encoder_passthrough_create(const struct encoder_params *p, struct encoder **
 	struct passthrough_encoder *pe = calloc(1, sizeof(*pe));
 	if (!pe)
 		return log_err_errno(-ENOMEM, "passthrough");
-	pe->event_fd = -1;
 	pe->enc = (struct encoder){
 		.ops = &passthrough_ops,
 		.description = "passthrough (camera JPEG, zero copy)",
+		.synchronous = true,
 		.priv = pe,
 	};
 	pe->pool = p->pool;
@@ -234,12 +218,6 @@ int encoder_passthrough_create(const struct encoder_params *p, struct encoder **
 	if (!pe->lent) {
 		r = -ENOMEM;
 		log_err_errno(r, "passthrough");
-		goto fail;
-	}
-	pe->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (pe->event_fd < 0) {
-		r = -errno;
-		log_err_errno(r, "passthrough: eventfd");
 		goto fail;
 	}
 	*out = &pe->enc;

@@ -84,6 +84,8 @@ void client_set_state(struct client *c, enum client_state st)
 void client_free(struct client *c)
 {
 	struct server *s = c->srv;
+	if (s->publish_from == c)
+		s->publish_from = c->next;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -269,7 +271,9 @@ void respond(struct client *c, const struct response *r)
 	c->frame = r->frame;
 	c->iov[0] = (struct iovec){c->head, (size_t)n};
 	unsigned niov = 1;
-	if (!r->head_only && r->len > 0)
+	if (!r->head_only && r->jpeg)
+		niov += frame_jpeg_iov(r->frame, c->iov + niov);
+	else if (!r->head_only && r->len > 0)
 		c->iov[niov++] = (struct iovec){(void *)r->body, r->len};
 	client_send_iov(c, niov);
 }

@@ -2,7 +2,9 @@
  * from /controls (sliders, switches, menus; an autofocus button where the camera has AfTrigger).
  * No external script, style or font: it works on a camera network without Internet. Changes are
  * sent as JSON (POST /controls), which a page of another site cannot send without a CORS preflight,
- * and which the server also checks by Origin (docs/http-api.md). */
+ * and which the server also checks by Origin (docs/http-api.md). Its URLs are relative
+ * ("stream.mjpg", not "/stream.mjpg"), so that the page works behind a proxy that serves each
+ * camera under a prefix of its own (/cam/NAME/, docs/multi-camera.md). */
 #include "mjpegd/http/server.h"
 
 const char server_index_html[] =
@@ -12,7 +14,10 @@ const char server_index_html[] =
 	"<title>mjpegd</title>\n"
 	"<style>\n"
 	"body{margin:0;background:#111;color:#ddd;font:14px system-ui,sans-serif;text-align:center}\n"
-	"img{max-width:100%;height:auto;display:block;margin:0 auto;background:#000}\n"
+	/* from-image (the default since Chromium 81 and Firefox 77) turns the picture as its EXIF
+	 * Orientation says: --rotation 90 and 270 */
+	"img{max-width:100%;height:auto;display:block;margin:0 auto;background:#000;"
+	"image-orientation:from-image}\n"
 	"#fig{padding:8px;font-variant-numeric:tabular-nums}\n"
 	"a{color:#8cf}\n"
 	"#controls{max-width:640px;margin:8px auto;text-align:left;padding:0 8px}\n"
@@ -26,15 +31,15 @@ const char server_index_html[] =
 	".ctl.inactive{opacity:.5}\n"
 	"#cmsg{min-height:1.4em;color:#fc8}\n"
 	"</style></head><body>\n"
-	"<img id=\"stream\" src=\"/stream.mjpg\" alt=\"camera stream\">\n"
+	"<img id=\"stream\" src=\"stream.mjpg\" alt=\"camera stream\">\n"
 	"<div id=\"fig\">connecting…</div>\n"
-	"<div><a href=\"/snapshot.jpg\">snapshot</a> · <a href=\"/status\">status</a> · "
-	"<a href=\"/metrics\">metrics</a> · <a href=\"/controls\">controls</a></div>\n"
+	"<div><a href=\"snapshot.jpg\">snapshot</a> · <a href=\"status\">status</a> · "
+	"<a href=\"metrics\">metrics</a> · <a href=\"controls\">controls</a></div>\n"
 	"<details id=\"controls\" hidden open><summary>Camera controls</summary>"
 	"<div id=\"cmsg\"></div><div id=\"clist\"></div></details>\n"
 	"<script>\n"
 	"async function tick(){\n"
-	" try{const r=await fetch('/status',{cache:'no-store'});const s=await r.json();\n"
+	" try{const r=await fetch('status',{cache:'no-store'});const s=await r.json();\n"
 	"  document.getElementById('fig').textContent=s.source+' → '+s.encoder+' · '+s.width+'×'+s.height+\n"
 	"   ' · '+s.fps_measured.toFixed(1)+' fps · '+s.clients.streams+' viewer(s) · '+\n"
 	"   s.frames.sent+' frames sent · '+s.bytes_copied_per_frame+' bytes copied/frame';}\n"
@@ -44,7 +49,7 @@ const char server_index_html[] =
 	"const msg=t=>{document.getElementById('cmsg').textContent=t;};\n"
 	"let timers={};\n"
 	"async function send(name,value){\n"
-	" try{const r=await fetch('/controls',{method:'POST',headers:{'Content-Type':'application/json'},\n"
+	" try{const r=await fetch('controls',{method:'POST',headers:{'Content-Type':'application/json'},\n"
 	"   body:JSON.stringify({[name]:value})});\n"
 	"  msg(r.ok?'':(await r.text()).trim());}catch(e){msg('not sent: '+e);}\n"
 	"}\n"
@@ -81,7 +86,7 @@ const char server_index_html[] =
 	" e.disabled=ro;d.appendChild(e);return d;\n"
 	"}\n"
 	"async function controls(){\n"
-	" try{const r=await fetch('/controls',{cache:'no-store'});if(!r.ok)return;\n"
+	" try{const r=await fetch('controls',{cache:'no-store'});if(!r.ok)return;\n"
 	"  const j=await r.json();if(!j.controls.length)return;\n"
 	"  const list=document.getElementById('clist');list.textContent='';\n"
 	"  for(const c of j.controls)list.appendChild(row(c,j.writable));\n"

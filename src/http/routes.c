@@ -116,10 +116,11 @@ void stream_send_newest(struct client *c, uint64_t now_ns)
 	c->last_sequence = f->sequence;
 	c->sent_any = true;
 	c->frame = frame_ref(f);
+	/* part header, the JPEG (its EXIF segment an iovec of its own), the closing boundary */
 	c->iov[0] = (struct iovec){f->part_header, f->part_header_len};
-	c->iov[1] = (struct iovec){(void *)f->data, f->len};
-	c->iov[2] = (struct iovec){(void *)MULTIPART_PART_TRAILER, STRLEN(MULTIPART_PART_TRAILER)};
-	client_send_iov(c, 3);
+	unsigned n = 1 + frame_jpeg_iov(f, c->iov + 1);
+	c->iov[n++] = (struct iovec){(void *)MULTIPART_PART_TRAILER, STRLEN(MULTIPART_PART_TRAILER)};
+	client_send_iov(c, n);
 }
 
 void respond_no_frame(struct client *c, bool head_only)
@@ -149,8 +150,8 @@ void handle_snapshot(struct client *c, bool head_only)
 		 (unsigned long long)(f->timestamp_us % USEC_PER_SEC),
 		 f->placeholder ? "Retry-After: 1\r\n" : "");
 	respond(c, &(struct response){ .status = 200, .content_type = "image/jpeg", .body = f->data,
-				       .len = f->len, .frame = frame_ref(f), .extra = extra,
-				       .head_only = head_only });
+				       .len = frame_jpeg_len(f), .frame = frame_ref(f), .extra = extra,
+				       .head_only = head_only, .jpeg = true });
 }
 
 /* OPTIONS: what a CORS preflight asks before a cross-origin request with credentials (a page's

@@ -47,11 +47,23 @@ int server_start(struct server *s)
 	return 0;
 }
 
+static void publish_to(struct server *s, struct client *c, uint64_t now)
+{
+	if (c->state == CLIENT_STREAMING && !c->send_pending)
+		stream_send_newest(c, now);
+	else if (c->state == CLIENT_WAITING && s->live_seen)
+		handle_snapshot(c, c->head_only);
+}
+
 void server_publish(struct server *s, struct frame *f)
 {
 	/* The part header is written here, once per frame, and sent from the frame by every stream
 	 * client (no copy per client). */
-	int n = multipart_part_header(f->part_header, sizeof(f->part_header), f->len,
+	f->own_exif_off = f->own_exif_len = 0;
+	if (f->exif_orientation > EXIF_ORIENTATION_NORMAL &&
+	    jpeg_find_exif(f->data, f->len, &f->own_exif_off, &f->own_exif_len) <= 0)
+		f->own_exif_off = f->own_exif_len = 0;
+	int n = multipart_part_header(f->part_header, sizeof(f->part_header), frame_jpeg_len(f),
 				      f->timestamp_us);
 	f->part_header_len = n > 0 ? (size_t)n : 0;
 	if (s->newest)
@@ -60,14 +72,31 @@ void server_publish(struct server *s, struct frame *f)
 	if (!f->placeholder)
 		s->live_seen = true;
 	uint64_t now = loop_now(s->loop);
+	/* From publish_from to the end, then from the head up to publish_from: every client once,
+	 * the first one another each frame. A client freed on the way (answering a waiting
+	 * snapshot may close it) moves publish_from on (client_free()), so the second pass still
+	 * stops where the first began. */
 	struct client *next;
-	for (struct client *c = s->clients; c; c = next) {
-		next = c->next; /* answering a waiting snapshot may close (and free) it */
-		if (c->state == CLIENT_STREAMING && !c->send_pending)
-			stream_send_newest(c, now);
-		else if (c->state == CLIENT_WAITING && s->live_seen)
-			handle_snapshot(c, c->head_only);
+	for (struct client *c = s->publish_from ? s->publish_from : s->clients; c; c = next) {
+		next = c->next;
+		publish_to(s, c, now);
 	}
+	if (s->publish_from)
+		for (struct client *c = s->clients; c && c != s->publish_from; c = next) {
+			next = c->next;
+			publish_to(s, c, now);
+		}
+	s->publish_from = s->publish_from ? s->publish_from->next : s->clients ? s->clients->next : NULL;
+}
+
+size_t frame_jpeg_len(const struct frame *f)
+{
+	struct iovec iov[JPEG_ORIENTED_IOV_MAX];
+	unsigned n = frame_jpeg_iov(f, iov);
+	size_t len = 0;
+	for (unsigned i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	return len;
 }
 
 struct frame *server_newest(struct server *s)

@@ -29,6 +29,7 @@
 #include "mjpegd/http/proxy.h"
 #include "mjpegd/http/server.h"
 #include "mjpegd/loop.h"
+#include "mjpegd/orientation.h"
 #include "mjpegd/ratelimit.h"
 
 #define MAX_LISTENERS 4
@@ -90,7 +91,8 @@ struct client {
 	char head[HEAD_MAX];
 	char *heap_body; /* owned; freed when the response is done */
 	struct frame *frame; /* one reference while it is being sent */
-	struct iovec iov[3];
+	/* head or part header, the JPEG with its EXIF segment (JPEG_ORIENTED_IOV_MAX), trailer */
+	struct iovec iov[2 + JPEG_ORIENTED_IOV_MAX];
 	struct msghdr msg;
 
 	/* streaming */
@@ -160,6 +162,9 @@ struct server {
 
 	/* client.c */
 	struct client *clients; /* doubly linked */
+	/* server_publish() starts each frame's sends here and moves it on by one client, so that
+	 * no client is always served last; NULL: the head. client_free() keeps it valid. */
+	struct client *publish_from;
 	unsigned n_clients;     /* every allocated client, including closing ones */
 	uint64_t next_client_id;
 
@@ -193,6 +198,7 @@ struct response {
 	struct frame *frame; /* a reference the client drops when the response is sent */
 	const char *extra;   /* header lines ("Name: value\r\n"…), may be NULL */
 	bool head_only;
+	bool jpeg; /* the body is frame's JPEG, sent with its EXIF segment (len counts it) */
 };
 
 static inline bool str_is(struct http_str v, const char *s)
@@ -234,6 +240,14 @@ void handle_request(struct client *c, const struct http_request *req);
 bool routes_refuse_head(struct client *c, const struct http_request *req);
 void handle_snapshot(struct client *c, bool head_only);
 void respond_no_frame(struct client *c, bool head_only);
+/* The iovecs that send f's JPEG (with its EXIF Orientation segment, if any) and their total:
+ * frame_jpeg_iov() fills at most JPEG_ORIENTED_IOV_MAX; nothing is copied. */
+static inline unsigned frame_jpeg_iov(const struct frame *f, struct iovec *iov)
+{
+	return jpeg_oriented_iov(f->data, f->len, (enum exif_orientation)f->exif_orientation,
+				 f->own_exif_off, f->own_exif_len, iov);
+}
+size_t frame_jpeg_len(const struct frame *f);
 /* Sends the newest frame if the client is idle, has not had it yet and its fps cap allows. */
 void stream_send_newest(struct client *c, uint64_t now_ns);
 

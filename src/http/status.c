@@ -66,10 +66,19 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		    dev_state(&s->encoder_device), s->encoder_device.restarts,
 		    s->encoder_device.failures);
 	json_string(&o, s->encoder_device.last_error);
+	json_printf(&o, ", \"m2m_refused\": ");
+	json_string(&o, s->m2m_refused ? s->m2m_refused : "");
 	json_printf(&o,
 		    ", \"software_fallback\": %s}},\n"
-		    "  \"placeholder\": %s,\n",
-		    s->encoder_fallback ? "true" : "false", s->placeholder ? "true" : "false");
+		    "  \"placeholder\": %s,\n"
+		    "  \"orientation\": {\"rotation\": %u, \"hflip\": %s, \"vflip\": %s, "
+		    "\"sensor\": {\"rotation\": %u, \"hflip\": %s, \"vflip\": %s}, "
+		    "\"exif_orientation\": %u, \"exif\": \"%s\"},\n",
+		    s->encoder_fallback ? "true" : "false", s->placeholder ? "true" : "false",
+		    s->rotation, s->hflip ? "true" : "false", s->vflip ? "true" : "false",
+		    s->sensor_transform.rotation, s->sensor_transform.hflip ? "true" : "false",
+		    s->sensor_transform.vflip ? "true" : "false", s->exif_orientation,
+		    exif_orientation_name((enum exif_orientation)s->exif_orientation));
 	const struct status_libcamera_plugin *lp = &s->libcamera_plugin;
 	const char *const plugin_fields[][2] = {
 		{ "state", lp->state },		{ "path", lp->path },
@@ -146,6 +155,7 @@ char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
 	METRIC("io_uring_enters_total", "counter", "io_uring_enter calls by the event loop.", "%llu", (unsigned long long)s->loop_enters);
 	METRIC("encoder_software_fallback", "gauge", "1 while the software encoder stands in.", "%d", s->encoder_fallback ? 1 : 0);
 	METRIC("placeholder", "gauge", "1 while clients are shown the no-signal picture.", "%d", s->placeholder ? 1 : 0);
+	METRIC("exif_orientation", "gauge", "EXIF Orientation sent with every live frame (1: none, 6: turned 90 degrees clockwise, 8: 270).", "%u", s->exif_orientation);
 #undef METRIC
 	json_printf(f, "# HELP mjpegd_device_state Supervisor state of each device (1 = current).\n"
 		   "# TYPE mjpegd_device_state gauge\n"

@@ -40,7 +40,7 @@ struct jpeg_span {
 
 struct file_source {
 	struct source src;
-	int timer_fd;
+	struct pacing_timer timer;
 	uint64_t ticks;
 
 	uint8_t *data; /* mmapped file, or heap block holding every file of the directory */
@@ -333,14 +333,14 @@ static int file_source_load(struct file_source *fs, const char *path)
 static int file_source_fd(struct source *src)
 {
 	struct file_source *fs = src->priv;
-	return fs->timer_fd;
+	return fs->timer.fd;
 }
 
 static int file_source_dequeue(struct source *src, struct raw_frame **out)
 {
 	struct file_source *fs = src->priv;
 	uint64_t expirations = 0;
-	int r = pacing_timer_read(fs->timer_fd, &expirations);
+	int r = pacing_timer_take(&fs->timer, &expirations);
 	if (r < 0)
 		return r;
 	/* Missed ticks skip their images, so the replay keeps the recorded pace. */
@@ -356,6 +356,7 @@ static int file_source_dequeue(struct source *src, struct raw_frame **out)
 		}
 	if (slot == FILE_SLOTS) {
 		src->stats.frames_dropped++;
+		fs->timer.taken = false; /* the caller stops here: read at the next readiness */
 		return -EAGAIN;
 	}
 
@@ -400,8 +401,7 @@ static void file_source_destroy(struct source *src)
 		if (fs->in_flight[i])
 			log_err("file source: destroyed while frame %llu is still lent",
 				(unsigned long long)fs->slots[i].sequence);
-	if (fs->timer_fd >= 0)
-		close(fs->timer_fd);
+	pacing_timer_close(&fs->timer);
 	if (fs->data_mapped)
 		munmap(fs->data, fs->data_len);
 	else
@@ -430,7 +430,7 @@ int source_file_create(const struct source_params *p, struct source **out)
 	struct file_source *fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return log_err_errno(-ENOMEM, "file source: %s", p->path);
-	fs->timer_fd = -1;
+	fs->timer.fd = -1;
 	fs->src = (struct source){
 		.ops = &file_source_ops,
 		.fourcc = V4L2_PIX_FMT_JPEG,
@@ -452,7 +452,7 @@ int source_file_create(const struct source_params *p, struct source **out)
 	}
 	fs->src.description = fs->description;
 
-	r = pacing_timer_open(p->fps, &fs->timer_fd);
+	r = pacing_timer_open(p->fps, &fs->timer.fd);
 	if (r < 0) {
 		log_err_errno(r, "file source: %s: timerfd", p->path);
 		file_source_destroy(&fs->src);

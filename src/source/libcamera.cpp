@@ -451,7 +451,8 @@ int lcshim::select_camera(const lcshim_params *p)
 	std::string known;
 	for (size_t i = 0; i < cams.size(); i++)
 		known += (i ? ", " : "") + std::to_string(i) + ": " + cams[i]->id();
-	log_err("libcamera: no camera '%s' (cameras: %s)", sel, known.c_str());
+	log_err("libcamera: no camera '%s' (cameras: %s; mjpegd --list-devices lists them)", sel,
+		known.c_str());
 	return -ENOENT;
 }
 
@@ -550,8 +551,8 @@ int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 	info->transform_applied = config->transform == transform;
 #endif
 	if (!info->transform_applied)
-		log_warn("%s cannot rotate/flip as asked (rotation %u%s%s); images are "
-			 "not transformed",
+		log_warn("%s cannot rotate/flip as asked (rotation %u%s%s); the camera does not "
+			 "transform its images",
 			 log_prefix, p->rotation, p->hflip ? ", hflip" : "",
 			 p->vflip ? ", vflip" : "");
 	if (sc.bufferCount > LCSHIM_MAX_BUFFERS) {

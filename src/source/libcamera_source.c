@@ -38,6 +38,7 @@
 #include "mjpegd/source/libcamera_plugin.h"
 #include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/log.h"
+#include "mjpegd/v4l2/holders.h"
 #include "mjpegd/v4l2/layout.h"
 
 #include "libcamera_shim.h"
@@ -227,6 +228,7 @@ struct lc_source {
 	atomic_bool disconnected;
 
 	/* loop thread only */
+	struct mono_wall clock; /* capture times → X-Timestamp */
 	struct raw_frame frames[LCSHIM_MAX_BUFFERS];
 	bool in_flight[LCSHIM_MAX_BUFFERS];
 	unsigned frame_maps[LCSHIM_MAX_BUFFERS][LCSHIM_MAX_PLANES]; /* distinct mappings per frame */
@@ -314,13 +316,6 @@ static int lc_fd(struct source *src)
 	return lc->event_fd;
 }
 
-static uint64_t mono_to_wall_us(uint64_t mono_ns)
-{
-	uint64_t now_mono = now_mono_ns(), now_wall = now_wall_us();
-	if (mono_ns == 0 || mono_ns > now_mono)
-		return now_wall;
-	return now_wall - (now_mono - mono_ns) / 1000;
-}
 
 static int lc_dequeue(struct source *src, struct raw_frame **out)
 {
@@ -374,7 +369,7 @@ static int lc_dequeue(struct source *src, struct raw_frame **out)
 
 	struct raw_frame *f = &lc->frames[index];
 	f->sequence = c->sequence;
-	f->timestamp_us = mono_to_wall_us(c->timestamp_ns);
+	f->timestamp_us = mono_wall_us(&lc->clock, c->timestamp_ns / 1000);
 	/* (A single plane split into Y, Cb, Cr has one bytesused for all of them: kept as split.) */
 	if (f->n_planes == lc->info.buffers[index].n_planes)
 		for (unsigned i = 0; i < f->n_planes; i++)
@@ -634,11 +629,23 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 		.ctx = lc,
 	};
 	r = lc->shim_ops->open(&sp, &cb, &lc->shim, &lc->info);
-	if (r == -ENODEV) {
-		if (!quiet_when_absent)
+	if ((r == -ENODEV || r == -ENOENT) && !quiet_when_absent) {
+		/* libcamera (vimc's handler, 0.0.3) leaves out a camera whose media device another
+		 * process streams from (its links cannot be set up: EBUSY): "no camera" then means
+		 * "busy", which the pipeline waits out instead of exiting. Not for --source auto,
+		 * which goes on to a V4L2 camera. */
+		char who[512];
+		if (media_holders("/dev", "/proc", getpid(), who, sizeof(who)) > 0) {
+			log_err("libcamera: the camera is not listed while %s: another program or mjpegd "
+				"instance has it", who);
+			r = -EBUSY;
+		} else if (r == -ENODEV) {
 			log_err_errno(-ENODEV, "%s", NO_CAMERA_HINT);
+		}
 		goto fail;
 	}
+	if (r == -ENODEV)
+		goto fail;
 	if (r < 0)
 		goto fail; /* logged by the shim */
 
@@ -662,6 +669,8 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 			 info->camera_id, info->height, picture_height, p->height_align);
 	lc->src.bytesperline = lc->frames[0].planes[0].bytesperline;
 	lc->src.dmabuf = lc_importable(lc, p);
+	/* not applied: the pipeline puts the whole orientation in EXIF instead */
+	lc->src.sensor_transformed = info->transform_applied;
 
 	snprintf(lc->description, sizeof(lc->description), "libcamera %s %ux%u %.4s@%u%s%s",
 		 info->model, info->width, picture_height, (const char *)&info->fourcc, p->fps,

@@ -1,5 +1,6 @@
-/* Built-in test pattern: scrolling colour bars over a luma ramp with a sliding block, and a text
- * box with a label, the frame number and the wall-clock time, in I420 (V4L2_PIX_FMT_YUV420).
+/* Built-in test pattern: scrolling colour bars over a luma ramp with a sliding block, an orange
+ * square in the top-right corner (which way the picture is turned), and a text box with a label,
+ * the frame number and the wall-clock time, in I420 (V4L2_PIX_FMT_YUV420).
  *
  * Everything moves every frame so that a frozen pipeline is obvious on screen and two snapshots a
  * second apart always differ. Rendering is memcpy/memset of rows from precomputed bar rows (no
@@ -32,11 +33,15 @@
 static const uint8_t bar_y[8] = { 255, 226, 179, 150, 105, 76, 29, 0 };
 static const uint8_t bar_u[8] = { 128, 1, 171, 44, 212, 85, 255, 128 };
 static const uint8_t bar_v[8] = { 128, 149, 1, 21, 235, 255, 107, 128 };
+/* The corner marker's orange (R 255, G 128, B 0), in JFIF's Y/Cb/Cr */
+#define MARKER_Y 151
+#define MARKER_U 43
+#define MARKER_V 202
 
 
 struct testpattern {
 	struct source src;
-	int timer_fd;
+	struct pacing_timer timer;
 	uint64_t ticks; /* timer expirations so far: the sequence number of the newest image */
 
 	uint8_t *mem; /* TESTPATTERN_BUFFERS contiguous I420 images */
@@ -50,6 +55,7 @@ struct testpattern {
 	unsigned bars_h; /* rows of scrolling bars; the ramp fills the rest */
 	unsigned scale;  /* glyph pixel size */
 	unsigned scroll_period; /* frames for the bars to scroll one full width */
+	unsigned marker; /* side of the corner marker, even */
 
 	char description[64];
 	int brightness;      /* control: added to every luma sample, -100..100 */
@@ -92,6 +98,16 @@ static void render(struct testpattern *tp, struct raw_frame *f)
 		   ramp_h / 2, 85);
 	draw_fill(pv->data, pv->bytesperline, cw, ch, block_x / 2, tp->bars_h / 2, block_w / 2,
 		   ramp_h / 2, 255);
+
+	/* The corner marker: an orange square in the top-right corner, a colour found nowhere else
+	 * in the pattern, so that a picture turned or mirrored (--rotation, --hflip, --vflip) shows
+	 * which way (tests/integration/test_rotation.py looks for it). Drawn before the controls,
+	 * like anything the camera would see; below about 200 pixels of width the text box covers
+	 * it. */
+	unsigned m = tp->marker;
+	draw_fill(py->data, py->bytesperline, w, h, w - m, 0, m, m, MARKER_Y);
+	draw_fill(pu->data, pu->bytesperline, cw, ch, (w - m) / 2, 0, m / 2, m / 2, MARKER_U);
+	draw_fill(pv->data, pv->bytesperline, cw, ch, (w - m) / 2, 0, m / 2, m / 2, MARKER_V);
 
 	if (tp->brightness)
 		for (unsigned row = 0; row < h; row++) {
@@ -149,14 +165,14 @@ static void render(struct testpattern *tp, struct raw_frame *f)
 static int testpattern_fd(struct source *src)
 {
 	struct testpattern *tp = src->priv;
-	return tp->timer_fd;
+	return tp->timer.fd;
 }
 
 static int testpattern_dequeue(struct source *src, struct raw_frame **out)
 {
 	struct testpattern *tp = src->priv;
 	uint64_t expirations = 0;
-	int r = pacing_timer_read(tp->timer_fd, &expirations);
+	int r = pacing_timer_take(&tp->timer, &expirations);
 	if (r < 0)
 		return r;
 	tp->ticks += expirations;
@@ -172,6 +188,7 @@ static int testpattern_dequeue(struct source *src, struct raw_frame **out)
 		}
 	if (!f) {
 		src->stats.frames_dropped++;
+		tp->timer.taken = false; /* the caller stops here: read at the next readiness */
 		return -EAGAIN;
 	}
 
@@ -202,8 +219,7 @@ static void testpattern_destroy(struct source *src)
 		if (tp->in_flight[i])
 			log_err("testpattern: destroyed while frame %llu is still lent",
 				(unsigned long long)tp->frames[i].sequence);
-	if (tp->timer_fd >= 0)
-		close(tp->timer_fd);
+	pacing_timer_close(&tp->timer);
 	free(tp->mem);
 	free(tp->bars_y);
 	free(tp->bars_u);
@@ -297,6 +313,9 @@ static void testpattern_precompute(struct testpattern *tp)
 	for (unsigned x = 0; x < w; x++)
 		tp->ramp_y[x] = (uint8_t)(x * 255 / (w - 1));
 	tp->bars_h = (h * 2 / 3) & ~1u;
+	tp->marker = ((w < h ? w : h) / 8) & ~1u;
+	if (tp->marker < 2)
+		tp->marker = 2;
 
 	/* Large enough that three lines of text fill a good part of the height, small enough that
 	 * "HH:MM:SS.mmm UTC" (16 cells) fits the width. */
@@ -336,7 +355,7 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 	struct testpattern *tp = calloc(1, sizeof(*tp));
 	if (!tp)
 		return log_err_errno(-ENOMEM, "testpattern");
-	tp->timer_fd = -1;
+	tp->timer.fd = -1;
 	tp->saturation = 100;
 	tp->overlay = true;
 	tp->gains[0] = tp->gains[1] = 1.0;
@@ -369,7 +388,7 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 	}
 	testpattern_precompute(tp);
 
-	int r = pacing_timer_open(p->fps, &tp->timer_fd);
+	int r = pacing_timer_open(p->fps, &tp->timer.fd);
 	if (r < 0) {
 		log_err_errno(r, "testpattern: timerfd");
 		testpattern_destroy(&tp->src);

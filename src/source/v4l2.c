@@ -24,7 +24,9 @@
 #include "mjpegd/v4l2/controls.h"
 #include "mjpegd/v4l2/device.h"
 #include "mjpegd/v4l2/discover.h"
+#include "mjpegd/v4l2/holders.h"
 #include "mjpegd/v4l2/layout.h"
+#include "mjpegd/v4l2/stable_id.h"
 
 #define V4L2_SOURCE_BUFFERS 4
 #define V4L2_SOURCE_MAX_BUFFERS 16
@@ -40,8 +42,10 @@ struct v4l2_source {
 	struct source src;
 	int fd;
 	uint32_t type;
-	char path[64], card[33];
-	char log_prefix[LOG_PREFIX_MAX]; /* "v4l2 PATH" */
+	/* name: as configured, /dev/videoN or a stable /dev/v4l/by-id|by-path link; path: the node
+	 * opened, what name resolved to at this open (a replugged camera may get another node) */
+	char name[V4L2_STABLE_PATH_MAX], path[V4L2_STABLE_PATH_MAX], card[33];
+	char log_prefix[LOG_PREFIX_MAX]; /* "v4l2 NAME" */
 	bool jpeg;
 	struct raw_layout layout; /* raw formats: how the planes lie in each buffer */
 	size_t min_bytesused;     /* raw formats: a shorter buffer is a broken frame */
@@ -52,7 +56,12 @@ struct v4l2_source {
 	bool have_sequence;
 	uint32_t last_sequence;
 	int release_error; /* a buffer could not be queued again: the next dequeue fails with it */
-	char description[160];
+	/* A buffer was dequeued in this readiness of the fd: the caller's next call (it dequeues
+	 * until -EAGAIN) is answered without a VIDIOC_DQBUF that would find nothing. A second
+	 * buffer already done keeps the fd readable, so the re-armed poll fires at once for it. */
+	bool dequeued;
+	struct mono_wall clock; /* capture times → X-Timestamp */
+	char description[2 * V4L2_STABLE_PATH_MAX + 96];
 };
 
 static const uint32_t default_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV };
@@ -98,17 +107,12 @@ static int queue_buffer(struct v4l2_source *vs, unsigned i)
 }
 
 /* The buffer's CLOCK_MONOTONIC capture time as wall-clock microseconds. */
-static uint64_t buffer_wall_us(const struct v4l2_buf *vb)
+static uint64_t buffer_wall_us(struct v4l2_source *vs, const struct v4l2_buf *vb)
 {
-	uint64_t now_wall = now_wall_us();
 	if ((vb->b.flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) != V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC)
-		return now_wall;
-	uint64_t ts = (uint64_t)vb->b.timestamp.tv_sec * USEC_PER_SEC +
-		      (uint64_t)vb->b.timestamp.tv_usec;
-	uint64_t now_mono = now_mono_ns() / 1000;
-	if (ts == 0 || ts > now_mono || now_mono - ts > now_wall)
-		return now_wall;
-	return now_wall - (now_mono - ts);
+		return now_wall_us();
+	return mono_wall_us(&vs->clock, (uint64_t)vb->b.timestamp.tv_sec * USEC_PER_SEC +
+						(uint64_t)vb->b.timestamp.tv_usec);
 }
 
 static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
@@ -118,6 +122,10 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 	 * than run on fewer buffers until none is left. */
 	if (vs->release_error)
 		return vs->release_error;
+	if (vs->dequeued) {
+		vs->dequeued = false;
+		return -EAGAIN;
+	}
 	for (;;) {
 		struct v4l2_buf vb;
 		v4l2_buf_init(&vb, vs->type, V4L2_MEMORY_MMAP, 0);
@@ -155,9 +163,10 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 		frame_point(vs, i, offset, used);
 		struct raw_frame *f = &vs->frames[i];
 		f->sequence = vb.b.sequence;
-		f->timestamp_us = buffer_wall_us(&vb);
+		f->timestamp_us = buffer_wall_us(vs, &vb);
 		vs->buffers[i].lent = true;
 		src->stats.frames_captured++;
+		vs->dequeued = true;
 		*out = f;
 		return 0;
 	}
@@ -229,9 +238,11 @@ static const struct source_ops v4l2_source_ops = {
 
 static int busy_error(const struct v4l2_source *vs, const char *what)
 {
-	log_err("%s (%s) is busy: another program is using it (%s): stop it, or pick another "
-		"device with --source v4l2:/dev/videoN (mjpegd --list-devices)", vs->log_prefix,
-		vs->card, what);
+	char who[300];
+	int n = device_holders("/proc", vs->path, getpid(), who, sizeof(who));
+	log_err("%s (%s) is busy: %s%s (%s): stop it, or pick another device with --source "
+		"v4l2:PATH (mjpegd --list-devices)", vs->log_prefix, vs->card,
+		n > 0 ? "held by " : "another program is using it", n > 0 ? who : "", what);
 	return -EBUSY;
 }
 
@@ -337,6 +348,37 @@ static void set_frame_rate(struct v4l2_source *vs, unsigned fps)
 	}
 }
 
+/* The sensor's part of --rotation/--hflip/--vflip (0 or 180, mirrors: orientation.h) through
+ * V4L2_CID_HFLIP and V4L2_CID_VFLIP, set on every open (0 when nothing is asked: the controls
+ * outlive the open file, so an earlier --hflip would stay otherwise); vivid has both, UVC webcams
+ * seldom. A camera without both, or refusing the values, is left as it is: the pipeline then
+ * puts the whole orientation in EXIF (src->sensor_transformed false). */
+static void set_flips(struct v4l2_source *vs, const struct source_params *p)
+{
+	bool h = p->hflip != (p->rotation == 180), v = p->vflip != (p->rotation == 180);
+	for (unsigned i = 0; i < 2; i++) {
+		struct v4l2_queryctrl q = { .id = i ? V4L2_CID_VFLIP : V4L2_CID_HFLIP };
+		if (xioctl(vs->fd, VIDIOC_QUERYCTRL, &q) < 0 ||
+		    (q.flags & (V4L2_CTRL_FLAG_DISABLED | V4L2_CTRL_FLAG_READ_ONLY)) ||
+		    q.type != V4L2_CTRL_TYPE_BOOLEAN)
+			return; /* not both: EXIF does it all */
+	}
+	struct v4l2_ext_control c[2] = { { .id = V4L2_CID_HFLIP, .value = h },
+					 { .id = V4L2_CID_VFLIP, .value = v } };
+	struct v4l2_ext_controls cs = { .which = V4L2_CTRL_WHICH_CUR_VAL, .count = 2,
+					.controls = c };
+	int r = xioctl(vs->fd, VIDIOC_S_EXT_CTRLS, &cs);
+	if (r < 0) {
+		log_obj_msg_errno(LOG_LEVEL_NOTICE, vs->log_prefix, r, "cannot set its flip "
+				  "controls; EXIF carries the whole orientation");
+		return;
+	}
+	vs->src.sensor_transformed = true;
+	if (h || v)
+		log_obj_info(vs->log_prefix, "the camera flips its picture:%s%s",
+			     h ? " horizontal_flip" : "", v ? " vertical_flip" : "");
+}
+
 /* MMAP buffers large enough for what an M2M encoder reads (its padded rows), so it can import
  * them; VIDIOC_CREATE_BUFS sizes them when the driver's own size is smaller. */
 static int allocate_buffers(struct v4l2_source *vs, const struct source_params *p,
@@ -436,10 +478,22 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 		vs->buffers[i].dmabuf_fd = -1;
 	vs->src = (struct source){ .ops = &v4l2_source_ops, .description = vs->description,
 				   .priv = vs };
-	snprintf(vs->path, sizeof(vs->path), "%s", path);
-	snprintf(vs->log_prefix, sizeof(vs->log_prefix), "v4l2 %s", vs->path);
+	int r;
+	if (strlen(path) >= sizeof(vs->name)) {
+		r = log_err_errno(-ENAMETOOLONG, "v4l2 %.60s…: the device path is longer than %zu "
+				  "bytes", path, sizeof(vs->name) - 1);
+		goto fail;
+	}
+	snprintf(vs->name, sizeof(vs->name), "%s", path);
+	snprintf(vs->log_prefix, sizeof(vs->log_prefix), "v4l2 %.*s", LOG_PREFIX_MAX - 6, vs->name);
+	/* Resolved at every open, so a /dev/v4l/by-id link finds its camera again after a replug
+	 * gave it another /dev/videoN; a dangling link (unplugged) is open()'s ENOENT below. */
+	if (v4l2_resolve_node(vs->name, vs->path, sizeof(vs->path)) < 0)
+		snprintf(vs->path, sizeof(vs->path), "%s", vs->name);
+	else if (strcmp(vs->path, vs->name) != 0)
+		log_obj_info(vs->log_prefix, "is %s", vs->path);
 
-	int r = open_node(vs);
+	r = open_node(vs);
 	if (r < 0)
 		goto fail;
 	struct v4l2_device_info info;
@@ -456,6 +510,7 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 	if (r < 0)
 		goto fail;
 	set_frame_rate(vs, p->fps ? p->fps : 30);
+	set_flips(vs, p);
 	r = allocate_buffers(vs, p, &fmt);
 	if (r < 0)
 		goto fail;
@@ -472,8 +527,11 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 		goto fail;
 	}
 	vs->streaming = true;
-	snprintf(vs->description, sizeof(vs->description), "v4l2 %s (%s) %s %ux%u@%u%s", vs->path,
-		 vs->card, fourcc_str(vs->src.fourcc, a), vs->src.width, vs->src.height,
+	char node[V4L2_STABLE_PATH_MAX + 8] = "";
+	if (strcmp(vs->path, vs->name) != 0)
+		snprintf(node, sizeof(node), " → %s", vs->path);
+	snprintf(vs->description, sizeof(vs->description), "v4l2 %s%s (%s) %s %ux%u@%u%s", vs->name,
+		 node, vs->card, fourcc_str(vs->src.fourcc, a), vs->src.width, vs->src.height,
 		 vs->src.fps, vs->src.dmabuf ? " dmabuf" : "");
 	*out = &vs->src;
 	return 0;

@@ -63,7 +63,7 @@ def stop_activated(p):
     check(rc == 0, f"socket-activated mjpegd exited with {rc}")
 
 
-def chromium_screenshot(url, out):
+def chromium_screenshot(url, out, size="800,600"):
     exe = need_tool("chromium")
     profile = os.path.join(Context.current.tmpdir, f"profile-{os.path.basename(out)}")
     os.makedirs(profile)
@@ -73,7 +73,7 @@ def chromium_screenshot(url, out):
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
             "--force-device-scale-factor=1", f"--user-data-dir={profile}",
-            f"--screenshot={out}", "--window-size=800,600", "--timeout=2500", url]
+            f"--screenshot={out}", f"--window-size={size}", "--timeout=2500", url]
     env = dict(os.environ, HOME=profile)
     try:
         p = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=60,

@@ -296,3 +296,128 @@ def test_trusted_proxy_network():
         p = run_cli(["--trusted-proxy", bad])
         check(p.returncode == 2 and "is not a list of IP addresses" in p.stderr,
               f"{bad}: {p.returncode} {p.stderr}")
+
+
+@test
+def test_reverse_proxy_two_cameras():
+    """docs/multi-camera.md's nginx front for two camera instances, run for real: /cam/nozzle/ and
+    /cam/room/ reach each its own daemon (told apart by their sizes) over TLS: page, snapshot,
+    OctoPrint-style URLs and the stream; the page's relative links stay under the prefix; one
+    daemon stopped leaves the other's stream flowing."""
+    import ssl
+    import urllib.parse
+    tools = proxy_tools()
+    curl = need_tool("curl")
+    tmp = Context.current.tmpdir
+    cert, key = (os.path.join(tmp, n) for n in ("cert.pem", "key.pem"))
+    p = subprocess.run([tools["openssl"], "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=localhost"], capture_output=True, text=True,
+                       timeout=60)
+    check(p.returncode == 0, f"openssl req: {p.stderr}")
+    nozzle = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "15",
+                    "--trusted-proxy", "127.0.0.1")
+    room = Daemon("--source", "testpattern", "--size", "160x120", "--fps", "15",
+                  "--trusted-proxy", "127.0.0.1")
+    with open(os.path.join(harness.REPO, "docs", "multi-camera.md")) as f:
+        m = re.search(r"```nginx\n(.*?)```", f.read(), re.S)
+    check(m, "docs/multi-camera.md has no nginx block")
+    conf = m.group(1)
+    conf = replace_once(conf, "server 127.0.0.1:8080;", f"server 127.0.0.1:{nozzle.port};",
+                        "nozzle upstream")
+    conf = replace_once(conf, "server 127.0.0.1:8081;", f"server 127.0.0.1:{room.port};",
+                        "room upstream")
+    port = free_port()
+    conf = replace_once(conf, "listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;", "nginx listen")
+    conf = replace_once(conf, "/etc/ssl/certs/camera.pem", cert, "nginx certificate")
+    conf = replace_once(conf, "/etc/ssl/private/camera.key", key, "nginx key")
+    d = os.path.join(tmp, "nginx")
+    os.makedirs(d)
+    temps = "".join(f"    {k}_temp_path {d}/{k};\n" for k in
+                    ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(("user root root;\n" if os.geteuid() == 0 else "") +
+                f"worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\n"
+                f"error_log {d}/error.log info;\nevents {{ worker_connections 64; }}\n"
+                f"http {{\n    access_log {d}/access.log;\n{temps}{conf}}}\n")
+    log = open(os.path.join(d, "stderr.log"), "wb")
+    proc = subprocess.Popen([tools["nginx"], "-p", d, "-e", f"{d}/error.log", "-c",
+                             os.path.join(d, "nginx.conf")], stdout=log, stderr=log,
+                            stdin=subprocess.DEVNULL, preexec_fn=harness._die_with_parent)
+    try:
+        wait_port(port, proc, "nginx")
+        base = f"https://127.0.0.1:{port}"
+
+        def get(path):
+            out = os.path.join(tmp, "body")
+            r = subprocess.run([curl, "-k", "-s", "-o", out, "-w", "%{http_code}", base + path],
+                               capture_output=True, text=True, timeout=30)
+            check(r.stdout == "200", f"GET {path} through nginx: {r.stdout} {r.stderr}")
+            return open(out, "rb").read()
+
+        for name, size in (("nozzle", (320, 240)), ("room", (160, 120))):
+            prefix = f"/cam/{name}/"
+            for path in ("snapshot.jpg", "?action=snapshot"):
+                check(djpeg_size(get(prefix + path), name) == size,
+                      f"{prefix}{path}: not {name}'s {size[0]}x{size[1]} picture")
+            page = get(prefix)
+            refs = re.findall(rb'(?:src|href)="([^"#]*)"', page) + \
+                re.findall(rb"fetch\('([^']*)'", page)
+            check(b"stream.mjpg" in refs, f"{prefix}: no stream.mjpg in the page: {refs}")
+            for ref in set(refs):
+                url = urllib.parse.urljoin(prefix, ref.decode())
+                check(url.startswith(prefix), f"{prefix}: the page's {ref!r} leaves the prefix "
+                      f"({url})")
+                if ref in (b"snapshot.jpg", b"status", b"controls", b"metrics"):
+                    get(url)
+            st = json.loads(get(prefix + "status"))
+            check((st["width"], st["height"]) == size, f"{prefix}status: {st['width']}x"
+                  f"{st['height']}")
+
+        # the room camera's stream through the front; the nozzle daemon stops meanwhile
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10 * SLOW)
+        s = ctx.wrap_socket(raw, server_hostname="localhost")
+        Context.current.sockets.append(s)
+        s.sendall(request_bytes("GET", "/cam/room/stream.mjpg", {"Host": "localhost"},
+                                "HTTP/1.0"))
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            data = s.recv(65536)
+            check(data, f"nginx closed room's stream before its head: {buf[:200]!r}")
+            buf += data
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        check(b" 200 " in head.split(b"\r\n")[0], f"room's stream: {head[:200]!r}")
+        parser = MultipartParser(keep=False)
+        parts = parser.feed(rest)
+        t_stop = None
+        times = []
+        deadline = time.monotonic() + 15 * SLOW
+        while len(times) < 40:
+            check(time.monotonic() < deadline, f"{len(times)} parts of room's stream in 15 s")
+            data = s.recv(65536)
+            check(data, "nginx closed room's stream")
+            for _ in parser.feed(data):
+                times.append(time.monotonic())
+            if t_stop is None and len(times) >= 10:
+                nozzle.stop()
+                t_stop = time.monotonic()
+        gaps = [b - a for a, b in zip(times, times[1:]) if b >= t_stop]
+        check(max(gaps) < 0.5 * SLOW, f"room's stream waited {max(gaps):.2f} s after nozzle "
+              "stopped")
+        Context.current.note(f"room's longest gap between parts after nozzle stopped: "
+                             f"{max(gaps) * 1000:.0f} ms (15 fps)")
+        s.close()
+        r = subprocess.run([curl, "-k", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                            base + "/cam/nozzle/snapshot.jpg"], capture_output=True, text=True,
+                           timeout=30)
+        check(r.stdout == "502", f"/cam/nozzle/ with nozzle stopped: {r.stdout} (want 502)")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    room.stop()

@@ -118,8 +118,11 @@ def test_index_page():
         r = request(d.port, "GET", path)
         check(r.status == 200 and (r.header("content-type") or "").startswith("text/html"),
               f"GET {path}: {r.status} {r.header('content-type')}")
-        check(re.search(rb'<img[^>]*src="/stream\.mjpg"', r.body), f"GET {path}: no <img> of "
-              f"/stream.mjpg")
+        # relative, so that the page works under a proxy's prefix (docs/multi-camera.md)
+        check(re.search(rb'<img[^>]*src="stream\.mjpg"', r.body), f"GET {path}: no <img> of "
+              f"stream.mjpg")
+        check(not re.search(rb'(src|href)="/|fetch\(\'/', r.body),
+              f"GET {path}: an absolute URL in the page")
     c = Conn(d.port)
     c.send(request_bytes("HEAD", "/"))
     r = c.read_response(head_only=True)

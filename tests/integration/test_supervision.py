@@ -252,7 +252,8 @@ def test_make_install_keeps_edited_config():
         return p.stdout
     make("install")
     files = ["usr/bin/mjpegd", "lib/systemd/system/mjpegd.service",
-             "lib/systemd/system/mjpegd.socket", "usr/share/man/man8/mjpegd.8",
+             "lib/systemd/system/mjpegd.socket", "lib/systemd/system/mjpegd@.service",
+             "lib/systemd/system/mjpegd@.socket", "usr/share/man/man8/mjpegd.8",
              "etc/mjpegd/mjpegd.conf"]
     plugin = os.path.join(os.path.dirname(MJPEGD_PATH()), "mjpegd-libcamera.so")
     if os.path.exists(plugin):
@@ -272,6 +273,9 @@ def test_make_install_keeps_edited_config():
         unit = f.read()
     check("ExecStart=/usr/bin/mjpegd --config /etc/mjpegd/mjpegd.conf" in unit,
           "the installed unit does not run /usr/bin/mjpegd with /etc/mjpegd/mjpegd.conf")
+    with open(os.path.join(dest, "lib/systemd/system/mjpegd@.service")) as f:
+        check("ExecStart=/usr/bin/mjpegd --config /etc/mjpegd/%i.conf" in f.read(),
+              "the installed template does not run /usr/bin/mjpegd with /etc/mjpegd/%i.conf")
     conf = os.path.join(dest, "etc/mjpegd/mjpegd.conf")
     with open(conf, "a") as f:
         f.write("quality = 55\n")

@@ -161,3 +161,58 @@ def test_systemd_units_verify():
                        timeout=60)
     out = (p.stdout + p.stderr).strip()
     check(p.returncode == 0 and not out, f"systemd-analyze verify: rc={p.returncode} {out}")
+
+
+def unit_settings(text, section):
+    """(key, value) pairs of one [section] of a unit file, in order (comments left out)."""
+    out, cur = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            cur = line.strip("[]")
+        elif cur == section:
+            k, _, v = line.partition("=")
+            out.append((k, v))
+    return out
+
+
+@test
+def test_systemd_template_verify():
+    # Issue 20: mjpegd@NAME.service (one camera per instance) and mjpegd@NAME.socket load cleanly
+    # for an instance; the instance reads /etc/mjpegd/NAME.conf and keeps its state and runtime
+    # files apart from the other instances'; every other [Service] setting (the hardening, the
+    # watchdog, the memory cap) is mjpegd.service's own.
+    tool = need_tool("systemd-analyze")
+    tmp = Context.current.tmpdir
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    texts = {}
+    for name in ("mjpegd.service.in", "mjpegd@.service.in", "mjpegd@.socket"):
+        with open(os.path.join(repo, "systemd", name)) as f:
+            texts[name] = f.read().replace("@BINDIR@", os.path.dirname(MJPEGD_PATH())) \
+                .replace("@SYSCONFDIR@", "/etc")
+    for name in ("mjpegd@.service.in", "mjpegd@.socket"):
+        with open(os.path.join(tmp, name.replace(".in", "")), "w") as f:
+            f.write(texts[name])
+    p = subprocess.run([tool, "verify", "--man=no", os.path.join(tmp, "mjpegd@nozzle.service"),
+                        os.path.join(tmp, "mjpegd@nozzle.socket")], capture_output=True,
+                       text=True, timeout=60)
+    out = (p.stdout + p.stderr).strip()
+    check(p.returncode == 0 and not out, f"systemd-analyze verify mjpegd@nozzle: rc={p.returncode} {out}")
+
+    tpl = dict(unit_settings(texts["mjpegd@.service.in"], "Service"))
+    check(tpl.get("ExecStart", "").startswith(
+        f"{os.path.dirname(MJPEGD_PATH())}/mjpegd --config /etc/mjpegd/%i.conf"),
+          f"the instance does not read /etc/mjpegd/NAME.conf: ExecStart={tpl.get('ExecStart')}")
+    check(tpl.get("StateDirectory") == "mjpegd/%i", f"StateDirectory={tpl.get('StateDirectory')}")
+    check(tpl.get("RuntimeDirectory") == "mjpegd/%i",
+          f"RuntimeDirectory={tpl.get('RuntimeDirectory')}: instances would remove each other's")
+    own = {"ExecStart", "EnvironmentFile", "StateDirectory", "RuntimeDirectory", "User"}
+    single = [kv for kv in unit_settings(texts["mjpegd.service.in"], "Service") if kv[0] not in own]
+    inst = [kv for kv in unit_settings(texts["mjpegd@.service.in"], "Service") if kv[0] not in own]
+    check(sorted(single) == sorted(inst),
+          f"settings differ from mjpegd.service: only there {sorted(set(single) - set(inst))}, "
+          f"only in the template {sorted(set(inst) - set(single))}")
+    sock = unit_settings(texts["mjpegd@.socket"], "Socket")
+    check(("ListenStream", "/run/mjpegd/%i.sock") in sock, f"mjpegd@.socket: {sock}")

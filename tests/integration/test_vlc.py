@@ -10,9 +10,9 @@ from harness import SLOW, Context, Daemon, check, need_tool, read_png
 from common import test, auth_users_file
 
 
-def vlc_frames(url, name, want=8, seconds=20):
+def vlc_frames(url, name, want=8, seconds=20, video_filter="scene"):
     """Plays url in VLC (cvlc, no window, no audio) with its scene filter writing every decoded
-    picture as a PNG. VLC refuses to run as root: then as nobody. Returns the distinct pictures
+    picture as a PNG (video_filter: the filter chain, ending in scene). VLC refuses to run as root: then as nobody. Returns the distinct pictures
     (PNG contents) it decoded, and its log."""
     exe = need_tool("cvlc")
     ctx = Context.current
@@ -23,7 +23,7 @@ def vlc_frames(url, name, want=8, seconds=20):
         os.makedirs(d)
         os.chmod(d, 0o777)
     args = [exe, "-I", "dummy", "--no-audio", "--vout", "dummy", "--no-video-title-show",
-            "--video-filter=scene", f"--scene-path={out}", "--scene-format=png",
+            f"--video-filter={video_filter}", f"--scene-path={out}", "--scene-format=png",
             "--scene-ratio=1", "--scene-prefix=f", url]
     if os.geteuid() == 0:
         args = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + args

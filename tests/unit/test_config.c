@@ -387,6 +387,23 @@ static void text_fails(const char *text, const char *want_err)
 		fail_msg("\"%s\": message \"%s\", want \"%s\"", text, err, want_err);
 }
 
+static void test_rotation(void **state)
+{
+	(void)state;
+	static const unsigned ok[] = { 0, 90, 180, 270 };
+	for (unsigned i = 0; i < 4; i++) {
+		char v[8];
+		snprintf(v, sizeof(v), "%u", ok[i]);
+		assert_int_equal(set_ok("rotation", v).rotation, ok[i]);
+	}
+	set_fails("rotation", "45", "--rotation: '45' is not a rotation (0 | 90 | 180 | 270)");
+	set_fails("rotation", "-90", NULL);
+	set_fails("rotation", "360", NULL);
+	set_fails("rotation", "090", NULL);
+	set_fails("rotation", "", NULL);
+	text_fails("rotation = 45\n", "my.conf:1: rotation: '45' is not a rotation (0 | 90 | 180 | 270)");
+}
+
 static void test_parse_text_errors(void **state)
 {
 	(void)state;
@@ -755,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_load_file_not_regular),
 		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_args_errors),
 		cmocka_unit_test(test_args_override_file),
 		cmocka_unit_test(test_help),

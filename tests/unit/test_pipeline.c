@@ -33,6 +33,7 @@
 #define MAX_POLLS 4
 static struct loop_poll *polls[MAX_POLLS];
 static unsigned n_polls;
+static struct loop stub_loop; /* only its clock (loop_now()) is read */
 
 void loop_poll_init(struct loop_poll *p, struct loop *loop, void (*ready)(struct loop_poll *p),
 		    void (*error)(struct loop_poll *p, int err, const char *reason))
@@ -58,6 +59,7 @@ static bool fire(int fd)
 {
 	for (unsigned i = 0; i < n_polls; i++) {
 		if (polls[i]->fd == fd && fd >= 0 && !polls[i]->stopped) {
+			stub_loop.now_ns = now_mono_ns(); /* as loop_run_once() does per wake-up */
 			polls[i]->ready(polls[i]);
 			return true;
 		}
@@ -108,6 +110,8 @@ struct world {
 	struct fake_encoder *encoder; /* the last one opened */
 	unsigned published, placeholders;
 	bool last_was_placeholder;
+	unsigned last_exif; /* the EXIF Orientation of the last frame published */
+	bool sources_flip;  /* sources opened from now on apply the sensor's part of --rotation */
 	/* encoders opened from now on take the camera's dma-bufs (unless told to copy), and hang:
 	 * hold every frame, give none back (an import the device never completes) */
 	bool encoders_import, encoders_hang;
@@ -197,7 +201,8 @@ static int open_fake_source(void *ctx, enum source_kind kind, struct source **ou
 	}
 	fs->src = (struct source){ .ops = &fake_source_ops, .description = fs->description,
 				   .fourcc = V4L2_PIX_FMT_YUV420, .width = W, .height = H,
-				   .fps = 30, .bytesperline = W, .priv = fs };
+				   .fps = 30, .bytesperline = W, .priv = fs,
+				   .sensor_transformed = w->sources_flip };
 	w->source = fs;
 	*out = &fs->src;
 	return 0;
@@ -296,6 +301,7 @@ static void on_frame(void *ctx, struct frame *f)
 	struct world *w = ctx;
 	w->published++;
 	w->last_was_placeholder = f->placeholder;
+	w->last_exif = f->exif_orientation;
 	if (f->placeholder)
 		w->placeholders++;
 }
@@ -333,7 +339,7 @@ static int setup_with(void **state, bool encoders_import_and_hang)
 	setup_fakes(state);
 	struct world *w = *state;
 	w->encoders_import = w->encoders_hang = encoders_import_and_hang;
-	struct pipeline_params pp = { .loop = NULL, .cfg = &w->cfg, .frame_pool_capacity = 8,
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
 				      .on_frame = on_frame, .on_frame_ctx = w,
 				      .openers = &w->openers };
 	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
@@ -461,14 +467,51 @@ static void test_outage_shows_placeholder(void **state)
 	assert_false(status(w).placeholder);
 }
 
+/* Issue 20: the camera is held by another instance at start: no exit (systemd would restart
+ * the daemon in a loop); the placeholder is served, the camera retried with backoff, and the
+ * encoder opened once the camera is. */
+static void test_camera_busy_at_start(void **state)
+{
+	setup_fakes(state);
+	struct world *w = *state;
+	w->source_open_error = -EBUSY;
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
+				      .on_frame = on_frame, .on_frame_ctx = w,
+				      .openers = &w->openers };
+	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
+	assert_int_equal(pipeline_start(w->pl), 0);
+	assert_int_equal(w->source_opens, 1);
+	assert_int_equal(w->encoder_opens, 0);
+	assert_int_equal(status(w).source_device.state, DEVICE_FAILED);
+	assert_string_equal(status(w).source_device.last_error, "camera busy: Device or resource busy");
+	uint64_t t = now_mono_ns();
+	pipeline_tick(w->pl, t + 600 * MS);
+	assert_int_equal(w->source_opens, 2); /* retried (still busy) */
+	assert_int_equal(w->placeholders, 1);
+	assert_true(status(w).placeholder);
+	assert_int_equal(w->encoder_opens, 0);
+
+	w->source_open_error = 0; /* the other instance let go */
+	pipeline_tick(w->pl, t + 2000 * MS);
+	assert_int_equal(w->source_opens, 3);
+	assert_int_equal(w->encoder_opens, 1);
+	one_frame(w);
+	assert_false(w->last_was_placeholder);
+	assert_false(status(w).placeholder);
+	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
+	assert_int_equal(status(w).source_device.state, DEVICE_RUNNING);
+	teardown(state);
+}
+
 /* --source libcamera and a libcamera plugin that cannot be loaded (-ELIBACC): the pipeline starts
  * without a source or encoder, the source failed for good (never reopened: the plugin cannot come
  * back without a restart), and the clients get the placeholder that says so, once a second. */
 static void test_libcamera_unusable_at_start(void **state)
 {
+	setup_fakes(state);
 	struct world *w = *state;
 	w->source_open_error = -ELIBACC;
-	struct pipeline_params pp = { .loop = NULL, .cfg = &w->cfg, .frame_pool_capacity = 8,
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
 				      .on_frame = on_frame, .on_frame_ctx = w,
 				      .openers = &w->openers };
 	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
@@ -488,6 +531,70 @@ static void test_libcamera_unusable_at_start(void **state)
 	assert_int_equal(w->encoder_opens, 0);
 	assert_int_equal(w->placeholders, 31);
 	assert_int_equal(status(w).source_device.restarts, 0);
+	teardown(state);
+}
+
+/* Any other error opening the camera at start still fails the start (exit 2, logged). */
+static void test_camera_missing_at_start(void **state)
+{
+	setup_fakes(state);
+	struct world *w = *state;
+	w->source_open_error = -ENOENT;
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
+				      .on_frame = on_frame, .on_frame_ctx = w,
+				      .openers = &w->openers };
+	assert_int_equal(pipeline_create(&pp, &w->pl), -ENOENT);
+	teardown_fakes(state);
+}
+
+/* --rotation by SIGHUP: a camera that cannot flip is not reopened, the next frames carry the
+ * whole orientation in EXIF (90 + vflip: 5), the "no signal" pictures none; a camera that flips
+ * is reopened when the sensor's part changes and then leaves EXIF the plain turn. */
+static void test_rotation_reload(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	assert_int_equal(w->last_exif, 1);
+	struct config old = w->cfg;
+	w->cfg.rotation = 90;
+	w->cfg.vflip = true;
+	pipeline_reconfigure(w->pl, &old);
+	assert_int_equal(w->source_opens, 1); /* nothing to ask of this camera: not reopened */
+	one_frame(w);
+	assert_int_equal(w->last_exif, 5);
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.exif_orientation, 5);
+	assert_int_equal(s.rotation, 90);
+	assert_true(sensor_transform_is_identity(&s.sensor_transform));
+
+	/* a camera that flips: reopened for the new sensor part, EXIF keeps only the turn */
+	w->sources_flip = true;
+	w->source->src.sensor_transformed = true;
+	old = w->cfg;
+	w->cfg.vflip = false;
+	w->cfg.hflip = true;
+	pipeline_reconfigure(w->pl, &old);
+	assert_int_equal(w->source_opens, 2);
+	one_frame(w);
+	assert_int_equal(w->last_exif, 6);
+	s = status(w);
+	assert_true(s.sensor_transform.hflip && !s.sensor_transform.vflip);
+	/* only the turn changes (90 → 270): the camera stays */
+	old = w->cfg;
+	w->cfg.rotation = 270;
+	pipeline_reconfigure(w->pl, &old);
+	assert_int_equal(w->source_opens, 2);
+	one_frame(w);
+	assert_int_equal(w->last_exif, 8);
+
+	/* the "no signal" picture stays upright */
+	fail_source(w, -ENODEV);
+	w->source_open_error = -ENODEV;
+	uint64_t t = now_mono_ns();
+	pipeline_tick(w->pl, t + 150 * MS);
+	pipeline_tick(w->pl, t + 600 * MS);
+	assert_true(w->last_was_placeholder);
+	assert_int_equal(w->last_exif, 1);
 }
 
 /* No frame for --source-timeout-ms: the camera has failed (not responding). */
@@ -791,8 +898,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_source_failure_reopens_source_alone, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_outage_shows_placeholder, setup, teardown),
+		cmocka_unit_test(test_camera_busy_at_start),
+		cmocka_unit_test(test_camera_missing_at_start),
+		cmocka_unit_test(test_libcamera_unusable_at_start),
 		cmocka_unit_test_setup_teardown(test_source_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_libcamera_unusable_at_start, setup_fakes, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encoder_failure_falls_back_to_software, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_encoder_errors_in_a_row, setup, teardown),

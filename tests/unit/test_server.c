@@ -1,6 +1,7 @@
 /* The server's client state machine (src/http/client.c) without a network and without io_uring:
  * a snapshot asked for before the first frame waits for it, a request split over several recvs,
- * keep-alive and a second request, a slow stream client given only the newest frame, the header
+ * keep-alive and a second request, a slow stream client given only the newest frame, a frame
+ * with an EXIF Orientation sent without copying (its segment an iovec of its own), the header
  * timeout (408), the snapshot's wait timeout (503) and the refusal above --max-clients.
  *
  * The loop is stubbed at link time: the server's only use of it is loop_sqe() (loop_now() reads
@@ -28,6 +29,7 @@
 #include "mjpegd/loop.h"
 #include "mjpegd/http/multipart.h"
 #include "mjpegd/http/server.h"
+#include "mjpegd/orientation.h"
 
 #define SEC (1000ULL * 1000ULL * 1000ULL)
 
@@ -426,6 +428,164 @@ static void test_slow_stream_client_gets_newest(void **state)
 	assert_int_equal(sends_in_flight(p), 1);
 }
 
+/* A JPEG-shaped frame: SOI, (an own APP1 Exif of 36 bytes when own_exif), letters, EOI. */
+static struct frame *make_jpeg_frame(uint64_t sequence, size_t len, bool own_exif)
+{
+	static const uint8_t camera_exif[36] = {
+		0xff, 0xe1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 0x2a, 0x00, 0x08, 0, 0, 0,
+		0x01, 0x00, 0x12, 0x01, 0x03, 0x00, 0x01, 0, 0, 0, 0x03, 0x00, 0, 0, 0, 0, 0, 0,
+	};
+	struct frame *f = make_frame(sequence, len, false);
+	f->buf[0] = 0xff;
+	f->buf[1] = 0xd8;
+	if (own_exif)
+		memcpy(f->buf + 2, camera_exif, sizeof(camera_exif));
+	else
+		memcpy(f->buf + 2, "\xff\xdb\x00\x04\x00\x00", 6); /* a segment that is not Exif */
+	f->buf[len - 2] = 0xff;
+	f->buf[len - 1] = 0xd9;
+	return f;
+}
+
+/* --rotation 90: the EXIF segment goes out as its own iovec between the SOI and the rest,
+ * pointing into static storage and the frame (nothing copied), for a stream part (its
+ * Content-Length counting the segment) and a snapshot; a frame's own Exif segment is left out;
+ * orientation 1 sends the frame as one iovec. */
+static void test_rotated_frame_iovecs(void **state)
+{
+	(void)state;
+	struct peer *p = connect_client();
+	client_says(p, "GET /stream.mjpg HTTP/1.1\r\nHost: cam\r\n\r\n");
+	socket_drains(p);
+	p->wire_len = 0;
+
+	struct frame *f = make_jpeg_frame(1, 300, false);
+	f->exif_orientation = 6;
+	server_publish(srv, f);
+	struct recorded_sqe *r = pending(IORING_OP_SENDMSG, p->server_fd);
+	const struct msghdr *m = (const struct msghdr *)(uintptr_t)r->sqe.addr;
+	assert_int_equal(m->msg_iovlen, 5); /* part header, SOI, segment, rest, trailer */
+	assert_ptr_equal(m->msg_iov[1].iov_base, f->data);
+	assert_int_equal(m->msg_iov[1].iov_len, 2);
+	assert_ptr_equal(m->msg_iov[2].iov_base, exif_segment(6));
+	assert_int_equal(m->msg_iov[2].iov_len, EXIF_SEGMENT_LEN);
+	assert_ptr_equal(m->msg_iov[3].iov_base, f->data + 2);
+	assert_int_equal(m->msg_iov[3].iov_len, 298);
+	socket_drains(p);
+	char expect[FRAME_PART_HEADER_MAX];
+	int n = multipart_part_header(expect, sizeof(expect), 300 + EXIF_SEGMENT_LEN,
+				      f->timestamp_us);
+	assert_true(n > 0);
+	assert_int_equal(p->wire_len, (size_t)n + 300 + EXIF_SEGMENT_LEN +
+					  strlen(MULTIPART_PART_TRAILER));
+	assert_memory_equal(p->wire, expect, (size_t)n);
+	assert_memory_equal(p->wire + n, "\xff\xd8", 2);
+	assert_memory_equal(p->wire + n + 2, exif_segment(6), EXIF_SEGMENT_LEN);
+	assert_memory_equal(p->wire + n + 2 + EXIF_SEGMENT_LEN, f->data + 2, 298);
+	p->wire_len = 0;
+	frame_unref(f);
+
+	/* a snapshot of a frame with its own Exif: ours in, its own out, Content-Length to match */
+	f = make_jpeg_frame(2, 400, true);
+	f->exif_orientation = 8;
+	server_publish(srv, f);
+	socket_drains(p); /* the stream client's part */
+	p->wire_len = 0;
+	struct peer *q = connect_client();
+	client_says(q, SNAPSHOT_REQUEST);
+	socket_drains(q);
+	char head[64];
+	snprintf(head, sizeof(head), "Content-Length: %u\r\n", 400);
+	const char *end = memmem(q->wire, q->wire_len, "\r\n\r\n", 4);
+	assert_non_null(end);
+	size_t head_len = (size_t)(end - q->wire) + 4;
+	assert_non_null(memmem(q->wire, head_len, head, strlen(head)));
+	assert_int_equal(q->wire_len, head_len + 400);
+	const char *body = q->wire + head_len;
+	assert_memory_equal(body, "\xff\xd8", 2);
+	assert_memory_equal(body + 2, exif_segment(8), EXIF_SEGMENT_LEN);
+	assert_memory_equal(body + 2 + EXIF_SEGMENT_LEN, f->data + 2 + 36, 400 - 2 - 36);
+	q->wire_len = 0;
+	frame_unref(f);
+
+	/* orientation 1: one iovec, the frame as it is */
+	f = make_jpeg_frame(3, 100, true);
+	server_publish(srv, f);
+	r = pending(IORING_OP_SENDMSG, p->server_fd);
+	m = (const struct msghdr *)(uintptr_t)r->sqe.addr;
+	assert_int_equal(m->msg_iovlen, 3);
+	assert_ptr_equal(m->msg_iov[1].iov_base, f->data);
+	assert_int_equal(m->msg_iov[1].iov_len, 100);
+	socket_drains(p);
+	frame_unref(f);
+}
+
+/* The fd of the first sendmsg prepared after SQE number from. */
+static int first_send_fd(unsigned from)
+{
+	for (unsigned i = from; i < n_sqes; i++)
+		if (sqes[i].sqe.opcode == IORING_OP_SENDMSG)
+			return sqes[i].sqe.fd;
+	return -1;
+}
+
+/* No stream client is always served last: each frame's sends start one client further on, and
+ * every client gets every frame once; a client leaving between frames changes nothing. */
+static void test_fair_order_of_sends(void **state)
+{
+	(void)state;
+	struct peer *p[3];
+	for (int i = 0; i < 3; i++) {
+		p[i] = connect_client();
+		client_says(p[i], "GET /stream.mjpg HTTP/1.1\r\nHost: cam\r\n\r\n");
+		socket_drains(p[i]);
+		take_wire(p[i]);
+	}
+	int firsts[6];
+	for (int frame = 0; frame < 6; frame++) {
+		unsigned from = n_sqes;
+		publish((uint64_t)frame + 1, 100, false);
+		firsts[frame] = first_send_fd(from);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(sends_in_flight(p[i]), 1);
+			socket_drains(p[i]);
+			take_wire(p[i]);
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		int count = 0;
+		for (int frame = 0; frame < 6; frame++)
+			count += firsts[frame] == p[i]->server_fd;
+		assert_int_equal(count, 2); /* first twice in six frames */
+	}
+	/* the client that would come first next leaves: the others still get the frame */
+	assert_int_equal(server_get_stats(srv)->frames_sent, 18);
+	for (int i = 0; i < 3; i++) {
+		unsigned from = n_sqes;
+		publish(100 + (uint64_t)i, 50, false);
+		int first = first_send_fd(from);
+		for (int j = 0; j < 3; j++)
+			if (p[j] && sends_in_flight(p[j]))
+				socket_drains(p[j]);
+		if (i == 0) {
+			for (int j = 0; j < 3; j++)
+				if (p[j]->server_fd == first) {
+					shutdown(p[j]->fd, SHUT_RDWR);
+					struct recorded_sqe *r = pending(IORING_OP_RECV, p[j]->server_fd);
+					assert_non_null(r);
+					complete(r, 0); /* the viewer hung up */
+					p[j] = NULL;
+					break;
+				}
+		}
+	}
+	unsigned left = 0;
+	for (int j = 0; j < 3; j++)
+		left += p[j] != NULL;
+	assert_int_equal(left, 2);
+	assert_int_equal(server_get_stats(srv)->frames_sent, 18 + 3 + 2 + 2);
+}
+
 /* A request not complete within --header-timeout-ms: 408, then the connection closes. */
 static void test_header_timeout_408(void **state)
 {
@@ -552,6 +712,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_request_split_over_recvs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_alive_second_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_stream_client_gets_newest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotated_frame_iovecs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fair_order_of_sends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_timeout_408, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_clients_refusal, setup_one_client, teardown),
 		cmocka_unit_test_setup_teardown(test_expect_100_continue, setup_controls, teardown),

@@ -22,11 +22,21 @@ static int wait_readable(int fd, int timeout_ms)
 }
 
 /* Waits for the next tick and dequeues; returns dequeue's result. */
+/* One readiness as the pipeline handles it: dequeue until -EAGAIN. The timerfd is read once
+ * per readiness: after a frame, the next call says -EAGAIN without reading it (and without
+ * counting a drop). */
 static int next_frame(struct source *src, struct raw_frame **out)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		assert_true(wait_readable(source_fd(src), 2000) > 0);
 		int r = source_dequeue(src, out);
+		if (r == 0) {
+			uint64_t dropped = src->stats.frames_dropped;
+			struct raw_frame *more;
+			assert_int_equal(source_dequeue(src, &more), -EAGAIN);
+			assert_int_equal(src->stats.frames_dropped, dropped);
+			return 0;
+		}
 		if (r != -EAGAIN)
 			return r;
 		if (src->stats.frames_dropped > 0)
@@ -125,6 +135,39 @@ static void test_pattern_moves(void **state)
 	free(first);
 	free(first_u);
 	source_destroy(src);
+}
+
+/* The orange corner marker is in the top-right corner and in no other corner, whatever the
+ * bars' phase: rotation tests find which way a picture was turned by it. (Below about 200 pixels
+ * of width the text box reaches the right edge and covers it.) */
+static void test_corner_marker(void **state)
+{
+	(void)state;
+	static const unsigned sizes[][2] = { { 320, 240 }, { 240, 320 }, { 1280, 720 } };
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned w = sizes[i][0], h = sizes[i][1], m = ((w < h ? w : h) / 8) & ~1u;
+		struct source *src = create(w, h, 200);
+		for (int k = 0; k < 20; k++) {
+			struct raw_frame *f;
+			assert_int_equal(next_frame(src, &f), 0);
+			const struct raw_plane *y = &f->planes[0], *u = &f->planes[1], *v = &f->planes[2];
+			/* (x, y) in luma pixels: is it the marker's colour? */
+#define ORANGE(px, py) (y->data[(py) * y->bytesperline + (px)] == 151 &&               \
+			u->data[(py) / 2 * u->bytesperline + (px) / 2] == 43 &&               \
+			v->data[(py) / 2 * v->bytesperline + (px) / 2] == 202)
+			assert_true(ORANGE(w - 1, 0));
+			assert_true(ORANGE(w - m, m - 1));
+			assert_false(ORANGE(w - m - 2, 0));
+			assert_false(ORANGE(w - 1, m + 1));
+			assert_false(ORANGE(0, 0));
+			assert_false(ORANGE(1, 1));
+			assert_false(ORANGE(0, h - 1));
+			assert_false(ORANGE(w - 1, h - 1));
+#undef ORANGE
+			source_release(src, f);
+		}
+		source_destroy(src);
+	}
 }
 
 static void test_sequence_increases(void **state)
@@ -236,6 +279,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_and_strides),
 		cmocka_unit_test(test_pattern_moves),
+		cmocka_unit_test(test_corner_marker),
 		cmocka_unit_test(test_sequence_increases),
 		cmocka_unit_test(test_drops_when_buffers_exhausted),
 		cmocka_unit_test(test_rejects_bad_sizes),

@@ -105,6 +105,35 @@ static void test_not_a_v4l2_device(void **state)
 	assert_non_null(strstr(captured, path));
 }
 
+/* A stable link (/dev/v4l/by-id/…, here in /tmp) is resolved at open and named with what it
+ * resolved to; a dangling one (the camera unplugged) is "no such device", naming the link. */
+static void test_stable_link(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/mjpegd-by-id-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char link[96], cmd[160];
+	snprintf(link, sizeof(link), "%s/usb-Camera_1234-video-index0", dir);
+	assert_int_equal(symlink("/dev/null", link), 0);
+	int fds = open_fds();
+	int r = with_stderr_captured(create_source, link);
+	assert_int_equal(r, -ENOTTY);
+	if (!strstr(captured, link) || !strstr(captured, "is /dev/null"))
+		fail_msg("the link and what it resolved to are not named: \"%s\"", captured);
+	assert_int_equal(open_fds(), fds);
+
+	/* unplugged: udev's link now points nowhere */
+	unlink(link);
+	assert_int_equal(symlink("/dev/nonexistent-video9", link), 0);
+	r = with_stderr_captured(create_source, link);
+	assert_int_equal(r, -ENOENT);
+	if (!strstr(captured, link) || !strstr(captured, "no such device"))
+		fail_msg("a dangling link: \"%s\"", captured);
+	assert_int_equal(open_fds(), fds);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void release_raw(void *ctx, struct raw_frame *raw)
 {
 	(void)ctx;
@@ -170,6 +199,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_missing_device),
 		cmocka_unit_test(test_not_a_v4l2_device),
+		cmocka_unit_test(test_stable_link),
 		cmocka_unit_test(test_m2m_missing_device),
 		cmocka_unit_test(test_bad_parameters),
 	};

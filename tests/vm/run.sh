@@ -114,6 +114,10 @@ boot_args() {
 	# vimc-core.c: allocator=1 is videobuf2-dma-contig (contiguous dma-bufs, as the Pi's ISP
 	# gives libcamera), read at probe
 	vimc-contig) echo "vimc.allocator=1" ;;
+	# two cameras whose buffers the emulated Pi encoder imports (issue 20, several cameras):
+	# both vivid instances on dma-contig (the later vivid.allocators wins over the base one)
+	# and vimc too
+	two-cameras) echo "vivid.allocators=1,1 vimc.allocator=1" ;;
 	*) return 1 ;;
 	esac
 }

@@ -3,9 +3,10 @@
  * Wire layout of a stream (one boundary string for the whole daemon):
  *   <response head with Content-Type: multipart/x-mixed-replace;boundary=MULTIPART_BOUNDARY>
  *   "--" BOUNDARY "\r\n"                                 (sent with the response head)
- *   then for every frame, in one sendmsg of three iovecs:
+ *   then for every frame, in one sendmsg:
  *     part header ("Content-Type: image/jpeg\r\nContent-Length: N\r\nX-Timestamp: S.UUUUUU\r\n\r\n")
- *     JPEG bytes
+ *     JPEG bytes (one iovec; with an EXIF Orientation, include/mjpegd/orientation.h, two to four:
+ *     SOI, the segment, the rest; N counts what is sent)
  *     "\r\n--" BOUNDARY "\r\n"                           (the part's closing boundary, sent with the
  *                                                         frame so browsers draw it at once)
  */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mjpegd/orientation.h"
 #include "mjpegd/supervisor.h"
 
 struct status_client {
@@ -64,8 +65,15 @@ struct status_snapshot {
 	uint64_t loop_enters, loop_completions;
 	struct status_device source_device, encoder_device;
 	bool encoder_fallback; /* the software stand-in encodes while the encoder recovers */
+	const char *m2m_refused; /* "" or why auto encodes in software: the M2M device refused a context */
 	bool placeholder;      /* clients are shown the "no signal" picture */
 	struct status_libcamera_plugin libcamera_plugin;
+	/* --rotation/--hflip/--vflip as configured, what the camera's sensor does of it, and the
+	 * EXIF Orientation (1..8) the rest is sent as (include/mjpegd/orientation.h) */
+	unsigned rotation;
+	bool hflip, vflip;
+	struct sensor_transform sensor_transform;
+	unsigned exif_orientation;
 	size_t n_clients_listed;
 	const struct status_client *client_list;
 };

@@ -80,6 +80,7 @@
  * Unbinding and binding through /sys/bus/platform/drivers/bcm2835-codec/{unbind,bind}
  * (device "bcm2835-codec") removes and restores the node; open files get ENODEV meanwhile.
  */
+#include <linux/atomic.h>
 #include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
@@ -112,6 +113,17 @@
  * bytesperline * height stays far from overflow.
  */
 #define MAX_BYTESPERLINE	(MAX_W * 4 * 4)
+
+/*
+ * GUESS: the firmware has room for a limited number of image_encode components and their
+ * buffers (gpu_mem, CMA); the driver then fails the component's creation or the buffers'
+ * allocation. Which errno a real Pi returns at which call is not confirmed; modelled as
+ * VIDIOC_REQBUFS failing with ENOMEM for a context beyond max_contexts, so that probing
+ * (open, QUERYCAP, TRY_FMT) still works, as it does on a busy Pi.
+ */
+static unsigned int max_contexts;
+module_param(max_contexts, uint, 0644);
+MODULE_PARM_DESC(max_contexts, "contexts that may hold buffers at once; one more fails REQBUFS with ENOMEM (0: no limit)");
 
 static int encode_image_nr = 31;
 module_param(encode_image_nr, int, 0644);
@@ -250,6 +262,7 @@ struct emu_dev {
 	struct mutex dev_mutex;		/* DRIVER: one lock for ioctls and both queues */
 	struct v4l2_m2m_dev *m2m_dev;
 	struct emu_fmt_list fmts[2];	/* [EMU_SRC] OUTPUT, [EMU_DST] CAPTURE */
+	atomic_t contexts_with_buffers;	/* counted against max_contexts */
 };
 
 /* DRIVER: struct bcm2835_codec_q_data, the fields the image encoder uses */
@@ -267,6 +280,7 @@ struct emu_q_data {
 struct emu_ctx {
 	struct v4l2_fh fh;
 	struct emu_dev *dev;
+	bool counted;			/* holds one of max_contexts until release */
 	struct v4l2_ctrl_handler hdl;
 	struct emu_q_data q_data[2];
 	/* DRIVER: one set of colorimetry for both queues ("copying the behaviour of vicodec") */
@@ -1054,6 +1068,15 @@ static int emu_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers, unsigne
 		return -EINVAL;
 	if (*nplanes)
 		return sizes[0] < q->sizeimage ? -EINVAL : 0;
+	if (!ctx->counted) {
+		/* GUESS: see max_contexts */
+		if (atomic_inc_return(&ctx->dev->contexts_with_buffers) > max_contexts &&
+		    max_contexts) {
+			atomic_dec(&ctx->dev->contexts_with_buffers);
+			return -ENOMEM;
+		}
+		ctx->counted = true;
+	}
 	*nplanes = 1;
 	sizes[0] = q->sizeimage;
 	/* FIRMWARE: both image_encode ports need 1 buffer at least (#4923) */
@@ -1348,6 +1371,8 @@ static int emu_release(struct file *file)
 	v4l2_m2m_ctx_release(ctx->fh.m2m_ctx);	/* aborts a running (or stalled) job */
 	mutex_unlock(&dev->dev_mutex);
 	cancel_delayed_work_sync(&ctx->work);
+	if (ctx->counted)
+		atomic_dec(&dev->contexts_with_buffers);
 	mutex_destroy(&ctx->job_lock);
 	kvfree(ctx->scratch);
 	kfree(ctx);
