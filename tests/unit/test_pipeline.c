@@ -552,24 +552,12 @@ static void test_camera_busy_at_start(void **state)
 	teardown(state);
 }
 
-/* Any other error opening the camera at start still fails the start (exit 2, logged). */
-static void test_camera_missing_at_start(void **state)
-{
-	setup_fakes(state);
-	struct world *w = *state;
-	w->source_open_error = -ENOENT;
-	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
-				      .on_frame = on_frame, .on_frame_ctx = w,
-				      .openers = &w->openers };
-	assert_int_equal(pipeline_create(&pp, &w->pl), -ENOENT);
-	teardown_fakes(state);
-}
-
 /* --source libcamera and a libcamera plugin that cannot be loaded (-ELIBACC): the pipeline starts
  * without a source or encoder, the source failed for good (never reopened: the plugin cannot come
  * back without a restart), and the clients get the placeholder that says so, once a second. */
 static void test_libcamera_unusable_at_start(void **state)
 {
+	setup_fakes(state);
 	struct world *w = *state;
 	w->source_open_error = -ELIBACC;
 	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
@@ -592,6 +580,20 @@ static void test_libcamera_unusable_at_start(void **state)
 	assert_int_equal(w->encoder_opens, 0);
 	assert_int_equal(w->placeholders, 31);
 	assert_int_equal(status(w).source_device.restarts, 0);
+	teardown(state);
+}
+
+/* Any other error opening the camera at start still fails the start (exit 2, logged). */
+static void test_camera_missing_at_start(void **state)
+{
+	setup_fakes(state);
+	struct world *w = *state;
+	w->source_open_error = -ENOENT;
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
+				      .on_frame = on_frame, .on_frame_ctx = w,
+				      .openers = &w->openers };
+	assert_int_equal(pipeline_create(&pp, &w->pl), -ENOENT);
+	teardown_fakes(state);
 }
 
 /* --rotation by SIGHUP: a camera that cannot flip is not reopened, the next frames carry the
@@ -1175,8 +1177,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outage_shows_placeholder, setup, teardown),
 		cmocka_unit_test(test_camera_busy_at_start),
 		cmocka_unit_test(test_camera_missing_at_start),
+		cmocka_unit_test(test_libcamera_unusable_at_start),
 		cmocka_unit_test_setup_teardown(test_source_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_libcamera_unusable_at_start, setup_fakes, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encoder_failure_falls_back_to_software, setup,
 						teardown),
