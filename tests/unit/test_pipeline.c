@@ -34,7 +34,7 @@
 
 /* ---------------------------------------------------------------- the stubbed loop */
 
-#define MAX_POLLS 4
+#define MAX_POLLS 5
 static struct loop_poll *polls[MAX_POLLS];
 static unsigned n_polls;
 static struct loop stub_loop; /* only its clock (loop_now()) is read */
