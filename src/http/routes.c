@@ -347,6 +347,7 @@ void handle_request(struct client *c, const struct http_request *req)
 {
 	bool head_only = req->method == HTTP_METHOD_HEAD;
 	c->requests++;
+	c->full = false; /* set by handle_snapshot() for this request only */
 	c->keep_alive = req->keep_alive && !c->srv->shutting_down;
 	if (req->method == HTTP_METHOD_OTHER) {
 		respond_error(c, 405, ALLOW_GET_HEAD_OPTIONS, false);

@@ -194,11 +194,16 @@ void server_tick(struct server *s, uint64_t now)
 	if (waiting_full && !s->shutting_down && s->want_full(s->want_frame_ctx) < 0)
 		for (struct client *c = s->clients; c; c = next) {
 			next = c->next;
-			if (c->state == CLIENT_WAITING && c->full) {
-				c->full = false;
-				c->wait_after_sequence = s->newest && s->live_seen ? s->newest->sequence : 0;
-				server_want_frame(s);
+			if (c->state != CLIENT_WAITING || !c->full)
+				continue;
+			/* as handle_snapshot() does for the stream's size */
+			c->full = false;
+			if (s->newest && s->live_seen && newest_current(s)) {
+				snapshot_respond(c);
+				continue;
 			}
+			c->wait_after_sequence = s->newest && s->live_seen ? s->newest->sequence : 0;
+			server_want_frame(s);
 		}
 }
 
