@@ -21,6 +21,7 @@
 enum option_kind {
 	OPT_UINT,      /* an unsigned field at .offset, whole decimal number in min..max */
 	OPT_SIZE,      /* WxH, each in min..max and even */
+	OPT_SNAPSHOT_SIZE, /* WxH as OPT_SIZE into snapshot_width/height, or "stream" (0x0) */
 	OPT_SOURCE,    /* source_names[] or file:PATH */
 	OPT_ENCODER,   /* encoder_names[] */
 	OPT_LISTEN,    /* HOST:PORT, [IPv6]:PORT, :PORT or PORT; port in min..max */
@@ -57,6 +58,12 @@ static const struct option options[] = {
 	  "passthrough for MJPEG cameras, else software), libjpeg-turbo, passthrough, or an M2M "
 	  "device (discovered, or the one named)." },
 	{ "size", OPT_SIZE, 16, 4096, 0, "WxH", "Capture size in pixels." },
+	{ "snapshot-size", OPT_SNAPSHOT_SIZE, 16, 4096, 0, "WxH|stream",
+	  "Size of /snapshot.jpg, at least --size in each dimension: the camera gives a second, "
+	  "larger stream kept raw and encoded only when a snapshot asks (a source with one stream "
+	  "only: snapshots keep the stream's size, with a warning)." },
+	{ "snapshot-buffers", OPT_UINT, 1, 16, offsetof(struct config, snapshot_buffers), "N",
+	  "Raw buffers of --snapshot-size's stream (each WxHx3/2 bytes; /status shows them)." },
 	{ "fps", OPT_UINT, 1, 120, offsetof(struct config, fps), "N", "Frames per second." },
 	{ "quality", OPT_UINT, 1, 100, offsetof(struct config, quality), "N", "JPEG quality." },
 	{ "rotation", OPT_ROTATION, 0, 270, 0, "DEGREES",
@@ -177,6 +184,7 @@ void config_defaults(struct config *cfg)
 		.height = 480,
 		.fps = 30,
 		.camera_buffers = 4,
+		.snapshot_buffers = 2,
 		.quality = 80,
 		.listen = { { .host = "0.0.0.0", .port = 8000 } },
 		.n_listen = 1,
@@ -233,6 +241,10 @@ static void describe_accepted(const struct option *opt, char *buf, size_t len)
 		return;
 	case OPT_SIZE:
 		snprintf(buf, len, "WxH, each %u..%u and even", opt->min, opt->max);
+		return;
+	case OPT_SNAPSHOT_SIZE:
+		snprintf(buf, len, "stream, or WxH, each %u..%u, even and at least --size's",
+			 opt->min, opt->max);
 		return;
 	case OPT_SOURCE:
 		join_names(buf, len, source_names, ELEMENTSOF(source_names));
@@ -306,6 +318,12 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		return;
 	case OPT_SIZE:
 		snprintf(buf, len, "%ux%u", cfg->width, cfg->height);
+		return;
+	case OPT_SNAPSHOT_SIZE:
+		if (cfg->snapshot_width)
+			snprintf(buf, len, "%ux%u", cfg->snapshot_width, cfg->snapshot_height);
+		else
+			snprintf(buf, len, "stream");
 		return;
 	case OPT_SOURCE:
 		if (cfg->source == SOURCE_FILE)
@@ -451,6 +469,10 @@ static int parse_ranged(const struct option *opt, const char *dash, const char *
 static int set_size(struct config *cfg, const struct option *opt, const char *dash,
 		    const char *value, char *err, size_t errlen)
 {
+	if (opt->kind == OPT_SNAPSHOT_SIZE && strcmp(value, "stream") == 0) {
+		cfg->snapshot_width = cfg->snapshot_height = 0;
+		return 0;
+	}
 	const char *x = strchr(value, 'x');
 	unsigned w, h;
 	int r;
@@ -466,8 +488,13 @@ static int set_size(struct config *cfg, const struct option *opt, const char *da
 	/* Encoders work on 2x2 chroma blocks (4:2:0): odd sizes would need padding. */
 	if (w % 2 || h % 2)
 		return option_error(opt, dash, value, "is not even", err, errlen);
-	cfg->width = w;
-	cfg->height = h;
+	if (opt->kind == OPT_SNAPSHOT_SIZE) {
+		cfg->snapshot_width = w;
+		cfg->snapshot_height = h;
+	} else {
+		cfg->width = w;
+		cfg->height = h;
+	}
 	return 0;
 }
 
@@ -774,6 +801,7 @@ static int set_option(struct config *cfg, const struct option *opt, const char *
 		return 0;
 	}
 	case OPT_SIZE:
+	case OPT_SNAPSHOT_SIZE:
 		return set_size(cfg, opt, dash, value, err, errlen);
 	case OPT_SOURCE:
 		return set_source(cfg, opt, dash, value, err, errlen);
@@ -1048,6 +1076,19 @@ static int next_arg(int argc, char **argv, int *i, const struct option **opt, co
 	return ARG_OPTION;
 }
 
+int config_check(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->snapshot_width && (cfg->snapshot_width < cfg->width ||
+				    cfg->snapshot_height < cfg->height)) {
+		snprintf(err, errlen, "--snapshot-size: %ux%u is smaller than --size %ux%u in %s "
+			 "(give at least the stream's size, or 'stream')", cfg->snapshot_width,
+			 cfg->snapshot_height, cfg->width, cfg->height,
+			 cfg->snapshot_width < cfg->width ? "width" : "height");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	const char *config_file = NULL;
@@ -1106,6 +1147,9 @@ int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size
 		if (r < 0)
 			return r;
 	}
+	r = config_check(cfg, err, errlen);
+	if (r < 0)
+		return r;
 	return list_devices ? CONFIG_LIST_DEVICES : CONFIG_RUN;
 }
 

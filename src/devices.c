@@ -190,6 +190,8 @@ static int open_source(const struct devices *d, enum source_kind kind, struct so
 		.rotation = plan.sensor.rotation, .hflip = plan.sensor.hflip,
 		.vflip = plan.sensor.vflip,
 		.buffers = cfg->camera_buffers,
+		.full_width = cfg->snapshot_width, .full_height = cfg->snapshot_height,
+		.full_buffers = cfg->snapshot_buffers,
 	};
 	/* libcamera's: the camera pads the rows (1920x1088 for 1080) */
 	struct source_params lp = sp;

@@ -125,6 +125,20 @@ static void on_frame(void *ctx, struct frame *f)
 	server_publish(app->server, f);
 }
 
+/* --snapshot-size: a full-size frame encoded for the snapshots waiting */
+static void on_full_frame(void *ctx, struct frame *f)
+{
+	struct app *app = ctx;
+	server_publish_full(app->server, f);
+}
+
+/* --snapshot-size: a snapshot wants a full-size frame; -EOPNOTSUPP: none can come */
+static int want_full(void *ctx)
+{
+	struct app *app = ctx;
+	return app->pipeline ? pipeline_want_full(app->pipeline) : -EOPNOTSUPP;
+}
+
 /* --on-demand: a stream client watches, so every frame is encoded */
 static bool viewers(void *ctx)
 {
@@ -610,6 +624,7 @@ int main(int argc, char **argv)
 		.on_demand = app.cfg.on_demand,
 		.want_frame = want_frame,
 		.frame_current = frame_current,
+		.want_full = want_full,
 		.want_frame_ctx = &app,
 	};
 	r = server_create(&sp, &app.server);
@@ -628,6 +643,7 @@ int main(int argc, char **argv)
 		.cfg = &app.cfg,
 		.frame_pool_capacity = app.cfg.max_clients + FRAME_POOL_EXTRA,
 		.on_frame = on_frame,
+		.on_full_frame = on_full_frame,
 		.on_frame_ctx = &app,
 		.viewers = viewers,
 	};

@@ -30,6 +30,8 @@
 #include "mjpegd/supervisor.h"
 
 #define MAX_RETIRED 8
+/* Output frames of the full-size encoder (see pipeline_create()) */
+#define PIPELINE_FULL_POOL 8
 /* This many frames in a row back from the encoder with an error: it has failed (one is dropped). */
 #define ENCODER_ERRORS_FAIL 3
 
@@ -58,6 +60,7 @@ struct pipeline {
 	const struct config *cfg; /* the application's; reload changes quality in place */
 	struct frame_pool pool;
 	pipeline_frame_fn on_frame;
+	pipeline_frame_fn on_full_frame;
 	void *on_frame_ctx;
 	pipeline_viewers_fn viewers;
 	bool stopping;
@@ -122,6 +125,18 @@ struct pipeline {
 	 * live frame is published with (update_orientation()) */
 	struct sensor_transform orientation_sensor;
 	enum exif_orientation exif_orientation;
+
+	/* --snapshot-size: the source's second, full-size stream (include/mjpegd/pipeline.h) */
+	struct encoder *full_encoder; /* software, for full_fourcc at full_width x full_height */
+	uint32_t full_fourcc;
+	unsigned full_width, full_height;
+	struct loop_poll full_poll;
+	struct frame_pool full_pool;  /* the full encoder's output frames */
+	struct raw_frame *full_held;  /* the newest full-size frame, not encoded; NULL: none */
+	bool full_wanted;    /* asked for with none held: the next one is encoded */
+	bool full_in_flight; /* one is in the full encoder: its result answers every request */
+	bool full_warned;    /* the one warning that the source has no second stream was logged */
+	uint64_t full_encoded, full_errors, full_skipped;
 };
 
 static struct encoder *active_encoder(const struct pipeline *pl)
@@ -157,6 +172,16 @@ static void release_held(struct pipeline *pl)
 	pl->frames_skipped_idle++;
 	pipeline_release_raw(pl, pl->held);
 	pl->held = NULL;
+}
+
+/* The same for the full-size frame held. */
+static void release_full_held(struct pipeline *pl)
+{
+	if (!pl->full_held)
+		return;
+	pl->full_skipped++;
+	pipeline_release_raw(pl, pl->full_held);
+	pl->full_held = NULL;
 }
 
 static bool viewers_now(const struct pipeline *pl)
@@ -309,6 +334,7 @@ static void detach_source(struct pipeline *pl)
 		return;
 	loop_poll_set_fd(&pl->source_poll, -1);
 	release_held(pl);
+	release_full_held(pl);
 	struct source *src = pl->source;
 	pl->source = NULL;
 	retire_source(pl, src);
@@ -457,6 +483,124 @@ static void hold_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
 	placeholders_live(&pl->placeholders);
 }
 
+/* ---------------------------------------------------------------- full size (--snapshot-size) */
+
+/* The full-size frame held goes to the full encoder (software, on its worker thread: never
+ * encoded here) if it is idle; refused: given back, and the next one is tried. */
+static void submit_full(struct pipeline *pl)
+{
+	if (!pl->full_encoder || pl->full_in_flight || !pl->full_held)
+		return;
+	struct raw_frame *raw = pl->full_held;
+	pl->full_held = NULL;
+	int r = encoder_submit(pl->full_encoder, raw);
+	if (r < 0) {
+		log_debug("full-size frame %llu dropped: %s", (unsigned long long)raw->sequence,
+			  strerror(-r));
+		pl->full_skipped++;
+		pipeline_release_raw(pl, raw);
+		pl->full_wanted = true;
+		return;
+	}
+	pl->full_in_flight = true;
+	pl->full_wanted = false;
+}
+
+/* The source's full-size frames since the last readiness: the newest is kept, older ones go
+ * back at once (at most one of --snapshot-buffers is held here, one more in the encoder). */
+static void take_full(struct pipeline *pl, struct source *src)
+{
+	struct raw_frame *raw;
+	while (pl->source == src && source_dequeue_full(src, &raw) == 0) {
+		raw->owner = src;
+		src->lent++;
+		release_full_held(pl);
+		pl->full_held = raw;
+		if (pl->full_wanted)
+			submit_full(pl);
+	}
+}
+
+static void full_ready(struct loop_poll *p)
+{
+	struct pipeline *pl = container_of(p, struct pipeline, full_poll);
+	while (pl->full_encoder) {
+		struct frame *f = NULL;
+		int r = encoder_collect(pl->full_encoder, &f);
+		if (r == -EAGAIN)
+			return;
+		pl->full_in_flight = false;
+		if (r < 0) {
+			pl->full_errors++; /* the encoder logged why; the next request tries again */
+			if (r == -ENODEV)
+				return;
+			continue;
+		}
+		pl->full_encoded++;
+		f->sequence = pl->full_encoded;
+		f->exif_orientation = pl->exif_orientation;
+		if (pl->on_full_frame && f->fourcc == V4L2_PIX_FMT_JPEG)
+			pl->on_full_frame(pl->on_frame_ctx, f);
+		frame_unref(f);
+		if (pl->full_wanted)
+			submit_full(pl);
+	}
+}
+
+static void full_poll_error(struct loop_poll *p, int err, const char *reason)
+{
+	struct pipeline *pl = container_of(p, struct pipeline, full_poll);
+	log_err("full-size snapshot encoder: %s%s%s", reason, err ? ": " : "",
+		err ? strerror(-err) : "");
+	pl->full_in_flight = false;
+	pl->full_errors++;
+}
+
+/* The full-size encoder for src's second stream (made again when its size or format changed;
+ * the old one is waited for, at most one encode). No second stream while one was configured:
+ * said once, snapshots keep the stream's size. */
+static void setup_full(struct pipeline *pl, struct source *src)
+{
+	const struct config *cfg = pl->cfg;
+	bool wanted = cfg->snapshot_width &&
+		      (cfg->snapshot_width != cfg->width || cfg->snapshot_height != cfg->height);
+	bool fits = wanted && src->full_width && select_software_takes(src->fourcc);
+	if (pl->full_encoder && (!fits || pl->full_fourcc != src->fourcc ||
+				 pl->full_width != src->full_width ||
+				 pl->full_height != src->full_height)) {
+		loop_poll_set_fd(&pl->full_poll, -1);
+		encoder_destroy(pl->full_encoder);
+		pl->full_encoder = NULL;
+		pl->full_in_flight = false;
+	}
+	if (wanted && !fits) {
+		if (!pl->full_warned)
+			log_warn("--snapshot-size %ux%u: the source (%s) gives one stream only; "
+				 "snapshots are the stream's size %ux%u (see /status)",
+				 cfg->snapshot_width, cfg->snapshot_height, src->description,
+				 src->width, src->height);
+		pl->full_warned = true;
+		return;
+	}
+	if (!fits || pl->full_encoder)
+		return;
+	struct encoder_params ep = {
+		.in_fourcc = src->fourcc, .width = src->full_width, .height = src->full_height,
+		.quality = cfg->quality, .pool = &pl->full_pool,
+		.release_raw = pipeline_release_raw, .release_ctx = pl,
+	};
+	if (encoder_software_create(&ep, &pl->full_encoder) < 0) {
+		pl->full_encoder = NULL; /* logged by the encoder; snapshots keep the stream's size */
+		return;
+	}
+	pl->full_fourcc = src->fourcc;
+	pl->full_width = src->full_width;
+	pl->full_height = src->full_height;
+	loop_poll_set_fd(&pl->full_poll, encoder_fd(pl->full_encoder));
+	log_info("snapshots: %ux%u from the camera's second stream, encoded on request (%zu bytes "
+		 "of full-size buffers)", src->full_width, src->full_height, src->full_bytes);
+}
+
 static void source_ready(struct loop_poll *p)
 {
 	struct pipeline *pl = container_of(p, struct pipeline, source_poll);
@@ -464,8 +608,10 @@ static void source_ready(struct loop_poll *p)
 	while (src && pl->source == src) {
 		struct raw_frame *raw = NULL;
 		int r = source_dequeue(src, &raw);
-		if (r == -EAGAIN)
+		if (r == -EAGAIN) {
+			take_full(pl, src);
 			return;
+		}
 		if (r < 0) {
 			source_failed(pl, r, "capture failed");
 			return;
@@ -690,6 +836,7 @@ static void remember_source(struct pipeline *pl, struct source *src, uint64_t no
 	pl->import_worked = false; /* other buffers: whether they import is to be seen */
 	pl->source_frame_ns = now;
 	snprintf(pl->source_description, sizeof(pl->source_description), "%s", src->description);
+	setup_full(pl, src);
 }
 
 static void retry_encoder(struct pipeline *pl, uint64_t now);
@@ -908,6 +1055,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	pl->exif_orientation = EXIF_ORIENTATION_NORMAL;
 	pl->on_frame = p->on_frame;
 	pl->on_frame_ctx = p->on_frame_ctx;
+	pl->on_full_frame = p->on_full_frame;
 	pl->viewers = p->viewers;
 	if (p->controls)
 		pl->controls_wanted = *p->controls;
@@ -918,8 +1066,14 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	loop_poll_init(&pl->encoder_poll, p->loop, encoder_ready, encoder_poll_error);
 	loop_poll_init(&pl->fallback_poll, p->loop, fallback_ready, fallback_poll_error);
 	loop_poll_init(&pl->opening.poll, p->loop, opening_ready, opening_error);
+	loop_poll_init(&pl->full_poll, p->loop, full_ready, full_poll_error);
 	pl->opening.efd = -1;
-	int r = frame_pool_init(&pl->pool, p->frame_pool_capacity);
+	/* the full encoder's results: one in it, one with the server, one per snapshot client
+	 * sending an older one (a frame still referenced is simply not reused) */
+	int r = frame_pool_init(&pl->full_pool, PIPELINE_FULL_POOL);
+	if (r < 0)
+		goto fail;
+	r = frame_pool_init(&pl->pool, p->frame_pool_capacity);
 	if (r < 0)
 		goto fail;
 	r = devices_init(&pl->dev, p->cfg);
@@ -1082,6 +1236,15 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	s->sensor_transform = pl->orientation_sensor;
 	s->exif_orientation = pl->exif_orientation;
 	s->placeholder = pl->placeholders.showing;
+	s->snapshot_full = pipeline_snapshot_size(pl, &s->snapshot_width, &s->snapshot_height);
+	s->snapshot_configured_width = pl->cfg->snapshot_width;
+	s->snapshot_configured_height = pl->cfg->snapshot_height;
+	s->snapshot_buffers = pl->cfg->snapshot_buffers;
+	s->snapshot_buffers_bytes = s->snapshot_full ? pl->source->full_bytes : 0;
+	s->snapshot_pool_bytes = pl->full_pool.bytes_reserved;
+	s->snapshots_encoded = pl->full_encoded;
+	s->snapshot_encode_errors = pl->full_errors;
+	s->snapshot_frames_skipped = pl->full_skipped;
 }
 
 void pipeline_want_controls(struct pipeline *pl, const struct control_assignments *as)
@@ -1164,8 +1327,33 @@ void pipeline_want_frame(struct pipeline *pl)
 	pl->one_wanted = true;
 }
 
+int pipeline_want_full(struct pipeline *pl)
+{
+	if (pl->stopping || !pl->full_encoder || !pl->source || !pl->source->full_width)
+		return -EOPNOTSUPP;
+	if (pl->full_in_flight)
+		return 0; /* its result answers this request too */
+	pl->full_wanted = true;
+	submit_full(pl);
+	return 0;
+}
+
+bool pipeline_snapshot_size(const struct pipeline *pl, unsigned *width, unsigned *height)
+{
+	if (pl->full_encoder && pl->source && pl->source->full_width) {
+		*width = pl->full_width;
+		*height = pl->full_height;
+		return true;
+	}
+	*width = pl->source ? pl->source->width : pl->cfg->width;
+	*height = pl->source ? pl->source->height : pl->cfg->height;
+	return false;
+}
+
 int pipeline_set_quality(struct pipeline *pl, unsigned quality)
 {
+	if (pl->full_encoder && pl->full_encoder->ops->set_quality)
+		pl->full_encoder->ops->set_quality(pl->full_encoder, quality);
 	struct encoder *enc = active_encoder(pl);
 	if (!enc)
 		return 0; /* applied when the encoder is reopened (it reads the config) */
@@ -1193,7 +1381,13 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 	bool source_changed = cfg->source != old->source || cfg->capture_format != old->capture_format ||
 			      strcmp(cfg->source_path, old->source_path) ||
 			      cfg->width != old->width || cfg->height != old->height ||
-			      cfg->fps != old->fps || cfg->camera_buffers != old->camera_buffers;
+			      cfg->fps != old->fps || cfg->camera_buffers != old->camera_buffers ||
+			      cfg->snapshot_width != old->snapshot_width ||
+			      cfg->snapshot_height != old->snapshot_height ||
+			      cfg->snapshot_buffers != old->snapshot_buffers;
+	if (cfg->snapshot_width != old->snapshot_width ||
+	    cfg->snapshot_height != old->snapshot_height)
+		pl->full_warned = false; /* a source without a second stream says so again */
 	/* A new rotation reopens only a camera that turns its sensor, and only when the sensor's
 	 * part changed: what EXIF carries goes with the next frame published. */
 	struct orientation_plan plan, old_plan;
@@ -1233,6 +1427,8 @@ void pipeline_stop(struct pipeline *pl)
 {
 	pl->stopping = true;
 	release_held(pl);
+	release_full_held(pl);
+	loop_poll_stop(&pl->full_poll);
 	loop_poll_stop(&pl->source_poll);
 	loop_poll_stop(&pl->encoder_poll);
 	loop_poll_stop(&pl->fallback_poll);
@@ -1241,7 +1437,8 @@ void pipeline_stop(struct pipeline *pl)
 bool pipeline_drained(const struct pipeline *pl)
 {
 	return !loop_poll_pending(&pl->source_poll) && !loop_poll_pending(&pl->encoder_poll) &&
-	       !loop_poll_pending(&pl->fallback_poll) && !pl->opening.active;
+	       !loop_poll_pending(&pl->fallback_poll) && !loop_poll_pending(&pl->full_poll) &&
+	       !pl->opening.active;
 }
 
 void pipeline_destroy(struct pipeline *pl)
@@ -1255,8 +1452,10 @@ void pipeline_destroy(struct pipeline *pl)
 			encoder_destroy(pl->opening.enc);
 	}
 	release_held(pl);
+	release_full_held(pl);
 	/* Encoders give their raw frames back to the sources, so they go first; every consumer
 	 * dropped its frames before this. */
+	encoder_destroy(pl->full_encoder);
 	encoder_destroy(pl->encoder);
 	encoder_destroy(pl->fallback);
 	for (unsigned i = 0; i < pl->n_retired_encoders; i++)
@@ -1265,6 +1464,7 @@ void pipeline_destroy(struct pipeline *pl)
 	for (unsigned i = 0; i < pl->n_retired_sources; i++)
 		source_destroy(pl->retired_sources[i]);
 	frame_pool_destroy(&pl->pool);
+	frame_pool_destroy(&pl->full_pool);
 	placeholders_free(&pl->placeholders);
 	devices_destroy(&pl->dev);
 	free(pl);

@@ -58,6 +58,10 @@ struct config {
 	bool controls_writable;   /* --controls on|off, default on: POST /controls allowed */
 	char state_dir[CONFIG_PATH_MAX]; /* --state-dir DIR ("": $STATE_DIRECTORY, else none) */
 	unsigned width, height;   /* --size WxH, 16..4096 each, even; default 640x480 */
+	/* --snapshot-size WxH|stream: /snapshot.jpg's size, each >= width/height (config_check),
+	 * 16..4096, even; 0x0 (the default, "stream"): the stream's size, no second stream */
+	unsigned snapshot_width, snapshot_height;
+	unsigned snapshot_buffers; /* --snapshot-buffers 1..16, default 2: the second stream's */
 	unsigned fps;             /* --fps 1..120, default 30 */
 	unsigned rotation;        /* --rotation 0|90|180|270 clockwise, default 0 (orientation.h) */
 	bool hflip, vflip;        /* --hflip, --vflip (flags; "true"/"false" in the file) */
@@ -112,6 +116,10 @@ enum config_action {
  * in order, so flags win over the file. Accepts "--name value" and "--name=value".
  * Returns a config_action (>= 0) or a negative errno with a message in err. */
 int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* The rules between options, checked once all are read (config_parse_args() does): a
+ * --snapshot-size smaller than --size. 0 or -EINVAL with a message. */
+int config_check(const struct config *cfg, char *err, size_t errlen);
 
 /* Writes the --help text. */
 void config_print_help(FILE *out);

@@ -11,7 +11,12 @@
  * pipeline until it is submitted or a newer frame replaces it, then given back to its source at
  * once), so that pipeline_want_frame() can encode it without waiting for the camera. Pass-through
  * frames are not held: a held frame and the server's newest (which points into a camera buffer)
- * would keep two of the camera's buffers, all of them at --camera-buffers 2. */
+ * would keep two of the camera's buffers, all of them at --camera-buffers 2.
+ *
+ * Full size (--snapshot-size): a source with a second stream lends its full-size frames too
+ * (source_dequeue_full()); the pipeline holds the newest (pl->full_held, owned until it goes to
+ * the full encoder or a newer one replaces it, then given back at once) and encodes it only when
+ * pipeline_want_full() asks. */
 #ifndef MJPEGD_PIPELINE_H
 #define MJPEGD_PIPELINE_H
 
@@ -45,6 +50,9 @@ struct pipeline_params {
 	const struct config *cfg;
 	unsigned frame_pool_capacity;
 	pipeline_frame_fn on_frame;
+	/* --snapshot-size: each full-size JPEG encoded for pipeline_want_full() (its sequence
+	 * counts those only), with on_frame_ctx; NULL: dropped */
+	pipeline_frame_fn on_full_frame;
 	void *on_frame_ctx;
 	/* --on-demand: NULL counts as nobody watching (only requested frames are encoded) */
 	pipeline_viewers_fn viewers;
@@ -66,6 +74,15 @@ int pipeline_set_quality(struct pipeline *pl, unsigned quality);
  * a request is still in the encoder, asking again does nothing; the server asks again on every
  * tick while a snapshot waits, so an encode that failed or was refused is retried. */
 void pipeline_want_frame(struct pipeline *pl);
+/* --snapshot-size: a snapshot wants a full-size frame. The newest full-size frame the camera gave
+ * (held: one of its --snapshot-buffers, the older ones given back at once) goes to a second
+ * software encoder on its own worker thread, never encoded on the loop thread; none held: the
+ * next one. While one is being encoded, asking again does nothing: its result (on_full_frame)
+ * answers every request. -EOPNOTSUPP: no full size now (none configured, a source with one
+ * stream, no camera): the caller serves the stream's size. */
+int pipeline_want_full(struct pipeline *pl);
+/* The size snapshots have now: the full size (true) or the stream's (false). */
+bool pipeline_snapshot_size(const struct pipeline *pl, unsigned *width, unsigned *height);
 /* Whether the last frame published is the camera's newest as far as encoding goes: no newer
  * camera frame was left unencoded (held or given back) and none is in the encoder for a request.
  * True while every frame is encoded (a viewer, --on-demand off). */

@@ -10,6 +10,7 @@
 #ifndef MJPEGD_SOURCE_H
 #define MJPEGD_SOURCE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
@@ -57,6 +58,11 @@ struct source_ops {
 	int (*controls)(struct source *src, struct control_list *l);
 	int (*set_controls)(struct source *src, const struct control_list *l,
 			    const struct control_set *set, char *why, size_t whylen);
+	/* The second, full-size stream (source.full_width > 0 only): its newest frame, produced
+	 * with the stream's (same scene, same tick), lent like any other raw frame and given back
+	 * with release; -EAGAIN when none came since the last call. The pipeline calls it after
+	 * dequeue, on the same readiness of fd. NULL: no second stream. */
+	int (*dequeue_full)(struct source *src, struct raw_frame **out);
 };
 
 struct source_stats {
@@ -79,6 +85,10 @@ struct source {
 	 * include/mjpegd/orientation.h); false: it cannot, the whole orientation goes in EXIF */
 	bool sensor_transformed;
 	struct source_stats stats;
+	/* --snapshot-size: the second stream's size (0x0: none, the source gives one stream) and
+	 * the bytes of its buffers (source_params.full_buffers of them), for /status */
+	unsigned full_width, full_height;
+	size_t full_bytes;
 	unsigned lent; /* raw frames dequeued and not yet released (kept by the pipeline) */
 	void *priv;
 };
@@ -108,6 +118,10 @@ struct source_params {
 	 * up to height_align and gives frames of height rows laid out in the padded ones, so that
 	 * an encoder that pads rows imports them (bcm2835-codec: 1080 → 1088) */
 	bool pad_rows;
+	/* --snapshot-size: a second, full-size stream of full_buffers buffers, wanted when
+	 * full_width > 0 (and larger than width x height in some dimension); a source that cannot
+	 * give one ignores these (its full_width stays 0) */
+	unsigned full_width, full_height, full_buffers;
 };
 
 /* The stride an M2M encoder needs of fourcc's rows: its own when the request says it, else the
@@ -123,6 +137,11 @@ static inline unsigned source_params_stride_align(const struct source_params *p,
 static inline int source_fd(struct source *s) { return s->ops->fd(s); }
 static inline int source_dequeue(struct source *s, struct raw_frame **out) { return s->ops->dequeue(s, out); }
 static inline void source_release(struct source *s, struct raw_frame *f) { s->ops->release(s, f); }
+/* -EAGAIN when the source has no second stream */
+static inline int source_dequeue_full(struct source *s, struct raw_frame **out)
+{
+	return s->ops->dequeue_full && s->full_width ? s->ops->dequeue_full(s, out) : -EAGAIN;
+}
 static inline void source_destroy(struct source *s) { if (s) s->ops->destroy(s); }
 /* 0 controls (l->n = 0) for a back end without them */
 static inline int source_controls(struct source *s, struct control_list *l)
@@ -132,6 +151,8 @@ static inline int source_controls(struct source *s, struct control_list *l)
 }
 
 /* Built-in moving pattern (YUV420) with frame counter and clock drawn in; timerfd-paced at fps.
+ * With p->full_width set (and not the stream's size): a second stream of that size, the same
+ * scene rendered on the same tick into one of p->full_buffers buffers (dequeue_full).
  * Its controls, for trying the controls without a camera: brightness (-100..100, added to luma),
  * saturation (0..200 %, chroma), overlay (the text box on or off). */
 int source_testpattern_create(const struct source_params *p, struct source **out);

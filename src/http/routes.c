@@ -137,11 +137,23 @@ void respond_no_frame(struct client *c, bool head_only)
 				       .extra = "Retry-After: 1\r\n", .head_only = head_only });
 }
 
-void handle_snapshot(struct client *c, bool head_only)
+void handle_snapshot(struct client *c, bool head_only, bool full)
 {
 	struct server *s = c->srv;
 	struct frame *f = s->newest;
 	c->kind = KIND_SNAPSHOT;
+	c->full = false;
+	if (full && s->want_full && !s->shutting_down && s->want_full(s->want_frame_ctx) == 0) {
+		/* Always a fresh one: the newest full-size frame the camera gave when this request
+		 * came, encoded now on the encoder's thread (or the one being encoded: it came at
+		 * most a frame interval ago). server_publish_full() or server_tick() answers. */
+		c->full = true;
+		c->head_only = head_only;
+		c->wait_after_sequence = s->newest_full ? s->newest_full->sequence : 0;
+		c->deadline_ns = now_mono_ns() + s->first_frame_timeout_ns;
+		client_set_state(c, CLIENT_WAITING);
+		return;
+	}
 	if (!f || !s->live_seen || !newest_current(s)) {
 		/* Just started (with socket activation this very request started us): wait for the
 		 * camera's first frame (the "starting" placeholder is no snapshot) as long as the
@@ -161,7 +173,7 @@ void handle_snapshot(struct client *c, bool head_only)
 
 void snapshot_respond(struct client *c)
 {
-	struct frame *f = c->srv->newest;
+	struct frame *f = c->full ? c->srv->newest_full : c->srv->newest;
 	bool head_only = c->head_only;
 	char extra[128];
 	/* During an outage the picture says why; Retry-After tells a poller when to look again. */
@@ -335,6 +347,7 @@ void handle_request(struct client *c, const struct http_request *req)
 {
 	bool head_only = req->method == HTTP_METHOD_HEAD;
 	c->requests++;
+	c->full = false; /* set by handle_snapshot() for this request only */
 	c->keep_alive = req->keep_alive && !c->srv->shutting_down;
 	if (req->method == HTTP_METHOD_OTHER) {
 		respond_error(c, 405, ALLOW_GET_HEAD_OPTIONS, false);
@@ -377,7 +390,14 @@ void handle_request(struct client *c, const struct http_request *req)
 		stream_start(c, req, interval);
 	} else if (path_is(req, "/snapshot.jpg") || path_is(req, "/snapshot") ||
 		   (root && query_action_is(req, "snapshot"))) {
-		handle_snapshot(c, head_only);
+		char size[16];
+		int r = http_query_get(req->query, "size", size, sizeof(size));
+		if (r >= 0 && strcmp(size, "stream") && strcmp(size, "full")) {
+			respond_text(c, 400, "size: give 'stream' (the stream's size) or 'full' (the "
+					     "default: --snapshot-size's)");
+			return;
+		}
+		handle_snapshot(c, head_only, r < 0 || strcmp(size, "stream") != 0);
 	} else if (path_is(req, "/status")) {
 		respond_status(c, false, head_only);
 	} else if (path_is(req, "/metrics")) {

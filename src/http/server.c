@@ -30,6 +30,7 @@ int server_create(const struct server_params *p, struct server **out)
 	s->controls_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
 	s->want_frame = p->want_frame;
 	s->frame_current = p->frame_current;
+	s->want_full = p->want_full;
 	s->want_frame_ctx = p->want_frame_ctx;
 	s->on_demand = p->on_demand;
 	int r = gate_init(s, p);
@@ -55,7 +56,7 @@ static void publish_to(struct server *s, struct client *c, uint64_t now)
 {
 	if (c->state == CLIENT_STREAMING && !c->send_pending)
 		stream_send_newest(c, now);
-	else if (c->state == CLIENT_WAITING && s->live_seen &&
+	else if (c->state == CLIENT_WAITING && !c->full && s->live_seen &&
 		 s->newest->sequence > c->wait_after_sequence)
 		snapshot_respond(c);
 }
@@ -94,6 +95,23 @@ void server_publish(struct server *s, struct frame *f)
 	s->publish_from = s->publish_from ? s->publish_from->next : s->clients ? s->clients->next : NULL;
 }
 
+void server_publish_full(struct server *s, struct frame *f)
+{
+	f->own_exif_off = f->own_exif_len = 0;
+	if (f->exif_orientation > EXIF_ORIENTATION_NORMAL &&
+	    jpeg_find_exif(f->data, f->len, &f->own_exif_off, &f->own_exif_len) <= 0)
+		f->own_exif_off = f->own_exif_len = 0;
+	if (s->newest_full)
+		frame_unref(s->newest_full);
+	s->newest_full = frame_ref(f);
+	struct client *next;
+	for (struct client *c = s->clients; c; c = next) {
+		next = c->next;
+		if (c->state == CLIENT_WAITING && c->full && f->sequence > c->wait_after_sequence)
+			snapshot_respond(c);
+	}
+}
+
 size_t frame_jpeg_len(const struct frame *f)
 {
 	struct iovec iov[JPEG_ORIENTED_IOV_MAX];
@@ -130,7 +148,7 @@ struct frame *server_newest(struct server *s)
 void server_tick(struct server *s, uint64_t now)
 {
 	listeners_tick(s, now);
-	bool waiting = false;
+	bool waiting = false, waiting_full = false;
 	struct client *next;
 	for (struct client *c = s->clients; c; c = next) {
 		next = c->next;
@@ -142,7 +160,8 @@ void server_tick(struct server *s, uint64_t now)
 			c->fps_window_frames = 0;
 			c->fps_window_start_ns = now;
 		}
-		waiting |= c->state == CLIENT_WAITING;
+		waiting |= c->state == CLIENT_WAITING && !c->full;
+		waiting_full |= c->state == CLIENT_WAITING && c->full;
 		if (!c->deadline_ns || now < c->deadline_ns)
 			continue;
 		if (c->send_pending) {
@@ -170,6 +189,22 @@ void server_tick(struct server *s, uint64_t now)
 	/* An encode asked for may have failed (an encoder error, a busy encoder): ask again. */
 	if (waiting)
 		server_want_frame(s);
+	/* The same for the full size; when none can come any more (the camera reopened without
+	 * its second stream), the snapshots waiting for one wait for the stream's instead. */
+	if (waiting_full && !s->shutting_down && s->want_full(s->want_frame_ctx) < 0)
+		for (struct client *c = s->clients; c; c = next) {
+			next = c->next;
+			if (c->state != CLIENT_WAITING || !c->full)
+				continue;
+			/* as handle_snapshot() does for the stream's size */
+			c->full = false;
+			if (s->newest && s->live_seen && newest_current(s)) {
+				snapshot_respond(c);
+				continue;
+			}
+			c->wait_after_sequence = s->newest && s->live_seen ? s->newest->sequence : 0;
+			server_want_frame(s);
+		}
 }
 
 void server_set_controls_writable(struct server *s, bool writable)
@@ -221,6 +256,8 @@ void server_destroy(struct server *s)
 	}
 	listeners_close(s);
 	frame_unref(s->newest);
+	if (s->newest_full)
+		frame_unref(s->newest_full);
 	gate_destroy(s);
 	free(s);
 }

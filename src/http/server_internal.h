@@ -81,6 +81,9 @@ struct client {
 	char discard[64];
 	bool keep_alive;
 	bool head_only; /* the snapshot request a WAITING client made was HEAD */
+	/* the snapshot asked for is the full size (--snapshot-size): answered from newest_full by
+	 * a full-size frame published after wait_after_sequence (server_publish_full()) */
+	bool full;
 	/* a WAITING snapshot is answered by, and (--on-demand) a stream client's first part is, a
 	 * frame published after this sequence */
 	uint64_t wait_after_sequence;
@@ -173,6 +176,10 @@ struct server {
 
 	/* routes.c (newest and live_seen: server_publish()) */
 	struct frame *newest;
+	/* --snapshot-size: the newest full-size frame (server_publish_full()), NULL: none yet;
+	 * want_full asks the pipeline for one (a negative errno: none can come, serve the stream's) */
+	struct frame *newest_full;
+	int (*want_full)(void *ctx);
 	bool live_seen; /* a frame from the camera was published (not only placeholders) */
 	/* --on-demand (server.c: server_set_on_demand()) */
 	bool on_demand;
@@ -246,8 +253,11 @@ void handle_request(struct client *c, const struct http_request *req);
 /* A POST's head whose body is still to come, refused from the head (405, 403, 415, 400): true
  * when answered. */
 bool routes_refuse_head(struct client *c, const struct http_request *req);
-void handle_snapshot(struct client *c, bool head_only);
-/* Answers a snapshot with the newest frame (c->head_only: HEAD). */
+/* full: /snapshot.jpg's full size (--snapshot-size) when the pipeline has one, else the
+ * stream's */
+void handle_snapshot(struct client *c, bool head_only, bool full);
+/* Answers a snapshot with the newest frame, the newest full-size one for c->full
+ * (c->head_only: HEAD). */
 void snapshot_respond(struct client *c);
 void respond_no_frame(struct client *c, bool head_only);
 /* The iovecs that send f's JPEG (with its EXIF Orientation segment, if any) and their total:

@@ -82,6 +82,23 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		    s->sensor_transform.rotation, s->sensor_transform.hflip ? "true" : "false",
 		    s->sensor_transform.vflip ? "true" : "false", s->exif_orientation,
 		    exif_orientation_name((enum exif_orientation)s->exif_orientation));
+	char configured[32];
+	if (s->snapshot_configured_width)
+		snprintf(configured, sizeof(configured), "%ux%u", s->snapshot_configured_width,
+			 s->snapshot_configured_height);
+	else
+		snprintf(configured, sizeof(configured), "stream");
+	json_printf(&o,
+		    "  \"snapshot\": {\"width\": %u, \"height\": %u, \"full_size\": %s, "
+		    "\"configured\": \"%s\", \"stream_width\": %u, \"stream_height\": %u, "
+		    "\"buffers\": %u, \"buffers_bytes\": %zu, \"pool_bytes\": %zu, "
+		    "\"encoded\": %llu, \"encode_errors\": %llu, \"skipped\": %llu},\n",
+		    s->snapshot_width, s->snapshot_height, s->snapshot_full ? "true" : "false",
+		    configured, s->width, s->height, s->snapshot_full ? s->snapshot_buffers : 0,
+		    s->snapshot_buffers_bytes, s->snapshot_pool_bytes,
+		    (unsigned long long)s->snapshots_encoded,
+		    (unsigned long long)s->snapshot_encode_errors,
+		    (unsigned long long)s->snapshot_frames_skipped);
 	const struct status_libcamera_plugin *lp = &s->libcamera_plugin;
 	const char *const plugin_fields[][2] = {
 		{ "state", lp->state },		{ "path", lp->path },
@@ -158,6 +175,11 @@ char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
 	METRIC("frame_pool_in_use", "gauge", "Encoded frames referenced now.", "%u", s->frame_pool_in_use);
 	METRIC("frame_pool_capacity", "gauge", "Encoded frame pool size.", "%u", s->frame_pool_capacity);
 	METRIC("frame_pool_bytes", "gauge", "Bytes reserved by the frame pool.", "%zu", s->frame_pool_bytes);
+	METRIC("snapshot_buffers_bytes", "gauge",
+	       "Bytes of the camera's full-size raw buffers (--snapshot-size).", "%zu",
+	       s->snapshot_buffers_bytes);
+	METRIC("snapshots_full_encoded_total", "counter", "Full-size snapshots encoded.", "%llu",
+	       (unsigned long long)s->snapshots_encoded);
 	METRIC("io_uring_enters_total", "counter", "io_uring_enter calls by the event loop.", "%llu", (unsigned long long)s->loop_enters);
 	METRIC("encoder_software_fallback", "gauge", "1 while the software encoder stands in.", "%d", s->encoder_fallback ? 1 : 0);
 	METRIC("placeholder", "gauge", "1 while clients are shown the no-signal picture.", "%d", s->placeholder ? 1 : 0);

@@ -54,6 +54,13 @@ static int faulty_dequeue(struct source *src, struct raw_frame **out)
 	}
 }
 
+/* The full-size stream is passed on untouched: the plan is about the stream's frames. */
+static int faulty_dequeue_full(struct source *src, struct raw_frame **out)
+{
+	struct faulty_source *fs = src->priv;
+	return source_dequeue_full(fs->inner, out);
+}
+
 static void faulty_release(struct source *src, struct raw_frame *frame)
 {
 	struct faulty_source *fs = src->priv;
@@ -73,6 +80,7 @@ static const struct source_ops faulty_ops = {
 	.dequeue = faulty_dequeue,
 	.release = faulty_release,
 	.destroy = faulty_destroy,
+	.dequeue_full = faulty_dequeue_full,
 };
 
 int source_faulty_create(struct source *inner, const struct fault_plan *plan, struct source **out)

@@ -24,6 +24,7 @@
 #include "mjpegd/source.h"
 
 #define TESTPATTERN_BUFFERS 3
+#define TESTPATTERN_MAX_BUFFERS 16 /* the full-size stream's, --snapshot-buffers */
 #define TESTPATTERN_MIN_SIZE 16
 #define TESTPATTERN_MAX_SIZE 4096
 #define TESTPATTERN_MAX_FPS 1000
@@ -44,10 +45,17 @@ struct testpattern {
 	struct pacing_timer timer;
 	uint64_t ticks; /* timer expirations so far: the sequence number of the newest image */
 
-	uint8_t *mem; /* TESTPATTERN_BUFFERS contiguous I420 images */
+	uint8_t *mem; /* n_buffers contiguous I420 images */
 	size_t image_size;
-	struct raw_frame frames[TESTPATTERN_BUFFERS];
-	bool in_flight[TESTPATTERN_BUFFERS];
+	unsigned n_buffers; /* TESTPATTERN_BUFFERS; the full-size scene's: --snapshot-buffers */
+	struct raw_frame frames[TESTPATTERN_MAX_BUFFERS];
+	bool in_flight[TESTPATTERN_MAX_BUFFERS];
+	/* --snapshot-size: the same scene at the full size (its own buffers and precomputed rows,
+	 * no timer), rendered at every tick that renders a stream frame; full_ready: its newest
+	 * frame, lent (in_flight) and not yet dequeued (dequeue_full), re-rendered in place when
+	 * the next tick comes first */
+	struct testpattern *full;
+	struct raw_frame *full_ready;
 
 	/* Bars twice as wide as the image, so one memcpy at a moving offset scrolls them. */
 	uint8_t *bars_y, *bars_u, *bars_v;
@@ -162,6 +170,35 @@ static void render(struct testpattern *tp, struct raw_frame *f)
 			  lines[i], 255);
 }
 
+/* The full-size scene of the stream frame f: same tick, same time, same controls. Into the
+ * frame not yet dequeued if there is one, else a free buffer; none free: dropped (counted in
+ * the full scene's own stats, not the stream's). */
+static void render_full(struct testpattern *tp, const struct raw_frame *f)
+{
+	struct testpattern *full = tp->full;
+	if (!full)
+		return;
+	struct raw_frame *ff = tp->full_ready;
+	for (unsigned i = 0; !ff && i < full->n_buffers; i++)
+		if (!full->in_flight[i])
+			ff = &full->frames[i];
+	if (!ff) {
+		full->src.stats.frames_dropped++;
+		return;
+	}
+	full->brightness = tp->brightness;
+	full->saturation = tp->saturation;
+	full->overlay = tp->overlay;
+	full->gains[0] = tp->gains[0];
+	full->gains[1] = tp->gains[1];
+	ff->sequence = f->sequence;
+	ff->timestamp_us = f->timestamp_us;
+	render(full, ff);
+	full->in_flight[ff->index] = true;
+	full->src.stats.frames_captured++;
+	tp->full_ready = ff;
+}
+
 static int testpattern_fd(struct source *src)
 {
 	struct testpattern *tp = src->priv;
@@ -181,7 +218,7 @@ static int testpattern_dequeue(struct source *src, struct raw_frame **out)
 		src->stats.frames_dropped += expirations - 1;
 
 	struct raw_frame *f = NULL;
-	for (unsigned i = 0; i < TESTPATTERN_BUFFERS; i++)
+	for (unsigned i = 0; i < tp->n_buffers; i++)
 		if (!tp->in_flight[i]) {
 			f = &tp->frames[i];
 			break;
@@ -197,14 +234,27 @@ static int testpattern_dequeue(struct source *src, struct raw_frame **out)
 	render(tp, f);
 	tp->in_flight[f->index] = true;
 	src->stats.frames_captured++;
+	render_full(tp, f);
 	*out = f;
+	return 0;
+}
+
+static int testpattern_dequeue_full(struct source *src, struct raw_frame **out)
+{
+	struct testpattern *tp = src->priv;
+	if (!tp->full || !tp->full_ready)
+		return -EAGAIN;
+	*out = tp->full_ready;
+	tp->full_ready = NULL;
 	return 0;
 }
 
 static void testpattern_release(struct source *src, struct raw_frame *f)
 {
 	struct testpattern *tp = src->priv;
-	if (MJPEGD_BUG(!f || f->index >= TESTPATTERN_BUFFERS || f != &tp->frames[f->index],
+	if (tp->full && f && f->index < tp->full->n_buffers && f == &tp->full->frames[f->index])
+		tp = tp->full;
+	if (MJPEGD_BUG(!f || f->index >= tp->n_buffers || f != &tp->frames[f->index],
 		       "testpattern: released a frame it does not own"))
 		return;
 	if (MJPEGD_BUG(!tp->in_flight[f->index], "testpattern: frame %llu released twice", (unsigned long long)f->sequence))
@@ -215,10 +265,15 @@ static void testpattern_release(struct source *src, struct raw_frame *f)
 static void testpattern_destroy(struct source *src)
 {
 	struct testpattern *tp = src->priv;
-	for (unsigned i = 0; i < TESTPATTERN_BUFFERS; i++)
+	for (unsigned i = 0; i < tp->n_buffers; i++)
 		if (tp->in_flight[i])
 			log_err("testpattern: destroyed while frame %llu is still lent",
 				(unsigned long long)tp->frames[i].sequence);
+	if (tp->full) {
+		if (tp->full_ready)
+			tp->full->in_flight[tp->full_ready->index] = false; /* never lent out */
+		testpattern_destroy(&tp->full->src);
+	}
 	pacing_timer_close(&tp->timer);
 	free(tp->mem);
 	free(tp->bars_y);
@@ -299,6 +354,7 @@ static const struct source_ops testpattern_ops = {
 	.destroy = testpattern_destroy,
 	.controls = testpattern_controls,
 	.set_controls = testpattern_set_controls,
+	.dequeue_full = testpattern_dequeue_full,
 };
 
 static void testpattern_precompute(struct testpattern *tp)
@@ -325,7 +381,7 @@ static void testpattern_precompute(struct testpattern *tp)
 		tp->scale = 1;
 
 	size_t y_size = (size_t)w * h, c_size = (size_t)cw * (h / 2);
-	for (unsigned i = 0; i < TESTPATTERN_BUFFERS; i++) {
+	for (unsigned i = 0; i < tp->n_buffers; i++) {
 		struct raw_frame *f = &tp->frames[i];
 		uint8_t *base = tp->mem + i * tp->image_size;
 		*f = (struct raw_frame){
@@ -341,6 +397,48 @@ static void testpattern_precompute(struct testpattern *tp)
 	}
 }
 
+/* One scene of w x h in n_buffers buffers (allocated and precomputed); no timer yet. */
+static int testpattern_new(unsigned w, unsigned h, unsigned fps, unsigned n_buffers,
+			   struct testpattern **out)
+{
+	struct testpattern *tp = calloc(1, sizeof(*tp));
+	if (!tp)
+		return log_err_errno(-ENOMEM, "testpattern");
+	tp->timer.fd = -1;
+	tp->saturation = 100;
+	tp->overlay = true;
+	tp->gains[0] = tp->gains[1] = 1.0;
+	tp->n_buffers = n_buffers;
+	tp->src = (struct source){
+		.ops = &testpattern_ops,
+		.description = tp->description,
+		.fourcc = V4L2_PIX_FMT_YUV420,
+		.width = w,
+		.height = h,
+		.fps = fps,
+		.priv = tp,
+	};
+	snprintf(tp->description, sizeof(tp->description), "testpattern %ux%u@%u", w, h, fps);
+	/* Bars cross the image in 4 s, the block in 2 s: a second apart, snapshots differ clearly. */
+	tp->scroll_period = 4 * fps;
+
+	tp->image_size = (size_t)w * h + 2 * (size_t)(w / 2) * (h / 2);
+	tp->mem = malloc(n_buffers * tp->image_size);
+	tp->bars_y = malloc(2 * (size_t)w);
+	tp->bars_u = malloc(w);
+	tp->bars_v = malloc(w);
+	tp->ramp_y = malloc(w);
+	if (!tp->mem || !tp->bars_y || !tp->bars_u || !tp->bars_v || !tp->ramp_y) {
+		log_err_errno(-ENOMEM, "testpattern: allocating %zu bytes of buffers",
+			      n_buffers * tp->image_size);
+		testpattern_destroy(&tp->src);
+		return -ENOMEM;
+	}
+	testpattern_precompute(tp);
+	*out = tp;
+	return 0;
+}
+
 int source_testpattern_create(const struct source_params *p, struct source **out)
 {
 	if (p->width < TESTPATTERN_MIN_SIZE || p->width > TESTPATTERN_MAX_SIZE ||
@@ -351,44 +449,33 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 					      p->fps, TESTPATTERN_MIN_SIZE, TESTPATTERN_MAX_SIZE,
 					      TESTPATTERN_MAX_FPS);
 	}
-
-	struct testpattern *tp = calloc(1, sizeof(*tp));
-	if (!tp)
-		return log_err_errno(-ENOMEM, "testpattern");
-	tp->timer.fd = -1;
-	tp->saturation = 100;
-	tp->overlay = true;
-	tp->gains[0] = tp->gains[1] = 1.0;
-	tp->src = (struct source){
-		.ops = &testpattern_ops,
-		.description = tp->description,
-		.fourcc = V4L2_PIX_FMT_YUV420,
-		.width = p->width,
-		.height = p->height,
-		.fps = p->fps,
-		.priv = tp,
-	};
-	snprintf(tp->description, sizeof(tp->description), "testpattern %ux%u@%u", p->width,
-		 p->height, p->fps);
-	/* Bars cross the image in 4 s, the block in 2 s: a second apart, snapshots differ clearly. */
-	tp->scroll_period = 4 * p->fps;
-
-	size_t w = p->width, h = p->height;
-	tp->image_size = w * h + 2 * (w / 2) * (h / 2);
-	tp->mem = malloc(TESTPATTERN_BUFFERS * tp->image_size);
-	tp->bars_y = malloc(2 * w);
-	tp->bars_u = malloc(w);
-	tp->bars_v = malloc(w);
-	tp->ramp_y = malloc(w);
-	if (!tp->mem || !tp->bars_y || !tp->bars_u || !tp->bars_v || !tp->ramp_y) {
-		log_err_errno(-ENOMEM, "testpattern: allocating %zu bytes of buffers",
-				       TESTPATTERN_BUFFERS * tp->image_size);
-		testpattern_destroy(&tp->src);
-		return -ENOMEM;
+	bool full = p->full_width && (p->full_width != p->width || p->full_height != p->height);
+	if (full && (p->full_width < p->width || p->full_height < p->height ||
+		     p->full_width > TESTPATTERN_MAX_SIZE || p->full_height > TESTPATTERN_MAX_SIZE ||
+		     p->full_width % 2 || p->full_height % 2 || p->full_buffers < 1 ||
+		     p->full_buffers > TESTPATTERN_MAX_BUFFERS))
+		return log_err_errno(-EINVAL, "testpattern: unsupported full size %ux%u x%u (even, "
+					      "at least %ux%u, at most %ux%u, 1..%u buffers)",
+				     p->full_width, p->full_height, p->full_buffers, p->width,
+				     p->height, TESTPATTERN_MAX_SIZE, TESTPATTERN_MAX_SIZE,
+				     TESTPATTERN_MAX_BUFFERS);
+	struct testpattern *tp;
+	int r = testpattern_new(p->width, p->height, p->fps, TESTPATTERN_BUFFERS, &tp);
+	if (r < 0)
+		return r;
+	if (full) {
+		r = testpattern_new(p->full_width, p->full_height, p->fps, p->full_buffers, &tp->full);
+		if (r < 0) {
+			testpattern_destroy(&tp->src);
+			return r;
+		}
+		tp->src.full_width = p->full_width;
+		tp->src.full_height = p->full_height;
+		tp->src.full_bytes = p->full_buffers * tp->full->image_size;
+		snprintf(tp->description, sizeof(tp->description), "testpattern %ux%u@%u + %ux%u",
+			 p->width, p->height, p->fps, p->full_width, p->full_height);
 	}
-	testpattern_precompute(tp);
-
-	int r = pacing_timer_open(p->fps, &tp->timer.fd);
+	r = pacing_timer_open(p->fps, &tp->timer.fd);
 	if (r < 0) {
 		log_err_errno(r, "testpattern: timerfd");
 		testpattern_destroy(&tp->src);

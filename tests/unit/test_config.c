@@ -140,6 +140,55 @@ static void test_size(void **state)
 		set_fails("size", junk[i], NULL);
 }
 
+static void test_snapshot_size(void **state)
+{
+	(void)state;
+	struct config cfg;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.snapshot_width, 0);
+	assert_int_equal(cfg.snapshot_height, 0);
+	assert_int_equal(cfg.snapshot_buffers, 2);
+	cfg = set_ok("snapshot-size", "1920x1080");
+	assert_int_equal(cfg.snapshot_width, 1920);
+	assert_int_equal(cfg.snapshot_height, 1080);
+	assert_int_equal(cfg.width, 640); /* the stream's size is untouched */
+	cfg = set_ok("snapshot-size", "stream");
+	assert_int_equal(cfg.snapshot_width, 0);
+	cfg = set_ok("snapshot-buffers", "16");
+	assert_int_equal(cfg.snapshot_buffers, 16);
+	set_fails("snapshot-buffers", "0", "--snapshot-buffers: '0' is out of range (1..16)");
+	set_fails("snapshot-buffers", "17", NULL);
+	set_fails("snapshot-size", "1921x1080", "--snapshot-size: '1921x1080' is not even (stream, "
+						"or WxH, each 16..4096, even and at least --size's)");
+	set_fails("snapshot-size", "8192x4096", NULL);
+	set_fails("snapshot-size", "1920", NULL);
+	set_fails("snapshot-size", "full", NULL);
+	set_fails("snapshot-size", "", NULL);
+}
+
+static int parse_args(struct config *cfg, char *err, size_t errlen, ...);
+
+static void test_snapshot_size_against_stream(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+	/* in any order: the rule is checked once every option is read */
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--snapshot-size", "1280x720",
+				    "--size", "1280x720", NULL), CONFIG_RUN);
+	assert_int_equal(cfg.snapshot_width, 1280);
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--snapshot-size", "1280x720",
+				    "--size", "1280x960", NULL), -EINVAL);
+	assert_string_equal(err, "--snapshot-size: 1280x720 is smaller than --size 1280x960 in "
+				 "height (give at least the stream's size, or 'stream')");
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--snapshot-size=320x480", NULL),
+			 -EINVAL);
+	assert_string_equal(err, "--snapshot-size: 320x480 is smaller than --size 640x480 in "
+				 "width (give at least the stream's size, or 'stream')");
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--size=320x240",
+				    "--snapshot-size=stream", NULL), CONFIG_RUN);
+}
+
 static void test_source(void **state)
 {
 	(void)state;
@@ -765,6 +814,8 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_uint_options),
 		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_snapshot_size),
+		cmocka_unit_test(test_snapshot_size_against_stream),
 		cmocka_unit_test(test_source),
 		cmocka_unit_test(test_source_v4l2),
 		cmocka_unit_test(test_encoder),

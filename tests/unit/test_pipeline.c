@@ -34,7 +34,7 @@
 
 /* ---------------------------------------------------------------- the stubbed loop */
 
-#define MAX_POLLS 4
+#define MAX_POLLS 5
 static struct loop_poll *polls[MAX_POLLS];
 static unsigned n_polls;
 static struct loop stub_loop; /* only its clock (loop_now()) is read */
@@ -76,6 +76,9 @@ static bool fire(int fd)
 #define W 64
 #define H 48
 #define FAKE_BUFFERS 4
+#define FW 128
+#define FH 96
+#define FULL_BUFFERS 2
 
 struct world;
 
@@ -87,6 +90,11 @@ struct fake_source {
 	struct raw_frame frames[FAKE_BUFFERS];
 	bool lent[FAKE_BUFFERS];
 	unsigned ready;  /* frames that dequeue may return now */
+	/* --snapshot-size: a second stream of FW x FH (world.full_stream) */
+	uint8_t full_buf[FULL_BUFFERS][FW * FH * 3 / 2];
+	struct raw_frame full_frames[FULL_BUFFERS];
+	bool full_lent[FULL_BUFFERS];
+	unsigned full_ready; /* full-size frames dequeue_full may return now (the newest counts) */
 	int fail_next;   /* dequeue returns this once (0: none) */
 	uint64_t sequence;
 };
@@ -122,6 +130,9 @@ struct world {
 	bool copies_hang; /* with encoders_hang: copying encoders hang too (a slow device) */
 	char last_copy_reason[128]; /* encoder_params.copy_reason of the last open ("" : none) */
 	bool viewers; /* what the pipeline's viewers() answers (--on-demand) */
+	bool full_stream; /* sources opened from now on give a second, FW x FH stream */
+	unsigned full_published; /* full-size frames the pipeline handed on */
+	unsigned full_w, full_h; /* the last one's size, from its JPEG */
 	unsigned submitted; /* frames the fake encoders took */
 };
 
@@ -157,9 +168,40 @@ static int fake_source_dequeue(struct source *src, struct raw_frame **out)
 	return -EIO;
 }
 
+static int fake_source_dequeue_full(struct source *src, struct raw_frame **out)
+{
+	struct fake_source *fs = src->priv;
+	if (fs->full_ready == 0)
+		return -EAGAIN;
+	for (unsigned i = 0; i < FULL_BUFFERS; i++) {
+		if (fs->full_lent[i])
+			continue;
+		fs->full_lent[i] = true;
+		fs->full_ready--;
+		fs->full_frames[i].sequence = fs->sequence;
+		*out = &fs->full_frames[i];
+		return 0;
+	}
+	fs->full_ready = 0; /* all lent: the camera drops it */
+	return -EAGAIN;
+}
+
+static unsigned full_lent(const struct fake_source *fs)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < FULL_BUFFERS; i++)
+		n += fs->full_lent[i];
+	return n;
+}
+
 static void fake_source_release(struct source *src, struct raw_frame *f)
 {
 	struct fake_source *fs = src->priv;
+	if (f->index < FULL_BUFFERS && f == &fs->full_frames[f->index]) {
+		assert_true(fs->full_lent[f->index]);
+		fs->full_lent[f->index] = false;
+		return;
+	}
 	assert_true(f->index < FAKE_BUFFERS && f == &fs->frames[f->index]);
 	assert_true(fs->lent[f->index]); /* back once */
 	fs->lent[f->index] = false;
@@ -170,6 +212,7 @@ static void fake_source_destroy(struct source *src)
 	struct fake_source *fs = src->priv;
 	for (unsigned i = 0; i < FAKE_BUFFERS; i++)
 		assert_false(fs->lent[i]); /* destroyed only once every frame came back */
+	assert_int_equal(full_lent(fs), 0);
 	fs->w->sources_destroyed++;
 	if (fs->w->source == fs)
 		fs->w->source = NULL;
@@ -179,6 +222,7 @@ static void fake_source_destroy(struct source *src)
 static const struct source_ops fake_source_ops = {
 	.name = "fake", .fd = fake_source_fd, .dequeue = fake_source_dequeue,
 	.release = fake_source_release, .destroy = fake_source_destroy,
+	.dequeue_full = fake_source_dequeue_full,
 };
 
 static int open_fake_source(void *ctx, enum source_kind kind, struct source **out)
@@ -209,6 +253,26 @@ static int open_fake_source(void *ctx, enum source_kind kind, struct source **ou
 				   .fourcc = V4L2_PIX_FMT_YUV420, .width = W, .height = H,
 				   .fps = 30, .bytesperline = W, .priv = fs,
 				   .sensor_transformed = w->sources_flip };
+	if (w->full_stream) {
+		for (unsigned i = 0; i < FULL_BUFFERS; i++) {
+			struct raw_frame *f = &fs->full_frames[i];
+			uint8_t *y = fs->full_buf[i];
+			memset(y, 0x40, sizeof(fs->full_buf[i]));
+			*f = (struct raw_frame){ .fourcc = V4L2_PIX_FMT_YUV420, .width = FW,
+						 .height = FH, .n_planes = 3, .index = i };
+			f->planes[0] = (struct raw_plane){ .data = y, .bytesperline = FW,
+							   .length = FW * FH, .dmabuf_fd = -1 };
+			f->planes[1] = (struct raw_plane){ .data = y + FW * FH,
+							   .bytesperline = FW / 2,
+							   .length = FW * FH / 4, .dmabuf_fd = -1 };
+			f->planes[2] = (struct raw_plane){ .data = y + FW * FH * 5 / 4,
+							   .bytesperline = FW / 2,
+							   .length = FW * FH / 4, .dmabuf_fd = -1 };
+		}
+		fs->src.full_width = FW;
+		fs->src.full_height = FH;
+		fs->src.full_bytes = sizeof(fs->full_buf);
+	}
 	w->source = fs;
 	*out = &fs->src;
 	return 0;
@@ -313,6 +377,26 @@ static void on_frame(void *ctx, struct frame *f)
 		w->placeholders++;
 }
 
+/* The size in a JPEG's SOF0 (the software encoder's baseline JPEG) */
+static void jpeg_size(const uint8_t *d, size_t len, unsigned *w, unsigned *h)
+{
+	*w = *h = 0;
+	for (size_t i = 2; i + 9 < len && d[i] == 0xFF; i += 2 + (size_t)(d[i + 2] << 8 | d[i + 3])) {
+		if (d[i + 1] == 0xC0) {
+			*h = (unsigned)(d[i + 5] << 8 | d[i + 6]);
+			*w = (unsigned)(d[i + 7] << 8 | d[i + 8]);
+			return;
+		}
+	}
+}
+
+static void on_full_frame(void *ctx, struct frame *f)
+{
+	struct world *w = ctx;
+	w->full_published++;
+	jpeg_size(f->data, f->len, &w->full_w, &w->full_h);
+}
+
 static bool viewers(void *ctx)
 {
 	struct world *w = ctx;
@@ -380,10 +464,38 @@ static int setup_demand_with(void **state, enum encoder_kind kind, bool importin
 	w->encoders_import = w->encoders_hang = importing_hang;
 	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
 				      .on_frame = on_frame, .on_frame_ctx = w, .viewers = viewers,
-				      .openers = &w->openers };
+				      .openers = &w->openers, .on_full_frame = on_full_frame };
 	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
 	assert_int_equal(pipeline_start(w->pl), 0);
 	return 0;
+}
+
+/* On demand, --snapshot-size FWxFH, a camera with a second stream (or without: one_stream) */
+static int setup_full_with(void **state, bool one_stream)
+{
+	setup_fakes(state);
+	struct world *w = *state;
+	w->cfg.on_demand = true;
+	w->cfg.encoder = ENCODER_AUTO;
+	w->cfg.snapshot_width = FW;
+	w->cfg.snapshot_height = FH;
+	w->full_stream = !one_stream;
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
+				      .on_frame = on_frame, .on_frame_ctx = w, .viewers = viewers,
+				      .openers = &w->openers, .on_full_frame = on_full_frame };
+	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
+	assert_int_equal(pipeline_start(w->pl), 0);
+	return 0;
+}
+
+static int setup_full(void **state)
+{
+	return setup_full_with(state, false);
+}
+
+static int setup_full_one_stream(void **state)
+{
+	return setup_full_with(state, true);
 }
 
 static int setup_demand(void **state)
@@ -882,6 +994,98 @@ static void capture(struct world *w)
 	assert_true(fire(source_fd_now(w)));
 }
 
+/* One camera tick with its full-size frame, not collected. */
+static void capture_full(struct world *w)
+{
+	w->source->ready++;
+	w->source->full_ready++;
+	assert_true(fire(source_fd_now(w)));
+}
+
+/* The full encoder (the pipeline's fifth poll: a real software encoder on its thread) has a
+ * result within 5 s: the loop hands it on. */
+static void full_result(struct world *w)
+{
+	struct loop_poll *full = polls[4];
+	assert_non_null(w->pl);
+	assert_true(full->fd >= 0);
+	struct pollfd pfd = { .fd = full->fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_true(fire(full->fd));
+}
+
+/* --snapshot-size: the newest full-size frame is held (an older one goes back at once, so one
+ * of the camera's full-size buffers stays free), encoded only when asked for, on the full
+ * encoder, at the full size; the stream's frames are not touched by it. */
+static void test_full_size_held_and_encoded_on_request(void **state)
+{
+	struct world *w = *state;
+	unsigned fw, fh;
+	assert_true(pipeline_snapshot_size(w->pl, &fw, &fh));
+	assert_int_equal(fw, FW);
+	assert_int_equal(fh, FH);
+	for (int i = 0; i < 5; i++) {
+		capture_full(w);
+		fire(encoder_fd_now(w));
+		assert_int_equal(full_lent(w->source), 1); /* the newest only */
+	}
+	assert_int_equal(w->full_published, 0); /* nothing asked: nothing encoded */
+	uint64_t stream_published = w->published;
+	assert_int_equal(pipeline_want_full(w->pl), 0);
+	assert_int_equal(full_lent(w->source), 1); /* now in the full encoder */
+	assert_int_equal(pipeline_want_full(w->pl), 0); /* asked again meanwhile: the same one */
+	capture_full(w); /* a newer one is held next to it: both buffers lent */
+	assert_int_equal(full_lent(w->source), 2);
+	capture_full(w); /* none free: the camera drops it, nothing breaks */
+	full_result(w);
+	assert_int_equal(w->full_published, 1);
+	assert_int_equal(w->full_w, FW);
+	assert_int_equal(w->full_h, FH);
+	assert_int_equal(full_lent(w->source), 1); /* the encoded one went back */
+	assert_int_equal(w->published, stream_published); /* the stream saw none of it */
+	struct status_snapshot s = status(w);
+	assert_true(s.snapshot_full);
+	assert_int_equal(s.snapshot_width, FW);
+	assert_int_equal(s.snapshot_buffers_bytes, sizeof(w->source->full_buf));
+	assert_int_equal(s.snapshots_encoded, 1);
+	assert_int_equal(s.width, W);
+
+	/* asked with nothing held: the next full-size frame is encoded as it comes */
+	assert_int_equal(pipeline_want_full(w->pl), 0); /* takes the held one */
+	full_result(w);
+	assert_int_equal(w->full_published, 2);
+	assert_int_equal(full_lent(w->source), 0);
+	assert_int_equal(pipeline_want_full(w->pl), 0);
+	capture_full(w);
+	full_result(w);
+	assert_int_equal(w->full_published, 3);
+	assert_int_equal(full_lent(w->source), 0);
+
+	/* the camera fails: its held full-size frame goes back with it, and until it is back
+	 * there is no full size */
+	capture_full(w);
+	assert_int_equal(full_lent(w->source), 1);
+	fail_source(w, -EIO);
+	assert_int_equal(pipeline_want_full(w->pl), -EOPNOTSUPP);
+}
+
+/* A camera with one stream: one warning, snapshots keep the stream's size */
+static void test_full_size_one_stream(void **state)
+{
+	struct world *w = *state;
+	unsigned fw, fh;
+	assert_false(pipeline_snapshot_size(w->pl, &fw, &fh));
+	assert_int_equal(fw, W);
+	assert_int_equal(fh, H);
+	assert_int_equal(pipeline_want_full(w->pl), -EOPNOTSUPP);
+	capture(w);
+	struct status_snapshot s = status(w);
+	assert_false(s.snapshot_full);
+	assert_int_equal(s.snapshot_width, W);
+	assert_int_equal(s.snapshot_configured_width, FW);
+	assert_int_equal(s.snapshot_buffers_bytes, 0);
+}
+
 /* Nobody watches: after the encoder's first frame (its probation), frames are held one at a time
  * and given back, never encoded; the encoder, the camera and the clients see no outage. */
 static void test_idle_encodes_nothing(void **state)
@@ -1201,6 +1405,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_idle_probation_finds_failed_import,
 						setup_demand_importing_hang, teardown),
+		cmocka_unit_test_setup_teardown(test_full_size_held_and_encoded_on_request, setup_full,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_full_size_one_stream, setup_full_one_stream,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_faulty_source, setup_fakes, teardown_fakes),
 		cmocka_unit_test_setup_teardown(test_faulty_encoder, setup_fakes, teardown_fakes),
 	};

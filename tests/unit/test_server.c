@@ -222,6 +222,17 @@ static bool with_on_demand;
 static unsigned frames_wanted; /* want_frame() calls (--on-demand) */
 static bool frame_is_current;  /* what frame_current() answers */
 
+static bool with_full;
+static unsigned fulls_wanted; /* want_full() calls (--snapshot-size) */
+static int full_answer;       /* what want_full() returns (-EOPNOTSUPP: no full size now) */
+
+static int fake_want_full(void *ctx)
+{
+	(void)ctx;
+	fulls_wanted++;
+	return full_answer;
+}
+
 static void fake_want_frame(void *ctx)
 {
 	(void)ctx;
@@ -258,6 +269,10 @@ static void start_server(unsigned max_clients)
 		params.frame_current = fake_frame_current;
 	}
 	frames_wanted = 0;
+	fulls_wanted = 0;
+	full_answer = 0;
+	if (with_full)
+		params.want_full = fake_want_full;
 	if (with_controls) {
 		params.controls_json = fake_controls_json;
 		params.controls_set = fake_controls_set;
@@ -290,6 +305,15 @@ static int setup_on_demand(void **state)
 	with_on_demand = true;
 	start_server(4);
 	with_on_demand = false;
+	return 0;
+}
+
+static int setup_full(void **state)
+{
+	(void)state;
+	with_full = true;
+	start_server(4);
+	with_full = false;
 	return 0;
 }
 
@@ -409,6 +433,80 @@ static void test_on_demand_snapshot_waits_for_fresh_frame(void **state)
 	publish(4, 44, false);
 	client_says(p, SNAPSHOT_REQUEST);
 	assert_false(send_in_flight(p));
+	server_tick(srv, now_mono_ns() + 4 * SEC);
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	assert_true(starts_with(take_wire(p), "HTTP/1.1 503 "));
+}
+
+/* The pipeline encoded a full-size frame for the snapshots waiting. */
+static void publish_full(uint64_t sequence, size_t len)
+{
+	struct frame *f = make_frame(sequence, len, false);
+	server_publish_full(srv, f);
+	frame_unref(f);
+}
+
+/* --snapshot-size: /snapshot.jpg asks the pipeline for a full-size frame and is answered by the
+ * next one published (not by the stream's frames, and not by the one from before it asked);
+ * ?size=stream is the stream's newest as before; a bad size is 400; with no full size now
+ * (want_full() refuses) the stream's is served, also to one already waiting. */
+static void test_full_size_snapshot(void **state)
+{
+	(void)state;
+	publish(1, 100, false);
+	publish_full(1, 5000);
+	struct peer *p = connect_client();
+	client_says(p, SNAPSHOT_REQUEST);
+	assert_int_equal(fulls_wanted, 1);
+	assert_false(send_in_flight(p));
+	publish(2, 200, false); /* a stream frame is no answer */
+	assert_false(send_in_flight(p));
+	server_tick(srv, fake_loop.now_ns + 250 * MSEC); /* asked again while it waits */
+	assert_int_equal(fulls_wanted, 2);
+	publish_full(2, 6000);
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	const char *w = take_wire(p);
+	assert_true(starts_with(w, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(w, "Content-Length: 6000\r\n"));
+
+	client_says(p, "GET /snapshot.jpg?size=stream HTTP/1.1\r\nHost: cam\r\n\r\n");
+	assert_true(send_in_flight(p));
+	assert_int_equal(fulls_wanted, 2);
+	socket_drains(p);
+	assert_non_null(strstr(take_wire(p), "Content-Length: 200\r\n"));
+
+	client_says(p, "GET /?action=snapshot HTTP/1.1\r\nHost: cam\r\n\r\n");
+	assert_int_equal(fulls_wanted, 3);
+	publish_full(3, 7000);
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	assert_non_null(strstr(take_wire(p), "Content-Length: 7000\r\n"));
+
+	client_says(p, "GET /snapshot.jpg?size=big HTTP/1.1\r\nHost: cam\r\n\r\n");
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	assert_true(starts_with(take_wire(p), "HTTP/1.1 400 "));
+
+	/* no full size now: the stream's newest at once */
+	full_answer = -EOPNOTSUPP;
+	client_says(p, SNAPSHOT_REQUEST);
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	assert_non_null(strstr(take_wire(p), "Content-Length: 200\r\n"));
+	/* one waiting when the full size goes: the next tick gives it the stream's */
+	full_answer = 0;
+	client_says(p, SNAPSHOT_REQUEST);
+	assert_false(send_in_flight(p));
+	full_answer = -EOPNOTSUPP;
+	server_tick(srv, fake_loop.now_ns + 250 * MSEC);
+	assert_true(send_in_flight(p));
+	socket_drains(p);
+	assert_non_null(strstr(take_wire(p), "Content-Length: 200\r\n"));
+	/* none comes in time: 503 */
+	full_answer = 0;
+	client_says(p, SNAPSHOT_REQUEST);
 	server_tick(srv, now_mono_ns() + 4 * SEC);
 	assert_true(send_in_flight(p));
 	socket_drains(p);
@@ -811,6 +909,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_snapshot_waits_for_first_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_wait_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_size_snapshot, setup_full, teardown),
 		cmocka_unit_test_setup_teardown(test_on_demand_snapshot_waits_for_fresh_frame,
 						setup_on_demand, teardown),
 		cmocka_unit_test_setup_teardown(test_on_demand_stream_first_frame_fresh,

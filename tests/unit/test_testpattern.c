@@ -140,6 +140,67 @@ static void test_pattern_moves(void **state)
 /* The orange corner marker is in the top-right corner and in no other corner, whatever the
  * bars' phase: rotation tests find which way a picture was turned by it. (Below about 200 pixels
  * of width the text box reaches the right edge and covers it.) */
+/* --snapshot-size: a second stream of the same scene at the full size, one frame per stream
+ * frame (same sequence and time), in --snapshot-buffers buffers; the newest not dequeued yet is
+ * rendered again in place, so a slow taker never exhausts them. */
+static void test_full_size_stream(void **state)
+{
+	(void)state;
+	struct source_params p = { .width = 320, .height = 240, .fps = 200, .full_width = 1280,
+				   .full_height = 720, .full_buffers = 2 };
+	struct source *src = NULL;
+	assert_int_equal(source_testpattern_create(&p, &src), 0);
+	assert_int_equal(src->width, 320);
+	assert_int_equal(src->full_width, 1280);
+	assert_int_equal(src->full_height, 720);
+	assert_int_equal(src->full_bytes, 2 * (1280 * 720 * 3 / 2));
+	struct raw_frame *f, *ff, *kept[2];
+	assert_int_equal(source_dequeue_full(src, &ff), -EAGAIN); /* before any tick */
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(next_frame(src, &f), 0);
+		assert_int_equal(source_dequeue_full(src, &kept[k]), 0);
+		assert_int_equal(source_dequeue_full(src, &ff), -EAGAIN); /* one per tick */
+		assert_int_equal(kept[k]->width, 1280);
+		assert_int_equal(kept[k]->height, 720);
+		assert_int_equal(kept[k]->planes[0].bytesperline, 1280);
+		assert_int_equal(kept[k]->sequence, f->sequence);
+		assert_int_equal(kept[k]->timestamp_us, f->timestamp_us);
+		/* the same scene: the corner marker's orange in the top-right corner of both */
+		assert_int_equal(f->planes[0].data[319], 151);
+		assert_int_equal(kept[k]->planes[0].data[1279], 151);
+		source_release(src, f);
+	}
+	/* both full-size buffers lent: ticks go on, the stream is not disturbed, none is given */
+	assert_int_equal(next_frame(src, &f), 0);
+	source_release(src, f);
+	assert_int_equal(source_dequeue_full(src, &ff), -EAGAIN);
+	source_release(src, kept[0]);
+	struct raw_frame *f2;
+	assert_int_equal(next_frame(src, &f), 0);  /* into the buffer given back */
+	assert_int_equal(next_frame(src, &f2), 0); /* not taken yet: rendered again in place */
+	assert_int_equal(source_dequeue_full(src, &ff), 0);
+	assert_int_equal(ff->sequence, f2->sequence);
+	assert_int_equal(source_dequeue_full(src, &kept[0]), -EAGAIN);
+	source_release(src, ff);
+	source_release(src, f);
+	source_release(src, f2);
+	source_release(src, kept[1]);
+	source_destroy(src);
+
+	/* the full size is the stream's: no second stream */
+	p.full_width = 320;
+	p.full_height = 240;
+	assert_int_equal(source_testpattern_create(&p, &src), 0);
+	assert_int_equal(src->full_width, 0);
+	assert_int_equal(source_dequeue_full(src, &ff), -EAGAIN);
+	source_destroy(src);
+	/* smaller than the stream, odd: refused */
+	p.full_width = 160;
+	assert_int_equal(source_testpattern_create(&p, &src), -EINVAL);
+	p.full_width = 1281;
+	assert_int_equal(source_testpattern_create(&p, &src), -EINVAL);
+}
+
 static void test_corner_marker(void **state)
 {
 	(void)state;
@@ -285,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_rejects_bad_sizes),
 		cmocka_unit_test(test_extreme_sizes),
 		cmocka_unit_test(test_render_time_720p),
+		cmocka_unit_test(test_full_size_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

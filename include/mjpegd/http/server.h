@@ -60,6 +60,10 @@ struct server_params {
 	bool on_demand;
 	void (*want_frame)(void *ctx);
 	bool (*frame_current)(void *ctx);
+	/* --snapshot-size: /snapshot.jpg asks for a full-size frame (pipeline_want_full(), also
+	 * with want_frame_ctx), answered by server_publish_full(), again every tick while one
+	 * waits; a negative errno: there is no full size now, the stream's is served. NULL: none. */
+	int (*want_full)(void *ctx);
 	void *want_frame_ctx;
 };
 
@@ -70,6 +74,9 @@ int server_start(struct server *srv);
 
 /* A new frame: every idle stream client is sent it now (one batch of SQEs). */
 void server_publish(struct server *srv, struct frame *f);
+/* A full-size frame encoded for the snapshots waiting for one: each is answered with it
+ * (the server keeps a reference to the newest, released when a newer one comes). */
+void server_publish_full(struct server *srv, struct frame *f);
 /* The frame served to snapshots and new streams (may be NULL before the first one: snapshots
  * asked for then wait for it, streams get their head and the frame when it comes). */
 struct frame *server_newest(struct server *srv);

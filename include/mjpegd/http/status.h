@@ -78,6 +78,15 @@ struct status_snapshot {
 	bool hflip, vflip;
 	struct sensor_transform sensor_transform;
 	unsigned exif_orientation;
+	/* /snapshot.jpg (--snapshot-size): the size it has now (the full size, or the stream's
+	 * when none is configured or the source gives one stream only), what was configured (0x0:
+	 * "stream"), the full-size raw buffers' bytes (the camera's second stream), the full
+	 * encoder's output frames' bytes, and its counts */
+	unsigned snapshot_width, snapshot_height;
+	bool snapshot_full;
+	unsigned snapshot_configured_width, snapshot_configured_height, snapshot_buffers;
+	size_t snapshot_buffers_bytes, snapshot_pool_bytes;
+	uint64_t snapshots_encoded, snapshot_encode_errors, snapshot_frames_skipped;
 	struct status_libcamera_plugin libcamera_plugin;
 	size_t n_clients_listed;
 	const struct status_client *client_list;
