@@ -500,7 +500,9 @@ def test_rotation_vlc_transform():
 
 def ffplay_picture_size(url, vf=None):
     """The size of the pictures ffplay shows (SDL's dummy video driver: no window), read from its
-    debug log: the last scale of its filter graph, before the display ("-> w:W h:H")."""
+    debug log: the output of the last filter of its graph ("... -> w:W h:H"), and whether ffplay
+    put a transpose of its own in the graph (ffplay_transpose: it follows the picture's
+    orientation, as ffplay 7 does)."""
     exe = need_tool("ffplay")
     args = [exe, "-hide_banner", "-loglevel", "debug", "-nostats", "-an", "-autoexit"]
     if vf:
@@ -511,26 +513,42 @@ def ffplay_picture_size(url, vf=None):
                            timeout=30 * SLOW, stdin=subprocess.DEVNULL, env=env)
     except subprocess.TimeoutExpired as e:
         raise TestFailure(f"ffplay {url} did not exit: {str(e.stderr)[-300:]}")
-    sizes = re.findall(r"auto_scale_\d+ @ [^\]]*\] w:\d+ h:\d+ fmt:\S+ sar:\S+ -> w:(\d+) h:(\d+)",
-                       p.stderr)
+    sizes = re.findall(r"\] w:\d+ h:\d+ [^\n]*?-> w:(\d+) h:(\d+)", p.stderr)
     check(sizes, f"ffplay {vf or ''}: no filter graph in its log: {p.stderr[-400:]!r}")
-    return tuple(int(v) for v in sizes[-1])
+    return tuple(int(v) for v in sizes[-1]), "ffplay_transpose" in p.stderr
+
+
+def ffplay_version():
+    out = subprocess.run([need_tool("ffplay"), "-version"], capture_output=True, text=True,
+                         errors="replace").stdout
+    m = re.search(r"ffplay version (?:n)?(\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
 @test
 def test_rotation_ffplay():
-    """ffplay (5.1), unlike the ffmpeg command line, does not turn the picture: its autorotate
-    reads the stream's display matrix, not the frames' one the JPEG decoder makes of the tag
-    (its filter graph shows 320x240 for a --rotation 90 snapshot); -vf transpose=1, the rotation
-    docs/integrations.md gives, shows 240x320."""
+    """ffplay 5.1 (Debian 12), unlike the ffmpeg command line, does not turn the picture: its
+    autorotate reads the stream's display matrix, not the frames' one the JPEG decoder makes of
+    the tag (its filter graph shows 320x240 for a --rotation 90 snapshot); -vf transpose=1, the
+    rotation docs/integrations.md gives for it, shows 240x320. ffplay 7 (Debian 13) follows the
+    tag: it puts a transpose of its own in the graph and shows 240x320 unasked."""
     d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "10", "--rotation", "90")
     d.wait_frame()
     url = f"http://127.0.0.1:{d.port}/snapshot.jpg"
-    size = ffplay_picture_size(url)
-    check(size == (320, 240), f"ffplay shows {size[0]}x{size[1]}: it turns the picture now? "
-          "(docs/integrations.md says it does not)")
-    size = ffplay_picture_size(url, "transpose=1")
-    check(size == (240, 320), f"ffplay -vf transpose=1 shows {size[0]}x{size[1]}")
+    version = ffplay_version()
+    size, auto = ffplay_picture_size(url)
+    Context.current.note(f"ffplay {version[0]}.{version[1]}: {size[0]}x{size[1]}, "
+                         f"{'follows the tag' if auto else 'ignores the tag'}")
+    if version >= (7, 0):
+        check(auto and size == (240, 320),
+              f"ffplay {version[0]}.{version[1]} shows {size[0]}x{size[1]} (auto transpose: "
+              f"{auto}); docs/integrations.md says ffplay 7 follows the tag")
+    else:
+        check(not auto and size == (320, 240),
+              f"ffplay {version[0]}.{version[1]} shows {size[0]}x{size[1]}: it turns the picture "
+              "now? (docs/integrations.md says ffplay 5 does not)")
+        size, _ = ffplay_picture_size(url, "transpose=1")
+        check(size == (240, 320), f"ffplay -vf transpose=1 shows {size[0]}x{size[1]}")
     d.stop()
 
 
