@@ -67,7 +67,7 @@ static boolean dest_empty(j_compress_ptr cinfo)
 	uint8_t *n = yj->out_ours ? realloc(yj->out, cap) : malloc(cap);
 	if (!n)
 		ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
-	if (!yj->out_ours)
+	if (!yj->out_ours && yj->out_cap)
 		memcpy(n, yj->out, yj->out_cap);
 	yj->dest.next_output_byte = n + yj->out_cap;
 	yj->dest.free_in_buffer = cap - yj->out_cap;
