@@ -2,7 +2,8 @@
  * the path it replaced (yuyv_to_planar420 into whole planes, then tjCompressFromYUVPlanes): the
  * decoded pixels agree (mean absolute difference < 0.5 per sample; with the same libjpeg-turbo
  * they are the same bytes), the SOF gives the frame's size and 4:2:0 sampling; sizes that are not
- * whole MCUs, a padded source stride, an output buffer too small (grown), bad arguments. */
+ * whole MCUs, a padded source stride, an output buffer too small (grown), bad arguments, libjpeg's
+ * own error (through its error_exit) leaving the encoder usable. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -192,6 +193,17 @@ static void test_bad_arguments(void **state)
 					  err, sizeof(err)),
 			 -EINVAL);
 	assert_null(grown);
+	/* libjpeg's own refusal (its error_exit, longjmp back): wider than JPEG's 65500 */
+	unsigned wide = 65502;
+	uint8_t *big = calloc(2, 2 * (size_t)wide);
+	assert_non_null(big);
+	err[0] = 0;
+	assert_int_equal(yuyv_jpeg_encode(yj, big, 2 * (size_t)wide, wide, 2, 80, buf, sizeof(buf),
+					  &grown, &len, err, sizeof(err)),
+			 -EIO);
+	assert_null(grown);
+	assert_non_null(strstr(err, "65500"));
+	free(big);
 	/* and still works */
 	assert_int_equal(yuyv_jpeg_encode(yj, src, 128, 64, 4, 80, buf, sizeof(buf), &grown, &len,
 					  err, sizeof(err)),
