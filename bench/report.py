@@ -344,7 +344,8 @@ def sec_encode(res):
     fig, ax = plt.subplots(figsize=(8, 4))
     sizes = [r["size"] for r in d["summary"]]
     bars_def = [("i420", "mjpegd, I420 → 4:2:0", COLORS["mjpegd"]),
-                ("yuyv", "mjpegd, YUYV → 4:2:0 (vectorised)", "#9467bd"),
+                ("yuyv", "mjpegd, YUYV → 4:2:0 (vectorised%s)" % (
+                    ", 16-row strips" if "yuyv_chunked" in d["summary"][0] else ""), "#9467bd"),
                 ("opencv", "baseline cv2.imencode, RGB → 4:2:0", COLORS["baseline"]),
                 ("yuyv_chunked", "YUYV → 4:2:0, 16-row strips (direct)", "#b07aa1"),
                 ("yuyv420", "YUYV → 4:2:0, whole planes (direct; before item 5)", "#d4a6c8"),
