@@ -16,8 +16,10 @@
  * (tjCompressFromYUVPlanes), to price the paths the daemon does not take: --fastdct
  * (TJFLAG_FASTDCT), and for YUYV --yuyv old-422 (the byte-at-a-time 4:2:2 loop the daemon had
  * before src/encoder/yuyv.c: the "before" of issue 21), 422 (yuyv_to_planar422: vectorised, 4:2:2
- * JPEG) or 420 (yuyv_to_planar420: vectorised, chroma averaged over row pairs, 4:2:0 JPEG). It
- * reports the de-interleaving's CPU time apart.
+ * JPEG), 420 (yuyv_to_planar420: vectorised, chroma averaged over row pairs, 4:2:0 JPEG, whole
+ * planes: the daemon's path before issue 21 item 5) or chunked (src/encoder/yuyv_jpeg.c: the same
+ * de-interleave per 16-row strip into libjpeg's jpeg_write_raw_data, the daemon's path now). It
+ * reports the de-interleaving's CPU time apart (0 for chunked, where it is inside the encode).
  */
 #include <errno.h>
 #include <poll.h>
