@@ -3,7 +3,7 @@
  * thread), exactly as the daemon drives it: submit raw frames, wait on the encoder's fd, collect.
  *
  *   encode_bench --input FILE --format yuv420|yuyv --size WxH [--quality 80] [--seconds 3]
- *   encode_bench --direct [--fastdct] [--yuyv old-422|422|420] ...   other paths, side by side
+ *   encode_bench --direct [--fastdct] [--yuyv old-422|422|420|chunked] ...   other paths, side by side
  *
  * FILE holds raw frames back to back (I420 or YUYV, tightly packed; bench/run.py makes them
  * with ffmpeg from the same testsrc2+noise images as the fan-out JPEGs). Prints one JSON object:
