@@ -43,7 +43,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 SAN ?=
 
-PKGS := liburing libturbojpeg libsystemd libcrypt
+PKGS := liburing libturbojpeg libjpeg libsystemd libcrypt
 # libcamera is C++ and optional at build time. The daemon never links it (nor libstdc++): the
 # libcamera source's C++ shim is a plugin, $(BUILD)/mjpegd-libcamera.so, that the daemon loads with
 # dlopen() from one directory fixed at build time (docs/architecture.md, "The libcamera plugin";

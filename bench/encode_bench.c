@@ -3,7 +3,7 @@
  * thread), exactly as the daemon drives it: submit raw frames, wait on the encoder's fd, collect.
  *
  *   encode_bench --input FILE --format yuv420|yuyv --size WxH [--quality 80] [--seconds 3]
- *   encode_bench --direct [--fastdct] [--yuyv old-422|422|420] ...   other paths, side by side
+ *   encode_bench --direct [--fastdct] [--yuyv old-422|422|420|chunked] ...   other paths, side by side
  *
  * FILE holds raw frames back to back (I420 or YUYV, tightly packed; bench/run.py makes them
  * with ffmpeg from the same testsrc2+noise images as the fan-out JPEGs). Prints one JSON object:
@@ -16,8 +16,10 @@
  * (tjCompressFromYUVPlanes), to price the paths the daemon does not take: --fastdct
  * (TJFLAG_FASTDCT), and for YUYV --yuyv old-422 (the byte-at-a-time 4:2:2 loop the daemon had
  * before src/encoder/yuyv.c: the "before" of issue 21), 422 (yuyv_to_planar422: vectorised, 4:2:2
- * JPEG) or 420 (yuyv_to_planar420: vectorised, chroma averaged over row pairs, 4:2:0 JPEG). It
- * reports the de-interleaving's CPU time apart.
+ * JPEG), 420 (yuyv_to_planar420: vectorised, chroma averaged over row pairs, 4:2:0 JPEG, whole
+ * planes: the daemon's path before issue 21 item 5) or chunked (src/encoder/yuyv_jpeg.c: the same
+ * de-interleave per 16-row strip into libjpeg's jpeg_write_raw_data, the daemon's path now). It
+ * reports the de-interleaving's CPU time apart (0 for chunked, where it is inside the encode).
  */
 #include <errno.h>
 #include <poll.h>
@@ -33,6 +35,7 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/encoder.h"
 #include "mjpegd/encoder/yuyv.h"
+#include "mjpegd/encoder/yuyv_jpeg.h"
 #include "mjpegd/frame.h"
 #include "mjpegd/log.h"
 
@@ -81,7 +84,7 @@ static void deint_old422(const uint8_t *src, unsigned w, unsigned h, uint8_t *y,
 	}
 }
 
-enum yuyv_path { YUYV_OLD422, YUYV_422, YUYV_420 };
+enum yuyv_path { YUYV_OLD422, YUYV_422, YUYV_420, YUYV_CHUNKED };
 
 static int run_direct(struct raws *raws, bool yuyv, enum yuyv_path path, bool fastdct, unsigned w,
 		      unsigned h, unsigned quality, double seconds)
@@ -90,9 +93,10 @@ static int run_direct(struct raws *raws, bool yuyv, enum yuyv_path path, bool fa
 	unsigned long cap = tjBufSize((int)w, (int)h, TJSAMP_422);
 	unsigned char *out = tjAlloc((int)cap);
 	uint8_t *scratch = malloc((size_t)w * h * 2);
-	if (!tj || !out || !scratch)
+	struct yuyv_jpeg *yj = yuyv && path == YUYV_CHUNKED ? yuyv_jpeg_new() : NULL;
+	if (!tj || !out || !scratch || (yuyv && path == YUYV_CHUNKED && !yj))
 		return 1;
-	bool to420 = path == YUYV_420;
+	bool to420 = path == YUYV_420 || path == YUYV_CHUNKED;
 	int subsamp = yuyv && !to420 ? TJSAMP_422 : TJSAMP_420;
 	int flags = TJFLAG_NOREALLOC | (fastdct ? TJFLAG_FASTDCT : 0);
 	double t_deint = 0, t_total = 0, t0 = (double)now_mono_ns() * 1e-9;
@@ -102,6 +106,23 @@ static int run_direct(struct raws *raws, bool yuyv, enum yuyv_path path, bool fa
 		const unsigned char *planes[3];
 		int strides[3];
 		double c0 = thread_cpu();
+		if (yj) {
+			/* de-interleave and encode in one: no separate de-interleave time */
+			uint8_t *grown;
+			size_t jlen;
+			char err[200];
+			if (yuyv_jpeg_encode(yj, r->planes[0].data, 2 * (size_t)w, w, h, (int)quality,
+					     out, cap, &grown, &jlen, err, sizeof(err)) < 0) {
+				fprintf(stderr, "encode_bench: %s\n", err);
+				return 1;
+			}
+			free(grown); /* never: cap is tjBufSize */
+			double c2 = thread_cpu();
+			t_total += c2 - c0;
+			bytes += jlen;
+			n++;
+			continue;
+		}
 		if (yuyv) {
 			uint8_t *y = scratch, *u = y + (size_t)w * h;
 			uint8_t *v = u + (to420 ? (size_t)w * h / 4 : (size_t)w * h / 2);
@@ -137,6 +158,7 @@ static int run_direct(struct raws *raws, bool yuyv, enum yuyv_path path, bool fa
 		[YUYV_OLD422] = ", YUYV→4:2:2, the old scalar loop",
 		[YUYV_422] = ", YUYV→4:2:2, vectorised",
 		[YUYV_420] = ", YUYV→4:2:0 (chroma row pairs averaged), vectorised",
+		[YUYV_CHUNKED] = " (libjpeg raw data, 16-row strips), YUYV→4:2:0 (chroma row pairs averaged), vectorised",
 	};
 	printf("{\"encoder\": \"TurboJPEG direct%s%s\", \"deinterleave\": \"%s\", "
 	       "\"format\": \"%s\", \"width\": %u, "
@@ -174,11 +196,12 @@ int main(int argc, char **argv)
 			if (!strcmp(a, "old-422")) path = YUYV_OLD422;
 			else if (!strcmp(a, "422")) path = YUYV_422;
 			else if (!strcmp(a, "420")) path = YUYV_420;
+			else if (!strcmp(a, "chunked")) path = YUYV_CHUNKED;
 			else return 2;
 		}
 		else {
 			fprintf(stderr, "usage: encode_bench --input FILE --format yuv420|yuyv --size WxH "
-					"[--quality N] [--seconds S] [--direct [--fastdct] [--yuyv old-422|422|420]]\n");
+					"[--quality N] [--seconds S] [--direct [--fastdct] [--yuyv old-422|422|420|chunked]]\n");
 			return 2;
 		}
 	}

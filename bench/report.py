@@ -329,17 +329,26 @@ def sec_encode(res):
         for r in d["summary"]:
             for kind, label in (("yuyv_old", "4:2:2, the old scalar loop (before)"),
                                 ("yuyv422", "4:2:2, vectorised"),
-                                ("yuyv420", "4:2:0, vectorised (the daemon's)")):
+                                ("yuyv420", "4:2:0, vectorised, whole planes (TurboJPEG)" +
+                                 ("" if "yuyv_chunked" in r else " (the daemon's)")),
+                                ("yuyv_chunked", "4:2:0, vectorised, 16-row strips (libjpeg "
+                                 "raw data; the daemon's)")):
+                if kind not in r:
+                    continue  # a results file from before issue 21 item 5
                 k = r[kind]
                 paths.append([r["size"], label, rng(k["fps_per_cpu_s"], 0),
                               rng(r["ratio_%s_over_opencv" % kind]),
-                              rng(k.get("deinterleave_ms"), 3),
+                              "(inside the encode)" if kind == "yuyv_chunked"
+                              else rng(k.get("deinterleave_ms"), 3),
                               fmt(k["mean_jpeg_bytes"] / 1024, 1)])
     fig, ax = plt.subplots(figsize=(8, 4))
     sizes = [r["size"] for r in d["summary"]]
     bars_def = [("i420", "mjpegd, I420 → 4:2:0", COLORS["mjpegd"]),
-                ("yuyv", "mjpegd, YUYV → 4:2:0 (vectorised)", "#9467bd"),
+                ("yuyv", "mjpegd, YUYV → 4:2:0 (vectorised%s)" % (
+                    ", 16-row strips" if "yuyv_chunked" in d["summary"][0] else ""), "#9467bd"),
                 ("opencv", "baseline cv2.imencode, RGB → 4:2:0", COLORS["baseline"]),
+                ("yuyv_chunked", "YUYV → 4:2:0, 16-row strips (direct)", "#b07aa1"),
+                ("yuyv420", "YUYV → 4:2:0, whole planes (direct; before item 5)", "#d4a6c8"),
                 ("yuyv422", "YUYV → 4:2:2 vectorised (not kept)", "#c5b0d5"),
                 ("yuyv_old", "YUYV → 4:2:2, old scalar loop (before)", "#7f7f7f")]
     bars_def = [b for b in bars_def if all(b[0] in r for r in d["summary"])]
@@ -368,6 +377,10 @@ def sec_encode(res):
                       "KiB per JPEG"], paths)
         txt += "\n\n4:2:0 over 4:2:2 (both vectorised, same repetition): %s." % "; ".join(
             "%s %s×" % (r["size"], rng(r["ratio_yuyv420_over_yuyv422"])) for r in d["summary"])
+        if all("ratio_yuyv_chunked_over_yuyv420" in r for r in d["summary"]):
+            txt += (" 16-row strips over whole planes (both 4:2:0, same repetition): %s." %
+                    "; ".join("%s %s×" % (r["size"], rng(r["ratio_yuyv_chunked_over_yuyv420"]))
+                              for r in d["summary"]))
     m0 = d.get("machine", {})
     txt += "\n\n%d repetitions of %s s per run, %s; command: `%s`." % (
         d.get("repetitions", 0), d.get("seconds_per_run", "?"), m0.get("date_utc", "?"),

@@ -482,8 +482,9 @@ def baseline(args, cfg, info):
 # ------------------------------------------------------------------------------ encode
 
 # kind → how it is run; "yuyv" is the daemon's path, the --direct ones price the alternatives
-ENCODE_KINDS = ("i420", "yuyv", "opencv", "yuyv420", "yuyv422", "yuyv_old")
-ENCODE_DIRECT = {"yuyv420": "420", "yuyv422": "422", "yuyv_old": "old-422"}
+ENCODE_KINDS = ("i420", "yuyv", "opencv", "yuyv_chunked", "yuyv420", "yuyv422", "yuyv_old")
+ENCODE_DIRECT = {"yuyv_chunked": "chunked", "yuyv420": "420", "yuyv422": "422",
+                 "yuyv_old": "old-422"}
 
 
 def encode(args, cfg, info):
@@ -536,6 +537,9 @@ def encode(args, cfg, info):
                                                              for a in per_rep])
         # the choice between YUYV's two outputs, both priced the same way (--direct)
         row["ratio_yuyv420_over_yuyv422"] = spread([a["yuyv420"] / a["yuyv422"] for a in per_rep])
+        # 16-row strips through libjpeg against whole planes through TurboJPEG (issue 21 item 5)
+        row["ratio_yuyv_chunked_over_yuyv420"] = spread([a["yuyv_chunked"] / a["yuyv420"]
+                                                         for a in per_rep])
         summary.append(row)
     save("encode.json", {"what": "software JPEG frames per CPU-second, quality 80",
                          "command": "make bench BENCH_VM=0 BENCH_ARGS=\"--only encode\"" +

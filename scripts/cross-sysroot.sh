@@ -11,7 +11,7 @@ set -eu
 [ $# -ge 2 ] || { echo "usage: $0 ARCH DIR [PACKAGE...]" >&2; exit 2; }
 arch=$1 root=$2
 shift 2
-pkgs=${*:-"libc6-dev libcrypt-dev liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libcamera-ipa libcmocka-dev"}
+pkgs=${*:-"libc6-dev libcrypt-dev liburing-dev libturbojpeg0-dev libjpeg62-turbo-dev libsystemd-dev libcamera-dev libcamera-ipa libcmocka-dev"}
 stamp="$root/.mjpegd-sysroot"
 want="$arch: $pkgs"
 

@@ -70,7 +70,7 @@ if [ $pi_os = 1 ] && [ "$codename" = bookworm ]; then
 	chromedriver=chromium-chromedriver
 fi
 
-pkgs_build="build-essential pkgconf libcrypt-dev liburing-dev libturbojpeg0-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
+pkgs_build="build-essential pkgconf libcrypt-dev liburing-dev libturbojpeg0-dev libjpeg62-turbo-dev libsystemd-dev libcamera-dev libv4l-dev libdrm-dev"
 pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium $chromedriver python3 procps systemd libcamera-ipa curl apache2-utils nginx haproxy openssl vlc-bin vlc-plugin-base firefox-esr"
 # (cvlc and its scene filter: VLC, a client the brief names, plays the stream in a test)
 # (firefox-esr: headless Firefox draws a --rotation 90/270 stream and snapshot, test_rotation.py)

@@ -16,10 +16,14 @@
  * A job slot counts as in flight from submit until collect returns it, so "queue full" (-EBUSY)
  * does not depend on how fast the worker is.
  *
- * YUYV is encoded as 4:2:0: de-interleaved by src/encoder/yuyv.c (SSE2/NEON) into Y and chroma
- * planes averaged over row pairs, then the same raw-data path as I420. Measured against keeping
- * 4:2:2 (the same vectorised de-interleave, twice the chroma): ~1.25× the frames per CPU-second
- * and 18% smaller JPEGs (docs/performance.md, "Encoding"; bench/results/encode.json).
+ * YUYV is encoded as 4:2:0 by src/encoder/yuyv_jpeg.c: libjpeg's raw-data API fed 16 rows at a
+ * time, de-interleaved by src/encoder/yuyv.c (SSE2/NEON, chroma averaged over row pairs) into a
+ * strip that stays in the cache, rather than whole Y/U/V planes (1.4 MB at 720p) that
+ * tjCompressFromYUVPlanes then read back from memory; the JPEG is byte for byte the same. Its
+ * output buffer grows the same way as TurboJPEG's (a malloc'd buffer in job->grown). Measured
+ * against keeping 4:2:2 (the same vectorised de-interleave, twice the chroma): ~1.25× the frames
+ * per CPU-second and 18% smaller JPEGs; the strips against whole planes in docs/performance.md,
+ * "Encoding" (bench/results/encode.json).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,6 +40,7 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/encoder.h"
 #include "mjpegd/encoder/yuyv.h"
+#include "mjpegd/encoder/yuyv_jpeg.h"
 #include "mjpegd/log.h"
 
 /* Two: the worker encodes one while the next waits, which hides the hand-over latency; more
@@ -49,9 +54,10 @@ struct software_job {
 	/* written by the worker, read by the loop after the job came back through the done list */
 	int result;
 	unsigned long jpeg_len;
-	unsigned char *grown; /* TurboJPEG's replacement buffer when ours was too small, else NULL */
+	/* the encoder's replacement buffer (malloc'd) when ours was too small, else NULL */
+	unsigned char *grown;
 	uint64_t cpu_ns;
-	char error[SOFTWARE_ERROR_MAX]; /* tjGetErrorStr2 text; the handle's own is overwritten */
+	char error[SOFTWARE_ERROR_MAX]; /* tjGetErrorStr2 or libjpeg text, copied on the worker */
 };
 
 /* A tiny FIFO of job indices. */
@@ -86,8 +92,8 @@ struct software_encoder {
 	struct software_job jobs[SOFTWARE_SLOTS]; /* fields owned by whoever holds the job */
 
 	/* worker only */
-	tjhandle tj;
-	uint8_t *scratch; /* YUYV de-interleaved to planar 4:2:0 */
+	tjhandle tj; /* I420 and RGB */
+	struct yuyv_jpeg *yj; /* YUYV */
 	pthread_t worker;
 	bool worker_started;
 	bool sync_initialized;
@@ -109,6 +115,30 @@ static bool fifo_pop(struct job_fifo *q, unsigned *job)
 }
 
 /* Runs on the worker thread. */
+static void software_encode_yuyv(struct software_encoder *se, struct software_job *job)
+{
+	const struct raw_frame *raw = job->raw;
+	int quality = (int)atomic_load_explicit(&se->quality, memory_order_relaxed);
+	uint8_t *grown = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!raw->planes[0].data) {
+		r = -EINVAL;
+		snprintf(job->error, sizeof(job->error), "YUYV frame has no CPU mapping");
+	} else {
+		size_t stride = raw->planes[0].bytesperline ? raw->planes[0].bytesperline
+							    : 2 * (size_t)se->width;
+		r = yuyv_jpeg_encode(se->yj, raw->planes[0].data, stride, se->width, se->height,
+				     quality, job->frame->buf, job->frame->cap, &grown, &len,
+				     job->error, sizeof(job->error));
+	}
+	job->result = r;
+	job->jpeg_len = r < 0 ? 0 : len;
+	job->grown = grown;
+}
+
+/* Runs on the worker thread. */
 static void software_encode(struct software_encoder *se, struct software_job *job)
 {
 	const struct raw_frame *raw = job->raw;
@@ -117,22 +147,13 @@ static void software_encode(struct software_encoder *se, struct software_job *jo
 	unsigned w = se->width, h = se->height;
 	uint64_t t0 = clock_now_ns(CLOCK_THREAD_CPUTIME_ID);
 
+	if (se->in_fourcc == V4L2_PIX_FMT_YUYV) {
+		software_encode_yuyv(se, job);
+		job->cpu_ns = clock_now_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+		return;
+	}
 	if (se->rgb_format >= 0) {
 		/* packed: tjCompress2 below reads planes[0] itself */
-	} else if (se->in_fourcc == V4L2_PIX_FMT_YUYV) {
-		uint8_t *y = se->scratch, *u = y + (size_t)w * h, *v = u + (size_t)(w / 2) * (h / 2);
-		if (raw->planes[0].data) {
-			size_t stride = raw->planes[0].bytesperline ? raw->planes[0].bytesperline
-								    : 2 * (size_t)w;
-			yuyv_to_planar420(raw->planes[0].data, stride, w, h, y, u, v);
-			planes[0] = y;
-		} else {
-			planes[0] = NULL; /* dmabuf only: TurboJPEG reports it */
-		}
-		planes[1] = u;
-		planes[2] = v;
-		strides[0] = (int)w;
-		strides[1] = strides[2] = (int)(w / 2);
 	} else if (raw->n_planes >= 3) {
 		for (unsigned i = 0; i < 3; i++) {
 			planes[i] = raw->planes[i].data;
@@ -358,7 +379,7 @@ static void software_destroy(struct encoder *enc)
 	for (unsigned j = 0; j < SOFTWARE_SLOTS; j++) {
 		if (!se->job_in_use[j])
 			continue;
-		tjFree(se->jobs[j].grown); /* set only by a finished job */
+		free(se->jobs[j].grown); /* set only by a finished job; tjFree is free() too */
 		se->jobs[j].grown = NULL;
 		frame_unref(se->jobs[j].frame);
 		se->release_raw(se->release_ctx, se->jobs[j].raw);
@@ -370,9 +391,9 @@ static void software_destroy(struct encoder *enc)
 	}
 	if (se->tj)
 		tjDestroy(se->tj);
+	yuyv_jpeg_free(se->yj);
 	if (se->event_fd >= 0)
 		close(se->event_fd);
-	free(se->scratch);
 	free(se);
 }
 
@@ -430,18 +451,20 @@ int encoder_software_create(const struct encoder_params *p, struct encoder **out
 
 	int r;
 	if (p->in_fourcc == V4L2_PIX_FMT_YUYV) {
-		se->scratch = malloc((size_t)p->width * p->height * 3 / 2);
-		if (!se->scratch) {
+		se->yj = yuyv_jpeg_new();
+		if (!se->yj) {
 			r = -ENOMEM;
-			log_err_errno(r, "software encoder: scratch buffer");
+			log_err_errno(r, "software encoder: libjpeg compressor");
 			goto fail;
 		}
-	}
-	se->tj = tjInitCompress();
-	if (!se->tj) {
-		r = -ENOMEM;
-		log_err_errno(r, "software encoder: tjInitCompress: %s", tjGetErrorStr2(NULL));
-		goto fail;
+	} else {
+		se->tj = tjInitCompress();
+		if (!se->tj) {
+			r = -ENOMEM;
+			log_err_errno(r, "software encoder: tjInitCompress: %s",
+				      tjGetErrorStr2(NULL));
+			goto fail;
+		}
 	}
 	se->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (se->event_fd < 0) {
