@@ -496,8 +496,7 @@ int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 			copy_string(info->full_refused, sizeof(info->full_refused), why);
 		if (r != -EXDEV && !info->full_refused[0])
 			return r;
-		log_obj_info(log_prefix, "no second stream of %ux%u: %s", p->full_width,
-			     p->full_height, info->full_refused);
+		// the source warns, naming full_refused
 	}
 	return configure_streams(p, info, false);
 }
