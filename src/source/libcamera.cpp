@@ -3,7 +3,8 @@
 // It owns the CameraManager, the Camera, the FrameBufferAllocator and one Request per buffer
 // (cookie = buffer index). Completed requests go out through a C callback on libcamera's thread;
 // the caller gives each buffer back with lcshim_requeue(), which reuses the same Request with
-// ReuseBuffers, so nothing is allocated while streaming. libcamera's own log goes through
+// ReuseBuffers (with a full-size stream: refilled, a free full-size buffer added when there is
+// one; lcshim_requeue_full() gives those back), so nothing is allocated while streaming. libcamera's own log goes through
 // mjpegd's logger (LogRoute below, include/mjpegd/source/libcamera_log.h).
 //
 // Every difference between libcamera releases is handled in the block of MJPEGD_LIBCAMERA_*
@@ -13,8 +14,12 @@
 // OS Trixie's 0.7.1+rpt) and testing's 0.7.2.
 // Used the same way by every release from 0.0.3 to 0.7: FrameBufferAllocator,
 // Request::reuse(ReuseBuffers), SharedFD planes, FrameMetadata status/sequence/timestamp,
-// Camera::disconnected, ControlList::get() returning std::optional (since 0.0.1), and
-// logSetStream()/LIBCAMERA_LOG_LEVELS/LIBCAMERA_LOG_FILE (since 0.0.1).
+// Camera::disconnected, ControlList::get() returning std::optional (since 0.0.1),
+// logSetStream()/LIBCAMERA_LOG_LEVELS/LIBCAMERA_LOG_FILE (since 0.0.1), and for --snapshot-size's
+// second stream: generateConfiguration() with two roles (StillCapture, VideoRecording),
+// Request::reuse() without ReuseBuffers then addBuffer() per stream, requests carrying a subset
+// of the configured streams, and FrameDurationLimits in Camera::controls() narrowed to the
+// sensor mode after configure() (the Pi's handlers; vimc and uvcvideo do not list it).
 #include <algorithm>
 #include <atomic>
 #include <map>
