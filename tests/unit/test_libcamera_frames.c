@@ -766,6 +766,27 @@ static void test_full_held_stream_flows(void **state)
 	source_destroy(src);
 }
 
+/* A failed request's full-size buffer goes back too: all 4 can still be held at once after it. */
+static void test_full_failed_frame(void **state)
+{
+	(void)state;
+	cam.fail_at = 3; /* 4 stream and 4 full-size buffers: its request carries one */
+	struct source *src = open_full(4);
+	struct run_result res = run_loop(src, 20);
+	assert_int_equal(res.frames, 20);
+	assert_int_equal(res.eio, 1);
+	struct raw_frame *held[4];
+	for (unsigned i = 0; i < 4; i++) {
+		held[i] = wait_full(src);
+		check_full_frame(held[i]);
+		for (unsigned j = 0; j < i; j++)
+			assert_ptr_not_equal(held[i], held[j]);
+	}
+	for (unsigned i = 0; i < 4; i++)
+		source_release(src, held[i]);
+	source_destroy(src);
+}
+
 int main(void)
 {
 	libcamera_plugin_set_loaded(&fake_ops, "(the fakes of this test)");
@@ -783,6 +804,7 @@ int main(void)
 		cmocka_unit_test_setup(test_full_refused, reset_camera),
 		cmocka_unit_test_setup(test_full_replaced, reset_camera),
 		cmocka_unit_test_setup(test_full_held_stream_flows, reset_camera),
+		cmocka_unit_test_setup(test_full_failed_frame, reset_camera),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
