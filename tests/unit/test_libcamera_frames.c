@@ -80,6 +80,7 @@ static struct fake_camera {
 	int queue_full[LCSHIM_MAX_BUFFERS]; /* beside queue[] */
 	unsigned full_requeues;
 	unsigned full_completed; /* requests that carried one */
+	unsigned max_fps;        /* lcshim_stream.max_fps to report */
 } cam;
 
 /* The real shim's attach_full(): a free full-size buffer into the request, when one is free. */
@@ -163,6 +164,7 @@ int lcshim_open(const struct lcshim_params *p, const struct lcshim_callbacks *cb
 		.frame_duration_set = true,
 		.autofocus = true,
 		.transform_applied = true,
+		.max_fps = cam.max_fps,
 	};
 	for (unsigned i = 0; i < p->buffers; i++) {
 		cam.memfd[i] = memfd_create("fake-dmabuf", MFD_CLOEXEC);
@@ -787,6 +789,50 @@ static void test_full_failed_frame(void **state)
 	source_destroy(src);
 }
 
+/* What the source logs at open, stderr caught in a memfd (NUL-terminated, static). */
+static const char *open_logged(struct source **src, unsigned full_buffers)
+{
+	static char text[4096];
+	fflush(stderr);
+	int saved = dup(2), fd = memfd_create("stderr", MFD_CLOEXEC);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	*src = open_full(full_buffers);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	fputs(text, stderr);
+	return text;
+}
+
+/* The sensor mode's frame-rate cap is logged, with a warning when below --fps; the two streams
+ * and a refusal are named. */
+static void test_full_logged(void **state)
+{
+	(void)state;
+	struct source *src = NULL;
+	cam.max_fps = 21;
+	const char *log = open_logged(&src, 2);
+	assert_non_null(strstr(log, "two streams: 160x120 for snapshots (2 buffers, "));
+	assert_non_null(strstr(log, "<4>libcamera: /base/fake/imx708@1a: the sensor mode for 160x120 "
+				    "gives at most 21 fps, not the 30 asked for"));
+	assert_non_null(strstr(log, "(its sensor mode: up to 21 fps)"));
+	source_destroy(src);
+
+	reset_camera(NULL);
+	cam.refuse_full = true;
+	cam.max_fps = 60;
+	log = open_logged(&src, 2);
+	assert_non_null(strstr(log, "<4>libcamera: /base/fake/imx708@1a: no second stream of "
+				    "160x120 for --snapshot-size: the camera gives one stream"));
+	assert_null(strstr(log, "gives at most"));
+	assert_non_null(strstr(log, "(its sensor mode: up to 60 fps)"));
+	source_destroy(src);
+}
+
 int main(void)
 {
 	libcamera_plugin_set_loaded(&fake_ops, "(the fakes of this test)");
@@ -805,6 +851,7 @@ int main(void)
 		cmocka_unit_test_setup(test_full_replaced, reset_camera),
 		cmocka_unit_test_setup(test_full_held_stream_flows, reset_camera),
 		cmocka_unit_test_setup(test_full_failed_frame, reset_camera),
+		cmocka_unit_test_setup(test_full_logged, reset_camera),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
