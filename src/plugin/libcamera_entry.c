@@ -30,6 +30,7 @@ static const struct lcshim_ops ops = {
 	.open = lcshim_open,
 	.start = lcshim_start,
 	.requeue = lcshim_requeue,
+	.requeue_full = lcshim_requeue_full,
 	.controls = lcshim_controls,
 	.set_controls = lcshim_set_controls,
 	.close = lcshim_close,

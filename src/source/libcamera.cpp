@@ -3,7 +3,8 @@
 // It owns the CameraManager, the Camera, the FrameBufferAllocator and one Request per buffer
 // (cookie = buffer index). Completed requests go out through a C callback on libcamera's thread;
 // the caller gives each buffer back with lcshim_requeue(), which reuses the same Request with
-// ReuseBuffers, so nothing is allocated while streaming. libcamera's own log goes through
+// ReuseBuffers (with a full-size stream: refilled, a free full-size buffer added when there is
+// one; lcshim_requeue_full() gives those back), so nothing is allocated while streaming. libcamera's own log goes through
 // mjpegd's logger (LogRoute below, include/mjpegd/source/libcamera_log.h).
 //
 // Every difference between libcamera releases is handled in the block of MJPEGD_LIBCAMERA_*
@@ -13,8 +14,12 @@
 // OS Trixie's 0.7.1+rpt) and testing's 0.7.2.
 // Used the same way by every release from 0.0.3 to 0.7: FrameBufferAllocator,
 // Request::reuse(ReuseBuffers), SharedFD planes, FrameMetadata status/sequence/timestamp,
-// Camera::disconnected, ControlList::get() returning std::optional (since 0.0.1), and
-// logSetStream()/LIBCAMERA_LOG_LEVELS/LIBCAMERA_LOG_FILE (since 0.0.1).
+// Camera::disconnected, ControlList::get() returning std::optional (since 0.0.1),
+// logSetStream()/LIBCAMERA_LOG_LEVELS/LIBCAMERA_LOG_FILE (since 0.0.1), and for --snapshot-size's
+// second stream: generateConfiguration() with two roles (StillCapture, VideoRecording),
+// Request::reuse() without ReuseBuffers then addBuffer() per stream, requests carrying a subset
+// of the configured streams, and FrameDurationLimits in Camera::controls() narrowed to the
+// sensor mode after configure() (the Pi's handlers; vimc and uvcvideo do not list it).
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -329,6 +334,13 @@ struct lcshim {
 	bool acquired = false;
 	std::unique_ptr<CameraConfiguration> config;
 	Stream *stream = nullptr;
+	// --snapshot-size: the full-size stream (nullptr: one stream), its buffers, and those of its
+	// buffers neither in a request nor lent to the caller: each request queued takes one when
+	// there is one (libcamera takes requests with a subset of the configured streams), so a
+	// held full-size buffer never holds the stream back. free_full: loop thread only.
+	Stream *full_stream = nullptr;
+	std::vector<FrameBuffer *> stream_fbs, full_fbs;
+	std::vector<unsigned> free_full;
 	std::unique_ptr<FrameBufferAllocator> allocator;
 	std::vector<std::unique_ptr<Request>> requests;
 	ControlList start_controls{ controls::controls };
@@ -355,6 +367,8 @@ struct lcshim {
 	void camera_disconnected();
 	int select_camera(const lcshim_params *p);
 	int configure(const lcshim_params *p, lcshim_stream *info);
+	int configure_streams(const lcshim_params *p, lcshim_stream *info, bool two);
+	void attach_full(Request *request);
 	void set_start_controls(const lcshim_params *p, lcshim_stream *info);
 	void set_padded_crop(const lcshim_params *p, lcshim_stream *info);
 	int allocate(lcshim_stream *info);
@@ -384,6 +398,23 @@ void lcshim::request_completed(Request *request)
 					break;
 				c.bytesused[i++] = plane.bytesused;
 			}
+		}
+	}
+	c.full_buffer = -1;
+	FrameBuffer *ff = full_stream ? request->findBuffer(full_stream) : nullptr;
+	if (ff) {
+		auto it = std::find(full_fbs.begin(), full_fbs.end(), ff);
+		c.full_buffer = static_cast<int>(it - full_fbs.begin());
+		const FrameMetadata &md = ff->metadata();
+		c.full_status = request->status() == Request::RequestCancelled ||
+						md.status != FrameMetadata::FrameSuccess
+					? -EIO
+					: 0;
+		unsigned i = 0;
+		for (const auto &plane : md.planes()) {
+			if (i == LCSHIM_MAX_PLANES)
+				break;
+			c.full_bytesused[i++] = plane.bytesused;
 		}
 	}
 	if (c.status == 0)
@@ -456,15 +487,49 @@ int lcshim::select_camera(const lcshim_params *p)
 	return -ENOENT;
 }
 
+// --snapshot-size: two streams when the camera gives them (libcamera_plan_streams()), else the
+// stream alone with full_refused saying why (the source warns, snapshots keep the stream's size).
 int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 {
+	if (p->full_width && p->full_height && p->full_buffers) {
+		char why[sizeof(info->full_refused)];
+		int r = libcamera_plan_streams(p->width, p->height, p->full_width, p->full_height, why,
+					       sizeof(why));
+		if (r == 0)
+			r = configure_streams(p, info, true);
+		else
+			copy_string(info->full_refused, sizeof(info->full_refused), why);
+		if (r != -EXDEV && !info->full_refused[0])
+			return r;
+		// the source warns, naming full_refused
+	}
+	return configure_streams(p, info, false);
+}
+
+// Two streams (two): the full size first (role StillCapture), the stream's second (role
+// VideoRecording), in one format; every release from 0.0.3 to 0.7 generates both roles on the
+// Pi's handlers (VC4: main and low-res outputs; PiSP: output 0 and 1), while vimc and uvcvideo
+// generate (or validate() keeps) one configuration: -EXDEV then, info->full_refused set.
+int lcshim::configure_streams(const lcshim_params *p, lcshim_stream *info, bool two)
+{
+	auto refuse = [&](const char *why) {
+		copy_string(info->full_refused, sizeof(info->full_refused), why);
+		config.reset();
+		return -EXDEV;
+	};
 	// A vector: StreamRoles up to 0.0.x is one, Span<const StreamRole> from 0.1 takes one.
-	const std::vector<StreamRole> roles{ StreamRole::VideoRecording };
+	const std::vector<StreamRole> roles =
+		two ? std::vector<StreamRole>{ StreamRole::StillCapture, StreamRole::VideoRecording }
+		    : std::vector<StreamRole>{ StreamRole::VideoRecording };
 	config = camera->generateConfiguration(roles);
-	if (!config || config->size() != 1) {
+	if (two && (!config || config->size() != 2))
+		return refuse("the camera gives one stream");
+	if (!config || config->size() != roles.size()) {
 		return log_obj_err_errno(log_prefix, -EINVAL, "no configuration for video recording");
 	}
-	StreamConfiguration &sc = config->at(0);
+	// validate() may drop the second configuration (it keeps the first): sc is looked at only
+	// while config->size() is what was asked
+	StreamConfiguration &sc = config->at(two ? 1 : 0);
 
 	const uint32_t *prefs = p->formats;
 	unsigned n_prefs = p->n_formats;
@@ -495,6 +560,13 @@ int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 	// limited range) would look washed out. The Pi's ISP can output either.
 	if (chosen == formats::YUV420 || chosen == formats::YUYV || chosen == formats::NV12)
 		sc.colorSpace = ColorSpace::Sycc;
+	if (two) {
+		StreamConfiguration &mc = config->at(0);
+		mc.pixelFormat = chosen;
+		mc.size = Size(p->full_width, p->full_height);
+		mc.bufferCount = p->full_buffers;
+		mc.colorSpace = sc.colorSpace;
+	}
 
 	Transform transform = Transform::Identity;
 	if (p->rotation == 180)
@@ -514,7 +586,25 @@ int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 	// Padded rows asked for and fewer granted (libcamera 0.0.3's vimc handler gives multiples of
 	// 6 rows: 1086 for 1088): ask for a few more, in steps of what was missing, for a buffer that
 	// holds the encoder's rows (1092): a packed format imports from a taller buffer.
-	if (status == CameraConfiguration::Adjusted && p->picture_height &&
+	if (two) {
+		if (status == CameraConfiguration::Invalid)
+			return refuse("the camera refuses the two streams");
+		char why[sizeof(info->full_refused)];
+		const unsigned n = static_cast<unsigned>(config->size());
+		const StreamConfiguration &mc = config->at(0);
+		const StreamConfiguration *second = n >= 2 ? &config->at(1) : nullptr;
+		if (!libcamera_streams_granted(n, to_v4l2(chosen), p->width, p->height,
+					       to_v4l2(mc.pixelFormat), mc.size.width, mc.size.height,
+					       second ? to_v4l2(second->pixelFormat) : 0,
+					       second ? second->size.width : 0,
+					       second ? second->size.height : 0, why, sizeof(why)))
+			return refuse(why);
+		if (mc.bufferCount > LCSHIM_MAX_BUFFERS) {
+			return log_err_errno(-EINVAL, "%s wants %u full-size buffers, mjpegd handles "
+					     "at most %d", log_prefix, mc.bufferCount,
+					     LCSHIM_MAX_BUFFERS);
+		}
+	} else if (status == CameraConfiguration::Adjusted && p->picture_height &&
 	    p->picture_height < p->height && sc.size.width == p->width &&
 	    sc.size.height < p->height && sc.size.height >= p->picture_height) {
 		const Size first = sc.size;
@@ -568,6 +658,21 @@ int lcshim::configure(const lcshim_params *p, lcshim_stream *info)
 	info->width = sc.size.width;
 	info->height = sc.size.height;
 	info->stride = sc.stride;
+	if (two) {
+		const StreamConfiguration &mc = config->at(0);
+		full_stream = mc.stream();
+		info->full_width = mc.size.width;
+		info->full_height = mc.size.height;
+		info->full_stride = mc.stride;
+	}
+	// The sensor mode configure() chose bounds the frame rate (a full-size stream may need a
+	// slower mode): the Pi's handlers narrow FrameDurationLimits to it.
+	auto fdl = camera->controls().find(&controls::FrameDurationLimits);
+	if (fdl != camera->controls().end() && fdl->second.min().type() == ControlTypeInteger64) {
+		const int64_t min_us = fdl->second.min().get<int64_t>();
+		if (min_us > 0)
+			info->max_fps = static_cast<unsigned>((1000000 + min_us / 2) / min_us);
+	}
 	return 0;
 }
 
@@ -623,13 +728,14 @@ void lcshim::set_start_controls(const lcshim_params *p, lcshim_stream *info)
 #endif
 }
 
-int lcshim::allocate(lcshim_stream *info)
+// Allocates st's buffers and describes them into out (up to LCSHIM_MAX_BUFFERS); fbs gets them.
+static int allocate_stream(FrameBufferAllocator &allocator, Stream *st, const char *log_prefix,
+			   lcshim_buffer *out, std::vector<FrameBuffer *> *fbs)
 {
-	allocator = std::make_unique<FrameBufferAllocator>(camera);
-	int r = allocator->allocate(stream);
+	int r = allocator.allocate(st);
 	if (r < 0)
 		return log_obj_err_errno(log_prefix, r, "allocating buffers");
-	const auto &buffers = allocator->buffers(stream);
+	const auto &buffers = allocator.buffers(st);
 	if (buffers.empty() || buffers.size() > LCSHIM_MAX_BUFFERS) {
 		return log_obj_err_errno(log_prefix, -ENOBUFS, "got %zu buffers (1..%d)",
 					 buffers.size(), LCSHIM_MAX_BUFFERS);
@@ -641,7 +747,7 @@ int lcshim::allocate(lcshim_stream *info)
 			return log_obj_err_errno(log_prefix, -EINVAL, "a buffer with %zu planes (1..%d)",
 						 planes.size(), LCSHIM_MAX_PLANES);
 		}
-		lcshim_buffer *b = &info->buffers[i];
+		lcshim_buffer *b = &out[i];
 		b->n_planes = static_cast<unsigned>(planes.size());
 		for (size_t j = 0; j < planes.size(); j++) {
 			b->planes[j].fd = planes[j].fd.get();
@@ -650,7 +756,28 @@ int lcshim::allocate(lcshim_stream *info)
 						      : planes[j].offset;
 			b->planes[j].length = planes[j].length;
 		}
+		fbs->push_back(fb);
+	}
+	return 0;
+}
 
+int lcshim::allocate(lcshim_stream *info)
+{
+	allocator = std::make_unique<FrameBufferAllocator>(camera);
+	int r = allocate_stream(*allocator, stream, log_prefix, info->buffers, &stream_fbs);
+	if (r < 0)
+		return r;
+	if (full_stream) {
+		r = allocate_stream(*allocator, full_stream, log_prefix, info->full_buffers,
+				    &full_fbs);
+		if (r < 0)
+			return r;
+		info->n_full_buffers = static_cast<unsigned>(full_fbs.size());
+		for (unsigned i = info->n_full_buffers; i-- > 0;)
+			free_full.push_back(i);
+	}
+	for (size_t i = 0; i < stream_fbs.size(); i++) {
+		FrameBuffer *fb = stream_fbs[i];
 		std::unique_ptr<Request> request = camera->createRequest(i);
 		if (!request)
 			return log_obj_err_errno(log_prefix, -ENOMEM, "creating a request");
@@ -659,8 +786,18 @@ int lcshim::allocate(lcshim_stream *info)
 			return log_obj_err_errno(log_prefix, r, "adding a buffer to a request");
 		requests.push_back(std::move(request));
 	}
-	info->n_buffers = static_cast<unsigned>(buffers.size());
+	info->n_buffers = static_cast<unsigned>(stream_fbs.size());
 	return 0;
+}
+
+// A free full-size buffer into request (which carries the stream's), when there is one.
+void lcshim::attach_full(Request *request)
+{
+	if (!full_stream || free_full.empty())
+		return;
+	const unsigned b = free_full.back();
+	if (request->addBuffer(full_stream, full_fbs[b]) == 0)
+		free_full.pop_back();
 }
 
 extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, lcshim **out,
@@ -668,7 +805,7 @@ extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, l
 {
 	if (!p || !cb || !cb->completed || !out || !info || p->buffers < 1 ||
 	    p->buffers > LCSHIM_MAX_BUFFERS || (p->rotation != 0 && p->rotation != 180) ||
-	    !p->width || !p->height)
+	    !p->width || !p->height || p->full_buffers > LCSHIM_MAX_BUFFERS)
 		return -EINVAL;
 	*info = lcshim_stream{};
 
@@ -720,6 +857,7 @@ extern "C" int lcshim_start(lcshim *s)
 		return log_obj_err_errno(s->log_prefix, r, "starting");
 	s->started = true;
 	for (auto &request : s->requests) {
+		s->attach_full(request.get());
 		r = s->camera->queueRequest(request.get());
 		if (r < 0)
 			return log_obj_err_errno(s->log_prefix, r, "queueing a request");
@@ -732,13 +870,32 @@ extern "C" int lcshim_requeue(lcshim *s, unsigned buffer)
 	if (buffer >= s->requests.size())
 		return -EINVAL;
 	Request *request = s->requests[buffer].get();
-	request->reuse(Request::ReuseBuffers);
+	if (s->full_stream) {
+		// Its full-size buffer (if any) went to the caller with the completion: the request
+		// is filled anew, with a full-size one only when one is free.
+		request->reuse();
+		int r = request->addBuffer(s->stream, s->stream_fbs[buffer]);
+		if (r < 0)
+			return r;
+		s->attach_full(request);
+	} else {
+		request->reuse(Request::ReuseBuffers);
+	}
 	if (!s->pending_controls.empty()) {
 		for (const auto &[id, value] : s->pending_controls)
 			request->controls().set(id, value);
 		s->pending_controls.clear();
 	}
 	return s->camera->queueRequest(request);
+}
+
+extern "C" int lcshim_requeue_full(lcshim *s, unsigned buffer)
+{
+	if (buffer >= s->full_fbs.size() ||
+	    std::find(s->free_full.begin(), s->free_full.end(), buffer) != s->free_full.end())
+		return -EINVAL;
+	s->free_full.push_back(buffer);
+	return 0;
 }
 
 // ---- camera controls (include/mjpegd/control.h) ---------------------------------------------

@@ -1,8 +1,11 @@
-/* libcamera_padded_crop(); see src/source/libcamera_shim.h. Pure: compiled into the daemon's
+/* libcamera_padded_crop(), libcamera_plan_streams(), libcamera_streams_granted(); see
+ * src/source/libcamera_shim.h. Pure: compiled into the daemon's
  * library for its unit test and into the libcamera plugin, which uses it (a copy of its own, so
  * the daemon exports nothing to the plugin but struct lcshim_host). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "libcamera_shim.h"
 
@@ -42,4 +45,63 @@ int libcamera_padded_crop(struct libcamera_rect def, struct libcamera_rect max, 
 		r.x = max.x + (int)(max.width > r.width ? max.width - r.width : 0);
 	*out = r;
 	return 0;
+}
+
+int libcamera_plan_streams(unsigned width, unsigned height, unsigned full_width,
+			   unsigned full_height, char *why, size_t whylen)
+{
+	if (why && whylen)
+		why[0] = '\0';
+	if (!width || !height || !full_width || !full_height) {
+		if (why && whylen)
+			snprintf(why, whylen, "an empty size");
+		return -EINVAL;
+	}
+	/* The second (low-res on VC4) output is never larger than the first: the full size goes
+	 * first and must hold the stream's in both dimensions. */
+	if (full_width < width || full_height < height) {
+		if (why && whylen)
+			snprintf(why, whylen, "the full size %ux%u is smaller than the stream's %ux%u "
+				 "in one dimension", full_width, full_height, width, height);
+		return -EINVAL;
+	}
+	if (full_width == width && full_height == height) {
+		if (why && whylen)
+			snprintf(why, whylen, "the full size is the stream's");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool libcamera_streams_granted(unsigned n_configs, uint32_t fourcc, unsigned width,
+			       unsigned height, uint32_t main_fourcc, unsigned main_width,
+			       unsigned main_height, uint32_t second_fourcc, unsigned second_width,
+			       unsigned second_height, char *why, size_t whylen)
+{
+	if (why && whylen)
+		why[0] = '\0';
+	const char *reason = NULL;
+	char buf[160];
+	if (n_configs < 2) {
+		reason = "the camera gives one stream";
+	} else if (second_fourcc != fourcc || main_fourcc != fourcc) {
+		snprintf(buf, sizeof(buf), "the camera changed the formats to %.4s and %.4s (asked "
+			 "%.4s for both)", (const char *)&main_fourcc, (const char *)&second_fourcc,
+			 (const char *)&fourcc);
+		reason = buf;
+	} else if (second_width != width || second_height != height) {
+		snprintf(buf, sizeof(buf), "the camera gives the second stream as %ux%u, not %ux%u",
+			 second_width, second_height, width, height);
+		reason = buf;
+	} else if (main_width < width || main_height < height ||
+		   (main_width == width && main_height == height)) {
+		snprintf(buf, sizeof(buf), "the camera gives the full size as %ux%u, not larger than "
+			 "the stream's %ux%u", main_width, main_height, width, height);
+		reason = buf;
+	}
+	if (!reason)
+		return true;
+	if (why && whylen)
+		snprintf(why, whylen, "%s", reason);
+	return false;
 }

@@ -46,6 +46,10 @@ struct lcshim_params {
 	unsigned rotation; /* 0 or 180 */
 	bool hflip, vflip;
 	unsigned buffers; /* 1..LCSHIM_MAX_BUFFERS; the pipeline handler may raise it */
+	/* --snapshot-size: a second, full-size stream of full_buffers (1..LCSHIM_MAX_BUFFERS)
+	 * buffers in the stream's format, when full_width > 0; configured as the first (main)
+	 * output and the stream as the second (libcamera_plan_streams()). 0: one stream. */
+	unsigned full_width, full_height, full_buffers;
 };
 
 struct lcshim_plane {
@@ -72,6 +76,16 @@ struct lcshim_stream {
 	bool autofocus;          /* continuous autofocus was switched on */
 	bool transform_applied;  /* rotation/flips were accepted as asked */
 	bool padded_crop_set;    /* a ScalerCrop keeps the picture's proportions (picture_height) */
+	/* The highest frame rate the configured sensor mode allows (FrameDurationLimits' minimum
+	 * after configure()); 0: the camera does not say */
+	unsigned max_fps;
+	/* The second, full-size stream (lcshim_params.full_width): granted when n_full_buffers > 0,
+	 * in the stream's fourcc; asked for and refused: full_refused says why, one stream runs */
+	unsigned full_width, full_height;
+	size_t full_stride;
+	unsigned n_full_buffers;
+	struct lcshim_buffer full_buffers[LCSHIM_MAX_BUFFERS];
+	char full_refused[160];
 };
 
 struct lcshim_completion {
@@ -80,6 +94,12 @@ struct lcshim_completion {
 	uint64_t sequence;  /* the sensor's frame counter */
 	uint64_t timestamp_ns; /* CLOCK_MONOTONIC, start of exposure as libcamera reports it */
 	size_t bytesused[LCSHIM_MAX_PLANES];
+	/* The full-size buffer of this request (index into lcshim_stream.full_buffers), -1 when it
+	 * carried none (all were held); the caller's until lcshim_requeue_full(full_buffer), also
+	 * when the request failed. full_status: 0 or -EIO, as status, for that buffer alone. */
+	int full_buffer;
+	int full_status;
+	size_t full_bytesused[LCSHIM_MAX_PLANES];
 };
 
 struct lcshim_callbacks {
@@ -105,6 +125,11 @@ int lcshim_start(struct lcshim *s);
 
 /* Gives a completed buffer back to the camera. -ENODEV after a disconnect, -EACCES when stopped. */
 int lcshim_requeue(struct lcshim *s, unsigned buffer);
+
+/* Gives a completed full-size buffer back: it goes into the next request requeued (or started)
+ * with none, so a held full-size buffer never holds a request back. Loop thread only, like
+ * lcshim_requeue(). -EINVAL for an index out of range. */
+int lcshim_requeue_full(struct lcshim *s, unsigned buffer);
 
 /* The camera's controls (its ControlInfoMap: booleans, integers, floats, enums as menus, the
  * ScalerCrop rectangle; arrays and strings left out), the values last set shown as current. */
@@ -146,6 +171,25 @@ struct libcamera_rect {
 int libcamera_padded_crop(struct libcamera_rect def, struct libcamera_rect max, unsigned width,
 			  unsigned rows, unsigned picture_rows, struct libcamera_rect *out);
 
+/* Two streams from one camera (--snapshot-size): the full size is asked as the first (main)
+ * configuration with role StillCapture and the stream's size as the second with role
+ * VideoRecording, both in the stream's format. The first is the larger on purpose: the Pi's VC4
+ * ISP gives its second output (low-res) only in YUV420 and never larger than the first; the
+ * Pi 5's PiSP has no such limit, other handlers (vimc, uvcvideo) give one stream only.
+ * libcamera_plan_streams: -EINVAL (why set) when no such pair exists: a full size not at least
+ * the stream's in both dimensions, or equal to it. */
+int libcamera_plan_streams(unsigned width, unsigned height, unsigned full_width,
+			   unsigned full_height, char *why, size_t whylen);
+
+/* What validate() left of that pair, judged: n_configs (config->size()) 2, both in fourcc (the
+ * one asked for), the second exactly width x height, the first at least as large in both
+ * dimensions and larger in one (it may have been adjusted down, e.g. to the sensor's size).
+ * False, why set, when the camera adjusted the second stream away. */
+bool libcamera_streams_granted(unsigned n_configs, uint32_t fourcc, unsigned width,
+			       unsigned height, uint32_t main_fourcc, unsigned main_width,
+			       unsigned main_height, uint32_t second_fourcc, unsigned second_width,
+			       unsigned second_height, char *why, size_t whylen);
+
 /* ---- The plugin boundary (docs/architecture.md, "The libcamera plugin") -------------------
  *
  * The shim is built as its own shared object, mjpegd-libcamera.so (libcamera.cpp plus
@@ -160,7 +204,7 @@ int libcamera_padded_crop(struct libcamera_rect def, struct libcamera_rect max, 
  * table must carry the same version and the same layout (struct sizes) as the daemon's headers.
  * Bump LCSHIM_ABI_VERSION whenever a struct above, struct lcshim_host/lcshim_ops, control.h's
  * control_list/control_set or the meaning of a call changes. */
-#define LCSHIM_ABI_VERSION 1u
+#define LCSHIM_ABI_VERSION 2u /* 2: the full-size stream (params, stream, completion, requeue_full) */
 #define LCSHIM_ABI_SYMBOL "mjpegd_lcplugin_abi"
 #define LCSHIM_INIT_SYMBOL "mjpegd_lcplugin_init"
 
@@ -198,6 +242,7 @@ struct lcshim_ops {
 		    struct lcshim **out, struct lcshim_stream *info);
 	int (*start)(struct lcshim *s);
 	int (*requeue)(struct lcshim *s, unsigned buffer);
+	int (*requeue_full)(struct lcshim *s, unsigned buffer);
 	int (*controls)(struct lcshim *s, struct control_list *l);
 	int (*set_controls)(struct lcshim *s, const struct control_list *l,
 			    const struct control_set *set, char *why, size_t whylen);

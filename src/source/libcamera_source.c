@@ -10,6 +10,13 @@
  * holds more than n_buffers entries and a slot's metadata is written only while the loop cannot
  * look at it. The disconnect flag is an atomic written by the camera thread.
  *
+ * --snapshot-size (a second, full-size stream, when the shim got one: lcshim_stream.n_full_buffers):
+ * a completed request may also carry a full-size buffer (completions[].full_buffer). Its owner
+ * then, in turn: the source's full_ready slot (the newest one; the one it replaces goes back to
+ * the shim at once with requeue_full), lent by dequeue_full (full.in_flight), back to the shim at
+ * release. The shim puts a free full-size buffer into each request it queues and none when all
+ * are held, so the stream's requests never wait for a full-size one.
+ *
  * Buffer memory: libcamera owns the FrameBuffers and their DMABUFs. Each DMABUF is mapped
  * read-only once, when the source opens, so the software encoder reads frames in place; a
  * zero-copy encoder uses planes[].dmabuf_fd/dmabuf_offset/buffer_size instead
@@ -214,6 +221,14 @@ struct lc_mapping {
 	size_t dmabuf_size; /* the whole dma-buf (lseek to its end), ≥ len */
 };
 
+/* One stream's raw frames over the shim's buffers. Loop thread only. */
+struct lc_set {
+	struct raw_frame frames[LCSHIM_MAX_BUFFERS];
+	bool in_flight[LCSHIM_MAX_BUFFERS];
+	unsigned frame_maps[LCSHIM_MAX_BUFFERS][LCSHIM_MAX_PLANES]; /* distinct mappings per frame */
+	unsigned n_frame_maps[LCSHIM_MAX_BUFFERS];
+};
+
 struct lc_source {
 	const struct lcshim_ops *shim_ops; /* the plugin's table (libcamera_plugin_load()) */
 	struct source src;
@@ -229,11 +244,10 @@ struct lc_source {
 
 	/* loop thread only */
 	struct mono_wall clock; /* capture times → X-Timestamp */
-	struct raw_frame frames[LCSHIM_MAX_BUFFERS];
-	bool in_flight[LCSHIM_MAX_BUFFERS];
-	unsigned frame_maps[LCSHIM_MAX_BUFFERS][LCSHIM_MAX_PLANES]; /* distinct mappings per frame */
-	unsigned n_frame_maps[LCSHIM_MAX_BUFFERS];
-	struct lc_mapping maps[LCSHIM_MAX_BUFFERS * LCSHIM_MAX_PLANES];
+	struct lc_set stream;
+	struct lc_set full;          /* the full-size stream's (info.n_full_buffers of them) */
+	struct raw_frame *full_ready; /* the newest full-size frame, not yet dequeued; NULL: none */
+	struct lc_mapping maps[2 * LCSHIM_MAX_BUFFERS * LCSHIM_MAX_PLANES];
 	unsigned n_maps;
 	bool sync_supported;
 	bool have_sequence;
@@ -279,13 +293,13 @@ static void lc_drain_eventfd(struct lc_source *lc)
 	(void)n; /* EAGAIN: nothing to drain */
 }
 
-static void lc_sync(struct lc_source *lc, unsigned buffer, uint64_t flags)
+static void lc_sync(struct lc_source *lc, const struct lc_set *set, unsigned buffer, uint64_t flags)
 {
 	if (!lc->sync_supported)
 		return;
-	for (unsigned i = 0; i < lc->n_frame_maps[buffer]; i++) {
+	for (unsigned i = 0; i < set->n_frame_maps[buffer]; i++) {
 		struct dma_buf_sync sync = { .flags = flags | DMA_BUF_SYNC_READ };
-		int fd = lc->maps[lc->frame_maps[buffer][i]].fd;
+		int fd = lc->maps[set->frame_maps[buffer][i]].fd;
 		while (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -308,6 +322,39 @@ static void lc_requeue(struct lc_source *lc, unsigned buffer)
 				 lc->info.camera_id, buffer);
 		lc->requeue_error_logged = true;
 	}
+}
+
+static void lc_requeue_full(struct lc_source *lc, unsigned buffer)
+{
+	int r = lc->shim_ops->requeue_full(lc->shim, buffer);
+	if (r < 0 && !lc->requeue_error_logged) {
+		log_err_errno(r, "libcamera: %s: giving full-size buffer %u back to the camera",
+			      lc->info.camera_id, buffer);
+		lc->requeue_error_logged = true;
+	}
+}
+
+/* The full-size buffer a completed request carried (c->full_buffer ≥ 0): the newest, kept in
+ * full_ready in place of the one there (which goes back), or back at once when it failed. */
+static void lc_take_full(struct lc_source *lc, const struct lcshim_completion *c, bool ok)
+{
+	if (c->full_buffer < 0 || (unsigned)c->full_buffer >= lc->info.n_full_buffers)
+		return;
+	unsigned b = (unsigned)c->full_buffer;
+	if (!ok || c->full_status < 0) {
+		lc_requeue_full(lc, b);
+		return;
+	}
+	if (lc->full_ready)
+		lc_requeue_full(lc, lc->full_ready->index);
+	struct raw_frame *f = &lc->full.frames[b];
+	f->sequence = c->sequence;
+	f->timestamp_us = mono_wall_us(&lc->clock, c->timestamp_ns / 1000);
+	if (f->n_planes == lc->info.full_buffers[b].n_planes)
+		for (unsigned i = 0; i < f->n_planes; i++)
+			if (c->full_bytesused[i])
+				f->planes[i].length = c->full_bytesused[i];
+	lc->full_ready = f;
 }
 
 static int lc_fd(struct source *src)
@@ -355,6 +402,7 @@ static int lc_dequeue(struct source *src, struct raw_frame **out)
 			lc->have_sequence = true;
 			lc->last_sequence = c->sequence;
 		}
+		lc_take_full(lc, c, false);
 		lc_requeue(lc, (unsigned)index);
 		/* The caller stops dequeuing on an error: keep the fd readable for the rest. */
 		if (spsc_count(&lc->done) > 0)
@@ -367,7 +415,8 @@ static int lc_dequeue(struct source *src, struct raw_frame **out)
 	lc->have_sequence = true;
 	lc->last_sequence = c->sequence;
 
-	struct raw_frame *f = &lc->frames[index];
+	lc_take_full(lc, c, true);
+	struct raw_frame *f = &lc->stream.frames[index];
 	f->sequence = c->sequence;
 	f->timestamp_us = mono_wall_us(&lc->clock, c->timestamp_ns / 1000);
 	/* (A single plane split into Y, Cb, Cr has one bytesused for all of them: kept as split.) */
@@ -375,9 +424,23 @@ static int lc_dequeue(struct source *src, struct raw_frame **out)
 		for (unsigned i = 0; i < f->n_planes; i++)
 			if (c->bytesused[i])
 				f->planes[i].length = c->bytesused[i];
-	lc_sync(lc, (unsigned)index, DMA_BUF_SYNC_START);
-	lc->in_flight[index] = true;
+	lc_sync(lc, &lc->stream, (unsigned)index, DMA_BUF_SYNC_START);
+	lc->stream.in_flight[index] = true;
 	src->stats.frames_captured++;
+	*out = f;
+	return 0;
+}
+
+/* The newest full-size frame that came with the stream's frames dequeued so far. */
+static int lc_dequeue_full(struct source *src, struct raw_frame **out)
+{
+	struct lc_source *lc = src->priv;
+	struct raw_frame *f = lc->full_ready;
+	if (!f)
+		return -EAGAIN;
+	lc->full_ready = NULL;
+	lc_sync(lc, &lc->full, f->index, DMA_BUF_SYNC_START);
+	lc->full.in_flight[f->index] = true;
 	*out = f;
 	return 0;
 }
@@ -385,23 +448,31 @@ static int lc_dequeue(struct source *src, struct raw_frame **out)
 static void lc_release(struct source *src, struct raw_frame *f)
 {
 	struct lc_source *lc = src->priv;
-	if (MJPEGD_BUG(!f || f->index >= lc->info.n_buffers || f != &lc->frames[f->index],
+	bool full = f && f->index < lc->info.n_full_buffers && f == &lc->full.frames[f->index];
+	if (MJPEGD_BUG(!f || (!full && (f->index >= lc->info.n_buffers ||
+					f != &lc->stream.frames[f->index])),
 		       "libcamera: released a frame it does not own"))
 		return;
-	if (MJPEGD_BUG(!lc->in_flight[f->index], "libcamera: frame %llu released twice", (unsigned long long)f->sequence))
+	struct lc_set *set = full ? &lc->full : &lc->stream;
+	if (MJPEGD_BUG(!set->in_flight[f->index], "libcamera: frame %llu released twice", (unsigned long long)f->sequence))
 		return;
-	lc->in_flight[f->index] = false;
-	lc_sync(lc, f->index, DMA_BUF_SYNC_END);
-	lc_requeue(lc, f->index);
+	set->in_flight[f->index] = false;
+	lc_sync(lc, set, f->index, DMA_BUF_SYNC_END);
+	if (full)
+		lc_requeue_full(lc, f->index);
+	else
+		lc_requeue(lc, f->index);
 }
 
 static void lc_destroy(struct source *src)
 {
 	struct lc_source *lc = src->priv;
 	for (unsigned i = 0; i < LCSHIM_MAX_BUFFERS; i++)
-		if (lc->in_flight[i])
+		if (lc->stream.in_flight[i] || lc->full.in_flight[i])
 			log_err("libcamera: destroyed while frame %llu is still lent",
-				(unsigned long long)lc->frames[i].sequence);
+				(unsigned long long)(lc->stream.in_flight[i] ? lc->stream.frames[i]
+									     : lc->full.frames[i])
+					.sequence);
 	/* First: once it returns, libcamera's thread no longer calls us. */
 	lc->shim_ops->close(lc->shim);
 	if (lc->frames_failed)
@@ -435,6 +506,7 @@ static const struct source_ops lc_ops = {
 	.destroy = lc_destroy,
 	.controls = lc_controls,
 	.set_controls = lc_set_controls,
+	.dequeue_full = lc_dequeue_full,
 };
 
 /* Index of the mapping of fd, created (read-only, whole extent) on first use. */
@@ -475,13 +547,21 @@ static bool lc_same_dmabuf(int a, int b)
 	       sa.st_ino == sb.st_ino;
 }
 
+/* What lc_setup_frames() describes: one stream's buffers and layout. */
+struct lc_layout {
+	const struct lcshim_buffer *buffers;
+	unsigned n_buffers, width, height;
+	size_t stride;
+};
+
 /* Maps every DMABUF once and describes the raw frames over them (libcamera_describe_frame), each
  * picture_height rows high (the camera's rows, or fewer when it was asked for padded ones). */
-static int lc_setup_frames(struct lc_source *lc, unsigned picture_height)
+static int lc_setup_frames(struct lc_source *lc, struct lc_set *set, const struct lc_layout *lay,
+			   unsigned picture_height)
 {
 	const struct lcshim_stream *info = &lc->info;
-	for (unsigned b = 0; b < info->n_buffers; b++) {
-		const struct lcshim_buffer *buf = &info->buffers[b];
+	for (unsigned b = 0; b < lay->n_buffers; b++) {
+		const struct lcshim_buffer *buf = &lay->buffers[b];
 		/* the shim checked */
 		if (MJPEGD_BUG(buf->n_planes == 0 || buf->n_planes > LCSHIM_MAX_PLANES,
 			       "libcamera: buffer %u has %u planes", b, buf->n_planes))
@@ -517,21 +597,21 @@ static int lc_setup_frames(struct lc_source *lc, unsigned picture_height)
 			planes[p].dmabuf_size = lc->maps[m].dmabuf_size;
 			plane_map[p] = m;
 			bool seen = false;
-			for (unsigned k = 0; k < lc->n_frame_maps[b]; k++)
-				seen |= lc->frame_maps[b][k] == m;
+			for (unsigned k = 0; k < set->n_frame_maps[b]; k++)
+				seen |= set->frame_maps[b][k] == m;
 			if (!seen)
-				lc->frame_maps[b][lc->n_frame_maps[b]++] = m;
+				set->frame_maps[b][set->n_frame_maps[b]++] = m;
 		}
 
-		struct raw_frame *f = &lc->frames[b];
-		int r = libcamera_describe_frame(info->fourcc, info->width, info->height,
-						 info->stride, planes, buf->n_planes, f);
+		struct raw_frame *f = &set->frames[b];
+		int r = libcamera_describe_frame(info->fourcc, lay->width, lay->height,
+						 lay->stride, planes, buf->n_planes, f);
 		if (r < 0)
 			return log_err_errno(r, "libcamera: %s: buffer %u: %u planes that do not "
 						"make a %ux%u %.4s image (stride %zu)",
-						info->camera_id, b, buf->n_planes, info->width,
-						info->height, (const char *)&info->fourcc,
-						info->stride);
+						info->camera_id, b, buf->n_planes, lay->width,
+						lay->height, (const char *)&info->fourcc,
+						lay->stride);
 		f->index = b;
 		f->height = picture_height;
 		for (unsigned i = 0; i < f->n_planes; i++) {
@@ -552,7 +632,7 @@ static bool lc_importable(struct lc_source *lc, const struct source_params *p)
 	char why[200];
 	unsigned stride_align = source_params_stride_align(p, lc->info.fourcc);
 	for (unsigned b = 0; b < lc->info.n_buffers; b++) {
-		if (!libcamera_frame_importable(&lc->frames[b], stride_align, p->height_align, why,
+		if (!libcamera_frame_importable(&lc->stream.frames[b], stride_align, p->height_align, why,
 						sizeof(why))) {
 			log_info("libcamera: %s: its buffers do not fit the M2M encoder's layout (%s): "
 				 "an M2M encoder would copy every frame",
@@ -609,7 +689,7 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	 * libcamera buffer only when the camera wrote that many rows: ask for them, and give
 	 * frames of the rows asked for (libcamera_rows()). */
 	const unsigned rows = libcamera_rows(p->height, p->height_align, p->pad_rows);
-	const struct lcshim_params sp = {
+	struct lcshim_params sp = {
 		.camera = p->camera,
 		.skip_external = quiet_when_absent,
 		.width = p->width,
@@ -623,6 +703,14 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 		.vflip = p->vflip,
 		.buffers = buffers,
 	};
+	/* --snapshot-size (the pipeline asks only for a size other than the stream's) */
+	if (p->full_width && p->full_height && p->full_buffers &&
+	    (p->full_width != p->width || p->full_height != p->height)) {
+		sp.full_width = p->full_width;
+		sp.full_height = p->full_height;
+		sp.full_buffers = p->full_buffers > LCSHIM_MAX_BUFFERS ? LCSHIM_MAX_BUFFERS
+								     : p->full_buffers;
+	}
 	const struct lcshim_callbacks cb = {
 		.completed = lc_completed,
 		.disconnected = lc_disconnected,
@@ -660,14 +748,38 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	lc->src.width = info->width;
 	lc->src.height = picture_height;
 	lc->src.padded_height = info->height;
-	r = lc_setup_frames(lc, picture_height);
+	const struct lc_layout stream_layout = {
+		.buffers = info->buffers, .n_buffers = info->n_buffers, .width = info->width,
+		.height = info->height, .stride = info->stride,
+	};
+	r = lc_setup_frames(lc, &lc->stream, &stream_layout, picture_height);
 	if (r < 0)
 		goto fail;
+	if (info->n_full_buffers) {
+		const struct lc_layout full_layout = {
+			.buffers = info->full_buffers, .n_buffers = info->n_full_buffers,
+			.width = info->full_width, .height = info->full_height,
+			.stride = info->full_stride,
+		};
+		unsigned first_map = lc->n_maps;
+		r = lc_setup_frames(lc, &lc->full, &full_layout, info->full_height);
+		if (r < 0)
+			goto fail;
+		lc->src.full_width = info->full_width;
+		lc->src.full_height = info->full_height;
+		for (unsigned m = first_map; m < lc->n_maps; m++)
+			lc->src.full_bytes += lc->maps[m].dmabuf_size;
+	} else if (sp.full_width) {
+		/* the pipeline says once that snapshots keep the stream's size */
+		log_warn("libcamera: %s: no second stream of %ux%u for --snapshot-size: %s",
+			 info->camera_id, sp.full_width, sp.full_height,
+			 info->full_refused[0] ? info->full_refused : "the camera gives one stream");
+	}
 	if (picture_height != info->height)
 		log_info("libcamera: %s: asked for %u rows, %u of them the picture, so that the "
 			 "encoder reads the buffers as they are (rows padded to %u)",
 			 info->camera_id, info->height, picture_height, p->height_align);
-	lc->src.bytesperline = lc->frames[0].planes[0].bytesperline;
+	lc->src.bytesperline = lc->stream.frames[0].planes[0].bytesperline;
 	lc->src.dmabuf = lc_importable(lc, p);
 	/* not applied: the pipeline puts the whole orientation in EXIF instead */
 	lc->src.sensor_transformed = info->transform_applied;
@@ -678,9 +790,24 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	r = lc->shim_ops->start(lc->shim);
 	if (r < 0)
 		goto fail;
-	log_info("libcamera %s: camera %s (%s), %u buffers, %s%s%s", lc->shim_ops->version(),
+	if (info->n_full_buffers)
+		log_info("libcamera: %s: two streams: %ux%u for snapshots (%u buffers, %zu bytes) and "
+			 "%ux%u for the stream", info->camera_id, info->full_width,
+			 info->full_height, info->n_full_buffers, lc->src.full_bytes, info->width,
+			 info->height);
+	if (info->max_fps && info->max_fps < p->fps)
+		log_warn("libcamera: %s: the sensor mode for %ux%u gives at most %u fps, not the %u "
+			 "asked for", info->camera_id,
+			 info->n_full_buffers ? info->full_width : info->width,
+			 info->n_full_buffers ? info->full_height : info->height, info->max_fps,
+			 p->fps);
+	char mode_fps[48] = "";
+	if (info->max_fps)
+		snprintf(mode_fps, sizeof(mode_fps), " (its sensor mode: up to %u fps)",
+			 info->max_fps);
+	log_info("libcamera %s: camera %s (%s), %u buffers, %s%s%s%s", lc->shim_ops->version(),
 		 info->camera_id, info->model, info->n_buffers,
-		 info->frame_duration_set ? "fps set by frame duration" : "fps not settable",
+		 info->frame_duration_set ? "fps set by frame duration" : "fps not settable", mode_fps,
 		 info->autofocus ? ", continuous autofocus" : "",
 		 (p->rotation || p->hflip || p->vflip) && info->transform_applied ? ", transformed"
 										 : "");

@@ -230,6 +230,10 @@ def test_plugin_good_copy_loads():
 
 
 FAKE_HEADER = "#include <stdint.h>\n"
+# the daemon's LCSHIM_ABI_VERSION, read from the header it was built with
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "source",
+                       "libcamera_shim.h")) as _h:
+    ABI = int(re.search(r"#define LCSHIM_ABI_VERSION (\d+)u", _h.read()).group(1))
 
 
 @test
@@ -237,12 +241,12 @@ def test_plugin_not_ours_refused():
     cases = [
         ("no symbols", "int unrelated(void) { return 1; }\n",
          "has no symbol mjpegd_lcplugin_abi"),
-        ("no init", FAKE_HEADER + "const uint32_t mjpegd_lcplugin_abi = 1;\n",
+        ("no init", FAKE_HEADER + f"const uint32_t mjpegd_lcplugin_abi = {ABI};\n",
          "has no symbol mjpegd_lcplugin_init"),
         ("other ABI", FAKE_HEADER + "const uint32_t mjpegd_lcplugin_abi = 99;\n"
          "const void *mjpegd_lcplugin_init(const void *h) { (void)h; return 0; }\n",
-         "speaks plugin ABI version 99, this mjpegd version 1"),
-        ("init refuses", FAKE_HEADER + "const uint32_t mjpegd_lcplugin_abi = 1;\n"
+         f"speaks plugin ABI version 99, this mjpegd version {ABI}"),
+        ("init refuses", FAKE_HEADER + f"const uint32_t mjpegd_lcplugin_abi = {ABI};\n"
          "const void *mjpegd_lcplugin_init(const void *h) { (void)h; return 0; }\n",
          "its table does not match"),
     ]
@@ -274,7 +278,7 @@ def test_plugin_library_gone():
                ["-Wl,-soname,libcamera.so.0.99"])
     d = plugin_dir()
     compile_so(d, PLUGIN_FILE, FAKE_HEADER + "int libcamera_stub(void);\n"
-               "const uint32_t mjpegd_lcplugin_abi = 1;\n"
+               f"const uint32_t mjpegd_lcplugin_abi = {ABI};\n"
                "int use(void) { return libcamera_stub(); }\n",
                [os.path.join(libdir, "libcamera.so.0.99")])
     shutil.rmtree(libdir)

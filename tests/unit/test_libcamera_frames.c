@@ -10,7 +10,11 @@
  * frames, then recovery), a disconnect (-ENODEV, fd quiet afterwards), and the open errors.
  * Zero copy: source.dmabuf follows the encoder's stride/height alignment (false, logged once,
  * when the camera's layout does not fit; the CPU mapping serves frames either way), and planes
- * given under dup'ed fds of one dma-buf are described with one fd. */
+ * given under dup'ed fds of one dma-buf are described with one fd.
+ * --snapshot-size: the fake camera grants a second, full-size stream (or refuses it, as vimc
+ * does) and, like the real shim, puts a free full-size buffer into each request it queues and
+ * none when all are held: full frames come with the stream's, the newest is kept and older ones
+ * go back, a held full frame never stalls the stream, release gives it back. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -38,6 +42,12 @@
 #define PLANE_Y ((size_t)STRIDE * H)
 #define PLANE_C ((size_t)(STRIDE / 2) * (H / 2))
 #define BUF_SIZE (PLANE_Y + 2 * PLANE_C + 4096)
+/* the full-size stream's */
+#define FW 160
+#define FH 120
+#define FPLANE_Y ((size_t)FW * FH)
+#define FPLANE_C ((size_t)(FW / 2) * (FH / 2))
+#define FBUF_SIZE (FPLANE_Y + 2 * FPLANE_C)
 
 static struct fake_camera {
 	int open_result;
@@ -58,7 +68,26 @@ static struct fake_camera {
 	uint64_t fail_at, skip_at, disconnect_at; /* sequence numbers; 0: never */
 	unsigned requeues;
 	bool disconnected;
+
+	/* the full-size stream: granted unless refuse_full; the shim's pool of free full-size
+	 * buffers (loop thread) and the one each queued request carries (-1: none) */
+	bool refuse_full;
+	unsigned n_full;
+	int full_memfd[LCSHIM_MAX_BUFFERS];
+	uint8_t *full_map[LCSHIM_MAX_BUFFERS];
+	unsigned free_full[LCSHIM_MAX_BUFFERS];
+	unsigned n_free_full;
+	int queue_full[LCSHIM_MAX_BUFFERS]; /* beside queue[] */
+	unsigned full_requeues;
+	unsigned full_completed; /* requests that carried one */
+	unsigned max_fps;        /* lcshim_stream.max_fps to report */
 } cam;
+
+/* The real shim's attach_full(): a free full-size buffer into the request, when one is free. */
+static int fake_attach_full(void)
+{
+	return cam.n_free_full ? (int)cam.free_full[--cam.n_free_full] : -1;
+}
 
 static void *camera_thread(void *arg)
 {
@@ -70,7 +99,11 @@ static void *camera_thread(void *arg)
 		if (cam.stop)
 			break;
 		unsigned b = cam.queue[0];
-		memmove(cam.queue, cam.queue + 1, --cam.n_queued * sizeof(cam.queue[0]));
+		int fb = cam.queue_full[0];
+		memmove(cam.queue, cam.queue + 1, (cam.n_queued - 1) * sizeof(cam.queue[0]));
+		memmove(cam.queue_full, cam.queue_full + 1,
+			(cam.n_queued - 1) * sizeof(cam.queue_full[0]));
+		cam.n_queued--;
 		uint64_t seq = cam.sequence++;
 		if (cam.skip_at && seq == cam.skip_at)
 			seq = cam.sequence++; /* the sensor dropped one */
@@ -93,7 +126,16 @@ static void *camera_thread(void *arg)
 			.sequence = seq,
 			.timestamp_ns = now_mono_ns(),
 			.bytesused = { PLANE_Y, PLANE_C, PLANE_C },
+			.full_buffer = fb,
 		};
+		if (fb >= 0) {
+			memcpy(cam.full_map[fb], &seq, sizeof(seq));
+			memset(cam.full_map[fb] + FPLANE_Y, (int)(seq & 0x7f), 8);
+			c.full_status = c.status;
+			c.full_bytesused[0] = FPLANE_Y;
+			c.full_bytesused[1] = c.full_bytesused[2] = FPLANE_C;
+			__atomic_add_fetch(&cam.full_completed, 1, __ATOMIC_SEQ_CST);
+		}
 		cam.cb.completed(cam.cb.ctx, &c);
 		usleep(200);
 		pthread_mutex_lock(&cam.lock);
@@ -122,6 +164,7 @@ int lcshim_open(const struct lcshim_params *p, const struct lcshim_callbacks *cb
 		.frame_duration_set = true,
 		.autofocus = true,
 		.transform_applied = true,
+		.max_fps = cam.max_fps,
 	};
 	for (unsigned i = 0; i < p->buffers; i++) {
 		cam.memfd[i] = memfd_create("fake-dmabuf", MFD_CLOEXEC);
@@ -143,6 +186,36 @@ int lcshim_open(const struct lcshim_params *p, const struct lcshim_callbacks *cb
 				    { fd2, PLANE_Y + PLANE_C, PLANE_C } },
 		};
 	}
+	if (p->full_width) {
+		assert_int_equal(p->full_width, FW);
+		assert_int_equal(p->full_height, FH);
+		assert_true(p->full_buffers >= 1 && p->full_buffers <= LCSHIM_MAX_BUFFERS);
+	}
+	if (p->full_width && cam.refuse_full) {
+		snprintf(info->full_refused, sizeof(info->full_refused),
+			 "the camera gives one stream");
+	} else if (p->full_width) {
+		cam.n_full = p->full_buffers;
+		info->full_width = FW;
+		info->full_height = FH;
+		info->full_stride = FW;
+		info->n_full_buffers = cam.n_full;
+		for (unsigned i = 0; i < cam.n_full; i++) {
+			cam.full_memfd[i] = memfd_create("fake-full", MFD_CLOEXEC);
+			assert_true(cam.full_memfd[i] >= 0);
+			assert_int_equal(ftruncate(cam.full_memfd[i], FBUF_SIZE), 0);
+			cam.full_map[i] = mmap(NULL, FBUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+					       cam.full_memfd[i], 0);
+			assert_true(cam.full_map[i] != MAP_FAILED);
+			info->full_buffers[i] = (struct lcshim_buffer){
+				.n_planes = 3,
+				.planes = { { cam.full_memfd[i], 0, FPLANE_Y },
+					    { cam.full_memfd[i], FPLANE_Y, FPLANE_C },
+					    { cam.full_memfd[i], FPLANE_Y + FPLANE_C, FPLANE_C } },
+			};
+			cam.free_full[cam.n_free_full++] = cam.n_full - 1 - i;
+		}
+	}
 	*out = (struct lcshim *)&cam;
 	return 0;
 }
@@ -151,8 +224,10 @@ int lcshim_start(struct lcshim *s)
 {
 	assert_ptr_equal(s, &cam);
 	pthread_mutex_lock(&cam.lock);
-	for (unsigned i = 0; i < cam.n_buffers; i++)
+	for (unsigned i = 0; i < cam.n_buffers; i++) {
+		cam.queue_full[cam.n_queued] = fake_attach_full();
 		cam.queue[cam.n_queued++] = i;
+	}
 	pthread_mutex_unlock(&cam.lock);
 	assert_int_equal(pthread_create(&cam.thread, NULL, camera_thread, NULL), 0);
 	cam.thread_started = true;
@@ -171,8 +246,24 @@ int lcshim_requeue(struct lcshim *s, unsigned buffer)
 	}
 	for (unsigned i = 0; i < cam.n_queued; i++)
 		assert_int_not_equal(cam.queue[i], buffer); /* queued twice */
+	cam.queue_full[cam.n_queued] = fake_attach_full();
 	cam.queue[cam.n_queued++] = buffer;
 	pthread_cond_signal(&cam.wake);
+	pthread_mutex_unlock(&cam.lock);
+	return 0;
+}
+
+int lcshim_requeue_full(struct lcshim *s, unsigned buffer)
+{
+	assert_ptr_equal(s, &cam);
+	assert_true(buffer < cam.n_full);
+	pthread_mutex_lock(&cam.lock);
+	for (unsigned i = 0; i < cam.n_free_full; i++)
+		assert_int_not_equal(cam.free_full[i], buffer); /* given back twice */
+	for (unsigned i = 0; i < cam.n_queued; i++)
+		assert_int_not_equal(cam.queue_full[i], (int)buffer); /* still in a request */
+	cam.free_full[cam.n_free_full++] = buffer;
+	cam.full_requeues++;
 	pthread_mutex_unlock(&cam.lock);
 	return 0;
 }
@@ -213,6 +304,10 @@ void lcshim_close(struct lcshim *s)
 		pthread_mutex_unlock(&cam.lock);
 		pthread_join(cam.thread, NULL);
 	}
+	for (unsigned i = 0; i < cam.n_full; i++) {
+		munmap(cam.full_map[i], FBUF_SIZE);
+		close(cam.full_memfd[i]);
+	}
 	for (unsigned i = 0; i < cam.n_buffers; i++) {
 		munmap(cam.map[i], BUF_SIZE);
 		close(cam.memfd[i]);
@@ -243,6 +338,7 @@ static const struct lcshim_ops fake_ops = {
 	.open = lcshim_open,
 	.start = lcshim_start,
 	.requeue = lcshim_requeue,
+	.requeue_full = lcshim_requeue_full,
 	.controls = lcshim_controls,
 	.set_controls = lcshim_set_controls,
 	.close = lcshim_close,
@@ -546,6 +642,197 @@ static void test_open_errors(void **state)
 	assert_null(src);
 }
 
+/* ---- --snapshot-size: the second, full-size stream */
+
+static struct source *open_full(unsigned full_buffers)
+{
+	struct source_params p = { .width = W, .height = H, .fps = 30, .buffers = 4,
+				   .full_width = FW, .full_height = FH,
+				   .full_buffers = full_buffers };
+	struct source *src = NULL;
+	assert_int_equal(source_libcamera_create(&p, &src), 0);
+	assert_non_null(src);
+	return src;
+}
+
+static unsigned full_completed(void)
+{
+	return __atomic_load_n(&cam.full_completed, __ATOMIC_SEQ_CST);
+}
+
+/* Stream frames until a full-size one is there (each stream frame released at once). */
+static struct raw_frame *wait_full(struct source *src)
+{
+	struct raw_frame *ff = NULL;
+	for (unsigned i = 0; i < 100; i++) {
+		run_loop(src, 1);
+		if (source_dequeue_full(src, &ff) == 0)
+			return ff;
+	}
+	fail_msg("no full-size frame came");
+	return NULL;
+}
+
+static void check_full_frame(const struct raw_frame *ff)
+{
+	assert_int_equal(ff->fourcc, V4L2_PIX_FMT_YUV420);
+	assert_int_equal(ff->width, FW);
+	assert_int_equal(ff->height, FH);
+	assert_int_equal(ff->n_planes, 3);
+	assert_int_equal(ff->planes[0].bytesperline, FW);
+	assert_int_equal(ff->planes[1].bytesperline, FW / 2);
+	uint64_t seq;
+	memcpy(&seq, ff->planes[0].data, sizeof(seq));
+	assert_int_equal(seq, ff->sequence);
+	assert_int_equal(ff->planes[1].data[0], (uint8_t)(seq & 0x7f));
+}
+
+static void test_full_granted(void **state)
+{
+	(void)state;
+	struct source *src = open_full(2);
+	assert_int_equal(src->width, W);
+	assert_int_equal(src->full_width, FW);
+	assert_int_equal(src->full_height, FH);
+	assert_true(src->full_bytes >= 2 * FBUF_SIZE);
+	assert_non_null(src->ops->dequeue_full);
+
+	struct raw_frame *ff = wait_full(src);
+	check_full_frame(ff);
+	/* lent once: nothing newer until another stream frame is dequeued */
+	struct raw_frame *again = NULL;
+	assert_int_equal(source_dequeue_full(src, &again), -EAGAIN);
+	unsigned before = cam.full_requeues;
+	source_release(src, ff);
+	assert_int_equal(cam.full_requeues, before + 1);
+	source_destroy(src);
+}
+
+static void test_full_refused(void **state)
+{
+	(void)state;
+	cam.refuse_full = true;
+	struct source *src = open_full(2);
+	assert_int_equal(src->full_width, 0);
+	assert_int_equal(src->full_height, 0);
+	assert_int_equal(src->full_bytes, 0);
+	struct run_result res = run_loop(src, 20);
+	assert_int_equal(res.frames, 20);
+	struct raw_frame *ff = NULL;
+	assert_int_equal(source_dequeue_full(src, &ff), -EAGAIN);
+	source_destroy(src);
+}
+
+/* Never taken: each newer full-size frame replaces the one kept, which goes back to the
+ * camera, so full-size frames keep coming (with 2 buffers and none given back, 2 at most). */
+static void test_full_replaced(void **state)
+{
+	(void)state;
+	struct source *src = open_full(2);
+	struct run_result res = run_loop(src, 60);
+	assert_int_equal(res.frames, 60);
+	assert_true(full_completed() > 10);
+	assert_true(cam.full_requeues >= full_completed() - 1 - 4); /* 4: in completed requests */
+	struct raw_frame *ff = NULL;
+	assert_int_equal(source_dequeue_full(src, &ff), 0);
+	check_full_frame(ff);
+	source_release(src, ff);
+	source_destroy(src);
+}
+
+/* Both full-size buffers held: the stream flows on (requests go without one), no full-size frame
+ * comes; one released: they come again. */
+static void test_full_held_stream_flows(void **state)
+{
+	(void)state;
+	struct source *src = open_full(2);
+	struct raw_frame *a = wait_full(src);
+	struct raw_frame *b = wait_full(src);
+	assert_ptr_not_equal(a, b);
+	/* requests completed or queued before b was taken may still carry one: let them pass */
+	run_loop(src, 8);
+	struct raw_frame *c = NULL;
+	assert_int_equal(source_dequeue_full(src, &c), -EAGAIN);
+	unsigned held_at = full_completed();
+	struct run_result res = run_loop(src, 40);
+	assert_int_equal(res.frames, 40);
+	assert_int_equal(full_completed(), held_at);
+	assert_int_equal(source_dequeue_full(src, &c), -EAGAIN);
+
+	source_release(src, a);
+	c = wait_full(src);
+	check_full_frame(c);
+	assert_ptr_equal(c, a); /* the one given back */
+	source_release(src, c);
+	source_release(src, b);
+	source_destroy(src);
+}
+
+/* A failed request's full-size buffer goes back too: all 4 can still be held at once after it. */
+static void test_full_failed_frame(void **state)
+{
+	(void)state;
+	cam.fail_at = 3; /* 4 stream and 4 full-size buffers: its request carries one */
+	struct source *src = open_full(4);
+	struct run_result res = run_loop(src, 20);
+	assert_int_equal(res.frames, 20);
+	assert_int_equal(res.eio, 1);
+	struct raw_frame *held[4];
+	for (unsigned i = 0; i < 4; i++) {
+		held[i] = wait_full(src);
+		check_full_frame(held[i]);
+		for (unsigned j = 0; j < i; j++)
+			assert_ptr_not_equal(held[i], held[j]);
+	}
+	for (unsigned i = 0; i < 4; i++)
+		source_release(src, held[i]);
+	source_destroy(src);
+}
+
+/* What the source logs at open, stderr caught in a memfd (NUL-terminated, static). */
+static const char *open_logged(struct source **src, unsigned full_buffers)
+{
+	static char text[4096];
+	fflush(stderr);
+	int saved = dup(2), fd = memfd_create("stderr", MFD_CLOEXEC);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	*src = open_full(full_buffers);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	fputs(text, stderr);
+	return text;
+}
+
+/* The sensor mode's frame-rate cap is logged, with a warning when below --fps; the two streams
+ * and a refusal are named. */
+static void test_full_logged(void **state)
+{
+	(void)state;
+	struct source *src = NULL;
+	cam.max_fps = 21;
+	const char *log = open_logged(&src, 2);
+	assert_non_null(strstr(log, "two streams: 160x120 for snapshots (2 buffers, "));
+	assert_non_null(strstr(log, "<4>libcamera: /base/fake/imx708@1a: the sensor mode for 160x120 "
+				    "gives at most 21 fps, not the 30 asked for"));
+	assert_non_null(strstr(log, "(its sensor mode: up to 21 fps)"));
+	source_destroy(src);
+
+	reset_camera(NULL);
+	cam.refuse_full = true;
+	cam.max_fps = 60;
+	log = open_logged(&src, 2);
+	assert_non_null(strstr(log, "<4>libcamera: /base/fake/imx708@1a: no second stream of "
+				    "160x120 for --snapshot-size: the camera gives one stream"));
+	assert_null(strstr(log, "gives at most"));
+	assert_non_null(strstr(log, "(its sensor mode: up to 60 fps)"));
+	source_destroy(src);
+}
+
 int main(void)
 {
 	libcamera_plugin_set_loaded(&fake_ops, "(the fakes of this test)");
@@ -559,6 +846,12 @@ int main(void)
 		cmocka_unit_test_setup(test_no_dmabuf_when_rows_padded, reset_camera),
 		cmocka_unit_test_setup(test_dup_fds_one_dmabuf, reset_camera),
 		cmocka_unit_test_setup(test_open_errors, reset_camera),
+		cmocka_unit_test_setup(test_full_granted, reset_camera),
+		cmocka_unit_test_setup(test_full_refused, reset_camera),
+		cmocka_unit_test_setup(test_full_replaced, reset_camera),
+		cmocka_unit_test_setup(test_full_held_stream_flows, reset_camera),
+		cmocka_unit_test_setup(test_full_failed_frame, reset_camera),
+		cmocka_unit_test_setup(test_full_logged, reset_camera),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

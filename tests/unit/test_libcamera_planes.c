@@ -443,6 +443,83 @@ static void test_padded_crop(void **state)
 	assert_int_equal(libcamera_padded_crop(max, max, 1920, 1080, 1088, &r), -EINVAL);
 }
 
+/* --snapshot-size's two streams: the full size first, the stream's second. */
+static void test_plan_streams(void **state)
+{
+	(void)state;
+	char why[160];
+	assert_int_equal(libcamera_plan_streams(1280, 720, 3280, 2464, why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	assert_int_equal(libcamera_plan_streams(1920, 1080, 1920, 1200, why, sizeof(why)), 0);
+	assert_int_equal(libcamera_plan_streams(1920, 1080, 2592, 1000, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "smaller than the stream's 1920x1080"));
+	assert_int_equal(libcamera_plan_streams(640, 480, 640, 480, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "is the stream's"));
+	assert_int_equal(libcamera_plan_streams(0, 480, 640, 480, why, sizeof(why)), -EINVAL);
+}
+
+/* The Pi's VC4 ISP, as its pipeline handler's validate() treats two outputs: the second
+ * (low-res) is YUV420 only and never larger than the first (main); it is adjusted to fit. */
+struct vc4_cfg {
+	uint32_t fourcc;
+	unsigned width, height;
+};
+
+static void vc4_validate(struct vc4_cfg *main_cfg, struct vc4_cfg *lores)
+{
+	(void)main_cfg;
+	if (lores->fourcc != V4L2_PIX_FMT_YUV420)
+		lores->fourcc = V4L2_PIX_FMT_YUV420;
+	if (lores->width > main_cfg->width)
+		lores->width = main_cfg->width;
+	if (lores->height > main_cfg->height)
+		lores->height = main_cfg->height;
+}
+
+static bool vc4_granted(uint32_t fourcc, unsigned w, unsigned h, unsigned fw, unsigned fh,
+			bool stream_first, char *why, size_t whylen)
+{
+	/* as the shim asks: the full size first (or, to see why not, the stream first) */
+	struct vc4_cfg a = { fourcc, stream_first ? w : fw, stream_first ? h : fh };
+	struct vc4_cfg b = { fourcc, stream_first ? fw : w, stream_first ? fh : h };
+	vc4_validate(&a, &b);
+	unsigned sw = stream_first ? fw : w, sh = stream_first ? fh : h;
+	return libcamera_streams_granted(2, fourcc, sw, sh, a.fourcc, a.width, a.height, b.fourcc,
+					 b.width, b.height, why, whylen);
+}
+
+static void test_streams_granted_vc4(void **state)
+{
+	(void)state;
+	char why[160];
+	/* Camera Module 2's full sensor and a 720p stream, YUV420: both granted */
+	assert_true(vc4_granted(V4L2_PIX_FMT_YUV420, 1280, 720, 3280, 2464, false, why,
+				sizeof(why)));
+	assert_string_equal(why, "");
+	/* the other order would lose the full size: low-res cannot be larger than main */
+	assert_false(vc4_granted(V4L2_PIX_FMT_YUV420, 1280, 720, 3280, 2464, true, why,
+				 sizeof(why)));
+	assert_non_null(strstr(why, "second stream as 1280x720, not 3280x2464"));
+	/* low-res is YUV420 only: a YUYV stream cannot be the second */
+	assert_false(vc4_granted(V4L2_PIX_FMT_YUYV, 1280, 720, 3280, 2464, false, why,
+				 sizeof(why)));
+	assert_non_null(strstr(why, "changed the formats"));
+	/* vimc, uvcvideo: validate() keeps one configuration */
+	assert_false(libcamera_streams_granted(1, V4L2_PIX_FMT_YUV420, 640, 480,
+					       V4L2_PIX_FMT_YUV420, 1920, 1080, 0, 0, 0, why,
+					       sizeof(why)));
+	assert_string_equal(why, "the camera gives one stream");
+	/* the full size adjusted down to the sensor's, still larger: granted */
+	assert_true(libcamera_streams_granted(2, V4L2_PIX_FMT_YUV420, 1280, 720,
+					      V4L2_PIX_FMT_YUV420, 3280, 2464, V4L2_PIX_FMT_YUV420,
+					      1280, 720, why, sizeof(why)));
+	/* adjusted down to the stream's own size: nothing gained */
+	assert_false(libcamera_streams_granted(2, V4L2_PIX_FMT_YUV420, 1280, 720,
+					       V4L2_PIX_FMT_YUV420, 1280, 720, V4L2_PIX_FMT_YUV420,
+					       1280, 720, why, sizeof(why)));
+	assert_non_null(strstr(why, "not larger"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +539,8 @@ int main(void)
 		cmocka_unit_test(test_importable_bad_frames),
 		cmocka_unit_test(test_plan_1080_and_972),
 		cmocka_unit_test(test_padded_crop),
+		cmocka_unit_test(test_plan_streams),
+		cmocka_unit_test(test_streams_granted_vc4),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
