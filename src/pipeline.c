@@ -988,7 +988,7 @@ static void opening_ready(struct loop_poll *p)
 	if (o->stale || pl->stopping || pl->source != o->src || pl->encoder) {
 		if (o->r == 0)
 			encoder_destroy(o->enc);
-		if (!pl->stopping && !pl->encoder)
+		if (!pl->stopping && !pl->encoder && !pl->standby)
 			supervisor_stopped(&pl->encoder_sup, now); /* opened again at the next tick */
 	} else {
 		reopened(pl, now, o->r, o->enc);
@@ -1182,10 +1182,10 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 	collect_retired(pl); /* also in standby: what a client still sent from is closed once free */
 	if (pl->standby)
 		return; /* nothing is open, nothing retried, no placeholder: nobody is connected */
-	/* woken, the camera opened, the encoder not yet (its open failed at the wake-up): as at a
-	 * retry */
-	if (pl->source && !pl->encoder && !pl->opening.active &&
-	    pl->encoder_sup.state == DEVICE_STANDBY)
+	/* the camera open, no encoder and none being opened, none failed: woken with the camera
+	 * failing at first, or a reopen on a thread made stale meanwhile (opening_ready()) */
+	if (pl->source && !pl->encoder && !pl->opening.active && !pl->first_encoder_pending &&
+	    (pl->encoder_sup.state == DEVICE_STANDBY || pl->encoder_sup.state == DEVICE_STOPPED))
 		retry_encoder(pl, now);
 	char why[96];
 	uint64_t source_timeout = (uint64_t)pl->cfg->source_timeout_ms * NSEC_PER_MSEC;
