@@ -5,6 +5,8 @@
 # snapshot then reopens them and is answered with a whole JPEG of the emulated encoder (its Exif
 # header). The time from request to JPEG is printed as p50/p95 over 12 wake-ups (the guest's
 # /proc/uptime: 10 ms steps; TCG, so far slower than a Pi).
+# Then vivid is unbound in standby (unplugged): a snapshot gets the "no signal" picture (or 503
+# after the snapshot wait), and once vivid is bound again one is answered from the same node, reopened by its path.
 # (busybox wget -T segfaults: every wget is bounded with `timeout`.)
 
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
@@ -71,6 +73,34 @@ p50=$(sed -n "$(((cnt + 1) / 2))p" times.txt)
 p95=$(sed -n "$(((cnt * 95 + 99) / 100))p" times.txt)
 echo "standby wake-up (vivid → emulated bcm2835-codec, 640x480): request to JPEG p50 $p50 ms," \
 	"p95 $p95 ms over $cnt (TCG)"
+
+say "vivid unbound during standby (the camera unplugged), bound again: found at the wake-up"
+n=0
+until sleep 2 && in_standby; do
+	n=$((n + 1))
+	[ "$n" -lt 10 ] || die "no standby within 20 s (before the unplug)"
+done
+echo vivid.0 >/sys/bus/platform/drivers/vivid/unbind || die "cannot unbind vivid.0"
+[ ! -e "$VIVID1_CAP" ] || die "$VIVID1_CAP still there after the unbind"
+# the wake-up cannot open the camera: as in any outage, the snapshot is the "no signal" picture
+# saying why (not the emulated encoder's JPEG), or 503 when none was published within the wait
+if timeout 10 wget -q -O gone.jpg http://127.0.0.1:8000/snapshot.jpg; then
+	[ "$(hexhead gone.jpg 10)" != ffd8ffe1001645786966 ] ||
+		die "a camera picture with the camera unplugged"
+	timeout 5 wget -q -O gone.json http://127.0.0.1:8000/status || die "GET /status"
+	grep -q '"placeholder": true' gone.json || die "200 with the camera unplugged, no placeholder"
+	echo "snapshot with the camera unplugged: the placeholder, $(filesize gone.jpg) bytes"
+else
+	echo "snapshot with the camera unplugged: refused (503 after the snapshot wait)"
+	timeout 5 wget -q -O gone.json http://127.0.0.1:8000/status || die "GET /status"
+fi
+grep '"source": {"state"' gone.json
+echo vivid.0 >/sys/bus/platform/drivers/vivid/bind || die "cannot bind vivid.0"
+retry 30 timeout 10 wget -q -O back.jpg http://127.0.0.1:8000/snapshot.jpg ||
+	die "no snapshot within 30 s of plugging the camera in again"
+[ "$(hexhead back.jpg 10)" = ffd8ffe1001645786966 ] ||
+	die "the snapshot after the re-plug is not the emulated encoder's JPEG: $(hexhead back.jpg 10)"
+echo "after the re-plug: $(filesize back.jpg) bytes from $VIVID1_CAP"
 stop_pid "$pid" 10
 [ "$STOP_RC" = 0 ] || die "mjpegd exited with $STOP_RC after SIGTERM"
 echo "PASS"
