@@ -13,6 +13,7 @@
 LOG=$VM_OUT/mjpegd.log
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 captured() { sed -n 's/.*"captured": \([0-9]*\).*/\1/p' "$1"; }
+# shellcheck disable=SC2010 # ls -l prints each fd's target, which is what is looked for
 dev_fds() { ls -l "/proc/$pid/fd" | grep -E '/dev/(video|media)'; }
 in_standby() {
 	timeout 5 wget -q -O st.json http://127.0.0.1:8000/status &&
