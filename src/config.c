@@ -104,6 +104,10 @@ static const struct option options[] = {
 	{ "on-demand", OPT_SWITCH, 0, 1, offsetof(struct config, on_demand), "on|off",
 	  "Encode only what a client will receive: with no stream client the camera runs but no "
 	  "frame is encoded, and a snapshot encodes the newest one; off: encode every frame." },
+	{ "standby-after", OPT_UINT, 0, 86400, offsetof(struct config, standby_after), "SECONDS",
+	  "With no HTTP request for this long, stop the camera and the encoder and close their "
+	  "devices; the next snapshot or stream starts them again (and waits for a good frame). "
+	  "0: never." },
 #ifdef MJPEGD_FAULT_INJECTION
 	{ "inject-fault", OPT_STRING, 0, sizeof(((struct config *)0)->inject_fault),
 	  offsetof(struct config, inject_fault), "SPEC",

@@ -14,3 +14,10 @@ bool demand_fresh(uint64_t at_ns, uint64_t now_ns, unsigned fps)
 	uint64_t limit = 2 * NSEC_PER_SEC / fps + 20 * NSEC_PER_MSEC;
 	return now_ns >= at_ns ? now_ns - at_ns <= limit : true;
 }
+
+bool standby_due(uint64_t last_request_ns, uint64_t now_ns, unsigned after_s, unsigned clients)
+{
+	if (after_s == 0 || clients > 0 || now_ns < last_request_ns)
+		return false;
+	return now_ns - last_request_ns >= (uint64_t)after_s * NSEC_PER_SEC;
+}

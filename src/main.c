@@ -12,6 +12,7 @@
 #include "mjpegd/http/auth.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/config.h"
+#include "mjpegd/demand.h"
 #include "mjpegd/fault.h"
 #include "mjpegd/source/libcamera_plugin.h"
 #include "mjpegd/source/libcamera_source.h"
@@ -29,6 +30,9 @@
 #include "mjpegd/v4l2/stable_id.h"
 
 #define TICK_MS 250
+/* In standby (--standby-after) nothing is open to supervise: the tick wakes once a second (or
+ * four times per WatchdogSec when that is shorter, so the pings keep their time). */
+#define TICK_STANDBY_MS 1000
 #define SHUTDOWN_GRACE_MS 800
 /* Encoded frames alive at once: one per client (each sends at most one), the newest, and the
  * encoder's in-flight ones. */
@@ -59,6 +63,9 @@ struct app {
 	int listen_fds[4];
 
 	uint64_t next_tick_ns; /* the loop's wait ends by then (tick_timeout_ms()) */
+	/* --standby-after: the last HTTP connection seen (accepted, or still open) */
+	uint64_t last_request_ns;
+	uint64_t accepted_seen;
 
 	/* camera controls set over HTTP, kept in state_dir/controls.conf ("" : not kept) */
 	struct control_assignments controls_state;
@@ -318,7 +325,8 @@ static void reload(struct app *app)
 	reload_auth(app, &old);
 	server_set_allow_origin(app->server, app->cfg.allow_origin);
 	server_set_controls_writable(app->server, app->cfg.controls_writable);
-	server_set_on_demand(app->server, app->cfg.on_demand);
+	/* standby: a request asks the pipeline for a frame (that wakes it) as on demand does */
+	server_set_on_demand(app->server, app->cfg.on_demand || app->cfg.standby_after);
 	server_set_trusted_proxy(app->server, app->cfg.trusted_proxy);
 	if (next.quality != old.quality) {
 		r = pipeline_set_quality(app->pipeline, next.quality);
@@ -366,9 +374,27 @@ static void signal_arm(struct app *app)
 /* Every TICK_MS: timeouts, supervision, the watchdog. Not an operation of its own in the ring:
  * the loop's wait ends by the next tick (loop_run_once()'s timeout), so while frames flow the
  * tick runs in a wake-up they cause and costs no system call. */
+/* --standby-after: with no connection for that long, the camera and the encoder are closed (the
+ * server's newest frame, which points into their memory, is let go first); a request wakes them
+ * (want_frame()). */
+static void check_standby(struct app *app, uint64_t now)
+{
+	const struct server_stats *ss = server_get_stats(app->server);
+	if (ss->clients > 0 || ss->clients_accepted != app->accepted_seen) {
+		app->last_request_ns = now;
+		app->accepted_seen = ss->clients_accepted;
+	}
+	if (pipeline_in_standby(app->pipeline) ||
+	    !standby_due(app->last_request_ns, now, app->cfg.standby_after, ss->clients))
+		return;
+	server_forget_newest(app->server);
+	pipeline_standby(app->pipeline, now);
+}
+
 static void tick(struct app *app, uint64_t now)
 {
 	server_tick(app->server, now);
+	check_standby(app, now);
 	pipeline_tick(app->pipeline, now);
 	/* Pinged from the loop itself: if the loop wedges, the pings stop and systemd restarts us. */
 	systemd_watchdog_tick(&app->systemd, now);
@@ -389,7 +415,13 @@ static int tick_timeout_ms(struct app *app)
 	if (now >= app->next_tick_ns) {
 		tick(app, now);
 		now = now_mono_ns(); /* the tick may have taken a while (a wedge fault) */
-		app->next_tick_ns = now + TICK_MS * NSEC_PER_MSEC;
+		uint64_t every = TICK_MS * NSEC_PER_MSEC;
+		if (pipeline_in_standby(app->pipeline)) {
+			every = TICK_STANDBY_MS * NSEC_PER_MSEC;
+			if (app->systemd.watchdog_ns && app->systemd.watchdog_ns / 4 < every)
+				every = app->systemd.watchdog_ns / 4;
+		}
+		app->next_tick_ns = now + every;
 	}
 	return (int)((app->next_tick_ns - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC) + TICK_SLACK_MS;
 }
@@ -569,6 +601,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	app.started_ns = now_mono_ns();
+	app.last_request_ns = app.started_ns;
 	app.signal_fd = -1;
 	app.signal_op.complete = signal_complete;
 
@@ -621,7 +654,7 @@ int main(int argc, char **argv)
 		.controls_set = controls_set,
 		.controls_ctx = &app,
 		.controls_writable = app.cfg.controls_writable,
-		.on_demand = app.cfg.on_demand,
+		.on_demand = app.cfg.on_demand || app.cfg.standby_after,
 		.want_frame = want_frame,
 		.frame_current = frame_current,
 		.want_full = want_full,

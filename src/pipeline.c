@@ -34,6 +34,9 @@
 #define PIPELINE_FULL_POOL 8
 /* This many frames in a row back from the encoder with an error: it has failed (one is dropped). */
 #define ENCODER_ERRORS_FAIL 3
+/* Frames a libcamera camera gives after a wake-up before one is encoded: its auto exposure and
+ * white balance start again from their defaults (include/mjpegd/pipeline.h). */
+#define STANDBY_SETTLE_FRAMES_LIBCAMERA 5
 
 struct encoder_opening {
 	struct pipeline *pl;
@@ -137,6 +140,13 @@ struct pipeline {
 	bool full_in_flight; /* one is in the full encoder: its result answers every request */
 	bool full_warned;    /* the one warning that the source has no second stream was logged */
 	uint64_t full_encoded, full_errors, full_skipped;
+
+	/* --standby-after (include/mjpegd/pipeline.h): the camera and the encoder closed on purpose */
+	bool standby;
+	uint64_t standby_entered;  /* times standby was entered */
+	uint64_t wake_ns;          /* a request woke them at: 0 once the first frame is published */
+	double wake_ms;            /* the last wake-up, from the request to the first frame; < 0: none */
+	unsigned settle_frames;    /* camera frames given back unencoded after a wake-up */
 };
 
 static struct encoder *active_encoder(const struct pipeline *pl)
@@ -624,6 +634,14 @@ static void source_ready(struct loop_poll *p)
 			supervisor_running(&pl->source_sup, now);
 		check_encoder_timeout(pl, now);
 		pl->fps_window_captured++;
+		if (pl->settle_frames > 0) {
+			/* just woken: the camera's exposure settles first (pipeline.h) */
+			pl->settle_frames--;
+			pl->frames_skipped_idle++;
+			pipeline_release_raw(pl, raw);
+			pl->last_live_ns = now;
+			continue;
+		}
 		struct demand_inputs d = {
 			.on_demand = pl->cfg->on_demand, .one_wanted = pl->one_wanted,
 			.probation = pl->encoder && pl->encoder_sup.state == DEVICE_STARTING &&
@@ -698,6 +716,12 @@ static void collect_frames(struct pipeline *pl, struct encoder *enc)
 		pl->last_live_ns = now;
 		pl->outage_since_ns = 0;
 		placeholders_live(&pl->placeholders);
+		if (pl->wake_ns && !f->placeholder) {
+			pl->wake_ms = (double)(now_mono_ns() - pl->wake_ns) / 1e6;
+			log_info("standby: the first frame %.0f ms after the request that woke the "
+				 "camera", pl->wake_ms);
+			pl->wake_ns = 0;
+		}
 		publish(pl, f);
 		frame_unref(f);
 	}
@@ -964,7 +988,7 @@ static void opening_ready(struct loop_poll *p)
 	if (o->stale || pl->stopping || pl->source != o->src || pl->encoder) {
 		if (o->r == 0)
 			encoder_destroy(o->enc);
-		if (!pl->stopping && !pl->encoder)
+		if (!pl->stopping && !pl->encoder && !pl->standby)
 			supervisor_stopped(&pl->encoder_sup, now); /* opened again at the next tick */
 	} else {
 		reopened(pl, now, o->r, o->enc);
@@ -1068,6 +1092,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	loop_poll_init(&pl->opening.poll, p->loop, opening_ready, opening_error);
 	loop_poll_init(&pl->full_poll, p->loop, full_ready, full_poll_error);
 	pl->opening.efd = -1;
+	pl->wake_ms = -1;
 	/* the full encoder's results: one in it, one with the server, one per snapshot client
 	 * sending an older one (a frame still referenced is simply not reused) */
 	int r = frame_pool_init(&pl->full_pool, PIPELINE_FULL_POOL);
@@ -1154,6 +1179,14 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 	}
 	if (pl->stopping)
 		return;
+	collect_retired(pl); /* also in standby: what a client still sent from is closed once free */
+	if (pl->standby)
+		return; /* nothing is open, nothing retried, no placeholder: nobody is connected */
+	/* the camera open, no encoder and none being opened, none failed: woken with the camera
+	 * failing at first, or a reopen on a thread made stale meanwhile (opening_ready()) */
+	if (pl->source && !pl->encoder && !pl->opening.active && !pl->first_encoder_pending &&
+	    (pl->encoder_sup.state == DEVICE_STANDBY || pl->encoder_sup.state == DEVICE_STOPPED))
+		retry_encoder(pl, now);
 	char why[96];
 	uint64_t source_timeout = (uint64_t)pl->cfg->source_timeout_ms * NSEC_PER_MSEC;
 	if (pl->source && now - pl->source_frame_ns > source_timeout) {
@@ -1245,6 +1278,10 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	s->snapshots_encoded = pl->full_encoded;
 	s->snapshot_encode_errors = pl->full_errors;
 	s->snapshot_frames_skipped = pl->full_skipped;
+	s->standby_after = pl->cfg->standby_after;
+	s->standby_state = pl->standby ? "standby" : pl->wake_ns ? "waking" : "active";
+	s->standby_entered = pl->standby_entered;
+	s->standby_wake_ms = pl->wake_ms;
 }
 
 void pipeline_want_controls(struct pipeline *pl, const struct control_assignments *as)
@@ -1301,6 +1338,10 @@ int pipeline_set_controls(struct pipeline *pl, const char *body, size_t len, boo
 
 void pipeline_describe(const struct pipeline *pl, char *buf, size_t len)
 {
+	if (pl->standby) {
+		snprintf(buf, len, "standby (camera and encoder closed until a request)");
+		return;
+	}
 	snprintf(buf, len, "source %s, encoder %s%s%s", device_state_name(pl->source_sup.state),
 		 device_state_name(pl->encoder_sup.state), pl->fallback ? " (software fallback)" : "",
 		 pl->cfg->on_demand && !viewers_now(pl) ? ", idle (encoding on demand)" : "");
@@ -1308,14 +1349,61 @@ void pipeline_describe(const struct pipeline *pl, char *buf, size_t len)
 
 bool pipeline_frame_current(const struct pipeline *pl)
 {
-	return !pl->newest_unencoded && !pl->wanted_in_flight;
+	return !pl->standby && !pl->wake_ns && !pl->newest_unencoded && !pl->wanted_in_flight;
+}
+
+bool pipeline_in_standby(const struct pipeline *pl)
+{
+	return pl->standby;
+}
+
+void pipeline_standby(struct pipeline *pl, uint64_t now)
+{
+	if (pl->standby || pl->stopping)
+		return;
+	pl->standby = true;
+	pl->standby_entered++;
+	pl->wake_ns = 0;
+	pl->one_wanted = false;
+	if (pl->opening.active)
+		pl->opening.stale = true; /* destroyed when its thread is done (opening_ready()) */
+	stop_fallback(pl);
+	detach_encoder(pl);
+	detach_source(pl);
+	supervisor_standby(&pl->source_sup, now);
+	supervisor_standby(&pl->encoder_sup, now);
+	log_notice("standby: no request for %u s: the camera and the encoder are closed until the "
+		   "next one", pl->cfg->standby_after);
+}
+
+/* The next request after standby: the camera opens (by its configured name: one unplugged and
+ * plugged in meanwhile is found again), then the encoder for it; the request waits for the first
+ * good frame (settle_frames). A camera that cannot open is retried with backoff as any. */
+static void wake(struct pipeline *pl, uint64_t now)
+{
+	pl->standby = false;
+	pl->wake_ns = now;
+	pl->last_live_ns = now; /* no "no signal" picture while they open */
+	pl->newest_unencoded = true;
+	/* both go STANDBY → STARTING as they open; the encoder once the camera is (pipeline_tick()) */
+	log_notice("standby: a request: opening the camera and the encoder");
+	retry_source(pl, now);
+	if (!pl->source)
+		return; /* retried with backoff; the encoder follows it */
+	pl->settle_frames = pl->source_kind == SOURCE_LIBCAMERA ? STANDBY_SETTLE_FRAMES_LIBCAMERA : 0;
+	if (!pl->encoder && !pl->first_encoder_pending)
+		retry_encoder(pl, now);
 }
 
 void pipeline_want_frame(struct pipeline *pl)
 {
-	if (pl->stopping || pl->wanted_in_flight)
+	if (pl->stopping)
 		return;
 	uint64_t now = now_mono_ns();
+	if (pl->standby)
+		wake(pl, now);
+	if (pl->wanted_in_flight)
+		return;
 	if (pl->held && demand_fresh(pl->held_ns, now, pl->cfg->fps)) {
 		struct raw_frame *raw = pl->held;
 		pl->held = NULL;
@@ -1409,6 +1497,11 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 	    devices_plan_capture(&pl->dev, cfg->capture_format) < 0) {
 		log_warn("--format: the camera's format is chosen as with auto");
 		devices_plan_capture(&pl->dev, 0);
+	}
+	if (pl->standby) {
+		if (source_changed)
+			pl->source_kind = cfg->source;
+		return; /* opened as configured now at the wake-up */
 	}
 	if (source_changed) {
 		log_notice("source: reopening for the new configuration");

@@ -12,6 +12,7 @@ static const char *const state_names[DEVICE_STATE_COUNT] = {
 	[DEVICE_STARTING] = "starting",
 	[DEVICE_RUNNING] = "running",
 	[DEVICE_FAILED] = "failed",
+	[DEVICE_STANDBY] = "standby",
 };
 
 const char *device_state_name(enum device_state s)
@@ -92,4 +93,9 @@ bool supervisor_retry_due(const struct supervised_device *d, uint64_t now_ns)
 void supervisor_stopped(struct supervised_device *d, uint64_t now_ns)
 {
 	transition(d, DEVICE_STOPPED, now_ns, NULL);
+}
+
+void supervisor_standby(struct supervised_device *d, uint64_t now_ns)
+{
+	transition(d, DEVICE_STANDBY, now_ns, NULL);
 }

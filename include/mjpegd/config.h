@@ -79,6 +79,8 @@ struct config {
 	unsigned source_timeout_ms;  /* --source-timeout-ms 100..600000, default 2000: no frame → restart */
 	unsigned encoder_timeout_ms; /* --encoder-timeout-ms 100..600000, default 1000 */
 	bool encoder_fallback;       /* --encoder-fallback software|none, default software */
+	unsigned standby_after;      /* --standby-after 0..86400 s, default 0 (never): no request →
+				      * camera and encoder closed until the next one */
 	bool on_demand;              /* --on-demand on|off, default on: encode only for a viewer */
 	char inject_fault[256];      /* --inject-fault SPEC (test binary only, see fault.h) */
 	char config_path[CONFIG_PATH_MAX]; /* --config FILE ("" when none) */

@@ -30,4 +30,9 @@ bool demand_encode(const struct demand_inputs *in);
  * stalled): the next frame is waited for. */
 bool demand_fresh(uint64_t at_ns, uint64_t now_ns, unsigned fps);
 
+/* Standby (--standby-after SECONDS, after_s; 0: never): whether the camera and the encoder are
+ * to be closed at now_ns, the last HTTP request (or connection) having come at last_request_ns,
+ * with clients connected now (any: a stream, a snapshot waiting, a keep-alive connection). */
+bool standby_due(uint64_t last_request_ns, uint64_t now_ns, unsigned after_s, unsigned clients);
+
 #endif

@@ -16,7 +16,16 @@
  * Full size (--snapshot-size): a source with a second stream lends its full-size frames too
  * (source_dequeue_full()); the pipeline holds the newest (pl->full_held, owned until it goes to
  * the full encoder or a newer one replaces it, then given back at once) and encodes it only when
- * pipeline_want_full() asks. */
+ * pipeline_want_full() asks.
+ *
+ * Standby (--standby-after): pipeline_standby() closes the camera and the encoder (retired: each
+ * is destroyed, its device closed, once nothing points into its memory; the caller first drops
+ * the server's newest frame) and their supervisors go to STANDBY; the tick then does nothing but
+ * free what was retired. The next pipeline_want_frame() wakes them: the source reopens by its
+ * configured name, then the encoder; the frame asked for is the first the camera gives, except
+ * from libcamera, whose first STANDBY_SETTLE_FRAMES_LIBCAMERA (5) frames are given back
+ * unencoded while its auto exposure settles again. pipeline_frame_current() is false from
+ * standby until the first frame after the wake-up is published. */
 #ifndef MJPEGD_PIPELINE_H
 #define MJPEGD_PIPELINE_H
 
@@ -72,7 +81,8 @@ int pipeline_set_quality(struct pipeline *pl, unsigned quality);
 /* A snapshot or a new stream client wants a frame (--on-demand): the newest camera frame is
  * submitted now if it is fresh, else the next one the camera delivers. While a frame encoded for
  * a request is still in the encoder, asking again does nothing; the server asks again on every
- * tick while a snapshot waits, so an encode that failed or was refused is retried. */
+ * tick while a snapshot waits, so an encode that failed or was refused is retried. In standby:
+ * wakes the camera and the encoder first (the frame is the first good one they give). */
 void pipeline_want_frame(struct pipeline *pl);
 /* --snapshot-size: a snapshot wants a full-size frame. The newest full-size frame the camera gave
  * (held: one of its --snapshot-buffers, the older ones given back at once) goes to a second
@@ -87,6 +97,9 @@ bool pipeline_snapshot_size(const struct pipeline *pl, unsigned *width, unsigned
  * camera frame was left unencoded (held or given back) and none is in the encoder for a request.
  * True while every frame is encoded (a viewer, --on-demand off). */
 bool pipeline_frame_current(const struct pipeline *pl);
+/* --standby-after: close the camera and the encoder now (nothing when in standby already). */
+void pipeline_standby(struct pipeline *pl, uint64_t now_ns);
+bool pipeline_in_standby(const struct pipeline *pl);
 /* The configuration (read through the pointer given at create) changed from old: a changed camera
  * setting reopens the source only, a changed encoder setting the encoder only. */
 void pipeline_reconfigure(struct pipeline *pl, const struct config *old);

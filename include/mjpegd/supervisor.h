@@ -8,6 +8,9 @@
  *                                         ▼                            ▼
  *                                       FAILED ──backoff elapsed──▶ STARTING
  *
+ * STANDBY (--standby-after): any state → STANDBY when nobody asked for frames for a while (the
+ * device is closed, no retry is due); STANDBY → STARTING at the next request (not a restart).
+ *
  * Backoff: 100 ms, doubling to 5 s; back to 100 ms after a minute of RUNNING. */
 #ifndef MJPEGD_SUPERVISOR_H
 #define MJPEGD_SUPERVISOR_H
@@ -24,6 +27,7 @@ enum device_state {
 	DEVICE_STARTING,
 	DEVICE_RUNNING,
 	DEVICE_FAILED,
+	DEVICE_STANDBY, /* closed on purpose (--standby-after): reopened by the next request */
 	DEVICE_STATE_COUNT,
 };
 
@@ -56,5 +60,7 @@ void supervisor_gave_up(struct supervised_device *d, uint64_t now_ns, int err, c
 /* FAILED and the backoff elapsed: time to call supervisor_starting() and reopen. */
 bool supervisor_retry_due(const struct supervised_device *d, uint64_t now_ns);
 void supervisor_stopped(struct supervised_device *d, uint64_t now_ns);
+/* Any state → STANDBY: closed on purpose, nothing retried (a pending retry is dropped). */
+void supervisor_standby(struct supervised_device *d, uint64_t now_ns);
 
 #endif

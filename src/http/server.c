@@ -145,6 +145,16 @@ struct frame *server_newest(struct server *s)
 	return s->newest;
 }
 
+void server_forget_newest(struct server *s)
+{
+	if (s->newest)
+		frame_unref(s->newest);
+	s->newest = NULL;
+	if (s->newest_full)
+		frame_unref(s->newest_full);
+	s->newest_full = NULL;
+}
+
 void server_tick(struct server *s, uint64_t now)
 {
 	listeners_tick(s, now);

@@ -23,6 +23,9 @@ static void prometheus_device(struct json_out *f, const char *name, const struct
 char *status_render_json(const struct status_snapshot *s, size_t *len)
 {
 	struct json_out o = JSON_OUT_HEAP;
+	char wake_ms[32] = "null";
+	if (s->standby_wake_ms >= 0)
+		snprintf(wake_ms, sizeof(wake_ms), "%.1f", s->standby_wake_ms);
 	json_printf(&o, "{\n  \"version\": ");
 	json_string(&o, s->version);
 	json_printf(&o, ",\n  \"uptime_ms\": %llu,\n  \"source\": ", (unsigned long long)s->uptime_ms);
@@ -37,6 +40,8 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		    "  \"fps_measured\": %.2f,\n"
 		    "  \"fps_captured\": %.2f,\n"
 		    "  \"on_demand\": {\"enabled\": %s, \"idle\": %s},\n"
+		    "  \"standby\": {\"after_s\": %u, \"state\": \"%s\", \"entered\": %llu, "
+		    "\"last_wake_ms\": %s},\n"
 		    "  \"frames\": {\"captured\": %llu, \"encoded\": %llu, \"skipped_idle\": %llu, \"sent\": %llu, "
 		    "\"dropped\": %llu, \"encode_errors\": %llu, \"cut\": %llu, \"not_published\": %llu, \"max_gap_ms\": %.1f},\n"
 		    "  \"dmabuf_imports\": %llu,\n"
@@ -51,6 +56,8 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		    "\"last_error\": ",
 		    s->width, s->height, s->fps_target, s->fps_measured, s->fps_captured,
 		    s->on_demand ? "true" : "false", s->idle ? "true" : "false",
+		    s->standby_after, s->standby_state ? s->standby_state : "active",
+		    (unsigned long long)s->standby_entered, wake_ms,
 		    (unsigned long long)s->frames_captured, (unsigned long long)s->frames_encoded,
 		    (unsigned long long)s->frames_skipped_idle, (unsigned long long)s->frames_sent, (unsigned long long)s->frames_dropped,
 		    (unsigned long long)s->encode_errors, (unsigned long long)s->frames_cut,
@@ -157,6 +164,9 @@ char *status_render_prometheus(const struct status_snapshot *s, size_t *len)
 	METRIC("frames_encoded_total", "counter", "Frames produced by the encoder.", "%llu", (unsigned long long)s->frames_encoded);
 	METRIC("frames_skipped_idle_total", "counter", "Camera frames not encoded because no client would receive them (--on-demand).", "%llu", (unsigned long long)s->frames_skipped_idle);
 	METRIC("idle", "gauge", "1 while no stream client watches and frames are encoded only on request (--on-demand).", "%d", s->idle ? 1 : 0);
+	METRIC("standby", "gauge", "1 while the camera and the encoder are closed for want of requests (--standby-after).", "%d", s->standby_state && !strcmp(s->standby_state, "standby") ? 1 : 0);
+	METRIC("standby_entered_total", "counter", "Times standby was entered (--standby-after).", "%llu", (unsigned long long)s->standby_entered);
+	METRIC("standby_wake_seconds", "gauge", "The last wake-up from standby: request to first frame (0 before the first).", "%.3f", s->standby_wake_ms >= 0 ? s->standby_wake_ms / 1000.0 : 0.0);
 	METRIC("frames_sent_total", "counter", "Frame deliveries completed to clients.", "%llu", (unsigned long long)s->frames_sent);
 	METRIC("frames_dropped_total", "counter", "Frames dropped before encoding (no free buffer).", "%llu", (unsigned long long)s->frames_dropped);
 	METRIC("encode_errors_total", "counter", "Frames the encoder failed on.", "%llu", (unsigned long long)s->encode_errors);

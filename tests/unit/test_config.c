@@ -29,6 +29,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.encoder_path, "");
 	assert_int_equal(cfg.m2m_format, M2M_FORMAT_JPEG);
 	assert_true(cfg.on_demand);
+	assert_int_equal(cfg.standby_after, 0);
 	assert_int_equal(cfg.width, 640);
 	assert_int_equal(cfg.height, 480);
 	assert_int_equal(cfg.fps, 30);
@@ -315,6 +316,12 @@ static void test_encoder(void **state)
 	assert_true(set_ok("on-demand", "on").on_demand);
 	assert_false(set_ok("on-demand", "off").on_demand);
 	set_fails("on-demand", "sometimes", "--on-demand: 'sometimes' is not true or false (on | off)");
+	assert_int_equal(set_ok("standby-after", "0").standby_after, 0);
+	assert_int_equal(set_ok("standby-after", "30").standby_after, 30);
+	assert_int_equal(set_ok("standby-after", "86400").standby_after, 86400);
+	set_fails("standby-after", "86401", "--standby-after: '86401' is out of range (0..86400)");
+	set_fails("standby-after", "-1", NULL);
+	set_fails("standby-after", "abc", NULL);
 	assert_string_equal(set_ok("state-dir", "/var/lib/mjpegd").state_dir, "/var/lib/mjpegd");
 	assert_string_equal(encoder_kind_name(ENCODER_SOFTWARE), "software");
 	assert_string_equal(encoder_kind_name(ENCODER_PASSTHROUGH), "passthrough");

@@ -955,6 +955,96 @@ static void test_encoder_errors_in_a_row(void **state)
 /* ---------------------------------------------------------------- on demand */
 
 /* The rules themselves. */
+/* --standby-after: the pure rule. */
+static void test_standby_due(void **state)
+{
+	(void)state;
+	uint64_t t = 100 * NSEC_PER_SEC;
+	assert_false(standby_due(t, t + 3600 * NSEC_PER_SEC, 0, 0)); /* 0: never */
+	assert_false(standby_due(t, t + 2 * NSEC_PER_SEC - 1, 2, 0));
+	assert_true(standby_due(t, t + 2 * NSEC_PER_SEC, 2, 0));
+	assert_false(standby_due(t, t + 60 * NSEC_PER_SEC, 2, 1)); /* a client connected */
+	assert_false(standby_due(t, t - MS, 2, 0));               /* a request after now's read */
+	assert_true(standby_due(0, 86400 * NSEC_PER_SEC, 86400, 0));
+}
+
+/* Standby closes the camera and the encoder (destroyed: their devices closed), nothing is
+ * retried, opened or published while in it; a request opens both again, and its frame is the
+ * first the camera gives. */
+static void test_standby_closes_and_wakes(void **state)
+{
+	struct world *w = *state;
+	w->cfg.standby_after = 2;
+	one_frame(w);
+	unsigned published = w->published;
+	assert_true(published >= 1);
+	uint64_t t = now_mono_ns();
+	pipeline_standby(w->pl, t);
+	assert_true(pipeline_in_standby(w->pl));
+	assert_int_equal(w->sources_destroyed, 1);
+	assert_int_equal(w->encoders_destroyed, 1);
+	assert_false(pipeline_frame_current(w->pl));
+	struct status_snapshot s = status(w);
+	assert_int_equal(s.source_device.state, DEVICE_STANDBY);
+	assert_int_equal(s.encoder_device.state, DEVICE_STANDBY);
+	assert_string_equal(s.standby_state, "standby");
+	assert_int_equal(s.standby_entered, 1);
+	assert_true(s.standby_wake_ms < 0);
+	char desc[160];
+	pipeline_describe(w->pl, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "standby"));
+	for (int i = 1; i <= 40; i++)
+		pipeline_tick(w->pl, t + (uint64_t)i * 250 * MS); /* 10 s */
+	assert_int_equal(w->source_opens, 1);
+	assert_int_equal(w->encoder_opens, 1);
+	assert_int_equal(w->published, published); /* no placeholder: nobody is connected */
+	pipeline_standby(w->pl, t); /* again: nothing */
+	assert_int_equal(status(w).standby_entered, 1);
+
+	pipeline_want_frame(w->pl);
+	assert_false(pipeline_in_standby(w->pl));
+	assert_int_equal(w->source_opens, 2);
+	assert_int_equal(w->encoder_opens, 2);
+	assert_string_equal(status(w).standby_state, "waking");
+	assert_false(pipeline_frame_current(w->pl));
+	one_frame(w);
+	assert_int_equal(w->published, published + 1);
+	assert_false(w->last_was_placeholder);
+	s = status(w);
+	assert_string_equal(s.standby_state, "active");
+	assert_true(s.standby_wake_ms >= 0);
+	assert_int_equal(s.source_device.state, DEVICE_RUNNING);
+	assert_int_equal(s.encoder_device.state, DEVICE_RUNNING);
+	assert_int_equal(s.source_device.restarts, 0); /* a wake-up is no restart */
+	assert_true(pipeline_frame_current(w->pl));
+}
+
+/* A camera gone during standby (unplugged): the wake-up's open fails, it is retried with
+ * backoff by its configured name, and the encoder opens once the camera is back. */
+static void test_standby_wake_camera_gone(void **state)
+{
+	struct world *w = *state;
+	w->cfg.standby_after = 2;
+	one_frame(w);
+	unsigned published = w->published;
+	pipeline_standby(w->pl, now_mono_ns());
+	w->source_open_error = -ENODEV;
+	pipeline_want_frame(w->pl);
+	assert_int_equal(status(w).source_device.state, DEVICE_FAILED);
+	assert_int_equal(w->encoder_opens, 1); /* no camera: no encoder yet */
+	w->source_open_error = 0; /* plugged in again */
+	uint64_t t = now_mono_ns();
+	pipeline_tick(w->pl, t + 150 * MS);
+	assert_int_equal(w->source_opens, 3);
+	pipeline_tick(w->pl, t + 400 * MS);
+	assert_int_equal(w->encoder_opens, 2);
+	pipeline_want_frame(w->pl);
+	one_frame(w);
+	assert_true(w->published > published);
+	assert_false(w->last_was_placeholder);
+	assert_string_equal(status(w).standby_state, "active");
+}
+
 static void test_demand_rules(void **state)
 {
 	(void)state;
@@ -1409,6 +1499,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_full_size_one_stream, setup_full_one_stream,
 						teardown),
+		cmocka_unit_test(test_standby_due),
+		cmocka_unit_test_setup_teardown(test_standby_closes_and_wakes, setup_demand, teardown),
+		cmocka_unit_test_setup_teardown(test_standby_wake_camera_gone, setup_demand, teardown),
 		cmocka_unit_test_setup_teardown(test_faulty_source, setup_fakes, teardown_fakes),
 		cmocka_unit_test_setup_teardown(test_faulty_encoder, setup_fakes, teardown_fakes),
 	};

@@ -80,6 +80,9 @@ void server_publish_full(struct server *srv, struct frame *f);
 /* The frame served to snapshots and new streams (may be NULL before the first one: snapshots
  * asked for then wait for it, streams get their head and the frame when it comes). */
 struct frame *server_newest(struct server *srv);
+/* Standby (--standby-after): the newest frames are let go (they point into the encoder's or the
+ * camera's memory, which is to be freed); the next snapshot or stream waits for a new one. */
+void server_forget_newest(struct server *srv);
 
 /* Timeouts (header, idle, stalled send), per-client fps; call a few times a second. */
 void server_tick(struct server *srv, uint64_t now_ns);

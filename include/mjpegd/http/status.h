@@ -47,6 +47,12 @@ struct status_snapshot {
 	/* --on-demand: camera frames given back unencoded because no client would receive them */
 	uint64_t frames_skipped_idle;
 	bool on_demand; /* --on-demand on */
+	/* --standby-after (0: never); state "active", "standby" or "waking"; wake_ms: the last
+	 * wake-up's request to first frame, < 0 before the first */
+	unsigned standby_after;
+	const char *standby_state;
+	uint64_t standby_entered;
+	double standby_wake_ms;
 	bool idle;      /* on demand and no stream client: frames are encoded only when asked for */
 	uint64_t frames_encoded;
 	uint64_t frames_sent; /* frame deliveries completed to stream and snapshot clients */
