@@ -4,13 +4,15 @@
 # /dev/video* or /dev/media* fd left (ls -l /proc/PID/fd), frames.captured stands still; each
 # snapshot then reopens them (libcamera acquires, configures and starts the camera again; its
 # first 5 frames are let go while auto exposure settles) and is answered with a whole JPEG.
-# --source-timeout-ms 10000: the snapshot wait, since TCG takes seconds to start vimc. The time from request to JPEG is printed as p50/p95 over 12 wake-ups (the guest's
+# --source-timeout-ms 10000: the snapshot wait, since TCG takes seconds to start vimc. The time from request to JPEG is printed as p50/p95 over 10 wake-ups (the guest's
 # /proc/uptime: 10 ms steps; TCG, so far slower than a Pi).
-# (busybox wget -T segfaults: every wget is bounded with `timeout`.)
+# (busybox wget -T segfaults: every wget is bounded with `timeout`.) 71b sources this body with
+# libcamera 0.7.1 (STANDBY_LABEL names the userland in the output).
 
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
 [ -n "$VIMC_MEDIA" ] || fail "no vimc media device (VIMC MDEV)"
 LOG=$VM_OUT/mjpegd.log
+STANDBY_LABEL=${STANDBY_LABEL:-libcamera vimc}
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 captured() { sed -n 's/.*"captured": \([0-9]*\).*/\1/p' "$1"; }
 # shellcheck disable=SC2010 # ls -l prints each fd's target, which is what is looked for
@@ -20,7 +22,7 @@ in_standby() {
 		grep -q '"state": "standby", "entered"' st.json
 }
 
-say "libcamera (vimc) → software, 640x480@10, --standby-after 1"
+say "$STANDBY_LABEL → software, 640x480@10, --standby-after 1"
 "$MJPEGD" --source libcamera --encoder software --size 640x480 --fps 10 \
 	--source-timeout-ms 10000 --standby-after 1 --listen 127.0.0.1:8000 >"$LOG" 2>&1 &
 pid=$!
@@ -69,7 +71,7 @@ echo "$times" | tr ' ' '\n' | grep . | sort -n >times.txt
 cnt=$(wc -l <times.txt)
 p50=$(sed -n "$(((cnt + 1) / 2))p" times.txt)
 p95=$(sed -n "$(((cnt * 95 + 99) / 100))p" times.txt)
-echo "standby wake-up (libcamera vimc → software, 640x480, 5 frames settling): request to JPEG p50 $p50 ms," \
+echo "standby wake-up ($STANDBY_LABEL → software, 640x480, 5 frames settling): request to JPEG p50 $p50 ms," \
 	"p95 $p95 ms over $cnt (TCG)"
 stop_pid "$pid" 10
 [ "$STOP_RC" = 0 ] || die "mjpegd exited with $STOP_RC after SIGTERM"

@@ -1,0 +1,16 @@
+# vm-timeout: 600
+# vm-needs: lc07
+# 70b-libcamera-standby with libcamera 0.7.1's userland (/lc07, tests/vm/lc07.sh): --standby-after 1
+# with vimc through 0.7.1's vimc pipeline handler and IPA; in standby no /dev/video* or
+# /dev/media* fd is open (the daemon runs chrooted in /lc07 with the same PID: its fds read from
+# outside are /lc07/dev/...), frames.captured stands still; 10 snapshots each wake it (libcamera
+# 0.7.1 acquires, configures and starts the camera again, 5 frames settling) and get a whole
+# JPEG; prints request-to-JPEG p50/p95 over the 10 wake-ups. The daemon logged
+# "libcamera v0.7.1: camera". Slower than 70b: 0.7's vimc handler runs the sensor at 1920x1080
+# and scales down, ~2 frames/s debayered under TCG (71-libcamera07-vimc).
+
+lc07_use
+# shellcheck disable=SC2034 # read by the body sourced below
+STANDBY_LABEL="libcamera $LC07_VERSION vimc"
+. /vm/tests/70b-libcamera-standby.sh
+lc07_ran "$VM_OUT/mjpegd.log"
