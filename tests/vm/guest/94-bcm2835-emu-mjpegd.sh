@@ -46,7 +46,7 @@ grep -q "\"encoder\": \"m2m $EMU_DEV bcm2835-codec-encode_image YU12→JPEG (cop
 	status.json || { kill "$pid"; fail "/status does not show the emulated encoder copying YU12"; }
 grep -q '"encode_errors": 0' status.json || { kill "$pid"; fail "encode errors"; }
 grep -q '"software_fallback": false' status.json || { kill "$pid"; fail "the software fallback ran"; }
-enc=$(sed -n 's/.*"encoded": \([0-9]*\).*/\1/p' status.json)
+enc=$(sed -n 's/.*"encoded": \([0-9]*\).*/\1/p' status.json | head -n 1) # frames.encoded, not snapshot.encoded
 cap=$(sed -n 's/.*"captured": \([0-9]*\).*/\1/p' status.json)
 skip=$(sed -n 's/.*"skipped_idle": \([0-9]*\).*/\1/p' status.json)
 echo "idle: captured $cap, encoded $enc (the first frame and 3 snapshots), skipped $skip"
@@ -57,7 +57,7 @@ echo "idle: captured $cap, encoded $enc (the first frame and 3 snapshots), skipp
 say "a stream client: every frame encoded"
 timeout 4 wget -q -O stream.bin http://127.0.0.1:8000/stream.mjpg 2>/dev/null
 timeout 10 wget -q -O status2.json http://127.0.0.1:8000/status || { kill "$pid"; fail "GET /status"; }
-enc2=$(sed -n 's/.*"encoded": \([0-9]*\).*/\1/p' status2.json)
+enc2=$(sed -n 's/.*"encoded": \([0-9]*\).*/\1/p' status2.json | head -n 1)
 parts=$(grep -a -c 'Content-Type: image/jpeg' stream.bin)
 echo "stream: $parts parts; encoded $enc → $enc2"
 [ "$((enc2 - enc))" -ge 20 ] || { kill "$pid"; fail "only $((enc2 - enc)) frames encoded in 4 s of streaming at 10 fps"; }
