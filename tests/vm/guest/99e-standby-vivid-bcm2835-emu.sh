@@ -6,7 +6,9 @@
 # header). The time from request to JPEG is printed as p50/p95 over 12 wake-ups (the guest's
 # /proc/uptime: 10 ms steps; TCG, so far slower than a Pi).
 # Then vivid is unbound in standby (unplugged): a snapshot gets the "no signal" picture (or 503
-# after the snapshot wait), and once vivid is bound again one is answered from the same node, reopened by its path.
+# after the snapshot wait), and once vivid is bound again one is answered from the camera found
+# again by its /dev/v4l/by-path link, which the test keeps as udev would (removed at the unplug,
+# made again to the new node at the re-plug: the node number may change).
 # (busybox wget -T segfaults: every wget is bounded with `timeout`.)
 
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
@@ -22,8 +24,12 @@ in_standby() {
 		grep -q '"state": "standby", "entered"' st.json
 }
 
-say "v4l2:$VIVID1_CAP → m2m:$EMU_DEV, 640x480@10, --standby-after 1"
-"$MJPEGD" --source "v4l2:$VIVID1_CAP" --encoder "m2m:$EMU_DEV" --size 640x480 --fps 10 \
+# the camera's stable name, as udev makes it
+CAM=/dev/v4l/by-path/platform-vivid.0-video-index1
+mkdir -p /dev/v4l/by-path
+ln -sfn "../../${VIVID1_CAP#/dev/}" "$CAM"
+say "v4l2:$CAM ($VIVID1_CAP) → m2m:$EMU_DEV, 640x480@10, --standby-after 1"
+"$MJPEGD" --source "v4l2:$CAM" --encoder "m2m:$EMU_DEV" --size 640x480 --fps 10 \
 	--standby-after 1 --listen 127.0.0.1:8000 >"$LOG" 2>&1 &
 pid=$!
 retry 30 timeout 5 wget -q -O first.jpg http://127.0.0.1:8000/snapshot.jpg ||
@@ -83,6 +89,7 @@ until sleep 2 && in_standby; do
 done
 echo vivid.0 >/sys/bus/platform/drivers/vivid/unbind || die "cannot unbind vivid.0"
 [ ! -e "$VIVID1_CAP" ] || die "$VIVID1_CAP still there after the unbind"
+rm -f "$CAM" # udev removes the link with the device
 # the wake-up cannot open the camera: as in any outage, the snapshot is the "no signal" picture
 # saying why (not the emulated encoder's JPEG), or 503 when none was published within the wait
 if timeout 10 wget -q -O gone.jpg http://127.0.0.1:8000/snapshot.jpg; then
@@ -97,13 +104,17 @@ else
 fi
 grep '"source": {"state"' gone.json
 echo vivid.0 >/sys/bus/platform/drivers/vivid/bind || die "cannot bind vivid.0"
+retry 10 v4l_node vivid-001-vid-cap >/dev/null || die "no vivid-001-vid-cap after the bind"
+NEW_CAP=$(v4l_node vivid-001-vid-cap)
+ln -sfn "../../${NEW_CAP#/dev/}" "$CAM" # udev makes the link again, to the new node
+echo "re-plugged: $CAM → $NEW_CAP (was $VIVID1_CAP)"
 # the placeholder until the camera's first frame is in: snapshots until one is the encoder's
 camera_jpeg() {
 	timeout 10 wget -q -O back.jpg http://127.0.0.1:8000/snapshot.jpg &&
 		[ "$(hexhead back.jpg 10)" = ffd8ffe1001645786966 ]
 }
 retry 30 camera_jpeg || die "no camera JPEG within 30 s of plugging the camera in again"
-echo "after the re-plug: $(filesize back.jpg) bytes from $VIVID1_CAP"
+echo "after the re-plug: $(filesize back.jpg) bytes from $NEW_CAP"
 stop_pid "$pid" 10
 [ "$STOP_RC" = 0 ] || die "mjpegd exited with $STOP_RC after SIGTERM"
 echo "PASS"
