@@ -287,11 +287,15 @@ def test_auth_failures_slow_down_that_address():
     check(times[6] >= 1.9, f"the 7th failure was answered in {times[6]:.2f} s (want >= 2 s): "
           f"{times}")
     check(times[5] >= 0.9, f"the 6th failure was answered in {times[5]:.2f} s: {times}")
-    check(times[0] < 1.0 * SLOW, f"the first failure already took {times[0]:.2f} s")
-    # another address is not slowed
+    # The first failure is not delayed: it is answered at least 0.5 s sooner than the 6th, whose
+    # wait is 1 s. Compared with the same run's answers rather than a fixed bound, because the
+    # hash itself takes a second or more on a loaded CI machine (seen once on a platform row).
+    check(times[0] < times[5] - 0.5, f"the first failure already took {times[0]:.2f} s: {times}")
+    # another address is not slowed: answered at least 1 s sooner than the 7th failure (2 s wait)
     r, dt = timed_request(d.port, "/status", {"Authorization": basic("alice", "wonderland")},
                           source="127.0.0.2")
-    check(r.status == 200 and dt < 0.9 * SLOW, f"from 127.0.0.2: {r.status} in {dt:.2f} s")
+    check(r.status == 200 and dt < times[6] - 1.0,
+          f"from 127.0.0.2: {r.status} in {dt:.2f} s (the 7th failure took {times[6]:.2f} s)")
     # the slowed address still gets in with the right password, after its wait
     r, dt = timed_request(d.port, "/status", {"Authorization": basic("alice", "wonderland")})
     check(r.status == 200 and dt >= 3.5, f"right password from the slowed address: {r.status} "
