@@ -1,5 +1,6 @@
 /* Source → encoder → consumer, with each device supervised on its own; see
- * include/mjpegd/pipeline.h and include/mjpegd/supervisor.h.
+ * include/mjpegd/pipeline.h and include/mjpegd/supervisor.h. The core: the frame flow, failures,
+ * the software stand-in, retiring; the other rooms are listed in src/pipeline_internal.h.
  *
  * Recovery: a failed source or encoder is retired (it stops being watched and fed), its
  * supervisor schedules a reopen, and the other device carries on untouched. A retired device is
@@ -9,152 +10,26 @@
  * is down, a software encoder stands in (--encoder-fallback software). While frames cannot flow,
  * clients get the "no signal" picture at 1 fps. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "mjpegd/bug.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/demand.h"
-#include "mjpegd/devices.h"
-#include "mjpegd/gapwin.h"
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"
-#include "mjpegd/orientation.h"
-#include "mjpegd/pipeline.h"
 #include "mjpegd/select.h"
-#include "mjpegd/placeholder.h"
-#include "mjpegd/supervisor.h"
 
-#define MAX_RETIRED 8
-/* Output frames of the full-size encoder (see pipeline_create()) */
-#define PIPELINE_FULL_POOL 8
+#include "pipeline_internal.h"
+
 /* This many frames in a row back from the encoder with an error: it has failed (one is dropped). */
 #define ENCODER_ERRORS_FAIL 3
-/* Frames a libcamera camera gives after a wake-up before one is encoded: its auto exposure and
- * white balance start again from their defaults (include/mjpegd/pipeline.h). */
-#define STANDBY_SETTLE_FRAMES_LIBCAMERA 5
 
-struct encoder_opening {
-	struct pipeline *pl;
-	bool active; /* a thread runs, or its result waits for the loop */
-	enum encoder_kind kind;
-	struct encoder_params ep;
-	char device[64], unfit[256]; /* ep's strings, copied: the thread outlives a probe */
-	const struct source *src;    /* planned for (compared, never dereferenced by the thread) */
-	struct encoder *enc;
-	int r;
-	int efd;
-	pthread_t thread;
-	bool stale; /* a reconfiguration came meanwhile: destroy what it opens */
-	struct loop_poll poll;
-};
-
-struct pipeline {
-	struct loop *loop;
-	struct encoder_opening opening; /* an M2M encoder being reopened on a thread */
-	/* an encoder that imported never gave a frame back: encoders copy from then on */
-	bool encoder_force_copy;
-	bool import_worked; /* a frame came back from an importing encoder for this source */
-	struct gapwin live_gaps; /* between live frames handed on, for /status */
-	const struct config *cfg; /* the application's; reload changes quality in place */
-	struct frame_pool pool;
-	pipeline_frame_fn on_frame;
-	pipeline_frame_fn on_full_frame;
-	void *on_frame_ctx;
-	pipeline_viewers_fn viewers;
-	bool stopping;
-	struct devices dev; /* what the devices are chosen from, and opened by */
-	const struct pipeline_openers *openers; /* tests: fakes instead of dev */
-
-	/* the source */
-	struct source *source;        /* NULL while failed */
-	enum source_kind source_kind; /* what auto resolved to, reopened as such */
-	struct supervised_device source_sup;
-	struct loop_poll source_poll;
-	uint64_t source_frame_ns;     /* last frame (or open) of this instance */
-	char source_description[128];
-	struct source_stats source_stats_retired;
-
-	/* the encoder */
-	struct encoder *encoder;       /* the configured one; NULL while failed */
-	struct encoder *fallback;      /* software stand-in while it is failed */
-	enum encoder_kind encoder_kind;
-	struct supervised_device encoder_sup;
-	struct loop_poll encoder_poll;  /* on the configured encoder */
-	struct loop_poll fallback_poll; /* on the software stand-in */
-	unsigned in_flight;            /* submitted to the active encoder, not collected */
-	uint64_t encoder_progress_ns;  /* last submit into an idle encoder, or last collect */
-	unsigned encoder_errors_in_row; /* frames back with an error since the last good one */
-	/* what the configured encoder was opened for: a source that comes back different needs
-	 * another encoder */
-	uint32_t encoder_in_fourcc;
-	unsigned encoder_in_width, encoder_in_height;
-	size_t encoder_in_bytesperline;
-	char encoder_description[128];
-	struct encoder_stats encoder_stats_retired;
-	/* the camera was busy at start: the encoder is chosen once it opens (as at start) */
-	bool first_encoder_pending;
-
-	struct source *retired_sources[MAX_RETIRED];
-	unsigned n_retired_sources;
-	struct encoder *retired_encoders[MAX_RETIRED];
-	unsigned n_retired_encoders;
-
-	/* publishing */
-	uint64_t publish_sequence;
-	uint64_t last_live_ns, outage_since_ns;
-	struct placeholders placeholders;
-	uint64_t frames_not_published, bytes_encoded;
-	uint64_t frames_dropped; /* refused by the encoder (busy, no free output frame) or none open */
-	uint64_t fps_window_start_ns, fps_window_frames, fps_window_captured;
-	double fps, fps_captured;
-
-	/* on demand (include/mjpegd/demand.h) */
-	struct raw_frame *held;   /* the newest camera frame, not submitted; NULL: none */
-	uint64_t held_ns;         /* when it was dequeued */
-	bool one_wanted;          /* pipeline_want_frame() found no fresh frame: encode the next */
-	/* a frame encoded for a request is in an encoder: asking again (the server does at every
-	 * tick while a snapshot waits) waits for it rather than encoding another; cleared by any
-	 * result collected and whenever an encoder is retired */
-	bool wanted_in_flight;
-	bool newest_unencoded; /* the newest camera frame was not given to an encoder */
-	uint64_t frames_skipped_idle;
-	struct control_assignments controls_wanted; /* applied whenever a camera opens */
-	/* --rotation/--hflip/--vflip: what the open camera does, and the EXIF Orientation every
-	 * live frame is published with (update_orientation()) */
-	struct sensor_transform orientation_sensor;
-	enum exif_orientation exif_orientation;
-
-	/* --snapshot-size: the source's second, full-size stream (include/mjpegd/pipeline.h) */
-	struct encoder *full_encoder; /* software, for full_fourcc at full_width x full_height */
-	uint32_t full_fourcc;
-	unsigned full_width, full_height;
-	struct loop_poll full_poll;
-	struct frame_pool full_pool;  /* the full encoder's output frames */
-	struct raw_frame *full_held;  /* the newest full-size frame, not encoded; NULL: none */
-	bool full_wanted;    /* asked for with none held: the next one is encoded */
-	bool full_in_flight; /* one is in the full encoder: its result answers every request */
-	bool full_warned;    /* the one warning that the source has no second stream was logged */
-	uint64_t full_encoded, full_errors, full_skipped;
-
-	/* --standby-after (include/mjpegd/pipeline.h): the camera and the encoder closed on purpose */
-	bool standby;
-	uint64_t standby_entered;  /* times standby was entered */
-	uint64_t wake_ns;          /* a request woke them at: 0 once the first frame is published */
-	double wake_ms;            /* the last wake-up, from the request to the first frame; < 0: none */
-	unsigned settle_frames;    /* camera frames given back unencoded after a wake-up */
-};
-
-static struct encoder *active_encoder(const struct pipeline *pl)
-{
-	return pl->encoder ? pl->encoder : pl->fallback;
-}
-
-static void pipeline_release_raw(void *ctx, struct raw_frame *raw)
+void pipeline_release_raw(void *ctx, struct raw_frame *raw)
 {
 	(void)ctx;
 	struct source *src = raw->owner;
@@ -165,7 +40,7 @@ static void pipeline_release_raw(void *ctx, struct raw_frame *raw)
 
 /* What every encoder of this pipeline is created with for src: its output frames come from the
  * pool, its raw frames go back through pipeline_release_raw. */
-static struct encoder_params encoder_params_for(struct pipeline *pl, const struct source *src)
+struct encoder_params pipeline_encoder_params(struct pipeline *pl, const struct source *src)
 {
 	return (struct encoder_params){
 		.in_fourcc = src->fourcc, .width = src->width, .height = src->height,
@@ -174,48 +49,7 @@ static struct encoder_params encoder_params_for(struct pipeline *pl, const struc
 	};
 }
 
-/* The held frame goes back to its source: a newer one came, or the source goes. */
-static void release_held(struct pipeline *pl)
-{
-	if (!pl->held)
-		return;
-	pl->frames_skipped_idle++;
-	pipeline_release_raw(pl, pl->held);
-	pl->held = NULL;
-}
-
-/* The same for the full-size frame held. */
-static void release_full_held(struct pipeline *pl)
-{
-	if (!pl->full_held)
-		return;
-	pl->full_skipped++;
-	pipeline_release_raw(pl, pl->full_held);
-	pl->full_held = NULL;
-}
-
-static bool viewers_now(const struct pipeline *pl)
-{
-	return pl->viewers && pl->viewers(pl->on_frame_ctx);
-}
-
 /* ---------------------------------------------------------------- retiring */
-
-static void add_stats_source(struct source_stats *to, const struct source_stats *from)
-{
-	to->frames_captured += from->frames_captured;
-	to->frames_dropped += from->frames_dropped;
-}
-
-static void add_stats_encoder(struct encoder_stats *to, const struct encoder_stats *from)
-{
-	to->frames_encoded += from->frames_encoded;
-	to->encode_errors += from->encode_errors;
-	to->frames_cut += from->frames_cut;
-	to->dmabuf_imports += from->dmabuf_imports;
-	to->bytes_copied += from->bytes_copied;
-	to->encode_ns += from->encode_ns;
-}
 
 static unsigned encoder_frames_lent(struct encoder *enc)
 {
@@ -302,20 +136,20 @@ static void publish_placeholder(struct pipeline *pl, uint64_t now)
 
 /* ---------------------------------------------------------------- failures */
 
-static void start_fallback(struct pipeline *pl)
+void pipeline_start_fallback(struct pipeline *pl)
 {
 	struct source *src = pl->source;
 	if (!pl->cfg->encoder_fallback || pl->fallback || !src || pl->encoder_kind == ENCODER_SOFTWARE ||
 	    !select_software_takes(src->fourcc))
 		return;
-	struct encoder_params ep = encoder_params_for(pl, src);
+	struct encoder_params ep = pipeline_encoder_params(pl, src);
 	if (encoder_software_create(&ep, &pl->fallback) < 0)
 		return; /* the software encoder logged why */
 	log_warn("encoding in software until the %s encoder is back", pl->encoder_description);
 	loop_poll_set_fd(&pl->fallback_poll, encoder_fd(pl->fallback));
 }
 
-static void stop_fallback(struct pipeline *pl)
+void pipeline_stop_fallback(struct pipeline *pl)
 {
 	if (!pl->fallback)
 		return;
@@ -326,7 +160,7 @@ static void stop_fallback(struct pipeline *pl)
 }
 
 /* Stops watching and feeding the configured encoder; it is destroyed once unreferenced. */
-static void detach_encoder(struct pipeline *pl)
+void pipeline_detach_encoder(struct pipeline *pl)
 {
 	if (!pl->encoder)
 		return;
@@ -338,13 +172,13 @@ static void detach_encoder(struct pipeline *pl)
 }
 
 /* The same for the source. */
-static void detach_source(struct pipeline *pl)
+void pipeline_detach_source(struct pipeline *pl)
 {
 	if (!pl->source)
 		return;
 	loop_poll_set_fd(&pl->source_poll, -1);
-	release_held(pl);
-	release_full_held(pl);
+	pipeline_release_held(pl);
+	pipeline_release_full_held(pl);
 	struct source *src = pl->source;
 	pl->source = NULL;
 	retire_source(pl, src);
@@ -355,9 +189,9 @@ static void encoder_failed(struct pipeline *pl, int err, const char *reason)
 	uint64_t now = now_mono_ns();
 	if (!pl->encoder)
 		return;
-	detach_encoder(pl);
+	pipeline_detach_encoder(pl);
 	supervisor_failed(&pl->encoder_sup, now, err, reason);
-	start_fallback(pl);
+	pipeline_start_fallback(pl);
 }
 
 static void source_failed(struct pipeline *pl, int err, const char *reason)
@@ -366,7 +200,7 @@ static void source_failed(struct pipeline *pl, int err, const char *reason)
 		return;
 	uint64_t now = now_mono_ns();
 	supervisor_failed(&pl->source_sup, now, err, reason);
-	detach_source(pl);
+	pipeline_detach_source(pl);
 	if (!pl->outage_since_ns)
 		pl->outage_since_ns = now;
 }
@@ -388,7 +222,7 @@ static void fallback_failed(struct pipeline *pl, int err, const char *reason)
 		return;
 	log_err("software fallback encoder: %s%s%s", reason, err ? ": " : "",
 		err ? strerror(-err) : "");
-	stop_fallback(pl);
+	pipeline_stop_fallback(pl);
 }
 
 /* ---------------------------------------------------------------- frames */
@@ -443,7 +277,7 @@ static void check_encoder_timeout(struct pipeline *pl, uint64_t now)
 }
 
 /* Gives raw to the encoder that takes frames now; false when it was refused (and dropped). */
-static bool encode_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
+bool pipeline_encode_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
 {
 	/* A reopened encoder is on probation until its first frame: the stand-in keeps
 	 * serving, and the encoder is given one frame at a time to prove itself. */
@@ -474,143 +308,6 @@ static bool encode_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
 	return true;
 }
 
-/* Nobody will receive raw now: it is kept as the newest frame (the one before goes back), or,
- * from a pass-through camera, given back at once. The camera delivering counts as live: no
- * "no signal" picture while it does. */
-static void hold_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
-{
-	release_held(pl);
-	pl->newest_unencoded = true;
-	if (pl->encoder_kind == ENCODER_PASSTHROUGH) {
-		pl->frames_skipped_idle++;
-		pipeline_release_raw(pl, raw);
-	} else {
-		pl->held = raw;
-		pl->held_ns = now;
-	}
-	pl->last_live_ns = now;
-	pl->outage_since_ns = 0;
-	placeholders_live(&pl->placeholders);
-}
-
-/* ---------------------------------------------------------------- full size (--snapshot-size) */
-
-/* The full-size frame held goes to the full encoder (software, on its worker thread: never
- * encoded here) if it is idle; refused: given back, and the next one is tried. */
-static void submit_full(struct pipeline *pl)
-{
-	if (!pl->full_encoder || pl->full_in_flight || !pl->full_held)
-		return;
-	struct raw_frame *raw = pl->full_held;
-	pl->full_held = NULL;
-	int r = encoder_submit(pl->full_encoder, raw);
-	if (r < 0) {
-		log_debug("full-size frame %llu dropped: %s", (unsigned long long)raw->sequence,
-			  strerror(-r));
-		pl->full_skipped++;
-		pipeline_release_raw(pl, raw);
-		pl->full_wanted = true;
-		return;
-	}
-	pl->full_in_flight = true;
-	pl->full_wanted = false;
-}
-
-/* The source's full-size frames since the last readiness: the newest is kept, older ones go
- * back at once (at most one of --snapshot-buffers is held here, one more in the encoder). */
-static void take_full(struct pipeline *pl, struct source *src)
-{
-	struct raw_frame *raw;
-	while (pl->source == src && source_dequeue_full(src, &raw) == 0) {
-		raw->owner = src;
-		src->lent++;
-		release_full_held(pl);
-		pl->full_held = raw;
-		if (pl->full_wanted)
-			submit_full(pl);
-	}
-}
-
-static void full_ready(struct loop_poll *p)
-{
-	struct pipeline *pl = container_of(p, struct pipeline, full_poll);
-	while (pl->full_encoder) {
-		struct frame *f = NULL;
-		int r = encoder_collect(pl->full_encoder, &f);
-		if (r == -EAGAIN)
-			return;
-		pl->full_in_flight = false;
-		if (r < 0) {
-			pl->full_errors++; /* the encoder logged why; the next request tries again */
-			if (r == -ENODEV)
-				return;
-			continue;
-		}
-		pl->full_encoded++;
-		f->sequence = pl->full_encoded;
-		f->exif_orientation = pl->exif_orientation;
-		if (pl->on_full_frame && f->fourcc == V4L2_PIX_FMT_JPEG)
-			pl->on_full_frame(pl->on_frame_ctx, f);
-		frame_unref(f);
-		if (pl->full_wanted)
-			submit_full(pl);
-	}
-}
-
-static void full_poll_error(struct loop_poll *p, int err, const char *reason)
-{
-	struct pipeline *pl = container_of(p, struct pipeline, full_poll);
-	log_err("full-size snapshot encoder: %s%s%s", reason, err ? ": " : "",
-		err ? strerror(-err) : "");
-	pl->full_in_flight = false;
-	pl->full_errors++;
-}
-
-/* The full-size encoder for src's second stream (made again when its size or format changed;
- * the old one is waited for, at most one encode). No second stream while one was configured:
- * said once, snapshots keep the stream's size. */
-static void setup_full(struct pipeline *pl, struct source *src)
-{
-	const struct config *cfg = pl->cfg;
-	bool wanted = cfg->snapshot_width &&
-		      (cfg->snapshot_width != cfg->width || cfg->snapshot_height != cfg->height);
-	bool fits = wanted && src->full_width && select_software_takes(src->fourcc);
-	if (pl->full_encoder && (!fits || pl->full_fourcc != src->fourcc ||
-				 pl->full_width != src->full_width ||
-				 pl->full_height != src->full_height)) {
-		loop_poll_set_fd(&pl->full_poll, -1);
-		encoder_destroy(pl->full_encoder);
-		pl->full_encoder = NULL;
-		pl->full_in_flight = false;
-	}
-	if (wanted && !fits) {
-		if (!pl->full_warned)
-			log_warn("--snapshot-size %ux%u: the source (%s) gives one stream only; "
-				 "snapshots are the stream's size %ux%u (see /status)",
-				 cfg->snapshot_width, cfg->snapshot_height, src->description,
-				 src->width, src->height);
-		pl->full_warned = true;
-		return;
-	}
-	if (!fits || pl->full_encoder)
-		return;
-	struct encoder_params ep = {
-		.in_fourcc = src->fourcc, .width = src->full_width, .height = src->full_height,
-		.quality = cfg->quality, .pool = &pl->full_pool,
-		.release_raw = pipeline_release_raw, .release_ctx = pl,
-	};
-	if (encoder_software_create(&ep, &pl->full_encoder) < 0) {
-		pl->full_encoder = NULL; /* logged by the encoder; snapshots keep the stream's size */
-		return;
-	}
-	pl->full_fourcc = src->fourcc;
-	pl->full_width = src->full_width;
-	pl->full_height = src->full_height;
-	loop_poll_set_fd(&pl->full_poll, encoder_fd(pl->full_encoder));
-	log_info("snapshots: %ux%u from the camera's second stream, encoded on request (%zu bytes "
-		 "of full-size buffers)", src->full_width, src->full_height, src->full_bytes);
-}
-
 static void source_ready(struct loop_poll *p)
 {
 	struct pipeline *pl = container_of(p, struct pipeline, source_poll);
@@ -619,7 +316,7 @@ static void source_ready(struct loop_poll *p)
 		struct raw_frame *raw = NULL;
 		int r = source_dequeue(src, &raw);
 		if (r == -EAGAIN) {
-			take_full(pl, src);
+			pipeline_take_full(pl, src);
 			return;
 		}
 		if (r < 0) {
@@ -648,16 +345,16 @@ static void source_ready(struct loop_poll *p)
 				     pl->in_flight == 0,
 		};
 		/* asked only when the answer matters: it walks no list, but it is a call per frame */
-		d.viewers = d.on_demand && !d.one_wanted && !d.probation && viewers_now(pl);
+		d.viewers = d.on_demand && !d.one_wanted && !d.probation && pipeline_viewers_now(pl);
 		if (!demand_encode(&d)) {
-			hold_raw(pl, raw, now);
+			pipeline_hold_raw(pl, raw, now);
 			continue;
 		}
-		release_held(pl); /* older than this one */
-		/* set first: a synchronous encoder's result is collected inside encode_raw() */
+		pipeline_release_held(pl); /* older than this one */
+		/* set first: a synchronous encoder's result is collected inside pipeline_encode_raw() */
 		if (d.one_wanted)
 			pl->wanted_in_flight = true;
-		if (!encode_raw(pl, raw, now) && d.one_wanted)
+		if (!pipeline_encode_raw(pl, raw, now) && d.one_wanted)
 			pl->wanted_in_flight = false;
 		pl->one_wanted = false;
 	}
@@ -707,7 +404,7 @@ static void collect_frames(struct pipeline *pl, struct encoder *enc)
 			if (pl->fallback) {
 				log_notice("the %s encoder is back; the software fallback stops",
 					   enc->description);
-				stop_fallback(pl);
+				pipeline_stop_fallback(pl);
 			}
 		}
 		pl->fps_window_frames++;
@@ -744,329 +441,6 @@ static void fallback_poll_error(struct loop_poll *p, int err, const char *reason
 	fallback_failed(container_of(p, struct pipeline, fallback_poll), err, reason);
 }
 
-/* ---------------------------------------------------------------- (re)opening */
-
-/* src/devices.c opens what select.c chose, unless a test passed fakes. */
-static int open_source(struct pipeline *pl, enum source_kind kind, struct source **out,
-		       enum source_kind *opened)
-{
-	if (!pl->openers)
-		return devices_open_source(&pl->dev, kind, out, opened);
-	*opened = kind;
-	return pl->openers->source(pl->openers->ctx, kind, out);
-}
-
-/* An encoder for the current source; first: at start, where auto may still settle for software. */
-static int open_encoder(struct pipeline *pl, enum encoder_kind want, bool first,
-			struct encoder **out, enum encoder_kind *opened)
-{
-	struct encoder_params ep = encoder_params_for(pl, pl->source);
-	if (pl->encoder_force_copy)
-		ep.copy_reason = "an earlier import of the camera's dma-bufs never completed";
-	if (pl->openers) {
-		*opened = want;
-		return pl->openers->encoder(pl->openers->ctx, want, &ep, out);
-	}
-	if (first)
-		return devices_open_first_encoder(&pl->dev, pl->source, &ep, out, opened);
-	return devices_open_encoder(&pl->dev, want, pl->source, &ep, out, opened);
-}
-
-static void remember_encoder(struct pipeline *pl, struct encoder *enc)
-{
-	struct source *src = pl->source;
-	pl->encoder = enc;
-	pl->in_flight = 0;
-	pl->encoder_errors_in_row = 0;
-	pl->encoder_in_fourcc = src->fourcc;
-	pl->encoder_in_width = src->width;
-	pl->encoder_in_height = src->height;
-	pl->encoder_in_bytesperline = src->bytesperline;
-	snprintf(pl->encoder_description, sizeof(pl->encoder_description), "%s", enc->description);
-}
-
-/* The controls wanted, applied to a camera that just opened (or now); one line when some cannot be. */
-static void apply_wanted_controls(struct pipeline *pl, struct source *src)
-{
-	if (!pl->controls_wanted.n)
-		return;
-	struct control_list *l = malloc(sizeof(*l));
-	struct control_set set;
-	char why[256];
-	if (!l) {
-		log_err("controls: %s", strerror(ENOMEM));
-		return;
-	}
-	int r = source_controls(src, l);
-	unsigned left_out = r < 0 ? pl->controls_wanted.n
-				  : control_assignments_check(&pl->controls_wanted, l, &set, why,
-							      sizeof(why));
-	if (r < 0)
-		log_warn("controls: %s cannot list its controls: %s; none applied", src->description,
-			 strerror(-r));
-	else if (left_out)
-		log_warn("controls: %u of %u not applied to %s: %s", left_out, pl->controls_wanted.n,
-			 src->description, why);
-	if (r >= 0 && set.n) {
-		r = src->ops->set_controls ? src->ops->set_controls(src, l, &set, why, sizeof(why))
-					   : -EOPNOTSUPP;
-		if (r == -EOPNOTSUPP)
-			log_warn("controls: %s has none; none applied", src->description);
-		else if (r < 0)
-			log_warn("controls: %s: none applied: %s", src->description, why);
-		else
-			log_info("controls: %u applied to %s", set.n, src->description);
-	}
-	free(l);
-}
-
-/* The split of --rotation/--hflip/--vflip for the open camera: its sensor's part where it applied
- * it, the whole orientation in EXIF where it cannot (orientation.h). Said once when it changes. */
-static void update_orientation(struct pipeline *pl, const struct source *src)
-{
-	const struct config *cfg = pl->cfg;
-	struct orientation_plan plan;
-	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
-	struct sensor_transform sensor = { 0 };
-	enum exif_orientation exif = plan.exif_alone;
-	if (src->sensor_transformed) {
-		sensor = plan.sensor;
-		exif = plan.exif_after_sensor;
-	}
-	if (exif == pl->exif_orientation && sensor_transform_equal(&sensor, &pl->orientation_sensor))
-		return;
-	pl->exif_orientation = exif;
-	pl->orientation_sensor = sensor;
-	if (!cfg->rotation && !cfg->hflip && !cfg->vflip && exif == EXIF_ORIENTATION_NORMAL)
-		return;
-	if (src->sensor_transformed)
-		log_info("orientation: rotation %u%s%s: the sensor of %s: %s; EXIF Orientation %d (%s)",
-			 cfg->rotation, cfg->hflip ? ", hflip" : "", cfg->vflip ? ", vflip" : "",
-			 src->description,
-			 sensor.rotation ? "180°" : sensor.hflip ? "hflip" : sensor.vflip ? "vflip"
-			 : "nothing", (int)exif, exif_orientation_name(exif));
-	else
-		log_info("orientation: rotation %u%s%s: %s cannot turn or mirror its pictures; EXIF "
-			 "Orientation %d (%s)", cfg->rotation, cfg->hflip ? ", hflip" : "",
-			 cfg->vflip ? ", vflip" : "", src->description, (int)exif,
-			 exif_orientation_name(exif));
-}
-
-static void remember_source(struct pipeline *pl, struct source *src, uint64_t now)
-{
-	update_orientation(pl, src);
-	apply_wanted_controls(pl, src);
-	pl->source = src;
-	pl->import_worked = false; /* other buffers: whether they import is to be seen */
-	pl->source_frame_ns = now;
-	snprintf(pl->source_description, sizeof(pl->source_description), "%s", src->description);
-	setup_full(pl, src);
-}
-
-static void retry_encoder(struct pipeline *pl, uint64_t now);
-static int open_encoder(struct pipeline *pl, enum encoder_kind want, bool first,
-			struct encoder **out, enum encoder_kind *opened);
-static void remember_encoder(struct pipeline *pl, struct encoder *enc);
-
-/* The encoder chosen and opened as at start (auto may settle for software), for a camera that
- * was busy at start and opened since; a failure is retried with backoff. */
-static void open_deferred_encoder(struct pipeline *pl, uint64_t now)
-{
-	if (!pl->source)
-		return; /* opened with the camera (retry_source()) */
-	struct encoder *enc = NULL;
-	supervisor_starting(&pl->encoder_sup, now);
-	int r = open_encoder(pl, pl->cfg->encoder, true, &enc, &pl->encoder_kind);
-	if (r < 0) {
-		pl->encoder_kind = pl->cfg->encoder;
-		supervisor_failed(&pl->encoder_sup, now, r, "opening failed");
-		return;
-	}
-	pl->first_encoder_pending = false;
-	remember_encoder(pl, enc);
-	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(enc));
-	log_info("pipeline: %s → %s", pl->source->description, pl->encoder->description);
-}
-
-/* A clean restart, not a failure: the supervisor goes through STOPPED, no backoff, no count. */
-static void reopen_encoder(struct pipeline *pl, uint64_t now, const char *why)
-{
-	log_notice("encoder: reopening for %s", why);
-	if (pl->opening.active)
-		pl->opening.stale = true; /* opened for what was: thrown away when it is done */
-	detach_encoder(pl);
-	supervisor_stopped(&pl->encoder_sup, now);
-	retry_encoder(pl, now);
-}
-
-static void retry_source(struct pipeline *pl, uint64_t now)
-{
-	supervisor_starting(&pl->source_sup, now);
-	struct source *src = NULL;
-	enum source_kind kind;
-	int r = open_source(pl, pl->source_kind, &src, &kind);
-	if (r == -ELIBACC) {
-		supervisor_gave_up(&pl->source_sup, now, r, "the libcamera plugin cannot be loaded "
-							    "(see libcamera_plugin in /status)");
-		return;
-	}
-	if (r < 0) {
-		supervisor_failed(&pl->source_sup, now, r, "reopening failed");
-		return;
-	}
-	remember_source(pl, src, now);
-	loop_poll_set_fd(&pl->source_poll, source_fd(src));
-	if (pl->first_encoder_pending) {
-		open_deferred_encoder(pl, now);
-		return;
-	}
-	/* The encoder stays as it is unless the camera came back with another format. */
-	if (pl->encoder && (src->fourcc != pl->encoder_in_fourcc || src->width != pl->encoder_in_width ||
-			    src->height != pl->encoder_in_height ||
-			    src->bytesperline != pl->encoder_in_bytesperline)) {
-		/* Not a failure of the encoder: it is reopened for the new format at once. */
-		reopen_encoder(pl, now, "the camera's new format");
-	}
-	/* A stand-in made for the old instance may not fit the new one: make it again. */
-	if (pl->fallback) {
-		stop_fallback(pl);
-		start_fallback(pl);
-	}
-}
-
-static void reopened(struct pipeline *pl, uint64_t now, int r, struct encoder *enc)
-{
-	if (r < 0) {
-		supervisor_failed(&pl->encoder_sup, now, r, "reopening failed");
-		if (!pl->fallback)
-			start_fallback(pl);
-		return;
-	}
-	/* The stand-in serves on until the reopened encoder's first frame (collect_frames()). */
-	remember_encoder(pl, enc);
-	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(enc));
-}
-
-/*
- * An M2M encoder is reopened on a thread of its own: on a Pi, opening bcm2835-codec creates the
- * VPU's component over VCHIQ and allocates 16 MiB of CMA for the JPEG buffers (measured ~90 ms
- * on the test bed), which would hold every viewer and /status meanwhile. The choice and its
- * parameters are made here (they read the device list and the source); the thread only creates;
- * the loop adopts the result when the thread's eventfd fires (opening_ready()), unless the
- * source changed or a reconfiguration made it stale meanwhile. Owner of *o: the pipeline
- * (pl->opening) from spawn to adoption; the thread writes o->enc and o->r, then the eventfd.
- */
-
-static void *opening_thread(void *arg)
-{
-	struct encoder_opening *o = arg;
-	o->r = devices_create_encoder(&o->pl->dev, o->kind, &o->ep, &o->enc);
-	uint64_t one = 1;
-	ssize_t n = write(o->efd, &one, sizeof(one));
-	(void)n; /* an eventfd write of 1 cannot fail short of overflow */
-	return NULL;
-}
-
-/* The thread is done (or is waited for): joined, its eventfd closed. from_loop: also stops
- * watching the eventfd (not at destroy, when the loop is gone). */
-static void opening_finish(struct encoder_opening *o, bool from_loop)
-{
-	pthread_join(o->thread, NULL);
-	if (from_loop)
-		loop_poll_set_fd(&o->poll, -1);
-	close(o->efd);
-	o->efd = -1;
-	o->active = false;
-}
-
-static void opening_ready(struct loop_poll *p)
-{
-	struct encoder_opening *o = container_of(p, struct encoder_opening, poll);
-	struct pipeline *pl = o->pl;
-	opening_finish(o, true);
-	uint64_t now = now_mono_ns();
-	if (o->stale || pl->stopping || pl->source != o->src || pl->encoder) {
-		if (o->r == 0)
-			encoder_destroy(o->enc);
-		if (!pl->stopping && !pl->encoder && !pl->standby)
-			supervisor_stopped(&pl->encoder_sup, now); /* opened again at the next tick */
-	} else {
-		reopened(pl, now, o->r, o->enc);
-	}
-	o->enc = NULL;
-}
-
-static void opening_error(struct loop_poll *p, int err, const char *reason)
-{
-	/* an eventfd poll does not fail; if it did, the thread's result is still waited for */
-	(void)err;
-	log_err("encoder: waiting for the reopen: %s", reason);
-	opening_ready(p);
-}
-
-/* 0 when a thread took the creation over; a negative errno when none could start (the caller
- * then opens here). ep: devices_plan_encoder()'s, for an M2M encoder. */
-static int open_encoder_async(struct pipeline *pl, const struct encoder_params *ep)
-{
-	struct encoder_opening *o = &pl->opening;
-	o->pl = pl;
-	o->src = pl->source;
-	o->kind = ENCODER_M2M;
-	o->ep = *ep;
-	o->enc = NULL;
-	o->r = 0;
-	o->stale = false;
-	if (o->ep.device) {
-		snprintf(o->device, sizeof(o->device), "%s", o->ep.device);
-		o->ep.device = o->device;
-	}
-	if (o->ep.in_unfit) {
-		snprintf(o->unfit, sizeof(o->unfit), "%s", o->ep.in_unfit);
-		o->ep.in_unfit = o->unfit;
-	}
-	o->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (o->efd < 0)
-		return -errno;
-	int r = -pthread_create(&o->thread, NULL, opening_thread, o);
-	if (r < 0) {
-		close(o->efd);
-		o->efd = -1;
-		return r;
-	}
-	o->active = true;
-	loop_poll_set_fd(&o->poll, o->efd);
-	return 0;
-}
-
-static void retry_encoder(struct pipeline *pl, uint64_t now)
-{
-	if (pl->opening.active)
-		return; /* one reopen at a time */
-	if (pl->first_encoder_pending) {
-		open_deferred_encoder(pl, now);
-		return;
-	}
-	supervisor_starting(&pl->encoder_sup, now);
-	if (pl->encoder_kind == ENCODER_M2M)
-		devices_probe(&pl->dev); /* the device may come back under another number */
-	struct encoder *enc = NULL;
-	int r;
-	if (!pl->openers && pl->loop) {
-		struct encoder_params base = encoder_params_for(pl, pl->source), ep;
-		if (pl->encoder_force_copy)
-			base.copy_reason = "an earlier import of the camera's dma-bufs never completed";
-		int kind = devices_plan_encoder(&pl->dev, pl->encoder_kind, pl->source, &base, &ep);
-		if (kind == ENCODER_M2M && open_encoder_async(pl, &ep) == 0)
-			return;
-		r = kind < 0 ? kind
-			     : devices_create_encoder(&pl->dev, (enum encoder_kind)kind, &ep, &enc);
-	} else {
-		enum encoder_kind kind;
-		r = open_encoder(pl, pl->encoder_kind, false, &enc, &kind);
-	}
-	reopened(pl, now, r, enc);
-}
-
 /* ---------------------------------------------------------------- public */
 
 int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
@@ -1089,13 +463,9 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	loop_poll_init(&pl->source_poll, p->loop, source_ready, source_poll_error);
 	loop_poll_init(&pl->encoder_poll, p->loop, encoder_ready, encoder_poll_error);
 	loop_poll_init(&pl->fallback_poll, p->loop, fallback_ready, fallback_poll_error);
-	loop_poll_init(&pl->opening.poll, p->loop, opening_ready, opening_error);
-	loop_poll_init(&pl->full_poll, p->loop, full_ready, full_poll_error);
-	pl->opening.efd = -1;
+	pipeline_opening_init(pl);
 	pl->wake_ms = -1;
-	/* the full encoder's results: one in it, one with the server, one per snapshot client
-	 * sending an older one (a frame still referenced is simply not reused) */
-	int r = frame_pool_init(&pl->full_pool, PIPELINE_FULL_POOL);
+	int r = pipeline_full_init(pl);
 	if (r < 0)
 		goto fail;
 	r = frame_pool_init(&pl->pool, p->frame_pool_capacity);
@@ -1107,7 +477,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	uint64_t now = now_mono_ns();
 	struct source *src = NULL;
 	supervisor_starting(&pl->source_sup, now);
-	r = open_source(pl, p->cfg->source, &src, &pl->source_kind);
+	r = pipeline_open_source(pl, p->cfg->source, &src, &pl->source_kind);
 	bool wait = select_wait_for_camera(p->cfg->source, p->cfg->source_path, r);
 	if (wait) {
 		/* Another program or mjpegd instance holds the camera, or the USB camera named by its
@@ -1122,14 +492,14 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 		/* --source libcamera and the libcamera plugin cannot be loaded (the loader logged why,
 		 * once; /status says it in libcamera_plugin): exiting would only make systemd restart
 		 * us into the same failure, with nothing to see. Serve the placeholder that says so,
-		 * /status and /metrics; a reload to another source opens it (retry_source()). */
+		 * /status and /metrics; a reload to another source opens it (pipeline_retry_source()). */
 		supervisor_gave_up(&pl->source_sup, now, r, "the libcamera plugin cannot be loaded "
 							    "(see libcamera_plugin in /status)");
 		log_info("pipeline: no source (the libcamera plugin cannot be loaded): clients are "
 			 "shown the placeholder");
 	}
 	if (wait || r == -ELIBACC) {
-		pl->first_encoder_pending = true; /* opened with the first source (retry_source()) */
+		pl->first_encoder_pending = true; /* opened with the first source (pipeline_retry_source()) */
 		pl->encoder_kind = p->cfg->encoder;
 		placeholders_render(&pl->placeholders, p->cfg->width, p->cfg->height);
 		*out = pl;
@@ -1137,14 +507,14 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	}
 	if (r < 0)
 		goto fail; /* the source logged why */
-	remember_source(pl, src, now);
+	pipeline_remember_source(pl, src, now);
 	devices_warn_ignored(&pl->dev, src);
 	struct encoder *enc = NULL;
 	supervisor_starting(&pl->encoder_sup, now);
-	r = open_encoder(pl, p->cfg->encoder, true, &enc, &pl->encoder_kind);
+	r = pipeline_open_encoder(pl, p->cfg->encoder, true, &enc, &pl->encoder_kind);
 	if (r < 0)
 		goto fail;
-	remember_encoder(pl, enc);
+	pipeline_remember_encoder(pl, enc);
 	placeholders_render(&pl->placeholders, p->cfg->width, p->cfg->height);
 	log_info("pipeline: %s → %s", pl->source->description, pl->encoder->description);
 	*out = pl;
@@ -1186,7 +556,7 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 	 * failing at first, or a reopen on a thread made stale meanwhile (opening_ready()) */
 	if (pl->source && !pl->encoder && !pl->opening.active && !pl->first_encoder_pending &&
 	    (pl->encoder_sup.state == DEVICE_STANDBY || pl->encoder_sup.state == DEVICE_STOPPED))
-		retry_encoder(pl, now);
+		pipeline_retry_encoder(pl, now);
 	char why[96];
 	uint64_t source_timeout = (uint64_t)pl->cfg->source_timeout_ms * NSEC_PER_MSEC;
 	if (pl->source && now - pl->source_frame_ns > source_timeout) {
@@ -1196,18 +566,145 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 	check_encoder_timeout(pl, now);
 	collect_retired(pl);
 	if (supervisor_retry_due(&pl->source_sup, now))
-		retry_source(pl, now);
+		pipeline_retry_source(pl, now);
 	/* An encoder is opened for a source: with none, it waits. */
 	/* not while an M2M encoder's teardown holds its device (encoder_m2m_teardown_pending()) */
 	if (pl->source && supervisor_retry_due(&pl->encoder_sup, now) &&
 	    !encoder_m2m_teardown_pending())
-		retry_encoder(pl, now);
+		pipeline_retry_encoder(pl, now);
 
 	/* Frames cannot flow: clients see why, once a second, until they do again. */
 	bool outage = !pl->source || !active_encoder(pl) || now - pl->last_live_ns > source_timeout;
 	if (outage && placeholders_due(&pl->placeholders, now, pl->last_live_ns))
 		publish_placeholder(pl, now);
 }
+
+int pipeline_set_quality(struct pipeline *pl, unsigned quality)
+{
+	if (pl->full_encoder && pl->full_encoder->ops->set_quality)
+		pl->full_encoder->ops->set_quality(pl->full_encoder, quality);
+	struct encoder *enc = active_encoder(pl);
+	if (!enc)
+		return 0; /* applied when the encoder is reopened (it reads the config) */
+	if (!enc->ops->set_quality)
+		return -EOPNOTSUPP;
+	int r = enc->ops->set_quality(enc, quality);
+	if (r != -ESTALE || enc != pl->encoder)
+		return r;
+	/* The encoder takes a new quality only when it starts (m2m_set_quality()): the stand-in
+	 * serves while it is reopened, until the reopened one's first frame. */
+	char why[64];
+	snprintf(why, sizeof(why), "JPEG quality %u", quality);
+	pipeline_start_fallback(pl);
+	pipeline_reopen_encoder(pl, now_mono_ns(), why);
+	return 0;
+}
+
+void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
+{
+	const struct config *cfg = pl->cfg;
+	uint64_t now = now_mono_ns();
+	bool encoder_changed = cfg->encoder != old->encoder ||
+			       strcmp(cfg->encoder_path, old->encoder_path) ||
+			       cfg->m2m_format != old->m2m_format;
+	bool source_changed = cfg->source != old->source || cfg->capture_format != old->capture_format ||
+			      strcmp(cfg->source_path, old->source_path) ||
+			      cfg->width != old->width || cfg->height != old->height ||
+			      cfg->fps != old->fps || cfg->camera_buffers != old->camera_buffers ||
+			      cfg->snapshot_width != old->snapshot_width ||
+			      cfg->snapshot_height != old->snapshot_height ||
+			      cfg->snapshot_buffers != old->snapshot_buffers;
+	if (cfg->snapshot_width != old->snapshot_width ||
+	    cfg->snapshot_height != old->snapshot_height)
+		pl->full_warned = false; /* a source without a second stream says so again */
+	/* A new rotation reopens only a camera that turns its sensor, and only when the sensor's
+	 * part changed: what EXIF carries goes with the next frame published. */
+	struct orientation_plan plan, old_plan;
+	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
+	orientation_plan(old->rotation, old->hflip, old->vflip, &old_plan);
+	bool sensor_changed = !sensor_transform_equal(&plan.sensor, &old_plan.sensor);
+	if (sensor_changed && (pl->source_kind == SOURCE_LIBCAMERA ||
+			       (pl->source && pl->source->sensor_transformed)))
+		source_changed = true;
+	else if (pl->source)
+		pipeline_update_orientation(pl, pl->source);
+	if (cfg->width != old->width || cfg->height != old->height)
+		placeholders_render(&pl->placeholders, cfg->width, cfg->height);
+	if (encoder_changed) {
+		pl->encoder_kind = cfg->encoder;
+		devices_probe(&pl->dev);
+	}
+	if ((encoder_changed || source_changed) &&
+	    devices_plan_capture(&pl->dev, cfg->capture_format) < 0) {
+		log_warn("--format: the camera's format is chosen as with auto");
+		devices_plan_capture(&pl->dev, 0);
+	}
+	if (pl->standby) {
+		if (source_changed)
+			pl->source_kind = cfg->source;
+		return; /* opened as configured now at the wake-up */
+	}
+	if (source_changed) {
+		log_notice("source: reopening for the new configuration");
+		pipeline_detach_source(pl);
+		supervisor_stopped(&pl->source_sup, now);
+		pl->source_kind = cfg->source;
+		pipeline_retry_source(pl, now);
+	}
+	if (encoder_changed && pl->source) {
+		pipeline_stop_fallback(pl);
+		pipeline_reopen_encoder(pl, now, "the new configuration");
+	}
+}
+
+void pipeline_stop(struct pipeline *pl)
+{
+	pl->stopping = true;
+	pipeline_release_held(pl);
+	pipeline_release_full_held(pl);
+	loop_poll_stop(&pl->full_poll);
+	loop_poll_stop(&pl->source_poll);
+	loop_poll_stop(&pl->encoder_poll);
+	loop_poll_stop(&pl->fallback_poll);
+}
+
+bool pipeline_drained(const struct pipeline *pl)
+{
+	return !loop_poll_pending(&pl->source_poll) && !loop_poll_pending(&pl->encoder_poll) &&
+	       !loop_poll_pending(&pl->fallback_poll) && !loop_poll_pending(&pl->full_poll) &&
+	       !pl->opening.active;
+}
+
+void pipeline_destroy(struct pipeline *pl)
+{
+	if (!pl)
+		return;
+	/* A reopen still on its thread is waited for (bounded by the device's own timeouts). */
+	if (pl->opening.active) {
+		pipeline_opening_finish(&pl->opening, false);
+		if (pl->opening.r == 0)
+			encoder_destroy(pl->opening.enc);
+	}
+	pipeline_release_held(pl);
+	pipeline_release_full_held(pl);
+	/* Encoders give their raw frames back to the sources, so they go first; every consumer
+	 * dropped its frames before this. */
+	encoder_destroy(pl->full_encoder);
+	encoder_destroy(pl->encoder);
+	encoder_destroy(pl->fallback);
+	for (unsigned i = 0; i < pl->n_retired_encoders; i++)
+		encoder_destroy(pl->retired_encoders[i]);
+	source_destroy(pl->source);
+	for (unsigned i = 0; i < pl->n_retired_sources; i++)
+		source_destroy(pl->retired_sources[i]);
+	frame_pool_destroy(&pl->pool);
+	frame_pool_destroy(&pl->full_pool);
+	placeholders_free(&pl->placeholders);
+	devices_destroy(&pl->dev);
+	free(pl);
+}
+
+/* ---------------------------------------------------------------- status (to be moved) */
 
 static void fill_device(struct status_device *d, const struct supervised_device *sup)
 {
@@ -1244,7 +741,7 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	s->frames_captured = ss.frames_captured;
 	s->frames_skipped_idle = pl->frames_skipped_idle;
 	s->on_demand = pl->cfg->on_demand;
-	s->idle = pl->cfg->on_demand && !viewers_now(pl);
+	s->idle = pl->cfg->on_demand && !pipeline_viewers_now(pl);
 	s->frames_encoded = es.frames_encoded;
 	s->frames_dropped = ss.frames_dropped + pl->frames_dropped;
 	s->encode_errors = es.encode_errors;
@@ -1284,11 +781,622 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	s->standby_wake_ms = pl->wake_ms;
 }
 
+void pipeline_describe(const struct pipeline *pl, char *buf, size_t len)
+{
+	if (pl->standby) {
+		snprintf(buf, len, "standby (camera and encoder closed until a request)");
+		return;
+	}
+	snprintf(buf, len, "source %s, encoder %s%s%s", device_state_name(pl->source_sup.state),
+		 device_state_name(pl->encoder_sup.state), pl->fallback ? " (software fallback)" : "",
+		 pl->cfg->on_demand && !pipeline_viewers_now(pl) ? ", idle (encoding on demand)" : "");
+}
+
+/* ---------------------------------------------------------------- standby (to be moved) */
+
+/* Frames a libcamera camera gives after a wake-up before one is encoded: its auto exposure and
+ * white balance start again from their defaults (include/mjpegd/pipeline.h). */
+#define STANDBY_SETTLE_FRAMES_LIBCAMERA 5
+
+bool pipeline_in_standby(const struct pipeline *pl)
+{
+	return pl->standby;
+}
+
+void pipeline_standby(struct pipeline *pl, uint64_t now)
+{
+	if (pl->standby || pl->stopping)
+		return;
+	pl->standby = true;
+	pl->standby_entered++;
+	pl->wake_ns = 0;
+	pl->one_wanted = false;
+	if (pl->opening.active)
+		pl->opening.stale = true; /* destroyed when its thread is done (opening_ready()) */
+	pipeline_stop_fallback(pl);
+	pipeline_detach_encoder(pl);
+	pipeline_detach_source(pl);
+	supervisor_standby(&pl->source_sup, now);
+	supervisor_standby(&pl->encoder_sup, now);
+	log_notice("standby: no request for %u s: the camera and the encoder are closed until the "
+		   "next one", pl->cfg->standby_after);
+}
+
+/* The next request after standby: the camera opens (by its configured name: one unplugged and
+ * plugged in meanwhile is found again), then the encoder for it; the request waits for the first
+ * good frame (settle_frames). A camera that cannot open is retried with backoff as any. */
+void pipeline_wake(struct pipeline *pl, uint64_t now)
+{
+	pl->standby = false;
+	pl->wake_ns = now;
+	pl->last_live_ns = now; /* no "no signal" picture while they open */
+	pl->newest_unencoded = true;
+	/* both go STANDBY → STARTING as they open; the encoder once the camera is (pipeline_tick()) */
+	log_notice("standby: a request: opening the camera and the encoder");
+	pipeline_retry_source(pl, now);
+	if (!pl->source)
+		return; /* retried with backoff; the encoder follows it */
+	pl->settle_frames = pl->source_kind == SOURCE_LIBCAMERA ? STANDBY_SETTLE_FRAMES_LIBCAMERA : 0;
+	if (!pl->encoder && !pl->first_encoder_pending)
+		pipeline_retry_encoder(pl, now);
+}
+
+/* ---------------------------------------------------------------- on_demand (to be moved) */
+
+/* The held frame goes back to its source: a newer one came, or the source goes. */
+void pipeline_release_held(struct pipeline *pl)
+{
+	if (!pl->held)
+		return;
+	pl->frames_skipped_idle++;
+	pipeline_release_raw(pl, pl->held);
+	pl->held = NULL;
+}
+
+bool pipeline_viewers_now(const struct pipeline *pl)
+{
+	return pl->viewers && pl->viewers(pl->on_frame_ctx);
+}
+
+/* Nobody will receive raw now: it is kept as the newest frame (the one before goes back), or,
+ * from a pass-through camera, given back at once. The camera delivering counts as live: no
+ * "no signal" picture while it does. */
+void pipeline_hold_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t now)
+{
+	pipeline_release_held(pl);
+	pl->newest_unencoded = true;
+	if (pl->encoder_kind == ENCODER_PASSTHROUGH) {
+		pl->frames_skipped_idle++;
+		pipeline_release_raw(pl, raw);
+	} else {
+		pl->held = raw;
+		pl->held_ns = now;
+	}
+	pl->last_live_ns = now;
+	pl->outage_since_ns = 0;
+	placeholders_live(&pl->placeholders);
+}
+
+bool pipeline_frame_current(const struct pipeline *pl)
+{
+	return !pl->standby && !pl->wake_ns && !pl->newest_unencoded && !pl->wanted_in_flight;
+}
+
+void pipeline_want_frame(struct pipeline *pl)
+{
+	if (pl->stopping)
+		return;
+	uint64_t now = now_mono_ns();
+	if (pl->standby)
+		pipeline_wake(pl, now);
+	if (pl->wanted_in_flight)
+		return;
+	if (pl->held && demand_fresh(pl->held_ns, now, pl->cfg->fps)) {
+		struct raw_frame *raw = pl->held;
+		pl->held = NULL;
+		pl->wanted_in_flight = true; /* first: see source_ready() */
+		if (pipeline_encode_raw(pl, raw, now))
+			return;
+		pl->wanted_in_flight = false;
+	}
+	pl->one_wanted = true;
+}
+
+/* ---------------------------------------------------------------- snapshot_size (to be moved) */
+
+/* Output frames of the full-size encoder (see pipeline_create()) */
+#define PIPELINE_FULL_POOL 8
+/* The same for the full-size frame held. */
+void pipeline_release_full_held(struct pipeline *pl)
+{
+	if (!pl->full_held)
+		return;
+	pl->full_skipped++;
+	pipeline_release_raw(pl, pl->full_held);
+	pl->full_held = NULL;
+}
+
+/* ---------------------------------------------------------------- full size (--snapshot-size) */
+
+/* The full-size frame held goes to the full encoder (software, on its worker thread: never
+ * encoded here) if it is idle; refused: given back, and the next one is tried. */
+static void submit_full(struct pipeline *pl)
+{
+	if (!pl->full_encoder || pl->full_in_flight || !pl->full_held)
+		return;
+	struct raw_frame *raw = pl->full_held;
+	pl->full_held = NULL;
+	int r = encoder_submit(pl->full_encoder, raw);
+	if (r < 0) {
+		log_debug("full-size frame %llu dropped: %s", (unsigned long long)raw->sequence,
+			  strerror(-r));
+		pl->full_skipped++;
+		pipeline_release_raw(pl, raw);
+		pl->full_wanted = true;
+		return;
+	}
+	pl->full_in_flight = true;
+	pl->full_wanted = false;
+}
+
+/* The source's full-size frames since the last readiness: the newest is kept, older ones go
+ * back at once (at most one of --snapshot-buffers is held here, one more in the encoder). */
+void pipeline_take_full(struct pipeline *pl, struct source *src)
+{
+	struct raw_frame *raw;
+	while (pl->source == src && source_dequeue_full(src, &raw) == 0) {
+		raw->owner = src;
+		src->lent++;
+		pipeline_release_full_held(pl);
+		pl->full_held = raw;
+		if (pl->full_wanted)
+			submit_full(pl);
+	}
+}
+
+static void full_ready(struct loop_poll *p)
+{
+	struct pipeline *pl = container_of(p, struct pipeline, full_poll);
+	while (pl->full_encoder) {
+		struct frame *f = NULL;
+		int r = encoder_collect(pl->full_encoder, &f);
+		if (r == -EAGAIN)
+			return;
+		pl->full_in_flight = false;
+		if (r < 0) {
+			pl->full_errors++; /* the encoder logged why; the next request tries again */
+			if (r == -ENODEV)
+				return;
+			continue;
+		}
+		pl->full_encoded++;
+		f->sequence = pl->full_encoded;
+		f->exif_orientation = pl->exif_orientation;
+		if (pl->on_full_frame && f->fourcc == V4L2_PIX_FMT_JPEG)
+			pl->on_full_frame(pl->on_frame_ctx, f);
+		frame_unref(f);
+		if (pl->full_wanted)
+			submit_full(pl);
+	}
+}
+
+static void full_poll_error(struct loop_poll *p, int err, const char *reason)
+{
+	struct pipeline *pl = container_of(p, struct pipeline, full_poll);
+	log_err("full-size snapshot encoder: %s%s%s", reason, err ? ": " : "",
+		err ? strerror(-err) : "");
+	pl->full_in_flight = false;
+	pl->full_errors++;
+}
+
+int pipeline_full_init(struct pipeline *pl)
+{
+	loop_poll_init(&pl->full_poll, pl->loop, full_ready, full_poll_error);
+	/* the full encoder's results: one in it, one with the server, one per snapshot client
+	 * sending an older one (a frame still referenced is simply not reused) */
+	return frame_pool_init(&pl->full_pool, PIPELINE_FULL_POOL);
+}
+
+/* The full-size encoder for src's second stream (made again when its size or format changed;
+ * the old one is waited for, at most one encode). No second stream while one was configured:
+ * said once, snapshots keep the stream's size. */
+void pipeline_setup_full(struct pipeline *pl, struct source *src)
+{
+	const struct config *cfg = pl->cfg;
+	bool wanted = cfg->snapshot_width &&
+		      (cfg->snapshot_width != cfg->width || cfg->snapshot_height != cfg->height);
+	bool fits = wanted && src->full_width && select_software_takes(src->fourcc);
+	if (pl->full_encoder && (!fits || pl->full_fourcc != src->fourcc ||
+				 pl->full_width != src->full_width ||
+				 pl->full_height != src->full_height)) {
+		loop_poll_set_fd(&pl->full_poll, -1);
+		encoder_destroy(pl->full_encoder);
+		pl->full_encoder = NULL;
+		pl->full_in_flight = false;
+	}
+	if (wanted && !fits) {
+		if (!pl->full_warned)
+			log_warn("--snapshot-size %ux%u: the source (%s) gives one stream only; "
+				 "snapshots are the stream's size %ux%u (see /status)",
+				 cfg->snapshot_width, cfg->snapshot_height, src->description,
+				 src->width, src->height);
+		pl->full_warned = true;
+		return;
+	}
+	if (!fits || pl->full_encoder)
+		return;
+	struct encoder_params ep = {
+		.in_fourcc = src->fourcc, .width = src->full_width, .height = src->full_height,
+		.quality = cfg->quality, .pool = &pl->full_pool,
+		.release_raw = pipeline_release_raw, .release_ctx = pl,
+	};
+	if (encoder_software_create(&ep, &pl->full_encoder) < 0) {
+		pl->full_encoder = NULL; /* logged by the encoder; snapshots keep the stream's size */
+		return;
+	}
+	pl->full_fourcc = src->fourcc;
+	pl->full_width = src->full_width;
+	pl->full_height = src->full_height;
+	loop_poll_set_fd(&pl->full_poll, encoder_fd(pl->full_encoder));
+	log_info("snapshots: %ux%u from the camera's second stream, encoded on request (%zu bytes "
+		 "of full-size buffers)", src->full_width, src->full_height, src->full_bytes);
+}
+
+int pipeline_want_full(struct pipeline *pl)
+{
+	if (pl->stopping || !pl->full_encoder || !pl->source || !pl->source->full_width)
+		return -EOPNOTSUPP;
+	if (pl->full_in_flight)
+		return 0; /* its result answers this request too */
+	pl->full_wanted = true;
+	submit_full(pl);
+	return 0;
+}
+
+bool pipeline_snapshot_size(const struct pipeline *pl, unsigned *width, unsigned *height)
+{
+	if (pl->full_encoder && pl->source && pl->source->full_width) {
+		*width = pl->full_width;
+		*height = pl->full_height;
+		return true;
+	}
+	*width = pl->source ? pl->source->width : pl->cfg->width;
+	*height = pl->source ? pl->source->height : pl->cfg->height;
+	return false;
+}
+
+/* ---------------------------------------------------------------- open (to be moved) */
+
+/* src/devices.c opens what select.c chose, unless a test passed fakes. */
+int pipeline_open_source(struct pipeline *pl, enum source_kind kind, struct source **out,
+		       enum source_kind *opened)
+{
+	if (!pl->openers)
+		return devices_open_source(&pl->dev, kind, out, opened);
+	*opened = kind;
+	return pl->openers->source(pl->openers->ctx, kind, out);
+}
+
+/* An encoder for the current source; first: at start, where auto may still settle for software. */
+int pipeline_open_encoder(struct pipeline *pl, enum encoder_kind want, bool first,
+			struct encoder **out, enum encoder_kind *opened)
+{
+	struct encoder_params ep = pipeline_encoder_params(pl, pl->source);
+	if (pl->encoder_force_copy)
+		ep.copy_reason = "an earlier import of the camera's dma-bufs never completed";
+	if (pl->openers) {
+		*opened = want;
+		return pl->openers->encoder(pl->openers->ctx, want, &ep, out);
+	}
+	if (first)
+		return devices_open_first_encoder(&pl->dev, pl->source, &ep, out, opened);
+	return devices_open_encoder(&pl->dev, want, pl->source, &ep, out, opened);
+}
+
+void pipeline_remember_encoder(struct pipeline *pl, struct encoder *enc)
+{
+	struct source *src = pl->source;
+	pl->encoder = enc;
+	pl->in_flight = 0;
+	pl->encoder_errors_in_row = 0;
+	pl->encoder_in_fourcc = src->fourcc;
+	pl->encoder_in_width = src->width;
+	pl->encoder_in_height = src->height;
+	pl->encoder_in_bytesperline = src->bytesperline;
+	snprintf(pl->encoder_description, sizeof(pl->encoder_description), "%s", enc->description);
+}
+
+/* The split of --rotation/--hflip/--vflip for the open camera: its sensor's part where it applied
+ * it, the whole orientation in EXIF where it cannot (orientation.h). Said once when it changes. */
+void pipeline_update_orientation(struct pipeline *pl, const struct source *src)
+{
+	const struct config *cfg = pl->cfg;
+	struct orientation_plan plan;
+	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
+	struct sensor_transform sensor = { 0 };
+	enum exif_orientation exif = plan.exif_alone;
+	if (src->sensor_transformed) {
+		sensor = plan.sensor;
+		exif = plan.exif_after_sensor;
+	}
+	if (exif == pl->exif_orientation && sensor_transform_equal(&sensor, &pl->orientation_sensor))
+		return;
+	pl->exif_orientation = exif;
+	pl->orientation_sensor = sensor;
+	if (!cfg->rotation && !cfg->hflip && !cfg->vflip && exif == EXIF_ORIENTATION_NORMAL)
+		return;
+	if (src->sensor_transformed)
+		log_info("orientation: rotation %u%s%s: the sensor of %s: %s; EXIF Orientation %d (%s)",
+			 cfg->rotation, cfg->hflip ? ", hflip" : "", cfg->vflip ? ", vflip" : "",
+			 src->description,
+			 sensor.rotation ? "180°" : sensor.hflip ? "hflip" : sensor.vflip ? "vflip"
+			 : "nothing", (int)exif, exif_orientation_name(exif));
+	else
+		log_info("orientation: rotation %u%s%s: %s cannot turn or mirror its pictures; EXIF "
+			 "Orientation %d (%s)", cfg->rotation, cfg->hflip ? ", hflip" : "",
+			 cfg->vflip ? ", vflip" : "", src->description, (int)exif,
+			 exif_orientation_name(exif));
+}
+
+void pipeline_remember_source(struct pipeline *pl, struct source *src, uint64_t now)
+{
+	pipeline_update_orientation(pl, src);
+	pipeline_apply_controls(pl, src);
+	pl->source = src;
+	pl->import_worked = false; /* other buffers: whether they import is to be seen */
+	pl->source_frame_ns = now;
+	snprintf(pl->source_description, sizeof(pl->source_description), "%s", src->description);
+	pipeline_setup_full(pl, src);
+}
+
+
+/* The encoder chosen and opened as at start (auto may settle for software), for a camera that
+ * was busy at start and opened since; a failure is retried with backoff. */
+static void open_deferred_encoder(struct pipeline *pl, uint64_t now)
+{
+	if (!pl->source)
+		return; /* opened with the camera (pipeline_retry_source()) */
+	struct encoder *enc = NULL;
+	supervisor_starting(&pl->encoder_sup, now);
+	int r = pipeline_open_encoder(pl, pl->cfg->encoder, true, &enc, &pl->encoder_kind);
+	if (r < 0) {
+		pl->encoder_kind = pl->cfg->encoder;
+		supervisor_failed(&pl->encoder_sup, now, r, "opening failed");
+		return;
+	}
+	pl->first_encoder_pending = false;
+	pipeline_remember_encoder(pl, enc);
+	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(enc));
+	log_info("pipeline: %s → %s", pl->source->description, pl->encoder->description);
+}
+
+/* A clean restart, not a failure: the supervisor goes through STOPPED, no backoff, no count. */
+void pipeline_reopen_encoder(struct pipeline *pl, uint64_t now, const char *why)
+{
+	log_notice("encoder: reopening for %s", why);
+	if (pl->opening.active)
+		pl->opening.stale = true; /* opened for what was: thrown away when it is done */
+	pipeline_detach_encoder(pl);
+	supervisor_stopped(&pl->encoder_sup, now);
+	pipeline_retry_encoder(pl, now);
+}
+
+void pipeline_retry_source(struct pipeline *pl, uint64_t now)
+{
+	supervisor_starting(&pl->source_sup, now);
+	struct source *src = NULL;
+	enum source_kind kind;
+	int r = pipeline_open_source(pl, pl->source_kind, &src, &kind);
+	if (r == -ELIBACC) {
+		supervisor_gave_up(&pl->source_sup, now, r, "the libcamera plugin cannot be loaded "
+							    "(see libcamera_plugin in /status)");
+		return;
+	}
+	if (r < 0) {
+		supervisor_failed(&pl->source_sup, now, r, "reopening failed");
+		return;
+	}
+	pipeline_remember_source(pl, src, now);
+	loop_poll_set_fd(&pl->source_poll, source_fd(src));
+	if (pl->first_encoder_pending) {
+		open_deferred_encoder(pl, now);
+		return;
+	}
+	/* The encoder stays as it is unless the camera came back with another format. */
+	if (pl->encoder && (src->fourcc != pl->encoder_in_fourcc || src->width != pl->encoder_in_width ||
+			    src->height != pl->encoder_in_height ||
+			    src->bytesperline != pl->encoder_in_bytesperline)) {
+		/* Not a failure of the encoder: it is reopened for the new format at once. */
+		pipeline_reopen_encoder(pl, now, "the camera's new format");
+	}
+	/* A stand-in made for the old instance may not fit the new one: make it again. */
+	if (pl->fallback) {
+		pipeline_stop_fallback(pl);
+		pipeline_start_fallback(pl);
+	}
+}
+
+static void reopened(struct pipeline *pl, uint64_t now, int r, struct encoder *enc)
+{
+	if (r < 0) {
+		supervisor_failed(&pl->encoder_sup, now, r, "reopening failed");
+		if (!pl->fallback)
+			pipeline_start_fallback(pl);
+		return;
+	}
+	/* The stand-in serves on until the reopened encoder's first frame (pipeline_collect_frames()). */
+	pipeline_remember_encoder(pl, enc);
+	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(enc));
+}
+
+/*
+ * An M2M encoder is reopened on a thread of its own: on a Pi, opening bcm2835-codec creates the
+ * VPU's component over VCHIQ and allocates 16 MiB of CMA for the JPEG buffers (measured ~90 ms
+ * on the test bed), which would hold every viewer and /status meanwhile. The choice and its
+ * parameters are made here (they read the device list and the source); the thread only creates;
+ * the loop adopts the result when the thread's eventfd fires (opening_ready()), unless the
+ * source changed or a reconfiguration made it stale meanwhile. Owner of *o: the pipeline
+ * (pl->opening) from spawn to adoption; the thread writes o->enc and o->r, then the eventfd.
+ */
+
+static void *opening_thread(void *arg)
+{
+	struct encoder_opening *o = arg;
+	o->r = devices_create_encoder(&o->pl->dev, o->kind, &o->ep, &o->enc);
+	uint64_t one = 1;
+	ssize_t n = write(o->efd, &one, sizeof(one));
+	(void)n; /* an eventfd write of 1 cannot fail short of overflow */
+	return NULL;
+}
+
+/* The thread is done (or is waited for): joined, its eventfd closed. from_loop: also stops
+ * watching the eventfd (not at destroy, when the loop is gone). */
+void pipeline_opening_finish(struct encoder_opening *o, bool from_loop)
+{
+	pthread_join(o->thread, NULL);
+	if (from_loop)
+		loop_poll_set_fd(&o->poll, -1);
+	close(o->efd);
+	o->efd = -1;
+	o->active = false;
+}
+
+static void opening_ready(struct loop_poll *p)
+{
+	struct encoder_opening *o = container_of(p, struct encoder_opening, poll);
+	struct pipeline *pl = o->pl;
+	pipeline_opening_finish(o, true);
+	uint64_t now = now_mono_ns();
+	if (o->stale || pl->stopping || pl->source != o->src || pl->encoder) {
+		if (o->r == 0)
+			encoder_destroy(o->enc);
+		if (!pl->stopping && !pl->encoder && !pl->standby)
+			supervisor_stopped(&pl->encoder_sup, now); /* opened again at the next tick */
+	} else {
+		reopened(pl, now, o->r, o->enc);
+	}
+	o->enc = NULL;
+}
+
+static void opening_error(struct loop_poll *p, int err, const char *reason)
+{
+	/* an eventfd poll does not fail; if it did, the thread's result is still waited for */
+	(void)err;
+	log_err("encoder: waiting for the reopen: %s", reason);
+	opening_ready(p);
+}
+
+void pipeline_opening_init(struct pipeline *pl)
+{
+	loop_poll_init(&pl->opening.poll, pl->loop, opening_ready, opening_error);
+	pl->opening.efd = -1;
+}
+
+/* 0 when a thread took the creation over; a negative errno when none could start (the caller
+ * then opens here). ep: devices_plan_encoder()'s, for an M2M encoder. */
+static int open_encoder_async(struct pipeline *pl, const struct encoder_params *ep)
+{
+	struct encoder_opening *o = &pl->opening;
+	o->pl = pl;
+	o->src = pl->source;
+	o->kind = ENCODER_M2M;
+	o->ep = *ep;
+	o->enc = NULL;
+	o->r = 0;
+	o->stale = false;
+	if (o->ep.device) {
+		snprintf(o->device, sizeof(o->device), "%s", o->ep.device);
+		o->ep.device = o->device;
+	}
+	if (o->ep.in_unfit) {
+		snprintf(o->unfit, sizeof(o->unfit), "%s", o->ep.in_unfit);
+		o->ep.in_unfit = o->unfit;
+	}
+	o->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (o->efd < 0)
+		return -errno;
+	int r = -pthread_create(&o->thread, NULL, opening_thread, o);
+	if (r < 0) {
+		close(o->efd);
+		o->efd = -1;
+		return r;
+	}
+	o->active = true;
+	loop_poll_set_fd(&o->poll, o->efd);
+	return 0;
+}
+
+void pipeline_retry_encoder(struct pipeline *pl, uint64_t now)
+{
+	if (pl->opening.active)
+		return; /* one reopen at a time */
+	if (pl->first_encoder_pending) {
+		open_deferred_encoder(pl, now);
+		return;
+	}
+	supervisor_starting(&pl->encoder_sup, now);
+	if (pl->encoder_kind == ENCODER_M2M)
+		devices_probe(&pl->dev); /* the device may come back under another number */
+	struct encoder *enc = NULL;
+	int r;
+	if (!pl->openers && pl->loop) {
+		struct encoder_params base = pipeline_encoder_params(pl, pl->source), ep;
+		if (pl->encoder_force_copy)
+			base.copy_reason = "an earlier import of the camera's dma-bufs never completed";
+		int kind = devices_plan_encoder(&pl->dev, pl->encoder_kind, pl->source, &base, &ep);
+		if (kind == ENCODER_M2M && open_encoder_async(pl, &ep) == 0)
+			return;
+		r = kind < 0 ? kind
+			     : devices_create_encoder(&pl->dev, (enum encoder_kind)kind, &ep, &enc);
+	} else {
+		enum encoder_kind kind;
+		r = pipeline_open_encoder(pl, pl->encoder_kind, false, &enc, &kind);
+	}
+	reopened(pl, now, r, enc);
+}
+
+/* ---------------------------------------------------------------- controls (to be moved) */
+
+/* The controls wanted, applied to a camera that just opened (or now); one line when some cannot be. */
+void pipeline_apply_controls(struct pipeline *pl, struct source *src)
+{
+	if (!pl->controls_wanted.n)
+		return;
+	struct control_list *l = malloc(sizeof(*l));
+	struct control_set set;
+	char why[256];
+	if (!l) {
+		log_err("controls: %s", strerror(ENOMEM));
+		return;
+	}
+	int r = source_controls(src, l);
+	unsigned left_out = r < 0 ? pl->controls_wanted.n
+				  : control_assignments_check(&pl->controls_wanted, l, &set, why,
+							      sizeof(why));
+	if (r < 0)
+		log_warn("controls: %s cannot list its controls: %s; none applied", src->description,
+			 strerror(-r));
+	else if (left_out)
+		log_warn("controls: %u of %u not applied to %s: %s", left_out, pl->controls_wanted.n,
+			 src->description, why);
+	if (r >= 0 && set.n) {
+		r = src->ops->set_controls ? src->ops->set_controls(src, l, &set, why, sizeof(why))
+					   : -EOPNOTSUPP;
+		if (r == -EOPNOTSUPP)
+			log_warn("controls: %s has none; none applied", src->description);
+		else if (r < 0)
+			log_warn("controls: %s: none applied: %s", src->description, why);
+		else
+			log_info("controls: %u applied to %s", set.n, src->description);
+	}
+	free(l);
+}
+
 void pipeline_want_controls(struct pipeline *pl, const struct control_assignments *as)
 {
 	pl->controls_wanted = *as;
 	if (pl->source)
-		apply_wanted_controls(pl, pl->source);
+		pipeline_apply_controls(pl, pl->source);
 }
 
 int pipeline_controls(struct pipeline *pl, struct control_list *l)
@@ -1334,231 +1442,4 @@ int pipeline_set_controls(struct pipeline *pl, const char *body, size_t len, boo
 	}
 	free(l);
 	return r;
-}
-
-void pipeline_describe(const struct pipeline *pl, char *buf, size_t len)
-{
-	if (pl->standby) {
-		snprintf(buf, len, "standby (camera and encoder closed until a request)");
-		return;
-	}
-	snprintf(buf, len, "source %s, encoder %s%s%s", device_state_name(pl->source_sup.state),
-		 device_state_name(pl->encoder_sup.state), pl->fallback ? " (software fallback)" : "",
-		 pl->cfg->on_demand && !viewers_now(pl) ? ", idle (encoding on demand)" : "");
-}
-
-bool pipeline_frame_current(const struct pipeline *pl)
-{
-	return !pl->standby && !pl->wake_ns && !pl->newest_unencoded && !pl->wanted_in_flight;
-}
-
-bool pipeline_in_standby(const struct pipeline *pl)
-{
-	return pl->standby;
-}
-
-void pipeline_standby(struct pipeline *pl, uint64_t now)
-{
-	if (pl->standby || pl->stopping)
-		return;
-	pl->standby = true;
-	pl->standby_entered++;
-	pl->wake_ns = 0;
-	pl->one_wanted = false;
-	if (pl->opening.active)
-		pl->opening.stale = true; /* destroyed when its thread is done (opening_ready()) */
-	stop_fallback(pl);
-	detach_encoder(pl);
-	detach_source(pl);
-	supervisor_standby(&pl->source_sup, now);
-	supervisor_standby(&pl->encoder_sup, now);
-	log_notice("standby: no request for %u s: the camera and the encoder are closed until the "
-		   "next one", pl->cfg->standby_after);
-}
-
-/* The next request after standby: the camera opens (by its configured name: one unplugged and
- * plugged in meanwhile is found again), then the encoder for it; the request waits for the first
- * good frame (settle_frames). A camera that cannot open is retried with backoff as any. */
-static void wake(struct pipeline *pl, uint64_t now)
-{
-	pl->standby = false;
-	pl->wake_ns = now;
-	pl->last_live_ns = now; /* no "no signal" picture while they open */
-	pl->newest_unencoded = true;
-	/* both go STANDBY → STARTING as they open; the encoder once the camera is (pipeline_tick()) */
-	log_notice("standby: a request: opening the camera and the encoder");
-	retry_source(pl, now);
-	if (!pl->source)
-		return; /* retried with backoff; the encoder follows it */
-	pl->settle_frames = pl->source_kind == SOURCE_LIBCAMERA ? STANDBY_SETTLE_FRAMES_LIBCAMERA : 0;
-	if (!pl->encoder && !pl->first_encoder_pending)
-		retry_encoder(pl, now);
-}
-
-void pipeline_want_frame(struct pipeline *pl)
-{
-	if (pl->stopping)
-		return;
-	uint64_t now = now_mono_ns();
-	if (pl->standby)
-		wake(pl, now);
-	if (pl->wanted_in_flight)
-		return;
-	if (pl->held && demand_fresh(pl->held_ns, now, pl->cfg->fps)) {
-		struct raw_frame *raw = pl->held;
-		pl->held = NULL;
-		pl->wanted_in_flight = true; /* first: see source_ready() */
-		if (encode_raw(pl, raw, now))
-			return;
-		pl->wanted_in_flight = false;
-	}
-	pl->one_wanted = true;
-}
-
-int pipeline_want_full(struct pipeline *pl)
-{
-	if (pl->stopping || !pl->full_encoder || !pl->source || !pl->source->full_width)
-		return -EOPNOTSUPP;
-	if (pl->full_in_flight)
-		return 0; /* its result answers this request too */
-	pl->full_wanted = true;
-	submit_full(pl);
-	return 0;
-}
-
-bool pipeline_snapshot_size(const struct pipeline *pl, unsigned *width, unsigned *height)
-{
-	if (pl->full_encoder && pl->source && pl->source->full_width) {
-		*width = pl->full_width;
-		*height = pl->full_height;
-		return true;
-	}
-	*width = pl->source ? pl->source->width : pl->cfg->width;
-	*height = pl->source ? pl->source->height : pl->cfg->height;
-	return false;
-}
-
-int pipeline_set_quality(struct pipeline *pl, unsigned quality)
-{
-	if (pl->full_encoder && pl->full_encoder->ops->set_quality)
-		pl->full_encoder->ops->set_quality(pl->full_encoder, quality);
-	struct encoder *enc = active_encoder(pl);
-	if (!enc)
-		return 0; /* applied when the encoder is reopened (it reads the config) */
-	if (!enc->ops->set_quality)
-		return -EOPNOTSUPP;
-	int r = enc->ops->set_quality(enc, quality);
-	if (r != -ESTALE || enc != pl->encoder)
-		return r;
-	/* The encoder takes a new quality only when it starts (m2m_set_quality()): the stand-in
-	 * serves while it is reopened, until the reopened one's first frame. */
-	char why[64];
-	snprintf(why, sizeof(why), "JPEG quality %u", quality);
-	start_fallback(pl);
-	reopen_encoder(pl, now_mono_ns(), why);
-	return 0;
-}
-
-void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
-{
-	const struct config *cfg = pl->cfg;
-	uint64_t now = now_mono_ns();
-	bool encoder_changed = cfg->encoder != old->encoder ||
-			       strcmp(cfg->encoder_path, old->encoder_path) ||
-			       cfg->m2m_format != old->m2m_format;
-	bool source_changed = cfg->source != old->source || cfg->capture_format != old->capture_format ||
-			      strcmp(cfg->source_path, old->source_path) ||
-			      cfg->width != old->width || cfg->height != old->height ||
-			      cfg->fps != old->fps || cfg->camera_buffers != old->camera_buffers ||
-			      cfg->snapshot_width != old->snapshot_width ||
-			      cfg->snapshot_height != old->snapshot_height ||
-			      cfg->snapshot_buffers != old->snapshot_buffers;
-	if (cfg->snapshot_width != old->snapshot_width ||
-	    cfg->snapshot_height != old->snapshot_height)
-		pl->full_warned = false; /* a source without a second stream says so again */
-	/* A new rotation reopens only a camera that turns its sensor, and only when the sensor's
-	 * part changed: what EXIF carries goes with the next frame published. */
-	struct orientation_plan plan, old_plan;
-	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
-	orientation_plan(old->rotation, old->hflip, old->vflip, &old_plan);
-	bool sensor_changed = !sensor_transform_equal(&plan.sensor, &old_plan.sensor);
-	if (sensor_changed && (pl->source_kind == SOURCE_LIBCAMERA ||
-			       (pl->source && pl->source->sensor_transformed)))
-		source_changed = true;
-	else if (pl->source)
-		update_orientation(pl, pl->source);
-	if (cfg->width != old->width || cfg->height != old->height)
-		placeholders_render(&pl->placeholders, cfg->width, cfg->height);
-	if (encoder_changed) {
-		pl->encoder_kind = cfg->encoder;
-		devices_probe(&pl->dev);
-	}
-	if ((encoder_changed || source_changed) &&
-	    devices_plan_capture(&pl->dev, cfg->capture_format) < 0) {
-		log_warn("--format: the camera's format is chosen as with auto");
-		devices_plan_capture(&pl->dev, 0);
-	}
-	if (pl->standby) {
-		if (source_changed)
-			pl->source_kind = cfg->source;
-		return; /* opened as configured now at the wake-up */
-	}
-	if (source_changed) {
-		log_notice("source: reopening for the new configuration");
-		detach_source(pl);
-		supervisor_stopped(&pl->source_sup, now);
-		pl->source_kind = cfg->source;
-		retry_source(pl, now);
-	}
-	if (encoder_changed && pl->source) {
-		stop_fallback(pl);
-		reopen_encoder(pl, now, "the new configuration");
-	}
-}
-
-void pipeline_stop(struct pipeline *pl)
-{
-	pl->stopping = true;
-	release_held(pl);
-	release_full_held(pl);
-	loop_poll_stop(&pl->full_poll);
-	loop_poll_stop(&pl->source_poll);
-	loop_poll_stop(&pl->encoder_poll);
-	loop_poll_stop(&pl->fallback_poll);
-}
-
-bool pipeline_drained(const struct pipeline *pl)
-{
-	return !loop_poll_pending(&pl->source_poll) && !loop_poll_pending(&pl->encoder_poll) &&
-	       !loop_poll_pending(&pl->fallback_poll) && !loop_poll_pending(&pl->full_poll) &&
-	       !pl->opening.active;
-}
-
-void pipeline_destroy(struct pipeline *pl)
-{
-	if (!pl)
-		return;
-	/* A reopen still on its thread is waited for (bounded by the device's own timeouts). */
-	if (pl->opening.active) {
-		opening_finish(&pl->opening, false);
-		if (pl->opening.r == 0)
-			encoder_destroy(pl->opening.enc);
-	}
-	release_held(pl);
-	release_full_held(pl);
-	/* Encoders give their raw frames back to the sources, so they go first; every consumer
-	 * dropped its frames before this. */
-	encoder_destroy(pl->full_encoder);
-	encoder_destroy(pl->encoder);
-	encoder_destroy(pl->fallback);
-	for (unsigned i = 0; i < pl->n_retired_encoders; i++)
-		encoder_destroy(pl->retired_encoders[i]);
-	source_destroy(pl->source);
-	for (unsigned i = 0; i < pl->n_retired_sources; i++)
-		source_destroy(pl->retired_sources[i]);
-	frame_pool_destroy(&pl->pool);
-	frame_pool_destroy(&pl->full_pool);
-	placeholders_free(&pl->placeholders);
-	devices_destroy(&pl->dev);
-	free(pl);
 }
