@@ -4,6 +4,7 @@
  *   pipeline.c           the core: create, tick, reconfigure, stop, destroy; the frame flow
  *                        (camera frame → encoder → published), failures, the software stand-in,
  *                        retiring devices until nothing points into them
+ *   pipeline_on_demand.c --on-demand: the held newest camera frame, pipeline_want_frame()
  *   pipeline_standby.c   --standby-after: closing both devices, the wake-up
  *   pipeline_status.c    /status and systemd's STATUS= from the pipeline's fields
  *
