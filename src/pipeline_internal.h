@@ -6,6 +6,7 @@
  *                        retiring devices until nothing points into them
  *   pipeline_on_demand.c --on-demand: the held newest camera frame, pipeline_want_frame()
  *   pipeline_standby.c   --standby-after: closing both devices, the wake-up
+ *   pipeline_snapshot_size.c  --snapshot-size: the second, full-size stream and its encoder
  *   pipeline_status.c    /status and systemd's STATUS= from the pipeline's fields
  *
  * Everything runs on the loop thread, except the encoder reopen thread (struct encoder_opening
