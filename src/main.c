@@ -23,7 +23,6 @@
 #include "mjpegd/pipeline.h"
 #include "mjpegd/select.h"
 #include "mjpegd/http/server.h"
-#include "mjpegd/statefile.h"
 #include "mjpegd/systemd.h"
 #include "mjpegd/v4l2/device.h"
 #include "mjpegd/v4l2/discover.h"
@@ -67,62 +66,7 @@ struct app {
 	uint64_t last_request_ns;
 	uint64_t accepted_seen;
 
-	/* camera controls set over HTTP, kept in state_dir/controls.conf ("" : not kept) */
-	struct control_assignments controls_state;
-	char state_dir[CONFIG_PATH_MAX];
 };
-
-#define CONTROLS_STATE_FILE "controls.conf"
-
-/* --state-dir, else systemd's StateDirectory= ($STATE_DIRECTORY, the first of its list). */
-static void find_state_dir(struct app *app)
-{
-	const char *env = getenv("STATE_DIRECTORY");
-	if (app->cfg.state_dir[0])
-		snprintf(app->state_dir, sizeof(app->state_dir), "%s", app->cfg.state_dir);
-	else if (env && env[0])
-		snprintf(app->state_dir, sizeof(app->state_dir), "%.*s", (int)strcspn(env, ":"), env);
-	else
-		app->state_dir[0] = '\0';
-}
-
-/* The controls kept from earlier runs; a missing file is normal, a bad one is reported and
- * ignored (never fatal: the camera streams with its defaults). */
-static void load_controls_state(struct app *app)
-{
-	app->controls_state.n = 0;
-	if (!app->state_dir[0])
-		return;
-	char *text _cleanup_free_ = malloc(STATE_FILE_MAX);
-	if (!text)
-		return;
-	char why[256];
-	ssize_t n = state_file_read(app->state_dir, CONTROLS_STATE_FILE, text, STATE_FILE_MAX);
-	if (n == -ENOENT)
-		;
-	else if (n < 0)
-		log_warn_errno((int)n, "controls: ignoring %s/%s", app->state_dir,
-			       CONTROLS_STATE_FILE);
-	else if (strlen(text) != (size_t)n)
-		log_warn("controls: ignoring %s/%s: it holds a NUL byte (not a file mjpegd wrote)",
-			 app->state_dir, CONTROLS_STATE_FILE);
-	else if (control_assignments_parse(text, &app->controls_state, why, sizeof(why)) < 0)
-		log_warn("controls: ignoring %s/%s: %s", app->state_dir, CONTROLS_STATE_FILE, why);
-	else if (app->controls_state.n)
-		log_info("controls: %u kept in %s/%s", app->controls_state.n, app->state_dir,
-			 CONTROLS_STATE_FILE);
-	if (n < 0 || strlen(text) != (size_t)n)
-		app->controls_state.n = 0;
-}
-
-/* What the camera gets at start, after a recovery and on SIGHUP: the configured controls, then
- * those set over HTTP (the newest word wins; docs/configuration.md). */
-static void wanted_controls(const struct app *app, struct control_assignments *out)
-{
-	*out = app->cfg.controls;
-	if (control_assignments_merge(out, &app->controls_state) < 0)
-		log_warn("controls: more than %d named; some left out", CONTROL_SET_MAX);
-}
 
 static void signal_arm(struct app *app);
 
@@ -192,41 +136,15 @@ static void fill_status(void *ctx, struct status_snapshot *s)
 static int controls_json(void *ctx, bool writable, char **out, size_t *len)
 {
 	struct app *app = ctx;
-	struct control_list *l _cleanup_free_ = malloc(sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	int r = pipeline_controls(app->pipeline, l);
-	if (r == -ENODEV)
-		return r;
-	if (r < 0)
-		l->n = 0; /* a camera that cannot list them: none to show */
-	size_t cap = 256 * 1024;
-	char *doc _cleanup_free_ = malloc(cap);
-	r = doc ? control_list_json(l, writable, doc, cap) : -ENOMEM;
-	if (r < 0)
-		return r;
-	*out = doc;
-	doc = NULL; /* the caller's now */
-	*len = (size_t)r;
-	return 0;
+	return pipeline_controls_json(app->pipeline, writable, out, len);
 }
 
-/* POST /controls: applied, then kept in the state file (atomically). */
+/* POST /controls: applied, then kept in the state file (src/pipeline_controls.c). */
 static int controls_set(void *ctx, const char *body, size_t len, bool json, char *why,
 			size_t whylen)
 {
 	struct app *app = ctx;
-	int r = pipeline_set_controls(app->pipeline, body, len, json, &app->controls_state, why,
-				      whylen);
-	if (r < 0 || !app->state_dir[0])
-		return r;
-	char text[CONTROL_SET_MAX * (CONTROL_NAME_MAX + CONTROL_VALUE_MAX + 2) + 128];
-	int n = control_assignments_format(&app->controls_state, text, sizeof(text));
-	int w = n < 0 ? n : state_file_write(app->state_dir, CONTROLS_STATE_FILE, text, (size_t)n);
-	if (w < 0)
-		log_warn_errno(w, "controls: applied, but not kept across restarts: %s/%s",
-			       app->state_dir, CONTROLS_STATE_FILE);
-	return 0;
+	return pipeline_set_controls(app->pipeline, body, len, json, why, whylen);
 }
 
 static void begin_shutdown(struct app *app, const char *why)
@@ -333,13 +251,9 @@ static void reload(struct app *app)
 		if (r < 0)
 			log_warn_errno(r, "SIGHUP: quality %u not applied", next.quality);
 	}
-	/* Camera or encoder settings restart only the device they concern. */
+	/* Camera or encoder settings restart only the device they concern; changed --control
+	 * values are applied. */
 	pipeline_reconfigure(app->pipeline, &old);
-	if (memcmp(&next.controls, &old.controls, sizeof(old.controls)) != 0) {
-		struct control_assignments want;
-		wanted_controls(app, &want);
-		pipeline_want_controls(app->pipeline, &want);
-	}
 	log_info("SIGHUP: configuration reloaded from %s", app->cfg.config_path);
 }
 
@@ -666,12 +580,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	find_state_dir(&app);
-	load_controls_state(&app);
-	struct control_assignments want;
-	wanted_controls(&app, &want);
 	struct pipeline_params pp = {
-		.controls = &want,
 		.loop = &app.loop,
 		.cfg = &app.cfg,
 		.frame_pool_capacity = app.cfg.max_clients + FRAME_POOL_EXTRA,

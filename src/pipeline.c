@@ -452,9 +452,8 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	pl->on_frame_ctx = p->on_frame_ctx;
 	pl->on_full_frame = p->on_full_frame;
 	pl->viewers = p->viewers;
-	if (p->controls)
-		pl->controls_wanted = *p->controls;
 	pl->openers = p->openers;
+	pipeline_controls_init(pl);
 	supervisor_init(&pl->source_sup, "source");
 	supervisor_init(&pl->encoder_sup, "encoder");
 	loop_poll_init(&pl->source_poll, p->loop, source_ready, source_poll_error);
@@ -597,7 +596,8 @@ int pipeline_set_quality(struct pipeline *pl, unsigned quality)
 	return 0;
 }
 
-void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
+/* The camera and the encoder: reopened for what changed (include/mjpegd/pipeline.h). */
+static void reconfigure_devices(struct pipeline *pl, const struct config *old)
 {
 	const struct config *cfg = pl->cfg;
 	uint64_t now = now_mono_ns();
@@ -654,6 +654,12 @@ void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
 	}
 }
 
+void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
+{
+	reconfigure_devices(pl, old);
+	pipeline_controls_reconfigure(pl, old);
+}
+
 void pipeline_stop(struct pipeline *pl)
 {
 	pl->stopping = true;
@@ -699,93 +705,4 @@ void pipeline_destroy(struct pipeline *pl)
 	placeholders_free(&pl->placeholders);
 	devices_destroy(&pl->dev);
 	free(pl);
-}
-
-/* ---------------------------------------------------------------- controls (to be moved) */
-
-/* The controls wanted, applied to a camera that just opened (or now); one line when some cannot be. */
-void pipeline_apply_controls(struct pipeline *pl, struct source *src)
-{
-	if (!pl->controls_wanted.n)
-		return;
-	struct control_list *l = malloc(sizeof(*l));
-	struct control_set set;
-	char why[256];
-	if (!l) {
-		log_err("controls: %s", strerror(ENOMEM));
-		return;
-	}
-	int r = source_controls(src, l);
-	unsigned left_out = r < 0 ? pl->controls_wanted.n
-				  : control_assignments_check(&pl->controls_wanted, l, &set, why,
-							      sizeof(why));
-	if (r < 0)
-		log_warn("controls: %s cannot list its controls: %s; none applied", src->description,
-			 strerror(-r));
-	else if (left_out)
-		log_warn("controls: %u of %u not applied to %s: %s", left_out, pl->controls_wanted.n,
-			 src->description, why);
-	if (r >= 0 && set.n) {
-		r = src->ops->set_controls ? src->ops->set_controls(src, l, &set, why, sizeof(why))
-					   : -EOPNOTSUPP;
-		if (r == -EOPNOTSUPP)
-			log_warn("controls: %s has none; none applied", src->description);
-		else if (r < 0)
-			log_warn("controls: %s: none applied: %s", src->description, why);
-		else
-			log_info("controls: %u applied to %s", set.n, src->description);
-	}
-	free(l);
-}
-
-void pipeline_want_controls(struct pipeline *pl, const struct control_assignments *as)
-{
-	pl->controls_wanted = *as;
-	if (pl->source)
-		pipeline_apply_controls(pl, pl->source);
-}
-
-int pipeline_controls(struct pipeline *pl, struct control_list *l)
-{
-	l->n = 0;
-	if (!pl->source)
-		return -ENODEV;
-	return source_controls(pl->source, l);
-}
-
-int pipeline_set_controls(struct pipeline *pl, const char *body, size_t len, bool json,
-			  struct control_assignments *changed, char *why, size_t whylen)
-{
-	struct source *src = pl->source;
-	if (!src) {
-		snprintf(why, whylen, "no camera at the moment (see /status)");
-		return -ENODEV;
-	}
-	if (!src->ops->set_controls) {
-		snprintf(why, whylen, "the source (%s) has no controls", src->description);
-		return -EOPNOTSUPP;
-	}
-	struct control_list *l = malloc(sizeof(*l));
-	if (!l) {
-		snprintf(why, whylen, "%s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	struct control_set set;
-	int r = source_controls(src, l);
-	if (r < 0)
-		snprintf(why, whylen, "%s cannot list its controls: %s", src->description,
-			 strerror(-r));
-	else
-		r = control_parse_request(l, body, len, json, &set, why, whylen);
-	if (r >= 0)
-		r = src->ops->set_controls(src, l, &set, why, whylen);
-	if (r >= 0) {
-		struct control_assignments now = { 0 };
-		control_assignments_put_set(&now, l, &set);
-		control_assignments_merge(&pl->controls_wanted, &now);
-		control_assignments_merge(changed, &now);
-		r = 0;
-	}
-	free(l);
-	return r;
 }

@@ -9,6 +9,8 @@
  *   pipeline_on_demand.c --on-demand: the held newest camera frame, pipeline_want_frame()
  *   pipeline_standby.c   --standby-after: closing both devices, the wake-up
  *   pipeline_snapshot_size.c  --snapshot-size: the second, full-size stream and its encoder
+ *   pipeline_controls.c  camera controls: the ones wanted, the state file they are kept in,
+ *                        applying them whenever a camera opens, listing and setting them
  *   pipeline_status.c    /status and systemd's STATUS= from the pipeline's fields
  *
  * Everything runs on the loop thread, except the encoder reopen thread (struct encoder_opening
@@ -120,7 +122,11 @@ struct pipeline {
 	bool wanted_in_flight;
 	bool newest_unencoded; /* the newest camera frame was not given to an encoder */
 	uint64_t frames_skipped_idle;
-	struct control_assignments controls_wanted; /* applied whenever a camera opens */
+	/* camera controls (pipeline_controls.c): applied whenever a camera opens */
+	struct control_assignments controls_wanted;
+	/* set over HTTP, kept in state_dir/controls.conf ("": not kept) */
+	struct control_assignments controls_kept;
+	char state_dir[CONFIG_PATH_MAX];
 	/* --rotation/--hflip/--vflip: what the open camera does, and the EXIF Orientation every
 	 * live frame is published with (pipeline_update_orientation()) */
 	struct sensor_transform orientation_sensor;
@@ -213,7 +219,10 @@ void pipeline_take_full(struct pipeline *pl, struct source *src);
 void pipeline_setup_full(struct pipeline *pl, struct source *src);
 
 /* ---- pipeline_controls.c */
+/* at create: the state directory found, the kept controls read, the wanted ones set */
+void pipeline_controls_init(struct pipeline *pl);
 void pipeline_apply_controls(struct pipeline *pl, struct source *src);
-
+/* SIGHUP: --control changed: the wanted ones again (configured, then kept), applied now */
+void pipeline_controls_reconfigure(struct pipeline *pl, const struct config *old);
 
 #endif

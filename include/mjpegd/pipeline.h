@@ -65,8 +65,6 @@ struct pipeline_params {
 	void *on_frame_ctx;
 	/* --on-demand: NULL counts as nobody watching (only requested frames are encoded) */
 	pipeline_viewers_fn viewers;
-	/* the camera controls wanted from the start (--control's, then the state file's); NULL: none */
-	const struct control_assignments *controls;
 	const struct pipeline_openers *openers; /* NULL: src/devices.c */
 };
 
@@ -101,21 +99,25 @@ bool pipeline_frame_current(const struct pipeline *pl);
 void pipeline_standby(struct pipeline *pl, uint64_t now_ns);
 bool pipeline_in_standby(const struct pipeline *pl);
 /* The configuration (read through the pointer given at create) changed from old: a changed camera
- * setting reopens the source only, a changed encoder setting the encoder only. */
+ * setting reopens the source only, a changed encoder setting the encoder only; changed --control
+ * values are applied. */
 void pipeline_reconfigure(struct pipeline *pl, const struct config *old);
 /* "source running, encoder failed (software fallback)": for systemd's STATUS=. */
 void pipeline_describe(const struct pipeline *pl, char *buf, size_t len);
-/* Camera controls (include/mjpegd/control.h). The pipeline keeps the controls wanted, by name,
- * and applies them whenever a camera opens, so they survive a recovery. want: replaces them
- * (at start and on SIGHUP: --control's, then the state file's) and applies them now. */
-void pipeline_want_controls(struct pipeline *pl, const struct control_assignments *as);
-/* What the camera offers now; -ENODEV when there is no camera at the moment. */
-int pipeline_controls(struct pipeline *pl, struct control_list *l);
-/* A request body (control_parse_request()) applied to the camera, all or nothing; what it set is
- * added to *changed (for the state file). -ENODEV: no camera now; -EOPNOTSUPP: this source has
- * no controls; other negative errno: refused, why says what. */
-int pipeline_set_controls(struct pipeline *pl, const char *body, size_t len, bool json,
-			  struct control_assignments *changed, char *why, size_t whylen);
+/* Camera controls (src/pipeline_controls.c; the values: include/mjpegd/control.h). The pipeline
+ * keeps the controls wanted, by name: --control's (cfg->controls), then those set over HTTP and
+ * kept in STATE_DIR/controls.conf (--state-dir, else $STATE_DIRECTORY; read at create), and
+ * applies them whenever a camera opens, so they survive a recovery; pipeline_reconfigure()
+ * applies a changed --control at once.
+ * GET /controls: what the camera offers now as JSON (*out malloc'ed, the caller's); -ENODEV when
+ * there is no camera at the moment. */
+int pipeline_controls_json(struct pipeline *pl, bool writable, char **out, size_t *len);
+/* POST /controls: a request body (control_parse_request()) applied to the camera, all or
+ * nothing; what it set is kept in the state file (atomically; a file that cannot be written is
+ * logged, the controls stay applied). -ENODEV: no camera now; -EOPNOTSUPP: this source has no
+ * controls; other negative errno: refused, why says what. */
+int pipeline_set_controls(struct pipeline *pl, const char *body, size_t len, bool json, char *why,
+			  size_t whylen);
 /* Cancels the loop operations; pipeline_drained() turns true when they completed. */
 void pipeline_stop(struct pipeline *pl);
 bool pipeline_drained(const struct pipeline *pl);
