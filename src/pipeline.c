@@ -217,8 +217,10 @@ static void fallback_failed(struct pipeline *pl, int err, const char *reason)
 {
 	if (!pl->fallback)
 		return;
-	log_err("software fallback encoder: %s%s%s", reason, err ? ": " : "",
-		err ? strerror(-err) : "");
+	if (err)
+		log_err_errno(err, "software fallback encoder: %s", reason);
+	else
+		log_err("software fallback encoder: %s", reason);
 	pipeline_stop_fallback(pl);
 }
 
@@ -289,9 +291,12 @@ bool pipeline_encode_raw(struct pipeline *pl, struct raw_frame *raw, uint64_t no
 	int r = encoder_submit(enc, raw);
 	if (r < 0) {
 		/* The encoder is still busy with earlier frames: newest-wins, drop this one. */
-		log_debug("frame %llu dropped: encoder %s", (unsigned long long)raw->sequence,
-			  r == -EBUSY ? "busy" : r == -ENOBUFS ? "has no free output frame"
-							     : strerror(-r));
+		if (r == -EBUSY || r == -ENOBUFS)
+			log_debug("frame %llu dropped: encoder %s", (unsigned long long)raw->sequence,
+				  r == -EBUSY ? "busy" : "has no free output frame");
+		else
+			log_debug_errno(r, "frame %llu dropped: encoder",
+					(unsigned long long)raw->sequence);
 		drop_raw(pl, raw);
 		pl->newest_unencoded = true;
 		return false;

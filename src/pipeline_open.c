@@ -258,15 +258,16 @@ static int open_encoder_async(struct pipeline *pl, const struct encoder_params *
 		snprintf(o->unfit, sizeof(o->unfit), "%s", o->ep.in_unfit);
 		o->ep.in_unfit = o->unfit;
 	}
-	o->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (o->efd < 0)
+	int efd _cleanup_close_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0)
 		return -errno;
+	o->efd = efd; /* the thread writes to it */
 	int r = -pthread_create(&o->thread, NULL, opening_thread, o);
 	if (r < 0) {
-		close(o->efd);
 		o->efd = -1;
 		return r;
 	}
+	efd = -1; /* the opening's now: closed by pipeline_opening_finish() */
 	o->active = true;
 	loop_poll_set_fd(&o->poll, o->efd);
 	return 0;

@@ -2,7 +2,6 @@
  * frames too; the newest is held and encoded in software, on its worker thread, only when a
  * snapshot asks for one. */
 #include <errno.h>
-#include <string.h>
 
 #include "mjpegd/log.h"
 #include "mjpegd/macro.h"
@@ -34,8 +33,7 @@ static void submit_full(struct pipeline *pl)
 	pl->full_held = NULL;
 	int r = encoder_submit(pl->full_encoder, raw);
 	if (r < 0) {
-		log_debug("full-size frame %llu dropped: %s", (unsigned long long)raw->sequence,
-			  strerror(-r));
+		log_debug_errno(r, "full-size frame %llu dropped", (unsigned long long)raw->sequence);
 		pl->full_skipped++;
 		pipeline_release_raw(pl, raw);
 		pl->full_wanted = true;
@@ -89,8 +87,10 @@ static void full_ready(struct loop_poll *p)
 static void full_poll_error(struct loop_poll *p, int err, const char *reason)
 {
 	struct pipeline *pl = container_of(p, struct pipeline, full_poll);
-	log_err("full-size snapshot encoder: %s%s%s", reason, err ? ": " : "",
-		err ? strerror(-err) : "");
+	if (err)
+		log_err_errno(err, "full-size snapshot encoder: %s", reason);
+	else
+		log_err("full-size snapshot encoder: %s", reason);
 	pl->full_in_flight = false;
 	pl->full_errors++;
 }
