@@ -432,6 +432,24 @@ static int teardown_fakes(void **state)
 	return 0;
 }
 
+/* pipeline_create() over the fakes, with every callback of the world (viewers() and
+ * on_full_frame() only matter with --on-demand and --snapshot-size, which the tests that need them
+ * turn on). */
+static int create_pipeline(struct world *w)
+{
+	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
+				      .on_frame = on_frame, .on_frame_ctx = w, .viewers = viewers,
+				      .openers = &w->openers, .on_full_frame = on_full_frame };
+	return pipeline_create(&pp, &w->pl);
+}
+
+/* The same, started. */
+static void start_pipeline(struct world *w)
+{
+	assert_int_equal(create_pipeline(w), 0);
+	assert_int_equal(pipeline_start(w->pl), 0);
+}
+
 /* A pipeline over the fakes, started; with importing encoders that hang (an import the device
  * never completes) when asked. */
 static int setup_with(void **state, bool encoders_import_and_hang)
@@ -439,11 +457,7 @@ static int setup_with(void **state, bool encoders_import_and_hang)
 	setup_fakes(state);
 	struct world *w = *state;
 	w->encoders_import = w->encoders_hang = encoders_import_and_hang;
-	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
-				      .on_frame = on_frame, .on_frame_ctx = w, .viewers = viewers,
-				      .openers = &w->openers };
-	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
-	assert_int_equal(pipeline_start(w->pl), 0);
+	start_pipeline(w);
 	return 0;
 }
 
@@ -462,11 +476,7 @@ static int setup_demand_with(void **state, enum encoder_kind kind, bool importin
 	w->cfg.on_demand = true;
 	w->cfg.encoder = kind;
 	w->encoders_import = w->encoders_hang = importing_hang;
-	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
-				      .on_frame = on_frame, .on_frame_ctx = w, .viewers = viewers,
-				      .openers = &w->openers, .on_full_frame = on_full_frame };
-	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
-	assert_int_equal(pipeline_start(w->pl), 0);
+	start_pipeline(w);
 	return 0;
 }
 
@@ -480,11 +490,7 @@ static int setup_full_with(void **state, bool one_stream)
 	w->cfg.snapshot_width = FW;
 	w->cfg.snapshot_height = FH;
 	w->full_stream = !one_stream;
-	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
-				      .on_frame = on_frame, .on_frame_ctx = w, .viewers = viewers,
-				      .openers = &w->openers, .on_full_frame = on_full_frame };
-	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
-	assert_int_equal(pipeline_start(w->pl), 0);
+	start_pipeline(w);
 	return 0;
 }
 
@@ -636,11 +642,7 @@ static void test_camera_busy_at_start(void **state)
 	setup_fakes(state);
 	struct world *w = *state;
 	w->source_open_error = -EBUSY;
-	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
-				      .on_frame = on_frame, .on_frame_ctx = w,
-				      .openers = &w->openers };
-	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
-	assert_int_equal(pipeline_start(w->pl), 0);
+	start_pipeline(w);
 	assert_int_equal(w->source_opens, 1);
 	assert_int_equal(w->encoder_opens, 0);
 	assert_int_equal(status(w).source_device.state, DEVICE_FAILED);
@@ -672,11 +674,7 @@ static void test_libcamera_unusable_at_start(void **state)
 	setup_fakes(state);
 	struct world *w = *state;
 	w->source_open_error = -ELIBACC;
-	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
-				      .on_frame = on_frame, .on_frame_ctx = w,
-				      .openers = &w->openers };
-	assert_int_equal(pipeline_create(&pp, &w->pl), 0);
-	assert_int_equal(pipeline_start(w->pl), 0);
+	start_pipeline(w);
 	struct status_snapshot s = status(w);
 	assert_int_equal(s.source_device.state, DEVICE_FAILED);
 	assert_non_null(strstr(s.source_device.last_error, "libcamera plugin cannot be loaded"));
@@ -701,10 +699,7 @@ static void test_camera_missing_at_start(void **state)
 	setup_fakes(state);
 	struct world *w = *state;
 	w->source_open_error = -ENOENT;
-	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
-				      .on_frame = on_frame, .on_frame_ctx = w,
-				      .openers = &w->openers };
-	assert_int_equal(pipeline_create(&pp, &w->pl), -ENOENT);
+	assert_int_equal(create_pipeline(w), -ENOENT);
 	teardown_fakes(state);
 }
 
