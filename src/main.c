@@ -5,28 +5,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include <linux/videodev2.h>
 
 #include "mjpegd/http/auth.h"
 #include "mjpegd/clock.h"
 #include "mjpegd/config.h"
 #include "mjpegd/demand.h"
 #include "mjpegd/fault.h"
+#include "mjpegd/list_devices.h"
 #include "mjpegd/source/libcamera_plugin.h"
-#include "mjpegd/source/libcamera_source.h"
 #include "mjpegd/encoder.h"
 #include "mjpegd/log.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/macro.h"
 #include "mjpegd/pipeline.h"
-#include "mjpegd/select.h"
+#include "mjpegd/process.h"
 #include "mjpegd/http/server.h"
 #include "mjpegd/systemd.h"
-#include "mjpegd/v4l2/device.h"
-#include "mjpegd/v4l2/discover.h"
-#include "mjpegd/v4l2/stable_id.h"
 
 #define TICK_MS 250
 /* In standby (--standby-after) nothing is open to supervise: the tick wakes once a second (or
@@ -36,9 +33,6 @@
 /* Encoded frames alive at once: one per client (each sends at most one), the newest, and the
  * encoder's in-flight ones. */
 #define FRAME_POOL_EXTRA 6
-/* Descriptors besides one per client: listeners, the ring, signalfd, the camera and encoder nodes
- * with their dma-bufs, libcamera's own, the log. */
-#define NOFILE_RESERVE 64
 
 struct app {
 	struct config cfg;
@@ -340,118 +334,6 @@ static int tick_timeout_ms(struct app *app)
 	return (int)((app->next_tick_ns - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC) + TICK_SLACK_MS;
 }
 
-static int setup_signals(struct app *app)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	/* Blocked before any thread starts, so the encoder's worker inherits the mask and every
-	 * signal reaches the signalfd. */
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	app->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (app->signal_fd < 0)
-		return -errno;
-	return 0;
-}
-
-/* --list-devices: the names of each camera node that survive reboots and replugging, ready to
- * paste into a config file (an instance's /etc/mjpegd/NAME.conf; docs/multi-camera.md). */
-static void list_stable_names(const struct v4l2_device_info *devs, size_t n)
-{
-	bool any = false;
-	for (size_t i = 0; i < n; i++) {
-		if (!v4l2_info_is_capture(&devs[i]))
-			continue;
-		if (!any)
-			printf("\nV4L2 cameras by stable name (--source v4l2:LINK; /dev/videoN may change "
-			       "at the next boot or replug):\n");
-		any = true;
-		struct v4l2_stable_link links[8];
-		int nl = v4l2_stable_links(V4L2_STABLE_ROOT, devs[i].path, links, ELEMENTSOF(links));
-		printf("  %s (%s):%s\n", devs[i].path, devs[i].card,
-		       nl < 0 ? " cannot resolve it" : nl == 0 ? " no " V4L2_STABLE_ROOT "/by-id or "
-		       "by-path link (udev names USB and platform cameras; a test driver has none)" : "");
-		for (int k = 0; k < nl && k < (int)ELEMENTSOF(links); k++)
-			printf("     source = v4l2:%s\n", links[k].path);
-	}
-}
-
-/* --list-devices: every /dev/video* node, what it is and whether it can be the source or the
- * M2M encoder (and why not). */
-static int list_devices(const struct config *cfg)
-{
-	struct v4l2_device_info *devs = NULL;
-	int n = v4l2_scan(&devs);
-	if (n < 0) {
-		fprintf(stderr, "mjpegd: listing /dev/video*: %s\n", strerror(-n));
-		return 1;
-	}
-	select_describe_devices(devs, (size_t)n, cfg->m2m_format == M2M_FORMAT_FWHT
-						       ? V4L2_PIX_FMT_FWHT : V4L2_PIX_FMT_JPEG, stdout);
-	list_stable_names(devs, (size_t)n);
-	free(devs);
-
-	struct libcamera_camera_info cams[8];
-	int nc = source_libcamera_list(cams, 8);
-	printf("\nlibcamera cameras (--source libcamera[:INDEX|ID]):\n");
-	const struct libcamera_plugin_info *lp = libcamera_plugin_info();
-	if (nc == -EOPNOTSUPP)
-		printf("  none: mjpegd was built without libcamera\n");
-	else if (nc == -ELIBACC)
-		printf("  none: the libcamera plugin is not usable: %s\n  what to do: %s\n", lp->error,
-		       lp->hint);
-	else if (nc == -ENODEV || nc == 0)
-		printf("  none found (on a Pi: camera_auto_detect=1 in config.txt, ribbon seated?)\n");
-	else if (nc < 0)
-		printf("  cannot list them: %s\n", strerror(-nc));
-	for (int i = 0; i < nc && i < 8; i++) {
-		printf("  %d: %s (%s)%s\n", i, cams[i].model, cams[i].id,
-		       cams[i].external ? " — a USB camera: --source auto serves it through V4L2"
-					: " — usable as the source");
-		/* the id names the camera by where it is connected, not by enumeration order */
-		printf("     source = libcamera:%s\n", cams[i].id);
-	}
-	return 0;
-}
-
-/* Each client is a descriptor. Debian's default soft limit (1024) is below what a large
- * --max-clients needs, and accept() then fails with EMFILE only under load: raise the soft limit
- * as far as the hard one allows (an unprivileged process may), and say at start what is left. */
-static void raise_open_file_limit(unsigned max_clients)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		log_warn_errno(-errno, "cannot read the open-file limit");
-		return;
-	}
-	rlim_t need = (rlim_t)max_clients + NOFILE_RESERVE;
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
-		rlim_t old = rl.rlim_cur;
-		rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
-		if (rl.rlim_cur > old) {
-			if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-				log_warn_errno(-errno, "cannot raise the open-file limit from %llu to %llu",
-					       (unsigned long long)old, (unsigned long long)rl.rlim_cur);
-				rl.rlim_cur = old;
-			} else {
-				log_info("raised the open-file limit from %llu to %llu for --max-clients %u",
-					 (unsigned long long)old, (unsigned long long)rl.rlim_cur,
-					 max_clients);
-			}
-		}
-	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
-		log_warn("open-file limit %llu (hard limit %llu) allows about %llu clients, --max-clients "
-			 "is %u: raise LimitNOFILE= (or ulimit -Hn) or lower --max-clients",
-			 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
-			 rl.rlim_cur > NOFILE_RESERVE ? (unsigned long long)(rl.rlim_cur - NOFILE_RESERVE) : 0ULL,
-			 max_clients);
-}
-
 /* "http://127.0.0.1:8000/stream.mjpg and unix:/run/mjpegd/mjpegd.sock": the first TCP address
  * with the port bound (for port 0), then the others. */
 static void describe_listeners(const struct config *cfg, unsigned port, char *buf, size_t len)
@@ -503,7 +385,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (r == CONFIG_LIST_DEVICES)
-		return list_devices(&app.cfg);
+		return list_devices(app.cfg.m2m_format == M2M_FORMAT_FWHT ? V4L2_PIX_FMT_FWHT
+									  : V4L2_PIX_FMT_JPEG);
 	app.argc = argc;
 	app.argv = argv;
 	app.max_clients_at_start = app.cfg.max_clients;
@@ -516,13 +399,12 @@ int main(int argc, char **argv)
 	}
 	app.started_ns = now_mono_ns();
 	app.last_request_ns = app.started_ns;
-	app.signal_fd = -1;
 	app.signal_op.complete = signal_complete;
 
-	raise_open_file_limit(app.cfg.max_clients);
-	r = setup_signals(&app);
-	if (r < 0) {
-		log_err_errno(r, "cannot set up signal handling");
+	process_raise_open_file_limit(app.cfg.max_clients);
+	app.signal_fd = process_signals_open();
+	if (app.signal_fd < 0) {
+		log_err_errno(app.signal_fd, "cannot set up signal handling");
 		return 1;
 	}
 	r = loop_init(&app.loop, ring_entries(app.cfg.max_clients));
