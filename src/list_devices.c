@@ -1,4 +1,5 @@
-/* --list-devices: what a user pastes into a config file, printed to stdout (include/mjpegd/list_devices.h). */
+/* --list-devices: the devices and the names a user pastes into a config file, printed to stdout
+ * (include/mjpegd/list_devices.h). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>

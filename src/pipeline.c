@@ -554,7 +554,8 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 	if (pl->standby)
 		return; /* nothing is open, nothing retried, no placeholder: nobody is connected */
 	/* the camera open, no encoder and none being opened, none failed: woken with the camera
-	 * failing at first, or a reopen on a thread made stale meanwhile (opening_ready()) */
+	 * failing at first, or a reopen on a thread made stale meanwhile (opening_ready() in
+	 * pipeline_open.c) */
 	if (pl->source && !pl->encoder && !pl->opening.active && !pl->first_encoder_pending &&
 	    (pl->encoder_sup.state == DEVICE_STANDBY || pl->encoder_sup.state == DEVICE_STOPPED))
 		pipeline_retry_encoder(pl, now);

@@ -56,7 +56,7 @@ void pipeline_want_frame(struct pipeline *pl)
 	if (pl->held && demand_fresh(pl->held_ns, now, pl->cfg->fps)) {
 		struct raw_frame *raw = pl->held;
 		pl->held = NULL;
-		pl->wanted_in_flight = true; /* first: see source_ready() */
+		pl->wanted_in_flight = true; /* first: see source_ready() in pipeline.c */
 		if (pipeline_encode_raw(pl, raw, now))
 			return;
 		pl->wanted_in_flight = false;

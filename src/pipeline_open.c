@@ -170,7 +170,8 @@ static void reopened(struct pipeline *pl, uint64_t now, int r, struct encoder *e
 			pipeline_start_fallback(pl);
 		return;
 	}
-	/* The stand-in serves on until the reopened encoder's first frame (pipeline_collect_frames()). */
+	/* The stand-in serves on until the reopened encoder's first frame (collect_frames() in
+	 * pipeline.c). */
 	pipeline_remember_encoder(pl, enc);
 	loop_poll_set_fd(&pl->encoder_poll, encoder_fd(enc));
 }

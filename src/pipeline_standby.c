@@ -22,7 +22,8 @@ void pipeline_standby(struct pipeline *pl, uint64_t now)
 	pl->wake_ns = 0;
 	pl->one_wanted = false;
 	if (pl->opening.active)
-		pl->opening.stale = true; /* destroyed when its thread is done (opening_ready()) */
+		/* destroyed when its thread is done (opening_ready() in pipeline_open.c) */
+		pl->opening.stale = true;
 	pipeline_stop_fallback(pl);
 	pipeline_detach_encoder(pl);
 	pipeline_detach_source(pl);
