@@ -1,11 +1,12 @@
 /* What the rooms of the pipeline share; used by src/pipeline*.c only (the public interface is
  * include/mjpegd/pipeline.h).
  *
- *   pipeline.c           the core: create, tick, reconfigure, stop, destroy; the frame flow
+ *   pipeline.c           the core: create, tick, stop, destroy; the frame flow
  *                        (camera frame → encoder → published), failures, the software stand-in,
  *                        retiring devices until nothing points into them
  *   pipeline_open.c      opening and reopening the devices (an M2M encoder on a thread of its
- *                        own), the orientation split for the camera just opened
+ *                        own; for a new configuration), the orientation split for the camera
+ *                        just opened
  *   pipeline_on_demand.c --on-demand: the held newest camera frame, pipeline_want_frame()
  *   pipeline_standby.c   --standby-after: closing both devices, the wake-up
  *   pipeline_snapshot_size.c  --snapshot-size: the second, full-size stream and its encoder
