@@ -1,4 +1,5 @@
 /* The io_uring event loop; see include/mjpegd/loop.h. */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include "mjpegd/log.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/macro.h"
+#include "mjpegd/timer.h"
 
 bool loop_kernel_at_least(unsigned major, unsigned minor)
 {
@@ -172,8 +174,17 @@ static void poll_arm(struct loop_poll *p)
 	if (p->fd < 0 || p->pending || p->stopped)
 		return;
 	struct io_uring_sqe *sqe = loop_sqe(p->loop, &p->op);
-	io_uring_prep_poll_add(sqe, p->fd, POLLIN);
+	if (p->pacer) {
+		p->deadline = (struct __kernel_timespec){
+			.tv_sec = (long long)(p->pacer->next_ns / NSEC_PER_SEC),
+			.tv_nsec = (long long)(p->pacer->next_ns % NSEC_PER_SEC),
+		};
+		io_uring_prep_timeout(sqe, &p->deadline, 0, IORING_TIMEOUT_ABS);
+	} else {
+		io_uring_prep_poll_add(sqe, p->fd, POLLIN);
+	}
 	p->pending = true;
+	p->pending_timeout = p->pacer != NULL;
 }
 
 static void poll_cancel(struct loop_poll *p)
@@ -181,7 +192,24 @@ static void poll_cancel(struct loop_poll *p)
 	if (!p->pending)
 		return;
 	struct io_uring_sqe *sqe = loop_sqe(p->loop, NULL);
-	io_uring_prep_poll_remove(sqe, (__u64)(uintptr_t)&p->op);
+	if (p->pending_timeout)
+		io_uring_prep_timeout_remove(sqe, (__u64)(uintptr_t)&p->op, 0);
+	else
+		io_uring_prep_poll_remove(sqe, (__u64)(uintptr_t)&p->op);
+}
+
+/* The kernel refused the timeout (an io_uring without absolute timeouts, a filter): the timerfd
+ * is polled instead. */
+static void pace_by_fd(struct loop_poll *p, int res)
+{
+	int r = pacing_timer_to_fd(p->pacer);
+	if (r < 0) {
+		p->error(p, r, "arming its timer failed");
+		return;
+	}
+	log_notice_errno(res, "io_uring refused a pacing timeout: the timer is read instead");
+	p->pacer = NULL;
+	poll_arm(p);
 }
 
 static void poll_complete(struct loop_op *op, int res, unsigned flags)
@@ -194,11 +222,25 @@ static void poll_complete(struct loop_op *op, int res, unsigned flags)
 	if (p->retarget) {
 		p->retarget = false;
 		p->fd = p->next_fd;
+		p->pacer = p->next_pacer;
 		poll_arm(p);
 		return;
 	}
 	if (res == -ECANCELED || p->fd < 0)
 		return;
+	if (p->pacer) {
+		if (res != -ETIME && res != 0) {
+			pace_by_fd(p, res);
+			return;
+		}
+		int fd = p->fd;
+		pacing_timer_fire(p->pacer, loop_now(p->loop));
+		p->ready(p);
+		if (p->fd != fd || p->pending || p->stopped || !p->pacer)
+			return; /* ready() replaced or stopped the source */
+		poll_arm(p);
+		return;
+	}
 	if (res < 0) {
 		p->error(p, res, "polling it failed");
 		return;
@@ -224,16 +266,33 @@ void loop_poll_init(struct loop_poll *p, struct loop *loop,
 				 .next_fd = -1, .ready = ready, .error = error };
 }
 
-void loop_poll_set_fd(struct loop_poll *p, int fd)
+void loop_poll_set_paced(struct loop_poll *p, int fd, struct pacing_timer *pacer)
 {
+	if (pacer) {
+		assert(fd >= 0 && pacer->fd == fd);
+		/* the clock now, not the iteration's: this may run long after the last wake-up
+		 * (at start), and a first deadline that far back would count ticks as dropped */
+		int r = pacing_timer_to_loop(pacer, now_mono_ns());
+		if (r < 0) {
+			log_notice_errno(r, "pacing timer: cannot disarm its timerfd; it is read instead");
+			pacer = NULL;
+		}
+	}
 	if (p->pending) {
 		p->retarget = true;
 		p->next_fd = fd;
+		p->next_pacer = pacer;
 		poll_cancel(p);
 		return;
 	}
 	p->fd = fd;
+	p->pacer = pacer;
 	poll_arm(p);
+}
+
+void loop_poll_set_fd(struct loop_poll *p, int fd)
+{
+	loop_poll_set_paced(p, fd, NULL);
 }
 
 void loop_poll_stop(struct loop_poll *p)

@@ -531,7 +531,8 @@ int pipeline_start(struct pipeline *pl)
 	pl->source_frame_ns = now;
 	pl->last_live_ns = now;
 	if (pl->source) /* none while a camera busy at start is waited for */
-		loop_poll_set_fd(&pl->source_poll, source_fd(pl->source));
+		loop_poll_set_paced(&pl->source_poll, source_fd(pl->source),
+				    source_pacer(pl->source));
 	if (pl->encoder)
 		loop_poll_set_fd(&pl->encoder_poll, encoder_fd(pl->encoder));
 	return 0;

@@ -145,7 +145,7 @@ void pipeline_retry_source(struct pipeline *pl, uint64_t now)
 		return;
 	}
 	pipeline_remember_source(pl, src, now);
-	loop_poll_set_fd(&pl->source_poll, source_fd(src));
+	loop_poll_set_paced(&pl->source_poll, source_fd(src), source_pacer(src));
 	if (pl->first_encoder_pending) {
 		open_deferred_encoder(pl, now);
 		return;

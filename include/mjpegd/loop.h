@@ -52,17 +52,26 @@ int loop_run_once(struct loop *loop, int timeout_ms);
  * a guest without a vDSO clock each read is a system call). */
 static inline uint64_t loop_now(const struct loop *loop) { return loop->now_ns; }
 
+struct pacing_timer;
+
 /* A re-armed POLL_ADD (POLLIN) on one fd: a device the loop watches (a V4L2 node, a timerfd, an
  * eventfd). The fd can be swapped when its device is replaced: a poll still pending on the old
- * one is cancelled first. Embedded in its owner, which finds itself with container_of(). */
+ * one is cancelled first. Embedded in its owner, which finds itself with container_of().
+ * Or, for a source paced by a clock (loop_poll_set_paced()), a re-armed IORING_OP_TIMEOUT at its
+ * pacing timer's next deadline (absolute, CLOCK_MONOTONIC): the SQE goes to the kernel with the
+ * frame's sends, and no timerfd is read. */
 struct loop_poll {
 	struct loop *loop;
 	struct loop_op op;
 	int fd;         /* -1: not watching */
+	struct pacing_timer *pacer; /* non-NULL: paced with timeouts (fd is its timerfd) */
 	bool pending;
+	bool pending_timeout; /* the pending operation is a timeout, not a poll */
 	bool retarget;  /* the pending poll was cancelled to move to next_fd */
 	bool stopped;   /* loop_poll_stop(): never armed again */
 	int next_fd;
+	struct pacing_timer *next_pacer;
+	struct __kernel_timespec deadline; /* the pending timeout's (read at its submission) */
 	/* The fd is readable: handle it (ready may move or stop the poll). */
 	void (*ready)(struct loop_poll *p);
 	/* Polling failed, or the fd reported POLLERR/POLLHUP/POLLNVAL (a V4L2 queue in error, an
@@ -75,6 +84,11 @@ void loop_poll_init(struct loop_poll *p, struct loop *loop,
 		    void (*error)(struct loop_poll *p, int err, const char *reason));
 /* Watches fd from now on (-1: nothing). */
 void loop_poll_set_fd(struct loop_poll *p, int fd);
+/* Watches a source paced by pacer (its timerfd is fd) with timeouts from now on, the first at
+ * once: pacer's ticks are counted at each (pacing_timer_fire()) before ready() runs. When the
+ * kernel refuses a timeout, fd is polled instead (pacing_timer_to_fd()). pacer NULL: as
+ * loop_poll_set_fd(p, fd). */
+void loop_poll_set_paced(struct loop_poll *p, int fd, struct pacing_timer *pacer);
 /* Cancels a pending poll and never arms again (shutdown); loop_poll_pending() turns false when
  * the cancellation completed. */
 void loop_poll_stop(struct loop_poll *p);

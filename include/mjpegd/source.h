@@ -4,8 +4,8 @@
  * receives it (the pipeline, then the encoder it submits to) gives it back with source_release()
  * exactly once. A source with no free buffer drops the image it would have produced (counted).
  *
- * All calls happen on the loop thread. The loop polls source_fd() for POLLIN and then calls
- * dequeue until -EAGAIN.
+ * All calls happen on the loop thread. The loop polls source_fd() for POLLIN (or, for a source
+ * with a pacer, runs io_uring timeouts at its deadlines) and then calls dequeue until -EAGAIN.
  */
 #ifndef MJPEGD_SOURCE_H
 #define MJPEGD_SOURCE_H
@@ -42,6 +42,7 @@ struct raw_frame {
 };
 
 struct source;
+struct pacing_timer;
 
 struct source_ops {
 	const char *name;
@@ -63,6 +64,10 @@ struct source_ops {
 	 * with release; -EAGAIN when none came since the last call. The pipeline calls it after
 	 * dequeue, on the same readiness of fd. NULL: no second stream. */
 	int (*dequeue_full)(struct source *src, struct raw_frame **out);
+	/* A source paced by a clock of its own rather than a device (test pattern, file): the
+	 * pacing timer behind fd, which the loop may run as io_uring timeouts instead of polling
+	 * fd (loop_poll_set_paced(), include/mjpegd/timer.h). NULL: fd is polled. */
+	struct pacing_timer *(*pacer)(struct source *src);
 };
 
 struct source_stats {
@@ -143,6 +148,11 @@ static inline int source_dequeue_full(struct source *s, struct raw_frame **out)
 	return s->ops->dequeue_full && s->full_width ? s->ops->dequeue_full(s, out) : -EAGAIN;
 }
 static inline void source_destroy(struct source *s) { if (s) s->ops->destroy(s); }
+/* NULL when the source is not paced by a clock of its own */
+static inline struct pacing_timer *source_pacer(struct source *s)
+{
+	return s->ops->pacer ? s->ops->pacer(s) : NULL;
+}
 /* 0 controls (l->n = 0) for a back end without them */
 static inline int source_controls(struct source *s, struct control_list *l)
 {

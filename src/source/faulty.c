@@ -27,6 +27,12 @@ static int faulty_fd(struct source *src)
 	return source_fd(fs->inner);
 }
 
+static struct pacing_timer *faulty_pacer(struct source *src)
+{
+	struct faulty_source *fs = src->priv;
+	return source_pacer(fs->inner);
+}
+
 static int faulty_dequeue(struct source *src, struct raw_frame **out)
 {
 	struct faulty_source *fs = src->priv;
@@ -77,6 +83,7 @@ static void faulty_destroy(struct source *src)
 static const struct source_ops faulty_ops = {
 	.name = "faulty",
 	.fd = faulty_fd,
+	.pacer = faulty_pacer,
 	.dequeue = faulty_dequeue,
 	.release = faulty_release,
 	.destroy = faulty_destroy,

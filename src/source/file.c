@@ -336,6 +336,12 @@ static int file_source_fd(struct source *src)
 	return fs->timer.fd;
 }
 
+static struct pacing_timer *file_source_pacer(struct source *src)
+{
+	struct file_source *fs = src->priv;
+	return &fs->timer;
+}
+
 static int file_source_dequeue(struct source *src, struct raw_frame **out)
 {
 	struct file_source *fs = src->priv;
@@ -414,6 +420,7 @@ static void file_source_destroy(struct source *src)
 static const struct source_ops file_source_ops = {
 	.name = "file",
 	.fd = file_source_fd,
+	.pacer = file_source_pacer,
 	.dequeue = file_source_dequeue,
 	.release = file_source_release,
 	.destroy = file_source_destroy,
@@ -452,7 +459,7 @@ int source_file_create(const struct source_params *p, struct source **out)
 	}
 	fs->src.description = fs->description;
 
-	r = pacing_timer_open(p->fps, &fs->timer.fd);
+	r = pacing_timer_init(&fs->timer, p->fps);
 	if (r < 0) {
 		log_err_errno(r, "file source: %s: timerfd", p->path);
 		file_source_destroy(&fs->src);

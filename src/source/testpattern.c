@@ -205,6 +205,12 @@ static int testpattern_fd(struct source *src)
 	return tp->timer.fd;
 }
 
+static struct pacing_timer *testpattern_pacer(struct source *src)
+{
+	struct testpattern *tp = src->priv;
+	return &tp->timer;
+}
+
 static int testpattern_dequeue(struct source *src, struct raw_frame **out)
 {
 	struct testpattern *tp = src->priv;
@@ -349,6 +355,7 @@ static int testpattern_set_controls(struct source *src, const struct control_lis
 static const struct source_ops testpattern_ops = {
 	.name = "testpattern",
 	.fd = testpattern_fd,
+	.pacer = testpattern_pacer,
 	.dequeue = testpattern_dequeue,
 	.release = testpattern_release,
 	.destroy = testpattern_destroy,
@@ -475,7 +482,7 @@ int source_testpattern_create(const struct source_params *p, struct source **out
 		snprintf(tp->description, sizeof(tp->description), "testpattern %ux%u@%u + %ux%u",
 			 p->width, p->height, p->fps, p->full_width, p->full_height);
 	}
-	r = pacing_timer_open(p->fps, &tp->timer.fd);
+	r = pacing_timer_init(&tp->timer, p->fps);
 	if (r < 0) {
 		log_err_errno(r, "testpattern: timerfd");
 		testpattern_destroy(&tp->src);

@@ -53,6 +53,12 @@ void loop_poll_set_fd(struct loop_poll *p, int fd)
 	p->fd = fd;
 }
 
+void loop_poll_set_paced(struct loop_poll *p, int fd, struct pacing_timer *pacer)
+{
+	assert_null(pacer); /* the fake sources are polled */
+	p->fd = fd;
+}
+
 void loop_poll_stop(struct loop_poll *p)
 {
 	p->stopped = true;
