@@ -54,6 +54,7 @@ import subprocess
 import sys
 import time
 import traceback
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
@@ -671,31 +672,53 @@ def slow(args, cfg, info):
 
 # ------------------------------------------------------------------------------ libraries
 
+def mapped_libraries(pid):
+    """the shared objects mapped into process pid (dlopen()ed ones included, unlike ldd)"""
+    with open("/proc/%d/maps" % pid) as f:
+        return sorted({l.split()[5] for l in f if len(l.split()) >= 6 and ".so" in l.split()[5]})
+
+
+def testpattern_raw_bytes(size):
+    """the test pattern's raw buffers (I420) at size: TESTPATTERN_BUFFERS of src/source/testpattern.c"""
+    with open(os.path.join(ROOT, "src", "source", "testpattern.c")) as f:
+        n = int(re.search(r"#define TESTPATTERN_BUFFERS (\d+)", f.read()).group(1))
+    w, h = (int(x) for x in size.split("x"))
+    return n * w * h * 3 // 2
+
+
 def libs(args, cfg, info):
-    """RSS and threads of the usual build and of one without libcamera (HAVE_LIBCAMERA=0), N=100."""
-    variant = os.path.join(TMP, "build-nolibcamera")
-    p = subprocess.run(["make", "-s", "-C", ROOT, "BUILD=" + variant, "HAVE_LIBCAMERA=0",
-                        os.path.join(variant, "mjpegd")], capture_output=True, text=True)
-    if p.returncode:
-        raise RuntimeError("building the variant failed: " + p.stderr[-500:])
+    """RSS, threads and mapped libraries at N=100 with the test-pattern source (software JPEG):
+    the daemon alone (--source testpattern: the libcamera plugin is never loaded) and with the
+    plugin loaded (--source auto on a machine with no camera: the plugin is loaded, finds none,
+    and auto goes on to V4L2 and then the test pattern). Issue 21, 2: RSS < 8 MiB excluding frame
+    buffers (the test pattern's raw buffers and the JPEG frame pool, from /status)."""
     n, size = 100, "640x480"
-    res = {"clients": n, "size": size, "machine": info, "builds": []}
-    for label, binary in (("default (with libcamera)", args.mjpegd),
-                          ("HAVE_LIBCAMERA=0", os.path.join(variant, "mjpegd"))):
-        a = argparse.Namespace(**vars(args))
-        a.mjpegd = binary
-        with mjpegd_server(a, ["--source", "file:" + frames_dir(size), "--encoder",
-                               "passthrough"], n) as srv:
-            d = loadclient(a, srv, n, cfg["warmup"], cfg["window"])
-            libs_n = len([l for l in subprocess.run(["ldd", binary], capture_output=True,
-                                                    text=True).stdout.splitlines() if "=>" in l])
+    raw = testpattern_raw_bytes(size)
+    res = {"clients": n, "size": size, "machine": info, "builds": [], "source_raw_bytes": raw,
+           "command": "make bench BENCH_VM=0 BENCH_ARGS=\"--only libs\""}
+    for label, source in (("the daemon alone (--source testpattern)", "testpattern"),
+                          ("with the libcamera plugin loaded (--source auto, no camera)", "auto")):
+        with mjpegd_server(args, ["--source", source, "--size", size], n) as srv:
+            d = loadclient(args, srv, n, cfg["warmup"], cfg["window"])
+            mapped = mapped_libraries(srv.pid)
+            with urllib.request.urlopen("http://127.0.0.1:%d/status" % srv.port, timeout=5) as u:
+                st = json.load(u)
         s = d["server"]
-        res["builds"].append({"build": label, "shared_libraries": libs_n, "rss_kib": s["rss_kib"],
-                              "rss_anon_kib": s["rss_anon_kib"], "rss_file_kib": s["rss_file_kib"],
-                              "threads": s["threads"], "cpu_us_per_frame_client": s["cpu_us"]})
-        log("libs %-26s: %d libraries, VmRSS %d KiB (anon %d, file %d), %d threads" % (
-            label, libs_n, s["rss_kib"], s["rss_anon_kib"], s["rss_file_kib"], s["threads"]))
-    res["frame_data_kib"] = info["frames"][size]["bytes_total"] / 1024
+        plugin = (st.get("libcamera_plugin") or {}).get("state")
+        pool = (st.get("frame_pool") or {}).get("bytes", 0)
+        frames_kib = (raw + pool) / 1024
+        res["builds"].append({"build": label, "source": source, "shared_libraries": len(mapped),
+                              "libraries": mapped, "plugin_state": plugin,
+                              "libcamera_mapped": any("libcamera.so" in l for l in mapped),
+                              "rss_kib": s["rss_kib"], "rss_anon_kib": s["rss_anon_kib"],
+                              "rss_file_kib": s["rss_file_kib"], "threads": s["threads"],
+                              "frame_pool_bytes": pool, "frame_buffers_kib": frames_kib,
+                              "rss_minus_frames_kib": s["rss_kib"] - frames_kib,
+                              "client_fps_mean": d["client_fps_mean"],
+                              "cpu_us_per_frame_client": s["cpu_us"]})
+        log("libs %-60s: %d libraries, plugin %s, VmRSS %d KiB (anon %d, file %d), frames %d KiB,"
+            " %d threads" % (label, len(mapped), plugin, s["rss_kib"], s["rss_anon_kib"],
+                             s["rss_file_kib"], frames_kib, s["threads"]))
     save("libs.json", res)
 
 
@@ -971,12 +994,16 @@ def m2m(args, cfg, info):
     lc = m2m_lc1080_results(os.path.join(top, "logs", "bench-m2m-lc1080.d"), last, accel, args,
                             True)
     lc["date_utc"], lc["host"] = info["date_utc"], info
+    if not lc["runs"]:  # mjpegd.bench.lc_reps=0: the last 1080p results stay
+        lc = (load("m2m.json") or {}).get("lc1080") or lc
     save("m2m.json", {
         "what": "the Pi's path on the emulated bcm2835-codec image encoder in the QEMU test bed: "
                 "mjpegd (vivid multi-planar dma-contig 640x360@30 → DMABUF import → JPEG q80) vs "
                 "bench/m2m_floor on the same devices vs Debian's ustreamer (vivid single-planar "
                 "YUYV, --encoder CPU: 4.9 has no M2M encoder), N clients on the guest's loopback",
-        "command": "make bench BENCH_ARGS=\"--only m2m\"" + (" BENCH_QUICK=1" if args.quick else ""),
+        "command": "make bench BENCH_ARGS=\"--only m2m\"" + (" BENCH_QUICK=1" if args.quick else "") +
+                   (" BENCH_VM_PARAMS=\"%s\"" % os.environ["BENCH_VM_PARAMS"]
+                    if os.environ.get("BENCH_VM_PARAMS") else ""),
         "accel": accel, "vm_result": last, "facts": facts, "host": info, "summary": summary,
         "strace": stc, "runs": runs, "lc1080": lc if lc["runs"] else None})
     if p.returncode:
@@ -1030,8 +1057,10 @@ def main():
     info["frames"] = make_frames(args, cfg)
     failed = []
     timings = {}
+    loads = {}
     for s in todo:
         t = time.monotonic()
+        la = open("/proc/loadavg").read().split()[:3]
         log("== %s" % s)
         try:
             globals()[s.replace("-", "_")](args, cfg, info)
@@ -1040,13 +1069,15 @@ def main():
             log("%s FAILED: %s" % (s, e))
             traceback.print_exc()
         timings[s] = round(time.monotonic() - t, 1)
+        loads[s] = [la, open("/proc/loadavg").read().split()[:3]]
     info["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     # sections run earlier keep their entry: run.json describes the results files as they are
     prev = load("run.json") or {}
     sections = dict(prev.get("sections", {})) if isinstance(prev.get("sections"), dict) else {}
     for s in todo:
         sections[s] = {"seconds": timings[s], "failed": s in failed,
-                       "date_utc": info["date_utc"], "quick": args.quick}
+                       "date_utc": info["date_utc"], "quick": args.quick,
+                       "loadavg": loads[s]}  # /proc/loadavg's 1, 5, 15 min at start, at end
     meta = {"machine": info, "timings_s": timings, "failed": failed,
             "total_s": round(time.monotonic() - t0, 1), "last_run": todo, "sections": sections}
     save("run.json", meta)
