@@ -172,7 +172,7 @@ void devices_destroy(struct devices *d)
 	d->n_nodes = 0;
 }
 
-/* req: the formats the configured encoder takes, best first (software: YUV420, YUYV, then RGB,
+/* req: the formats the configured encoder takes, best first (software: YUV420, YUYV, NV12, then RGB,
  * its slow path for sensors such as vimc's that give only RGB; see capture_request_for()). */
 static int open_source(const struct devices *d, enum source_kind kind, struct source **out,
 		       enum source_kind *opened)

@@ -10,9 +10,11 @@
 #include "mjpegd/v4l2/layout.h"
 
 /* What the software encoder takes (src/encoder/software.c), best first: planar YUV needs no
- * conversion, packed RGB goes through TurboJPEG's colour conversion. */
+ * conversion, packed RGB goes through TurboJPEG's colour conversion. NV12 (its chroma split on the
+ * worker) after YUYV, so that no camera that gave YUYV before is now asked for NV12. */
 static const uint32_t software_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV,
-					     V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
+					     V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_RGB24,
+					     V4L2_PIX_FMT_BGR24 };
 static const uint32_t jpeg_formats[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG };
 
 uint32_t select_m2m_out_fourcc(enum m2m_format f)

@@ -84,7 +84,8 @@ static inline int encoder_submit(struct encoder *e, struct raw_frame *r) { retur
 static inline int encoder_collect(struct encoder *e, struct frame **out) { return e->ops->collect(e, out); }
 static inline void encoder_destroy(struct encoder *e) { if (e) e->ops->destroy(e); }
 
-/* libjpeg-turbo (TurboJPEG API) on one worker thread: YUV420 → 4:2:0 JPEG; YUYV → 4:2:0 JPEG too,
+/* libjpeg-turbo (TurboJPEG API) on one worker thread: YUV420 → 4:2:0 JPEG; NV12 → 4:2:0 JPEG
+ * (its chroma rows split into planes on the worker; the luma read in place); YUYV → 4:2:0 JPEG too,
  * de-interleaved to planes with each chroma sample the mean of two rows (SSE2/NEON,
  * include/mjpegd/encoder/yuyv.h), never through RGB: 4:2:0 was measured against keeping 4:2:2
  * (docs/performance.md, "Encoding") and gives more frames per CPU-second and smaller JPEGs, at

@@ -39,7 +39,7 @@ struct capture_request {
 	unsigned m2m_first, m2m_count;         /* fourccs[m2m_first …] are there for an M2M encoder */
 };
 
-/* software: YUV420, YUYV, then RGB24, BGR24 (its slow path). passthrough: MJPEG, JPEG. m2m: the
+/* software: YUV420, YUYV, NV12, then RGB24, BGR24 (its slow path). passthrough: MJPEG, JPEG. m2m: the
  * raw formats (YUV420, YUYV, NV12) an M2M encoder producing out_fourcc takes, with its alignment.
  * auto: MJPEG and JPEG first (the camera encodes: no CPU, no copy, and a UVC camera's MJPEG runs
  * at full rate where raw 720p YUYV does not fit USB 2.0), then the M2M formats, then the software

@@ -16,6 +16,11 @@
  * A job slot counts as in flight from submit until collect returns it, so "queue full" (-EBUSY)
  * does not depend on how fast the worker is.
  *
+ * NV12 (what libcamera's virtual camera and some ISPs give) keeps its luma plane where it is; its
+ * interleaved chroma rows are split into U and V planes in a scratch buffer of the worker's
+ * (w/2 × h/2 each: 0.6 MB at 1280x960, a third of the frame's bytes) that
+ * tjCompressFromYUVPlanes then reads, so the JPEG is the one the same picture in I420 gives.
+ *
  * YUYV is encoded as 4:2:0 by src/encoder/yuyv_jpeg.c: libjpeg's raw-data API fed 16 rows at a
  * time, de-interleaved by src/encoder/yuyv.c (SSE2/NEON, chroma averaged over row pairs) into a
  * strip that stays in the cache, rather than whole Y/U/V planes (1.4 MB at 720p) that
@@ -70,7 +75,7 @@ struct software_encoder {
 	struct encoder enc;
 	uint32_t in_fourcc;
 	unsigned width, height;
-	int subsamp; /* TJSAMP_420 (I420, YUYV, RGB) */
+	int subsamp; /* TJSAMP_420 (I420, NV12, YUYV, RGB) */
 	int rgb_format; /* TJPF_RGB / TJPF_BGR for packed RGB input, else -1 */
 	size_t reserve; /* bytes to reserve per output frame: 5/4 of the largest JPEG so far */
 	struct frame_pool *pool;
@@ -92,7 +97,8 @@ struct software_encoder {
 	struct software_job jobs[SOFTWARE_SLOTS]; /* fields owned by whoever holds the job */
 
 	/* worker only */
-	tjhandle tj; /* I420 and RGB */
+	tjhandle tj; /* I420, NV12 and RGB */
+	uint8_t *chroma; /* NV12: the U plane then the V plane, (w/2) × (h/2) each */
 	struct yuyv_jpeg *yj; /* YUYV */
 	pthread_t worker;
 	bool worker_started;
@@ -112,6 +118,18 @@ static bool fifo_pop(struct job_fifo *q, unsigned *job)
 	q->head = (q->head + 1) % SOFTWARE_SLOTS;
 	q->count--;
 	return true;
+}
+
+/* NV12's interleaved chroma rows (U0 V0 U1 V1 …, cw pairs a row, stride bytes apart) to a U and
+ * a V plane of cw × ch, stride cw. */
+static void nv12_split_chroma(const uint8_t *uv, size_t stride, unsigned cw, unsigned ch,
+			      uint8_t *u, uint8_t *v)
+{
+	for (unsigned r = 0; r < ch; r++, uv += stride, u += cw, v += cw)
+		for (unsigned x = 0; x < cw; x++) {
+			u[x] = uv[2 * x];
+			v[x] = uv[2 * x + 1];
+		}
 }
 
 /* Runs on the worker thread. */
@@ -154,6 +172,34 @@ static void software_encode(struct software_encoder *se, struct software_job *jo
 	}
 	if (se->rgb_format >= 0) {
 		/* packed: tjCompress2 below reads planes[0] itself */
+	} else if (se->in_fourcc == V4L2_PIX_FMT_NV12) {
+		/* Y then interleaved chroma: two planes, or one buffer with the chroma rows after
+		 * h luma rows, at the luma stride (V4L2 single-planar NV12) */
+		size_t stride = raw->planes[0].bytesperline ? raw->planes[0].bytesperline : w;
+		const uint8_t *y = raw->planes[0].data, *uv;
+		size_t uv_stride = stride;
+		if (raw->n_planes >= 2) {
+			uv = raw->planes[1].data;
+			if (raw->planes[1].bytesperline)
+				uv_stride = raw->planes[1].bytesperline;
+		} else {
+			uv = y ? y + stride * h : NULL;
+		}
+		if (!y || !uv) {
+			job->result = -EINVAL;
+			snprintf(job->error, sizeof(job->error), "NV12 frame has no CPU mapping");
+			job->jpeg_len = 0;
+			job->grown = NULL;
+			job->cpu_ns = clock_now_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+			return;
+		}
+		unsigned cw = w / 2, ch = h / 2;
+		nv12_split_chroma(uv, uv_stride, cw, ch, se->chroma, se->chroma + (size_t)cw * ch);
+		planes[0] = y;
+		planes[1] = se->chroma;
+		planes[2] = se->chroma + (size_t)cw * ch;
+		strides[0] = (int)stride;
+		strides[1] = strides[2] = (int)cw;
 	} else if (raw->n_planes >= 3) {
 		for (unsigned i = 0; i < 3; i++) {
 			planes[i] = raw->planes[i].data;
@@ -355,6 +401,8 @@ static int software_set_quality(struct encoder *enc, unsigned quality)
 	const char *sampling = "4:2:0", *simd = "";
 	if (se->rgb_format >= 0) {
 		sampling = "4:2:0 from RGB";
+	} else if (se->in_fourcc == V4L2_PIX_FMT_NV12) {
+		sampling = "4:2:0 from NV12";
 	} else if (se->in_fourcc == V4L2_PIX_FMT_YUYV) {
 		sampling = "4:2:0 from YUYV, ";
 		simd = yuyv_simd_name();
@@ -392,6 +440,7 @@ static void software_destroy(struct encoder *enc)
 	if (se->tj)
 		tjDestroy(se->tj);
 	yuyv_jpeg_free(se->yj);
+	free(se->chroma);
 	if (se->event_fd >= 0)
 		close(se->event_fd);
 	free(se);
@@ -409,7 +458,7 @@ static const struct encoder_ops software_ops = {
 int encoder_software_create(const struct encoder_params *p, struct encoder **out)
 {
 	int subsamp, rgb_format = -1;
-	if (p->in_fourcc == V4L2_PIX_FMT_YUV420) {
+	if (p->in_fourcc == V4L2_PIX_FMT_YUV420 || p->in_fourcc == V4L2_PIX_FMT_NV12) {
 		subsamp = TJSAMP_420;
 	} else if (p->in_fourcc == V4L2_PIX_FMT_YUYV) {
 		subsamp = TJSAMP_420; /* chroma averaged over row pairs: see the top of this file */
@@ -418,7 +467,7 @@ int encoder_software_create(const struct encoder_params *p, struct encoder **out
 		rgb_format = p->in_fourcc == V4L2_PIX_FMT_RGB24 ? TJPF_RGB : TJPF_BGR;
 	} else {
 		return log_err_errno(-EINVAL, "software encoder: input format %.4s not supported "
-					      "(YUV420, YUYV, RGB24, BGR24)",
+					      "(YUV420, NV12, YUYV, RGB24, BGR24)",
 					      (const char *)&p->in_fourcc);
 	}
 	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2 ||
@@ -458,6 +507,14 @@ int encoder_software_create(const struct encoder_params *p, struct encoder **out
 			goto fail;
 		}
 	} else {
+		if (p->in_fourcc == V4L2_PIX_FMT_NV12) {
+			se->chroma = malloc((size_t)p->width * p->height / 2);
+			if (!se->chroma) {
+				r = -ENOMEM;
+				log_err_errno(r, "software encoder: NV12 chroma planes");
+				goto fail;
+			}
+		}
 		se->tj = tjInitCompress();
 		if (!se->tj) {
 			r = -ENOMEM;

@@ -22,7 +22,11 @@
 // sensor mode after configure() (the Pi's handlers; vimc and uvcvideo do not list it).
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <thread>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -343,6 +347,27 @@ struct lcshim {
 	std::vector<unsigned> free_full;
 	std::unique_ptr<FrameBufferAllocator> allocator;
 	std::vector<std::unique_ptr<Request>> requests;
+	// Two streams: a second request per buffer, and lcshim_requeue() alternates between the two,
+	// so a completed request is refilled one completion of its buffer later, not at once.
+	// Refilling (reuse() without ReuseBuffers) frees its map of buffers, and libcamera 0.7.1's
+	// virtual handler (VirtualCameraData::processRequest, unchanged upstream since) still steps
+	// its iterator over that map after emitting the last buffer's completion, on its own thread:
+	// a request completed, requeued and reused in between made it read freed memory (segfault in
+	// _Rb_tree_increment on the test bed, guest test 71c). It handles requests one after the
+	// other on that thread, so when a buffer's next request has completed, the walk over the one
+	// before has ended. One stream reuses with ReuseBuffers, which keeps the map: no spare.
+	std::vector<std::unique_ptr<Request>> spare_requests;
+	// --fps on a camera that does not pace its frames (libcamera_pace_note(): the virtual
+	// handler): once pacing is on, lcshim_requeue() hands requests not yet due to the pacer
+	// thread, which queues each at its slot. pace: under pace_lock (libcamera's thread notes,
+	// the loop's asks); held and pacer_quit: under pacer_lock.
+	std::mutex pace_lock;
+	libcamera_pace pace{};
+	std::mutex pacer_lock;
+	std::condition_variable pacer_wake;
+	std::deque<std::pair<uint64_t, Request *>> held; // due (steady_clock ns), request; in order
+	bool pacer_quit = false;
+	std::thread pacer;
 	ControlList start_controls{ controls::controls };
 	// Camera controls set by lcshim_set_controls(), added to the next request queued; the values
 	// last applied, shown as current until the camera reports its own.
@@ -363,6 +388,9 @@ struct lcshim {
 	char log_prefix[LOG_PREFIX_MAX] = "libcamera"; // "libcamera: ID" once the camera is chosen
 
 	void request_completed(Request *request);
+	void pacer_run();
+	int queue_paced(Request *request);
+	void pacer_stop();
 	void note_metadata(const ControlList &metadata);
 	void camera_disconnected();
 	int select_camera(const lcshim_params *p);
@@ -417,9 +445,98 @@ void lcshim::request_completed(Request *request)
 			c.full_bytesused[i++] = plane.bytesused;
 		}
 	}
-	if (c.status == 0)
+	if (c.status == 0) {
 		note_metadata(request->metadata());
+		bool now_on;
+		{
+			std::lock_guard<std::mutex> guard(pace_lock);
+			now_on = libcamera_pace_note(&pace, c.timestamp_ns);
+		}
+		if (now_on)
+			log_obj_info(log_prefix, "frames come faster than FrameDurationLimits asks (%u "
+				     "intervals under half of %llu us): mjpegd paces its requests to "
+				     "--fps", LIBCAMERA_PACE_FAST,
+				     static_cast<unsigned long long>(pace.frame_ns / 1000));
+	}
 	cb.completed(cb.ctx, &c);
+}
+
+static uint64_t steady_ns()
+{
+	return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+					     std::chrono::steady_clock::now().time_since_epoch())
+					     .count());
+}
+
+// The pacer thread: queues each held request at its due time.
+void lcshim::pacer_run()
+{
+	std::unique_lock<std::mutex> lock(pacer_lock);
+	for (;;) {
+		if (pacer_quit)
+			return;
+		if (held.empty()) {
+			pacer_wake.wait(lock);
+			continue;
+		}
+		const uint64_t due = held.front().first;
+		if (steady_ns() < due) {
+			pacer_wake.wait_until(lock, std::chrono::steady_clock::time_point(
+							    std::chrono::nanoseconds(due)));
+			continue;
+		}
+		Request *request = held.front().second;
+		held.pop_front();
+		lock.unlock();
+		int r = camera->queueRequest(request);
+		if (r < 0)
+			log_obj_err_errno(log_prefix, r, "queueing a paced request");
+		lock.lock();
+	}
+}
+
+// On the loop thread: request now, or to the pacer for its slot.
+int lcshim::queue_paced(Request *request)
+{
+	uint64_t now = steady_ns(), due;
+	{
+		std::lock_guard<std::mutex> guard(pace_lock);
+		due = libcamera_pace_due(&pace, now);
+	}
+	if (due <= now)
+		return camera->queueRequest(request);
+	if (!pacer.joinable()) {
+		// Like every thread of the daemon's, it takes no process signal (main() reads them
+		// from a signalfd on the loop thread).
+		sigset_t all, saved;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &saved);
+		try {
+			pacer = std::thread(&lcshim::pacer_run, this);
+		} catch (const std::system_error &) {
+			pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+			return camera->queueRequest(request); // unpaced, as before
+		}
+		pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+	}
+	std::lock_guard<std::mutex> guard(pacer_lock);
+	held.emplace_back(due, request);
+	pacer_wake.notify_one();
+	return 0;
+}
+
+// Before Camera::stop(): held requests are never queued (nor completed: they are not the
+// camera's); the pacer is not inside queueRequest() once joined.
+void lcshim::pacer_stop()
+{
+	{
+		std::lock_guard<std::mutex> guard(pacer_lock);
+		pacer_quit = true;
+		held.clear();
+	}
+	pacer_wake.notify_one();
+	if (pacer.joinable())
+		pacer.join();
 }
 
 // On libcamera's thread.
@@ -712,6 +829,7 @@ void lcshim::set_start_controls(const lcshim_params *p, lcshim_stream *info)
 		const int64_t limits[2] = { frame_us, frame_us };
 		start_controls.set(controls::FrameDurationLimits, Span<const int64_t, 2>(limits));
 		info->frame_duration_set = true;
+		pace.frame_ns = static_cast<uint64_t>(frame_us) * 1000; // watched: lcshim_requeue
 	}
 	set_padded_crop(p, info);
 #ifdef MJPEGD_LIBCAMERA_HAS_AF
@@ -785,6 +903,12 @@ int lcshim::allocate(lcshim_stream *info)
 		if (r < 0)
 			return log_obj_err_errno(log_prefix, r, "adding a buffer to a request");
 		requests.push_back(std::move(request));
+		if (full_stream) {
+			std::unique_ptr<Request> spare = camera->createRequest(i);
+			if (!spare)
+				return log_obj_err_errno(log_prefix, -ENOMEM, "creating a request");
+			spare_requests.push_back(std::move(spare));
+		}
 	}
 	info->n_buffers = static_cast<unsigned>(stream_fbs.size());
 	return 0;
@@ -871,8 +995,11 @@ extern "C" int lcshim_requeue(lcshim *s, unsigned buffer)
 		return -EINVAL;
 	Request *request = s->requests[buffer].get();
 	if (s->full_stream) {
-		// Its full-size buffer (if any) went to the caller with the completion: the request
-		// is filled anew, with a full-size one only when one is free.
+		// Its full-size buffer (if any) went to the caller with the completion: the buffer's
+		// other request (see spare_requests) is filled anew, with a full-size one only when one
+		// is free; the one just completed stays as it is until the next time round.
+		std::swap(s->requests[buffer], s->spare_requests[buffer]);
+		request = s->requests[buffer].get();
 		request->reuse();
 		int r = request->addBuffer(s->stream, s->stream_fbs[buffer]);
 		if (r < 0)
@@ -886,7 +1013,7 @@ extern "C" int lcshim_requeue(lcshim *s, unsigned buffer)
 			request->controls().set(id, value);
 		s->pending_controls.clear();
 	}
-	return s->camera->queueRequest(request);
+	return s->queue_paced(request);
 }
 
 extern "C" int lcshim_requeue_full(lcshim *s, unsigned buffer)
@@ -1165,6 +1292,7 @@ extern "C" void lcshim_close(lcshim *s)
 	if (!s)
 		return;
 	if (s->camera) {
+		s->pacer_stop();
 		if (s->started) {
 			s->stopping.store(true, std::memory_order_release);
 			s->camera->stop();
@@ -1174,6 +1302,7 @@ extern "C" void lcshim_close(lcshim *s)
 		s->camera->disconnected.disconnect(s);
 	}
 	s->requests.clear();
+	s->spare_requests.clear();
 	s->allocator.reset();
 	if (s->acquired)
 		s->camera->release();

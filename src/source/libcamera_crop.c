@@ -1,4 +1,5 @@
-/* libcamera_padded_crop(), libcamera_plan_streams(), libcamera_streams_granted(); see
+/* libcamera_padded_crop(), libcamera_plan_streams(), libcamera_streams_granted(),
+ * libcamera_pace_note() and libcamera_pace_due(); see
  * src/source/libcamera_shim.h. Pure: compiled into the daemon's
  * library for its unit test and into the libcamera plugin, which uses it (a copy of its own, so
  * the daemon exports nothing to the plugin but struct lcshim_host). */
@@ -104,4 +105,30 @@ bool libcamera_streams_granted(unsigned n_configs, uint32_t fourcc, unsigned wid
 	if (why && whylen)
 		snprintf(why, whylen, "%s", reason);
 	return false;
+}
+
+bool libcamera_pace_note(struct libcamera_pace *p, uint64_t ts_ns)
+{
+	uint64_t last = p->last_ts_ns;
+	p->last_ts_ns = ts_ns;
+	if (p->on || !p->frame_ns || !last || ts_ns < last)
+		return false;
+	if (ts_ns - last >= p->frame_ns / 2) {
+		p->fast = 0;
+		return false;
+	}
+	if (++p->fast < LIBCAMERA_PACE_FAST)
+		return false;
+	p->on = true;
+	p->next_ns = 0;
+	return true;
+}
+
+uint64_t libcamera_pace_due(struct libcamera_pace *p, uint64_t now_ns)
+{
+	if (!p->on)
+		return now_ns;
+	uint64_t due = p->next_ns > now_ns ? p->next_ns : now_ns;
+	p->next_ns = due + p->frame_ns;
+	return due;
 }

@@ -190,6 +190,26 @@ bool libcamera_streams_granted(unsigned n_configs, uint32_t fourcc, unsigned wid
 			       unsigned main_height, uint32_t second_fourcc, unsigned second_width,
 			       unsigned second_height, char *why, size_t whylen);
 
+/* --fps on a camera that lists FrameDurationLimits but does not pace its frames: libcamera
+ * 0.7.1's virtual handler fills a buffer as soon as a request is queued, so without this it runs
+ * as fast as mjpegd gives buffers back, a CPU of its own for frames the encoder then drops.
+ * libcamera_pace_note() is given each completed frame's timestamp (libcamera's thread) and turns
+ * pacing on, for good, after LIBCAMERA_PACE_FAST intervals in a row shorter than half the frame
+ * duration (true that once: the caller logs it); a real sensor's intervals never are.
+ * libcamera_pace_due() (the loop thread) then says when a request given back at now_ns may be
+ * queued: at once while pacing is off, else at the next free slot of one frame duration, never
+ * before now_ns. Times in ns of one clock each; frame_ns 0: never paces. */
+#define LIBCAMERA_PACE_FAST 8
+struct libcamera_pace {
+	uint64_t frame_ns;
+	uint64_t last_ts_ns; /* the previous frame's timestamp, 0: none yet */
+	unsigned fast;       /* intervals in a row shorter than frame_ns / 2 */
+	bool on;
+	uint64_t next_ns; /* the next free slot once on */
+};
+bool libcamera_pace_note(struct libcamera_pace *p, uint64_t ts_ns);
+uint64_t libcamera_pace_due(struct libcamera_pace *p, uint64_t now_ns);
+
 /* ---- The plugin boundary (docs/architecture.md, "The libcamera plugin") -------------------
  *
  * The shim is built as its own shared object, mjpegd-libcamera.so (libcamera.cpp plus

@@ -520,6 +520,54 @@ static void test_streams_granted_vc4(void **state)
 	assert_non_null(strstr(why, "not larger"));
 }
 
+/* --fps on a camera that ignores FrameDurationLimits (libcamera 0.7.1's virtual handler): pacing
+ * turns on after LIBCAMERA_PACE_FAST intervals in a row under half the frame duration, once, and
+ * then gives one slot per frame duration, never before now. */
+static void test_pace(void **state)
+{
+	(void)state;
+	const uint64_t ms = 1000000;
+	struct libcamera_pace p = { .frame_ns = 100 * ms };
+	/* a sensor at its rate (and one late frame) never turns it on */
+	uint64_t t = 1000 * ms;
+	for (int i = 0; i < 50; i++) {
+		t += i == 20 ? 300 * ms : 100 * ms;
+		assert_false(libcamera_pace_note(&p, t));
+	}
+	assert_false(p.on);
+	assert_int_equal(libcamera_pace_due(&p, t), t); /* off: at once */
+	/* intervals of exactly half the frame duration do not count... */
+	for (int i = 0; i < 20; i++)
+		assert_false(libcamera_pace_note(&p, t += 50 * ms));
+	/* ...fast ones must come in a row: one normal interval starts the count again */
+	for (int i = 0; i < LIBCAMERA_PACE_FAST - 1; i++)
+		assert_false(libcamera_pace_note(&p, t += 5 * ms));
+	assert_false(libcamera_pace_note(&p, t += 100 * ms));
+	for (int i = 0; i < LIBCAMERA_PACE_FAST - 1; i++)
+		assert_false(libcamera_pace_note(&p, t += 5 * ms));
+	assert_true(libcamera_pace_note(&p, t += 5 * ms));
+	assert_true(p.on);
+	assert_false(libcamera_pace_note(&p, t += 5 * ms)); /* said once */
+	/* four buffers given back at once: slots 100 ms apart from now */
+	uint64_t now = 5000 * ms;
+	for (uint64_t i = 0; i < 4; i++)
+		assert_int_equal(libcamera_pace_due(&p, now), now + i * 100 * ms);
+	/* a buffer back long after the last slot: at once, and the next one a frame later */
+	now = 9000 * ms;
+	assert_int_equal(libcamera_pace_due(&p, now), now);
+	assert_int_equal(libcamera_pace_due(&p, now + 10 * ms), now + 100 * ms);
+	/* no --fps (frame_ns 0): never on */
+	struct libcamera_pace none = { 0 };
+	for (int i = 0; i < 20; i++)
+		assert_false(libcamera_pace_note(&none, 1000 + (uint64_t)i));
+	assert_int_equal(libcamera_pace_due(&none, 77), 77);
+	/* a clock that went back counts as nothing */
+	struct libcamera_pace back = { .frame_ns = 100 * ms };
+	for (int i = 0; i < 20; i++)
+		assert_false(libcamera_pace_note(&back, (uint64_t)(100 - i) * ms));
+	assert_false(back.on);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -533,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_chroma_gap),
 		cmocka_unit_test(test_single_plane_i420_split),
 		cmocka_unit_test(test_nv12),
+		cmocka_unit_test(test_pace),
 		cmocka_unit_test(test_vimc_bgr24),
 		cmocka_unit_test(test_unknown_dmabuf_size),
 		cmocka_unit_test(test_describe_errors),

@@ -35,10 +35,10 @@ static void test_capture_request(void **state)
 {
 	(void)state;
 	struct capture_request req;
-	const uint32_t sw[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_RGB24,
-				V4L2_PIX_FMT_BGR24 };
+	const uint32_t sw[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12,
+				V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
 	capture_request_for(ENCODER_SOFTWARE, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
-	check_request(&req, sw, 4, 0, 0);
+	check_request(&req, sw, 5, 0, 0);
 
 	const uint32_t jpeg[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG };
 	capture_request_for(ENCODER_PASSTHROUGH, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
@@ -51,18 +51,20 @@ static void test_capture_request(void **state)
 	capture_request_for(ENCODER_M2M, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
 	check_request(&req, pi_m2m, 4, 64, 16);
 
+	/* NV12 last: the software encoder's, after the M2M formats */
 	const uint32_t pi_auto[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG, V4L2_PIX_FMT_YUV420,
-				     V4L2_PIX_FMT_YUYV,	 V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
+				     V4L2_PIX_FMT_YUYV,	 V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24,
+				     V4L2_PIX_FMT_NV12 };
 	capture_request_for(ENCODER_AUTO, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
-	check_request(&req, pi_auto, 6, 64, 16);
+	check_request(&req, pi_auto, 7, 64, 16);
 	/* each format's own row alignment (the image encoder's column of bytesperline_align): YU12
-	 * and RGB3 rows of 32 bytes, YUYV of 64, JPEG none */
-	const unsigned pi_aligns[] = { 0, 0, 32, 64, 32, 32 };
-	for (unsigned i = 0; i < 6; i++)
+	 * and RGB3 rows of 32 bytes, YUYV of 64, JPEG and the software encoder's NV12 none */
+	const unsigned pi_aligns[] = { 0, 0, 32, 64, 32, 32, 0 };
+	for (unsigned i = 0; i < 7; i++)
 		assert_int_equal(req.stride_aligns[i], pi_aligns[i]);
 	/* --format: one of them, marked M2M when it was; one the encoder does not take: refused */
 	struct capture_request only = req;
-	assert_int_equal(capture_request_only(&only, V4L2_PIX_FMT_NV12), -EINVAL);
+	assert_int_equal(capture_request_only(&only, V4L2_PIX_FMT_UYVY), -EINVAL);
 	assert_memory_equal(&only, &req, sizeof(req));
 	assert_int_equal(capture_request_only(&only, V4L2_PIX_FMT_YUYV), 0);
 	const uint32_t yuyv[] = { V4L2_PIX_FMT_YUYV };
@@ -82,7 +84,10 @@ static void test_capture_request(void **state)
 	capture_request_for(ENCODER_M2M, testbed, N(testbed), V4L2_PIX_FMT_JPEG, &req);
 	check_request(&req, NULL, 0, 0, 0);
 	capture_request_for(ENCODER_AUTO, testbed, N(testbed), V4L2_PIX_FMT_JPEG, &req);
-	check_request(&req, pi_auto, 6, 0, 0);
+	const uint32_t tb_auto[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG, V4L2_PIX_FMT_YUV420,
+				     V4L2_PIX_FMT_YUYV,	 V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_RGB24,
+				     V4L2_PIX_FMT_BGR24 };
+	check_request(&req, tb_auto, 7, 0, 0);
 }
 
 /* Formats an encoder reads with padded rows (VIDIOC_TRY_FMT's answer) go behind the others when
@@ -102,11 +107,12 @@ static void test_prefer_import(void **state)
 	capture_request_prefer_import(&req, padded, 1080);
 	/* packed formats (which need no row padding) first, planar YU12 last */
 	const uint32_t pi_1080[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG, V4L2_PIX_FMT_YUYV,
-				     V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24, V4L2_PIX_FMT_YUV420 };
-	check_request(&req, pi_1080, 6, 64, 16);
-	/* the alignments move with their formats */
-	const unsigned aligns_1080[] = { 0, 0, 64, 32, 32, 32 };
-	for (unsigned i = 0; i < 6; i++)
+				     V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24, V4L2_PIX_FMT_YUV420,
+				     V4L2_PIX_FMT_NV12 };
+	check_request(&req, pi_1080, 7, 64, 16);
+	/* the alignments move with their formats; the software encoder's NV12 stays last */
+	const unsigned aligns_1080[] = { 0, 0, 64, 32, 32, 32, 0 };
+	for (unsigned i = 0; i < 7; i++)
 		assert_int_equal(req.stride_aligns[i], aligns_1080[i]);
 
 	/* 720 rows are a multiple of 16: nothing moves */
@@ -114,8 +120,9 @@ static void test_prefer_import(void **state)
 	padded[2] = padded[3] = 720;
 	capture_request_prefer_import(&req, padded, 720);
 	const uint32_t pi_720[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG, V4L2_PIX_FMT_YUV420,
-				    V4L2_PIX_FMT_YUYV,	V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24 };
-	check_request(&req, pi_720, 6, 64, 16);
+				    V4L2_PIX_FMT_YUYV,	V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_BGR24,
+				    V4L2_PIX_FMT_NV12 };
+	check_request(&req, pi_720, 7, 64, 16);
 
 	/* test bed, vicodec at 640x360: YU12 and NV12 padded to 368 (recorded), YUYV not */
 	memset(padded, 0, sizeof(padded));
@@ -166,7 +173,8 @@ static void test_encoder_choose(void **state)
 	check_choose(ENCODER_AUTO, V4L2_PIX_FMT_JPEG, testbed, nt, J, ENCODER_PASSTHROUGH, 0);
 	check_choose(ENCODER_AUTO, V4L2_PIX_FMT_YUYV, testbed, nt, J, ENCODER_SOFTWARE, 0);
 	check_choose(ENCODER_AUTO, V4L2_PIX_FMT_RGB24, testbed, nt, J, ENCODER_SOFTWARE, 0);
-	check_choose(ENCODER_AUTO, V4L2_PIX_FMT_NV12, testbed, nt, J, -EOPNOTSUPP, 0);
+	check_choose(ENCODER_AUTO, V4L2_PIX_FMT_NV12, testbed, nt, J, ENCODER_SOFTWARE, 0);
+	check_choose(ENCODER_AUTO, V4L2_PIX_FMT_UYVY, testbed, nt, J, -EOPNOTSUPP, 0);
 	check_choose(ENCODER_AUTO, V4L2_PIX_FMT_NV12, testbed, nt, F, ENCODER_M2M, 0);
 	check_choose(ENCODER_AUTO, V4L2_PIX_FMT_YUYV, NULL, 0, J, ENCODER_SOFTWARE, 0);
 	check_choose(ENCODER_M2M, V4L2_PIX_FMT_YUV420, testbed, nt, F, ENCODER_M2M, 0);
@@ -176,6 +184,7 @@ static void test_encoder_choose(void **state)
 	check_choose(ENCODER_PASSTHROUGH, V4L2_PIX_FMT_YUYV, pi, np, J, -EINVAL, 0);
 	check_choose(ENCODER_PASSTHROUGH, V4L2_PIX_FMT_MJPEG, pi, np, J, ENCODER_PASSTHROUGH, 0);
 	check_choose(ENCODER_SOFTWARE, V4L2_PIX_FMT_MJPEG, pi, np, J, -EINVAL, 0);
+	check_choose(ENCODER_SOFTWARE, V4L2_PIX_FMT_NV12, pi, np, J, ENCODER_SOFTWARE, 0);
 	check_choose(ENCODER_SOFTWARE, V4L2_PIX_FMT_YUYV, pi, np, J, ENCODER_SOFTWARE, 0);
 }
 
@@ -299,12 +308,12 @@ static void test_capture_format(void **state)
 	char why[256] = "";
 	capture_request_for(ENCODER_SOFTWARE, pi, N(pi), V4L2_PIX_FMT_JPEG, &req);
 	assert_int_equal(capture_request_format(&req, 0, ENCODER_SOFTWARE, why, sizeof(why)), 0);
-	assert_int_equal(req.n, 4);
-	assert_int_equal(capture_request_format(&req, V4L2_PIX_FMT_NV12, ENCODER_SOFTWARE, why,
+	assert_int_equal(req.n, 5);
+	assert_int_equal(capture_request_format(&req, V4L2_PIX_FMT_UYVY, ENCODER_SOFTWARE, why,
 						sizeof(why)),
 			 -EINVAL);
-	assert_string_equal(why, "--format NV12: the software encoder does not take it (it takes "
-				 "YU12 YUYV RGB3 BGR3)");
+	assert_string_equal(why, "--format UYVY: the software encoder does not take it (it takes "
+				 "YU12 YUYV NV12 RGB3 BGR3)");
 	assert_int_equal(capture_request_format(&req, V4L2_PIX_FMT_YUYV, ENCODER_SOFTWARE, why,
 						sizeof(why)),
 			 0);
@@ -334,13 +343,14 @@ static void test_encoder_refusal(void **state)
 			       sizeof(why));
 	assert_string_equal(why, "--encoder m2m: no M2M device turns the source's NV12 into JPEG "
 				 "(mjpegd --list-devices says why)");
-	encoder_choose_refusal(ENCODER_AUTO, V4L2_PIX_FMT_NV12, "cam", V4L2_PIX_FMT_JPEG, why,
+	encoder_choose_refusal(ENCODER_AUTO, V4L2_PIX_FMT_UYVY, "cam", V4L2_PIX_FMT_JPEG, why,
 			       sizeof(why));
-	assert_string_equal(why, "no encoder takes the source's format NV12 (cam)");
+	assert_string_equal(why, "no encoder takes the source's format UYVY (cam)");
 
 	assert_true(select_software_after_m2m(ENCODER_AUTO, ENCODER_M2M, V4L2_PIX_FMT_YUV420));
 	assert_false(select_software_after_m2m(ENCODER_M2M, ENCODER_M2M, V4L2_PIX_FMT_YUV420));
-	assert_false(select_software_after_m2m(ENCODER_AUTO, ENCODER_M2M, V4L2_PIX_FMT_NV12));
+	assert_true(select_software_after_m2m(ENCODER_AUTO, ENCODER_M2M, V4L2_PIX_FMT_NV12));
+	assert_false(select_software_after_m2m(ENCODER_AUTO, ENCODER_M2M, V4L2_PIX_FMT_UYVY));
 	assert_false(select_software_after_m2m(ENCODER_AUTO, ENCODER_AUTO, V4L2_PIX_FMT_YUV420));
 	assert_true(select_software_takes(V4L2_PIX_FMT_BGR24));
 	assert_false(select_software_takes(V4L2_PIX_FMT_MJPEG));

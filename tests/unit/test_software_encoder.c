@@ -1,4 +1,4 @@
-/* Software encoder: YUV420 and YUYV in, decodable JPEG out; queue limits; every raw frame given
+/* Software encoder: YUV420, NV12 and YUYV in, decodable JPEG out; queue limits; every raw frame given
  * back exactly once, also on errors and on destroy; YUYV's 4:2:0 JPEG decodes to the pixels the
  * old 4:2:2 path gave (luma exactly, chroma as their row-pair mean within JPEG's error). Also
  * prints encode times (not asserted). */
@@ -202,6 +202,114 @@ static void test_yuv420_single_plane(void **state)
 	frame_unref(f);
 	encoder_destroy(enc);
 	assert_int_equal(fs.released[0], 1);
+	frame_pool_destroy(&pool);
+	fake_source_free(&fs);
+}
+
+/* NV12 with a padded stride, as two planes or as one buffer (chroma rows after the luma rows):
+ * luma a gradient, U and V each its own pattern (U rising with x, V with y), so a swapped or
+ * shifted chroma plane shows. At quality 100 the JPEG's own planes come back within a few steps
+ * of what went in. */
+static void make_nv12(struct fake_source *fs, unsigned i, unsigned w, unsigned h, size_t stride,
+		      bool one_plane)
+{
+	size_t y_len = stride * h, c_len = stride * (h / 2);
+	fs->mem[i] = malloc(y_len + c_len);
+	assert_non_null(fs->mem[i]);
+	uint8_t *m = fs->mem[i];
+	memset(m, 0xEE, y_len + c_len); /* the padding: never part of the picture */
+	for (unsigned y = 0; y < h; y++)
+		for (unsigned x = 0; x < w; x++)
+			m[y * stride + x] = (uint8_t)(16 + (x + y) * 200 / (w + h));
+	for (unsigned y = 0; y < h / 2; y++)
+		for (unsigned x = 0; x < w / 2; x++) {
+			m[y_len + y * stride + 2 * x] = (uint8_t)(40 + x * 160 / (w / 2));
+			m[y_len + y * stride + 2 * x + 1] = (uint8_t)(200 - y * 150 / (h / 2));
+		}
+	struct raw_frame *r = &fs->raw[i];
+	*r = (struct raw_frame){ .fourcc = V4L2_PIX_FMT_NV12, .width = w, .height = h,
+				 .n_planes = one_plane ? 1 : 2, .sequence = 100 + i, .index = i };
+	if (one_plane) {
+		r->planes[0] = (struct raw_plane){ m, stride, y_len + c_len, -1, 0, 0 };
+	} else {
+		r->planes[0] = (struct raw_plane){ m, stride, y_len, -1, 0, 0 };
+		r->planes[1] = (struct raw_plane){ m + y_len, stride, c_len, -1, 0, 0 };
+	}
+}
+
+static void decode_planes(const uint8_t *jpeg, unsigned long len, unsigned w, unsigned h,
+			  int subsamp, uint8_t *planes[3]);
+
+static void check_nv12_decodes(const struct frame *f, const struct raw_frame *raw)
+{
+	unsigned w = raw->width, h = raw->height;
+	size_t stride = raw->planes[0].bytesperline;
+	const uint8_t *yp = raw->planes[0].data;
+	const uint8_t *uv = raw->n_planes == 2 ? raw->planes[1].data : yp + stride * h;
+	uint8_t *planes[3];
+	decode_planes(f->data, f->len, w, h, TJSAMP_420, planes);
+	int worst[3] = { 0, 0, 0 };
+	for (unsigned y = 0; y < h; y++)
+		for (unsigned x = 0; x < w; x++) {
+			int d = abs((int)planes[0][y * w + x] - (int)yp[y * stride + x]);
+			worst[0] = d > worst[0] ? d : worst[0];
+		}
+	for (unsigned y = 0; y < h / 2; y++)
+		for (unsigned x = 0; x < w / 2; x++)
+			for (int c = 1; c < 3; c++) {
+				int d = abs((int)planes[c][y * (w / 2) + x] -
+					    (int)uv[y * stride + 2 * x + (unsigned)c - 1]);
+				worst[c] = d > worst[c] ? d : worst[c];
+			}
+	print_message("NV12 %ux%u %s: largest difference Y %d, U %d, V %d\n", w, h,
+		      raw->n_planes == 2 ? "two planes" : "one plane", worst[0], worst[1], worst[2]);
+	for (int c = 0; c < 3; c++) {
+		assert_true(worst[c] <= 4);
+		free(planes[c]);
+	}
+}
+
+static void test_nv12(void **state)
+{
+	(void)state;
+	struct frame_pool pool;
+	struct fake_source fs = { 0 };
+	assert_int_equal(frame_pool_init(&pool, 4), 0);
+	unsigned w = 320, h = 240;
+	make_nv12(&fs, 0, w, h, w + 64, false);
+	make_nv12(&fs, 1, w, h, w + 32, true);
+	struct encoder *enc = create(V4L2_PIX_FMT_NV12, w, h, 100, &pool, &fs);
+	assert_non_null(strstr(enc->description, "from NV12"));
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(encoder_submit(enc, &fs.raw[i]), 0);
+		struct frame *f;
+		assert_int_equal(collect_wait(enc, &f), 0);
+		assert_int_equal(fs.released[i], 1);
+		assert_int_equal(f->width, w);
+		assert_int_equal(f->height, h);
+		check_jpeg(f, w, h, TJSAMP_420);
+		check_nv12_decodes(f, &fs.raw[i]);
+		frame_unref(f);
+	}
+	/* a frame of another format or size is refused, and stays the source's */
+	struct raw_frame other = fs.raw[0];
+	other.fourcc = V4L2_PIX_FMT_YUV420;
+	assert_int_equal(encoder_submit(enc, &other), -EINVAL);
+	/* no CPU mapping: an error for that frame, given back once */
+	make_nv12(&fs, 2, w, h, w, false);
+	free(fs.mem[2]);
+	fs.mem[2] = NULL;
+	fs.raw[2].planes[0].data = NULL;
+	fs.raw[2].planes[1].data = NULL;
+	assert_int_equal(encoder_submit(enc, &fs.raw[2]), 0);
+	struct frame *f;
+	assert_int_equal(collect_wait(enc, &f), -EINVAL);
+	assert_int_equal(fs.released[2], 1);
+	assert_int_equal(enc->stats.encode_errors, 1);
+	assert_int_equal(enc->stats.frames_encoded, 2);
+	encoder_destroy(enc);
+	assert_int_equal(pool.in_use, 0);
+	assert_int_equal(fs.wrong_release, 0);
 	frame_pool_destroy(&pool);
 	fake_source_free(&fs);
 }
@@ -638,6 +746,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_yuv420),
 		cmocka_unit_test(test_yuv420_single_plane),
+		cmocka_unit_test(test_nv12),
 		cmocka_unit_test(test_yuyv),
 		cmocka_unit_test(test_yuyv_decodes_like_old_422),
 		cmocka_unit_test(test_rgb24_bgr24),
