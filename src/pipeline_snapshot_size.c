@@ -135,6 +135,7 @@ void pipeline_setup_full(struct pipeline *pl, struct source *src)
 		.in_fourcc = src->fourcc, .width = src->full_width, .height = src->full_height,
 		.quality = cfg->quality, .pool = &pl->full_pool,
 		.release_raw = pipeline_release_raw, .release_ctx = pl,
+		.worker_nice = 10, /* a snapshot yields the CPU to the stream's encoder */
 	};
 	if (encoder_software_create(&ep, &pl->full_encoder) < 0) {
 		pl->full_encoder = NULL; /* logged by the encoder; snapshots keep the stream's size */

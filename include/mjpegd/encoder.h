@@ -69,6 +69,11 @@ struct encoder_params {
 	encoder_release_raw_fn release_raw;
 	void *release_ctx;
 
+	/* Software encoder: the worker thread's nice value added to the daemon's (0: the same).
+	 * The full-size snapshot encoder runs at +10, so that encoding a large picture on a small
+	 * board yields the CPU to the stream's own encoder and the stream keeps its rate. */
+	int worker_nice;
+
 	/* M2M encoder */
 	const char *device;       /* /dev/videoN; NULL or "": the first M2M device that fits */
 	uint32_t out_fourcc;      /* V4L2_PIX_FMT_JPEG; V4L2_PIX_FMT_FWHT on the test bed (vicodec) */

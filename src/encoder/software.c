@@ -39,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <turbojpeg.h>
 #include <unistd.h>
 
@@ -83,6 +85,7 @@ struct software_encoder {
 	void *release_ctx;
 	atomic_uint quality;
 	int event_fd;
+	int worker_nice; /* added to the worker thread's nice value at its start */
 	char description[64];
 
 	/* loop thread only */
@@ -267,6 +270,17 @@ static void *software_worker(void *arg)
 {
 	struct software_encoder *se = arg;
 	const uint64_t one = 1;
+
+	if (se->worker_nice) {
+		/* Linux: a thread's nice value is its own (setpriority on its tid). Raising it
+		 * needs no privilege; a failure leaves the default priority, which still works. */
+		pid_t tid = (pid_t)syscall(SYS_gettid);
+		errno = 0;
+		int cur = getpriority(PRIO_PROCESS, (id_t)tid);
+		if ((cur != -1 || errno == 0) &&
+		    setpriority(PRIO_PROCESS, (id_t)tid, cur + se->worker_nice) < 0)
+			log_debug_errno(-errno, "software encoder: worker priority +%d", se->worker_nice);
+	}
 
 	pthread_mutex_lock(&se->lock);
 	for (;;) {
@@ -496,6 +510,7 @@ int encoder_software_create(const struct encoder_params *p, struct encoder **out
 	se->pool = p->pool;
 	se->release_raw = p->release_raw;
 	se->release_ctx = p->release_ctx;
+	se->worker_nice = p->worker_nice;
 	software_set_quality(&se->enc, p->quality);
 
 	int r;

@@ -194,4 +194,13 @@ def test_full_size_stream_keeps_flowing():
                          f"{latencies[5] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
     check(gap <= bound, f"the stream stalled {gap * 1000:.0f} ms during full-size snapshots "
           f"(bound {bound * 1000:.0f} ms)")
+    # The full-size encoder's worker yields to the stream's: exactly one thread at nice +10
+    # (field 19 of /proc/PID/task/TID/stat), the others at the daemon's own nice value.
+    nices = []
+    for tid in os.listdir(f"/proc/{d.proc.pid}/task"):
+        with open(f"/proc/{d.proc.pid}/task/{tid}/stat") as f:
+            nices.append(int(f.read().rsplit(")", 1)[1].split()[16]))
+    base = min(nices)
+    check(sorted(nices).count(base + 10) == 1 and all(n in (base, base + 10) for n in nices),
+          f"thread nice values {sorted(nices)}: want one at +10 (the full-size encoder)")
     d.stop()
