@@ -132,11 +132,11 @@ $(BUILD)/install/mjpegd: $(MAIN_OBJ) $(BUILD)/obj-install/$(PLUGIN_LOADER:.c=.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
-# The plugin: the C++ shim, its C entry points (src/plugin/) and its own copies of the two pure
-# helpers it calls; position-independent, every symbol hidden but the two entry points
+# The plugin: the C++ shim, its C entry points and log back end (src/plugin/), and its own
+# copies of the log helpers (src/log_wrap.c) and of the two pure helpers it calls; position-independent, every symbol hidden but the two entry points
 # (src/plugin/libcamera.map), and no undefined symbol left for the daemon to provide (-z defs).
-PLUGIN_SRCS := src/source/libcamera.cpp src/plugin/libcamera_entry.c src/source/libcamera_log.c \
-	src/source/libcamera_crop.c
+PLUGIN_SRCS := src/source/libcamera.cpp src/plugin/libcamera_entry.c src/log_wrap.c \
+	src/source/libcamera_log.c src/source/libcamera_crop.c
 PLUGIN_OBJS := $(patsubst %,$(BUILD)/obj-plugin/%.o,$(basename $(PLUGIN_SRCS)))
 PLUGIN_CFLAGS := -fPIC -fvisibility=hidden -Isrc/source \
 	-DMJPEGD_LIBCAMERA_BUILT_AGAINST='"$(LIBCAMERA_VERSION)"'
