@@ -103,8 +103,11 @@ $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
+# Made afresh each time: `ar rcs` into the old archive would keep the object of a source file
+# since removed or renamed (and its symbols, defined twice then).
 $(BUILD)/libmjpegd.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/mjpegd: $(MAIN_OBJ) $(BUILD)/libmjpegd.a
@@ -151,9 +154,9 @@ $(BUILD)/mjpegd-libcamera.so: $(PLUGIN_OBJS) src/plugin/libcamera.map
 		-Wl,-z,now $(PLUGIN_OBJS) $(LIBCAMERA_LIBS) -lpthread -o $@
 
 # The test binary: the same daemon plus --inject-fault (include/mjpegd/fault.h): the option
-# (config.c) and the devices opened wrapped in the faulty back ends (devices.c). Only those files
+# (src/config/options.c) and the devices opened wrapped in the faulty back ends (devices.c). Only those files
 # are compiled again; the rest (main.c included: its plan is empty without the option) is shared.
-FAULT_SRCS := src/config.c src/devices.c $(PLUGIN_LOADER)
+FAULT_SRCS := src/config/options.c src/devices.c $(PLUGIN_LOADER)
 FAULT_OBJS := $(FAULT_SRCS:%.c=$(BUILD)/obj-faults/%.o)
 $(BUILD)/obj-faults/%.o: %.c
 	@mkdir -p $(dir $@)
