@@ -1,9 +1,11 @@
 /* Reading a small file whole; see include/mjpegd/smallfile.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mjpegd/log.h"
 #include "mjpegd/macro.h"
 #include "mjpegd/smallfile.h"
 
@@ -59,4 +61,24 @@ const char *file_type_name(mode_t mode)
 	case S_IFSOCK: return "a socket";
 	default: return "another kind of file";
 	}
+}
+
+int small_file_why(const char *who, const char *path, int r, enum small_file_step step,
+		   mode_t mode, size_t cap, char *why, size_t whylen)
+{
+	switch (step) {
+	case SMALL_FILE_OPEN:
+		return why_set(why, whylen, r, "%s: cannot open '%s': %s", who, path, strerror(-r));
+	case SMALL_FILE_STAT:
+		return why_set(why, whylen, r, "%s: cannot stat '%s': %s", who, path, strerror(-r));
+	case SMALL_FILE_TYPE:
+		return why_set(why, whylen, r, "%s: '%s' is not a regular file (%s)", who, path,
+			       file_type_name(mode));
+	case SMALL_FILE_SIZE:
+		return why_set(why, whylen, r, "%s: '%s' is larger than %zu bytes", who, path,
+			       cap - 1);
+	case SMALL_FILE_READ:
+		break;
+	}
+	return why_set(why, whylen, r, "%s: cannot read '%s': %s", who, path, strerror(-r));
 }

@@ -77,36 +77,15 @@ int config_parse_text(struct config *cfg, const char *text, const char *origin, 
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	char *text _cleanup_free_ = malloc(CONFIG_FILE_MAX + 1);
-	if (!text) {
-		snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!text)
+		return small_file_why("--config", path, -ENOMEM, SMALL_FILE_READ, 0,
+				      CONFIG_FILE_MAX + 1, err, errlen);
 	mode_t mode = 0;
 	enum small_file_step step;
 	ssize_t n = small_file_read(path, text, CONFIG_FILE_MAX + 1, &mode, &step);
-	if (n < 0) {
-		int r = (int)n;
-		switch (step) {
-		case SMALL_FILE_OPEN:
-			snprintf(err, errlen, "--config: cannot open '%s': %s", path, strerror(-r));
-			break;
-		case SMALL_FILE_STAT:
-			snprintf(err, errlen, "--config: cannot stat '%s': %s", path, strerror(-r));
-			break;
-		case SMALL_FILE_TYPE:
-			snprintf(err, errlen, "--config: '%s' is not a regular file (%s)", path,
-				 file_type_name(mode));
-			break;
-		case SMALL_FILE_SIZE:
-			snprintf(err, errlen, "config file '%s' is larger than %d bytes", path,
-				 CONFIG_FILE_MAX);
-			break;
-		case SMALL_FILE_READ:
-			snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(-r));
-			break;
-		}
-		return r;
-	}
+	if (n < 0)
+		return small_file_why("--config", path, (int)n, step, mode, CONFIG_FILE_MAX + 1, err,
+				      errlen);
 	if (memchr(text, '\0', (size_t)n)) {
 		snprintf(err, errlen, "config file '%s' is not text (contains a NUL byte)", path);
 		return -EINVAL;
