@@ -321,8 +321,8 @@ static int software_collect(struct encoder *enc, struct frame **out)
 	enc->stats.encode_ns += job->cpu_ns;
 
 	if (job->result < 0) {
-		log_err("software encoder: frame %llu: %s: %s", (unsigned long long)raw->sequence,
-			job->error, strerror(-job->result));
+		log_err_errno(job->result, "software encoder: frame %llu: %s",
+			      (unsigned long long)raw->sequence, job->error);
 		frame_unref(frame);
 		se->release_raw(se->release_ctx, raw);
 		enc->stats.encode_errors++;

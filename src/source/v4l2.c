@@ -414,9 +414,8 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 		} else if (r == 0) {
 			got = cb.count;
 		} else if (r != -EBUSY) {
-			log_obj_info(vs->log_prefix, "cannot allocate %zu-byte buffers "
-				     "(VIDIOC_CREATE_BUFS: %s): an M2M encoder may have to copy", need,
-				     strerror(-r));
+			log_obj_info_errno(vs->log_prefix, r, "cannot allocate %zu-byte buffers, an "
+					   "M2M encoder may have to copy (VIDIOC_CREATE_BUFS)", need);
 		}
 	}
 	if (r < 0 && r != -EBUSY) {
@@ -449,8 +448,8 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 			b->dmabuf_fd = eb.fd;
 		} else if (exported) {
 			exported = false;
-			log_obj_info(vs->log_prefix, "cannot export its buffers (VIDIOC_EXPBUF: %s): "
-				     "an M2M encoder copies each frame", strerror(-r));
+			log_obj_info_errno(vs->log_prefix, r, "cannot export its buffers, an M2M "
+					   "encoder copies each frame (VIDIOC_EXPBUF)");
 		}
 		struct raw_frame *f = &vs->frames[i];
 		*f = (struct raw_frame){ .fourcc = vs->src.fourcc, .width = vs->src.width,
@@ -521,9 +520,9 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 		goto fail;
 	}
 	if (r < 0) {
-		log_err("%s (%s): VIDIOC_STREAMON: %s%s", vs->log_prefix, vs->card, strerror(-r),
-			r == -EPIPE ? " (a media-controller pipeline that is not set up: use "
-				      "--source libcamera)" : "");
+		log_err_errno(r, "%s (%s): VIDIOC_STREAMON%s", vs->log_prefix, vs->card,
+			      r == -EPIPE ? " (a media-controller pipeline that is not set up: use "
+					    "--source libcamera)" : "");
 		goto fail;
 	}
 	vs->streaming = true;
