@@ -63,7 +63,9 @@ int log_obj_msg_errno(int level, const char *prefix, int r, const char *fmt, ...
 #define log_obj_debug(o, ...) log_obj_msg(LOG_LEVEL_DEBUG, (o), __VA_ARGS__)
 #define log_obj_err_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_ERR, (o), (r), __VA_ARGS__)
 #define log_obj_warn_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_WARNING, (o), (r), __VA_ARGS__)
+#define log_obj_notice_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_NOTICE, (o), (r), __VA_ARGS__)
 #define log_obj_info_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_INFO, (o), (r), __VA_ARGS__)
+#define log_obj_debug_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_DEBUG, (o), (r), __VA_ARGS__)
 
 /* For functions that say why they refuse something to a caller who words the message (the
  * "why" buffer of checks and parsers): formats into why (when not NULL) and returns r. */

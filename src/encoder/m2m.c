@@ -306,7 +306,7 @@ static int m2m_idle(struct m2m_encoder *me)
 		return -EAGAIN;
 	if (ev.events & (EPOLLERR | EPOLLHUP)) {
 		log_obj_err(me->log_prefix, "the device reported an error (poll events 0x%x); no more frames "
-			"from this encoder", ev.events);
+			    "from this encoder", ev.events);
 		m2m_fail(me);
 		return -ENODEV;
 	}
@@ -328,11 +328,11 @@ static int m2m_check_jpeg(struct m2m_encoder *me, const uint8_t *data, size_t *l
 		me->enc.stats.encode_errors++;
 		if (m2m_may_log(me))
 			log_obj_err(me->log_prefix, "frame %llu: %s (%zu bytes); dropped",
-				(unsigned long long)meta->sequence,
-				r == -ENODATA ? "the JPEG ends without EOI (cut: larger than its "
-						"CAPTURE buffer?)"
-					      : "not a JPEG (no SOI, or no SOF before its data)",
-				*len);
+				    (unsigned long long)meta->sequence,
+				    r == -ENODATA ? "the JPEG ends without EOI (cut: larger than its "
+				    "CAPTURE buffer?)"
+				    : "not a JPEG (no SOI, or no SOF before its data)",
+				    *len);
 		return -EIO;
 	}
 	if (ji.width != me->width || ji.height != me->height) {
@@ -393,8 +393,8 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 	    used > me->capture_map_len[index]) {
 		if (m2m_may_log(me))
 			log_obj_err(me->log_prefix, "frame %llu: the encoder returned %s",
-				(unsigned long long)meta.sequence,
-				vb.b.flags & V4L2_BUF_FLAG_ERROR ? "an error" : "no data");
+				    (unsigned long long)meta.sequence,
+				    vb.b.flags & V4L2_BUF_FLAG_ERROR ? "an error" : "no data");
 		m2m_queue_capture(me, index);
 		enc->stats.encode_errors++;
 		return -EIO;

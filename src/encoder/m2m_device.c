@@ -67,7 +67,7 @@ int m2m_setup_output(struct m2m_encoder *me)
 				    me->mode == M2M_IMPORT ? M2M_IMPORT_SLOTS : M2M_OUTPUT_SLOTS, &got);
 	if (r < 0)
 		return log_obj_err_errno(me->log_prefix, r, "VIDIOC_REQBUFS (OUTPUT, %s)",
-					memory == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP");
+					 memory == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP");
 	if (got == 0) {
 		log_obj_err(me->log_prefix, "the driver gave no OUTPUT buffers");
 		return -ENOMEM;
@@ -239,9 +239,9 @@ static int m2m_find_device(const struct encoder_params *p, char *path, size_t le
 	free(devs);
 	if (i < 0)
 		return log_err_errno(-ENODEV, "m2m: no memory-to-memory device turns %s into %s "
-					      "(mjpegd --list-devices says why each device does "
-					      "not)", fourcc_str(p->in_fourcc, a),
-					      fourcc_str(p->out_fourcc, b));
+				     "(mjpegd --list-devices says why each device does "
+				     "not)", fourcc_str(p->in_fourcc, a),
+				     fourcc_str(p->out_fourcc, b));
 	return 0;
 }
 
@@ -266,8 +266,8 @@ static void m2m_set_crop(struct m2m_encoder *me)
 	}
 	if (sel.r.width != me->width || sel.r.height != me->height || sel.r.left || sel.r.top)
 		log_obj_notice(me->log_prefix, "asked to crop %ux%u, the driver set %ux%u at %d,%d: the JPEG's "
-			   "size is checked", me->width, me->height, sel.r.width,
-			   sel.r.height, sel.r.left, sel.r.top);
+			       "size is checked", me->width, me->height, sel.r.width,
+			       sel.r.height, sel.r.left, sel.r.top);
 	me->cropped = true;
 }
 
@@ -280,7 +280,7 @@ static int m2m_set_formats(struct m2m_encoder *me, const struct encoder_params *
 	if ((c.max_width && me->width > c.max_width) || (c.max_height && me->height > c.max_height))
 		return log_obj_err_errno(me->log_prefix, -EINVAL, "%s encodes at most %ux%u, not "
 					 "%ux%u", me->card, c.max_width, c.max_height,
-					      me->width, me->height);
+					 me->width, me->height);
 
 	/* The stateful encoder interface: the coded format on CAPTURE first, then the raw one on
 	 * OUTPUT (Documentation/userspace-api/media/v4l/dev-encoder.rst, "Initialization"). */
@@ -293,7 +293,7 @@ static int m2m_set_formats(struct m2m_encoder *me, const struct encoder_params *
 					 "%s refuses %s on its CAPTURE queue%s", me->card,
 					 fourcc_str(me->out_fourcc, a),
 					 pi ? " (JPEG needs the firmware image encoder: start_x=1 in "
-					      "config.txt on older firmware, raspberrypi/linux#4923)" : "");
+					 "config.txt on older firmware, raspberrypi/linux#4923)" : "");
 	}
 
 	struct v4l2_pixfmt out = { .fourcc = me->in_fourcc, .width = me->width,
@@ -308,7 +308,7 @@ static int m2m_set_formats(struct m2m_encoder *me, const struct encoder_params *
 	if (out.width != me->width || out.height < me->height)
 		return log_obj_err_errno(me->log_prefix, -EINVAL, "%s changed %ux%u to %ux%u (its "
 					 "size limits)", me->card, me->width, me->height,
-					      out.width, out.height);
+					 out.width, out.height);
 	/* The driver may pad the height (bcm2835-codec: to 16 rows, see m2m_constraints_for()):
 	 * chroma then starts after the padded rows. align_up(h, H) is H for any h <= H. */
 	r = raw_layout_compute(me->in_fourcc, me->width, me->height, out.bytesperline, 1,
@@ -358,13 +358,13 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	char a[5];
 	if (!v4l2_formats_contain(m2m_raw_formats, n_m2m_raw_formats, p->in_fourcc))
 		return log_err_errno(-EINVAL, "m2m: input format %s not supported (YU12, YUYV, "
-					      "NV12, RGB3, BGR3)", fourcc_str(p->in_fourcc, a));
+				     "NV12, RGB3, BGR3)", fourcc_str(p->in_fourcc, a));
 	assert(p->pool && p->release_raw && p->out_fourcc);
 	assert(p->quality >= 1 && p->quality <= 100); /* config checked it */
 	/* The size is the source's: a camera may give one the encoder cannot take. */
 	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2)
 		return log_err_errno(-EINVAL, "m2m: bad parameters %ux%u q%u", p->width, p->height,
-					      p->quality);
+				     p->quality);
 	struct m2m_encoder *me = calloc(1, sizeof(*me));
 	if (!me)
 		return log_err_errno(-ENOMEM, "m2m");
@@ -389,8 +389,8 @@ int encoder_m2m_create(const struct encoder_params *p, struct encoder **out)
 	snprintf(me->log_prefix, sizeof(me->log_prefix), "m2m %s", me->path); /* its lines' prefix */
 	if (m2m_known_wrong_size(me->path, me->width, me->height)) {
 		r = log_obj_err_errno(me->log_prefix, -EOPNOTSUPP, "it made JPEGs of another size than %ux%u "
-					       "before; not used at this size", me->width,
-					       me->height);
+				      "before; not used at this size", me->width,
+				      me->height);
 		goto fail;
 	}
 	me->fd = open(me->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);

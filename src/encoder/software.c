@@ -418,14 +418,14 @@ int encoder_software_create(const struct encoder_params *p, struct encoder **out
 		rgb_format = p->in_fourcc == V4L2_PIX_FMT_RGB24 ? TJPF_RGB : TJPF_BGR;
 	} else {
 		return log_err_errno(-EINVAL, "software encoder: input format %.4s not supported "
-					      "(YUV420, YUYV, RGB24, BGR24)",
-					      (const char *)&p->in_fourcc);
+				     "(YUV420, YUYV, RGB24, BGR24)",
+				     (const char *)&p->in_fourcc);
 	}
 	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2 ||
 	    p->width > 65500 || p->height > 65500 || p->quality < 1 || p->quality > 100 ||
 	    !p->pool || !p->release_raw) {
 		return log_err_errno(-EINVAL, "software encoder: bad parameters %ux%u q%u",
-					      p->width, p->height, p->quality);
+				     p->width, p->height, p->quality);
 	}
 
 	struct software_encoder *se = calloc(1, sizeof(*se));
