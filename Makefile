@@ -138,7 +138,8 @@ $(BUILD)/install/mjpegd: $(MAIN_OBJ) $(BUILD)/obj-install/$(PLUGIN_LOADER:.c=.o)
 # The plugin: the C++ shim, its C entry points and log back end (src/plugin/), and its own
 # copies of the log helpers (src/log_wrap.c) and of the two pure helpers it calls; position-independent, every symbol hidden but the two entry points
 # (src/plugin/libcamera.map), and no undefined symbol left for the daemon to provide (-z defs).
-PLUGIN_SRCS := src/source/libcamera.cpp src/plugin/libcamera_entry.c src/log_wrap.c \
+PLUGIN_SRCS := src/source/libcamera.cpp src/source/libcamera_controls.cpp \
+	src/source/libcamera_manager.cpp src/plugin/libcamera_entry.c src/log_wrap.c \
 	src/source/libcamera_log.c src/source/libcamera_crop.c
 PLUGIN_OBJS := $(patsubst %,$(BUILD)/obj-plugin/%.o,$(basename $(PLUGIN_SRCS)))
 PLUGIN_CFLAGS := -fPIC -fvisibility=hidden -Isrc/source \
