@@ -88,7 +88,7 @@ static int unix_remove_stale(const char *path)
 		log_err("--listen unix:%s: the path exists and is not a socket; not removing it", path);
 		return -EEXIST;
 	}
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int probe _cleanup_close_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe < 0) {
 		int r = -errno;
 		return log_err_errno(r, "--listen unix:%s: socket", path);
@@ -96,7 +96,6 @@ static int unix_remove_stale(const char *path)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	int r = connect(probe, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
-	close(probe);
 	if (r == 0 || r == -EAGAIN) {
 		log_err("--listen unix:%s: another process is serving on it (is mjpegd running?)",
 			path);

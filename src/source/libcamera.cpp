@@ -193,8 +193,8 @@ int lcshim::select_camera(const lcshim_params *p)
 	std::string known;
 	for (size_t i = 0; i < cams.size(); i++)
 		known += (i ? ", " : "") + std::to_string(i) + ": " + cams[i]->id();
-	log_err("libcamera: no camera '%s' (cameras: %s; mjpegd --list-devices lists them)", sel,
-		known.c_str());
+	log_obj_err(log_prefix, "no camera '%s' (cameras: %s; mjpegd --list-devices lists them)",
+		    sel, known.c_str());
 	return -ENOENT;
 }
 
@@ -524,10 +524,10 @@ extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, l
 	s->cb = *cb;
 	int r = manager_start(&s->manager, p->skip_external);
 	if (r == -EBUSY)
-		return log_err_errno(r, "libcamera: only one camera manager per process, and one is "
-				     "in use");
+		return log_obj_err_errno(s->log_prefix, r, "only one camera manager per process, and "
+					 "one is in use");
 	if (r < 0)
-		return log_err_errno(r, "libcamera: starting the camera manager");
+		return log_obj_err_errno(s->log_prefix, r, "starting the camera manager");
 	r = s->select_camera(p);
 	if (p->skip_external)
 		manager_log_release(r >= 0);
