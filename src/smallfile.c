@@ -1,6 +1,7 @@
 /* Reading a small file whole; see include/mjpegd/smallfile.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,4 +82,20 @@ int small_file_why(const char *who, const char *path, int r, enum small_file_ste
 		break;
 	}
 	return why_set(why, whylen, r, "%s: cannot read '%s': %s", who, path, strerror(-r));
+}
+
+ssize_t small_file_load(const char *who, const char *path, size_t cap, char **text, mode_t *mode,
+			char *why, size_t whylen)
+{
+	*text = malloc(cap);
+	if (!*text)
+		return small_file_why(who, path, -ENOMEM, SMALL_FILE_READ, 0, cap, why, whylen);
+	enum small_file_step step;
+	mode_t m = 0;
+	ssize_t n = small_file_read(path, *text, cap, &m, &step);
+	if (mode)
+		*mode = m;
+	if (n < 0)
+		return small_file_why(who, path, (int)n, step, m, cap, why, whylen);
+	return n;
 }

@@ -76,16 +76,11 @@ int config_parse_text(struct config *cfg, const char *text, const char *origin, 
 
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 {
-	char *text _cleanup_free_ = malloc(CONFIG_FILE_MAX + 1);
-	if (!text)
-		return small_file_why("--config", path, -ENOMEM, SMALL_FILE_READ, 0,
-				      CONFIG_FILE_MAX + 1, err, errlen);
-	mode_t mode = 0;
-	enum small_file_step step;
-	ssize_t n = small_file_read(path, text, CONFIG_FILE_MAX + 1, &mode, &step);
+	char *text _cleanup_free_ = NULL;
+	ssize_t n = small_file_load("--config", path, CONFIG_FILE_MAX + 1, &text, NULL, err,
+				    errlen);
 	if (n < 0)
-		return small_file_why("--config", path, (int)n, step, mode, CONFIG_FILE_MAX + 1, err,
-				      errlen);
+		return (int)n;
 	if (memchr(text, '\0', (size_t)n)) {
 		snprintf(err, errlen, "config file '%s' is not text (contains a NUL byte)", path);
 		return -EINVAL;

@@ -20,16 +20,12 @@ static void wipe_freep(char **text)
 
 int auth_users_load(const char *path, struct auth_users **out, char *err, size_t errlen)
 {
-	char *text __attribute__((cleanup(wipe_freep))) = malloc(AUTH_FILE_MAX + 1);
-	if (!text)
-		return small_file_why("--auth-file", path, -ENOMEM, SMALL_FILE_READ, 0,
-				      AUTH_FILE_MAX + 1, err, errlen);
+	char *text __attribute__((cleanup(wipe_freep))) = NULL;
 	mode_t mode = 0;
-	enum small_file_step step;
-	ssize_t n = small_file_read(path, text, AUTH_FILE_MAX + 1, &mode, &step);
+	ssize_t n = small_file_load("--auth-file", path, AUTH_FILE_MAX + 1, &text, &mode, err,
+				    errlen);
 	if (n < 0)
-		return small_file_why("--auth-file", path, (int)n, step, mode, AUTH_FILE_MAX + 1,
-				      err, errlen);
+		return (int)n;
 	/* The hashes are slow to crack, not impossible: other users have no business reading them. */
 	if (mode & S_IROTH)
 		log_warn("--auth-file '%s' is readable by every user: chmod o-r it (e.g. 0640, "
