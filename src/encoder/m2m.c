@@ -282,8 +282,8 @@ static void m2m_capture_released(void *ctx, struct frame *f)
 {
 	struct m2m_encoder *me = ctx;
 	int index = m2m_book_capture_returned(&me->book, f);
-	if (MJPEGD_BUG(index < 0, "%s: frame %llu released but it holds no CAPTURE buffer",
-		       me->log_prefix, (unsigned long long)f->sequence))
+	if (MJPEGD_BUG_OBJ(index < 0, me->log_prefix, "frame %llu released but it holds no CAPTURE "
+			   "buffer", (unsigned long long)f->sequence))
 		return;
 	if (!me->failed)
 		m2m_queue_capture(me, (unsigned)index);

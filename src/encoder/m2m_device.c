@@ -152,8 +152,8 @@ void m2m_destroy(struct encoder *enc)
 		if (!f)
 			continue;
 		/* As in passthrough: the caller must have dropped its frames first. */
-		MJPEGD_BUG(true, "%s: destroyed while frame %llu is still referenced", me->log_prefix,
-			   (unsigned long long)f->sequence);
+		MJPEGD_BUG_OBJ(true, me->log_prefix, "destroyed while frame %llu is still referenced",
+			       (unsigned long long)f->sequence);
 		f->release = NULL;
 		me->book.capture_lent[i] = NULL;
 	}

@@ -303,13 +303,13 @@ static void lc_release(struct source *src, struct raw_frame *f)
 {
 	struct lc_source *lc = src->priv;
 	bool full = f && f->index < lc->info.n_full_buffers && f == &lc->full.frames[f->index];
-	if (MJPEGD_BUG(!f || (!full && (f->index >= lc->info.n_buffers ||
-		       f != &lc->stream.frames[f->index])),
-		       "%s: released a frame it does not own", lc->log_prefix))
+	if (MJPEGD_BUG_OBJ(!f || (!full && (f->index >= lc->info.n_buffers ||
+					    f != &lc->stream.frames[f->index])),
+			   lc->log_prefix, "released a frame it does not own"))
 		return;
 	struct lc_set *set = full ? &lc->full : &lc->stream;
-	if (MJPEGD_BUG(!set->in_flight[f->index], "%s: frame %llu released twice", lc->log_prefix,
-		       (unsigned long long)f->sequence))
+	if (MJPEGD_BUG_OBJ(!set->in_flight[f->index], lc->log_prefix, "frame %llu released twice",
+			   (unsigned long long)f->sequence))
 		return;
 	set->in_flight[f->index] = false;
 	lc_sync(lc, set, f->index, DMA_BUF_SYNC_END);
@@ -370,8 +370,8 @@ static int lc_map(struct lc_source *lc, int fd, size_t extent, unsigned *out)
 	for (unsigned i = 0; i < lc->n_maps; i++) {
 		if (lc->maps[i].fd == fd) {
 			/* planes are described up front */
-			if (MJPEGD_BUG(lc->maps[i].len < extent, "%s: mapping %u is %zu bytes, a "
-				       "plane needs %zu", lc->log_prefix, i, lc->maps[i].len, extent))
+			if (MJPEGD_BUG_OBJ(lc->maps[i].len < extent, lc->log_prefix, "mapping %u is %zu "
+					   "bytes, a plane needs %zu", i, lc->maps[i].len, extent))
 				return -EINVAL;
 			*out = i;
 			return 0;
@@ -418,8 +418,8 @@ static int lc_setup_frames(struct lc_source *lc, struct lc_set *set, const struc
 	for (unsigned b = 0; b < lay->n_buffers; b++) {
 		const struct lcshim_buffer *buf = &lay->buffers[b];
 		/* the shim checked */
-		if (MJPEGD_BUG(buf->n_planes == 0 || buf->n_planes > LCSHIM_MAX_PLANES,
-			       "%s: buffer %u has %u planes", lc->log_prefix, b, buf->n_planes))
+		if (MJPEGD_BUG_OBJ(buf->n_planes == 0 || buf->n_planes > LCSHIM_MAX_PLANES,
+				   lc->log_prefix, "buffer %u has %u planes", b, buf->n_planes))
 			return -EINVAL;
 		struct libcamera_plane planes[LCSHIM_MAX_PLANES];
 		unsigned plane_map[LCSHIM_MAX_PLANES];

@@ -175,11 +175,11 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 static void v4l2_source_release(struct source *src, struct raw_frame *f)
 {
 	struct v4l2_source *vs = src->priv;
-	if (MJPEGD_BUG(!f || f->index >= vs->n_buffers || f != &vs->frames[f->index],
-		       "%s: released a frame it does not own", vs->log_prefix))
+	if (MJPEGD_BUG_OBJ(!f || f->index >= vs->n_buffers || f != &vs->frames[f->index],
+			   vs->log_prefix, "released a frame it does not own"))
 		return;
-	if (MJPEGD_BUG(!vs->buffers[f->index].lent, "%s: frame %llu released twice", vs->log_prefix,
-		       (unsigned long long)f->sequence))
+	if (MJPEGD_BUG_OBJ(!vs->buffers[f->index].lent, vs->log_prefix, "frame %llu released twice",
+			   (unsigned long long)f->sequence))
 		return;
 	vs->buffers[f->index].lent = false;
 	if (!vs->streaming)
