@@ -26,17 +26,6 @@ static void log_parts(int level, const char *prefix, bool with_errno, int r, con
 		with_errno ? ": " : "", with_errno ? strerror(r < 0 ? -r : r) : "");
 }
 
-int log_msg_errno(int level, int r, const char *fmt, ...)
-{
-	int saved_errno = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	log_parts(level, NULL, true, r, fmt, ap);
-	va_end(ap);
-	errno = saved_errno;
-	return r;
-}
-
 void log_obj_msg(int level, const char *prefix, const char *fmt, ...)
 {
 	int saved_errno = errno;

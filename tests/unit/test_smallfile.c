@@ -101,30 +101,29 @@ static void test_load_words_failures(void **state)
 	assert_true(S_ISREG(mode));
 	free(text);
 
-	char want[300];
-	snprintf(path, sizeof(path), "%s/missing", dir);
-	text = NULL;
-	assert_int_equal(small_file_load("--config", path, 64, &text, NULL, why, sizeof(why)),
-			 -ENOENT);
-	snprintf(want, sizeof(want), "--config: cannot open '%s': No such file or directory", path);
-	assert_string_equal(why, want);
-	free(text);
-
-	text = NULL;
-	assert_int_equal(small_file_load("--auth-file", dir, 64, &text, NULL, why, sizeof(why)),
-			 -EINVAL);
-	snprintf(want, sizeof(want), "--auth-file: '%s' is not a regular file (a directory)", dir);
-	assert_string_equal(why, want);
-	free(text);
-
 	snprintf(path, sizeof(path), "%s/big", dir);
 	write_file(path, "0123456789");
-	text = NULL;
-	assert_int_equal(small_file_load("--auth-file", path, 8, &text, NULL, why, sizeof(why)),
-			 -EFBIG);
-	snprintf(want, sizeof(want), "--auth-file: '%s' is larger than 7 bytes", path);
-	assert_string_equal(why, want);
-	free(text);
+	const struct {
+		const char *who, *name; /* name: below dir ("" for dir itself) */
+		size_t cap;
+		int r;
+		const char *want; /* after "WHO: " and the path */
+	} cases[] = {
+		{ "--config", "missing", 64, -ENOENT, "cannot open '%s': No such file or directory" },
+		{ "--auth-file", "", 64, -EINVAL, "'%s' is not a regular file (a directory)" },
+		{ "--auth-file", "big", 8, -EFBIG, "'%s' is larger than 7 bytes" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char want[340], tail[300];
+		snprintf(path, sizeof(path), "%s%s%s", dir, cases[i].name[0] ? "/" : "", cases[i].name);
+		text = NULL;
+		assert_int_equal(small_file_load(cases[i].who, path, cases[i].cap, &text, NULL, why,
+						 sizeof(why)), cases[i].r);
+		snprintf(tail, sizeof(tail), cases[i].want, path);
+		snprintf(want, sizeof(want), "%s: %s", cases[i].who, tail);
+		assert_string_equal(why, want);
+		free(text);
+	}
 
 	assert_int_equal(small_file_why("--config", "/x", -ENOMEM, SMALL_FILE_READ, 0, 64, why,
 					sizeof(why)), -ENOMEM);
