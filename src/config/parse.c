@@ -95,41 +95,47 @@ static int set_size(struct config *cfg, const struct option *opt, const char *da
 	return 0;
 }
 
+/* "KIND:ARG" (file:PATH, libcamera:ID, v4l2:DEVICE, m2m:DEVICE): ARG into out (len bytes), the
+ * refusals saying what ARG is. 1 when value is of that kind, 0 when not, or -EINVAL. */
+static int set_kind_arg(const struct option *opt, const char *dash, const char *value,
+			const char *kind, const char *empty, const char *too_long, char *out,
+			size_t len, char *err, size_t errlen)
+{
+	size_t n = strlen(kind);
+	if (strncmp(value, kind, n) != 0)
+		return 0;
+	const char *arg = value + n;
+	if (arg[0] == '\0')
+		return option_error(opt, dash, value, empty, err, errlen);
+	if (strlen(arg) >= len)
+		return option_error(opt, dash, value, too_long, err, errlen);
+	snprintf(out, len, "%s", arg);
+	return 1;
+}
+
 static int set_source(struct config *cfg, const struct option *opt, const char *dash,
 		      const char *value, char *err, size_t errlen)
 {
-	if (strncmp(value, "file:", STRLEN("file:")) == 0) {
-		const char *path = value + STRLEN("file:");
-		if (path[0] == '\0')
-			return option_error(opt, dash, value, "has an empty path", err, errlen);
-		if (strlen(path) >= sizeof(cfg->source_path))
-			return option_error(opt, dash, value, "has a path that is too long", err,
-					    errlen);
-		cfg->source = SOURCE_FILE;
-		snprintf(cfg->source_path, sizeof(cfg->source_path), "%s", path);
-		return 0;
-	}
-	if (strncmp(value, "libcamera:", STRLEN("libcamera:")) == 0) {
-		const char *camera = value + STRLEN("libcamera:");
-		if (camera[0] == '\0')
-			return option_error(opt, dash, value, "has an empty camera", err, errlen);
-		if (strlen(camera) >= sizeof(cfg->source_path))
-			return option_error(opt, dash, value, "has a camera id that is too long", err,
-					    errlen);
-		cfg->source = SOURCE_LIBCAMERA;
-		snprintf(cfg->source_path, sizeof(cfg->source_path), "%s", camera);
-		return 0;
-	}
-	if (strncmp(value, "v4l2:", STRLEN("v4l2:")) == 0) {
-		const char *device = value + STRLEN("v4l2:");
-		if (device[0] == '\0')
-			return option_error(opt, dash, value, "has an empty device", err, errlen);
-		if (strlen(device) >= sizeof(cfg->source_path))
-			return option_error(opt, dash, value, "has a device path that is too long",
-					    err, errlen);
-		cfg->source = SOURCE_V4L2;
-		snprintf(cfg->source_path, sizeof(cfg->source_path), "%s", device);
-		return 0;
+	static const struct {
+		const char *kind;
+		enum source_kind source;
+		const char *empty, *too_long;
+	} with_arg[] = {
+		{ "file:", SOURCE_FILE, "has an empty path", "has a path that is too long" },
+		{ "libcamera:", SOURCE_LIBCAMERA, "has an empty camera",
+		  "has a camera id that is too long" },
+		{ "v4l2:", SOURCE_V4L2, "has an empty device", "has a device path that is too long" },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(with_arg); i++) {
+		int r = set_kind_arg(opt, dash, value, with_arg[i].kind, with_arg[i].empty,
+				     with_arg[i].too_long, cfg->source_path, sizeof(cfg->source_path),
+				     err, errlen);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			cfg->source = with_arg[i].source;
+			return 0;
+		}
 	}
 	for (size_t i = 0; i < n_config_source_names; i++) {
 		if (i != SOURCE_FILE && strcmp(value, config_source_names[i]) == 0) {
@@ -144,15 +150,13 @@ static int set_source(struct config *cfg, const struct option *opt, const char *
 static int set_encoder(struct config *cfg, const struct option *opt, const char *dash,
 		       const char *value, char *err, size_t errlen)
 {
-	if (strncmp(value, "m2m:", STRLEN("m2m:")) == 0) {
-		const char *device = value + STRLEN("m2m:");
-		if (device[0] == '\0')
-			return option_error(opt, dash, value, "has an empty device", err, errlen);
-		if (strlen(device) >= sizeof(cfg->encoder_path))
-			return option_error(opt, dash, value, "has a device path that is too long",
-					    err, errlen);
+	int r = set_kind_arg(opt, dash, value, "m2m:", "has an empty device",
+			     "has a device path that is too long", cfg->encoder_path,
+			     sizeof(cfg->encoder_path), err, errlen);
+	if (r < 0)
+		return r;
+	if (r > 0) {
 		cfg->encoder = ENCODER_M2M;
-		snprintf(cfg->encoder_path, sizeof(cfg->encoder_path), "%s", device);
 		return 0;
 	}
 	for (size_t i = 0; i < n_config_encoder_names; i++) {
