@@ -136,8 +136,9 @@ $(BUILD)/install/mjpegd: $(MAIN_OBJ) $(BUILD)/obj-install/$(PLUGIN_LOADER:.c=.o)
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
 # The plugin: the C++ shim, its C entry points and log back end (src/plugin/), and its own
-# copies of the log helpers (src/log_wrap.c) and of the two pure helpers it calls; position-independent, every symbol hidden but the two entry points
-# (src/plugin/libcamera.map), and no undefined symbol left for the daemon to provide (-z defs).
+# copies of the log helpers (src/log_wrap.c) and of the two pure helpers it calls;
+# position-independent, every symbol hidden but the two entry points (src/plugin/libcamera.map),
+# and no undefined symbol left for the daemon to provide (-z defs).
 PLUGIN_SRCS := src/source/libcamera.cpp src/source/libcamera_controls.cpp \
 	src/source/libcamera_manager.cpp src/plugin/libcamera_entry.c src/log_wrap.c \
 	src/source/libcamera_log.c src/source/libcamera_crop.c
@@ -155,8 +156,8 @@ $(BUILD)/mjpegd-libcamera.so: $(PLUGIN_OBJS) src/plugin/libcamera.map
 		-Wl,-z,now $(PLUGIN_OBJS) $(LIBCAMERA_LIBS) -lpthread -o $@
 
 # The test binary: the same daemon plus --inject-fault (include/mjpegd/fault.h): the option
-# (src/config/options.c) and the devices opened wrapped in the faulty back ends (devices.c). Only those files
-# are compiled again; the rest (main.c included: its plan is empty without the option) is shared.
+# (src/config/options.c) and the devices opened wrapped in the faulty back ends (devices.c).
+# Only those files are compiled again; the rest (main.c included: its plan is empty without the option) is shared.
 FAULT_SRCS := src/config/options.c src/devices.c $(PLUGIN_LOADER)
 FAULT_OBJS := $(FAULT_SRCS:%.c=$(BUILD)/obj-faults/%.o)
 $(BUILD)/obj-faults/%.o: %.c
