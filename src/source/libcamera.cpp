@@ -260,8 +260,8 @@ int lcshim::configure_streams(const lcshim_params *p, lcshim_stream *info, bool 
 		std::string names;
 		for (const auto &o : offered)
 			names += (names.empty() ? "" : ", ") + o.toString();
-		return log_err_errno(-EINVAL, "%s offers none of the formats the encoder takes (it "
-					      "offers: %s)", log_prefix, names.c_str());
+		return log_obj_err_errno(log_prefix, -EINVAL, "offers none of the formats the "
+					 "encoder takes (it offers: %s)", names.c_str());
 	}
 
 	sc.pixelFormat = chosen;
@@ -311,9 +311,9 @@ int lcshim::configure_streams(const lcshim_params *p, lcshim_stream *info, bool 
 					       second ? second->size.height : 0, why, sizeof(why)))
 			return refuse(why);
 		if (mc.bufferCount > LCSHIM_MAX_BUFFERS) {
-			return log_err_errno(-EINVAL, "%s wants %u full-size buffers, mjpegd handles "
-					     "at most %d", log_prefix, mc.bufferCount,
-					     LCSHIM_MAX_BUFFERS);
+			return log_obj_err_errno(log_prefix, -EINVAL, "wants %u full-size buffers, "
+						 "mjpegd handles at most %d", mc.bufferCount,
+						 LCSHIM_MAX_BUFFERS);
 		}
 	} else if (status == CameraConfiguration::Adjusted && p->picture_height &&
 	    p->picture_height < p->height && sc.size.width == p->width &&
@@ -333,14 +333,15 @@ int lcshim::configure_streams(const lcshim_params *p, lcshim_stream *info, bool 
 		}
 	}
 	if (status == CameraConfiguration::Invalid) {
-		return log_err_errno(-EINVAL, "%s refuses %ux%u %s", log_prefix, p->width, p->height,
-				     chosen.toString().c_str());
+		return log_obj_err_errno(log_prefix, -EINVAL, "refuses %ux%u %s", p->width,
+					 p->height, chosen.toString().c_str());
 	}
 	if (sc.pixelFormat != chosen) {
 		// validate() may swap the format; only accept it when we can still handle it.
 		if (!to_v4l2(sc.pixelFormat)) {
-			return log_err_errno(-EINVAL, "%s changed the format to %s, which mjpegd does "
-					     "not take", log_prefix, sc.pixelFormat.toString().c_str());
+			return log_obj_err_errno(log_prefix, -EINVAL, "changed the format to %s, "
+						 "which mjpegd does not take",
+						 sc.pixelFormat.toString().c_str());
 		}
 	}
 	if (sc.size != Size(p->width, p->height))
@@ -352,13 +353,12 @@ int lcshim::configure_streams(const lcshim_params *p, lcshim_stream *info, bool 
 	info->transform_applied = config->transform == transform;
 #endif
 	if (!info->transform_applied)
-		log_warn("%s cannot rotate/flip as asked (rotation %u%s%s); the camera does not "
-			 "transform its images",
-			 log_prefix, p->rotation, p->hflip ? ", hflip" : "",
-			 p->vflip ? ", vflip" : "");
+		log_obj_warn(log_prefix, "cannot rotate/flip as asked (rotation %u%s%s); the camera "
+			     "does not transform its images", p->rotation, p->hflip ? ", hflip" : "",
+			     p->vflip ? ", vflip" : "");
 	if (sc.bufferCount > LCSHIM_MAX_BUFFERS) {
-		return log_err_errno(-EINVAL, "%s wants %u buffers, mjpegd handles at most %d",
-				     log_prefix, sc.bufferCount, LCSHIM_MAX_BUFFERS);
+		return log_obj_err_errno(log_prefix, -EINVAL, "wants %u buffers, mjpegd handles at "
+					 "most %d", sc.bufferCount, LCSHIM_MAX_BUFFERS);
 	}
 
 	int r = camera->configure(config.get());
@@ -541,7 +541,7 @@ extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, l
 
 	r = s->camera->acquire();
 	if (r < 0) {
-		log_err_errno(r, "%s is in use by another process", s->log_prefix);
+		log_obj_err_errno(s->log_prefix, r, "in use by another process");
 		lcshim_close(s.release());
 		return r == -EBUSY ? -EBUSY : r;
 	}
