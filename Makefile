@@ -103,8 +103,11 @@ $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
+# Made afresh each time: `ar rcs` into the old archive would keep the object of a source file
+# since removed or renamed (and its symbols, defined twice then).
 $(BUILD)/libmjpegd.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/mjpegd: $(MAIN_OBJ) $(BUILD)/libmjpegd.a
@@ -132,11 +135,13 @@ $(BUILD)/install/mjpegd: $(MAIN_OBJ) $(BUILD)/obj-install/$(PLUGIN_LOADER:.c=.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
-# The plugin: the C++ shim, its C entry points (src/plugin/) and its own copies of the two pure
-# helpers it calls; position-independent, every symbol hidden but the two entry points
-# (src/plugin/libcamera.map), and no undefined symbol left for the daemon to provide (-z defs).
-PLUGIN_SRCS := src/source/libcamera.cpp src/plugin/libcamera_entry.c src/source/libcamera_log.c \
-	src/source/libcamera_crop.c
+# The plugin: the C++ shim, its C entry points and log back end (src/plugin/), and its own
+# copies of the log helpers (src/log_wrap.c) and of the two pure helpers it calls;
+# position-independent, every symbol hidden but the two entry points (src/plugin/libcamera.map),
+# and no undefined symbol left for the daemon to provide (-z defs).
+PLUGIN_SRCS := src/source/libcamera.cpp src/source/libcamera_controls.cpp \
+	src/source/libcamera_manager.cpp src/plugin/libcamera_entry.c src/log_wrap.c \
+	src/source/libcamera_log.c src/source/libcamera_crop.c
 PLUGIN_OBJS := $(patsubst %,$(BUILD)/obj-plugin/%.o,$(basename $(PLUGIN_SRCS)))
 PLUGIN_CFLAGS := -fPIC -fvisibility=hidden -Isrc/source \
 	-DMJPEGD_LIBCAMERA_BUILT_AGAINST='"$(LIBCAMERA_VERSION)"'
@@ -151,9 +156,9 @@ $(BUILD)/mjpegd-libcamera.so: $(PLUGIN_OBJS) src/plugin/libcamera.map
 		-Wl,-z,now $(PLUGIN_OBJS) $(LIBCAMERA_LIBS) -lpthread -o $@
 
 # The test binary: the same daemon plus --inject-fault (include/mjpegd/fault.h): the option
-# (config.c) and the devices opened wrapped in the faulty back ends (devices.c). Only those files
-# are compiled again; the rest (main.c included: its plan is empty without the option) is shared.
-FAULT_SRCS := src/config.c src/devices.c $(PLUGIN_LOADER)
+# (src/config/options.c) and the devices opened wrapped in the faulty back ends (devices.c).
+# Only those files are compiled again; the rest (main.c included: its plan is empty without the option) is shared.
+FAULT_SRCS := src/config/options.c src/devices.c $(PLUGIN_LOADER)
 FAULT_OBJS := $(FAULT_SRCS:%.c=$(BUILD)/obj-faults/%.o)
 $(BUILD)/obj-faults/%.o: %.c
 	@mkdir -p $(dir $@)

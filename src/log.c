@@ -1,4 +1,6 @@
-/* stderr logging with journald "<N>" priority prefixes; see include/mjpegd/log.h.
+/* The daemon's log back end: log_msg() to stderr with journald "<N>" priority prefixes, the
+ * level and the repeat filter; see include/mjpegd/log.h. The helpers built on log_msg()
+ * (log_*_errno, log_obj_*, why_*) are in src/log_wrap.c, shared with the libcamera plugin.
  *
  * The state below is the process-wide logging state that log.h allows. A mutex guards the repeat
  * filter because the software encoder logs from its worker thread. */
@@ -130,70 +132,4 @@ void log_msg(int level, const char *fmt, ...)
 	write_all(out, used);
 	pthread_mutex_unlock(&log_lock);
 	errno = saved_errno;
-}
-
-/* log_msg() of "PREFIX: TEXT: ERRNO-TEXT", the prefix only when not NULL, the errno text of r
- * only when with_errno. */
-static void log_parts(int level, const char *prefix, bool with_errno, int r, const char *fmt,
-		      va_list ap)
-{
-	if (level > log_get_level())
-		return;
-	char text[LOG_LINE_MAX];
-	vsnprintf(text, sizeof(text), fmt, ap);
-	log_msg(level, "%s%s%s%s%s", prefix ? prefix : "", prefix ? ": " : "", text,
-		with_errno ? ": " : "", with_errno ? strerror(r < 0 ? -r : r) : "");
-}
-
-int log_msg_errno(int level, int r, const char *fmt, ...)
-{
-	int saved_errno = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	log_parts(level, NULL, true, r, fmt, ap);
-	va_end(ap);
-	errno = saved_errno;
-	return r;
-}
-
-void log_obj_msg(int level, const char *prefix, const char *fmt, ...)
-{
-	int saved_errno = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	log_parts(level, prefix, false, 0, fmt, ap);
-	va_end(ap);
-	errno = saved_errno;
-}
-
-int log_obj_msg_errno(int level, const char *prefix, int r, const char *fmt, ...)
-{
-	int saved_errno = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	log_parts(level, prefix, true, r, fmt, ap);
-	va_end(ap);
-	errno = saved_errno;
-	return r;
-}
-
-int why_set(char *why, size_t whylen, int r, const char *fmt, ...)
-{
-	if (why && whylen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
-int why_at_line(char *why, size_t whylen, const char *origin, unsigned line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return why_set(why, whylen, -EINVAL, "%s:%u: %s", origin, line, msg);
 }

@@ -45,9 +45,9 @@ static void explain_init_failure(int r)
 			log_err("io_uring is restricted by sysctl kernel.io_uring_disabled=1 to the "
 				"group in kernel.io_uring_group; add mjpegd's user to it or set the sysctl to 0");
 		else
-			log_err("io_uring is blocked (%s): a seccomp filter or container policy refuses "
-				"io_uring_setup; allow it (e.g. docker --security-opt seccomp=...)",
-				strerror(-r));
+			log_err_errno(r, "io_uring is blocked: a seccomp filter or container policy "
+				      "refuses io_uring_setup; allow it (e.g. docker --security-opt "
+				      "seccomp=...)");
 	} else if (r == -ENOMEM) {
 		log_err("io_uring_setup failed: out of locked memory (RLIMIT_MEMLOCK); raise "
 			"LimitMEMLOCK or use Linux >= 5.12, which accounts rings differently");

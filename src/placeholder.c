@@ -8,6 +8,7 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/draw.h"
 #include "mjpegd/log.h"
+#include "mjpegd/macro.h"
 #include "mjpegd/placeholder.h"
 
 /* Largest scale at which text fits in width with a margin, at least 1. */
@@ -35,7 +36,7 @@ int placeholder_render(unsigned width, unsigned height, const char *title, const
 	if (width < 16 || height < 16 || width > 4096 || height > 4096 || (width | height) & 1)
 		return -EINVAL;
 	size_t ysize = (size_t)width * height, csize = ysize / 4;
-	uint8_t *yuv = malloc(ysize + 2 * csize);
+	uint8_t *yuv _cleanup_free_ = malloc(ysize + 2 * csize);
 	if (!yuv)
 		return -ENOMEM;
 	char line[128];
@@ -56,10 +57,8 @@ int placeholder_render(unsigned width, unsigned height, const char *title, const
 		  180);
 
 	tjhandle tj = tjInitCompress();
-	if (!tj) {
-		free(yuv);
+	if (!tj)
 		return -ENOMEM;
-	}
 	const unsigned char *planes[3] = {py, pu, pv};
 	int strides[3] = {(int)width, (int)width / 2, (int)width / 2};
 	unsigned char *out = NULL;
@@ -76,7 +75,6 @@ int placeholder_render(unsigned width, unsigned height, const char *title, const
 		*len = out_len;
 	}
 	tjDestroy(tj);
-	free(yuv);
 	return r;
 }
 

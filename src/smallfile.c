@@ -1,9 +1,12 @@
 /* Reading a small file whole; see include/mjpegd/smallfile.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mjpegd/log.h"
 #include "mjpegd/macro.h"
 #include "mjpegd/smallfile.h"
 
@@ -59,4 +62,40 @@ const char *file_type_name(mode_t mode)
 	case S_IFSOCK: return "a socket";
 	default: return "another kind of file";
 	}
+}
+
+int small_file_why(const char *who, const char *path, int r, enum small_file_step step,
+		   mode_t mode, size_t cap, char *why, size_t whylen)
+{
+	switch (step) {
+	case SMALL_FILE_OPEN:
+		return why_set(why, whylen, r, "%s: cannot open '%s': %s", who, path, strerror(-r));
+	case SMALL_FILE_STAT:
+		return why_set(why, whylen, r, "%s: cannot stat '%s': %s", who, path, strerror(-r));
+	case SMALL_FILE_TYPE:
+		return why_set(why, whylen, r, "%s: '%s' is not a regular file (%s)", who, path,
+			       file_type_name(mode));
+	case SMALL_FILE_SIZE:
+		return why_set(why, whylen, r, "%s: '%s' is larger than %zu bytes", who, path,
+			       cap - 1);
+	case SMALL_FILE_READ:
+		break;
+	}
+	return why_set(why, whylen, r, "%s: cannot read '%s': %s", who, path, strerror(-r));
+}
+
+ssize_t small_file_load(const char *who, const char *path, size_t cap, char **text, mode_t *mode,
+			char *why, size_t whylen)
+{
+	*text = malloc(cap);
+	if (!*text)
+		return small_file_why(who, path, -ENOMEM, SMALL_FILE_READ, 0, cap, why, whylen);
+	enum small_file_step step;
+	mode_t m = 0;
+	ssize_t n = small_file_read(path, *text, cap, &m, &step);
+	if (mode)
+		*mode = m;
+	if (n < 0)
+		return small_file_why(who, path, (int)n, step, m, cap, why, whylen);
+	return n;
 }

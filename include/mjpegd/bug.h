@@ -31,4 +31,8 @@ void mjpegd_bug_abort(bool on);
 		mjpegd_bug_;                                                                       \
 	})
 
+/* MJPEGD_BUG() about one object, its line starting with the object's log prefix (log.h):
+ * MJPEGD_BUG_OBJ(!lent, vs->log_prefix, "frame %llu released twice", seq). fmt is a literal. */
+#define MJPEGD_BUG_OBJ(cond, prefix, fmt, ...) MJPEGD_BUG((cond), "%s: " fmt, (prefix), ##__VA_ARGS__)
+
 #endif

@@ -29,12 +29,10 @@ int log_get_level(void);
  * message that gets through. */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* log_msg() with ": " and the text of the errno r (negative, as functions here return it)
- * appended; returns r, so that the function that knows a failure's cause logs it and passes it
+/* log_msg_errno(level, r, …), defined below as log_obj_msg_errno() without a prefix: log_msg()
+ * with ": " and the text of the errno r (negative, as functions here return it) appended; returns r, so that the function that knows a failure's cause logs it and passes it
  * up in one line: return log_err_errno(r, "m2m %s: VIDIOC_STREAMON", path); Its callers do not
  * log it again. errno is left as it was. */
-int log_msg_errno(int level, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 #define log_err_errno(r, ...) log_msg_errno(LOG_LEVEL_ERR, (r), __VA_ARGS__)
 #define log_warn_errno(r, ...) log_msg_errno(LOG_LEVEL_WARNING, (r), __VA_ARGS__)
 #define log_notice_errno(r, ...) log_msg_errno(LOG_LEVEL_NOTICE, (r), __VA_ARGS__)
@@ -55,6 +53,8 @@ int log_msg_errno(int level, int r, const char *fmt, ...) __attribute__((format(
 void log_obj_msg(int level, const char *prefix, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int log_obj_msg_errno(int level, const char *prefix, int r, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* The _errno form without an object (its prefix NULL): log_err_errno() and co. below. */
+#define log_msg_errno(level, r, ...) log_obj_msg_errno((level), NULL, (r), __VA_ARGS__)
 
 #define log_obj_err(o, ...) log_obj_msg(LOG_LEVEL_ERR, (o), __VA_ARGS__)
 #define log_obj_warn(o, ...) log_obj_msg(LOG_LEVEL_WARNING, (o), __VA_ARGS__)
@@ -63,7 +63,9 @@ int log_obj_msg_errno(int level, const char *prefix, int r, const char *fmt, ...
 #define log_obj_debug(o, ...) log_obj_msg(LOG_LEVEL_DEBUG, (o), __VA_ARGS__)
 #define log_obj_err_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_ERR, (o), (r), __VA_ARGS__)
 #define log_obj_warn_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_WARNING, (o), (r), __VA_ARGS__)
+#define log_obj_notice_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_NOTICE, (o), (r), __VA_ARGS__)
 #define log_obj_info_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_INFO, (o), (r), __VA_ARGS__)
+#define log_obj_debug_errno(o, r, ...) log_obj_msg_errno(LOG_LEVEL_DEBUG, (o), (r), __VA_ARGS__)
 
 /* For functions that say why they refuse something to a caller who words the message (the
  * "why" buffer of checks and parsers): formats into why (when not NULL) and returns r. */

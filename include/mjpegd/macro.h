@@ -4,6 +4,7 @@
 #ifndef MJPEGD_MACRO_H
 #define MJPEGD_MACRO_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,12 @@ static inline void fclosep(FILE **f)
 		fclose(*f);
 }
 
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
 /* int fd _cleanup_close_ = open(…): closed when it leaves scope unless negative (set it to -1 to
  * hand it over). */
 #define _cleanup_close_ __attribute__((cleanup(close_fdp)))
@@ -54,5 +61,7 @@ static inline void fclosep(FILE **f)
 #define _cleanup_free_ __attribute__((cleanup(freep)))
 /* FILE *f _cleanup_fclose_ = fopen(…): closed when it leaves scope unless NULL. */
 #define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
+/* DIR *d _cleanup_closedir_ = opendir(…): closed when it leaves scope unless NULL. */
+#define _cleanup_closedir_ __attribute__((cleanup(closedirp)))
 
 #endif

@@ -25,6 +25,20 @@ enum small_file_step {
 ssize_t small_file_read(const char *path, char *buf, size_t cap, mode_t *mode,
 			enum small_file_step *failed);
 
+/* The one wording of small_file_read()'s failures, for every caller: "WHO: cannot open 'PATH':
+ * No such file or directory", "WHO: 'PATH' is not a regular file (a FIFO)", "WHO: 'PATH' is
+ * larger than N bytes" (cap - 1), "WHO: cannot read 'PATH': …" (also for r = -ENOMEM before the
+ * read). who names the option ("--config"). Formats into why; returns r. */
+int small_file_why(const char *who, const char *path, int r, enum small_file_step step,
+		   mode_t mode, size_t cap, char *why, size_t whylen);
+
+/* small_file_read() into a buffer of cap bytes it allocates into *text, the failure worded by
+ * small_file_why() into why. *text is set whenever the allocation succeeded, also on failure (a
+ * caller reading secrets wipes it before freeing); NULL with -ENOMEM otherwise. Returns the
+ * length or a negative errno. */
+ssize_t small_file_load(const char *who, const char *path, size_t cap, char **text, mode_t *mode,
+			char *why, size_t whylen);
+
 /* "a directory", "a FIFO", ... for a message about a file that is not regular. */
 const char *file_type_name(mode_t mode);
 

@@ -381,8 +381,8 @@ static int software_collect(struct encoder *enc, struct frame **out)
 	enc->stats.encode_ns += job->cpu_ns;
 
 	if (job->result < 0) {
-		log_err("software encoder: frame %llu: %s: %s", (unsigned long long)raw->sequence,
-			job->error, strerror(-job->result));
+		log_err_errno(job->result, "software encoder: frame %llu: %s",
+			      (unsigned long long)raw->sequence, job->error);
 		frame_unref(frame);
 		se->release_raw(se->release_ctx, raw);
 		enc->stats.encode_errors++;
@@ -481,14 +481,14 @@ int encoder_software_create(const struct encoder_params *p, struct encoder **out
 		rgb_format = p->in_fourcc == V4L2_PIX_FMT_RGB24 ? TJPF_RGB : TJPF_BGR;
 	} else {
 		return log_err_errno(-EINVAL, "software encoder: input format %.4s not supported "
-					      "(YUV420, NV12, YUYV, RGB24, BGR24)",
-					      (const char *)&p->in_fourcc);
+				     "(YUV420, NV12, YUYV, RGB24, BGR24)",
+				     (const char *)&p->in_fourcc);
 	}
 	if (p->width == 0 || p->height == 0 || p->width % 2 || p->height % 2 ||
 	    p->width > 65500 || p->height > 65500 || p->quality < 1 || p->quality > 100 ||
 	    !p->pool || !p->release_raw) {
 		return log_err_errno(-EINVAL, "software encoder: bad parameters %ux%u q%u",
-					      p->width, p->height, p->quality);
+				     p->width, p->height, p->quality);
 	}
 
 	struct software_encoder *se = calloc(1, sizeof(*se));

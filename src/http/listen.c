@@ -88,7 +88,7 @@ static int unix_remove_stale(const char *path)
 		log_err("--listen unix:%s: the path exists and is not a socket; not removing it", path);
 		return -EEXIST;
 	}
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int probe _cleanup_close_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe < 0) {
 		int r = -errno;
 		return log_err_errno(r, "--listen unix:%s: socket", path);
@@ -96,7 +96,6 @@ static int unix_remove_stale(const char *path)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	int r = connect(probe, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
-	close(probe);
 	if (r == 0 || r == -EAGAIN) {
 		log_err("--listen unix:%s: another process is serving on it (is mjpegd running?)",
 			path);
@@ -145,8 +144,8 @@ static int listen_unix(const struct config_listen *cl, struct listener *l)
 	struct stat st;
 	if (gid != (gid_t)-1 && chown(cl->path, (uid_t)-1, gid) < 0) {
 		r = -errno;
-		log_err("--listen unix:%s: cannot give the socket to group '%s': %s (the service "
-			"must be a member: SupplementaryGroups=)", cl->path, cl->group, strerror(-r));
+		log_err_errno(r, "--listen unix:%s: cannot give the socket to group '%s' (the "
+			      "service must be a member: SupplementaryGroups=)", cl->path, cl->group);
 	} else if (chmod(cl->path, cl->mode) < 0 || lstat(cl->path, &st) < 0) {
 		r = -errno;
 		log_err_errno(r, "--listen unix:%s", cl->path);
@@ -312,8 +311,8 @@ static void accept_complete(struct loop_op *op, int res, unsigned flags)
 		s->multishot_accept = false;
 	} else if (res == -EMFILE || res == -ENFILE || res == -ENOMEM || res == -ENOBUFS) {
 		if (ratelimit_allow(&s->accept_error_rl, now_mono_ns()))
-			log_err("accept failed: %s (raise LimitNOFILE or lower --max-clients); "
-				"retrying", strerror(-res));
+			log_err_errno(res, "accept failed, retrying (raise LimitNOFILE or lower "
+				      "--max-clients)");
 		if (!more)
 			l->rearm_on_tick = true;
 		return;

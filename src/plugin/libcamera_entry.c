@@ -1,12 +1,12 @@
 /* The C side of the libcamera plugin (mjpegd-libcamera.so): its two exported symbols and the
- * logger the shim and libcamera_log.c call, which forwards every finished line to the daemon's
- * (struct lcshim_host, src/source/libcamera_shim.h). Compiled into the plugin only, never into the
+ * log back end (log_msg(), log_get_level()) under src/log_wrap.c's helpers that the shim and
+ * libcamera_log.c call, which forwards every finished line to the daemon's (struct lcshim_host,
+ * src/source/libcamera_shim.h). Compiled into the plugin only, never into the
  * daemon: the names below (log_msg, …) are the daemon's too, so the plugin is linked with a
  * version script (src/plugin/libcamera.map) that hides everything but the two entry points. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "mjpegd/log.h"
 #include "libcamera_shim.h"
@@ -53,55 +53,19 @@ int log_get_level(void)
 	return host ? host->log_level() : LOG_LEVEL_INFO;
 }
 
-static void emit(int level, const char *prefix, bool with_errno, int r, const char *fmt, va_list ap)
-{
-	if (!host || level > host->log_level())
-		return;
-	char text[PLUGIN_LINE_MAX], line[PLUGIN_LINE_MAX + LOG_PREFIX_MAX + 128];
-	vsnprintf(text, sizeof(text), fmt, ap);
-	snprintf(line, sizeof(line), "%s%s%s%s%s", prefix ? prefix : "", prefix ? ": " : "", text,
-		 with_errno ? ": " : "", with_errno ? strerror(r < 0 ? -r : r) : "");
-	host->log_text(level, line);
-}
-
+/* The plugin's log back end: each finished line goes to the daemon, which filters and writes it
+ * (the helpers above log_msg() — log_msg_errno(), log_obj_msg() … — are src/log_wrap.c, linked
+ * into the plugin as into the daemon). */
 void log_msg(int level, const char *fmt, ...)
 {
 	int saved_errno = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	emit(level, NULL, false, 0, fmt, ap);
-	va_end(ap);
+	if (host && level <= host->log_level()) {
+		char line[PLUGIN_LINE_MAX + LOG_PREFIX_MAX + 128];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(line, sizeof(line), fmt, ap);
+		va_end(ap);
+		host->log_text(level, line);
+	}
 	errno = saved_errno;
-}
-
-int log_msg_errno(int level, int r, const char *fmt, ...)
-{
-	int saved_errno = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	emit(level, NULL, true, r, fmt, ap);
-	va_end(ap);
-	errno = saved_errno;
-	return r;
-}
-
-void log_obj_msg(int level, const char *prefix, const char *fmt, ...)
-{
-	int saved_errno = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	emit(level, prefix, false, 0, fmt, ap);
-	va_end(ap);
-	errno = saved_errno;
-}
-
-int log_obj_msg_errno(int level, const char *prefix, int r, const char *fmt, ...)
-{
-	int saved_errno = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	emit(level, prefix, true, r, fmt, ap);
-	va_end(ap);
-	errno = saved_errno;
-	return r;
 }

@@ -5,11 +5,12 @@
 // the caller gives each buffer back with lcshim_requeue(), which reuses the same Request with
 // ReuseBuffers (with a full-size stream: refilled, a free full-size buffer added when there is
 // one; lcshim_requeue_full() gives those back), so nothing is allocated while streaming. libcamera's own log goes through
-// mjpegd's logger (LogRoute below, include/mjpegd/source/libcamera_log.h).
+// mjpegd's logger (LogRoute, libcamera_manager.cpp, include/mjpegd/source/libcamera_log.h); the
+// camera controls are libcamera_controls.cpp.
 //
 // Every difference between libcamera releases is handled in the block of MJPEGD_LIBCAMERA_*
-// definitions below, each naming the release that changed the API; the rest of the file is the
-// same for every release. Built and tested (make test-platforms, docs/testing.md) against Debian
+// definitions in libcamera_impl.hpp, each naming the release that changed the API; the rest of
+// the shim is the same for every release. Built and tested (make test-platforms, docs/testing.md) against Debian
 // 12's 0.0.3, Debian 13's 0.4.0, trixie-backports' 0.7.1 (the upstream release of Raspberry Pi
 // OS Trixie's 0.7.1+rpt) and testing's 0.7.2.
 // Used the same way by every release from 0.0.3 to 0.7: FrameBufferAllocator,
@@ -20,100 +21,9 @@
 // Request::reuse() without ReuseBuffers then addBuffer() per stream, requests carrying a subset
 // of the configured streams, and FrameDurationLimits in Camera::controls() narrowed to the
 // sensor mode after configure() (the Pi's handlers; vimc and uvcvideo do not list it).
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <map>
-#include <thread>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-#include <linux/videodev2.h>
-#include <pthread.h>
-#include <signal.h>
-
-#include <libcamera/camera.h>
-#include <libcamera/camera_manager.h>
-#include <libcamera/color_space.h>
-#include <libcamera/control_ids.h>
-#include <libcamera/controls.h>
-#include <libcamera/formats.h>
-#include <libcamera/framebuffer.h>
-#include <libcamera/framebuffer_allocator.h>
-#include <libcamera/logging.h>
-#include <libcamera/property_ids.h>
-#include <libcamera/request.h>
-#include <libcamera/stream.h>
-#include <libcamera/transform.h>
-#include <libcamera/version.h>
-
-#define MJPEGD_LIBCAMERA_AT_LEAST(major, minor, patch)                                             \
-	(LIBCAMERA_VERSION_MAJOR > (major) ||                                                      \
-	 (LIBCAMERA_VERSION_MAJOR == (major) &&                                                    \
-	  (LIBCAMERA_VERSION_MINOR > (minor) ||                                                    \
-	   (LIBCAMERA_VERSION_MINOR == (minor) && LIBCAMERA_VERSION_PATCH >= (patch)))))
-
-// ---- Every libcamera version difference, in one place ---------------------------------------
-// 0.0.3 (Debian 12, Pi OS Bookworm's first release): autofocus controls (controls::AfMode & co.)
-// first shipped; before it they do not exist and autofocus is skipped. At run time AfMode is only
-// set when the camera lists it (Camera Module 3 / imx708 and other lenses with a VCM).
-#if MJPEGD_LIBCAMERA_AT_LEAST(0, 0, 3)
-#define MJPEGD_LIBCAMERA_HAS_AF 1
-#endif
-// 0.1.0: generateConfiguration() takes Span<const StreamRole> instead of StreamRoles (a
-// std::vector); a std::vector argument converts to both, so configure() needs no guard.
-// 0.2.0: CameraConfiguration::transform (Transform) was replaced by ::orientation (Orientation,
-// built as Orientation::Rotate0 * transform).
-#if MJPEGD_LIBCAMERA_AT_LEAST(0, 2, 0)
-#include <libcamera/orientation.h>
-#define MJPEGD_LIBCAMERA_HAS_ORIENTATION 1
-#endif
-// 0.6.0: string controls and properties (properties::Model) are Control<std::string_view>
-// instead of Control<std::string> (libcamera commit "Expose string controls as
-// std::string_view"); the view points into the camera's property list, so it is copied at once.
-#if MJPEGD_LIBCAMERA_AT_LEAST(0, 6, 0)
-using ControlString = std::string_view;
-#else
-using ControlString = std::string;
-#endif
-// 0.4.0 (Debian 13): ControlId::enumerators() names the values of enum controls (AfMode:
-// "AfModeManual"...); 0.0.3 has no such list, and their entries are shown as numbers. (Present
-// in 0.4.0 and 0.7, absent in 0.0.3: the releases this file is built against.)
-#if MJPEGD_LIBCAMERA_AT_LEAST(0, 4, 0)
-#define MJPEGD_LIBCAMERA_HAS_ENUMERATORS 1
-#endif
-// 0.4.0 (Debian 13): ControlId::isArray() says whether a control takes an array. Before it only
-// the control's C++ declaration said so (Control<Span<const float, 2>> ColourGains), and pipeline
-// handlers describe array controls with scalar limits (the Pi's IPA: ColourGains
-// ControlInfo(0.0f, 32.0f), FrameDurationLimits two int64s), so a scalar must never be set for
-// one: 0.0.3's array controls are listed by hand (control_is_array()). (Present in 0.4.0 and
-// 0.7, absent in 0.0.3: the releases this file is built against.)
-#if MJPEGD_LIBCAMERA_AT_LEAST(0, 4, 0)
-#define MJPEGD_LIBCAMERA_HAS_CONTROL_IS_ARRAY 1
-#endif
-// ---------------------------------------------------------------------------------------------
-
-extern "C" {
-#include "mjpegd/source/libcamera_log.h"
-#include "mjpegd/log.h"
-}
-#include "libcamera_shim.h"
-
-using namespace libcamera;
+#include "libcamera_impl.hpp"
 
 namespace {
-
-// libcamera aborts the process when a second CameraManager is constructed.
-std::atomic<bool> manager_in_use{ false };
 
 struct FormatMapping {
 	uint32_t v4l2;
@@ -151,11 +61,6 @@ uint32_t to_v4l2(const PixelFormat &f)
 	return 0;
 }
 
-void copy_string(char *dst, size_t len, const std::string &src)
-{
-	snprintf(dst, len, "%s", src.c_str());
-}
-
 std::string camera_model(const Camera &cam)
 {
 	const std::optional<ControlString> model = cam.properties().get(properties::Model);
@@ -178,229 +83,7 @@ bool all_digits(const char *s)
 	return true;
 }
 
-// libcamera's log, through mjpegd's logger. libcamera writes each message, newline included, to
-// this stream from whichever of its threads logs; a thread's partial line is kept per thread.
-// While --source auto probes for a camera (hold()), lines are held back: if no camera is used
-// they are logged at debug level only, so a machine without a camera stays quiet; if one is,
-// they are logged as they came. Never destroyed: libcamera may log until the process exits.
-class LogRoute : public std::streambuf
-{
-public:
-	void hold()
-	{
-		std::lock_guard<std::mutex> guard(lock_);
-		holding_ = true;
-	}
-
-	// Logs the held lines at their own level (camera used) or at debug level (none).
-	void release(bool camera_used)
-	{
-		std::vector<std::pair<int, std::string>> lines;
-		unsigned dropped;
-		{
-			std::lock_guard<std::mutex> guard(lock_);
-			holding_ = false;
-			lines.swap(held_);
-			dropped = dropped_;
-			dropped_ = 0;
-		}
-		for (const auto &l : lines)
-			log_msg(camera_used ? l.first : LOG_LEVEL_DEBUG, "%s", l.second.c_str());
-		if (dropped)
-			log_msg(camera_used ? LOG_LEVEL_NOTICE : LOG_LEVEL_DEBUG,
-				"libcamera: %u more lines while looking for a camera not shown", dropped);
-	}
-
-protected:
-	int overflow(int c) override
-	{
-		if (c != traits_type::eof()) {
-			char ch = static_cast<char>(c);
-			add(&ch, 1);
-		}
-		return traits_type::not_eof(c);
-	}
-
-	std::streamsize xsputn(const char *s, std::streamsize n) override
-	{
-		add(s, static_cast<size_t>(n));
-		return n;
-	}
-
-private:
-	static constexpr size_t kMaxHeld = 32;
-	static constexpr size_t kMaxLine = 4096;
-
-	void add(const char *s, size_t n)
-	{
-		thread_local std::string partial;
-		for (size_t i = 0; i < n; i++) {
-			if (s[i] != '\n') {
-				if (partial.size() < kMaxLine)
-					partial += s[i];
-				continue;
-			}
-			line(partial);
-			partial.clear();
-		}
-	}
-
-	void line(const std::string &text)
-	{
-		char out[1024];
-		int level = libcamera_log_parse(text.c_str(), out, sizeof(out));
-		{
-			std::lock_guard<std::mutex> guard(lock_);
-			if (holding_) {
-				if (held_.size() < kMaxHeld)
-					held_.emplace_back(level, out);
-				else
-					dropped_++;
-				return;
-			}
-		}
-		log_msg(level, "%s", out);
-	}
-
-	std::mutex lock_;
-	bool holding_ = false;
-	std::vector<std::pair<int, std::string>> held_;
-	unsigned dropped_ = 0;
-};
-
-LogRoute *log_route;
-
-// Once per process, before libcamera's logger exists (it reads LIBCAMERA_LOG_LEVELS and
-// LIBCAMERA_LOG_FILE when it is first used): the levels follow --log-level and the lines go
-// through LogRoute, each unless the user set libcamera's own variable.
-void log_route_start()
-{
-	static std::once_flag once;
-	std::call_once(once, [] {
-		const char *levels = getenv("LIBCAMERA_LOG_LEVELS");
-		if (!levels || !*levels)
-			setenv("LIBCAMERA_LOG_LEVELS", libcamera_log_levels(log_get_level()), 1);
-		log_route = new LogRoute;
-		const char *file = getenv("LIBCAMERA_LOG_FILE");
-		if (file && *file)
-			return; // the user's file (libcamera's own format), or "syslog"
-		static std::ostream *stream = new std::ostream(log_route);
-		logSetStream(stream, false);
-	});
-}
-
-// The CameraManager, started, or nothing (-EBUSY when another one exists). hold: --source auto's
-// probe, whose libcamera log lines wait for log_release().
-int manager_start(std::unique_ptr<CameraManager> *out, bool hold)
-{
-	bool expected = false;
-	if (!manager_in_use.compare_exchange_strong(expected, true))
-		return -EBUSY;
-	log_route_start();
-	if (hold)
-		log_route->hold();
-	auto cm = std::make_unique<CameraManager>();
-	// The manager's thread (and the pipeline handler and IPA threads it starts) must never take
-	// a process signal: main() reads them from a signalfd on the loop thread, which only works
-	// while every thread blocks them. Threads inherit the mask of the thread that creates them.
-	sigset_t all, saved;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	int r = cm->start();
-	pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-	if (r < 0) {
-		cm.reset();
-		manager_in_use = false;
-		if (hold)
-			log_route->release(false);
-		return r;
-	}
-	*out = std::move(cm);
-	return 0;
-}
-
-void manager_stop(std::unique_ptr<CameraManager> &cm)
-{
-	if (!cm)
-		return;
-	cm->stop();
-	cm.reset();
-	manager_in_use = false;
-}
-
 } // namespace
-
-static unsigned control_floats_count(const ControlId *id);
-
-struct lcshim {
-	std::unique_ptr<CameraManager> manager;
-	std::shared_ptr<Camera> camera;
-	bool acquired = false;
-	std::unique_ptr<CameraConfiguration> config;
-	Stream *stream = nullptr;
-	// --snapshot-size: the full-size stream (nullptr: one stream), its buffers, and those of its
-	// buffers neither in a request nor lent to the caller: each request queued takes one when
-	// there is one (libcamera takes requests with a subset of the configured streams), so a
-	// held full-size buffer never holds the stream back. free_full: loop thread only.
-	Stream *full_stream = nullptr;
-	std::vector<FrameBuffer *> stream_fbs, full_fbs;
-	std::vector<unsigned> free_full;
-	std::unique_ptr<FrameBufferAllocator> allocator;
-	std::vector<std::unique_ptr<Request>> requests;
-	// Two streams: a second request per buffer, and lcshim_requeue() alternates between the two,
-	// so a completed request is refilled one completion of its buffer later, not at once.
-	// Refilling (reuse() without ReuseBuffers) frees its map of buffers, and libcamera 0.7.1's
-	// virtual handler (VirtualCameraData::processRequest, unchanged upstream since) still steps
-	// its iterator over that map after emitting the last buffer's completion, on its own thread:
-	// a request completed, requeued and reused in between made it read freed memory (segfault in
-	// _Rb_tree_increment on the test bed, guest test 71c). It handles requests one after the
-	// other on that thread, so when a buffer's next request has completed, the walk over the one
-	// before has ended. One stream reuses with ReuseBuffers, which keeps the map: no spare.
-	std::vector<std::unique_ptr<Request>> spare_requests;
-	// --fps on a camera that does not pace its frames (libcamera_pace_note(): the virtual
-	// handler): once pacing is on, lcshim_requeue() hands requests not yet due to the pacer
-	// thread, which queues each at its slot. pace: under pace_lock (libcamera's thread notes,
-	// the loop's asks); held and pacer_quit: under pacer_lock.
-	std::mutex pace_lock;
-	libcamera_pace pace{};
-	std::mutex pacer_lock;
-	std::condition_variable pacer_wake;
-	std::deque<std::pair<uint64_t, Request *>> held; // due (steady_clock ns), request; in order
-	bool pacer_quit = false;
-	std::thread pacer;
-	ControlList start_controls{ controls::controls };
-	// Camera controls set by lcshim_set_controls(), added to the next request queued; the values
-	// last applied, shown as current until the camera reports its own.
-	ControlList pending_controls{ controls::controls };
-	std::map<unsigned, ControlValue> applied_controls;
-	// What the camera reported in completed requests' metadata for controls it offers (the
-	// exposure, gain, lens position its algorithms chose), shown as current. A control just set
-	// is not taken from metadata until the requests queued before it have completed (hold).
-	// Written on libcamera's thread, read on the loop's: under reported_lock.
-	std::mutex reported_lock;
-	std::map<unsigned, ControlValue> reported;
-	std::map<unsigned, uint64_t> reported_hold;
-	uint64_t completed = 0;
-	bool started = false;
-	// Set before Camera::stop(): the requests it cancels are not reported.
-	std::atomic<bool> stopping{ false };
-	lcshim_callbacks cb{};
-	char log_prefix[LOG_PREFIX_MAX] = "libcamera"; // "libcamera: ID" once the camera is chosen
-
-	void request_completed(Request *request);
-	void pacer_run();
-	int queue_paced(Request *request);
-	void pacer_stop();
-	void note_metadata(const ControlList &metadata);
-	void camera_disconnected();
-	int select_camera(const lcshim_params *p);
-	int configure(const lcshim_params *p, lcshim_stream *info);
-	int configure_streams(const lcshim_params *p, lcshim_stream *info, bool two);
-	void attach_full(Request *request);
-	void set_start_controls(const lcshim_params *p, lcshim_stream *info);
-	void set_padded_crop(const lcshim_params *p, lcshim_stream *info);
-	int allocate(lcshim_stream *info);
-};
 
 // On libcamera's thread.
 void lcshim::request_completed(Request *request)
@@ -599,8 +282,8 @@ int lcshim::select_camera(const lcshim_params *p)
 	std::string known;
 	for (size_t i = 0; i < cams.size(); i++)
 		known += (i ? ", " : "") + std::to_string(i) + ": " + cams[i]->id();
-	log_err("libcamera: no camera '%s' (cameras: %s; mjpegd --list-devices lists them)", sel,
-		known.c_str());
+	log_obj_err(log_prefix, "no camera '%s' (cameras: %s; mjpegd --list-devices lists them)",
+		    sel, known.c_str());
 	return -ENOENT;
 }
 
@@ -666,8 +349,8 @@ int lcshim::configure_streams(const lcshim_params *p, lcshim_stream *info, bool 
 		std::string names;
 		for (const auto &o : offered)
 			names += (names.empty() ? "" : ", ") + o.toString();
-		return log_err_errno(-EINVAL, "%s offers none of the formats the encoder takes (it "
-					      "offers: %s)", log_prefix, names.c_str());
+		return log_obj_err_errno(log_prefix, -EINVAL, "offers none of the formats the "
+					 "encoder takes (it offers: %s)", names.c_str());
 	}
 
 	sc.pixelFormat = chosen;
@@ -717,9 +400,9 @@ int lcshim::configure_streams(const lcshim_params *p, lcshim_stream *info, bool 
 					       second ? second->size.height : 0, why, sizeof(why)))
 			return refuse(why);
 		if (mc.bufferCount > LCSHIM_MAX_BUFFERS) {
-			return log_err_errno(-EINVAL, "%s wants %u full-size buffers, mjpegd handles "
-					     "at most %d", log_prefix, mc.bufferCount,
-					     LCSHIM_MAX_BUFFERS);
+			return log_obj_err_errno(log_prefix, -EINVAL, "wants %u full-size buffers, "
+						 "mjpegd handles at most %d", mc.bufferCount,
+						 LCSHIM_MAX_BUFFERS);
 		}
 	} else if (status == CameraConfiguration::Adjusted && p->picture_height &&
 	    p->picture_height < p->height && sc.size.width == p->width &&
@@ -739,14 +422,15 @@ int lcshim::configure_streams(const lcshim_params *p, lcshim_stream *info, bool 
 		}
 	}
 	if (status == CameraConfiguration::Invalid) {
-		return log_err_errno(-EINVAL, "%s refuses %ux%u %s", log_prefix, p->width, p->height,
-				     chosen.toString().c_str());
+		return log_obj_err_errno(log_prefix, -EINVAL, "refuses %ux%u %s", p->width,
+					 p->height, chosen.toString().c_str());
 	}
 	if (sc.pixelFormat != chosen) {
 		// validate() may swap the format; only accept it when we can still handle it.
 		if (!to_v4l2(sc.pixelFormat)) {
-			return log_err_errno(-EINVAL, "%s changed the format to %s, which mjpegd does "
-					     "not take", log_prefix, sc.pixelFormat.toString().c_str());
+			return log_obj_err_errno(log_prefix, -EINVAL, "changed the format to %s, "
+						 "which mjpegd does not take",
+						 sc.pixelFormat.toString().c_str());
 		}
 	}
 	if (sc.size != Size(p->width, p->height))
@@ -758,13 +442,12 @@ int lcshim::configure_streams(const lcshim_params *p, lcshim_stream *info, bool 
 	info->transform_applied = config->transform == transform;
 #endif
 	if (!info->transform_applied)
-		log_warn("%s cannot rotate/flip as asked (rotation %u%s%s); the camera does not "
-			 "transform its images",
-			 log_prefix, p->rotation, p->hflip ? ", hflip" : "",
-			 p->vflip ? ", vflip" : "");
+		log_obj_warn(log_prefix, "cannot rotate/flip as asked (rotation %u%s%s); the camera "
+			     "does not transform its images", p->rotation, p->hflip ? ", hflip" : "",
+			     p->vflip ? ", vflip" : "");
 	if (sc.bufferCount > LCSHIM_MAX_BUFFERS) {
-		return log_err_errno(-EINVAL, "%s wants %u buffers, mjpegd handles at most %d",
-				     log_prefix, sc.bufferCount, LCSHIM_MAX_BUFFERS);
+		return log_obj_err_errno(log_prefix, -EINVAL, "wants %u buffers, mjpegd handles at "
+					 "most %d", sc.bufferCount, LCSHIM_MAX_BUFFERS);
 	}
 
 	int r = camera->configure(config.get());
@@ -937,13 +620,13 @@ extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, l
 	s->cb = *cb;
 	int r = manager_start(&s->manager, p->skip_external);
 	if (r == -EBUSY)
-		return log_err_errno(r, "libcamera: only one camera manager per process, and one is "
-				     "in use");
+		return log_obj_err_errno(s->log_prefix, r, "only one camera manager per process, and "
+					 "one is in use");
 	if (r < 0)
-		return log_err_errno(r, "libcamera: starting the camera manager");
+		return log_obj_err_errno(s->log_prefix, r, "starting the camera manager");
 	r = s->select_camera(p);
 	if (p->skip_external)
-		log_route->release(r >= 0);
+		manager_log_release(r >= 0);
 	if (r < 0) {
 		lcshim_close(s.release());
 		return r;
@@ -954,7 +637,7 @@ extern "C" int lcshim_open(const lcshim_params *p, const lcshim_callbacks *cb, l
 
 	r = s->camera->acquire();
 	if (r < 0) {
-		log_err_errno(r, "%s is in use by another process", s->log_prefix);
+		log_obj_err_errno(s->log_prefix, r, "in use by another process");
 		lcshim_close(s.release());
 		return r == -EBUSY ? -EBUSY : r;
 	}
@@ -1022,268 +705,6 @@ extern "C" int lcshim_requeue_full(lcshim *s, unsigned buffer)
 	    std::find(s->free_full.begin(), s->free_full.end(), buffer) != s->free_full.end())
 		return -EINVAL;
 	s->free_full.push_back(buffer);
-	return 0;
-}
-
-// ---- camera controls (include/mjpegd/control.h) ---------------------------------------------
-
-static void to_value(const ControlValue &v, enum control_type t, struct control_value *out)
-{
-	*out = control_value{};
-	out->type = t;
-	if (v.isArray()) {
-		if (t != CONTROL_FLOATS || v.type() != ControlTypeFloat)
-			return;
-		Span<const float> a = v.get<Span<const float>>();
-		for (size_t i = 0; i < a.size() && i < CONTROL_FLOATS_MAX; i++)
-			out->fs.v[out->fs.n++] = a[i];
-		return;
-	}
-	switch (v.type()) {
-	case ControlTypeBool:
-		out->b = v.get<bool>();
-		break;
-	case ControlTypeInteger32:
-		out->i = v.get<int32_t>();
-		break;
-	case ControlTypeInteger64:
-		out->i = v.get<int64_t>();
-		break;
-	case ControlTypeFloat:
-		out->f = v.get<float>();
-		break;
-	case ControlTypeRectangle: {
-		Rectangle r = v.get<Rectangle>();
-		out->r = control_rect{ r.x, r.y, r.width, r.height };
-		break;
-	}
-	default:
-		break;
-	}
-}
-
-// Does the control take an array (see the version block at the top)?
-static bool control_is_array(const ControlId *id)
-{
-#ifdef MJPEGD_LIBCAMERA_HAS_CONTROL_IS_ARRAY
-	return id->isArray();
-#else
-	for (const ControlId *a : { static_cast<const ControlId *>(&controls::ColourGains),
-				    static_cast<const ControlId *>(&controls::SensorBlackLevels),
-				    static_cast<const ControlId *>(&controls::ColourCorrectionMatrix),
-				    static_cast<const ControlId *>(&controls::FrameDurationLimits),
-				    static_cast<const ControlId *>(&controls::AfWindows) })
-		if (a->id() == id->id())
-			return true;
-	return false;
-#endif
-}
-
-// How many floats an array control offered as CONTROL_FLOATS takes (ColourGains: 2), or 0 for
-// any other control (not an array, not of floats, of a size not fixed or above
-// CONTROL_FLOATS_MAX).
-static unsigned control_floats_count(const ControlId *id)
-{
-	if (!control_is_array(id) || id->type() != ControlTypeFloat)
-		return 0;
-#ifdef MJPEGD_LIBCAMERA_HAS_CONTROL_IS_ARRAY
-	size_t n = id->size();
-#else
-	size_t n = id->id() == controls::ColourGains.id() ? 2 : 0;
-#endif
-	return n >= 2 && n <= CONTROL_FLOATS_MAX ? static_cast<unsigned>(n) : 0;
-}
-
-// A float limit of a FLOATS control: a scalar, or an array's first element (pipeline handlers
-// give either); false for anything else.
-static bool float_limit(const ControlValue &v, double *out)
-{
-	if (v.type() != ControlTypeFloat)
-		return false;
-	if (!v.isArray()) {
-		*out = v.get<float>();
-		return true;
-	}
-	Span<const float> a = v.get<Span<const float>>();
-	if (a.empty())
-		return false;
-	*out = a[0];
-	return true;
-}
-
-// The FLOATS part of describe_control(): the type, the limits and a default.
-static bool describe_floats(const ControlInfo &info, unsigned n, control_desc *d)
-{
-	double lo, hi;
-	if (!float_limit(info.min(), &lo) || !float_limit(info.max(), &hi) || lo > hi)
-		return false;
-	d->type = CONTROL_FLOATS;
-	d->count = n;
-	d->min = control_value{};
-	d->min.type = CONTROL_FLOAT;
-	d->min.f = lo;
-	d->max = control_value{};
-	d->max.type = CONTROL_FLOAT;
-	d->max.f = hi;
-	// No default of its own (the Pi's ColourGains has none: white balance chooses): 1 each
-	// (no change) when in range, else the minimum.
-	d->def = control_value{};
-	d->def.type = CONTROL_FLOATS;
-	d->def.fs.n = n;
-	double one = 1.0 >= lo && 1.0 <= hi ? 1.0 : lo, def1;
-	const ControlValue &def = info.def();
-	bool whole = def.type() == ControlTypeFloat && def.isArray() && def.numElements() == n;
-	for (unsigned i = 0; i < n; i++)
-		d->def.fs.v[i] = whole ? def.get<Span<const float>>()[i]
-				       : float_limit(def, &def1) ? def1 : one;
-	return true;
-}
-
-static bool describe_control(const ControlId *id, const ControlInfo &info, control_desc *d)
-{
-	*d = control_desc{};
-	snprintf(d->name, sizeof(d->name), "%s", id->name().c_str());
-	d->id = id->id();
-	d->backend_type = id->type();
-	d->step = 1;
-	if (unsigned n = control_floats_count(id))
-		return describe_floats(info, n, d); // ColourGains
-	if (control_is_array(id) || info.min().isArray() || info.max().isArray() ||
-	    info.min().type() == ControlTypeNone)
-		return false; // FrameDurationLimits...: other arrays are not offered (docs)
-	switch (id->type()) {
-	case ControlTypeBool:
-		d->type = CONTROL_BOOLEAN;
-		break;
-	case ControlTypeInteger32:
-		d->type = info.values().empty() ? CONTROL_INTEGER : CONTROL_MENU;
-		break;
-	case ControlTypeInteger64:
-		d->type = CONTROL_INTEGER;
-		break;
-	case ControlTypeFloat:
-		d->type = CONTROL_FLOAT;
-		break;
-	case ControlTypeRectangle:
-		d->type = CONTROL_RECTANGLE;
-		break;
-	default:
-		return false; // strings, sizes, bytes, points
-	}
-	to_value(info.min(), d->type, &d->min);
-	to_value(info.max(), d->type, &d->max);
-	if (info.def().type() == id->type())
-		to_value(info.def(), d->type, &d->def);
-	else
-		d->def = d->min;
-	if (d->type == CONTROL_MENU) {
-		for (const ControlValue &v : info.values()) {
-			if (d->n_menu == CONTROL_MENU_MAX || v.type() != ControlTypeInteger32)
-				break;
-			control_menu_entry *e = &d->menu[d->n_menu++];
-			e->value = v.get<int32_t>();
-			snprintf(e->name, sizeof(e->name), "%lld", (long long)e->value);
-#ifdef MJPEGD_LIBCAMERA_HAS_ENUMERATORS
-			auto it = id->enumerators().find(v.get<int32_t>());
-			if (it != id->enumerators().end())
-				snprintf(e->name, sizeof(e->name), "%s", it->second.c_str());
-#endif
-		}
-		if (!d->n_menu)
-			return false;
-	}
-	return true;
-}
-
-extern "C" int lcshim_controls(lcshim *s, struct control_list *l)
-{
-	l->n = 0;
-	std::vector<std::pair<const ControlId *, const ControlInfo *>> all;
-	for (const auto &[id, info] : s->camera->controls())
-		all.emplace_back(id, &info);
-	// the map is unordered: by id, so the list reads the same every time
-	std::sort(all.begin(), all.end(), [](const auto &a, const auto &b) {
-		return a.first->id() < b.first->id();
-	});
-	std::map<unsigned, ControlValue> reported;
-	{
-		std::lock_guard<std::mutex> guard(s->reported_lock);
-		reported = s->reported;
-	}
-	for (const auto &[id, info] : all) {
-		if (l->n == CONTROL_LIST_MAX)
-			break;
-		control_desc *d = &l->desc[l->n];
-		if (!describe_control(id, *info, d))
-			continue;
-		const ControlValue *cur = nullptr;
-		auto rep = reported.find(id->id());
-		if (rep != reported.end())
-			cur = &rep->second;
-		auto it = s->applied_controls.find(id->id());
-		if (!cur && it != s->applied_controls.end())
-			cur = &it->second;
-		if (cur) {
-			to_value(*cur, d->type, &d->cur);
-			d->has_current = true;
-		}
-		l->n++;
-	}
-	return static_cast<int>(l->n);
-}
-
-extern "C" int lcshim_set_controls(lcshim *s, const struct control_list *l,
-				   const struct control_set *set, char *why, size_t whylen)
-{
-	(void)why;
-	(void)whylen;
-	ControlList next{ controls::controls };
-	for (unsigned i = 0; i < set->n; i++) {
-		const control_desc *d = &l->desc[set->item[i].index];
-		const control_value *v = &set->item[i].value;
-		ControlValue value;
-		if (d->type == CONTROL_FLOATS) {
-			float a[CONTROL_FLOATS_MAX];
-			for (unsigned k = 0; k < v->fs.n && k < CONTROL_FLOATS_MAX; k++)
-				a[k] = static_cast<float>(v->fs.v[k]);
-			value = ControlValue(Span<const float>(a, std::min<size_t>(v->fs.n,
-								       CONTROL_FLOATS_MAX)));
-			next.set(d->id, value);
-			continue;
-		}
-		switch (d->backend_type) {
-		case ControlTypeBool:
-			value = ControlValue(v->b);
-			break;
-		case ControlTypeInteger32:
-			value = ControlValue(static_cast<int32_t>(v->i));
-			break;
-		case ControlTypeInteger64:
-			value = ControlValue(static_cast<int64_t>(v->i));
-			break;
-		case ControlTypeFloat:
-			value = ControlValue(static_cast<float>(v->f));
-			break;
-		case ControlTypeRectangle:
-			value = ControlValue(Rectangle(v->r.x, v->r.y, v->r.width, v->r.height));
-			break;
-		default:
-			snprintf(why, whylen, "%s: a control of a type mjpegd cannot set", d->name);
-			return -EINVAL;
-		}
-		next.set(d->id, value);
-	}
-	// The pipeline handler checks them against its ControlInfoMap when the request is queued;
-	// the values were checked against the same map here (control_parse_value()).
-	// Requests already queued complete with the old value in their metadata: hold until the
-	// one that carries the new value (queued next, after at most all of them) has completed.
-	std::lock_guard<std::mutex> guard(s->reported_lock);
-	for (const auto &[id, value] : next) {
-		s->pending_controls.set(id, value);
-		s->applied_controls[id] = value;
-		s->reported.erase(id);
-		s->reported_hold[id] = s->completed + s->requests.size();
-	}
 	return 0;
 }
 

@@ -26,6 +26,10 @@
  * the reason is logged once at info, and the encoder copies. CPU reads are bracketed with
  * DMA_BUF_IOCTL_SYNC (start at dequeue, end at release): on the Pi the buffers are cached CMA
  * memory and the ISP writes them behind the CPU's cache.
+ *
+ * One file (about 700 lines): the hand-over, the buffer mappings and the opening all work on
+ * struct lc_source and its two lc_sets, and splitting them would put that struct in a header for
+ * no other reader; the pure frame arithmetic is libcamera_frame.c, the C++ is the plugin's.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -54,153 +58,6 @@
 	"no libcamera camera found (is camera_auto_detect=1 in /boot/config.txt, or "            \
 	"/boot/firmware/config.txt on Bookworm? is the ribbon cable seated, contacts facing the "  \
 	"right way?)"
-
-/* Planes of the formats the shim maps (libcamera.cpp format_mappings): one per component for
- * the planar ones. */
-static unsigned lc_format_planes(uint32_t fourcc)
-{
-	switch (fourcc) {
-	case V4L2_PIX_FMT_YUV420:
-		return 3;
-	case V4L2_PIX_FMT_NV12:
-		return 2;
-	default:
-		return 1;
-	}
-}
-
-/* Plane 0's smallest stride; 0 for compressed formats (MJPEG). */
-static size_t lc_min_stride(uint32_t fourcc, unsigned width)
-{
-	switch (fourcc) {
-	case V4L2_PIX_FMT_RGB24:
-	case V4L2_PIX_FMT_BGR24:
-		return 3 * (size_t)width;
-	default:
-		return raw_min_bytesperline(fourcc, width);
-	}
-}
-
-int libcamera_describe_frame(uint32_t fourcc, unsigned width, unsigned height, size_t stride,
-			     const struct libcamera_plane *planes, unsigned n_planes,
-			     struct raw_frame *f)
-{
-	unsigned components = lc_format_planes(fourcc);
-	if (!planes || n_planes == 0 || n_planes > RAW_MAX_PLANES ||
-	    (n_planes != 1 && n_planes != components))
-		return -EINVAL;
-	for (unsigned i = 0; i < n_planes; i++) {
-		const struct libcamera_plane *p = &planes[i];
-		if (p->dmabuf_size &&
-		    (p->offset > p->dmabuf_size || p->length > p->dmabuf_size - p->offset))
-			return -EINVAL;
-	}
-	if (stride == 0)
-		stride = lc_min_stride(fourcc, width);
-
-	*f = (struct raw_frame){ .fourcc = fourcc, .width = width, .height = height };
-	if (n_planes == 1 && components > 1) {
-		/* The whole image in one plane: its components follow each other as in a V4L2
-		 * single-planar buffer, which is how libcamera splits such a buffer itself. */
-		struct raw_layout l;
-		if (raw_layout_compute(fourcc, width, height, stride, 1, 1, &l) < 0 ||
-		    planes[0].length < l.sizeimage)
-			return -EINVAL;
-		f->n_planes = l.n_planes;
-		for (unsigned i = 0; i < l.n_planes; i++)
-			f->planes[i] = (struct raw_plane){
-				.bytesperline = l.stride[i],
-				.length = l.plane_size[i],
-				.dmabuf_fd = planes[0].fd,
-				.dmabuf_offset = planes[0].offset + l.offset[i],
-				.buffer_size = planes[0].dmabuf_size,
-			};
-		return 0;
-	}
-	f->n_planes = n_planes;
-	for (unsigned i = 0; i < n_planes; i++)
-		f->planes[i] = (struct raw_plane){
-			/* Planar 4:2:0 chroma rows are half as long as luma rows; NV12's
-			 * interleaved chroma rows are as long. */
-			.bytesperline = i > 0 && fourcc == V4L2_PIX_FMT_YUV420 ? stride / 2 : stride,
-			.length = planes[i].length,
-			.dmabuf_fd = planes[i].fd,
-			.dmabuf_offset = planes[i].offset,
-			.buffer_size = planes[i].dmabuf_size,
-		};
-	return 0;
-}
-
-bool libcamera_frame_importable(const struct raw_frame *f, unsigned stride_align,
-				unsigned height_align, char *why, size_t whylen)
-{
-	if (why && whylen)
-		why[0] = '\0';
-	if (f->n_planes == 0 || f->n_planes > RAW_MAX_PLANES)
-		return why_set(why, whylen, false, "a frame with %u planes", f->n_planes);
-	int fd = f->planes[0].dmabuf_fd;
-	for (unsigned i = 0; i < f->n_planes; i++) {
-		if (f->planes[i].dmabuf_fd < 0)
-			return why_set(why, whylen, false, "plane %u has no dma-buf", i);
-		if (f->planes[i].dmabuf_fd != fd)
-			return why_set(why, whylen, false,
-					      "its planes are in separate dma-bufs (an M2M encoder "
-					      "imports one, with the planes at offsets inside it)");
-	}
-	if (f->planes[0].dmabuf_offset != 0)
-		return why_set(why, whylen, false, "the image starts %zu bytes into its dma-buf",
-				      f->planes[0].dmabuf_offset);
-	size_t stride = f->planes[0].bytesperline;
-	if (stride_align > 1 && stride % stride_align)
-		return why_set(why, whylen, false,
-				      "libcamera set bytesperline %zu, the encoder reads rows of a "
-				      "multiple of %u bytes",
-				      stride, stride_align);
-	size_t size = f->planes[0].buffer_size;
-	if (size == 0)
-		return why_set(why, whylen, false, "the size of its dma-bufs is unknown");
-
-	struct raw_layout want;
-	if (raw_min_bytesperline(f->fourcc, f->width) == 0) {
-		/* Not a format mjpegd's M2M encoder takes (RGB from vimc, MJPEG): only the
-		 * padded rows of one plane can be checked. */
-		size_t need = stride * align_up(f->height, height_align);
-		if (f->n_planes == 1 && stride && size < need)
-			return why_set(why, whylen, false,
-					      "dma-bufs of %zu bytes, the encoder reads %zu", size,
-					      need);
-		return true;
-	}
-	if (raw_layout_compute(f->fourcc, f->width, f->height, stride, 1, height_align, &want) < 0)
-		return why_set(why, whylen, false, "bytesperline %zu does not fit %ux%u", stride,
-				      f->width, f->height);
-	if (f->n_planes != want.n_planes)
-		return why_set(why, whylen, false, "%u planes, the encoder reads %u", f->n_planes,
-				      want.n_planes);
-	for (unsigned i = 0; i < want.n_planes; i++) {
-		const struct raw_plane *p = &f->planes[i];
-		if (p->dmabuf_offset != want.offset[i])
-			return why_set(why, whylen, false,
-					      "plane %u starts at byte %zu, the encoder reads it at "
-					      "%zu (rows padded to %u)",
-					      i, p->dmabuf_offset, want.offset[i], want.padded_height);
-		if (p->bytesperline != want.stride[i])
-			return why_set(why, whylen, false,
-					      "plane %u has bytesperline %zu, the encoder reads %zu", i,
-					      p->bytesperline, want.stride[i]);
-	}
-	if (size < want.sizeimage)
-		return why_set(why, whylen, false,
-				      "dma-bufs of %zu bytes, the encoder reads %zu (%u rows)", size,
-				      want.sizeimage, want.padded_height);
-	return true;
-}
-
-unsigned libcamera_rows(unsigned height, unsigned height_align, bool pad_rows)
-{
-	return pad_rows && height_align > 1 ? (unsigned)align_up(height, height_align) : height;
-}
-
 
 #include "mjpegd/spsc.h"
 
@@ -256,6 +113,8 @@ struct lc_source {
 	bool failure_logged, disconnect_logged, requeue_error_logged;
 	char description[160];
 	char unfit[256]; /* why an M2M encoder cannot import the buffers (src.dmabuf_unfit) */
+	/* "libcamera", then "libcamera: ID" once the camera is open (as the shim's lines) */
+	char log_prefix[LOG_PREFIX_MAX];
 };
 
 static void lc_wake(struct lc_source *lc)
@@ -304,8 +163,8 @@ static void lc_sync(struct lc_source *lc, const struct lc_set *set, unsigned buf
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			/* Exporters without begin/end_cpu_access are coherent; stop asking. */
-			log_debug("libcamera: DMA_BUF_IOCTL_SYNC: %s; not syncing again",
-				  strerror(errno));
+			log_obj_debug_errno(lc->log_prefix, -errno, "DMA_BUF_IOCTL_SYNC, not syncing "
+					    "again");
 			lc->sync_supported = false;
 			return;
 		}
@@ -318,8 +177,8 @@ static void lc_requeue(struct lc_source *lc, unsigned buffer)
 	if (r >= 0 || atomic_load_explicit(&lc->disconnected, memory_order_acquire))
 		return;
 	if (!lc->requeue_error_logged) {
-		log_err_errno(r, "libcamera: %s: giving buffer %u back to the camera",
-				 lc->info.camera_id, buffer);
+		log_obj_err_errno(lc->log_prefix, r, "giving buffer %u back to the camera",
+				  buffer);
 		lc->requeue_error_logged = true;
 	}
 }
@@ -328,8 +187,8 @@ static void lc_requeue_full(struct lc_source *lc, unsigned buffer)
 {
 	int r = lc->shim_ops->requeue_full(lc->shim, buffer);
 	if (r < 0 && !lc->requeue_error_logged) {
-		log_err_errno(r, "libcamera: %s: giving full-size buffer %u back to the camera",
-			      lc->info.camera_id, buffer);
+		log_obj_err_errno(lc->log_prefix, r, "giving full-size buffer %u back to the camera",
+				  buffer);
 		lc->requeue_error_logged = true;
 	}
 }
@@ -371,7 +230,7 @@ static int lc_dequeue(struct source *src, struct raw_frame **out)
 	if (atomic_load_explicit(&lc->disconnected, memory_order_acquire)) {
 		lc_drain_eventfd(lc);
 		if (!lc->disconnect_logged) {
-			log_err("libcamera: camera %s disconnected", lc->info.camera_id);
+			log_obj_err(lc->log_prefix, "camera disconnected");
 			lc->disconnect_logged = true;
 		}
 		return -ENODEV;
@@ -391,10 +250,9 @@ static int lc_dequeue(struct source *src, struct raw_frame **out)
 		lc->frames_failed++;
 		src->stats.frames_dropped++;
 		if (!lc->failure_logged) {
-			log_err("libcamera: %s: %s (logged once; /status counts them as dropped)",
-				lc->info.camera_id,
-				c->status == -ECANCELED ? "a capture request was cancelled"
-							: "a frame failed");
+			log_obj_err(lc->log_prefix, "%s (logged once; /status counts them as dropped)",
+				    c->status == -ECANCELED ? "a capture request was cancelled"
+				    : "a frame failed");
 			lc->failure_logged = true;
 		}
 		/* A failed frame still used its sequence number: the next one is no gap. */
@@ -449,12 +307,13 @@ static void lc_release(struct source *src, struct raw_frame *f)
 {
 	struct lc_source *lc = src->priv;
 	bool full = f && f->index < lc->info.n_full_buffers && f == &lc->full.frames[f->index];
-	if (MJPEGD_BUG(!f || (!full && (f->index >= lc->info.n_buffers ||
-					f != &lc->stream.frames[f->index])),
-		       "libcamera: released a frame it does not own"))
+	if (MJPEGD_BUG_OBJ(!f || (!full && (f->index >= lc->info.n_buffers ||
+					    f != &lc->stream.frames[f->index])),
+			   lc->log_prefix, "released a frame it does not own"))
 		return;
 	struct lc_set *set = full ? &lc->full : &lc->stream;
-	if (MJPEGD_BUG(!set->in_flight[f->index], "libcamera: frame %llu released twice", (unsigned long long)f->sequence))
+	if (MJPEGD_BUG_OBJ(!set->in_flight[f->index], lc->log_prefix, "frame %llu released twice",
+			   (unsigned long long)f->sequence))
 		return;
 	set->in_flight[f->index] = false;
 	lc_sync(lc, set, f->index, DMA_BUF_SYNC_END);
@@ -469,15 +328,15 @@ static void lc_destroy(struct source *src)
 	struct lc_source *lc = src->priv;
 	for (unsigned i = 0; i < LCSHIM_MAX_BUFFERS; i++)
 		if (lc->stream.in_flight[i] || lc->full.in_flight[i])
-			log_err("libcamera: destroyed while frame %llu is still lent",
-				(unsigned long long)(lc->stream.in_flight[i] ? lc->stream.frames[i]
-									     : lc->full.frames[i])
-					.sequence);
+			log_obj_err(lc->log_prefix, "destroyed while frame %llu is still lent",
+				    (unsigned long long)(lc->stream.in_flight[i] ? lc->stream.frames[i]
+				    : lc->full.frames[i])
+				    .sequence);
 	/* First: once it returns, libcamera's thread no longer calls us. */
 	lc->shim_ops->close(lc->shim);
 	if (lc->frames_failed)
-		log_notice("libcamera: %llu failed frames in this session",
-			   (unsigned long long)lc->frames_failed);
+		log_obj_notice(lc->log_prefix, "%llu failed frames in this session",
+			       (unsigned long long)lc->frames_failed);
 	for (unsigned i = 0; i < lc->n_maps; i++)
 		munmap(lc->maps[i].addr, lc->maps[i].len);
 	if (lc->event_fd >= 0)
@@ -515,8 +374,8 @@ static int lc_map(struct lc_source *lc, int fd, size_t extent, unsigned *out)
 	for (unsigned i = 0; i < lc->n_maps; i++) {
 		if (lc->maps[i].fd == fd) {
 			/* planes are described up front */
-			if (MJPEGD_BUG(lc->maps[i].len < extent, "libcamera: mapping %u is %zu bytes, "
-				       "a plane needs %zu", i, lc->maps[i].len, extent))
+			if (MJPEGD_BUG_OBJ(lc->maps[i].len < extent, lc->log_prefix, "mapping %u is %zu "
+					   "bytes, a plane needs %zu", i, lc->maps[i].len, extent))
 				return -EINVAL;
 			*out = i;
 			return 0;
@@ -563,8 +422,8 @@ static int lc_setup_frames(struct lc_source *lc, struct lc_set *set, const struc
 	for (unsigned b = 0; b < lay->n_buffers; b++) {
 		const struct lcshim_buffer *buf = &lay->buffers[b];
 		/* the shim checked */
-		if (MJPEGD_BUG(buf->n_planes == 0 || buf->n_planes > LCSHIM_MAX_PLANES,
-			       "libcamera: buffer %u has %u planes", b, buf->n_planes))
+		if (MJPEGD_BUG_OBJ(buf->n_planes == 0 || buf->n_planes > LCSHIM_MAX_PLANES,
+				   lc->log_prefix, "buffer %u has %u planes", b, buf->n_planes))
 			return -EINVAL;
 		struct libcamera_plane planes[LCSHIM_MAX_PLANES];
 		unsigned plane_map[LCSHIM_MAX_PLANES];
@@ -591,9 +450,9 @@ static int lc_setup_frames(struct lc_source *lc, struct lc_set *set, const struc
 			unsigned m = 0;
 			int r = lc_map(lc, planes[p].fd, extent, &m);
 			if (r < 0)
-				return log_err_errno(r, "libcamera: %s: mapping buffer %u plane %u "
-							"(%zu bytes)", info->camera_id, b, p,
-							extent);
+				return log_obj_err_errno(lc->log_prefix, r, "mapping buffer %u plane %u "
+							 "(%zu bytes)", b, p,
+							 extent);
 			planes[p].dmabuf_size = lc->maps[m].dmabuf_size;
 			plane_map[p] = m;
 			bool seen = false;
@@ -607,11 +466,11 @@ static int lc_setup_frames(struct lc_source *lc, struct lc_set *set, const struc
 		int r = libcamera_describe_frame(info->fourcc, lay->width, lay->height,
 						 lay->stride, planes, buf->n_planes, f);
 		if (r < 0)
-			return log_err_errno(r, "libcamera: %s: buffer %u: %u planes that do not "
-						"make a %ux%u %.4s image (stride %zu)",
-						info->camera_id, b, buf->n_planes, lay->width,
-						lay->height, (const char *)&info->fourcc,
-						lay->stride);
+			return log_obj_err_errno(lc->log_prefix, r, "buffer %u: %u planes that do not "
+						 "make a %ux%u %.4s image (stride %zu)",
+						 b, buf->n_planes, lay->width,
+						 lay->height, (const char *)&info->fourcc,
+						 lay->stride);
 		f->index = b;
 		f->height = picture_height;
 		for (unsigned i = 0; i < f->n_planes; i++) {
@@ -634,9 +493,9 @@ static bool lc_importable(struct lc_source *lc, const struct source_params *p)
 	for (unsigned b = 0; b < lc->info.n_buffers; b++) {
 		if (!libcamera_frame_importable(&lc->stream.frames[b], stride_align, p->height_align, why,
 						sizeof(why))) {
-			log_info("libcamera: %s: its buffers do not fit the M2M encoder's layout (%s): "
-				 "an M2M encoder would copy every frame",
-				 lc->info.camera_id, why);
+			log_obj_info(lc->log_prefix, "its buffers do not fit the M2M encoder's layout (%s): "
+				     "an M2M encoder would copy every frame",
+				     why);
 			snprintf(lc->unfit, sizeof(lc->unfit), "libcamera's buffers do not fit the "
 				 "encoder's layout: %s", why);
 			lc->src.dmabuf_unfit = lc->unfit;
@@ -652,9 +511,9 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	if (p->width < 16 || p->height < 16 || p->width % 2 || p->height % 2 || p->fps < 1 ||
 	    (p->rotation != 0 && p->rotation != 180) || buffers > LIBCAMERA_MAX_BUFFERS) {
 		return log_err_errno(-EINVAL, "libcamera: unsupported parameters %ux%u@%u rotation "
-					      "%u, %u buffers (even sizes, rotation 0 or 180, "
-					      "1..%d buffers)", p->width, p->height, p->fps,
-					      p->rotation, buffers, LIBCAMERA_MAX_BUFFERS);
+				     "%u, %u buffers (even sizes, rotation 0 or 180, "
+				     "1..%d buffers)", p->width, p->height, p->fps,
+				     p->rotation, buffers, LIBCAMERA_MAX_BUFFERS);
 	}
 
 	/* auto goes on to V4L2 cameras when the plugin cannot be used: a warning then, not an error */
@@ -667,6 +526,7 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	if (!lc)
 		return log_err_errno(-ENOMEM, "libcamera");
 	lc->shim_ops = ops;
+	snprintf(lc->log_prefix, sizeof(lc->log_prefix), "libcamera");
 	lc->event_fd = -1;
 	lc->sync_supported = true;
 	atomic_init(&lc->disconnected, false);
@@ -681,7 +541,7 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	lc->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (lc->event_fd < 0) {
 		r = -errno;
-		log_err_errno(r, "libcamera: eventfd");
+		log_obj_err_errno(lc->log_prefix, r, "eventfd");
 		goto fail;
 	}
 
@@ -724,8 +584,8 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 		 * which goes on to a V4L2 camera. */
 		char who[512];
 		if (media_holders("/dev", "/proc", getpid(), who, sizeof(who)) > 0) {
-			log_err("libcamera: the camera is not listed while %s: another program or mjpegd "
-				"instance has it", who);
+			log_obj_err(lc->log_prefix, "the camera is not listed while %s: another program "
+				    "or mjpegd instance has it", who);
 			r = -EBUSY;
 		} else if (r == -ENODEV) {
 			log_err_errno(-ENODEV, "%s", NO_CAMERA_HINT);
@@ -738,6 +598,7 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 		goto fail; /* logged by the shim */
 
 	const struct lcshim_stream *info = &lc->info;
+	snprintf(lc->log_prefix, sizeof(lc->log_prefix), "libcamera: %s", info->camera_id);
 	/* Granted at least the picture's rows: frames of those rows in the larger buffer (whether
 	 * the encoder can import it is libcamera_frame_importable()'s to say: a packed format needs
 	 * the padded rows or more, a planar one exactly those). Granted fewer rows, or another width
@@ -771,14 +632,14 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 			lc->src.full_bytes += lc->maps[m].dmabuf_size;
 	} else if (sp.full_width) {
 		/* the pipeline says once that snapshots keep the stream's size */
-		log_warn("libcamera: %s: no second stream of %ux%u for --snapshot-size: %s",
-			 info->camera_id, sp.full_width, sp.full_height,
-			 info->full_refused[0] ? info->full_refused : "the camera gives one stream");
+		log_obj_warn(lc->log_prefix, "no second stream of %ux%u for --snapshot-size: %s",
+			     sp.full_width, sp.full_height,
+			     info->full_refused[0] ? info->full_refused : "the camera gives one stream");
 	}
 	if (picture_height != info->height)
-		log_info("libcamera: %s: asked for %u rows, %u of them the picture, so that the "
-			 "encoder reads the buffers as they are (rows padded to %u)",
-			 info->camera_id, info->height, picture_height, p->height_align);
+		log_obj_info(lc->log_prefix, "asked for %u rows, %u of them the picture, so that the "
+			     "encoder reads the buffers as they are (rows padded to %u)",
+			     info->height, picture_height, p->height_align);
 	lc->src.bytesperline = lc->stream.frames[0].planes[0].bytesperline;
 	lc->src.dmabuf = lc_importable(lc, p);
 	/* not applied: the pipeline puts the whole orientation in EXIF instead */
@@ -791,16 +652,15 @@ static int lc_open(const struct source_params *p, bool quiet_when_absent, struct
 	if (r < 0)
 		goto fail;
 	if (info->n_full_buffers)
-		log_info("libcamera: %s: two streams: %ux%u for snapshots (%u buffers, %zu bytes) and "
-			 "%ux%u for the stream", info->camera_id, info->full_width,
-			 info->full_height, info->n_full_buffers, lc->src.full_bytes, info->width,
-			 info->height);
+		log_obj_info(lc->log_prefix, "two streams: %ux%u for snapshots (%u buffers, %zu bytes) and "
+			     "%ux%u for the stream", info->full_width,
+			     info->full_height, info->n_full_buffers, lc->src.full_bytes, info->width,
+			     info->height);
 	if (info->max_fps && info->max_fps < p->fps)
-		log_warn("libcamera: %s: the sensor mode for %ux%u gives at most %u fps, not the %u "
-			 "asked for", info->camera_id,
-			 info->n_full_buffers ? info->full_width : info->width,
-			 info->n_full_buffers ? info->full_height : info->height, info->max_fps,
-			 p->fps);
+		log_obj_warn(lc->log_prefix, "the sensor mode for %ux%u gives at most %u fps, not the %u "
+			     "asked for", info->n_full_buffers ? info->full_width : info->width,
+			     info->n_full_buffers ? info->full_height : info->height, info->max_fps,
+			     p->fps);
 	char mode_fps[48] = "";
 	if (info->max_fps)
 		snprintf(mode_fps, sizeof(mode_fps), " (its sensor mode: up to %u fps)",

@@ -155,7 +155,7 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 				return r;
 			if (broken) {
 				log_obj_warn(vs->log_prefix, "frame %u has V4L2_BUF_FLAG_ERROR",
-					 vb.b.sequence);
+					     vb.b.sequence);
 				return -EIO;
 			}
 			continue;
@@ -175,11 +175,11 @@ static int v4l2_source_dequeue(struct source *src, struct raw_frame **out)
 static void v4l2_source_release(struct source *src, struct raw_frame *f)
 {
 	struct v4l2_source *vs = src->priv;
-	if (MJPEGD_BUG(!f || f->index >= vs->n_buffers || f != &vs->frames[f->index],
-		       "%s: released a frame it does not own", vs->log_prefix))
+	if (MJPEGD_BUG_OBJ(!f || f->index >= vs->n_buffers || f != &vs->frames[f->index],
+			   vs->log_prefix, "released a frame it does not own"))
 		return;
-	if (MJPEGD_BUG(!vs->buffers[f->index].lent, "%s: frame %llu released twice", vs->log_prefix,
-		       (unsigned long long)f->sequence))
+	if (MJPEGD_BUG_OBJ(!vs->buffers[f->index].lent, vs->log_prefix, "frame %llu released twice",
+			   (unsigned long long)f->sequence))
 		return;
 	vs->buffers[f->index].lent = false;
 	if (!vs->streaming)
@@ -202,7 +202,7 @@ static void v4l2_source_destroy(struct source *src)
 		struct v4l2_source_buffer *b = &vs->buffers[i];
 		if (b->lent)
 			log_obj_err(vs->log_prefix, "destroyed while frame %llu is still lent",
-				(unsigned long long)vs->frames[i].sequence);
+				    (unsigned long long)vs->frames[i].sequence);
 		if (b->dmabuf_fd >= 0)
 			close(b->dmabuf_fd);
 		if (b->map)
@@ -309,8 +309,8 @@ static int negotiate_format(struct v4l2_source *vs, const struct source_params *
 				       &vs->layout);
 		if (r < 0)
 			return log_obj_err_errno(vs->log_prefix, r, "unusable %s %ux%u bytesperline %u",
-						fourcc_str(fourcc, a), fmt->width,
-						fmt->height, fmt->bytesperline);
+						 fourcc_str(fourcc, a), fmt->width,
+						 fmt->height, fmt->bytesperline);
 		vs->min_bytesused = vs->layout.sizeimage;
 		unsigned stride_align = source_params_stride_align(p, fourcc);
 		if (fmt->bytesperline % (stride_align ? stride_align : 1))
@@ -343,7 +343,7 @@ static void set_frame_rate(struct v4l2_source *vs, unsigned fps)
 		unsigned got = (t.denominator + t.numerator / 2) / t.numerator;
 		if (got != fps)
 			log_obj_notice(vs->log_prefix, "asked for %u fps, the camera gives %u/%u", fps,
-				   t.denominator, t.numerator);
+				       t.denominator, t.numerator);
 		vs->src.fps = got ? got : 1;
 	}
 }
@@ -414,9 +414,8 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 		} else if (r == 0) {
 			got = cb.count;
 		} else if (r != -EBUSY) {
-			log_obj_info(vs->log_prefix, "cannot allocate %zu-byte buffers "
-				     "(VIDIOC_CREATE_BUFS: %s): an M2M encoder may have to copy", need,
-				     strerror(-r));
+			log_obj_info_errno(vs->log_prefix, r, "cannot allocate %zu-byte buffers, an "
+					   "M2M encoder may have to copy (VIDIOC_CREATE_BUFS)", need);
 		}
 	}
 	if (r < 0 && r != -EBUSY) {
@@ -429,7 +428,7 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 		return busy_error(vs, "VIDIOC_REQBUFS");
 	if (r < 0)
 		return log_obj_err_errno(vs->log_prefix, r, "VIDIOC_REQBUFS (%u MMAP buffers)",
-					count);
+					 count);
 	if (got < 2) {
 		log_obj_err(vs->log_prefix, "the driver gave %u buffer(s), at least 2 are needed", got);
 		return -ENOMEM;
@@ -449,8 +448,8 @@ static int allocate_buffers(struct v4l2_source *vs, const struct source_params *
 			b->dmabuf_fd = eb.fd;
 		} else if (exported) {
 			exported = false;
-			log_obj_info(vs->log_prefix, "cannot export its buffers (VIDIOC_EXPBUF: %s): "
-				     "an M2M encoder copies each frame", strerror(-r));
+			log_obj_info_errno(vs->log_prefix, r, "cannot export its buffers, an M2M "
+					   "encoder copies each frame (VIDIOC_EXPBUF)");
 		}
 		struct raw_frame *f = &vs->frames[i];
 		*f = (struct raw_frame){ .fourcc = vs->src.fourcc, .width = vs->src.width,
@@ -521,9 +520,9 @@ static int source_v4l2_open(const char *path, const struct source_params *p,
 		goto fail;
 	}
 	if (r < 0) {
-		log_err("%s (%s): VIDIOC_STREAMON: %s%s", vs->log_prefix, vs->card, strerror(-r),
-			r == -EPIPE ? " (a media-controller pipeline that is not set up: use "
-				      "--source libcamera)" : "");
+		log_err_errno(r, "%s (%s): VIDIOC_STREAMON%s", vs->log_prefix, vs->card,
+			      r == -EPIPE ? " (a media-controller pipeline that is not set up: use "
+			      "--source libcamera)" : "");
 		goto fail;
 	}
 	vs->streaming = true;
@@ -547,7 +546,7 @@ int source_v4l2_create(const struct source_params *p, struct source **out)
 					: (unsigned)ELEMENTSOF(default_formats);
 	if (p->width == 0 || p->height == 0 || n_formats == 0)
 		return log_err_errno(-EINVAL, "v4l2: bad parameters %ux%u, %u formats", p->width,
-					      p->height, n_formats);
+				     p->height, n_formats);
 	if (p->device && p->device[0])
 		return source_v4l2_open(p->device, p, formats, n_formats, out);
 

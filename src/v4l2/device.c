@@ -228,7 +228,7 @@ static int compare_int(const void *a, const void *b)
 int v4l2_scan(struct v4l2_device_info **out)
 {
 	*out = NULL;
-	DIR *dir = opendir("/dev");
+	DIR *dir _cleanup_closedir_ = opendir("/dev");
 	if (!dir)
 		return -errno;
 	_cleanup_free_ int *numbers = NULL;
@@ -241,16 +241,13 @@ int v4l2_scan(struct v4l2_device_info **out)
 		if (n == cap) {
 			size_t ncap = cap ? 2 * cap : 16;
 			int *nn = realloc(numbers, ncap * sizeof(*nn));
-			if (!nn) {
-				closedir(dir);
+			if (!nn)
 				return -ENOMEM;
-			}
 			numbers = nn;
 			cap = ncap;
 		}
 		numbers[n++] = num;
 	}
-	closedir(dir);
 	if (n == 0)
 		return 0;
 	qsort(numbers, n, sizeof(*numbers), compare_int);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Compiles the libcamera shim (src/source/libcamera.cpp) with -Werror against the headers of
+# Compiles the libcamera shim (src/source/libcamera*.cpp) with -Werror against the headers of
 # Raspberry Pi's own libcamera fork, the source of Raspberry Pi OS's libcamera packages, with its
 # Pi pipelines (rpi/vc4, rpi/pisp) and their vendor controls configured as Pi OS builds them.
 # Not part of make test-platforms: it needs a checkout of github.com/raspberrypi/libcamera, which
@@ -34,8 +34,11 @@ if "$here/scripts/in-root.sh" --tree "$root" '
 		include/libcamera/version.h include/libcamera/formats.h >/dev/null
 	grep "LIBCAMERA_VERSION_M" build/include/libcamera/version.h
 	cd /root/mjpegd
-	g++ -fsyntax-only -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -DHAVE_LIBCAMERA=1 \
-		-I/root/libcamera-src/build/include -I/root/libcamera-src/include src/source/libcamera.cpp
+	for f in src/source/libcamera*.cpp; do
+		g++ -fsyntax-only -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude \
+			-DHAVE_LIBCAMERA=1 -I/root/libcamera-src/build/include \
+			-I/root/libcamera-src/include "$f" || exit 1
+	done
 '; then
 	echo "PASS  the libcamera shim compiles with -Werror against Raspberry Pi's libcamera $ver"
 	echo "rpi-headers: 1 passed, 0 failed"

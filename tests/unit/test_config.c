@@ -1,4 +1,4 @@
-/* Unit tests for configuration parsing (src/config.c). */
+/* Unit tests for configuration parsing (src/config/). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,5 +1,6 @@
 /* The one small-file reader (src/smallfile.c): a file read whole, the bound, a file that is not
- * regular (a FIFO must not block), a missing one; each failure names its step. */
+ * regular (a FIFO must not block), a missing one; each failure names its step, and
+ * small_file_load() words each the one way --config and --auth-file both say it. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -85,11 +86,56 @@ static void test_failures(void **state)
 	assert_string_equal(file_type_name(mode), "a character device");
 }
 
+/* small_file_load(): the buffer it allocates holds the text; each failure is one message naming
+ * the option, the path and the cause, and the buffer stays the caller's to free. */
+static void test_load_words_failures(void **state)
+{
+	(void)state;
+	char path[128], why[256];
+	snprintf(path, sizeof(path), "%s/conf", dir);
+	write_file(path, "fps = 5\n");
+	char *text = NULL;
+	mode_t mode = 0;
+	assert_int_equal(small_file_load("--config", path, 64, &text, &mode, why, sizeof(why)), 8);
+	assert_string_equal(text, "fps = 5\n");
+	assert_true(S_ISREG(mode));
+	free(text);
+
+	snprintf(path, sizeof(path), "%s/big", dir);
+	write_file(path, "0123456789");
+	const struct {
+		const char *who, *name; /* name: below dir ("" for dir itself) */
+		size_t cap;
+		int r;
+		const char *want; /* after "WHO: " and the path */
+	} cases[] = {
+		{ "--config", "missing", 64, -ENOENT, "cannot open '%s': No such file or directory" },
+		{ "--auth-file", "", 64, -EINVAL, "'%s' is not a regular file (a directory)" },
+		{ "--auth-file", "big", 8, -EFBIG, "'%s' is larger than 7 bytes" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char want[340], tail[300];
+		snprintf(path, sizeof(path), "%s%s%s", dir, cases[i].name[0] ? "/" : "", cases[i].name);
+		text = NULL;
+		assert_int_equal(small_file_load(cases[i].who, path, cases[i].cap, &text, NULL, why,
+						 sizeof(why)), cases[i].r);
+		snprintf(tail, sizeof(tail), cases[i].want, path);
+		snprintf(want, sizeof(want), "%s: %s", cases[i].who, tail);
+		assert_string_equal(why, want);
+		free(text);
+	}
+
+	assert_int_equal(small_file_why("--config", "/x", -ENOMEM, SMALL_FILE_READ, 0, 64, why,
+					sizeof(why)), -ENOMEM);
+	assert_string_equal(why, "--config: cannot read '/x': Cannot allocate memory");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_read_whole_and_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_words_failures, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
