@@ -731,16 +731,6 @@ def sec_targets(res):
     def m2m_row(n):
         return next((x for x in (mm or {}).get("summary", []) if x["clients"] == n), None)
 
-    def m2m_verdict(sp, bound):
-        """met/missed by the median; says so when the repetitions fall on both sides"""
-        v = m(sp)
-        if v is None:
-            return verdict(None)
-        txt = verdict(v <= bound)
-        if m(sp, "min") <= bound < m(sp, "max"):
-            txt += " (median; the repetitions fall on both sides of %s×)" % fmt(bound, 1)
-        return txt
-
     r = m2m_row(1)
     sp = r["ratio_mjpegd_over_floor"] if r else None
     ok = None if m(sp) is None else m(sp) <= 1.1 and m(sp, "max") <= 1.2
@@ -760,7 +750,7 @@ def sec_targets(res):
         rows.append(["the Pi's path: CPU per frame ≤ 0.5× ustreamer's at N=%d" % n,
                      "%s× (runs %s–%s; ustreamer 4.9 cannot use the M2M encoder: it encodes in "
                      "software)" % (fmt(m(sp)), fmt(m(sp, "min")), fmt(m(sp, "max")))
-                     if sp else "not measured (not among the last m2m run's N)", m2m_verdict(sp, 0.5)])
+                     if sp else "not measured (not among the last m2m run's N)", spread_verdict(sp, 0.5)])
     return table(["target", "measured", "verdict"], rows)
 
 
