@@ -203,6 +203,7 @@ test-integration: $(BUILD)/mjpegd $(BUILD)/mjpegd-faults $(PLUGIN)
 		$(if $(T),--area "$(T)")
 
 # The real-kernel test bed: a QEMU guest with vivid, vicodec, vim2m and vimc (docs/testing.md).
+# MJPEGD_VM_KERNEL=debian boots Debian trixie's packaged kernel instead of the compiled one.
 test-vm:
 	@scripts/deps.sh vm
 	$(MAKE) all

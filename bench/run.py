@@ -26,7 +26,7 @@ Sections (docs/performance.md explains every figure):
             (make BUILD=bench/results/tmp/build-nolibcamera HAVE_LIBCAMERA=0)
   peers     bench/vm/run.sh (QEMU guest, vivid): mjpegd vs Debian's ustreamer (only with --vm)
   m2m       bench/vm/run.sh m2m (QEMU guest): the Pi's path on the emulated bcm2835-codec image
-            encoder (tests/vm/bcm2835-emu): mjpegd (vivid multi-planar dma-contig → DMABUF import)
+            encoder (tests/vm/drivers/bcm2835-emu): mjpegd (vivid multi-planar dma-contig → DMABUF import)
             vs bench/m2m_floor (the ioctl sequence + one sendmsg per client) vs Debian's ustreamer
             (4.9: no M2M encoder, single-planar capture only → vivid instance 0, --encoder CPU),
             N = 1, 3, 10, rotating order, 5 repetitions; then, in the same boot, m2m-lc1080

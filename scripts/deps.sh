@@ -53,7 +53,7 @@ next) release="Debian testing/unstable" ;;
 esac
 [ $pi_os = 1 ] && release="Raspberry Pi OS on $release"
 
-# The test bed's kernel source: the release's own (tests/vm/build-kernel.sh).
+# The test bed's kernel source: the release's own (tests/vm/bed/build-kernel.sh).
 case "$codename" in
 bookworm) kernel_source=linux-source-6.1 ;;
 trixie) kernel_source=linux-source-6.12 ;;
@@ -76,7 +76,7 @@ pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium $chromedriver pyth
 # (firefox-esr: headless Firefox draws a --rotation 90/270 stream and snapshot, test_rotation.py)
 # (curl, htpasswd from apache2-utils: the --auth-file tests; nginx, haproxy, openssl: the
 # reverse-proxy test, docs/reverse-proxy.md's configurations run for real with a test certificate)
-# (djpeg, ffmpeg, python3: tests/vm/bcm2835_emu_check.py checks the emulated Pi encoder's JPEGs)
+# (djpeg, ffmpeg, python3: tests/vm/checks/bcm2835_emu_check.py checks the emulated Pi encoder's JPEGs)
 # make test-platforms' lean rows (tests/platforms/run.sh): the unit tests and the integration tests
 # of tests/platforms/integration-tests (the row's libraries through the daemon); what only the
 # whole suite needs (chromium, VLC, nginx, haproxy, openssl) runs on the host and one row

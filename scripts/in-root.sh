@@ -8,7 +8,7 @@
 #   --tree     first copy this work tree (committed or not, without ignored files such as build
 #              output) to ROOT/root/mjpegd, replacing what was there
 #   --tree-dir copy it to ROOT/root/NAME instead (implies --tree), so that runs sharing a root
-#              do not replace each other's tree (tests/vm/lc07.sh uses mjpegd-vm)
+#              do not replace each other's tree (tests/vm/bed/lc07.sh uses mjpegd-vm)
 #   --timeout  bound the whole run (default 3600 s); exit status 124 when it was reached
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)

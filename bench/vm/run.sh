@@ -6,7 +6,7 @@
 #                                             a short run)
 #
 #   peers       mjpegd vs ustreamer on vivid, both encoding in software
-#   m2m         the Pi's path on the emulated bcm2835-codec image encoder (tests/vm/bcm2835-emu):
+#   m2m         the Pi's path on the emulated bcm2835-codec image encoder (tests/vm/drivers/bcm2835-emu):
 #               bench-m2m.sh: mjpegd (vivid multi-planar dma-contig → DMABUF import), Debian's
 #               ustreamer (what it can open of the same path), and bench/m2m_floor.c (the ioctl
 #               sequence alone), 640x360; then bench-m2m-lc1080.sh in the same boot
@@ -14,7 +14,7 @@
 #               at 1920x1080 imported by the same encoder vs m2m_floor on vimc's capture node
 #
 # Reuses the test bed's machinery without touching it: the cached kernel and the test bed's
-# modules (tests/vm/build-kernel.sh), and a private copy of tests/vm (its scripts, not its guest
+# modules (tests/vm/bed/build-kernel.sh), and a private copy of tests/vm (its scripts, not its guest
 # tests) under build/bench-vm/src with bench/vm/guest/bench-NAME.sh as its only guest script, so
 # the packing (busybox, v4l2-ctl, mjpegd and its libraries, /vm/modules/*.ko) is the test bed's.
 # Added to that tree: ustreamer (Debian's package) and the libraries ldd names for it, strace,
@@ -67,21 +67,23 @@ exec 7>"$OUT/.lock"
 flock -w "$VM_TIMEOUT" 7 || die "$OUT is locked by another bench run"
 
 # the kernel, and the test bed's modules (the emulated encoder) into $OUT/modules
-KERNEL=$(MJPEGD_VM_MODULES_OUT=$OUT/modules tests/vm/build-kernel.sh) ||
-	die "kernel build failed (tests/vm/build-kernel.sh)"
+KERNEL=$(MJPEGD_VM_MODULES_OUT=$OUT/modules tests/vm/bed/build-kernel.sh) ||
+	die "kernel build failed (tests/vm/bed/build-kernel.sh)"
 
 # --- the initramfs: the test bed's packing, the bench's guest scripts --------------------
 SRC=$OUT/src
 rm -rf "$SRC"
 mkdir -p "$SRC/tests/vm/guest"
-# every file of tests/vm but its guest tests and helper programs (*.c): what mkinitramfs.sh needs
-find tests/vm -maxdepth 1 -type f ! -name '*.c' -exec cp {} "$SRC/tests/vm/" \;
+# what mkinitramfs.sh needs of tests/vm: the bed (init, the packing) and the guest library; not
+# the guest tests nor the helper programs (tests/vm/tools)
+cp -a tests/vm/bed "$SRC/tests/vm/bed"
+cp -a tests/vm/guest/lib "$SRC/tests/vm/guest/lib"
 for s in $SCRIPTS; do cp "bench/vm/guest/$s.sh" "$SRC/tests/vm/guest/"; done
 # files of the tree mkinitramfs.sh packs from outside tests/vm (scripts/pi-check.sh)
 ln -s "$ROOT/scripts" "$SRC/scripts"
 mkdir -p "$SRC/build/vm/modules" # mkinitramfs.sh packs them as /vm/modules/*.ko
 cp "$OUT"/modules/*.ko "$SRC/build/vm/modules/" 2>/dev/null
-MJPEGD=$MJPEGD "$SRC/tests/vm/mkinitramfs.sh" >&2 || die "tests/vm/mkinitramfs.sh failed"
+MJPEGD=$MJPEGD "$SRC/tests/vm/bed/mkinitramfs.sh" >&2 || die "tests/vm/bed/mkinitramfs.sh failed"
 STAGE=$SRC/build/vm/rootfs
 
 put() { # put HOST_PATH GUEST_PATH
@@ -106,7 +108,7 @@ if [ "$M2M" = 1 ]; then
 	put "$M2M_FLOOR" /vm/bin/m2m_floor
 	chmod 755 "$STAGE/vm/bin/m2m_floor"
 	[ -e "$STAGE/vm/modules/bcm2835_codec_emu.ko" ] ||
-		die "the emulated encoder's module was not built (tests/vm/build-kernel.sh)"
+		die "the emulated encoder's module was not built (tests/vm/bed/build-kernel.sh)"
 fi
 (cd "$STAGE" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) \
 	>"$RUN/initramfs.cpio" || die "cpio failed"

@@ -11,7 +11,8 @@
 #   unit         make test-unit
 #   integration  the tests named in tests/platforms/integration-tests (what depends on the row's
 #                libraries), or the whole suite (make test-integration) on MJPEGD_PLATFORM_FULL rows
-#   asan         both again under ASan+UBSan, on the rows in MJPEGD_PLATFORM_ASAN
+#   asan         build, unit and the integration-tests list (never the whole suite: the host's
+#                make test runs that under ASan) under ASan+UBSan, on the rows in MJPEGD_PLATFORM_ASAN
 #   deb          make test-deb, on the rows in MJPEGD_PLATFORM_DEB
 # then, for each pair FROM:TO of MJPEGD_PLATFORM_CROSS_PLUGIN whose rows both ran, the libcamera
 # plugin built in FROM's root loaded by TO's daemon (test_plugin.py, plugin_from_other_release).

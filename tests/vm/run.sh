@@ -4,13 +4,13 @@
 #   tests/vm/run.sh [PATTERN...]     e.g. tests/vm/run.sh 20-dmabuf '3*'
 #
 # Installs what is missing (scripts/deps.sh vm + libcamera), builds the kernel once and the test
-# bed's modules when their source changes (tests/vm/build-kernel.sh, cached in
+# bed's modules when their source changes (tests/vm/bed/build-kernel.sh, cached in
 # ~/.cache/mjpegd/vm; the .ko files copied to build/vm/modules), packs build/vm/initramfs.cpio
-# (tests/vm/mkinitramfs.sh), boots it under QEMU/TCG and reports every guest test
+# (tests/vm/bed/mkinitramfs.sh), boots it under QEMU/TCG and reports every guest test
 # (tests/vm/guest/NN-name.sh; PATTERNs select by name). Full logs: build/vm/logs/NAME.log,
 # artifacts build/vm/logs/NAME.d/, console build/vm/serial.log.
 # When a selected test has a "# vm-needs: lc07" line, the guest also gets libcamera 0.7.1's
-# userland as /lc07 (tests/vm/lc07.sh: a Debian trixie-backports root, needs root); when its
+# userland as /lc07 (tests/vm/bed/lc07.sh: a Debian trixie-backports root, needs root); when its
 # archive cannot be reached those tests are reported SKIP with the reason, never passed.
 # A test with a "# vm-host-check: COMMAND" line is also checked on the host afterwards (COMMAND
 # build/vm/logs/NAME.d). The last line is "N passed, N failed" (", N skipped" added when tests
@@ -20,7 +20,10 @@
 #      MJPEGD_VM_TIMEOUT (limit of each boot in s, default 1500), MJPEGD_VM_TEST_TIMEOUT (default
 #      per-test limit in s, 120), MJPEGD_VM_SMP (vCPUs, 2), MJPEGD_VM_MEM (MiB, 1024),
 #      MJPEGD_VM_ALLOW_NO_DAEMON=1 (run without build/mjpegd; its tests then fail),
-#      MJPEGD_VM_LC07=0 (leave the libcamera 0.7.1 userland out: its tests are skipped).
+#      MJPEGD_VM_LC07=0 (leave the libcamera 0.7.1 userland out: its tests are skipped),
+#      MJPEGD_VM_KERNEL (build: the kernel compiled from linux-source, tests/vm/bed/build-kernel.sh,
+#      the default; debian: trixie's packaged kernel and out-of-tree test drivers,
+#      tests/vm/bed/debian-kernel.sh).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -133,7 +136,13 @@ done
 
 # --- kernel, initramfs ------------------------------------------------------------------
 t=$SECONDS
-KERNEL=$(MJPEGD_VM_MODULES_OUT=$OUT/modules tests/vm/build-kernel.sh) || abort "kernel build failed"
+rm -rf "$OUT/modules/tree" # Debian's boot modules: only with its kernel
+case "${MJPEGD_VM_KERNEL:-build}" in
+build) KERNEL=$(MJPEGD_VM_MODULES_OUT=$OUT/modules tests/vm/bed/build-kernel.sh) || abort "kernel build failed" ;;
+debian) KERNEL=$(MJPEGD_VM_MODULES_OUT=$OUT/modules tests/vm/bed/debian-kernel.sh) ||
+	abort "Debian's kernel or the test drivers' build failed" ;;
+*) abort "MJPEGD_VM_KERNEL='$MJPEGD_VM_KERNEL': build (compile one) or debian (Debian's packaged kernel)" ;;
+esac
 t_kernel=$((SECONDS - t))
 
 # The libcamera 0.7.1 userland (/lc07 in the guest), only when a selected test needs it.
@@ -148,8 +157,8 @@ if [ ${#LC07_TESTS[@]} -gt 0 ]; then
 		MJPEGD_VM_LC07_STATUS="skip turned off by MJPEGD_VM_LC07=0"
 		say "libcamera 0.7 userland: off (MJPEGD_VM_LC07=0); skipping ${LC07_TESTS[*]}"
 	else
-		say "libcamera 0.7 userland for ${LC07_TESTS[*]} (tests/vm/lc07.sh)"
-		tests/vm/lc07.sh "$LC07"
+		say "libcamera 0.7 userland for ${LC07_TESTS[*]} (tests/vm/bed/lc07.sh)"
+		tests/vm/bed/lc07.sh "$LC07"
 		rc=$?
 		reason=$(cat "$LC07.reason" 2>/dev/null)
 		if [ "$rc" = 0 ]; then
@@ -158,7 +167,7 @@ if [ ${#LC07_TESTS[@]} -gt 0 ]; then
 		elif [ "$rc" = 3 ]; then
 			MJPEGD_VM_LC07_STATUS="skip $reason"
 		else
-			MJPEGD_VM_LC07_STATUS="fail ${reason:-tests/vm/lc07.sh exited $rc (log: $LC07.log)}"
+			MJPEGD_VM_LC07_STATUS="fail ${reason:-tests/vm/bed/lc07.sh exited $rc (log: $LC07.log)}"
 			say "warning: no libcamera 0.7 userland; ${LC07_TESTS[*]} will fail"
 		fi
 	fi
@@ -166,7 +175,7 @@ if [ ${#LC07_TESTS[@]} -gt 0 ]; then
 fi
 export MJPEGD_VM_LC07_STATUS
 t=$SECONDS
-tests/vm/mkinitramfs.sh || abort "initramfs build failed"
+tests/vm/bed/mkinitramfs.sh || abort "initramfs build failed"
 t_initramfs=$((SECONDS - t))
 
 # --- boot -------------------------------------------------------------------------------
@@ -216,7 +225,7 @@ t_boot=$((SECONDS - t))
 # --- verdicts ---------------------------------------------------------------------------
 # A guest test with a "# vm-host-check: COMMAND" line passes only when COMMAND, run here on the
 # host with the test's artifact directory (build/vm/logs/NAME.d) as its argument, exits 0 too
-# (e.g. tests/vm/bcm2835_emu_check.py decodes the guest's JPEGs with djpeg and ffmpeg).
+# (e.g. tests/vm/checks/bcm2835_emu_check.py decodes the guest's JPEGs with djpeg and ffmpeg).
 passed=0
 failed=0
 skipped=0

@@ -1,7 +1,7 @@
 # vm-timeout: 1500
 # BENCH, not a test (packed by `bench/vm/run.sh m2m` beside bench-m2m.sh, or alone by
 # `bench/vm/run.sh m2m-lc1080`): the Raspberry Pi's own path at 1920x1080 — libcamera's buffers
-# imported by the emulated bcm2835-codec image encoder (tests/vm/bcm2835-emu) — against the floor
+# imported by the emulated bcm2835-codec image encoder (tests/vm/drivers/bcm2835-emu) — against the floor
 # of the same ioctl sequence, each serving N stream clients on loopback to bench/loadclient, which
 # samples the server's CPU time over the measurement window:
 #   mjpegd: --source libcamera --encoder auto --size 1920x1080: libcamera 0.0.3's vimc pipeline

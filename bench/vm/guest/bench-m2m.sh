@@ -1,6 +1,6 @@
 # vm-timeout: 1500
 # BENCH, not a test (packed only by `bench/vm/run.sh m2m`): the Raspberry Pi's path on the
-# emulated bcm2835-codec image encoder (tests/vm/bcm2835-emu, loaded with emu_load), three servers
+# emulated bcm2835-codec image encoder (tests/vm/drivers/bcm2835-emu, loaded with emu_load), three servers
 # side by side, each serving N stream clients on loopback to bench/loadclient, which samples the
 # server's CPU time over the measurement window:
 #   mjpegd:    vivid instance 1 (multi-planar, dma-contig) → VIDIOC_EXPBUF → the emulated encoder

@@ -1,6 +1,6 @@
 # vm-timeout: 600
 # vm-needs: lc07
-# 70b-libcamera-standby with libcamera 0.7.1's userland (/lc07, tests/vm/lc07.sh): --standby-after 1
+# 70b-libcamera-standby with libcamera 0.7.1's userland (/lc07, tests/vm/bed/lc07.sh): --standby-after 1
 # with vimc through 0.7.1's vimc pipeline handler and IPA; in standby no /dev/video* or
 # /dev/media* fd is open (the daemon runs chrooted in /lc07 with the same PID: its fds read from
 # outside are /lc07/dev/...), frames.captured stands still; 10 snapshots each wake it (libcamera

@@ -1,6 +1,6 @@
 # vm-timeout: 150
 # vm-needs: lc07
-# 75-libcamera-vicodec with libcamera 0.7.1's userland (/lc07, tests/vm/lc07.sh): the
+# 75-libcamera-vicodec with libcamera 0.7.1's userland (/lc07, tests/vm/bed/lc07.sh): the
 # FrameBuffers that libcamera 0.7.1 allocates for vimc, imported by vicodec as dma-bufs with 0
 # bytes copied; the daemon must have logged "libcamera v0.7.1: camera".
 # Frames: 4 encoded in 8 s (0.7's vimc handler debayers 1920x1080 per frame: see 71).

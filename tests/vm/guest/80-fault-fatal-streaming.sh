@@ -3,7 +3,7 @@
 # poll gives POLLERR, VIDIOC_DQBUF -EIO), with 3 stream clients connected throughout. Twice:
 # vivid → software encoder (the clients get live JPEGs) and vivid → vicodec's M2M encoder
 # (FWHT: counted, not served; the encoder is then a V4L2 node whose fd must stay).
-# Checks (tests/vm/faults.sh, run_source_fault): the source alone restarted (the encoder's
+# Checks (tests/vm/guest/lib/faults.sh, run_source_fault): the source alone restarted (the encoder's
 # restarts and failures 0, its fds unchanged), the clients stay connected and get live frames
 # again within 5 s, fd count, VmRSS and the frame pool do not grow.
 . /vm/faults.sh

@@ -2,7 +2,7 @@
 # Recovery from vivid's inject_v4l2_buf_flag_error (the next buffer is returned with
 # V4L2_BUF_FLAG_ERROR: the daemon counts it dropped and restarts the camera, -EIO), with 3
 # stream clients connected throughout; with the software encoder and with vicodec's M2M encoder.
-# Checks as 80-fault-fatal-streaming.sh (tests/vm/faults.sh, run_source_fault).
+# Checks as 80-fault-fatal-streaming.sh (tests/vm/guest/lib/faults.sh, run_source_fault).
 . /vm/faults.sh
 faults_setup
 

@@ -2,7 +2,7 @@
 # Recovery from vivid's inject_vidioc_qbuf_error (the next VIDIOC_QBUF fails with EINVAL: the
 # daemon queues a buffer back when the encoder is done with it), with 3 stream clients connected
 # throughout; with the software encoder and with vicodec's M2M encoder.
-# Checks as 80-fault-fatal-streaming.sh (tests/vm/faults.sh, run_source_fault).
+# Checks as 80-fault-fatal-streaming.sh (tests/vm/guest/lib/faults.sh, run_source_fault).
 . /vm/faults.sh
 faults_setup
 

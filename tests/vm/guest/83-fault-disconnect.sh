@@ -5,7 +5,7 @@
 # of its nodes is held open meanwhile: the camera stays gone until the driver is re-bound
 # through sysfs (/sys/bus/platform/drivers/vivid/unbind + bind vivid.0, both instances), 3 s
 # later. Twice: software encoder (live JPEGs) and vicodec's M2M encoder.
-# Checks (tests/vm/faults.sh, run_source_fault): /status during the outage (source failed, the
+# Checks (tests/vm/guest/lib/faults.sh, run_source_fault): /status during the outage (source failed, the
 # disconnect named, placeholder), the clients get the "camera disconnected" placeholder, the
 # source alone restarted and live frames again within 5 s of the re-bind, the capture node
 # back under the same path, no leak.

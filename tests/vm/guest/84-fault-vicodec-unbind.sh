@@ -3,7 +3,7 @@
 # 3 s later; --encoder m2m --m2m-format fwht --encoder-fallback none. FWHT frames are counted,
 # not served, so the 3 stream clients get nothing but the placeholder during the outage; after
 # the re-bind the encoder is rediscovered and FWHT frames resume (frames.not_published grows).
-# Checks: tests/vm/faults.sh, run_encoder_fault.
+# Checks: tests/vm/guest/lib/faults.sh, run_encoder_fault.
 . /vm/faults.sh
 faults_setup
 run_encoder_fault none vicodec-nofallback

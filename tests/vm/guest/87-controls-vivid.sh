@@ -1,5 +1,5 @@
 # vm-timeout: 180
-# vm-host-check: tests/vm/controls_check.py
+# vm-host-check: tests/vm/checks/controls_check.py
 # Camera controls on a real V4L2 driver (vivid): /controls lists its controls as v4l2-ctl names
 # them (brightness 0..255, the test_pattern menu); POST /controls changes them in the driver
 # (v4l2-ctl reads the value back) and in the served picture (on the host: brighter, another

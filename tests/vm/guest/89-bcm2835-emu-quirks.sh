@@ -1,6 +1,6 @@
 # vm-timeout: 300
 # The emulated Raspberry Pi JPEG encoder's model of the real driver's timing and quirks, one
-# module parameter each (tests/vm/bcm2835-emu/codec.c's header; docs/testing.md):
+# module parameter each (tests/vm/drivers/bcm2835-emu/codec.c's header; docs/testing.md):
 #   teardown_timeout_ms  STREAMOFF of a queue a stalled job holds buffers of waits that long
 #                        (2000: ~2 s for OUTPUT, ~2 s for CAPTURE); 0: at once; nothing held: at once
 #   import_hang          a DMABUF OUTPUT job is held (no JPEG, no error), an MMAP one is not;

@@ -1,5 +1,5 @@
 # vm-timeout: 120
-# The emulated Raspberry Pi JPEG encoder (tests/vm/bcm2835-emu, bcm2835_codec_emu.ko) answers as
+# The emulated Raspberry Pi JPEG encoder (tests/vm/drivers/bcm2835-emu, bcm2835_codec_emu.ko) answers as
 # bcm2835-codec's encode_image node does by the driver source: identity and capabilities, the
 # firmware's format lists, the quality control, the format arithmetic (16-row padding, stride
 # alignment per format, 32..1920 clamping, 4 MiB JPEG buffers), the crop, and a dma-buf of the

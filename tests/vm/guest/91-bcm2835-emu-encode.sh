@@ -1,6 +1,6 @@
 # vm-timeout: 240
-# vm-host-check: tests/vm/bcm2835_emu_check.py
-# The emulated Raspberry Pi JPEG encoder encodes: tests/vm/bcm2835_emu encodes a known pattern
+# vm-host-check: tests/vm/checks/bcm2835_emu_check.py
+# The emulated Raspberry Pi JPEG encoder encodes: tests/vm/tools/bcm2835_emu encodes a known pattern
 # in every raw format the node offers (and NV12/NV21 with nv12=1) through MMAP buffers on both
 # queues; each frame must be a whole JPEG of the picture's size with the OUTPUT timestamp; two
 # qualities give different quantisation tables; ENCODER_CMD(STOP) marks the last JPEG (or, sent
@@ -8,7 +8,7 @@
 # encoder itself (dma-contig) and vivid instance 1's (vivid.allocators=1: dma-contig) are
 # imported and encoded; vivid instance 0's (vmalloc, as a UVC webcam's) are refused at QBUF,
 # as videobuf2-dma-contig refuses any dma-buf that is not physically contiguous.
-# Every raw frame and JPEG goes to the artifacts; on the host, tests/vm/bcm2835_emu_check.py
+# Every raw frame and JPEG goes to the artifacts; on the host, tests/vm/checks/bcm2835_emu_check.py
 # decodes each JPEG with djpeg and ffmpeg and compares its 8x8 block means with the raw frame's.
 
 kmsg0=$(dmesg | wc -l)

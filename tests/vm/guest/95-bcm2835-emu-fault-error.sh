@@ -1,5 +1,5 @@
 # vm-timeout: 150
-# The Pi's path on the emulated encoder (tests/vm/faults.sh, run_emu_fault): --encoder auto finds
+# The Pi's path on the emulated encoder (tests/vm/guest/lib/faults.sh, run_emu_fault): --encoder auto finds
 # the emulated bcm2835-codec image encoder among vicodec and vim2m by what it can do, imports
 # vivid-001's dma-bufs; 3 stream clients. First one JPEG buffer flagged V4L2_BUF_FLAG_ERROR
 # (error_after=5 at load): that frame is dropped, the encoder is not reset. Then every buffer

@@ -1,6 +1,6 @@
 # vm-timeout: 500
 # vm-boot: vimc-contig
-# vm-host-check: tests/vm/bcm2835_emu_check.py
+# vm-host-check: tests/vm/checks/bcm2835_emu_check.py
 # The Pi's own path on the test bed: libcamera's buffers imported by the encoder. vimc with
 # allocator=1 (vimc-core.c: videobuf2-dma-contig) hands out contiguous dma-bufs, as the Pi's ISP
 # (bcm2835-isp, CMA) does, and libcamera's vimc pipeline handler gives them to mjpegd → the emulated

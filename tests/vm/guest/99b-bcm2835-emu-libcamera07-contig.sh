@@ -1,7 +1,7 @@
 # vm-timeout: 700
 # vm-boot: vimc-contig
 # vm-needs: lc07
-# vm-host-check: tests/vm/bcm2835_emu_check.py
+# vm-host-check: tests/vm/checks/bcm2835_emu_check.py
 # 99a with libcamera 0.7.1's userland (/lc07, Raspberry Pi OS Trixie's release): the daemon built
 # against it imports vimc's contiguous buffers at 1920x1080 (asked for 1088 rows), 0 bytes copied,
 # the JPEG checked against the raw frame on the host.

@@ -1,23 +1,23 @@
 #!/bin/bash
 # Packs the test VM's initramfs: build/vm/initramfs.cpio (staging tree build/vm/rootfs).
 #
-# Contents: busybox-static and its applets; /init (tests/vm/init); /vm/lib.sh; /vm/faults.sh
+# Contents: busybox-static and its applets; /init (tests/vm/bed/init); /vm/lib.sh; /vm/faults.sh
 # (helpers of the recovery tests); /vm/bin/pi-check (scripts/pi-check.sh); the guest tests
 # /vm/tests/*.sh (tests/vm/guest/*.sh); /vm/bin: the daemon under test ($MJPEGD, default
 # build/mjpegd; skipped with a warning when missing; its libcamera plugin at the absolute path the
-# daemon loads it from, build/mjpegd-libcamera.so) and every tests/vm/*.c compiled into
+# daemon loads it from, build/mjpegd-libcamera.so) and every tests/vm/tools/*.c compiled into
 # build/vm/bin/ (static when possible); /vm/modules: the test bed's kernel modules
-# (build/vm/modules/*.ko, tests/vm/bcm2835-emu); v4l2-ctl, v4l2-compliance, media-ctl; libcamera's
+# (build/vm/modules/*.ko, tests/vm/drivers/bcm2835-emu); v4l2-ctl, v4l2-compliance, media-ctl; libcamera's
 # `cam` + IPA modules/proxies/data when installed. Every dynamic ELF comes with the shared
 # libraries `ldd` reports and the loader.
-# The libcamera 0.7.1 userland when MJPEGD_VM_LC07_TREE names the tree tests/vm/lc07.sh made: as
-# /lc07 (the same busybox hard-linked as /lc07/.vm/busybox), with /vm/bin/lc07 (tests/vm/lc07-exec,
+# The libcamera 0.7.1 userland when MJPEGD_VM_LC07_TREE names the tree tests/vm/bed/lc07.sh made: as
+# /lc07 (the same busybox hard-linked as /lc07/.vm/busybox), with /vm/bin/lc07 (tests/vm/bed/lc07-exec,
 # chroot into it) and /vm/lc07bin/{cam,mjpegd} (cam and the daemon run through it).
 # MJPEGD_VM_LC07_STATUS: one line for /vm/lc07.status ("ready ...", "skip REASON", "fail REASON"),
-# read by the guest tests of that userland (lc07_use in tests/vm/lib.sh).
+# read by the guest tests of that userland (lc07_use in tests/vm/guest/lib/lib.sh).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 VMSRC=$ROOT/tests/vm
 OUT=$ROOT/build/vm
 STAGE=$OUT/rootfs
@@ -31,12 +31,12 @@ die() { echo "initramfs: error: $*" >&2; exit 1; }
 [ -x /bin/busybox ] || die "/bin/busybox missing (busybox-static: scripts/deps.sh vm)"
 file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
 
-# Test helper programs: tests/vm/NAME.c -> build/vm/bin/NAME (rebuilt when the source is newer).
+# Test helper programs: tests/vm/tools/NAME.c -> build/vm/bin/NAME (rebuilt when the source is newer).
 mkdir -p "$OUT/bin"
-for src in "$VMSRC"/*.c; do
+for src in "$VMSRC"/tools/*.c; do
 	[ -e "$src" ] || continue
 	bin=$OUT/bin/$(basename "$src" .c)
-	[ "$bin" -nt "$src" ] && [ "$bin" -nt "$VMSRC/vmtool.h" ] && continue
+	[ "$bin" -nt "$src" ] && [ "$bin" -nt "$VMSRC/tools/vmtool.h" ] && continue
 	# shellcheck disable=SC2086
 	$CC $CFLAGS -static -o "$bin" "$src" 2>/dev/null || $CC $CFLAGS -o "$bin" "$src" ||
 		die "cannot compile $src"
@@ -107,33 +107,37 @@ for bin in "$OUT"/bin/*; do
 	[ -x "$bin" ] && put_elf "$bin" "/vm/bin/$(basename "$bin")"
 done
 
-# the libcamera 0.7.1 userland (tests/vm/lc07.sh)
+# the libcamera 0.7.1 userland (tests/vm/bed/lc07.sh)
 LC07_TREE=${MJPEGD_VM_LC07_TREE:-}
 if [ -n "$LC07_TREE" ]; then
 	if [ ! -x "$LC07_TREE/usr/bin/cam" ] || [ ! -x "$LC07_TREE/vm/bin/mjpegd" ]; then
-		die "$LC07_TREE is not a libcamera 0.7 userland (tests/vm/lc07.sh makes it)"
+		die "$LC07_TREE is not a libcamera 0.7 userland (tests/vm/bed/lc07.sh makes it)"
 	fi
 	cp -a "$LC07_TREE" "$STAGE/lc07"
 	mkdir -p "$STAGE/lc07/.vm" "$STAGE/vm/lc07bin"
 	ln "$STAGE/usr/bin/busybox" "$STAGE/lc07/.vm/busybox" # one copy in the archive
-	install -m 755 "$VMSRC/lc07-exec" "$STAGE/vm/bin/lc07"
+	install -m 755 "$VMSRC/bed/lc07-exec" "$STAGE/vm/bin/lc07"
 	printf '#!/bin/sh\nexec /vm/bin/lc07 /usr/bin/cam "$@"\n' >"$STAGE/vm/lc07bin/cam"
 	printf '#!/bin/sh\nexec /vm/bin/lc07 /vm/bin/mjpegd "$@"\n' >"$STAGE/vm/lc07bin/mjpegd"
 	chmod 755 "$STAGE/vm/lc07bin/cam" "$STAGE/vm/lc07bin/mjpegd"
 fi
 [ -n "${MJPEGD_VM_LC07_STATUS:-}" ] && echo "$MJPEGD_VM_LC07_STATUS" >"$STAGE/vm/lc07.status"
 
-# the test bed's kernel modules (tests/vm/build-kernel.sh copies them to build/vm/modules when
+# the test bed's kernel modules (tests/vm/bed/build-kernel.sh copies them to build/vm/modules when
 # run.sh runs it): /vm/modules/*.ko, loaded by the tests that need them (insmod)
 mkdir -p "$STAGE/vm/modules"
 for ko in "$OUT"/modules/*.ko; do
 	[ -e "$ko" ] && install -m 644 "$ko" "$STAGE/vm/modules/"
 done
 
+# Debian's packaged kernel (tests/vm/bed/debian-kernel.sh): its modules under /lib/modules, and
+# /vm/boot-modules, the list /init loads at boot
+[ -d "$OUT/modules/tree" ] && cp -a "$OUT/modules/tree/." "$STAGE/"
+
 # init, helpers, tests
-install -m 755 "$VMSRC/init" "$STAGE/init"
-install -m 644 "$VMSRC/lib.sh" "$STAGE/vm/lib.sh"
-install -m 644 "$VMSRC/faults.sh" "$STAGE/vm/faults.sh" # helpers of the 8x recovery tests
+install -m 755 "$VMSRC/bed/init" "$STAGE/init"
+install -m 644 "$VMSRC/guest/lib/lib.sh" "$STAGE/vm/lib.sh"
+install -m 644 "$VMSRC/guest/lib/faults.sh" "$STAGE/vm/faults.sh" # helpers of the 8x recovery tests
 install -m 755 "$ROOT/scripts/pi-check.sh" "$STAGE/vm/bin/pi-check" # make pi-check (88-pi-check)
 n=0
 for t in "$VMSRC"/guest/*.sh; do

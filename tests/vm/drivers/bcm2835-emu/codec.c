@@ -85,6 +85,7 @@
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
+#include <linux/version.h>
 #include <linux/workqueue.h>
 
 #include <media/v4l2-ctrls.h>
@@ -1513,7 +1514,7 @@ free_dev:
 	return ret;
 }
 
-static int emu_remove(struct platform_device *pdev)
+static void emu_remove_dev(struct platform_device *pdev)
 {
 	struct emu_dev *dev = platform_get_drvdata(pdev);
 
@@ -1521,8 +1522,22 @@ static int emu_remove(struct platform_device *pdev)
 	media_device_unregister(&dev->mdev);
 	v4l2_m2m_unregister_media_controller(dev->m2m_dev);
 	video_unregister_device(&dev->vfd);
+}
+
+/* platform_driver.remove returns void since Linux 6.11 (the compiled test-bed kernel is 6.1,
+ * Debian trixie's 6.12: tests/vm/bed/debian-kernel.sh) */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+static void emu_remove(struct platform_device *pdev)
+{
+	emu_remove_dev(pdev);
+}
+#else
+static int emu_remove(struct platform_device *pdev)
+{
+	emu_remove_dev(pdev);
 	return 0;
 }
+#endif
 
 static struct platform_driver emu_driver = {
 	.probe	= emu_probe,

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks what a guest test's camera controls did to the served picture.
 
-    tests/vm/controls_check.py DIR
+    tests/vm/checks/controls_check.py DIR
 
 DIR/expect holds one expectation per line, about JPEGs in DIR (written by the guest test):
     brighter A.jpg B.jpg D     mean luma of B exceeds A's by at least D (0..255)

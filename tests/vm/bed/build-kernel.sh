@@ -1,9 +1,10 @@
 #!/bin/bash
-# Builds the test-bed kernel (x86_64 bzImage, tinyconfig + tests/vm/kernel.config, everything
+# Builds the test-bed kernel (x86_64 bzImage, tinyconfig + tests/vm/bed/kernel.config, everything
 # built in) from the release's Debian linux-source package (linux-source-6.1 on Debian 12, where
 # CI runs it; the name per release comes from scripts/deps.sh kernel-source) and caches it, with
 # what out-of-tree modules need to be built against it; then builds the test bed's own modules
-# (tests/vm/*/Kbuild: the emulated Raspberry Pi JPEG encoder, tests/vm/bcm2835-emu) against it.
+# (tests/vm/drivers/*/Kbuild: the emulated Raspberry Pi JPEG encoder, tests/vm/drivers/bcm2835-emu)
+# against it.
 #
 # Cache (${XDG_CACHE_HOME:-$HOME/.cache}/mjpegd/vm, or MJPEGD_VM_CACHE):
 #   bzImage-<key>     the kernel; <key>: sha256 of the fragment + the linux-source package and
@@ -25,7 +26,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 FRAG=$HERE/kernel.config
-PKG=${MJPEGD_KERNEL_SOURCE:-$("$HERE/../../scripts/deps.sh" kernel-source)}
+DRIVERS=$(cd "$HERE/../drivers" && pwd)
+PKG=${MJPEGD_KERNEL_SOURCE:-$("$HERE/../../../scripts/deps.sh" kernel-source)}
 if [ "$PKG" = linux-source ]; then # the metapackage (testing): the versioned one it depends on
 	PKG=$(dpkg-query -W -f='${Depends}' linux-source 2>/dev/null | sed 's/[ ,(].*//')
 fi
@@ -51,15 +53,15 @@ mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
 
-# build_modules: every tests/vm/*/Kbuild directory built against $KBUILD into
+# build_modules: every tests/vm/drivers/*/Kbuild directory built against $KBUILD into
 # $CACHE/modules-$key-<sha of the sources>/, then copied to MJPEGD_VM_MODULES_OUT.
 build_modules() {
 	local dirs=() d modkey mdir mwork t
-	for d in "$HERE"/*/Kbuild; do
+	for d in "$DRIVERS"/*/Kbuild; do
 		[ -e "$d" ] && dirs+=("$(dirname "$d")")
 	done
 	[ ${#dirs[@]} -gt 0 ] || return 0
-	modkey=$(cd "$HERE" && find "${dirs[@]##*/}" -type f ! -name '*.o' ! -name '*.ko' \
+	modkey=$(cd "$DRIVERS" && find "${dirs[@]##*/}" -type f ! -name '*.o' ! -name '*.ko' \
 		! -name '.*' ! -name '*.mod*' ! -name 'Module.symvers' ! -name 'modules.order' |
 		LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 	mdir=$CACHE/modules-$key-$modkey

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The test bed's second guest userland: libcamera 0.7.1 (Debian trixie-backports, the upstream
-# release of Raspberry Pi OS Trixie's 0.7.1+rpt). Usage: tests/vm/lc07.sh DIR
+# release of Raspberry Pi OS Trixie's 0.7.1+rpt). Usage: tests/vm/bed/lc07.sh DIR
 #
 # Makes or reuses the trixie-backports root (scripts/platform-root.sh, in the cache of
 # tests/platforms/run.sh, as its own root: ${MJPEGD_PLATFORM_CACHE:-~/.cache/mjpegd/platforms}/vm-trixie-backports),
@@ -10,8 +10,8 @@
 # self-contained tree, everything taken from the root, never from the host: `cam`, the IPA
 # modules with their .sign files and proxies, /usr/share/libcamera, that mjpegd as /vm/bin/mjpegd,
 # every shared library these need as the root's own ldd resolves them, the root's loader and
-# ld.so.cache, the usrmerge links. tests/vm/mkinitramfs.sh packs it as /lc07; the guest runs it
-# with `chroot /lc07` (/vm/bin/lc07, tests/vm/lc07-exec). Every ELF is checked in DIR itself
+# ld.so.cache, the usrmerge links. tests/vm/bed/mkinitramfs.sh packs it as /lc07; the guest runs it
+# with `chroot /lc07` (/vm/bin/lc07, tests/vm/bed/lc07-exec). Every ELF is checked in DIR itself
 # with DIR's loader (`ld.so --list` in a chroot): nothing may resolve outside it.
 #
 # Exit status: 0 ready (DIR/VERSIONS names the packages); 3 skipped: the archive cannot be
@@ -20,8 +20,8 @@
 # Env: MJPEGD_VM_LC07_TIMEOUT (bound on the work inside the root, default 1800 s).
 set -uo pipefail
 
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-DEST=${1:?usage: tests/vm/lc07.sh DIR}
+HERE=$(cd "$(dirname "$0")/../../.." && pwd)
+DEST=${1:?usage: tests/vm/bed/lc07.sh DIR}
 case "$DEST" in /*) ;; *) DEST=$PWD/$DEST ;; esac
 CACHE=${MJPEGD_PLATFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mjpegd/platforms}
 PROOT=$CACHE/vm-trixie-backports # its own root: make test-platforms keeps its roots as a fresh install

@@ -1,4 +1,4 @@
-/* bcm2835_emu — drives the emulated Raspberry Pi JPEG encoder (tests/vm/bcm2835-emu) in the
+/* bcm2835_emu — drives the emulated Raspberry Pi JPEG encoder (tests/vm/drivers/bcm2835-emu) in the
  * test VM, the way mjpegd drives the real one: V4L2 multi-planar M2M, one plane per buffer.
  *
  *   bcm2835_emu encode [-d DEV] [-f FOURCC] [-W W] [-H H] [-q QUALITY] [-n FRAMES] [-t MS]
@@ -11,7 +11,7 @@
  *       vivid.allocators=0,1: dma-contig), -s those of a second open of the encoder (MMAP,
  *       dma-contig). CAPTURE buffers are MMAP. -o writes PREFIX.raw (the first frame's OUTPUT
  *       buffer, stride and padding included), PREFIX.meta (its layout, one line) and
- *       PREFIX.jpg (the first frame not flagged ERROR), for tests/vm/bcm2835_emu_check.py.
+ *       PREFIX.jpg (the first frame not flagged ERROR), for tests/vm/checks/bcm2835_emu_check.py.
  *       -t: per-frame timeout (default 10000 ms). -u: after a timeout, write 0 to PARAM_FILE
  *       (the module's stall parameter) and wait for the same frame again. -S: drain with
  *       VIDIOC_ENCODER_CMD(STOP) after queueing the last frame: V4L2_BUF_FLAG_LAST must come,

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Checks the JPEGs of the emulated Raspberry Pi encoder against the raw frames they came from.
 
-    tests/vm/bcm2835_emu_check.py DIR
+    tests/vm/checks/bcm2835_emu_check.py DIR
 
-For every DIR/NAME.meta with DIR/NAME.raw and DIR/NAME.jpg (written by tests/vm/bcm2835_emu in
+For every DIR/NAME.meta with DIR/NAME.raw and DIR/NAME.jpg (written by tests/vm/tools/bcm2835_emu in
 the guest, or by its `gen` mode and any encoder on the host):
   - the JPEG's structure: SOI, one DQT holding tables 0 and 1 equal to JPEG Annex K's
     luminance/chrominance tables scaled for the meta's quality exactly as libjpeg's

@@ -54,7 +54,7 @@ say() {
 	echo "== $*"
 }
 
-# lc07_use: the first step of a test of the libcamera 0.7.x userland (/lc07, tests/vm/lc07.sh,
+# lc07_use: the first step of a test of the libcamera 0.7.x userland (/lc07, tests/vm/bed/lc07.sh,
 # a "# vm-needs: lc07" line in the test). Without /lc07: skip when the run left it out on purpose
 # (archive unreachable, MJPEGD_VM_LC07=0), fail when preparing it failed (/vm/lc07.status says
 # which). Then asserts that cam is the libcamera version /lc07 was made with (0.7.x, in
@@ -82,7 +82,7 @@ lc07_use() {
 	*) fail "/lc07's cam is not libcamera v$LC07_VERSION" ;;
 	esac
 	# The daemon links no libcamera: its plugin (at the path the daemon was built to load it
-	# from, tests/vm/lc07.sh) does.
+	# from, tests/vm/bed/lc07.sh) does.
 	_l=$(lc07 /.vm/ld.so --list /vm/bin/mjpegd 2>&1) || fail "/lc07/vm/bin/mjpegd does not load: $_l"
 	if echo "$_l" | grep -q 'libcamera\|libstdc++'; then
 		fail "/lc07/vm/bin/mjpegd links libcamera or libstdc++ (its plugin should): $_l"
@@ -114,7 +114,7 @@ lc07_ran() {
 
 # die MESSAGE: for a test that runs one daemon ($pid, its log in $LOG, else $VM_OUT/mjpegd.log)
 # and perhaps a stream watcher ($wpid): prints the daemon's log, kills both, fails the test.
-# (tests/vm/faults.sh has its own, for the recovery tests.)
+# (tests/vm/guest/lib/faults.sh has its own, for the recovery tests.)
 die() {
 	echo "--- mjpegd log"
 	cat "${LOG:-$VM_OUT/mjpegd.log}"
@@ -123,7 +123,80 @@ die() {
 	fail "$@"
 }
 
-# --- the emulated Raspberry Pi JPEG encoder (tests/vm/bcm2835-emu) ---------------------------
+# --- standby (--standby-after): 70b, 71b, 99e ---------------------------------------------------
+# For a test that runs one daemon ($pid) listening on 127.0.0.1:8000 with --standby-after 1.
+
+# standby_dev_fds: the daemon's /dev/video* and /dev/media* fds (ls -l of /proc/$pid/fd; one a
+# line, status 0 when there is one)
+# shellcheck disable=SC2010 # ls -l prints each fd's target, which is what is looked for
+standby_dev_fds() { ls -l "/proc/$pid/fd" | grep -E '/dev/(video|media)'; }
+
+# standby_in: /status (written to st.json) says the daemon is in standby
+standby_in() {
+	timeout 5 wget -q -O st.json http://127.0.0.1:8000/status &&
+		grep -q '"state": "standby", "entered"' st.json
+}
+
+# standby_wait WHAT: until /status says standby, a request every 2 s (a /status request counts as
+# one, so they are spaced more than --standby-after apart); dies after 20 s ("no standby within
+# 20 s (WHAT)")
+standby_wait() {
+	_n=0
+	until sleep 2 && standby_in; do
+		_n=$((_n + 1))
+		[ "$_n" -lt 10 ] || die "no standby within 20 s ($1)"
+	done
+}
+
+# standby_wakeups COUNT JPEG_HEAD WGET_SECONDS LABEL: COUNT times: wait for standby, no device fd
+# open in it (the first time also: frames.captured stands still for 2 s), then a snapshot (bounded
+# by WGET_SECONDS) wakes the daemon and must be a whole JPEG whose first bytes are JPEG_HEAD (hex)
+# ending with EOI. Then /status counts COUNT standbys and no encode error, and the request-to-JPEG
+# times are printed as p50/p95 (the guest's /proc/uptime: 10 ms steps; TCG, far slower than a Pi).
+standby_wakeups() {
+	_count=$1 _head=$2 _wt=$3 _label=$4
+	_times=""
+	_i=1
+	while [ "$_i" -le "$_count" ]; do
+		standby_wait "wake-up $_i"
+		if standby_dev_fds >fds.txt; then
+			cat fds.txt
+			die "a device is open in standby (wake-up $_i)"
+		fi
+		if [ "$_i" = 1 ]; then
+			grep '"standby"\|"state"' st.json
+			_c1=$(sed -n 's/.*"captured": \([0-9]*\).*/\1/p' st.json)
+			sleep 2
+			standby_in || die "standby left with no request"
+			_c2=$(sed -n 's/.*"captured": \([0-9]*\).*/\1/p' st.json)
+			echo "frames.captured in standby: $_c1 → $_c2 over 2 s"
+			[ "$_c1" = "$_c2" ] || die "frames captured in standby: $_c1 → $_c2"
+		fi
+		_t0=$(awk '{ printf "%d", $1 * 1000 }' /proc/uptime)
+		timeout "$_wt" wget -q -O "snap$_i.jpg" http://127.0.0.1:8000/snapshot.jpg ||
+			die "GET /snapshot.jpg in standby failed (wake-up $_i)"
+		_t1=$(awk '{ printf "%d", $1 * 1000 }' /proc/uptime)
+		[ "$(hexhead "snap$_i.jpg" $((${#_head} / 2)))" = "$_head" ] ||
+			die "snapshot $_i does not start with $_head: $(hexhead "snap$_i.jpg" 10)"
+		[ "$(tail -c 2 "snap$_i.jpg" | od -An -tx1 | tr -d ' \n')" = ffd9 ] ||
+			die "snapshot $_i does not end with EOI"
+		echo "wake-up $_i: $((_t1 - _t0)) ms, $(filesize "snap$_i.jpg") bytes"
+		_times="$_times $((_t1 - _t0))"
+		_i=$((_i + 1))
+	done
+	timeout 5 wget -q -O status.json http://127.0.0.1:8000/status || die "GET /status"
+	cp status.json "$VM_OUT/"
+	grep -q "\"entered\": $_count" status.json ||
+		die "/status does not count $_count standbys: $(grep standby status.json)"
+	grep -q '"encode_errors": 0' status.json || die "encode errors"
+	echo "$_times" | tr ' ' '\n' | grep . | sort -n >times.txt
+	_cnt=$(wc -l <times.txt)
+	_p50=$(sed -n "$(((_cnt + 1) / 2))p" times.txt)
+	_p95=$(sed -n "$(((_cnt * 95 + 99) / 100))p" times.txt)
+	echo "standby wake-up ($_label): request to JPEG p50 $_p50 ms, p95 $_p95 ms over $_cnt (TCG)"
+}
+
+# --- the emulated Raspberry Pi JPEG encoder (tests/vm/drivers/bcm2835-emu) ---------------------------
 # Not loaded at boot (mjpegd's --encoder auto would find it): a test loads it with emu_load,
 # which unloads it again when the test's shell exits.
 EMU_MOD=bcm2835_codec_emu
@@ -134,7 +207,7 @@ EMU_DRV=/sys/bus/platform/drivers/bcm2835-codec
 # emu_load [PARAM=VALUE...]: insmod /vm/modules/bcm2835_codec_emu.ko with the parameters (after
 # unloading it if loaded) and set EMU_DEV to its node; rmmod at exit.
 emu_load() {
-	[ -e "/vm/modules/$EMU_MOD.ko" ] || fail "/vm/modules/$EMU_MOD.ko missing (tests/vm/build-kernel.sh builds it)"
+	[ -e "/vm/modules/$EMU_MOD.ko" ] || fail "/vm/modules/$EMU_MOD.ko missing (tests/vm/bed/build-kernel.sh builds it)"
 	grep -q "^$EMU_MOD " /proc/modules && emu_unload
 	insmod "/vm/modules/$EMU_MOD.ko" "$@" || fail "insmod $EMU_MOD $* failed"
 	retry 5 v4l_node "$EMU_NAME" || fail "no video4linux node named $EMU_NAME after insmod"

@@ -1,4 +1,4 @@
-/* Helpers shared by the test bed's standalone guest programs (tests/vm/NAME.c, each compiled alone
+/* Helpers shared by the test bed's standalone guest programs (tests/vm/tools/NAME.c, each compiled alone
  * by mkinitramfs.sh, statically when it can): fail with a message, ioctl across EINTR, a
  * video4linux node by its sysfs name, a fourcc as text. Header-only: each program is one file. */
 #ifndef MJPEGD_TESTS_VM_VMTOOL_H
