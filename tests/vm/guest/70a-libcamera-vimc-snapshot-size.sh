@@ -8,24 +8,6 @@
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs (build/mjpegd was missing when it was packed)"
 [ -n "$VIMC_MEDIA" ] || fail "no vimc media device (VIMC MDEV)"
 
-# jpeg_dims FILE -> WxH from its SOF0 (the software encoder writes baseline JPEGs)
-jpeg_dims() {
-	od -An -tx1 -v "$1" | awk '
-		function h(s) {
-			return (index("0123456789abcdef", substr(s, 1, 1)) - 1) * 16 +
-			       index("0123456789abcdef", substr(s, 2, 1)) - 1
-		}
-		{ for (i = 1; i <= NF; i++) b[n++] = $i }
-		END {
-			for (i = 0; i + 8 < n; i++)
-				if (b[i] == "ff" && b[i + 1] == "c0") {
-					printf "%dx%d\n", h(b[i + 7]) * 256 + h(b[i + 8]),
-					       h(b[i + 5]) * 256 + h(b[i + 6])
-					exit
-				}
-		}'
-}
-
 LOG=$VM_OUT/mjpegd.log
 say "--source libcamera (vimc) 640x480, --snapshot-size 1280x960: one stream, a warning"
 "$MJPEGD" --listen 127.0.0.1:8000 --source libcamera --encoder software --size 640x480 \

@@ -57,24 +57,6 @@ lc07 /usr/bin/cam -l >cam-l.txt 2>&1
 cat cam-l.txt
 grep -q "Virtual0" cam-l.txt || fail "cam -l does not list Virtual0 (the virtual handler read no $YAML?)"
 
-# jpeg_dims FILE -> WxH from the first SOF0 in FILE (the software encoder writes baseline JPEGs)
-jpeg_dims() {
-	od -An -tx1 -v -N 4096 "$1" | awk '
-		function h(s) {
-			return (index("0123456789abcdef", substr(s, 1, 1)) - 1) * 16 +
-			       index("0123456789abcdef", substr(s, 2, 1)) - 1
-		}
-		{ for (i = 1; i <= NF; i++) b[n++] = $i }
-		END {
-			for (i = 0; i + 8 < n; i++)
-				if (b[i] == "ff" && b[i + 1] == "c0") {
-					printf "%dx%d\n", h(b[i + 7]) * 256 + h(b[i + 8]),
-					       h(b[i + 5]) * 256 + h(b[i + 6])
-					exit
-				}
-		}'
-}
-
 LOG=$VM_OUT/mjpegd.log
 say "--source libcamera:Virtual0 --size 320x240 --snapshot-size 1280x960"
 "$MJPEGD" --listen 127.0.0.1:8000 --source libcamera:Virtual0 --encoder software \

@@ -261,6 +261,25 @@ hexhead() {
 	od -An -tx1 -N"$2" "$1" | tr -d ' \n'
 }
 
+# jpeg_dims FILE -> WxH from the first SOF0 in its first 4 KiB (the software encoder writes
+# baseline JPEGs, headers first).
+jpeg_dims() {
+	od -An -tx1 -v -N 4096 "$1" | awk '
+		function h(s) {
+			return (index("0123456789abcdef", substr(s, 1, 1)) - 1) * 16 +
+			       index("0123456789abcdef", substr(s, 2, 1)) - 1
+		}
+		{ for (i = 1; i <= NF; i++) b[n++] = $i }
+		END {
+			for (i = 0; i + 8 < n; i++)
+				if (b[i] == "ff" && b[i + 1] == "c0") {
+					printf "%dx%d\n", h(b[i + 7]) * 256 + h(b[i + 8]),
+					       h(b[i + 5]) * 256 + h(b[i + 6])
+					exit
+				}
+		}'
+}
+
 # filesize FILE -> size in bytes (0 when missing).
 filesize() {
 	if [ -e "$1" ]; then wc -c <"$1" | tr -d ' '; else echo 0; fi
