@@ -10,7 +10,7 @@ import time
 
 from harness import (SLOW, STREAM_CONTENT_TYPE, Conn, Context, Daemon, MultipartParser, TestFailure,
                      check, need_tool, read_parts, request, request_bytes, run_cli)
-from common import (test, jpeg_ok, chromium_screenshot, crypt_hash, basic, write_users,
+from common import (timing_test, test, jpeg_ok, chromium_screenshot, crypt_hash, basic, write_users,
                     auth_users_file)
 
 
@@ -154,7 +154,7 @@ def stream_area_colours(png, w_img=320, h_img=240):
     return len(colours)
 
 
-@test
+@timing_test
 def test_auth_chromium_credentials_in_url():
     """Issue 13's client list: headless Chromium loading http://user:pass@host:port/ shows the
     stream (the page, then its <img> sent with the credentials the browser keeps for the realm).
@@ -270,7 +270,7 @@ def test_auth_home_assistant_and_octoprint_clients():
     d.stop()
 
 
-@test
+@timing_test
 def test_auth_failures_slow_down_that_address():
     """Repeated failures from one address wait longer each time (measured: the answer's time);
     another address is not slowed; the table is fixed-size (unit test test_auth)."""
@@ -303,7 +303,7 @@ def test_auth_failures_slow_down_that_address():
     d.stop()
 
 
-@test
+@timing_test
 def test_auth_slow_hash_does_not_stall_streams():
     """A yescrypt hash of cost 8 (~1 s, 128 MiB) is checked on the worker thread: a stream of
     another user keeps its frame rate meanwhile."""

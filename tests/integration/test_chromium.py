@@ -4,10 +4,10 @@ import os
 import time
 
 from harness import Context, Daemon, check
-from common import test, chromium_screenshot
+from common import timing_test, test, chromium_screenshot
 
 
-@test
+@timing_test
 def test_chromium_page():
     d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "10")
     d.wait_frame()

@@ -14,7 +14,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness import SLOW, Conn, Context, Daemon, TestFailure, check, djpeg_size, request_bytes
-from common import test, jpeg_ok, chromium_screenshot, basic, auth_users_file
+from common import timing_test, test, jpeg_ok, chromium_screenshot, basic, auth_users_file
 
 # The page plays Mainsail's mjpegstreamer worker (fetch in CORS mode, a ReadableStream, parts split
 # by each part's Content-Length, &timestamp= appended through URL.searchParams) and
@@ -159,7 +159,7 @@ class OtherOrigin:
         self.server.server_close()
 
 
-@test
+@timing_test
 def test_frontends_mainsail_fetch_stream():
     """Mainsail's mjpegstreamer (and mjpegstreamer-adaptive's snapshots) from another origin:
     with --allow-origin naming that origin the frames flow (5 JPEGs per stream URL, each part's
@@ -195,7 +195,7 @@ def test_frontends_mainsail_fetch_stream():
         d.stop()
 
 
-@test
+@timing_test
 def test_frontends_snapshot_polling_fresh():
     """mjpegstreamer-adaptive (?bypassCache=N) and Fluidd's <img> (?cacheBust=N) poll the
     snapshot URL on one keep-alive connection: each of 10 answers is a new JPEG (other bytes, a

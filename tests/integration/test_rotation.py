@@ -19,7 +19,7 @@ import time
 
 from harness import (SLOW, Context, Daemon, TestFailure, TestSkipped, check, get_json, need_tool,
                      open_stream, read_parts, read_png, run_cli)
-from common import test, chromium_screenshot
+from common import timing_test, test, chromium_screenshot
 
 SIZE = (320, 240)
 MARKER = min(SIZE) // 8  # the test pattern's marker side (src/source/testpattern.c)
@@ -237,7 +237,7 @@ def swapped(rotation):
 
 # ------------------------------------------------------------------------------- tests
 
-@test
+@timing_test
 def test_rotation_eight_snapshots_chromium():
     """All eight orientations (one daemon each, the test pattern): each snapshot carries the one
     Orientation tag expected, with a Content-Length that counts it; headless Chromium draws the
@@ -287,7 +287,7 @@ def stream_and_snapshot_page(tmp, name, daemons, stream_port=None):
     return page(os.path.join(tmp, name), imgs), expect
 
 
-@test
+@timing_test
 def test_rotation_90_270_chromium_and_firefox():
     """--rotation 90 and 270: /stream.mjpg and /snapshot.jpg side by side in <img>s of 240x320,
     in headless Chromium and in headless Firefox (firefox-esr); the marker bottom-right for 90,
@@ -320,7 +320,7 @@ def test_rotation_90_270_chromium_and_firefox():
         d.stop()
 
 
-@test
+@timing_test
 def test_rotation_page_upright():
     """The built-in page (/) with --rotation 90 in headless Chromium: its <img> is as tall as the
     picture is wide (the EXIF turn applies: image-orientation from-image), the marker at the

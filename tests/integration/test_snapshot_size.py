@@ -9,7 +9,7 @@ import time
 
 from harness import (SLOW, Context, Daemon, check, djpeg_size, get_json, open_stream, request,
                      run_cli)
-from common import jpeg_ok, test
+from common import timing_test, jpeg_ok, test
 
 STREAM = (320, 240)
 FULL = (1280, 720)
@@ -148,7 +148,7 @@ def test_full_size_reload():
     d.stop()
 
 
-@test
+@timing_test
 def test_full_size_stream_keeps_flowing():
     """The largest gap between stream parts during 10 back-to-back full-size snapshots. Not a
     performance figure: a correctness bound (the full size is encoded on its own thread, the

@@ -12,7 +12,7 @@ from harness import (SANITIZED, SLOW, STREAM_CONTENT_TYPE, Conn, Context, Daemon
                      TestFailure, assert_serving, check, djpeg_size, get_json, need_tool,
                      open_stream, read_parts, request, request_bytes)
 from pool import StreamPool
-from common import test
+from common import timing_test, test
 
 
 @test
@@ -233,7 +233,7 @@ def test_stream_client_uploading_is_closed():
     d.stop()
 
 
-@test
+@timing_test
 def test_stalled_client():
     fps = 25
     # Under ASan, freed memory sits in a quarantine (256 MiB by default) and RSS grows with any

@@ -11,7 +11,7 @@ import time
 from harness import (SANITIZED, SLOW, Context, Daemon, assert_serving, check, djpeg_size, get_json,
                      open_stream, read_parts, request, run_cli)
 import harness
-from common import MJPEGD_PATH, test, jpeg_ok, NotifySocket
+from common import timing_test, MJPEGD_PATH, test, jpeg_ok, NotifySocket
 
 
 def fd_count(pid):
@@ -76,7 +76,7 @@ def check_outage_seen(parts, snaps, what):
               f"part: the placeholder must come at 1 fps")
 
 
-@test
+@timing_test
 def test_source_failure_keeps_clients():
     d = Daemon("--source", "testpattern", "--fps", "20", "--source-timeout-ms", "500",
                "--inject-fault", "source:stall-after=10", binary=harness.MJPEGD_FAULTS)
@@ -228,7 +228,7 @@ def test_config_not_regular_file():
     d.stop()
 
 
-@test
+@timing_test
 def test_slow_viewer_gets_recent_frames():
     """A viewer on a slow link is sent the newest frame whenever its socket drains, not a
     backlog of old ones (TCP_NOTSENT_LOWAT on stream sockets)."""

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from harness import SLOW, Context, Daemon, check, need_tool, read_png
-from common import test, auth_users_file
+from common import timing_test, test, auth_users_file
 
 
 def vlc_frames(url, name, want=8, seconds=20, video_filter="scene"):
@@ -59,7 +59,7 @@ def vlc_frames(url, name, want=8, seconds=20, video_filter="scene"):
     return list(distinct.values()), text
 
 
-@test
+@timing_test
 def test_vlc_plays_stream():
     """The brief's clients: VLC (its http module asks with Range: bytes=0-) plays the stream,
     picture after picture, of the right size; also with credentials in the URL against
