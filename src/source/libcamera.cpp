@@ -8,6 +8,11 @@
 // mjpegd's logger (LogRoute, libcamera_manager.cpp, include/mjpegd/source/libcamera_log.h); the
 // camera controls are libcamera_controls.cpp.
 //
+// Why this file is over ~700 lines: it is one object's life (select, configure one or two streams,
+// allocate, start, the request cycle with its pacer for cameras that ignore FrameDurationLimits,
+// stop), and each part reads the same lcshim fields under the same locking rules; split across
+// files, the rules of one request's round trip would be read in three places.
+//
 // Every difference between libcamera releases is handled in the block of MJPEGD_LIBCAMERA_*
 // definitions in libcamera_impl.hpp, each naming the release that changed the API; the rest of
 // the shim is the same for every release. Built and tested (make test-platforms, docs/testing.md) against Debian
