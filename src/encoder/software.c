@@ -135,6 +135,15 @@ static void nv12_split_chroma(const uint8_t *uv, size_t stride, unsigned cw, uns
 		}
 }
 
+/* The job ends without a JPEG, for the reason given (the caller sets cpu_ns). */
+static void job_failed(struct software_job *job, int err, const char *why)
+{
+	job->result = err;
+	snprintf(job->error, sizeof(job->error), "%s", why);
+	job->jpeg_len = 0;
+	job->grown = NULL;
+}
+
 /* Runs on the worker thread. */
 static void software_encode_yuyv(struct software_encoder *se, struct software_job *job)
 {
@@ -189,10 +198,7 @@ static void software_encode(struct software_encoder *se, struct software_job *jo
 			uv = y ? y + stride * h : NULL;
 		}
 		if (!y || !uv) {
-			job->result = -EINVAL;
-			snprintf(job->error, sizeof(job->error), "NV12 frame has no CPU mapping");
-			job->jpeg_len = 0;
-			job->grown = NULL;
+			job_failed(job, -EINVAL, "NV12 frame has no CPU mapping");
 			job->cpu_ns = clock_now_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 			return;
 		}
@@ -224,9 +230,7 @@ static void software_encode(struct software_encoder *se, struct software_job *jo
 	int quality = (int)atomic_load_explicit(&se->quality, memory_order_relaxed);
 	job->grown = NULL;
 	if (!se->tj) {
-		job->result = -ENOMEM;
-		snprintf(job->error, sizeof(job->error), "no TurboJPEG handle");
-		job->jpeg_len = 0;
+		job_failed(job, -ENOMEM, "no TurboJPEG handle");
 		job->cpu_ns = 0;
 		return;
 	}
