@@ -194,18 +194,11 @@ int lcshim::queue_paced(Request *request)
 	if (due <= now)
 		return camera->queueRequest(request);
 	if (!pacer.joinable()) {
-		// Like every thread of the daemon's, it takes no process signal (main() reads them
-		// from a signalfd on the loop thread).
-		sigset_t all, saved;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &saved);
 		try {
-			pacer = std::thread(&lcshim::pacer_run, this);
+			with_signals_blocked([this] { pacer = std::thread(&lcshim::pacer_run, this); });
 		} catch (const std::system_error &) {
-			pthread_sigmask(SIG_SETMASK, &saved, nullptr);
 			return camera->queueRequest(request); // unpaced, as before
 		}
-		pthread_sigmask(SIG_SETMASK, &saved, nullptr);
 	}
 	std::lock_guard<std::mutex> guard(pacer_lock);
 	held.emplace_back(due, request);

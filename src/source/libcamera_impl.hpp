@@ -100,6 +100,22 @@ extern "C" {
 // The shim's own files only: libcamera's names are the vocabulary of all of them.
 using namespace libcamera;
 
+// Runs f() with every signal blocked in this thread, so that the threads it starts (which
+// inherit the mask) never take a process signal: main() reads them from a signalfd on the loop
+// thread, which only works while every thread blocks them. The mask is restored on return and
+// on an exception.
+template <typename F> auto with_signals_blocked(F &&f) -> decltype(f())
+{
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	struct Restore {
+		sigset_t mask;
+		~Restore() { pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
+	} restore{ saved };
+	return f();
+}
+
 inline void copy_string(char *dst, size_t len, const std::string &src)
 {
 	snprintf(dst, len, "%s", src.c_str());

@@ -130,13 +130,8 @@ int manager_start(std::unique_ptr<CameraManager> *out, bool hold)
 		log_route->hold();
 	auto cm = std::make_unique<CameraManager>();
 	// The manager's thread (and the pipeline handler and IPA threads it starts) must never take
-	// a process signal: main() reads them from a signalfd on the loop thread, which only works
-	// while every thread blocks them. Threads inherit the mask of the thread that creates them.
-	sigset_t all, saved;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	int r = cm->start();
-	pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+	// a process signal.
+	int r = with_signals_blocked([&cm] { return cm->start(); });
 	if (r < 0) {
 		cm.reset();
 		manager_in_use = false;
