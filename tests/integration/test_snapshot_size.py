@@ -204,3 +204,36 @@ def test_full_size_stream_keeps_flowing():
     check(sorted(nices).count(base + 10) == 1 and all(n in (base, base + 10) for n in nices),
           f"thread nice values {sorted(nices)}: want one at +10 (the full-size encoder)")
     d.stop()
+
+
+@test
+def test_full_size_snapshot_gap_script():
+    """bench/snapshot_gap.py, the command docs/testing.md gives Pi owners, runs against a live
+    daemon and prints the three lines it promises (the gap in median intervals, met or not, and
+    the latency); a bad --snapshots and a daemon that is not there are one clear line each."""
+    import re
+    import subprocess
+    from harness import REPO
+    script = os.path.join(REPO, "bench", "snapshot_gap.py")
+    d = Daemon("--source", "testpattern", "--size", "320x240", "--snapshot-size", "1280x720",
+               "--fps", "15")
+    d.wait_frame()
+    p = subprocess.run(["/usr/bin/python3", script, "--url", f"http://127.0.0.1:{d.port}",
+                        "--snapshots", "5"], capture_output=True, text=True, timeout=60 * SLOW)
+    check(p.returncode == 0, f"snapshot_gap.py exited {p.returncode}: {p.stderr.strip()}")
+    out = p.stdout
+    Context.current.note(out)
+    check(re.search(r"^stream: median interval [0-9.]+ ms", out, re.M), f"no interval line: {out}")
+    m = re.search(r"^during 5 snapshots .*largest gap ([0-9.]+) ms = ([0-9.]+) intervals "
+                  r"\(bound 2: (met|NOT met)\)$", out, re.M)
+    check(m, f"no gap line: {out}")
+    check(float(m.group(1)) > 0 and float(m.group(2)) > 0, f"a gap of nothing: {m.group(0)}")
+    check(re.search(r"^snapshot latency: p50 [0-9.]+ ms, p95 [0-9.]+ ms$", out, re.M),
+          f"no latency line: {out}")
+    d.stop()
+    for args, want in ((["--snapshots", "0"], "--snapshots must be at least 1"),
+                       (["--url", f"http://127.0.0.1:{d.port}"], "cannot open")):
+        p = subprocess.run(["/usr/bin/python3", script] + args, capture_output=True, text=True,
+                           timeout=30 * SLOW)
+        check(p.returncode != 0 and want in p.stderr,
+              f"{args}: exit {p.returncode}, stderr {p.stderr.strip()!r} (want {want!r})")
