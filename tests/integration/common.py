@@ -33,6 +33,14 @@ def timing_test(fn):
     return test(fn)
 
 
+def serial_test(fn):
+    """A test that must not share the machine with other tests of the run (it measures the
+    daemon's CPU time, starts heavy clients, or binds a port it chose in advance): registered as
+    @test, and run after the parallel phase, one at a time (docs/testing.md)."""
+    fn.serial = True
+    return test(fn)
+
+
 def jpeg_ok(body, what):
     check(body[:2] == b"\xff\xd8", f"{what}: does not start with FFD8: {body[:16]!r}")
     check(body[-2:] == b"\xff\xd9", f"{what}: does not end with FFD9")

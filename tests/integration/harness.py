@@ -646,24 +646,118 @@ def _on_term(signum, frame):
     raise KeyboardInterrupt()
 
 
-def run_tests(tests, names=None, per_test_timeout=90):
+_SUMMARY = re.compile(r"^integration: (\d+) passed, (\d+) failed(?:, (\d+) skipped)?"
+                      r"(?: \((\d+) timing tests passed on a second attempt\))?")
+
+
+def _runs_alone(fn):
+    """Timing tests (@timing_test) and @serial_test ones run after the parallel phase, one at a
+    time, on a machine no other test of this run loads."""
+    return getattr(fn, "timing", False) or getattr(fn, "serial", False)
+
+
+def _run_parallel(selected, jobs, per_test_timeout, runner):
+    """Runs each test as its own `runner --exact NAME` process, `jobs` at a time, printing each
+    one's lines whole when it ends (in the order they end). Returns (passed, failed, skipped,
+    retried)."""
+    totals = [0, 0, 0, 0]
+    queue = list(selected)
+    running = {}  # pid -> (name, Popen, output file, deadline)
+    limit = per_test_timeout * (SLOW if SANITIZED else 1) + 60
+
+    def finish(name, proc, out, timed_out):
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+        out.close()
+        counted = False
+        for line in text.splitlines():
+            m = _SUMMARY.match(line)
+            if m:
+                counted = True
+                for i in range(4):
+                    totals[i] += int(m.group(i + 1) or 0)
+            elif not line.startswith("mjpegd integration tests: binary "):
+                print(line, flush=True)
+        if timed_out or not counted:
+            why = (f"its process did not end within {limit:.0f} s" if timed_out
+                   else f"its process exited with {proc.returncode} without a summary line")
+            print(f"FAIL  {name}  (runner): {why}", flush=True)
+            totals[1] += 1
+
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                name, _ = queue.pop(0)
+                out = tempfile.TemporaryFile()
+                proc = subprocess.Popen(runner + ["--exact", name], stdin=subprocess.DEVNULL,
+                                        stdout=out, stderr=subprocess.STDOUT,
+                                        preexec_fn=_die_with_parent)
+                running[proc.pid] = (name, proc, out, time.monotonic() + limit)
+            time.sleep(0.05)
+            for pid, (name, proc, out, deadline) in list(running.items()):
+                timed_out = proc.poll() is None and time.monotonic() > deadline
+                if timed_out:
+                    proc.terminate()
+                    try:
+                        proc.wait(10)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+                if proc.poll() is not None:
+                    del running[pid]
+                    finish(name, proc, out, timed_out)
+    finally:
+        for name, proc, out, _ in running.values():
+            proc.terminate()  # its handler stops the daemons it started
+        for name, proc, out, _ in running.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return tuple(totals)
+
+
+def run_tests(tests, names=None, per_test_timeout=90, exact=False, jobs=1, runner=None):
     """tests: list of (name, function). Prints one PASS/FAIL line per test, the details of
-    failures, and the summary line. Returns the process exit status."""
+    failures, and the summary line. Returns the process exit status.
+    jobs > 1 (with runner, the command that runs one test: tests.py): the tests that may share
+    the machine run `jobs` at a time, each in its own process; then the timing and serial tests
+    run one by one in this process."""
     signal.signal(signal.SIGALRM, _on_alarm)
     # A runner killed by SIGTERM/SIGINT still stops its daemons (finally blocks run).
     signal.signal(signal.SIGTERM, _on_term)
     passed = failed = skipped = retried = 0
-    selected = [(n, f) for n, f in tests if not names or any(x in n for x in names)]
+    if exact:
+        selected = [(n, f) for n, f in tests if n in names]
+    else:
+        selected = [(n, f) for n, f in tests if not names or any(x in n for x in names)]
     if names and not selected:
         print(f"no test matches {names}", flush=True)
         print("integration: 0 passed, 1 failed", flush=True)
         return 1
-    print(f"mjpegd integration tests: binary {MJPEGD}"
-          f"{' (sanitizers: timeouts x%g)' % SLOW if SANITIZED else ''}", flush=True)
+    if not exact:
+        print(f"mjpegd integration tests: binary {MJPEGD}"
+              f"{' (sanitizers: timeouts x%g)' % SLOW if SANITIZED else ''}"
+              f"{f', {jobs} at a time, timing tests alone' if jobs > 1 else ''}", flush=True)
     if not os.access(MJPEGD, os.X_OK):
         print(f"FAIL  (setup): {MJPEGD} is not an executable file (build it: make all)")
         print(f"integration: 0 passed, {len(selected)} failed", flush=True)
         return 1
+    phases = ""
+    if jobs > 1 and runner:
+        shared = [(n, f) for n, f in selected if not _runs_alone(f)]
+        selected = [(n, f) for n, f in selected if _runs_alone(f)]
+        t_shared = time.monotonic()
+        try:
+            passed, failed, skipped, retried = _run_parallel(shared, jobs, per_test_timeout,
+                                                             runner)
+        except KeyboardInterrupt:
+            print("FAIL  (interrupted; remaining tests not run)", flush=True)
+            print(f"integration: {passed} passed, {failed + 1} failed", flush=True)
+            return 1
+        t_alone = time.monotonic()
+        phases = (f"{len(shared)} tests {jobs} at a time in {t_alone - t_shared:.0f} s, "
+                  f"{len(selected)} alone in {{:.0f}} s")
     for name, fn in selected:
         # A test marked @timing_test (a bound on time that a loaded machine can miss) runs a
         # second time when its first attempt fails; both attempts are printed.
@@ -735,6 +829,8 @@ def run_tests(tests, names=None, per_test_timeout=90):
                         lines = n.rstrip().splitlines()[:8]
                         print("      " + "\n      ".join(lines), flush=True)
             break
+    if phases:
+        print(f"integration: {phases.format(time.monotonic() - t_alone)}", flush=True)
     print(f"integration: {passed} passed, {failed} failed"
           f"{f', {skipped} skipped' if skipped else ''}"
           f"{f' ({retried} timing tests passed on a second attempt)' if retried else ''}",

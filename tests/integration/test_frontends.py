@@ -14,7 +14,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness import SLOW, Conn, Context, Daemon, TestFailure, check, djpeg_size, request_bytes
-from common import timing_test, test, jpeg_ok, chromium_screenshot, basic, auth_users_file
+from common import serial_test, timing_test, test, jpeg_ok, chromium_screenshot, basic, auth_users_file
 
 # The page plays Mainsail's mjpegstreamer worker (fetch in CORS mode, a ReadableStream, parts split
 # by each part's Content-Length, &timestamp= appended through URL.searchParams) and
@@ -244,7 +244,7 @@ def moonraker_get(port, path):
         c.close()
 
 
-@test
+@serial_test
 def test_frontends_moonraker_snapshot_from_start():
     """Moonraker tests a webcam by fetching its snapshot_url with a 1 s timeout. From the moment
     mjpegd's port accepts (polled every 10 ms from the exec), the first snapshot request is

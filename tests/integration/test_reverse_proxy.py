@@ -10,7 +10,7 @@ import time
 from harness import (SLOW, Conn, Context, Daemon, MultipartParser, check, djpeg_size, get_json,
                      need_tool, request, request_bytes, run_cli)
 import harness
-from common import test, basic, auth_users_file
+from common import serial_test, test, basic, auth_users_file
 
 
 def doc_block(lang):
@@ -145,7 +145,7 @@ def tls_stream_from(port, source, headers):
     return s, parser, parts
 
 
-@test
+@serial_test
 def test_reverse_proxy_nginx_haproxy_tls():
     """docs/reverse-proxy.md's nginx and HAProxy configurations, run for real: TLS with a test
     certificate, the /webcam/ prefix, over TCP and over the unix socket; ffmpeg and curl through
@@ -298,7 +298,7 @@ def test_trusted_proxy_network():
               f"{bad}: {p.returncode} {p.stderr}")
 
 
-@test
+@serial_test
 def test_reverse_proxy_two_cameras():
     """docs/multi-camera.md's nginx front for two camera instances, run for real: /cam/nozzle/ and
     /cam/room/ reach each its own daemon (told apart by their sizes) over TLS: page, snapshot,

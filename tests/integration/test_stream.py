@@ -12,7 +12,7 @@ from harness import (SANITIZED, SLOW, STREAM_CONTENT_TYPE, Conn, Context, Daemon
                      TestFailure, assert_serving, check, djpeg_size, get_json, need_tool,
                      open_stream, read_parts, request, request_bytes)
 from pool import StreamPool
-from common import timing_test, test
+from common import serial_test, timing_test, test
 
 
 @test
@@ -166,7 +166,7 @@ def test_multipart_framing():
     d.stop()
 
 
-@test
+@serial_test
 def test_100_stream_clients():
     d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "15",
                "--max-clients", "150")
@@ -196,7 +196,7 @@ def test_100_stream_clients():
     d.stop()
 
 
-@test
+@serial_test
 def test_stream_client_uploading_is_closed():
     # Issue 13 (3): a viewer sending data was drained 64 bytes per io_uring completion (50-100 %
     # of a core for one uploader), for as long as it liked. Now what it sends is discarded in

@@ -4,11 +4,15 @@
 launcher, the HTTP helpers and the PASS/FAIL/SKIP machinery. Run through
 tests/integration/run.sh (or this file directly):
 
-    tests.py [--area AREA[,AREA...]]... [--list] [NAME...]
+    tests.py [--area AREA[,AREA...]]... [--jobs N] [--list] [NAME...]
+    tests.py --exact NAME
 
 --area runs the tests of test_AREA.py only (`make test-integration T=AREA`); NAME arguments
 select the tests whose name contains one of them (within the areas, if given); --list prints
-each test's area and name instead of running anything."""
+each test's area and name instead of running anything. --jobs N (default $MJPEGD_IT_JOBS, else
+one more than the number of CPUs, at most 4): the tests that may share the machine run N at a
+time, each as `tests.py --exact NAME` (that one test, no header); the timing and serial tests
+then run one at a time (docs/testing.md, "Running tests side by side")."""
 import importlib
 import os
 import sys
@@ -36,6 +40,13 @@ def all_areas():
     return [a for a in AREAS if a in found] + [a for a in found if a not in AREAS]
 
 
+def default_jobs():
+    env = os.environ.get("MJPEGD_IT_JOBS", "")
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    return min(4, (os.cpu_count() or 1) + 1)
+
+
 def setup_failure(message):
     print(f"FAIL  (setup): {message}", flush=True)
     print("integration: 0 passed, 1 failed", flush=True)
@@ -43,7 +54,8 @@ def setup_failure(message):
 
 
 def main(argv):
-    areas, names, listing = [], [], False
+    areas, names, listing, exact = [], [], False, False
+    jobs = default_jobs()
     args = list(argv)
     while args:
         a = args.pop(0)
@@ -60,6 +72,15 @@ def main(argv):
                 areas.append(v.removeprefix("test_"))
         elif a == "--list":
             listing = True
+        elif a == "--exact":
+            if not args:
+                return setup_failure("--exact needs a test name")
+            exact = True
+            names.append(args.pop(0))
+        elif a == "--jobs":
+            if not args or not args[0].isdigit() or int(args[0]) < 1:
+                return setup_failure("--jobs needs a number of tests at a time (1 or more)")
+            jobs = int(args.pop(0))
         else:
             names.append(a)
     known = all_areas()
@@ -79,7 +100,10 @@ def main(argv):
             if not names or any(x in n for x in names):
                 print(f"{f.__module__[len('test_'):]:14} {n}")
         return 0
-    return run_tests(tests, names=names)
+    if exact:
+        return run_tests(tests, names=names, exact=True)
+    runner = [sys.executable, "-B", "-u", os.path.abspath(__file__)]
+    return run_tests(tests, names=names, jobs=jobs, runner=runner)
 
 
 if __name__ == "__main__":
