@@ -11,7 +11,7 @@ import time
 
 from harness import SLOW, Context, Daemon, check, get_json, open_stream, read_parts, request, \
     run_cli
-from common import test, jpeg_ok, NotifySocket
+from common import test, timing_test, jpeg_ok, NotifySocket
 
 
 def wait_standby(d, after_s, timeout=6):
@@ -147,7 +147,7 @@ def test_standby_stream_wakes():
     d.stop()
 
 
-@test
+@timing_test
 def test_standby_watchdog_and_status():
     ns = NotifySocket()
     d = Daemon("--source", "testpattern", "--encoder", "software", "--fps", "10",
