@@ -14,16 +14,16 @@
 
 static uint32_t m2m_out_fourcc(const struct devices *d)
 {
-	return select_m2m_out_fourcc(d->cfg->m2m_format);
+	return select_m2m_out_fourcc(d->opt.m2m_format);
 }
 
 int devices_probe(struct devices *d)
 {
-	const struct config *cfg = d->cfg;
+	const struct devices_options *o = &d->opt;
 	free(d->nodes);
 	d->nodes = NULL;
 	d->n_nodes = 0;
-	switch (select_m2m_nodes(cfg->encoder, cfg->encoder_path)) {
+	switch (select_m2m_nodes(o->encoder, o->encoder_path)) {
 	case SELECT_NODES_NONE:
 		return 0;
 	case SELECT_NODES_NAMED:
@@ -31,7 +31,7 @@ int devices_probe(struct devices *d)
 		if (!d->nodes)
 			return -ENOMEM;
 		d->n_nodes = 1;
-		v4l2_probe(cfg->encoder_path, &d->nodes[0]);
+		v4l2_probe(o->encoder_path, &d->nodes[0]);
 		break;
 	case SELECT_NODES_ALL: {
 		int n = v4l2_scan(&d->nodes);
@@ -43,15 +43,15 @@ int devices_probe(struct devices *d)
 		break;
 	}
 	}
-	if (cfg->encoder != ENCODER_M2M ||
+	if (o->encoder != ENCODER_M2M ||
 	    m2m_discover(d->nodes, d->n_nodes, 0, m2m_out_fourcc(d)) >= 0)
 		return 0;
-	char o[5], why[256];
+	char f[5], why[256];
 	log_err("--encoder m2m: no memory-to-memory device produces %s",
-		fourcc_str(m2m_out_fourcc(d), o));
+		fourcc_str(m2m_out_fourcc(d), f));
 	for (size_t i = 0; i < d->n_nodes; i++) {
 		if (m2m_encoder_check(&d->nodes[i], 0, m2m_out_fourcc(d), why, sizeof(why)) != -ENODEV ||
-		    cfg->encoder_path[0])
+		    o->encoder_path[0])
 			log_err("  %s (%s): %s", d->nodes[i].path, d->nodes[i].card, why);
 	}
 	return -ENODEV;
@@ -66,26 +66,26 @@ static void prefer_importable_formats(struct devices *d)
 	for (unsigned k = 0; k < req->m2m_count; k++) {
 		unsigned i = req->m2m_first + k;
 		int n = m2m_discover(d->nodes, d->n_nodes, req->fourccs[i], m2m_out_fourcc(d));
-		struct v4l2_pixfmt f = { .fourcc = req->fourccs[i], .width = d->cfg->width,
-					 .height = d->cfg->height };
+		struct v4l2_pixfmt f = { .fourcc = req->fourccs[i], .width = d->opt.width,
+					 .height = d->opt.height };
 		if (n >= 0 && v4l2_try_output_format(d->nodes[n].path, &f) == 0 &&
 		    f.fourcc == req->fourccs[i])
 			padded[i] = f.height;
 	}
-	capture_request_prefer_import(req, padded, d->cfg->height);
+	capture_request_prefer_import(req, padded, d->opt.height);
 }
 
 int devices_plan_capture(struct devices *d, uint32_t format)
 {
-	capture_request_for(d->cfg->encoder, d->nodes, d->n_nodes, m2m_out_fourcc(d), &d->req);
+	capture_request_for(d->opt.encoder, d->nodes, d->n_nodes, m2m_out_fourcc(d), &d->req);
 	d->req_padded = d->req;
 	prefer_importable_formats(d);
 	char why[256];
-	int r = capture_request_format(&d->req, format, d->cfg->encoder, why, sizeof(why));
+	int r = capture_request_format(&d->req, format, d->opt.encoder, why, sizeof(why));
 	if (r < 0)
 		log_err("%s", why);
 	else
-		capture_request_format(&d->req_padded, format, d->cfg->encoder, why, sizeof(why));
+		capture_request_format(&d->req_padded, format, d->opt.encoder, why, sizeof(why));
 	return r;
 }
 
@@ -95,13 +95,13 @@ int devices_plan_capture(struct devices *d, uint32_t format)
 static int faults_init(struct devices *d)
 {
 	char err[256];
-	int r = fault_plan_parse(d->cfg->inject_fault, &d->faults, err, sizeof(err));
+	int r = fault_plan_parse(d->opt.inject_fault, &d->faults, err, sizeof(err));
 	if (r < 0) {
 		log_err("--inject-fault: %s", err);
 		return r;
 	}
 	if (d->faults.n_rules)
-		log_warn("fault injection on: %s", d->cfg->inject_fault);
+		log_warn("fault injection on: %s", d->opt.inject_fault);
 	return 0;
 }
 
@@ -152,17 +152,22 @@ static int faults_wrap_encoder(const struct devices *d, int r, struct encoder **
 }
 #endif
 
-int devices_init(struct devices *d, const struct config *cfg)
+int devices_init(struct devices *d, const struct devices_options *opt)
 {
 	memset(d, 0, sizeof(*d));
-	d->cfg = cfg;
+	d->opt = *opt;
 	int r = faults_init(d);
 	if (r < 0)
 		return r;
 	r = devices_probe(d);
 	if (r < 0)
 		return r;
-	return devices_plan_capture(d, cfg->capture_format);
+	return devices_plan_capture(d, d->opt.capture_format);
+}
+
+void devices_apply(struct devices *d, const struct devices_options *opt)
+{
+	d->opt = *opt;
 }
 
 void devices_destroy(struct devices *d)
@@ -177,21 +182,21 @@ void devices_destroy(struct devices *d)
 static int open_source(const struct devices *d, enum source_kind kind, struct source **out,
 		       enum source_kind *opened)
 {
-	const struct config *cfg = d->cfg;
+	const struct devices_options *o = &d->opt;
 	const struct capture_request *req = &d->req, *padded = &d->req_padded;
 	struct orientation_plan plan;
-	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
+	orientation_plan(o->rotation, o->hflip, o->vflip, &plan);
 	struct source_params sp = {
-		.width = cfg->width, .height = cfg->height, .fps = cfg->fps,
-		.path = cfg->source_path,
+		.width = o->width, .height = o->height, .fps = o->fps,
+		.path = o->source_path,
 		.formats = req->fourccs, .n_formats = req->n,
 		.stride_align = req->stride_align, .height_align = req->height_align,
 		.stride_aligns = req->stride_aligns,
 		.rotation = plan.sensor.rotation, .hflip = plan.sensor.hflip,
 		.vflip = plan.sensor.vflip,
-		.buffers = cfg->camera_buffers,
-		.full_width = cfg->snapshot_width, .full_height = cfg->snapshot_height,
-		.full_buffers = cfg->snapshot_buffers,
+		.buffers = o->camera_buffers,
+		.full_width = o->snapshot_width, .full_height = o->snapshot_height,
+		.full_buffers = o->snapshot_buffers,
 	};
 	/* libcamera's: the camera pads the rows (1920x1088 for 1080) */
 	struct source_params lp = sp;
@@ -199,7 +204,7 @@ static int open_source(const struct devices *d, enum source_kind kind, struct so
 	lp.n_formats = padded->n;
 	lp.stride_aligns = padded->stride_aligns;
 	lp.pad_rows = true;
-	lp.camera = cfg->source_path;
+	lp.camera = o->source_path;
 	int r;
 	*opened = kind;
 	switch (kind) {
@@ -210,7 +215,7 @@ static int open_source(const struct devices *d, enum source_kind kind, struct so
 	case SOURCE_LIBCAMERA:
 		return source_libcamera_create(&lp, out);
 	case SOURCE_V4L2:
-		sp.device = cfg->source_path; /* "": the first usable capture device */
+		sp.device = o->source_path; /* "": the first usable capture device */
 		return source_v4l2_create(&sp, out);
 	case SOURCE_AUTO:
 	default:
@@ -241,11 +246,11 @@ int devices_open_source(const struct devices *d, enum source_kind kind, struct s
 
 void devices_warn_ignored(const struct devices *d, const struct source *src)
 {
-	const struct config *cfg = d->cfg;
-	if (cfg->capture_format && src->fourcc != cfg->capture_format) {
+	const struct devices_options *o = &d->opt;
+	if (o->capture_format && src->fourcc != o->capture_format) {
 		char a[5], b[5];
 		log_warn("--format %s: %s gives only %s; --format is ignored",
-			 fourcc_str(cfg->capture_format, a), src->description,
+			 fourcc_str(o->capture_format, a), src->description,
 			 fourcc_str(src->fourcc, b));
 	}
 }
@@ -315,16 +320,16 @@ int devices_open_first_encoder(struct devices *d, const struct source *src,
 			       const struct encoder_params *base, struct encoder **out,
 			       enum encoder_kind *opened)
 {
-	const struct config *cfg = d->cfg;
+	const struct devices_options *o = &d->opt;
 	*opened = ENCODER_AUTO;
 	d->m2m_refused[0] = '\0';
 	struct encoder_params ep;
-	int r = devices_open_encoder(d, cfg->encoder, src, base, out, opened);
-	if (r < 0 && select_software_after_m2m(cfg->encoder, *opened, src->fourcc)) {
+	int r = devices_open_encoder(d, o->encoder, src, base, out, opened);
+	if (r < 0 && select_software_after_m2m(o->encoder, *opened, src->fourcc)) {
 		/* auto chose a hardware encoder that will not open (a size it refuses, firmware
 		 * without JPEG, no context left): software serves rather than no stream at all. */
 		if ((r == -EBUSY || r == -ENOMEM) &&
-		    devices_plan_encoder(d, cfg->encoder, src, base, &ep) == ENCODER_M2M) {
+		    devices_plan_encoder(d, o->encoder, src, base, &ep) == ENCODER_M2M) {
 			describe_refusal(d, ep.device, r);
 			log_warn("encoding in software: the M2M encoder %s", d->m2m_refused);
 		} else {
@@ -337,7 +342,7 @@ int devices_open_first_encoder(struct devices *d, const struct source *src,
 	char why[256];
 	int unusable = m2m_unusable_encoder(d->nodes, d->n_nodes, src->fourcc, m2m_out_fourcc(d),
 					    why, sizeof(why));
-	if (cfg->encoder == ENCODER_AUTO && *opened == ENCODER_SOFTWARE && unusable >= 0)
+	if (o->encoder == ENCODER_AUTO && *opened == ENCODER_SOFTWARE && unusable >= 0)
 		log_warn("--encoder auto: %s (%s) %s: encoding in software", d->nodes[unusable].path,
 			 d->nodes[unusable].card, why);
 	return 0;

@@ -34,6 +34,12 @@
  * encoder's in-flight ones. */
 #define FRAME_POOL_EXTRA 6
 
+/* The server keeps copies of these strings (server_set_allow_origin(), server_set_auth()). */
+_Static_assert(sizeof(((struct config *)0)->allow_origin) <= SERVER_ORIGIN_MAX,
+	       "--allow-origin longer than the server keeps");
+_Static_assert(sizeof(((struct config *)0)->auth_exempt) <= SERVER_AUTH_EXEMPT_MAX,
+	       "--auth-exempt longer than the server keeps");
+
 struct app {
 	struct config cfg;
 	struct loop loop;
@@ -162,9 +168,9 @@ static bool listen_same(const struct config *a, const struct config *b)
 	if (a->n_listen != b->n_listen)
 		return false;
 	for (unsigned i = 0; i < a->n_listen; i++) {
-		char x[CONFIG_UNIX_PATH_MAX + 300], y[CONFIG_UNIX_PATH_MAX + 300];
-		config_listen_describe(&a->listen[i], x, sizeof(x));
-		config_listen_describe(&b->listen[i], y, sizeof(y));
+		char x[LISTEN_UNIX_PATH_MAX + 300], y[LISTEN_UNIX_PATH_MAX + 300];
+		listen_address_describe(&a->listen[i], x, sizeof(x));
+		listen_address_describe(&b->listen[i], y, sizeof(y));
 		if (strcmp(x, y))
 			return false;
 	}
@@ -222,7 +228,7 @@ static void reload(struct app *app)
 	next.n_listen = app->cfg.n_listen;
 	snprintf(next.inject_fault, sizeof(next.inject_fault), "%s", app->cfg.inject_fault);
 	struct config old = app->cfg;
-	app->cfg = next; /* the pipeline reads it through its pointer */
+	app->cfg = next;
 	if (next.log_level != old.log_level)
 		log_set_level(next.log_level);
 	/* The frame pool and the ring were sized for the clients allowed at start. */
@@ -240,14 +246,12 @@ static void reload(struct app *app)
 	/* standby: a request asks the pipeline for a frame (that wakes it) as on demand does */
 	server_set_on_demand(app->server, app->cfg.on_demand || app->cfg.standby_after);
 	server_set_trusted_proxy(app->server, app->cfg.trusted_proxy);
-	if (next.quality != old.quality) {
-		r = pipeline_set_quality(app->pipeline, next.quality);
-		if (r < 0)
-			log_warn_errno(r, "SIGHUP: quality %u not applied", next.quality);
-	}
-	/* Camera or encoder settings restart only the device they concern; changed --control
-	 * values are applied. */
-	pipeline_reconfigure(app->pipeline, &old);
+	/* The pipeline compares them with its own copy: a new quality is set in place, camera or
+	 * encoder settings restart only the device they concern, changed --control values are
+	 * applied. */
+	struct pipeline_options po;
+	config_pipeline_options(&app->cfg, &po);
+	pipeline_apply(app->pipeline, &po);
 	log_info("SIGHUP: configuration reloaded from %s", app->cfg.config_path);
 }
 
@@ -342,15 +346,15 @@ static void describe_listeners(const struct config *cfg, unsigned port, char *bu
 	bool first_tcp = true;
 	buf[0] = '\0';
 	for (unsigned i = 0; i < cfg->n_listen && used < len; i++) {
-		const struct config_listen *l = &cfg->listen[i];
-		char one[CONFIG_UNIX_PATH_MAX + 300];
+		const struct listen_address *l = &cfg->listen[i];
+		char one[LISTEN_UNIX_PATH_MAX + 300];
 		if (!l->is_unix && first_tcp) {
 			bool v6 = strchr(l->host, ':') != NULL;
 			snprintf(one, sizeof(one), "http://%s%s%s:%u/stream.mjpg", v6 ? "[" : "", l->host,
 				 v6 ? "]" : "", port);
 			first_tcp = false;
 		} else {
-			config_listen_describe(l, one, sizeof(one));
+			listen_address_describe(l, one, sizeof(one));
 		}
 		int w = snprintf(buf + used, len - used, "%s%s", i ? " and " : "", one);
 		if (w < 0)
@@ -462,9 +466,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	struct pipeline_options po;
+	config_pipeline_options(&app.cfg, &po);
 	struct pipeline_params pp = {
 		.loop = &app.loop,
-		.cfg = &app.cfg,
+		.options = &po,
 		.frame_pool_capacity = app.cfg.max_clients + FRAME_POOL_EXTRA,
 		.on_frame = on_frame,
 		.on_full_frame = on_full_frame,
@@ -479,7 +485,7 @@ int main(int argc, char **argv)
 	pipeline_start(app.pipeline);
 	signal_arm(&app);
 	app.next_tick_ns = now_mono_ns() + TICK_MS * NSEC_PER_MSEC;
-	char where[CONFIG_LISTEN_MAX * (CONFIG_UNIX_PATH_MAX + 300)];
+	char where[CONFIG_LISTEN_MAX * (LISTEN_UNIX_PATH_MAX + 300)];
 	if (n_listen_fds > 0 && server_port(app.server))
 		snprintf(where, sizeof(where), "socket-activated port %u", server_port(app.server));
 	else if (n_listen_fds > 0)

@@ -40,7 +40,7 @@ struct encoder_params pipeline_encoder_params(struct pipeline *pl, const struct 
 {
 	return (struct encoder_params){
 		.in_fourcc = src->fourcc, .width = src->width, .height = src->height,
-		.quality = pl->cfg->quality, .pool = &pl->pool,
+		.quality = pl->opt.quality, .pool = &pl->pool,
 		.release_raw = pipeline_release_raw, .release_ctx = pl,
 	};
 }
@@ -135,7 +135,7 @@ static void publish_placeholder(struct pipeline *pl, uint64_t now)
 void pipeline_start_fallback(struct pipeline *pl)
 {
 	struct source *src = pl->source;
-	if (!pl->cfg->encoder_fallback || pl->fallback || !src || pl->encoder_kind == ENCODER_SOFTWARE ||
+	if (!pl->opt.encoder_fallback || pl->fallback || !src || pl->encoder_kind == ENCODER_SOFTWARE ||
 	    !select_software_takes(src->fourcc))
 		return;
 	struct encoder_params ep = pipeline_encoder_params(pl, src);
@@ -240,7 +240,7 @@ static void collect_frames(struct pipeline *pl, struct encoder *enc);
  * now: a result collected since now was read). */
 static bool encoder_late(const struct pipeline *pl, uint64_t now)
 {
-	uint64_t encoder_timeout = (uint64_t)pl->cfg->encoder_timeout_ms * NSEC_PER_MSEC;
+	uint64_t encoder_timeout = (uint64_t)pl->opt.encoder_timeout_ms * NSEC_PER_MSEC;
 	return pl->encoder && pl->in_flight > 0 && now > pl->encoder_progress_ns + encoder_timeout;
 }
 
@@ -254,7 +254,7 @@ static void check_encoder_timeout(struct pipeline *pl, uint64_t now)
 	if (!encoder_late(pl, now))
 		return;
 	char why[112];
-	snprintf(why, sizeof(why), "a frame not back after %u ms", pl->cfg->encoder_timeout_ms);
+	snprintf(why, sizeof(why), "a frame not back after %u ms", pl->opt.encoder_timeout_ms);
 	/* Not one frame since it opened, and it was importing the camera's dma-bufs: on a Pi a
 	 * dma-buf the VPU cannot import is logged by the driver and its buffer never completes
 	 * (bcm2835-codec's device_run). Retry copying. Once an import worked for these buffers,
@@ -263,13 +263,13 @@ static void check_encoder_timeout(struct pipeline *pl, uint64_t now)
 	    !pl->encoder_force_copy) {
 		pl->encoder_force_copy = true;
 		snprintf(why, sizeof(why), "no frame back within %u ms of importing the camera's "
-			 "dma-bufs; copying them from now on", pl->cfg->encoder_timeout_ms);
+			 "dma-bufs; copying them from now on", pl->opt.encoder_timeout_ms);
 	} else if (pl->encoder_force_copy && !pl->encoder->imports) {
 		/* Copying, it is late all the same: a slow or stalled device, not the import (a
 		 * loaded board's first frame can take that long). Import again at the reopen. */
 		pl->encoder_force_copy = false;
 		snprintf(why, sizeof(why), "a frame not back after %u ms while copying too; importing "
-			 "again", pl->cfg->encoder_timeout_ms);
+			 "again", pl->opt.encoder_timeout_ms);
 	}
 	encoder_failed(pl, -ETIMEDOUT, why);
 }
@@ -341,7 +341,7 @@ static void source_ready(struct loop_poll *p)
 			continue;
 		}
 		struct demand_inputs d = {
-			.on_demand = pl->cfg->on_demand, .one_wanted = pl->one_wanted,
+			.on_demand = pl->opt.on_demand, .one_wanted = pl->one_wanted,
 			.probation = pl->encoder && pl->encoder_sup.state == DEVICE_STARTING &&
 				     pl->in_flight == 0,
 		};
@@ -450,7 +450,7 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	if (!pl)
 		return -ENOMEM;
 	pl->loop = p->loop;
-	pl->cfg = p->cfg;
+	pl->opt = *p->options;
 	pl->exif_orientation = EXIF_ORIENTATION_NORMAL;
 	pl->on_frame = p->on_frame;
 	pl->on_frame_ctx = p->on_frame_ctx;
@@ -471,14 +471,14 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	r = frame_pool_init(&pl->pool, p->frame_pool_capacity);
 	if (r < 0)
 		goto fail;
-	r = devices_init(&pl->dev, p->cfg);
+	r = devices_init(&pl->dev, &pl->opt.devices);
 	if (r < 0)
 		goto fail;
 	uint64_t now = now_mono_ns();
 	struct source *src = NULL;
 	supervisor_starting(&pl->source_sup, now);
-	r = pipeline_open_source(pl, p->cfg->source, &src, &pl->source_kind);
-	bool wait = select_wait_for_camera(p->cfg->source, p->cfg->source_path, r);
+	r = pipeline_open_source(pl, pl->opt.devices.source, &src, &pl->source_kind);
+	bool wait = select_wait_for_camera(pl->opt.devices.source, pl->opt.devices.source_path, r);
 	if (wait) {
 		/* Another program or mjpegd instance holds the camera, or the USB camera named by its
 		 * stable link is unplugged (the source said which): exiting would have systemd restart
@@ -500,8 +500,8 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	}
 	if (wait || r == -ELIBACC) {
 		pl->first_encoder_pending = true; /* opened with the first source (pipeline_retry_source()) */
-		pl->encoder_kind = p->cfg->encoder;
-		placeholders_render(&pl->placeholders, p->cfg->width, p->cfg->height);
+		pl->encoder_kind = pl->opt.devices.encoder;
+		placeholders_render(&pl->placeholders, pl->opt.devices.width, pl->opt.devices.height);
 		*out = pl;
 		return 0;
 	}
@@ -511,11 +511,11 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	devices_warn_ignored(&pl->dev, src);
 	struct encoder *enc = NULL;
 	supervisor_starting(&pl->encoder_sup, now);
-	r = pipeline_open_encoder(pl, p->cfg->encoder, true, &enc, &pl->encoder_kind);
+	r = pipeline_open_encoder(pl, pl->opt.devices.encoder, true, &enc, &pl->encoder_kind);
 	if (r < 0)
 		goto fail;
 	pipeline_remember_encoder(pl, enc);
-	placeholders_render(&pl->placeholders, p->cfg->width, p->cfg->height);
+	placeholders_render(&pl->placeholders, pl->opt.devices.width, pl->opt.devices.height);
 	log_info("pipeline: %s → %s", pl->source->description, pl->encoder->description);
 	*out = pl;
 	return 0;
@@ -560,9 +560,9 @@ void pipeline_tick(struct pipeline *pl, uint64_t now)
 	    (pl->encoder_sup.state == DEVICE_STANDBY || pl->encoder_sup.state == DEVICE_STOPPED))
 		pipeline_retry_encoder(pl, now);
 	char why[96];
-	uint64_t source_timeout = (uint64_t)pl->cfg->source_timeout_ms * NSEC_PER_MSEC;
+	uint64_t source_timeout = (uint64_t)pl->opt.source_timeout_ms * NSEC_PER_MSEC;
 	if (pl->source && now - pl->source_frame_ns > source_timeout) {
-		snprintf(why, sizeof(why), "no frame for %u ms", pl->cfg->source_timeout_ms);
+		snprintf(why, sizeof(why), "no frame for %u ms", pl->opt.source_timeout_ms);
 		source_failed(pl, -ETIMEDOUT, why);
 	}
 	check_encoder_timeout(pl, now);

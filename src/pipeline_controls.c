@@ -27,8 +27,8 @@
 static void find_state_dir(struct pipeline *pl)
 {
 	const char *env = getenv("STATE_DIRECTORY");
-	if (pl->cfg->state_dir[0])
-		snprintf(pl->state_dir, sizeof(pl->state_dir), "%s", pl->cfg->state_dir);
+	if (pl->opt.state_dir[0])
+		snprintf(pl->state_dir, sizeof(pl->state_dir), "%s", pl->opt.state_dir);
 	else if (env && env[0])
 		snprintf(pl->state_dir, sizeof(pl->state_dir), "%.*s", (int)strcspn(env, ":"), env);
 	else
@@ -66,7 +66,7 @@ static void load_kept(struct pipeline *pl)
 /* What the camera gets: the configured controls, then the kept ones. */
 static void set_wanted(struct pipeline *pl)
 {
-	pl->controls_wanted = pl->cfg->controls;
+	pl->controls_wanted = pl->opt.controls;
 	if (control_assignments_merge(&pl->controls_wanted, &pl->controls_kept) < 0)
 		log_warn("controls: more than %d named; some left out", CONTROL_SET_MAX);
 }
@@ -112,10 +112,8 @@ void pipeline_apply_controls(struct pipeline *pl, struct source *src)
 	}
 }
 
-void pipeline_controls_reconfigure(struct pipeline *pl, const struct config *old)
+void pipeline_controls_changed(struct pipeline *pl)
 {
-	if (memcmp(&pl->cfg->controls, &old->controls, sizeof(old->controls)) == 0)
-		return;
 	set_wanted(pl);
 	if (pl->source)
 		pipeline_apply_controls(pl, pl->source);

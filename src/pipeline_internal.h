@@ -5,8 +5,9 @@
  *                        (camera frame → encoder → published), failures, the software stand-in,
  *                        retiring devices until nothing points into them
  *   pipeline_open.c      opening and reopening the devices (an M2M encoder on a thread of its
- *                        own; for a new configuration), the orientation split for the camera
- *                        just opened
+ *                        own), the orientation split for the camera just opened
+ *   pipeline_apply.c     SIGHUP's new options (pipeline_apply()): what changed, and reopening
+ *                        only the device it concerns
  *   pipeline_on_demand.c --on-demand: the held newest camera frame, pipeline_want_frame()
  *   pipeline_standby.c   --standby-after: closing both devices, the wake-up
  *   pipeline_snapshot_size.c  --snapshot-size: the second, full-size stream and its encoder
@@ -23,7 +24,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mjpegd/config.h"
 #include "mjpegd/control.h"
 #include "mjpegd/devices.h"
 #include "mjpegd/encoder.h"
@@ -60,7 +60,7 @@ struct pipeline {
 	bool encoder_force_copy;
 	bool import_worked; /* a frame came back from an importing encoder for this source */
 	struct gapwin live_gaps; /* between live frames handed on, for /status */
-	const struct config *cfg; /* the application's; reload changes quality in place */
+	struct pipeline_options opt; /* its own copy: pipeline_create(), then pipeline_apply() */
 	struct frame_pool pool;
 	pipeline_frame_fn on_frame;
 	pipeline_frame_fn on_full_frame;
@@ -127,7 +127,7 @@ struct pipeline {
 	struct control_assignments controls_wanted;
 	/* set over HTTP, kept in state_dir/controls.conf ("": not kept) */
 	struct control_assignments controls_kept;
-	char state_dir[CONFIG_PATH_MAX];
+	char state_dir[PIPELINE_PATH_MAX];
 	/* --rotation/--hflip/--vflip: what the open camera does, and the EXIF Orientation every
 	 * live frame is published with (pipeline_update_orientation()) */
 	struct sensor_transform orientation_sensor;
@@ -223,7 +223,8 @@ void pipeline_setup_full(struct pipeline *pl, struct source *src);
 /* at create: the state directory found, the kept controls read, the wanted ones set */
 void pipeline_controls_init(struct pipeline *pl);
 void pipeline_apply_controls(struct pipeline *pl, struct source *src);
-/* SIGHUP: --control changed: the wanted ones again (configured, then kept), applied now */
-void pipeline_controls_reconfigure(struct pipeline *pl, const struct config *old);
+/* SIGHUP: --control changed (pl->opt has the new ones): the wanted ones again (configured, then
+ * kept), applied now */
+void pipeline_controls_changed(struct pipeline *pl);
 
 #endif

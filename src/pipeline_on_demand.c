@@ -53,7 +53,7 @@ void pipeline_want_frame(struct pipeline *pl)
 		pipeline_wake(pl, now);
 	if (pl->wanted_in_flight)
 		return;
-	if (pl->held && demand_fresh(pl->held_ns, now, pl->cfg->fps)) {
+	if (pl->held && demand_fresh(pl->held_ns, now, pl->opt.devices.fps)) {
 		struct raw_frame *raw = pl->held;
 		pl->held = NULL;
 		pl->wanted_in_flight = true; /* first: see source_ready() in pipeline.c */

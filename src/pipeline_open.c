@@ -1,7 +1,7 @@
 /* Opening the devices: at start, after a failure (with backoff), at a wake-up from standby, and
- * for a new configuration (SIGHUP: pipeline_reconfigure(), at the end). An M2M encoder is
- * reopened on a thread of its own (below). What a camera just opened gets: the orientation split,
- * the controls wanted, the full-size encoder. */
+ * for new options (SIGHUP: src/pipeline_apply.c decides which). An M2M encoder is reopened on a
+ * thread of its own (below). What a camera just opened gets: the orientation split, the controls
+ * wanted, the full-size encoder. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -58,9 +58,9 @@ void pipeline_remember_encoder(struct pipeline *pl, struct encoder *enc)
  * it, the whole orientation in EXIF where it cannot (orientation.h). Said once when it changes. */
 void pipeline_update_orientation(struct pipeline *pl, const struct source *src)
 {
-	const struct config *cfg = pl->cfg;
+	const struct devices_options *o = &pl->opt.devices;
 	struct orientation_plan plan;
-	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
+	orientation_plan(o->rotation, o->hflip, o->vflip, &plan);
 	struct sensor_transform sensor = { 0 };
 	enum exif_orientation exif = plan.exif_alone;
 	if (src->sensor_transformed) {
@@ -71,18 +71,18 @@ void pipeline_update_orientation(struct pipeline *pl, const struct source *src)
 		return;
 	pl->exif_orientation = exif;
 	pl->orientation_sensor = sensor;
-	if (!cfg->rotation && !cfg->hflip && !cfg->vflip && exif == EXIF_ORIENTATION_NORMAL)
+	if (!o->rotation && !o->hflip && !o->vflip && exif == EXIF_ORIENTATION_NORMAL)
 		return;
 	if (src->sensor_transformed)
 		log_info("orientation: rotation %u%s%s: the sensor of %s: %s; EXIF Orientation %d (%s)",
-			 cfg->rotation, cfg->hflip ? ", hflip" : "", cfg->vflip ? ", vflip" : "",
+			 o->rotation, o->hflip ? ", hflip" : "", o->vflip ? ", vflip" : "",
 			 src->description,
 			 sensor.rotation ? "180°" : sensor.hflip ? "hflip" : sensor.vflip ? "vflip"
 			 : "nothing", (int)exif, exif_orientation_name(exif));
 	else
 		log_info("orientation: rotation %u%s%s: %s cannot turn or mirror its pictures; EXIF "
-			 "Orientation %d (%s)", cfg->rotation, cfg->hflip ? ", hflip" : "",
-			 cfg->vflip ? ", vflip" : "", src->description, (int)exif,
+			 "Orientation %d (%s)", o->rotation, o->hflip ? ", hflip" : "",
+			 o->vflip ? ", vflip" : "", src->description, (int)exif,
 			 exif_orientation_name(exif));
 }
 
@@ -106,9 +106,9 @@ static void open_deferred_encoder(struct pipeline *pl, uint64_t now)
 		return; /* opened with the camera (pipeline_retry_source()) */
 	struct encoder *enc = NULL;
 	supervisor_starting(&pl->encoder_sup, now);
-	int r = pipeline_open_encoder(pl, pl->cfg->encoder, true, &enc, &pl->encoder_kind);
+	int r = pipeline_open_encoder(pl, pl->opt.devices.encoder, true, &enc, &pl->encoder_kind);
 	if (r < 0) {
-		pl->encoder_kind = pl->cfg->encoder;
+		pl->encoder_kind = pl->opt.devices.encoder;
 		supervisor_failed(&pl->encoder_sup, now, r, "opening failed");
 		return;
 	}
@@ -303,70 +303,4 @@ void pipeline_retry_encoder(struct pipeline *pl, uint64_t now)
 		r = pipeline_open_encoder(pl, pl->encoder_kind, false, &enc, &kind);
 	}
 	reopened(pl, now, r, enc);
-}
-
-/* ---------------------------------------------------------------- a new configuration (SIGHUP) */
-
-/* The camera and the encoder: reopened for what changed (include/mjpegd/pipeline.h). */
-static void reconfigure_devices(struct pipeline *pl, const struct config *old)
-{
-	const struct config *cfg = pl->cfg;
-	uint64_t now = now_mono_ns();
-	bool encoder_changed = cfg->encoder != old->encoder ||
-			       strcmp(cfg->encoder_path, old->encoder_path) ||
-			       cfg->m2m_format != old->m2m_format;
-	bool source_changed = cfg->source != old->source || cfg->capture_format != old->capture_format ||
-			      strcmp(cfg->source_path, old->source_path) ||
-			      cfg->width != old->width || cfg->height != old->height ||
-			      cfg->fps != old->fps || cfg->camera_buffers != old->camera_buffers ||
-			      cfg->snapshot_width != old->snapshot_width ||
-			      cfg->snapshot_height != old->snapshot_height ||
-			      cfg->snapshot_buffers != old->snapshot_buffers;
-	if (cfg->snapshot_width != old->snapshot_width ||
-	    cfg->snapshot_height != old->snapshot_height)
-		pl->full_warned = false; /* a source without a second stream says so again */
-	/* A new rotation reopens only a camera that turns its sensor, and only when the sensor's
-	 * part changed: what EXIF carries goes with the next frame published. */
-	struct orientation_plan plan, old_plan;
-	orientation_plan(cfg->rotation, cfg->hflip, cfg->vflip, &plan);
-	orientation_plan(old->rotation, old->hflip, old->vflip, &old_plan);
-	bool sensor_changed = !sensor_transform_equal(&plan.sensor, &old_plan.sensor);
-	if (sensor_changed && (pl->source_kind == SOURCE_LIBCAMERA ||
-			       (pl->source && pl->source->sensor_transformed)))
-		source_changed = true;
-	else if (pl->source)
-		pipeline_update_orientation(pl, pl->source);
-	if (cfg->width != old->width || cfg->height != old->height)
-		placeholders_render(&pl->placeholders, cfg->width, cfg->height);
-	if (encoder_changed) {
-		pl->encoder_kind = cfg->encoder;
-		devices_probe(&pl->dev);
-	}
-	if ((encoder_changed || source_changed) &&
-	    devices_plan_capture(&pl->dev, cfg->capture_format) < 0) {
-		log_warn("--format: the camera's format is chosen as with auto");
-		devices_plan_capture(&pl->dev, 0);
-	}
-	if (pl->standby) {
-		if (source_changed)
-			pl->source_kind = cfg->source;
-		return; /* opened as configured now at the wake-up */
-	}
-	if (source_changed) {
-		log_notice("source: reopening for the new configuration");
-		pipeline_detach_source(pl);
-		supervisor_stopped(&pl->source_sup, now);
-		pl->source_kind = cfg->source;
-		pipeline_retry_source(pl, now);
-	}
-	if (encoder_changed && pl->source) {
-		pipeline_stop_fallback(pl);
-		pipeline_reopen_encoder(pl, now, "the new configuration");
-	}
-}
-
-void pipeline_reconfigure(struct pipeline *pl, const struct config *old)
-{
-	reconfigure_devices(pl, old);
-	pipeline_controls_reconfigure(pl, old);
 }

@@ -108,9 +108,9 @@ int pipeline_full_init(struct pipeline *pl)
  * said once, snapshots keep the stream's size. */
 void pipeline_setup_full(struct pipeline *pl, struct source *src)
 {
-	const struct config *cfg = pl->cfg;
-	bool wanted = cfg->snapshot_width &&
-		      (cfg->snapshot_width != cfg->width || cfg->snapshot_height != cfg->height);
+	const struct devices_options *o = &pl->opt.devices;
+	bool wanted = o->snapshot_width &&
+		      (o->snapshot_width != o->width || o->snapshot_height != o->height);
 	bool fits = wanted && src->full_width && select_software_takes(src->fourcc);
 	if (pl->full_encoder && (!fits || pl->full_fourcc != src->fourcc ||
 				 pl->full_width != src->full_width ||
@@ -124,7 +124,7 @@ void pipeline_setup_full(struct pipeline *pl, struct source *src)
 		if (!pl->full_warned)
 			log_warn("--snapshot-size %ux%u: the source (%s) gives one stream only; "
 				 "snapshots are the stream's size %ux%u (see /status)",
-				 cfg->snapshot_width, cfg->snapshot_height, src->description,
+				 o->snapshot_width, o->snapshot_height, src->description,
 				 src->width, src->height);
 		pl->full_warned = true;
 		return;
@@ -133,7 +133,7 @@ void pipeline_setup_full(struct pipeline *pl, struct source *src)
 		return;
 	struct encoder_params ep = {
 		.in_fourcc = src->fourcc, .width = src->full_width, .height = src->full_height,
-		.quality = cfg->quality, .pool = &pl->full_pool,
+		.quality = pl->opt.quality, .pool = &pl->full_pool,
 		.release_raw = pipeline_release_raw, .release_ctx = pl,
 		.worker_nice = 10, /* a snapshot yields the CPU to the stream's encoder */
 	};
@@ -167,7 +167,7 @@ bool pipeline_snapshot_size(const struct pipeline *pl, unsigned *width, unsigned
 		*height = pl->full_height;
 		return true;
 	}
-	*width = pl->source ? pl->source->width : pl->cfg->width;
-	*height = pl->source ? pl->source->height : pl->cfg->height;
+	*width = pl->source ? pl->source->width : pl->opt.devices.width;
+	*height = pl->source ? pl->source->height : pl->opt.devices.height;
 	return false;
 }

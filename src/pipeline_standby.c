@@ -30,7 +30,7 @@ void pipeline_standby(struct pipeline *pl, uint64_t now)
 	supervisor_standby(&pl->source_sup, now);
 	supervisor_standby(&pl->encoder_sup, now);
 	log_notice("standby: no request for %u s: the camera and the encoder are closed until the "
-		   "next one", pl->cfg->standby_after);
+		   "next one", pl->opt.standby_after);
 }
 
 /* The next request after standby: the camera opens (by its configured name: one unplugged and

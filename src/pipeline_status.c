@@ -32,15 +32,15 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	s->encoder = pl->encoder ? pl->encoder_description
 		     : pl->fallback ? pl->fallback->description
 				    : "none (failed: see devices.encoder)";
-	s->width = pl->source ? pl->source->width : pl->cfg->width;
-	s->height = pl->source ? pl->source->height : pl->cfg->height;
-	s->fps_target = pl->cfg->fps;
+	s->width = pl->source ? pl->source->width : pl->opt.devices.width;
+	s->height = pl->source ? pl->source->height : pl->opt.devices.height;
+	s->fps_target = pl->opt.devices.fps;
 	s->fps_measured = pl->fps;
 	s->fps_captured = pl->fps_captured;
 	s->frames_captured = ss.frames_captured;
 	s->frames_skipped_idle = pl->frames_skipped_idle;
-	s->on_demand = pl->cfg->on_demand;
-	s->idle = pl->cfg->on_demand && !pipeline_viewers_now(pl);
+	s->on_demand = pl->opt.on_demand;
+	s->idle = pl->opt.on_demand && !pipeline_viewers_now(pl);
 	s->frames_encoded = es.frames_encoded;
 	s->frames_dropped = ss.frames_dropped + pl->frames_dropped;
 	s->encode_errors = es.encode_errors;
@@ -59,22 +59,22 @@ void pipeline_fill_status(struct pipeline *pl, struct status_snapshot *s)
 	fill_device(&s->encoder_device, &pl->encoder_sup);
 	s->encoder_fallback = pl->fallback != NULL;
 	s->m2m_refused = pl->dev.m2m_refused;
-	s->rotation = pl->cfg->rotation;
-	s->hflip = pl->cfg->hflip;
-	s->vflip = pl->cfg->vflip;
+	s->rotation = pl->opt.devices.rotation;
+	s->hflip = pl->opt.devices.hflip;
+	s->vflip = pl->opt.devices.vflip;
 	s->sensor_transform = pl->orientation_sensor;
 	s->exif_orientation = pl->exif_orientation;
 	s->placeholder = pl->placeholders.showing;
 	s->snapshot_full = pipeline_snapshot_size(pl, &s->snapshot_width, &s->snapshot_height);
-	s->snapshot_configured_width = pl->cfg->snapshot_width;
-	s->snapshot_configured_height = pl->cfg->snapshot_height;
-	s->snapshot_buffers = pl->cfg->snapshot_buffers;
+	s->snapshot_configured_width = pl->opt.devices.snapshot_width;
+	s->snapshot_configured_height = pl->opt.devices.snapshot_height;
+	s->snapshot_buffers = pl->opt.devices.snapshot_buffers;
 	s->snapshot_buffers_bytes = s->snapshot_full ? pl->source->full_bytes : 0;
 	s->snapshot_pool_bytes = pl->full_pool.bytes_reserved;
 	s->snapshots_encoded = pl->full_encoded;
 	s->snapshot_encode_errors = pl->full_errors;
 	s->snapshot_frames_skipped = pl->full_skipped;
-	s->standby_after = pl->cfg->standby_after;
+	s->standby_after = pl->opt.standby_after;
 	s->standby_state = pl->standby ? "standby" : pl->wake_ns ? "waking" : "active";
 	s->standby_entered = pl->standby_entered;
 	s->standby_wake_ms = pl->wake_ms;
@@ -88,5 +88,5 @@ void pipeline_describe(const struct pipeline *pl, char *buf, size_t len)
 	}
 	snprintf(buf, len, "source %s, encoder %s%s%s", device_state_name(pl->source_sup.state),
 		 device_state_name(pl->encoder_sup.state), pl->fallback ? " (software fallback)" : "",
-		 pl->cfg->on_demand && !pipeline_viewers_now(pl) ? ", idle (encoding on demand)" : "");
+		 pl->opt.on_demand && !pipeline_viewers_now(pl) ? ", idle (encoding on demand)" : "");
 }

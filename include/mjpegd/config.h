@@ -9,43 +9,13 @@
 #include <stdio.h>
 
 #include "mjpegd/control.h"
+#include "mjpegd/select.h"
+#include "mjpegd/http/listen_address.h"
 
 #define CONFIG_PATH_MAX 512
 #define CONFIG_ERR_MAX 256
 #define CONFIG_ORIGIN_MAX 200
 #define CONFIG_LISTEN_MAX 4
-#define CONFIG_UNIX_PATH_MAX 108 /* sun_path, NUL included */
-
-/* One --listen: a TCP address, or a unix socket with its file's mode and group. */
-struct config_listen {
-	bool is_unix;
-	char host[256];  /* TCP: without brackets, what getaddrinfo() takes */
-	unsigned port;   /* TCP: 0..65535 (0: the kernel picks, logged at start) */
-	char path[CONFIG_UNIX_PATH_MAX]; /* unix: absolute path of the socket */
-	unsigned mode;   /* unix: file mode, default 0660 */
-	char group[64];  /* unix: group of the socket file ("" = the process's) */
-};
-
-enum source_kind {
-	SOURCE_AUTO,
-	SOURCE_TESTPATTERN,
-	SOURCE_FILE, /* path in config.source_path */
-	SOURCE_LIBCAMERA, /* camera index or id in config.source_path ("" = the first camera) */
-	SOURCE_V4L2, /* "v4l2[:/dev/videoN]": node in config.source_path ("" = the first usable) */
-};
-
-enum encoder_kind {
-	ENCODER_AUTO,
-	ENCODER_SOFTWARE,
-	ENCODER_PASSTHROUGH,
-	ENCODER_M2M, /* "m2m[:PATH]": node in config.encoder_path ("" = discover) */
-};
-
-/* What the M2M encoder produces: JPEG in production, FWHT (vicodec) only on the test bed. */
-enum m2m_format {
-	M2M_FORMAT_JPEG,
-	M2M_FORMAT_FWHT,
-};
 
 struct config {
 	enum source_kind source;
@@ -69,7 +39,7 @@ struct config {
 	unsigned quality;         /* --quality 1..100, default 80 */
 	/* --listen HOST:PORT | unix:PATH[,mode=OCTAL][,group=NAME], repeatable (up to
 	 * CONFIG_LISTEN_MAX), default 0.0.0.0:8000. Flags replace the file's list as a whole. */
-	struct config_listen listen[CONFIG_LISTEN_MAX];
+	struct listen_address listen[CONFIG_LISTEN_MAX];
 	unsigned n_listen;
 	bool listen_default; /* listen[] still holds the default: the next --listen replaces it */
 	unsigned max_clients;     /* --max-clients 1..10000, default 100 */
@@ -91,9 +61,6 @@ struct config {
 };
 
 void config_defaults(struct config *cfg);
-
-/* "127.0.0.1:8000", "[::]:8000", "unix:/run/mjpegd/mjpegd.sock,mode=0660,group=www-data". */
-void config_listen_describe(const struct config_listen *l, char *buf, size_t len);
 
 /* Sets one option by its long name (without "--") from its text value. Returns 0, or -EINVAL with
  * a message in err naming the option and the accepted range, or -ENOENT for an unknown name. */
@@ -123,10 +90,15 @@ int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size
  * --snapshot-size smaller than --size. 0 or -EINVAL with a message. */
 int config_check(const struct config *cfg, char *err, size_t errlen);
 
+/* What each module is given of the configuration: its own options (src/config/translate.c), so
+ * that no module but config and main sees struct config. One function per module; each field
+ * is copied in one place. */
+struct devices_options;
+struct pipeline_options;
+void config_devices_options(const struct config *cfg, struct devices_options *out);
+void config_pipeline_options(const struct config *cfg, struct pipeline_options *out);
+
 /* Writes the --help text. */
 void config_print_help(FILE *out);
-
-const char *source_kind_name(enum source_kind k);
-const char *encoder_kind_name(enum encoder_kind k);
 
 #endif

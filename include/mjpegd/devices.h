@@ -8,14 +8,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mjpegd/config.h"
 #include "mjpegd/encoder.h"
 #include "mjpegd/fault.h"
 #include "mjpegd/select.h"
 #include "mjpegd/source.h"
 
+#define DEVICES_PATH_MAX 512
+#define DEVICES_FAULT_MAX 256
+
+/* What the devices are chosen and opened by: the configuration's part for them, filled by config
+ * (config_devices_options(), src/config/translate.c) and copied here (strings too), so nothing
+ * here points into a configuration that a reload frees. */
+struct devices_options {
+	enum source_kind source;
+	char source_path[DEVICES_PATH_MAX]; /* --source's PATH, device or camera ("" = the first) */
+	enum encoder_kind encoder;
+	char encoder_path[DEVICES_PATH_MAX]; /* --encoder m2m:PATH ("" = discover) */
+	enum m2m_format m2m_format;
+	uint32_t capture_format; /* --format, 0 = auto */
+	unsigned width, height, fps;
+	unsigned camera_buffers;
+	unsigned snapshot_width, snapshot_height; /* --snapshot-size, 0x0 = the stream's */
+	unsigned snapshot_buffers;
+	unsigned rotation; /* --rotation, --hflip, --vflip (orientation.h) */
+	bool hflip, vflip;
+	char inject_fault[DEVICES_FAULT_MAX]; /* --inject-fault (test binary), read at init only */
+};
+
 struct devices {
-	const struct config *cfg; /* the application's, read at every call (reload changes it) */
+	struct devices_options opt; /* its own copy: devices_init(), then devices_apply() */
 	/* every /dev/video* probed when an M2M encoder may be used (auto, m2m), or the one named */
 	struct v4l2_device_info *nodes;
 	size_t n_nodes;
@@ -32,7 +53,11 @@ struct devices {
 
 /* Parses --inject-fault (test binary), probes the nodes and plans the camera's formats. 0 or a
  * negative errno, logged. */
-int devices_init(struct devices *d, const struct config *cfg);
+int devices_init(struct devices *d, const struct devices_options *opt);
+/* SIGHUP: the options from now on (the fault plan stays the one parsed at init). Probing and
+ * planning again for them is the caller's (devices_probe(), devices_plan_capture()): the pipeline
+ * knows which changed (pipeline_apply()). */
+void devices_apply(struct devices *d, const struct devices_options *opt);
 void devices_destroy(struct devices *d);
 
 /* Probes again the nodes an M2M encoder may be among (a device may come back under another

@@ -33,12 +33,48 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mjpegd/config.h"
+#include "mjpegd/control.h"
+#include "mjpegd/devices.h"
 #include "mjpegd/encoder.h"
 #include "mjpegd/frame.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/source.h"
 #include "mjpegd/http/status.h"
+
+#define PIPELINE_PATH_MAX 512
+
+/* What the pipeline reads of the configuration, filled by config (config_pipeline_options(),
+ * src/config/translate.c). The pipeline keeps its own copy, strings included (pipeline_create(),
+ * then pipeline_apply()): nothing in it points into a configuration, which a reload replaces. */
+struct pipeline_options {
+	struct devices_options devices; /* the camera and the encoder, and what opens them */
+	unsigned quality;            /* --quality 1..100 */
+	bool encoder_fallback;       /* --encoder-fallback software: the stand-in while it is down */
+	unsigned source_timeout_ms;  /* no camera frame for that long: the camera is reopened */
+	unsigned encoder_timeout_ms; /* a frame not back for that long: the encoder is reopened */
+	bool on_demand;              /* --on-demand: encode only for a viewer (demand.h) */
+	unsigned standby_after;      /* --standby-after, s (0: never); main decides when */
+	struct control_assignments controls; /* --control NAME=VALUE */
+	char state_dir[PIPELINE_PATH_MAX];   /* --state-dir ("": $STATE_DIRECTORY); read at create */
+};
+
+/* What new options change against old, decided from the options alone (pipeline_apply() acts on
+ * it; tests/unit/test_pipeline.c checks it). Every other field takes effect where it is next
+ * read (the timeouts, --on-demand, --encoder-fallback, --standby-after); --state-dir is read at
+ * create only. */
+struct pipeline_changes {
+	bool quality;  /* set on the encoders in place (an M2M encoder reopens for it) */
+	bool encoder;  /* --encoder, its path, --m2m-format: the encoder is reopened */
+	bool source;   /* --source, its path, --format, --size, --fps, --camera-buffers,
+			* --snapshot-size, --snapshot-buffers: the camera is reopened */
+	bool sensor;   /* the sensor's part of --rotation/--hflip/--vflip: a camera that turns its
+			* sensor is reopened; otherwise the EXIF Orientation changes in place */
+	bool size;     /* --size: the placeholders are drawn again */
+	bool snapshot_size; /* --snapshot-size: a source with one stream says so again */
+	bool controls; /* --control: the wanted ones set again and applied now */
+};
+void pipeline_options_changes(const struct pipeline_options *old,
+			      const struct pipeline_options *new, struct pipeline_changes *c);
 
 typedef void (*pipeline_frame_fn)(void *ctx, struct frame *f);
 /* Whether a stream client watches now (on_frame_ctx); asked at every camera frame. */
@@ -56,7 +92,7 @@ struct pipeline_openers {
 
 struct pipeline_params {
 	struct loop *loop;
-	const struct config *cfg;
+	const struct pipeline_options *options; /* copied at create: the caller's may go */
 	unsigned frame_pool_capacity;
 	pipeline_frame_fn on_frame;
 	/* --snapshot-size: each full-size JPEG encoded for pipeline_want_full() (its sequence
@@ -98,16 +134,17 @@ bool pipeline_frame_current(const struct pipeline *pl);
 /* --standby-after: close the camera and the encoder now (nothing when in standby already). */
 void pipeline_standby(struct pipeline *pl, uint64_t now_ns);
 bool pipeline_in_standby(const struct pipeline *pl);
-/* The configuration (read through the pointer given at create) changed from old: a changed camera
- * setting reopens the source only, a changed encoder setting the encoder only; changed --control
- * values are applied. */
-void pipeline_reconfigure(struct pipeline *pl, const struct config *old);
+/* SIGHUP: the options from now on, replacing the pipeline's copy; what changed against that copy
+ * (pipeline_options_changes()) is acted on: a new quality is set in place (logged when it cannot
+ * be), a changed camera setting reopens the source only, a changed encoder setting the encoder
+ * only; changed --control values are applied. */
+void pipeline_apply(struct pipeline *pl, const struct pipeline_options *new);
 /* "source running, encoder failed (software fallback)": for systemd's STATUS=. */
 void pipeline_describe(const struct pipeline *pl, char *buf, size_t len);
 /* Camera controls (src/pipeline_controls.c; the values: include/mjpegd/control.h). The pipeline
- * keeps the controls wanted, by name: --control's (cfg->controls), then those set over HTTP and
+ * keeps the controls wanted, by name: --control's (options.controls), then those set over HTTP and
  * kept in STATE_DIR/controls.conf (--state-dir, else $STATE_DIRECTORY; read at create), and
- * applies them whenever a camera opens, so they survive a recovery; pipeline_reconfigure()
+ * applies them whenever a camera opens, so they survive a recovery; pipeline_apply()
  * applies a changed --control at once.
  * GET /controls: what the camera offers now as JSON (*out malloc'ed, the caller's); -ENODEV when
  * there is no camera at the moment. */

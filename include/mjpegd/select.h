@@ -11,8 +11,34 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "mjpegd/config.h"
 #include "mjpegd/v4l2/discover.h"
+
+/* --source and --encoder, as configured (config fills them, src/config/) and as opened. */
+enum source_kind {
+	SOURCE_AUTO,
+	SOURCE_TESTPATTERN,
+	SOURCE_FILE, /* "file:PATH": PATH in source_path */
+	SOURCE_LIBCAMERA, /* camera index or id in source_path ("" = the first camera) */
+	SOURCE_V4L2, /* "v4l2[:/dev/videoN]": node in source_path ("" = the first usable) */
+};
+
+enum encoder_kind {
+	ENCODER_AUTO,
+	ENCODER_SOFTWARE,
+	ENCODER_PASSTHROUGH,
+	ENCODER_M2M, /* "m2m[:PATH]": node in encoder_path ("" = discover) */
+};
+
+/* What the M2M encoder produces: JPEG in production, FWHT (vicodec) only on the test bed. */
+enum m2m_format {
+	M2M_FORMAT_JPEG,
+	M2M_FORMAT_FWHT,
+};
+
+/* --source's and --encoder's words for a kind ("auto", "libcamera", "m2m"...); defined with the
+ * option table that parses them (src/config/options.c). */
+const char *source_kind_name(enum source_kind k);
+const char *encoder_kind_name(enum encoder_kind k);
 
 /* What the M2M encoder is asked to produce: JPEG, or FWHT (vicodec, the test bed). */
 uint32_t select_m2m_out_fourcc(enum m2m_format f);

@@ -4,7 +4,8 @@
  *   options.c  the option table, the names options take, defaults, --help
  *   parse.c    one option's value, checked and stored (config_set())
  *   file.c     "name = value" text and the --config file (config_load_file())
- *   args.c     the command line (config_parse_args()) */
+ *   args.c     the command line (config_parse_args())
+ *   translate.c  each module's options from struct config (config_pipeline_options() ...) */
 #ifndef MJPEGD_SRC_CONFIG_OPTION_H
 #define MJPEGD_SRC_CONFIG_OPTION_H
 

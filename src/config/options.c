@@ -319,8 +319,8 @@ static void format_value(const struct config *cfg, const struct option *opt, cha
 		size_t used = 0;
 		buf[0] = '\0';
 		for (unsigned i = 0; i < cfg->n_listen && used < len; i++) {
-			char one[CONFIG_UNIX_PATH_MAX + 300];
-			config_listen_describe(&cfg->listen[i], one, sizeof(one));
+			char one[LISTEN_UNIX_PATH_MAX + 300];
+			listen_address_describe(&cfg->listen[i], one, sizeof(one));
 			int w = snprintf(buf + used, len - used, "%s%s", i ? " " : "", one);
 			if (w < 0)
 				return;

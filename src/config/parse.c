@@ -178,26 +178,16 @@ static bool is_host_char(char c, bool bracketed)
 	return bracketed && (c == ':' || c == '%');
 }
 
-static int set_listen_one(struct config_listen *out, const struct option *opt, const char *dash,
+static int set_listen_one(struct listen_address *out, const struct option *opt, const char *dash,
 			  const char *value, char *err, size_t errlen);
 
-void config_listen_describe(const struct config_listen *l, char *buf, size_t len)
-{
-	if (!l->is_unix) {
-		snprintf(buf, len, strchr(l->host, ':') ? "[%s]:%u" : "%s:%u", l->host, l->port);
-		return;
-	}
-	snprintf(buf, len, "unix:%s,mode=%04o%s%s", l->path, l->mode, l->group[0] ? ",group=" : "",
-		 l->group);
-}
-
 /* unix:PATH[,mode=OCTAL][,group=NAME] */
-static int set_listen_unix(struct config_listen *l, const struct option *opt, const char *dash,
+static int set_listen_unix(struct listen_address *l, const struct option *opt, const char *dash,
 			   const char *value, char *err, size_t errlen)
 {
 	const char *path = value + 5, *comma = strchr(path, ',');
 	size_t path_len = comma ? (size_t)(comma - path) : strlen(path);
-	*l = (struct config_listen){ .is_unix = true, .mode = 0660 };
+	*l = (struct listen_address){ .is_unix = true, .mode = 0660 };
 	if (path_len == 0 || path[0] != '/')
 		return option_error(opt, dash, value, "needs an absolute socket path", err, errlen);
 	if (path_len >= sizeof(l->path))
@@ -244,7 +234,7 @@ static int set_listen_unix(struct config_listen *l, const struct option *opt, co
 static int set_listen(struct config *cfg, const struct option *opt, const char *dash,
 		      const char *value, char *err, size_t errlen)
 {
-	struct config_listen l;
+	struct listen_address l;
 	int r = set_listen_one(&l, opt, dash, value, err, errlen);
 	if (r < 0)
 		return r;
@@ -253,7 +243,7 @@ static int set_listen(struct config *cfg, const struct option *opt, const char *
 		cfg->listen_default = false;
 	}
 	for (unsigned i = 0; i < cfg->n_listen; i++) {
-		const struct config_listen *o = &cfg->listen[i];
+		const struct listen_address *o = &cfg->listen[i];
 		if (o->is_unix == l.is_unix && (l.is_unix ? !strcmp(o->path, l.path)
 			    : !strcmp(o->host, l.host) && o->port == l.port && l.port != 0))
 			return option_error(opt, dash, value, "is given twice", err, errlen);
@@ -265,13 +255,13 @@ static int set_listen(struct config *cfg, const struct option *opt, const char *
 	return 0;
 }
 
-static int set_listen_one(struct config_listen *out, const struct option *opt, const char *dash,
+static int set_listen_one(struct listen_address *out, const struct option *opt, const char *dash,
 			  const char *value, char *err, size_t errlen)
 {
 	if (!strncmp(value, "unix:", STRLEN("unix:")))
 		return set_listen_unix(out, opt, dash, value, err, errlen);
-	struct config_listen l = { .is_unix = false };
-	struct config_listen *cfg = &l;
+	struct listen_address l = { .is_unix = false };
+	struct listen_address *cfg = &l;
 	const char *host, *port;
 	size_t host_len;
 	bool bracketed = value[0] == '[';

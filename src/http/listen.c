@@ -113,7 +113,7 @@ static int unix_remove_stale(const char *path)
 	return 0;
 }
 
-static int listen_unix(const struct config_listen *cl, struct listener *l)
+static int listen_unix(const struct listen_address *cl, struct listener *l)
 {
 	int r = unix_remove_stale(cl->path);
 	if (r < 0)

@@ -124,7 +124,7 @@ struct client {
 struct listener {
 	struct server *srv;
 	int fd;
-	char unix_path[CONFIG_UNIX_PATH_MAX]; /* a unix socket we bound: removed at exit */
+	char unix_path[LISTEN_UNIX_PATH_MAX]; /* a unix socket we bound: removed at exit */
 	dev_t unix_dev;
 	ino_t unix_ino;
 	struct loop_op accept_op;
@@ -136,7 +136,7 @@ struct listener {
 struct gate {
 	/* --auth-file: NULL users → no authentication. users is owned here. */
 	struct auth_users *auth_users;
-	char auth_exempt[CONFIG_PATH_MAX];
+	char auth_exempt[SERVER_AUTH_EXEMPT_MAX];
 	struct auth_worker *auth_worker;
 	struct auth_throttle auth_throttle;
 	struct ratelimit auth_queue_log_rl; /* "password checks already queued": one line per window */
@@ -144,8 +144,8 @@ struct gate {
 	struct proxy_trusted trusted; /* --trusted-proxy */
 
 	/* --allow-origin: the CORS header lines every response carries ("" for none) */
-	char allow_origin[CONFIG_ORIGIN_MAX];
-	char cors[CONFIG_ORIGIN_MAX + 96];
+	char allow_origin[SERVER_ORIGIN_MAX];
+	char cors[SERVER_ORIGIN_MAX + 96];
 };
 
 struct server {
@@ -163,7 +163,7 @@ struct server {
 	bool multishot_accept;
 	struct ratelimit accept_error_rl;
 	struct ratelimit refused_log_rl; /* one line per window; the rest are counted */
-	char refused_response[CONFIG_ORIGIN_MAX + 400]; /* the 503 above --max-clients, CORS in */
+	char refused_response[SERVER_ORIGIN_MAX + 400]; /* the 503 above --max-clients, CORS in */
 	size_t refused_response_len;
 
 	/* client.c */

@@ -16,6 +16,7 @@
 #include <linux/videodev2.h>
 
 #include "mjpegd/config.h"
+#include "mjpegd/pipeline.h"
 
 static void test_defaults(void **state)
 {
@@ -572,6 +573,63 @@ static int parse_args(struct config *cfg, char *err, size_t errlen, ...)
 	return config_parse_args(cfg, argc, argv, err, errlen);
 }
 
+/* Each module's options from the configuration (src/config/translate.c): the fields it reads,
+ * strings copied (a reload frees the struct config they came from). */
+static void test_pipeline_options(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+	assert_int_equal(parse_args(&cfg, err, sizeof(err), "--source", "v4l2:/dev/video2",
+				    "--encoder", "m2m:/dev/video11", "--quality", "55", "--rotation",
+				    "180", "--hflip", "--control", "AfMode=Manual", "--state-dir",
+				    "/var/lib/cam", "--on-demand", "off", "--source-timeout-ms", "3000",
+				    "--snapshot-size", "1280x960", NULL),
+			 CONFIG_RUN);
+	struct pipeline_options po;
+	memset(&po, 0xaa, sizeof(po));
+	config_pipeline_options(&cfg, &po);
+	assert_int_equal(po.quality, 55); /* SIGHUP sets it in place (pipeline_apply()) */
+	assert_false(po.on_demand);
+	assert_int_equal(po.source_timeout_ms, 3000);
+	assert_int_equal(po.encoder_timeout_ms, 1000);
+	assert_true(po.encoder_fallback);
+	assert_int_equal(po.standby_after, 0);
+	assert_int_equal(po.controls.n, 1);
+	assert_string_equal(po.controls.a[0].name, "AfMode");
+	assert_string_equal(po.controls.a[0].value, "Manual");
+	assert_string_equal(po.state_dir, "/var/lib/cam");
+	const struct devices_options *d = &po.devices;
+	assert_int_equal(d->source, SOURCE_V4L2);
+	assert_string_equal(d->source_path, "/dev/video2");
+	assert_int_equal(d->encoder, ENCODER_M2M);
+	assert_string_equal(d->encoder_path, "/dev/video11");
+	assert_int_equal(d->m2m_format, M2M_FORMAT_JPEG);
+	assert_int_equal(d->width, 640);
+	assert_int_equal(d->height, 480);
+	assert_int_equal(d->fps, 30);
+	assert_int_equal(d->camera_buffers, 4);
+	assert_int_equal(d->snapshot_width, 1280);
+	assert_int_equal(d->snapshot_height, 960);
+	assert_int_equal(d->snapshot_buffers, 2);
+	assert_int_equal(d->rotation, 180);
+	assert_true(d->hflip);
+	assert_false(d->vflip);
+	assert_string_equal(d->inject_fault, "");
+	/* copies: the configuration may be replaced (SIGHUP) and the options stay */
+	memset(&cfg, 0, sizeof(cfg));
+	assert_string_equal(d->source_path, "/dev/video2");
+	assert_string_equal(po.state_dir, "/var/lib/cam");
+
+	/* the devices' part alone is the same function's */
+	struct devices_options alone;
+	config_defaults(&cfg);
+	config_devices_options(&cfg, &alone);
+	assert_int_equal(alone.source, SOURCE_AUTO);
+	assert_string_equal(alone.source_path, "");
+	assert_int_equal(alone.width, 640);
+}
+
 static void test_args(void **state)
 {
 	(void)state;
@@ -772,7 +830,7 @@ static void test_listen_unix_and_repeated(void **state)
 	cfg = set_ok("listen", "unix:/tmp/a.sock,group=video,mode=600");
 	assert_int_equal(cfg.listen[0].mode, 0600);
 	char buf[400];
-	config_listen_describe(&cfg.listen[0], buf, sizeof(buf));
+	listen_address_describe(&cfg.listen[0], buf, sizeof(buf));
 	assert_string_equal(buf, "unix:/tmp/a.sock,mode=0600,group=video");
 	set_fails("listen", "unix:", NULL);
 	set_fails("listen", "unix:rel.sock", NULL);
@@ -839,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_args_override_file),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_listen_unix_and_repeated),
+		cmocka_unit_test(test_pipeline_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,7 +118,7 @@ struct fake_encoder {
 };
 
 struct world {
-	struct config cfg;
+	struct pipeline_options opt; /* what pipeline_create() and apply() give the pipeline */
 	struct pipeline *pl;
 	struct pipeline_openers openers;
 	unsigned source_opens, encoder_opens;
@@ -358,7 +358,7 @@ static int open_fake_encoder(void *ctx, enum encoder_kind kind, const struct enc
 	w->encoder_opens++;
 	assert_int_equal(p->in_fourcc, V4L2_PIX_FMT_YUV420);
 	assert_int_equal(p->width, W);
-	assert_int_equal(p->quality, w->cfg.quality);
+	assert_int_equal(p->quality, w->opt.quality);
 	struct fake_encoder *fe = calloc(1, sizeof(*fe));
 	assert_non_null(fe);
 	fe->w = w;
@@ -417,15 +417,19 @@ static int setup_fakes(void **state)
 	n_polls = 0;
 	struct world *w = calloc(1, sizeof(*w));
 	assert_non_null(w);
-	config_defaults(&w->cfg);
-	/* a "hardware" encoder kind, so that the software stand-in may take over */
-	w->cfg.source = SOURCE_TESTPATTERN;
-	w->cfg.encoder = ENCODER_PASSTHROUGH;
-	w->cfg.width = W;
-	w->cfg.height = H;
-	/* The recovery tests encode every frame, as with a viewer always there; the on-demand
-	 * tests turn it on. */
-	w->cfg.on_demand = false;
+	/* The daemon's defaults (docs/configuration.md) but for the source, a "hardware" encoder
+	 * kind (so that the software stand-in may take over) and the size. The recovery tests
+	 * encode every frame, as with a viewer always there; the on-demand tests turn it on. */
+	w->opt = (struct pipeline_options){
+		.devices = { .source = SOURCE_TESTPATTERN, .encoder = ENCODER_PASSTHROUGH,
+			     .width = W, .height = H, .fps = 30, .camera_buffers = 4,
+			     .snapshot_buffers = 2 },
+		.quality = 80,
+		.encoder_fallback = true,
+		.source_timeout_ms = 2000,
+		.encoder_timeout_ms = 1000,
+		.on_demand = false,
+	};
 	w->openers = (struct pipeline_openers){ .source = open_fake_source,
 						 .encoder = open_fake_encoder, .ctx = w };
 	*state = w;
@@ -443,7 +447,7 @@ static int teardown_fakes(void **state)
  * turn on). */
 static int create_pipeline(struct world *w)
 {
-	struct pipeline_params pp = { .loop = &stub_loop, .cfg = &w->cfg, .frame_pool_capacity = 8,
+	struct pipeline_params pp = { .loop = &stub_loop, .options = &w->opt, .frame_pool_capacity = 8,
 				      .on_frame = on_frame, .on_frame_ctx = w, .viewers = viewers,
 				      .openers = &w->openers, .on_full_frame = on_full_frame };
 	return pipeline_create(&pp, &w->pl);
@@ -454,6 +458,12 @@ static void start_pipeline(struct world *w)
 {
 	assert_int_equal(create_pipeline(w), 0);
 	assert_int_equal(pipeline_start(w->pl), 0);
+}
+
+/* The options changed as after a SIGHUP: given to the running pipeline. */
+static void apply(struct world *w)
+{
+	pipeline_apply(w->pl, &w->opt);
 }
 
 /* A pipeline over the fakes, started; with importing encoders that hang (an import the device
@@ -475,12 +485,14 @@ static int setup(void **state)
 /* On demand, with an encoder that is neither software nor pass-through (auto, as the fakes open
  * it: frames are held), or a
  * pass-through one (frames go back at once). */
-static int setup_demand_with(void **state, enum encoder_kind kind, bool importing_hang)
+static int setup_demand_with(void **state, enum encoder_kind kind, bool importing_hang,
+			     unsigned fps)
 {
 	setup_fakes(state);
 	struct world *w = *state;
-	w->cfg.on_demand = true;
-	w->cfg.encoder = kind;
+	w->opt.on_demand = true;
+	w->opt.devices.fps = fps;
+	w->opt.devices.encoder = kind;
 	w->encoders_import = w->encoders_hang = importing_hang;
 	start_pipeline(w);
 	return 0;
@@ -491,10 +503,10 @@ static int setup_full_with(void **state, bool one_stream)
 {
 	setup_fakes(state);
 	struct world *w = *state;
-	w->cfg.on_demand = true;
-	w->cfg.encoder = ENCODER_AUTO;
-	w->cfg.snapshot_width = FW;
-	w->cfg.snapshot_height = FH;
+	w->opt.on_demand = true;
+	w->opt.devices.encoder = ENCODER_AUTO;
+	w->opt.devices.snapshot_width = FW;
+	w->opt.devices.snapshot_height = FH;
 	w->full_stream = !one_stream;
 	start_pipeline(w);
 	return 0;
@@ -512,17 +524,23 @@ static int setup_full_one_stream(void **state)
 
 static int setup_demand(void **state)
 {
-	return setup_demand_with(state, ENCODER_AUTO, false);
+	return setup_demand_with(state, ENCODER_AUTO, false, 30);
 }
 
 static int setup_demand_passthrough(void **state)
 {
-	return setup_demand_with(state, ENCODER_PASSTHROUGH, false);
+	return setup_demand_with(state, ENCODER_PASSTHROUGH, false, 30);
 }
 
 static int setup_demand_importing_hang(void **state)
 {
-	return setup_demand_with(state, ENCODER_AUTO, true);
+	return setup_demand_with(state, ENCODER_AUTO, true, 30);
+}
+
+/* --fps 120: a held frame is fresh within 2 × 8.3 ms + 20 ms */
+static int setup_demand_fps120(void **state)
+{
+	return setup_demand_with(state, ENCODER_AUTO, false, 120);
 }
 
 static int setup_importing_hang(void **state)
@@ -709,6 +727,141 @@ static void test_camera_missing_at_start(void **state)
 	teardown_fakes(state);
 }
 
+/* SIGHUP's decision (pipeline_options_changes()): each option touches only what it concerns;
+ * the rest change in place (read where they are used). */
+static void test_options_changes(void **state)
+{
+	(void)state;
+	const struct pipeline_options base = {
+		.devices = { .source = SOURCE_V4L2, .source_path = "/dev/video0",
+			     .encoder = ENCODER_M2M, .width = 640, .height = 480, .fps = 30,
+			     .camera_buffers = 4, .snapshot_buffers = 2 },
+		.quality = 80, .encoder_fallback = true, .source_timeout_ms = 2000,
+		.encoder_timeout_ms = 1000, .on_demand = true,
+		.controls = { .n = 1, .a = { { "AfMode", "Continuous" } } },
+	};
+	struct pipeline_options n;
+	struct pipeline_changes c;
+	const struct pipeline_changes none = { 0 };
+
+	n = base;
+	pipeline_options_changes(&base, &n, &c);
+	assert_memory_equal(&c, &none, sizeof(c));
+
+	/* in place: nothing reopens */
+	n = base;
+	n.on_demand = false;
+	n.source_timeout_ms = 5000;
+	n.encoder_timeout_ms = 3000;
+	n.encoder_fallback = false;
+	n.standby_after = 60;
+	snprintf(n.state_dir, sizeof(n.state_dir), "/var/lib/mjpegd"); /* read at create only */
+	pipeline_options_changes(&base, &n, &c);
+	assert_memory_equal(&c, &none, sizeof(c));
+
+	n = base;
+	n.quality = 50;
+	pipeline_options_changes(&base, &n, &c);
+	assert_true(c.quality);
+	assert_false(c.source || c.encoder || c.controls || c.size || c.sensor);
+
+	n = base;
+	snprintf(n.devices.encoder_path, sizeof(n.devices.encoder_path), "/dev/video11");
+	pipeline_options_changes(&base, &n, &c);
+	assert_true(c.encoder);
+	assert_false(c.source || c.quality);
+	n = base;
+	n.devices.m2m_format = M2M_FORMAT_FWHT;
+	pipeline_options_changes(&base, &n, &c);
+	assert_true(c.encoder);
+	assert_false(c.source);
+
+	n = base;
+	n.devices.width = 1280;
+	pipeline_options_changes(&base, &n, &c);
+	assert_true(c.source && c.size);
+	assert_false(c.encoder || c.snapshot_size);
+	n = base;
+	n.devices.fps = 15;
+	pipeline_options_changes(&base, &n, &c);
+	assert_true(c.source);
+	assert_false(c.size);
+	n = base;
+	n.devices.snapshot_width = 1920;
+	n.devices.snapshot_height = 1080;
+	pipeline_options_changes(&base, &n, &c);
+	assert_true(c.source && c.snapshot_size);
+	assert_false(c.size);
+	n = base;
+	snprintf(n.devices.source_path, sizeof(n.devices.source_path), "/dev/video2");
+	pipeline_options_changes(&base, &n, &c);
+	assert_true(c.source);
+	assert_false(c.encoder);
+
+	/* orientation: a 90° turn is EXIF's, whatever the camera; 180° and a mirror the sensor's */
+	n = base;
+	n.devices.rotation = 90;
+	pipeline_options_changes(&base, &n, &c);
+	assert_memory_equal(&c, &none, sizeof(c));
+	n.devices.rotation = 180;
+	pipeline_options_changes(&base, &n, &c);
+	assert_true(c.sensor);
+	assert_false(c.source);
+	n = base;
+	n.devices.hflip = true;
+	pipeline_options_changes(&base, &n, &c);
+	assert_true(c.sensor);
+
+	/* controls: compared as words, not as bytes (left behind a shorter value) */
+	n = base;
+	memset(n.controls.a[0].value, 'x', sizeof(n.controls.a[0].value));
+	snprintf(n.controls.a[0].value, sizeof(n.controls.a[0].value), "Continuous");
+	pipeline_options_changes(&base, &n, &c);
+	assert_false(c.controls);
+	snprintf(n.controls.a[0].value, sizeof(n.controls.a[0].value), "Manual");
+	pipeline_options_changes(&base, &n, &c);
+	assert_true(c.controls);
+	assert_false(c.source || c.encoder);
+	n = base;
+	n.controls.n = 0;
+	pipeline_options_changes(&base, &n, &c);
+	assert_true(c.controls);
+}
+
+/* pipeline_apply(): a new encoder path reopens the encoder alone, a new size the camera alone;
+ * the pipeline keeps its own copy, so the caller's options may go at once. */
+static void test_apply_reopens_only_what_changed(void **state)
+{
+	struct world *w = *state;
+	one_frame(w);
+	unsigned sources = w->source_opens, encoders = w->encoder_opens;
+	struct pipeline_options *n = malloc(sizeof(*n));
+	assert_non_null(n);
+	*n = w->opt;
+	n->source_timeout_ms = 60000;
+	n->on_demand = false;
+	pipeline_apply(w->pl, n);
+	memset(n, 0, sizeof(*n));
+	assert_int_equal(w->source_opens, sources);
+	assert_int_equal(w->encoder_opens, encoders);
+	/* the copy stands: the source timeout is 60 s, not 0 */
+	pipeline_tick(w->pl, now_mono_ns() + 5000 * MS);
+	assert_int_equal(status(w).source_device.failures, 0);
+
+	*n = w->opt;
+	n->source_timeout_ms = 60000;
+	snprintf(n->devices.encoder_path, sizeof(n->devices.encoder_path), "/dev/video11");
+	pipeline_apply(w->pl, n);
+	assert_int_equal(w->source_opens, sources);
+	assert_int_equal(w->encoder_opens, encoders + 1);
+
+	n->devices.width = W * 2;
+	n->devices.height = H * 2;
+	pipeline_apply(w->pl, n);
+	assert_int_equal(w->source_opens, sources + 1);
+	free(n);
+}
+
 /* --rotation by SIGHUP: a camera that cannot flip is not reopened, the next frames carry the
  * whole orientation in EXIF (90 + vflip: 5), the "no signal" pictures none; a camera that flips
  * is reopened when the sensor's part changes and then leaves EXIF the plain turn. */
@@ -717,10 +870,9 @@ static void test_rotation_reload(void **state)
 	struct world *w = *state;
 	one_frame(w);
 	assert_int_equal(w->last_exif, 1);
-	struct config old = w->cfg;
-	w->cfg.rotation = 90;
-	w->cfg.vflip = true;
-	pipeline_reconfigure(w->pl, &old);
+	w->opt.devices.rotation = 90;
+	w->opt.devices.vflip = true;
+	apply(w);
 	assert_int_equal(w->source_opens, 1); /* nothing to ask of this camera: not reopened */
 	one_frame(w);
 	assert_int_equal(w->last_exif, 5);
@@ -732,19 +884,17 @@ static void test_rotation_reload(void **state)
 	/* a camera that flips: reopened for the new sensor part, EXIF keeps only the turn */
 	w->sources_flip = true;
 	w->source->src.sensor_transformed = true;
-	old = w->cfg;
-	w->cfg.vflip = false;
-	w->cfg.hflip = true;
-	pipeline_reconfigure(w->pl, &old);
+	w->opt.devices.vflip = false;
+	w->opt.devices.hflip = true;
+	apply(w);
 	assert_int_equal(w->source_opens, 2);
 	one_frame(w);
 	assert_int_equal(w->last_exif, 6);
 	s = status(w);
 	assert_true(s.sensor_transform.hflip && !s.sensor_transform.vflip);
 	/* only the turn changes (90 → 270): the camera stays */
-	old = w->cfg;
-	w->cfg.rotation = 270;
-	pipeline_reconfigure(w->pl, &old);
+	w->opt.devices.rotation = 270;
+	apply(w);
 	assert_int_equal(w->source_opens, 2);
 	one_frame(w);
 	assert_int_equal(w->last_exif, 8);
@@ -766,7 +916,7 @@ static void test_source_timeout(void **state)
 	one_frame(w);
 	pipeline_tick(w->pl, now_mono_ns() + 1000 * MS);
 	assert_int_equal(status(w).source_device.state, DEVICE_RUNNING);
-	pipeline_tick(w->pl, now_mono_ns() + (w->cfg.source_timeout_ms + 100) * MS);
+	pipeline_tick(w->pl, now_mono_ns() + (w->opt.source_timeout_ms + 100) * MS);
 	/* failed, and, that instant being past the backoff too, reopened in the same tick */
 	struct status_snapshot s = status(w);
 	assert_int_equal(s.source_device.failures, 1);
@@ -853,12 +1003,13 @@ static void test_encoder_probation(void **state)
 static void test_import_never_completes(void **state)
 {
 	struct world *w = *state;
-	w->cfg.source_timeout_ms = 60000; /* the camera keeps up; only the encoder is late */
+	w->opt.source_timeout_ms = 60000; /* the camera keeps up; only the encoder is late */
+	apply(w);
 	assert_true(w->encoder->enc.imports);
 	one_frame(w);
 	assert_int_equal(w->published, 0);
 	/* the tick is past the timeout and past the backoff: failed and reopened in one go */
-	uint64_t t = now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS;
+	uint64_t t = now_mono_ns() + (w->opt.encoder_timeout_ms + 10) * MS;
 	pipeline_tick(w->pl, t);
 	struct status_snapshot s = status(w);
 	assert_int_equal(s.encoder_device.failures, 1);
@@ -876,7 +1027,7 @@ static void test_import_never_completes(void **state)
 	w->copies_hang = true;
 	w->source->ready++;
 	assert_true(fire(source_fd_now(w))); /* submitted, never given back */
-	uint64_t t2 = now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS;
+	uint64_t t2 = now_mono_ns() + (w->opt.encoder_timeout_ms + 10) * MS;
 	pipeline_tick(w->pl, t2);
 	assert_non_null(strstr(status(w).encoder_device.last_error, "while copying too"));
 	assert_int_equal(w->encoder_opens, 3);
@@ -892,7 +1043,7 @@ static void test_late_check_collects_first(void **state)
 	w->source->ready++;
 	assert_true(fire(source_fd_now(w))); /* submitted; the encoder's fd not handled yet */
 	unsigned before = w->published;
-	pipeline_tick(w->pl, now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS);
+	pipeline_tick(w->pl, now_mono_ns() + (w->opt.encoder_timeout_ms + 10) * MS);
 	assert_int_equal(status(w).encoder_device.failures, 0);
 	assert_int_equal(w->published, before + 1);
 }
@@ -902,7 +1053,8 @@ static void test_late_check_collects_first(void **state)
 static void test_stall_after_imports_worked(void **state)
 {
 	struct world *w = *state;
-	w->cfg.source_timeout_ms = 60000;
+	w->opt.source_timeout_ms = 60000;
+	apply(w);
 	w->encoders_import = true;
 	w->encoders_hang = false;
 	/* the first encoder was opened before: reopen it as an importing one */
@@ -911,7 +1063,7 @@ static void test_stall_after_imports_worked(void **state)
 	assert_int_equal(w->published, 1);
 	w->encoders_hang = true;
 	one_frame(w);
-	uint64_t t = now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS;
+	uint64_t t = now_mono_ns() + (w->opt.encoder_timeout_ms + 10) * MS;
 	pipeline_tick(w->pl, t);
 	assert_int_equal(status(w).encoder_device.failures, 1);
 	assert_null(strstr(status(w).encoder_device.last_error, "importing"));
@@ -975,7 +1127,8 @@ static void test_standby_due(void **state)
 static void test_standby_closes_and_wakes(void **state)
 {
 	struct world *w = *state;
-	w->cfg.standby_after = 2;
+	w->opt.standby_after = 2;
+	apply(w);
 	one_frame(w);
 	unsigned published = w->published;
 	assert_true(published >= 1);
@@ -1025,7 +1178,8 @@ static void test_standby_closes_and_wakes(void **state)
 static void test_standby_wake_camera_gone(void **state)
 {
 	struct world *w = *state;
-	w->cfg.standby_after = 2;
+	w->opt.standby_after = 2;
+	apply(w);
 	one_frame(w);
 	unsigned published = w->published;
 	pipeline_standby(w->pl, now_mono_ns());
@@ -1182,7 +1336,8 @@ static void test_full_size_one_stream(void **state)
 static void test_idle_encodes_nothing(void **state)
 {
 	struct world *w = *state;
-	w->cfg.source_timeout_ms = 200;
+	w->opt.source_timeout_ms = 200;
+	apply(w);
 	one_frame(w); /* the encoder's first: it proves the encoder, and reaches the server */
 	assert_int_equal(w->published, 1);
 	assert_int_equal(status(w).encoder_device.state, DEVICE_RUNNING);
@@ -1204,8 +1359,9 @@ static void test_idle_encodes_nothing(void **state)
 	usleep(250 * 1000);
 	one_frame(w);
 	pipeline_tick(w->pl, now_mono_ns());
-	w->cfg.source_timeout_ms = 60000; /* the tick below is 1 s ahead of the camera */
-	pipeline_tick(w->pl, now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS);
+	w->opt.source_timeout_ms = 60000; /* the tick below is 1 s ahead of the camera */
+	apply(w);
+	pipeline_tick(w->pl, now_mono_ns() + (w->opt.encoder_timeout_ms + 10) * MS);
 	s = status(w);
 	assert_int_equal(s.source_device.state, DEVICE_RUNNING);
 	assert_int_equal(s.encoder_device.state, DEVICE_RUNNING);
@@ -1264,7 +1420,6 @@ static void test_want_frame_encodes_newest(void **state)
 static void test_want_frame_stale_takes_next(void **state)
 {
 	struct world *w = *state;
-	w->cfg.fps = 120; /* fresh: within 2 × 8.3 ms + 20 ms */
 	one_frame(w);
 	one_frame(w);
 	usleep(60 * 1000);
@@ -1298,7 +1453,8 @@ static void test_viewers_get_every_frame(void **state)
 	assert_int_equal(status(w).frames_skipped_idle, 4);
 	assert_true(status(w).idle);
 	/* --on-demand off (SIGHUP): every frame, nobody watching */
-	w->cfg.on_demand = false;
+	w->opt.on_demand = false;
+	apply(w);
 	one_frame(w);
 	assert_int_equal(w->published, 6);
 	assert_false(status(w).idle);
@@ -1343,11 +1499,12 @@ static void test_passthrough_not_held(void **state)
 static void test_idle_probation_finds_failed_import(void **state)
 {
 	struct world *w = *state;
-	w->cfg.source_timeout_ms = 60000;
+	w->opt.source_timeout_ms = 60000;
+	apply(w);
 	capture(w); /* the probation frame: submitted, never back */
 	capture(w); /* held: one at a time on probation */
 	assert_int_equal(w->submitted, 1);
-	pipeline_tick(w->pl, now_mono_ns() + (w->cfg.encoder_timeout_ms + 10) * MS);
+	pipeline_tick(w->pl, now_mono_ns() + (w->opt.encoder_timeout_ms + 10) * MS);
 	struct status_snapshot s = status(w);
 	assert_int_equal(s.encoder_device.failures, 1);
 	assert_non_null(strstr(s.encoder_device.last_error, "importing the camera's dma-bufs"));
@@ -1425,7 +1582,7 @@ static void test_faulty_encoder(void **state)
 	assert_int_equal(open_fake_source(w, SOURCE_TESTPATTERN, &src), 0);
 	struct fake_source *fs = src->priv;
 	struct encoder_params p = { .in_fourcc = V4L2_PIX_FMT_YUV420, .width = W, .height = H,
-				    .quality = w->cfg.quality, .pool = &pool };
+				    .quality = w->opt.quality, .pool = &pool };
 	p.release_raw = release_to_source;
 	p.release_ctx = src;
 	struct encoder *inner = NULL, *enc = NULL;
@@ -1475,6 +1632,8 @@ int main(void)
 		cmocka_unit_test(test_libcamera_unusable_at_start),
 		cmocka_unit_test_setup_teardown(test_source_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_reload, setup, teardown),
+		cmocka_unit_test(test_options_changes),
+		cmocka_unit_test_setup_teardown(test_apply_reopens_only_what_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encoder_failure_falls_back_to_software, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_encoder_errors_in_a_row, setup, teardown),
@@ -1487,7 +1646,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_encodes_nothing, setup_demand, teardown),
 		cmocka_unit_test_setup_teardown(test_want_frame_encodes_newest, setup_demand,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_want_frame_stale_takes_next, setup_demand,
+		cmocka_unit_test_setup_teardown(test_want_frame_stale_takes_next, setup_demand_fps120,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_viewers_get_every_frame, setup_demand, teardown),
 		cmocka_unit_test_setup_teardown(test_held_frame_released_on_source_failure,

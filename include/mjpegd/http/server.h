@@ -11,10 +11,14 @@
 #include <stdint.h>
 
 #include "mjpegd/http/auth.h"
-#include "mjpegd/config.h"
 #include "mjpegd/frame.h"
+#include "mjpegd/http/listen_address.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/http/status.h"
+
+/* The longest --allow-origin and --auth-exempt the server keeps (longer ones are cut). */
+#define SERVER_ORIGIN_MAX 200
+#define SERVER_AUTH_EXEMPT_MAX 512
 
 struct server;
 
@@ -23,7 +27,7 @@ typedef void (*server_status_fn)(void *ctx, struct status_snapshot *s);
 
 struct server_params {
 	struct loop *loop;
-	const struct config_listen *listen; /* --listen: TCP addresses and unix sockets */
+	const struct listen_address *listen; /* --listen: TCP addresses and unix sockets */
 	unsigned n_listen;
 	unsigned max_clients;
 	unsigned header_timeout_ms;
