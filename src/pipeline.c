@@ -135,8 +135,8 @@ static void publish_placeholder(struct pipeline *pl, uint64_t now)
 void pipeline_start_fallback(struct pipeline *pl)
 {
 	struct source *src = pl->source;
-	if (!pl->opt.encoder_fallback || pl->fallback || !src || pl->encoder_kind == ENCODER_SOFTWARE ||
-	    !select_software_takes(src->fourcc))
+	if (!pl->opt.encoder_fallback || pl->fallback || !src ||
+	    pl->encoder_kind == ENCODER_SOFTWARE || !select_software_takes(src->fourcc))
 		return;
 	struct encoder_params ep = pipeline_encoder_params(pl, src);
 	if (encoder_software_create(&ep, &pl->fallback) < 0)
@@ -501,7 +501,8 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	if (wait || r == -ELIBACC) {
 		pl->first_encoder_pending = true; /* opened with the first source (pipeline_retry_source()) */
 		pl->encoder_kind = pl->opt.devices.encoder;
-		placeholders_render(&pl->placeholders, pl->opt.devices.width, pl->opt.devices.height);
+		placeholders_render(&pl->placeholders, pl->opt.devices.width,
+				    pl->opt.devices.height);
 		*out = pl;
 		return 0;
 	}
@@ -515,7 +516,8 @@ int pipeline_create(const struct pipeline_params *p, struct pipeline **out)
 	if (r < 0)
 		goto fail;
 	pipeline_remember_encoder(pl, enc);
-	placeholders_render(&pl->placeholders, pl->opt.devices.width, pl->opt.devices.height);
+	placeholders_render(&pl->placeholders, pl->opt.devices.width,
+				    pl->opt.devices.height);
 	log_info("pipeline: %s → %s", pl->source->description, pl->encoder->description);
 	*out = pl;
 	return 0;

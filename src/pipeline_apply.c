@@ -66,7 +66,8 @@ static void apply_devices(struct pipeline *pl, const struct pipeline_changes *c)
 		pl->encoder_kind = o->encoder;
 		devices_probe(&pl->dev);
 	}
-	if ((c->encoder || source_changed) && devices_plan_capture(&pl->dev, o->capture_format) < 0) {
+	if ((c->encoder || source_changed) &&
+	    devices_plan_capture(&pl->dev, o->capture_format) < 0) {
 		log_warn("--format: the camera's format is chosen as with auto");
 		devices_plan_capture(&pl->dev, 0);
 	}

@@ -49,13 +49,13 @@
 struct pipeline_options {
 	struct devices_options devices; /* the camera and the encoder, and what opens them */
 	unsigned quality;            /* --quality 1..100 */
-	bool encoder_fallback;       /* --encoder-fallback software: the stand-in while it is down */
+	bool encoder_fallback;       /* --encoder-fallback software: a stand-in while it is down */
 	unsigned source_timeout_ms;  /* no camera frame for that long: the camera is reopened */
 	unsigned encoder_timeout_ms; /* a frame not back for that long: the encoder is reopened */
 	bool on_demand;              /* --on-demand: encode only for a viewer (demand.h) */
 	unsigned standby_after;      /* --standby-after, s (0: never); main decides when */
 	struct control_assignments controls; /* --control NAME=VALUE */
-	char state_dir[PIPELINE_PATH_MAX];   /* --state-dir ("": $STATE_DIRECTORY); read at create */
+	char state_dir[PIPELINE_PATH_MAX]; /* --state-dir ("": $STATE_DIRECTORY); read at create */
 };
 
 /* What new options change against old, decided from the options alone (pipeline_apply() acts on

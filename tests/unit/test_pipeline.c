@@ -447,7 +447,8 @@ static int teardown_fakes(void **state)
  * turn on). */
 static int create_pipeline(struct world *w)
 {
-	struct pipeline_params pp = { .loop = &stub_loop, .options = &w->opt, .frame_pool_capacity = 8,
+	struct pipeline_params pp = { .loop = &stub_loop, .options = &w->opt,
+				      .frame_pool_capacity = 8,
 				      .on_frame = on_frame, .on_frame_ctx = w, .viewers = viewers,
 				      .openers = &w->openers, .on_full_frame = on_full_frame };
 	return pipeline_create(&pp, &w->pl);
@@ -798,7 +799,7 @@ static void test_options_changes(void **state)
 	assert_true(c.source);
 	assert_false(c.encoder);
 
-	/* orientation: a 90° turn is EXIF's, whatever the camera; 180° and a mirror the sensor's */
+	/* orientation: a 90° turn is EXIF's whatever the camera; 180° and mirrors the sensor's */
 	n = base;
 	n.devices.rotation = 90;
 	pipeline_options_changes(&base, &n, &c);
