@@ -34,12 +34,6 @@
  * encoder's in-flight ones. */
 #define FRAME_POOL_EXTRA 6
 
-/* The server keeps copies of these strings (server_set_allow_origin(), server_set_auth()). */
-_Static_assert(sizeof(((struct config *)0)->allow_origin) <= SERVER_ORIGIN_MAX,
-	       "--allow-origin longer than the server keeps");
-_Static_assert(sizeof(((struct config *)0)->auth_exempt) <= SERVER_AUTH_EXEMPT_MAX,
-	       "--auth-exempt longer than the server keeps");
-
 struct app {
 	struct config cfg;
 	struct loop loop;
@@ -232,20 +226,15 @@ static void reload(struct app *app)
 	if (next.log_level != old.log_level)
 		log_set_level(next.log_level);
 	/* The frame pool and the ring were sized for the clients allowed at start. */
-	if (next.max_clients > app->max_clients_at_start) {
+	if (app->cfg.max_clients > app->max_clients_at_start) {
 		log_warn("SIGHUP: max-clients above %u (the value at start) needs a restart; using %u",
 			 app->max_clients_at_start, app->max_clients_at_start);
-		next.max_clients = app->max_clients_at_start;
-		app->cfg.max_clients = next.max_clients;
+		app->cfg.max_clients = app->max_clients_at_start;
 	}
-	server_set_limits(app->server, next.max_clients, next.header_timeout_ms,
-			  next.idle_timeout_ms, next.source_timeout_ms);
+	struct server_options so;
+	config_server_options(&app->cfg, &so);
+	server_apply(app->server, &so);
 	reload_auth(app, &old);
-	server_set_allow_origin(app->server, app->cfg.allow_origin);
-	server_set_controls_writable(app->server, app->cfg.controls_writable);
-	/* standby: a request asks the pipeline for a frame (that wakes it) as on demand does */
-	server_set_on_demand(app->server, app->cfg.on_demand || app->cfg.standby_after);
-	server_set_trusted_proxy(app->server, app->cfg.trusted_proxy);
 	/* The pipeline compares them with its own copy: a new quality is set in place, camera or
 	 * encoder settings restart only the device they concern, changed --control values are
 	 * applied. */
@@ -436,30 +425,20 @@ int main(int argc, char **argv)
 
 	struct server_params sp = {
 		.loop = &app.loop,
-		.listen = app.cfg.listen,
-		.n_listen = app.cfg.n_listen,
-		.max_clients = app.cfg.max_clients,
-		.header_timeout_ms = app.cfg.header_timeout_ms,
-		.idle_timeout_ms = app.cfg.idle_timeout_ms,
-		.first_frame_timeout_ms = app.cfg.source_timeout_ms,
 		.status_fill = fill_status,
 		.status_ctx = &app,
 		.listen_fds = app.listen_fds,
 		.n_listen_fds = (unsigned)n_listen_fds,
 		.auth_users = users,
-		.auth_exempt = app.cfg.auth_exempt,
-		.allow_origin = app.cfg.allow_origin,
-		.trusted_proxy = app.cfg.trusted_proxy,
 		.controls_json = controls_json,
 		.controls_set = controls_set,
 		.controls_ctx = &app,
-		.controls_writable = app.cfg.controls_writable,
-		.on_demand = app.cfg.on_demand || app.cfg.standby_after,
 		.want_frame = want_frame,
 		.frame_current = frame_current,
 		.want_full = want_full,
 		.want_frame_ctx = &app,
 	};
+	config_server_options(&app.cfg, &sp.opt);
 	r = server_create(&sp, &app.server);
 	if (r < 0) {
 		free(users);

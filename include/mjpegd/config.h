@@ -95,8 +95,12 @@ int config_check(const struct config *cfg, char *err, size_t errlen);
  * is copied in one place. */
 struct devices_options;
 struct pipeline_options;
+struct server_options;
 void config_devices_options(const struct config *cfg, struct devices_options *out);
 void config_pipeline_options(const struct config *cfg, struct pipeline_options *out);
+/* out's strings and listen point into cfg: the server copies what it keeps (server.h), so out is
+ * used at once and cfg outlives that use. */
+void config_server_options(const struct config *cfg, struct server_options *out);
 
 /* Writes the --help text. */
 void config_print_help(FILE *out);

@@ -271,9 +271,7 @@ int gate_init(struct server *s, const struct server_params *p)
 	struct gate *g = &s->gate;
 	g->auth_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 5);
 	g->auth_queue_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
-	gate_set_cors(s, p->allow_origin);
-	if (proxy_trusted_parse(p->trusted_proxy ? p->trusted_proxy : "", &g->trusted) < 0)
-		memset(&g->trusted, 0, sizeof(g->trusted)); /* config checked it already */
+	gate_apply(s, &p->opt);
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = now_mono_ns() ^ (uint64_t)getpid() << 32;
@@ -292,7 +290,7 @@ int gate_start_auth(struct server *s, const struct server_params *p)
 		return log_err_errno(r, "cannot start the password-checking thread");
 	g->auth_users = p->auth_users;
 	snprintf(g->auth_exempt, sizeof(g->auth_exempt), "%s",
-		 p->auth_exempt ? p->auth_exempt : "");
+		 p->opt.auth_exempt ? p->opt.auth_exempt : "");
 	return 0;
 }
 
@@ -302,15 +300,11 @@ void gate_destroy(struct server *s)
 	free(s->gate.auth_users);
 }
 
-void server_set_allow_origin(struct server *s, const char *origin)
+void gate_apply(struct server *s, const struct server_options *o)
 {
-	gate_set_cors(s, origin);
-}
-
-void server_set_trusted_proxy(struct server *s, const char *list)
-{
-	if (proxy_trusted_parse(list, &s->gate.trusted) < 0)
-		memset(&s->gate.trusted, 0, sizeof(s->gate.trusted));
+	gate_set_cors(s, o->allow_origin);
+	if (proxy_trusted_parse(o->trusted_proxy ? o->trusted_proxy : "", &s->gate.trusted) < 0)
+		memset(&s->gate.trusted, 0, sizeof(s->gate.trusted)); /* config checked it already */
 	/* Clients connected already keep what they were told at accept. */
 }
 

@@ -361,11 +361,10 @@ int listeners_open(struct server *s, const struct server_params *p)
 		for (unsigned i = 0; i < p->n_listen_fds && i < MAX_LISTENERS; i++)
 			s->listeners[s->n_listeners++].fd = p->listen_fds[i];
 	} else {
-		for (unsigned i = 0; i < p->n_listen && i < MAX_LISTENERS; i++) {
+		for (unsigned i = 0; i < p->opt.n_listen && i < MAX_LISTENERS; i++) {
+			const struct listen_address *a = &p->opt.listen[i];
 			struct listener *l = &s->listeners[i];
-			int r = p->listen[i].is_unix ? listen_unix(&p->listen[i], l)
-						     : listen_on(p->listen[i].host, p->listen[i].port,
-								 &l->fd);
+			int r = a->is_unix ? listen_unix(a, l) : listen_on(a->host, a->port, &l->fd);
 			if (r < 0)
 				return r;
 			s->n_listeners++;

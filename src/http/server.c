@@ -10,29 +10,35 @@
 #include "mjpegd/log.h"
 #include "server_internal.h"
 
+/* The options create and SIGHUP share (server_apply()); the gate's are gate_apply()'s. */
+static void apply_options(struct server *s, const struct server_options *o)
+{
+	s->max_clients = o->max_clients;
+	s->header_timeout_ns = (uint64_t)o->header_timeout_ms * NSEC_PER_MSEC;
+	s->idle_timeout_ns = (uint64_t)o->idle_timeout_ms * NSEC_PER_MSEC;
+	s->first_frame_timeout_ns = (uint64_t)o->first_frame_timeout_ms * NSEC_PER_MSEC;
+	s->controls_writable = o->controls_writable;
+	s->on_demand = o->on_demand;
+}
+
 int server_create(const struct server_params *p, struct server **out)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->loop = p->loop;
-	s->max_clients = p->max_clients;
-	s->header_timeout_ns = (uint64_t)p->header_timeout_ms * NSEC_PER_MSEC;
-	s->idle_timeout_ns = (uint64_t)p->idle_timeout_ms * NSEC_PER_MSEC;
-	s->first_frame_timeout_ns = (uint64_t)p->first_frame_timeout_ms * NSEC_PER_MSEC;
+	apply_options(s, &p->opt);
 	s->status_fill = p->status_fill;
 	s->status_ctx = p->status_ctx;
 	s->started_ns = now_mono_ns();
 	s->controls_json = p->controls_json;
 	s->controls_set = p->controls_set;
 	s->controls_ctx = p->controls_ctx;
-	s->controls_writable = p->controls_writable;
 	s->controls_log_rl = (struct ratelimit)RATELIMIT_INIT(10 * NSEC_PER_SEC, 1);
 	s->want_frame = p->want_frame;
 	s->frame_current = p->frame_current;
 	s->want_full = p->want_full;
 	s->want_frame_ctx = p->want_frame_ctx;
-	s->on_demand = p->on_demand;
 	int r = gate_init(s, p);
 	if (r >= 0)
 		r = listeners_open(s, p);
@@ -135,11 +141,6 @@ void server_want_frame(struct server *s)
 		s->want_frame(s->want_frame_ctx);
 }
 
-void server_set_on_demand(struct server *s, bool on_demand)
-{
-	s->on_demand = on_demand;
-}
-
 struct frame *server_newest(struct server *s)
 {
 	return s->newest;
@@ -217,18 +218,10 @@ void server_tick(struct server *s, uint64_t now)
 		}
 }
 
-void server_set_controls_writable(struct server *s, bool writable)
+void server_apply(struct server *s, const struct server_options *opt)
 {
-	s->controls_writable = writable;
-}
-
-void server_set_limits(struct server *s, unsigned max_clients, unsigned header_timeout_ms,
-		       unsigned idle_timeout_ms, unsigned first_frame_timeout_ms)
-{
-	s->first_frame_timeout_ns = (uint64_t)first_frame_timeout_ms * NSEC_PER_MSEC;
-	s->max_clients = max_clients;
-	s->header_timeout_ns = (uint64_t)header_timeout_ms * NSEC_PER_MSEC;
-	s->idle_timeout_ns = (uint64_t)idle_timeout_ms * NSEC_PER_MSEC;
+	apply_options(s, opt);
+	gate_apply(s, opt);
 }
 
 void server_shutdown(struct server *s)

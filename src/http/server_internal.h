@@ -150,7 +150,7 @@ struct gate {
 
 struct server {
 	struct loop *loop;
-	/* server.c: the limits (server_set_limits()) and the shutdown */
+	/* server.c: the limits (server_apply()) and the shutdown */
 	unsigned max_clients;
 	uint64_t header_timeout_ns, idle_timeout_ns;
 	uint64_t first_frame_timeout_ns;
@@ -181,7 +181,7 @@ struct server {
 	struct frame *newest_full;
 	int (*want_full)(void *ctx);
 	bool live_seen; /* a frame from the camera was published (not only placeholders) */
-	/* --on-demand (server.c: server_set_on_demand()) */
+	/* --on-demand (server.c: server_apply()) */
 	bool on_demand;
 	void (*want_frame)(void *ctx);
 	bool (*frame_current)(void *ctx);
@@ -289,6 +289,8 @@ enum auth_gate {
  * proxies; then, last (on failure the caller still owns p->auth_users), --auth-file's worker. */
 int gate_init(struct server *s, const struct server_params *p);
 int gate_start_auth(struct server *s, const struct server_params *p);
+/* At create and on SIGHUP (server_apply()): CORS and the trusted proxies. */
+void gate_apply(struct server *s, const struct server_options *o);
 void gate_destroy(struct server *s);
 /* --trusted-proxy: the client's name and slow-down key for this request. */
 void client_forwarded(struct client *c, const struct http_request *req);

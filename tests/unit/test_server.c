@@ -256,15 +256,13 @@ static void start_server(unsigned max_clients)
 	assert_int_equal(frame_pool_init(&pool, 8), 0);
 	struct server_params params = {
 		.loop = &fake_loop,
-		.max_clients = max_clients,
-		.header_timeout_ms = 5000,
-		.idle_timeout_ms = 10000,
-		.first_frame_timeout_ms = 3000,
+		.opt = { .max_clients = max_clients, .header_timeout_ms = 5000,
+			 .idle_timeout_ms = 10000, .first_frame_timeout_ms = 3000 },
 		.listen_fds = &listen_fd,
 		.n_listen_fds = 1,
 	};
 	if (with_on_demand) {
-		params.on_demand = true;
+		params.opt.on_demand = true;
 		params.want_frame = fake_want_frame;
 		params.frame_current = fake_frame_current;
 	}
@@ -276,7 +274,7 @@ static void start_server(unsigned max_clients)
 	if (with_controls) {
 		params.controls_json = fake_controls_json;
 		params.controls_set = fake_controls_set;
-		params.controls_writable = true;
+		params.opt.controls_writable = true;
 	}
 	assert_int_equal(server_create(&params, &srv), 0);
 	assert_int_equal(server_start(srv), 0);
@@ -829,6 +827,32 @@ static void test_max_clients_refusal(void **state)
 	assert_true(starts_with(take_wire(first), "HTTP/1.1 200 OK\r\n"));
 }
 
+/* SIGHUP's options (server_apply()): a higher --max-clients lets a second client in, a longer
+ * --header-timeout-ms holds, --allow-origin's header is on the responses from then on. */
+static void test_apply_options(void **state)
+{
+	(void)state;
+	char origin[8] = "*";
+	struct server_options o = { .max_clients = 2, .header_timeout_ms = 20000,
+				    .idle_timeout_ms = 10000, .first_frame_timeout_ms = 3000,
+				    .allow_origin = origin };
+	server_apply(srv, &o);
+	origin[0] = '\0'; /* the server keeps its own copy */
+	struct peer *first = connect_client();
+	struct peer *second = connect_client();
+	assert_int_equal(server_get_stats(srv)->clients_rejected, 0);
+	assert_int_equal(server_get_stats(srv)->clients, 2);
+	client_says(second, "GET / HT");
+	server_tick(srv, now_mono_ns() + 6 * SEC);
+	assert_false(send_in_flight(second));
+	publish(1, 20, false);
+	client_says(first, SNAPSHOT_REQUEST);
+	socket_drains(first);
+	const char *w = take_wire(first);
+	assert_true(starts_with(w, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(w, "Access-Control-Allow-Origin: *\r\n"));
+}
+
 #define CONTROLS_HEAD "POST /controls HTTP/1.1\r\nHost: cam\r\n" \
 	"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 13\r\n"
 #define CONTINUE "HTTP/1.1 100 Continue\r\n\r\n"
@@ -921,6 +945,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fair_order_of_sends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_timeout_408, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_clients_refusal, setup_one_client, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_options, setup_one_client, teardown),
 		cmocka_unit_test_setup_teardown(test_expect_100_continue, setup_controls, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_from_head, setup_controls, teardown),
 	};

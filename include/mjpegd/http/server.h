@@ -25,16 +25,34 @@ struct server;
 /* Fills the pipeline's part of a status snapshot (the server fills the client part). */
 typedef void (*server_status_fn)(void *ctx, struct status_snapshot *s);
 
-struct server_params {
-	struct loop *loop;
-	const struct listen_address *listen; /* --listen: TCP addresses and unix sockets */
+/* What the server reads of the configuration, filled by config (config_server_options(),
+ * src/config/translate.c). Read during server_create() and server_apply() only: the server keeps
+ * copies of what it needs (its limits, the CORS lines, the parsed proxies), so the caller's
+ * options and the strings they point to may go right after. */
+struct server_options {
+	/* --listen: TCP addresses and unix sockets; at create only (a reload does not move them) */
+	const struct listen_address *listen;
 	unsigned n_listen;
 	unsigned max_clients;
 	unsigned header_timeout_ms;
 	unsigned idle_timeout_ms;
 	/* A snapshot asked for before the first frame waits this long for it, then gets 503
-	 * (main passes --source-timeout-ms). */
+	 * (--source-timeout-ms). */
 	unsigned first_frame_timeout_ms;
+	/* --auth-exempt: comma-separated paths served without credentials; at create (SIGHUP: with
+	 * the users they go with, server_set_auth()) */
+	const char *auth_exempt;
+	const char *allow_origin; /* --allow-origin: "" (none), "*" or one origin */
+	const char *trusted_proxy; /* --trusted-proxy: "ADDR[,ADDR]" whose X-Forwarded-For counts */
+	bool controls_writable; /* --controls on|off */
+	/* --on-demand, or --standby-after (a request asks the pipeline for a frame, which wakes
+	 * it): see want_frame below */
+	bool on_demand;
+};
+
+struct server_params {
+	struct loop *loop;
+	struct server_options opt;
 	server_status_fn status_fill;
 	void *status_ctx;
 	/* Already-listening sockets handed over by systemd (socket activation); n_listen_fds == 0
@@ -43,9 +61,6 @@ struct server_params {
 	unsigned n_listen_fds;
 	/* --auth-file's users (NULL: no authentication); the server takes ownership. */
 	struct auth_users *auth_users;
-	const char *auth_exempt; /* --auth-exempt: comma-separated paths served without credentials */
-	const char *allow_origin; /* --allow-origin: "" (none), "*" or one origin */
-	const char *trusted_proxy; /* --trusted-proxy: "ADDR[,ADDR]" whose X-Forwarded-For counts */
 	/* Camera controls (GET/POST /controls; NULL: 404). json: the document, malloc'd, or a
 	 * negative errno (-ENODEV: no camera now → 503). set: applies a POST body (json: a JSON
 	 * object, else a form), all or nothing; a negative errno with why (-ENODEV → 503, others
@@ -54,14 +69,12 @@ struct server_params {
 	int (*controls_set)(void *ctx, const char *body, size_t len, bool json, char *why,
 			    size_t whylen);
 	void *controls_ctx;
-	bool controls_writable; /* --controls on|off */
-	/* --on-demand (include/mjpegd/demand.h): frames are encoded only when asked for while no
+	/* opt.on_demand (include/mjpegd/demand.h): frames are encoded only when asked for while no
 	 * stream client watches, so the newest frame may be old. frame_current() says whether it is
 	 * the newest camera frame (none newer waits unencoded or is being encoded for a request);
 	 * when it is not, a snapshot waits for a frame newer than the newest (want_frame() asks the
 	 * pipeline for one, again every tick while it waits), and so does a new stream client's
 	 * first part. Both called with want_frame_ctx. */
-	bool on_demand;
 	void (*want_frame)(void *ctx);
 	bool (*frame_current)(void *ctx);
 	/* --snapshot-size: /snapshot.jpg asks for a full-size frame (pipeline_want_full(), also
@@ -91,19 +104,11 @@ void server_forget_newest(struct server *srv);
 /* Timeouts (header, idle, stalled send), per-client fps; call a few times a second. */
 void server_tick(struct server *srv, uint64_t now_ns);
 
-/* Live changes (SIGHUP). */
-void server_set_limits(struct server *srv, unsigned max_clients, unsigned header_timeout_ms,
-		       unsigned idle_timeout_ms, unsigned first_frame_timeout_ms);
-
-/* --trusted-proxy, live (SIGHUP) for connections accepted from then on. */
-void server_set_trusted_proxy(struct server *srv, const char *list);
-
-/* --allow-origin, live (SIGHUP): "" none, "*", or one origin. */
-void server_set_allow_origin(struct server *srv, const char *origin);
-/* --on-demand, on SIGHUP */
-void server_set_on_demand(struct server *srv, bool on_demand);
-/* --controls on|off, on SIGHUP */
-void server_set_controls_writable(struct server *srv, bool writable);
+/* SIGHUP: the options from now on, all but the listeners and --auth-exempt (read at create;
+ * --auth-exempt changes with the users, server_set_auth()): the limits and timeouts,
+ * --allow-origin, --controls, on demand, and --trusted-proxy for connections accepted from then
+ * on (those connected keep what they were told at accept). */
+void server_apply(struct server *srv, const struct server_options *opt);
 
 /* SIGHUP: users replace the ones in use (ownership passes; NULL: no authentication any more).
  * Requests already checking their credentials finish against the hash they were given. */
