@@ -17,6 +17,34 @@ static const uint32_t software_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_Y
 					     V4L2_PIX_FMT_BGR24 };
 static const uint32_t jpeg_formats[] = { V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG };
 
+const char *const source_kind_names[] = {
+	[SOURCE_AUTO] = "auto",
+	[SOURCE_TESTPATTERN] = "testpattern",
+	[SOURCE_FILE] = "file",
+	[SOURCE_LIBCAMERA] = "libcamera",
+	[SOURCE_V4L2] = "v4l2",
+};
+
+const char *const encoder_kind_names[] = {
+	[ENCODER_AUTO] = "auto",
+	[ENCODER_SOFTWARE] = "software",
+	[ENCODER_PASSTHROUGH] = "passthrough",
+	[ENCODER_M2M] = "m2m",
+};
+
+const size_t n_source_kind_names = ELEMENTSOF(source_kind_names);
+const size_t n_encoder_kind_names = ELEMENTSOF(encoder_kind_names);
+
+const char *source_kind_name(enum source_kind k)
+{
+	return (size_t)k < n_source_kind_names ? source_kind_names[k] : "unknown";
+}
+
+const char *encoder_kind_name(enum encoder_kind k)
+{
+	return (size_t)k < n_encoder_kind_names ? encoder_kind_names[k] : "unknown";
+}
+
 uint32_t select_m2m_out_fourcc(enum m2m_format f)
 {
 	return f == M2M_FORMAT_FWHT ? V4L2_PIX_FMT_FWHT : V4L2_PIX_FMT_JPEG;

@@ -35,9 +35,13 @@ enum m2m_format {
 	M2M_FORMAT_FWHT,
 };
 
-/* --source's and --encoder's words for a kind ("auto", "libcamera", "m2m"...); defined with the
- * option table that parses them (src/config/options.c). */
-const char *source_kind_name(enum source_kind k);
+/* --source's and --encoder's words for each kind ("auto", "libcamera", "m2m"...), indexed by the
+ * enums; config parses them (src/config/parse.c). */
+extern const char *const source_kind_names[];
+extern const size_t n_source_kind_names;
+extern const char *const encoder_kind_names[];
+extern const size_t n_encoder_kind_names;
+const char *source_kind_name(enum source_kind k); /* "unknown" out of range */
 const char *encoder_kind_name(enum encoder_kind k);
 
 /* What the M2M encoder is asked to produce: JPEG, or FWHT (vicodec, the test bed). */

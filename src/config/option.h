@@ -17,8 +17,8 @@ enum option_kind {
 	OPT_UINT,      /* an unsigned field at .offset, whole decimal number in min..max */
 	OPT_SIZE,      /* WxH, each in min..max and even */
 	OPT_SNAPSHOT_SIZE, /* WxH as OPT_SIZE into snapshot_width/height, or "stream" (0x0) */
-	OPT_SOURCE,    /* config_source_names[] or file:PATH */
-	OPT_ENCODER,   /* config_encoder_names[] */
+	OPT_SOURCE,    /* source_kind_names[] or file:PATH */
+	OPT_ENCODER,   /* encoder_kind_names[] */
 	OPT_LISTEN,    /* HOST:PORT, [IPv6]:PORT, :PORT or PORT; port in min..max */
 	OPT_LOG_LEVEL, /* config_log_level_names[] or a number in min..max */
 	OPT_CONFIG,    /* a file path; only as a flag */
@@ -52,10 +52,6 @@ extern const size_t n_config_options;
 const struct option *config_find_option(const char *name, size_t len);
 
 /* options.c: the words options take, indexed by the enum they set (NULL: a hole). */
-extern const char *const config_source_names[];
-extern const size_t n_config_source_names;
-extern const char *const config_encoder_names[];
-extern const size_t n_config_encoder_names;
 extern const char *const config_m2m_format_names[];
 extern const size_t n_config_m2m_format_names;
 /* --format: the camera formats some encoder takes (capture_request_for()), by V4L2 fourcc. */

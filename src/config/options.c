@@ -98,21 +98,6 @@ const struct option config_options[] = {
 
 const size_t n_config_options = ELEMENTSOF(config_options);
 
-const char *const config_source_names[] = {
-	[SOURCE_AUTO] = "auto",
-	[SOURCE_TESTPATTERN] = "testpattern",
-	[SOURCE_FILE] = "file",
-	[SOURCE_LIBCAMERA] = "libcamera",
-	[SOURCE_V4L2] = "v4l2",
-};
-
-const char *const config_encoder_names[] = {
-	[ENCODER_AUTO] = "auto",
-	[ENCODER_SOFTWARE] = "software",
-	[ENCODER_PASSTHROUGH] = "passthrough",
-	[ENCODER_M2M] = "m2m",
-};
-
 const char *const config_m2m_format_names[] = {
 	[M2M_FORMAT_JPEG] = "jpeg",
 	[M2M_FORMAT_FWHT] = "fwht",
@@ -129,21 +114,9 @@ const char *const config_log_level_names[] = {
 	[LOG_LEVEL_DEBUG] = "debug",
 };
 
-const size_t n_config_source_names = ELEMENTSOF(config_source_names);
-const size_t n_config_encoder_names = ELEMENTSOF(config_encoder_names);
 const size_t n_config_m2m_format_names = ELEMENTSOF(config_m2m_format_names);
 const size_t n_config_format_names = ELEMENTSOF(config_format_names);
 const size_t n_config_log_level_names = ELEMENTSOF(config_log_level_names);
-
-const char *source_kind_name(enum source_kind k)
-{
-	return (size_t)k < n_config_source_names ? config_source_names[k] : "unknown";
-}
-
-const char *encoder_kind_name(enum encoder_kind k)
-{
-	return (size_t)k < n_config_encoder_names ? config_encoder_names[k] : "unknown";
-}
 
 void config_defaults(struct config *cfg)
 {
@@ -188,12 +161,12 @@ static void join_names(char *buf, size_t len, const char *const *names, size_t n
 		if (!names[i])
 			continue;
 		const char *arg = "";
-		if (names == config_source_names && i == SOURCE_FILE)
+		if (names == source_kind_names && i == SOURCE_FILE)
 			arg = ":PATH";
-		else if (names == config_source_names && i == SOURCE_LIBCAMERA)
+		else if (names == source_kind_names && i == SOURCE_LIBCAMERA)
 			arg = "[:INDEX|ID]";
-		else if ((names == config_source_names && i == SOURCE_V4L2) ||
-			 (names == config_encoder_names && i == ENCODER_M2M))
+		else if ((names == source_kind_names && i == SOURCE_V4L2) ||
+			 (names == encoder_kind_names && i == ENCODER_M2M))
 			arg = "[:DEVICE]";
 		int w = snprintf(buf + used, len - used, "%s%s%s", used ? " | " : "", names[i], arg);
 		if (w < 0)
@@ -217,10 +190,10 @@ void option_describe_accepted(const struct option *opt, char *buf, size_t len)
 			 opt->min, opt->max);
 		return;
 	case OPT_SOURCE:
-		join_names(buf, len, config_source_names, n_config_source_names);
+		join_names(buf, len, source_kind_names, n_source_kind_names);
 		return;
 	case OPT_ENCODER:
-		join_names(buf, len, config_encoder_names, n_config_encoder_names);
+		join_names(buf, len, encoder_kind_names, n_encoder_kind_names);
 		return;
 	case OPT_M2M_FORMAT:
 		join_names(buf, len, config_m2m_format_names, n_config_m2m_format_names);

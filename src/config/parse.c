@@ -137,8 +137,8 @@ static int set_source(struct config *cfg, const struct option *opt, const char *
 			return 0;
 		}
 	}
-	for (size_t i = 0; i < n_config_source_names; i++) {
-		if (i != SOURCE_FILE && strcmp(value, config_source_names[i]) == 0) {
+	for (size_t i = 0; i < n_source_kind_names; i++) {
+		if (i != SOURCE_FILE && strcmp(value, source_kind_names[i]) == 0) {
 			cfg->source = (enum source_kind)i;
 			cfg->source_path[0] = '\0';
 			return 0;
@@ -159,8 +159,8 @@ static int set_encoder(struct config *cfg, const struct option *opt, const char 
 		cfg->encoder = ENCODER_M2M;
 		return 0;
 	}
-	for (size_t i = 0; i < n_config_encoder_names; i++) {
-		if (strcmp(value, config_encoder_names[i]) == 0) {
+	for (size_t i = 0; i < n_encoder_kind_names; i++) {
+		if (strcmp(value, encoder_kind_names[i]) == 0) {
 			cfg->encoder = (enum encoder_kind)i;
 			cfg->encoder_path[0] = '\0';
 			return 0;
