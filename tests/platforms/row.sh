@@ -1,7 +1,7 @@
 #!/bin/sh
 # One row of make test-platforms, inside its root (tests/platforms/run.sh runs it there through
 # scripts/in-root.sh, in the copy of the tree at /root/mjpegd). Usage:
-#   tests/platforms/row.sh [--full] [--asan] [--deb]
+#   tests/platforms/row.sh [--full] [--asan] [--deb] [--deps-only]
 # Steps, each timed: "--- NAME: COMMAND" before it, "--- NAME: exit RC after S s" after it (run.sh
 # reads the step times from those lines); the first step that fails ends the row.
 #   deps         --full: scripts/deps.sh test (the whole suite's packages). Else scripts/deps.sh
@@ -17,11 +17,13 @@
 #                ASan already; what a row adds is its libraries: libcamera's shim, liburing,
 #                libturbojpeg, libsystemd, libxcrypt)
 #   deb          --deb: make test-deb
+# --deps-only: the deps step alone (run.sh's prepare phase, all rows side by side).
 set -eu
 cd "$(dirname "$0")/../.."
-full=0 asan=0 deb=0
+full=0 asan=0 deb=0 deps_only=0
 for a in "$@"; do
 	case "$a" in
+	--deps-only) deps_only=1 ;;
 	--full) full=1 ;;
 	--asan) asan=1 ;;
 	--deb) deb=1 ;;
@@ -67,6 +69,7 @@ if [ $full = 1 ]; then
 else
 	step deps deps_lean
 fi
+[ $deps_only = 0 ] || exit 0
 echo "--- versions"
 echo "libcamera $(dpkg-query -W -f='${Version}' libcamera-dev) gcc $(gcc -dumpfullversion)"
 step build make -j"$jobs" all build/mjpegd-faults

@@ -14,6 +14,9 @@
 #   asan         build, unit and the integration-tests list (never the whole suite: the host's
 #                make test runs that under ASan) under ASan+UBSan, on the rows in MJPEGD_PLATFORM_ASAN
 #   deb          make test-deb, on the rows in MJPEGD_PLATFORM_DEB
+# Before the rows, a prepare phase makes every row's root and installs its packages (the deps
+# step alone) side by side, each logged to $cache/logs/ROW.prepare.log (MJPEGD_PLATFORM_PREPARE=0:
+# one row after another, as the steps); the rows' root and deps steps then find them cached.
 # then, for each pair FROM:TO of MJPEGD_PLATFORM_CROSS_PLUGIN whose rows both ran, the libcamera
 # plugin built in FROM's root loaded by TO's daemon (test_plugin.py, plugin_from_other_release).
 #
@@ -87,6 +90,29 @@ times_line() { # ROW LOG TOTAL_SECONDS
 	done
 	printf ' %s\n' "$(fmt_time "$3")" >>"$times"
 }
+
+# Prepare: every row's root and packages made side by side (debootstrap and apt mostly wait on
+# the network and the disk), so a cold run pays the slowest row, not their sum. Failures are
+# left to the row's own steps below, which then find the cache as far as it got and report.
+t_prep=$(date +%s)
+n_rows=0
+for row in $rows; do n_rows=$((n_rows + 1)); done
+if [ "$n_rows" -gt 1 ] && [ "${MJPEGD_PLATFORM_PREPARE:-1}" = 1 ]; then
+	for row in $rows; do
+		(
+			plog="$cache/logs/$row.prepare.log"
+			"$here/scripts/platform-root.sh" "$row" "$cache/$row" >"$plog" 2>&1 || exit 0
+			opt=""
+			in_list "$row" "$full_rows" && opt=" --full"
+			"$here/scripts/in-root.sh" --tree --timeout "$row_timeout" "$cache/$row" \
+				"sh /root/mjpegd/tests/platforms/row.sh --deps-only$opt" >>"$plog" 2>&1 \
+				</dev/null
+		) &
+	done
+	wait
+	echo "=== platforms: prepare (roots and packages, $n_rows rows side by side):" \
+		"$(fmt_time $(($(date +%s) - t_prep)))"
+fi
 
 printf '%-17s %-20s %-8s %-9s %-22s %s\n' row libcamera gcc result tests time >"$matrix"
 printf '%-17s' row >"$times"
