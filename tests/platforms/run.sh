@@ -20,7 +20,8 @@
 # then, for each pair FROM:TO of MJPEGD_PLATFORM_CROSS_PLUGIN whose rows both ran, the libcamera
 # plugin built in FROM's root loaded by TO's daemon (test_plugin.py, plugin_from_other_release).
 #
-# Usage: tests/platforms/run.sh [ROW...]   (default: bookworm trixie trixie-backports testing)
+# Usage: tests/platforms/run.sh [--prepare-only] [ROW...]   (default: bookworm trixie
+# trixie-backports testing; --prepare-only: the prepare phase alone, no test, no summary line)
 # Each row runs in its own mount and PID namespace (scripts/in-root.sh), so nothing it mounts or
 # starts outlives it. Logs: $cache/logs/ROW.log. Prints each row's and each step's time, the
 # matrix, the step times and, last, "platforms: N passed, N failed, N skipped" (tests passed and
@@ -28,6 +29,11 @@
 # failure; skipped = rows whose archive could not be reached, never counted as passed). Needs root.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
+prepare_only=0
+if [ "${1:-}" = --prepare-only ]; then
+	prepare_only=1 # .ci/run: roots and packages made while the host's tests run
+	shift
+fi
 rows=${*:-bookworm trixie trixie-backports testing}
 cache=${MJPEGD_PLATFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mjpegd/platforms}
 asan_rows=${MJPEGD_PLATFORM_ASAN:-trixie-backports}
@@ -97,7 +103,7 @@ times_line() { # ROW LOG TOTAL_SECONDS
 t_prep=$(date +%s)
 n_rows=0
 for row in $rows; do n_rows=$((n_rows + 1)); done
-if [ "$n_rows" -gt 1 ] && [ "${MJPEGD_PLATFORM_PREPARE:-1}" = 1 ]; then
+if { [ "$n_rows" -gt 1 ] && [ "${MJPEGD_PLATFORM_PREPARE:-1}" = 1 ]; } || [ $prepare_only = 1 ]; then
 	for row in $rows; do
 		(
 			plog="$cache/logs/$row.prepare.log"
@@ -113,6 +119,7 @@ if [ "$n_rows" -gt 1 ] && [ "${MJPEGD_PLATFORM_PREPARE:-1}" = 1 ]; then
 	echo "=== platforms: prepare (roots and packages, $n_rows rows side by side):" \
 		"$(fmt_time $(($(date +%s) - t_prep)))"
 fi
+[ $prepare_only = 0 ] || exit 0
 
 printf '%-17s %-20s %-8s %-9s %-22s %s\n' row libcamera gcc result tests time >"$matrix"
 printf '%-17s' row >"$times"
