@@ -5,10 +5,10 @@ import re
 
 from harness import Conn, Context, Daemon, check, get_json, project_version, request, request_bytes
 from pool import StreamPool
-from common import test
+from common import test, timing_test
 
 
-@test
+@timing_test
 def test_status_json():
     fps = 20
     d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", str(fps))
