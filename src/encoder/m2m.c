@@ -314,8 +314,12 @@ static void m2m_capture_released(void *ctx, struct frame *f)
 /*
  * The CAPTURE queue had no result. Right after a result that is how a wake-up ends, and costs
  * nothing more. Twice in a row, the wake-up brought no result: the device's poll said something
- * else. POLLERR is an error or a gone device (neither queue holding a buffer the driver could use,
- * which the CAPTURE rule in m2m_book.h never allows); finished OUTPUT buffers are taken on the way.
+ * else. Most often that is an OUTPUT buffer given back before its JPEG (bcm2835-codec, on every
+ * frame: zero-copy.md), whose wake-up epoll cannot filter: when one is there it is taken, and
+ * that explains the wake-up without asking the epoll fd. Otherwise the epoll fd says what the
+ * device reported: POLLERR is an error or a gone device (neither queue holding a buffer the
+ * driver could use, which the CAPTURE rule in m2m_book.h never allows); finished OUTPUT buffers
+ * are taken on the way.
  */
 static int m2m_idle(struct m2m_encoder *me)
 {
@@ -323,6 +327,8 @@ static int m2m_idle(struct m2m_encoder *me)
 		me->idle = true;
 		return -EAGAIN;
 	}
+	if (me->output_streaming && me->book.output_in_flight > 0 && m2m_dequeue_output(me) == 0)
+		return -EAGAIN;
 	struct epoll_event ev;
 	if (epoll_wait(me->epoll_fd, &ev, 1, 0) != 1)
 		return -EAGAIN;
