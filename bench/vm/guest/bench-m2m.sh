@@ -35,6 +35,8 @@ WARMUP=$(param warmup 2)
 STRACE=$(param strace 0) # 1: then N=1 under strace -c -f for mjpegd and the floor (counts)
 TRACE=$(param trace 0)   # 1: then N=1 under strace -f with each call (trace-SERVER-1.txt: which
 			 # ioctl failed on which queue, the order of the calls in a frame)
+EMU_DELAY=$(param emu_delay_ms 0) # the emulated encoder's JPEG this long after the OUTPUT buffer
+			 # went back (as a Pi's VPU takes milliseconds; 0: at once)
 SIZE=640x360 # vivid's webcam input gives 30 fps up to 640x360 (the encoder pads it to 368 rows)
 FPS=30
 QUALITY=80
@@ -49,6 +51,7 @@ command -v m2m_floor >/dev/null || fail "m2m_floor missing from the initramfs"
 [ -n "$UCAM" ] || fail "no vivid-000-vid-cap"
 ulimit -n 8192
 emu_load
+[ "$EMU_DELAY" = 0 ] || emu_param delay_ms "$EMU_DELAY"
 FACTS=$VM_OUT/facts.txt
 json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n1; }
 
