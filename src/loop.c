@@ -100,7 +100,6 @@ int loop_init(struct loop *loop, unsigned entries)
 	/* Multishot accept is a flag, not an opcode, so the probe cannot tell: go by version, and
 	 * the server falls back to single-shot if the kernel still says EINVAL. */
 	loop->multishot_accept = loop_kernel_at_least(5, 19);
-	loop->now_ns = now_mono_ns();
 	log_debug("io_uring ready: %u entries, multishot accept %s", entries,
 		  loop->multishot_accept ? "yes" : "no");
 	return 0;
@@ -148,7 +147,7 @@ int loop_run_once(struct loop *loop, int timeout_ms)
 			loop->stats.submitted += (unsigned)r;
 	}
 	loop->stats.enters++;
-	loop->now_ns = now_mono_ns();
+	loop->now_ns = 0; /* a new iteration: its time is read when first asked for */
 	if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY)
 		return r;
 

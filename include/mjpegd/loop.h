@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <liburing.h>
 
+#include "mjpegd/clock.h"
+
 struct loop_op;
 typedef void (*loop_complete_fn)(struct loop_op *op, int res, unsigned cqe_flags);
 
@@ -29,7 +31,9 @@ struct loop_stats {
 struct loop {
 	struct io_uring ring;
 	bool multishot_accept; /* Linux >= 5.19 */
-	uint64_t now_ns;       /* CLOCK_MONOTONIC when the current iteration's completions arrived */
+	uint64_t now_ns;       /* CLOCK_MONOTONIC of the current iteration, read at its first
+				* loop_now(); 0 until then */
+	uint64_t clock_reads;  /* how often loop_now() read the clock (for the unit tests) */
 	bool initialised;
 	struct loop_stats stats;
 };
@@ -48,9 +52,17 @@ struct io_uring_sqe *loop_sqe(struct loop *loop, struct loop_op *op);
  * dispatches every completion available. Returns 0 or a negative errno from io_uring_enter. */
 int loop_run_once(struct loop *loop, int timeout_ms);
 
-/* The time of the current iteration: one clock read per wake-up rather than one per client (in
- * a guest without a vDSO clock each read is a system call). */
-static inline uint64_t loop_now(const struct loop *loop) { return loop->now_ns; }
+/* The time of the current iteration: at most one clock read per wake-up rather than one per
+ * client (in a guest without a vDSO clock, and on a Pi Zero or Pi 1, each read is a system
+ * call), and none in an iteration that never asks (one that only takes a send's completion). */
+static inline uint64_t loop_now(struct loop *loop)
+{
+	if (!loop->now_ns) {
+		loop->now_ns = now_mono_ns();
+		loop->clock_reads++;
+	}
+	return loop->now_ns;
+}
 
 struct pacing_timer;
 

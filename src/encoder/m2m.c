@@ -210,13 +210,11 @@ static int m2m_queue_copy(struct m2m_encoder *me, struct raw_frame *raw)
 	return 0;
 }
 
-/* Finished OUTPUT buffers: their raw frames go back to the source. Dequeues until the driver has
- * none left, or none is in flight (then without asking: no EAGAIN probe per frame). */
-static void m2m_drain_output(struct m2m_encoder *me)
+/* One OUTPUT buffer back from the driver; its raw frame goes back to the source. 0, or -EAGAIN
+ * when none is finished (or an error, logged). */
+static int m2m_dequeue_output(struct m2m_encoder *me)
 {
-	if (!me->output_streaming)
-		return;
-	while (me->book.output_in_flight > 0) {
+	for (;;) {
 		struct v4l2_buf vb;
 		v4l2_buf_init(&vb, me->out_type,
 			      me->mode == M2M_IMPORT ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP, 0);
@@ -224,7 +222,7 @@ static void m2m_drain_output(struct m2m_encoder *me)
 		if (r < 0) {
 			if (r != -EAGAIN && m2m_may_log(me))
 				log_obj_err_errno(me->log_prefix, r, "VIDIOC_DQBUF (OUTPUT)");
-			return;
+			return r;
 		}
 		struct raw_frame *raw;
 		if (m2m_book_output_done(&me->book, vb.b.index, &raw) < 0) {
@@ -234,7 +232,31 @@ static void m2m_drain_output(struct m2m_encoder *me)
 		}
 		if (raw)
 			me->release_raw(me->release_ctx, raw);
+		return 0;
 	}
+}
+
+/* Finished OUTPUT buffers, when a slot is needed or the device may have gone wrong: dequeues
+ * until the driver has none left, or none is in flight (then without asking). */
+static void m2m_drain_output(struct m2m_encoder *me)
+{
+	if (!me->output_streaming)
+		return;
+	while (me->book.output_in_flight > 0 && m2m_dequeue_output(me) == 0) {
+	}
+}
+
+/* After a result: the OUTPUT buffers known to be finished (m2m_book_outputs_finished()), and no
+ * more. A frame queued since (the camera's next one, often submitted in the same loop iteration
+ * just before this result is collected) is still being read: asking for it would answer EAGAIN,
+ * a failed system call on most frames; it is taken after its own result. */
+static void m2m_take_finished_outputs(struct m2m_encoder *me)
+{
+	if (!me->output_streaming)
+		return;
+	for (unsigned n = m2m_book_outputs_finished(&me->book); n > 0; n--)
+		if (m2m_dequeue_output(me) < 0)
+			return; /* a driver that returns it after the JPEG: taken at the next result */
 }
 
 static int m2m_submit(struct encoder *enc, struct raw_frame *raw)
@@ -292,8 +314,12 @@ static void m2m_capture_released(void *ctx, struct frame *f)
 /*
  * The CAPTURE queue had no result. Right after a result that is how a wake-up ends, and costs
  * nothing more. Twice in a row, the wake-up brought no result: the device's poll said something
- * else. POLLERR is an error or a gone device (neither queue holding a buffer the driver could use,
- * which the CAPTURE rule in m2m_book.h never allows); finished OUTPUT buffers are taken on the way.
+ * else. Most often that is an OUTPUT buffer given back before its JPEG (bcm2835-codec, on every
+ * frame: zero-copy.md), whose wake-up epoll cannot filter: when one is there it is taken, and
+ * that explains the wake-up without asking the epoll fd. Otherwise the epoll fd says what the
+ * device reported: POLLERR is an error or a gone device (neither queue holding a buffer the
+ * driver could use, which the CAPTURE rule in m2m_book.h never allows); finished OUTPUT buffers
+ * are taken on the way.
  */
 static int m2m_idle(struct m2m_encoder *me)
 {
@@ -301,6 +327,8 @@ static int m2m_idle(struct m2m_encoder *me)
 		me->idle = true;
 		return -EAGAIN;
 	}
+	if (me->output_streaming && me->book.output_in_flight > 0 && m2m_dequeue_output(me) == 0)
+		return -EAGAIN;
 	struct epoll_event ev;
 	if (epoll_wait(me->epoll_fd, &ev, 1, 0) != 1)
 		return -EAGAIN;
@@ -375,18 +403,19 @@ static int m2m_collect(struct encoder *enc, struct frame **out)
 		return -ENODEV;
 	}
 	me->idle = false;
-	/* v4l2-mem2mem finishes a job's OUTPUT buffer with its CAPTURE buffer: its raw frame
-	 * goes back to the source now. */
-	m2m_drain_output(me);
 	unsigned index = vb.b.index;
 	int copy = m2m_book_capture_dequeued(&me->book, index);
 	if (copy < 0) {
 		log_obj_err(me->log_prefix, "the driver returned CAPTURE buffer %u, which was not queued", index);
 		enc->stats.encode_errors++;
+		m2m_drain_output(me);
 		return -EIO;
 	}
 	struct m2m_pending meta = { 0 };
 	bool have_meta = m2m_book_pending_take(&me->book, get_cookie(&vb), &meta) == 0;
+	/* The job's OUTPUT buffer is finished with (or before) its CAPTURE buffer: its raw frame
+	 * goes back to the source now. */
+	m2m_take_finished_outputs(me);
 
 	uint32_t used = v4l2_buf_bytesused(&vb), offset = v4l2_buf_data_offset(&vb);
 	if ((vb.b.flags & V4L2_BUF_FLAG_ERROR) || used <= offset ||

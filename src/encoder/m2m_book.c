@@ -63,7 +63,16 @@ int m2m_book_output_done(struct m2m_book *b, unsigned slot, struct raw_frame **r
 	b->output_raw[slot] = NULL;
 	b->output_busy[slot] = false;
 	b->output_in_flight--;
+	b->outputs_dequeued++;
 	return 0;
+}
+
+unsigned m2m_book_outputs_finished(const struct m2m_book *b)
+{
+	if (b->results <= b->outputs_dequeued)
+		return 0; /* the finished ones (or more: taken early) are dequeued */
+	uint64_t n = b->results - b->outputs_dequeued;
+	return n < b->output_in_flight ? (unsigned)n : b->output_in_flight;
 }
 
 int m2m_book_pending_take(struct m2m_book *b, uint64_t cookie, struct m2m_pending *out)
@@ -82,6 +91,7 @@ int m2m_book_pending_take(struct m2m_book *b, uint64_t cookie, struct m2m_pendin
 	 * frame the driver dropped); forget those too. */
 	b->pending_head = (b->pending_head + found + 1) % M2M_MAX_PENDING;
 	b->pending_count -= found + 1;
+	b->results += found + 1;
 	return 0;
 }
 

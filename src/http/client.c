@@ -198,7 +198,7 @@ static void response_done(struct client *c)
 		process_input(c);
 		return;
 	case CLIENT_STREAMING:
-		stream_send_newest(c, loop_now(c->srv->loop));
+		stream_send_newest(c);
 		return;
 	default:
 		return;

@@ -106,7 +106,7 @@ static void stream_start(struct client *c, const struct http_request *req, uint6
 	client_send_iov(c, 1);
 }
 
-void stream_send_newest(struct client *c, uint64_t now_ns)
+void stream_send_newest(struct client *c)
 {
 	struct frame *f = c->srv->newest;
 	if (c->state != CLIENT_STREAMING || c->send_pending || !f)
@@ -116,7 +116,7 @@ void stream_send_newest(struct client *c, uint64_t now_ns)
 	/* on demand, the first frame is a fresh one (asked for when the stream began) */
 	if (!c->sent_any && f->sequence <= c->wait_after_sequence)
 		return;
-	if (!rate_cap_take(&c->fps_cap, now_ns))
+	if (!rate_cap_take(&c->fps_cap, loop_now(c->srv->loop)))
 		return;
 	if (c->sent_any && f->sequence > c->last_sequence + 1)
 		c->frames_skipped += f->sequence - c->last_sequence - 1;

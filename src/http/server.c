@@ -58,10 +58,10 @@ int server_start(struct server *s)
 	return 0;
 }
 
-static void publish_to(struct server *s, struct client *c, uint64_t now)
+static void publish_to(struct server *s, struct client *c)
 {
 	if (c->state == CLIENT_STREAMING && !c->send_pending)
-		stream_send_newest(c, now);
+		stream_send_newest(c);
 	else if (c->state == CLIENT_WAITING && !c->full && s->live_seen &&
 		 s->newest->sequence > c->wait_after_sequence)
 		snapshot_respond(c);
@@ -83,20 +83,20 @@ void server_publish(struct server *s, struct frame *f)
 	s->newest = frame_ref(f);
 	if (!f->placeholder)
 		s->live_seen = true;
-	uint64_t now = loop_now(s->loop);
 	/* From publish_from to the end, then from the head up to publish_from: every client once,
 	 * the first one another each frame. A client freed on the way (answering a waiting
 	 * snapshot may close it) moves publish_from on (client_free()), so the second pass still
-	 * stops where the first began. */
-	struct client *next;
-	for (struct client *c = s->publish_from ? s->publish_from : s->clients; c; c = next) {
+	 * stops where the first began; when that was the last client, publish_from becomes NULL
+	 * and the second pass runs to the end of the list, which the first pass never reached. */
+	struct client *next, *start = s->publish_from;
+	for (struct client *c = start ? start : s->clients; c; c = next) {
 		next = c->next;
-		publish_to(s, c, now);
+		publish_to(s, c);
 	}
-	if (s->publish_from)
+	if (start)
 		for (struct client *c = s->clients; c && c != s->publish_from; c = next) {
 			next = c->next;
-			publish_to(s, c, now);
+			publish_to(s, c);
 		}
 	s->publish_from = s->publish_from ? s->publish_from->next : s->clients ? s->clients->next : NULL;
 }

@@ -274,8 +274,10 @@ size_t frame_jpeg_len(const struct frame *f);
 bool newest_current(const struct server *s);
 /* On demand: asks the pipeline for a frame (a snapshot waits, a stream client just came). */
 void server_want_frame(struct server *s);
-/* Sends the newest frame if the client is idle, has not had it yet and its fps cap allows. */
-void stream_send_newest(struct client *c, uint64_t now_ns);
+/* Sends the newest frame if the client is idle, has not had it yet and its fps cap allows. The
+ * loop's time is asked for only then: the completion of a send with no newer frame to follow
+ * reads no clock. */
+void stream_send_newest(struct client *c);
 
 /* ---------------------------------------------------------------- gate.c */
 

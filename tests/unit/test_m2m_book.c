@@ -131,6 +131,58 @@ static void test_pending(void **state)
 	assert_int_equal(m2m_book_pending_take(&b, c[3], &p), -ENOENT);
 }
 
+/* After a result only the OUTPUT buffers known finished are asked for (m2m.c dequeues that many
+ * and no more): the frame queued since, still being read, is not, so no DQBUF answers EAGAIN. */
+static void test_outputs_finished(void **state)
+{
+	(void)state;
+	struct m2m_book b;
+	m2m_book_init(&b, 4, 4);
+	uint64_t c[4];
+	struct raw_frame *back;
+	struct m2m_pending p;
+	assert_int_equal(m2m_book_outputs_finished(&b), 0);
+	int s0 = m2m_book_output_take(&b, raw(0, 1), &raws[0], &c[0]);
+	assert_int_equal(m2m_book_outputs_finished(&b), 0); /* no result yet */
+	/* the camera's next frame is queued in the same wake-up, before frame 1's JPEG is taken */
+	int s1 = m2m_book_output_take(&b, raw(1, 2), &raws[1], &c[1]);
+	assert_int_equal(m2m_book_pending_take(&b, c[0], &p), 0);
+	assert_int_equal(m2m_book_outputs_finished(&b), 1); /* frame 1's, not frame 2's */
+	assert_int_equal(m2m_book_output_done(&b, (unsigned)s0, &back), 0);
+	assert_ptr_equal(back, &raws[0]);
+	assert_int_equal(m2m_book_outputs_finished(&b), 0);
+
+	/* a device that hands the OUTPUT buffer back first (bcm2835-codec), taken before its JPEG
+	 * (a slot was needed): its result then owes nothing */
+	assert_int_equal(m2m_book_output_done(&b, (unsigned)s1, &back), 0);
+	assert_int_equal(m2m_book_pending_take(&b, c[1], &p), 0);
+	assert_int_equal(m2m_book_outputs_finished(&b), 0);
+
+	/* a result that shows an earlier one lost: both frames' OUTPUT buffers are finished */
+	int s2 = m2m_book_output_take(&b, raw(2, 3), &raws[2], &c[2]);
+	int s3 = m2m_book_output_take(&b, raw(3, 4), &raws[3], &c[3]);
+	assert_true(s2 >= 0 && s3 >= 0);
+	assert_int_equal(m2m_book_pending_take(&b, c[3], &p), 0);
+	assert_int_equal(p.sequence, 4);
+	assert_int_equal(m2m_book_outputs_finished(&b), 2);
+	assert_int_equal(m2m_book_output_done(&b, (unsigned)s2, &back), 0);
+	assert_int_equal(m2m_book_outputs_finished(&b), 1);
+	assert_int_equal(m2m_book_output_done(&b, (unsigned)s3, &back), 0);
+	assert_int_equal(m2m_book_outputs_finished(&b), 0);
+
+	/* a failed QBUF counts in neither: the next result owes its own buffer only */
+	int s4 = m2m_book_output_take(&b, raw(0, 5), &raws[0], &c[0]);
+	m2m_book_output_cancel(&b, s4);
+	int s5 = m2m_book_output_take(&b, raw(1, 6), &raws[1], &c[1]);
+	assert_int_equal(m2m_book_pending_take(&b, c[1], &p), 0);
+	assert_int_equal(p.sequence, 6);
+	assert_int_equal(m2m_book_outputs_finished(&b), 1);
+	assert_int_equal(m2m_book_output_done(&b, (unsigned)s5, &back), 0);
+	assert_ptr_equal(back, &raws[1]);
+	assert_int_equal(m2m_book_outputs_finished(&b), 0);
+	assert_int_equal(b.output_in_flight, 0);
+}
+
 static void test_capture_buffers(void **state)
 {
 	(void)state;
@@ -327,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_output_slots),
 		cmocka_unit_test(test_slot_per_camera_buffer),
 		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_outputs_finished),
 		cmocka_unit_test(test_capture_buffers),
 		cmocka_unit_test(test_simulated_ownership),
 	};

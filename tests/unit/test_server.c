@@ -727,6 +727,45 @@ static int first_send_fd(unsigned from)
 	return -1;
 }
 
+/* The loop's time is read at most once per iteration, and not at all by the completion of a
+ * send that no newer frame follows (in a guest without a vDSO clock, or on a Pi Zero, each read
+ * is a system call). */
+static void test_send_completion_reads_no_clock(void **state)
+{
+	(void)state;
+	struct peer *p = connect_client();
+	client_says(p, "GET /stream.mjpg HTTP/1.1\r\nHost: cam\r\n\r\n");
+	socket_drains(p);
+	take_wire(p);
+
+	fake_loop.now_ns = 0; /* a new iteration (loop_run_once()) */
+	uint64_t reads = fake_loop.clock_reads;
+	publish(1, 100, false);
+	assert_int_equal(sends_in_flight(p), 1);
+	assert_int_equal(fake_loop.clock_reads, reads + 1); /* the fps cap and the send deadline */
+	assert_true(fake_loop.now_ns > 0);
+
+	fake_loop.now_ns = 0; /* the send's completion comes in the next iteration */
+	reads = fake_loop.clock_reads;
+	socket_drains(p);
+	assert_int_equal(fake_loop.clock_reads, reads);
+	assert_int_equal(fake_loop.now_ns, 0);
+	assert_int_equal(server_get_stats(srv)->frames_sent, 1);
+
+	/* a newer frame waiting when the send completes is sent at once, the clock read once */
+	publish(2, 100, false);
+	publish(3, 100, false); /* frame 2 still on its way: 3 waits */
+	fake_loop.now_ns = 0;
+	reads = fake_loop.clock_reads;
+	socket_drains(p);
+	assert_int_equal(fake_loop.clock_reads, reads + 1);
+	assert_int_equal(server_get_stats(srv)->frames_sent, 2);
+	assert_int_equal(sends_in_flight(p), 1); /* frame 3's */
+	socket_drains(p);
+	assert_int_equal(server_get_stats(srv)->frames_sent, 3);
+	take_wire(p);
+}
+
 /* No stream client is always served last: each frame's sends start one client further on, and
  * every client gets every frame once; a client leaving between frames changes nothing. */
 static void test_fair_order_of_sends(void **state)
@@ -942,6 +981,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keep_alive_second_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_stream_client_gets_newest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotated_frame_iovecs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_completion_reads_no_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fair_order_of_sends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_timeout_408, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_clients_refusal, setup_one_client, teardown),

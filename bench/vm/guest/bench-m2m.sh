@@ -33,6 +33,10 @@ REPS=$(param reps 5)
 WINDOW=$(param window 10)
 WARMUP=$(param warmup 2)
 STRACE=$(param strace 0) # 1: then N=1 under strace -c -f for mjpegd and the floor (counts)
+TRACE=$(param trace 0)   # 1: then N=1 under strace -f with each call (trace-SERVER-1.txt: which
+			 # ioctl failed on which queue, the order of the calls in a frame)
+EMU_DELAY=$(param emu_delay_ms 0) # the emulated encoder's JPEG this long after the OUTPUT buffer
+			 # went back (as a Pi's VPU takes milliseconds; 0: at once)
 SIZE=640x360 # vivid's webcam input gives 30 fps up to 640x360 (the encoder pads it to 368 rows)
 FPS=30
 QUALITY=80
@@ -47,6 +51,7 @@ command -v m2m_floor >/dev/null || fail "m2m_floor missing from the initramfs"
 [ -n "$UCAM" ] || fail "no vivid-000-vid-cap"
 ulimit -n 8192
 emu_load
+[ "$EMU_DELAY" = 0 ] || emu_param delay_ms "$EMU_DELAY"
 FACTS=$VM_OUT/facts.txt
 json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n1; }
 
@@ -116,7 +121,12 @@ run_one() { # run_one SERVER N REP [strace]
 	start_server "$1" "$2" "$tag"
 	say "$1 N=$2 rep $3 (pid $PID)"
 	out=$VM_OUT/m2m-$1-$tag.json
-	if [ -n "${4:-}" ]; then
+	if [ "${4:-}" = trace ]; then
+		out=$VM_OUT/trace-$1-$2.json
+		loadclient --port "$PORT" --path "$URLPATH" -n "$2" --fps "$FPS" --warmup "$WARMUP" \
+			--duration 3 --pid "$PID" --label "$1" --ready-timeout 60 \
+			--during "strace -f -tt -v -p $PID -o $VM_OUT/trace-$1-$2.txt" >"$out"
+	elif [ -n "${4:-}" ]; then
 		out=$VM_OUT/strace-$1-$2.json
 		loadclient --port "$PORT" --path "$URLPATH" -n "$2" --fps "$FPS" --warmup "$WARMUP" \
 			--duration "$WINDOW" --pid "$PID" --label "$1" --ready-timeout 60 \
@@ -173,6 +183,14 @@ if [ "$STRACE" = 1 ] && command -v strace >/dev/null; then
 	for s in mjpegd floor; do
 		run_one "$s" 1 s strace
 		cat "$VM_OUT/strace-$s-1.txt"
+	done
+fi
+if [ "$TRACE" = 1 ] && command -v strace >/dev/null; then
+	for s in mjpegd floor; do
+		run_one "$s" 1 t trace
+		echo "trace-$s-1.txt: $(wc -l <"$VM_OUT/trace-$s-1.txt") lines; failed calls by request:"
+		grep -E '= -1 E' "$VM_OUT/trace-$s-1.txt" | sed -n 's/.*\(ioctl([0-9]*, [A-Z_0-9]*, {type=[A-Z_0-9]*\).*/\1/p;s/.*\(epoll_wait\|io_uring_enter\).*/\1/p' |
+			sort | uniq -c
 	done
 fi
 echo "PASS"

@@ -53,6 +53,11 @@ struct m2m_book {
 	struct m2m_pending pending[M2M_MAX_PENDING]; /* FIFO, submission order */
 	unsigned pending_head, pending_count;
 	uint64_t next_cookie;
+
+	/* Since init: OUTPUT buffers dequeued, and pending frames whose result came (or that a
+	 * later result showed lost). Both in submission order, so their difference says how many
+	 * OUTPUT buffers are certainly finished (m2m_book_outputs_finished()). */
+	uint64_t outputs_dequeued, results;
 };
 
 /* Both counts at most M2M_MAX_BUFFERS. Every CAPTURE buffer starts queued (create queues them). */
@@ -72,6 +77,13 @@ int m2m_book_output_done(struct m2m_book *b, unsigned slot, struct raw_frame **r
 /* The pending frame whose cookie the result carries, removed from the FIFO; the oldest when no
  * cookie matches (a driver that does not copy timestamps); -ENOENT when none is pending. */
 int m2m_book_pending_take(struct m2m_book *b, uint64_t cookie, struct m2m_pending *out);
+
+/* OUTPUT buffers the driver has certainly given back and that are not dequeued yet: those of
+ * the frames whose result came. A device works through its jobs in order, and a job's OUTPUT
+ * buffer is done no later than its CAPTURE buffer (v4l2-mem2mem drivers finish both together;
+ * bcm2835-codec returns the OUTPUT buffer first), so dequeuing this many finds one each time,
+ * where dequeuing until EAGAIN would also ask for the one queued since and still being read. */
+unsigned m2m_book_outputs_finished(const struct m2m_book *b);
 
 /* VIDIOC_DQBUF gave CAPTURE buffer index: 1 when it must be copied out and queued again at once
  * (the driver has no other buffer), 0 when it may be lent, -EINVAL when it was not queued. */

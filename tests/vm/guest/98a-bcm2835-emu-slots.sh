@@ -21,8 +21,9 @@ emu_load
 LOG=$VM_OUT/mjpegd.log
 json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n1; }
 
+# --on-demand off: the wake-ups are counted with no client, every frame encoded all the same
 "$MJPEGD" --source "v4l2:$VIVID1_CAP" --encoder "m2m:$EMU_DEV" --size 640x480 --fps 15 \
-	--format YUYV --camera-buffers 4 --listen 127.0.0.1:8000 >"$LOG" 2>&1 &
+	--format YUYV --camera-buffers 4 --on-demand off --listen 127.0.0.1:8000 >"$LOG" 2>&1 &
 pid=$!
 retry 30 timeout 5 wget -q -O st0.json http://127.0.0.1:8000/snapshot.jpg ||
 	die "no snapshot within 30 s"
@@ -59,15 +60,18 @@ per_frame() {
 	timeout 5 wget -q -O a.json http://127.0.0.1:8000/status || die "GET /status"
 	sleep 15
 	timeout 5 wget -q -O b.json http://127.0.0.1:8000/status || die "GET /status"
+	[ "$(json_num b.json encoded)" -ge "$(($(json_num a.json encoded) + 100))" ] ||
+		{ echo "fewer than 100 frames encoded in 15 s: nothing to count the wake-ups over" >&2
+		  exit 1; }
 	awk -v c0="$(json_num a.json completions)" -v c1="$(json_num b.json completions)" \
 		-v e0="$(json_num a.json encoded)" -v e1="$(json_num b.json encoded)" \
 		'BEGIN { printf "%.3f", (c1 - c0) / (e1 - e0) }'
 }
 say "wake-ups: OUTPUT returned before its JPEG (output_early=1) against together (0)"
 emu_param delay_ms 20 # the JPEG comes 20 ms after the raw buffer went back
-early=$(per_frame)
+early=$(per_frame) || die "counting wake-ups with output_early=1"
 emu_param output_early 0
-late=$(per_frame)
+late=$(per_frame) || die "counting wake-ups with output_early=0"
 emu_param output_early 1
 emu_param delay_ms 0
 extra=$(awk -v a="$early" -v b="$late" 'BEGIN { printf "%.3f", a - b }')
