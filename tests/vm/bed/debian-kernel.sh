@@ -32,7 +32,14 @@ ROOT=$(cd "$HERE/../../.." && pwd)
 DRIVERS=$ROOT/tests/vm/drivers
 CACHE=${MJPEGD_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mjpegd/vm}
 PCACHE=${MJPEGD_PLATFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mjpegd/platforms}
-PROOT=$PCACHE/vm-trixie-backports
+RELEASE=${1:-trixie}
+case "$RELEASE" in
+# the root tests/vm/bed/lc07.sh uses too (its lock shared); gcc-14 built trixie's kernel
+trixie) ROW=trixie-backports PROOT=$PCACHE/vm-trixie-backports LOCK=$PCACHE/.trixie-backports-vm.lock GCC=gcc-14 ;;
+# a root of its own (make test-platforms' bookworm root stays a fresh install); gcc-12
+bookworm) ROW=bookworm PROOT=$PCACHE/vm-bookworm LOCK=$PCACHE/.bookworm-vm.lock GCC=gcc-12 ;;
+*) echo "kernel: error: release '$RELEASE': trixie or bookworm" >&2; exit 2 ;;
+esac
 # The modules the guest loads at boot (tests/vm/bed/init loads them, with their kernel-command-line
 # parameters), with what modules.dep says they need.
 BOOT_MODULES="9pnet_virtio 9p virtio-rng vivid v4l2-mem2mem vicodec vim2m vimc"
@@ -42,14 +49,14 @@ die() { echo "kernel: error: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "needs root (the Debian root: chroot, unshare)"
 mkdir -p "$CACHE" "$PCACHE"
-exec 9>"$CACHE/.lock-debian"
+exec 9>"$CACHE/.lock-debian$([ "$RELEASE" = trixie ] || echo "-$RELEASE")"
 flock 9
-exec 8>"$PCACHE/.trixie-backports-vm.lock" # shared with tests/vm/bed/lc07.sh
-flock -w 1800 8 || die "$PCACHE/.trixie-backports-vm.lock held for 1800 s"
+exec 8>"$LOCK"
+flock -w 1800 8 || die "$LOCK held for 1800 s"
 
 t0=$SECONDS
-"$ROOT/scripts/platform-root.sh" trixie-backports "$PROOT" >&2 ||
-	die "scripts/platform-root.sh trixie-backports $PROOT failed"
+"$ROOT/scripts/platform-root.sh" "$ROW" "$PROOT" >&2 ||
+	die "scripts/platform-root.sh $ROW $PROOT failed"
 
 # The image's release and version, as the root's apt sees them.
 kver=$(chroot "$PROOT" apt-cache depends linux-image-amd64 2>/dev/null |
@@ -72,7 +79,7 @@ export DEBIAN_FRONTEND=noninteractive
 echo "DPkg::Lock::Timeout \"600\";" >/tmp/apt-lock.conf
 export APT_CONFIG=/tmp/apt-lock.conf
 cd /root/vm-debian
-pkgs="make gcc-14 xz-utils kmod linux-headers-$kver"
+pkgs="make $GCC xz-utils kmod linux-headers-$kver"
 apt-get install -y -q --no-install-recommends $pkgs >/dev/null ||
 	{ apt-get update -q && apt-get install -y -q --no-install-recommends $pkgs >/dev/null; }
 srcpkg=linux-source-${kver%%.*}.$(echo "$kver" | cut -d. -f2)
@@ -118,6 +125,8 @@ mkdir -p scratch/lib/modules out/tree/vm out/modules
 cp -a "$M" scratch/lib/modules/
 mkdir -p "scratch/lib/modules/$kver/extra"
 cp test/*/*.ko "scratch/lib/modules/$kver/extra/"
+# an image with its own v4l2-mem2mem keeps it (the one built here only gave the CRCs of its symbols)
+if find "$M" -name "v4l2-mem2mem.ko*" | grep -q .; then rm "scratch/lib/modules/$kver/extra/v4l2-mem2mem.ko"; fi
 depmod -b scratch "$kver"
 T=out/tree/lib/modules/$kver
 for m in $BOOT_MODULES; do
@@ -146,7 +155,7 @@ done
 echo "boot modules: $(find out/tree -name "*.ko" | wc -l)"
 '
 	timeout "${MJPEGD_VM_DEBIAN_TIMEOUT:-1800}" "$ROOT/scripts/in-root.sh" "$PROOT" \
-		"set -- '$kver'; BOOT_MODULES='$BOOT_MODULES'; $INSIDE" >&2 </dev/null ||
+		"set -- '$kver'; BOOT_MODULES='$BOOT_MODULES'; GCC='$GCC'; $INSIDE" >&2 </dev/null ||
 		die "fetching or building in $PROOT failed (above)"
 	W=$PROOT/root/vm-debian/out
 	rm -rf "$D.tmp"
@@ -163,12 +172,56 @@ echo "boot modules: $(find out/tree -name "*.ko" | wc -l)"
 	say "Debian $kver ready in $((SECONDS - t0)) s: $(cd "$T" && find . -name '*.ko' | wc -l) boot" \
 		"modules, test bed modules: $(cd "$D/modules-$modkey" && echo *.ko)"
 fi
+
+# The V4L2 tools of the same release (v4l-utils: v4l2-compliance, v4l2-ctl, media-ctl): the host's
+# (Debian 12's 1.22) predate 6.12's uAPI (v4l2-compliance fails VIDIOC_CREATE_BUFS' fields that
+# 6.12 uses). Taken from the root with every library its ldd resolves and its loader, flat in
+# v4l-utils/{bin,lib}; tests/vm/bed/mkinitramfs.sh puts them in the guest as /vm/v4l-utils, run
+# through that loader (wrappers in /usr/bin), so nothing mixes with the host's libraries.
+if [ -f "$D/v4l-utils/.complete" ]; then
+	say "v4l-utils $(cat "$D/v4l-utils/VERSION") cached"
+else
+	t1=$SECONDS
+	# shellcheck disable=SC2016 # expanded inside the root
+	INSIDE_V4L='
+export DEBIAN_FRONTEND=noninteractive
+echo "DPkg::Lock::Timeout \"600\";" >/tmp/apt-lock.conf
+export APT_CONFIG=/tmp/apt-lock.conf
+apt-get install -y -q --no-install-recommends v4l-utils >/dev/null ||
+	{ apt-get update -q && apt-get install -y -q --no-install-recommends v4l-utils >/dev/null; }
+o=/root/vm-v4l-utils
+rm -rf "$o"
+mkdir -p "$o/bin" "$o/lib"
+for b in v4l2-compliance v4l2-ctl media-ctl; do
+	f=$(command -v "$b") || { echo "no $b in v4l-utils"; exit 1; }
+	cp -L "$f" "$o/bin/$b"
+	deps=$(ldd "$f") || { echo "$f: not for ldd"; exit 1; }
+	if echo "$deps" | grep -q "not found"; then echo "$f: $deps"; exit 1; fi
+	echo "$deps" | awk "\$2 == \"=>\" && \$3 ~ /^\\// { print \$3 }" | while read -r l; do
+		cp -L "$l" "$o/lib/"
+	done
+	interp=$(echo "$deps" | awk "\$1 ~ /^\\// { print \$1 }" | head -n1)
+	cp -L "$interp" "$o/ld.so"
+done
+dpkg-query -W -f="\${Version}" v4l-utils >"$o/VERSION"
+echo "v4l-utils $(cat "$o/VERSION"): $(ls "$o/bin" | tr "\n" " ")+ $(ls "$o/lib" | wc -l) libraries"
+'
+	timeout "${MJPEGD_VM_DEBIAN_TIMEOUT:-1800}" "$ROOT/scripts/in-root.sh" "$PROOT" "$INSIDE_V4L" >&2 </dev/null ||
+		die "taking v4l-utils from $PROOT failed (above)"
+	rm -rf "$D/v4l-utils.tmp" "$D/v4l-utils"
+	cp -a "$PROOT/root/vm-v4l-utils" "$D/v4l-utils.tmp"
+	rm -rf "$PROOT/root/vm-v4l-utils"
+	touch "$D/v4l-utils.tmp/.complete"
+	mv "$D/v4l-utils.tmp" "$D/v4l-utils"
+	say "v4l-utils $(cat "$D/v4l-utils/VERSION") from $PROOT in $((SECONDS - t1)) s"
+fi
 flock -u 8
 
 if [ -n "${MJPEGD_VM_MODULES_OUT:-}" ]; then
 	mkdir -p "$MJPEGD_VM_MODULES_OUT"
-	rm -rf "$MJPEGD_VM_MODULES_OUT"/*.ko "$MJPEGD_VM_MODULES_OUT/tree"
+	rm -rf "$MJPEGD_VM_MODULES_OUT"/*.ko "$MJPEGD_VM_MODULES_OUT/tree" "$MJPEGD_VM_MODULES_OUT/v4l-utils"
 	cp "$D/modules-$modkey"/*.ko "$MJPEGD_VM_MODULES_OUT/"
 	cp -a "$D/tree" "$MJPEGD_VM_MODULES_OUT/tree"
+	cp -a "$D/v4l-utils" "$MJPEGD_VM_MODULES_OUT/v4l-utils"
 fi
 echo "$D/vmlinuz"
