@@ -98,12 +98,20 @@ cat sfmt-cap.txt
 [ "$(fmtline sfmt-cap.txt)" = "1920x1088 JPEG 0 4194304" ] || fail "CAPTURE after S_FMT: $(fmtline sfmt-cap.txt)"
 
 say "a dma-buf of 1080 rows is refused at QBUF (raspberrypi/linux#4669)"
-bcm2835_emu shortbuf -d "$EMU_DEV" >shortbuf.txt 2>&1
-rc=$?
-cat shortbuf.txt
-[ "$rc" = 0 ] || fail "bcm2835_emu shortbuf exited $rc"
-grep -q 'short_refused errno=22' shortbuf.txt || fail "the short dma-buf was not refused with EINVAL"
-dmesg | tail -n 3
+# The dma-bufs come from the system heap. Debian bookworm's amd64 kernel (6.1) is built without
+# dma-buf heaps (CONFIG_DMABUF_HEAPS unset; Raspberry Pi OS's kernels have them): there this one
+# check is left out, said so; trixie's kernel and the compiled one have the heap and run it.
+kver=$(uname -r)
+if [ ! -e /dev/dma_heap/system ] && case "$kver" in 6.1.*-amd64) true ;; *) false ;; esac; then
+	echo "not checked on $kver: no /dev/dma_heap/system (CONFIG_DMABUF_HEAPS unset in Debian bookworm's kernel)"
+else
+	bcm2835_emu shortbuf -d "$EMU_DEV" >shortbuf.txt 2>&1
+	rc=$?
+	cat shortbuf.txt
+	[ "$rc" = 0 ] || fail "bcm2835_emu shortbuf exited $rc"
+	grep -q 'short_refused errno=22' shortbuf.txt || fail "the short dma-buf was not refused with EINVAL"
+	dmesg | tail -n 3
+fi
 
 say "v4l2-compliance"
 # The tool is the booted kernel's Debian release's (tests/vm/bed/debian-kernel.sh): 1.30 with
