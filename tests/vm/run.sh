@@ -31,6 +31,8 @@
 #      MJPEGD_VM_KERNEL (debian: trixie's and bookworm's packaged kernels, the default; trixie or
 #      bookworm: that one; compiled (or build): the kernel compiled from linux-source),
 #      MJPEGD_VM_PARALLEL=1 (the two kernels' boots side by side instead of one after the other),
+#      MJPEGD_VM_DEBIAN_APPEND (kernel arguments of Debian's kernels only, default
+#      "mitigations=off init_on_alloc=0 kfence.sample_interval=0"; empty: none),
 #      MJPEGD_VM_CACHE (kernel cache, ~/.cache/mjpegd/vm), MJPEGD_PLATFORM_CACHE (Debian roots).
 set -uo pipefail
 
@@ -256,6 +258,7 @@ WATCHDOG=$((VM_TIMEOUT > 60 ? VM_TIMEOUT - 20 : VM_TIMEOUT * 2 / 3)) # guest sid
 # like a Pi camera's), so the multi-planar capture path and a Pi-like import both run.
 BASE_APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 vivid.multiplanar=1,2 vivid.allocators=0,1"
 BASE_APPEND="$BASE_APPEND mjpegd.vm.timeout=$WATCHDOG mjpegd.vm.test_timeout=$TEST_TIMEOUT"
+DEBIAN_APPEND=${MJPEGD_VM_DEBIAN_APPEND-mitigations=off init_on_alloc=0 kfence.sample_interval=0}
 declare -A SERIAL_OF=() QRC_OF=()
 # boot_kernel K: every boot of kernel K, one after the other (serial consoles, verdict lines)
 boot_kernel() {
@@ -271,16 +274,24 @@ boot_kernel() {
 		[ "$boot" = main ] || serial=$OUT/serial$f-$boot.log
 		APPEND="$BASE_APPEND mjpegd.vm.only=$(IFS=,; echo "${list[*]}")"
 		extra=$(boot_args "$boot")
-		APPEND="$APPEND${extra:+ $extra}${MJPEGD_VM_APPEND:+ $MJPEGD_VM_APPEND}" # + experiments
+		APPEND="$APPEND${extra:+ $extra}"
+		# Debian's kernels harden what the compiled one (tinyconfig) never had, and under TCG each
+		# costs emulated instructions on every syscall, interrupt and page allocation: the
+		# speculation mitigations (page-table isolation switches CR3 on every kernel entry,
+		# retpolines), zeroing every page allocated (init_on_alloc, video buffers included) and
+		# KFENCE's sampling. A test guest is no security boundary: they are turned off.
+		[ "$k" = compiled ] || APPEND="$APPEND $DEBIAN_APPEND"
+		APPEND="$APPEND${MJPEGD_VM_APPEND:+ $MJPEGD_VM_APPEND}" # + experiments
 		say "booting ${KLABEL[$k]}$([ "$boot" = main ] || echo " ($boot: $extra)") (${#list[@]} tests, ${SMP} vCPUs," \
 			"TCG, limit ${VM_TIMEOUT}s): ${list[*]}"
-		# The guest prints @@ markers on the serial console; show each test's verdict as it lands.
+		# The guest prints @@ markers on the serial console; show each test's verdict as it lands
+		# (tr line-buffered: into a pipe it would hold them back by 4 KiB).
 		timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
 			-accel tcg -smp "$SMP" -m "$MEM" -nographic -no-reboot \
 			-kernel "${KIMAGE[$k]}" -initrd "$OUT/initramfs$f.cpio" -append "$APPEND" \
 			-nic none -device virtio-rng-pci \
 			-virtfs "local,path=$logs,mount_tag=host0,security_model=none,id=host0" \
-			</dev/null 2>&1 | tr -d '\r' | tee "$serial" | awk -v tag="$tag" '
+			</dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$serial" | awk -v tag="$tag" '
 			/^@@INIT / { sub(/.*uptime=/, ""); printf "vm:%s guest up after %s s of kernel boot\n", tag, $0; fflush() }
 			/^@@END / {
 				rc = $3; sub(/rc=/, "", rc); s = $4; sub(/secs=/, "", s)
