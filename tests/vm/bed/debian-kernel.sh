@@ -1,16 +1,18 @@
 #!/bin/bash
-# The test bed on Debian's own packaged kernel (MJPEGD_VM_KERNEL=debian; tests/vm/run.sh): instead
-# of compiling a kernel (tests/vm/bed/build-kernel.sh), takes trixie's linux-image (6.12, the family
-# Raspberry Pi OS Trixie runs) from Debian's archive and builds out of tree, against the matching
-# linux-headers, only what that image does not ship: the test drivers vimc, vicodec and vim2m, the
-# v4l2-mem2mem library they need (Debian's amd64 image has no M2M driver, so no v4l2-mem2mem.ko),
-# from the linux-source package of the very same version, and the test bed's own modules
-# (tests/vm/drivers/*/Kbuild: the emulated Raspberry Pi JPEG encoder).
+# The test bed on Debian's own packaged kernels (tests/vm/run.sh's default; usage:
+# tests/vm/bed/debian-kernel.sh [trixie|bookworm]): instead of compiling a kernel
+# (tests/vm/bed/build-kernel.sh), takes the release's linux-image (trixie: 6.12, the family
+# Raspberry Pi OS Trixie runs; bookworm: 6.1, Raspberry Pi OS Bookworm's) from Debian's archive and
+# builds out of tree, against the matching linux-headers, only what that image does not ship: the
+# test drivers vimc, vicodec and vim2m, the v4l2-mem2mem library they need (Debian's amd64 image
+# has no M2M driver, so no v4l2-mem2mem.ko), from the linux-source package of the very same
+# version, and the test bed's own modules (tests/vm/drivers/*/Kbuild: the emulated Raspberry Pi
+# JPEG encoder). It also takes the release's v4l-utils for the guest (below).
 #
-# Everything Debian is fetched and built inside the test bed's trixie root (the one
-# tests/vm/bed/lc07.sh uses, $MJPEGD_PLATFORM_CACHE/vm-trixie-backports, made by
-# scripts/platform-root.sh): apt-get there verifies the archive's signatures, and its gcc-14 is the
-# compiler Debian built the kernel with. Nothing is installed on the host.
+# Everything Debian is fetched and built inside a root of that release (trixie: the one
+# tests/vm/bed/lc07.sh uses, $MJPEGD_PLATFORM_CACHE/vm-trixie-backports; bookworm: vm-bookworm;
+# made by scripts/platform-root.sh): apt-get there verifies the archive's signatures, and its
+# gcc (14, 12) is the compiler Debian built the kernel with. Nothing is installed on the host.
 #
 # Cache (${XDG_CACHE_HOME:-$HOME/.cache}/mjpegd/vm, or MJPEGD_VM_CACHE):
 #   debian-<kver>/vmlinuz            the kernel (<kver>: the image's release, e.g. 6.12.118+deb13-amd64)
@@ -19,6 +21,9 @@
 #                                    drivers built here in extra/), uncompressed, with modules.dep
 #   debian-<kver>/tree/vm/boot-modules   that list, for tests/vm/bed/init
 #   debian-<kver>/modules-<m>/*.ko   the test bed's own modules (<m>: sha256 of their sources)
+#   debian-<kver>/v4l-utils/         the release's v4l2-compliance, v4l2-ctl, media-ctl, their
+#                                    libraries and loader (bin/, lib/, ld.so, VERSION)
+#   debian-<kver>/boot-modules.wanted  the boot modules asked for (another list rebuilds the entry)
 # The newest image the root's apt offers is used; a new Debian kernel makes a new cache entry.
 #
 # Progress goes to stderr; the path of the kernel image is the only line on stdout. Env:
