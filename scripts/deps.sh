@@ -81,7 +81,10 @@ pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium $chromedriver pyth
 # of tests/platforms/integration-tests (the row's libraries through the daemon); what only the
 # whole suite needs (chromium, VLC, nginx, haproxy, openssl) runs on the host and one row
 pkgs_platform_test="libcmocka-dev libjpeg-turbo-progs ffmpeg python3 procps systemd libcamera-ipa curl apache2-utils"
-pkgs_vm="qemu-system-x86 busybox-static v4l-utils $kernel_source flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa libjpeg-turbo-progs ffmpeg python3"
+# (debootstrap: the Debian roots the test bed takes its packaged kernels, test drivers' build and
+# libcamera 0.7.1 from, tests/vm/bed/debian-kernel.sh; the kernel source and flex..libssl-dev
+# build the compiled kernel, MJPEGD_VM_KERNEL=compiled, and make bench's VM)
+pkgs_vm="qemu-system-x86 busybox-static v4l-utils $kernel_source flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa libjpeg-turbo-progs ffmpeg python3 debootstrap util-linux"
 # make bench (bench/README.md): frames, load tools, the baseline's OpenCV, plots, the peer ustreamer
 pkgs_bench="ffmpeg libjpeg-turbo-progs python3 python3-numpy python3-opencv python3-matplotlib strace valgrind linux-perf ustreamer procps"
 # make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf, make test-cross: the cross toolchain, qemu-user

@@ -3,27 +3,37 @@
 #
 #   tests/vm/run.sh [PATTERN...]     e.g. tests/vm/run.sh 20-dmabuf '3*'
 #
-# Installs what is missing (scripts/deps.sh vm + libcamera), builds the kernel once and the test
-# bed's modules when their source changes (tests/vm/bed/build-kernel.sh, cached in
-# ~/.cache/mjpegd/vm; the .ko files copied to build/vm/modules), packs build/vm/initramfs.cpio
-# (tests/vm/bed/mkinitramfs.sh), boots it under QEMU/TCG and reports every guest test
-# (tests/vm/guest/NN-name.sh; PATTERNs select by name). Full logs: build/vm/logs/NAME.log,
-# artifacts build/vm/logs/NAME.d/, console build/vm/serial.log.
+# Installs what is missing (scripts/deps.sh vm + libcamera); takes Debian's packaged kernels and
+# builds the test drivers they lack out of tree (tests/vm/bed/debian-kernel.sh, cached in
+# ~/.cache/mjpegd/vm/debian-VERSION; the .ko files and boot modules copied to build/vm/modules),
+# or with MJPEGD_VM_KERNEL=compiled compiles one (tests/vm/bed/build-kernel.sh); packs
+# build/vm/initramfs.cpio (tests/vm/bed/mkinitramfs.sh), boots it under QEMU/TCG and reports every
+# guest test (tests/vm/guest/NN-name.sh; PATTERNs select by name). Kernels, by default: Debian
+# trixie's 6.12 with every selected test, then Debian bookworm's 6.1 with the selected tests of the
+# emulated Pi encoder (*bcm2835-emu*) and of libcamera (*libcamera*) but those of libcamera 0.7.1
+# (the trixie userland); a second kernel's verdicts are tagged "[bookworm]" and its files carry
+# "-bookworm" (build/vm/logs-bookworm/, serial-bookworm.log, initramfs-bookworm.cpio).
+# Full logs: build/vm/logs/NAME.log, artifacts build/vm/logs/NAME.d/, console build/vm/serial.log.
 # When a selected test has a "# vm-needs: lc07" line, the guest also gets libcamera 0.7.1's
 # userland as /lc07 (tests/vm/bed/lc07.sh: a Debian trixie-backports root, needs root); when its
 # archive cannot be reached those tests are reported SKIP with the reason, never passed.
 # A test with a "# vm-host-check: COMMAND" line is also checked on the host afterwards (COMMAND
-# build/vm/logs/NAME.d). The last line is "N passed, N failed" (", N skipped" added when tests
-# were skipped); exit status 0 only when no selected test failed and at least one passed.
+# build/vm/logs/NAME.d). The line "vm: timings [KERNEL]: ..." gives each kernel's stages, the
+# line "vm: timings: ..." the shared ones and the total. The last line is "N passed, N failed"
+# (", N skipped" added when tests were skipped), over all kernels; exit status 0 only when no
+# selected test failed and at least one passed.
 #
 # Env: MJPEGD (daemon to test, default build/mjpegd: run `make all` first),
 #      MJPEGD_VM_TIMEOUT (limit of each boot in s, default 1500), MJPEGD_VM_TEST_TIMEOUT (default
 #      per-test limit in s, 120), MJPEGD_VM_SMP (vCPUs, 2), MJPEGD_VM_MEM (MiB, 1024),
 #      MJPEGD_VM_ALLOW_NO_DAEMON=1 (run without build/mjpegd; its tests then fail),
 #      MJPEGD_VM_LC07=0 (leave the libcamera 0.7.1 userland out: its tests are skipped),
-#      MJPEGD_VM_KERNEL (build: the kernel compiled from linux-source, tests/vm/bed/build-kernel.sh,
-#      the default; debian: trixie's packaged kernel and out-of-tree test drivers,
-#      tests/vm/bed/debian-kernel.sh).
+#      MJPEGD_VM_KERNEL (debian: trixie's and bookworm's packaged kernels, the default; trixie or
+#      bookworm: that one; compiled (or build): the kernel compiled from linux-source),
+#      MJPEGD_VM_PARALLEL=1 (the two kernels' boots side by side instead of one after the other),
+#      MJPEGD_VM_DEBIAN_APPEND (kernel arguments of Debian's kernels only, default
+#      "mitigations=off init_on_alloc=0 kfence.sample_interval=0"; empty: none),
+#      MJPEGD_VM_CACHE (kernel cache, ~/.cache/mjpegd/vm), MJPEGD_PLATFORM_CACHE (Debian roots).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -134,16 +144,66 @@ for n in "${TESTS[@]}"; do
 	case " ${BOOTS[*]} " in *" $b "*) ;; *) BOOTS+=("$b") ;; esac
 done
 
-# --- kernel, initramfs ------------------------------------------------------------------
-t=$SECONDS
-rm -rf "$OUT/modules/tree" # Debian's boot modules: only with its kernel
-case "${MJPEGD_VM_KERNEL:-build}" in
-build) KERNEL=$(MJPEGD_VM_MODULES_OUT=$OUT/modules tests/vm/bed/build-kernel.sh) || abort "kernel build failed" ;;
-debian) KERNEL=$(MJPEGD_VM_MODULES_OUT=$OUT/modules tests/vm/bed/debian-kernel.sh) ||
-	abort "Debian's kernel or the test drivers' build failed" ;;
-*) abort "MJPEGD_VM_KERNEL='$MJPEGD_VM_KERNEL': build (compile one) or debian (Debian's packaged kernel)" ;;
+# --- kernels ----------------------------------------------------------------------------
+# MJPEGD_VM_KERNEL: debian (the default): Debian trixie's packaged kernel (6.12, the family of
+# Raspberry Pi OS Trixie) with every selected test, then Debian bookworm's (6.1, of Raspberry Pi
+# OS Bookworm) with the selected tests of the emulated Pi encoder and of libcamera with the host's
+# userland (the libcamera 0.7.1 ones are trixie's); trixie or bookworm: that kernel alone (its
+# tests); compiled (or build): the kernel compiled from linux-source (tests/vm/bed/build-kernel.sh)
+# with every selected test.
+on_bookworm() { # on_bookworm NAME: a test the bookworm kernel runs too
+	case "$1" in *libcamera* | *bcm2835-emu*) ;; *) return 1 ;; esac
+	! grep -q '^# vm-needs: lc07' "tests/vm/guest/$1.sh"
+}
+case "${MJPEGD_VM_KERNEL:-debian}" in
+debian) KERNELS=(trixie bookworm) ;;
+trixie) KERNELS=(trixie) ;;
+bookworm) KERNELS=(bookworm) ;;
+compiled | build) KERNELS=(compiled) ;;
+*) abort "MJPEGD_VM_KERNEL='$MJPEGD_VM_KERNEL': debian (trixie's and bookworm's packaged kernels, the default), trixie, bookworm, or compiled" ;;
 esac
-t_kernel=$((SECONDS - t))
+declare -A KTESTS=() FLAVOUR_OF=() KLOGS=() KLABEL=() KIMAGE=() T_KERNEL=() T_INITRAMFS=() T_BOOT=()
+KLIST=()
+for k in "${KERNELS[@]}"; do
+	list=()
+	for n in "${TESTS[@]}"; do
+		if [ "$k" != bookworm ] || on_bookworm "$n"; then list+=("$n"); fi
+	done
+	if [ ${#list[@]} -eq 0 ]; then
+		say "no selected test runs on the $k kernel (its tests: libcamera and bcm2835-emu ones without lc07)"
+		continue
+	fi
+	KTESTS[$k]="${list[*]}"
+	# the first kernel keeps the plain paths (build/vm/logs, serial.log, initramfs.cpio)
+	if [ ${#KLIST[@]} -eq 0 ]; then FLAVOUR_OF[$k]=""; else FLAVOUR_OF[$k]="-$k"; fi
+	KLOGS[$k]=$LOGS${FLAVOUR_OF[$k]}
+	KLIST+=("$k")
+done
+[ ${#KLIST[@]} -gt 0 ] || abort "no selected test runs on the kernels ${KERNELS[*]}"
+# the libcamera 0.7.1 tests selected for a kernel that runs them
+LC07_RUN=()
+for n in "${LC07_TESTS[@]}"; do
+	for k in "${KLIST[@]}"; do
+		case " ${KTESTS[$k]} " in *" $n "*) LC07_RUN+=("$n"); break ;; esac
+	done
+done
+
+# --- kernel, initramfs ------------------------------------------------------------------
+for k in "${KLIST[@]}"; do
+	t=$SECONDS
+	M=$OUT/modules${FLAVOUR_OF[$k]}
+	rm -rf "$M/tree" "$M/v4l-utils" # Debian's boot modules and tools: only with its kernel
+	case "$k" in
+	compiled) KIMAGE[$k]=$(MJPEGD_VM_MODULES_OUT=$M tests/vm/bed/build-kernel.sh) || abort "kernel build failed" ;;
+	*) KIMAGE[$k]=$(MJPEGD_VM_MODULES_OUT=$M tests/vm/bed/debian-kernel.sh "$k") ||
+		abort "Debian $k's kernel or the test drivers' build failed" ;;
+	esac
+	case "$k" in
+	compiled) KLABEL[$k]="compiled $(basename "${KIMAGE[$k]}")" ;;
+	*) KLABEL[$k]="$k $(basename "$(dirname "${KIMAGE[$k]}")" | sed 's/^debian-//')" ;;
+	esac
+	T_KERNEL[$k]=$((SECONDS - t))
+done
 
 # The libcamera 0.7.1 userland (/lc07 in the guest), only when a selected test needs it.
 t=$SECONDS
@@ -152,12 +212,12 @@ rm -rf "$LC07" "$LC07.reason"
 unset MJPEGD_VM_LC07_TREE
 MJPEGD_VM_LC07_STATUS=""
 t_lc07="-"
-if [ ${#LC07_TESTS[@]} -gt 0 ]; then
+if [ ${#LC07_RUN[@]} -gt 0 ]; then
 	if [ "${MJPEGD_VM_LC07:-1}" = 0 ]; then
 		MJPEGD_VM_LC07_STATUS="skip turned off by MJPEGD_VM_LC07=0"
-		say "libcamera 0.7 userland: off (MJPEGD_VM_LC07=0); skipping ${LC07_TESTS[*]}"
+		say "libcamera 0.7 userland: off (MJPEGD_VM_LC07=0); skipping ${LC07_RUN[*]}"
 	else
-		say "libcamera 0.7 userland for ${LC07_TESTS[*]} (tests/vm/bed/lc07.sh)"
+		say "libcamera 0.7 userland for ${LC07_RUN[*]} (tests/vm/bed/lc07.sh)"
 		tests/vm/bed/lc07.sh "$LC07"
 		rc=$?
 		reason=$(cat "$LC07.reason" 2>/dev/null)
@@ -168,59 +228,109 @@ if [ ${#LC07_TESTS[@]} -gt 0 ]; then
 			MJPEGD_VM_LC07_STATUS="skip $reason"
 		else
 			MJPEGD_VM_LC07_STATUS="fail ${reason:-tests/vm/bed/lc07.sh exited $rc (log: $LC07.log)}"
-			say "warning: no libcamera 0.7 userland; ${LC07_TESTS[*]} will fail"
+			say "warning: no libcamera 0.7 userland; ${LC07_RUN[*]} will fail"
 		fi
 	fi
 	t_lc07="$((SECONDS - t))s"
 fi
 export MJPEGD_VM_LC07_STATUS
-t=$SECONDS
-tests/vm/bed/mkinitramfs.sh || abort "initramfs build failed"
-t_initramfs=$((SECONDS - t))
+for k in "${KLIST[@]}"; do
+	t=$SECONDS
+	# /lc07 only in the archive of a kernel that runs its tests
+	has_lc07=0
+	for n in "${LC07_RUN[@]}"; do
+		case " ${KTESTS[$k]} " in *" $n "*) has_lc07=1 ;; esac
+	done
+	if [ "$has_lc07" = 1 ]; then
+		MJPEGD_VM_FLAVOUR=${FLAVOUR_OF[$k]} tests/vm/bed/mkinitramfs.sh || abort "initramfs build failed"
+	else
+		MJPEGD_VM_FLAVOUR=${FLAVOUR_OF[$k]} MJPEGD_VM_LC07_TREE="" tests/vm/bed/mkinitramfs.sh ||
+			abort "initramfs build failed"
+	fi
+	T_INITRAMFS[$k]=$((SECONDS - t))
+done
 
 # --- boot -------------------------------------------------------------------------------
 command -v qemu-system-x86_64 >/dev/null || abort "qemu-system-x86_64 missing"
-rm -rf "$LOGS"
-mkdir -p "$LOGS"
 WATCHDOG=$((VM_TIMEOUT > 60 ? VM_TIMEOUT - 20 : VM_TIMEOUT * 2 / 3)) # guest side, fires first
 # vivid instance 0: single-planar, vmalloc buffers (like a UVC webcam); instance 1:
 # multi-planar (vivid.multiplanar=1,2) and dma-contig buffers (vivid.allocators=0,1: contiguous,
 # like a Pi camera's), so the multi-planar capture path and a Pi-like import both run.
 BASE_APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 vivid.multiplanar=1,2 vivid.allocators=0,1"
 BASE_APPEND="$BASE_APPEND mjpegd.vm.timeout=$WATCHDOG mjpegd.vm.test_timeout=$TEST_TIMEOUT"
+DEBIAN_APPEND=${MJPEGD_VM_DEBIAN_APPEND-mitigations=off init_on_alloc=0 kfence.sample_interval=0}
 declare -A SERIAL_OF=() QRC_OF=()
-t=$SECONDS
-for boot in "${BOOTS[@]}"; do
-	list=()
-	for n in "${TESTS[@]}"; do [ "${BOOT_OF[$n]}" = "$boot" ] && list+=("$n"); done
-	[ ${#list[@]} -gt 0 ] || continue
-	serial=$OUT/serial.log
-	[ "$boot" = main ] || serial=$OUT/serial-$boot.log
-	SERIAL_OF[$boot]=$serial
-	APPEND="$BASE_APPEND mjpegd.vm.only=$(IFS=,; echo "${list[*]}")"
-	extra=$(boot_args "$boot")
-	APPEND="$APPEND${extra:+ $extra}${MJPEGD_VM_APPEND:+ $MJPEGD_VM_APPEND}" # + experiments
-	say "booting$([ "$boot" = main ] || echo " ($boot: $extra)") (${#list[@]} tests, ${SMP} vCPUs, TCG, limit" \
-		"${VM_TIMEOUT}s): ${list[*]}"
-	# The guest prints @@ markers on the serial console; show each test's verdict as it lands.
-	timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
-		-accel tcg -smp "$SMP" -m "$MEM" -nographic -no-reboot \
-		-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio" -append "$APPEND" \
-		-nic none -device virtio-rng-pci \
-		-virtfs "local,path=$LOGS,mount_tag=host0,security_model=none,id=host0" \
-		</dev/null 2>&1 | tr -d '\r' | tee "$serial" | awk '
-		/^@@INIT / { sub(/.*uptime=/, ""); printf "vm: guest up after %s s of kernel boot\n", $0; fflush() }
-		/^@@END / {
-			rc = $3; sub(/rc=/, "", rc); s = $4; sub(/secs=/, "", s)
-			if (rc == "0") printf "  PASS  %s (%s s)\n", $2, s
-			else if (rc != "77") printf "  FAIL  %s (rc=%s%s, %s s)\n", $2, rc, rc == "124" ? ": timed out" : "", s
-			fflush()
-		}
-		/^@@SKIP / { n = $2; sub(/^@@SKIP [^ ]* ?/, ""); printf "  SKIP  %s: %s\n", n, $0; fflush() }
-		/^@@WATCHDOG/ { print "vm: guest watchdog fired"; fflush() }'
-	QRC_OF[$boot]=${PIPESTATUS[0]}
+# boot_kernel K: every boot of kernel K, one after the other (serial consoles, verdict lines)
+boot_kernel() {
+	local k=$1 boot n list serial extra tag="" f=${FLAVOUR_OF[$1]} logs=${KLOGS[$1]}
+	[ ${#KLIST[@]} -gt 1 ] && tag=" [$k]"
+	rm -rf "$logs"
+	mkdir -p "$logs"
+	for boot in "${BOOTS[@]}"; do
+		list=()
+		for n in ${KTESTS[$k]}; do [ "${BOOT_OF[$n]}" = "$boot" ] && list+=("$n"); done
+		[ ${#list[@]} -gt 0 ] || continue
+		serial=$OUT/serial$f.log
+		[ "$boot" = main ] || serial=$OUT/serial$f-$boot.log
+		APPEND="$BASE_APPEND mjpegd.vm.only=$(IFS=,; echo "${list[*]}")"
+		extra=$(boot_args "$boot")
+		APPEND="$APPEND${extra:+ $extra}"
+		# Debian's kernels harden what the compiled one (tinyconfig) never had, and under TCG each
+		# costs emulated instructions on every syscall, interrupt and page allocation: the
+		# speculation mitigations (page-table isolation switches CR3 on every kernel entry,
+		# retpolines), zeroing every page allocated (init_on_alloc, video buffers included) and
+		# KFENCE's sampling. A test guest is no security boundary: they are turned off.
+		[ "$k" = compiled ] || APPEND="$APPEND $DEBIAN_APPEND"
+		APPEND="$APPEND${MJPEGD_VM_APPEND:+ $MJPEGD_VM_APPEND}" # + experiments
+		say "booting ${KLABEL[$k]}$([ "$boot" = main ] || echo " ($boot: $extra)") (${#list[@]} tests, ${SMP} vCPUs," \
+			"TCG, limit ${VM_TIMEOUT}s): ${list[*]}"
+		# The guest prints @@ markers on the serial console; show each test's verdict as it lands
+		# (tr line-buffered: into a pipe it would hold them back by 4 KiB).
+		timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
+			-accel tcg -smp "$SMP" -m "$MEM" -nographic -no-reboot \
+			-kernel "${KIMAGE[$k]}" -initrd "$OUT/initramfs$f.cpio" -append "$APPEND" \
+			-nic none -device virtio-rng-pci \
+			-virtfs "local,path=$logs,mount_tag=host0,security_model=none,id=host0" \
+			</dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$serial" | awk -v tag="$tag" '
+			/^@@INIT / { sub(/.*uptime=/, ""); printf "vm:%s guest up after %s s of kernel boot\n", tag, $0; fflush() }
+			/^@@END / {
+				rc = $3; sub(/rc=/, "", rc); s = $4; sub(/secs=/, "", s)
+				if (rc == "0") printf "  PASS  %s%s (%s s)\n", $2, tag, s
+				else if (rc != "77") printf "  FAIL  %s%s (rc=%s%s, %s s)\n", $2, tag, rc, rc == "124" ? ": timed out" : "", s
+				fflush()
+			}
+			/^@@SKIP / { n = $2; sub(/^@@SKIP [^ ]* ?/, ""); printf "  SKIP  %s%s: %s\n", n, tag, $0; fflush() }
+			/^@@WATCHDOG/ { printf "vm:%s guest watchdog fired\n", tag; fflush() }'
+		echo "$boot ${PIPESTATUS[0]} $serial" >>"$OUT/boots$f.txt"
+	done
+}
+# MJPEGD_VM_PARALLEL=1: the kernels' boots side by side (one QEMU per kernel at a time), else one
+# after the other.
+t_boots=$SECONDS
+for k in "${KLIST[@]}"; do rm -f "$OUT/boots${FLAVOUR_OF[$k]}.txt"; done
+if [ "${MJPEGD_VM_PARALLEL:-0}" = 1 ] && [ ${#KLIST[@]} -gt 1 ]; then
+	pids=()
+	for k in "${KLIST[@]}"; do
+		( t=$SECONDS; boot_kernel "$k"; echo $((SECONDS - t)) >"$OUT/boots${FLAVOUR_OF[$k]}.secs" ) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for k in "${KLIST[@]}"; do T_BOOT[$k]=$(cat "$OUT/boots${FLAVOUR_OF[$k]}.secs"); done
+else
+	for k in "${KLIST[@]}"; do
+		t=$SECONDS
+		boot_kernel "$k"
+		T_BOOT[$k]=$((SECONDS - t))
+	done
+fi
+t_boots=$((SECONDS - t_boots))
+for k in "${KLIST[@]}"; do
+	f=${FLAVOUR_OF[$k]}
+	while read -r boot qrc serial; do
+		SERIAL_OF[$k:$boot]=$serial
+		QRC_OF[$k:$boot]=$qrc
+	done <"$OUT/boots$f.txt"
 done
-t_boot=$((SECONDS - t))
 
 # --- verdicts ---------------------------------------------------------------------------
 # A guest test with a "# vm-host-check: COMMAND" line passes only when COMMAND, run here on the
@@ -229,39 +339,44 @@ t_boot=$((SECONDS - t))
 passed=0
 failed=0
 skipped=0
-FAILED=()
+FAILED=() # KERNEL:NAME
 declare -A HOSTFAIL=()
-host_check() { # host_check NAME: 0 when NAME has no host check or it passed
-	local cmd log=$LOGS/$1.host.log
-	cmd=$(sed -n 's/^# vm-host-check: *//p' "tests/vm/guest/$1.sh" | head -n1)
+host_check() { # host_check KERNEL NAME: 0 when NAME has no host check or it passed
+	local cmd logs=${KLOGS[$1]} tag=""
+	local log=$logs/$2.host.log
+	[ ${#KLIST[@]} -gt 1 ] && tag=" [$1]"
+	cmd=$(sed -n 's/^# vm-host-check: *//p' "tests/vm/guest/$2.sh" | head -n1)
 	[ -n "$cmd" ] || return 0
 	# shellcheck disable=SC2086 # the command line is words
-	if timeout 300 $cmd "$LOGS/$1.d" >"$log" 2>&1; then
-		echo "  PASS  $1: host check: $(tail -n1 "$log") (${cmd%% *})"
+	if timeout 300 $cmd "$logs/$2.d" >"$log" 2>&1; then
+		echo "  PASS  $2$tag: host check: $(tail -n1 "$log") (${cmd%% *})"
 		return 0
 	fi
-	echo "  FAIL  $1: host check failed: $(tail -n1 "$log") (${cmd%% *})"
-	HOSTFAIL[$1]=1
+	echo "  FAIL  $2$tag: host check failed: $(tail -n1 "$log") (${cmd%% *})"
+	HOSTFAIL[$1:$2]=1
 	return 1
 }
-for n in "${TESTS[@]}"; do
-	end=$(grep -a -m1 "^@@END $n rc=" "${SERIAL_OF[${BOOT_OF[$n]}]}")
-	if [ -n "$end" ] && [[ $end == *" rc=0 "* ]] && ! host_check "$n"; then
-		failed=$((failed + 1))
-		FAILED+=("$n")
-	elif [ -n "$end" ] && [[ $end == *" rc=0 "* ]]; then
-		passed=$((passed + 1))
-	elif [ -n "$end" ] && [[ $end == *" rc=77 "* ]]; then
-		skipped=$((skipped + 1))
-	else
-		failed=$((failed + 1))
-		FAILED+=("$n")
-	fi
+for k in "${KLIST[@]}"; do
+	for n in ${KTESTS[$k]}; do
+		serial=${SERIAL_OF[$k:${BOOT_OF[$n]}]:-/dev/null}
+		end=$(grep -a -m1 "^@@END $n rc=" "$serial")
+		if [ -n "$end" ] && [[ $end == *" rc=0 "* ]] && ! host_check "$k" "$n"; then
+			failed=$((failed + 1))
+			FAILED+=("$k:$n")
+		elif [ -n "$end" ] && [[ $end == *" rc=0 "* ]]; then
+			passed=$((passed + 1))
+		elif [ -n "$end" ] && [[ $end == *" rc=77 "* ]]; then
+			skipped=$((skipped + 1))
+		else
+			failed=$((failed + 1))
+			FAILED+=("$k:$n")
+		fi
+	done
 done
 hung=""
-for boot in "${!SERIAL_OF[@]}"; do
-	serial=${SERIAL_OF[$boot]}
-	qrc=${QRC_OF[$boot]}
+for kb in "${!SERIAL_OF[@]}"; do
+	serial=${SERIAL_OF[$kb]}
+	qrc=${QRC_OF[$kb]}
 	why=""
 	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 		why="QEMU killed after ${VM_TIMEOUT}s (host timeout)"
@@ -272,35 +387,44 @@ for boot in "${!SERIAL_OF[@]}"; do
 	elif ! grep -a -q '^@@TOTAL' "$serial"; then
 		why="guest stopped before the end of the run (kernel panic?)"
 	fi
-	[ -n "$why" ] && hung="$hung${hung:+; }$boot boot: $why (console: $serial)"
+	[ -n "$why" ] && hung="$hung${hung:+; }${kb%%:*} kernel, ${kb#*:} boot: $why (console: $serial)"
 done
 
-for n in "${FAILED[@]}"; do
+for kn in "${FAILED[@]}"; do
+	k=${kn%%:*}
+	n=${kn#*:}
+	logs=${KLOGS[$k]}
+	tag=""
+	[ ${#KLIST[@]} -gt 1 ] && tag=" [$k]"
 	echo
-	SERIAL=${SERIAL_OF[${BOOT_OF[$n]}]:-$OUT/serial.log}
-	if [ -n "${HOSTFAIL[$n]:-}" ]; then
-		echo "--- $n: the guest part passed, the host check failed (log: $LOGS/$n.host.log):"
-		grep -v '^  PASS ' "$LOGS/$n.host.log" | tail -n 30 | sed 's/^/    /'
+	SERIAL=${SERIAL_OF[$k:${BOOT_OF[$n]}]:-/dev/null}
+	if [ -n "${HOSTFAIL[$k:$n]:-}" ]; then
+		echo "--- $n$tag: the guest part passed, the host check failed (log: $logs/$n.host.log):"
+		grep -v '^  PASS ' "$logs/$n.host.log" | tail -n 30 | sed 's/^/    /'
 	elif grep -a -q "^@@END $n rc=" "$SERIAL"; then
-		echo "--- $n failed; log tail (full log: $LOGS/$n.log):"
+		echo "--- $n$tag failed; log tail (full log: $logs/$n.log):"
 		sed -n "/^@@LOG $n\$/,/^@@LOGEND $n\$/p" "$SERIAL" | sed '1d;$d' | sed 's/^/    /'
 	elif grep -a -q "^@@BEGIN $n\$" "$SERIAL"; then
-		echo "--- $n did not finish; log tail (full log: $LOGS/$n.log):"
-		tail -n 40 "$LOGS/$n.log" 2>/dev/null | sed 's/^/    /'
+		echo "--- $n$tag did not finish; log tail (full log: $logs/$n.log):"
+		tail -n 40 "$logs/$n.log" 2>/dev/null | sed 's/^/    /'
 	else
-		echo "--- $n did not run"
+		echo "--- $n$tag did not run"
 	fi
 done
 if [ -n "$hung" ]; then
 	echo
 	echo "vm: $hung"
-	for boot in "${!SERIAL_OF[@]}"; do
-		echo "vm: console tail (${SERIAL_OF[$boot]}):"
-		grep -a -v '^@@' "${SERIAL_OF[$boot]}" | tail -n 25 | sed 's/^/    /'
+	for kb in "${!SERIAL_OF[@]}"; do
+		echo "vm: console tail (${SERIAL_OF[$kb]}):"
+		grep -a -v '^@@' "${SERIAL_OF[$kb]}" | tail -n 25 | sed 's/^/    /'
 	done
 fi
 echo
-say "timings: packages ${t_deps}s, kernel ${t_kernel}s, libcamera 0.7 userland ${t_lc07}," \
-	"initramfs ${t_initramfs}s, boot+tests ${t_boot}s, total $((SECONDS - t_all))s"
+for k in "${KLIST[@]}"; do
+	say "timings [${KLABEL[$k]}]: kernel ${T_KERNEL[$k]}s, initramfs ${T_INITRAMFS[$k]}s," \
+		"boot+tests ${T_BOOT[$k]}s ($(wc -w <<<"${KTESTS[$k]}") tests)"
+done
+say "timings: packages ${t_deps}s, libcamera 0.7 userland ${t_lc07}, boots ${t_boots}s$([ "${MJPEGD_VM_PARALLEL:-0}" = 1 ] &&
+	[ ${#KLIST[@]} -gt 1 ] && echo " (kernels side by side)"), total $((SECONDS - t_all))s"
 echo "$passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
 [ "$failed" = 0 ] && [ -z "$hung" ] && [ "$passed" -gt 0 ]

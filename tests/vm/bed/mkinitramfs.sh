@@ -20,8 +20,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 VMSRC=$ROOT/tests/vm
 OUT=$ROOT/build/vm
-STAGE=$OUT/rootfs
-IMG=$OUT/initramfs.cpio # uncompressed: boots ~1 s faster under TCG than gzip
+# MJPEGD_VM_FLAVOUR (run.sh: "-bookworm" for a second kernel): the modules are taken from
+# build/vm/modules$FLAVOUR, the archive is build/vm/initramfs$FLAVOUR.cpio
+FLAVOUR=${MJPEGD_VM_FLAVOUR:-}
+MODULES=$OUT/modules$FLAVOUR
+STAGE=$OUT/rootfs$FLAVOUR
+IMG=$OUT/initramfs$FLAVOUR.cpio # uncompressed: boots ~1 s faster under TCG than gzip
 MJPEGD=${MJPEGD:-$ROOT/build/mjpegd}
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 CC=${VM_CC:-gcc}
@@ -70,11 +74,26 @@ for a in $("$STAGE/usr/bin/busybox" --list-full); do
 	[ -e "$STAGE/$a" ] || [ -L "$STAGE/$a" ] || ln -s /usr/bin/busybox "$STAGE/$a"
 done
 
-# V4L2 tools
-for b in v4l2-ctl v4l2-compliance media-ctl; do
-	command -v "$b" >/dev/null || die "$b missing (v4l-utils: scripts/deps.sh vm)"
-	put_elf "$(command -v "$b")" "/usr/bin/$b"
-done
+# V4L2 tools: those of the booted kernel's Debian release when tests/vm/bed/debian-kernel.sh took
+# them (build/vm/modules/v4l-utils: binaries, their libraries and loader, as /vm/v4l-utils, each
+# run by that loader from a /usr/bin wrapper, so they never load the host's libraries); else the
+# host's.
+V4L=$MODULES/v4l-utils
+if [ -f "$V4L/.complete" ]; then
+	cp -a "$V4L" "$STAGE/vm/v4l-utils"
+	for b in v4l2-ctl v4l2-compliance media-ctl; do
+		[ -x "$V4L/bin/$b" ] || die "$V4L/bin/$b missing"
+		printf '#!/bin/sh\nexec /vm/v4l-utils/ld.so --inhibit-cache --library-path /vm/v4l-utils/lib /vm/v4l-utils/bin/%s "$@"\n' \
+			"$b" >"$STAGE/usr/bin/$b"
+		chmod 755 "$STAGE/usr/bin/$b"
+	done
+	echo "initramfs: v4l-utils $(cat "$V4L/VERSION") from the kernel's Debian release" >&2
+else
+	for b in v4l2-ctl v4l2-compliance media-ctl; do
+		command -v "$b" >/dev/null || die "$b missing (v4l-utils: scripts/deps.sh vm)"
+		put_elf "$(command -v "$b")" "/usr/bin/$b"
+	done
+fi
 
 # libcamera: cam, IPA modules (+ .sign: modified or missing signatures make libcamera isolate
 # the IPA in a proxy worker, also shipped) and IPA data
@@ -126,13 +145,13 @@ fi
 # the test bed's kernel modules (tests/vm/bed/build-kernel.sh copies them to build/vm/modules when
 # run.sh runs it): /vm/modules/*.ko, loaded by the tests that need them (insmod)
 mkdir -p "$STAGE/vm/modules"
-for ko in "$OUT"/modules/*.ko; do
+for ko in "$MODULES"/*.ko; do
 	[ -e "$ko" ] && install -m 644 "$ko" "$STAGE/vm/modules/"
 done
 
 # Debian's packaged kernel (tests/vm/bed/debian-kernel.sh): its modules under /lib/modules, and
 # /vm/boot-modules, the list /init loads at boot
-[ -d "$OUT/modules/tree" ] && cp -a "$OUT/modules/tree/." "$STAGE/"
+if [ -d "$MODULES/tree" ]; then cp -a "$MODULES/tree/." "$STAGE/"; fi
 
 # init, helpers, tests
 install -m 755 "$VMSRC/bed/init" "$STAGE/init"

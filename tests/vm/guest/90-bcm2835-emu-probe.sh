@@ -98,14 +98,36 @@ cat sfmt-cap.txt
 [ "$(fmtline sfmt-cap.txt)" = "1920x1088 JPEG 0 4194304" ] || fail "CAPTURE after S_FMT: $(fmtline sfmt-cap.txt)"
 
 say "a dma-buf of 1080 rows is refused at QBUF (raspberrypi/linux#4669)"
-bcm2835_emu shortbuf -d "$EMU_DEV" >shortbuf.txt 2>&1
-rc=$?
-cat shortbuf.txt
-[ "$rc" = 0 ] || fail "bcm2835_emu shortbuf exited $rc"
-grep -q 'short_refused errno=22' shortbuf.txt || fail "the short dma-buf was not refused with EINVAL"
-dmesg | tail -n 3
+# The dma-bufs come from the system heap. Debian bookworm's amd64 kernel (6.1) is built without
+# dma-buf heaps (CONFIG_DMABUF_HEAPS unset; Raspberry Pi OS's kernels have them): there this one
+# check is left out, said so; trixie's kernel and the compiled one have the heap and run it.
+kver=$(uname -r)
+if [ ! -e /dev/dma_heap/system ] && case "$kver" in 6.1.*-amd64) true ;; *) false ;; esac; then
+	echo "not checked on $kver: no /dev/dma_heap/system (CONFIG_DMABUF_HEAPS unset in Debian bookworm's kernel)"
+else
+	bcm2835_emu shortbuf -d "$EMU_DEV" >shortbuf.txt 2>&1
+	rc=$?
+	cat shortbuf.txt
+	[ "$rc" = 0 ] || fail "bcm2835_emu shortbuf exited $rc"
+	grep -q 'short_refused errno=22' shortbuf.txt || fail "the short dma-buf was not refused with EINVAL"
+	dmesg | tail -n 3
+fi
 
 say "v4l2-compliance"
+# The tool is the booted kernel's Debian release's (tests/vm/bed/debian-kernel.sh): 1.30 with
+# trixie's 6.12, 1.22 with 6.1. 1.30.1 also asks CREATE_BUFS for one plane more (of 65536 bytes)
+# than the multi-planar format has and wants EINVAL, a check it leaves to the driver's
+# queue_setup (v4l2-test-buffers.cpp:901, testReqBufs); the real driver's
+# bcm2835_codec_queue_setup() compares only sizes[0] with the port's size when *nplanes is set,
+# so it accepts that request: one more known failure, allowed only at that line (the other
+# CREATE_BUFS checks there, which the driver passes, print the same text at other lines).
+cver=$(v4l2-compliance --version 2>&1 | sed -n 's/^v4l2-compliance \([0-9.]*\).*/\1/p' | head -n1)
+echo "v4l2-compliance $cver"
+CREATEBUFS_PLANES=
+known=3
+case "$cver" in
+1.30.*) CREATEBUFS_PLANES='v4l2-test-buffers.cpp(901): q.create_bufs(node, 1, &fmt) != EINVAL'; known=4 ;;
+esac
 v4l2-compliance -d "$EMU_DEV" >compliance.txt 2>&1
 crc=$?
 cp compliance.txt "$VM_OUT/v4l2-compliance.txt"
@@ -120,9 +142,10 @@ echo "v4l2-compliance exit status $crc: $total"
 grep -o 'fail: .*' compliance.txt |
 	grep -v -e 'node->is_m2m && !is_stateful_enc' \
 		-e 'g_colorspace() != V4L2_COLORSPACE_SRGB' \
-		-e 'cmd.flags & ~V4L2_ENC_CMD_STOP_AT_GOP_END' >unexpected.txt
+		-e 'cmd.flags & ~V4L2_ENC_CMD_STOP_AT_GOP_END' |
+	{ if [ -n "$CREATEBUFS_PLANES" ]; then grep -v -F "$CREATEBUFS_PLANES"; else cat; fi; } >unexpected.txt
 [ -s unexpected.txt ] && { cat unexpected.txt; fail "v4l2-compliance: failures the real driver does not explain"; }
-grep -q 'Failed: 3,' compliance.txt || fail "v4l2-compliance: not exactly the 3 known failures"
+grep -q "Failed: $known," compliance.txt || fail "v4l2-compliance: not exactly the $known known failures"
 grep -E '^\s*warn:' compliance.txt && fail "v4l2-compliance warnings"
 
 say "v4l2-compliance -s (MMAP streaming)"
@@ -141,9 +164,15 @@ grep -o 'fail: .*' compliance-s.txt |
 		-e 'cmd.flags & ~V4L2_ENC_CMD_STOP_AT_GOP_END' \
 		-e '(buf.g_flags() & valid_output_flags) != (orig_buf.flags & valid_output_flags)' \
 		-e '(int)g_sequence() < seq.last_seq + 1' -e 'buf.check(q, last_seq)' \
-		-e 'captureBufs(node, node_m2m_cap' >unexpected-s.txt
+		-e 'captureBufs(node, node_m2m_cap' |
+	{ if [ -n "$CREATEBUFS_PLANES" ]; then grep -v -F "$CREATEBUFS_PLANES"; else cat; fi; } >unexpected-s.txt
 [ -s unexpected-s.txt ] && { cat unexpected-s.txt; fail "v4l2-compliance -s: failures the real driver does not explain"; }
-grep -q '^Total for .*Failed: 6,' compliance-s.txt || fail "v4l2-compliance -s: not the 6 known failures"
+# one failure per MMAP streaming mode on top of the known ones: 3 modes in 1.22 (no poll,
+# select, epoll), 6 in 1.30 (each with REQBUFS and with CREATE_BUFS)
+nmmap=$(grep -c '^[[:space:]]*test MMAP (' compliance-s.txt)
+[ "$nmmap" -ge 3 ] || fail "v4l2-compliance -s: $nmmap MMAP streaming tests, not 3 or more"
+grep -q "^Total for .*Failed: $((known + nmmap))," compliance-s.txt ||
+	fail "v4l2-compliance -s: not the $((known + nmmap)) known failures ($known + one per MMAP mode)"
 
 kernel_clean "$kmsg0"
 echo "PASS"

@@ -14,7 +14,7 @@
 #    8082 beside room: both 0 bytes copied; bench is killed: room's viewers never wait more than
 #    0.5 s. 768x576: libcamera 0.0.3's vimc handler gives sizes that are multiples of 6 (its
 #    sensor at a third of them, test 99a), and the encoder wants RGB rows of a multiple of 64
-#    bytes, so widths of a multiple of 192 are imported; 1920x1080 (99a's) is, too, but loads
+#    bytes, so widths of a multiple of 192 are imported; 1920x1080 is, too, but loads
 #    the emulator's 2 vCPUs so that room's parts come up to 0.6 s apart even without a fault.
 # 3. An encoder with no context left (the emulation's max_contexts=1, as a Pi out of firmware
 #    resources): a second daemon (--encoder auto) beside room encodes in software, says so in one
