@@ -203,10 +203,10 @@ test-integration: $(BUILD)/mjpegd $(BUILD)/mjpegd-faults $(PLUGIN)
 		$(if $(T),--area "$(T)")
 
 # The real-kernel test bed: a QEMU guest with vivid, vicodec, vim2m and vimc (docs/testing.md).
-# It boots Debian's packaged kernels: trixie's 6.12 with every guest test, then bookworm's 6.1 with
-# the emulated encoder's and libcamera's (the test drivers Debian lacks built out of tree);
-# MJPEGD_VM_KERNEL=trixie|bookworm one of them, MJPEGD_VM_KERNEL=compiled the kernel compiled
-# from linux-source instead (tests/vm/run.sh's header lists its settings).
+# It boots the kernel compiled from linux-source (cached); MJPEGD_VM_KERNEL=debian boots Debian's
+# packaged kernels instead: trixie's 6.12 with every guest test, then bookworm's 6.1 with the
+# emulated encoder's and libcamera's (the test drivers Debian lacks built out of tree);
+# MJPEGD_VM_KERNEL=trixie|bookworm one of them (tests/vm/run.sh's header lists its settings).
 test-vm:
 	@scripts/deps.sh vm
 	$(MAKE) all

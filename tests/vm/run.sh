@@ -3,13 +3,14 @@
 #
 #   tests/vm/run.sh [PATTERN...]     e.g. tests/vm/run.sh 20-dmabuf '3*'
 #
-# Installs what is missing (scripts/deps.sh vm + libcamera); takes Debian's packaged kernels and
-# builds the test drivers they lack out of tree (tests/vm/bed/debian-kernel.sh, cached in
-# ~/.cache/mjpegd/vm/debian-VERSION; the .ko files and boot modules copied to build/vm/modules),
-# or with MJPEGD_VM_KERNEL=compiled compiles one (tests/vm/bed/build-kernel.sh); packs
-# build/vm/initramfs.cpio (tests/vm/bed/mkinitramfs.sh), boots it under QEMU/TCG and reports every
-# guest test (tests/vm/guest/NN-name.sh; PATTERNs select by name). Kernels, by default: Debian
-# trixie's 6.12 with every selected test, then Debian bookworm's 6.1 with the selected tests of the
+# Installs what is missing (scripts/deps.sh vm + libcamera); compiles the test bed's kernel
+# (tests/vm/bed/build-kernel.sh, cached), or with MJPEGD_VM_KERNEL=debian takes Debian's packaged
+# kernels and builds the test drivers they lack out of tree (tests/vm/bed/debian-kernel.sh, cached
+# in ~/.cache/mjpegd/vm/debian-VERSION; the .ko files and boot modules copied to
+# build/vm/modules); packs build/vm/initramfs.cpio (tests/vm/bed/mkinitramfs.sh), boots it under
+# QEMU/TCG and reports every guest test (tests/vm/guest/NN-name.sh; PATTERNs select by name).
+# Kernels: the compiled one (the default) with every selected test; with MJPEGD_VM_KERNEL=debian
+# Debian trixie's 6.12 with every selected test, then Debian bookworm's 6.1 with the selected tests of the
 # emulated Pi encoder (*bcm2835-emu*) and of libcamera (*libcamera*) but those of libcamera 0.7.1
 # (the trixie userland); a second kernel's verdicts are tagged "[bookworm]" and its files carry
 # "-bookworm" (build/vm/logs-bookworm/, serial-bookworm.log, initramfs-bookworm.cpio).
@@ -28,8 +29,8 @@
 #      per-test limit in s, 120), MJPEGD_VM_SMP (vCPUs, 2), MJPEGD_VM_MEM (MiB, 1024),
 #      MJPEGD_VM_ALLOW_NO_DAEMON=1 (run without build/mjpegd; its tests then fail),
 #      MJPEGD_VM_LC07=0 (leave the libcamera 0.7.1 userland out: its tests are skipped),
-#      MJPEGD_VM_KERNEL (debian: trixie's and bookworm's packaged kernels, the default; trixie or
-#      bookworm: that one; compiled (or build): the kernel compiled from linux-source),
+#      MJPEGD_VM_KERNEL (compiled (or build): the kernel compiled from linux-source, the default;
+#      debian: trixie's and bookworm's packaged kernels; trixie or bookworm: that one),
 #      MJPEGD_VM_PARALLEL=1 (the two kernels' boots side by side instead of one after the other),
 #      MJPEGD_VM_DEBIAN_APPEND (kernel arguments of Debian's kernels only, default
 #      "mitigations=off init_on_alloc=0 kfence.sample_interval=0"; empty: none),
@@ -145,7 +146,7 @@ for n in "${TESTS[@]}"; do
 done
 
 # --- kernels ----------------------------------------------------------------------------
-# MJPEGD_VM_KERNEL: debian (the default): Debian trixie's packaged kernel (6.12, the family of
+# MJPEGD_VM_KERNEL: compiled (the default; see docs/testing.md for why) or debian: Debian trixie's packaged kernel (6.12, the family of
 # Raspberry Pi OS Trixie) with every selected test, then Debian bookworm's (6.1, of Raspberry Pi
 # OS Bookworm) with the selected tests of the emulated Pi encoder and of libcamera with the host's
 # userland (the libcamera 0.7.1 ones are trixie's); trixie or bookworm: that kernel alone (its
@@ -155,12 +156,12 @@ on_bookworm() { # on_bookworm NAME: a test the bookworm kernel runs too
 	case "$1" in *libcamera* | *bcm2835-emu*) ;; *) return 1 ;; esac
 	! grep -q '^# vm-needs: lc07' "tests/vm/guest/$1.sh"
 }
-case "${MJPEGD_VM_KERNEL:-debian}" in
+case "${MJPEGD_VM_KERNEL:-compiled}" in
 debian) KERNELS=(trixie bookworm) ;;
 trixie) KERNELS=(trixie) ;;
 bookworm) KERNELS=(bookworm) ;;
 compiled | build) KERNELS=(compiled) ;;
-*) abort "MJPEGD_VM_KERNEL='$MJPEGD_VM_KERNEL': debian (trixie's and bookworm's packaged kernels, the default), trixie, bookworm, or compiled" ;;
+*) abort "MJPEGD_VM_KERNEL='$MJPEGD_VM_KERNEL': compiled (the default), debian (trixie's and bookworm's packaged kernels), trixie or bookworm" ;;
 esac
 declare -A KTESTS=() FLAVOUR_OF=() KLOGS=() KLABEL=() KIMAGE=() T_KERNEL=() T_INITRAMFS=() T_BOOT=()
 KLIST=()
