@@ -18,7 +18,13 @@ FAULT_WHAT="disconnect (unplug), re-bind after 3 s"
 # before the bind makes it again, so that open() answers ENOENT; on 6.1 it answered ENODEV. So
 # the reopen's ENOENT is accepted, only as "reopening failed"; the outage's own error (the
 # device there but disconnected) must still be ENODEV (checked in inject).
-EXPECT_ERROR='No such device|^reopening failed: No such file or directory$'
+# Seen once (CI run of 2026-12-05, M2M half, compiled 6.1 kernel): the first stream on the node
+# re-registered by the bind got one POLLERR ("the device reported an error: Input/output error",
+# vb2's queue in error while vivid's bind was still under way); the daemon restarted it and it
+# ran on. That is the right answer to a POLLERR, and the outage's ENODEV is checked apart, so a
+# POLLERR after the re-bind is accepted as the last error too (not root-caused; the closing note
+# of that session says so).
+EXPECT_ERROR='No such device|^reopening failed: No such file or directory$|^the device reported an error: Input/output error$'
 EXPECT_PH=1
 inject() {
 	# vivid reconnects when the last file of the instance closes: keep one open
