@@ -32,6 +32,8 @@
 #      MJPEGD_VM_KERNEL (compiled (or build): the kernel compiled from linux-source, the default;
 #      debian: trixie's and bookworm's packaged kernels; trixie or bookworm: that one),
 #      MJPEGD_VM_PARALLEL=1 (the two kernels' boots side by side instead of one after the other),
+#      MJPEGD_VM_UP_TIMEOUT (s to reach /init before a boot counts as stalled and is made
+#      once more, default 180),
 #      MJPEGD_VM_DEBIAN_APPEND (kernel arguments of Debian's kernels only, default
 #      "mitigations=off init_on_alloc=0 kfence.sample_interval=0"; empty: none),
 #      MJPEGD_VM_CACHE (kernel cache, ~/.cache/mjpegd/vm), MJPEGD_PLATFORM_CACHE (Debian roots).
@@ -254,6 +256,7 @@ done
 # --- boot -------------------------------------------------------------------------------
 command -v qemu-system-x86_64 >/dev/null || abort "qemu-system-x86_64 missing"
 WATCHDOG=$((VM_TIMEOUT > 60 ? VM_TIMEOUT - 20 : VM_TIMEOUT * 2 / 3)) # guest side, fires first
+UP_TIMEOUT=${MJPEGD_VM_UP_TIMEOUT:-180} # kernel start to /init: 1.7 to 9.1 s seen
 # vivid instance 0: single-planar, vmalloc buffers (like a UVC webcam); instance 1:
 # multi-planar (vivid.multiplanar=1,2) and dma-contig buffers (vivid.allocators=0,1: contiguous,
 # like a Pi camera's), so the multi-planar capture path and a Pi-like import both run.
@@ -285,10 +288,24 @@ boot_kernel() {
 		APPEND="$APPEND${MJPEGD_VM_APPEND:+ $MJPEGD_VM_APPEND}" # + experiments
 		say "booting ${KLABEL[$k]}$([ "$boot" = main ] || echo " ($boot: $extra)") (${#list[@]} tests, ${SMP} vCPUs," \
 			"TCG, limit ${VM_TIMEOUT}s): ${list[*]}"
+		# A guest that never reaches /init (seen once under TCG: RCU stall warnings, "timer
+		# wakeup didn't happen", no progress for minutes) is stopped after UP_TIMEOUT s and booted
+		# once more; a second stall is reported as the boot's failure.
+		local attempt pidf="$OUT/qemu$f-$boot.pid" stalled="$OUT/stalled$f-$boot"
+		for attempt in 1 2; do
+		rm -f "$pidf" "$stalled"
+		(
+			sleep "$UP_TIMEOUT"
+			if ! grep -q '^@@INIT' "$serial" 2>/dev/null && [ -s "$pidf" ]; then
+				: >"$stalled"
+				kill "$(cat "$pidf")" 2>/dev/null
+			fi
+		) &
+		local upwatch=$!
 		# The guest prints @@ markers on the serial console; show each test's verdict as it lands
 		# (tr line-buffered: into a pipe it would hold them back by 4 KiB).
 		timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
-			-accel tcg -smp "$SMP" -m "$MEM" -nographic -no-reboot \
+			-accel tcg -smp "$SMP" -m "$MEM" -nographic -no-reboot -pidfile "$pidf" \
 			-kernel "${KIMAGE[$k]}" -initrd "$OUT/initramfs$f.cpio" -append "$APPEND" \
 			-nic none -device virtio-rng-pci \
 			-virtfs "local,path=$logs,mount_tag=host0,security_model=none,id=host0" \
@@ -302,7 +319,18 @@ boot_kernel() {
 			}
 			/^@@SKIP / { n = $2; sub(/^@@SKIP [^ ]* ?/, ""); printf "  SKIP  %s%s: %s\n", n, tag, $0; fflush() }
 			/^@@WATCHDOG/ { printf "vm:%s guest watchdog fired\n", tag; fflush() }'
-		echo "$boot ${PIPESTATUS[0]} $serial" >>"$OUT/boots$f.txt"
+		local qrc=${PIPESTATUS[0]}
+		kill "$upwatch" 2>/dev/null
+		wait "$upwatch" 2>/dev/null
+		if [ -e "$stalled" ]; then
+			say "guest$tag not up after ${UP_TIMEOUT}s (stalled boot, console: $serial.stalled$attempt);" \
+				"$([ "$attempt" = 1 ] && echo "booting it again" || echo "giving up")"
+			cp "$serial" "$serial.stalled$attempt"
+			[ "$attempt" = 1 ] && continue
+		fi
+		break
+		done
+		echo "$boot $qrc $serial" >>"$OUT/boots$f.txt"
 	done
 }
 # MJPEGD_VM_PARALLEL=1: the kernels' boots side by side (one QEMU per kernel at a time), else one
