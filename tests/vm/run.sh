@@ -257,6 +257,9 @@ done
 command -v qemu-system-x86_64 >/dev/null || abort "qemu-system-x86_64 missing"
 WATCHDOG=$((VM_TIMEOUT > 60 ? VM_TIMEOUT - 20 : VM_TIMEOUT * 2 / 3)) # guest side, fires first
 UP_TIMEOUT=${MJPEGD_VM_UP_TIMEOUT:-180} # kernel start to /init: 1.7 to 9.1 s seen
+case "$UP_TIMEOUT" in
+'' | *[!0-9]* | 0) abort "MJPEGD_VM_UP_TIMEOUT='$UP_TIMEOUT': a number of seconds, 1 or more" ;;
+esac
 # vivid instance 0: single-planar, vmalloc buffers (like a UVC webcam); instance 1:
 # multi-planar (vivid.multiplanar=1,2) and dma-contig buffers (vivid.allocators=0,1: contiguous,
 # like a Pi camera's), so the multi-planar capture path and a Pi-like import both run.
