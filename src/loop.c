@@ -166,6 +166,62 @@ int loop_run_once(struct loop *loop, int timeout_ms)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- the alarm */
+
+static void alarm_refused(struct loop_alarm *a, int res)
+{
+	if (!a->refused)
+		log_notice_errno(res, "io_uring refused a timeout: the loop's wait is timed instead");
+	a->refused = true;
+}
+
+static void alarm_complete(struct loop_op *op, int res, unsigned flags)
+{
+	(void)flags;
+	struct loop_alarm *a = container_of(op, struct loop_alarm, op);
+	a->pending = false;
+	if (res == -ETIME || res == 0)
+		a->rang = true;
+	else if (res != -ECANCELED)
+		alarm_refused(a, res);
+}
+
+static void alarm_update_complete(struct loop_op *op, int res, unsigned flags)
+{
+	(void)flags;
+	struct loop_alarm *a = container_of(op, struct loop_alarm, update_op);
+	/* -ENOENT: the timeout expired before the update reached it; its own completion says
+	 * so (rang), and the owner sets the alarm again */
+	if (res < 0 && res != -ENOENT && res != -EALREADY)
+		alarm_refused(a, res);
+}
+
+void loop_alarm_init(struct loop_alarm *a, struct loop *loop)
+{
+	*a = (struct loop_alarm){ .loop = loop, .op.complete = alarm_complete,
+				  .update_op.complete = alarm_update_complete };
+}
+
+void loop_alarm_set(struct loop_alarm *a, uint64_t at_ns)
+{
+	assert(a->loop);
+	a->rang = false;
+	if (a->refused)
+		return;
+	a->at_ns = at_ns;
+	a->ts = (struct __kernel_timespec){ .tv_sec = (long long)(at_ns / NSEC_PER_SEC),
+					    .tv_nsec = (long long)(at_ns % NSEC_PER_SEC) };
+	if (a->pending) {
+		struct io_uring_sqe *sqe = loop_sqe(a->loop, &a->update_op);
+		io_uring_prep_timeout_update(sqe, &a->ts, (__u64)(uintptr_t)&a->op,
+					     IORING_TIMEOUT_ABS);
+		return;
+	}
+	struct io_uring_sqe *sqe = loop_sqe(a->loop, &a->op);
+	io_uring_prep_timeout(sqe, &a->ts, 0, IORING_TIMEOUT_ABS);
+	a->pending = true;
+}
+
 /* ---------------------------------------------------------------- re-armed polls */
 
 static void poll_arm(struct loop_poll *p)

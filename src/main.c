@@ -55,7 +55,8 @@ struct app {
 	bool wedged;
 	int listen_fds[4];
 
-	uint64_t next_tick_ns; /* the loop's wait ends by then (tick_timeout_ms()) */
+	uint64_t next_tick_ns; /* the tick is due then (tick_timeout_ms()) */
+	struct loop_alarm tick_alarm; /* the loop's wait ends by next_tick_ns + TICK_SLACK_MS */
 	/* --standby-after: the last HTTP connection seen (accepted, or still open) */
 	uint64_t last_request_ns;
 	uint64_t accepted_seen;
@@ -272,9 +273,10 @@ static void signal_arm(struct app *app)
 }
 
 
-/* Every TICK_MS: timeouts, supervision, the watchdog. Not an operation of its own in the ring:
- * the loop's wait ends by the next tick (loop_run_once()'s timeout), so while frames flow the
- * tick runs in a wake-up they cause and costs no system call. */
+/* Every TICK_MS: timeouts, supervision, the watchdog. The loop's wait ends by the next tick plus
+ * TICK_SLACK_MS (tick_alarm, a timeout in the ring), so while frames flow at 20 fps or more the
+ * tick runs in a wake-up they cause and costs no system call, and an iteration reads the clock
+ * only when something in it needs the time. */
 /* --standby-after: with no connection for that long, the camera and the encoder are closed (the
  * server's newest frame, which points into their memory, is let go first); a request wakes them
  * (want_frame()). */
@@ -307,13 +309,20 @@ static void tick(struct app *app, uint64_t now)
 	fault_loop_wedge(&app->faults, now - app->started_ns, &app->wedged);
 }
 
-/* The wait until the next tick, running the tick when it is due. The wait may run TICK_SLACK_MS
- * past it, so that at 20 fps or more a frame's wake-up always comes first and runs the tick. */
+/* Runs the tick when it is due and returns the loop's wait: -1 (no timeout of its own) while the
+ * tick alarm is in the ring, else the time until the next tick. The wait may run TICK_SLACK_MS
+ * past the tick, so that at 20 fps or more a frame's wake-up always comes first and runs the
+ * tick. The clock is read here only when the alarm rang or the kernel refused it: an iteration
+ * that read it anyway (a camera frame) is checked against the tick for free, one that did not (an
+ * encoder's result, a send's completion) costs no clock read (a system call on a Pi Zero or
+ * Pi 1, which have no vDSO clock). */
 #define TICK_SLACK_MS 50
 static int tick_timeout_ms(struct app *app)
 {
-	uint64_t now = loop_now(&app->loop);
-	if (now >= app->next_tick_ns) {
+	struct loop_alarm *alarm = &app->tick_alarm;
+	uint64_t now = alarm->rang || alarm->refused ? loop_now(&app->loop)
+						     : loop_now_if_read(&app->loop);
+	if (now && now >= app->next_tick_ns) {
 		tick(app, now);
 		now = now_mono_ns(); /* the tick may have taken a while (a wedge fault) */
 		uint64_t every = TICK_MS * NSEC_PER_MSEC;
@@ -323,8 +332,20 @@ static int tick_timeout_ms(struct app *app)
 				every = app->systemd.watchdog_ns / 4;
 		}
 		app->next_tick_ns = now + every;
+		loop_alarm_set(alarm, app->next_tick_ns + TICK_SLACK_MS * NSEC_PER_MSEC);
+	} else if (alarm->rang) {
+		/* rang before the tick (the tick ran meanwhile and the alarm's update came too
+		 * late): set it again */
+		loop_alarm_set(alarm, app->next_tick_ns + TICK_SLACK_MS * NSEC_PER_MSEC);
 	}
-	return (int)((app->next_tick_ns - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC) + TICK_SLACK_MS;
+	if (!alarm->refused)
+		return -1;
+	if (!now)
+		now = loop_now(&app->loop);
+	return now >= app->next_tick_ns
+		       ? TICK_SLACK_MS
+		       : (int)((app->next_tick_ns - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC) +
+				 TICK_SLACK_MS;
 }
 
 /* "http://127.0.0.1:8000/stream.mjpg and unix:/run/mjpegd/mjpegd.sock": the first TCP address
@@ -464,6 +485,8 @@ int main(int argc, char **argv)
 	pipeline_start(app.pipeline);
 	signal_arm(&app);
 	app.next_tick_ns = now_mono_ns() + TICK_MS * NSEC_PER_MSEC;
+	loop_alarm_init(&app.tick_alarm, &app.loop);
+	loop_alarm_set(&app.tick_alarm, app.next_tick_ns + TICK_SLACK_MS * NSEC_PER_MSEC);
 	char where[CONFIG_LISTEN_MAX * (LISTEN_UNIX_PATH_MAX + 300)];
 	if (n_listen_fds > 0 && server_port(app.server))
 		snprintf(where, sizeof(where), "socket-activated port %u", server_port(app.server));

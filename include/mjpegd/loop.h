@@ -64,6 +64,34 @@ static inline uint64_t loop_now(struct loop *loop)
 	return loop->now_ns;
 }
 
+/* The time of the current iteration if something in it asked already (loop_now()), else 0; never
+ * reads the clock. */
+static inline uint64_t loop_now_if_read(const struct loop *loop) { return loop->now_ns; }
+
+/* An absolute CLOCK_MONOTONIC deadline that ends the loop's wait: an IORING_OP_TIMEOUT
+ * (IORING_TIMEOUT_ABS) in the ring, so that the wait itself needs no timeout and an iteration no
+ * clock read to compute one (main.c's tick). Moving it queues an update SQE
+ * (io_uring_prep_timeout_update(), Linux 5.11) that goes to the kernel with the next wait: no
+ * system call of its own. Embedded in its owner, which reads rang after each iteration.
+ *
+ * States: idle (nothing in the ring) → armed (pending) → rang (expired; idle again), and
+ * refused once the kernel refuses a timeout or its update (an older or filtered io_uring): the
+ * owner then waits with loop_run_once()'s timeout instead, as before the alarm existed. */
+struct loop_alarm {
+	struct loop *loop;
+	struct loop_op op;        /* the timeout's completion */
+	struct loop_op update_op; /* an update's completion */
+	struct __kernel_timespec ts; /* read by the kernel at the SQE's submission */
+	uint64_t at_ns;
+	bool pending; /* the timeout is in the ring (or queued for it) */
+	bool rang;    /* it expired; cleared by loop_alarm_set() */
+	bool refused; /* the kernel refused it: never armed again */
+};
+
+void loop_alarm_init(struct loop_alarm *a, struct loop *loop);
+/* Rings at at_ns (CLOCK_MONOTONIC): arms the timeout, or moves the pending one. */
+void loop_alarm_set(struct loop_alarm *a, uint64_t at_ns);
+
 struct pacing_timer;
 
 /* A re-armed POLL_ADD (POLLIN) on one fd: a device the loop watches (a V4L2 node, a timerfd, an
