@@ -61,10 +61,11 @@ lock=${MJPEGD_IT_LOCK:-}
 # COMMAND... holding the rows' lock shared (none without MJPEGD_IT_LOCK).
 shared() {
 	[ -n "$lock" ] || { "$@"; return; }
-	w=$(date +%s)
+	w=$(date +%s%N)
 	flock -s 9 || return
-	w=$(($(date +%s) - w))
-	[ $w -lt 1 ] || echo "--- $name: waited $w s for MJPEGD_IT_LOCK (another row's timing tests)"
+	w=$((($(date +%s%N) - w) / 1000000)) # ms
+	[ $w -lt 1000 ] ||
+		echo "--- $name: waited $(((w + 500) / 1000)) s for MJPEGD_IT_LOCK (another row's timing tests)"
 	if "$@" 9>&-; then r=0; else r=$?; fi
 	flock -u 9
 	return $r
