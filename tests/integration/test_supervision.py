@@ -443,23 +443,39 @@ def test_it_lock_keeps_timing_tests_alone():
     env = dict(os.environ, MJPEGD_IT_LOCK=lock, MJPEGD=harness.MJPEGD,
                MJPEGD_FAULTS=harness.MJPEGD_FAULTS)
     env.pop("MJPEGD_IT_VERBOSE", None)
-    for mode, args, test_line, want in (
-            ("-x", ["--jobs", "1", "snapshot_320x240"], "PASS  snapshot_320x240", "shared"),
-            ("-s", ["--jobs", "2", "snapshot_320x240", "status_json"], "PASS  status_json",
-             "exclusive")):
-        holder = subprocess.Popen(["flock", mode, lock, "sleep", "2"])
+    for mode, args, after, test_line, want in (
+            ("-x", ["--jobs", "1", "snapshot_320x240"], "mjpegd integration tests: binary ",
+             "PASS  snapshot_320x240", "shared"),
+            ("-s", ["--jobs", "2", "snapshot_320x240", "status_json"], "PASS  snapshot_320x240",
+             "PASS  status_json", "exclusive")):
+        # -o: flock itself holds the lock; its group (flock, sleep) is killed to let go
+        holder = subprocess.Popen(["flock", "-o", mode, lock, "sleep", "60"],
+                                  start_new_session=True, stdout=subprocess.DEVNULL)
         # the holder has the lock once a non-blocking conflicting attempt fails
         deadline = time.monotonic() + 5
         while subprocess.run(["flock", "-n", "-x" if mode == "-s" else "-s", lock, "true"]
                              ).returncode == 0:
             check(time.monotonic() < deadline, f"flock {mode} {lock} did not take the lock")
             time.sleep(0.02)
+        # The holder lets go 2.5 s after the runner printed the line that comes just before it
+        # asks for the lock (its header; the parallel phase's test), so the runner waits.
+        out = []
         try:
-            p = subprocess.run(runner + args, env=env, capture_output=True, text=True,
-                               timeout=60 * SLOW)
-        finally:
-            holder.kill()
+            r = subprocess.Popen(runner + args, env=env, stdout=subprocess.PIPE, text=True)
+            for line in r.stdout:
+                out.append(line)
+                if line.startswith(after):
+                    break
+            time.sleep(2.5)
+            os.killpg(holder.pid, signal.SIGKILL)
             holder.wait()
+            out.extend(r.stdout)
+            rc = r.wait(timeout=60 * SLOW)
+        finally:
+            if holder.returncode is None:
+                os.killpg(holder.pid, signal.SIGKILL)
+                holder.wait()
+        p = subprocess.CompletedProcess(args, rc, "".join(out))
         Context.current.note(p.stdout)
         lines = p.stdout.splitlines()
         waited = [i for i, l in enumerate(lines) if re.match(
