@@ -94,8 +94,9 @@ pkgs_cross_arm64="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-l
 pkgs_cross_armhf="gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf binutils-arm-linux-gnueabihf"
 # make deb, make test-deb (debian/)
 pkgs_deb="debhelper lintian adduser fakeroot python3 libjpeg-turbo-progs $systemd_pc"
-# make test-platforms (tests/platforms/run.sh): roots of other releases
-pkgs_platforms="debootstrap util-linux tar"
+# make test-platforms (tests/platforms/run.sh): roots of other releases; ip brings up loopback in
+# the network namespace each row tests in (scripts/in-root.sh --no-net)
+pkgs_platforms="debootstrap util-linux tar iproute2"
 
 want=""
 for group in "$@"; do

@@ -650,6 +650,42 @@ _SUMMARY = re.compile(r"^integration: (\d+) passed, (\d+) failed(?:, (\d+) skipp
                       r"(?: \((\d+) timing tests passed on a second attempt\))?")
 
 
+class _MachineLock:
+    """MJPEGD_IT_LOCK, when set, names a file that runs sharing one machine lock with flock(2)
+    (make test-platforms' rows side by side: tests/platforms/run.sh): the tests that may share
+    the machine run holding it shared, as a row's build, unit and deb steps do; the timing and
+    serial tests run holding it exclusively, so no other row compiles or runs tests beside them.
+    Unset: no lock. A waiting runner holds nothing (the shared lock is dropped before the
+    exclusive one is asked for), so two runners cannot wait for each other."""
+
+    def __init__(self, use=True):
+        self.path = os.environ.get("MJPEGD_IT_LOCK", "") if use else ""
+        self.fd = None
+        self.mode = None
+        if self.path:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+
+    def take(self, exclusive, what):
+        import fcntl
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        if self.fd is None or self.mode == mode:
+            return
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        t0 = time.monotonic()
+        fcntl.flock(self.fd, mode)
+        self.mode = mode
+        waited = time.monotonic() - t0
+        if waited >= 1:
+            print(f"integration: waited {waited:.0f} s for MJPEGD_IT_LOCK ({self.path}, "
+                  f"{'exclusive' if exclusive else 'shared'}) before {what}", flush=True)
+
+    def release(self):
+        if self.fd is not None:
+            import fcntl
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            self.mode = None
+
+
 def _runs_alone(fn):
     """Timing tests (@timing_test) and @serial_test ones run after the parallel phase, one at a
     time, on a machine no other test of this run loads."""
@@ -726,7 +762,6 @@ def run_tests(tests, names=None, per_test_timeout=90, exact=False, jobs=1, runne
     signal.signal(signal.SIGALRM, _on_alarm)
     # A runner killed by SIGTERM/SIGINT still stops its daemons (finally blocks run).
     signal.signal(signal.SIGTERM, _on_term)
-    passed = failed = skipped = retried = 0
     if exact:
         selected = [(n, f) for n, f in tests if n in names]
     else:
@@ -743,10 +778,28 @@ def run_tests(tests, names=None, per_test_timeout=90, exact=False, jobs=1, runne
         print(f"FAIL  (setup): {MJPEGD} is not an executable file (build it: make all)")
         print(f"integration: 0 passed, {len(selected)} failed", flush=True)
         return 1
+    # The children of the parallel phase (exact) run under their runner's lock.
+    try:
+        lock = _MachineLock(use=not exact)
+    except OSError as e:
+        print(f"FAIL  (setup): MJPEGD_IT_LOCK={os.environ.get('MJPEGD_IT_LOCK')}: cannot open "
+              f"it: {e.strerror}", flush=True)
+        print(f"integration: 0 passed, {len(selected)} failed", flush=True)
+        return 1
+    try:
+        return _run_selected(selected, jobs, per_test_timeout, runner, lock)
+    finally:
+        lock.release()
+
+
+def _run_selected(selected, jobs, per_test_timeout, runner, lock):
+    passed = failed = skipped = retried = 0
     phases = ""
     if jobs > 1 and runner:
         shared = [(n, f) for n, f in selected if not _runs_alone(f)]
         selected = [(n, f) for n, f in selected if _runs_alone(f)]
+        if shared:
+            lock.take(False, "the tests that share the machine")
         t_shared = time.monotonic()
         try:
             passed, failed, skipped, retried = _run_parallel(shared, jobs, per_test_timeout,
@@ -755,10 +808,26 @@ def run_tests(tests, names=None, per_test_timeout=90, exact=False, jobs=1, runne
             print("FAIL  (interrupted; remaining tests not run)", flush=True)
             print(f"integration: {passed} passed, {failed + 1} failed", flush=True)
             return 1
+        t_shared = time.monotonic() - t_shared
+        if selected:
+            try:
+                lock.take(True, "the tests that run alone")
+            except KeyboardInterrupt:
+                print("FAIL  (interrupted; remaining tests not run)", flush=True)
+                print(f"integration: {passed} passed, {failed + 1} failed", flush=True)
+                return 1
         t_alone = time.monotonic()
-        phases = (f"{len(shared)} tests {jobs} at a time in {t_alone - t_shared:.0f} s, "
+        phases = (f"{len(shared)} tests {jobs} at a time in {t_shared:.0f} s, "
                   f"{len(selected)} alone in {{:.0f}} s")
     for name, fn in selected:
+        if not phases:  # one at a time: each test under the lock its kind needs
+            try:
+                lock.take(_runs_alone(fn), "the tests that run alone" if _runs_alone(fn)
+                          else "the tests that share the machine")
+            except KeyboardInterrupt:
+                print(f"FAIL  {name}  (interrupted; remaining tests not run)", flush=True)
+                print(f"integration: {passed} passed, {failed + 1} failed", flush=True)
+                return 1
         # A test marked @timing_test (a bound on time that a loaded machine can miss) runs a
         # second time when its first attempt fails; both attempts are printed.
         attempts = 2 if getattr(fn, "timing", False) else 1

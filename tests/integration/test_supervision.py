@@ -380,19 +380,113 @@ def test_deps_knows_each_release():
 @test
 def test_platforms_unreachable_row_is_skipped():
     """make test-platforms: a row whose archive does not answer is reported as skipped, with the
-    reason, and never counted as passed (the archive here: a closed port on loopback)."""
+    reason, and never counted as passed (the archive here: a closed port on loopback). Two rows,
+    side by side (MJPEGD_PLATFORM_JOBS=2): each row's lines come whole, the matrix keeps the
+    order given."""
     import shutil
     if os.geteuid() != 0 or not shutil.which("debootstrap"):
         Context.current.note("needs root and debootstrap (scripts/deps.sh platforms): not run")
         return
     env = dict(os.environ, MJPEGD_PLATFORM_CACHE=os.path.join(Context.current.tmpdir, "cache"),
-               MJPEGD_DEBIAN_MIRROR="http://127.0.0.1:9/debian")
-    p = subprocess.run([os.path.join(harness.REPO, "tests/platforms/run.sh"), "trixie"], env=env,
-                       capture_output=True, text=True, timeout=120)
-    Context.current.note(p.stdout[-800:])
+               MJPEGD_DEBIAN_MIRROR="http://127.0.0.1:9/debian", MJPEGD_PLATFORM_JOBS="2",
+               MJPEGD_PLATFORM_PREPARE="0")
+    p = subprocess.run([os.path.join(harness.REPO, "tests/platforms/run.sh"), "trixie",
+                        "bookworm"], env=env, capture_output=True, text=True, timeout=120)
+    Context.current.note(p.stdout[-1500:])
     lines = p.stdout.strip().splitlines()
     check(p.returncode == 0, f"exit status {p.returncode}: {p.stderr[-300:]}")
-    check(any(l.startswith("SKIP  trixie: archive not reachable") and "127.0.0.1:9" in l
-              for l in lines), "no SKIP line naming the archive")
-    check(any(re.match(r"trixie +- +- +SKIPPED", l) for l in lines), "the matrix does not say SKIPPED")
-    check(lines[-1] == "platforms: 0 passed, 0 failed, 1 skipped", f"last line: {lines[-1]!r}")
+    check("=== platforms: rows 2 at a time: trixie bookworm (each row's lines when it ends)"
+          in lines, "no line saying the rows run 2 at a time")
+    matrix = []
+    for row in ("trixie", "bookworm"):
+        check(lines.count(f"=== platforms: {row}") == 1, f"not one '=== platforms: {row}' line")
+        i = lines.index(f"=== platforms: {row}")
+        check(i + 1 < len(lines) and lines[i + 1].startswith(f"SKIP  {row}: archive not reachable")
+              and "127.0.0.1:9" in lines[i + 1],
+              f"{row}'s block is not its header and its SKIP line naming the archive: "
+              f"{lines[i:i + 2]}")
+        m = [j for j, l in enumerate(lines) if re.match(rf"{row} +- +- +SKIPPED", l)]
+        check(len(m) == 1, f"the matrix does not say {row} SKIPPED once")
+        matrix.append(m[0])
+    check(matrix[0] < matrix[1], "the matrix does not keep the order given (trixie, bookworm)")
+    check(lines[-1] == "platforms: 0 passed, 0 failed, 2 skipped", f"last line: {lines[-1]!r}")
+
+
+@test
+def test_platforms_jobs_refused():
+    """make test-platforms: MJPEGD_PLATFORM_JOBS that is not a number of rows (1 to 999) is
+    refused with one line naming it, before anything is made (no root needed)."""
+    for bad in ("0", "two", "-1", "1.5", "01", "1000", " 2"):
+        env = dict(os.environ, MJPEGD_PLATFORM_JOBS=bad,
+                   MJPEGD_PLATFORM_CACHE=os.path.join(Context.current.tmpdir, "cache"))
+        p = subprocess.run([os.path.join(harness.REPO, "tests/platforms/run.sh"), "bookworm"],
+                           env=env, capture_output=True, text=True, timeout=30)
+        lines = p.stdout.strip().splitlines()
+        check(p.returncode == 1 and lines == [
+            f"FAIL  platforms: MJPEGD_PLATFORM_JOBS='{bad}' is not a number of rows at a time "
+            "(1 to 999)", "platforms: 0 passed, 1 failed, 0 skipped"] and not p.stderr,
+            f"MJPEGD_PLATFORM_JOBS={bad!r}: exit {p.returncode}, {p.stdout!r}, {p.stderr!r}")
+        check(not os.path.exists(os.path.join(Context.current.tmpdir, "cache")),
+              f"MJPEGD_PLATFORM_JOBS={bad!r}: the cache was made")
+
+
+@timing_test
+def test_it_lock_keeps_timing_tests_alone():
+    """tests/integration's runner with MJPEGD_IT_LOCK (make test-platforms' rows side by side):
+    one test at a time, a test that may share the machine waits while another holds the lock
+    exclusively; with --jobs 2, the parallel phase runs beside a shared holder and the timing
+    test waits until that holder lets go. (A timing test itself: status_json runs nested.)"""
+    tmp = Context.current.tmpdir
+    lock = os.path.join(tmp, "rows.lock")
+    open(lock, "w").close()
+    runner = [os.path.join(harness.REPO, "tests/integration/run.sh")]
+    env = dict(os.environ, MJPEGD_IT_LOCK=lock, MJPEGD=harness.MJPEGD,
+               MJPEGD_FAULTS=harness.MJPEGD_FAULTS)
+    env.pop("MJPEGD_IT_VERBOSE", None)
+    for mode, args, after, test_line, want in (
+            ("-x", ["--jobs", "1", "snapshot_320x240"], "mjpegd integration tests: binary ",
+             "PASS  snapshot_320x240", "shared"),
+            ("-s", ["--jobs", "2", "snapshot_320x240", "status_json"], "PASS  snapshot_320x240",
+             "PASS  status_json", "exclusive")):
+        # -o: flock itself holds the lock; its group (flock, sleep) is killed to let go
+        holder = subprocess.Popen(["flock", "-o", mode, lock, "sleep", "60"],
+                                  start_new_session=True, stdout=subprocess.DEVNULL)
+        # the holder has the lock once a non-blocking conflicting attempt fails
+        deadline = time.monotonic() + 5
+        while subprocess.run(["flock", "-n", "-x" if mode == "-s" else "-s", lock, "true"]
+                             ).returncode == 0:
+            check(time.monotonic() < deadline, f"flock {mode} {lock} did not take the lock")
+            time.sleep(0.02)
+        # The holder lets go 2.5 s after the runner printed the line that comes just before it
+        # asks for the lock (its header; the parallel phase's test), so the runner waits.
+        out = []
+        try:
+            r = subprocess.Popen(runner + args, env=env, stdout=subprocess.PIPE, text=True)
+            for line in r.stdout:
+                out.append(line)
+                if line.startswith(after):
+                    break
+            time.sleep(2.5)
+            os.killpg(holder.pid, signal.SIGKILL)
+            holder.wait()
+            out.extend(r.stdout)
+            rc = r.wait(timeout=60 * SLOW)
+        finally:
+            if holder.returncode is None:
+                os.killpg(holder.pid, signal.SIGKILL)
+                holder.wait()
+        p = subprocess.CompletedProcess(args, rc, "".join(out))
+        Context.current.note(p.stdout)
+        lines = p.stdout.splitlines()
+        waited = [i for i, l in enumerate(lines) if re.match(
+            rf"integration: waited [0-9]+ s for MJPEGD_IT_LOCK \({re.escape(lock)}, {want}\)", l)]
+        check(p.returncode == 0 and len(waited) == 1,
+              f"{' '.join(args)} beside flock {mode}: exit {p.returncode}, no single line saying "
+              f"it waited for the lock ({want}): {p.stdout[-800:]}")
+        check(test_line in p.stdout and waited[0] < min(
+            i for i, l in enumerate(lines) if l.startswith(test_line)),
+            f"{test_line} not after the wait for the lock")
+        if want == "exclusive":
+            check(waited[0] > lines.index(next(l for l in lines
+                                               if l.startswith("PASS  snapshot_320x240"))),
+                  "the parallel phase waited for a shared holder")

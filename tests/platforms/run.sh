@@ -29,6 +29,16 @@
 # failure; skipped = rows whose archive could not be reached, never counted as passed). Needs root.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
+# Rows at a time (MJPEGD_PLATFORM_JOBS, default 2): the number, 1 to 999, or an error line.
+row_jobs=${MJPEGD_PLATFORM_JOBS:-2}
+case "$row_jobs" in
+[1-9] | [1-9][0-9] | [1-9][0-9][0-9]) ;;
+*)
+	echo "FAIL  platforms: MJPEGD_PLATFORM_JOBS='$row_jobs' is not a number of rows at a time (1 to 999)"
+	echo "platforms: 0 passed, 1 failed, 0 skipped"
+	exit 1
+	;;
+esac
 prepare_only=0
 if [ "${1:-}" = --prepare-only ]; then
 	prepare_only=1 # .ci/run: roots and packages made while the host's tests run
@@ -41,9 +51,13 @@ deb_rows=${MJPEGD_PLATFORM_DEB:-trixie trixie-backports}
 full_rows=${MJPEGD_PLATFORM_FULL:-trixie-backports}
 row_timeout=${MJPEGD_PLATFORM_TIMEOUT:-2400}
 mkdir -p "$cache/logs"
-matrix=$(mktemp)
-times=$(mktemp)
-trap 'rm -f "$matrix" "$times"' EXIT
+work=$(mktemp -d)
+matrix=$work/matrix
+times=$work/times
+# The rows' lock (scripts/in-root.sh --lock, row.sh): heavy steps shared, timing tests exclusive.
+lock=$work/rows.lock
+: >"$lock"
+trap 'rm -rf "$work"' EXIT
 
 total_passed=0 total_failed=0 total_skipped=0
 t_start=$(date +%s)
@@ -89,12 +103,12 @@ step_times() { # LOG
 }
 # A line of the step-time table ("-": not run on this row).
 times_line() { # ROW LOG TOTAL_SECONDS
-	printf '%-17s' "$1" >>"$times"
+	printf '%-17s' "$1"
 	for st in root $all_steps; do
 		t=$(step_times "$2" | sed -n "s/^$st //p")
-		printf ' %-11s' "${t:--}" >>"$times"
+		printf ' %-11s' "${t:--}"
 	done
-	printf ' %s\n' "$(fmt_time "$3")" >>"$times"
+	printf ' %s\n' "$(fmt_time "$3")"
 }
 
 # Prepare: every row's root and packages made side by side (debootstrap and apt mostly wait on
@@ -110,6 +124,7 @@ if { [ "$n_rows" -gt 1 ] && [ "${MJPEGD_PLATFORM_PREPARE:-1}" = 1 ]; } || [ $pre
 			"$here/scripts/platform-root.sh" "$row" "$cache/$row" >"$plog" 2>&1 || exit 0
 			opt=""
 			in_list "$row" "$full_rows" && opt=" --full"
+			in_list "$row" "$deb_rows" && opt="$opt --deb"
 			"$here/scripts/in-root.sh" --tree --timeout "$row_timeout" "$cache/$row" \
 				"sh /root/mjpegd/tests/platforms/row.sh --deps-only$opt" >>"$plog" 2>&1 \
 				</dev/null
@@ -121,11 +136,13 @@ if { [ "$n_rows" -gt 1 ] && [ "${MJPEGD_PLATFORM_PREPARE:-1}" = 1 ]; } || [ $pre
 fi
 [ $prepare_only = 0 ] || exit 0
 
-printf '%-17s %-20s %-8s %-9s %-22s %s\n' row libcamera gcc result tests time >"$matrix"
-printf '%-17s' row >"$times"
-for st in root $all_steps; do printf ' %-11s' "$st" >>"$times"; done
-echo " total" >>"$times"
-for row in $rows; do
+# One row: its root, its deps step (the host's network: a row whose prepare failed installs here),
+# then every other step in a network namespace of its own (scripts/in-root.sh --no-net) holding
+# the rows' lock as row.sh says. Prints the row's block (its "=== platforms: ROW" line, PASS, FAIL
+# or SKIP and, on failure, the log's tail); leaves "PASSED FAILED SKIPPED" in $work/ROW.count,
+# its matrix line in $work/ROW.matrix and its step-time line in $work/ROW.times.
+run_row() { # ROW
+	row=$1
 	log="$cache/logs/$row.log"
 	: >"$log"
 	root="$cache/$row"
@@ -138,20 +155,20 @@ for row in $rows; do
 	if [ "$rc" -eq 3 ]; then
 		reason=$(grep 'platform-root.sh' "$log" | tail -1)
 		echo "SKIP  $row: archive not reachable: $reason"
-		total_skipped=$((total_skipped + 1))
-		times_line "$row" "$log" "$t_root"
+		echo "0 0 1" >"$work/$row.count"
+		times_line "$row" "$log" "$t_root" >"$work/$row.times"
 		printf '%-17s %-20s %-8s %-9s %-22s %s\n' "$row" - - SKIPPED "(archive unreachable)" \
-			"$(fmt_time "$t_root")" >>"$matrix"
-		continue
+			"$(fmt_time "$t_root")" >"$work/$row.matrix"
+		return
 	fi
 	if [ "$rc" -ne 0 ]; then
 		tail -20 "$log"
 		echo "FAIL  $row: making the root (log: $log)"
-		total_failed=$((total_failed + 1))
-		times_line "$row" "$log" "$t_root"
+		echo "0 1 0" >"$work/$row.count"
+		times_line "$row" "$log" "$t_root" >"$work/$row.times"
 		printf '%-17s %-20s %-8s %-9s %-22s %s\n' "$row" - - FAILED "(root)" \
-			"$(fmt_time "$t_root")" >>"$matrix"
-		continue
+			"$(fmt_time "$t_root")" >"$work/$row.matrix"
+		return
 	fi
 
 	# The steps inside the root (tests/platforms/row.sh), each timed in the log.
@@ -162,9 +179,16 @@ for row in $rows; do
 
 	t1=$(date +%s)
 	"$here/scripts/in-root.sh" --tree --timeout "$row_timeout" "$root" \
-		"sh /root/mjpegd/tests/platforms/row.sh$opts" >>"$log" 2>&1 \
-		</dev/null
+		"sh /root/mjpegd/tests/platforms/row.sh --deps-only$opts" >>"$log" 2>&1 </dev/null
 	rc=$?
+	left=$((row_timeout - ($(date +%s) - t1)))
+	if [ "$rc" -eq 0 ] && [ "$left" -gt 0 ]; then
+		"$here/scripts/in-root.sh" --no-net --lock "$lock" --timeout "$left" "$root" \
+			"sh /root/mjpegd/tests/platforms/row.sh --no-deps$opts" >>"$log" 2>&1 </dev/null
+		rc=$?
+	elif [ "$rc" -eq 0 ]; then
+		rc=124
+	fi
 	[ "$rc" -eq 124 ] && echo "--- timed out after ${row_timeout} s" >>"$log"
 	t_tests=$(($(date +%s) - t1))
 
@@ -177,12 +201,15 @@ for row in $rows; do
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1 # a step failed without counting it (deps, build error, timeout)
 	fi
-	total_passed=$((total_passed + p))
-	total_failed=$((total_failed + f))
+	echo "$p $f 0" >"$work/$row.count"
 
-	times_line "$row" "$log" $((t_root + t_tests))
+	times_line "$row" "$log" $((t_root + t_tests)) >"$work/$row.times"
 	steps_said=$(step_times "$log" | sed 's/^/ /; s/$/,/' | tr -d '\n')
 	steps_said=${steps_said%,}
+	# The time this row's steps waited for the lock (other rows' timing tests), when any.
+	waited=$(sed -n 's/.*waited \([0-9][0-9]*\) s for MJPEGD_IT_LOCK.*/\1/p' "$log" |
+		awk '{w += $1} END {print w + 0}')
+	[ "$waited" -eq 0 ] || steps_said="$steps_said (of which $(fmt_time "$waited") waiting for other rows' timing tests)"
 
 	if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then
 		result=PASSED
@@ -193,7 +220,53 @@ for row in $rows; do
 		echo "FAIL  $row: libcamera $lc, gcc $gccv: $p passed, $f failed, exit $rc after $(fmt_time $((t_root + t_tests))):$steps_said (log: $log)"
 	fi
 	printf '%-17s %-20s %-8s %-9s %-22s %s\n' "$row" "$lc" "$gccv" "$result" \
-		"$p passed, $f failed" "$(fmt_time "$t_root") + $(fmt_time "$t_tests")" >>"$matrix"
+		"$p passed, $f failed" "$(fmt_time "$t_root") + $(fmt_time "$t_tests")" >"$work/$row.matrix"
+}
+
+# The rows, MJPEGD_PLATFORM_JOBS at a time. One at a time: in the order given, each row's lines
+# as they come. More: the MJPEGD_PLATFORM_FULL rows (the longest) start first, then the others
+# in the order given, each in the next free place; each row's block is printed whole when the
+# row ends (in the order they end), the matrix and the step times below keep the order given.
+if [ "$row_jobs" -eq 1 ] || [ "$n_rows" -eq 1 ]; then
+	for row in $rows; do run_row "$row"; done
+else
+	order=""
+	for row in $rows; do in_list "$row" "$full_rows" && order="$order $row"; done
+	for row in $rows; do in_list "$row" "$full_rows" || order="$order $row"; done
+	echo "=== platforms: rows $row_jobs at a time:$order (each row's lines when it ends)"
+	mkfifo "$work/done"
+	exec 3<>"$work/done"
+	running=0
+	# shellcheck disable=SC2086
+	set -- $order
+	while [ $# -gt 0 ] || [ "$running" -gt 0 ]; do
+		while [ $# -gt 0 ] && [ "$running" -lt "$row_jobs" ]; do
+			(
+				(run_row "$1") >"$work/$1.out" 2>&1 </dev/null
+				echo "$1" >&3 # also when run_row stopped short: its row then counts as failed
+			) &
+			running=$((running + 1))
+			shift
+		done
+		read -r ended <&3 || break
+		cat "$work/$ended.out"
+		running=$((running - 1))
+	done
+	exec 3<&-
+fi
+printf '%-17s %-20s %-8s %-9s %-22s %s\n' row libcamera gcc result tests time >"$matrix"
+printf '%-17s' row >"$times"
+for st in root $all_steps; do printf ' %-11s' "$st" >>"$times"; done
+echo " total" >>"$times"
+for row in $rows; do
+	# shellcheck disable=SC2046
+	set -- $(cat "$work/$row.count" 2>/dev/null || echo "0 1 0")
+	total_passed=$((total_passed + $1))
+	total_failed=$((total_failed + $2))
+	total_skipped=$((total_skipped + $3))
+	cat "$work/$row.matrix" >>"$matrix" 2>/dev/null ||
+		printf '%-17s %-20s %-8s %-9s %-22s %s\n' "$row" - - FAILED "(run.sh)" - >>"$matrix"
+	cat "$work/$row.times" >>"$times" 2>/dev/null
 done
 
 # The libcamera plugin across releases: the plugin one row built (against its libcamera) given to
@@ -213,7 +286,7 @@ for pair in $cross_pairs; do
 	fi
 	t0=$(date +%s)
 	install -D -m 0644 "$plugin" "$cache/$to/root/foreign-plugin/$from/mjpegd-libcamera.so"
-	"$here/scripts/in-root.sh" --timeout 300 "$cache/$to" "cd /root/mjpegd &&
+	"$here/scripts/in-root.sh" --no-net --timeout 300 "$cache/$to" "cd /root/mjpegd &&
 		MJPEGD_FOREIGN_PLUGIN=/root/foreign-plugin/$from/mjpegd-libcamera.so \
 		MJPEGD_FOREIGN_FROM=$from MJPEGD=build/mjpegd MJPEGD_FAULTS=build/mjpegd-faults \
 		tests/integration/run.sh --area plugin plugin_from_other_release" >"$log" 2>&1 </dev/null
