@@ -14,7 +14,11 @@
 # emulated Pi encoder (*bcm2835-emu*) and of libcamera (*libcamera*) but those of libcamera 0.7.1
 # (the trixie userland); a second kernel's verdicts are tagged "[bookworm]" and its files carry
 # "-bookworm" (build/vm/logs-bookworm/, serial-bookworm.log, initramfs-bookworm.cpio).
-# Full logs: build/vm/logs/NAME.log, artifacts build/vm/logs/NAME.d/, console build/vm/serial.log.
+# Guests: the selected tests run in guests (QEMU boots) of which MJPEGD_VM_SHARDS (2) run side by
+# side, balanced by each test's expected time, then the tests with a "# vm-alone: REASON" line (a
+# timing bound another guest would eat into) one guest at a time ("Guests" below).
+# Full logs: build/vm/logs/NAME.log, artifacts build/vm/logs/NAME.d/, consoles build/vm/serial*.log
+# (serial.log: the first guest of the main boot; serial-BOOT.log, serial[-BOOT]-N.log the others).
 # When a selected test has a "# vm-needs: lc07" line, the guest also gets libcamera 0.7.1's
 # userland as /lc07 (tests/vm/bed/lc07.sh: a Debian trixie-backports root, needs root); when its
 # archive cannot be reached those tests are reported SKIP with the reason, never passed.
@@ -31,7 +35,10 @@
 #      MJPEGD_VM_LC07=0 (leave the libcamera 0.7.1 userland out: its tests are skipped),
 #      MJPEGD_VM_KERNEL (compiled (or build): the kernel compiled from linux-source, the default;
 #      debian: trixie's and bookworm's packaged kernels; trixie or bookworm: that one),
-#      MJPEGD_VM_PARALLEL=1 (the two kernels' boots side by side instead of one after the other),
+#      MJPEGD_VM_SHARDS (guests side by side, default 2; 1: one at a time, every test of a kernel
+#      and boot name in one guest, as before shards),
+#      MJPEGD_VM_PARALLEL=1 (with MJPEGD_VM_SHARDS=1: the two kernels' boots side by side instead
+#      of one after the other; with more shards the kernels' guests share the lanes anyway),
 #      MJPEGD_VM_UP_TIMEOUT (s to reach /init before a boot counts as stalled and is made
 #      once more, default 180),
 #      MJPEGD_VM_DEBIAN_APPEND (kernel arguments of Debian's kernels only, default
@@ -271,7 +278,7 @@ BASE_APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 vivid.multiplanar=1,2 v
 BASE_APPEND="$BASE_APPEND mjpegd.vm.timeout=$WATCHDOG mjpegd.vm.test_timeout=$TEST_TIMEOUT"
 DEBIAN_APPEND=${MJPEGD_VM_DEBIAN_APPEND-mitigations=off init_on_alloc=0 kfence.sample_interval=0}
 
-# Guests. A guest is one QEMU boot of one kernel with one boot name's arguments, running a list of
+# --- Guests. A guest is one QEMU boot of one kernel with one boot name's arguments, running a list of
 # tests (mjpegd.vm.only) one after the other; its console is its own build/vm/serial*.log, its
 # tests' logs and artifacts go to the kernel's log directory, which guests running at the same
 # time share over 9p (each test writes under its own name; each guest's dmesg-GUEST.log).
