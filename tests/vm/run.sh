@@ -460,12 +460,13 @@ run_guest() {
 		local upwatch=$!
 		# The guest prints @@ markers on the serial console; show each test's verdict as it lands
 		# (tr line-buffered: into a pipe it would hold them back by 4 KiB).
+		# shellcheck disable=SC2016 # the last command's argument is an awk program
 		timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
 			-accel tcg -smp "$SMP" -m "$MEM" -nographic -no-reboot -pidfile "$pidf" \
 			-kernel "${KIMAGE[$k]}" -initrd "$OUT/initramfs$f.cpio" -append "$APPEND" \
 			-nic none -device virtio-rng-pci \
 			-virtfs "local,path=$logs,mount_tag=host0,security_model=none,id=host0" \
-			</dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$serial" | awk -v tag="$tag" -v id="$id" '
+			</dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$serial" | "${AWK_LINES[@]}" -v tag="$tag" -v id="$id" '
 			/^@@INIT / { sub(/.*uptime=/, ""); printf "vm:%s guest %s up after %s s of kernel boot\n", tag, id, $0; fflush() }
 			/^@@END / {
 				rc = $3; sub(/rc=/, "", rc); s = $4; sub(/secs=/, "", s)
@@ -488,6 +489,10 @@ run_guest() {
 	done
 	echo "$qrc $start $(date +%s)" >"$OUT/guests/$g"
 }
+# mawk (Debian's awk) reads a pipe a block at a time unless given -W interactive: a guest's verdict
+# lines would only show when it powers off
+AWK_LINES=(awk)
+[ -z "$(awk -W interactive 'BEGIN { exit 0 }' </dev/null 2>&1)" ] && AWK_LINES=(awk -W interactive)
 run_lane() { # run_lane "G...": those guests one after the other
 	local g
 	for g in $1; do run_guest "$g"; done
