@@ -14,7 +14,11 @@
 # emulated Pi encoder (*bcm2835-emu*) and of libcamera (*libcamera*) but those of libcamera 0.7.1
 # (the trixie userland); a second kernel's verdicts are tagged "[bookworm]" and its files carry
 # "-bookworm" (build/vm/logs-bookworm/, serial-bookworm.log, initramfs-bookworm.cpio).
-# Full logs: build/vm/logs/NAME.log, artifacts build/vm/logs/NAME.d/, console build/vm/serial.log.
+# Guests: the selected tests run in guests (QEMU boots) of which MJPEGD_VM_SHARDS (2) run side by
+# side, balanced by each test's expected time, then the tests with a "# vm-alone: REASON" line (a
+# timing bound another guest would eat into) one guest at a time ("Guests" below).
+# Full logs: build/vm/logs/NAME.log, artifacts build/vm/logs/NAME.d/, consoles build/vm/serial*.log
+# (serial.log: the first guest of the main boot; serial-BOOT.log, serial[-BOOT]-N.log the others).
 # When a selected test has a "# vm-needs: lc07" line, the guest also gets libcamera 0.7.1's
 # userland as /lc07 (tests/vm/bed/lc07.sh: a Debian trixie-backports root, needs root); when its
 # archive cannot be reached those tests are reported SKIP with the reason, never passed.
@@ -31,7 +35,10 @@
 #      MJPEGD_VM_LC07=0 (leave the libcamera 0.7.1 userland out: its tests are skipped),
 #      MJPEGD_VM_KERNEL (compiled (or build): the kernel compiled from linux-source, the default;
 #      debian: trixie's and bookworm's packaged kernels; trixie or bookworm: that one),
-#      MJPEGD_VM_PARALLEL=1 (the two kernels' boots side by side instead of one after the other),
+#      MJPEGD_VM_SHARDS (guests side by side, default 2; 1: one at a time, every test of a kernel
+#      and boot name in one guest, as before shards),
+#      MJPEGD_VM_PARALLEL=1 (with MJPEGD_VM_SHARDS=1: the two kernels' boots side by side instead
+#      of one after the other; with more shards the kernels' guests share the lanes anyway),
 #      MJPEGD_VM_UP_TIMEOUT (s to reach /init before a boot counts as stalled and is made
 #      once more, default 180),
 #      MJPEGD_VM_DEBIAN_APPEND (kernel arguments of Debian's kernels only, default
@@ -58,6 +65,14 @@ abort() { # abort MESSAGE: setup failed before any test ran
 	exit 2
 }
 t_all=$SECONDS
+UP_TIMEOUT=${MJPEGD_VM_UP_TIMEOUT:-180} # kernel start to /init: 1.7 to 9.1 s seen
+case "$UP_TIMEOUT" in
+'' | *[!0-9]* | 0) abort "MJPEGD_VM_UP_TIMEOUT='$UP_TIMEOUT': a number of seconds, 1 or more" ;;
+esac
+SHARDS=${MJPEGD_VM_SHARDS:-2} # guests side by side
+case "$SHARDS" in
+'' | *[!0-9]* | 0*) abort "MJPEGD_VM_SHARDS='$SHARDS': a number of guests side by side, 1 or more (1: one at a time)" ;;
+esac
 
 # One run at a time per checkout: runs share build/vm (initramfs, logs, console log).
 mkdir -p "$OUT"
@@ -256,64 +271,203 @@ done
 # --- boot -------------------------------------------------------------------------------
 command -v qemu-system-x86_64 >/dev/null || abort "qemu-system-x86_64 missing"
 WATCHDOG=$((VM_TIMEOUT > 60 ? VM_TIMEOUT - 20 : VM_TIMEOUT * 2 / 3)) # guest side, fires first
-UP_TIMEOUT=${MJPEGD_VM_UP_TIMEOUT:-180} # kernel start to /init: 1.7 to 9.1 s seen
-case "$UP_TIMEOUT" in
-'' | *[!0-9]* | 0) abort "MJPEGD_VM_UP_TIMEOUT='$UP_TIMEOUT': a number of seconds, 1 or more" ;;
-esac
 # vivid instance 0: single-planar, vmalloc buffers (like a UVC webcam); instance 1:
 # multi-planar (vivid.multiplanar=1,2) and dma-contig buffers (vivid.allocators=0,1: contiguous,
 # like a Pi camera's), so the multi-planar capture path and a Pi-like import both run.
 BASE_APPEND="console=ttyS0 quiet panic=-1 vivid.n_devs=2 vivid.multiplanar=1,2 vivid.allocators=0,1"
 BASE_APPEND="$BASE_APPEND mjpegd.vm.timeout=$WATCHDOG mjpegd.vm.test_timeout=$TEST_TIMEOUT"
 DEBIAN_APPEND=${MJPEGD_VM_DEBIAN_APPEND-mitigations=off init_on_alloc=0 kfence.sample_interval=0}
-declare -A SERIAL_OF=() QRC_OF=()
-# boot_kernel K: every boot of kernel K, one after the other (serial consoles, verdict lines)
-boot_kernel() {
-	local k=$1 boot n list serial extra tag="" f=${FLAVOUR_OF[$1]} logs=${KLOGS[$1]}
+
+# --- Guests. A guest is one QEMU boot of one kernel with one boot name's arguments, running a list of
+# tests (mjpegd.vm.only) one after the other; its console is its own build/vm/serial*.log, its
+# tests' logs and artifacts go to the kernel's log directory, which guests running at the same
+# time share over 9p (each test writes under its own name; each guest's dmesg-GUEST.log).
+# MJPEGD_VM_SHARDS=1: one guest per kernel and boot name, one after the other (the kernels side by
+# side with MJPEGD_VM_PARALLEL=1).
+# MJPEGD_VM_SHARDS=N (N >= 2; 2 by default): two phases.
+#  1. Side by side: the tests without a "# vm-alone:" line, every kernel's, dealt to N lanes that
+#     run at the same time, each lane its guests one after the other. Longest first, each test
+#     goes to the lane that would finish soonest with it, counting BOOT_COST s for a guest (kernel
+#     and boot name) the lane does not have yet. A test's expected time: what it took when it last
+#     passed here (build/vm/durations.txt, per kernel, written at the end of every run), else
+#     tests/vm/bed/durations (measured on the compiled kernel), else 30 s.
+#  2. Alone: the tests with a "# vm-alone: REASON" line (bounds on gaps, latencies, rates that a
+#     second guest on the host's cores eats into), one guest per kernel and boot name, one at a
+#     time, nothing else booted meanwhile.
+BOOT_COST=5 # QEMU start, kernel boot to /init (2 to 4 s), power-off: seconds a guest costs
+DURATIONS=$OUT/durations.txt
+declare -A EST=()
+est_load() { # EST[KERNEL:NAME]: seconds expected (whole, rounded up)
+	local k n s
+	for k in "${KLIST[@]}"; do
+		while read -r n s; do
+			[[ $s =~ ^[0-9]+(\.[0-9]*)?$ ]] && EST[$k:$n]=$((10#${s%%.*} + 1))
+		done < <(grep -v '^#' tests/vm/bed/durations 2>/dev/null)
+	done
+	[ -r "$DURATIONS" ] || return 0
+	while read -r k n s; do
+		[[ $s =~ ^[0-9]+(\.[0-9]*)?$ ]] && EST[$k:$n]=$((10#${s%%.*} + 1))
+	done <"$DURATIONS"
+}
+is_alone() { grep -q '^# vm-alone:' "tests/vm/guest/$1.sh"; }
+G_K=() G_B=() G_T=() G_ID=() G_SERIAL=() G_ALONE=()
+declare -A PARTS=() # KERNEL:BOOT -> guests of it so far
+new_guest() { # new_guest KERNEL BOOT ALONE(0/1) TESTS...: a guest; its index in NEWG
+	local k=$1 b=$2 alone=$3 p id serial
+	shift 3
+	p=$((${PARTS[$k:$b]:-0} + 1))
+	PARTS[$k:$b]=$p
+	id=$b
+	[ "$p" = 1 ] || id=$b-$p
+	serial=$OUT/serial${FLAVOUR_OF[$k]}
+	[ "$b" = main ] || serial=$serial-$b
+	[ "$p" = 1 ] || serial=$serial-$p
+	NEWG=${#G_K[@]}
+	G_K+=("$k")
+	G_B+=("$b")
+	G_T+=("$(printf '%s\n' "$@" | sort | tr '\n' ' ' | sed 's/ $//')")
+	G_ID+=("$id")
+	G_SERIAL+=("$serial.log")
+	G_ALONE+=("$alone")
+}
+LANES=()    # guests (indexes) of each lane of the first phase
+ALONE_G=""  # guests of the second phase
+PLAN=""     # the lanes' expected seconds
+if [ "$SHARDS" = 1 ]; then
+	lane=""
+	for k in "${KLIST[@]}"; do
+		for b in "${BOOTS[@]}"; do
+			list=()
+			for n in ${KTESTS[$k]}; do [ "${BOOT_OF[$n]}" = "$b" ] && list+=("$n"); done
+			[ ${#list[@]} -gt 0 ] || continue
+			new_guest "$k" "$b" 0 "${list[@]}"
+			lane="$lane $NEWG"
+		done
+		if [ "${MJPEGD_VM_PARALLEL:-0}" = 1 ] && [ ${#KLIST[@]} -gt 1 ]; then
+			LANES+=("$lane")
+			lane=""
+		fi
+	done
+	[ -n "$lane" ] && LANES+=("$lane")
+else
+	est_load
+	declare -A LANE_TESTS=() # LANE|KERNEL|BOOT -> tests
+	LOAD=()
+	HAS=()
+	for ((i = 0; i < SHARDS; i++)); do
+		LOAD[i]=0
+		HAS[i]=" "
+	done
+	while read -r s k n; do
+		b=${BOOT_OF[$n]}
+		best=-1
+		bestc=0
+		for ((i = 0; i < SHARDS; i++)); do
+			c=$((LOAD[i] + s))
+			[[ ${HAS[i]} == *" $k|$b "* ]] || c=$((c + BOOT_COST))
+			if [ "$best" -lt 0 ] || [ "$c" -lt "$bestc" ]; then
+				best=$i
+				bestc=$c
+			fi
+		done
+		LOAD[best]=$bestc
+		[[ ${HAS[best]} == *" $k|$b "* ]] || HAS[best]="${HAS[best]}$k|$b "
+		LANE_TESTS[$best|$k|$b]="${LANE_TESTS[$best|$k|$b]:-} $n"
+	done < <(for k in "${KLIST[@]}"; do
+		for n in ${KTESTS[$k]}; do
+			is_alone "$n" || echo "${EST[$k:$n]:-30} $k $n"
+		done
+	done | sort -k1,1nr -k3,3)
+	for ((i = 0; i < SHARDS; i++)); do
+		lane=""
+		for k in "${KLIST[@]}"; do
+			for b in "${BOOTS[@]}"; do
+				[ -n "${LANE_TESTS[$i|$k|$b]:-}" ] || continue
+				# shellcheck disable=SC2086 # the names are words
+				new_guest "$k" "$b" 0 ${LANE_TESTS[$i|$k|$b]}
+				lane="$lane $NEWG"
+			done
+		done
+		[ -n "$lane" ] || continue
+		LANES+=("$lane")
+		PLAN="$PLAN${PLAN:+, }${LOAD[i]}"
+	done
+	aload=0
+	for k in "${KLIST[@]}"; do
+		for b in "${BOOTS[@]}"; do
+			list=()
+			for n in ${KTESTS[$k]}; do
+				if [ "${BOOT_OF[$n]}" = "$b" ] && is_alone "$n"; then
+					list+=("$n")
+					aload=$((aload + ${EST[$k:$n]:-30}))
+				fi
+			done
+			[ ${#list[@]} -gt 0 ] || continue
+			new_guest "$k" "$b" 1 "${list[@]}"
+			ALONE_G="$ALONE_G $NEWG"
+			aload=$((aload + BOOT_COST))
+		done
+	done
+	say "$SHARDS lanes side by side (${#LANES[@]} used, expected ${PLAN:-0} s), then $(wc -w <<<"$ALONE_G")" \
+		"guests alone (expected $aload s; their tests have a \"# vm-alone:\" line)"
+fi
+
+# run_guest G: boots guest G (its verdict lines printed as they land); "QEMU_STATUS START END"
+# (epoch seconds) into build/vm/guests/G
+run_guest() {
+	local g=$1 n extra tag="" what=""
+	local k=${G_K[$1]} boot=${G_B[$1]} id=${G_ID[$1]} serial=${G_SERIAL[$1]}
+	local f=${FLAVOUR_OF[$k]} logs=${KLOGS[$k]} start
+	local list
+	read -r -a list <<<"${G_T[$1]}"
+	start=$(date +%s)
 	[ ${#KLIST[@]} -gt 1 ] && tag=" [$k]"
-	rm -rf "$logs"
-	mkdir -p "$logs"
-	for boot in "${BOOTS[@]}"; do
-		list=()
-		for n in ${KTESTS[$k]}; do [ "${BOOT_OF[$n]}" = "$boot" ] && list+=("$n"); done
-		[ ${#list[@]} -gt 0 ] || continue
-		serial=$OUT/serial$f.log
-		[ "$boot" = main ] || serial=$OUT/serial$f-$boot.log
-		APPEND="$BASE_APPEND mjpegd.vm.only=$(IFS=,; echo "${list[*]}")"
-		extra=$(boot_args "$boot")
-		APPEND="$APPEND${extra:+ $extra}"
-		# Debian's kernels harden what the compiled one (tinyconfig) never had, and under TCG each
-		# costs emulated instructions on every syscall, interrupt and page allocation: the
-		# speculation mitigations (page-table isolation switches CR3 on every kernel entry,
-		# retpolines), zeroing every page allocated (init_on_alloc, video buffers included) and
-		# KFENCE's sampling. A test guest is no security boundary: they are turned off.
-		[ "$k" = compiled ] || APPEND="$APPEND $DEBIAN_APPEND"
-		APPEND="$APPEND${MJPEGD_VM_APPEND:+ $MJPEGD_VM_APPEND}" # + experiments
-		say "booting ${KLABEL[$k]}$([ "$boot" = main ] || echo " ($boot: $extra)") (${#list[@]} tests, ${SMP} vCPUs," \
-			"TCG, limit ${VM_TIMEOUT}s): ${list[*]}"
-		# A guest that never reaches /init (seen once under TCG: RCU stall warnings, "timer
-		# wakeup didn't happen", no progress for minutes) is stopped after UP_TIMEOUT s and booted
-		# once more; a second stall is reported as the boot's failure.
-		local attempt pidf="$OUT/qemu$f-$boot.pid" stalled="$OUT/stalled$f-$boot"
-		for attempt in 1 2; do
+	APPEND="$BASE_APPEND mjpegd.vm.only=$(IFS=,; echo "${list[*]}")"
+	# the guest's dmesg: dmesg.log for the first main guest, dmesg-GUEST.log for the others
+	[ "$id" = main ] || APPEND="$APPEND mjpegd.vm.guest=$id"
+	extra=$(boot_args "$boot")
+	APPEND="$APPEND${extra:+ $extra}"
+	# Debian's kernels harden what the compiled one (tinyconfig) never had, and under TCG each
+	# costs emulated instructions on every syscall, interrupt and page allocation: the
+	# speculation mitigations (page-table isolation switches CR3 on every kernel entry,
+	# retpolines), zeroing every page allocated (init_on_alloc, video buffers included) and
+	# KFENCE's sampling. A test guest is no security boundary: they are turned off.
+	[ "$k" = compiled ] || APPEND="$APPEND $DEBIAN_APPEND"
+	APPEND="$APPEND${MJPEGD_VM_APPEND:+ $MJPEGD_VM_APPEND}" # + experiments
+	[ "$SHARDS" = 1 ] || what=", guest $id$([ "${G_ALONE[$g]}" = 1 ] && echo ", alone")"
+	say "booting ${KLABEL[$k]}$([ "$boot" = main ] || echo " ($boot: $extra)")$what (${#list[@]} tests, ${SMP} vCPUs," \
+		"TCG, limit ${VM_TIMEOUT}s): ${list[*]}"
+	# A guest that never reaches /init (seen once under TCG: RCU stall warnings, "timer
+	# wakeup didn't happen", no progress for minutes) is stopped after UP_TIMEOUT s and booted
+	# once more; a second stall is reported as the boot's failure.
+	local attempt qrc pidf="$OUT/qemu$f-$id.pid" stalled="$OUT/stalled$f-$id"
+	for attempt in 1 2; do
 		rm -f "$pidf" "$stalled"
+		# (a second at a time, and its output not on the run's: a sleep left behind when it is
+		# stopped would hold the pipe of a caller such as `tests/vm/run.sh | tee` open)
 		(
-			sleep "$UP_TIMEOUT"
+			w=0
+			while [ "$w" -lt "$UP_TIMEOUT" ]; do
+				grep -q '^@@INIT' "$serial" 2>/dev/null && exit 0
+				sleep 1
+				w=$((w + 1))
+			done
 			if ! grep -q '^@@INIT' "$serial" 2>/dev/null && [ -s "$pidf" ]; then
 				: >"$stalled"
 				kill "$(cat "$pidf")" 2>/dev/null
 			fi
-		) &
+		) </dev/null >/dev/null 2>&1 &
 		local upwatch=$!
 		# The guest prints @@ markers on the serial console; show each test's verdict as it lands
 		# (tr line-buffered: into a pipe it would hold them back by 4 KiB).
+		# shellcheck disable=SC2016 # the last command's argument is an awk program
 		timeout --kill-after=10 "$VM_TIMEOUT" qemu-system-x86_64 \
 			-accel tcg -smp "$SMP" -m "$MEM" -nographic -no-reboot -pidfile "$pidf" \
 			-kernel "${KIMAGE[$k]}" -initrd "$OUT/initramfs$f.cpio" -append "$APPEND" \
 			-nic none -device virtio-rng-pci \
 			-virtfs "local,path=$logs,mount_tag=host0,security_model=none,id=host0" \
-			</dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$serial" | awk -v tag="$tag" '
-			/^@@INIT / { sub(/.*uptime=/, ""); printf "vm:%s guest up after %s s of kernel boot\n", tag, $0; fflush() }
+			</dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$serial" | "${AWK_LINES[@]}" -v tag="$tag" -v id="$id" '
+			/^@@INIT / { sub(/.*uptime=/, ""); printf "vm:%s guest %s up after %s s of kernel boot\n", tag, id, $0; fflush() }
 			/^@@END / {
 				rc = $3; sub(/rc=/, "", rc); s = $4; sub(/secs=/, "", s)
 				if (rc == "0") printf "  PASS  %s%s (%s s)\n", $2, tag, s
@@ -321,48 +475,76 @@ boot_kernel() {
 				fflush()
 			}
 			/^@@SKIP / { n = $2; sub(/^@@SKIP [^ ]* ?/, ""); printf "  SKIP  %s%s: %s\n", n, tag, $0; fflush() }
-			/^@@WATCHDOG/ { printf "vm:%s guest watchdog fired\n", tag; fflush() }'
-		local qrc=${PIPESTATUS[0]}
+			/^@@WATCHDOG/ { printf "vm:%s guest %s: watchdog fired\n", tag, id; fflush() }'
+		qrc=${PIPESTATUS[0]}
 		kill "$upwatch" 2>/dev/null
 		wait "$upwatch" 2>/dev/null
 		if [ -e "$stalled" ]; then
-			say "guest$tag not up after ${UP_TIMEOUT}s (stalled boot, console: $serial.stalled$attempt);" \
+			say "guest$tag $id not up after ${UP_TIMEOUT}s (stalled boot, console: $serial.stalled$attempt);" \
 				"$([ "$attempt" = 1 ] && echo "booting it again" || echo "giving up")"
 			cp "$serial" "$serial.stalled$attempt"
 			[ "$attempt" = 1 ] && continue
 		fi
 		break
-		done
-		echo "$boot $qrc $serial" >>"$OUT/boots$f.txt"
 	done
+	echo "$qrc $start $(date +%s)" >"$OUT/guests/$g"
 }
-# MJPEGD_VM_PARALLEL=1: the kernels' boots side by side (one QEMU per kernel at a time), else one
-# after the other.
+# mawk (Debian's awk) reads a pipe a block at a time unless given -W interactive: a guest's verdict
+# lines would only show when it powers off
+AWK_LINES=(awk)
+[ -z "$(awk -W interactive 'BEGIN { exit 0 }' </dev/null 2>&1)" ] && AWK_LINES=(awk -W interactive)
+run_lane() { # run_lane "G...": those guests one after the other
+	local g
+	for g in $1; do run_guest "$g"; done
+}
+
 t_boots=$SECONDS
-for k in "${KLIST[@]}"; do rm -f "$OUT/boots${FLAVOUR_OF[$k]}.txt"; done
-if [ "${MJPEGD_VM_PARALLEL:-0}" = 1 ] && [ ${#KLIST[@]} -gt 1 ]; then
+rm -rf "$OUT/guests" "$OUT"/boots*.txt "$OUT"/boots*.secs "$OUT"/stalled* "$OUT"/qemu*.pid
+rm -f "$OUT"/serial*.log "$OUT"/serial*.log.stalled[0-9] # an earlier run's consoles
+mkdir -p "$OUT/guests"
+for k in "${KLIST[@]}"; do
+	rm -rf "${KLOGS[$k]}"
+	mkdir -p "${KLOGS[$k]}"
+done
+if [ ${#LANES[@]} -gt 1 ]; then
 	pids=()
-	for k in "${KLIST[@]}"; do
-		( t=$SECONDS; boot_kernel "$k"; echo $((SECONDS - t)) >"$OUT/boots${FLAVOUR_OF[$k]}.secs" ) &
+	for lane in "${LANES[@]}"; do
+		run_lane "$lane" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
-	for k in "${KLIST[@]}"; do T_BOOT[$k]=$(cat "$OUT/boots${FLAVOUR_OF[$k]}.secs"); done
-else
-	for k in "${KLIST[@]}"; do
-		t=$SECONDS
-		boot_kernel "$k"
-		T_BOOT[$k]=$((SECONDS - t))
-	done
+elif [ ${#LANES[@]} = 1 ]; then
+	run_lane "${LANES[0]}"
 fi
+t_side=$((SECONDS - t_boots))
+t=$SECONDS
+run_lane "$ALONE_G"
+t_alone=$((SECONDS - t))
 t_boots=$((SECONDS - t_boots))
-for k in "${KLIST[@]}"; do
-	f=${FLAVOUR_OF[$k]}
-	while read -r boot qrc serial; do
-		SERIAL_OF[$k:$boot]=$serial
-		QRC_OF[$k:$boot]=$qrc
-	done <"$OUT/boots$f.txt"
+declare -A SERIAL_OF=() QRC_OF=() K_START=() K_END=() K_GUESTS=() # SERIAL_OF[KERNEL:TEST]
+for ((g = 0; g < ${#G_K[@]}; g++)); do
+	k=${G_K[g]}
+	qrc="not run" start="" end=""
+	[ -s "$OUT/guests/$g" ] && read -r qrc start end <"$OUT/guests/$g"
+	QRC_OF[$g]=$qrc
+	for n in ${G_T[g]}; do SERIAL_OF[$k:$n]=${G_SERIAL[g]}; done
+	K_GUESTS[$k]=$((${K_GUESTS[$k]:-0} + 1))
+	[ -n "$start" ] || continue
+	if [ -z "${K_START[$k]:-}" ] || [ "$start" -lt "${K_START[$k]}" ]; then K_START[$k]=$start; fi
+	if [ -z "${K_END[$k]:-}" ] || [ "$end" -gt "${K_END[$k]}" ]; then K_END[$k]=$end; fi
 done
+for k in "${KLIST[@]}"; do T_BOOT[$k]=$((${K_END[$k]:-0} - ${K_START[$k]:-0})); done
+# every test that passed: its time, for the next run's lanes (one line per kernel and test)
+for ((g = 0; g < ${#G_K[@]}; g++)); do
+	grep -a '^@@END .* rc=0 secs=' "${G_SERIAL[g]}" 2>/dev/null |
+		awk -v k="${G_K[g]}" '{ s = $4; sub(/secs=/, "", s); print k, $2, s }'
+done >"$DURATIONS.new"
+{
+	[ -r "$DURATIONS" ] && cat "$DURATIONS"
+	cat "$DURATIONS.new"
+} | awk 'NF == 3 { last[$1 " " $2] = $3 } END { for (x in last) print x, last[x] }' | sort >"$DURATIONS.tmp" &&
+	mv "$DURATIONS.tmp" "$DURATIONS"
+rm -f "$DURATIONS.new"
 
 # --- verdicts ---------------------------------------------------------------------------
 # A guest test with a "# vm-host-check: COMMAND" line passes only when COMMAND, run here on the
@@ -390,7 +572,7 @@ host_check() { # host_check KERNEL NAME: 0 when NAME has no host check or it pas
 }
 for k in "${KLIST[@]}"; do
 	for n in ${KTESTS[$k]}; do
-		serial=${SERIAL_OF[$k:${BOOT_OF[$n]}]:-/dev/null}
+		serial=${SERIAL_OF[$k:$n]:-/dev/null}
 		end=$(grep -a -m1 "^@@END $n rc=" "$serial")
 		if [ -n "$end" ] && [[ $end == *" rc=0 "* ]] && ! host_check "$k" "$n"; then
 			failed=$((failed + 1))
@@ -406,9 +588,10 @@ for k in "${KLIST[@]}"; do
 	done
 done
 hung=""
-for kb in "${!SERIAL_OF[@]}"; do
-	serial=${SERIAL_OF[$kb]}
-	qrc=${QRC_OF[$kb]}
+HUNG_G=()
+for ((g = 0; g < ${#G_K[@]}; g++)); do
+	serial=${G_SERIAL[g]}
+	qrc=${QRC_OF[$g]}
 	why=""
 	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 		why="QEMU killed after ${VM_TIMEOUT}s (host timeout)"
@@ -419,7 +602,9 @@ for kb in "${!SERIAL_OF[@]}"; do
 	elif ! grep -a -q '^@@TOTAL' "$serial"; then
 		why="guest stopped before the end of the run (kernel panic?)"
 	fi
-	[ -n "$why" ] && hung="$hung${hung:+; }${kb%%:*} kernel, ${kb#*:} boot: $why (console: $serial)"
+	[ -n "$why" ] || continue
+	hung="$hung${hung:+; }${G_K[g]} kernel, guest ${G_ID[g]}: $why (console: $serial)"
+	HUNG_G+=("$g")
 done
 
 for kn in "${FAILED[@]}"; do
@@ -429,7 +614,7 @@ for kn in "${FAILED[@]}"; do
 	tag=""
 	[ ${#KLIST[@]} -gt 1 ] && tag=" [$k]"
 	echo
-	SERIAL=${SERIAL_OF[$k:${BOOT_OF[$n]}]:-/dev/null}
+	SERIAL=${SERIAL_OF[$k:$n]:-/dev/null}
 	if [ -n "${HOSTFAIL[$k:$n]:-}" ]; then
 		echo "--- $n$tag: the guest part passed, the host check failed (log: $logs/$n.host.log):"
 		grep -v '^  PASS ' "$logs/$n.host.log" | tail -n 30 | sed 's/^/    /'
@@ -446,17 +631,21 @@ done
 if [ -n "$hung" ]; then
 	echo
 	echo "vm: $hung"
-	for kb in "${!SERIAL_OF[@]}"; do
-		echo "vm: console tail (${SERIAL_OF[$kb]}):"
-		grep -a -v '^@@' "${SERIAL_OF[$kb]}" | tail -n 25 | sed 's/^/    /'
+	for g in "${HUNG_G[@]}"; do
+		echo "vm: console tail (${G_SERIAL[g]}):"
+		grep -a -v '^@@' "${G_SERIAL[g]}" 2>/dev/null | tail -n 25 | sed 's/^/    /'
 	done
 fi
 echo
 for k in "${KLIST[@]}"; do
 	say "timings [${KLABEL[$k]}]: kernel ${T_KERNEL[$k]}s, initramfs ${T_INITRAMFS[$k]}s," \
-		"boot+tests ${T_BOOT[$k]}s ($(wc -w <<<"${KTESTS[$k]}") tests)"
+		"boot+tests ${T_BOOT[$k]}s ($(wc -w <<<"${KTESTS[$k]}") tests, ${K_GUESTS[$k]} guests)"
 done
-say "timings: packages ${t_deps}s, libcamera 0.7 userland ${t_lc07}, boots ${t_boots}s$([ "${MJPEGD_VM_PARALLEL:-0}" = 1 ] &&
-	[ ${#KLIST[@]} -gt 1 ] && echo " (kernels side by side)"), total $((SECONDS - t_all))s"
+if [ "$SHARDS" = 1 ]; then
+	how=$([ ${#LANES[@]} -gt 1 ] && echo " (kernels side by side)")
+else
+	how=" (${#LANES[@]} lanes side by side ${t_side}s, $(wc -w <<<"$ALONE_G") guests alone ${t_alone}s)"
+fi
+say "timings: packages ${t_deps}s, libcamera 0.7 userland ${t_lc07}, boots ${t_boots}s$how, total $((SECONDS - t_all))s"
 echo "$passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
 [ "$failed" = 0 ] && [ -z "$hung" ] && [ "$passed" -gt 0 ]

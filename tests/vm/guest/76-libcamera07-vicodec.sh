@@ -1,5 +1,6 @@
 # vm-timeout: 150
 # vm-needs: lc07
+# vm-alone: 0.7.1's vimc gives a frame every 1.0 to 1.3 s alone; 2 s without one fails the source
 # 75-libcamera-vicodec with libcamera 0.7.1's userland (/lc07, tests/vm/bed/lc07.sh): the
 # FrameBuffers that libcamera 0.7.1 allocates for vimc, imported by vicodec as dma-bufs with 0
 # bytes copied; the daemon must have logged "libcamera v0.7.1: camera".

@@ -1,4 +1,5 @@
 # vm-timeout: 180
+# vm-alone: no client may wait 2 s for a part through the outage (1.2 s measured alone)
 # vivid's disconnect control: the capture device vanishes as an unplugged camera does (its
 # nodes answer ENODEV, poll gives POLLERR|POLLHUP), with 3 stream clients connected throughout.
 # vivid re-registers a disconnected instance as soon as its last open file closes, so another

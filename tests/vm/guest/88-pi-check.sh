@@ -1,4 +1,5 @@
 # vm-timeout: 360
+# vm-alone: pi-check fails a reopen gap of 1 s (at most 0.27 s alone, 0.67 s seen side by side)
 # `make pi-check` (scripts/pi-check.sh, /vm/bin/pi-check) on the test bed, so that it is known to
 # work before any Pi runs it: against the emulated bcm2835-codec encoder, the camera being vivid's
 # multi-planar dma-contig instance (a Pi camera's kind of buffers), at 640x480, 1280x720 and

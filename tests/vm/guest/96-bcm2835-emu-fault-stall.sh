@@ -1,4 +1,5 @@
 # vm-timeout: 150
+# vm-alone: no client may wait 2 s for a part (1.15 s alone; 3.3 s seen on a loaded host)
 # As 95, the fault a stall: the emulated encoder holds every job (stall=1), as a codec whose
 # firmware stopped answering would. No frame comes back within --encoder-timeout-ms (1000): the
 # encoder alone has failed, the software encoder stands in, every reopened encoder stalls again

@@ -1,5 +1,6 @@
 # vm-timeout: 300
 # vm-host-check: tests/vm/checks/bcm2835_emu_check.py
+# vm-alone: a client may wait 0.5 s across the reopen (0.11 to 0.12 s alone, 0.21 s side by side)
 # The Pi's path, end to end, on the emulated encoder: vivid's multi-planar instance on dma-contig
 # buffers (a Pi camera's kind) → VIDIOC_EXPBUF → the emulated bcm2835-codec image encoder imports
 # them (V4L2_MEMORY_DMABUF, multi-planar) → JPEG → 3 stream clients, at 640x480, 1280x720 and

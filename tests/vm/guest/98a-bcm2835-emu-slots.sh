@@ -1,4 +1,5 @@
 # vm-timeout: 200
+# vm-alone: <= 1.1 extra wake-ups per frame (0.95 to 1.00 alone); 600 frames in 60 s at 15 fps
 # Two costs of the real driver's behaviour that mjpegd must not pay per frame:
 #  - re-imports: bcm2835-codec imports an OUTPUT buffer's dma-buf into the VPU again whenever its
 #    slot is queued with another dma-buf than last time (bcm2835_codec_buf_prepare; the

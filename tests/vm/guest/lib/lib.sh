@@ -13,7 +13,9 @@
 #   VIVID1_CAP is dma-contig backed (boot arg vivid.allocators=0,1), VIVID_CAP vmalloc backed.
 # The test's cwd is a fresh scratch dir; stdout+stderr go to its log. Exit 0 = pass, 77 = skipped
 # (skip REASON).
-# A "# vm-timeout: SECONDS" line in a test overrides the default per-test timeout (120 s).
+# A "# vm-timeout: SECONDS" line in a test overrides the default per-test timeout (120 s); a
+# "# vm-alone: REASON" line has tests/vm/run.sh run it when no other guest is running (a bound on
+# gaps, latency or rates that a second guest on the host's cores would eat into).
 
 # v4l_node NAME -> /dev/videoN (or v4l-subdevN, ...) whose /sys/class/video4linux/*/name is NAME.
 v4l_node() {
