@@ -15,18 +15,9 @@
 #include "mjpegd/clock.h"
 #include "mjpegd/loop.h"
 
-#define MS NSEC_PER_MSEC
+#include "ring_fixture.h"
 
-static bool ring(struct loop *loop)
-{
-	int r = loop_init(loop, 8);
-	if (r == -ENOSYS || r == -EPERM || r == -EACCES) {
-		print_message("io_uring refused here (%d): skipped\n", r);
-		return false;
-	}
-	assert_int_equal(r, 0);
-	return true;
-}
+#define MS NSEC_PER_MSEC
 
 /* Waits with no timeout until the alarm rings (at most 20 iterations); the time it rang. */
 static uint64_t wait_ring(struct loop *loop, struct loop_alarm *a)

@@ -17,6 +17,8 @@
 #include "mjpegd/macro.h"
 #include "mjpegd/timer.h"
 
+#include "ring_fixture.h"
+
 #define MS NSEC_PER_MSEC
 
 static bool readable(int fd, int timeout_ms)
@@ -98,17 +100,6 @@ static void owner_error(struct loop_poll *p, int err, const char *reason)
 {
 	(void)reason;
 	container_of(p, struct owner, poll)->error = err;
-}
-
-static bool ring(struct loop *loop)
-{
-	int r = loop_init(loop, 8);
-	if (r == -ENOSYS || r == -EPERM || r == -EACCES) {
-		print_message("io_uring refused here (%d): skipped\n", r);
-		return false;
-	}
-	assert_int_equal(r, 0);
-	return true;
 }
 
 static void test_loop_paces_with_timeouts(void **state)
