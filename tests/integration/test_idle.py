@@ -7,7 +7,7 @@ import signal
 import time
 
 from harness import SLOW, Context, Daemon, check, get_json, open_stream, read_parts, request
-from common import test, jpeg_ok, NotifySocket
+from common import test, timing_test, jpeg_ok, NotifySocket
 
 
 def frames(port):
@@ -26,7 +26,9 @@ def wait_idle(d, timeout=5):
         time.sleep(0.05)
 
 
-@test
+# A bound on a rate (frames captured while idle): a loaded machine missed it once (fps_captured
+# 16.18 for --fps 30, a platform row beside a QEMU guest).
+@timing_test
 def test_idle_encodes_nothing():
     fps = 30
     d = Daemon("--source", "testpattern", "--encoder", "software", "--size", "320x240",
