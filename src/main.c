@@ -1,5 +1,6 @@
 /* mjpegd: flags + config file → one struct config; builds the pipeline and the server; runs the
  * io_uring loop until SIGINT/SIGTERM. The application state lives here and nowhere else. */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -322,7 +323,8 @@ static int tick_timeout_ms(struct app *app)
 	struct loop_alarm *alarm = &app->tick_alarm;
 	uint64_t now = alarm->rang || alarm->refused ? loop_now(&app->loop)
 						     : loop_now_if_read(&app->loop);
-	if (now && now >= app->next_tick_ns) {
+	bool due = now && now >= app->next_tick_ns;
+	if (due) {
 		tick(app, now);
 		now = now_mono_ns(); /* the tick may have taken a while (a wedge fault) */
 		uint64_t every = TICK_MS * NSEC_PER_MSEC;
@@ -332,20 +334,16 @@ static int tick_timeout_ms(struct app *app)
 				every = app->systemd.watchdog_ns / 4;
 		}
 		app->next_tick_ns = now + every;
-		loop_alarm_set(alarm, app->next_tick_ns + TICK_SLACK_MS * NSEC_PER_MSEC);
-	} else if (alarm->rang) {
-		/* rang before the tick (the tick ran meanwhile and the alarm's update came too
-		 * late): set it again */
-		loop_alarm_set(alarm, app->next_tick_ns + TICK_SLACK_MS * NSEC_PER_MSEC);
 	}
+	/* after a tick; or the alarm rang before the tick was due (the tick ran meanwhile and the
+	 * alarm's update came too late): set it again */
+	if (due || alarm->rang)
+		loop_alarm_set(alarm, app->next_tick_ns + TICK_SLACK_MS * NSEC_PER_MSEC);
 	if (!alarm->refused)
 		return -1;
-	if (!now)
-		now = loop_now(&app->loop);
-	return now >= app->next_tick_ns
-		       ? TICK_SLACK_MS
-		       : (int)((app->next_tick_ns - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC) +
-				 TICK_SLACK_MS;
+	/* refused: the time was read above, and a due tick has moved next_tick_ns past it */
+	assert(now && now < app->next_tick_ns);
+	return (int)((app->next_tick_ns - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC) + TICK_SLACK_MS;
 }
 
 /* "http://127.0.0.1:8000/stream.mjpg and unix:/run/mjpegd/mjpegd.sock": the first TCP address
