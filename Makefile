@@ -203,10 +203,10 @@ test-integration: $(BUILD)/mjpegd $(BUILD)/mjpegd-faults $(PLUGIN)
 		$(if $(T),--area "$(T)")
 
 # The real-kernel test bed: a QEMU guest with vivid, vicodec, vim2m and vimc (docs/testing.md).
-# It boots the kernel compiled from linux-source (cached); MJPEGD_VM_KERNEL=debian boots Debian's
-# packaged kernels instead: trixie's 6.12 with every guest test, then bookworm's 6.1 with the
-# emulated encoder's and libcamera's (the test drivers Debian lacks built out of tree);
-# MJPEGD_VM_KERNEL=trixie|bookworm one of them (tests/vm/run.sh's header lists its settings).
+# It boots Debian's packaged kernels (cached): trixie's 6.12 with every guest test and bookworm's
+# 6.1 with the emulated encoder's and libcamera's (the test drivers Debian lacks built out of tree);
+# MJPEGD_VM_KERNEL=trixie|bookworm one of them, MJPEGD_VM_KERNEL=compiled a kernel compiled from
+# linux-source instead (tests/vm/run.sh's header lists its settings).
 test-vm:
 	@scripts/deps.sh vm
 	$(MAKE) all
@@ -255,7 +255,7 @@ $(BUILD)/bench/encode_bench: bench/encode_bench.c $(BUILD)/libmjpegd.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) $< $(BUILD)/libmjpegd.a $(PKG_LIBS) $(LDLIBS) -o $@
 
 bench:
-	@scripts/deps.sh bench $(if $(filter 1,$(BENCH_VM)),vm)
+	@scripts/deps.sh bench $(if $(filter 1,$(BENCH_VM)),vm vm-kernel)
 	$(MAKE) all $(BENCH_BINS)
 	/usr/bin/python3 bench/run.py --mjpegd $(BUILD)/mjpegd --bindir $(BUILD)/bench \
 		$(if $(filter 1,$(BENCH_QUICK)),--quick) $(if $(filter 1,$(BENCH_VM)),--vm) $(BENCH_ARGS)

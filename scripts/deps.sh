@@ -82,9 +82,10 @@ pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium $chromedriver pyth
 # whole suite needs (chromium, VLC, nginx, haproxy, openssl) runs on the host and one row
 pkgs_platform_test="libcmocka-dev libjpeg-turbo-progs ffmpeg python3 procps systemd libcamera-ipa curl apache2-utils"
 # (debootstrap: the Debian roots the test bed takes its packaged kernels, test drivers' build and
-# libcamera 0.7.1 from, tests/vm/bed/debian-kernel.sh; the kernel source and flex..libssl-dev
-# build the compiled kernel, MJPEGD_VM_KERNEL=compiled, and make bench's VM)
-pkgs_vm="qemu-system-x86 busybox-static v4l-utils $kernel_source flex bison bc libelf-dev libssl-dev cpio xz-utils libcamera-tools libcamera-ipa libjpeg-turbo-progs ffmpeg python3 debootstrap util-linux"
+# libcamera 0.7.1 from, tests/vm/bed/debian-kernel.sh)
+pkgs_vm="qemu-system-x86 busybox-static v4l-utils cpio xz-utils libcamera-tools libcamera-ipa libjpeg-turbo-progs ffmpeg python3 debootstrap util-linux"
+# the compiled kernel (tests/vm/bed/build-kernel.sh: MJPEGD_VM_KERNEL=compiled, and make bench's VM)
+pkgs_vm_kernel="$kernel_source flex bison bc libelf-dev libssl-dev"
 # make bench (bench/README.md): frames, load tools, the baseline's OpenCV, plots, the peer ustreamer
 pkgs_bench="ffmpeg libjpeg-turbo-progs python3 python3-numpy python3-opencv python3-matplotlib strace valgrind linux-perf ustreamer procps"
 # make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf, make test-cross: the cross toolchain, qemu-user
@@ -105,6 +106,7 @@ for group in "$@"; do
 	test) want="$want $pkgs_build $pkgs_test" ;;
 	platform-test) want="$want $pkgs_build $pkgs_platform_test" ;;
 	vm) want="$want $pkgs_build $pkgs_vm" ;;
+	vm-kernel) want="$want $pkgs_build $pkgs_vm_kernel" ;;
 	bench) want="$want $pkgs_build $pkgs_bench" ;;
 	cross-arm64) want="$want $pkgs_cross $pkgs_cross_arm64" ;;
 	cross-armhf) want="$want $pkgs_cross $pkgs_cross_armhf" ;;
@@ -119,7 +121,7 @@ for group in "$@"; do
 		echo "$kernel_source"
 		exit 0
 		;;
-	*) echo "deps.sh: unknown group '$group' (build, test, platform-test, vm, bench, cross-arm64, cross-armhf, deb, platforms, release, kernel-source)" >&2; exit 2 ;;
+	*) echo "deps.sh: unknown group '$group' (build, test, platform-test, vm, vm-kernel, bench, cross-arm64, cross-armhf, deb, platforms, release, kernel-source)" >&2; exit 2 ;;
 	esac
 done
 

@@ -3,16 +3,15 @@
 #
 #   tests/vm/run.sh [PATTERN...]     e.g. tests/vm/run.sh 20-dmabuf '3*'
 #
-# Installs what is missing (scripts/deps.sh vm + libcamera); compiles the test bed's kernel
-# (tests/vm/bed/build-kernel.sh, cached), or with MJPEGD_VM_KERNEL=debian takes Debian's packaged
-# kernels and builds the test drivers they lack out of tree (tests/vm/bed/debian-kernel.sh, cached
-# in ~/.cache/mjpegd/vm/debian-VERSION; the .ko files and boot modules copied to
-# build/vm/modules); packs build/vm/initramfs.cpio (tests/vm/bed/mkinitramfs.sh), boots it under
-# QEMU/TCG and reports every guest test (tests/vm/guest/NN-name.sh; PATTERNs select by name).
-# Kernels: the compiled one (the default) with every selected test; with MJPEGD_VM_KERNEL=debian
-# Debian trixie's 6.12 with every selected test, then Debian bookworm's 6.1 with the selected tests of the
-# emulated Pi encoder (*bcm2835-emu*) and of libcamera (*libcamera*) but those of libcamera 0.7.1
-# (the trixie userland); a second kernel's verdicts are tagged "[bookworm]" and its files carry
+# Installs what is missing (scripts/deps.sh vm + libcamera); takes Debian's packaged kernels and
+# builds the test drivers they lack out of tree (tests/vm/bed/debian-kernel.sh, cached in
+# ~/.cache/mjpegd/vm/debian-VERSION; the .ko files and boot modules copied to build/vm/modules), or
+# with MJPEGD_VM_KERNEL=compiled compiles one (tests/vm/bed/build-kernel.sh, cached); packs
+# build/vm/initramfs.cpio (tests/vm/bed/mkinitramfs.sh), boots it under QEMU/TCG and reports every
+# guest test (tests/vm/guest/NN-name.sh; PATTERNs select by name).
+# Kernels (MJPEGD_VM_KERNEL=debian, the default): Debian trixie's 6.12 with every selected test,
+# and Debian bookworm's 6.1 with the selected tests of the emulated Pi encoder (*bcm2835-emu*) and
+# of libcamera (*libcamera*) but those of libcamera 0.7.1 (the trixie userland); a second kernel's verdicts are tagged "[bookworm]" and its files carry
 # "-bookworm" (build/vm/logs-bookworm/, serial-bookworm.log, initramfs-bookworm.cpio).
 # Guests: the selected tests run in guests (QEMU boots) of which MJPEGD_VM_SHARDS (2) run side by
 # side, balanced by each test's expected time, then the tests with a "# vm-alone: REASON" line (a
@@ -33,12 +32,14 @@
 #      per-test limit in s, 120), MJPEGD_VM_SMP (vCPUs, 2), MJPEGD_VM_MEM (MiB, 1024),
 #      MJPEGD_VM_ALLOW_NO_DAEMON=1 (run without build/mjpegd; its tests then fail),
 #      MJPEGD_VM_LC07=0 (leave the libcamera 0.7.1 userland out: its tests are skipped),
-#      MJPEGD_VM_KERNEL (compiled (or build): the kernel compiled from linux-source, the default;
-#      debian: trixie's and bookworm's packaged kernels; trixie or bookworm: that one),
+#      MJPEGD_VM_KERNEL (debian: trixie's and bookworm's packaged kernels, the default; trixie or
+#      bookworm: that one; compiled (or build): the kernel compiled from linux-source, every test),
 #      MJPEGD_VM_SHARDS (guests side by side, default 2; 1: one at a time, every test of a kernel
 #      and boot name in one guest, as before shards),
 #      MJPEGD_VM_PARALLEL=1 (with MJPEGD_VM_SHARDS=1: the two kernels' boots side by side instead
 #      of one after the other; with more shards the kernels' guests share the lanes anyway),
+#      MJPEGD_VM_QUIET_LOCK (a lock file: the guests alone start only once nobody holds it; .ci/run
+#      holds it while test-cross and test-deb run beside the lanes),
 #      MJPEGD_VM_UP_TIMEOUT (s to reach /init before a boot counts as stalled and is made
 #      once more, default 180),
 #      MJPEGD_VM_DEBIAN_APPEND (kernel arguments of Debian's kernels only, default
@@ -163,7 +164,7 @@ for n in "${TESTS[@]}"; do
 done
 
 # --- kernels ----------------------------------------------------------------------------
-# MJPEGD_VM_KERNEL: compiled (the default; see docs/testing.md for why) or debian: Debian trixie's packaged kernel (6.12, the family of
+# MJPEGD_VM_KERNEL: debian (the default): Debian trixie's packaged kernel (6.12, the family of
 # Raspberry Pi OS Trixie) with every selected test, then Debian bookworm's (6.1, of Raspberry Pi
 # OS Bookworm) with the selected tests of the emulated Pi encoder and of libcamera with the host's
 # userland (the libcamera 0.7.1 ones are trixie's); trixie or bookworm: that kernel alone (its
@@ -173,12 +174,12 @@ on_bookworm() { # on_bookworm NAME: a test the bookworm kernel runs too
 	case "$1" in *libcamera* | *bcm2835-emu*) ;; *) return 1 ;; esac
 	! grep -q '^# vm-needs: lc07' "tests/vm/guest/$1.sh"
 }
-case "${MJPEGD_VM_KERNEL:-compiled}" in
+case "${MJPEGD_VM_KERNEL:-debian}" in
 debian) KERNELS=(trixie bookworm) ;;
 trixie) KERNELS=(trixie) ;;
 bookworm) KERNELS=(bookworm) ;;
 compiled | build) KERNELS=(compiled) ;;
-*) abort "MJPEGD_VM_KERNEL='$MJPEGD_VM_KERNEL': compiled (the default), debian (trixie's and bookworm's packaged kernels), trixie or bookworm" ;;
+*) abort "MJPEGD_VM_KERNEL='$MJPEGD_VM_KERNEL': debian (the default: trixie's and bookworm's packaged kernels), trixie, bookworm or compiled" ;;
 esac
 declare -A KTESTS=() FLAVOUR_OF=() KLOGS=() KLABEL=() KIMAGE=() T_KERNEL=() T_INITRAMFS=() T_BOOT=()
 KLIST=()
@@ -212,7 +213,10 @@ for k in "${KLIST[@]}"; do
 	M=$OUT/modules${FLAVOUR_OF[$k]}
 	rm -rf "$M/tree" "$M/v4l-utils" # Debian's boot modules and tools: only with its kernel
 	case "$k" in
-	compiled) KIMAGE[$k]=$(MJPEGD_VM_MODULES_OUT=$M tests/vm/bed/build-kernel.sh) || abort "kernel build failed" ;;
+	compiled)
+		scripts/deps.sh vm-kernel || abort "scripts/deps.sh vm-kernel failed"
+		KIMAGE[$k]=$(MJPEGD_VM_MODULES_OUT=$M tests/vm/bed/build-kernel.sh) || abort "kernel build failed"
+		;;
 	*) KIMAGE[$k]=$(MJPEGD_VM_MODULES_OUT=$M tests/vm/bed/debian-kernel.sh "$k") ||
 		abort "Debian $k's kernel or the test drivers' build failed" ;;
 	esac
@@ -518,6 +522,15 @@ elif [ ${#LANES[@]} = 1 ]; then
 fi
 t_side=$((SECONDS - t_boots))
 t=$SECONDS
+# MJPEGD_VM_QUIET_LOCK (.ci/run): work without timing bounds that runs beside the lanes holds
+# this lock; the guests alone wait until it is done, so that they have the machine to themselves.
+if [ -n "$ALONE_G" ] && [ -n "${MJPEGD_VM_QUIET_LOCK:-}" ]; then
+	say "waiting for the work beside the lanes (MJPEGD_VM_QUIET_LOCK) before the guests alone"
+	flock -w 3600 "$MJPEGD_VM_QUIET_LOCK" true ||
+		say "warning: $MJPEGD_VM_QUIET_LOCK still held after 3600 s; the guests alone start anyway"
+	say "waited $((SECONDS - t)) s for it"
+	t=$SECONDS
+fi
 run_lane "$ALONE_G"
 t_alone=$((SECONDS - t))
 t_boots=$((SECONDS - t_boots))

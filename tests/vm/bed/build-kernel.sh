@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds the test-bed kernel (x86_64 bzImage, tinyconfig + tests/vm/bed/kernel.config, everything
-# built in) from the release's Debian linux-source package (linux-source-6.1 on Debian 12, where
-# CI runs it; the name per release comes from scripts/deps.sh kernel-source) and caches it, with
+# built in) from the release's Debian linux-source package (linux-source-6.1 on Debian 12; the
+# name per release comes from scripts/deps.sh kernel-source) and caches it, with
 # what out-of-tree modules need to be built against it; then builds the test bed's own modules
 # (tests/vm/drivers/*/Kbuild: the emulated Raspberry Pi JPEG encoder, tests/vm/drivers/bcm2835-emu)
 # against it.
@@ -39,10 +39,10 @@ say() { echo "kernel: $*" >&2; }
 die() { echo "kernel: error: $*" >&2; exit 1; }
 
 [ -r "$FRAG" ] || die "missing $FRAG"
-[ -r "$TARBALL" ] || die "missing $TARBALL (install $PKG: scripts/deps.sh vm)"
-command -v gcc >/dev/null || die "gcc not found (scripts/deps.sh vm)"
+[ -r "$TARBALL" ] || die "missing $TARBALL (install $PKG: scripts/deps.sh vm-kernel)"
+command -v gcc >/dev/null || die "gcc not found (scripts/deps.sh vm-kernel)"
 srcver=$(dpkg-query -W -f='${Version}' "$PKG" 2>/dev/null) ||
-	die "$PKG is not installed (scripts/deps.sh vm)"
+	die "$PKG is not installed (scripts/deps.sh vm-kernel)"
 gccver=$(gcc --version | head -n1)
 key=$({ cat "$FRAG"; echo "$PKG $srcver"; echo "$gccver"; } | sha256sum | cut -c1-16)
 IMAGE=$CACHE/bzImage-$key
