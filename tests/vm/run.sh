@@ -294,7 +294,7 @@ DEBIAN_APPEND=${MJPEGD_VM_DEBIAN_APPEND-mitigations=off init_on_alloc=0 kfence.s
 #     goes to the lane that would finish soonest with it, counting BOOT_COST s for a guest (kernel
 #     and boot name) the lane does not have yet. A test's expected time: what it took when it last
 #     passed here (build/vm/durations.txt, per kernel, written at the end of every run), else
-#     tests/vm/bed/durations (measured on the compiled kernel), else 30 s.
+#     tests/vm/bed/durations (per kernel where it has the kernel's line), else 30 s.
 #  2. Alone: the tests with a "# vm-alone: REASON" line (bounds on gaps, latencies, rates that a
 #     second guest on the host's cores eats into), one guest per kernel and boot name, one at a
 #     time, nothing else booted meanwhile.
@@ -302,11 +302,14 @@ BOOT_COST=5 # QEMU start, kernel boot to /init (2 to 4 s), power-off: seconds a 
 DURATIONS=$OUT/durations.txt
 declare -A EST=()
 est_load() { # EST[KERNEL:NAME]: seconds expected (whole, rounded up)
-	local k n s
+	local k n s a b c
+	# the committed file: "NAME SECS" (any kernel), then "KERNEL NAME SECS" (that kernel's own)
 	for k in "${KLIST[@]}"; do
-		while read -r n s; do
+		while read -r a b c; do
+			if [ -z "$c" ]; then n=$a s=$b; elif [ "$a" = "$k" ]; then n=$b s=$c; else continue; fi
 			[[ $s =~ ^[0-9]+(\.[0-9]*)?$ ]] && EST[$k:$n]=$((10#${s%%.*} + 1))
-		done < <(grep -v '^#' tests/vm/bed/durations 2>/dev/null)
+		done < <(awk '!/^#/ && NF == 2' tests/vm/bed/durations 2>/dev/null
+			awk '!/^#/ && NF == 3' tests/vm/bed/durations 2>/dev/null)
 	done
 	[ -r "$DURATIONS" ] || return 0
 	while read -r k n s; do
