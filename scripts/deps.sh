@@ -82,8 +82,8 @@ pkgs_test="libcmocka-dev libjpeg-turbo-progs ffmpeg $chromium $chromedriver pyth
 # whole suite needs (chromium, VLC, nginx, haproxy, openssl) runs on the host and one row
 pkgs_platform_test="libcmocka-dev libjpeg-turbo-progs ffmpeg python3 procps systemd libcamera-ipa curl apache2-utils"
 # (debootstrap: the Debian roots the test bed takes its packaged kernels, test drivers' build and
-# libcamera 0.7.1 from, tests/vm/bed/debian-kernel.sh, which runs kmod's depmod on their modules)
-pkgs_vm="qemu-system-x86 busybox-static v4l-utils cpio xz-utils kmod libcamera-tools libcamera-ipa libjpeg-turbo-progs ffmpeg python3 debootstrap util-linux"
+# libcamera 0.7.1 from, tests/vm/bed/debian-kernel.sh)
+pkgs_vm="qemu-system-x86 busybox-static v4l-utils cpio xz-utils libcamera-tools libcamera-ipa libjpeg-turbo-progs ffmpeg python3 debootstrap util-linux"
 # the compiled kernel (tests/vm/bed/build-kernel.sh: MJPEGD_VM_KERNEL=compiled, and make bench's VM)
 pkgs_vm_kernel="$kernel_source flex bison bc libelf-dev libssl-dev"
 # make bench (bench/README.md): frames, load tools, the baseline's OpenCV, plots, the peer ustreamer
