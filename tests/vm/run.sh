@@ -11,8 +11,9 @@
 # guest test (tests/vm/guest/NN-name.sh; PATTERNs select by name).
 # Kernels (MJPEGD_VM_KERNEL=debian, the default): Debian trixie's 6.12 with every selected test,
 # and Debian bookworm's 6.1 with the selected tests of the emulated Pi encoder (*bcm2835-emu*) and
-# of libcamera (*libcamera*) but those of libcamera 0.7.1 (the trixie userland); a second kernel's verdicts are tagged "[bookworm]" and its files carry
-# "-bookworm" (build/vm/logs-bookworm/, serial-bookworm.log, initramfs-bookworm.cpio).
+# of libcamera (*libcamera*) but those of libcamera 0.7.1 (the trixie userland); a second kernel's
+# verdicts are tagged "[bookworm]" and its files carry "-bookworm" (build/vm/logs-bookworm/,
+# serial-bookworm.log, initramfs-bookworm.cpio).
 # Guests: the selected tests run in guests (QEMU boots) of which MJPEGD_VM_SHARDS (2) run side by
 # side, balanced by each test's expected time, then the tests with a "# vm-alone: REASON" line (a
 # timing bound another guest would eat into) one guest at a time ("Guests" below).
@@ -302,19 +303,18 @@ BOOT_COST=5 # QEMU start, kernel boot to /init (2 to 4 s), power-off: seconds a 
 DURATIONS=$OUT/durations.txt
 declare -A EST=()
 est_load() { # EST[KERNEL:NAME]: seconds expected (whole, rounded up)
-	local k n s a b c
-	# the committed file: "NAME SECS" (any kernel), then "KERNEL NAME SECS" (that kernel's own)
+	local k n s
+	# tests/vm/bed/durations' "NAME SECS" lines count for every kernel; then its "KERNEL NAME SECS"
+	# lines, and build/vm/durations.txt's (the same form), for their kernel, the later winning
 	for k in "${KLIST[@]}"; do
-		while read -r a b c; do
-			if [ -z "$c" ]; then n=$a s=$b; elif [ "$a" = "$k" ]; then n=$b s=$c; else continue; fi
+		while read -r n s; do
 			[[ $s =~ ^[0-9]+(\.[0-9]*)?$ ]] && EST[$k:$n]=$((10#${s%%.*} + 1))
-		done < <(awk '!/^#/ && NF == 2' tests/vm/bed/durations 2>/dev/null
-			awk '!/^#/ && NF == 3' tests/vm/bed/durations 2>/dev/null)
+		done < <(awk '!/^#/ && NF == 2' tests/vm/bed/durations 2>/dev/null)
 	done
-	[ -r "$DURATIONS" ] || return 0
 	while read -r k n s; do
 		[[ $s =~ ^[0-9]+(\.[0-9]*)?$ ]] && EST[$k:$n]=$((10#${s%%.*} + 1))
-	done <"$DURATIONS"
+	done < <(awk '!/^#/ && NF == 3' tests/vm/bed/durations 2>/dev/null
+		cat "$DURATIONS" 2>/dev/null)
 }
 is_alone() { grep -q '^# vm-alone:' "tests/vm/guest/$1.sh"; }
 G_K=() G_B=() G_T=() G_ID=() G_SERIAL=() G_ALONE=()
