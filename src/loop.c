@@ -129,6 +129,10 @@ struct io_uring_sqe *loop_sqe(struct loop *loop, struct loop_op *op)
 int loop_run_once(struct loop *loop, int timeout_ms)
 {
 	int r;
+	unsigned wait_nr = 1 + loop->expect;
+	loop->expect = 0;
+	if (wait_nr > 1 && (timeout_ms < 0 || timeout_ms > LOOP_EXPECT_BOUND_MS))
+		timeout_ms = LOOP_EXPECT_BOUND_MS;
 	if (timeout_ms >= 0) {
 		struct __kernel_timespec ts = {
 			.tv_sec = timeout_ms / 1000,
@@ -136,11 +140,14 @@ int loop_run_once(struct loop *loop, int timeout_ms)
 		};
 		struct io_uring_cqe *cqe;
 		unsigned pending = io_uring_sq_ready(&loop->ring);
-		r = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, 1, &ts, NULL);
+		/* one io_uring_enter: liburing does not enter again after a timed wait */
+		r = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, wait_nr, &ts, NULL);
 		if (r >= 0 || r == -ETIME)
 			loop->stats.submitted += pending;
 		if (r == -ETIME)
 			r = 0;
+		if (wait_nr > 1 && io_uring_cq_ready(&loop->ring) < wait_nr)
+			loop->stats.bounded++;
 	} else {
 		r = io_uring_submit_and_wait(&loop->ring, 1);
 		if (r > 0)

@@ -26,7 +26,15 @@ struct loop_stats {
 	uint64_t enters;      /* io_uring_enter calls made by the loop (submit + wait) */
 	uint64_t submitted;   /* SQEs submitted */
 	uint64_t completions; /* CQEs handled */
+	uint64_t expected;    /* completions announced with loop_expect_inline() */
+	uint64_t bounded;     /* waits that loop_expect_inline() made end at LOOP_EXPECT_BOUND_MS */
 };
+
+/* How long a wait may go on once it has the completions loop_expect_inline() announced and
+ * nothing else: a send announced as finishing at its submission that did not finish delays the
+ * next wake-up by at most this. Above 33 ms so that at 30 fps the next frame, not the bound, ends
+ * the wait; below 20 fps the bound ends it, which costs the wake-up the announcement saved. */
+#define LOOP_EXPECT_BOUND_MS 50
 
 struct loop {
 	struct io_uring ring;
@@ -35,6 +43,8 @@ struct loop {
 				* loop_now(); 0 until then */
 	uint64_t clock_reads;  /* how often loop_now() read the clock (for the unit tests) */
 	bool initialised;
+	unsigned expect; /* completions the SQEs queued for the next wait will post at their
+			  * submission (loop_expect_inline()); reset by every wait */
 	struct loop_stats stats;
 };
 
@@ -49,8 +59,22 @@ void loop_destroy(struct loop *loop);
 struct io_uring_sqe *loop_sqe(struct loop *loop, struct loop_op *op);
 
 /* Submits what is queued, waits for at least one completion (or timeout_ms when >= 0), then
- * dispatches every completion available. Returns 0 or a negative errno from io_uring_enter. */
+ * dispatches every completion available. Returns 0 or a negative errno from io_uring_enter.
+ * With completions announced (loop_expect_inline()) it waits for one more than those, at most
+ * LOOP_EXPECT_BOUND_MS (or timeout_ms when shorter). */
 int loop_run_once(struct loop *loop, int timeout_ms);
+
+/* Announces that an SQE just queued will complete during its own submission: a send to a socket
+ * with room, whose completion nobody needs before the next event. The next wait then counts it
+ * and does not end for it alone, so a frame's sends go to the kernel in the wait for the next
+ * frame instead of in an io_uring_enter of their own that returns at once with their completions
+ * (one system call per frame fewer; docs/performance.md). A wrong announcement costs at most
+ * LOOP_EXPECT_BOUND_MS of delay to the next wake-up. */
+static inline void loop_expect_inline(struct loop *loop)
+{
+	loop->expect++;
+	loop->stats.expected++;
+}
 
 /* The time of the current iteration: at most one clock read per wake-up rather than one per
  * client (in a guest without a vDSO clock, and on a Pi Zero or Pi 1, each read is a system

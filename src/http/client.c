@@ -62,6 +62,7 @@ struct client *client_create(struct server *s, int fd)
 	c->recv_op.complete = recv_complete;
 	c->send_op.complete = send_complete;
 	c->state = CLIENT_READING;
+	c->sends_whole = true; /* an empty socket buffer */
 	c->auth_job = -1;
 	c->next = s->clients;
 	if (s->clients)
@@ -148,6 +149,8 @@ static void client_submit_send(struct client *c)
 {
 	struct io_uring_sqe *sqe = loop_sqe(c->srv->loop, &c->send_op);
 	io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+	if (c->sends_whole && !c->send_resumed)
+		loop_expect_inline(c->srv->loop);
 	c->send_pending = true;
 	c->deadline_ns = loop_now(c->srv->loop) + c->srv->idle_timeout_ns;
 }
@@ -222,9 +225,14 @@ static void send_complete(struct loop_op *op, int res, unsigned flags)
 	c->srv->stats.bytes_sent += (uint64_t)res;
 	iov_advance(&c->msg, (size_t)res);
 	if (iov_total(&c->msg) > 0) {
-		client_submit_send(c); /* partial: the socket buffer was full */
+		/* partial: the socket buffer was full */
+		c->sends_whole = false;
+		c->send_resumed = true;
+		client_submit_send(c);
 		return;
 	}
+	c->sends_whole = !c->send_resumed;
+	c->send_resumed = false;
 	if (c->sending_continue) {
 		/* the 100 is out: the request goes on (its body may be here already) */
 		c->sending_continue = false;

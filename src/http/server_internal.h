@@ -72,6 +72,12 @@ struct client {
 
 	struct loop_op recv_op, send_op;
 	bool recv_pending, send_pending;
+	/* The last response or part left in one send: the socket had room for it, so
+	 * the next send is announced to the loop as finishing at once (loop_expect_inline()). A
+	 * send the socket took only part of (a slow or stalled reader) clears it until a response
+	 * again leaves in one go. */
+	bool sends_whole;
+	bool send_resumed; /* the send in flight carries the rest of a partial one */
 
 	/* request bytes; a pipelined request's bytes stay after the one being answered. Allocated
 	 * (HTTP_MAX_HEADER_BYTES) while requests are read; a stream client only needs to notice its
