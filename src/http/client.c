@@ -149,7 +149,9 @@ static void client_submit_send(struct client *c)
 {
 	struct io_uring_sqe *sqe = loop_sqe(c->srv->loop, &c->send_op);
 	io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
-	if (c->sends_whole && !c->send_resumed)
+	/* A stream's parts only: a response's completion may have more to do at once (close the
+	 * connection, answer a pipelined request, read the body after a 100 Continue). */
+	if (c->state == CLIENT_STREAMING && c->sends_whole && !c->send_resumed)
 		loop_expect_inline(c->srv->loop);
 	c->send_pending = true;
 	c->deadline_ns = loop_now(c->srv->loop) + c->srv->idle_timeout_ns;

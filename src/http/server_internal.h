@@ -72,8 +72,8 @@ struct client {
 
 	struct loop_op recv_op, send_op;
 	bool recv_pending, send_pending;
-	/* The last response or part left in one send: the socket had room for it, so
-	 * the next send is announced to the loop as finishing at once (loop_expect_inline()). A
+	/* The last response or part left in one send: the socket had room for it, so a
+	 * stream's next part is announced to the loop as finishing at once (loop_expect_inline()). A
 	 * send the socket took only part of (a slow or stalled reader) clears it until a response
 	 * again leaves in one go. */
 	bool sends_whole;
