@@ -59,28 +59,12 @@ static void explain_init_failure(int r)
 int loop_init(struct loop *loop, unsigned entries)
 {
 	memset(loop, 0, sizeof(*loop));
-	/* Completions that arrive while the loop sleeps (a device's poll, a send that waited for
-	 * room) are task work. Only this thread submits and it always waits for completions in
-	 * io_uring_enter, so that work can wait for the wait itself: DEFER_TASKRUN (Linux 6.1,
-	 * with SINGLE_ISSUER) runs it there, in one batch, instead of interrupting the thread for
-	 * each; COOP_TASKRUN (5.19) at least does not interrupt it. An older kernel refuses the
-	 * flags (EINVAL) and gets the next set. */
-	static const unsigned taskrun[] = {
-		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-		IORING_SETUP_COOP_TASKRUN,
-		0,
-	};
-	int r = -EINVAL;
-	for (size_t i = 0; i < ELEMENTSOF(taskrun) && r == -EINVAL; i++) {
-		struct io_uring_params params = {0};
-		/* A completion queue larger than the submission queue: every client may have a send
-		 * and a recv completing in the same iteration. */
-		params.flags = IORING_SETUP_CQSIZE | taskrun[i];
-		params.cq_entries = entries * 4;
-		r = io_uring_queue_init_params(entries, &loop->ring, &params);
-		if (r == 0)
-			loop->setup_flags = params.flags;
-	}
+	struct io_uring_params params = {0};
+	/* A completion queue larger than the submission queue: every client may have a send and a
+	 * recv completing in the same iteration. */
+	params.flags = IORING_SETUP_CQSIZE;
+	params.cq_entries = entries * 4;
+	int r = io_uring_queue_init_params(entries, &loop->ring, &params);
 	if (r < 0) {
 		explain_init_failure(r);
 		return r;
@@ -116,10 +100,8 @@ int loop_init(struct loop *loop, unsigned entries)
 	/* Multishot accept is a flag, not an opcode, so the probe cannot tell: go by version, and
 	 * the server falls back to single-shot if the kernel still says EINVAL. */
 	loop->multishot_accept = loop_kernel_at_least(5, 19);
-	log_debug("io_uring ready: %u entries, multishot accept %s, task work %s", entries,
-		  loop->multishot_accept ? "yes" : "no",
-		  loop->setup_flags & IORING_SETUP_DEFER_TASKRUN ? "deferred to the wait"
-		  : loop->setup_flags & IORING_SETUP_COOP_TASKRUN ? "cooperative" : "signalled");
+	log_debug("io_uring ready: %u entries, multishot accept %s", entries,
+		  loop->multishot_accept ? "yes" : "no");
 	return 0;
 }
 

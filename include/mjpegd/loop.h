@@ -39,7 +39,6 @@ struct loop_stats {
 struct loop {
 	struct io_uring ring;
 	bool multishot_accept; /* Linux >= 5.19 */
-	unsigned setup_flags;  /* io_uring_setup's flags (loop_init() picks the task-work mode) */
 	uint64_t now_ns;       /* CLOCK_MONOTONIC of the current iteration, read at its first
 				* loop_now(); 0 until then */
 	uint64_t clock_reads;  /* how often loop_now() read the clock (for the unit tests) */
