@@ -766,6 +766,54 @@ static void test_send_completion_reads_no_clock(void **state)
 	take_wire(p);
 }
 
+/* A stream's part is announced to the loop as finishing at its submission (loop_expect_inline():
+ * the wait does not end for its completion alone) while the client's sends leave whole; a part the
+ * socket took only in part stops that, and its rest is not announced, until a part leaves whole
+ * again; responses other than a stream's parts are never announced. */
+static void test_stream_parts_announced_to_the_wait(void **state)
+{
+	(void)state;
+	struct peer *p = connect_client();
+	client_says(p, "GET /stream.mjpg HTTP/1.1\r\nHost: cam\r\n\r\n");
+	socket_drains(p);
+	take_wire(p);
+	fake_loop.expect = 0;
+	uint64_t announced = fake_loop.stats.expected;
+
+	publish(1, 100, false);
+	assert_int_equal(sends_in_flight(p), 1);
+	assert_int_equal(fake_loop.expect, 1);
+	fake_loop.expect = 0; /* the wait took it */
+	socket_drains(p);
+
+	/* the socket takes 10 bytes: the rest goes unannounced, and so does the next part */
+	publish(2, 4000, false);
+	assert_int_equal(fake_loop.expect, 1);
+	fake_loop.expect = 0;
+	assert_int_equal(socket_takes(p, 10), 10);
+	assert_int_equal(sends_in_flight(p), 1); /* the rest */
+	assert_int_equal(fake_loop.expect, 0);
+	socket_drains(p);
+	publish(3, 100, false);
+	assert_int_equal(fake_loop.expect, 0);
+	socket_drains(p); /* left whole */
+	publish(4, 100, false);
+	assert_int_equal(fake_loop.expect, 1);
+	fake_loop.expect = 0;
+	socket_drains(p);
+	assert_int_equal(server_get_stats(srv)->frames_sent, 4);
+	take_wire(p);
+
+	/* a response is not announced */
+	struct peer *q = connect_client();
+	client_says(q, "GET /status HTTP/1.1\r\nHost: cam\r\n\r\n");
+	assert_int_equal(sends_in_flight(q), 1);
+	assert_int_equal(fake_loop.expect, 0);
+	socket_drains(q);
+	take_wire(q);
+	assert_int_equal(fake_loop.stats.expected, announced + 3);
+}
+
 /* No stream client is always served last: each frame's sends start one client further on, and
  * every client gets every frame once; a client leaving between frames changes nothing. */
 static void test_fair_order_of_sends(void **state)
@@ -981,6 +1029,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keep_alive_second_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_stream_client_gets_newest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotated_frame_iovecs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_parts_announced_to_the_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_completion_reads_no_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fair_order_of_sends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_timeout_408, setup, teardown),
