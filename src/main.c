@@ -116,6 +116,8 @@ static void fill_status(void *ctx, struct status_snapshot *s)
 	s->uptime_ms = (now_mono_ns() - app->started_ns) / NSEC_PER_MSEC;
 	s->loop_enters = app->loop.stats.enters;
 	s->loop_completions = app->loop.stats.completions;
+	s->loop_sends_announced = app->loop.stats.expected;
+	s->loop_waits_bounded = app->loop.stats.bounded;
 	const struct libcamera_plugin_info *lp = libcamera_plugin_info();
 	s->libcamera_plugin = (struct status_libcamera_plugin){
 		.state = libcamera_plugin_state_name(lp->state),

@@ -50,7 +50,8 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		    "  \"bytes_copied_per_frame\": %.1f,\n"
 		    "  \"bytes_sent\": %llu,\n"
 		    "  \"frame_pool\": {\"capacity\": %u, \"in_use\": %u, \"bytes\": %zu},\n"
-		    "  \"loop\": {\"io_uring_enters\": %llu, \"completions\": %llu},\n"
+		    "  \"loop\": {\"io_uring_enters\": %llu, \"completions\": %llu, \"sends_announced\": %llu, "
+		    "\"waits_bounded\": %llu},\n"
 		    "  \"devices\": {\n"
 		    "    \"source\": {\"state\": \"%s\", \"restarts\": %u, \"failures\": %u, "
 		    "\"last_error\": ",
@@ -66,7 +67,9 @@ char *status_render_json(const struct status_snapshot *s, size_t *len)
 		    (unsigned long long)s->bytes_copied, s->bytes_copied_per_frame,
 		    (unsigned long long)s->bytes_sent, s->frame_pool_capacity, s->frame_pool_in_use,
 		    s->frame_pool_bytes, (unsigned long long)s->loop_enters,
-		    (unsigned long long)s->loop_completions, dev_state(&s->source_device),
+		    (unsigned long long)s->loop_completions,
+		    (unsigned long long)s->loop_sends_announced,
+		    (unsigned long long)s->loop_waits_bounded, dev_state(&s->source_device),
 		    s->source_device.restarts, s->source_device.failures);
 	json_string(&o, s->source_device.last_error);
 	json_printf(&o,

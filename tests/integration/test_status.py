@@ -27,7 +27,7 @@ def test_status_json():
         check(k in st and isinstance(st[k], t), f"/status: key {k!r} missing or not {t}")
     sub = {"frames": ["captured", "encoded", "sent", "dropped", "encode_errors"],
            "frame_pool": ["capacity", "in_use", "bytes"],
-           "loop": ["io_uring_enters", "completions"],
+           "loop": ["io_uring_enters", "completions", "sends_announced", "waits_bounded"],
            "clients": ["count", "streams", "max", "rejected", "list"]}
     for k, keys in sub.items():
         for kk in keys:
@@ -51,6 +51,8 @@ def test_status_json():
     fp = st["frame_pool"]
     check(1 <= fp["in_use"] <= fp["capacity"] and fp["bytes"] > 0, f"frame_pool {fp}")
     check(st["loop"]["io_uring_enters"] > 0 and st["loop"]["completions"] > 0, f"loop {st['loop']}")
+    # two viewers on loopback: their parts leave whole, so they are announced to the wait
+    check(st["loop"]["sends_announced"] > 0, f"loop {st['loop']}")
     cl = st["clients"]
     check(cl["count"] == 3 and cl["streams"] == 2 and cl["max"] == 100 and cl["rejected"] == 0,
           f"clients {dict((k, v) for k, v in cl.items() if k != 'list')}, wanted count 3 "

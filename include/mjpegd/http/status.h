@@ -74,6 +74,7 @@ struct status_snapshot {
 	unsigned frame_pool_capacity, frame_pool_in_use;
 	size_t frame_pool_bytes;
 	uint64_t loop_enters, loop_completions;
+	uint64_t loop_sends_announced, loop_waits_bounded; /* loop_expect_inline(), loop.h */
 	struct status_device source_device, encoder_device;
 	bool encoder_fallback; /* the software stand-in encodes while the encoder recovers */
 	const char *m2m_refused; /* "" or why auto encodes in software: the M2M device refused a context */
