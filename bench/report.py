@@ -151,9 +151,11 @@ def sec_fanout(res):
             "mjpegd latency p50 / p99 / max ms", "writeloop latency p50 / p99 / max ms",
             "mjpegd fps per client mean / min", "mjpegd skipped per client (missing)",
             "writeloop skipped per client"]
-    note = ("%d run(s) per cell, %s s warm-up, %s s window, %d fps; median (min–max) over the "
+    one = p.get("one_reps", p["reps"])
+    note = ("%d run(s) per cell%s, %s s warm-up, %s s window, %d fps; median (min–max) over the "
             "runs; the ratio is taken within each pair of back-to-back runs." % (
-                p["reps"], p["warmup"], p["window"], d["fps"]))
+                p["reps"], "" if one == p["reps"] else " (%d at N = 1)" % one, p["warmup"],
+                p["window"], d["fps"]))
     # plots
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     for size, style in (("640x480", "-o"), ("1280x720", "--s")):
@@ -544,6 +546,12 @@ def sec_m2m(res):
     enc = next((r.get("mjpegd_encoder") for r in d["runs"] if r.get("mjpegd_encoder")), None)
     if enc:
         txt += "\n\nmjpegd's encoder (/status): `%s`." % enc
+    clock = next((ln.partition(": ")[2] for ln in (d.get("facts") or "").splitlines()
+                  if ln.startswith("guest clock: ")), None)
+    if clock:
+        txt += "\nGuest clock source: `%s` (%s)." % (
+            clock, "clock_gettime in the vDSO, as on a Pi 2 or later" if clock == "tsc" else
+            "each clock_gettime a system call, as on a Pi Zero W or Pi 1")
     txt += "\nGuest run: %s. Command: `%s`." % (d.get("vm_result", "?"), d.get("command", "?"))
     return txt
 

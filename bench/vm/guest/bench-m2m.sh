@@ -57,6 +57,9 @@ json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n1; }
 
 {
 	echo "guest: $(nproc) CPUs, kernel $(uname -r)"
+	# tsc: clock_gettime() in the vDSO, no system call, as on a Pi 2 or later (the arch timer);
+	# anything else: a system call per read, as on a Pi Zero W or Pi 1
+	echo "guest clock: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 	echo "camera (mjpegd, floor): $CAM $(cat "/sys/class/video4linux/${CAM#/dev/}/name")"
 	echo "camera (ustreamer): $UCAM $(cat "/sys/class/video4linux/${UCAM#/dev/}/name")"
 	echo "encoder: $EMU_DEV $(cat "/sys/class/video4linux/${EMU_DEV#/dev/}/name")"
