@@ -99,7 +99,9 @@ def test_stream_fps_param_invalid():
     d.stop()
 
 
-@test
+# A rate bound (>= 24 fps of 30): a timing test. Run 3 at a time under ASan beside the background
+# of a cold .ci/run, a ?fps=30 client got 23.98 fps once (2026-12-06).
+@timing_test
 def test_stream_fps_cap():
     d = Daemon("--source", "testpattern", "--size", "320x240", "--fps", "30")
     pool = StreamPool(d.port, 3, paths=["/stream.mjpg?fps=5", "/stream.mjpg",
