@@ -407,7 +407,9 @@ void process_input(struct client *c)
 	if (pr == HTTP_PARSE_ERROR) {
 		log_debug("client %llu (%s): bad request → %d", (unsigned long long)c->id, c->addr, status);
 		c->keep_alive = false;
-		respond_error(c, status, status == 405 ? ALLOW_GET_HEAD_OPTIONS : NULL, false);
+		const char *allow = status == 405 ? routes_allow(s, &req) : NULL;
+		respond_error(c, status, status == 405 && !allow ? ALLOW_GET_HEAD_OPTIONS : allow,
+			      false);
 		return;
 	}
 	/* The request's strings point into c->in: answer it, then drop its bytes. The response

@@ -250,7 +250,7 @@ bool same_origin(const struct client *c, const struct http_request *req, char *w
 	const char *allowed = c->srv->gate.allow_origin;
 	if (allowed[0] && strcmp(allowed, "*") && str_is(*origin, allowed))
 		return true;
-	const struct http_str *host = http_request_header(req, "Host");
+	const struct http_str *host = http_request_host(req);
 	/* Origin is scheme://host[:port]; Host is host[:port] as the browser addressed us. */
 	const char *sep = memmem(origin->p, origin->len, "://", STRLEN("://"));
 	if (host && sep) {

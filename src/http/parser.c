@@ -95,6 +95,65 @@ static bool str_is(struct http_str v, const char *s)
 	return v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
 }
 
+/* A case-insensitive prefix test of v against the lower-case s. */
+static bool str_starts_nocase(struct http_str v, const char *s)
+{
+	size_t n = strlen(s);
+	return v.len >= n && strncasecmp(v.p, s, n) == 0;
+}
+
+/* RFC 3986 §3.2.2 host plus ":port": reg-name, IPv4 or an IPv6 literal in brackets. Userinfo
+ * ("user:pass@host") is refused: RFC 9110 §4.2.4 has recipients treat it as an error, and a
+ * password in a request line would land in proxies' logs. */
+static bool is_authority_char(unsigned char c)
+{
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return true;
+	return c != '\0' && strchr("-._~%!$&'()*+,;=:[]", c) != NULL;
+}
+
+/* Sets path, query and authority from target; false when the target has none of the three
+ * forms a request to an origin server may have. */
+static bool split_target(struct http_request *req)
+{
+	struct http_str t = req->target;
+	if (t.len == 1 && t.p[0] == '*') {
+		/* "OPTIONS *": the server as a whole; on any other method nothing is meant by it */
+		if (req->method != HTTP_METHOD_OPTIONS)
+			return false;
+		req->path = t;
+		req->query = (struct http_str){ t.p + t.len, 0 };
+		return true;
+	}
+	if (t.p[0] != '/') {
+		size_t skip;
+		if (str_starts_nocase(t, "http://"))
+			skip = STRLEN("http://");
+		else if (str_starts_nocase(t, "https://"))
+			skip = STRLEN("https://");
+		else
+			return false;
+		size_t end = skip;
+		while (end < t.len && t.p[end] != '/' && t.p[end] != '?') {
+			if (!is_authority_char((unsigned char)t.p[end]))
+				return false;
+			end++;
+		}
+		if (end == skip)
+			return false; /* "http:///x": no host */
+		req->authority = (struct http_str){ t.p + skip, end - skip };
+		t = (struct http_str){ t.p + end, t.len - end };
+	}
+	const char *q = memchr(t.p, '?', t.len);
+	size_t path_len = q ? (size_t)(q - t.p) : t.len;
+	req->query = q ? (struct http_str){ q + 1, t.len - path_len - 1 }
+		       : (struct http_str){ t.p + t.len, 0 };
+	/* an absolute form's empty path is "/" (RFC 9110 §4.2.3: "http://host" and "http://host/"
+	 * are the same resource) */
+	req->path = path_len ? (struct http_str){ t.p, path_len } : (struct http_str){ "/", 1 };
+	return true;
+}
+
 static enum http_parse_result parse_request_line(struct cursor *c, struct http_request *req,
 						 int *status)
 {
@@ -121,12 +180,15 @@ static enum http_parse_result parse_request_line(struct cursor *c, struct http_r
 		req->method = HTTP_METHOD_OTHER;
 	c->pos++;
 
-	/* Origin form only: we are no proxy ("http://…"), and OPTIONS (CORS preflight) is asked
-	 * of a path, never of "*". */
-	r = expect_char(c, '/', status);
-	if (r != HTTP_PARSE_COMPLETE)
-		return r;
-	start = c->pos - 1;
+	/* The request target (RFC 9112 §3.2): origin form ("/path?query"), the absolute form a
+	 * client talking to a proxy sends ("http://host:port/path?query"; an origin server MUST
+	 * accept it, §3.2.2), and the asterisk form of OPTIONS ("*", §3.2.4). The authority form
+	 * (CONNECT's) is a proxy's only: 400. */
+	start = c->pos;
+	if (c->pos == c->end)
+		return HTTP_PARSE_INCOMPLETE;
+	if (!strchr("/*hH", c->buf[c->pos]) || c->buf[c->pos] == '\0')
+		return parse_error(status, 400); /* no form starts so: answered at once */
 	while (c->pos < c->end && is_target_char((unsigned char)c->buf[c->pos]))
 		c->pos++;
 	if (c->pos == c->end)
@@ -134,6 +196,8 @@ static enum http_parse_result parse_request_line(struct cursor *c, struct http_r
 	if (c->buf[c->pos] != ' ')
 		return parse_error(status, 400);
 	req->target = (struct http_str){ c->buf + start, c->pos - start };
+	if (!split_target(req))
+		return parse_error(status, 400);
 	c->pos++;
 
 	for (const char *p = "HTTP/"; *p; p++) {
@@ -304,18 +368,6 @@ static enum http_parse_result check_head(struct http_request *req, int *status)
 	return HTTP_PARSE_COMPLETE;
 }
 
-static void split_target(struct http_request *req)
-{
-	const char *q = memchr(req->target.p, '?', req->target.len);
-	if (!q) {
-		req->path = req->target;
-		req->query = (struct http_str){ req->target.p + req->target.len, 0 };
-		return;
-	}
-	req->path = (struct http_str){ req->target.p, (size_t)(q - req->target.p) };
-	req->query = (struct http_str){ q + 1, req->target.len - req->path.len - 1 };
-}
-
 enum http_parse_result http_parse_request(const char *buf, size_t len, struct http_request *req,
 					  size_t *consumed, int *status)
 {
@@ -368,7 +420,6 @@ enum http_parse_result http_parse_request(const char *buf, size_t len, struct ht
 	r = check_head(req, status);
 	if (r != HTTP_PARSE_COMPLETE)
 		return r;
-	split_target(req);
 	req->head_len = c.pos;
 	if (len - c.pos < req->body.len)
 		return HTTP_PARSE_INCOMPLETE;
@@ -383,6 +434,11 @@ const struct http_str *http_request_header(const struct http_request *req, const
 		if (str_eq_nocase(req->headers[i].name, name))
 			return &req->headers[i].value;
 	return NULL;
+}
+
+const struct http_str *http_request_host(const struct http_request *req)
+{
+	return req->authority.len ? &req->authority : http_request_header(req, "Host");
 }
 
 /* Decodes one application/x-www-form-urlencoded component byte at *i; returns the byte (0..255)

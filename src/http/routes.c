@@ -187,21 +187,25 @@ void snapshot_respond(struct client *c)
 }
 
 /* OPTIONS: what a CORS preflight asks before a cross-origin request with credentials (a page's
- * fetch() with an Authorization header). 204 carries no Content-Length (RFC 9110 §8.6). */
-static void respond_options(struct client *c)
+ * fetch() with an Authorization header). allow is the path's routes_allow(). 204 carries no
+ * Content-Length (RFC 9110 §8.6). */
+static void respond_options(struct client *c, const char *allow)
 {
 	struct server *s = c->srv;
+	/* "Allow: GET, HEAD, OPTIONS\r\n" → "GET, HEAD, OPTIONS" */
+	const char *methods = allow + STRLEN("Allow: ");
+	int methods_len = (int)(strlen(methods) - STRLEN("\r\n"));
 	int n = snprintf(c->head, sizeof(c->head),
 			 "HTTP/1.1 204 No Content\r\n"
 			 "Server: mjpegd/" MJPEGD_VERSION "\r\n"
-			 "Allow: GET, HEAD, POST, OPTIONS\r\n"
-			 "%s%s"
+			 "%s%s%s%.*s%s"
 			 "Connection: %s\r\n"
 			 "\r\n",
-			 s->gate.cors,
-			 s->gate.cors[0] ? "Access-Control-Allow-Methods: GET, HEAD, POST, OPTIONS\r\n"
-				      "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
-				      "Access-Control-Max-Age: 600\r\n" : "",
+			 allow, s->gate.cors,
+			 s->gate.cors[0] ? "Access-Control-Allow-Methods: " : "",
+			 s->gate.cors[0] ? methods_len : 0, methods,
+			 s->gate.cors[0] ? "\r\nAccess-Control-Allow-Headers: Authorization, Content-Type\r\n"
+					   "Access-Control-Max-Age: 600\r\n" : "",
 			 c->keep_alive ? "keep-alive" : "close");
 	if (n < 0 || (size_t)n >= sizeof(c->head)) {
 		client_close(c, "response head too long");
@@ -343,6 +347,37 @@ static void handle_set_controls(struct client *c, const struct http_request *req
 	respond_controls(c, false);
 }
 
+/* The paths every method but POST is refused on with ALLOW_GET_HEAD_OPTIONS. */
+static bool path_is_get_only(const struct http_request *req)
+{
+	static const char *const paths[] = { "/", "/index.html", "/stream.mjpg", "/stream",
+					     "/snapshot.jpg", "/snapshot", "/status", "/metrics" };
+	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+		if (path_is(req, paths[i]))
+			return true;
+	return false;
+}
+
+const char *routes_allow(const struct server *s, const struct http_request *req)
+{
+	bool root = path_is(req, "/");
+	if (path_is(req, "*"))
+		return s->controls_json ? ALLOW_WITH_POST : ALLOW_GET_HEAD_OPTIONS;
+	if (s->controls_json && root && query_action_is(req, "command"))
+		return "Allow: POST, OPTIONS\r\n";
+	if (s->controls_json && path_is(req, "/controls"))
+		return ALLOW_WITH_POST;
+	return path_is_get_only(req) ? ALLOW_GET_HEAD_OPTIONS : NULL;
+}
+
+/* 405 with the Allow of req's path (a path we do not serve: that of the paths we do) */
+static void respond_method_not_allowed(struct client *c, const struct http_request *req,
+				       bool head_only)
+{
+	const char *allow = routes_allow(c->srv, req);
+	respond_error(c, 405, allow ? allow : ALLOW_GET_HEAD_OPTIONS, head_only);
+}
+
 void handle_request(struct client *c, const struct http_request *req)
 {
 	bool head_only = req->method == HTTP_METHOD_HEAD;
@@ -350,11 +385,16 @@ void handle_request(struct client *c, const struct http_request *req)
 	c->full = false; /* set by handle_snapshot() for this request only */
 	c->keep_alive = req->keep_alive && !c->srv->shutting_down;
 	if (req->method == HTTP_METHOD_OTHER) {
-		respond_error(c, 405, ALLOW_GET_HEAD_OPTIONS, false);
+		respond_method_not_allowed(c, req, false);
 		return;
 	}
 	if (req->method == HTTP_METHOD_OPTIONS) {
-		respond_options(c);
+		/* a preflight for a path we do not serve: what the request itself would get */
+		const char *allow = routes_allow(c->srv, req);
+		if (allow)
+			respond_options(c, allow);
+		else
+			respond_error(c, 404, NULL, false);
 		return;
 	}
 	bool root = path_is(req, "/");
@@ -364,12 +404,12 @@ void handle_request(struct client *c, const struct http_request *req)
 		if (controls || command)
 			handle_set_controls(c, req, command);
 		else
-			respond_error(c, 405, ALLOW_GET_HEAD_OPTIONS, false);
+			respond_method_not_allowed(c, req, false);
 		return;
 	}
 	if (command) {
 		/* GET never changes anything: mjpg-streamer's command form is taken as a POST */
-		respond_error(c, 405, "Allow: POST\r\n", head_only);
+		respond_error(c, 405, routes_allow(c->srv, req), head_only);
 		return;
 	}
 	if (controls) {
@@ -422,7 +462,7 @@ bool routes_refuse_head(struct client *c, const struct http_request *req)
 	bool controls = c->srv->controls_json && path_is(req, "/controls");
 	bool command = c->srv->controls_json && root && query_action_is(req, "command");
 	if (!controls && !command) {
-		respond_error(c, 405, ALLOW_GET_HEAD_OPTIONS, false);
+		respond_method_not_allowed(c, req, false);
 		return true;
 	}
 	bool json;

@@ -33,14 +33,41 @@ static void check_head(const struct http_request *req, const char *buf, size_t s
 	REQUIRE(req->n_headers <= HTTP_MAX_HEADERS);
 	REQUIRE(req->version_minor == 0 || req->version_minor == 1);
 	REQUIRE(req->method_str.len > 0 && within(req->method_str, buf, req->head_len));
-	REQUIRE(req->target.len > 0 && req->target.p[0] == '/' &&
-		within(req->target, buf, req->head_len));
+	REQUIRE(req->target.len > 0 && within(req->target, buf, req->head_len));
 	REQUIRE(req->target.len <= HTTP_MAX_REQUEST_LINE);
-	/* path "?" query is the target */
-	REQUIRE(req->path.p == req->target.p);
-	bool has_query = req->path.len < req->target.len;
-	REQUIRE(req->path.len + (has_query ? 1 + req->query.len : 0) == req->target.len);
+	REQUIRE(within(req->path, buf, req->head_len) || (req->path.len == 1 &&
+							  req->path.p[0] == '/'));
+	REQUIRE(within(req->query, buf, req->head_len));
+	REQUIRE(within(req->authority, buf, req->head_len));
 	REQUIRE(!memchr(req->path.p, '?', req->path.len));
+	bool has_query = req->query.len > 0 || (req->query.p > req->target.p &&
+						 req->query.p[-1] == '?');
+	if (req->target.p[0] == '*') {
+		/* the asterisk form: OPTIONS only, nothing else in the target */
+		REQUIRE(req->method == HTTP_METHOD_OPTIONS && req->target.len == 1 &&
+			req->path.p == req->target.p && req->path.len == 1 && req->query.len == 0 &&
+			req->authority.len == 0);
+	} else if (req->target.p[0] == '/') {
+		/* the origin form: path "?" query is the target */
+		REQUIRE(req->authority.len == 0 && req->path.p == req->target.p);
+		REQUIRE(req->path.len + (has_query ? 1 + req->query.len : 0) == req->target.len);
+	} else {
+		/* the absolute form: "http[s]://" authority, then the origin form, its empty path
+		 * "/"; the authority a non-empty host[:port] without userinfo */
+		size_t scheme = strncasecmp(req->target.p, "http://", 7) == 0 ? 7 : 8;
+		REQUIRE(req->target.len > scheme &&
+			(scheme == 7 || strncasecmp(req->target.p, "https://", 8) == 0));
+		REQUIRE(req->authority.len > 0 && req->authority.p == req->target.p + scheme);
+		REQUIRE(!memchr(req->authority.p, '@', req->authority.len) &&
+			!memchr(req->authority.p, '/', req->authority.len));
+		size_t rest = req->target.len - scheme - req->authority.len;
+		bool empty_path = !within(req->path, buf, req->head_len);
+		REQUIRE(empty_path || req->path.p == req->authority.p + req->authority.len);
+		REQUIRE((empty_path ? 0 : req->path.len) + (has_query ? 1 + req->query.len : 0) ==
+			rest);
+		REQUIRE(req->path.p[0] == '/');
+		REQUIRE(http_request_host(req) == &req->authority);
+	}
 	for (size_t i = 0; i < req->n_headers; i++) {
 		const struct http_header *h = &req->headers[i];
 		REQUIRE(h->name.len > 0 && within(h->name, buf, req->head_len));

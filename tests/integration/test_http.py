@@ -110,6 +110,54 @@ def test_http_errors():
     d.stop()
 
 
+
+@test
+def test_request_target_forms():
+    """RFC 9112 section 3.2: the absolute form a client sends when it takes mjpegd for a proxy
+    (curl -x, a browser's proxy setting) is served as its path; OPTIONS * and OPTIONS on a path
+    say what the server and that path take, and agree with a 405's Allow; OPTIONS on a path not
+    served is 404, as its GET is."""
+    d = Daemon("--source", "testpattern", "--size", "160x120")
+    port = d.port
+    r = request(port, "GET", f"http://127.0.0.1:{port}/status")
+    check(r.status == 200 and json.loads(r.body).get("frames") is not None,
+          f"absolute-form /status: {r.status} {r.body[:80]!r}")
+    r = request(port, "GET", "HTTP://camera.local")  # no path: "/", the page
+    check(r.status == 200 and b"<html" in r.body.lower(), f"absolute-form, no path: {r.status}")
+    c = Conn(port)
+    c.send(request_bytes("GET", f"http://127.0.0.1:{port}/stream.mjpg?fps=5"))
+    r = c.read_response()
+    check(r.status == 200 and r.header("content-type").startswith("multipart/x-mixed-replace"),
+          f"absolute-form stream: {r.status} {r.header('content-type')}")
+    c.close()
+    for target, want in (("ftp://h/status", 400), ("http://user:pw@h/status", 400),
+                         ("*", 400)):
+        r = request(port, "GET", target)
+        check(r.status == want, f"GET {target}: {r.status}, wanted {want}")
+    def options(target):  # a 204 has no body and no Content-Length
+        c = Conn(port)
+        c.send(request_bytes("OPTIONS", target, {"Connection": "close"}))
+        r = c.read_response(head_only=True)
+        c.close()
+        return r
+
+    post = "GET, HEAD, POST, OPTIONS"  # /controls, and the server as a whole
+    for target, want, allow in (("*", 204, post),
+                                ("/controls", 204, post),
+                                ("/status", 204, "GET, HEAD, OPTIONS"),
+                                (f"http://127.0.0.1:{port}/snapshot.jpg", 204,
+                                 "GET, HEAD, OPTIONS"),
+                                ("/nope", 404, None)):
+        r = options(target)
+        check(r.status == want and r.header("allow") == allow,
+              f"OPTIONS {target}: {r.status} Allow {r.header('allow')!r}")
+        if target != "*" and allow:
+            r = request(port, "PUT", target)
+            check(r.status == 405 and r.header("allow") == allow,
+                  f"PUT {target}: {r.status} Allow {r.header('allow')!r}")
+    assert_serving(d.port)
+    d.stop()
+
 @test
 def test_header_timeout_408():
     d = Daemon("--source", "testpattern", "--size", "320x240", "--header-timeout-ms", "500")

@@ -162,6 +162,48 @@ static void test_keep_alive(void **state)
 	}
 }
 
+/* RFC 9112 §3.2: besides the origin form, an origin server takes the absolute form (§3.2.2:
+ * MUST accept it; its authority replaces Host) and OPTIONS's asterisk form (§3.2.4). */
+static void test_target_forms(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *req, *path, *query, *authority, *host;
+	} cases[] = {
+		{ "GET /a?b HTTP/1.1\r\nHost: h\r\n\r\n", "/a", "b", "", "h" },
+		{ "GET http://cam:8080/stream.mjpg?fps=5 HTTP/1.1\r\nHost: other\r\n\r\n",
+		  "/stream.mjpg", "fps=5", "cam:8080", "cam:8080" },
+		{ "GET HTTPS://Cam/ HTTP/1.1\r\nHost: cam\r\n\r\n", "/", "", "Cam", "Cam" },
+		{ "GET http://cam HTTP/1.1\r\nHost: cam\r\n\r\n", "/", "", "cam", "cam" },
+		{ "GET http://cam?action=stream HTTP/1.1\r\nHost: cam\r\n\r\n", "/", "action=stream",
+		  "cam", "cam" },
+		{ "GET http://[::1]:8000/status HTTP/1.0\r\n\r\n", "/status", "", "[::1]:8000",
+		  "[::1]:8000" },
+		{ "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", "*", "", "", "h" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_request req;
+		size_t consumed;
+		int status;
+		if (parse(cases[i].req, &req, &consumed, &status) != HTTP_PARSE_COMPLETE)
+			fail_msg("%s: status %d", cases[i].req, status);
+		assert_str(req.path, cases[i].path);
+		assert_str(req.query, cases[i].query);
+		assert_str(req.authority, cases[i].authority);
+		const struct http_str *host = http_request_host(&req);
+		assert_non_null(host);
+		assert_str(*host, cases[i].host);
+		assert_int_equal(consumed, strlen(cases[i].req));
+	}
+	/* garbage in the target's first byte is refused before the rest arrives */
+	struct http_request req;
+	size_t consumed;
+	int status;
+	assert_int_equal(parse("GET x", &req, &consumed, &status), HTTP_PARSE_ERROR);
+	assert_int_equal(status, 400);
+	assert_int_equal(parse("GET http://cam", &req, &consumed, &status), HTTP_PARSE_INCOMPLETE);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -172,8 +214,17 @@ static void test_errors(void **state)
 	assert_error("GET /  HTTP/1.1\r\nHost: x\r\n\r\n", 400);
 	assert_error("GET\t/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
 	assert_error("GET x HTTP/1.1\r\nHost: x\r\n\r\n", 400);
-	assert_error("GET http://a/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
-	assert_error("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+	/* the target forms an origin server does not take (test_target_forms: those it does) */
+	assert_error("GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400);     /* asterisk: OPTIONS only */
+	assert_error("OPTIONS *x HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+	assert_error("CONNECT cam:80 HTTP/1.1\r\nHost: x\r\n\r\n", 400); /* authority form */
+	assert_error("GET ftp://a/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+	assert_error("GET http:/a/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+	assert_error("GET httpx://a/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+	assert_error("GET http:///x HTTP/1.1\r\nHost: x\r\n\r\n", 400); /* no host */
+	assert_error("GET http://u:pw@a/ HTTP/1.1\r\nHost: x\r\n\r\n", 400); /* userinfo */
+	assert_error("GET http://a\"b/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+	assert_error("GET http://a/ HTTP/1.1\r\n\r\n", 400); /* 1.1 still needs Host */
 	assert_error("GET / http/1.1\r\n\r\n", 400);
 	assert_error("GET / HTTP/1.1x\r\n\r\n", 400);
 	assert_error("GET / HTTP/1.10\r\n\r\n", 400);
@@ -802,6 +853,7 @@ int main(void)
 		cmocka_unit_test(test_status_reason),
 		cmocka_unit_test(test_head_before_body),
 		cmocka_unit_test(test_other_method_with_body),
+		cmocka_unit_test(test_target_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,7 +86,7 @@ static struct server *srv;
 static int listen_fd = -1;
 static struct frame_pool pool;
 
-#define MAX_PEERS 8
+#define MAX_PEERS 16
 static struct peer {
 	int server_fd, fd; /* the server's end, the test's end */
 	char wire[256 * 1024];
@@ -1015,6 +1015,58 @@ static void test_refused_from_head(void **state)
 	}
 }
 
+/* Each path's methods (RFC 9110 §15.5.6: a 405's Allow lists what the resource takes; §9.3.7:
+ * OPTIONS says the same): OPTIONS, a 405 from the head (a body announced) and a 405 from a whole
+ * request agree, per path; OPTIONS * is the server's; a path not served is 404. The absolute form
+ * of a target (RFC 9112 §3.2.2) is routed by its path. */
+static void test_allow_per_path(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *req, *status, *allow;
+	} cases[] = {
+		{ "OPTIONS /controls HTTP/1.1\r\nHost: cam\r\n\r\n", "204 ",
+		  "Allow: GET, HEAD, POST, OPTIONS\r\n" },
+		{ "OPTIONS /status HTTP/1.1\r\nHost: cam\r\n\r\n", "204 ",
+		  "Allow: GET, HEAD, OPTIONS\r\n" },
+		{ "OPTIONS /?action=command&id=a&value=1 HTTP/1.1\r\nHost: cam\r\n\r\n", "204 ",
+		  "Allow: POST, OPTIONS\r\n" },
+		{ "OPTIONS * HTTP/1.1\r\nHost: cam\r\n\r\n", "204 ",
+		  "Allow: GET, HEAD, POST, OPTIONS\r\n" },
+		{ "OPTIONS /nothing-here HTTP/1.1\r\nHost: cam\r\n\r\n", "404 ", NULL },
+		{ "PUT /controls HTTP/1.1\r\nHost: cam\r\n\r\n", "405 ",
+		  "Allow: GET, HEAD, POST, OPTIONS\r\n" },
+		{ "PUT /controls HTTP/1.1\r\nHost: cam\r\nContent-Length: 3\r\n\r\n", "405 ",
+		  "Allow: GET, HEAD, POST, OPTIONS\r\n" },
+		{ "POST /snapshot.jpg HTTP/1.1\r\nHost: cam\r\nContent-Length: 3\r\n\r\n", "405 ",
+		  "Allow: GET, HEAD, OPTIONS\r\n" },
+		{ "DELETE /nothing-here HTTP/1.1\r\nHost: cam\r\n\r\n", "405 ",
+		  "Allow: GET, HEAD, OPTIONS\r\n" },
+		{ "GET /?action=command&id=a&value=1 HTTP/1.1\r\nHost: cam\r\n\r\n", "405 ",
+		  "Allow: POST, OPTIONS\r\n" },
+		{ "GET http://cam:8000/controls HTTP/1.1\r\nHost: elsewhere\r\n\r\n", "200 ", NULL },
+		{ "GET HTTP://cam HTTP/1.1\r\nHost: cam\r\n\r\n", "200 ", NULL },
+		{ "GET * HTTP/1.1\r\nHost: cam\r\n\r\n", "400 ", NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct peer *p = connect_client();
+		client_says(p, cases[i].req);
+		socket_drains(p);
+		const char *w = take_wire(p);
+		if (!starts_with(w, "HTTP/1.1 ") || strncmp(w + 9, cases[i].status, 4) != 0)
+			fail_msg("%s: got %.40s", cases[i].req, w);
+		if (cases[i].allow && !strstr(w, cases[i].allow))
+			fail_msg("%s: no %s in %s", cases[i].req, cases[i].allow, w);
+		if (!cases[i].allow && strstr(w, "Allow: "))
+			fail_msg("%s: an Allow in %s", cases[i].req, w);
+		/* the client hangs up: its slot is free for the next case */
+		struct recorded_sqe *r = pending(IORING_OP_RECV, p->server_fd);
+		if (r)
+			complete(r, 0);
+		assert_int_equal(server_get_stats(srv)->clients, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1037,6 +1089,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_options, setup_one_client, teardown),
 		cmocka_unit_test_setup_teardown(test_expect_100_continue, setup_controls, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_from_head, setup_controls, teardown),
+		cmocka_unit_test_setup_teardown(test_allow_per_path, setup_controls, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,9 +32,10 @@ struct http_header {
 struct http_request {
 	enum http_method method;
 	struct http_str method_str;
-	struct http_str target; /* as sent: path plus optional "?query" */
-	struct http_str path;   /* target before '?' */
+	struct http_str target; /* as sent: "/path?query", "http://host/path?query" or "*" */
+	struct http_str path;   /* "/…" before any '?' ("/" for "http://host"); "*" for OPTIONS * */
 	struct http_str query;  /* after '?', without it; len 0 when absent */
+	struct http_str authority; /* "host[:port]" of an absolute-form target; len 0 otherwise */
 	int version_minor;      /* HTTP/1.0 → 0, HTTP/1.1 → 1 */
 	bool keep_alive;        /* 1.1 unless "Connection: close"; 1.0 only with "Connection: keep-alive" */
 	size_t n_headers;
@@ -67,6 +68,10 @@ enum http_parse_result http_parse_request(const char *buf, size_t len, struct ht
 
 /* Case-insensitive header lookup; NULL when absent. */
 const struct http_str *http_request_header(const struct http_request *req, const char *name);
+
+/* The host the client addressed: an absolute-form target's authority, which RFC 9112 §3.2.2 has
+ * an origin server use instead of the Host header, else the Host header; NULL when neither. */
+const struct http_str *http_request_host(const struct http_request *req);
 
 /* Finds key in an "a=1&b=2" query and copies its (percent-decoded) value into out (NUL-terminated).
  * Returns the value length, -ENOENT when absent, -EINVAL when malformed or too long for out. */
