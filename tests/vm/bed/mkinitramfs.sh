@@ -157,6 +157,7 @@ if [ -d "$MODULES/tree" ]; then cp -a "$MODULES/tree/." "$STAGE/"; fi
 install -m 755 "$VMSRC/bed/init" "$STAGE/init"
 install -m 644 "$VMSRC/guest/lib/lib.sh" "$STAGE/vm/lib.sh"
 install -m 644 "$VMSRC/guest/lib/faults.sh" "$STAGE/vm/faults.sh" # helpers of the 8x recovery tests
+install -m 644 "$VMSRC/guest/lib/vivid_emu.sh" "$STAGE/vm/vivid_emu.sh" # helpers of 98 and 98b
 install -m 755 "$ROOT/scripts/pi-check.sh" "$STAGE/vm/bin/pi-check" # make pi-check (88-pi-check)
 n=0
 for t in "$VMSRC"/guest/*.sh; do

@@ -4,7 +4,8 @@
 # work before any Pi runs it: against the emulated bcm2835-codec encoder, the camera being vivid's
 # multi-planar dma-contig instance (a Pi camera's kind of buffers), at 640x480, 1280x720 and
 # 1920x1080 in YUYV (--format YUYV: imported at every size, 1080 rows included), under busybox sh
-# with busybox wget. Checked: exit 0; pi-check.json has 3 sizes, each with verdict pass, 0 bytes
+# with busybox wget, measuring 4 s a size (--seconds; 10 by default: 120 frames are enough to see a
+# copy or a re-import here, and the test runs alone). Checked: exit 0; pi-check.json has 3 sizes, each with verdict pass, 0 bytes
 # copied per frame, the quality change (80 → 40, SIGHUP: the encoder reopened) reached the JPEG,
 # no dma-buf re-import while steady, the encoder the emulated one importing; the text summary
 # says "0 bytes copied" for each size. Both files are kept in the artifacts.
@@ -17,7 +18,7 @@ emu_load
 say "pi-check: vivid-001 → $EMU_DEV, 640x480 1280x720 1920x1080, YUYV"
 rc=0
 pi-check --mjpegd "$MJPEGD" --out out --source "v4l2:$VIVID1_CAP" --encoder "m2m:$EMU_DEV" \
-	--sizes "640x480 1280x720 1920x1080" -- --format YUYV || rc=$?
+	--sizes "640x480 1280x720 1920x1080" --seconds 4 -- --format YUYV || rc=$?
 cp out/pi-check.json out/pi-check.txt out/*.log out/*.jpg "$VM_OUT/" 2>/dev/null
 say "pi-check.json"
 cat out/pi-check.json
