@@ -14,13 +14,7 @@
 # The quality change by SIGHUP on the same set-up, whose bound runs alone, is
 # 98b-bcm2835-emu-quality-reopen; the helpers of both are tests/vm/guest/lib/vivid_emu.sh.
 
-[ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
-[ -n "$VIVID1_CAP" ] || fail "no vivid-001-vid-cap"
-command -v streamwatch >/dev/null || fail "streamwatch not in the initramfs"
-emu_load
-CAM=$VIVID1_CAP
-. /vm/vivid_emu.sh
-LOG=/dev/null
+. /vm/vivid_emu.sh # checks what it needs, loads the emulated encoder, sets CAM
 
 # Each size in YUV420 (YU12) and YUYV (--format). 1920x1080 YU12 cannot be imported: the encoder
 # pads to 1088 rows, so its chroma planes start 8 rows later than the camera's; that one is

@@ -6,13 +6,7 @@
 # 30 reopens the encoder, the served JPEG changes (on the host, vm-host-check: its quantisation
 # tables are libjpeg's for each quality), and no client waits 0.5 s for a part across the reopen.
 # Apart from 98 so that only this bound runs alone (tests/vm/run.sh's second phase).
-[ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
-[ -n "$VIVID1_CAP" ] || fail "no vivid-001-vid-cap"
-command -v streamwatch >/dev/null || fail "streamwatch not in the initramfs"
-emu_load
-CAM=$VIVID1_CAP
-. /vm/vivid_emu.sh
-LOG=/dev/null
+. /vm/vivid_emu.sh # checks what it needs, loads the emulated encoder, sets CAM
 
 say "quality 80 → 30 by SIGHUP: the JPEG's quantisation tables follow"
 # Whether the Pi's firmware applies a quality set while streaming is unknown; the emulation's

@@ -1,7 +1,16 @@
 # Helpers of the vivid → emulated bcm2835-codec tests 98 and 98b (installed as /vm/vivid_emu.sh):
 # one mjpegd on $CAM → $EMU_DEV at 10 fps with 3 stream clients (streamwatch), and the raw vivid
 # frames the host check (tests/vm/checks/bcm2835_emu_check.py) compares the served JPEGs with.
-# The test sets CAM and sources /vm/lib.sh first (die, retry, stop_pid, filesize, VM_OUT).
+# Sourced after /vm/lib.sh (die, retry, stop_pid, filesize, emu_load, VM_OUT): checks what the
+# tests need, loads the emulated encoder ($EMU_DEV) and sets CAM to vivid-001 (multi-planar,
+# dma-contig).
+
+[ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
+[ -n "$VIVID1_CAP" ] || fail "no vivid-001-vid-cap"
+command -v streamwatch >/dev/null || fail "streamwatch not in the initramfs"
+emu_load
+CAM=$VIVID1_CAP
+LOG=/dev/null
 
 json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n1; }
 
