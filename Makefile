@@ -183,12 +183,22 @@ deps:
 deps-test:
 	@scripts/deps.sh test
 
+# Builds take one job per core, as many as the free memory has room for at ~400 MB a compiler
+# (the libcamera shim's C++): 1 on a Pi Zero 2 W's 512 MB. Tests run one target at a time.
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); \
+	m=$$(awk '/^MemAvailable:/ { print int($$2 / 400000) }' /proc/meminfo 2>/dev/null); \
+	[ "$${m:-0}" -ge 1 ] || m=1; echo $$((n < m ? n : m)))
+
 run: deps
-	$(MAKE) all
+	$(MAKE) -j$(JOBS) all
 	$(BUILD)/mjpegd $(ARGS)
 
+# What the tests run: the daemon, the plugin, the fault-injecting build and the unit tests.
+.PHONY: test-build
+test-build: all $(UNIT_BINS) $(BUILD)/mjpegd-faults
+
 test: deps-test
-	$(MAKE) all
+	$(MAKE) -j$(JOBS) test-build
 	$(MAKE) test-unit test-integration
 	$(MAKE) test-asan
 	$(MAKE) fuzz
@@ -223,7 +233,8 @@ test-platforms:
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build dir.
 test-asan:
-	$(MAKE) BUILD=build-asan SAN=1 all test-unit test-integration
+	$(MAKE) -j$(JOBS) BUILD=build-asan SAN=1 test-build
+	$(MAKE) BUILD=build-asan SAN=1 test-unit test-integration
 
 # The HTTP parser's contract on random input (tests/fuzz/run.sh, docs/testing.md "Fuzzing"): the
 # saved corpus replayed, then libFuzzer (clang) for FUZZ_SECONDS; without clang the replay only.
