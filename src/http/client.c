@@ -407,9 +407,10 @@ void process_input(struct client *c)
 	if (pr == HTTP_PARSE_ERROR) {
 		log_debug("client %llu (%s): bad request → %d", (unsigned long long)c->id, c->addr, status);
 		c->keep_alive = false;
-		const char *allow = status == 405 ? routes_allow(s, &req) : NULL;
-		respond_error(c, status, status == 405 && !allow ? ALLOW_GET_HEAD_OPTIONS : allow,
-			      false);
+		if (status == 405)
+			respond_method_not_allowed(c, &req);
+		else
+			respond_error(c, status, NULL, false);
 		return;
 	}
 	/* The request's strings point into c->in: answer it, then drop its bytes. The response

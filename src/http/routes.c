@@ -187,7 +187,7 @@ void snapshot_respond(struct client *c)
 }
 
 /* OPTIONS: what a CORS preflight asks before a cross-origin request with credentials (a page's
- * fetch() with an Authorization header). allow is the path's routes_allow(). 204 carries no
+ * fetch() with an Authorization header). allow is the path's route_allow(). 204 carries no
  * Content-Length (RFC 9110 §8.6). */
 static void respond_options(struct client *c, const char *allow)
 {
@@ -347,35 +347,66 @@ static void handle_set_controls(struct client *c, const struct http_request *req
 	respond_controls(c, false);
 }
 
-/* The paths every method but POST is refused on with ALLOW_GET_HEAD_OPTIONS. */
-static bool path_is_get_only(const struct http_request *req)
-{
-	static const char *const paths[] = { "/", "/index.html", "/stream.mjpg", "/stream",
-					     "/snapshot.jpg", "/snapshot", "/status", "/metrics" };
-	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-		if (path_is(req, paths[i]))
-			return true;
-	return false;
-}
+/* What a request's path (and, on "/", its ?action=) names: one place for handle_request(),
+ * routes_refuse_head() and respond_method_not_allowed(). */
+enum route {
+	ROUTE_NONE,     /* not served: 404 */
+	ROUTE_SERVER,   /* "*" (OPTIONS only: the parser refuses it on any other method) */
+	ROUTE_COMMAND,  /* /?action=command (mjpg-streamer's controls; POST only) */
+	ROUTE_CONTROLS, /* /controls */
+	ROUTE_STREAM,
+	ROUTE_SNAPSHOT,
+	ROUTE_STATUS,
+	ROUTE_METRICS,
+	ROUTE_PAGE,
+};
 
-const char *routes_allow(const struct server *s, const struct http_request *req)
+static enum route route_of(const struct server *s, const struct http_request *req)
 {
 	bool root = path_is(req, "/");
 	if (path_is(req, "*"))
-		return s->controls_json ? ALLOW_WITH_POST : ALLOW_GET_HEAD_OPTIONS;
+		return ROUTE_SERVER;
 	if (s->controls_json && root && query_action_is(req, "command"))
-		return "Allow: POST, OPTIONS\r\n";
+		return ROUTE_COMMAND;
 	if (s->controls_json && path_is(req, "/controls"))
-		return ALLOW_WITH_POST;
-	return path_is_get_only(req) ? ALLOW_GET_HEAD_OPTIONS : NULL;
+		return ROUTE_CONTROLS;
+	if (path_is(req, "/stream.mjpg") || path_is(req, "/stream") ||
+	    (root && query_action_is(req, "stream")))
+		return ROUTE_STREAM;
+	if (path_is(req, "/snapshot.jpg") || path_is(req, "/snapshot") ||
+	    (root && query_action_is(req, "snapshot")))
+		return ROUTE_SNAPSHOT;
+	if (path_is(req, "/status"))
+		return ROUTE_STATUS;
+	if (path_is(req, "/metrics"))
+		return ROUTE_METRICS;
+	if (root || path_is(req, "/index.html"))
+		return ROUTE_PAGE;
+	return ROUTE_NONE;
 }
 
-/* 405 with the Allow of req's path (a path we do not serve: that of the paths we do) */
-static void respond_method_not_allowed(struct client *c, const struct http_request *req,
-				       bool head_only)
+/* The Allow header line ("Allow: …\r\n") of a route, "*" the server's as a whole; NULL for a
+ * path not served (404). What OPTIONS answers and a 405 sends (RFC 9110 §15.5.6). */
+static const char *route_allow(const struct server *s, enum route route)
 {
-	const char *allow = routes_allow(c->srv, req);
-	respond_error(c, 405, allow ? allow : ALLOW_GET_HEAD_OPTIONS, head_only);
+	switch (route) {
+	case ROUTE_NONE:
+		return NULL;
+	case ROUTE_SERVER:
+		return s->controls_json ? ALLOW_WITH_POST : ALLOW_GET_HEAD_OPTIONS;
+	case ROUTE_COMMAND:
+		return "Allow: POST, OPTIONS\r\n";
+	case ROUTE_CONTROLS:
+		return ALLOW_WITH_POST;
+	default:
+		return ALLOW_GET_HEAD_OPTIONS;
+	}
+}
+
+void respond_method_not_allowed(struct client *c, const struct http_request *req)
+{
+	const char *allow = route_allow(c->srv, route_of(c->srv, req));
+	respond_error(c, 405, allow ? allow : ALLOW_GET_HEAD_OPTIONS, false);
 }
 
 void handle_request(struct client *c, const struct http_request *req)
@@ -384,40 +415,36 @@ void handle_request(struct client *c, const struct http_request *req)
 	c->requests++;
 	c->full = false; /* set by handle_snapshot() for this request only */
 	c->keep_alive = req->keep_alive && !c->srv->shutting_down;
+	enum route route = route_of(c->srv, req);
 	if (req->method == HTTP_METHOD_OTHER) {
-		respond_method_not_allowed(c, req, false);
+		respond_method_not_allowed(c, req);
 		return;
 	}
 	if (req->method == HTTP_METHOD_OPTIONS) {
 		/* a preflight for a path we do not serve: what the request itself would get */
-		const char *allow = routes_allow(c->srv, req);
+		const char *allow = route_allow(c->srv, route);
 		if (allow)
 			respond_options(c, allow);
 		else
 			respond_error(c, 404, NULL, false);
 		return;
 	}
-	bool root = path_is(req, "/");
-	bool controls = c->srv->controls_json && path_is(req, "/controls");
-	bool command = c->srv->controls_json && root && query_action_is(req, "command");
 	if (req->method == HTTP_METHOD_POST) {
-		if (controls || command)
-			handle_set_controls(c, req, command);
+		if (route == ROUTE_CONTROLS || route == ROUTE_COMMAND)
+			handle_set_controls(c, req, route == ROUTE_COMMAND);
 		else
-			respond_method_not_allowed(c, req, false);
+			respond_method_not_allowed(c, req);
 		return;
 	}
-	if (command) {
+	switch (route) {
+	case ROUTE_COMMAND:
 		/* GET never changes anything: mjpg-streamer's command form is taken as a POST */
-		respond_error(c, 405, routes_allow(c->srv, req), head_only);
-		return;
-	}
-	if (controls) {
+		respond_error(c, 405, route_allow(c->srv, route), head_only);
+		break;
+	case ROUTE_CONTROLS:
 		respond_controls(c, head_only);
-		return;
-	}
-	if (path_is(req, "/stream.mjpg") || path_is(req, "/stream") ||
-	    (root && query_action_is(req, "stream"))) {
+		break;
+	case ROUTE_STREAM: {
 		uint64_t interval = 0;
 		unsigned fps;
 		int r = http_query_get_uint(req->query, "fps", 1, 120, &fps);
@@ -428,8 +455,9 @@ void handle_request(struct client *c, const struct http_request *req)
 			return;
 		}
 		stream_start(c, req, interval);
-	} else if (path_is(req, "/snapshot.jpg") || path_is(req, "/snapshot") ||
-		   (root && query_action_is(req, "snapshot"))) {
+		break;
+	}
+	case ROUTE_SNAPSHOT: {
 		char size[16];
 		int r = http_query_get(req->query, "size", size, sizeof(size));
 		if (r >= 0 && strcmp(size, "stream") && strcmp(size, "full")) {
@@ -438,16 +466,23 @@ void handle_request(struct client *c, const struct http_request *req)
 			return;
 		}
 		handle_snapshot(c, head_only, r < 0 || strcmp(size, "stream") != 0);
-	} else if (path_is(req, "/status")) {
+		break;
+	}
+	case ROUTE_STATUS:
 		respond_status(c, false, head_only);
-	} else if (path_is(req, "/metrics")) {
+		break;
+	case ROUTE_METRICS:
 		respond_status(c, true, head_only);
-	} else if (root || path_is(req, "/index.html")) {
+		break;
+	case ROUTE_PAGE:
 		respond(c, &(struct response){ .status = 200, .content_type = "text/html; charset=utf-8",
 					       .body = server_index_html, .len = server_index_html_len,
 					       .head_only = head_only });
-	} else {
+		break;
+	case ROUTE_NONE:
+	case ROUTE_SERVER:
 		respond_error(c, 404, NULL, head_only);
+		break;
 	}
 }
 
@@ -458,13 +493,11 @@ bool routes_refuse_head(struct client *c, const struct http_request *req)
 {
 	if (req->method != HTTP_METHOD_POST)
 		return false;
-	bool root = path_is(req, "/");
-	bool controls = c->srv->controls_json && path_is(req, "/controls");
-	bool command = c->srv->controls_json && root && query_action_is(req, "command");
-	if (!controls && !command) {
-		respond_method_not_allowed(c, req, false);
+	enum route route = route_of(c->srv, req);
+	if (route != ROUTE_CONTROLS && route != ROUTE_COMMAND) {
+		respond_method_not_allowed(c, req);
 		return true;
 	}
 	bool json;
-	return controls_refused(c, req, command, &json);
+	return controls_refused(c, req, route == ROUTE_COMMAND, &json);
 }

@@ -38,7 +38,8 @@
 #define STREAM_UPLOAD_MAX (64 * 1024)
 #define FPS_WINDOW_NS (1 * NSEC_PER_SEC)
 #define TEXT_PLAIN "text/plain; charset=utf-8"
-/* The methods every path but the controls takes (405's Allow); routes_allow() says which. */
+/* The methods every path but the controls takes (405's Allow); routes.c's route_allow() says
+ * which. */
 #define ALLOW_GET_HEAD_OPTIONS "Allow: GET, HEAD, OPTIONS\r\n"
 #define ALLOW_WITH_POST "Allow: GET, HEAD, POST, OPTIONS\r\n"
 
@@ -260,9 +261,9 @@ void handle_request(struct client *c, const struct http_request *req);
 /* A POST's head whose body is still to come, refused from the head (405, 403, 415, 400): true
  * when answered. */
 bool routes_refuse_head(struct client *c, const struct http_request *req);
-/* The Allow header line ("Allow: …\r\n") of req's path, "*" the server's as a whole; NULL for
- * a path not served (404). What OPTIONS answers and 405 sends. */
-const char *routes_allow(const struct server *s, const struct http_request *req);
+/* 405 with the Allow line of req's path (RFC 9110 §15.5.6; for a path not served, that of the
+ * viewing paths). */
+void respond_method_not_allowed(struct client *c, const struct http_request *req);
 /* full: /snapshot.jpg's full size (--snapshot-size) when the pipeline has one, else the
  * stream's */
 void handle_snapshot(struct client *c, bool head_only, bool full);
