@@ -22,7 +22,8 @@
 # The virtual handler does not pace frames: it lists FrameDurationLimits (from the first size's
 # frame_rates) but its processRequest() fills a buffer as soon as a request is queued. The shim
 # notices (timestamps closer than half the frame duration) and paces its requests itself: the
-# test asserts the log line and a captured rate of at most 11 frames/s for --fps 10.
+# test asserts the log line and a captured rate of at most 11.5 frames/s for --fps 10 (a 1 s
+# window of paced frames under TCG jitter read 11.03 once, 2026-12-06).
 
 lc07_use
 [ -x "$MJPEGD" ] || fail "$MJPEGD not in the initramfs"
@@ -157,7 +158,7 @@ measure() {
 	grep -o '"fps[a-z_]*": [0-9.]*' status2.json | tr '\n' ' '
 	echo
 	cap=$(sed -n 's/.*"fps_captured": \([0-9.]*\).*/\1/p' status2.json | head -n 1)
-	awk -v c="$cap" 'BEGIN { exit !(c > 0 && c <= 11) }' ||
+	awk -v c="$cap" 'BEGIN { exit !(c > 0 && c <= 11.5) }' ||
 		die "captured $cap frames/s: --fps 10 is not held (paced requests)"
 	[ "$2" -ge 20 ] || die "the stream gave only $2 parts in the 6 s before the snapshots"
 	# The stream kept flowing: at least a third of its own rate through the window, and never
